@@ -1,0 +1,34 @@
+# openrec — developer targets. `make test` is the README's test command.
+GO ?= go
+
+.PHONY: test check vet lint fuzz bench build demo
+
+build:
+	$(GO) build ./...
+
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	golangci-lint run ./...
+
+check: vet test
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+# Short fuzz runs of every parser (10 s each).
+fuzz:
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    $(GO) test ./$$t -run '^$$' -fuzz "^$$f$$" -fuzztime 10s || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+demo:
+	$(GO) run ./cmd/openrec demo

@@ -1,0 +1,544 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/sqlite"
+)
+
+// defaultDataDir is where serve keeps its database and media unless told.
+const defaultDataDir = "./openrec-data"
+
+// dbFileName is the metadata database inside the data directory.
+const dbFileName = "openrec.db"
+
+// Errors of the recordings commands.
+var (
+	errNoDatabase  = errors.New("no recordings database")
+	errChecksum    = errors.New("media file does not match the recorded sha256")
+	errOutExists   = errors.New("output file exists (use --force to overwrite)")
+	errNoMedia     = errors.New("recording has no media file")
+	errBadWAV      = errors.New("not a repairable WAV file")
+	errWAVTooLarge = errors.New("WAV data beyond 4 GiB in a RIFF (not RF64) header")
+)
+
+// newRecordingsCmd returns `openrec recordings` with list, show and export.
+func newRecordingsCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "recordings",
+		Short: "List, show and export stored recordings",
+		Long: `List, show and export the recordings in a data directory.
+
+The commands read <data-dir>/` + dbFileName + ` and may run while "openrec serve" is
+writing it.`,
+		SilenceUsage: true,
+	}
+	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
+	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir))
+	return cmd
+}
+
+// openExistingStore opens <dataDir>/openrec.db without creating it: a
+// mistyped --data-dir must not leave a new empty database behind.
+func openExistingStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
+	path := filepath.Join(dataDir, dbFileName)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s (check --data-dir)", errNoDatabase, path)
+		}
+		return nil, err
+	}
+	return sqlite.Open(ctx, path)
+}
+
+func newRecordingsListCmd(dataDir *string) *cobra.Command {
+	var (
+		f            store.Filter
+		status, mode string
+		since, until string
+		asJSON       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List recordings, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.Status, f.Mode = store.Status(status), store.Mode(mode)
+			if f.Status != "" && !f.Status.Valid() {
+				return fmt.Errorf("--status %q: want recording, completed, partial or failed", status)
+			}
+			if f.Mode != "" && !f.Mode.Valid() {
+				return fmt.Errorf("--mode %q: want msr or siprec", mode)
+			}
+			var err error
+			if f.Since, err = parseTimeFlag("since", since); err != nil {
+				return err
+			}
+			if f.Until, err = parseTimeFlag("until", until); err != nil {
+				return err
+			}
+			var recs []store.Recording
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			switch {
+			case errors.Is(err, errNoDatabase):
+				// Nothing recorded yet: an empty list, and say why on stderr.
+				fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
+			case err != nil:
+				return err
+			default:
+				defer db.Close()
+				if recs, err = db.ListRecordings(cmd.Context(), f); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), store.NewViews(recs))
+			}
+			return writeTable(cmd.OutOrStdout(), recs)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&status, "status", "", "only this status: recording, completed, partial, failed")
+	fl.StringVar(&mode, "mode", "", "only this mode: msr, siprec")
+	fl.StringVar(&f.CallUUID, "call-uuid", "", "only this CallUUID")
+	fl.StringVar(&f.RecordID, "record-id", "", "only this MSR record id")
+	fl.StringVar(&f.DN, "dn", "", "only recordings whose recorded or other DN is this")
+	fl.StringVar(&since, "since", "", "only recordings started at or after this time (RFC 3339)")
+	fl.StringVar(&until, "until", "", "only recordings started before this time (RFC 3339)")
+	fl.IntVar(&f.Limit, "limit", store.DefaultLimit, "at most this many recordings")
+	fl.BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+func parseTimeFlag(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s: %w", name, err)
+	}
+	return t, nil
+}
+
+func newRecordingsShowCmd(dataDir *string) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one recording with its parties, segments, events and external data",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := getRecording(cmd.Context(), *dataDir, args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), store.NewDetail(r))
+			}
+			return writeDetail(cmd.OutOrStdout(), r)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	return cmd
+}
+
+func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
+	db, err := openExistingStore(ctx, dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", id, err)
+	}
+	defer db.Close()
+	r, err := db.GetRecording(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("recording %s not found in %s: %w", id, db.Path(), store.ErrNotFound)
+	}
+	return r, err
+}
+
+func newRecordingsExportCmd(dataDir *string) *cobra.Command {
+	var (
+		out   string
+		force bool
+	)
+	cmd := &cobra.Command{
+		Use:   "export ID --out FILE.wav",
+		Short: "Copy a recording's media to a file",
+		Long: `Copy a recording's media to a file.
+
+A finished recording is copied and checked against its stored sha256. A recording
+still in progress (its .wav.part file) is copied as it is now and the copy's WAV
+header is fixed up so that it plays; the source file is not touched.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := getRecording(cmd.Context(), *dataDir, args[0])
+			if err != nil {
+				return err
+			}
+			res, err := exportRecording(r, *dataDir, out, force)
+			if err != nil {
+				return fmt.Errorf("export %s: %w", r.ID, err)
+			}
+			state := "finished"
+			if res.inProgress {
+				state = "in progress, header repaired"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "exported %s (%s, %d bytes) to %s\n", r.ID, state, res.size, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (required)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite --out if it exists")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+type exportResult struct {
+	inProgress bool
+	size       int64
+}
+
+// mediaSource finds the file holding r's media: the finished file, or the
+// .part file while it is being written. A relative MediaPath is tried as
+// given (serve stores <data-dir>/media/..., relative to its working
+// directory when --data-dir is) and then relative to dataDir.
+func mediaSource(r *store.Recording, dataDir string) (path string, inProgress bool, err error) {
+	if r.MediaPath == "" {
+		return "", false, errNoMedia
+	}
+	bases := []string{r.MediaPath}
+	if !filepath.IsAbs(r.MediaPath) {
+		bases = append(bases, filepath.Join(dataDir, r.MediaPath))
+	}
+	var tried []string
+	for _, p := range bases {
+		final, part := p, p+".part"
+		if strings.HasSuffix(p, ".part") {
+			final, part = strings.TrimSuffix(p, ".part"), p
+		}
+		// Prefer the finished file: the row may lag the rename by a moment.
+		for _, c := range []string{final, part} {
+			if _, err := os.Stat(c); err == nil {
+				return c, c == part, nil
+			}
+			tried = append(tried, c)
+		}
+	}
+	return "", false, fmt.Errorf("%w: none of %s exists", errNoMedia, strings.Join(tried, ", "))
+}
+
+// exportRecording copies r's media to out through a temporary file in out's
+// directory, which is renamed (or, without force, hard-linked so that an
+// existing out is never replaced) into place.
+func exportRecording(r *store.Recording, dataDir, out string, force bool) (exportResult, error) {
+	var res exportResult
+	if !force {
+		if _, err := os.Lstat(out); err == nil {
+			return res, fmt.Errorf("%s: %w", out, errOutExists)
+		}
+	}
+	src, inProgress, err := mediaSource(r, dataDir)
+	if err != nil {
+		return res, err
+	}
+	res.inProgress = inProgress
+	in, err := os.Open(src)
+	if err != nil {
+		return res, err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
+	if err != nil {
+		return res, err
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		tmp.Close()
+		os.Remove(tmpName)
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), in)
+	if err != nil {
+		return res, fmt.Errorf("copy %s: %w", src, err)
+	}
+	res.size = n
+	if inProgress {
+		rep, err := repairWAVHeader(tmp, n)
+		if err != nil {
+			return res, fmt.Errorf("repair copy of %s: %w", src, err)
+		}
+		res.size = rep.FileSize
+	} else if r.SHA256 != "" {
+		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, r.SHA256) {
+			return res, fmt.Errorf("%s: %w: got %s, want %s", src, errChecksum, got, r.SHA256)
+		}
+	}
+	if err := tmp.Sync(); err != nil {
+		return res, err
+	}
+	if err := tmp.Close(); err != nil {
+		return res, err
+	}
+	if force {
+		err = os.Rename(tmpName, out)
+	} else if err = os.Link(tmpName, out); errors.Is(err, fs.ErrExist) {
+		err = fmt.Errorf("%s: %w", out, errOutExists)
+	}
+	return res, err
+}
+
+// wavPatchFile is what repairWAVHeader needs: an *os.File in production.
+type wavPatchFile interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+}
+
+// wavRepair describes a repaired WAV file.
+type wavRepair struct {
+	DataOffset int64 // first byte of the samples
+	DataBytes  int64 // whole frames only
+	BlockAlign int64 // bytes per frame (all channels)
+	Frames     int64
+	FileSize   int64 // after truncation (and the pad byte of an odd data chunk)
+}
+
+// repairWAVHeader makes a copy of a WAV file that was still being written
+// playable: it walks the chunks up to "data" (the last chunk of a streaming
+// file), takes everything after the data header as samples, drops a trailing
+// partial frame, and patches the RIFF size, the data size and the fact
+// chunk's sample count (RF64: the ds64 sizes) from the file's length. size is
+// the file's current length.
+//
+// RIFF layout (Microsoft RIFF/WAVE; EBU Tech 3306 for RF64):
+//
+//	0  "RIFF" | "RF64"   4  size-8 (0xFFFFFFFF in RF64)   8  "WAVE"
+//	12 chunks: id[4] size[4 LE] body, padded to an even length:
+//	   "ds64" (RF64 only, first): riffSize[8] dataSize[8] sampleCount[8] ...
+//	   "fmt ": formatTag[2] channels[2] rate[4] byteRate[4] blockAlign[2] ...
+//	   "fact": sampleLength[4] (frames; present for µ-law / A-law)
+//	   "data": samples
+func repairWAVHeader(f wavPatchFile, size int64) (wavRepair, error) {
+	var rep wavRepair
+	var hdr [12]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return rep, fmt.Errorf("%w: short RIFF header: %v", errBadWAV, err)
+	}
+	rf64 := string(hdr[0:4]) == "RF64"
+	if (string(hdr[0:4]) != "RIFF" && !rf64) || string(hdr[8:12]) != "WAVE" {
+		return rep, fmt.Errorf("%w: no RIFF/WAVE signature", errBadWAV)
+	}
+	var ds64At, factAt int64 = -1, -1
+	off := int64(12)
+	for {
+		var ch [8]byte
+		if _, err := f.ReadAt(ch[:], off); err != nil {
+			return rep, fmt.Errorf("%w: no data chunk (at %d: %v)", errBadWAV, off, err)
+		}
+		id, csize := string(ch[0:4]), int64(binary.LittleEndian.Uint32(ch[4:8]))
+		body := off + 8
+		switch id {
+		case "data":
+			rep.DataOffset = body
+		case "ds64":
+			ds64At = body
+		case "fact":
+			factAt = body
+		case "fmt ":
+			var fmtb [14]byte
+			if csize < 14 {
+				return rep, fmt.Errorf("%w: fmt chunk of %d bytes", errBadWAV, csize)
+			}
+			if _, err := f.ReadAt(fmtb[:], body); err != nil {
+				return rep, fmt.Errorf("%w: short fmt chunk: %v", errBadWAV, err)
+			}
+			rep.BlockAlign = int64(binary.LittleEndian.Uint16(fmtb[12:14]))
+		}
+		if id == "data" {
+			break
+		}
+		if body+csize+csize%2 > size {
+			return rep, fmt.Errorf("%w: chunk %q at %d runs past the end", errBadWAV, id, off)
+		}
+		off = body + csize + csize%2
+	}
+	if rep.BlockAlign <= 0 {
+		return rep, fmt.Errorf("%w: no fmt chunk (or block align 0) before data", errBadWAV)
+	}
+	if rf64 && ds64At < 0 {
+		return rep, fmt.Errorf("%w: RF64 without ds64 chunk", errBadWAV)
+	}
+	rep.Frames = max(size-rep.DataOffset, 0) / rep.BlockAlign
+	rep.DataBytes = rep.Frames * rep.BlockAlign
+	end := rep.DataOffset + rep.DataBytes
+	rep.FileSize = end
+	if rep.DataBytes%2 == 1 {
+		rep.FileSize++ // RIFF pads odd chunks with one zero byte
+	}
+	if !rf64 && rep.FileSize-8 > 0xFFFFFFFF {
+		return rep, errWAVTooLarge
+	}
+	if err := f.Truncate(end); err != nil {
+		return rep, err
+	}
+	if rep.FileSize > end {
+		if _, err := f.WriteAt([]byte{0}, end); err != nil {
+			return rep, err
+		}
+	}
+	put32 := func(at, v int64) error {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(v))
+		_, err := f.WriteAt(b[:], at)
+		return err
+	}
+	put64 := func(at, v int64) error {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(v))
+		_, err := f.WriteAt(b[:], at)
+		return err
+	}
+	var patches []error
+	if rf64 {
+		patches = append(patches, put32(4, 0xFFFFFFFF), put32(rep.DataOffset-4, 0xFFFFFFFF),
+			put64(ds64At, rep.FileSize-8), put64(ds64At+8, rep.DataBytes), put64(ds64At+16, rep.Frames))
+		if factAt >= 0 {
+			patches = append(patches, put32(factAt, 0xFFFFFFFF))
+		}
+	} else {
+		patches = append(patches, put32(4, rep.FileSize-8), put32(rep.DataOffset-4, rep.DataBytes))
+		if factAt >= 0 {
+			patches = append(patches, put32(factAt, min(rep.Frames, 0xFFFFFFFF)))
+		}
+	}
+	return rep, errors.Join(patches...)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // SIPREC metadata is XML: keep < and > readable
+	return enc.Encode(v)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func fmtDuration(ms int64) string {
+	return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func writeTable(w io.Writer, recs []store.Recording) error {
+	if len(recs) == 0 {
+		_, err := fmt.Fprintln(w, "no recordings")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tMODE\tSTARTED\tDURATION\tRECORDED DN\tOTHER DN\tCALL UUID")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Mode, fmtTime(r.StartedAt),
+			fmtDuration(r.DurationMS), dash(r.RecordedDN), dash(r.OtherDN), dash(r.CallUUID))
+	}
+	return tw.Flush()
+}
+
+func writeDetail(w io.Writer, r *store.Recording) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	field := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	status := string(r.Status)
+	if r.StatusReason != "" {
+		status += " (" + r.StatusReason + ")"
+	}
+	field("ID", r.ID)
+	field("Status", status)
+	field("Mode", r.Mode)
+	field("Call UUID", dash(r.CallUUID))
+	field("Record ID", dash(r.RecordID))
+	field("SIPREC session", dash(r.SIPRECSessionID))
+	field("SIP Call-IDs", dash(strings.Join(r.SIPCallIDs, ", ")))
+	field("Recorded DN", dash(r.RecordedDN))
+	field("Other DN", dash(r.OtherDN))
+	field("Started", fmtTime(r.StartedAt))
+	field("Ended", fmtTime(r.EndedAt))
+	field("Duration", fmtDuration(r.DurationMS))
+	field("Channels", r.Channels)
+	field("Codecs", dash(strings.Join(r.Codecs, ", ")))
+	field("Format", dash(r.Format))
+	field("Media", dash(r.MediaPath))
+	field("Size", fmt.Sprintf("%d bytes", r.SizeBytes))
+	field("SHA-256", dash(r.SHA256))
+	field("Needs transcode", r.NeedsTranscode)
+	if r.MetadataProblem != "" {
+		field("Metadata problem", r.MetadataProblem)
+	}
+	field("Created", fmtTime(r.CreatedAt))
+	field("Updated", fmtTime(r.UpdatedAt))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	section := func(title string, n int, header string, row func(i int) string) {
+		fmt.Fprintf(w, "\n%s (%d)\n", title, n)
+		if n == 0 {
+			return
+		}
+		fmt.Fprintln(tw, "  "+header)
+		for i := range n {
+			fmt.Fprintln(tw, "  "+row(i))
+		}
+		tw.Flush()
+	}
+	section("Parties", len(r.Parties), "CH\tROLE\tDN\tNAME\tAOR\tLABEL\tPARTICIPANT\tSIP CALL-ID", func(i int) string {
+		p := r.Parties[i]
+		return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s", p.Channel, dash(p.Role), dash(p.DN), dash(p.Name),
+			dash(p.AOR), dash(p.Label), dash(p.ParticipantID), dash(p.SIPCallID))
+	})
+	section("Segments", len(r.Segments), "TYPE\tCHANNEL\tSTART MS\tEND MS", func(i int) string {
+		s := r.Segments[i]
+		ch := fmt.Sprint(s.Channel)
+		if s.Channel == store.AllChannels {
+			ch = "all"
+		}
+		return fmt.Sprintf("%s\t%s\t%d\t%d", s.Type, ch, s.StartMS, s.EndMS)
+	})
+	section("Events", len(r.Events), "AT MS\tTYPE\tCHANNEL\tTIME\tDETAIL", func(i int) string {
+		e := r.Events[i]
+		return fmt.Sprintf("%d\t%s\t%d\t%s\t%s", e.AtMS, e.Type, e.Channel, fmtTime(e.At), dash(e.Detail))
+	})
+	keys := slices.Sorted(maps.Keys(r.ExternalData))
+	section("External data", len(keys), "KEY\tVALUE", func(i int) string {
+		return keys[i] + "\t" + r.ExternalData[keys[i]]
+	})
+	if r.Metadata != "" {
+		fmt.Fprintf(w, "\nSIPREC metadata\n%s\n", r.Metadata)
+	}
+	return nil
+}

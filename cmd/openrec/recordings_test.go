@@ -1,0 +1,767 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/sqlite"
+)
+
+// testRootCmd builds a root command with only the recordings commands, as
+// main's root adds them.
+func testRootCmd() *cobra.Command {
+	root := &cobra.Command{Use: "openrec", SilenceUsage: true, SilenceErrors: true}
+	root.AddCommand(newRecordingsCmd())
+	return root
+}
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := testRootCmd()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+var recT0 = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+
+// seedDataDir creates recordings in a new data dir and returns the dir.
+func seedDataDir(t *testing.T, recs ...*store.Recording) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, r := range recs {
+		if err := db.CreateRecording(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func completedRecording() *store.Recording {
+	return &store.Recording{
+		ID: "rec-done", Mode: store.ModeMSR, Status: store.StatusCompleted, StatusReason: "bye",
+		CallUUID: "CALLUUID0000000000000000000000A", RecordID: "r1", SIPCallIDs: []string{"c1@ms", "c2@ms"},
+		RecordedDN: "7001", OtherDN: "5551234",
+		Parties: []store.Party{
+			{Channel: 0, Role: store.RoleRecorded, DN: "7001", SIPCallID: "c1@ms"},
+			{Channel: 1, Role: store.RoleOther, DN: "5551234", SIPCallID: "c2@ms"},
+		},
+		StartedAt: recT0, EndedAt: recT0.Add(61 * time.Second), DurationMS: 61000,
+		Channels: 2, Codecs: []string{"PCMU"}, Format: "ulaw",
+		MediaPath:    "media/2026/11/03/rec-done.wav",
+		Segments:     []store.Segment{{Type: store.SegmentRecording, Channel: store.AllChannels, StartMS: 0, EndMS: 61000}},
+		Events:       []store.Event{{Type: "bye", AtMS: 61000, Channel: 0, Detail: "from media server", At: recT0.Add(61 * time.Second)}},
+		ExternalData: map[string]string{"GEN_USR_Account": "ACME", "GEN_TEV_ConnID": "006502a8c4e1b001"},
+	}
+}
+
+func liveRecording() *store.Recording {
+	return &store.Recording{
+		ID: "rec-live", Mode: store.ModeSIPREC, Status: store.StatusRecording,
+		CallUUID: "CALLUUID0000000000000000000000B", SIPRECSessionID: "sess-1", SIPCallIDs: []string{"s1@sbc"},
+		RecordedDN: "7002", OtherDN: "7001", StartedAt: recT0.Add(time.Hour),
+		Channels: 2, Codecs: []string{"PCMA"}, Format: "alaw",
+		MediaPath: "media/2026/11/03/rec-live.wav",
+	}
+}
+
+func failedRecording() *store.Recording {
+	return &store.Recording{ID: "rec-fail", Mode: store.ModeMSR, Status: store.StatusFailed, StatusReason: "no rtp",
+		CallUUID: "CALLUUID0000000000000000000000C", RecordedDN: "7003", OtherDN: "5559999", StartedAt: recT0.Add(-time.Hour)}
+}
+
+var requiredListKeys = []string{
+	"id", "status", "status_reason", "mode", "call_uuid", "record_id", "siprec_session_id", "sip_call_ids",
+	"recorded_dn", "other_dn", "parties", "started_at", "ended_at", "duration_ms", "channels", "codecs",
+	"format", "media_path", "size_bytes", "sha256", "needs_transcode", "segments", "external_data",
+}
+
+func TestListJSON(t *testing.T) {
+	dir := seedDataDir(t, completedRecording(), liveRecording(), failedRecording())
+	out, _, err := runCLI(t, "recordings", "list", "--data-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("list --json is not a JSON array: %v\n%s", err, out)
+	}
+	var ids []string
+	for _, obj := range list {
+		ids = append(ids, obj["id"].(string))
+		for _, k := range requiredListKeys {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%s: key %q missing", obj["id"], k)
+			}
+		}
+		for _, k := range []string{"sip_call_ids", "segments", "parties", "codecs"} {
+			if _, ok := obj[k].([]any); !ok {
+				t.Errorf("%s: %s = %#v, want an array", obj["id"], k, obj[k])
+			}
+		}
+		if _, ok := obj["external_data"].(map[string]any); !ok {
+			t.Errorf("%s: external_data = %#v, want an object", obj["id"], obj["external_data"])
+		}
+	}
+	if want := []string{"rec-live", "rec-done", "rec-fail"}; !reflect.DeepEqual(ids, want) {
+		t.Fatalf("ids = %v, want newest first %v", ids, want)
+	}
+	live, done := list[0], list[1]
+	if live["ended_at"] != nil {
+		t.Errorf("ended_at of a live recording = %v, want null", live["ended_at"])
+	}
+	if live["mode"] != "siprec" || live["status"] != "recording" {
+		t.Errorf("live mode/status = %v/%v", live["mode"], live["status"])
+	}
+	if got := done["ended_at"]; got != "2026-11-03T10:01:01Z" {
+		t.Errorf("ended_at = %v, want RFC 3339 2026-11-03T10:01:01Z", got)
+	}
+	if got := done["started_at"]; got != "2026-11-03T10:00:00Z" {
+		t.Errorf("started_at = %v", got)
+	}
+	if got := done["sip_call_ids"]; !reflect.DeepEqual(got, []any{"c1@ms", "c2@ms"}) {
+		t.Errorf("sip_call_ids = %v", got)
+	}
+	if got := done["external_data"].(map[string]any)["GEN_USR_Account"]; got != "ACME" {
+		t.Errorf("external_data.GEN_USR_Account = %v", got)
+	}
+	if got := done["duration_ms"]; got != float64(61000) {
+		t.Errorf("duration_ms = %v", got)
+	}
+	seg := done["segments"].([]any)[0].(map[string]any)
+	if seg["type"] != "recording" || seg["channel"] != float64(-1) || seg["end_ms"] != float64(61000) {
+		t.Errorf("segment = %v", seg)
+	}
+	// The list view leaves the events to show.
+	if _, ok := done["events"]; ok {
+		t.Error("list view has events")
+	}
+}
+
+func TestListFlags(t *testing.T) {
+	dir := seedDataDir(t, completedRecording(), liveRecording(), failedRecording())
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr bool
+	}{
+		{"status", []string{"--status", "failed"}, []string{"rec-fail"}, false},
+		{"mode", []string{"--mode", "msr"}, []string{"rec-done", "rec-fail"}, false},
+		{"call uuid", []string{"--call-uuid", "CALLUUID0000000000000000000000B"}, []string{"rec-live"}, false},
+		{"dn recorded or other", []string{"--dn", "7001"}, []string{"rec-live", "rec-done"}, false},
+		{"record id", []string{"--record-id", "r1"}, []string{"rec-done"}, false},
+		{"limit", []string{"--limit", "1"}, []string{"rec-live"}, false},
+		{"since", []string{"--since", "2026-11-03T10:00:00Z"}, []string{"rec-live", "rec-done"}, false},
+		{"until", []string{"--until", "2026-11-03T10:00:00+00:00"}, []string{"rec-fail"}, false},
+		{"no match", []string{"--dn", "0000"}, []string{}, false},
+		{"bad status", []string{"--status", "done"}, nil, true},
+		{"bad mode", []string{"--mode", "sip"}, nil, true},
+		{"bad time", []string{"--since", "yesterday"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"recordings", "list", "--data-dir", dir, "--json"}, tt.args...)
+			out, _, err := runCLI(t, args...)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var list []store.RecordingView
+			if err := json.Unmarshal([]byte(out), &list); err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{}
+			for _, r := range list {
+				ids = append(ids, r.ID)
+			}
+			if !reflect.DeepEqual(ids, tt.want) {
+				t.Errorf("ids = %v, want %v", ids, tt.want)
+			}
+		})
+	}
+}
+
+func TestListEmpty(t *testing.T) {
+	dir := seedDataDir(t)
+	out, _, err := runCLI(t, "recordings", "list", "--data-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("empty list --json = %q, want []", out)
+	}
+	out, _, err = runCLI(t, "recordings", "list", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "no recordings") {
+		t.Errorf("empty table = %q, %v", out, err)
+	}
+	// No database yet: an empty list, a note on stderr, and nothing created.
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	out, errOut, err := runCLI(t, "recordings", "list", "--data-dir", missing, "--json")
+	if err != nil || strings.TrimSpace(out) != "[]" || !strings.Contains(errOut, "no recordings database") {
+		t.Errorf("list on a missing data dir = %q / %q / %v", out, errOut, err)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("list created %s", missing)
+	}
+}
+
+func TestListTable(t *testing.T) {
+	dir := seedDataDir(t, completedRecording(), liveRecording())
+	out, _, err := runCLI(t, "recordings", "list", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") {
+		t.Fatalf("table:\n%s", out)
+	}
+	for i, want := range []string{"rec-live", "rec-done"} {
+		if !strings.HasPrefix(lines[i+1], want) {
+			t.Errorf("row %d = %q, want %s first", i, lines[i+1], want)
+		}
+	}
+	if !strings.Contains(lines[2], "1m1s") || !strings.Contains(lines[2], "completed") {
+		t.Errorf("row of rec-done = %q", lines[2])
+	}
+}
+
+func TestShow(t *testing.T) {
+	dir := seedDataDir(t, completedRecording())
+	out, _, err := runCLI(t, "recordings", "show", "rec-done", "--data-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d store.RecordingDetail
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := completedRecording()
+	if d.ID != want.ID || len(d.Parties) != 2 || len(d.Events) != 1 || d.Events[0].Type != "bye" ||
+		d.Parties[1].DN != "5551234" || d.ExternalData["GEN_TEV_ConnID"] != "006502a8c4e1b001" {
+		t.Errorf("show --json = %+v", d)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal([]byte(out), &raw)
+	for _, k := range append(requiredListKeys, "events", "metadata") {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("show --json: key %q missing", k)
+		}
+	}
+
+	out, _, err = runCLI(t, "recordings", "show", "rec-done", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"rec-done", "completed (bye)", "Parties (2)", "5551234", "Segments (1)", "Events (1)",
+		"from media server", "External data (2)", "GEN_USR_Account", "ACME"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("show output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestShowUnknown(t *testing.T) {
+	dir := seedDataDir(t, completedRecording())
+	for _, args := range [][]string{
+		{"recordings", "show", "nope", "--data-dir", dir},
+		{"recordings", "show", "nope", "--data-dir", filepath.Join(dir, "missing")},
+		{"recordings", "export", "nope", "--data-dir", dir, "--out", filepath.Join(t.TempDir(), "x.wav")},
+	} {
+		_, _, err := runCLI(t, args...)
+		if err == nil {
+			t.Errorf("%v: no error", args)
+			continue
+		}
+		if !strings.Contains(err.Error(), "nope") {
+			t.Errorf("%v: error %q does not name the id", args, err)
+		}
+	}
+	_, _, err := runCLI(t, "recordings", "show", "nope", "--data-dir", dir)
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("show nope = %v, want ErrNotFound", err)
+	}
+	if _, _, err := runCLI(t, "recordings", "show", "--data-dir", dir); err == nil {
+		t.Error("show without id: no error")
+	}
+}
+
+// wavFile builds a WAV file: fmt (with cbSize for non-PCM), optional fact,
+// optional extra chunk before data, then data whose declared size is
+// declared (a streaming writer's header may lag the bytes).
+type wavFile struct {
+	rf64       bool
+	formatTag  uint16
+	channels   uint16
+	bits       uint16
+	fact       bool
+	extra      string // id of an extra chunk before data ("" = none)
+	declared   uint32
+	data       []byte
+	sampleRate uint32
+}
+
+func (w wavFile) bytes() []byte {
+	var b bytes.Buffer
+	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	chunk := func(id string, body []byte) {
+		b.WriteString(id)
+		le(uint32(len(body)))
+		b.Write(body)
+		if len(body)%2 == 1 {
+			b.WriteByte(0)
+		}
+	}
+	if w.rf64 {
+		b.WriteString("RF64")
+		le(uint32(0xFFFFFFFF))
+	} else {
+		b.WriteString("RIFF")
+		le(uint32(0))
+	}
+	b.WriteString("WAVE")
+	if w.rf64 {
+		chunk("ds64", make([]byte, 28))
+	}
+	rate := w.sampleRate
+	if rate == 0 {
+		rate = 8000
+	}
+	align := w.channels * w.bits / 8
+	var fmtb bytes.Buffer
+	for _, v := range []any{w.formatTag, w.channels, rate, rate * uint32(align), align, w.bits} {
+		_ = binary.Write(&fmtb, binary.LittleEndian, v)
+	}
+	if w.formatTag != 1 {
+		_ = binary.Write(&fmtb, binary.LittleEndian, uint16(0))
+	}
+	chunk("fmt ", fmtb.Bytes())
+	if w.fact {
+		chunk("fact", make([]byte, 4))
+	}
+	if w.extra != "" {
+		chunk(w.extra, []byte("odd"))
+	}
+	b.WriteString("data")
+	le(w.declared)
+	b.Write(w.data)
+	return b.Bytes()
+}
+
+type wavHeader struct {
+	riff, riffSize, wave  string
+	riffSizeV, dataSizeV  uint32
+	factV                 uint32
+	hasFact               bool
+	dataOffset            int
+	ds64Riff, ds64Data    uint64
+	ds64Frames            uint64
+	blockAlign, formatTag uint16
+}
+
+// parseWAVForTest reads back the header fields independently of
+// repairWAVHeader.
+func parseWAVForTest(t *testing.T, b []byte) wavHeader {
+	t.Helper()
+	var h wavHeader
+	if len(b) < 12 {
+		t.Fatalf("%d bytes: too short for a WAV header", len(b))
+	}
+	h.riff, h.wave = string(b[0:4]), string(b[8:12])
+	h.riffSizeV = binary.LittleEndian.Uint32(b[4:8])
+	off := 12
+	for off+8 <= len(b) {
+		id, size := string(b[off:off+4]), int(binary.LittleEndian.Uint32(b[off+4:off+8]))
+		body := off + 8
+		switch id {
+		case "ds64":
+			h.ds64Riff = binary.LittleEndian.Uint64(b[body:])
+			h.ds64Data = binary.LittleEndian.Uint64(b[body+8:])
+			h.ds64Frames = binary.LittleEndian.Uint64(b[body+16:])
+		case "fmt ":
+			h.formatTag = binary.LittleEndian.Uint16(b[body:])
+			h.blockAlign = binary.LittleEndian.Uint16(b[body+12:])
+		case "fact":
+			h.hasFact, h.factV = true, binary.LittleEndian.Uint32(b[body:])
+		case "data":
+			h.dataOffset, h.dataSizeV = body, uint32(size)
+			return h
+		}
+		off = body + size + size%2
+	}
+	t.Fatal("no data chunk")
+	return h
+}
+
+func TestRepairWAVHeader(t *testing.T) {
+	seq := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*7 + 1)
+		}
+		return b
+	}
+	tests := []struct {
+		name       string
+		wav        wavFile
+		wantFrames int64
+		wantPad    bool
+	}{
+		{"ulaw stereo, partial frame, header sizes 0", wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, data: seq(801)}, 400, false},
+		{"alaw stereo, stale sizes", wavFile{formatTag: 6, channels: 2, bits: 8, fact: true, declared: 100, data: seq(1000)}, 500, false},
+		{"pcm16 stereo, 3 extra bytes", wavFile{formatTag: 1, channels: 2, bits: 16, data: seq(4*123 + 3)}, 123, false},
+		{"ulaw mono, odd data gets a pad byte", wavFile{formatTag: 7, channels: 1, bits: 8, fact: true, data: seq(333)}, 333, true},
+		{"chunk before data", wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, extra: "LIST", data: seq(64)}, 32, false},
+		{"no samples yet", wavFile{formatTag: 7, channels: 2, bits: 8, fact: true}, 0, false},
+		{"only a partial frame", wavFile{formatTag: 1, channels: 2, bits: 16, data: seq(3)}, 0, false},
+		{"rf64", wavFile{rf64: true, formatTag: 7, channels: 2, bits: 8, fact: true, declared: 0xFFFFFFFF, data: seq(41)}, 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.wav.bytes()
+			m := &memFile{b: append([]byte{}, in...)}
+			rep, err := repairWAVHeader(m, int64(len(in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			align := int64(tt.wav.channels * tt.wav.bits / 8)
+			if rep.Frames != tt.wantFrames || rep.BlockAlign != align || rep.DataBytes != tt.wantFrames*align {
+				t.Errorf("repair = %+v, want %d frames of %d bytes", rep, tt.wantFrames, align)
+			}
+			if int64(len(m.b)) != rep.FileSize {
+				t.Errorf("file is %d bytes, repair says %d", len(m.b), rep.FileSize)
+			}
+			h := parseWAVForTest(t, m.b)
+			wantSize := int64(h.dataOffset) + rep.DataBytes
+			if tt.wantPad {
+				wantSize++
+				if m.b[len(m.b)-1] != 0 {
+					t.Error("pad byte is not zero")
+				}
+			}
+			if int64(len(m.b)) != wantSize {
+				t.Errorf("file size %d, want %d", len(m.b), wantSize)
+			}
+			if tt.wav.rf64 {
+				if h.riff != "RF64" || h.riffSizeV != 0xFFFFFFFF || h.dataSizeV != 0xFFFFFFFF {
+					t.Errorf("RF64 32-bit fields = %s %x %x", h.riff, h.riffSizeV, h.dataSizeV)
+				}
+				if h.ds64Riff != uint64(len(m.b)-8) || h.ds64Data != uint64(rep.DataBytes) || h.ds64Frames != uint64(rep.Frames) {
+					t.Errorf("ds64 = %d/%d/%d, want %d/%d/%d", h.ds64Riff, h.ds64Data, h.ds64Frames, len(m.b)-8, rep.DataBytes, rep.Frames)
+				}
+			} else {
+				if h.riff != "RIFF" || h.wave != "WAVE" || h.riffSizeV != uint32(len(m.b)-8) {
+					t.Errorf("RIFF size = %d, want %d", h.riffSizeV, len(m.b)-8)
+				}
+				if int64(h.dataSizeV) != rep.DataBytes {
+					t.Errorf("data size = %d, want %d", h.dataSizeV, rep.DataBytes)
+				}
+				if tt.wav.fact && int64(h.factV) != rep.Frames {
+					t.Errorf("fact = %d, want %d", h.factV, rep.Frames)
+				}
+			}
+			// Samples are untouched.
+			if !bytes.Equal(m.b[h.dataOffset:h.dataOffset+int(rep.DataBytes)], in[h.dataOffset:h.dataOffset+int(rep.DataBytes)]) {
+				t.Error("samples changed")
+			}
+		})
+	}
+}
+
+func TestRepairWAVHeaderErrors(t *testing.T) {
+	good := wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, data: make([]byte, 10)}.bytes()
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"short", good[:10]},
+		{"not riff", append([]byte("RIFX"), good[4:]...)},
+		{"not wave", append(append(append([]byte{}, good[:8]...), "AVI "...), good[12:]...)},
+		{"header without data chunk", good[:12+8+18]},
+		{"data before fmt", append(append([]byte{}, good[:12]...), "data\x00\x00\x00\x00\x01\x02"...)},
+		{"rf64 without ds64", append([]byte("RF64"), good[4:]...)},
+		{"chunk past end", append(append([]byte{}, good[:12]...), "JUNK\xff\xff\x00\x00"...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := repairWAVHeader(&memFile{b: append([]byte{}, tt.b...)}, int64(len(tt.b)))
+			if !errors.Is(err, errBadWAV) {
+				t.Fatalf("err = %v, want errBadWAV", err)
+			}
+		})
+	}
+}
+
+func FuzzRepairWAVHeader(f *testing.F) {
+	f.Add(wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, data: make([]byte, 9)}.bytes())
+	f.Add(wavFile{formatTag: 1, channels: 1, bits: 16, extra: "LIST", data: make([]byte, 9)}.bytes())
+	f.Add(wavFile{rf64: true, formatTag: 7, channels: 2, bits: 8, fact: true, data: make([]byte, 9)}.bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := &memFile{b: append([]byte{}, b...)}
+		rep, err := repairWAVHeader(m, int64(len(b)))
+		if err != nil {
+			return
+		}
+		if int64(len(m.b)) != rep.FileSize || rep.DataBytes != rep.Frames*rep.BlockAlign || rep.DataBytes < 0 ||
+			rep.DataOffset+rep.DataBytes > rep.FileSize || rep.FileSize > int64(len(b))+1 {
+			t.Fatalf("inconsistent repair %+v of %d bytes (now %d)", rep, len(b), len(m.b))
+		}
+	})
+}
+
+// memFile is an in-memory wavPatchFile.
+type memFile struct{ b []byte }
+
+func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := off + int64(len(p)); end > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+func (m *memFile) Truncate(size int64) error {
+	if size <= int64(len(m.b)) {
+		m.b = m.b[:size]
+	} else {
+		m.b = append(m.b, make([]byte, size-int64(len(m.b)))...)
+	}
+	return nil
+}
+
+func writeMedia(t *testing.T, dir, rel string, b []byte) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExportCompleted(t *testing.T) {
+	data := make([]byte, 16000)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	media := wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, declared: uint32(len(data)), data: data}.bytes()
+	binary.LittleEndian.PutUint32(media[4:8], uint32(len(media)-8))
+	sum := sha256.Sum256(media)
+	r := completedRecording()
+	r.SHA256 = hex.EncodeToString(sum[:])
+	bad := completedRecording()
+	bad.ID, bad.MediaPath, bad.SHA256 = "rec-bad", "media/bad.wav", r.SHA256
+	abs := completedRecording()
+	abs.ID, abs.SHA256 = "rec-abs", ""
+	dir := seedDataDir(t, r, bad)
+	writeMedia(t, dir, r.MediaPath, media)
+	writeMedia(t, dir, bad.MediaPath, append(append([]byte{}, media[:100]...), 0xFF))
+	// An absolute MediaPath is used as is.
+	abs.MediaPath = filepath.Join(dir, r.MediaPath)
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateRecording(context.Background(), abs); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "call.wav")
+	stdout, _, err := runCLI(t, "recordings", "export", "rec-done", "--data-dir", dir, "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "finished") {
+		t.Errorf("stdout = %q", stdout)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, media) {
+		t.Fatal("exported bytes differ from the media file")
+	}
+	h := parseWAVForTest(t, got)
+	if h.riffSizeV != uint32(len(got)-8) || h.dataSizeV != uint32(len(data)) {
+		t.Errorf("header sizes %d/%d", h.riffSizeV, h.dataSizeV)
+	}
+
+	// Existing --out: refused without --force, replaced with it.
+	if err := os.WriteFile(out, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLI(t, "recordings", "export", "rec-done", "--data-dir", dir, "--out", out)
+	if !errors.Is(err, errOutExists) {
+		t.Fatalf("export over an existing file = %v, want errOutExists", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "keep me" {
+		t.Fatal("existing --out was modified")
+	}
+	if _, _, err := runCLI(t, "recordings", "export", "rec-done", "--data-dir", dir, "--out", out, "--force"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, media) {
+		t.Fatal("--force did not replace --out")
+	}
+
+	// Checksum mismatch: error, no output.
+	badOut := filepath.Join(outDir, "bad.wav")
+	_, _, err = runCLI(t, "recordings", "export", "rec-bad", "--data-dir", dir, "--out", badOut)
+	if !errors.Is(err, errChecksum) {
+		t.Fatalf("export of a corrupted file = %v, want errChecksum", err)
+	}
+	if _, err := os.Stat(badOut); !os.IsNotExist(err) {
+		t.Error("corrupted export left an output file")
+	}
+
+	absOut := filepath.Join(outDir, "abs.wav")
+	if _, _, err := runCLI(t, "recordings", "export", "rec-abs", "--data-dir", dir, "--out", absOut); err != nil {
+		t.Fatal(err)
+	}
+	// No temporary files are left behind.
+	entries, _ := os.ReadDir(outDir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("left %s behind", e.Name())
+		}
+	}
+	// Missing --out is an error.
+	if _, _, err := runCLI(t, "recordings", "export", "rec-done", "--data-dir", dir); err == nil {
+		t.Error("export without --out: no error")
+	}
+}
+
+func TestExportInProgress(t *testing.T) {
+	// A .part file as a writer leaves it between header syncs: the header
+	// says 800 bytes, 1603 are on disk (the last frame incomplete).
+	data := make([]byte, 1603)
+	for i := range data {
+		data[i] = byte(i * 3)
+	}
+	part := wavFile{formatTag: 6, channels: 2, bits: 8, fact: true, declared: 800, data: data}.bytes()
+	r := liveRecording()
+	dir := seedDataDir(t, r)
+	writeMedia(t, dir, r.MediaPath+".part", part)
+
+	out := filepath.Join(t.TempDir(), "live.wav")
+	stdout, _, err := runCLI(t, "recordings", "export", "rec-live", "--data-dir", dir, "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "in progress") {
+		t.Errorf("stdout = %q", stdout)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := parseWAVForTest(t, got)
+	const frames = 801
+	if h.riff != "RIFF" || h.wave != "WAVE" || h.formatTag != 6 || h.blockAlign != 2 {
+		t.Errorf("header %+v", h)
+	}
+	if h.dataSizeV != frames*2 || h.factV != frames || h.riffSizeV != uint32(len(got)-8) {
+		t.Errorf("data %d fact %d riff %d, want %d %d %d", h.dataSizeV, h.factV, h.riffSizeV, frames*2, frames, len(got)-8)
+	}
+	if len(got) != h.dataOffset+frames*2 {
+		t.Errorf("export is %d bytes, want %d", len(got), h.dataOffset+frames*2)
+	}
+	if !bytes.Equal(got[h.dataOffset:], data[:frames*2]) {
+		t.Error("samples differ")
+	}
+	// The source is untouched.
+	src, _ := os.ReadFile(filepath.Join(dir, r.MediaPath+".part"))
+	if !bytes.Equal(src, part) {
+		t.Error("export modified the .part file")
+	}
+
+	// Once finalised (renamed), export takes the finished file.
+	if err := os.Rename(filepath.Join(dir, r.MediaPath+".part"), filepath.Join(dir, r.MediaPath)); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err = runCLI(t, "recordings", "export", "rec-live", "--data-dir", dir, "--out", out, "--force")
+	if err != nil || !strings.Contains(stdout, "finished") {
+		t.Fatalf("export after rename: %q %v", stdout, err)
+	}
+
+	// No media at all.
+	os.Remove(filepath.Join(dir, r.MediaPath))
+	if _, _, err := runCLI(t, "recordings", "export", "rec-live", "--data-dir", dir, "--out", out, "--force"); !errors.Is(err, errNoMedia) {
+		t.Errorf("export without media = %v, want errNoMedia", err)
+	}
+}
+
+func TestMediaSource(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	dataDir := "data"
+	writeMedia(t, root, "data/media/done.wav", []byte("x"))
+	writeMedia(t, root, "data/media/live.wav.part", []byte("x"))
+	writeMedia(t, root, "data/media/both.wav", []byte("x"))
+	writeMedia(t, root, "data/media/both.wav.part", []byte("x"))
+	abs := filepath.Join(root, "data/media/done.wav")
+	tests := []struct {
+		name, mediaPath, want string
+		inProgress            bool
+		err                   error
+	}{
+		{"relative to cwd (serve's <data-dir>/media/...)", "data/media/done.wav", "data/media/done.wav", false, nil},
+		{"relative to data dir", "media/done.wav", "data/media/done.wav", false, nil},
+		{"absolute", abs, abs, false, nil},
+		{"in progress", "data/media/live.wav", "data/media/live.wav.part", true, nil},
+		{"stored with .part, since finalised", "data/media/done.wav.part", "data/media/done.wav", false, nil},
+		{"finished file wins over a leftover .part", "media/both.wav", "data/media/both.wav", false, nil},
+		{"missing", "media/gone.wav", "", false, errNoMedia},
+		{"no path", "", "", false, errNoMedia},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, inProgress, err := mediaSource(&store.Recording{MediaPath: tt.mediaPath}, dataDir)
+			if !errors.Is(err, tt.err) || got != tt.want || inProgress != tt.inProgress {
+				t.Errorf("mediaSource(%q) = %q, %v, %v; want %q, %v, %v", tt.mediaPath, got, inProgress, err, tt.want, tt.inProgress, tt.err)
+			}
+		})
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/config"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the recording server (SIP on UDP+TCP 5060, HTTP 8080, data in ./openrec-data)",
+		Long: `Run the recording server. With no configuration it listens for SIP on UDP and TCP
+0.0.0.0:5060, serves health and metrics on HTTP 0.0.0.0:8080 and writes recordings and
+the openrec.db metadata under ./openrec-data.
+
+SIGTERM drains: new calls get 503, active calls finish (up to --shutdown-timeout), files
+are finalised. SIGINT (Ctrl-C) stops at once; open recordings are still finalised and
+playable.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), cfg)
+		},
+	}
+	config.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func runServe(ctx context.Context, cfg config.Serve) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	log := newLogger(cfg.LogLevel)
+	a, err := app.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return waitForSignal(ctx, a, cfg, log)
+}
+
+// waitForSignal blocks until SIGTERM (drain) or SIGINT (stop now).
+func waitForSignal(ctx context.Context, a *app.App, cfg config.Serve, log *slog.Logger) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	select {
+	case <-ctx.Done():
+		a.Close()
+		return nil
+	case s := <-sigs:
+		if s == syscall.SIGINT {
+			log.Info("SIGINT: stopping now, finalising open recordings")
+			a.Close()
+			return nil
+		}
+		log.Info("SIGTERM: draining", "timeout", cfg.ShutdownTimeout.String())
+		dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		go func() {
+			// A second signal during the drain stops at once.
+			<-sigs
+			cancel()
+		}()
+		return a.Shutdown(dctx)
+	}
+}

@@ -1,0 +1,239 @@
+// Package app wires the recorder process: store, RTP ports, recorder, SIP
+// server and HTTP endpoints (health, metrics). `openrec serve`, `openrec demo`
+// and the end-to-end tests start it the same way.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/rtpin"
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/wav"
+)
+
+// App is one running recorder process.
+type App struct {
+	cfg  config.Serve
+	log  *slog.Logger
+	db   *sqlite.DB
+	rec  *recorder.Recorder
+	sip  *sipsrv.Server
+	http *http.Server
+	hl   net.Listener
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// DBPath is where the metadata database of a data directory lives.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "openrec.db") }
+
+// Start opens everything and starts serving.
+func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := raiseFileLimit(cfg.MaxCalls); err != nil {
+		return nil, err
+	}
+	low, high, _ := cfg.PortRange()
+	ports, err := rtpin.NewPortAllocator(low, high, cfg.PortQuarantine, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("rtp_ports: %w", err)
+	}
+	if need := 2 * cfg.MaxCalls; ports.Capacity() < need {
+		return nil, fmt.Errorf("rtp_ports %s holds %d RTP/RTCP pairs but max_calls %d needs %d (two legs per call): widen --rtp-ports or lower --max-calls", cfg.RTPPorts, ports.Capacity(), cfg.MaxCalls, need)
+	}
+	format, err := wav.ParseFormat(cfg.StorageFormat)
+	if err != nil {
+		return nil, fmt.Errorf("storage_format: %w", err)
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, DBPath(dataDir))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, db: db}
+	rtpIP := netip.MustParseAddr(cfg.RTPIP)
+	var adv netip.Addr
+	if cfg.AdvertiseIP != "" {
+		adv = netip.MustParseAddr(cfg.AdvertiseIP)
+	}
+	a.rec, err = recorder.New(recorder.Config{
+		DataDir:         dataDir,
+		Format:          format,
+		MaxCalls:        cfg.MaxCalls,
+		RetryAfter:      cfg.RetryAfter,
+		MediaTimeout:    cfg.MediaTimeout,
+		LegWindow:       cfg.LegWindow,
+		ReorderWindow:   cfg.ReorderWindow,
+		FlushInterval:   cfg.FlushInterval,
+		RTPIP:           rtpIP,
+		AdvertiseIP:     adv,
+		Ports:           ports,
+		StrictRTPSource: cfg.StrictRTPSource,
+		Logger:          log,
+	}, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if n, err := a.rec.Recover(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
+	}
+	a.sip, err = sipsrv.New(sipsrv.Config{Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, Logger: log}, a.rec)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.rec.SetSignaler(a.sip)
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		_ = a.rec.Run(runCtx)
+	}()
+	a.sip.Start()
+	if cfg.HTTPListen != "" {
+		if err := a.startHTTP(); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	log.Info("openrec recorder ready",
+		"sip", "udp+tcp "+a.sip.Addr().String(), "http", a.HTTPAddr(), "data_dir", dataDir,
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())
+	return a, nil
+}
+
+// SIPAddr is the bound SIP address (UDP and TCP).
+func (a *App) SIPAddr() netip.AddrPort { return a.sip.Addr() }
+
+// HTTPAddr is the bound HTTP address, or "" when disabled.
+func (a *App) HTTPAddr() string {
+	if a.hl == nil {
+		return ""
+	}
+	return a.hl.Addr().String()
+}
+
+// Recorder gives tests access to stats.
+func (a *App) Recorder() *recorder.Recorder { return a.rec }
+
+// Store returns the metadata store.
+func (a *App) Store() *sqlite.DB { return a.db }
+
+func (a *App) startHTTP() error {
+	l, err := net.Listen("tcp", a.cfg.HTTPListen)
+	if err != nil {
+		return fmt.Errorf("http_listen: %w", err)
+	}
+	a.hl = l
+	reg := prometheus.NewRegistry()
+	registerMetrics(reg, a.rec)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		st := a.rec.Stats()
+		w.Header().Set("Content-Type", "application/json")
+		code := http.StatusOK
+		status := "ok"
+		if err := a.rec.Available(); err != nil {
+			code, status = http.StatusServiceUnavailable, err.Error()
+		}
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"status": status, "active_calls": st.ActiveCalls, "active_legs": st.ActiveLegs,
+			"draining": st.Draining, "packets_received": st.PacketsReceived,
+		})
+	})
+	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Shutdown is the SIGTERM path: refuse new calls, let active ones finish
+// until ctx ends, then end and finalise the rest.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.log.Info("shutting down: draining active calls", "active_calls", a.rec.Active())
+	err := a.rec.Shutdown(ctx)
+	a.Close()
+	return err
+}
+
+// Close is the SIGINT path: stop at once, finalising every open recording
+// so its file is playable. Idempotent.
+func (a *App) Close() {
+	a.closeOnce.Do(func() {
+		_ = a.rec.Close()
+		_ = a.sip.Close()
+		if a.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = a.http.Shutdown(ctx)
+			cancel()
+		}
+		a.cancel()
+		a.wg.Wait()
+		_ = a.db.Close()
+		a.log.Info("openrec stopped")
+	})
+}
+
+// raiseFileLimit raises RLIMIT_NOFILE to what max_calls needs: per call two
+// legs × (RTP + RTCP socket) plus the WAV file and sidecars, plus headroom.
+func raiseFileLimit(maxCalls int) error {
+	need := uint64(maxCalls)*8 + 256
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil // not supported here: nothing to raise
+	}
+	if lim.Cur >= need {
+		return nil
+	}
+	if lim.Max < need {
+		return fmt.Errorf("max_calls %d needs %d open files but the hard limit is %d: raise it (ulimit -Hn, LimitNOFILE=) or lower --max-calls", maxCalls, need, lim.Max)
+	}
+	lim.Cur = need
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raise open-file limit to %d for max_calls %d: %w", need, maxCalls, err)
+	}
+	return nil
+}

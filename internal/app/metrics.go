@@ -1,0 +1,31 @@
+package app
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store"
+)
+
+func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder) {
+	gauge := func(name, help string, f func(recorder.Stats) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "openrec", Name: name, Help: help}, func() float64 { return f(rec.Stats()) }))
+	}
+	counter := func(name, help string, f func(recorder.Stats) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: name, Help: help}, func() float64 { return f(rec.Stats()) }))
+	}
+	gauge("active_calls", "Calls being recorded now.", func(s recorder.Stats) float64 { return float64(s.ActiveCalls) })
+	gauge("active_legs", "SIP recording sessions (legs) open now.", func(s recorder.Stats) float64 { return float64(s.ActiveLegs) })
+	gauge("rtp_ports_in_use", "RTP port pairs allocated.", func(s recorder.Stats) float64 { return float64(s.PortsInUse) })
+	counter("calls_admitted_total", "Calls admitted.", func(s recorder.Stats) float64 { return float64(s.CallsAdmitted) })
+	counter("calls_rejected_total", "Calls refused with 503 (capacity, draining).", func(s recorder.Stats) float64 { return float64(s.CallsRejected) })
+	counter("legs_total", "Recording legs accepted.", func(s recorder.Stats) float64 { return float64(s.Legs) })
+	counter("rtp_packets_received_total", "RTP packets accepted by the receivers.", func(s recorder.Stats) float64 { return float64(s.PacketsReceived) })
+	counter("media_timeouts_total", "Legs ended because RTP stopped.", func(s recorder.Stats) float64 { return float64(s.MediaTimeouts) })
+	for _, st := range []store.Status{store.StatusCompleted, store.StatusPartial, store.StatusFailed} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "openrec", Name: "recordings_finished_total", Help: "Recordings finalised, by status.",
+			ConstLabels: prometheus.Labels{"status": string(st)},
+		}, func() float64 { return float64(rec.Stats().Recordings[st]) }))
+	}
+}

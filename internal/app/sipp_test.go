@@ -1,0 +1,171 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/audiotest"
+	"github.com/openrec/openrec/internal/g711"
+	"github.com/openrec/openrec/internal/store"
+)
+
+// sippPath finds SIPp: OPENREC_TEST_SIPP, else PATH. In CI (.ci/run sets
+// the variable) a missing SIPp fails instead of skipping.
+func sippPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("OPENREC_TEST_SIPP"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("sipp"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("SIPp missing in CI: .ci/run installs sip-tester")
+	}
+	t.Skip("SIPp not installed: apt-get install sip-tester (or set OPENREC_TEST_SIPP=/path/to/sipp)")
+	return ""
+}
+
+// writeTonePCAP writes a pcap of 20 ms PCMA RTP packets carrying a tone,
+// the form SIPp's play_pcap_audio replays.
+func writeTonePCAP(t *testing.T, path string, freq float64, dur time.Duration, ssrc uint32) {
+	t.Helper()
+	var buf bytes.Buffer
+	le := binary.LittleEndian
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], 0xa1b2c3d4)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 65535)
+	le.PutUint32(hdr[20:], 1) // Ethernet
+	buf.Write(hdr)
+	n := int(dur / (20 * time.Millisecond))
+	tone := audiotest.Tone(freq, 0.3, 8000, n*160)
+	for i := 0; i < n; i++ {
+		rtp := make([]byte, 12+160)
+		rtp[0] = 0x80
+		rtp[1] = 8
+		binary.BigEndian.PutUint16(rtp[2:], uint16(1000+i))
+		binary.BigEndian.PutUint32(rtp[4:], uint32(5000+i*160))
+		binary.BigEndian.PutUint32(rtp[8:], ssrc)
+		g711.EncodeALawTo(rtp[12:], tone[i*160:(i+1)*160])
+		udp := make([]byte, 8, 8+len(rtp))
+		binary.BigEndian.PutUint16(udp[0:], 40000)
+		binary.BigEndian.PutUint16(udp[2:], 40002)
+		binary.BigEndian.PutUint16(udp[4:], uint16(8+len(rtp)))
+		udp = append(udp, rtp...)
+		ip := make([]byte, 20, 20+len(udp))
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(udp)))
+		ip[8] = 64
+		ip[9] = 17
+		copy(ip[12:], []byte{127, 0, 0, 1})
+		copy(ip[16:], []byte{127, 0, 0, 1})
+		var sum uint32
+		for k := 0; k < 20; k += 2 {
+			sum += uint32(binary.BigEndian.Uint16(ip[k:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+		ip = append(ip, udp...)
+		frame := append(make([]byte, 12), 0x08, 0x00)
+		frame = append(frame, ip...)
+		rec := make([]byte, 16)
+		ts := time.Duration(i) * 20 * time.Millisecond
+		le.PutUint32(rec[0:], uint32(ts/time.Second))
+		le.PutUint32(rec[4:], uint32((ts%time.Second)/time.Microsecond))
+		le.PutUint32(rec[8:], uint32(len(frame)))
+		le.PutUint32(rec[12:], uint32(len(frame)))
+		buf.Write(rec)
+		buf.Write(frame)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runSIPp(ctx context.Context, t *testing.T, sipp string, target string, scenario string, mediaPort int, keys map[string]string) ([]byte, error) {
+	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0",
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", "20s", "-timeout_error", "-nostdin", "-bg_off"}
+	for k, v := range keys {
+		args = append(args, "-key", k, v)
+	}
+	args = append(args, target)
+	cmd := exec.CommandContext(ctx, sipp, args...)
+	cmd.Dir = "."
+	out, err := cmd.CombinedOutput()
+	return out, err
+}
+
+func TestSIPpMSRCallWithPcapAudio(t *testing.T) {
+	sipp := sippPath(t)
+	a := startApp(t, nil)
+	dir := t.TempDir()
+	pa, pb := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	writeTonePCAP(t, pa, 440, 2*time.Second, 0x1111)
+	writeTonePCAP(t, pb, 1000, 2*time.Second, 0x2222)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	outs := make([][]byte, 2)
+	for i, leg := range []struct{ dn, pcap string }{{"5001", pa}, {"+15550100", pb}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = runSIPp(ctx, t, sipp, a.SIPAddr().String(), "msr_leg.xml", 46000+i*10, map[string]string{
+				"recid": "sipp-1", "calluuid": "00SIPP0000000000000000000000001", "dn": leg.dn, "recorddn": "5001", "pcap": leg.pcap,
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range errs {
+		if errs[i] != nil {
+			t.Fatalf("sipp leg %d: %v\n%s", i, errs[i], outs[i])
+		}
+	}
+	recs := waitFinished(t, a, 1)
+	if len(recs) != 1 {
+		t.Fatalf("%d recordings, want one for the two SIPp legs", len(recs))
+	}
+	r := recs[0]
+	if r.Status != store.StatusCompleted || len(r.SIPCallIDs) != 2 || r.RecordID != "sipp-1" {
+		t.Errorf("recording = %+v", r)
+	}
+	checkTones(t, r.MediaPath, []float64{440, 1000}, 2*time.Second)
+}
+
+func TestSIPpMalformedRequestsGet4xx(t *testing.T) {
+	sipp := sippPath(t)
+	a := startApp(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	for _, sc := range []string{"malformed.xml", "novideo.xml"} {
+		out, err := runSIPp(ctx, t, sipp, a.SIPAddr().String(), sc, 47000, nil)
+		if err != nil {
+			t.Errorf("%s: sipp did not get the expected 4xx: %v\n%s", sc, err, lastLines(out, 30))
+		}
+	}
+	if n := a.Recorder().Active(); n != 0 {
+		t.Errorf("%d calls left active after refused INVITEs", n)
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,216 @@
+// Package config holds the configuration of `openrec serve`: defaults that
+// work with no file at all, an optional YAML file, and command-line flags
+// (each flag is also a file key; flags win over the file).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// Serve is the configuration of the recorder process.
+type Serve struct {
+	SIPListen       string        `koanf:"sip_listen"`       // UDP and TCP
+	HTTPListen      string        `koanf:"http_listen"`      // health, metrics
+	DataDir         string        `koanf:"data_dir"`         // media + openrec.db
+	RTPPorts        string        `koanf:"rtp_ports"`        // LOW-HIGH
+	RTPIP           string        `koanf:"rtp_ip"`           // bind address for RTP sockets
+	AdvertiseIP     string        `koanf:"advertise_ip"`     // address put in SDP answers and Contact
+	MaxCalls        int           `koanf:"max_calls"`        // concurrent calls (a call = its legs)
+	StorageFormat   string        `koanf:"storage_format"`   // ulaw | alaw | pcm16
+	MediaTimeout    time.Duration `koanf:"media_timeout"`    // no RTP for this long on an active leg ends it
+	LegWindow       time.Duration `koanf:"leg_window"`       // wait for the second MSR leg
+	ReorderWindow   time.Duration `koanf:"reorder_window"`   // jitter/reorder buffer
+	FlushInterval   time.Duration `koanf:"flush_interval"`   // batched disk writes + crash-safe header
+	PortQuarantine  time.Duration `koanf:"port_quarantine"`  // freed RTP ports rest this long
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"` // SIGTERM: wait this long for active calls
+	MaxBody         int           `koanf:"max_body"`         // bytes; larger SIP bodies get 413
+	StrictRTPSource bool          `koanf:"strict_rtp_source"`
+	RetryAfter      int           `koanf:"retry_after"` // seconds, sent with 503
+	LogLevel        string        `koanf:"log_level"`
+}
+
+// Defaults returns the configuration used when nothing is configured.
+func Defaults() Serve {
+	return Serve{
+		SIPListen:       "0.0.0.0:5060",
+		HTTPListen:      "0.0.0.0:8080",
+		DataDir:         "./openrec-data",
+		RTPPorts:        "20000-39999",
+		RTPIP:           "0.0.0.0",
+		MaxCalls:        500,
+		StorageFormat:   "ulaw",
+		MediaTimeout:    30 * time.Second,
+		LegWindow:       10 * time.Second,
+		ReorderWindow:   200 * time.Millisecond,
+		FlushInterval:   time.Second,
+		PortQuarantine:  30 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
+		MaxBody:         256 << 10,
+		StrictRTPSource: true,
+		RetryAfter:      5,
+		LogLevel:        "info",
+	}
+}
+
+// flagKeys maps flag names to configuration keys.
+var flagKeys = map[string]string{
+	"sip-listen":        "sip_listen",
+	"http-listen":       "http_listen",
+	"data-dir":          "data_dir",
+	"rtp-ports":         "rtp_ports",
+	"rtp-ip":            "rtp_ip",
+	"advertise-ip":      "advertise_ip",
+	"max-calls":         "max_calls",
+	"storage-format":    "storage_format",
+	"media-timeout":     "media_timeout",
+	"leg-window":        "leg_window",
+	"reorder-window":    "reorder_window",
+	"flush-interval":    "flush_interval",
+	"port-quarantine":   "port_quarantine",
+	"shutdown-timeout":  "shutdown_timeout",
+	"max-body":          "max_body",
+	"strict-rtp-source": "strict_rtp_source",
+	"retry-after":       "retry_after",
+	"log-level":         "log_level",
+}
+
+// AddFlags declares the serve flags on fs with the defaults as values.
+func AddFlags(fs *pflag.FlagSet) {
+	d := Defaults()
+	fs.String("config", "", "YAML configuration file (keys are the flag names with _ instead of -)")
+	fs.String("sip-listen", d.SIPListen, "SIP address for UDP and TCP")
+	fs.String("http-listen", d.HTTPListen, "HTTP address (health, metrics)")
+	fs.String("data-dir", d.DataDir, "directory for media files and the openrec.db metadata")
+	fs.String("rtp-ports", d.RTPPorts, "RTP port range LOW-HIGH (RTP even, RTCP odd)")
+	fs.String("rtp-ip", d.RTPIP, "address RTP sockets bind to")
+	fs.String("advertise-ip", d.AdvertiseIP, "address put in SDP answers (default: the SIP listen address, or the local address facing the peer)")
+	fs.Int("max-calls", d.MaxCalls, "concurrent calls; above it new calls get 503")
+	fs.String("storage-format", d.StorageFormat, "WAV storage format: ulaw, alaw or pcm16")
+	fs.Duration("media-timeout", d.MediaTimeout, "end a leg after this long without RTP while active")
+	fs.Duration("leg-window", d.LegWindow, "how long to wait for the second MSR leg before flagging the call partial")
+	fs.Duration("reorder-window", d.ReorderWindow, "RTP reorder/jitter window")
+	fs.Duration("flush-interval", d.FlushInterval, "how often audio is written and the WAV header made valid")
+	fs.Duration("port-quarantine", d.PortQuarantine, "how long a freed RTP port rests before reuse")
+	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "on SIGTERM, how long active calls may continue")
+	fs.Int("max-body", d.MaxBody, "largest accepted SIP body in bytes (413 above)")
+	fs.Bool("strict-rtp-source", d.StrictRTPSource, "accept RTP only from the IP address in the SDP offer")
+	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
+	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
+}
+
+// Load builds the configuration: defaults, then the file named by --config
+// (if any), then the flags the user set explicitly.
+func Load(fs *pflag.FlagSet) (Serve, error) {
+	cfg := Defaults()
+	k := koanf.New(".")
+	if path, _ := fs.GetString("config"); path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return cfg, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		for _, key := range k.Keys() {
+			if !knownKey(key) {
+				return cfg, fmt.Errorf("config: %s: unknown key %q", path, key)
+			}
+		}
+	}
+	var ferr error
+	fs.Visit(func(f *pflag.Flag) {
+		key, ok := flagKeys[f.Name]
+		if !ok {
+			return
+		}
+		if err := k.Set(key, f.Value.String()); err != nil && ferr == nil {
+			ferr = err
+		}
+	})
+	if ferr != nil {
+		return cfg, ferr
+	}
+	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf", FlatPaths: false}); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+func knownKey(key string) bool {
+	for _, v := range flagKeys {
+		if v == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate reports the first invalid setting in words a user can act on.
+func (c Serve) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.SIPListen); err != nil {
+		errs = append(errs, fmt.Errorf("sip_listen %q: want HOST:PORT", c.SIPListen))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPListen); c.HTTPListen != "" && err != nil {
+		errs = append(errs, fmt.Errorf("http_listen %q: want HOST:PORT (or empty to disable)", c.HTTPListen))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir must not be empty"))
+	}
+	if _, _, err := c.PortRange(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxCalls < 1 {
+		errs = append(errs, fmt.Errorf("max_calls %d: must be at least 1", c.MaxCalls))
+	}
+	switch strings.ToLower(c.StorageFormat) {
+	case "ulaw", "pcmu", "mulaw", "alaw", "pcma", "pcm16", "pcm":
+	default:
+		errs = append(errs, fmt.Errorf("storage_format %q: want ulaw, alaw or pcm16", c.StorageFormat))
+	}
+	if _, err := netip.ParseAddr(c.RTPIP); err != nil {
+		errs = append(errs, fmt.Errorf("rtp_ip %q: not an IP address", c.RTPIP))
+	}
+	if c.AdvertiseIP != "" {
+		if _, err := netip.ParseAddr(c.AdvertiseIP); err != nil {
+			errs = append(errs, fmt.Errorf("advertise_ip %q: not an IP address", c.AdvertiseIP))
+		}
+	}
+	for name, d := range map[string]time.Duration{
+		"media_timeout": c.MediaTimeout, "leg_window": c.LegWindow, "reorder_window": c.ReorderWindow,
+		"flush_interval": c.FlushInterval, "shutdown_timeout": c.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must be positive", name, d))
+		}
+	}
+	if c.PortQuarantine < 0 {
+		errs = append(errs, fmt.Errorf("port_quarantine %v: must not be negative", c.PortQuarantine))
+	}
+	if c.MaxBody < 1024 {
+		errs = append(errs, fmt.Errorf("max_body %d: must be at least 1024", c.MaxBody))
+	}
+	return errors.Join(errs...)
+}
+
+// PortRange parses RTPPorts.
+func (c Serve) PortRange() (low, high int, err error) {
+	lo, hi, ok := strings.Cut(c.RTPPorts, "-")
+	if ok {
+		low, err = strconv.Atoi(strings.TrimSpace(lo))
+		if err == nil {
+			high, err = strconv.Atoi(strings.TrimSpace(hi))
+		}
+	}
+	if !ok || err != nil || low < 1024 || high > 65535 || high-low < 1 {
+		return 0, 0, fmt.Errorf("rtp_ports %q: want LOW-HIGH within 1024-65535 with room for one even/odd pair", c.RTPPorts)
+	}
+	return low, high, nil
+}

@@ -1,0 +1,330 @@
+// Package dial is a SIP user agent client that places recording sessions
+// to a recording server the way a Genesys Media Server (MSR: one INVITE per
+// party, Request-URI record=<id>;calluuid=..;dn=..;recordDN=..) or a SIPREC
+// session recording client (RFC 7866: one INVITE, multipart SDP +
+// rs-metadata) does, and streams paced G.711 RTP (optionally with RTCP
+// sender reports, RFC 4733 DTMF, loss, reordering and jitter).
+//
+// It backs `openrec dial`, the end-to-end tests and the load tool: one
+// Dialer owns one sipgo UserAgent with one UDP and one TCP SIP socket, and
+// Call is safe for concurrent use. A call costs one goroutine per INVITE
+// (which also paces that INVITE's RTP) and one socket per stream.
+package dial
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// UserAgent is the User-Agent header and the From user of our requests.
+const UserAgent = "openrec-dial"
+
+func init() {
+	// sipgo package state, set once before any transport exists:
+	//   - SIPREC INVITEs can exceed the default 32 KiB read buffer
+	//     (DEPENDENCIES.md);
+	//   - sipgo refuses to send UDP messages over 1300 bytes (RFC 3261
+	//     §18.1.1 would switch to TCP), but SBCs and media servers send
+	//     SIPREC INVITEs of several KiB over UDP, relying on IP
+	//     fragmentation; the dialer must do the same to be realistic.
+	if sip.TransportBufferReadSize < 65535 {
+		sip.TransportBufferReadSize = 65535
+	}
+	if sip.UDPMTUSize < 65535 {
+		sip.UDPMTUSize = 65535
+	}
+}
+
+// Options configure a Dialer.
+type Options struct {
+	// LocalIP is the address of the SIP sockets and the default RTP
+	// address (default 127.0.0.1).
+	LocalIP netip.Addr
+	Logger  *slog.Logger
+	// RTPPortLow..RTPPortHigh (inclusive) are the local ports RTP is sent
+	// from; both zero: ephemeral ports.
+	RTPPortLow, RTPPortHigh int
+	// Now is the wall clock used for RTCP NTP timestamps and SIPREC
+	// metadata times (default time.Now).
+	Now func() time.Time
+}
+
+// Dialer places calls. Create it with NewDialer, use it from any number of
+// goroutines, Close it once.
+type Dialer struct {
+	log     *slog.Logger
+	localIP netip.Addr
+	now     func() time.Time
+	ports   portAllocator
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	udpCli *sipgo.Client
+	tcpCli *sipgo.Client
+	udpUA  sipgo.DialogUA
+	tcpUA  sipgo.DialogUA
+
+	udpConn *net.UDPConn
+	tcpLn   *net.TCPListener
+	udpAddr netip.AddrPort
+	tcpAddr netip.AddrPort
+
+	closeCtx  context.Context // cancelled by Close: calls in flight hang up
+	closeNow  context.CancelFunc
+	startOnce sync.Once
+	startErr  error
+	closeOnce sync.Once
+	closed    atomic.Bool
+	wg        sync.WaitGroup // serving goroutines
+	calls     sync.WaitGroup // Call and Options in flight
+
+	mu   sync.Mutex
+	legs map[string]*leg // by Call-ID
+}
+
+// leg is one INVITE's dialog as seen by the incoming-request handlers.
+type leg struct {
+	dlg     atomic.Pointer[sipgo.DialogClientSession]
+	bye     chan struct{} // closed when the recorder sent BYE
+	byeOnce sync.Once
+}
+
+// NewDialer binds the SIP sockets (UDP and TCP on LocalIP, ephemeral
+// ports) and builds the user agent. It starts no goroutine; the sockets are
+// served from the first Call or Options.
+func NewDialer(opts Options) (*Dialer, error) {
+	if !opts.LocalIP.IsValid() {
+		opts.LocalIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RTPPortLow != 0 || opts.RTPPortHigh != 0 {
+		if opts.RTPPortLow < 1024 || opts.RTPPortHigh > 65535 || opts.RTPPortHigh <= opts.RTPPortLow {
+			return nil, fmt.Errorf("%w: RTP port range %d-%d", ErrInvalidSpec, opts.RTPPortLow, opts.RTPPortHigh)
+		}
+	}
+	d := &Dialer{
+		log:     opts.Logger,
+		localIP: opts.LocalIP.Unmap(),
+		now:     opts.Now,
+		ports:   portAllocator{low: opts.RTPPortLow, high: opts.RTPPortHigh},
+		legs:    make(map[string]*leg),
+	}
+	d.closeCtx, d.closeNow = context.WithCancel(context.Background())
+	var err error
+	d.udpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(d.localIP, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("dial: SIP UDP socket: %w", err)
+	}
+	d.tcpLn, err = net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(d.localIP, 0)))
+	if err != nil {
+		_ = d.udpConn.Close()
+		return nil, fmt.Errorf("dial: SIP TCP socket: %w", err)
+	}
+	d.udpAddr = d.udpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+	d.tcpAddr = d.tcpLn.Addr().(*net.TCPAddr).AddrPort()
+
+	host := d.localIP.String()
+	d.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(UserAgent),
+		sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(d.log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(d.log),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				d.log.Debug("SIP response outside any transaction (retransmission)", "response", r.Short())
+			})),
+	)
+	if err == nil {
+		d.srv, err = sipgo.NewServer(d.ua, sipgo.WithServerLogger(d.log))
+	}
+	if err == nil {
+		// UDP requests leave from the served socket, so responses and the
+		// recorder's BYE come back to the port in Via and Contact.
+		d.udpCli, err = sipgo.NewClient(d.ua, sipgo.WithClientLogger(d.log),
+			sipgo.WithClientHostname(host), sipgo.WithClientConnectionAddr(d.udpAddr.String()))
+	}
+	if err == nil {
+		d.tcpCli, err = sipgo.NewClient(d.ua, sipgo.WithClientLogger(d.log), sipgo.WithClientHostname(host))
+	}
+	if err != nil {
+		_ = d.udpConn.Close()
+		_ = d.tcpLn.Close()
+		if d.ua != nil {
+			_ = d.ua.Close()
+		}
+		return nil, fmt.Errorf("dial: sipgo: %w", err)
+	}
+	d.udpUA = sipgo.DialogUA{Client: d.udpCli, ContactHDR: d.contact("udp", false)}
+	d.tcpUA = sipgo.DialogUA{Client: d.tcpCli, ContactHDR: d.contact("tcp", false)}
+	d.srv.OnBye(d.onBye)
+	d.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	d.srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	return d, nil
+}
+
+// contact is our Contact for a transport; src adds the SIPREC +sip.src
+// feature tag (RFC 7866 §6.1.1).
+func (d *Dialer) contact(transport string, src bool) sip.ContactHeader {
+	ap := d.udpAddr
+	if transport == TransportTCP {
+		ap = d.tcpAddr
+	}
+	c := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: UserAgent, Host: ap.Addr().String(), Port: int(ap.Port())}}
+	if transport == TransportTCP {
+		c.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
+	}
+	if src {
+		c.Params = sip.HeaderParams{{K: "+sip.src", V: ""}}
+	}
+	return c
+}
+
+// start serves the SIP sockets (once).
+func (d *Dialer) start() error {
+	d.startOnce.Do(func() {
+		d.wg.Add(2)
+		go func() {
+			defer d.wg.Done()
+			_ = d.srv.ServeUDP(d.udpConn)
+		}()
+		go func() {
+			defer d.wg.Done()
+			_ = d.srv.ServeTCP(d.tcpLn)
+		}()
+		// sipgo registers the UDP listener in its connection pool from the
+		// serving goroutine; requests must not race ahead of that or the
+		// transport would try to bind the same port again.
+		tl := d.ua.TransportLayer()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			if c, err := tl.GetConnection("udp", d.udpAddr.String()); err == nil && c != nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				d.startErr = fmt.Errorf("%w: SIP UDP listener did not start", ErrTransport)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	return d.startErr
+}
+
+// enter registers an in-flight operation; false after Close.
+func (d *Dialer) enter() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed.Load() {
+		return false
+	}
+	d.calls.Add(1)
+	return true
+}
+
+// Close hangs up the calls in flight (BYE, or CANCEL during setup) and
+// waits for them, then closes the sockets and waits for the serving
+// goroutines. Close is idempotent.
+func (d *Dialer) Close() error {
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.closed.Store(true)
+		d.mu.Unlock()
+		d.closeNow()
+		d.calls.Wait()
+		_ = d.udpConn.Close()
+		_ = d.tcpLn.Close()
+		_ = d.ua.Close()
+		d.wg.Wait()
+	})
+	return nil
+}
+
+// SIPAddr returns the local SIP address for a transport ("udp" or "tcp").
+func (d *Dialer) SIPAddr(transport string) netip.AddrPort {
+	if transport == TransportTCP {
+		return d.tcpAddr
+	}
+	return d.udpAddr
+}
+
+func (d *Dialer) register(callID string) *leg {
+	l := &leg{bye: make(chan struct{})}
+	d.mu.Lock()
+	d.legs[callID] = l
+	d.mu.Unlock()
+	return l
+}
+
+func (d *Dialer) unregister(callID string) {
+	d.mu.Lock()
+	delete(d.legs, callID)
+	d.mu.Unlock()
+}
+
+// onBye answers a BYE from the recorder: 200 and the leg stops streaming,
+// or 481 for an unknown dialog.
+func (d *Dialer) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	var l *leg
+	if id := req.CallID(); id != nil {
+		d.mu.Lock()
+		l = d.legs[id.Value()]
+		d.mu.Unlock()
+	}
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	if dlg := l.dlg.Load(); dlg != nil {
+		if err := dlg.ReadBye(req, tx); err != nil {
+			d.log.Warn("answering BYE", "call_id", req.CallID().Value(), "error", err)
+		}
+	} else {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	}
+	l.byeOnce.Do(func() { close(l.bye) })
+}
+
+// Options sends an out-of-dialog OPTIONS over UDP to target (host:port),
+// the way the Genesys Resource Manager checks a recorder's health, and
+// returns the final status code.
+func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
+	if !d.enter() {
+		return 0, ErrClosed
+	}
+	defer d.calls.Done()
+	if err := d.start(); err != nil {
+		return 0, err
+	}
+	p, err := newPlan(Spec{Target: target}, d.localIP)
+	if err != nil {
+		return 0, err
+	}
+	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: p.host, Port: p.port})
+	req.SetTransport("UDP")
+	req.SetDestination(net.JoinHostPort(p.host, fmt.Sprint(p.port)))
+	req.AppendHeader(sip.NewHeader("User-Agent", UserAgent))
+	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res, err := d.udpCli.Do(ctx, req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return 0, ctxErr
+		}
+		return 0, fmt.Errorf("%w: OPTIONS %s: %w", ErrTransport, target, err)
+	}
+	return res.StatusCode, nil
+}

@@ -1,0 +1,260 @@
+package dial
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Modes and transports accepted in Spec.
+const (
+	ModeMSR    = "msr"
+	ModeSIPREC = "siprec"
+
+	TransportUDP = "udp"
+	TransportTCP = "tcp"
+)
+
+// Defaults applied to an empty Spec field.
+const (
+	DefaultDN       = "5001"
+	DefaultOtherDN  = "+15550100"
+	DefaultCodec    = "PCMU"
+	DefaultDuration = 5 * time.Second
+	DefaultToneA    = 440.0  // Hz, recorded DN's party
+	DefaultToneB    = 1000.0 // Hz, other party
+	DefaultAmp      = 0.3
+)
+
+// Spec describes one recording session (one call) to place.
+type Spec struct {
+	Target    string // host:port of the recorder (port defaults to 5060)
+	Transport string // "udp" (default) or "tcp"
+	Mode      string // "msr" (default) or "siprec"
+
+	// SingleSession is the MSR variant with ONE INVITE carrying two audio
+	// m-lines (first = recorded DN) and Request-URI
+	// ...;dn=<DN>;otherDN=<OtherDN>;recordDN=<DN>.
+	SingleSession bool
+
+	RecordID string // MSR record=<id>; generated when empty
+	CallUUID string // 32 chars of [0-9A-V]; generated when empty
+	DN       string // recorded DN (default "5001")
+	OtherDN  string // other party (default "+15550100")
+
+	Codec  string   // "PCMU" (default) or "PCMA"
+	Codecs []string // optional per-stream override of Codec ([recorded, other])
+
+	// Sources: one per party, [recorded DN's party, other party]. Default
+	// tones of 440 Hz and 1000 Hz. Each Source is read by one goroutine.
+	Sources []Source
+
+	Duration time.Duration // audio duration per stream (default 5 s)
+	LocalIP  netip.Addr    // RTP address (default: the Dialer's LocalIP)
+
+	Loss    float64       // probability a packet is not sent (0..1)
+	Reorder float64       // probability a packet is sent after its successor (0..1)
+	Jitter  time.Duration // max extra send delay per packet (uniform)
+	Seed    int64         // seeds loss/reorder/jitter (deterministic per stream)
+
+	// RTCP sends sender reports (the first right after the first RTP
+	// packet, then every 5 s) from port+1 to the answer's RTCP port.
+	RTCP bool
+	// DTMF digits (0-9 * # A-D) sent as RFC 4733 events on the recorded
+	// stream, one per second starting at 1 s, each 100 ms long.
+	DTMF string
+	// StartSkew delays the second MSR leg's INVITE (and its RTP).
+	StartSkew time.Duration
+}
+
+// Result reports what a Call did. Slices indexed "per INVITE" have one
+// entry per INVITE sent (MSR: 2, SIPREC and single-session MSR: 1); slices
+// "per stream" have one entry per party ([recorded, other]).
+type Result struct {
+	RecordID string // as sent (generated when the Spec left it empty)
+	CallUUID string
+
+	CallIDs  []string        // SIP Call-ID per INVITE
+	Statuses []int           // final status per INVITE (0: none received)
+	Setup    []time.Duration // INVITE -> final response per INVITE
+	Answers  [][]byte        // SDP answer per INVITE (nil when not answered)
+
+	PacketsSent    []int  // RTP packets put on the wire, per stream
+	PacketsDropped []int  // packets withheld by Spec.Loss, per stream
+	RemoteBye      []bool // per INVITE: the recorder ended the session with BYE
+}
+
+// plan is a validated Spec with defaults applied.
+type plan struct {
+	Spec
+	host     string // target host
+	port     int    // target port
+	network  string // "UDP" or "TCP" (sipgo spelling)
+	codecs   [2]string
+	ticks    int // packets per stream
+	dtmf     []byte
+	sessions int // INVITEs
+}
+
+func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
+	p := &plan{Spec: s}
+	if p.Target == "" {
+		return nil, fmt.Errorf("%w: empty target", ErrInvalidSpec)
+	}
+	host, portStr, err := net.SplitHostPort(p.Target)
+	if err != nil {
+		host, portStr = strings.Trim(p.Target, "[]"), "5060"
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 || host == "" {
+		return nil, fmt.Errorf("%w: target %q", ErrInvalidSpec, p.Target)
+	}
+	p.host, p.port = host, port
+
+	switch strings.ToLower(p.Transport) {
+	case "", TransportUDP:
+		p.Transport, p.network = TransportUDP, "UDP"
+	case TransportTCP:
+		p.Transport, p.network = TransportTCP, "TCP"
+	default:
+		return nil, fmt.Errorf("%w: transport %q", ErrInvalidSpec, p.Transport)
+	}
+	switch strings.ToLower(p.Mode) {
+	case "", ModeMSR:
+		p.Mode = ModeMSR
+		p.sessions = 2
+		if p.SingleSession {
+			p.sessions = 1
+		}
+	case ModeSIPREC:
+		p.Mode = ModeSIPREC
+		p.sessions = 1
+		if p.SingleSession {
+			return nil, fmt.Errorf("%w: single-session is an MSR variant", ErrInvalidSpec)
+		}
+	default:
+		return nil, fmt.Errorf("%w: mode %q", ErrInvalidSpec, p.Mode)
+	}
+
+	if p.RecordID == "" {
+		p.RecordID = newRecordID()
+	}
+	if strings.ContainsAny(p.RecordID, " \t;@<>\"?&") {
+		return nil, fmt.Errorf("%w: record id %q", ErrInvalidSpec, p.RecordID)
+	}
+	if p.CallUUID == "" {
+		p.CallUUID = NewCallUUID()
+	}
+	if p.DN == "" {
+		p.DN = DefaultDN
+	}
+	if p.OtherDN == "" {
+		p.OtherDN = DefaultOtherDN
+	}
+	for _, v := range []string{p.CallUUID, p.DN, p.OtherDN} {
+		if strings.ContainsAny(v, " \t;@<>\"?&=") {
+			return nil, fmt.Errorf("%w: %q not allowed in a URI parameter", ErrInvalidSpec, v)
+		}
+	}
+
+	if p.Codec == "" {
+		p.Codec = DefaultCodec
+	}
+	for i := range p.codecs {
+		c := p.Codec
+		if i < len(p.Codecs) && p.Codecs[i] != "" {
+			c = p.Codecs[i]
+		}
+		c = strings.ToUpper(c)
+		if _, ok := staticPT[c]; !ok {
+			return nil, fmt.Errorf("%w: codec %q (PCMU or PCMA)", ErrInvalidSpec, c)
+		}
+		p.codecs[i] = c
+	}
+	if len(p.Codecs) > 2 {
+		return nil, fmt.Errorf("%w: %d codecs for 2 streams", ErrInvalidSpec, len(p.Codecs))
+	}
+
+	switch len(p.Sources) {
+	case 0:
+		p.Sources = []Source{Tone(DefaultToneA, DefaultAmp), Tone(DefaultToneB, DefaultAmp)}
+	case 2:
+		if p.Sources[0] == nil || p.Sources[1] == nil {
+			return nil, fmt.Errorf("%w: nil source", ErrInvalidSpec)
+		}
+		if p.Sources[0] == p.Sources[1] {
+			return nil, fmt.Errorf("%w: the two parties share one Source", ErrInvalidSpec)
+		}
+	default:
+		return nil, fmt.Errorf("%w: %d sources, want 2", ErrInvalidSpec, len(p.Sources))
+	}
+
+	if p.Duration == 0 {
+		p.Duration = DefaultDuration
+	}
+	if p.Duration < packetInterval {
+		return nil, fmt.Errorf("%w: duration %v", ErrInvalidSpec, p.Duration)
+	}
+	p.ticks = int(p.Duration / packetInterval)
+
+	if !p.LocalIP.IsValid() {
+		p.LocalIP = localIP
+	}
+	for _, v := range []float64{p.Loss, p.Reorder} {
+		if v < 0 || v > 1 {
+			return nil, fmt.Errorf("%w: probability %v", ErrInvalidSpec, v)
+		}
+	}
+	if p.Jitter < 0 || p.Jitter > 10*time.Second || p.StartSkew < 0 {
+		return nil, fmt.Errorf("%w: jitter %v / start skew %v", ErrInvalidSpec, p.Jitter, p.StartSkew)
+	}
+	for _, c := range strings.ToUpper(p.DTMF) {
+		ev, ok := dtmfEvent(c)
+		if !ok {
+			return nil, fmt.Errorf("%w: DTMF digit %q", ErrInvalidSpec, c)
+		}
+		p.dtmf = append(p.dtmf, ev)
+	}
+	return p, nil
+}
+
+// NewCallUUID returns a Genesys-style CallUUID: 32 characters of [0-9A-V]
+// (160 random bits in base32hex).
+func NewCallUUID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return base32.HexEncoding.EncodeToString(b[:])
+}
+
+func newRecordID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dtmfEvent maps a key to its RFC 4733 §3.2 event code.
+func dtmfEvent(c rune) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return byte(c - '0'), true
+	case c == '*':
+		return 10, true
+	case c == '#':
+		return 11, true
+	case c >= 'A' && c <= 'D':
+		return byte(c-'A') + 12, true
+	}
+	return 0, false
+}

@@ -1,0 +1,295 @@
+package recorder
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/mixer"
+	"github.com/openrec/openrec/internal/rtpin"
+	"github.com/openrec/openrec/internal/sdpoa"
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/siprec"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/wav"
+)
+
+// call is one recording: the legs (MSR) or streams (SIPREC) of one
+// recorded couple, one mixer, one WAV file.
+type call struct {
+	key string
+	log *slog.Logger
+
+	mu         sync.Mutex // guards everything below; order: Recorder.mu before call.mu
+	rec        *store.Recording
+	mix        *mixer.Mixer
+	w          *wav.Writer
+	raw        []*os.File
+	legs       []*leg
+	expectLegs int
+	start      time.Time
+	partial    string // why the recording is partial (one-legged ...)
+	endReason  string
+	paused     bool
+	meta       *siprec.Metadata
+	pending    []store.Event
+	done       bool
+	finalOnce  sync.Once
+	closedPkts uint64
+}
+
+type leg struct {
+	callID  string
+	c       *call
+	streams []*stream
+	offer   *sdpoa.Session
+	ended   bool
+	reason  string
+	created time.Time
+}
+
+type stream struct {
+	mIndex  int
+	channel int
+	rx      *rtpin.Receiver
+	codec   media.Codec
+	held    bool
+	opened  time.Time
+}
+
+// livePackets counts packets of receivers still open.
+func (c *call) livePackets() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n uint64
+	for _, l := range c.legs {
+		for _, s := range l.streams {
+			if s.rx != nil {
+				n += s.rx.Stats().Packets
+			}
+		}
+	}
+	return n
+}
+
+func (c *call) ms(t time.Time) int64 { return t.Sub(c.start).Milliseconds() }
+
+func (c *call) event(typ string, ch int, at time.Time, detail string) {
+	c.pending = append(c.pending, store.Event{Type: typ, AtMS: c.ms(at), Channel: ch, Detail: detail, At: at.UTC()})
+}
+
+// Invite implements sipsrv.Handler.
+func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, error) {
+	now := r.cfg.Now()
+	key := callKey(inv)
+	r.mu.Lock()
+	if _, dup := r.legs[inv.CallID]; dup {
+		r.mu.Unlock()
+		return nil, &sipsrv.StatusError{Code: 482, Reason: "Loop Detected: Call-ID already recording"}
+	}
+	c := r.calls[key]
+	joining := c != nil
+	if !joining {
+		switch {
+		case r.draining:
+			r.mu.Unlock()
+			return nil, r.unavailable("draining")
+		case len(r.calls) >= r.cfg.MaxCalls:
+			r.mu.Unlock()
+			return nil, r.unavailable("at capacity")
+		}
+		c = &call{key: key, start: now}
+		r.calls[key] = c
+		r.stats.callsAdmitted.Add(1)
+	}
+	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now}
+	r.legs[inv.CallID] = l
+	c.mu.Lock()
+	r.mu.Unlock()
+	defer c.mu.Unlock()
+
+	if c.done { // finalised between lookup and lock: the late leg starts a new recording
+		r.forgetLeg(inv.CallID)
+		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: recording just ended", RetryAfter: 1}
+	}
+	if !joining {
+		if err := r.openCall(c, inv, now); err != nil {
+			c.done = true
+			r.forgetCall(c)
+			r.forgetLeg(inv.CallID)
+			return nil, internalError(err)
+		}
+	}
+	answer, err := r.addLeg(c, l, inv, now)
+	if err != nil {
+		r.forgetLeg(inv.CallID)
+		if !joining {
+			c.done = true
+			r.forgetCall(c)
+			r.abandon(c)
+		}
+		return nil, err
+	}
+	c.legs = append(c.legs, l)
+	r.stats.legsTotal.Add(1)
+	c.rec.SIPCallIDs = append(c.rec.SIPCallIDs, inv.CallID)
+	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
+		c.log.Error("store update failed", "error", err)
+	}
+	if joining {
+		c.log.Info("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
+	}
+	return answer, nil
+}
+
+func callKey(inv *sipsrv.Invite) string {
+	if inv.Kind == sipsrv.KindSIPREC {
+		return "siprec|" + inv.CallID
+	}
+	rdn := inv.MSR.RecordDN
+	if rdn == "" {
+		rdn = inv.MSR.DN
+	}
+	return "msr|" + inv.MSR.RecordID + "|" + rdn
+}
+
+func (r *Recorder) forgetLeg(callID string) {
+	r.mu.Lock()
+	delete(r.legs, callID)
+	r.mu.Unlock()
+}
+
+func (r *Recorder) forgetCall(c *call) {
+	r.mu.Lock()
+	if r.calls[c.key] == c {
+		delete(r.calls, c.key)
+	}
+	r.mu.Unlock()
+}
+
+// openCall creates the recording row, the WAV file and the mixer.
+func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
+	id := newID(now)
+	rec := &store.Recording{
+		ID:        id,
+		Status:    store.StatusRecording,
+		StartedAt: now.UTC(),
+		Format:    r.cfg.Format.String(),
+	}
+	switch inv.Kind {
+	case sipsrv.KindSIPREC:
+		rec.Mode = store.ModeSIPREC
+		rec.Channels = max(1, audioCount(inv.SDP))
+		if inv.SDP == nil {
+			rec.Channels = 2
+		}
+		c.expectLegs = 1
+		rec.CallUUID = inv.GenesysCallUUID
+		r.applyMetadata(c, rec, inv.Metadata, now)
+		if inv.SDP != nil {
+			rec.Parties = sipRECParties(inv.SDP, c.meta)
+		}
+	default:
+		rec.Mode = store.ModeMSR
+		rec.Channels = 2
+		rec.RecordID = inv.MSR.RecordID
+		rec.CallUUID = inv.MSR.CallUUID
+		if rec.CallUUID == "" {
+			rec.CallUUID = inv.GenesysCallUUID
+		}
+		rec.RecordedDN = firstNonEmpty(inv.MSR.RecordDN, inv.MSR.DN)
+		rec.OtherDN = inv.MSR.OtherDN
+		c.expectLegs = 2
+		if inv.MSR.OtherDN != "" && audioCount(inv.SDP) >= 2 {
+			c.expectLegs = 1 // single-session MSR: both parties in one INVITE
+		}
+		rec.Parties = []store.Party{
+			{Channel: 0, Role: "recorded", DN: rec.RecordedDN},
+			{Channel: 1, Role: "other", DN: rec.OtherDN},
+		}
+	}
+	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
+	rec.MediaPath = filepath.Join(dir, id+".wav")
+	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
+	if err != nil {
+		return errf("create media file: %w", err)
+	}
+	c.w = w
+	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
+	mix, err := mixer.New(mixer.Config{
+		Channels:      rec.Channels,
+		Format:        mixerFormat(r.cfg.Format),
+		SampleRate:    8000,
+		Start:         now,
+		ReorderWindow: r.cfg.ReorderWindow,
+		Logger:        c.log,
+		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
+	}, w)
+	if err != nil {
+		_ = w.Close()
+		_ = os.Remove(rec.MediaPath)
+		return errf("mixer: %w", err)
+	}
+	c.mix = mix
+	c.rec = rec
+	if err := r.st.CreateRecording(context.Background(), rec); err != nil {
+		_ = w.Close()
+		_ = os.Remove(rec.MediaPath)
+		return errf("store: %w", err)
+	}
+	c.log.Info("recording started", "record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "siprec_session_id", rec.SIPRECSessionID, "channels", rec.Channels, "sip_call_id", inv.CallID, "source", inv.Source)
+	return nil
+}
+
+// openRaw opens the sidecar for payloads the mixer cannot decode.
+func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
+	base := strings.TrimSuffix(c.rec.MediaPath, ".wav")
+	f, err := os.OpenFile(fmt.Sprintf("%s.ch%d.rtpraw", base, ch), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	c.raw = append(c.raw, f)
+	var sdp []byte
+	for _, l := range c.legs {
+		if l.offer != nil {
+			sdp = append(sdp, l.offer.Raw...)
+		}
+	}
+	_ = os.WriteFile(base+".sdp", sdp, 0o644)
+	return f, nil
+}
+
+// abandon removes what openCall created for a call that never got a leg.
+func (r *Recorder) abandon(c *call) {
+	if c.w != nil {
+		_ = c.w.Close()
+	}
+	if c.rec != nil {
+		c.rec.Status = store.StatusFailed
+		c.rec.StatusReason = "no recordable leg"
+		c.rec.EndedAt = r.cfg.Now().UTC()
+		_ = r.st.UpdateRecording(context.Background(), c.rec)
+	}
+}
+
+func audioCount(s *sdpoa.Session) int {
+	if s == nil {
+		return 0
+	}
+	return s.AudioCount()
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,482 @@
+package recorder
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/rtpin"
+	"github.com/openrec/openrec/internal/sdpoa"
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/siprec"
+	"github.com/openrec/openrec/internal/store"
+)
+
+type ioWriter = io.Writer
+
+// decodable says which codecs the mixer turns into audio today.
+func decodable(name string) bool { return name == media.PCMU || name == media.PCMA }
+
+// channelsFor maps the recordable audio m-lines of a leg to channels.
+// MSR two-session: the leg's DN decides (recorded DN → 0, other → 1), and a
+// channel already held by a live leg pushes the newcomer to the other one.
+// MSR single-session and SIPREC: m-line order.
+func (c *call) channelsFor(inv *sipsrv.Invite, audio []int) []int {
+	out := make([]int, len(audio))
+	if c.rec.Mode == store.ModeSIPREC || c.expectLegs == 1 {
+		for i := range audio {
+			out[i] = i
+		}
+		return out
+	}
+	ch := 1
+	if inv.MSR.DN == "" || inv.MSR.DN == c.rec.RecordedDN {
+		ch = 0
+	}
+	for _, l := range c.legs {
+		if l.ended {
+			continue
+		}
+		for _, s := range l.streams {
+			if s.channel == ch {
+				ch = 1 - ch
+			}
+		}
+	}
+	for i := range audio {
+		out[i] = ch
+	}
+	return out
+}
+
+func recordableAudio(s *sdpoa.Session) []int {
+	var idx []int
+	if s == nil {
+		return idx
+	}
+	for i, m := range s.Media {
+		if m.Type == "audio" && m.Recordable() {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// addLeg opens receivers for the leg's audio and returns the SDP answer (or
+// our offer for a delayed-offer INVITE). Called with c.mu held.
+func (r *Recorder) addLeg(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
+	if inv.SDP == nil {
+		return r.delayedOffer(c, l, inv, now)
+	}
+	audio := recordableAudio(inv.SDP)
+	chans := c.channelsFor(inv, audio)
+	answers := make([]sdpoa.AnswerMedia, len(inv.SDP.Media))
+	for i, m := range inv.SDP.Media {
+		answers[i] = sdpoa.AnswerMedia{Port: 0, Direction: sdpoa.Inactive}
+		if len(m.Codecs) > 0 {
+			answers[i].Codec = m.Codecs[0]
+		}
+	}
+	for k, mi := range audio {
+		ch := chans[k]
+		if ch >= c.rec.Channels {
+			continue // more streams than channels: refuse the extra m-line with port 0
+		}
+		m := inv.SDP.Media[mi]
+		s, err := r.openStream(c, l, m, ch, inv, now)
+		if err != nil {
+			r.closeStreams(c, l)
+			return nil, err
+		}
+		answers[mi] = answerFor(m, s.rx.Port(), s.codec)
+		r.noteCodec(c, s.codec, ch)
+	}
+	if len(l.streams) == 0 {
+		return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: no recordable audio stream"}
+	}
+	return sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{
+		Addr: r.advertise(inv), SessionID: rand.Uint64() >> 1, Version: 1, Username: "openrec", Media: answers,
+	})
+}
+
+func answerFor(m sdpoa.Media, port int, codec media.Codec) sdpoa.AnswerMedia {
+	te, cn := m.EventsFor(codec)
+	return sdpoa.AnswerMedia{
+		Port:           port,
+		Codec:          codec,
+		TelephoneEvent: te,
+		ComfortNoise:   cn,
+		Direction:      sdpoa.AnswerDirection(m.Direction, m.Hold),
+		RTCPMux:        m.RTCPMux,
+	}
+}
+
+func (r *Recorder) advertise(inv *sipsrv.Invite) netip.Addr {
+	if r.cfg.AdvertiseIP.IsValid() {
+		return r.cfg.AdvertiseIP
+	}
+	if a := r.cfg.RTPIP; a.IsValid() && !a.IsUnspecified() {
+		return a
+	}
+	if inv.LocalIP.IsValid() {
+		return inv.LocalIP
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsrv.Invite, now time.Time) (*stream, error) {
+	codec, ok := sdpoa.ChooseCodec(m, decodable)
+	if !ok && codec.Name != "" {
+		c.log.Warn("codec not decodable yet: recording raw payload (needs_transcode)", "codec", codec.Name, "channel", ch)
+	}
+	var remote netip.AddrPort
+	if m.Addr.IsValid() {
+		remote = netip.AddrPortFrom(m.Addr, uint16(m.Port))
+	}
+	tr := c.mix.Track(ch)
+	rx, err := rtpin.Listen(rtpin.Config{
+		IP:           r.cfg.RTPIP,
+		Ports:        r.cfg.Ports,
+		Handler:      tr,
+		Remote:       remote,
+		StrictSource: r.cfg.StrictRTPSource,
+		Now:          r.cfg.Now,
+		Logger:       c.log,
+	})
+	if err != nil {
+		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: no RTP port", RetryAfter: r.cfg.RetryAfter, Err: err}
+	}
+	te, cn := m.EventsFor(codec)
+	tr.SetCodecs(m.Codecs, te, cn)
+	s := &stream{mIndex: m.Index, channel: ch, rx: rx, codec: codec, opened: now}
+	if !m.Active() {
+		s.held = true
+		tr.SetHeld(true, now)
+	}
+	l.streams = append(l.streams, s)
+	rx.Start()
+	return s, nil
+}
+
+func (r *Recorder) noteCodec(c *call, codec media.Codec, ch int) {
+	if codec.Name == "" {
+		return
+	}
+	for _, have := range c.rec.Codecs {
+		if have == codec.Name {
+			return
+		}
+	}
+	c.rec.Codecs = append(c.rec.Codecs, codec.Name)
+}
+
+// delayedOffer answers an INVITE without SDP with our own offer; the
+// peer's answer arrives in the ACK.
+func (r *Recorder) delayedOffer(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
+	n := 1
+	if c.rec.Mode == store.ModeSIPREC {
+		n = c.rec.Channels
+	}
+	offer := &sdpoa.Session{}
+	for i := 0; i < n; i++ {
+		offer.Media = append(offer.Media, sdpoa.Media{
+			Index: i, Type: "audio", Port: 9, Proto: "RTP/AVP", Direction: sdpoa.SendOnly,
+			Codecs: []media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000, Channels: 1}, {PT: 8, Name: media.PCMA, ClockRate: 8000, Channels: 1}},
+			TelephoneEvent: &media.Codec{PT: 101, Name: media.TelephoneEvent, ClockRate: 8000, Channels: 1},
+		})
+	}
+	audio := make([]int, n)
+	for i := range audio {
+		audio[i] = i
+	}
+	chans := c.channelsFor(inv, audio)
+	answers := make([]sdpoa.AnswerMedia, n)
+	for i, m := range offer.Media {
+		s, err := r.openStream(c, l, m, chans[i], inv, now)
+		if err != nil {
+			r.closeStreams(c, l)
+			return nil, err
+		}
+		answers[i] = answerFor(m, s.rx.Port(), m.Codecs[0])
+	}
+	// Our offer lists both laws and telephone-event; the ACK's answer picks.
+	body, err := sdpoa.BuildAnswer(offer, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: rand.Uint64() >> 1, Version: 1, Username: "openrec", Media: answers})
+	if err != nil {
+		return nil, internalError(err)
+	}
+	return offerAllCodecs(body), nil
+}
+
+// offerAllCodecs widens "m=audio P RTP/AVP 0 101" to offer PCMA too.
+func offerAllCodecs(sdp []byte) []byte {
+	s := string(sdp)
+	s = strings.ReplaceAll(s, " RTP/AVP 0 101\r\n", " RTP/AVP 0 8 101\r\n")
+	s = strings.ReplaceAll(s, "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n")
+	return []byte(s)
+}
+
+// Ack implements sipsrv.Handler.
+func (r *Recorder) Ack(callID string, sdp *sdpoa.Session) error {
+	if sdp == nil {
+		return nil
+	}
+	r.mu.Lock()
+	l := r.legs[callID]
+	r.mu.Unlock()
+	if l == nil {
+		return fmt.Errorf("recorder: ack for unknown call-id %s", callID)
+	}
+	c := l.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.applySDP(c, l, sdp, r.cfg.Now(), "ack")
+	return nil
+}
+
+// applySDP applies a new offer/answer to the leg's streams (by m-line index).
+func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, why string) []sdpoa.AnswerMedia {
+	answers := make([]sdpoa.AnswerMedia, len(sdp.Media))
+	for i, m := range sdp.Media {
+		answers[i] = sdpoa.AnswerMedia{Port: 0, Direction: sdpoa.Inactive}
+		if len(m.Codecs) > 0 {
+			answers[i].Codec = m.Codecs[0]
+		}
+	}
+	allInactive := true
+	for _, s := range l.streams {
+		if s.mIndex >= len(sdp.Media) {
+			continue
+		}
+		m := sdp.Media[s.mIndex]
+		if m.Port == 0 || s.rx == nil {
+			continue
+		}
+		tr := c.mix.Track(s.channel)
+		if m.Addr.IsValid() && !m.Addr.IsUnspecified() {
+			s.rx.SetRemote(netip.AddrPortFrom(m.Addr, uint16(m.Port)))
+		}
+		codec, _ := sdpoa.ChooseCodec(m, decodable)
+		if codec.Name != s.codec.Name {
+			c.event("codec-change", s.channel, now, s.codec.Name+"->"+codec.Name)
+			s.codec = codec
+			r.noteCodec(c, codec, s.channel)
+		}
+		te, cn := m.EventsFor(codec)
+		tr.SetCodecs(m.Codecs, te, cn)
+		held := !m.Active()
+		if held {
+			allInactive = allInactive && (m.Direction == sdpoa.Inactive || m.Hold)
+		} else {
+			allInactive = false
+		}
+		// SIPREC: every stream inactive means the SRC paused the recording
+		// (RFC 7866 §8.1.3); otherwise inactive/hold is a call hold.
+		if !(c.rec.Mode == store.ModeSIPREC && held && len(c.legs) > 0) && held != s.held {
+			s.held = held
+			tr.SetHeld(held, now)
+			c.event(map[bool]string{true: "hold", false: "retrieve"}[held], s.channel, now, why)
+		}
+		answers[s.mIndex] = answerFor(m, s.rx.Port(), s.codec)
+	}
+	if c.rec.Mode == store.ModeSIPREC && len(l.streams) > 0 {
+		if allInactive != c.paused {
+			c.paused = allInactive
+			c.mix.SetPaused(allInactive, now)
+			c.event(map[bool]string{true: "pause", false: "resume"}[allInactive], -1, now, why)
+			c.log.Info(map[bool]string{true: "recording paused", false: "recording resumed"}[allInactive], "by", why)
+		}
+	}
+	return answers
+}
+
+// Reinvite implements sipsrv.Handler (re-INVITE and UPDATE).
+func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, error) {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	l := r.legs[inv.CallID]
+	r.mu.Unlock()
+	if l == nil {
+		return nil, &sipsrv.StatusError{Code: 481, Reason: "Call/Transaction Does Not Exist"}
+	}
+	c := l.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done || l.ended {
+		return nil, &sipsrv.StatusError{Code: 481, Reason: "Call/Transaction Does Not Exist"}
+	}
+	if len(inv.Metadata) > 0 {
+		r.applyMetadata(c, c.rec, inv.Metadata, now)
+		if inv.SDP != nil {
+			c.rec.Parties = sipRECParties(inv.SDP, c.meta)
+		}
+	}
+	var answer []byte
+	if inv.SDP != nil {
+		if len(inv.SDP.Media) < len(l.offer.Media) {
+			return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: m-lines removed (RFC 3264 §8)"}
+		}
+		answers := r.applySDP(c, l, inv.SDP, now, "reinvite")
+		l.offer = inv.SDP
+		var err error
+		answer, err = sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: rand.Uint64() >> 1, Version: 2, Username: "openrec", Media: answers})
+		if err != nil {
+			return nil, internalError(err)
+		}
+	}
+	c.event("reinvite", -1, now, inv.CallID)
+	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
+		c.log.Error("store update failed", "error", err)
+	}
+	return answer, nil
+}
+
+// applyMetadata parses SIPREC metadata (never refusing audio because of it)
+// and merges it into the recording.
+func (r *Recorder) applyMetadata(c *call, rec *store.Recording, raw []byte, now time.Time) {
+	if len(raw) == 0 {
+		return
+	}
+	md, err := siprec.ParseMetadata(raw)
+	if md == nil {
+		md = &siprec.Metadata{Raw: raw}
+	}
+	if c.meta == nil {
+		c.meta = md
+	} else {
+		c.meta.Merge(md)
+		c.event("metadata", -1, now, "update")
+	}
+	rec.Metadata = string(raw)
+	var problems []string
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	problems = append(problems, c.meta.Problems...)
+	rec.MetadataProblem = strings.Join(dedupe(problems), "; ")
+	if id := c.meta.SessionID(); id != "" {
+		rec.SIPRECSessionID = id
+	}
+	if u := c.meta.CallUUID(); u != "" && rec.CallUUID == "" {
+		rec.CallUUID = u
+	}
+	if err != nil && c.log != nil {
+		c.log.Warn("siprec metadata invalid: audio kept, raw XML stored", "error", err)
+	}
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sipRECParties maps SDP streams (by label) to metadata participants.
+func sipRECParties(sdp *sdpoa.Session, md *siprec.Metadata) []store.Party {
+	var out []store.Party
+	ch := 0
+	for _, m := range sdp.Media {
+		if m.Type != "audio" || !m.Recordable() {
+			continue
+		}
+		p := store.Party{Channel: ch, Role: "participant", Label: m.Label}
+		if md != nil && m.Label != "" {
+			if part := md.ParticipantForLabel(m.Label); part != nil {
+				p.AOR = part.AOR
+				p.Name = part.Name
+				p.ParticipantID = part.ID
+				p.DN = dnOf(part.AOR)
+			}
+		}
+		out = append(out, p)
+		ch++
+	}
+	return out
+}
+
+// dnOf returns the user part of an AOR such as sip:+1555@host;user=phone.
+func dnOf(aor string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(aor, "sips:"), "sip:")
+	s = strings.TrimPrefix(s, "tel:")
+	if i := strings.IndexAny(s, "@;"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// Bye implements sipsrv.Handler: the peer ended the leg (BYE or CANCEL).
+func (r *Recorder) Bye(callID, reason string) {
+	r.mu.Lock()
+	l := r.legs[callID]
+	r.mu.Unlock()
+	if l == nil {
+		return
+	}
+	r.endLeg(l, reason, false)
+}
+
+// endLeg stops a leg's receivers; when every leg of the call has ended the
+// recording is finalised. hangup sends BYE to the peer.
+func (r *Recorder) endLeg(l *leg, reason string, hangup bool) {
+	c := l.c
+	now := r.cfg.Now()
+	c.mu.Lock()
+	if l.ended || c.done {
+		c.mu.Unlock()
+		return
+	}
+	l.ended = true
+	l.reason = reason
+	r.closeStreams(c, l)
+	c.event(reasonEvent(reason), -1, now, l.callID)
+	allEnded := true
+	for _, o := range c.legs {
+		allEnded = allEnded && o.ended
+	}
+	c.mu.Unlock()
+	r.forgetLeg(l.callID)
+	if hangup && r.sig != nil {
+		go func() {
+			if err := r.sig.Hangup(context.Background(), l.callID, reason); err != nil {
+				c.log.Debug("bye not delivered", "sip_call_id", l.callID, "error", err)
+			}
+		}()
+	}
+	if allEnded {
+		r.finalise(c, reason)
+	}
+}
+
+func reasonEvent(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "media timeout"):
+		return "timeout"
+	case reason == "bye", reason == "cancelled":
+		return reason
+	default:
+		return "end"
+	}
+}
+
+// closeStreams closes a leg's receivers (ports go to quarantine).
+func (r *Recorder) closeStreams(c *call, l *leg) {
+	for _, s := range l.streams {
+		if s.rx != nil {
+			_ = s.rx.Close()
+			n := s.rx.Stats().Packets
+			c.closedPkts += n
+			r.stats.packetsClosed.Add(n)
+			s.rx = nil
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package recorder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/mixer"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/wav"
+)
+
+// Run flushes audio, enforces media timeouts and the MSR leg window every
+// FlushInterval until ctx ends or Close is called.
+func (r *Recorder) Run(ctx context.Context) error {
+	r.wg.Add(1)
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.stop:
+			return nil
+		case <-t.C:
+			r.Tick(r.cfg.Now())
+		}
+	}
+}
+
+// Tick does one round of the periodic work at time now. Run calls it; tests
+// call it directly with an injected clock.
+func (r *Recorder) Tick(now time.Time) {
+	r.mu.Lock()
+	calls := make([]*call, 0, len(r.calls))
+	for _, c := range r.calls {
+		calls = append(calls, c)
+	}
+	r.mu.Unlock()
+	for _, c := range calls {
+		r.tickCall(c, now)
+	}
+}
+
+func (r *Recorder) tickCall(c *call, now time.Time) {
+	var timedOut []*leg
+	c.mu.Lock()
+	if c.done || c.mix == nil {
+		c.mu.Unlock()
+		return
+	}
+	if err := c.mix.Flush(now); err != nil {
+		c.log.Error("audio flush failed", "error", err)
+	}
+	r.savePending(c)
+	if c.expectLegs > 1 && c.partial == "" && now.Sub(c.start) >= r.cfg.LegWindow && len(c.legs) < c.expectLegs {
+		c.partial = fmt.Sprintf("one-legged: second MSR leg did not arrive within %s", r.cfg.LegWindow)
+		c.log.Warn("recording is one-legged", "window", r.cfg.LegWindow.String())
+		c.event("one-legged", -1, now, c.partial)
+	}
+	for _, l := range c.legs {
+		if l.ended || c.paused {
+			continue
+		}
+		for _, s := range l.streams {
+			if s.held || s.rx == nil {
+				continue
+			}
+			last := s.rx.LastActivity()
+			if last.IsZero() || last.Before(s.opened) {
+				last = s.opened
+			}
+			if now.Sub(last) >= r.cfg.MediaTimeout {
+				timedOut = append(timedOut, l)
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, l := range timedOut {
+		r.stats.mediaTimeouts.Add(1)
+		c.log.Warn("media timeout: ending leg", "sip_call_id", l.callID, "timeout", r.cfg.MediaTimeout.String())
+		r.endLeg(l, "media timeout: no RTP for "+r.cfg.MediaTimeout.String(), true)
+	}
+}
+
+// resume suspends nothing: hold and pause are checked in tickCall.
+
+func (r *Recorder) savePending(c *call) {
+	if len(c.pending) == 0 || c.rec == nil {
+		return
+	}
+	if err := r.st.AddEvents(context.Background(), c.rec.ID, c.pending...); err != nil {
+		c.log.Error("store events failed", "error", err)
+		return
+	}
+	c.pending = c.pending[:0]
+}
+
+// finalise closes the mixer and file and stores the final row. Idempotent.
+func (r *Recorder) finalise(c *call, reason string) {
+	c.finalOnce.Do(func() {
+		now := r.cfg.Now()
+		c.mu.Lock()
+		c.done = true
+		for _, l := range c.legs {
+			l.ended = true
+			r.closeStreams(c, l)
+		}
+		rec := c.rec
+		var ferr error
+		if err := c.mix.Close(now); err != nil {
+			ferr = errors.Join(ferr, fmt.Errorf("mixer: %w", err))
+		}
+		if err := c.w.Close(); err != nil {
+			ferr = errors.Join(ferr, fmt.Errorf("wav: %w", err))
+		}
+		for _, f := range c.raw {
+			_ = f.Sync()
+			_ = f.Close()
+		}
+		rec.EndedAt = now.UTC()
+		rec.DurationMS = c.mix.Frames() * 1000 / 8000
+		rec.NeedsTranscode = c.mix.NeedsTranscode()
+		rec.Segments = segmentsOf(c.mix.Segments())
+		for _, e := range c.mix.Events() {
+			c.pending = append(c.pending, store.Event{Type: e.Type, AtMS: e.AtMS, Channel: e.Channel, Detail: e.Detail, At: c.start.Add(time.Duration(e.AtMS) * time.Millisecond).UTC()})
+		}
+		size, sum, herr := fileDigest(rec.MediaPath)
+		rec.SizeBytes, rec.SHA256 = size, sum
+		if herr != nil {
+			ferr = errors.Join(ferr, herr)
+		}
+		rec.Status = store.StatusCompleted
+		rec.StatusReason = reason
+		switch {
+		case ferr != nil:
+			rec.Status = store.StatusFailed
+			rec.StatusReason = ferr.Error()
+		case c.closedPkts == 0:
+			rec.Status = store.StatusFailed
+			rec.StatusReason = "no RTP received (" + reason + ")"
+		case c.partial != "":
+			rec.Status = store.StatusPartial
+			rec.StatusReason = c.partial + "; ended: " + reason
+		}
+		if rec.NeedsTranscode && !strings.Contains(rec.StatusReason, "needs_transcode") {
+			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+"; needs_transcode: codec not decoded, raw payload kept", "; ")
+		}
+		r.savePending(c)
+		if err := r.st.UpdateRecording(context.Background(), rec); err != nil {
+			c.log.Error("store final update failed", "error", err)
+		}
+		stats := make([]string, 0, rec.Channels)
+		for ch := 0; ch < rec.Channels; ch++ {
+			st := c.mix.Stats(ch)
+			stats = append(stats, fmt.Sprintf("ch%d=%d/%dlost", ch, st.Packets, st.LostPackets))
+		}
+		c.mu.Unlock()
+		r.forgetCall(c)
+		r.countRecording(rec.Status)
+		c.log.Info("recording finished", "status", string(rec.Status), "reason", rec.StatusReason,
+			"record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "other_dn", rec.OtherDN,
+			"duration_ms", rec.DurationMS, "packets", strings.Join(stats, " "), "bytes", rec.SizeBytes, "path", rec.MediaPath)
+	})
+}
+
+func segmentsOf(in []mixer.Segment) []store.Segment {
+	out := make([]store.Segment, 0, len(in))
+	for _, s := range in {
+		out = append(out, store.Segment{Type: s.Type, Channel: s.Channel, StartMS: s.StartMS, EndMS: s.EndMS})
+	}
+	return out
+}
+
+func fileDigest(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("digest: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return n, "", fmt.Errorf("digest: %w", err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Drain stops admitting new calls (INVITE and OPTIONS get 503); calls in
+// progress continue.
+func (r *Recorder) Drain() {
+	r.mu.Lock()
+	r.draining = true
+	r.mu.Unlock()
+	r.log.Info("draining: new calls refused, active calls continue")
+}
+
+// Active returns the number of calls in progress.
+func (r *Recorder) Active() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// Shutdown drains, waits for active calls to end until ctx is done, then
+// ends the rest (BYE to the peers) and finalises them.
+func (r *Recorder) Shutdown(ctx context.Context) error {
+	r.Drain()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for r.Active() > 0 {
+		select {
+		case <-ctx.Done():
+			r.endAll("shutdown: drain timeout", true)
+			return r.Close()
+		case <-t.C:
+		}
+	}
+	return r.Close()
+}
+
+// Close stops the flush loop and finalises every call still open (their
+// files stay playable). It is idempotent.
+func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() {
+		close(r.stop)
+		r.wg.Wait()
+		r.endAll("recorder stopped", false)
+	})
+	return nil
+}
+
+func (r *Recorder) endAll(reason string, hangup bool) {
+	r.mu.Lock()
+	var legs []*leg
+	var calls []*call
+	for _, c := range r.calls {
+		calls = append(calls, c)
+	}
+	for _, l := range r.legs {
+		legs = append(legs, l)
+	}
+	r.mu.Unlock()
+	for _, l := range legs {
+		r.endLeg(l, reason, hangup)
+	}
+	for _, c := range calls {
+		r.finalise(c, reason)
+	}
+}
+
+// Recover repairs media files a killed process left behind and closes their
+// store rows: status partial, reason "recovered after unclean shutdown".
+func (r *Recorder) Recover(ctx context.Context) (int, error) {
+	recovered, err := wav.RecoverDir(r.MediaDir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Files that cannot be repaired (killed before the first header
+		// reached disk) are left in place for inspection; start anyway.
+		r.log.Warn("some media files could not be recovered", "error", err)
+	}
+	byPath := map[string]wav.Recovered{}
+	for _, rv := range recovered {
+		byPath[rv.Path] = rv
+	}
+	open, err := r.st.ListRecordings(ctx, store.Filter{Status: store.StatusRecording, Limit: 1 << 20})
+	if err != nil {
+		return 0, fmt.Errorf("recorder: recover rows: %w", err)
+	}
+	n := 0
+	for i := range open {
+		rec := &open[i]
+		rv, ok := byPath[rec.MediaPath]
+		rec.EndedAt = r.cfg.Now().UTC()
+		if ok {
+			rec.Status = store.StatusPartial
+			rec.StatusReason = "recovered after unclean shutdown"
+			rec.DurationMS = rv.Frames * 1000 / 8000
+		} else if _, err := os.Stat(rec.MediaPath); err == nil {
+			rec.Status = store.StatusPartial
+			rec.StatusReason = "recovered after unclean shutdown"
+		} else {
+			rec.Status = store.StatusFailed
+			rec.StatusReason = "recorder stopped before any audio was written"
+		}
+		if size, sum, err := fileDigest(rec.MediaPath); err == nil {
+			rec.SizeBytes, rec.SHA256 = size, sum
+		}
+		if err := r.st.UpdateRecording(ctx, rec); err != nil {
+			return n, fmt.Errorf("recorder: recover %s: %w", rec.ID, err)
+		}
+		r.log.Warn("recording recovered", "recording_id", rec.ID, "status", string(rec.Status), "duration_ms", rec.DurationMS, "path", rec.MediaPath)
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,197 @@
+// Package recorder is the orchestration of the recording server: it admits
+// calls (capacity, draining), joins the two MSR legs of a call (key: record id
+// + recorded DN, never CallUUID alone) or the N streams of a SIPREC session
+// into one recording, wires RTP receivers to the recording's mixer, answers
+// SDP, follows re-INVITEs (new media address, codec change, hold, pause,
+// metadata), ends legs on BYE or media timeout, and finalises recordings into
+// the store. It implements sipsrv.Handler.
+package recorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/openrec/openrec/internal/mixer"
+	"github.com/openrec/openrec/internal/rtpin"
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/wav"
+)
+
+// Store is what the recorder needs from the metadata store.
+type Store interface {
+	CreateRecording(ctx context.Context, r *store.Recording) error
+	UpdateRecording(ctx context.Context, r *store.Recording) error
+	AddEvents(ctx context.Context, id string, events ...store.Event) error
+	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+}
+
+// Signaler sends in-dialog requests to the recording client.
+type Signaler interface {
+	Hangup(ctx context.Context, callID, reason string) error
+}
+
+// Config configures a Recorder.
+type Config struct {
+	DataDir         string
+	Format          wav.Format
+	MaxCalls        int
+	RetryAfter      int // seconds, with 503
+	MediaTimeout    time.Duration
+	LegWindow       time.Duration
+	ReorderWindow   time.Duration
+	FlushInterval   time.Duration
+	RTPIP           netip.Addr
+	AdvertiseIP     netip.Addr // address in SDP answers; default: RTPIP if specific, else the address the peer reached
+	Ports           *rtpin.PortAllocator
+	StrictRTPSource bool
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+// Recorder implements sipsrv.Handler.
+type Recorder struct {
+	cfg Config
+	st  Store
+	sig Signaler
+	log *slog.Logger
+
+	mu       sync.Mutex
+	calls    map[string]*call // by call key
+	legs     map[string]*leg  // by SIP Call-ID
+	draining bool
+
+	stats counters
+
+	wg        sync.WaitGroup
+	stop      chan struct{}
+	closeOnce sync.Once
+}
+
+type counters struct {
+	callsAdmitted    atomic.Uint64
+	callsRejected    atomic.Uint64
+	legsTotal        atomic.Uint64
+	packetsClosed    atomic.Uint64 // packets of receivers already closed
+	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
+	mediaTimeouts    atomic.Uint64
+}
+
+var _ sipsrv.Handler = (*Recorder)(nil)
+
+// New creates a Recorder; Run starts its flush loop.
+func New(cfg Config, st Store) (*Recorder, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Ports == nil {
+		return nil, errors.New("recorder: no RTP port allocator")
+	}
+	if cfg.Format == 0 {
+		cfg.Format = wav.FormatULaw
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.MaxCalls <= 0 {
+		cfg.MaxCalls = 500
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 5
+	}
+	if !cfg.RTPIP.IsValid() {
+		cfg.RTPIP = netip.IPv4Unspecified()
+	}
+	return &Recorder{
+		cfg:   cfg,
+		st:    st,
+		log:   cfg.Logger,
+		calls: map[string]*call{},
+		legs:  map[string]*leg{},
+		stop:  make(chan struct{}),
+	}, nil
+}
+
+// SetSignaler sets who sends BYE for legs the recorder ends itself.
+func (r *Recorder) SetSignaler(s Signaler) { r.sig = s }
+
+// MediaDir is where recordings are written.
+func (r *Recorder) MediaDir() string { return filepath.Join(r.cfg.DataDir, "media") }
+
+// Available implements sipsrv.Handler (OPTIONS).
+func (r *Recorder) Available() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.draining {
+		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: draining", RetryAfter: r.cfg.RetryAfter}
+	}
+	if len(r.calls) >= r.cfg.MaxCalls {
+		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: at capacity", RetryAfter: r.cfg.RetryAfter}
+	}
+	return nil
+}
+
+// Stats is a snapshot for metrics and health.
+type Stats struct {
+	ActiveCalls     int
+	ActiveLegs      int
+	CallsAdmitted   uint64
+	CallsRejected   uint64
+	Legs            uint64
+	PacketsReceived uint64
+	MediaTimeouts   uint64
+	Recordings      map[store.Status]uint64
+	PortsInUse      int
+	Draining        bool
+}
+
+// Stats returns current counters.
+func (r *Recorder) Stats() Stats {
+	r.mu.Lock()
+	s := Stats{ActiveCalls: len(r.calls), ActiveLegs: len(r.legs), Draining: r.draining}
+	var pkts uint64
+	for _, c := range r.calls {
+		pkts += c.livePackets()
+	}
+	r.mu.Unlock()
+	s.CallsAdmitted = r.stats.callsAdmitted.Load()
+	s.CallsRejected = r.stats.callsRejected.Load()
+	s.Legs = r.stats.legsTotal.Load()
+	s.PacketsReceived = pkts + r.stats.packetsClosed.Load()
+	s.MediaTimeouts = r.stats.mediaTimeouts.Load()
+	s.PortsInUse = r.cfg.Ports.InUse()
+	s.Recordings = map[store.Status]uint64{}
+	r.stats.recordingsByStat.Range(func(k, v any) bool {
+		s.Recordings[k.(store.Status)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	return s
+}
+
+func (r *Recorder) countRecording(st store.Status) {
+	v, _ := r.stats.recordingsByStat.LoadOrStore(st, new(atomic.Uint64))
+	v.(*atomic.Uint64).Add(1)
+}
+
+func mixerFormat(f wav.Format) mixer.Format { return mixer.Format(f) }
+
+func (r *Recorder) unavailable(reason string) error {
+	r.stats.callsRejected.Add(1)
+	return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: " + reason, RetryAfter: r.cfg.RetryAfter}
+}
+
+func internalError(err error) error {
+	return &sipsrv.StatusError{Code: 500, Reason: "Server Internal Error", Err: err}
+}
+
+func errf(format string, a ...any) error { return fmt.Errorf("recorder: "+format, a...) }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rtpin
+
+const raceEnabled = false

@@ -1,0 +1,450 @@
+package rtpin
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pion/rtcp"
+
+	"github.com/openrec/openrec/internal/media"
+)
+
+// maxSSRCs bounds the SSRCs remembered for the locked source (the most
+// recent ones are kept); they become the port's Occupant at Close.
+const maxSSRCs = 8
+
+// Config configures one leg's Receiver.
+type Config struct {
+	IP      netip.Addr // listen address; invalid means 0.0.0.0
+	Ports   *PortAllocator
+	Handler media.PacketHandler
+	// Remote is the sender's address from SDP (c= and m= port); it may be
+	// invalid or unspecified (0.0.0.0, hold).
+	Remote netip.AddrPort
+	// StrictSource: if true and Remote has a specified IP, packets from any
+	// other IP are dropped (the port may differ: SBCs often send from
+	// another port than they advertise).
+	StrictSource bool
+	Now          func() time.Time // time.Now when nil
+	// Logger carries the call/recording attributes; nil discards.
+	Logger     *slog.Logger
+	ReadBuffer int // SO_RCVBUF of the RTP socket in bytes, 0 = system default
+}
+
+// Stats are a receiver's counters. Packets and Bytes count accepted RTP
+// packets and their datagram bytes; RTCP counts accepted RTCP compound
+// packets; ForeignSource counts packets from a source other than the
+// locked one (or outside StrictSource); StaleSSRC counts packets of the
+// port's previous occupant; Invalid counts datagrams that are neither
+// valid RTP nor valid RTCP (including oversize ones). SSRC and Source are
+// the locked stream (zero before the first packet).
+type Stats struct {
+	Packets, Bytes, RTCP, ForeignSource, StaleSSRC, Invalid uint64
+	SSRC                                                    uint32
+	Source                                                  netip.AddrPort
+	LastActivity                                            time.Time
+}
+
+// Receiver reads one leg's RTP and RTCP sockets and passes valid packets
+// from the locked source to the handler. Create it with Listen, run it with
+// Start, stop it with Close.
+type Receiver struct {
+	port    int
+	ports   *PortAllocator
+	handler media.PacketHandler
+	now     func() time.Time
+	log     *slog.Logger
+	prev    Occupant // the port's previous occupant; read-only
+	strict  bool     // Config.StrictSource
+
+	rtpConn, rtcpConn *net.UDPConn
+	rtpLoop, rtcpLoop *loop
+
+	// gen changes (under mu) whenever SetRemote changes the shared lock
+	// state, so the RTP loop knows to reload its copy.
+	gen    atomic.Uint64
+	mu     sync.Mutex
+	remote netip.AddrPort
+	locked bool
+	source netip.AddrPort
+	ssrc   uint32
+	ssrcs  []uint32 // seen from source, oldest first, at most maxSSRCs
+
+	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
+	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
+
+	life    sync.Mutex // started, closing
+	started bool
+	closing atomic.Bool
+	wg      sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// loop is one read goroutine's state. The RTP loop keeps a copy of the
+// lock state so that the per-packet path takes no mutex.
+type loop struct {
+	rd  reader
+	pkt media.Packet       // reused for every HandleRTP call
+	sr  media.SenderReport // reused for every HandleSenderReport call
+
+	gen      uint64
+	strictIP netip.Addr // valid when StrictSource filtering applies
+	locked   bool
+	source   netip.AddrPort
+	ssrc     uint32
+}
+
+// Listen allocates a port pair from cfg.Ports and binds the RTP socket on
+// it and the RTCP socket on the next port. A pair that is already bound by
+// another process is given back (quarantined) and another one tried. Listen
+// starts no goroutines.
+func Listen(cfg Config) (*Receiver, error) {
+	if cfg.Ports == nil {
+		return nil, fmt.Errorf("%w: no port allocator", ErrConfig)
+	}
+	if cfg.Handler == nil {
+		return nil, fmt.Errorf("%w: no packet handler", ErrConfig)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ip := cfg.IP
+	if !ip.IsValid() {
+		ip = netip.IPv4Unspecified()
+	}
+	for range cfg.Ports.Capacity() {
+		port, err := cfg.Ports.Allocate()
+		if err != nil {
+			return nil, fmt.Errorf("rtpin: listen on %s: %w", ip, err)
+		}
+		rtpConn, rtcpConn, err := bindPair(ip, port, cfg.ReadBuffer)
+		if err != nil {
+			cfg.Ports.Release(port, Occupant{}) // keeps the previous occupant
+			if errors.Is(err, syscall.EADDRINUSE) {
+				continue
+			}
+			return nil, err
+		}
+		r, err := newReceiver(cfg, port, rtpConn, rtcpConn)
+		if err != nil {
+			rtpConn.Close()
+			rtcpConn.Close()
+			cfg.Ports.Release(port, Occupant{})
+			return nil, err
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("rtpin: listen on %s: every free pair is bound by another process: %w", ip, ErrNoPorts)
+}
+
+func bindPair(ip netip.Addr, port, readBuffer int) (rtpConn, rtcpConn *net.UDPConn, err error) {
+	rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+	if err != nil {
+		return nil, nil, fmt.Errorf("rtpin: bind rtp: %w", err)
+	}
+	rtcpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port+1))))
+	if err != nil {
+		rtpConn.Close()
+		return nil, nil, fmt.Errorf("rtpin: bind rtcp: %w", err)
+	}
+	if readBuffer > 0 {
+		if err := rtpConn.SetReadBuffer(readBuffer); err != nil {
+			rtpConn.Close()
+			rtcpConn.Close()
+			return nil, nil, fmt.Errorf("rtpin: SO_RCVBUF: %w", err)
+		}
+	}
+	return rtpConn, rtcpConn, nil
+}
+
+func newReceiver(cfg Config, port int, rtpConn, rtcpConn *net.UDPConn) (*Receiver, error) {
+	rtpRd, err := newReader(rtpConn, rtpBatch)
+	if err != nil {
+		return nil, err
+	}
+	rtcpRd, err := newReader(rtcpConn, rtcpBatch)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{
+		port:     port,
+		ports:    cfg.Ports,
+		handler:  cfg.Handler,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		prev:     cfg.Ports.Previous(port),
+		rtpConn:  rtpConn,
+		rtcpConn: rtcpConn,
+		rtpLoop:  &loop{rd: rtpRd},
+		rtcpLoop: &loop{rd: rtcpRd},
+		remote:   cfg.Remote,
+		ssrcs:    make([]uint32, 0, maxSSRCs),
+	}
+	r.rtpLoop.strictIP = strictIP(cfg.StrictSource, cfg.Remote)
+	r.strict = cfg.StrictSource
+	return r, nil
+}
+
+// strictIP returns the only IP packets may come from, or the invalid Addr
+// when any IP is accepted.
+func strictIP(strict bool, remote netip.AddrPort) netip.Addr {
+	a := remote.Addr().Unmap()
+	if !strict || !a.IsValid() || a.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// Start starts the two read goroutines. It does nothing after Close or on a
+// second call.
+func (r *Receiver) Start() {
+	r.life.Lock()
+	defer r.life.Unlock()
+	if r.started || r.closing.Load() {
+		return
+	}
+	r.started = true
+	r.wg.Add(2)
+	go r.run(r.rtpLoop, false)
+	go r.run(r.rtcpLoop, true)
+}
+
+// Port returns the RTP port; the RTCP port is Port()+1.
+func (r *Receiver) Port() int { return r.port }
+
+// SetRemote records a new media address (re-INVITE) and unlocks the
+// source: the next valid packet from an accepted address locks again.
+func (r *Receiver) SetRemote(ap netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.remote = ap
+	r.locked = false
+	r.source = netip.AddrPort{}
+	r.ssrc = 0
+	r.ssrcs = r.ssrcs[:0]
+	r.gen.Add(1)
+}
+
+// LastActivity returns the arrival time of the last accepted RTP packet,
+// or the zero time if none was accepted.
+func (r *Receiver) LastActivity() time.Time {
+	n := r.lastActivity.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Receiver) Stats() Stats {
+	r.mu.Lock()
+	ssrc, src := r.ssrc, r.source
+	r.mu.Unlock()
+	return Stats{
+		Packets:       r.packets.Load(),
+		Bytes:         r.bytes.Load(),
+		RTCP:          r.rtcp.Load(),
+		ForeignSource: r.foreign.Load(),
+		StaleSSRC:     r.stale.Load(),
+		Invalid:       r.invalid.Load(),
+		SSRC:          ssrc,
+		Source:        src,
+		LastActivity:  r.LastActivity(),
+	}
+}
+
+// Close stops the read goroutines and waits for them, closes both sockets
+// and releases the port pair to the allocator with the locked source and
+// its SSRCs as the Occupant. It is idempotent; concurrent calls wait for
+// the first.
+func (r *Receiver) Close() error {
+	r.closeOnce.Do(func() {
+		r.life.Lock()
+		r.closing.Store(true)
+		r.life.Unlock()
+		err := errors.Join(r.rtpConn.Close(), r.rtcpConn.Close())
+		r.wg.Wait()
+
+		r.mu.Lock()
+		occ := Occupant{Source: r.source, SSRCs: slices.Clone(r.ssrcs)}
+		r.mu.Unlock()
+		r.ports.Release(r.port, occ)
+
+		s := r.Stats()
+		r.log.Info("rtp receiver closed", "port", r.port, "source", s.Source, "ssrc", s.SSRC,
+			"packets", s.Packets, "bytes", s.Bytes, "rtcp", s.RTCP, "foreign", s.ForeignSource,
+			"stale", s.StaleSSRC, "invalid", s.Invalid)
+		if err != nil {
+			r.closeErr = fmt.Errorf("rtpin: close port %d: %w", r.port, err)
+		}
+	})
+	return r.closeErr
+}
+
+// run is one read goroutine. rtcpOnly is true for the RTCP socket.
+func (r *Receiver) run(l *loop, rtcpOnly bool) {
+	defer r.wg.Done()
+	for {
+		ds, err := l.rd.read()
+		if err != nil {
+			if r.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Debug("rtp read error", "port", r.port, "err", err)
+			time.Sleep(time.Millisecond) // never spin on a persistent error
+			continue
+		}
+		now := r.now()
+		for i := range ds {
+			d := &ds[i]
+			switch {
+			case d.trunc:
+				r.invalid.Add(1)
+			case rtcpOnly || isRTCP(d.bytes()):
+				r.onRTCP(l, d.bytes(), d.src, now)
+			default:
+				r.onRTP(l, d.bytes(), d.src, now)
+			}
+		}
+	}
+}
+
+// onRTP is the per-packet hot path: no allocation, no mutex in steady state.
+func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
+	p := &l.pkt
+	if parseRTP(b, p) != nil {
+		r.invalid.Add(1)
+		return
+	}
+	if r.gen.Load() != l.gen {
+		r.mu.Lock()
+		r.reloadLocked(l)
+		r.mu.Unlock()
+	}
+	if l.strictIP.IsValid() && src.Addr() != l.strictIP {
+		r.foreign.Add(1)
+		return
+	}
+	if r.isStale(src.Addr(), src.Port(), true, p.SSRC) {
+		r.stale.Add(1)
+		return
+	}
+	switch {
+	case !l.locked:
+		if !r.lock(l, src, p.SSRC) {
+			r.foreign.Add(1)
+			return
+		}
+	case src != l.source:
+		r.foreign.Add(1)
+		return
+	case p.SSRC != l.ssrc:
+		// Passed through: the consumer handles an SSRC change.
+		r.noteSSRC(l, p.SSRC)
+	}
+	p.Arrival = now
+	p.Source = src
+	r.packets.Add(1)
+	r.bytes.Add(uint64(len(b)))
+	r.lastActivity.Store(now.UnixNano())
+	r.handler.HandleRTP(p)
+}
+
+// isStale reports whether a packet from addr(:port) with ssrc belongs to
+// the port's previous occupant. RTCP is matched on the address only (it
+// comes from another port than RTP).
+func (r *Receiver) isStale(addr netip.Addr, port uint16, matchPort bool, ssrc uint32) bool {
+	prev := r.prev.Source
+	if !prev.IsValid() || addr != prev.Addr() || (matchPort && port != prev.Port()) {
+		return false
+	}
+	return slices.Contains(r.prev.SSRCs, ssrc)
+}
+
+// reloadLocked copies the shared lock state into the RTP loop (r.mu held).
+func (r *Receiver) reloadLocked(l *loop) {
+	l.gen = r.gen.Load()
+	l.strictIP = strictIP(r.strict, r.remote)
+	l.locked, l.source, l.ssrc = r.locked, r.source, r.ssrc
+}
+
+// lock makes src the locked source. It returns false if a concurrent
+// SetRemote changed the rules so that src is no longer acceptable.
+func (r *Receiver) lock(l *loop, src netip.AddrPort, ssrc uint32) bool {
+	r.mu.Lock()
+	if r.gen.Load() != l.gen {
+		r.reloadLocked(l)
+		if (l.strictIP.IsValid() && src.Addr() != l.strictIP) || l.locked {
+			r.mu.Unlock()
+			return false
+		}
+	}
+	r.locked, r.source, r.ssrc = true, src, ssrc
+	r.ssrcs = append(r.ssrcs[:0], ssrc)
+	l.locked, l.source, l.ssrc = true, src, ssrc
+	r.mu.Unlock()
+	r.log.Info("rtp source locked", "port", r.port, "source", src, "ssrc", ssrc)
+	return true
+}
+
+// noteSSRC records a new SSRC from the locked source.
+func (r *Receiver) noteSSRC(l *loop, ssrc uint32) {
+	r.mu.Lock()
+	if r.gen.Load() == l.gen {
+		r.ssrc = ssrc
+		if !slices.Contains(r.ssrcs, ssrc) {
+			if len(r.ssrcs) == maxSSRCs {
+				r.ssrcs = append(r.ssrcs[:0], r.ssrcs[1:]...)
+			}
+			r.ssrcs = append(r.ssrcs, ssrc)
+		}
+	}
+	l.ssrc = ssrc
+	r.mu.Unlock()
+	r.log.Debug("rtp ssrc changed", "port", r.port, "ssrc", ssrc)
+}
+
+// onRTCP handles one RTCP compound packet (RFC 3550 §6) from the RTCP
+// socket or, with rtcp-mux, the RTP socket. It allocates (pion/rtcp), but
+// RTCP arrives every few seconds.
+func (r *Receiver) onRTCP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
+	r.mu.Lock()
+	only := strictIP(r.strict, r.remote)
+	locked, source := r.locked, r.source
+	r.mu.Unlock()
+	if (only.IsValid() && src.Addr() != only) || (locked && src.Addr() != source.Addr()) {
+		r.foreign.Add(1)
+		return
+	}
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		r.invalid.Add(1)
+		return
+	}
+	r.rtcp.Add(1)
+	for _, p := range pkts {
+		sr, ok := p.(*rtcp.SenderReport)
+		if !ok {
+			continue
+		}
+		if r.isStale(src.Addr(), 0, false, sr.SSRC) {
+			r.stale.Add(1)
+			continue
+		}
+		l.sr = media.SenderReport{SSRC: sr.SSRC, NTPTime: sr.NTPTime, RTPTime: sr.RTPTime, Arrival: now}
+		r.handler.HandleSenderReport(&l.sr)
+	}
+}

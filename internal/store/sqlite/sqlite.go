@@ -1,0 +1,387 @@
+// Package sqlite is the embedded store: recording metadata in one SQLite
+// file (modernc.org/sqlite, pure Go) at <data-dir>/openrec.db.
+//
+// The database runs in WAL mode with a 5 s busy timeout and foreign keys on;
+// write transactions start with BEGIN IMMEDIATE, read transactions are
+// deferred, so the CLI can open and read the file while `openrec serve`
+// writes it. The schema is created and upgraded by the migrations embedded
+// from migrations/*.sql; applied versions are kept in schema_migrations.
+//
+// Times are stored as TEXT, UTC, in the fixed-width RFC 3339 form
+// 2006-01-02T15:04:05.000000000Z (text order = time order); a zero time is
+// NULL. Codecs are a JSON array in recordings.codecs.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/openrec/openrec/internal/store"
+)
+
+// timeLayout is RFC 3339 with a fixed nine-digit fraction.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// DB is a recording store in one SQLite file. It is safe for concurrent use.
+type DB struct {
+	sql  *sql.DB
+	path string
+	now  func() time.Time
+
+	closeOnce sync.Once
+	closeErr  error
+	mu        sync.RWMutex // guards closed
+	closed    bool
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock sets the clock used for CreatedAt, UpdatedAt and
+// schema_migrations.applied_at (default time.Now).
+func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
+
+// Open opens (creating the file and its directories if needed) the
+// database at path and applies pending migrations. Several processes may
+// open the same file.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: open %q: path must not contain '?'", path)
+	}
+	db := &DB{path: path, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+	}
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_txlock=immediate"
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.sql = sdb
+	if err := sdb.PingContext(ctx); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		_ = sdb.Close()
+		return nil, err
+	}
+	if err := migrate(ctx, sdb, ms, db.now); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Path returns the file the store was opened on.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database. It is idempotent and waits for running
+// queries' connections to be released.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		db.mu.Unlock()
+		db.closeErr = db.sql.Close()
+	})
+	return db.closeErr
+}
+
+// enter guards a method against use after Close; leave with the returned func.
+func (db *DB) enter() (func(), error) {
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return db.mu.RUnlock, nil
+}
+
+// CreateRecording inserts r with its sip call ids, parties, segments,
+// events and external data (empty values dropped). CreatedAt is set from
+// the clock unless already set; UpdatedAt is set to CreatedAt. Both are
+// written back to r. A duplicate id is store.ErrConflict.
+func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if r.ID == "" {
+		return errors.New("sqlite: create recording: empty id")
+	}
+	created := r.CreatedAt
+	if created.IsZero() {
+		created = db.now()
+	}
+	codecs, err := encodeCodecs(r.Codecs)
+	if err != nil {
+		return err
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO recordings (
+			id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
+			recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
+			format, media_path, size_bytes, sha256, needs_transcode, metadata,
+			metadata_problem, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
+			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
+			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
+			r.MetadataProblem, formatTime(created), formatTime(created))
+		if err != nil {
+			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
+			}
+			return fmt.Errorf("create recording %s: %w", r.ID, err)
+		}
+		if err := insertChildren(ctx, tx, r); err != nil {
+			return fmt.Errorf("create recording %s: %w", r.ID, err)
+		}
+		return insertEvents(ctx, tx, r.ID, r.Events)
+	})
+	if err != nil {
+		return err
+	}
+	r.CreatedAt, r.UpdatedAt = created.UTC(), created.UTC()
+	return nil
+}
+
+// UpdateRecording replaces every scalar of the stored recording and its sip
+// call ids, parties, segments and external data with r's. Events and
+// CreatedAt are not touched (CreatedAt is read back into r); UpdatedAt is
+// set from the clock and written back to r. An unknown id is
+// store.ErrNotFound.
+func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	codecs, err := encodeCodecs(r.Codecs)
+	if err != nil {
+		return err
+	}
+	updated := db.now()
+	var created string
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE recordings SET
+			mode = ?, status = ?, status_reason = ?, call_uuid = ?, record_id = ?, siprec_session_id = ?,
+			recorded_dn = ?, other_dn = ?, started_at = ?, ended_at = ?, duration_ms = ?, channels = ?,
+			codecs = ?, format = ?, media_path = ?, size_bytes = ?, sha256 = ?, needs_transcode = ?,
+			metadata = ?, metadata_problem = ?, updated_at = ?
+			WHERE id = ? RETURNING created_at`,
+			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
+			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
+			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
+			r.Metadata, r.MetadataProblem, formatTime(updated), r.ID).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("update recording %s: %w", r.ID, err)
+		}
+		for _, table := range []string{"sip_call_ids", "parties", "segments", "external_data"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE recording_id = ?`, r.ID); err != nil {
+				return fmt.Errorf("update recording %s: %w", r.ID, err)
+			}
+		}
+		if err := insertChildren(ctx, tx, r); err != nil {
+			return fmt.Errorf("update recording %s: %w", r.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c, err := parseTime(created)
+	if err != nil {
+		return err
+	}
+	r.CreatedAt, r.UpdatedAt = c, updated.UTC()
+	return nil
+}
+
+// AddEvents appends events to recording id. An unknown id is
+// store.ErrNotFound.
+func (db *DB) AddEvents(ctx context.Context, id string, events ...store.Event) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM recordings WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("add events to %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("add events to %s: %w", id, err)
+		}
+		return insertEvents(ctx, tx, id, events)
+	})
+}
+
+// GetRecording returns recording id with its sip call ids, parties,
+// segments, events (in append order) and external data. An unknown id is
+// store.ErrNotFound.
+func (db *DB) GetRecording(ctx context.Context, id string) (*store.Recording, error) {
+	leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	var out []store.Recording
+	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryRecordings(ctx, tx, `SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get recording %s: %w", id, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("get recording %s: %w", id, store.ErrNotFound)
+	}
+	return &out[0], nil
+}
+
+// ListRecordings returns the recordings matching f, newest (StartedAt)
+// first, at most f.EffectiveLimit(), each with sip call ids, parties,
+// segments, events and external data.
+func (db *DB) ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error) {
+	leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if f.Status != "" {
+		add(`status = ?`, string(f.Status))
+	}
+	if f.Mode != "" {
+		add(`mode = ?`, string(f.Mode))
+	}
+	if f.CallUUID != "" {
+		add(`call_uuid = ?`, f.CallUUID)
+	}
+	if f.RecordID != "" {
+		add(`record_id = ?`, f.RecordID)
+	}
+	if f.DN != "" {
+		add(`(recorded_dn = ? OR other_dn = ?)`, f.DN, f.DN)
+	}
+	if !f.Since.IsZero() {
+		add(`started_at >= ?`, formatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add(`started_at < ?`, formatTime(f.Until))
+	}
+	q := `SELECT ` + recordingColumns + ` FROM recordings`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY started_at DESC, id DESC LIMIT ?`
+	args = append(args, f.EffectiveLimit())
+	var out []store.Recording
+	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryRecordings(ctx, tx, q, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list recordings: %w", err)
+	}
+	return out, nil
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE: the write lock is
+// taken up front, waiting up to the busy timeout, so the transaction never
+// fails half way on an upgrade from a read lock).
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// inReadTx runs fn in a deferred read transaction: one consistent snapshot
+// for a recording and its children, without blocking writers (WAL).
+func (db *DB) inReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+func isConstraint(err error, code int) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == code
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: bad stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+func parseNullTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(s.String)
+}
+
+func encodeCodecs(c []string) (string, error) {
+	if len(c) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: encode codecs: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,169 @@
+// Package store holds the recording metadata model shared by the recorder,
+// the CLI and the API: a Recording with its parties, segments, events and
+// external data, the Filter used to search recordings, the JSON view the CLI
+// and the REST API print (view.go), and the errors every store
+// implementation returns (errors.go).
+//
+// Implementations live in sub-packages (store/sqlite); the conformance suite
+// every implementation must pass lives in store/storetest.
+package store
+
+import "time"
+
+// Status is the life-cycle state of a recording.
+type Status string
+
+// Recording states. A recording starts in StatusRecording and ends in one of
+// the other three; StatusReason says why it is partial or failed.
+const (
+	StatusRecording Status = "recording"
+	StatusCompleted Status = "completed"
+	StatusPartial   Status = "partial"
+	StatusFailed    Status = "failed"
+)
+
+// Valid reports whether s is one of the known states.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusRecording, StatusCompleted, StatusPartial, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Mode is how the media server delivered the recording.
+type Mode string
+
+// Recording modes: Genesys Media Stream Replication (one SIP session per
+// party) or SIPREC (RFC 7866, one session with N streams and metadata).
+const (
+	ModeMSR    Mode = "msr"
+	ModeSIPREC Mode = "siprec"
+)
+
+// Valid reports whether m is one of the known modes.
+func (m Mode) Valid() bool { return m == ModeMSR || m == ModeSIPREC }
+
+// Recording is the stored metadata of one recording (one couple: usually two
+// channels) and where its media lives.
+type Recording struct {
+	ID           string
+	Mode         Mode
+	Status       Status
+	StatusReason string
+
+	CallUUID        string   // Genesys CallUUID (MSR calluuid= or X-Genesys-CallUUID)
+	RecordID        string   // MSR record=<id>
+	SIPRECSessionID string   // rs-metadata session id
+	SIPCallIDs      []string // Call-IDs of the SIP sessions that carried the media
+
+	RecordedDN string
+	OtherDN    string
+	Parties    []Party
+
+	StartedAt  time.Time
+	EndedAt    time.Time // zero while recording
+	DurationMS int64
+
+	Channels       int
+	Codecs         []string // negotiated encoding names, e.g. PCMU, PCMA
+	Format         string   // storage format of the samples: ulaw | alaw | pcm16
+	MediaPath      string
+	SizeBytes      int64
+	SHA256         string // hex sha256 of the finished media file
+	NeedsTranscode bool
+
+	Metadata        string // raw SIPREC rs-metadata XML (latest)
+	MetadataProblem string // why Metadata could not be used, if it could not
+
+	Segments     []Segment
+	Events       []Event // append-only: written by CreateRecording and AddEvents
+	ExternalData map[string]string
+
+	// Set by the store: CreatedAt on create (unless already set), UpdatedAt
+	// on every create and update.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Party roles.
+const (
+	RoleRecorded    = "recorded"
+	RoleOther       = "other"
+	RoleParticipant = "participant"
+)
+
+// Party is one participant of a recording and the channel carrying it.
+type Party struct {
+	Channel       int
+	Role          string // recorded | other | participant
+	DN            string
+	Label         string // SDP a=label (SIPREC stream label)
+	AOR           string // SIPREC nameID aor
+	Name          string
+	ParticipantID string
+	SIPCallID     string
+}
+
+// Segment types.
+const (
+	SegmentRecording = "recording"
+	SegmentPause     = "pause"
+	SegmentHold      = "hold"
+)
+
+// AllChannels is the Segment.Channel value of a segment covering every channel.
+const AllChannels = -1
+
+// Segment is a span of the recording timeline (milliseconds from its start).
+type Segment struct {
+	Type    string // recording | pause | hold
+	Channel int    // -1 = all channels
+	StartMS int64
+	EndMS   int64
+}
+
+// Event is something that happened during a recording. Events are
+// append-only.
+type Event struct {
+	Type    string // dtmf | reinvite | update | timeout | bye | cancel | ssrc-change | codec-change | metadata | ...
+	AtMS    int64  // milliseconds from the start of the recording
+	Channel int
+	Detail  string
+	At      time.Time // wall clock, zero if unknown
+}
+
+// DefaultLimit is the number of recordings a Filter returns when Limit <= 0.
+const DefaultLimit = 100
+
+// Filter selects recordings. Zero fields do not filter.
+type Filter struct {
+	Status   Status
+	Mode     Mode
+	CallUUID string
+	RecordID string
+	DN       string    // matches RecordedDN or OtherDN
+	Since    time.Time // StartedAt >= Since
+	Until    time.Time // StartedAt < Until
+	Limit    int       // default DefaultLimit
+}
+
+// EffectiveLimit returns f.Limit, or DefaultLimit when it is not positive.
+func (f Filter) EffectiveLimit() int {
+	if f.Limit <= 0 {
+		return DefaultLimit
+	}
+	return f.Limit
+}
+
+// CleanExternalData returns a copy of m without empty keys and values (DESIGN.md §3:
+// empty values are not stored). It never returns nil.
+func CleanExternalData(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if k != "" && v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
