@@ -8,8 +8,8 @@ import (
 
 // HandleSenderReport records an RTCP sender report (RFC 3550 §6.4.1) and
 // aligns the channels on the sender's wall clock: see the package
-// documentation. Reports for another SSRC than the track's current one are
-// kept until that SSRC's packets arrive.
+// documentation. The latest report is kept; one for an SSRC whose packets
+// have not arrived yet applies when they do.
 func (t *Track) HandleSenderReport(sr *media.SenderReport) {
 	if sr == nil {
 		return

@@ -20,9 +20,13 @@
 // (0xFF µ-law, 0xD5 A-law, 0 PCM16). A packet is decoded straight into its
 // slot, so reordering costs nothing. Flush(now) releases
 // [written, now-ReorderWindow): a packet placed before written is late
-// (dropped and counted). A new SSRC, a sequence restart, or a timestamp jump
-// that would place a packet outside [written-ReorderWindow, written+MaxAhead)
-// re-anchors the track at the packet's arrival time.
+// (dropped and counted). A new SSRC, a sequence restart (a step of more
+// than 3000 forward or 1000 back), or a timestamp jump that would place a
+// newer packet outside [written-ReorderWindow, written+MaxAhead) re-anchors
+// the track at the packet's arrival time. Older packets of the replaced
+// SSRC arriving within the reorder window after a change are late, not a
+// change back. If Flush falls behind by more than MaxAhead, packets that
+// do not fit the ring are dropped as late.
 //
 // # RTCP alignment
 //
@@ -32,7 +36,9 @@
 // between that sender clock and the timeline, taken from the first track
 // that has both an arrival anchor and a sender report; every other track
 // with a sender report is re-anchored on the common sender clock when that
-// moves it by more than 10 ms. Samples already placed but not yet written
+// moves it by more than 10 ms (and less than MaxAhead: a larger
+// disagreement means the streams do not share a clock, and arrival
+// alignment is kept). Samples already placed but not yet written
 // move with it: moving forward leaves a silence gap, moving backward drops
 // what would land before the already written part of the file.
 //
@@ -46,8 +52,10 @@
 // audio. Comfort noise (RFC 3389, CN or static payload type 13) leaves
 // silence for the span it covers and counts no loss.
 //
-// Payloads of any other codec cannot be decoded here: the channel stays
-// silent, NeedsTranscode reports true, and when Config.Raw is set the
+// Payloads of any other codec (also payload types neither negotiated nor
+// statically assigned to PCMU, PCMA or CN) cannot be decoded here: the
+// channel stays silent, NeedsTranscode reports true (whether or not a
+// sidecar keeps them), and when Config.Raw is set the
 // payloads are appended, during Flush, to the writer Raw(channel) returns
 // (opened on first use, never closed by the mixer) as records of
 //
@@ -66,7 +74,11 @@
 // SetPaused (compliance pause, all channels) and Track.SetHeld (one
 // channel) open and close Segments in milliseconds on the timeline. Flush
 // writes silence for every paused or held span, whatever arrived, and RTP
-// (audio and DTMF) arriving while paused is discarded.
+// (audio, DTMF and undecodable payloads) arriving while paused is
+// discarded. Spans apply to what is not yet written, which is why the
+// recorder passes the current time: the reorder window keeps the last
+// ReorderWindow of audio unwritten. Close ends open segments at the end of
+// the file.
 //
 // # Concurrency
 //

@@ -118,24 +118,6 @@ func tone(freq float64, s int64, n int) []byte {
 	return b
 }
 
-// goertzel returns the power of freq in samples relative to their energy
-// (1 for a pure tone at freq, near 0 for a tone elsewhere).
-func goertzel(samples []int16, freq float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2, energy float64
-	for _, x := range samples {
-		v := float64(x)
-		s0 := v + k*s1 - s2
-		s2, s1 = s1, s0
-		energy += v * v
-	}
-	if energy == 0 {
-		return 0
-	}
-	p := s1*s1 + s2*s2 - k*s1*s2
-	return 2 * p / (energy * float64(len(samples)))
-}
-
 // channel extracts one channel of interleaved 1-byte samples.
 func channel(data []byte, chans, ch int) []byte {
 	out := make([]byte, 0, len(data)/chans)

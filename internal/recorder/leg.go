@@ -261,8 +261,7 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			s.rx.SetRemote(netip.AddrPortFrom(m.Addr, uint16(m.Port)))
 		}
 		codec, _ := sdpoa.ChooseCodec(m, decodable)
-		if codec.Name != s.codec.Name {
-			c.event("codec-change", s.channel, now, s.codec.Name+"->"+codec.Name)
+		if codec.Name != s.codec.Name { // the mixer logs the change when the audio actually switches
 			s.codec = codec
 			r.noteCodec(c, codec, s.channel)
 		}

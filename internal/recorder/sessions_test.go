@@ -1,0 +1,210 @@
+package recorder
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/sdpoa"
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/wav"
+)
+
+func parseSDP(t *testing.T, body string) *sdpoa.Session {
+	t.Helper()
+	s, err := sdpoa.ParseOffer([]byte(strings.ReplaceAll(body, "\n", "\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func siprecSDP(n int, port int, dir string) string {
+	var b strings.Builder
+	b.WriteString("v=0\no=SBC 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "m=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=label:%d\na=%s\n", port+2*i, i+1, dir)
+	}
+	return b.String()
+}
+
+func TestSIPRECStreamCountSetsChannels(t *testing.T) {
+	for _, n := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			f := newFixture(t)
+			ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "s", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(n, 41000, "sendonly"))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(string(ans), "a=recvonly"); got != n {
+				t.Errorf("answer has %d recvonly streams, want %d:\n%s", got, n, ans)
+			}
+			f.r.Bye("s", "bye")
+			rec := onlyRecording(t, f.db)
+			if rec.Channels != n {
+				t.Errorf("channels = %d, want %d (one per stream; 1 = mono mixed)", rec.Channels, n)
+			}
+			wf, err := wav.ReadFile(rec.MediaPath)
+			if err != nil || wf.Channels != n {
+				t.Errorf("wav channels: %v, %v", wf, err)
+			}
+		})
+	}
+}
+
+// Metadata that cannot be parsed never refuses audio: the raw XML is kept
+// and the problem flagged; a later UPDATE with metadata is merged.
+func TestSIPRECMetadataInvalidThenUpdated(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	bad := []byte("<recording xmlns='urn:ietf:params:xml:ns:recording:1'><session session_id='S1'><participant")
+	_, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "m", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41100, "sendonly")), Metadata: bad})
+	if err != nil {
+		t.Fatalf("invalid metadata refused the call: %v", err)
+	}
+	upd := []byte(`<?xml version="1.0"?><recording xmlns="urn:ietf:params:xml:ns:recording:1"><datamode>complete</datamode>
+<session session_id="S1"></session>
+<participant participant_id="P1"><nameID aor="sip:5001@pbx"/></participant>
+<participant participant_id="P2"><nameID aor="sip:+15550100@trunk"/></participant>
+<stream stream_id="T1" session_id="S1"><label>1</label></stream>
+<stream stream_id="T2" session_id="S1"><label>2</label></stream>
+<participantstreamassoc participant_id="P1"><send>T1</send></participantstreamassoc>
+<participantstreamassoc participant_id="P2"><send>T2</send></participantstreamassoc>
+</recording>`)
+	if _, err := f.r.Reinvite(ctx, &sipsrv.Invite{CallID: "m", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41100, "sendonly")), Metadata: upd}); err != nil {
+		t.Fatal(err)
+	}
+	f.r.Bye("m", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.MetadataProblem == "" {
+		t.Error("invalid first metadata not flagged")
+	}
+	if !strings.Contains(rec.Metadata, "participantstreamassoc") {
+		t.Error("latest raw metadata not stored")
+	}
+	if len(rec.Parties) != 2 || rec.Parties[0].DN != "5001" || rec.Parties[1].DN != "+15550100" {
+		t.Errorf("parties after update = %+v", rec.Parties)
+	}
+	if !hasEvent(rec, "metadata") {
+		t.Errorf("no metadata event: %+v", rec.Events)
+	}
+}
+
+// SIPREC pause (every stream a=inactive, RFC 7866) is a pause segment; the
+// recording stays one file.
+func TestSIPRECPauseResume(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "p", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41200, "sendonly"))}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(time.Second)
+	ans, err := f.r.Reinvite(ctx, &sipsrv.Invite{CallID: "p", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41200, "inactive"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(ans), "a=inactive") != 2 {
+		t.Errorf("answer to inactive offer:\n%s", ans)
+	}
+	f.clk.Add(2 * time.Minute) // paused longer than the media timeout
+	f.r.Tick(f.clk.Now())
+	if f.r.Active() != 1 {
+		t.Fatal("paused SIPREC session timed out")
+	}
+	if _, err := f.r.Reinvite(ctx, &sipsrv.Invite{CallID: "p", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41200, "sendonly"))}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(time.Second)
+	f.r.Bye("p", "bye")
+	rec := onlyRecording(t, f.db)
+	var pause *store.Segment
+	for i := range rec.Segments {
+		if rec.Segments[i].Type == "pause" {
+			pause = &rec.Segments[i]
+		}
+	}
+	if pause == nil || pause.Channel != -1 || pause.EndMS-pause.StartMS != 120000 {
+		t.Errorf("segments = %+v, want one 120 s pause on all channels", rec.Segments)
+	}
+	if !hasEvent(rec, "pause") || !hasEvent(rec, "resume") {
+		t.Errorf("events = %+v", rec.Events)
+	}
+}
+
+// Delayed offer: INVITE without SDP gets our offer; the ACK carries the answer.
+func TestDelayedOffer(t *testing.T) {
+	f := newFixture(t)
+	a := newSender(t, 0, 0xD)
+	inv := &sipsrv.Invite{CallID: "d", Kind: sipsrv.KindMSR, MSR: sipsrv.MSRParams{RecordID: "d1", DN: "5001", RecordDN: "5001"}}
+	off, err := f.r.Invite(context.Background(), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(off), "a=recvonly") || !strings.Contains(string(off), "PCMA/8000") {
+		t.Errorf("offer:\n%s", off)
+	}
+	a.to.Port = answerPort(t, off)
+	if err := f.r.Ack("d", offer(t, a.port(), "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	a.send(t, 25, 0x30)
+	waitPackets(t, f.r, 25)
+	f.clk.Add(time.Second)
+	f.r.Bye("d", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.Status == store.StatusFailed {
+		t.Errorf("delayed-offer call failed: %s", rec.StatusReason)
+	}
+}
+
+// A codec we cannot decode yet is answered and recorded raw.
+func TestUndecodableCodecRecordedRaw(t *testing.T) {
+	f := newFixture(t)
+	a := newSender(t, 0, 0xE)
+	sdp := parseSDP(t, fmt.Sprintf("v=0\no=MCP 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 18\na=rtpmap:18 G729/8000\na=sendonly\n", a.port()))
+	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
+	if err != nil {
+		t.Fatalf("G.729 call refused: %v", err)
+	}
+	if !strings.Contains(string(ans), "G729") {
+		t.Errorf("answer does not accept G.729:\n%s", ans)
+	}
+	a.to.Port = answerPort(t, ans)
+	for i := 0; i < 10; i++ {
+		p := make([]byte, 12+20)
+		p[0], p[1] = 0x80, 18
+		binary.BigEndian.PutUint16(p[2:], uint16(i))
+		binary.BigEndian.PutUint32(p[4:], uint32(i*160))
+		binary.BigEndian.PutUint32(p[8:], 0xE)
+		if _, err := a.c.WriteToUDP(p, a.to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPackets(t, f.r, 10)
+	f.clk.Add(time.Second)
+	f.r.Tick(f.clk.Now())
+	f.r.Bye("g", "bye")
+	rec := onlyRecording(t, f.db)
+	if !rec.NeedsTranscode || len(rec.Codecs) == 0 || rec.Codecs[0] != "G729" {
+		t.Errorf("needs_transcode=%v codecs=%v", rec.NeedsTranscode, rec.Codecs)
+	}
+	raw := strings.TrimSuffix(rec.MediaPath, ".wav") + ".ch0.rtpraw"
+	if st, err := os.Stat(raw); err != nil || st.Size() < 10*20 {
+		t.Errorf("raw sidecar %s: %v", raw, err)
+	}
+}
+
+func hasEvent(r store.Recording, typ string) bool {
+	for _, e := range r.Events {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
