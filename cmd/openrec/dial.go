@@ -29,7 +29,7 @@ type dialFlags struct {
 	loss, reorder                      float64
 	calls, concurrency                 int
 	seed                               int64
-	singleSession, rtcp, jsonOut, ping bool
+	singleSession, singleLeg, rtcp, jsonOut, ping bool
 }
 
 // dialCallJSON is one element of `openrec dial --json`.
@@ -82,6 +82,7 @@ is non-zero when any call failed; the message carries the SIP status.`,
 	fl.StringVar(&f.recordID, "record-id", "", "MSR record=<id> (generated; with --calls > 1 suffixed -N)")
 	fl.StringVar(&f.callUUID, "call-uuid", "", "CallUUID, 32 chars of [0-9A-V] (generated per call)")
 	fl.BoolVar(&f.singleSession, "single-session", false, "MSR: one INVITE with both parties (dn, otherDN, recordDN)")
+	fl.BoolVar(&f.singleLeg, "single-leg", false, "MSR: send only the recorded DN's leg (test one-legged recordings)")
 	fl.IntVar(&f.calls, "calls", 1, "number of calls")
 	fl.IntVar(&f.concurrency, "concurrency", 1, "calls in progress at once")
 	fl.Float64Var(&f.loss, "loss", 0, "probability a packet is not sent (0..1)")
@@ -167,7 +168,7 @@ func runDial(ctx context.Context, f dialFlags, out io.Writer) error {
 	if f.ping {
 		code, err := d.Options(ctx, f.target)
 		if err != nil {
-			return err
+			return errors.New(oneLine(err))
 		}
 		fmt.Fprintf(out, "OPTIONS %s: %d\n", f.target, code)
 		if code >= 300 {
@@ -229,7 +230,7 @@ func runDial(ctx context.Context, f dialFlags, out io.Writer) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d calls failed; call %d: %w", failed, f.calls, first+1, errs[first])
+		return fmt.Errorf("%d of %d calls failed; call %d: %s", failed, f.calls, first+1, oneLine(errs[first]))
 	}
 	return nil
 }
@@ -244,7 +245,7 @@ func (f dialFlags) spec(i int, newSources func() ([]dial.Source, error)) (dial.S
 		recordID = fmt.Sprintf("%s-%d", recordID, i+1)
 	}
 	return dial.Spec{
-		Target: f.target, Transport: f.transport, Mode: f.mode, SingleSession: f.singleSession,
+		Target: f.target, Transport: f.transport, Mode: f.mode, SingleSession: f.singleSession, SingleLeg: f.singleLeg,
 		RecordID: recordID, CallUUID: f.callUUID, DN: f.dn, OtherDN: f.otherDN,
 		Codec: f.codec, Sources: src, Duration: f.duration,
 		Loss: f.loss, Reorder: f.reorder, Jitter: f.jitter, Seed: f.seed + int64(i),
@@ -262,10 +263,13 @@ func callJSON(n int, res *dial.Result, err error) dialCallJSON {
 		}
 	}
 	if err != nil {
-		c.Error = err.Error()
+		c.Error = oneLine(err)
 	}
 	return c
 }
+
+// oneLine flattens multi-line errors (sipgo joins errors with newlines).
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 func joinInts[T int | bool](v []T) string {
 	s := make([]string, len(v))

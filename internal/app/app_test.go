@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -252,9 +253,9 @@ func TestCapacityAndOptions(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{"openrec_rtp_packets_received_total", "openrec_calls_rejected_total 1"} {
-		if !strings.Contains(string(body), m) {
-			t.Errorf("metrics lack %q", m)
+	for _, m := range []string{`openrec_rtp_packets_received_total [1-9]`, `openrec_calls_rejected_total [1-9]`, `openrec_recordings_finished_total\{status="completed"\} 1`} {
+		if !regexp.MustCompile(m).Match(body) {
+			t.Errorf("metrics lack %q:\n%s", m, body)
 		}
 	}
 }

@@ -97,7 +97,7 @@ func writeTonePCAP(t *testing.T, path string, freq float64, dur time.Duration, s
 
 func runSIPp(ctx context.Context, t *testing.T, sipp string, target string, scenario string, mediaPort int, keys map[string]string) ([]byte, error) {
 	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0",
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", "20s", "-timeout_error", "-nostdin", "-bg_off"}
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(t.TempDir(), "err.log")}
 	for k, v := range keys {
 		args = append(args, "-key", k, v)
 	}

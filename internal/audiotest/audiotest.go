@@ -89,13 +89,16 @@ func Dominant(samples []int16, sampleRate int, candidates []float64) (freq float
 
 // HasTone reports whether freq is present in samples (power at least
 // MinTonePower and at least MinToneShare of the signal energy) and at
-// least DominanceRatio times stronger than each frequency in others.
+// least DominanceRatio times stronger than each other frequency in others (freq itself, if listed, is skipped).
 func HasTone(samples []int16, sampleRate int, freq float64, others []float64) bool {
 	p := Goertzel(samples, sampleRate, freq)
 	if !present(samples, p) {
 		return false
 	}
 	for _, o := range others {
+		if o == freq {
+			continue // the candidate list may name the tone itself
+		}
 		if p < DominanceRatio*Goertzel(samples, sampleRate, o) {
 			return false
 		}

@@ -84,7 +84,9 @@ func (d *Dialer) Call(ctx context.Context, s Spec) (*Result, error) {
 	}
 
 	var sessions []*session
-	if p.sessions == 2 {
+	if p.SingleLeg {
+		sessions = []*session{{streams: streams[:1]}}
+	} else if p.sessions == 2 {
 		sessions = []*session{
 			{streams: streams[:1]},
 			{streams: streams[1:], delay: p.StartSkew},

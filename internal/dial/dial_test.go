@@ -772,8 +772,9 @@ func TestSpecValidation(t *testing.T) {
 	}
 }
 
-func TestNewDialerPortRange(t *testing.T) {
-	for _, o := range []Options{{RTPPortLow: 100, RTPPortHigh: 200}, {RTPPortLow: 3000, RTPPortHigh: 2000}} {
+func TestNewDialerInvalidOptions(t *testing.T) {
+	for _, o := range []Options{{RTPPortLow: 100, RTPPortHigh: 200}, {RTPPortLow: 3000, RTPPortHigh: 2000},
+		{LocalIP: netip.IPv4Unspecified()}} {
 		if _, err := NewDialer(o); !errors.Is(err, ErrInvalidSpec) {
 			t.Errorf("%+v: %v", o, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +105,9 @@ type leg struct {
 func NewDialer(opts Options) (*Dialer, error) {
 	if !opts.LocalIP.IsValid() {
 		opts.LocalIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if opts.LocalIP.IsUnspecified() {
+		return nil, fmt.Errorf("%w: local IP %s goes into Contact and SDP: give a real address", ErrInvalidSpec, opts.LocalIP)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -310,13 +314,13 @@ func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
 	if err := d.start(); err != nil {
 		return 0, err
 	}
-	p, err := newPlan(Spec{Target: target}, d.localIP)
+	host, port, err := splitTarget(target)
 	if err != nil {
 		return 0, err
 	}
-	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: p.host, Port: p.port})
+	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
 	req.SetTransport("UDP")
-	req.SetDestination(net.JoinHostPort(p.host, fmt.Sprint(p.port)))
+	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
 	req.AppendHeader(sip.NewHeader("User-Agent", UserAgent))
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	res, err := d.udpCli.Do(ctx, req)

@@ -71,6 +71,9 @@ type Spec struct {
 	DTMF string
 	// StartSkew delays the second MSR leg's INVITE (and its RTP).
 	StartSkew time.Duration
+	// SingleLeg sends only the recorded DN's MSR leg: a media server whose
+	// second INVITE never comes (the recorder must keep it as partial).
+	SingleLeg bool
 }
 
 // Result reports what a Call did. Slices indexed "per INVITE" have one
@@ -104,18 +107,10 @@ type plan struct {
 
 func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 	p := &plan{Spec: s}
-	if p.Target == "" {
-		return nil, fmt.Errorf("%w: empty target", ErrInvalidSpec)
+	var err error
+	if p.host, p.port, err = splitTarget(p.Target); err != nil {
+		return nil, err
 	}
-	host, portStr, err := net.SplitHostPort(p.Target)
-	if err != nil {
-		host, portStr = strings.Trim(p.Target, "[]"), "5060"
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port <= 0 || port > 65535 || host == "" {
-		return nil, fmt.Errorf("%w: target %q", ErrInvalidSpec, p.Target)
-	}
-	p.host, p.port = host, port
 
 	switch strings.ToLower(p.Transport) {
 	case "", TransportUDP:
@@ -132,11 +127,14 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		if p.SingleSession {
 			p.sessions = 1
 		}
+		if p.SingleLeg && p.SingleSession {
+			return nil, fmt.Errorf("%w: single-leg and single-session exclude each other", ErrInvalidSpec)
+		}
 	case ModeSIPREC:
 		p.Mode = ModeSIPREC
 		p.sessions = 1
-		if p.SingleSession {
-			return nil, fmt.Errorf("%w: single-session is an MSR variant", ErrInvalidSpec)
+		if p.SingleSession || p.SingleLeg {
+			return nil, fmt.Errorf("%w: single-session and single-leg are MSR variants", ErrInvalidSpec)
 		}
 	default:
 		return nil, fmt.Errorf("%w: mode %q", ErrInvalidSpec, p.Mode)
@@ -222,6 +220,22 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		p.dtmf = append(p.dtmf, ev)
 	}
 	return p, nil
+}
+
+// splitTarget splits host[:port] (port 5060 when absent).
+func splitTarget(target string) (host string, port int, err error) {
+	if target == "" {
+		return "", 0, fmt.Errorf("%w: empty target", ErrInvalidSpec)
+	}
+	host, portStr, err := net.SplitHostPort(target)
+	if err != nil {
+		host, portStr = strings.Trim(target, "[]"), "5060"
+	}
+	port, err = strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 || host == "" {
+		return "", 0, fmt.Errorf("%w: target %q", ErrInvalidSpec, target)
+	}
+	return host, port, nil
 }
 
 // NewCallUUID returns a Genesys-style CallUUID: 32 characters of [0-9A-V]

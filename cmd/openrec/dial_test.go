@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// busyRecorder answers every INVITE 486 and OPTIONS 200, over UDP.
+func busyRecorder(t *testing.T) string {
+	t.Helper()
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
+	})
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeUDP(conn) }()
+	t.Cleanup(func() { _ = conn.Close(); _ = ua.Close(); <-done })
+	return conn.LocalAddr().String()
+}
+
+func runDialCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newDialCmd()
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := cmd.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func TestDialCmdRejected(t *testing.T) {
+	target := busyRecorder(t)
+	out, err := runDialCmd(t, "--target", target, "--calls", "3", "--concurrency", "2", "--record-id", "r")
+	if err == nil || !strings.Contains(err.Error(), "SIP 486 Busy Here") || !strings.Contains(err.Error(), "3 of 3 calls failed") {
+		t.Fatalf("err %v", err)
+	}
+	if n := strings.Count(out, "FAILED: "); n != 3 {
+		t.Errorf("%d failed call lines:\n%s", n, out)
+	}
+	for _, want := range []string{"record=r-1 ", "record=r-3 ", "summary: 3 calls, 0 ok, 3 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = runDialCmd(t, "--target", target, "--mode", "siprec", "--json")
+	if err == nil {
+		t.Fatal("rejected call exited 0")
+	}
+	var calls []dialCallJSON
+	if jerr := json.Unmarshal([]byte(out), &calls); jerr != nil {
+		t.Fatalf("--json output: %v\n%s", jerr, out)
+	}
+	if len(calls) != 1 || len(calls[0].Statuses) != 1 || calls[0].Statuses[0] != 486 || !strings.Contains(calls[0].Error, "486") {
+		t.Errorf("json %+v", calls)
+	}
+}
+
+func TestDialCmdPing(t *testing.T) {
+	out, err := runDialCmd(t, "--target", busyRecorder(t), "--ping")
+	if err != nil || !strings.Contains(out, ": 200") {
+		t.Fatalf("ping: %v\n%s", err, out)
+	}
+}
+
+func TestDialCmdFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, `required flag(s) "target"`},
+		{[]string{"--target", "127.0.0.1:1", "--tones", "440"}, "two frequencies"},
+		{[]string{"--target", "127.0.0.1:1", "--tones", "440,x"}, "bad frequency"},
+		{[]string{"--target", "127.0.0.1:1", "--tones", "1,2", "--wav", "a,b"}, "exclusive"},
+		{[]string{"--target", "127.0.0.1:1", "--wav", "/nonexistent/a.wav,/nonexistent/b.wav"}, "WAV"},
+		{[]string{"--target", "127.0.0.1:1", "--calls", "0"}, "at least 1"},
+		{[]string{"--target", "127.0.0.1:1", "--mode", "sip"}, "invalid spec"},
+		{[]string{"--target", "127.0.0.1:1", "--local-ip", "nope"}, "--local-ip"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := runDialCmd(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
