@@ -21,14 +21,14 @@ import (
 
 // dialFlags are the options of `openrec dial`.
 type dialFlags struct {
-	target, mode, transport, codec     string
-	dn, otherDN, recordID, callUUID    string
-	tones, wavs                        string
-	dtmf, localIP, logLevel            string
-	duration, jitter, skew             time.Duration
-	loss, reorder                      float64
-	calls, concurrency                 int
-	seed                               int64
+	target, mode, transport, codec                string
+	dn, otherDN, recordID, callUUID               string
+	tones, wavs                                   string
+	dtmf, localIP, logLevel                       string
+	duration, jitter, skew                        time.Duration
+	loss, reorder                                 float64
+	calls, concurrency                            int
+	seed                                          int64
 	singleSession, singleLeg, rtcp, jsonOut, ping bool
 }
 

@@ -149,6 +149,9 @@ func (a *App) HTTPAddr() string {
 	return a.hl.Addr().String()
 }
 
+// DataDir is the absolute data directory.
+func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
+
 // Recorder gives tests access to stats.
 func (a *App) Recorder() *recorder.Recorder { return a.rec }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/wav"
 )
 
@@ -274,3 +275,99 @@ func TestOneLeggedCallIsPartial(t *testing.T) {
 }
 
 func asStatus(err error, se *dial.StatusError) bool { return errors.As(err, se) }
+
+func TestSingleSessionMSR(t *testing.T) {
+	a := startApp(t, nil)
+	d := newDialer(t)
+	res, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, SingleSession: true,
+		DN: "5005", OtherDN: "5006", Duration: 1500 * time.Millisecond, Sources: []dial.Source{dial.Tone(440, 0.3), dial.Tone(1000, 0.3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.CallIDs) != 1 {
+		t.Fatalf("single-session sent %d INVITEs", len(res.CallIDs))
+	}
+	r := waitFinished(t, a, 1)[0]
+	if r.Status != store.StatusCompleted || r.RecordedDN != "5005" || r.OtherDN != "5006" {
+		t.Errorf("recording = %s %s recorded=%s other=%s", r.Status, r.StatusReason, r.RecordedDN, r.OtherDN)
+	}
+	checkTones(t, r.MediaPath, []float64{440, 1000}, 1500*time.Millisecond)
+}
+
+// Without RTCP, channels are aligned by arrival: a second leg that starts
+// 500 ms later starts 500 ms later in the file.
+func TestLateSecondLegAlignedByArrival(t *testing.T) {
+	a := startApp(t, nil)
+	d := newDialer(t)
+	_, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, StartSkew: 500 * time.Millisecond,
+		Duration: 1500 * time.Millisecond, Sources: []dial.Source{dial.Tone(440, 0.3), dial.Tone(1000, 0.3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitFinished(t, a, 1)[0]
+	f, err := wav.ReadFile(r.MediaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s0, _ := audiotest.ToneSpan(f.Channel(0), 8000, 440, 160)
+	s1, _ := audiotest.ToneSpan(f.Channel(1), 8000, 1000, 160)
+	if lag := (s1 - s0) * 1000 / 8000; lag < 430 || lag > 600 {
+		t.Errorf("second leg starts %d ms after the first, want ~500", lag)
+	}
+}
+
+// SIGTERM path: draining refuses new calls (INVITE and OPTIONS 503) while
+// the active call records to its end; then the process stops.
+func TestShutdownDrainsActiveCalls(t *testing.T) {
+	a := startApp(t, nil)
+	d := newDialer(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Duration: 2 * time.Second, RecordID: "drain-1"})
+		done <- err
+	}()
+	for a.Recorder().Stats().ActiveLegs < 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- a.Shutdown(ctx) }()
+	for !a.Recorder().Stats().Draining {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, _ := d.Options(context.Background(), a.SIPAddr().String()); code != 503 {
+		t.Errorf("OPTIONS while draining = %d, want 503", code)
+	}
+	_, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Duration: 200 * time.Millisecond})
+	var se dial.StatusError
+	if !asStatus(err, &se) || se.Code != 503 {
+		t.Errorf("new call while draining: %v, want 503", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("active call cut by drain: %v", err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+	f, err := wav.ReadFile(onlyFinal(t, a).MediaPath)
+	if err != nil || f.Duration() < 1900*time.Millisecond {
+		t.Errorf("drained call file: %v, %v", f, err)
+	}
+}
+
+// onlyFinal reads the single recording straight from a closed app's data.
+func onlyFinal(t *testing.T, a *app.App) store.Recording {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), app.DBPath(a.DataDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.ListRecordings(context.Background(), store.Filter{})
+	if err == nil && len(recs) == 1 {
+		return recs[0]
+	}
+	t.Fatalf("recordings: %v %v", recs, err)
+	return store.Recording{}
+}

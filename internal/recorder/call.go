@@ -14,8 +14,8 @@ import (
 	"github.com/openrec/openrec/internal/mixer"
 	"github.com/openrec/openrec/internal/rtpin"
 	"github.com/openrec/openrec/internal/sdpoa"
-	"github.com/openrec/openrec/internal/sipsrv"
 	"github.com/openrec/openrec/internal/siprec"
+	"github.com/openrec/openrec/internal/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/wav"
 )
@@ -193,7 +193,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		rec.CallUUID = inv.GenesysCallUUID
 		r.applyMetadata(c, rec, inv.Metadata, now)
 		if inv.SDP != nil {
-			rec.Parties = sipRECParties(inv.SDP, c.meta)
+			setSIPRECParties(rec, sipRECParties(inv.SDP, c.meta))
 		}
 	default:
 		rec.Mode = store.ModeMSR

@@ -12,8 +12,8 @@ import (
 	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/rtpin"
 	"github.com/openrec/openrec/internal/sdpoa"
-	"github.com/openrec/openrec/internal/sipsrv"
 	"github.com/openrec/openrec/internal/siprec"
+	"github.com/openrec/openrec/internal/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 )
 
@@ -186,7 +186,7 @@ func (r *Recorder) delayedOffer(c *call, l *leg, inv *sipsrv.Invite, now time.Ti
 	for i := 0; i < n; i++ {
 		offer.Media = append(offer.Media, sdpoa.Media{
 			Index: i, Type: "audio", Port: 9, Proto: "RTP/AVP", Direction: sdpoa.SendOnly,
-			Codecs: []media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000, Channels: 1}, {PT: 8, Name: media.PCMA, ClockRate: 8000, Channels: 1}},
+			Codecs:         []media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000, Channels: 1}, {PT: 8, Name: media.PCMA, ClockRate: 8000, Channels: 1}},
 			TelephoneEvent: &media.Codec{PT: 101, Name: media.TelephoneEvent, ClockRate: 8000, Channels: 1},
 		})
 	}
@@ -311,7 +311,7 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 	if len(inv.Metadata) > 0 {
 		r.applyMetadata(c, c.rec, inv.Metadata, now)
 		if inv.SDP != nil {
-			c.rec.Parties = sipRECParties(inv.SDP, c.meta)
+			setSIPRECParties(c.rec, sipRECParties(inv.SDP, c.meta))
 		}
 	}
 	var answer []byte
@@ -401,6 +401,19 @@ func sipRECParties(sdp *sdpoa.Session, md *siprec.Metadata) []store.Party {
 		ch++
 	}
 	return out
+}
+
+// setSIPRECParties stores the parties and, for search by DN, takes the
+// first stream's participant as the recorded DN and the second's as the
+// other DN.
+func setSIPRECParties(rec *store.Recording, parties []store.Party) {
+	rec.Parties = parties
+	if len(parties) > 0 && parties[0].DN != "" {
+		rec.RecordedDN = parties[0].DN
+	}
+	if len(parties) > 1 && parties[1].DN != "" {
+		rec.OtherDN = parties[1].DN
+	}
 }
 
 // dnOf returns the user part of an AOR such as sip:+1555@host;user=phone.

@@ -207,4 +207,3 @@ func hasEvent(r store.Recording, typ string) bool {
 	}
 	return false
 }
-

@@ -194,7 +194,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, body []byte, hdrs ...sip.Header) *sip.Response {
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, body []byte, hdrs ...sip.Header) {
+	s.send(req, tx, s.response(req, code, reason, body, hdrs...))
+}
+
+func (s *Server) response(req *sip.Request, code int, reason string, body []byte, hdrs ...sip.Header) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, body)
 	for _, h := range hdrs {
 		res.AppendHeader(h)
@@ -205,10 +209,13 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 	if len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
-	if err := tx.Respond(res); err != nil {
-		s.log.Warn("sip respond failed", "call_id", callID(req), "code", code, "error", err)
-	}
 	return res
+}
+
+func (s *Server) send(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		s.log.Warn("sip respond failed", "call_id", callID(req), "code", res.StatusCode, "error", err)
+	}
 }
 
 func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err error) {
@@ -256,11 +263,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.h.Bye(id, "cancelled")
 		return
 	}
-	res := s.respond(req, tx, 200, "OK", answer)
+	res := s.response(req, 200, "OK", answer)
 	localTag, _ := res.To().Params.Get("tag")
+	// The dialog exists before the peer can see the 200 (its BYE may race).
 	s.mu.Lock()
 	s.dialogs[id] = &dialog{invite: req, localTag: localTag, cseq: 1}
 	s.mu.Unlock()
+	s.send(req, tx, res)
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -437,4 +446,3 @@ func outboundIP() netip.Addr {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
-
