@@ -1,0 +1,92 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, file string, args ...string) (Serve, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	AddFlags(fs)
+	if file != "" {
+		p := filepath.Join(t.TempDir(), "openrec.yaml")
+		if err := os.WriteFile(p, []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append([]string{"--config", p}, args...)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs)
+}
+
+func TestDefaultsNeedNoConfiguration(t *testing.T) {
+	c, err := load(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != Defaults() {
+		t.Errorf("load with nothing = %+v, want defaults", c)
+	}
+	if c.SIPListen != "0.0.0.0:5060" || c.HTTPListen != "0.0.0.0:8080" || c.DataDir != "./openrec-data" {
+		t.Errorf("defaults changed: %+v", c)
+	}
+}
+
+func TestFileThenFlags(t *testing.T) {
+	file := "sip_listen: 127.0.0.1:5070\nmax_calls: 42\nmedia_timeout: 45s\nstorage_format: alaw\nrtp_ports: 30000-30999\n"
+	c, err := load(t, file, "--max-calls", "7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SIPListen != "127.0.0.1:5070" || c.MediaTimeout != 45*time.Second || c.StorageFormat != "alaw" || c.RTPPorts != "30000-30999" {
+		t.Errorf("file values not applied: %+v", c)
+	}
+	if c.MaxCalls != 7 {
+		t.Errorf("flag did not win over file: max_calls = %d", c.MaxCalls)
+	}
+}
+
+func TestEveryFlagIsAConfigKey(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	AddFlags(fs)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "config" {
+			return
+		}
+		if _, ok := flagKeys[f.Name]; !ok {
+			t.Errorf("flag --%s has no config key", f.Name)
+		}
+	})
+}
+
+func TestInvalidSettingsAreExplained(t *testing.T) {
+	tests := []struct {
+		file string
+		args []string
+		want string
+	}{
+		{"", []string{"--rtp-ports", "5000"}, "rtp_ports"},
+		{"", []string{"--rtp-ports", "40000-40000"}, "rtp_ports"},
+		{"", []string{"--max-calls", "0"}, "max_calls"},
+		{"", []string{"--storage-format", "mp3"}, "storage_format"},
+		{"", []string{"--sip-listen", "nonsense"}, "sip_listen"},
+		{"", []string{"--media-timeout", "0s"}, "media_timeout"},
+		{"", []string{"--rtp-ip", "not-an-ip"}, "rtp_ip"},
+		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
+		{"max_calls: [1,2\n", nil, "read"},
+	}
+	for _, tt := range tests {
+		_, err := load(t, tt.file, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q %v: err = %v, want mention of %q", tt.file, tt.args, err, tt.want)
+		}
+	}
+}
