@@ -274,7 +274,17 @@ func (r *Receiver) Close() error {
 	r.closeOnce.Do(func() {
 		r.life.Lock()
 		r.closing.Store(true)
+		started := r.started
 		r.life.Unlock()
+		if started {
+			// Drain: packets already queued in the socket (RTP sent just
+			// before the BYE) are still read and handed over; the read
+			// loops stop at the first empty read after DrainTimeout.
+			deadline := time.Now().Add(DrainTimeout)
+			_ = r.rtpConn.SetReadDeadline(deadline)
+			_ = r.rtcpConn.SetReadDeadline(deadline)
+			r.wg.Wait()
+		}
 		err := errors.Join(r.rtpConn.Close(), r.rtcpConn.Close())
 		r.wg.Wait()
 
@@ -293,6 +303,10 @@ func (r *Receiver) Close() error {
 	})
 	return r.closeErr
 }
+
+// DrainTimeout bounds how long Close keeps reading packets that were
+// already queued when it was called.
+const DrainTimeout = 5 * time.Millisecond
 
 // run is one read goroutine. rtcpOnly is true for the RTCP socket.
 func (r *Receiver) run(l *loop, rtcpOnly bool) {
