@@ -84,6 +84,7 @@ type Receiver struct {
 	life    sync.Mutex // started, closing
 	started bool
 	closing atomic.Bool
+	marker  atomic.Value // string: source of the drain marker (see drain)
 	wg      sync.WaitGroup
 
 	closeOnce sync.Once
@@ -277,13 +278,7 @@ func (r *Receiver) Close() error {
 		started := r.started
 		r.life.Unlock()
 		if started {
-			// Drain: packets already queued in the socket (RTP sent just
-			// before the BYE) are still read and handed over; the read
-			// loops stop at the first empty read after DrainTimeout.
-			deadline := time.Now().Add(DrainTimeout)
-			_ = r.rtpConn.SetReadDeadline(deadline)
-			_ = r.rtcpConn.SetReadDeadline(deadline)
-			r.wg.Wait()
+			r.drain()
 		}
 		err := errors.Join(r.rtpConn.Close(), r.rtcpConn.Close())
 		r.wg.Wait()
@@ -304,9 +299,49 @@ func (r *Receiver) Close() error {
 	return r.closeErr
 }
 
-// DrainTimeout bounds how long Close keeps reading packets that were
-// already queued when it was called.
-const DrainTimeout = 5 * time.Millisecond
+// DrainTimeout bounds how long Close waits for the read loops to reach
+// the end of what was queued (normally they get there at once).
+const DrainTimeout = time.Second
+
+// drain makes the read loops consume every datagram already queued (RTP
+// sent just before the BYE) and then stop. It sends each socket a marker
+// datagram from a private socket: the kernel queues datagrams in order, so
+// a loop that reads the marker has delivered everything before it. The
+// read deadline is only a fallback should a marker get lost.
+func (r *Receiver) drain() {
+	deadline := time.Now().Add(DrainTimeout)
+	_ = r.rtpConn.SetReadDeadline(deadline)
+	_ = r.rtcpConn.SetReadDeadline(deadline)
+	marker, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IP(localOf(r.rtpConn).AsSlice())})
+	if err == nil {
+		defer marker.Close()
+		r.marker.Store(marker.LocalAddr().(*net.UDPAddr).AddrPort().String())
+		for _, c := range []*net.UDPConn{r.rtpConn, r.rtcpConn} {
+			to := netip.AddrPortFrom(localOf(c), c.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+			_, _ = marker.WriteToUDPAddrPort([]byte{0}, to)
+		}
+	}
+	r.wg.Wait()
+}
+
+// localOf is an address that reaches c: its bound IP, or loopback when it
+// is bound to all addresses.
+func localOf(c *net.UDPConn) netip.Addr {
+	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	if a.IsUnspecified() {
+		if a.Is6() {
+			return netip.IPv6Loopback()
+		}
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	return a
+}
+
+// isMarker reports whether d is the drain marker sent by Close.
+func (r *Receiver) isMarker(src netip.AddrPort) bool {
+	m, _ := r.marker.Load().(string)
+	return m != "" && r.closing.Load() && src.String() == m
+}
 
 // run is one read goroutine. rtcpOnly is true for the RTCP socket.
 func (r *Receiver) run(l *loop, rtcpOnly bool) {
@@ -322,9 +357,12 @@ func (r *Receiver) run(l *loop, rtcpOnly bool) {
 			continue
 		}
 		now := r.now()
+		done := false
 		for i := range ds {
 			d := &ds[i]
 			switch {
+			case r.closing.Load() && d.n == 1 && r.isMarker(d.src):
+				done = true
 			case d.trunc:
 				r.invalid.Add(1)
 			case rtcpOnly || isRTCP(d.bytes()):
@@ -332,6 +370,9 @@ func (r *Receiver) run(l *loop, rtcpOnly bool) {
 			default:
 				r.onRTP(l, d.bytes(), d.src, now)
 			}
+		}
+		if done {
+			return
 		}
 	}
 }

@@ -150,6 +150,11 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("sipsrv: listen udp %s: %w", addr, err)
 		}
+		if uc, ok := udp.(*net.UDPConn); ok {
+			// A Resource Manager starting many calls at once sends bursts of
+			// INVITEs; the default buffer drops them into retransmission.
+			_ = uc.SetReadBuffer(4 << 20)
+		}
 		_, got, _ := net.SplitHostPort(udp.LocalAddr().String())
 		tcp, err := net.Listen("tcp", net.JoinHostPort(host, got))
 		if err == nil {
