@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,6 +97,12 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 			if f.Until, err = parseTimeFlag("until", until); err != nil {
 				return err
 			}
+			if f.Limit < 0 {
+				return fmt.Errorf("--limit %d: must be 0 (all) or positive", f.Limit)
+			}
+			if f.Limit == 0 {
+				f.Limit = math.MaxInt32 // all
+			}
 			var recs []store.Recording
 			db, err := openExistingStore(cmd.Context(), *dataDir)
 			switch {
@@ -124,7 +131,7 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 	fl.StringVar(&f.DN, "dn", "", "only recordings whose recorded or other DN is this")
 	fl.StringVar(&since, "since", "", "only recordings started at or after this time (RFC 3339)")
 	fl.StringVar(&until, "until", "", "only recordings started before this time (RFC 3339)")
-	fl.IntVar(&f.Limit, "limit", store.DefaultLimit, "at most this many recordings")
+	fl.IntVar(&f.Limit, "limit", 0, "at most this many recordings, newest first (0 = all)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON array")
 	return cmd
 }

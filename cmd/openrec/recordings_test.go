@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"io"
 	"os"
@@ -763,5 +764,32 @@ func TestMediaSource(t *testing.T) {
 				t.Errorf("mediaSource(%q) = %q, %v, %v; want %q, %v, %v", tt.mediaPath, got, inProgress, err, tt.want, tt.inProgress, tt.err)
 			}
 		})
+	}
+}
+
+// list returns every recording unless --limit says otherwise: scripts and
+// acceptance tests read the whole array.
+func TestListReturnsAllByDefault(t *testing.T) {
+	var recs []*store.Recording
+	for i := 0; i < 150; i++ {
+		recs = append(recs, &store.Recording{ID: fmt.Sprintf("r%03d", i), Mode: store.ModeMSR, Status: store.StatusCompleted,
+			StartedAt: recT0.Add(time.Duration(i) * time.Second)})
+	}
+	dir := seedDataDir(t, recs...)
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{{nil, 150}, {[]string{"--limit", "7"}, 7}} {
+		out, _, err := runCLI(t, append([]string{"recordings", "list", "--data-dir", dir, "--json"}, tt.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != tt.want {
+			t.Errorf("list %v: %d recordings (%v), want %d", tt.args, len(got), err, tt.want)
+		}
+	}
+	if _, _, err := runCLI(t, "recordings", "list", "--data-dir", dir, "--limit", "-1"); err == nil {
+		t.Error("--limit -1 accepted")
 	}
 }

@@ -289,7 +289,7 @@ func (r *Receiver) Close() error {
 		r.ports.Release(r.port, occ)
 
 		s := r.Stats()
-		r.log.Info("rtp receiver closed", "port", r.port, "source", s.Source, "ssrc", s.SSRC,
+		r.log.Debug("rtp receiver closed", "port", r.port, "source", s.Source, "ssrc", s.SSRC,
 			"packets", s.Packets, "bytes", s.Bytes, "rtcp", s.RTCP, "foreign", s.ForeignSource,
 			"stale", s.StaleSSRC, "invalid", s.Invalid)
 		if err != nil {
@@ -451,7 +451,7 @@ func (r *Receiver) lock(l *loop, src netip.AddrPort, ssrc uint32) bool {
 	r.ssrcs = append(r.ssrcs[:0], ssrc)
 	l.locked, l.source, l.ssrc = true, src, ssrc
 	r.mu.Unlock()
-	r.log.Info("rtp source locked", "port", r.port, "source", src, "ssrc", ssrc)
+	r.log.Debug("rtp source locked", "port", r.port, "source", src, "ssrc", ssrc)
 	return true
 }
 

@@ -204,7 +204,7 @@ func startLeg(t *testing.T, cfg Config) *testLeg {
 	cfg.IP = loopback
 	cfg.Handler = l.h
 	cfg.Now = l.clk.Now
-	cfg.Logger = slog.New(slog.NewTextHandler(l.log, nil))
+	cfg.Logger = slog.New(slog.NewTextHandler(l.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l.ports = cfg.Ports
 	r, err := Listen(cfg)
 	if err != nil {
@@ -518,7 +518,7 @@ func TestReceiverClose(t *testing.T) {
 	ports := freeAllocator(t, 1, time.Second, clk.Now)
 	log := &syncBuffer{}
 	r, err := Listen(Config{IP: loopback, Ports: ports, Handler: &recorder{}, Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(log, nil))})
+		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
