@@ -242,3 +242,30 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		t.Errorf("serve with a bad format: err=%v out=%s", err, out)
 	}
 }
+
+// The README's first command: demo places its calls and they are recorded.
+func TestDemoRecordsItsCalls(t *testing.T) {
+	data := t.TempDir()
+	out, err := run(t, "demo", "--exit", "--call-duration", "2s", "--data-dir", data,
+		"--sip-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--rtp-ports", "33600-33799")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, " completed "); n != 3 {
+		t.Errorf("demo shows %d completed recordings, want 3:\n%s", n, out)
+	}
+	recs := listJSON(t, data)
+	if len(recs) != 3 {
+		t.Fatalf("%d recordings in the data dir, want 3", len(recs))
+	}
+	for _, r := range recs {
+		f, err := wav.ReadFile(r.MediaPath)
+		if err != nil {
+			t.Errorf("%s: %v", r.ID, err)
+			continue
+		}
+		if f.Channels != 2 || f.Duration() < 1900*time.Millisecond {
+			t.Errorf("%s: channels=%d duration=%v", r.ID, f.Channels, f.Duration())
+		}
+	}
+}
