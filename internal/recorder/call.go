@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,8 @@ type leg struct {
 	c       *call
 	streams []*stream
 	offer   *sdpoa.Session
+	sdpID   uint64 // o= session id of our SDP, the same for the whole dialog
+	sdpVer  uint64 // o= version of our last SDP (RFC 3264 §8)
 	ended   bool
 	reason  string
 	created time.Time
@@ -108,30 +111,40 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		r.calls[key] = c
 		r.stats.callsAdmitted.Add(1)
 	}
-	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now}
+	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now, sdpID: rand.Uint64() >> 1, sdpVer: 1}
 	r.legs[inv.CallID] = l
 	c.mu.Lock()
 	r.mu.Unlock()
+	// Lock order is Recorder.mu before call.mu: the maps are cleaned up
+	// (forget*, which take Recorder.mu) only after call.mu is released.
+	var dropLeg, dropCall bool
+	defer func() {
+		if dropLeg {
+			r.forgetLeg(inv.CallID)
+		}
+		if dropCall {
+			r.forgetCall(c)
+		}
+	}()
 	defer c.mu.Unlock()
 
 	if c.done { // finalised between lookup and lock: the late leg starts a new recording
-		r.forgetLeg(inv.CallID)
+		dropLeg = true
 		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: recording just ended", RetryAfter: 1}
 	}
 	if !joining {
 		if err := r.openCall(c, inv, now); err != nil {
 			c.done = true
-			r.forgetCall(c)
-			r.forgetLeg(inv.CallID)
+			dropCall, dropLeg = true, true
 			return nil, internalError(err)
 		}
 	}
 	answer, err := r.addLeg(c, l, inv, now)
 	if err != nil {
-		r.forgetLeg(inv.CallID)
+		dropLeg = true
 		if !joining {
 			c.done = true
-			r.forgetCall(c)
+			dropCall = true
 			r.abandon(c)
 		}
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"time"
@@ -99,9 +98,14 @@ func (r *Recorder) addLeg(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([
 	if len(l.streams) == 0 {
 		return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: no recordable audio stream"}
 	}
-	return sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{
-		Addr: r.advertise(inv), SessionID: rand.Uint64() >> 1, Version: 1, Username: "openrec", Media: answers,
+	body, err := sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{
+		Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer, Username: "openrec", Media: answers,
 	})
+	if err != nil {
+		r.closeStreams(c, l)
+		return nil, internalError(err)
+	}
+	return body, nil
 }
 
 func answerFor(m sdpoa.Media, port int, codec media.Codec) sdpoa.AnswerMedia {
@@ -205,8 +209,9 @@ func (r *Recorder) delayedOffer(c *call, l *leg, inv *sipsrv.Invite, now time.Ti
 		answers[i] = answerFor(m, s.rx.Port(), m.Codecs[0])
 	}
 	// Our offer lists both laws and telephone-event; the ACK's answer picks.
-	body, err := sdpoa.BuildAnswer(offer, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: rand.Uint64() >> 1, Version: 1, Username: "openrec", Media: answers})
+	body, err := sdpoa.BuildAnswer(offer, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer, Username: "openrec", Media: answers})
 	if err != nil {
+		r.closeStreams(c, l)
 		return nil, internalError(err)
 	}
 	return offerAllCodecs(body), nil
@@ -234,6 +239,12 @@ func (r *Recorder) Ack(callID string, sdp *sdpoa.Session) error {
 	c := l.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.done || l.ended {
+		return nil
+	}
+	if l.offer == nil { // delayed offer: the ACK carries the peer's SDP
+		l.offer = sdp
+	}
 	r.applySDP(c, l, sdp, r.cfg.Now(), "ack")
 	return nil
 }
@@ -253,6 +264,12 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			continue
 		}
 		m := sdp.Media[s.mIndex]
+		if m.Port == 0 && s.rx != nil {
+			// The peer removed the stream (RFC 3264 §8.2): stop its receiver
+			// so that its silence does not end the leg by media timeout.
+			r.closeStream(c, s)
+			c.event("stream-removed", s.channel, now, why)
+		}
 		if m.Port == 0 || s.rx == nil {
 			continue
 		}
@@ -316,16 +333,39 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 	}
 	var answer []byte
 	if inv.SDP != nil {
-		if len(inv.SDP.Media) < len(l.offer.Media) {
+		if l.offer != nil && len(inv.SDP.Media) < len(l.offer.Media) {
 			return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: m-lines removed (RFC 3264 §8)"}
 		}
 		answers := r.applySDP(c, l, inv.SDP, now, "reinvite")
 		l.offer = inv.SDP
 		var err error
-		answer, err = sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: rand.Uint64() >> 1, Version: 2, Username: "openrec", Media: answers})
+		answer, err = sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer + 1, Username: "openrec", Media: answers})
 		if err != nil {
 			return nil, internalError(err)
 		}
+	} else if inv.Method == "INVITE" && l.offer != nil {
+		// A re-INVITE without SDP needs our offer in the 200 (RFC 3261
+		// §14.2): the current media; the answer comes in the ACK.
+		answers := make([]sdpoa.AnswerMedia, len(l.offer.Media))
+		for i, m := range l.offer.Media {
+			answers[i] = sdpoa.AnswerMedia{Port: 0, Direction: sdpoa.Inactive}
+			if len(m.Codecs) > 0 {
+				answers[i].Codec = m.Codecs[0]
+			}
+		}
+		for _, s := range l.streams {
+			if s.rx != nil && s.mIndex < len(answers) {
+				answers[s.mIndex] = answerFor(l.offer.Media[s.mIndex], s.rx.Port(), s.codec)
+			}
+		}
+		var err error
+		answer, err = sdpoa.BuildAnswer(l.offer, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer + 1, Username: "openrec", Media: answers})
+		if err != nil {
+			return nil, internalError(err)
+		}
+	}
+	if answer != nil {
+		l.sdpVer++
 	}
 	c.event("reinvite", -1, now, inv.CallID)
 	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
@@ -458,7 +498,9 @@ func (r *Recorder) endLeg(l *leg, reason string, hangup bool) {
 	c.mu.Unlock()
 	r.forgetLeg(l.callID)
 	if hangup && r.sig != nil {
+		r.hangups.Add(1)
 		go func() {
+			defer r.hangups.Done()
 			if err := r.sig.Hangup(context.Background(), l.callID, reason); err != nil {
 				c.log.Debug("bye not delivered", "sip_call_id", l.callID, "error", err)
 			}
@@ -483,12 +525,17 @@ func reasonEvent(reason string) string {
 // closeStreams closes a leg's receivers (ports go to quarantine).
 func (r *Recorder) closeStreams(c *call, l *leg) {
 	for _, s := range l.streams {
-		if s.rx != nil {
-			_ = s.rx.Close()
-			n := s.rx.Stats().Packets
-			c.closedPkts += n
-			r.stats.packetsClosed.Add(n)
-			s.rx = nil
-		}
+		r.closeStream(c, s)
+	}
+}
+
+// closeStream closes one stream's receiver (c.mu held).
+func (r *Recorder) closeStream(c *call, s *stream) {
+	if s.rx != nil {
+		_ = s.rx.Close()
+		n := s.rx.Stats().Packets
+		c.closedPkts += n
+		r.stats.packetsClosed.Add(n)
+		s.rx = nil
 	}
 }

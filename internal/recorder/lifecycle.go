@@ -19,7 +19,17 @@ import (
 // Run flushes audio, enforces media timeouts and the MSR leg window every
 // FlushInterval until ctx ends or Close is called.
 func (r *Recorder) Run(ctx context.Context) error {
+	// Add under r.mu, after checking stop: Close must never Wait
+	// concurrently with this Add.
+	r.mu.Lock()
+	select {
+	case <-r.stop:
+		r.mu.Unlock()
+		return nil
+	default:
+	}
 	r.wg.Add(1)
+	r.mu.Unlock()
 	defer r.wg.Done()
 	t := time.NewTicker(r.cfg.FlushInterval)
 	defer t.Stop()
@@ -138,6 +148,9 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if herr != nil {
 			ferr = errors.Join(ferr, herr)
 		}
+		if c.partial == "" && c.expectLegs > 1 && len(c.legs) < c.expectLegs {
+			c.partial = "one-legged: second MSR leg never arrived"
+		}
 		rec.Status = store.StatusCompleted
 		rec.StatusReason = reason
 		switch {
@@ -231,9 +244,13 @@ func (r *Recorder) Shutdown(ctx context.Context) error {
 // files stay playable). It is idempotent.
 func (r *Recorder) Close() error {
 	r.closeOnce.Do(func() {
+		r.mu.Lock()
 		close(r.stop)
+		r.draining = true // the SIP server may still deliver INVITEs until it is closed
+		r.mu.Unlock()
 		r.wg.Wait()
 		r.endAll("recorder stopped", false)
+		r.hangups.Wait() // BYEs of legs the recorder ended (media timeout, drain timeout)
 	})
 	return nil
 }

@@ -71,6 +71,7 @@ type Recorder struct {
 	stats counters
 
 	wg        sync.WaitGroup
+	hangups   sync.WaitGroup // BYEs sent by endLeg
 	stop      chan struct{}
 	closeOnce sync.Once
 }
@@ -159,11 +160,17 @@ type Stats struct {
 func (r *Recorder) Stats() Stats {
 	r.mu.Lock()
 	s := Stats{ActiveCalls: len(r.calls), ActiveLegs: len(r.legs), Draining: r.draining}
-	var pkts uint64
+	calls := make([]*call, 0, len(r.calls))
 	for _, c := range r.calls {
-		pkts += c.livePackets()
+		calls = append(calls, c)
 	}
 	r.mu.Unlock()
+	// Not under r.mu: a call's mutex can be held for a disk flush, and SIP
+	// handling of every other call needs r.mu.
+	var pkts uint64
+	for _, c := range calls {
+		pkts += c.livePackets()
+	}
 	s.CallsAdmitted = r.stats.callsAdmitted.Load()
 	s.CallsRejected = r.stats.callsRejected.Load()
 	s.Legs = r.stats.legsTotal.Load()

@@ -18,13 +18,14 @@ import (
 // WaitGroup must not be Added concurrently with Wait (the race detector
 // flags it, and sync may panic).
 func TestReviewRunCloseConcurrently(t *testing.T) {
-	for i := 0; i < 20; i++ {
+	for _, wait := range []time.Duration{0, 20 * time.Millisecond} {
 		f := newFixture(t)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			_ = f.r.Run(context.Background())
 		}()
+		time.Sleep(wait) // 0: Close before Run; 20 ms: Run is in its loop
 		_ = f.r.Close()
 		select {
 		case <-done:
@@ -48,44 +49,45 @@ func (s *blockingStore) CreateRecording(ctx context.Context, r *store.Recording)
 }
 
 // An INVITE that fails after the call was put in the map must not take
-// Recorder.mu while holding call.mu: Stats (Recorder.mu then call.mu) would
-// deadlock with it.
-func TestReviewInviteFailureDoesNotDeadlockWithStats(t *testing.T) {
+// Recorder.mu while holding call.mu: the second MSR leg of the same call,
+// arriving at the same moment, holds Recorder.mu while it waits for
+// call.mu (Invite takes Recorder.mu before call.mu).
+func TestReviewInviteFailureDoesNotDeadlockWithJoiningLeg(t *testing.T) {
 	f := newFixture(t)
 	bs := &blockingStore{Store: f.db, entered: make(chan struct{}), release: make(chan struct{})}
 	f.r.st = bs
-	invDone := make(chan error, 1)
+	firstDone := make(chan error, 1)
 	go func() {
 		_, err := f.r.Invite(context.Background(), msrInvite(t, "x1", "5001", 40100, "sendonly"))
-		invDone <- err
+		firstDone <- err
 	}()
-	<-bs.entered // Invite holds call.mu now
-	statsDone := make(chan struct{})
+	<-bs.entered // the first leg's Invite holds call.mu now
+	secondDone := make(chan error, 1)
 	go func() {
-		defer close(statsDone)
-		_ = f.r.Stats() // takes Recorder.mu, then waits for call.mu
+		_, err := f.r.Invite(context.Background(), msrInvite(t, "x2", "+1555", 40102, "sendonly"))
+		secondDone <- err
 	}()
-	// Wait until Stats holds Recorder.mu.
+	// Wait until the second leg holds Recorder.mu (waiting for call.mu).
 	for deadline := time.Now().Add(2 * time.Second); ; {
 		if !f.r.mu.TryLock() {
 			break
 		}
 		f.r.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatal("Stats never took Recorder.mu")
+			close(bs.release)
+			t.Fatal("second leg never took Recorder.mu")
 		}
 		time.Sleep(time.Millisecond)
 	}
 	close(bs.release)
-	select {
-	case err := <-invDone:
-		if err == nil {
-			t.Fatal("Invite succeeded with a failing store")
+	for _, ch := range []chan error{firstDone, secondDone} {
+		select {
+		case <-ch:
+		case <-time.After(3 * time.Second):
+			// Cleanup (Close) would hang on the deadlocked call: stop here.
+			panic("deadlock: failing Invite holds call.mu and waits for Recorder.mu held by the joining leg")
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("deadlock: failing Invite holds call.mu and waits for Recorder.mu held by Stats")
 	}
-	<-statsDone
 	if f.r.Active() != 0 || f.r.Stats().ActiveLegs != 0 {
 		t.Errorf("half-created call left behind: %+v", f.r.Stats())
 	}
@@ -163,7 +165,7 @@ func TestReviewAnswerFailureReleasesPorts(t *testing.T) {
 func TestReviewShortOneLeggedCallIsPartial(t *testing.T) {
 	f := newFixture(t)
 	a := newSender(t, 0, 0xC)
-	ans, err := f.r.Invite(context.Background(), msrInvite(t, "one", "5001", 0, "sendonly"))
+	ans, err := f.r.Invite(context.Background(), msrInvite(t, "one", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,5 +212,49 @@ func TestReviewShutdownWaitsForBYEs(t *testing.T) {
 	h.mu.Unlock()
 	if n != 1 {
 		t.Errorf("Shutdown returned with %d of 1 BYEs done", n)
+	}
+}
+
+// A call busy on disk (its mutex held by a long flush or by finalise
+// hashing a big file) must not stall SIP handling of other calls through
+// Stats (metrics, health), which holds Recorder.mu while it waits for that
+// call's mutex.
+func TestReviewStatsDoesNotStallInvitesBehindBusyCall(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, msrInvite(t, "busy", "5001", 40800, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	f.r.mu.Lock()
+	busy := f.r.legs["busy"].c
+	f.r.mu.Unlock()
+	busy.mu.Lock() // the busy call's flush or finalise
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		_ = f.r.Stats()
+	}()
+	time.Sleep(50 * time.Millisecond) // Stats is waiting now
+	other := msrInvite(t, "other", "6001", 40810, "sendonly")
+	other.MSR.RecordID, other.MSR.RecordDN = "r-other", "6001"
+	invDone := make(chan error, 1)
+	go func() {
+		_, err := f.r.Invite(ctx, other)
+		invDone <- err
+	}()
+	stalled := false
+	select {
+	case err := <-invDone:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(2 * time.Second):
+		stalled = true
+		t.Error("INVITE of another call stalled behind Stats waiting for a busy call")
+	}
+	busy.mu.Unlock()
+	<-statsDone
+	if stalled {
+		<-invDone
 	}
 }

@@ -33,6 +33,7 @@ type MSRParams struct {
 // UPDATE, already parsed.
 type Invite struct {
 	CallID    string
+	Method    string // INVITE or UPDATE
 	Kind      Kind
 	MSR       MSRParams
 	SDP       *sdpoa.Session // nil: delayed offer (the SDP comes in the ACK)
@@ -92,6 +93,7 @@ func headerValue(req *sip.Request, name string) string {
 // StatusError for requests that must be refused.
 func (s *Server) classify(req *sip.Request) (*Invite, error) {
 	inv := &Invite{
+		Method:    req.Method.String(),
 		Source:    req.Source(),
 		Transport: req.Transport(),
 	}

@@ -194,6 +194,7 @@ func (s *Server) Close() error {
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		_ = s.srv.Close()
+		_ = s.ua.Close() // transactions and accepted TCP connections
 		s.wg.Wait()
 	})
 	return nil
@@ -258,7 +259,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tx.OnCancel(func(r *sip.Request) { cancel() })
+	if !tx.OnCancel(func(r *sip.Request) { cancel() }) {
+		cancel() // the CANCEL came before we listened: the peer got 487 already
+	}
 	answer, err := s.h.Invite(ctx, inv)
 	if err != nil {
 		s.respondError(req, tx, err)
@@ -271,10 +274,21 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "OK", answer)
 	localTag, _ := res.To().Params.Get("tag")
 	// The dialog exists before the peer can see the 200 (its BYE may race).
+	d := &dialog{invite: req, localTag: localTag, cseq: 1}
 	s.mu.Lock()
-	s.dialogs[id] = &dialog{invite: req, localTag: localTag, cseq: 1}
+	s.dialogs[id] = d
 	s.mu.Unlock()
 	s.send(req, tx, res)
+	// The transaction handles the CANCEL and the 200 one after the other: if
+	// the CANCEL got in first (ctx cancelled), the peer got 487, not our 200.
+	if ctx.Err() != nil {
+		s.mu.Lock()
+		if s.dialogs[id] == d {
+			delete(s.dialogs, id)
+		}
+		s.mu.Unlock()
+		s.h.Bye(id, "cancelled")
+	}
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -389,6 +403,10 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) error {
 	bye.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq, MethodName: sip.BYE})
 	mf := sip.MaxForwardsHeader(70)
 	bye.AppendHeader(&mf)
+	// The route set of the dialog (UAS side: Record-Route in order).
+	for _, rr := range inv.GetHeaders("Record-Route") {
+		bye.AppendHeader(sip.NewHeader("Route", rr.Value()))
+	}
 	bye.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", reason)))
 	bye.SetTransport(inv.Transport())
 	bye.SetDestination(inv.Source())

@@ -1,0 +1,67 @@
+package sipsrv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A BYE the recorder sends (media timeout, shutdown) is an in-dialog
+// request: it must carry the route set the INVITE's Record-Route built
+// (RFC 3261 §12.2.1.1), which the 200 OK echoed to the peer.
+func TestReviewHangupFollowsRouteSet(t *testing.T) {
+	h := &cancelHandler{invited: map[string]bool{}, ended: map[string]bool{}}
+	s, err := New(Config{Listen: "127.0.0.1:0", AdvertiseIP: mustAddr("127.0.0.1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Close()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	to := net.UDPAddrFromAddrPort(s.Addr())
+	inv := reviewRequest("INVITE", "rr1", "z9hG4bKrr1", port, reviewSDP)
+	inv = strings.Replace(inv, "Max-Forwards: 70\r\n", "Max-Forwards: 70\r\nRecord-Route: <sip:sbc1.example;lr>\r\nRecord-Route: <sip:sbc2.example;lr>\r\n", 1)
+	if _, err := c.WriteToUDP([]byte(inv), to); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	read := func() string {
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, _, err := c.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	if res := read(); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("INVITE answered %q", res)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Hangup(context.Background(), "rr1", "test") }()
+	bye := read()
+	if !strings.HasPrefix(bye, "BYE ") {
+		t.Fatalf("got %q, want BYE", bye)
+	}
+	if res := SalvageResponse([]byte(bye), 200, "OK"); res != nil {
+		_, _ = c.WriteToUDP(res, to)
+	}
+	var routes []string
+	for _, l := range strings.Split(bye, "\r\n") {
+		if strings.HasPrefix(strings.ToLower(l), "route:") {
+			routes = append(routes, strings.TrimSpace(l[len("route:"):]))
+		}
+	}
+	if strings.Join(routes, ",") != "<sip:sbc1.example;lr>,<sip:sbc2.example;lr>" {
+		t.Errorf("BYE Route headers = %q, want the Record-Route set in order\n%s", routes, bye)
+	}
+	<-done
+}
