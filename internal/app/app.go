@@ -112,6 +112,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
 	}
+	sipsrv.RouteLibraryLogs(log)
 	a.sip, err = sipsrv.New(sipsrv.Config{Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, Logger: log}, a.rec)
 	if err != nil {
 		_ = db.Close()

@@ -62,6 +62,7 @@ type stream struct {
 	channel int
 	rx      *rtpin.Receiver
 	codec   media.Codec
+	base    sdpoa.Direction // direction when not on hold (from the first offer)
 	held    bool
 	opened  time.Time
 }
@@ -152,13 +153,39 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 	c.legs = append(c.legs, l)
 	r.stats.legsTotal.Add(1)
 	c.rec.SIPCallIDs = append(c.rec.SIPCallIDs, inv.CallID)
+	c.noteMSRParty(l, inv)
+	if joining && strings.HasPrefix(c.partial, "one-legged") && len(c.legs) >= c.expectLegs {
+		c.partial = "" // the second leg came after all: a whole recording
+		c.event("late-leg", -1, now, inv.CallID)
+	}
 	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
 		c.log.Error("store update failed", "error", err)
 	}
 	if joining {
-		c.log.Info("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
+		c.log.Debug("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
 	}
 	return answer, nil
+}
+
+// noteMSRParty records who a two-session MSR leg carries: its dn= is the
+// party of the channel it was given (the other DN comes with the second leg).
+func (c *call) noteMSRParty(l *leg, inv *sipsrv.Invite) {
+	if c.rec.Mode != store.ModeMSR {
+		return
+	}
+	for _, s := range l.streams {
+		if s.channel >= len(c.rec.Parties) {
+			continue
+		}
+		p := &c.rec.Parties[s.channel]
+		p.SIPCallID = inv.CallID
+		if c.expectLegs > 1 && inv.MSR.DN != "" {
+			p.DN = inv.MSR.DN
+			if s.channel == 1 {
+				c.rec.OtherDN = inv.MSR.DN
+			}
+		}
+	}
 }
 
 func callKey(inv *sipsrv.Invite) string {
@@ -256,7 +283,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		_ = os.Remove(rec.MediaPath)
 		return errf("store: %w", err)
 	}
-	c.log.Info("recording started", "record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "siprec_session_id", rec.SIPRECSessionID, "channels", rec.Channels, "sip_call_id", inv.CallID, "source", inv.Source)
+	c.log.Debug("recording started", "record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "siprec_session_id", rec.SIPRECSessionID, "channels", rec.Channels, "sip_call_id", inv.CallID, "source", inv.Source)
 	return nil
 }
 

@@ -98,6 +98,11 @@ func (r *Recorder) addLeg(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([
 	if len(l.streams) == 0 {
 		return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: no recordable audio stream"}
 	}
+	if c.rec.Mode == store.ModeSIPREC && allInactive(inv.SDP) && !c.paused {
+		c.paused = true // the SRC starts the session paused
+		c.mix.SetPaused(true, now)
+		c.event("pause", -1, now, "invite")
+	}
 	body, err := sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{
 		Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer, Username: "openrec", Media: answers,
 	})
@@ -157,8 +162,11 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 	}
 	te, cn := m.EventsFor(codec)
 	tr.SetCodecs(m.Codecs, te, cn)
-	s := &stream{mIndex: m.Index, channel: ch, rx: rx, codec: codec, opened: now}
-	if !m.Active() {
+	s := &stream{mIndex: m.Index, channel: ch, rx: rx, codec: codec, opened: now, base: m.Direction}
+	if m.Direction != sdpoa.SendRecv && m.Direction != sdpoa.SendOnly {
+		s.base = sdpoa.SendOnly // offered on hold: a recording stream normally only sends
+	}
+	if isHold(m, s.base) && !(c.rec.Mode == store.ModeSIPREC && allInactive(l.offer)) {
 		s.held = true
 		tr.SetHeld(true, now)
 	}
@@ -258,7 +266,8 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			answers[i].Codec = m.Codecs[0]
 		}
 	}
-	allInactive := true
+	everyInactive, open := true, 0
+	var holds []holdChange
 	for _, s := range l.streams {
 		if s.mIndex >= len(sdp.Media) {
 			continue
@@ -284,30 +293,70 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 		}
 		te, cn := m.EventsFor(codec)
 		tr.SetCodecs(m.Codecs, te, cn)
-		held := !m.Active()
-		if held {
-			allInactive = allInactive && (m.Direction == sdpoa.Inactive || m.Hold)
-		} else {
-			allInactive = false
-		}
-		// SIPREC: every stream inactive means the SRC paused the recording
-		// (RFC 7866 §8.1.3); otherwise inactive/hold is a call hold.
-		if !(c.rec.Mode == store.ModeSIPREC && held && len(c.legs) > 0) && held != s.held {
-			s.held = held
-			tr.SetHeld(held, now)
-			c.event(map[bool]string{true: "hold", false: "retrieve"}[held], s.channel, now, why)
-		}
+		inactive := m.Direction == sdpoa.Inactive || m.Hold
+		everyInactive = everyInactive && inactive
+		open++
+		holds = append(holds, holdChange{s, isHold(m, s.base)})
 		answers[s.mIndex] = answerFor(m, s.rx.Port(), s.codec)
 	}
-	if c.rec.Mode == store.ModeSIPREC && len(l.streams) > 0 {
-		if allInactive != c.paused {
-			c.paused = allInactive
-			c.mix.SetPaused(allInactive, now)
-			c.event(map[bool]string{true: "pause", false: "resume"}[allInactive], -1, now, why)
-			c.log.Info(map[bool]string{true: "recording paused", false: "recording resumed"}[allInactive], "by", why)
+	// SIPREC: every stream inactive means the SRC paused the recording
+	// (RFC 7866 §8.1.3, RFC 8068 style); otherwise a stream put on hold
+	// (inactive, c=0.0.0.0, or less than its first direction, e.g.
+	// sendrecv → sendonly) is a call hold on its channel.
+	pause := c.rec.Mode == store.ModeSIPREC && open > 0 && everyInactive
+	if !pause {
+		for _, h := range holds {
+			if h.held != h.s.held {
+				h.s.held = h.held
+				c.mix.Track(h.s.channel).SetHeld(h.held, now)
+				c.event(map[bool]string{true: "hold", false: "retrieve"}[h.held], h.s.channel, now, why)
+			}
 		}
 	}
+	if c.rec.Mode == store.ModeSIPREC && open > 0 && pause != c.paused {
+		c.paused = pause
+		c.mix.SetPaused(pause, now)
+		c.event(map[bool]string{true: "pause", false: "resume"}[pause], -1, now, why)
+		c.log.Info(map[bool]string{true: "recording paused", false: "recording resumed"}[pause], "by", why)
+	}
 	return answers
+}
+
+type holdChange struct {
+	s    *stream
+	held bool
+}
+
+// isHold says whether m puts a stream on hold relative to the direction
+// it normally has (base): inactive, old-style c=0.0.0.0, or less than base
+// (sendrecv → sendonly/recvonly; sendonly → recvonly).
+func isHold(m sdpoa.Media, base sdpoa.Direction) bool {
+	switch {
+	case m.Hold || m.Direction == sdpoa.Inactive:
+		return true
+	case base == sdpoa.SendRecv:
+		return m.Direction != sdpoa.SendRecv
+	default:
+		return m.Direction == sdpoa.RecvOnly
+	}
+}
+
+// allInactive reports whether every recordable audio stream of s is
+// inactive (a SIPREC session that starts paused).
+func allInactive(s *sdpoa.Session) bool {
+	if s == nil {
+		return false
+	}
+	n := 0
+	for _, m := range s.Media {
+		if m.Type == "audio" && m.Recordable() {
+			n++
+			if m.Direction != sdpoa.Inactive && !m.Hold {
+				return false
+			}
+		}
+	}
+	return n > 0
 }
 
 // Reinvite implements sipsrv.Handler (re-INVITE and UPDATE).
@@ -327,8 +376,8 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 	}
 	if len(inv.Metadata) > 0 {
 		r.applyMetadata(c, c.rec, inv.Metadata, now)
-		if inv.SDP != nil {
-			setSIPRECParties(c.rec, sipRECParties(inv.SDP, c.meta))
+		if sdp := firstSession(inv.SDP, l.offer); sdp != nil {
+			setSIPRECParties(c.rec, sipRECParties(sdp, c.meta))
 		}
 	}
 	var answer []byte
@@ -386,11 +435,11 @@ func (r *Recorder) applyMetadata(c *call, rec *store.Recording, raw []byte, now 
 	}
 	if c.meta == nil {
 		c.meta = md
+		rec.Metadata = string(raw) // the first document; updates are events
 	} else {
 		c.meta.Merge(md)
-		c.event("metadata", -1, now, "update")
+		c.event("metadata", -1, now, string(raw))
 	}
-	rec.Metadata = string(raw)
 	var problems []string
 	if err != nil {
 		problems = append(problems, err.Error())
@@ -441,6 +490,15 @@ func sipRECParties(sdp *sdpoa.Session, md *siprec.Metadata) []store.Party {
 		ch++
 	}
 	return out
+}
+
+func firstSession(s ...*sdpoa.Session) *sdpoa.Session {
+	for _, x := range s {
+		if x != nil {
+			return x
+		}
+	}
+	return nil
 }
 
 // setSIPRECParties stores the parties and, for search by DN, takes the

@@ -84,14 +84,95 @@ func TestSIPRECMetadataInvalidThenUpdated(t *testing.T) {
 	if rec.MetadataProblem == "" {
 		t.Error("invalid first metadata not flagged")
 	}
-	if !strings.Contains(rec.Metadata, "participantstreamassoc") {
-		t.Error("latest raw metadata not stored")
+	if !strings.HasPrefix(rec.Metadata, "<recording") {
+		t.Errorf("first raw metadata not kept: %q", rec.Metadata)
+	}
+	updated := false
+	for _, e := range rec.Events {
+		updated = updated || e.Type == "metadata" && strings.Contains(e.Detail, "participantstreamassoc")
+	}
+	if !updated {
+		t.Error("raw metadata update not stored as an event")
 	}
 	if len(rec.Parties) != 2 || rec.Parties[0].DN != "5001" || rec.Parties[1].DN != "+15550100" {
 		t.Errorf("parties after update = %+v", rec.Parties)
 	}
-	if !hasEvent(rec, "metadata") {
-		t.Errorf("no metadata event: %+v", rec.Events)
+}
+
+// A metadata-only UPDATE (no SDP) refreshes the parties from the session's
+// current streams.
+func TestSIPRECMetadataOnlyUpdate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "u", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41300, "sendonly"))}); err != nil {
+		t.Fatal(err)
+	}
+	upd := []byte(`<recording xmlns="urn:ietf:params:xml:ns:recording:1"><datamode>partial</datamode>
+<participant participant_id="P9"><nameID aor="sip:7777@pbx"/></participant>
+<stream stream_id="T9" session_id="S"><label>2</label></stream>
+<participantstreamassoc participant_id="P9"><send>T9</send></participantstreamassoc></recording>`)
+	if _, err := f.r.Reinvite(ctx, &sipsrv.Invite{CallID: "u", Kind: sipsrv.KindSIPREC, Method: "UPDATE", Metadata: upd}); err != nil {
+		t.Fatal(err)
+	}
+	f.r.Bye("u", "bye")
+	rec := onlyRecording(t, f.db)
+	if len(rec.Parties) != 2 || rec.Parties[1].DN != "7777" || rec.OtherDN != "7777" {
+		t.Errorf("parties after metadata-only UPDATE = %+v other=%q", rec.Parties, rec.OtherDN)
+	}
+}
+
+// A recording stream that was sendrecv and becomes sendonly is on hold
+// (RFC 3264 §8.4); back to sendrecv is a retrieve.
+func TestSendonlyHold(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, msrInvite(t, "h", "5001", 41400, "sendrecv")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"sendonly", "sendrecv"} {
+		f.clk.Add(time.Second)
+		if _, err := f.r.Reinvite(ctx, msrInvite(t, "h", "5001", 41400, dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.r.Bye("h", "bye")
+	rec := onlyRecording(t, f.db)
+	if !hasEvent(rec, "hold") || !hasEvent(rec, "retrieve") {
+		t.Errorf("events = %+v, want hold then retrieve", rec.Events)
+	}
+	var hold *store.Segment
+	for i := range rec.Segments {
+		if rec.Segments[i].Type == "hold" {
+			hold = &rec.Segments[i]
+		}
+	}
+	if hold == nil || hold.EndMS-hold.StartMS != 1000 || hold.Channel != 0 {
+		t.Errorf("segments = %+v, want a 1 s hold on channel 0", rec.Segments)
+	}
+}
+
+// The two legs of an MSR call name both parties: the second leg's dn= is
+// the other DN; a second leg after the window still makes it whole.
+func TestTwoLegPartiesAndLateLeg(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, msrInvite(t, "a", "5001", 41500, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(11 * time.Second) // past the 10 s leg window
+	f.r.Tick(f.clk.Now())
+	if _, err := f.r.Invite(ctx, msrInvite(t, "b", "+15550100", 41502, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	f.r.Bye("a", "bye")
+	f.r.Bye("b", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.OtherDN != "+15550100" || rec.RecordedDN != "5001" || len(rec.Parties) != 2 ||
+		rec.Parties[1].DN != "+15550100" || rec.Parties[0].SIPCallID != "a" || rec.Parties[1].SIPCallID != "b" {
+		t.Errorf("recorded=%q other=%q parties=%+v", rec.RecordedDN, rec.OtherDN, rec.Parties)
+	}
+	if strings.Contains(rec.StatusReason, "one-legged") || !hasEvent(rec, "late-leg") {
+		t.Errorf("late second leg: status %s (%s)", rec.Status, rec.StatusReason)
 	}
 }
 
