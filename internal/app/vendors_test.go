@@ -181,3 +181,70 @@ func TestMalformedUDPRequests(t *testing.T) {
 		t.Errorf("server unhealthy after bad input: %d %v", code, err)
 	}
 }
+
+// In-dialog requests over the wire: a re-INVITE putting the leg on hold
+// keeps the same RTP port and answers inactive; UPDATE carrying SIPREC
+// metadata is accepted; above capacity a new call gets 503 with Retry-After.
+func TestInDialogAndCapacityOverTheWire(t *testing.T) {
+	a := startApp(t, func(c *config.Serve) { c.MaxCalls = 1; c.RetryAfter = 7 })
+	sip := newRawSIP(t, a)
+	offer := func(dir string) []byte {
+		return []byte("v=0\r\no=SBC 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+			"m=audio 45000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=label:1\r\na=" + dir + "\r\n" +
+			"m=audio 45002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=label:2\r\na=" + dir + "\r\n")
+	}
+	sip.send(t, sip.invite("dlg-1", fmt.Sprintf("sip:srs@%s", a.SIPAddr()), "application/sdp", "Require: siprec\r\n", offer("sendonly")))
+	code, resp := sip.final(t)
+	if code != 200 {
+		t.Fatalf("INVITE: %d\n%s", code, resp)
+	}
+	ports := regexp.MustCompile(`m=audio (\d+)`).FindAllStringSubmatch(resp, -1)
+	tag := toTagRE.FindStringSubmatch(resp)[1]
+	sip.send(t, sip.inDialog("ACK", "dlg-1", tag, 1))
+
+	reinv := strings.Replace(sip.invite("dlg-1", "sip:srs@127.0.0.1", "application/sdp", "", offer("inactive")),
+		"To: <sip:srs@127.0.0.1>\r\n", "To: <sip:srs@127.0.0.1>;tag="+tag+"\r\n", 1)
+	reinv = strings.Replace(reinv, "CSeq: 1 INVITE", "CSeq: 2 INVITE", 1)
+	reinv = strings.Replace(reinv, "branch=z9hG4bK-dlg-1", "branch=z9hG4bK-dlg-1-re", 1)
+	sip.send(t, reinv)
+	code, resp = sip.final(t)
+	if code != 200 || strings.Count(resp, "a=inactive") != 2 {
+		t.Fatalf("re-INVITE inactive: %d\n%s", code, resp)
+	}
+	again := regexp.MustCompile(`m=audio (\d+)`).FindAllStringSubmatch(resp, -1)
+	if len(again) != 2 || again[0][1] != ports[0][1] || again[1][1] != ports[1][1] {
+		t.Errorf("re-INVITE moved the RTP ports: %v -> %v", ports, again)
+	}
+	sip.send(t, sip.inDialog("ACK", "dlg-1", tag, 2))
+
+	md := `<recording xmlns="urn:ietf:params:xml:ns:recording:1"><datamode>partial</datamode><participant participant_id="p"><nameID aor="sip:5001@x"/></participant></recording>`
+	upd := fmt.Sprintf("UPDATE sip:srs@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-upd\r\nFrom: <sip:src@127.0.0.1>;tag=src1\r\n"+
+		"To: <sip:srs@127.0.0.1>;tag=%s\r\nCall-ID: dlg-1\r\nCSeq: 3 UPDATE\r\nMax-Forwards: 70\r\nContent-Type: application/rs-metadata+xml\r\n"+
+		"Content-Length: %d\r\n\r\n%s", sip.port, tag, len(md), md)
+	sip.send(t, upd)
+	if code, resp := sip.final(t); code != 200 {
+		t.Errorf("UPDATE with metadata: %d\n%s", code, resp)
+	}
+
+	sip.send(t, sip.invite("dlg-2", "sip:record=other@127.0.0.1;dn=1;recordDN=1", "application/sdp", "", offer("sendonly")))
+	code, resp = sip.final(t)
+	if code != 503 || !regexp.MustCompile(`(?m)^Retry-After: 7\r?$`).MatchString(resp) {
+		t.Errorf("over capacity: %d\n%s", code, resp)
+	}
+	sip.send(t, sip.inDialog("BYE", "dlg-1", tag, 4))
+	if code, _ := sip.final(t); code != 200 {
+		t.Errorf("BYE: %d", code)
+	}
+	r := waitFinished(t, a, 1)[0]
+	full, err := a.Store().GetRecording(context.Background(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range full.Events {
+		types = append(types, e.Type)
+	}
+	if got := strings.Join(types, ","); !strings.Contains(got, "pause") || !strings.Contains(got, "metadata") {
+		t.Errorf("events = %s, want the pause (all streams inactive) and the metadata update", got)
+	}
+}

@@ -416,7 +416,11 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 	if answer != nil {
 		l.sdpVer++
 	}
-	c.event("reinvite", -1, now, inv.CallID)
+	kind := "reinvite"
+	if inv.Method == "UPDATE" {
+		kind = "update"
+	}
+	c.event(kind, -1, now, inv.CallID)
 	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
 		c.log.Error("store update failed", "error", err)
 	}
@@ -435,9 +439,11 @@ func (r *Recorder) applyMetadata(c *call, rec *store.Recording, raw []byte, now 
 	}
 	if c.meta == nil {
 		c.meta = md
-		rec.Metadata = string(raw) // the first document; updates are events
+		rec.Metadata = string(raw) // the first document; later ones are events
 	} else {
 		c.meta.Merge(md)
+	}
+	if len(c.legs) > 0 { // arrived in a re-INVITE or UPDATE
 		c.event("metadata", -1, now, string(raw))
 	}
 	var problems []string

@@ -74,3 +74,21 @@ func FuzzSalvageResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMSR: any Request-URI sipgo accepts yields MSR parameters or
+// ok=false, never a panic, and a record id only when the user part says so.
+func FuzzParseMSR(f *testing.F) {
+	f.Add("sip:record=0123@rec;calluuid=U;dn=5001;recordDN=5001")
+	f.Add("sip:record=@h;dn=;otherDN=x;recordDN")
+	f.Add("sip:5001@h")
+	f.Fuzz(func(t *testing.T, s string) {
+		var u sip.Uri
+		if sip.ParseUri(s, &u) != nil {
+			return
+		}
+		p, ok := ParseMSR(u)
+		if ok != strings.HasPrefix(strings.ToLower(u.User), "record=") || (!ok && p != (MSRParams{})) {
+			t.Fatalf("ParseMSR(%q) = %+v, %v", s, p, ok)
+		}
+	})
+}
