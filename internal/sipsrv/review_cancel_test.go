@@ -55,23 +55,37 @@ func reviewRequest(method, callID, branch string, port int, body string) string 
 		"Content-Length: %d\r\n\r\n%s", method, callID, port, branch, callID, callID, method, port, ct, len(body), body)
 }
 
-// A CANCEL that wins the race with the 200 OK (the peer gets 487) must end
-// the recording leg and leave no dialog behind, wherever in the INVITE
-// handling it arrives.
-func TestReviewCancelRacingThe200(t *testing.T) {
+// startReviewServer starts a server on loopback port 0 with a recording
+// handler fake; it is closed at the end of the test.
+func startReviewServer(t *testing.T) (*Server, *cancelHandler) {
+	t.Helper()
 	h := &cancelHandler{invited: map[string]bool{}, ended: map[string]bool{}}
 	s, err := New(Config{Listen: "127.0.0.1:0", AdvertiseIP: mustAddr("127.0.0.1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Start()
-	defer s.Close()
+	t.Cleanup(func() { _ = s.Close() })
+	return s, h
+}
+
+// udpPeer is the peer's UDP socket on loopback and its port.
+func udpPeer(t *testing.T) (*net.UDPConn, int) {
+	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	port := c.LocalAddr().(*net.UDPAddr).Port
+	t.Cleanup(func() { c.Close() })
+	return c, c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// A CANCEL that wins the race with the 200 OK (the peer gets 487) must end
+// the recording leg and leave no dialog behind, wherever in the INVITE
+// handling it arrives.
+func TestReviewCancelRacingThe200(t *testing.T) {
+	s, h := startReviewServer(t)
+	c, port := udpPeer(t)
 	to := net.UDPAddrFromAddrPort(s.Addr())
 
 	got487 := map[string]bool{}

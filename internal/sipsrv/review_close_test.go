@@ -3,8 +3,6 @@ package sipsrv
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -21,12 +19,7 @@ func reviewOptions(cseq int, port int) string {
 // After Close the server handles nothing more: also not requests on TCP
 // connections accepted before (their sockets and goroutines must go).
 func TestReviewCloseEndsTCPConnections(t *testing.T) {
-	h := &cancelHandler{invited: map[string]bool{}, ended: map[string]bool{}}
-	s, err := New(Config{Listen: "127.0.0.1:0", AdvertiseIP: mustAddr("127.0.0.1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
+	s, _ := startReviewServer(t)
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package sipsrv
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -14,19 +12,8 @@ import (
 // request: it must carry the route set the INVITE's Record-Route built
 // (RFC 3261 §12.2.1.1), which the 200 OK echoed to the peer.
 func TestReviewHangupFollowsRouteSet(t *testing.T) {
-	h := &cancelHandler{invited: map[string]bool{}, ended: map[string]bool{}}
-	s, err := New(Config{Listen: "127.0.0.1:0", AdvertiseIP: mustAddr("127.0.0.1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Close()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	port := c.LocalAddr().(*net.UDPAddr).Port
+	s, _ := startReviewServer(t)
+	c, port := udpPeer(t)
 	to := net.UDPAddrFromAddrPort(s.Addr())
 	inv := reviewRequest("INVITE", "rr1", "z9hG4bKrr1", port, reviewSDP)
 	inv = strings.Replace(inv, "Max-Forwards: 70\r\n", "Max-Forwards: 70\r\nRecord-Route: <sip:sbc1.example;lr>\r\nRecord-Route: <sip:sbc2.example;lr>\r\n", 1)
