@@ -266,6 +266,15 @@ func (r *Recorder) endAll(reason string, hangup bool) {
 		legs = append(legs, l)
 	}
 	r.mu.Unlock()
+	for _, c := range calls {
+		// The call did not end by itself: what was recorded is kept, but it
+		// is not the whole call.
+		c.mu.Lock()
+		if c.partial == "" {
+			c.partial = "cut short: " + reason
+		}
+		c.mu.Unlock()
+	}
 	for _, l := range legs {
 		r.endLeg(l, reason, hangup)
 	}

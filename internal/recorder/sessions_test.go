@@ -288,3 +288,28 @@ func hasEvent(r store.Recording, typ string) bool {
 	}
 	return false
 }
+
+// Stopping the recorder (SIGINT) in the middle of a call finalises a
+// playable file, marked partial: it is not the whole call.
+func TestCloseMidCallIsPartial(t *testing.T) {
+	f := newFixture(t)
+	a := newSender(t, 0, 0xF)
+	ans, err := f.r.Invite(context.Background(), msrInvite(t, "x", "5001", a.port(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	a.send(t, 25, 0x40)
+	waitPackets(t, f.r, 25)
+	f.clk.Add(time.Second)
+	if err := f.r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := onlyRecording(t, f.db)
+	if rec.Status != store.StatusPartial || !strings.Contains(rec.StatusReason, "cut short") {
+		t.Errorf("status %s (%s), want partial/cut short", rec.Status, rec.StatusReason)
+	}
+	if wf, err := wav.ReadFile(rec.MediaPath); err != nil || wf.Frames == 0 {
+		t.Errorf("file after Close: %v", err)
+	}
+}
