@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.sql = sdb
-	if err := sdb.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, sdb); err != nil {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -89,6 +90,30 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// pingBusy opens the first connection. Switching a fresh file to WAL needs
+// an exclusive lock and SQLite reports SQLITE_BUSY at once, without its busy
+// handler, when another process is switching it at the same moment: retry
+// for up to five seconds.
+func pingBusy(ctx context.Context, sdb *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := sdb.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait + time.Duration(rand.Int64N(int64(wait)))):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // Path returns the file the store was opened on.
