@@ -77,8 +77,14 @@ type Recording struct {
 	MetadataProblem string // why Metadata could not be used, if it could not
 
 	Segments     []Segment
+	Couples      []Couple
 	Events       []Event // append-only: written by CreateRecording and AddEvents
 	ExternalData map[string]string
+
+	// Correlation says how the recording matched the CTI side: "" (no CTI
+	// configured), "matched", or a failed-recording state such as
+	// "no-cti-call" (a SIP session no CTI call explains).
+	Correlation string
 
 	// Set by the store: CreatedAt on create (unless already set), UpdatedAt
 	// on every create and update.
@@ -121,6 +127,20 @@ type Segment struct {
 	Channel int    // -1 = all channels
 	StartMS int64
 	EndMS   int64
+}
+
+// Couple is one conversation segment inside a recording: one pair of
+// parties over a span of the media file (a transfer or conference starts a
+// new one), with its own external data. Offsets are milliseconds from the
+// start of the recording; EndMS is -1 while open.
+type Couple struct {
+	StartMS      int64
+	EndMS        int64
+	ThisDN       string
+	OtherDN      string
+	ConnID       string // 16 hex digits
+	CallUUID     string
+	ExternalData map[string]string
 }
 
 // Event is something that happened during a recording. Events are

@@ -30,7 +30,9 @@ type RecordingView struct {
 	NeedsTranscode  bool              `json:"needs_transcode"`
 	MetadataProblem string            `json:"metadata_problem"`
 	Segments        []SegmentView     `json:"segments"`
+	Couples         []CoupleView      `json:"couples"`
 	ExternalData    map[string]string `json:"external_data"`
+	Correlation     string            `json:"correlation"`
 	CreatedAt       *time.Time        `json:"created_at"`
 	UpdatedAt       *time.Time        `json:"updated_at"`
 }
@@ -54,6 +56,18 @@ type PartyView struct {
 	Name          string `json:"name"`
 	ParticipantID string `json:"participant_id"`
 	SIPCallID     string `json:"sip_call_id"`
+}
+
+// CoupleView is the JSON shape of a Couple (a conversation segment and its
+// offsets into the media file).
+type CoupleView struct {
+	StartMS      int64             `json:"start_ms"`
+	EndMS        int64             `json:"end_ms"`
+	ThisDN       string            `json:"this_dn"`
+	OtherDN      string            `json:"other_dn"`
+	ConnID       string            `json:"conn_id"`
+	CallUUID     string            `json:"call_uuid"`
+	ExternalData map[string]string `json:"external_data"`
 }
 
 // SegmentView is the JSON shape of a Segment.
@@ -99,7 +113,9 @@ func NewView(r *Recording) RecordingView {
 		NeedsTranscode:  r.NeedsTranscode,
 		MetadataProblem: r.MetadataProblem,
 		Segments:        make([]SegmentView, 0, len(r.Segments)),
+		Couples:         make([]CoupleView, 0, len(r.Couples)),
 		ExternalData:    CleanExternalData(r.ExternalData),
+		Correlation:     r.Correlation,
 		CreatedAt:       timePtr(r.CreatedAt),
 		UpdatedAt:       timePtr(r.UpdatedAt),
 	}
@@ -108,6 +124,10 @@ func NewView(r *Recording) RecordingView {
 	}
 	for _, s := range r.Segments {
 		v.Segments = append(v.Segments, SegmentView(s))
+	}
+	for _, c := range r.Couples {
+		v.Couples = append(v.Couples, CoupleView{StartMS: c.StartMS, EndMS: c.EndMS, ThisDN: c.ThisDN, OtherDN: c.OtherDN,
+			ConnID: c.ConnID, CallUUID: c.CallUUID, ExternalData: CleanExternalData(c.ExternalData)})
 	}
 	return v
 }

@@ -14,7 +14,7 @@ import (
 const recordingColumns = `id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 	recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 	format, media_path, size_bytes, sha256, needs_transcode, metadata,
-	metadata_problem, created_at, updated_at`
+	metadata_problem, correlation, created_at, updated_at`
 
 // childChunk bounds the number of ids in one IN (...) list, far below
 // SQLite's limit on bound parameters.
@@ -58,7 +58,7 @@ func scanRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]s
 		if err := rows.Scan(&r.ID, &mode, &status, &r.StatusReason, &r.CallUUID, &r.RecordID, &r.SIPRECSessionID,
 			&r.RecordedDN, &r.OtherDN, &started, &ended, &r.DurationMS, &r.Channels, &codecs,
 			&r.Format, &r.MediaPath, &r.SizeBytes, &r.SHA256, &r.NeedsTranscode, &r.Metadata,
-			&r.MetadataProblem, &created, &updated); err != nil {
+			&r.MetadataProblem, &r.Correlation, &created, &updated); err != nil {
 			return nil, err
 		}
 		r.Mode, r.Status = store.Mode(mode), store.Status(status)
@@ -159,6 +159,27 @@ func loadChildren(ctx context.Context, tx *sql.Tx, ids []any, byID map[string]*s
 	if err != nil {
 		return fmt.Errorf("load events: %w", err)
 	}
+	err = each(`SELECT recording_id, start_ms, end_ms, this_dn, other_dn, conn_id, call_uuid, external_data
+		FROM couples WHERE recording_id IN `+in+` ORDER BY recording_id, pos`,
+		func(rows *sql.Rows) error {
+			var (
+				c  store.Couple
+				ed string
+			)
+			if err := rows.Scan(&id, &c.StartMS, &c.EndMS, &c.ThisDN, &c.OtherDN, &c.ConnID, &c.CallUUID, &ed); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(ed), &c.ExternalData); err != nil {
+				return fmt.Errorf("couple external data: %w", err)
+			}
+			c.ExternalData = store.CleanExternalData(c.ExternalData)
+			r := byID[id]
+			r.Couples = append(r.Couples, c)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("load couples: %w", err)
+	}
 	err = each(`SELECT recording_id, key, value FROM external_data WHERE recording_id IN `+in,
 		func(rows *sql.Rows) error {
 			var k, v string
@@ -194,6 +215,17 @@ func insertChildren(ctx context.Context, tx *sql.Tx, r *store.Recording) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO segments (recording_id, pos, type, channel, start_ms, end_ms)
 			VALUES (?, ?, ?, ?, ?, ?)`, r.ID, i, s.Type, s.Channel, s.StartMS, s.EndMS); err != nil {
 			return fmt.Errorf("insert segment: %w", err)
+		}
+	}
+	for i, c := range r.Couples {
+		ed, err := json.Marshal(store.CleanExternalData(c.ExternalData))
+		if err != nil {
+			return fmt.Errorf("encode couple external data: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO couples (recording_id, pos, start_ms, end_ms, this_dn, other_dn,
+			conn_id, call_uuid, external_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, i, c.StartMS, c.EndMS, c.ThisDN, c.OtherDN, c.ConnID, c.CallUUID, string(ed)); err != nil {
+			return fmt.Errorf("insert couple: %w", err)
 		}
 	}
 	for k, v := range r.ExternalData {

@@ -167,12 +167,12 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 			id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 			recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 			format, media_path, size_bytes, sha256, needs_transcode, metadata,
-			metadata_problem, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			metadata_problem, correlation, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
 			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
-			r.MetadataProblem, formatTime(created), formatTime(created))
+			r.MetadataProblem, r.Correlation, formatTime(created), formatTime(created))
 		if err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
@@ -213,19 +213,19 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 			mode = ?, status = ?, status_reason = ?, call_uuid = ?, record_id = ?, siprec_session_id = ?,
 			recorded_dn = ?, other_dn = ?, started_at = ?, ended_at = ?, duration_ms = ?, channels = ?,
 			codecs = ?, format = ?, media_path = ?, size_bytes = ?, sha256 = ?, needs_transcode = ?,
-			metadata = ?, metadata_problem = ?, updated_at = ?
+			metadata = ?, metadata_problem = ?, correlation = ?, updated_at = ?
 			WHERE id = ? RETURNING created_at`,
 			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
 			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
-			r.Metadata, r.MetadataProblem, formatTime(updated), r.ID).Scan(&created)
+			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("update recording %s: %w", r.ID, err)
 		}
-		for _, table := range []string{"sip_call_ids", "parties", "segments", "external_data"} {
+		for _, table := range []string{"sip_call_ids", "parties", "segments", "couples", "external_data"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE recording_id = ?`, r.ID); err != nil {
 				return fmt.Errorf("update recording %s: %w", r.ID, err)
 			}

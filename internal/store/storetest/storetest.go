@@ -178,6 +178,13 @@ func fullRecording(id string, started time.Time) *store.Recording {
 			{Type: store.SegmentPause, Channel: store.AllChannels, StartMS: 30000, EndMS: 40000},
 			{Type: store.SegmentHold, Channel: 1, StartMS: 50000, EndMS: 60000},
 		},
+		Couples: []store.Couple{
+			{StartMS: 0, EndMS: 40000, ThisDN: "7001", OtherDN: "+33123456789", ConnID: "006502a8c4e1b001", CallUUID: "CALLUUID0000000000000000000000A",
+				ExternalData: map[string]string{"GEN_TEV_ThisDN": "7001", "GEN_USR_Account": "ACME-42"}},
+			{StartMS: 40000, EndMS: 95250, ThisDN: "7001", OtherDN: "7002", ConnID: "006502a8c4e1b001", CallUUID: "CALLUUID0000000000000000000000A",
+				ExternalData: map[string]string{"GEN_TEV_OtherDN": "7002"}},
+		},
+		Correlation: "matched",
 		Events: []store.Event{
 			{Type: "metadata", AtMS: 0, Channel: -1, Detail: "initial", At: started},
 		},
@@ -211,6 +218,12 @@ func canon(r store.Recording) store.Recording {
 	}
 	if len(r.Segments) == 0 {
 		r.Segments = nil
+	}
+	if len(r.Couples) == 0 {
+		r.Couples = nil
+	}
+	for i := range r.Couples {
+		r.Couples[i].ExternalData = store.CleanExternalData(r.Couples[i].ExternalData)
 	}
 	var ev []store.Event
 	for _, e := range r.Events {
