@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
@@ -39,6 +40,8 @@ type call struct {
 	endReason  string
 	paused     bool
 	meta       *siprec.Metadata
+	source     string      // SIP source of the first leg
+	audio      atomic.Bool // first RTP seen (for the correlator)
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -99,6 +102,14 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 	}
 	c := r.calls[key]
 	joining := c != nil
+	if !joining && r.cor != nil && inv.Kind == sipsrv.KindMSR {
+		if err := r.cor.Admit(firstNonEmpty(inv.MSR.RecordDN, inv.MSR.DN)); err != nil {
+			r.mu.Unlock()
+			r.log.Info("recording refused: recorded DN not monitored", "record_id", inv.MSR.RecordID,
+				"record_dn", firstNonEmpty(inv.MSR.RecordDN, inv.MSR.DN), "call_uuid", inv.MSR.CallUUID, "sip_call_id", inv.CallID, "error", err)
+			return nil, declined(err)
+		}
+	}
 	if !joining {
 		switch {
 		case r.draining:
@@ -282,6 +293,10 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		_ = w.Close()
 		_ = os.Remove(rec.MediaPath)
 		return errf("store: %w", err)
+	}
+	c.source = inv.Source
+	if r.cor != nil {
+		r.cor.Started(c.session())
 	}
 	c.log.Debug("recording started", "record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "siprec_session_id", rec.SIPRECSessionID, "channels", rec.Channels, "sip_call_id", inv.CallID, "source", inv.Source)
 	return nil

@@ -156,6 +156,11 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		StrictSource: r.cfg.StrictRTPSource,
 		Now:          r.cfg.Now,
 		Logger:       c.log,
+		OnLock: func(_ netip.AddrPort, _ uint32, at time.Time) {
+			if r.cor != nil && c.audio.CompareAndSwap(false, true) {
+				r.cor.AudioStarted(c.rec.ID, at)
+			}
+		},
 	})
 	if err != nil {
 		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: no RTP port", RetryAfter: r.cfg.RetryAfter, Err: err}

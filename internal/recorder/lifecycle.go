@@ -167,6 +167,16 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if rec.NeedsTranscode && !strings.Contains(rec.StatusReason, "needs_transcode") {
 			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+"; needs_transcode: codec not decoded, raw payload kept", "; ")
 		}
+		if r.cor != nil {
+			couples, ext, corr := r.cor.Finished(c.session(), now)
+			rec.Couples, rec.Correlation = couples, corr
+			if rec.ExternalData == nil {
+				rec.ExternalData = map[string]string{}
+			}
+			for k, v := range ext {
+				rec.ExternalData[k] = v
+			}
+		}
 		r.savePending(c)
 		if err := r.st.UpdateRecording(context.Background(), rec); err != nil {
 			c.log.Error("store final update failed", "error", err)

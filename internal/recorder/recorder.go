@@ -61,6 +61,7 @@ type Recorder struct {
 	cfg Config
 	st  Store
 	sig Signaler
+	cor Correlator
 	log *slog.Logger
 
 	mu       sync.Mutex

@@ -1,6 +1,10 @@
 package rtpin
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
 
 // Packets queued in the socket when Close is called (the last RTP sent
 // just before the BYE) are still delivered: accepted audio is never lost.
@@ -21,4 +25,26 @@ func TestCloseDrainsQueuedPackets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// OnLock tells the consumer the moment audio starts arriving.
+func TestOnLockCalledOnFirstPacket(t *testing.T) {
+	got := make(chan uint32, 4)
+	leg := startLeg(t, Config{OnLock: func(_ netip.AddrPort, ssrc uint32, _ time.Time) { got <- ssrc }})
+	s := newSender(t, loopback)
+	for i := 0; i < 5; i++ {
+		s.sendRTP(leg.r.Port(), 0x77, []byte{1})
+	}
+	select {
+	case ssrc := <-got:
+		if ssrc != 0x77 {
+			t.Errorf("OnLock ssrc = %x", ssrc)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnLock not called")
+	}
+	eventually(t, "all packets", func() bool { return len(leg.h.packets()) == 5 })
+	if len(got) != 0 {
+		t.Errorf("OnLock called %d more times for one source", len(got))
+	}
 }

@@ -37,6 +37,10 @@ type Config struct {
 	// Logger carries the call/recording attributes; nil discards.
 	Logger     *slog.Logger
 	ReadBuffer int // SO_RCVBUF of the RTP socket in bytes, 0 = system default
+	// OnLock, if set, is called (from the read goroutine, so it must not
+	// block) each time a source is locked: the first packet of the leg, or
+	// the first after SetRemote. The recorder learns here that audio arrives.
+	OnLock func(src netip.AddrPort, ssrc uint32, at time.Time)
 }
 
 // Stats are a receiver's counters. Packets and Bytes count accepted RTP
@@ -61,6 +65,7 @@ type Receiver struct {
 	ports   *PortAllocator
 	handler media.PacketHandler
 	now     func() time.Time
+	onLock  func(netip.AddrPort, uint32, time.Time)
 	log     *slog.Logger
 	prev    Occupant // the port's previous occupant; read-only
 	strict  bool     // Config.StrictSource
@@ -185,6 +190,7 @@ func newReceiver(cfg Config, port int, rtpConn, rtcpConn *net.UDPConn) (*Receive
 		ports:    cfg.Ports,
 		handler:  cfg.Handler,
 		now:      cfg.Now,
+		onLock:   cfg.OnLock,
 		log:      cfg.Logger,
 		prev:     cfg.Ports.Previous(port),
 		rtpConn:  rtpConn,
@@ -452,6 +458,9 @@ func (r *Receiver) lock(l *loop, src netip.AddrPort, ssrc uint32) bool {
 	l.locked, l.source, l.ssrc = true, src, ssrc
 	r.mu.Unlock()
 	r.log.Debug("rtp source locked", "port", r.port, "source", src, "ssrc", ssrc)
+	if r.onLock != nil {
+		r.onLock(src, ssrc, r.now())
+	}
 	return true
 }
 

@@ -1,0 +1,86 @@
+package recorder
+
+import (
+	"errors"
+	"time"
+
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/store"
+)
+
+// Correlator joins recording sessions to the calls the CTI side knows
+// (conversations). It is optional: without it recordings carry only what
+// SIP says. Implementations must not block: the recorder calls them on its
+// SIP and RTP paths.
+type Correlator interface {
+	// Admit is asked before a new MSR recording is created; an error
+	// refuses it for good (603 Decline: the Resource Manager must not try
+	// another recorder), e.g. for a recorded DN that is excluded.
+	Admit(recordDN string) error
+	// Started says a recording now exists for these identifiers.
+	Started(s Session)
+	// AudioStarted says the first RTP packet of the recording arrived.
+	AudioStarted(recordingID string, at time.Time)
+	// Finished returns what the CTI side knows of the recording's span:
+	// the couples with offsets into the media, recording-level external
+	// data, and the correlation state ("matched", "no-cti-call", ...).
+	Finished(s Session, end time.Time) (couples []store.Couple, external map[string]string, correlation string)
+}
+
+// Session identifies a recording to a Correlator.
+type Session struct {
+	RecordingID string
+	Mode        store.Mode
+	RecordID    string
+	CallUUID    string
+	RecordedDN  string
+	OtherDN     string
+	Start       time.Time
+	Source      string // SIP source address of the first leg
+}
+
+// ErrExcluded is what a Correlator returns from Admit for an excluded DN.
+var ErrExcluded = errors.New("recorder: recorded DN is excluded from recording")
+
+// SetCorrelator installs the CTI correlator (before Run).
+func (r *Recorder) SetCorrelator(c Correlator) { r.cor = c }
+
+func (c *call) session() Session {
+	return Session{
+		RecordingID: c.rec.ID, Mode: c.rec.Mode, RecordID: c.rec.RecordID, CallUUID: c.rec.CallUUID,
+		RecordedDN: c.rec.RecordedDN, OtherDN: c.rec.OtherDN, Start: c.start, Source: c.source,
+	}
+}
+
+func declined(err error) error {
+	return &sipsrv.StatusError{Code: 603, Reason: "Decline: recorded DN is not monitored", Err: err}
+}
+
+// SetPaused pauses or resumes the recording of an MSR call (a compliance
+// pause asked through CTI: GSIP_RECORD_PAUSE / RESUME, or GSIP_RECORD =
+// PAUSED). The paused span is silence in the file and a pause segment.
+func (r *Recorder) SetPaused(recordID, recordDN string, paused bool) error {
+	r.mu.Lock()
+	c := r.calls["msr|"+recordID+"|"+recordDN]
+	r.mu.Unlock()
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	now := r.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return ErrNoSuchCall
+	}
+	if c.paused == paused {
+		return nil
+	}
+	c.paused = paused
+	c.mix.SetPaused(paused, now)
+	c.event(map[bool]string{true: "pause", false: "resume"}[paused], -1, now, "cti")
+	c.log.Info(map[bool]string{true: "recording paused", false: "recording resumed"}[paused], "by", "cti")
+	return nil
+}
+
+// ErrNoSuchCall is returned for a recording that is not in progress.
+var ErrNoSuchCall = errors.New("recorder: no such recording in progress")

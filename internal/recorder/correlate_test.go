@@ -1,0 +1,79 @@
+package recorder
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/store"
+)
+
+type fakeCorrelator struct {
+	mu      sync.Mutex
+	started []Session
+	audio   []string
+}
+
+func (f *fakeCorrelator) Admit(dn string) error {
+	if dn == "9999" {
+		return ErrExcluded
+	}
+	return nil
+}
+func (f *fakeCorrelator) Started(s Session) { f.mu.Lock(); f.started = append(f.started, s); f.mu.Unlock() }
+func (f *fakeCorrelator) AudioStarted(id string, at time.Time) {
+	f.mu.Lock()
+	f.audio = append(f.audio, id)
+	f.mu.Unlock()
+}
+func (f *fakeCorrelator) Finished(s Session, end time.Time) ([]store.Couple, map[string]string, string) {
+	return []store.Couple{{StartMS: 0, EndMS: end.Sub(s.Start).Milliseconds(), ThisDN: s.RecordedDN, OtherDN: "+1555", ConnID: "006502a8c4e1b001",
+			ExternalData: map[string]string{"GEN_TEV_ThisDN": s.RecordedDN}}},
+		map[string]string{"GEN_TEV_CallUuid": s.CallUUID}, "matched"
+}
+
+func TestCorrelatorHooks(t *testing.T) {
+	f := newFixture(t)
+	cor := &fakeCorrelator{}
+	f.r.SetCorrelator(cor)
+	ctx := context.Background()
+
+	excluded := msrInvite(t, "ex", "9999", 41600, "sendonly")
+	excluded.MSR.RecordDN = "9999"
+	_, err := f.r.Invite(ctx, excluded)
+	var se *sipsrv.StatusError
+	if !errors.As(err, &se) || se.Code != 603 {
+		t.Fatalf("excluded DN: %v, want 603 Decline", err)
+	}
+
+	a := newSender(t, 0, 0xC)
+	ans, err := f.r.Invite(ctx, msrInvite(t, "ok", "5001", a.port(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	a.send(t, 5, 0x10)
+	waitPackets(t, f.r, 5)
+	if err := f.r.SetPaused("r1", "5001", true); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(2 * time.Second)
+	f.r.Bye("ok", "bye")
+
+	cor.mu.Lock()
+	if len(cor.started) != 1 || cor.started[0].CallUUID != "UUID1" || len(cor.audio) != 1 {
+		t.Errorf("started=%+v audio=%v", cor.started, cor.audio)
+	}
+	cor.mu.Unlock()
+	rec := onlyRecording(t, f.db)
+	if rec.Correlation != "matched" || len(rec.Couples) != 1 || rec.Couples[0].EndMS != 2000 ||
+		rec.ExternalData["GEN_TEV_CallUuid"] != "UUID1" || rec.Couples[0].ExternalData["GEN_TEV_ThisDN"] != "5001" {
+		t.Errorf("couples=%+v ext=%v corr=%q", rec.Couples, rec.ExternalData, rec.Correlation)
+	}
+	if !hasEvent(rec, "pause") {
+		t.Errorf("CTI pause not recorded: %+v", rec.Events)
+	}
+}
