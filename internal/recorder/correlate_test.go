@@ -23,7 +23,11 @@ func (f *fakeCorrelator) Admit(dn string) error {
 	}
 	return nil
 }
-func (f *fakeCorrelator) Started(s Session) { f.mu.Lock(); f.started = append(f.started, s); f.mu.Unlock() }
+func (f *fakeCorrelator) Started(s Session) {
+	f.mu.Lock()
+	f.started = append(f.started, s)
+	f.mu.Unlock()
+}
 func (f *fakeCorrelator) AudioStarted(id string, at time.Time) {
 	f.mu.Lock()
 	f.audio = append(f.audio, id)
