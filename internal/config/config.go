@@ -38,6 +38,37 @@ type Serve struct {
 	StrictRTPSource bool          `koanf:"strict_rtp_source"`
 	RetryAfter      int           `koanf:"retry_after"` // seconds, sent with 503
 	LogLevel        string        `koanf:"log_level"`
+
+	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
+	// carry only what SIP says.
+	CTI           string        `koanf:"cti"`        // HOST:PORT[,BACKUP] of one SIP Server
+	CTISwitch     string        `koanf:"cti_switch"` // its switch name in the configuration
+	CTIServers    []CTIServer   `koanf:"cti_servers"`
+	CTIClientName string        `koanf:"cti_client_name"`
+	CTIReconnect  time.Duration `koanf:"cti_reconnect"`
+	DNInclude     string        `koanf:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
+	DNExclude     string        `koanf:"dn_exclude"`
+	ConfigFile    string        `koanf:"config_file"` // configuration data (tenants, DNs, persons) as YAML
+	ConfigURL     string        `koanf:"config_url"`  // ... or from a configuration service (openrec sim)
+}
+
+// CTIServer is one SIP Server of the CTI link.
+type CTIServer struct {
+	Name    string `koanf:"name"`
+	Switch  string `koanf:"switch"`
+	Primary string `koanf:"primary"`
+	Backup  string `koanf:"backup"`
+}
+
+// Servers returns the configured SIP Servers (cti_servers, plus the one
+// given by cti / cti_switch).
+func (c Serve) Servers() []CTIServer {
+	out := append([]CTIServer(nil), c.CTIServers...)
+	if c.CTI != "" {
+		primary, backup, _ := strings.Cut(c.CTI, ",")
+		out = append(out, CTIServer{Name: c.CTISwitch, Switch: c.CTISwitch, Primary: primary, Backup: backup})
+	}
+	return out
 }
 
 // Defaults returns the configuration used when nothing is configured.
@@ -60,6 +91,9 @@ func Defaults() Serve {
 		StrictRTPSource: true,
 		RetryAfter:      5,
 		LogLevel:        "info",
+		CTISwitch:       "SIP_Switch",
+		CTIClientName:   "openrec",
+		CTIReconnect:    30 * time.Second,
 	}
 }
 
@@ -83,7 +117,18 @@ var flagKeys = map[string]string{
 	"strict-rtp-source": "strict_rtp_source",
 	"retry-after":       "retry_after",
 	"log-level":         "log_level",
+	"cti":               "cti",
+	"cti-switch":        "cti_switch",
+	"cti-client-name":   "cti_client_name",
+	"cti-reconnect":     "cti_reconnect",
+	"dn-include":        "dn_include",
+	"dn-exclude":        "dn_exclude",
+	"config-file":       "config_file",
+	"config-url":        "config_url",
 }
+
+// fileOnlyKeys are keys with no flag (lists).
+var fileOnlyKeys = []string{"cti_servers"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -107,6 +152,14 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("strict-rtp-source", d.StrictRTPSource, "accept RTP only from the IP address in the SDP offer")
 	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
+	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
+	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
+	fs.String("cti-client-name", d.CTIClientName, "application name the recorder registers with")
+	fs.Duration("cti-reconnect", d.CTIReconnect, "wait between CTI reconnection attempts")
+	fs.String("dn-include", d.DNInclude, "DNs to monitor: comma list of DNs, ranges 3000-3999, /regex/ (empty = all)")
+	fs.String("dn-exclude", d.DNExclude, "DNs never recorded (wins over include and third-party requests)")
+	fs.String("config-file", d.ConfigFile, "configuration data (tenants, switches, DNs, persons) as YAML")
+	fs.String("config-url", d.ConfigURL, "configuration data from a configuration service URL (e.g. openrec sim's /config)")
 }
 
 // Load builds the configuration: defaults, then the file named by --config
@@ -144,6 +197,11 @@ func Load(fs *pflag.FlagSet) (Serve, error) {
 }
 
 func knownKey(key string) bool {
+	for _, v := range fileOnlyKeys {
+		if key == v || strings.HasPrefix(key, v+".") {
+			return true
+		}
+	}
 	for _, v := range flagKeys {
 		if v == key {
 			return true
@@ -193,6 +251,19 @@ func (c Serve) Validate() error {
 	}
 	if c.PortQuarantine < 0 {
 		errs = append(errs, fmt.Errorf("port_quarantine %v: must not be negative", c.PortQuarantine))
+	}
+	for i, sv := range c.Servers() {
+		if _, _, err := net.SplitHostPort(sv.Primary); err != nil {
+			errs = append(errs, fmt.Errorf("cti server %d (%s): primary %q: want HOST:PORT", i, sv.Name, sv.Primary))
+		}
+		if sv.Backup != "" {
+			if _, _, err := net.SplitHostPort(sv.Backup); err != nil {
+				errs = append(errs, fmt.Errorf("cti server %d (%s): backup %q: want HOST:PORT", i, sv.Name, sv.Backup))
+			}
+		}
+	}
+	if c.ConfigFile != "" && c.ConfigURL != "" {
+		errs = append(errs, errors.New("config_file and config_url: set one, not both"))
 	}
 	if c.MaxBody < 1024 {
 		errs = append(errs, fmt.Errorf("max_body %d: must be at least 1024", c.MaxBody))

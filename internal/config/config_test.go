@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestDefaultsNeedNoConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c != Defaults() {
+	if !reflect.DeepEqual(c, Defaults()) {
 		t.Errorf("load with nothing = %+v, want defaults", c)
 	}
 	if c.SIPListen != "0.0.0.0:5060" || c.HTTPListen != "0.0.0.0:8080" || c.DataDir != "./openrec-data" {
@@ -88,5 +89,21 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q %v: err = %v, want mention of %q", tt.file, tt.args, err, tt.want)
 		}
+	}
+}
+
+func TestCTIServers(t *testing.T) {
+	file := "cti_servers:\n  - name: SIPS1\n    switch: SW1\n    primary: 10.0.0.1:3000\n    backup: 10.0.0.2:3000\ndn_include: 3000-3999\n"
+	c, err := load(t, file, "--cti", "127.0.0.1:7000", "--cti-switch", "SW2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Servers()
+	want := []CTIServer{{Name: "SIPS1", Switch: "SW1", Primary: "10.0.0.1:3000", Backup: "10.0.0.2:3000"}, {Name: "SW2", Switch: "SW2", Primary: "127.0.0.1:7000"}}
+	if !reflect.DeepEqual(got, want) || c.DNInclude != "3000-3999" {
+		t.Errorf("servers = %+v include=%q", got, c.DNInclude)
+	}
+	if _, err := load(t, "", "--cti", "nohostport"); err == nil || !strings.Contains(err.Error(), "cti server") {
+		t.Errorf("bad --cti accepted: %v", err)
 	}
 }
