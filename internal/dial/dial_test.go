@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -802,5 +803,40 @@ func TestPortAllocatorRange(t *testing.T) {
 	}
 	if _, err := a.listen(ip, true); !errors.Is(err, ErrNoPorts) {
 		t.Fatalf("exhausted range: %v", err)
+	}
+}
+
+// TestMute: while Spec.Mute reports true no RTP is sent; the timestamps
+// keep running (a gap) and the first packet after the gap is marked.
+func TestMute(t *testing.T) {
+	rec := newFakeRecorder(t)
+	d := newTestDialer(t, Options{})
+	var n atomic.Int32
+	// Mute ticks 10..19 of 30 (the function is asked once per stream per tick).
+	mute := func() bool { k := n.Add(1) - 1; return k >= 20 && k < 40 }
+	res, err := d.Call(callCtx(t), Spec{Target: rec.target("udp"), SingleSession: true, Duration: 600 * time.Millisecond, Mute: mute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PacketsSent[0]+res.PacketsSent[1] != 40 {
+		t.Fatalf("sent %v, want 40 packets in all (60 ticks, 20 muted)", res.PacketsSent)
+	}
+	s := rec.byCallID(t, res.CallIDs[0]).sinks[0]
+	waitFor(t, "packets", func() bool { return len(s.packets()) == res.PacketsSent[0] })
+	pkts := s.packets()
+	gap := -1
+	for i := 1; i < len(pkts); i++ {
+		if d := pkts[i].Timestamp - pkts[i-1].Timestamp; d != samplesPerPacket {
+			if gap >= 0 || d <= samplesPerPacket {
+				t.Fatalf("timestamp step %d at packet %d", d, i)
+			}
+			gap = i
+			if !pkts[i].Marker {
+				t.Error("first packet after the muted stretch is not marked")
+			}
+		}
+	}
+	if gap < 0 {
+		t.Fatal("no gap in the timestamps")
 	}
 }

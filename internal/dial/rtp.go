@@ -70,6 +70,9 @@ type stream struct {
 	reorder float64
 	jitter  time.Duration
 
+	mute  func() bool // Spec.Mute
+	muted bool        // the previous tick was muted: mark the next packet
+
 	wantSR bool
 	nextSR time.Time
 	hdr    rtp.Header
@@ -92,6 +95,7 @@ func newStream(party int, src Source, codec string, pair rtpPair, p *plan, log *
 		reorder: p.Reorder,
 		jitter:  p.Jitter,
 		wantSR:  p.RTCP,
+		mute:    p.Mute,
 		seq:     uint16(rand.Uint32()),
 		ts0:     rand.Uint32(),
 	}
@@ -143,6 +147,12 @@ func (s *stream) generate(k int, t time.Time) {
 	if !s.send {
 		return
 	}
+	if s.mute != nil && s.mute() {
+		s.muted = true
+		return
+	}
+	marker := k == 0 || s.muted
+	s.muted = false
 	if ev, j, ok := s.dtmfAt(k); ok {
 		start := k - j
 		repeats := 1
@@ -170,7 +180,7 @@ func (s *stream) generate(k int, t time.Time) {
 	}
 	i := s.alloc()
 	sl := &s.slots[i]
-	s.hdr = rtp.Header{Version: 2, Marker: k == 0, PayloadType: s.pt,
+	s.hdr = rtp.Header{Version: 2, Marker: marker, PayloadType: s.pt,
 		SequenceNumber: s.seq, Timestamp: s.ts0 + uint32(k*samplesPerPacket), SSRC: s.ssrc}
 	s.seq++
 	n, _ := s.hdr.MarshalTo(sl.buf[:])

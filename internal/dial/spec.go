@@ -74,6 +74,13 @@ type Spec struct {
 	// SingleLeg sends only the recorded DN's MSR leg: a media server whose
 	// second INVITE never comes (the recorder must keep it as partial).
 	SingleLeg bool
+	// Mute, when set, is asked before every 20 ms packet of every stream;
+	// while it returns true no RTP is sent (the media clock, sequence of
+	// sources and RTP timestamps keep running, so a gap appears), and the
+	// first packet after a muted stretch carries the marker bit. It is how
+	// a media server pauses a recording (or never sends RTP). It is called
+	// from the streaming goroutines and must be safe for concurrent use.
+	Mute func() bool
 }
 
 // Result reports what a Call did. Slices indexed "per INVITE" have one
