@@ -1,0 +1,24 @@
+package conversation
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors.
+var (
+	// ErrCharset: an unknown attached-data source charset.
+	ErrCharset = errors.New("conversation: unknown charset")
+	// ErrNoCall: no call with that CallUUID.
+	ErrNoCall = errors.New("conversation: no such call")
+	// ErrNoParty: the DN is not an established monitored party of the call.
+	ErrNoParty = errors.New("conversation: no such party")
+	// ErrState: the operation does not fit the recording state.
+	ErrState = errors.New("conversation: invalid recording state")
+	// ErrConfig: an invalid configuration value.
+	ErrConfig = errors.New("conversation: invalid configuration")
+)
+
+func errorf(sentinel error, format string, a ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, a...))
+}
