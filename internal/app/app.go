@@ -38,6 +38,7 @@ type App struct {
 	sip  *sipsrv.Server
 	http *http.Server
 	hl   net.Listener
+	cti  *ctiSide
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -119,8 +120,21 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.rec.SetSignaler(a.sip)
+	a.cti, err = startCTI(ctx, cfg, a.rec, db, log)
+	if err != nil {
+		_ = a.sip.Close()
+		_ = db.Close()
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if a.cti != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.cti.run(runCtx)
+		}()
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -167,6 +181,9 @@ func (a *App) startHTTP() error {
 	a.hl = l
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg, a.rec)
+	if a.cti != nil {
+		registerCTIMetrics(reg, a.cti)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -209,6 +226,9 @@ func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		_ = a.rec.Close()
 		_ = a.sip.Close()
+		if a.cti != nil {
+			_ = a.cti.client.Close()
+		}
 		if a.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_ = a.http.Shutdown(ctx)

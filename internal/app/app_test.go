@@ -371,3 +371,25 @@ func onlyFinal(t *testing.T, a *app.App) store.Recording {
 	t.Fatalf("recordings: %v %v", recs, err)
 	return store.Recording{}
 }
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func dialSpec(a *app.App, dn string) dial.Spec {
+	return dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, DN: dn, Duration: 300 * time.Millisecond}
+}
+
+func statusCode(err error) int {
+	var se dial.StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}

@@ -29,3 +29,27 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder) {
 		}, func() float64 { return float64(rec.Stats().Recordings[st]) }))
 	}
 }
+
+func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "openrec", Name: "cti_links_up", Help: "CTI links to SIP Servers that are up."},
+		func() float64 {
+			n := 0
+			for _, st := range s.client.Stats() {
+				if st.Connected {
+					n++
+				}
+			}
+			return float64(n)
+		}))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_requests_total", Help: "T-Library requests sent (recording control, notification)."},
+		func() float64 { return float64(s.core.Stats().Requests) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_request_failures_total", Help: "T-Library requests answered with EventError or lost."},
+		func() float64 { return float64(s.core.Stats().RequestFailures) }))
+	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg"} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "openrec", Name: "failed_recordings_total",
+			Help:        "Failed recordings detected: CTI says recorded but no leg / one leg / no RTP, or a leg matching no CTI call.",
+			ConstLabels: prometheus.Labels{"kind": kind},
+		}, func() float64 { return float64(s.core.Stats().Alerts[kind]) }))
+	}
+}

@@ -1,0 +1,194 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/ctisim"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/tlib"
+)
+
+// ccEnv is a recorder (app) with a CTI link to a running simulator.
+type ccEnv struct {
+	a   *app.App
+	sim *ctisim.Sim
+
+	mu     sync.Mutex
+	notify []string // RECORDING_STATUS_GIM values seen in EventAttachedDataChanged
+}
+
+func startContactCenter(t *testing.T) *ccEnv {
+	t.Helper()
+	data, src, err := ctisim.DemoConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &ccEnv{}
+	// The simulator starts first; the recorder reads the configuration
+	// data it serves, and the simulator learns the recorder's address.
+	sim, err := ctisim.New(ctisim.Config{
+		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: ctisim.DemoSwitch, Config: data, ConfigSource: src,
+		Media:  &ctisim.DialMedia{Dialer: newDialer(t), Transport: "udp", Codec: "PCMU"},
+		Logger: testLogger(t),
+		OnEvent: func(m *tlib.Message) {
+			if m.Type != tlib.EventAttachedDataChanged {
+				return
+			}
+			if v := m.UserData().String("RECORDING_STATUS_GIM"); v != "" {
+				env.mu.Lock()
+				env.notify = append(env.notify, v)
+				env.mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	env.sim = sim
+	env.a = startApp(t, func(c *config.Serve) {
+		c.CTI = sim.Addr()
+		c.CTISwitch = ctisim.DemoSwitch
+		c.CTIReconnect = 200 * time.Millisecond
+		c.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
+		c.DNExclude = "5004"
+	})
+	sim.SetRecorders([]string{env.a.SIPAddr().String()})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(metrics(t, env.a), "openrec_cti_links_up 1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("CTI link did not come up:\n%s", metrics(t, env.a))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return env
+}
+
+func metrics(t *testing.T, a *app.App) string {
+	t.Helper()
+	resp, err := httpGet("http://" + a.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func (e *ccEnv) notifications() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.notify...)
+}
+
+func step(t *testing.T, sim *ctisim.Sim, yaml string) {
+	t.Helper()
+	sc, err := ctisim.ParseScenario([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sim.Run(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A call to a DN configured record=true is recorded by SIP Server without
+// our request; the recording is joined to the CTI call (external data,
+// couples), and the contact center is told it is recorded.
+func TestCTIRecordTrueDNCorrelated(t *testing.T) {
+	env := startContactCenter(t)
+	step(t, env.sim, `
+name: record-true
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551230001", dnis: "8005550100", rp: "7000", to: "5001", data: {Segment: Gold}}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 2s, action: update, call: c1, dn: "5001", data: {Reason: Billing}}
+  - {at: 3s, action: release, call: c1, dn: "5001"}
+`)
+	recs := waitFinished(t, env.a, 1)
+	r, err := env.a.Store().GetRecording(context.Background(), recs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Correlation != "matched" || r.RecordedDN != "5001" || len(r.Couples) == 0 {
+		t.Fatalf("recording: correlation=%q dn=%q couples=%+v", r.Correlation, r.RecordedDN, r.Couples)
+	}
+	for k, want := range map[string]string{"GEN_TEV_ThisDN": "5001", "GEN_TEV_ANI": "+15551230001", "GEN_CFG_FirstName": "Ann", "GEN_TEV_AgentID": "1001"} {
+		if got := r.ExternalData[k]; got != want {
+			t.Errorf("external data %s = %q, want %q (all: %v)", k, got, want, r.ExternalData)
+		}
+	}
+	if r.ExternalData["GEN_TEV_CallUuid"] != r.CallUUID {
+		t.Errorf("GEN_TEV_CallUuid %q != call uuid %q", r.ExternalData["GEN_TEV_CallUuid"], r.CallUUID)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !contains(env.notifications(), "RECORDING_YES") {
+		if time.Now().After(deadline) {
+			t.Fatalf("notification of recording not seen in the simulator's attached data: %v", env.notifications())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A desktop asks to record (third-party RequestPrivateService), pauses and
+// resumes: one recording with a pause segment.
+func TestCTIDesktopRecordPauseResume(t *testing.T) {
+	env := startContactCenter(t)
+	step(t, env.sim, `
+name: desktop
+steps:
+  - {at: 0s, action: login, dn: "5002", agent: "1002"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551230002", rp: "7000", to: "5002"}
+  - {at: 50ms, action: answer, call: c1, dn: "5002"}
+  - {at: 100ms, action: record-start, call: c1, dn: "5002", id: DESK42}
+  - {at: 1500ms, action: record-pause, call: c1, dn: "5002"}
+  - {at: 2500ms, action: record-resume, call: c1, dn: "5002"}
+  - {at: 3500ms, action: release, call: c1, dn: "5002"}
+`)
+	recs := waitFinished(t, env.a, 1)
+	r, err := env.a.Store().GetRecording(context.Background(), recs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RecordID != "DESK42" || r.Correlation != "matched" {
+		t.Errorf("record id %q correlation %q", r.RecordID, r.Correlation)
+	}
+	var pause *store.Segment
+	for i := range r.Segments {
+		if r.Segments[i].Type == store.SegmentPause {
+			pause = &r.Segments[i]
+		}
+	}
+	if pause == nil || pause.EndMS-pause.StartMS < 700 {
+		t.Errorf("segments = %+v, want a ~1 s pause", r.Segments)
+	}
+}
+
+// An MSR INVITE whose recorded DN is excluded is declined with 603.
+func TestCTIExcludedDNDeclined(t *testing.T) {
+	env := startContactCenter(t)
+	d := newDialer(t)
+	_, err := d.Call(context.Background(), dialSpec(env.a, "5004"))
+	if code := statusCode(err); code != 603 {
+		t.Fatalf("excluded DN: %v, want 603", err)
+	}
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

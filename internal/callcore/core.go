@@ -1,0 +1,393 @@
+// Package callcore joins the CTI side to the recorder. It feeds the CTI
+// client's events to the conversation engine, carries out the engine's
+// actions (RequestPrivateService for recording control, RequestUpdateUserData
+// for Notification of Recording, alerts for failed recordings), tells the
+// recorder about compliance pauses, and implements recorder.Correlator: DN
+// exclusion at the SIP side (603), joining legs to calls, first audio, and
+// the couples with their external data when a recording is finalised — and
+// again when the call's wrap-up period ends (attached data after release).
+package callcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/openrec/openrec/internal/conversation"
+	"github.com/openrec/openrec/internal/dnfilter"
+	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/tlib"
+)
+
+// Requester sends T-Library requests (the CTI client).
+type Requester interface {
+	Request(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error)
+}
+
+// Pauser pauses and resumes recordings (the recorder).
+type Pauser interface {
+	SetPaused(recordID, recordDN string, paused bool) error
+}
+
+// Store updates finished recordings when late CTI data arrives.
+type Store interface {
+	GetRecording(ctx context.Context, id string) (*store.Recording, error)
+	UpdateRecording(ctx context.Context, r *store.Recording) error
+}
+
+// Config configures a Core.
+type Config struct {
+	Engine    *conversation.Engine
+	Filter    *dnfilter.Filter
+	Requester Requester
+	Pauser    Pauser
+	Store     Store
+	QueueSize int           // bounded action queue (default 10000)
+	Tick      time.Duration // engine timers (default 100 ms)
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Core is the CTI ↔ recorder bridge.
+type Core struct {
+	cfg     Config
+	eng     *conversation.Engine
+	log     *slog.Logger
+	actions chan conversation.Action
+
+	mu       sync.Mutex
+	sessions map[string]recorder.Session // recording id → identifiers
+	byCall   map[string][]string         // CallUUID → recording ids (finished, for late updates)
+	states   map[string]conversation.RecState
+
+	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
+	requests atomic.Uint64
+	failures atomic.Uint64
+}
+
+var (
+	_ recorder.Correlator = (*Core)(nil)
+)
+
+// New creates a Core; Run starts it.
+func New(cfg Config) (*Core, error) {
+	if cfg.Engine == nil || cfg.Requester == nil {
+		return nil, errors.New("callcore: engine and requester are required")
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 10000
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 100 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Core{
+		cfg: cfg, eng: cfg.Engine, log: cfg.Logger,
+		actions:  make(chan conversation.Action, cfg.QueueSize),
+		sessions: map[string]recorder.Session{},
+		byCall:   map[string][]string{},
+		states:   map[string]conversation.RecState{},
+	}, nil
+}
+
+// Run executes actions and drives the engine's timers until ctx ends.
+func (c *Core) Run(ctx context.Context) error {
+	t := time.NewTicker(c.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case a := <-c.actions:
+			c.execute(ctx, a)
+		case <-t.C:
+			c.executeAll(ctx, c.eng.Tick(c.cfg.Now()))
+		}
+	}
+}
+
+// enqueue hands actions to Run; a full queue blocks (back-pressure to the
+// CTI reader, whose own bounded queue then resets the link) rather than
+// dropping a recording request.
+func (c *Core) enqueue(acts []conversation.Action) {
+	for _, a := range acts {
+		c.actions <- a
+	}
+}
+
+// HandleEvent implements cti.Handler.
+func (c *Core) HandleEvent(server string, m *tlib.Message) {
+	c.enqueue(c.eng.Handle(server, m, c.cfg.Now()))
+	if uuid := m.CallUUID(); uuid != "" {
+		c.syncPause(uuid)
+	}
+}
+
+// LinkState implements cti.Handler.
+func (c *Core) LinkState(server string, up bool) {
+	now := c.cfg.Now()
+	if up {
+		c.eng.LinkUp(server, now)
+		c.log.Info("cti link up", "server", server)
+		return
+	}
+	c.eng.LinkDown(server, now)
+	c.log.Warn("cti link down: calls kept, resynchronising at reconnect", "server", server)
+}
+
+// syncPause tells the recorder when CTI pauses or resumes a recording
+// (GSIP_RECORD = PAUSED / ON, or our acknowledged PAUSE / RESUME).
+func (c *Core) syncPause(callUUID string) {
+	call, ok := c.eng.Call(callUUID)
+	if !ok || c.cfg.Pauser == nil {
+		return
+	}
+	for _, r := range call.Recordings {
+		if r.ID == "" {
+			continue
+		}
+		c.mu.Lock()
+		prev := c.states[r.ID]
+		c.states[r.ID] = r.State
+		c.mu.Unlock()
+		paused := r.State == conversation.RecPaused
+		if (prev == conversation.RecPaused) == paused || prev == "" && !paused {
+			continue
+		}
+		if err := c.cfg.Pauser.SetPaused(r.ID, r.DN, paused); err != nil && !errors.Is(err, recorder.ErrNoSuchCall) {
+			c.log.Warn("cti pause not applied", "record_id", r.ID, "dn", r.DN, "error", err)
+		}
+	}
+}
+
+func (c *Core) execute(ctx context.Context, a conversation.Action) {
+	switch a := a.(type) {
+	case conversation.PrivateService:
+		m := tlib.New(tlib.RequestPrivateService).SetStr(tlib.AttrThisDN, a.DN).SetConn(tlib.AttrConnID, a.ConnID).
+			SetInt(tlib.AttrPrivateMsgID, int64(a.MsgID))
+		if len(a.Ext) > 0 {
+			m.SetList(tlib.AttrExtensions, a.Ext)
+		}
+		_, err := c.request(ctx, a.Server, m)
+		if err != nil {
+			c.log.Warn("recording request failed", "op", string(a.Op), "dn", a.DN, "conn_id", a.ConnID.String(),
+				"call_uuid", a.CallUUID, "record_id", a.RecordID, "error", err)
+		}
+		// Follow-ups run inline: Run is the queue's only consumer and must
+		// never wait on its own queue.
+		c.executeAll(ctx, c.eng.ServiceResult(a, err, c.cfg.Now()))
+		c.syncPause(a.CallUUID)
+	case conversation.UpdateUserData:
+		m := tlib.New(tlib.RequestUpdateUserData).SetStr(tlib.AttrThisDN, a.DN).SetConn(tlib.AttrConnID, a.ConnID).
+			SetList(tlib.AttrUserData, a.Data)
+		if _, err := c.request(ctx, a.Server, m); err != nil {
+			c.log.Warn("notification of recording not delivered", "dn", a.DN, "conn_id", a.ConnID.String(), "call_uuid", a.CallUUID, "error", err)
+		}
+	case conversation.Alert:
+		v, _ := c.alerts.LoadOrStore(a.Kind, new(atomic.Uint64))
+		v.(*atomic.Uint64).Add(1)
+		c.log.Warn("failed recording", "kind", string(a.Kind), "call_uuid", a.CallUUID, "record_id", a.RecordID, "dn", a.DN, "detail", a.Detail)
+	case conversation.Finished:
+		c.refresh(ctx, a.Call)
+	}
+}
+
+func (c *Core) executeAll(ctx context.Context, acts []conversation.Action) {
+	for _, a := range acts {
+		c.execute(ctx, a)
+	}
+}
+
+func (c *Core) request(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error) {
+	c.requests.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := c.cfg.Requester.Request(ctx, server, m)
+	if err != nil {
+		c.failures.Add(1)
+	}
+	return res, err
+}
+
+// Admit implements recorder.Correlator: an excluded DN is never recorded,
+// whoever asks (603 at the SIP side).
+func (c *Core) Admit(recordDN string) error {
+	if c.cfg.Filter != nil && c.cfg.Filter.Excluded(recordDN) {
+		return fmt.Errorf("%w: %s (%s)", recorder.ErrExcluded, recordDN, c.cfg.Filter.String())
+	}
+	return nil
+}
+
+// Started implements recorder.Correlator.
+func (c *Core) Started(s recorder.Session) {
+	c.mu.Lock()
+	c.sessions[s.RecordingID] = s
+	c.mu.Unlock()
+	c.enqueueAsync(c.eng.LegArrived(s.RecordID, s.CallUUID, s.RecordedDN, s.Start))
+}
+
+// AudioStarted implements recorder.Correlator (called from an RTP read
+// goroutine: it must not block).
+func (c *Core) AudioStarted(recordingID string, at time.Time) {
+	c.mu.Lock()
+	s, ok := c.sessions[recordingID]
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	c.enqueueAsync(c.eng.AudioArrived(s.RecordID, s.CallUUID, s.RecordedDN, at))
+}
+
+// enqueueAsync queues actions without blocking the caller (SIP and RTP
+// paths); if the queue is full they are queued from a goroutine.
+func (c *Core) enqueueAsync(acts []conversation.Action) {
+	for i, a := range acts {
+		select {
+		case c.actions <- a:
+		default:
+			rest := acts[i:]
+			go c.enqueue(rest)
+			return
+		}
+	}
+}
+
+// Finished implements recorder.Correlator: the couples of the recording's
+// call for its recorded DN, as offsets into the media.
+func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[string]string, string) {
+	c.mu.Lock()
+	delete(c.sessions, s.RecordingID)
+	c.mu.Unlock()
+	call, ok := c.eng.FindForLeg(s.RecordID, s.CallUUID, s.RecordedDN)
+	if !ok {
+		c.log.Warn("failed recording: SIP session matches no CTI call", "recording_id", s.RecordingID,
+			"record_id", s.RecordID, "call_uuid", s.CallUUID, "recorded_dn", s.RecordedDN, "source", s.Source)
+		v, _ := c.alerts.LoadOrStore(conversation.AlertOrphanLeg, new(atomic.Uint64))
+		v.(*atomic.Uint64).Add(1)
+		return nil, nil, "no-cti-call"
+	}
+	c.mu.Lock()
+	c.byCall[call.CallUUID] = append(c.byCall[call.CallUUID], s.RecordingID)
+	c.mu.Unlock()
+	couples, ext := Couples(call, s.RecordedDN, s.Start, end)
+	return couples, ext, "matched"
+}
+
+// refresh rewrites the couples of a call's finished recordings once the
+// call is over (wrap-up data after release included).
+func (c *Core) refresh(ctx context.Context, call *conversation.Call) {
+	if c.cfg.Store == nil || call == nil {
+		return
+	}
+	c.mu.Lock()
+	ids := c.byCall[call.CallUUID]
+	delete(c.byCall, call.CallUUID)
+	c.mu.Unlock()
+	for _, id := range ids {
+		rec, err := c.cfg.Store.GetRecording(ctx, id)
+		if err != nil {
+			c.log.Warn("late cti data: recording not found", "recording_id", id, "error", err)
+			continue
+		}
+		end := rec.EndedAt
+		if end.IsZero() {
+			continue
+		}
+		couples, ext := Couples(call, rec.RecordedDN, rec.StartedAt, end)
+		rec.Couples = couples
+		if rec.ExternalData == nil {
+			rec.ExternalData = map[string]string{}
+		}
+		for k, v := range ext {
+			rec.ExternalData[k] = v
+		}
+		if err := c.cfg.Store.UpdateRecording(ctx, rec); err != nil {
+			c.log.Warn("late cti data not stored", "recording_id", id, "error", err)
+		}
+	}
+}
+
+// Couples maps a call's couples for recordedDN onto a recording that
+// started at start and ended at end: offsets in ms, clipped to the file.
+// The recording-level external data is that of the first couple (what a
+// search by GEN_* key finds).
+func Couples(call *conversation.Call, recordedDN string, start, end time.Time) ([]store.Couple, map[string]string) {
+	var out []store.Couple
+	for _, cp := range call.Couples {
+		if recordedDN != "" && cp.ThisDN != recordedDN {
+			continue
+		}
+		cEnd := cp.End
+		if cEnd.IsZero() || cEnd.After(end) {
+			cEnd = end
+		}
+		cStart := cp.Start
+		if cStart.Before(start) {
+			cStart = start
+		}
+		if !cEnd.After(cStart) && !(cp.Start.Equal(cp.End) && len(out) == 0) {
+			if cEnd.Before(start) || cStart.After(end) {
+				continue
+			}
+		}
+		out = append(out, store.Couple{
+			StartMS: cStart.Sub(start).Milliseconds(), EndMS: cEnd.Sub(start).Milliseconds(),
+			ThisDN: cp.ThisDN, OtherDN: cp.OtherDN, ConnID: cp.ConnID.String(), CallUUID: call.CallUUID,
+			ExternalData: store.CleanExternalData(cp.ExternalData),
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartMS < out[j].StartMS })
+	ext := map[string]string{}
+	if len(out) > 0 {
+		for k, v := range out[0].ExternalData {
+			ext[k] = v
+		}
+	}
+	return out, ext
+}
+
+// Stats is a snapshot for metrics.
+type Stats struct {
+	Requests, RequestFailures uint64
+	Alerts                    map[string]uint64
+	Engine                    conversation.Counters
+}
+
+// Stats returns counters.
+func (c *Core) Stats() Stats {
+	s := Stats{Requests: c.requests.Load(), RequestFailures: c.failures.Load(), Alerts: map[string]uint64{}, Engine: c.eng.Counters()}
+	c.alerts.Range(func(k, v any) bool {
+		s.Alerts[string(k.(conversation.AlertKind))] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	return s
+}
+
+// FilterOnly is the Correlator used when no CTI link is configured but DNs
+// are excluded: it refuses excluded recorded DNs (603) and nothing else.
+func FilterOnly(f *dnfilter.Filter) recorder.Correlator { return filterOnly{f} }
+
+type filterOnly struct{ f *dnfilter.Filter }
+
+func (o filterOnly) Admit(dn string) error {
+	if o.f.Excluded(dn) {
+		return fmt.Errorf("%w: %s (%s)", recorder.ErrExcluded, dn, o.f.String())
+	}
+	return nil
+}
+func (filterOnly) Started(recorder.Session)       {}
+func (filterOnly) AudioStarted(string, time.Time) {}
+func (filterOnly) Finished(recorder.Session, time.Time) ([]store.Couple, map[string]string, string) {
+	return nil, nil, ""
+}
