@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"os/signal"
-	"sync"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,41 +17,51 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/ctisim"
 	"github.com/openrec/openrec/internal/dial"
 	"github.com/openrec/openrec/internal/store"
 )
 
-// demoCall is one call the demo places.
-type demoCall struct {
-	title string
-	spec  dial.Spec
-}
-
-func demoCalls(d time.Duration) []demoCall {
-	return []demoCall{
-		{"MSR, two legs (Genesys Media Server style), PCMU, 440 Hz agent / 1000 Hz customer",
-			dial.Spec{Mode: dial.ModeMSR, DN: "5001", OtherDN: "+15550100", Codec: "PCMU", Duration: d, RTCP: true, DTMF: "12"}},
-		{"SIPREC (SBC style), two streams + rs-metadata, PCMA, 600 Hz / 1400 Hz",
-			dial.Spec{Mode: dial.ModeSIPREC, DN: "5002", OtherDN: "+15550111", Codec: "PCMA", Duration: d,
-				Sources: []dial.Source{dial.Tone(600, 0.3), dial.Tone(1400, 0.3)}}},
-		{"MSR with 5% packet loss and reordering, 800 Hz / 1200 Hz",
-			dial.Spec{Mode: dial.ModeMSR, DN: "5003", OtherDN: "+15550122", Codec: "PCMU", Duration: d, Loss: 0.05, Reorder: 0.05, Seed: 7,
-				Sources: []dial.Source{dial.Tone(800, 0.3), dial.Tone(1200, 0.3)}}},
-	}
-}
+// demoOpening is the scripted start of the demo: a full-time recorded call
+// (record=true DN) transferred by consultation, and a call a desktop
+// records, pauses (PCI) and resumes. Traffic follows.
+const demoOpening = `
+name: demo-opening
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 0s, action: login, dn: "5002", agent: "1002"}
+  - {at: 0s, action: login, dn: "5003", agent: "1003"}
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 200ms, action: inbound, call: c1, ani: "+15551230001", dnis: "8005550100", rp: "7000", to: "5001", data: {Segment: Gold, AccountID: "A-1001"}}
+  - {at: 400ms, action: answer, call: c1, dn: "5001"}
+  - {at: 600ms, action: inbound, call: c2, ani: "+15551230002", dnis: "8005550100", rp: "7000", to: "5004", data: {Segment: Silver}}
+  - {at: 800ms, action: answer, call: c2, dn: "5004"}
+  - {at: 1s, action: record-start, call: c2, dn: "5004", id: DEMO-DESK-1}
+  - {at: 2500ms, action: record-pause, call: c2, dn: "5004"}
+  - {at: 3s, action: consult, call: c1, dn: "5001", to: "5002", consult: c3}
+  - {at: 3500ms, action: record-resume, call: c2, dn: "5004"}
+  - {at: 3500ms, action: answer, call: c3, dn: "5002"}
+  - {at: 4500ms, action: complete-transfer, call: c1, consult: c3}
+  - {at: 6s, action: release, call: c2, dn: "5004"}
+  - {at: 7s, action: release, call: c1, dn: "5002"}
+  - {at: 7500ms, action: attach, call: c1, dn: "5002", data: {Disposition: Sale}}
+`
 
 func newDemoCmd() *cobra.Command {
-	var (
-		dur  time.Duration
-		exit bool
-	)
+	var dur time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the recorder and place a few recorded calls to it (no Genesys or SBC needed)",
-		Long: `Run the recorder exactly like 'serve' (same flags) and place demo calls to it with the
-built-in SIP client: an MSR call (two INVITEs, one per party), a SIPREC call and an MSR
-call over a lossy network. Each party speaks a different tone, so the stereo WAV files
-show one tone per channel. Then keep serving until Ctrl-C (or exit with --exit).`,
+		Short: "Run the recorder and a simulated contact center together (no Genesys or SBC needed)",
+		Long: `Run the recorder exactly like 'serve' (same flags) together with the built-in
+contact-center simulator: a SIP Server on a CTI link, a Media Server sending MSR
+recording sessions, a Configuration Server with one tenant and four agents. The
+simulator plays a scripted opening (a full-time recorded call transferred by
+consultation, a call a desktop records, pauses and resumes) and then random traffic.
+Recordings are correlated with the calls: external data (GEN_TEV_*, GEN_USR_*,
+GEN_CFG_*), couples with offsets into the file, notification of recording.
+
+With --duration the demo stops placing calls after D, lets every call end, finalises
+all recordings and exits; without it, it runs until Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
@@ -65,12 +77,14 @@ show one tone per channel. Then keep serving until Ctrl-C (or exit with --exit).
 			if !cmd.Flags().Changed("max-calls") {
 				cfg.MaxCalls = 50
 			}
-			return runDemo(cmd, cfg, dur, exit)
+			if !cmd.Flags().Changed("cti-reconnect") {
+				cfg.CTIReconnect = time.Second
+			}
+			return runDemo(cmd, cfg, dur)
 		},
 	}
 	config.AddFlags(cmd.Flags())
-	cmd.Flags().DurationVar(&dur, "call-duration", 6*time.Second, "audio length of each demo call")
-	cmd.Flags().BoolVar(&exit, "exit", false, "stop after the demo calls instead of serving on")
+	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long with every call finalised (0: run until Ctrl-C)")
 	return cmd
 }
 
@@ -89,68 +103,108 @@ func freeOr(addr, fallback string) string {
 	return addr
 }
 
-func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration, exit bool) error {
+func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 	out := cmd.OutOrStdout()
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.Start(ctx, cfg, log)
+
+	data, src, err := ctisim.DemoConfig()
 	if err != nil {
 		return err
 	}
-	defer a.Close()
 	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: log})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), a.SIPAddr().Port()).String()
-	fmt.Fprintf(out, "openrec demo: recorder on sip:%s (udp+tcp), metrics on http://%s/metrics, data in %s\n", target, a.HTTPAddr(), cfg.DataDir)
-	fmt.Fprintf(out, "placing %d calls of %s ...\n", len(demoCalls(dur)), dur)
-	var wg sync.WaitGroup
-	calls := demoCalls(dur)
-	errs := make([]error, len(calls))
-	for i, c := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.spec.Target = target
-			_, errs[i] = d.Call(ctx, c.spec)
-		}()
-	}
-	wg.Wait()
-	for i, c := range calls {
-		state := "ok"
-		if errs[i] != nil {
-			state = "FAILED: " + errs[i].Error()
-		}
-		fmt.Fprintf(out, "  %-80s %s\n", c.title, state)
-	}
-	// Let the recorder finalise (BYE → flush → rename).
-	deadline := time.Now().Add(5 * time.Second)
-	for a.Recorder().Active() > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	recs, err := a.Store().ListRecordings(ctx, store.Filter{Limit: len(calls)})
+	sim, err := ctisim.New(ctisim.Config{
+		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: ctisim.DemoSwitch, Config: data, ConfigSource: src,
+		Media: &ctisim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: log}, Logger: quiet(log),
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nrecordings (newest first):\n")
-	for _, r := range recs {
-		fmt.Fprintf(out, "  %s  %-6s %-9s %6d ms  %d ch  %s\n", r.ID, r.Mode, r.Status, r.DurationMS, r.Channels, r.MediaPath)
+	if err := sim.Start(); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "\nlist them with:   go run ./cmd/openrec recordings list --data-dir %s\n", cfg.DataDir)
-	fmt.Fprintf(out, "export one with:  go run ./cmd/openrec recordings export ID --data-dir %s --out call.wav\n", cfg.DataDir)
-	for _, e := range errs {
-		if e != nil {
-			return fmt.Errorf("demo: a call failed: %w", e)
+	defer sim.Close()
+	cfg.CTI = sim.Addr()
+	cfg.CTISwitch = ctisim.DemoSwitch
+	cfg.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
+	a, err := app.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), a.SIPAddr().Port()).String()
+	sim.SetRecorders([]string{target})
+	fmt.Fprintf(out, "openrec demo: recorder on sip:%s (udp+tcp), metrics on http://%s/metrics, data in %s\n", target, a.HTTPAddr(), cfg.DataDir)
+	fmt.Fprintf(out, "simulated contact center: SIP Server (CTI) %s, configuration http://%s/config\n", sim.Addr(), sim.ConfigAddr())
+	deadline := time.Now().Add(10 * time.Second)
+	for !a.CTIUp() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: CTI link to the simulator did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	sc, err := ctisim.ParseScenario([]byte(demoOpening))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "playing the opening: a full-time recorded call transferred by consultation, a desktop-recorded call with a PCI pause")
+	start := time.Now()
+	if err := sim.Run(ctx, sc); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	traffic := ctisim.Traffic{Rate: 0.5, TalkMin: ctisim.Duration(4 * time.Second), TalkMax: ctisim.Duration(10 * time.Second),
+		Agents: []string{"5001", "5002", "5003", "5004"}}
+	if dur > 0 {
+		traffic.Duration = ctisim.Duration(dur - time.Since(start))
+	}
+	if dur == 0 || traffic.Duration > 0 {
+		fmt.Fprintln(out, "random traffic: 0.5 calls/s (Ctrl-C to stop)")
+		if err := sim.Traffic(ctx, traffic); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	if exit {
-		return nil
+	// Let the last calls end and every recording be finalised.
+	wait := time.Now().Add(15 * time.Second)
+	for a.Recorder().Active() > 0 && time.Now().Before(wait) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Fprintf(out, "\nrecorder keeps running: point a Media Server or SBC at sip:%s, Ctrl-C to stop\n", target)
-	<-ctx.Done()
-	_ = os.Stdout.Sync()
+	printDemoSummary(out, a, cfg.DataDir)
 	return nil
+}
+
+// quiet lowers the simulator's own info lines to debug: the demo prints
+// what matters.
+func quiet(l *slog.Logger) *slog.Logger {
+	if l.Enabled(context.Background(), slog.LevelDebug) {
+		return l
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func printDemoSummary(out io.Writer, a *app.App, dataDir string) {
+	recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 1 << 20})
+	if err != nil {
+		fmt.Fprintf(out, "listing recordings: %v\n", err)
+		return
+	}
+	fmt.Fprintf(out, "\n%d recordings (newest first):\n", len(recs))
+	for _, r := range recs {
+		keys := make([]string, 0, 3)
+		for _, k := range []string{"GEN_TEV_ANI", "GEN_CFG_FULLNAME", "GEN_USR_Segment"} {
+			if v := r.ExternalData[k]; v != "" {
+				keys = append(keys, k+"="+v)
+			}
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(out, "  %s  %-9s dn=%-5s %6d ms  %d couple(s)  %-8s %s\n", r.ID, r.Status, r.RecordedDN, r.DurationMS, len(r.Couples),
+			r.Correlation, strings.Join(keys, " "))
+	}
+	fmt.Fprintf(out, "\nlist them with:   go run ./cmd/openrec recordings list --data-dir %s --json\n", dataDir)
+	fmt.Fprintf(out, "export one with:  go run ./cmd/openrec recordings export ID --data-dir %s --out call.wav\n", dataDir)
 }

@@ -167,6 +167,19 @@ func (a *App) HTTPAddr() string {
 // DataDir is the absolute data directory.
 func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
 
+// CTIUp reports whether every configured CTI link is up (false without CTI).
+func (a *App) CTIUp() bool {
+	if a.cti == nil {
+		return false
+	}
+	for _, st := range a.cti.client.Stats() {
+		if !st.Connected {
+			return false
+		}
+	}
+	return true
+}
+
 // Recorder gives tests access to stats.
 func (a *App) Recorder() *recorder.Recorder { return a.rec }
 

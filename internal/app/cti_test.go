@@ -60,7 +60,7 @@ func startContactCenter(t *testing.T) *ccEnv {
 		c.CTISwitch = ctisim.DemoSwitch
 		c.CTIReconnect = 200 * time.Millisecond
 		c.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
-		c.DNExclude = "5004"
+		c.DNExclude = "5100"
 	})
 	sim.SetRecorders([]string{env.a.SIPAddr().String()})
 	deadline := time.Now().Add(10 * time.Second)
@@ -147,13 +147,13 @@ func TestCTIDesktopRecordPauseResume(t *testing.T) {
 	step(t, env.sim, `
 name: desktop
 steps:
-  - {at: 0s, action: login, dn: "5002", agent: "1002"}
-  - {at: 10ms, action: inbound, call: c1, ani: "+15551230002", rp: "7000", to: "5002"}
-  - {at: 50ms, action: answer, call: c1, dn: "5002"}
-  - {at: 100ms, action: record-start, call: c1, dn: "5002", id: DESK42}
-  - {at: 1500ms, action: record-pause, call: c1, dn: "5002"}
-  - {at: 2500ms, action: record-resume, call: c1, dn: "5002"}
-  - {at: 3500ms, action: release, call: c1, dn: "5002"}
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551230002", rp: "7000", to: "5004"}
+  - {at: 50ms, action: answer, call: c1, dn: "5004"}
+  - {at: 100ms, action: record-start, call: c1, dn: "5004", id: DESK42}
+  - {at: 1500ms, action: record-pause, call: c1, dn: "5004"}
+  - {at: 2500ms, action: record-resume, call: c1, dn: "5004"}
+  - {at: 3500ms, action: release, call: c1, dn: "5004"}
 `)
 	recs := waitFinished(t, env.a, 1)
 	r, err := env.a.Store().GetRecording(context.Background(), recs[0].ID)
@@ -178,7 +178,7 @@ steps:
 func TestCTIExcludedDNDeclined(t *testing.T) {
 	env := startContactCenter(t)
 	d := newDialer(t)
-	_, err := d.Call(context.Background(), dialSpec(env.a, "5004"))
+	_, err := d.Call(context.Background(), dialSpec(env.a, "5100"))
 	if code := statusCode(err); code != 603 {
 		t.Fatalf("excluded DN: %v, want 603", err)
 	}

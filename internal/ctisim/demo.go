@@ -14,8 +14,8 @@ var demoConfig []byte
 const DemoSwitch = "SIP_Switch"
 
 // DemoConfig returns the built-in demo contact center's configuration data
-// (tenant Acme, agents 5001–5004 with logins 1001–1004, DN 5001 recorded
-// full-time) and its YAML source.
+// (tenant Acme, agents 5001–5004 with logins 1001–1004, DNs 5001–5003
+// recorded full-time) and its YAML source.
 func DemoConfig() (*cfgcache.Data, []byte, error) {
 	d, err := cfgcache.Parse(demoConfig)
 	if err != nil {
