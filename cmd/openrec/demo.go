@@ -77,6 +77,9 @@ all recordings and exits; without it, it runs until Ctrl-C.`,
 			if !cmd.Flags().Changed("max-calls") {
 				cfg.MaxCalls = 50
 			}
+			if !cmd.Flags().Changed("user-data-keys") {
+				cfg.UserDataKeys = "Segment,AccountID,Disposition"
+			}
 			if !cmd.Flags().Changed("cti-reconnect") {
 				cfg.CTIReconnect = time.Second
 			}

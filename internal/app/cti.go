@@ -85,7 +85,12 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		switches[name] = s.Switch
 		ctiServers = append(ctiServers, cti.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup})
 	}
-	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Logger: log})
+	userKeys, _ := config.KeyList(cfg.UserDataKeys) // validated by config
+	var keys conversation.Keys
+	for _, k := range userKeys {
+		keys.User = append(keys.User, conversation.KeyMap{From: k.From, To: k.To})
+	}
+	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Logger: log})
 	side := &ctiSide{cache: cache}
 	core, err := callcore.New(callcore.Config{
 		Engine: eng, Filter: filter, Pauser: rec, Store: st, Logger: log,

@@ -61,6 +61,7 @@ func startContactCenter(t *testing.T) *ccEnv {
 		c.CTIReconnect = 200 * time.Millisecond
 		c.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
 		c.DNExclude = "5100"
+		c.UserDataKeys = "Segment,Reason=CallReason"
 	})
 	sim.SetRecorders([]string{env.a.SIPAddr().String()})
 	deadline := time.Now().Add(10 * time.Second)
@@ -123,7 +124,7 @@ steps:
 	if r.Correlation != "matched" || r.RecordedDN != "5001" || len(r.Couples) == 0 {
 		t.Fatalf("recording: correlation=%q dn=%q couples=%+v", r.Correlation, r.RecordedDN, r.Couples)
 	}
-	for k, want := range map[string]string{"GEN_TEV_ThisDN": "5001", "GEN_TEV_ANI": "+15551230001", "GEN_CFG_FirstName": "Ann", "GEN_TEV_AgentID": "1001"} {
+	for k, want := range map[string]string{"GEN_TEV_ThisDN": "5001", "GEN_TEV_ANI": "+15551230001", "GEN_CFG_FirstName": "Ann", "GEN_TEV_AgentID": "1001", "GEN_USR_Segment": "Gold"} {
 		if got := r.ExternalData[k]; got != want {
 			t.Errorf("external data %s = %q, want %q (all: %v)", k, got, want, r.ExternalData)
 		}

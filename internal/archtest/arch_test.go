@@ -17,25 +17,35 @@ const module = "github.com/openrec/openrec/"
 // Pure cores import only the standard library, pion and lower cores;
 // adapters never reach up into orchestration, wiring or commands.
 var forbidden = map[string][]string{
-	"internal/g711":     {"internal/"},
-	"internal/media":    {"internal/"},
-	"internal/wav":      {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/mixer", "internal/config"},
-	"internal/sdpoa":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/mixer", "internal/wav", "internal/siprec"},
-	"internal/siprec":   {"internal/"},
-	"internal/mixer":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/wav", "internal/config"},
-	"internal/rtpin":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/mixer", "internal/store", "internal/wav", "internal/config"},
-	"internal/store":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/config", "internal/dial"},
-	"internal/sipsrv":   {"internal/recorder", "internal/app", "internal/rtpin", "internal/mixer", "internal/store", "internal/config"},
-	"internal/dial":     {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config"},
-	"internal/recorder": {"internal/app", "internal/config", "internal/dial"},
+	"internal/g711":         {"internal/"},
+	"internal/media":        {"internal/"},
+	"internal/wav":          {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/mixer", "internal/config"},
+	"internal/sdpoa":        {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/mixer", "internal/wav", "internal/siprec"},
+	"internal/siprec":       {"internal/"},
+	"internal/mixer":        {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/wav", "internal/config"},
+	"internal/rtpin":        {"internal/recorder", "internal/app", "internal/sipsrv", "internal/mixer", "internal/store", "internal/wav", "internal/config"},
+	"internal/store":        {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/config", "internal/dial"},
+	"internal/sipsrv":       {"internal/recorder", "internal/app", "internal/rtpin", "internal/mixer", "internal/store", "internal/config"},
+	"internal/dial":         {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config"},
+	"internal/recorder":     {"internal/app", "internal/config", "internal/dial", "internal/callcore", "internal/cti", "internal/conversation", "internal/ctisim"},
+	"internal/tlib":         {"internal/"},
+	"internal/dnfilter":     {"internal/"},
+	"internal/cfgcache":     {"internal/"},
+	"internal/conversation": {"internal/"},
+	"internal/cti":          {"internal/"},
+	"internal/ctisim":       {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config", "internal/cti", "internal/conversation", "internal/callcore"},
+	"internal/callcore":     {"internal/app", "internal/config", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/ctisim", "internal/dial"},
 }
 
 // allowedInCore lists openrec packages a pure core may still import.
 var allowedInCore = map[string][]string{
-	"internal/siprec": {},
-	"internal/wav":    {"internal/g711"},
-	"internal/mixer":  {"internal/g711", "internal/media"},
-	"internal/sdpoa":  {"internal/media"},
+	"internal/siprec":       {},
+	"internal/wav":          {"internal/g711"},
+	"internal/mixer":        {"internal/g711", "internal/media"},
+	"internal/sdpoa":        {"internal/media"},
+	"internal/cfgcache":     {"internal/dnfilter"},
+	"internal/conversation": {"internal/tlib", "internal/dnfilter", "internal/cfgcache"},
+	"internal/cti":          {"internal/tlib"},
 }
 
 func root(t *testing.T) string {

@@ -48,8 +48,9 @@ type Serve struct {
 	CTIReconnect  time.Duration `koanf:"cti_reconnect"`
 	DNInclude     string        `koanf:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
 	DNExclude     string        `koanf:"dn_exclude"`
-	ConfigFile    string        `koanf:"config_file"` // configuration data (tenants, DNs, persons) as YAML
-	ConfigURL     string        `koanf:"config_url"`  // ... or from a configuration service (openrec sim)
+	ConfigFile    string        `koanf:"config_file"`    // configuration data (tenants, DNs, persons) as YAML
+	ConfigURL     string        `koanf:"config_url"`     // ... or from a configuration service (openrec sim)
+	UserDataKeys  string        `koanf:"user_data_keys"` // attached-data keys stored as GEN_USR_<key>: "Segment,AccountID=Account"
 }
 
 // CTIServer is one SIP Server of the CTI link.
@@ -125,6 +126,7 @@ var flagKeys = map[string]string{
 	"dn-exclude":        "dn_exclude",
 	"config-file":       "config_file",
 	"config-url":        "config_url",
+	"user-data-keys":    "user_data_keys",
 }
 
 // fileOnlyKeys are keys with no flag (lists).
@@ -160,6 +162,26 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("dn-exclude", d.DNExclude, "DNs never recorded (wins over include and third-party requests)")
 	fs.String("config-file", d.ConfigFile, "configuration data (tenants, switches, DNs, persons) as YAML")
 	fs.String("config-url", d.ConfigURL, "configuration data from a configuration service URL (e.g. openrec sim's /config)")
+	fs.String("user-data-keys", d.UserDataKeys, "attached-data keys stored as GEN_USR_<key> (comma list, key=stored_name renames)")
+}
+
+// KeyPair is one configured key and the name it is stored under.
+type KeyPair struct{ From, To string }
+
+// KeyList parses a "Key,Key2=Renamed" list.
+func KeyList(s string) ([]KeyPair, error) {
+	var out []KeyPair
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		from, to, _ := strings.Cut(strings.TrimSpace(item), "=")
+		if from == "" || strings.ContainsAny(from+to, " \t") {
+			return nil, fmt.Errorf("key list %q: bad item %q (want Key or Key=StoredName)", s, item)
+		}
+		out = append(out, KeyPair{From: from, To: to})
+	}
+	return out, nil
 }
 
 // Load builds the configuration: defaults, then the file named by --config
@@ -261,6 +283,9 @@ func (c Serve) Validate() error {
 				errs = append(errs, fmt.Errorf("cti server %d (%s): backup %q: want HOST:PORT", i, sv.Name, sv.Backup))
 			}
 		}
+	}
+	if _, err := KeyList(c.UserDataKeys); err != nil {
+		errs = append(errs, fmt.Errorf("user_data_keys: %w", err))
 	}
 	if c.ConfigFile != "" && c.ConfigURL != "" {
 		errs = append(errs, errors.New("config_file and config_url: set one, not both"))
