@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/openrec/openrec/internal/callcore"
 	"log/slog"
 	"net"
 	"net/http"
@@ -178,6 +179,14 @@ func (a *App) CTIUp() bool {
 		}
 	}
 	return true
+}
+
+// CTIStats returns the CTI bridge's counters (zero without CTI).
+func (a *App) CTIStats() callcore.Stats {
+	if a.cti == nil {
+		return callcore.Stats{}
+	}
+	return a.cti.core.Stats()
 }
 
 // Recorder gives tests access to stats.

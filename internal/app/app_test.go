@@ -24,7 +24,7 @@ import (
 )
 
 // startApp runs a recorder on loopback with port 0 and a temp data dir.
-func startApp(t *testing.T, mut func(*config.Serve)) *app.App {
+func startApp(t testing.TB, mut func(*config.Serve)) *app.App {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.SIPListen = "127.0.0.1:0"
@@ -51,19 +51,19 @@ var rtpBase = 21000 + (os.Getpid()%200)*40
 
 // freeRTPRange hands each test its own slice of ports so parallel packages
 // do not collide.
-func freeRTPRange(t *testing.T) string {
+func freeRTPRange(t testing.TB) string {
 	rtpBase += 200
 	return fmt.Sprintf("%d-%d", rtpBase, rtpBase+199)
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newDialer(t *testing.T) *dial.Dialer {
+func newDialer(t testing.TB) *dial.Dialer {
 	t.Helper()
 	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: testLogger(t)})
 	if err != nil {
@@ -74,7 +74,7 @@ func newDialer(t *testing.T) *dial.Dialer {
 }
 
 // waitFinished waits until n recordings are no longer "recording".
-func waitFinished(t *testing.T, a *app.App, n int) []store.Recording {
+func waitFinished(t testing.TB, a *app.App, n int) []store.Recording {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

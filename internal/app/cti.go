@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/openrec/openrec/internal/callcore"
@@ -21,9 +23,10 @@ import (
 // ctiSide is the CTI half of the process: configuration cache, DN filter,
 // conversation engine, CTI client and the bridge to the recorder.
 type ctiSide struct {
-	core   *callcore.Core
-	client *cti.Client
-	cache  *cfgcache.Cache
+	core       *callcore.Core
+	client     *cti.Client
+	cache      *cfgcache.Cache
+	notifyHist prometheus.Histogram
 }
 
 // loadConfigData reads the configuration data from a file or a
@@ -90,10 +93,21 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 	for _, k := range userKeys {
 		keys.User = append(keys.User, conversation.KeyMap{From: k.From, To: k.To})
 	}
-	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Logger: log})
+	charset, err := conversation.ParseCharset(cfg.UserDataCharset)
+	if err != nil {
+		return nil, fmt.Errorf("user_data_charset: %w", err)
+	}
+	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset, Logger: log})
 	side := &ctiSide{cache: cache}
+	side.notifyHist = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "openrec", Name: "notification_latency_seconds",
+		Help:    "Notification of Recording: first RTP of a call's recording to the attached-data update sent.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .15, .25, .5, 1, 3, 5},
+	})
 	core, err := callcore.New(callcore.Config{
 		Engine: eng, Filter: filter, Pauser: rec, Store: st, Logger: log,
+		ObserveNotify: func(d time.Duration) { side.notifyHist.Observe(d.Seconds()) },
+		SourceTenant:  sourceTenant(cfg, cache),
 		Requester: requesterFunc(func(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error) {
 			return side.client.Request(ctx, server, m)
 		}),
@@ -137,4 +151,38 @@ type requesterFunc func(ctx context.Context, server string, m *tlib.Message) (*t
 
 func (f requesterFunc) Request(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error) {
 	return f(ctx, server, m)
+}
+
+// sourceTenant maps a SIP source to a tenant: the longest source_tenants
+// prefix containing it, else default_tenant.
+func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[string]string {
+	type rule struct {
+		p      netip.Prefix
+		tenant string
+	}
+	var rules []rule
+	for cidr, t := range cfg.SourceTenants {
+		if p, err := netip.ParsePrefix(cidr); err == nil {
+			rules = append(rules, rule{p.Masked(), t})
+		}
+	}
+	return func(source string) map[string]string {
+		name := cfg.DefaultTenant
+		best := -1
+		if ap, err := netip.ParseAddrPort(source); err == nil {
+			for _, r := range rules {
+				if r.p.Contains(ap.Addr()) && r.p.Bits() > best {
+					best, name = r.p.Bits(), r.tenant
+				}
+			}
+		}
+		if name == "" {
+			return nil
+		}
+		t, ok := cache.Snapshot().TenantByName(name)
+		if !ok {
+			t = cfgcache.Tenant{Name: name}
+		}
+		return cfgcache.TenantKeys(t, cfgcache.Switch{})
+	}
 }

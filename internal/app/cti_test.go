@@ -23,7 +23,7 @@ type ccEnv struct {
 	notify []string // RECORDING_STATUS_GIM values seen in EventAttachedDataChanged
 }
 
-func startContactCenter(t *testing.T) *ccEnv {
+func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 	t.Helper()
 	data, src, err := ctisim.DemoConfig()
 	if err != nil {
@@ -62,6 +62,9 @@ func startContactCenter(t *testing.T) *ccEnv {
 		c.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
 		c.DNExclude = "5100"
 		c.UserDataKeys = "Segment,Reason=CallReason"
+		for _, m := range more {
+			m(c)
+		}
 	})
 	sim.SetRecorders([]string{env.a.SIPAddr().String()})
 	deadline := time.Now().Add(10 * time.Second)
@@ -74,7 +77,7 @@ func startContactCenter(t *testing.T) *ccEnv {
 	return env
 }
 
-func metrics(t *testing.T, a *app.App) string {
+func metrics(t testing.TB, a *app.App) string {
 	t.Helper()
 	resp, err := httpGet("http://" + a.HTTPAddr() + "/metrics")
 	if err != nil {
@@ -89,7 +92,7 @@ func (e *ccEnv) notifications() []string {
 	return append([]string(nil), e.notify...)
 }
 
-func step(t *testing.T, sim *ctisim.Sim, yaml string) {
+func step(t testing.TB, sim *ctisim.Sim, yaml string) {
 	t.Helper()
 	sc, err := ctisim.ParseScenario([]byte(yaml))
 	if err != nil {
@@ -192,4 +195,22 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// A SIP session no CTI call explains (plain SIPREC from an SBC, a media
+// server the CTI side does not know) is flagged and gets the tenant of its
+// SIP source, so tenant isolation is defined for every recording.
+func TestCTIOrphanSessionGetsSourceTenant(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) { c.SourceTenants = map[string]string{"127.0.0.0/8": "Acme"} })
+	d := newDialer(t)
+	if _, err := d.Call(context.Background(), dialSpec(env.a, "5003")); err != nil {
+		t.Fatal(err)
+	}
+	r := waitFinished(t, env.a, 1)[0]
+	if r.Correlation != "no-cti-call" || r.ExternalData["GEN_CFG_Tenant"] != "Acme" || r.ExternalData["GEN_CFG_TENANT"] != "1" {
+		t.Errorf("correlation %q external data %v", r.Correlation, r.ExternalData)
+	}
+	if !strings.Contains(metrics(t, env.a), `openrec_failed_recordings_total{kind="orphan-leg"} 1`) {
+		t.Errorf("orphan leg not counted")
+	}
 }

@@ -31,6 +31,7 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder) {
 }
 
 func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {
+	reg.MustRegister(s.notifyHist)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "openrec", Name: "cti_links_up", Help: "CTI links to SIP Servers that are up."},
 		func() float64 {
 			n := 0

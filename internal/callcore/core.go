@@ -48,10 +48,17 @@ type Config struct {
 	Requester Requester
 	Pauser    Pauser
 	Store     Store
-	QueueSize int           // bounded action queue (default 10000)
-	Tick      time.Duration // engine timers (default 100 ms)
-	Now       func() time.Time
-	Logger    *slog.Logger
+	QueueSize int // bounded action queue (default 10000)
+	// ObserveNotify, if set, gets the Notification-of-Recording latency:
+	// first RTP of a call's recording → the attached-data update sent.
+	ObserveNotify func(time.Duration)
+	// SourceTenant gives the tenant keys (GEN_CFG_TENANT, GEN_CFG_Tenant)
+	// of a SIP session no CTI call explains, from its SIP source address,
+	// so tenant isolation is defined for every recording. Optional.
+	SourceTenant func(source string) map[string]string
+	Tick         time.Duration // engine timers (default 100 ms)
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Core is the CTI ↔ recorder bridge.
@@ -65,6 +72,10 @@ type Core struct {
 	sessions map[string]recorder.Session // recording id → identifiers
 	byCall   map[string][]string         // CallUUID → recording ids (finished, for late updates)
 	states   map[string]conversation.RecState
+
+	audioAt map[string]time.Time // CallUUID → first audio, until the notification goes out
+	latency []time.Duration      // ring of the last notification latencies
+	latNext int
 
 	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
 	requests atomic.Uint64
@@ -98,6 +109,8 @@ func New(cfg Config) (*Core, error) {
 		sessions: map[string]recorder.Session{},
 		byCall:   map[string][]string{},
 		states:   map[string]conversation.RecState{},
+		audioAt:  map[string]time.Time{},
+		latency:  make([]time.Duration, 0, latencySamples),
 	}, nil
 }
 
@@ -189,6 +202,7 @@ func (c *Core) execute(ctx context.Context, a conversation.Action) {
 		c.executeAll(ctx, c.eng.ServiceResult(a, err, c.cfg.Now()))
 		c.syncPause(a.CallUUID)
 	case conversation.UpdateUserData:
+		c.noteNotify(a.CallUUID)
 		m := tlib.New(tlib.RequestUpdateUserData).SetStr(tlib.AttrThisDN, a.DN).SetConn(tlib.AttrConnID, a.ConnID).
 			SetList(tlib.AttrUserData, a.Data)
 		if _, err := c.request(ctx, a.Server, m); err != nil {
@@ -246,7 +260,37 @@ func (c *Core) AudioStarted(recordingID string, at time.Time) {
 	if !ok {
 		return
 	}
+	c.mu.Lock()
+	if _, seen := c.audioAt[s.CallUUID]; !seen && s.CallUUID != "" {
+		c.audioAt[s.CallUUID] = at
+	}
+	c.mu.Unlock()
 	c.enqueueAsync(c.eng.AudioArrived(s.RecordID, s.CallUUID, s.RecordedDN, at))
+}
+
+const latencySamples = 4096
+
+// noteNotify measures first audio → notification for a call (once).
+func (c *Core) noteNotify(callUUID string) {
+	c.mu.Lock()
+	at, ok := c.audioAt[callUUID]
+	if ok {
+		delete(c.audioAt, callUUID)
+	}
+	var d time.Duration
+	if ok {
+		d = c.cfg.Now().Sub(at)
+		if len(c.latency) < latencySamples {
+			c.latency = append(c.latency, d)
+		} else {
+			c.latency[c.latNext] = d
+			c.latNext = (c.latNext + 1) % latencySamples
+		}
+	}
+	c.mu.Unlock()
+	if ok && c.cfg.ObserveNotify != nil {
+		c.cfg.ObserveNotify(d)
+	}
 }
 
 // enqueueAsync queues actions without blocking the caller (SIP and RTP
@@ -275,7 +319,11 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 			"record_id", s.RecordID, "call_uuid", s.CallUUID, "recorded_dn", s.RecordedDN, "source", s.Source)
 		v, _ := c.alerts.LoadOrStore(conversation.AlertOrphanLeg, new(atomic.Uint64))
 		v.(*atomic.Uint64).Add(1)
-		return nil, nil, "no-cti-call"
+		var ext map[string]string
+		if c.cfg.SourceTenant != nil {
+			ext = c.cfg.SourceTenant(s.Source)
+		}
+		return nil, ext, "no-cti-call"
 	}
 	c.mu.Lock()
 	c.byCall[call.CallUUID] = append(c.byCall[call.CallUUID], s.RecordingID)
@@ -360,13 +408,26 @@ func Couples(call *conversation.Call, recordedDN string, start, end time.Time) (
 // Stats is a snapshot for metrics.
 type Stats struct {
 	Requests, RequestFailures uint64
-	Alerts                    map[string]uint64
-	Engine                    conversation.Counters
+	// NotifyP50/P99: Notification-of-Recording latency over the last
+	// samples (first RTP → attached-data update sent); NotifySamples how many.
+	NotifyP50, NotifyP99 time.Duration
+	NotifySamples        int
+	Alerts               map[string]uint64
+	Engine               conversation.Counters
 }
 
 // Stats returns counters.
 func (c *Core) Stats() Stats {
 	s := Stats{Requests: c.requests.Load(), RequestFailures: c.failures.Load(), Alerts: map[string]uint64{}, Engine: c.eng.Counters()}
+	c.mu.Lock()
+	lat := append([]time.Duration(nil), c.latency...)
+	c.mu.Unlock()
+	if n := len(lat); n > 0 {
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		s.NotifySamples = n
+		s.NotifyP50 = lat[(n-1)/2]
+		s.NotifyP99 = lat[(n*99+99)/100-1]
+	}
 	c.alerts.Range(func(k, v any) bool {
 		s.Alerts[string(k.(conversation.AlertKind))] = v.(*atomic.Uint64).Load()
 		return true

@@ -41,16 +41,19 @@ type Serve struct {
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
-	CTI           string        `koanf:"cti"`        // HOST:PORT[,BACKUP] of one SIP Server
-	CTISwitch     string        `koanf:"cti_switch"` // its switch name in the configuration
-	CTIServers    []CTIServer   `koanf:"cti_servers"`
-	CTIClientName string        `koanf:"cti_client_name"`
-	CTIReconnect  time.Duration `koanf:"cti_reconnect"`
-	DNInclude     string        `koanf:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
-	DNExclude     string        `koanf:"dn_exclude"`
-	ConfigFile    string        `koanf:"config_file"`    // configuration data (tenants, DNs, persons) as YAML
-	ConfigURL     string        `koanf:"config_url"`     // ... or from a configuration service (openrec sim)
-	UserDataKeys  string        `koanf:"user_data_keys"` // attached-data keys stored as GEN_USR_<key>: "Segment,AccountID=Account"
+	CTI             string            `koanf:"cti"`        // HOST:PORT[,BACKUP] of one SIP Server
+	CTISwitch       string            `koanf:"cti_switch"` // its switch name in the configuration
+	CTIServers      []CTIServer       `koanf:"cti_servers"`
+	CTIClientName   string            `koanf:"cti_client_name"`
+	CTIReconnect    time.Duration     `koanf:"cti_reconnect"`
+	DNInclude       string            `koanf:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
+	DNExclude       string            `koanf:"dn_exclude"`
+	ConfigFile      string            `koanf:"config_file"` // configuration data (tenants, DNs, persons) as YAML
+	ConfigURL       string            `koanf:"config_url"`  // ... or from a configuration service (openrec sim)
+	UserDataKeys    string            `koanf:"user_data_keys"`
+	UserDataCharset string            `koanf:"user_data_charset"` // source charset of attached data (cp1250, latin1, ...)
+	DefaultTenant   string            `koanf:"default_tenant"`    // tenant of SIP sessions no CTI call explains
+	SourceTenants   map[string]string `koanf:"source_tenants"`    // CIDR of the SIP source → tenant name (file only)
 }
 
 // CTIServer is one SIP Server of the CTI link.
@@ -127,10 +130,12 @@ var flagKeys = map[string]string{
 	"config-file":       "config_file",
 	"config-url":        "config_url",
 	"user-data-keys":    "user_data_keys",
+	"user-data-charset": "user_data_charset",
+	"default-tenant":    "default_tenant",
 }
 
 // fileOnlyKeys are keys with no flag (lists).
-var fileOnlyKeys = []string{"cti_servers"}
+var fileOnlyKeys = []string{"cti_servers", "source_tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -163,6 +168,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config-file", d.ConfigFile, "configuration data (tenants, switches, DNs, persons) as YAML")
 	fs.String("config-url", d.ConfigURL, "configuration data from a configuration service URL (e.g. openrec sim's /config)")
 	fs.String("user-data-keys", d.UserDataKeys, "attached-data keys stored as GEN_USR_<key> (comma list, key=stored_name renames)")
+	fs.String("user-data-charset", d.UserDataCharset, "charset of attached data from the SIP Server (e.g. cp1250), converted to UTF-8")
+	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
 }
 
 // KeyPair is one configured key and the name it is stored under.
@@ -282,6 +289,11 @@ func (c Serve) Validate() error {
 			if _, _, err := net.SplitHostPort(sv.Backup); err != nil {
 				errs = append(errs, fmt.Errorf("cti server %d (%s): backup %q: want HOST:PORT", i, sv.Name, sv.Backup))
 			}
+		}
+	}
+	for cidr := range c.SourceTenants {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			errs = append(errs, fmt.Errorf("source_tenants: %q is not a CIDR prefix (e.g. 10.1.0.0/16)", cidr))
 		}
 	}
 	if _, err := KeyList(c.UserDataKeys); err != nil {
