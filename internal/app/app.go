@@ -250,6 +250,9 @@ func (a *App) Close() {
 		_ = a.sip.Close()
 		if a.cti != nil {
 			_ = a.cti.client.Close()
+			if a.cti.traceFile != nil {
+				_ = a.cti.traceFile.Close()
+			}
 		}
 		if a.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/openrec/openrec/internal/callcore"
@@ -27,6 +28,7 @@ type ctiSide struct {
 	client     *cti.Client
 	cache      *cfgcache.Cache
 	notifyHist prometheus.Histogram
+	traceFile  *os.File
 }
 
 // loadConfigData reads the configuration data from a file or a
@@ -99,6 +101,19 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 	}
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset, Logger: log})
 	side := &ctiSide{cache: cache}
+	var traceOut io.Writer
+	switch cfg.CTITrace {
+	case "":
+	case "-":
+		traceOut = os.Stderr
+	default:
+		f, err := os.OpenFile(cfg.CTITrace, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("cti_trace: %w", err)
+		}
+		side.traceFile = f
+		traceOut = f
+	}
 	side.notifyHist = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "openrec", Name: "notification_latency_seconds",
 		Help:    "Notification of Recording: first RTP of a call's recording to the attached-data update sent.",
@@ -108,6 +123,7 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		Engine: eng, Filter: filter, Pauser: rec, Store: st, Logger: log,
 		ObserveNotify: func(d time.Duration) { side.notifyHist.Observe(d.Seconds()) },
 		SourceTenant:  sourceTenant(cfg, cache),
+		Trace:         traceOut,
 		Requester: requesterFunc(func(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error) {
 			return side.client.Request(ctx, server, m)
 		}),

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +111,8 @@ func step(t testing.TB, sim *ctisim.Sim, yaml string) {
 // our request; the recording is joined to the CTI call (external data,
 // couples), and the contact center is told it is recorded.
 func TestCTIRecordTrueDNCorrelated(t *testing.T) {
-	env := startContactCenter(t)
+	tracePath := filepath.Join(t.TempDir(), "cti.trace")
+	env := startContactCenter(t, func(c *config.Serve) { c.CTITrace = tracePath })
 	step(t, env.sim, `
 name: record-true
 steps:
@@ -134,6 +137,23 @@ steps:
 	}
 	if r.ExternalData["GEN_TEV_CallUuid"] != r.CallUUID {
 		t.Errorf("GEN_TEV_CallUuid %q != call uuid %q", r.ExternalData["GEN_TEV_CallUuid"], r.CallUUID)
+	}
+	// The trace file reads back as T-Library messages (Genesys-log style).
+	f, err := os.Open(tracePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries, err := tlib.ParseTrace(f)
+	if err != nil {
+		t.Fatalf("cti trace does not parse: %v", err)
+	}
+	seen := map[tlib.MessageType]bool{}
+	for _, e := range entries {
+		seen[e.Msg.Type] = true
+	}
+	if !seen[tlib.EventEstablished] || !seen[tlib.EventReleased] || !seen[tlib.RequestUpdateUserData] {
+		t.Errorf("trace lacks EventEstablished/EventReleased/RequestUpdateUserData: %v", seen)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !contains(env.notifications(), "RECORDING_YES") {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"sync"
@@ -56,9 +57,13 @@ type Config struct {
 	// of a SIP session no CTI call explains, from its SIP source address,
 	// so tenant isolation is defined for every recording. Optional.
 	SourceTenant func(source string) map[string]string
-	Tick         time.Duration // engine timers (default 100 ms)
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Trace, if set, receives every T-Library message in and out in the
+	// Genesys-log style of tlib (Message.Trace), each preceded by a
+	// "# <time> <direction> <server>" line: the file ParseTrace reads back.
+	Trace  io.Writer
+	Tick   time.Duration // engine timers (default 100 ms)
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Core is the CTI ↔ recorder bridge.
@@ -76,6 +81,8 @@ type Core struct {
 	audioAt map[string]time.Time // CallUUID → first audio, until the notification goes out
 	latency []time.Duration      // ring of the last notification latencies
 	latNext int
+
+	traceMu sync.Mutex
 
 	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
 	requests atomic.Uint64
@@ -141,6 +148,7 @@ func (c *Core) enqueue(acts []conversation.Action) {
 
 // HandleEvent implements cti.Handler.
 func (c *Core) HandleEvent(server string, m *tlib.Message) {
+	c.trace("<-", server, m)
 	c.enqueue(c.eng.Handle(server, m, c.cfg.Now()))
 	if uuid := m.CallUUID(); uuid != "" {
 		c.syncPause(uuid)
@@ -227,11 +235,24 @@ func (c *Core) request(ctx context.Context, server string, m *tlib.Message) (*tl
 	c.requests.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	c.trace("->", server, m)
 	res, err := c.cfg.Requester.Request(ctx, server, m)
+	if res != nil {
+		c.trace("<-", server, res)
+	}
 	if err != nil {
 		c.failures.Add(1)
 	}
 	return res, err
+}
+
+func (c *Core) trace(dir, server string, m *tlib.Message) {
+	if c.cfg.Trace == nil {
+		return
+	}
+	c.traceMu.Lock()
+	defer c.traceMu.Unlock()
+	_, _ = fmt.Fprintf(c.cfg.Trace, "# %s %s %s\n%s\n", c.cfg.Now().UTC().Format(time.RFC3339Nano), dir, server, m.Trace())
 }
 
 // Admit implements recorder.Correlator: an excluded DN is never recorded,

@@ -54,6 +54,7 @@ type Serve struct {
 	UserDataCharset string            `koanf:"user_data_charset"` // source charset of attached data (cp1250, latin1, ...)
 	DefaultTenant   string            `koanf:"default_tenant"`    // tenant of SIP sessions no CTI call explains
 	SourceTenants   map[string]string `koanf:"source_tenants"`    // CIDR of the SIP source → tenant name (file only)
+	CTITrace        string            `koanf:"cti_trace"`         // file for a Genesys-style trace of every T-Library message ("-" = stderr)
 }
 
 // CTIServer is one SIP Server of the CTI link.
@@ -132,6 +133,7 @@ var flagKeys = map[string]string{
 	"user-data-keys":    "user_data_keys",
 	"user-data-charset": "user_data_charset",
 	"default-tenant":    "default_tenant",
+	"cti-trace":         "cti_trace",
 }
 
 // fileOnlyKeys are keys with no flag (lists).
@@ -169,6 +171,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config-url", d.ConfigURL, "configuration data from a configuration service URL (e.g. openrec sim's /config)")
 	fs.String("user-data-keys", d.UserDataKeys, "attached-data keys stored as GEN_USR_<key> (comma list, key=stored_name renames)")
 	fs.String("user-data-charset", d.UserDataCharset, "charset of attached data from the SIP Server (e.g. cp1250), converted to UTF-8")
+	fs.String("cti-trace", d.CTITrace, "write every T-Library message in and out, Genesys-log style, to this file (- = stderr)")
 	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
 }
 
