@@ -350,6 +350,12 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	c.byCall[call.CallUUID] = append(c.byCall[call.CallUUID], s.RecordingID)
 	c.mu.Unlock()
 	couples, ext := Couples(call, s.RecordedDN, s.Start, end)
+	if len(couples) == 0 && s.RecordedDN != "" {
+		// The recorded DN joined the call while the CTI link was down: no
+		// event described its couple. The recording is still this call's.
+		couples = []store.Couple{{StartMS: 0, EndMS: end.Sub(s.Start).Milliseconds(), ThisDN: s.RecordedDN,
+			OtherDN: s.OtherDN, ConnID: call.ConnID.String(), CallUUID: call.CallUUID}}
+	}
 	return couples, ext, "matched"
 }
 
@@ -374,6 +380,9 @@ func (c *Core) refresh(ctx context.Context, call *conversation.Call) {
 			continue
 		}
 		couples, ext := Couples(call, rec.RecordedDN, rec.StartedAt, end)
+		if len(couples) == 0 {
+			continue // keep what finalise stored
+		}
 		rec.Couples = couples
 		if rec.ExternalData == nil {
 			rec.ExternalData = map[string]string{}
@@ -393,12 +402,20 @@ func (c *Core) refresh(ctx context.Context, call *conversation.Call) {
 // search by GEN_* key finds).
 func Couples(call *conversation.Call, recordedDN string, start, end time.Time) ([]store.Couple, map[string]string) {
 	var out []store.Couple
-	for _, cp := range call.Couples {
+	last := -1
+	for i, cp := range call.Couples {
+		if recordedDN == "" || cp.ThisDN == recordedDN {
+			last = i
+		}
+	}
+	for i, cp := range call.Couples {
 		if recordedDN != "" && cp.ThisDN != recordedDN {
 			continue
 		}
 		cEnd := cp.End
-		if cEnd.IsZero() || cEnd.After(end) {
+		if cEnd.IsZero() || cEnd.After(end) || (cp.EndUncertain && i == last) {
+			// Open, past the file, or ended by a link loss: the recorded
+			// side's session lasted until its BYE, so does its last couple.
 			cEnd = end
 		}
 		cStart := cp.Start

@@ -45,3 +45,16 @@ func TestFilterOnlyAdmits(t *testing.T) {
 	}
 	var _ recorder.Correlator = c
 }
+
+// A last couple whose end is only the time the CTI link went down lasts as
+// long as the recording (the recorded side's session ended with its BYE).
+func TestCouplesUncertainEndExtends(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	call := &conversation.Call{CallUUID: "U", Couples: []conversation.Couple{
+		{Start: t0, End: t0.Add(5 * time.Second), ThisDN: "5001", OtherDN: "+1", EndUncertain: true},
+	}}
+	got, _ := Couples(call, "5001", t0, t0.Add(30*time.Second))
+	if len(got) != 1 || got[0].EndMS != 30000 {
+		t.Errorf("couples = %+v, want one ending at 30 s", got)
+	}
+}

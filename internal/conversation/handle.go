@@ -366,7 +366,7 @@ func (e *Engine) partyChanged(st *state, server string, p *Party, m *tlib.Messag
 }
 
 func (e *Engine) partyAdded(st *state, server string, m *tlib.Message, at time.Time) {
-	added := firstNonEmpty(m.Str(tlib.AttrThirdPartyDN), m.OtherDN())
+	added := roleParty(m, tlib.RoleAddedBy)
 	if added == "" {
 		return
 	}
@@ -390,7 +390,7 @@ func (e *Engine) partyAdded(st *state, server string, m *tlib.Message, at time.T
 }
 
 func (e *Engine) partyDeleted(st *state, m *tlib.Message, at time.Time) {
-	gone := firstNonEmpty(m.Str(tlib.AttrThirdPartyDN), m.OtherDN())
+	gone := roleParty(m, tlib.RoleDeletedBy)
 	if gone == "" {
 		return
 	}
@@ -410,6 +410,10 @@ func (e *Engine) memberLeft(st *state, dn string, at time.Time) {
 		return
 	}
 	for _, p := range st.liveMonitored() {
+		if p.DN == dn {
+			// the party that leaves: its own EventReleased ends its couple
+			continue
+		}
 		if p.OtherDN == dn {
 			// the main other party left the conference: the first
 			// remaining member that is not this DN takes its place
@@ -421,7 +425,32 @@ func (e *Engine) memberLeft(st *state, dn string, at time.Time) {
 			}
 		}
 	}
-	e.recoupleAll(st, "conference", at)
+	for _, p := range st.liveMonitored() {
+		if p.DN != dn {
+			e.recouple(st, p, "conference", at)
+		}
+	}
+}
+
+// roleParty returns the DN an EventPartyAdded/EventPartyDeleted is about
+// (the added or deleted party). With DN roles (Genesys Events and Models
+// Reference, "Releasing calls": OtherDN is the DeletedParty, ThirdPartyDN
+// the party that deleted it, DeletedBy) the DN tagged actor (AddedBy /
+// DeletedBy) is the one that acted, not the one that joined or left.
+// Without roles: ThirdPartyDN, else OtherDN.
+func roleParty(m *tlib.Message, actor int64) string {
+	third, other := m.Str(tlib.AttrThirdPartyDN), m.OtherDN()
+	thirdRole, _ := m.Int(tlib.AttrThirdPartyDNRole)
+	otherRole, _ := m.Int(tlib.AttrOtherDNRole)
+	switch {
+	case otherRole == actor && third != "":
+		return third
+	case thirdRole == actor && other != "":
+		return other
+	case otherRole == tlib.RoleDeletedParty || otherRole == tlib.RoleNewParty:
+		return firstNonEmpty(other, third)
+	}
+	return firstNonEmpty(third, other)
 }
 
 func firstNonEmpty(s ...string) string {

@@ -308,12 +308,41 @@ func (e *Engine) adoptOrphans(st *state, at time.Time) []Action {
 		}
 		e.orphans = append(e.orphans[:i:i], e.orphans[i+1:]...)
 		i--
+		e.backdateResync(st, o)
 		acts = append(acts, e.leg(st, o.RecordID, o.DN, o.At, time.Time{})...)
 		if !o.Audio.IsZero() {
 			acts = append(acts, e.leg(st, o.RecordID, o.DN, time.Time{}, o.Audio)...)
 		}
 	}
 	return acts
+}
+
+// backdateResync starts the couple of a DN first seen in the
+// resynchronisation after a link loss (reason "resync") when its adopted
+// leg arrived: the Media Server recorded the DN on this call since then,
+// so the recording is covered from its start rather than from the
+// reconnect.
+func (e *Engine) backdateResync(st *state, o *Orphan) {
+	dn := o.DN
+	if dn == "" {
+		if lm := st.liveMonitored(); len(lm) > 0 {
+			dn = lm[0].DN
+		}
+	}
+	p := st.party(dn)
+	if p == nil || p.couple < 0 || p.couple >= len(st.Couples) {
+		return
+	}
+	cp := &st.Couples[p.couple]
+	if cp.Reason != "resync" || !o.At.Before(cp.Start) {
+		return
+	}
+	for i := range p.couple {
+		if st.Couples[i].ThisDN == dn {
+			return // the DN had a couple before: the engine knew the call
+		}
+	}
+	cp.Start = o.At
 }
 
 // Tick advances time: notification deadlines, failed-recording detection,

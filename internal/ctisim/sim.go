@@ -84,6 +84,7 @@ type Sim struct {
 	mu        sync.Mutex
 	started   bool
 	closed    bool
+	refuse    bool // RefuseClients: new connections are closed at once
 	ln        net.Listener
 	httpSrv   *http.Server
 	httpLn    net.Listener
@@ -263,6 +264,12 @@ func (s *Sim) accept() {
 			_ = conn.Close()
 			return
 		}
+		if s.refuse {
+			s.mu.Unlock()
+			_ = conn.Close()
+			s.log.Debug("T-Library client refused", "remote", conn.RemoteAddr().String())
+			continue
+		}
 		s.clients[c] = struct{}{}
 		s.mu.Unlock()
 		s.log.Debug("T-Library client connected", "remote", conn.RemoteAddr().String())
@@ -421,4 +428,15 @@ func (s *Sim) DisconnectClients() int {
 		c.shutdown()
 	}
 	return n
+}
+
+// RefuseClients makes the SIP Server unreachable (on) or reachable again
+// (off): while on, a new T-Library connection is closed as soon as it is
+// accepted. With DisconnectClients it makes a link loss that lasts until
+// RefuseClients(false), whatever the client's reconnect interval; calls go
+// on meanwhile.
+func (s *Sim) RefuseClients(on bool) {
+	s.mu.Lock()
+	s.refuse = on
+	s.mu.Unlock()
 }

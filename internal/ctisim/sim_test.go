@@ -629,3 +629,25 @@ func TestDisconnectClientsThenResync(t *testing.T) {
 		t.Fatalf("party info:\n%s", ev.Trace())
 	}
 }
+
+// While RefuseClients is on the SIP Server is unreachable: connections are
+// closed at once, calls go on; afterwards a client registers and finds them.
+func TestRefuseClients(t *testing.T) {
+	s := newSim(t, nil)
+	s.RefuseClients(true)
+	c := dialSim(t, s)
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := tlib.ReadMessage(c.r); err == nil {
+		t.Fatal("a refused connection delivered a message")
+	}
+	must(t, s.Step(Step{Action: ActInbound, Call: "c1", To: "5001"}))
+	must(t, s.Step(Step{Action: ActAnswer, Call: "c1"}))
+	s.RefuseClients(false)
+	c2 := dialSim(t, s)
+	c2.register("5001")
+	ev := c2.request(tlib.New(tlib.RequestQueryAddress).SetStr(tlib.AttrThisDN, "5001"))
+	ci, _ := s.Call("c1")
+	if ev.List(tlib.AttrExtensions).String("conn-1") != ci.ConnID.String() {
+		t.Fatalf("after RefuseClients(false):\n%s", ev.Trace())
+	}
+}
