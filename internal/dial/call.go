@@ -34,7 +34,25 @@ type session struct {
 	delay   time.Duration
 	callID  string
 	log     *slog.Logger
+
+	// Re-INVITE support (Spec.Reinvites). The session goroutine sets dlg,
+	// fallback, offer, sdpID and sdpVer, then closes ready; from then on
+	// they belong to the goroutine running re-INVITEs (serveReinvites),
+	// which holds mu for each transaction. The session takes mu for its
+	// BYE, so the two never overlap in the dialog.
+	mu       sync.Mutex
+	ready    chan struct{}    // closed once established and streaming
+	paceDone chan struct{}    // closed when the media ended (or never began)
+	paceOnce sync.Once        //
+	ctl      chan mediaSwitch // re-INVITE outcomes to the pacing loop
+	dlg      *sipgo.DialogClientSession
+	fallback netip.Addr
+	offer    []offerStream
+	sdpID    uint64
+	sdpVer   uint64
 }
+
+func (ss *session) endPace() { ss.paceOnce.Do(func() { close(ss.paceDone) }) }
 
 // Call places one recording call described by s and blocks until it ends:
 // INVITE(s) → final response → ACK → RTP to each answer's address for
@@ -105,8 +123,20 @@ func (d *Dialer) Call(ctx context.Context, s Spec) (*Result, error) {
 		ss.d, ss.p, ss.idx = d, p, i
 		ss.callID = randHex(16) + "@" + d.localIP.String()
 		ss.log = log.With("call_id", ss.callID)
+		ss.ready, ss.paceDone = make(chan struct{}), make(chan struct{})
+		if p.Reinvites != nil {
+			ss.ctl = make(chan mediaSwitch)
+		}
 		res.CallIDs[i] = ss.callID
 	}
+	// A re-INVITE with new media replaces a stream's sockets: close the
+	// ones in use at the end (the initial pairs are closed above; closing
+	// twice is harmless).
+	defer func() {
+		for _, s := range streams {
+			s.pair.close()
+		}
+	}()
 
 	// A session that fails aborts the others (CANCEL or BYE); the cause is
 	// the error Call returns.
@@ -114,13 +144,25 @@ func (d *Dialer) Call(ctx context.Context, s Spec) (*Result, error) {
 	defer abort(nil)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
+	allDone := make(chan struct{})
+	var left atomic.Int32
+	left.Store(int32(n))
 	for i, ss := range sessions {
 		wg.Go(func() {
+			defer func() {
+				if left.Add(-1) == 0 {
+					close(allDone)
+				}
+			}()
+			defer ss.endPace()
 			errs[i] = ss.run(abortCtx, res)
 			if errs[i] != nil && !isCtxErr(errs[i]) {
 				abort(errs[i])
 			}
 		})
+	}
+	if p.Reinvites != nil {
+		res.Reinvites = serveReinvites(abortCtx, p.Reinvites, sessions, allDone, log)
 	}
 	wg.Wait()
 	for i, s := range streams {
@@ -240,7 +282,10 @@ func (ss *session) run(ctx context.Context, res *Result) error {
 	for j, s := range ss.streams {
 		s.configure(answers[j], p.dtmf)
 	}
-	pace(ctx, l.bye, ss.streams, p.ticks, d.now)
+	ss.dlg, ss.fallback = dlg, ss.fallbackIP(r)
+	close(ss.ready)
+	pace(ctx, l.bye, ss.streams, p.ticks, d.now, ss.ctl, p.dtmf)
+	ss.endPace()
 	select {
 	case <-l.bye:
 		res.RemoteBye[i] = true
@@ -248,6 +293,8 @@ func (ss *session) run(ctx context.Context, res *Result) error {
 		return nil
 	default:
 	}
+	ss.mu.Lock() // after a re-INVITE in flight, if any
+	defer ss.mu.Unlock()
 	return ss.bye(ctx, dlg, l)
 }
 
@@ -302,7 +349,10 @@ func (ss *session) buildInvite() *sip.Request {
 			offer[j].label = strconv.Itoa(s.party + 1)
 		}
 	}
-	sdpBody := buildOffer(p.LocalIP, uint64(time.Now().UnixNano()/1e6), offer)
+	ss.offer = offer
+	ss.sdpID = uint64(time.Now().UnixNano() / 1e6)
+	ss.sdpVer = ss.sdpID
+	sdpBody := buildOffer(p.LocalIP, ss.sdpID, ss.sdpVer, offer)
 
 	var ruri sip.Uri
 	var body []byte

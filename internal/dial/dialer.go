@@ -9,6 +9,13 @@
 // Dialer owns one sipgo UserAgent with one UDP and one TCP SIP socket, and
 // Call is safe for concurrent use. A call costs one goroutine per INVITE
 // (which also paces that INVITE's RTP) and one socket per stream.
+//
+// A call in progress can be re-INVITEd the way a media server does on
+// transfer and hold (Spec.Reinvites, Reinvite): a new media source for a
+// party (new local RTP socket and port, new SSRC), or a direction change
+// (DirInactive for hold, DirSendOnly to resume). The re-INVITE transactions
+// run on Call's own goroutine, one at a time; their outcome is handed to
+// the pacing goroutine, which switches the stream between two packets.
 package dial
 
 import (
@@ -258,6 +265,10 @@ func (d *Dialer) Close() error {
 	return nil
 }
 
+// Done is closed when Close begins: helpers that live as long as the
+// Dialer (a recorder health pinger, say) stop with it.
+func (d *Dialer) Done() <-chan struct{} { return d.closeCtx.Done() }
+
 // SIPAddr returns the local SIP address for a transport ("udp" or "tcp").
 func (d *Dialer) SIPAddr(transport string) netip.AddrPort {
 	if transport == TransportTCP {
@@ -305,7 +316,7 @@ func (d *Dialer) onBye(req *sip.Request, tx sip.ServerTransaction) {
 
 // Options sends an out-of-dialog OPTIONS over UDP to target (host:port),
 // the way the Genesys Resource Manager checks a recorder's health, and
-// returns the final status code.
+// returns the final status code. Close cancels it.
 func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
 	if !d.enter() {
 		return 0, ErrClosed
@@ -318,6 +329,10 @@ func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Close does not wait for a recorder that does not answer.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(d.closeCtx, cancel)()
 	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
 	req.SetTransport("UDP")
 	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
@@ -326,6 +341,9 @@ func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
 	res, err := d.udpCli.Do(ctx, req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
+			if d.closed.Load() {
+				return 0, ErrClosed
+			}
 			return 0, ctxErr
 		}
 		return 0, fmt.Errorf("%w: OPTIONS %s: %w", ErrTransport, target, err)

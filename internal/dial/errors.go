@@ -22,6 +22,9 @@ var (
 	// ErrTransport reports a SIP transaction that ended without a final
 	// response (timeout, connection refused, transport error).
 	ErrTransport = errors.New("dial: SIP transaction failed")
+	// ErrNotEstablished reports a Reinvite for a stream whose session is
+	// not established (rejected, failed, or already ended).
+	ErrNotEstablished = errors.New("dial: session not established")
 	// ErrWAV reports a WAV source that cannot be used (rate, channels, empty).
 	ErrWAV = errors.New("dial: unusable WAV source")
 )

@@ -72,13 +72,15 @@ type stream struct {
 
 	mute  func() bool // Spec.Mute
 	muted bool        // the previous tick was muted: mark the next packet
+	quiet bool        // silenced while a re-INVITE with new media is under way
 
 	wantSR bool
 	nextSR time.Time
 	hdr    rtp.Header
 
-	sent, dropped, octets int
-	writeErr              bool
+	sent, dropped  int // cumulative over the stream's sources (Result)
+	srSent, octets int // this SSRC's counts (RTCP sender reports)
+	writeErr       bool
 }
 
 func newStream(party int, src Source, codec string, pair rtpPair, p *plan, log *slog.Logger) *stream {
@@ -147,7 +149,7 @@ func (s *stream) generate(k int, t time.Time) {
 	if !s.send {
 		return
 	}
-	if s.mute != nil && s.mute() {
+	if s.quiet || (s.mute != nil && s.mute()) {
 		s.muted = true
 		return
 	}
@@ -280,6 +282,7 @@ func (s *stream) write(i int) {
 		return
 	}
 	s.sent++
+	s.srSent++
 	s.octets += sl.payload
 }
 
@@ -293,7 +296,7 @@ func (s *stream) sendSR(now, start time.Time, wall func() time.Time) {
 		SSRC:        s.ssrc,
 		NTPTime:     media.TimeToNTP(wall()),
 		RTPTime:     s.ts0 + uint32(elapsed*SampleRate/time.Second),
-		PacketCount: uint32(s.sent),
+		PacketCount: uint32(s.srSent),
 		OctetCount:  uint32(s.octets),
 	}
 	sdes := rtcp.NewCNAMESourceDescription(s.ssrc, "openrec-dial")
@@ -319,8 +322,10 @@ func (s *stream) earliest() (t time.Time, ok bool) {
 // pace runs the streams of one session for ticks packets each, against
 // absolute deadlines start + k·20 ms (no drift; a late wake-up catches up
 // by sending the missed packets at once). It returns early when ctx is done
-// or stop is closed.
-func pace(ctx context.Context, stop <-chan struct{}, streams []*stream, ticks int, wall func() time.Time) {
+// or stop is closed. A mediaSwitch arriving on ctl (a re-INVITE's outcome)
+// is applied between packets; ctl may be nil.
+func pace(ctx context.Context, stop <-chan struct{}, streams []*stream, ticks int, wall func() time.Time,
+	ctl <-chan mediaSwitch, dtmf []byte) {
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -364,6 +369,16 @@ func pace(ctx context.Context, stop <-chan struct{}, streams []*stream, ticks in
 			return
 		case <-stop:
 			return
+		case sw := <-ctl:
+			now := time.Now()
+			for _, c := range sw.changes {
+				switch {
+				case sw.quiet && c.touched:
+					c.stream.silence()
+				case !sw.quiet:
+					c.stream.apply(c, now, start, wall, streams, dtmf)
+				}
+			}
 		}
 	}
 }

@@ -21,18 +21,21 @@ type offerStream struct {
 	rtcpPort int // 0: port+1 (not advertised)
 	codec    string
 	label    string // SIPREC a=label; empty for MSR
+	dir      string // media direction; "" is DirSendOnly
 }
 
-// buildOffer writes an SDP offer (RFC 4566 / 3264) with one sendonly audio
-// m-line per stream.
-func buildOffer(ip netip.Addr, sessID uint64, streams []offerStream) []byte {
+// buildOffer writes an SDP offer (RFC 4566 / 3264) with one audio m-line
+// per stream (sendonly unless the stream says otherwise). version is the
+// o= line's session version: the initial offer uses sessID, each re-offer
+// in the dialog one more (RFC 3264 §8).
+func buildOffer(ip netip.Addr, sessID, version uint64, streams []offerStream) []byte {
 	ipv := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
 		ipv = "IP6"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=openrec-dial %d %d IN %s %s\r\ns=openrec-dial\r\nc=IN %s %s\r\nt=0 0\r\n",
-		sessID, sessID, ipv, ip, ipv, ip)
+		sessID, version, ipv, ip, ipv, ip)
 	for _, s := range streams {
 		pt := staticPT[s.codec]
 		fmt.Fprintf(&b, "m=audio %d RTP/AVP %d %d\r\n", s.port, pt, dtmfOfferPT)
@@ -41,7 +44,11 @@ func buildOffer(ip netip.Addr, sessID uint64, streams []offerStream) []byte {
 		}
 		fmt.Fprintf(&b, "a=rtpmap:%d %s/8000\r\n", pt, s.codec)
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-15\r\n", dtmfOfferPT, dtmfOfferPT)
-		b.WriteString("a=ptime:20\r\na=sendonly\r\n")
+		dir := s.dir
+		if dir == "" {
+			dir = DirSendOnly
+		}
+		fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", dir)
 		if s.label != "" {
 			fmt.Fprintf(&b, "a=label:%s\r\n", s.label)
 		}

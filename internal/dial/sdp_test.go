@@ -81,7 +81,7 @@ func TestParseAnswer(t *testing.T) {
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func TestBuildOfferRoundTrip(t *testing.T) {
-	offer := buildOffer(netip.MustParseAddr("127.0.0.1"), 1, []offerStream{
+	offer := buildOffer(netip.MustParseAddr("127.0.0.1"), 1, 1, []offerStream{
 		{port: 4000, codec: "PCMA", label: "1"},
 		{port: 4002, rtcpPort: 5000, codec: "PCMU", label: "2"},
 	})

@@ -81,6 +81,12 @@ type Spec struct {
 	// a media server pauses a recording (or never sends RTP). It is called
 	// from the streaming goroutines and must be safe for concurrent use.
 	Mute func() bool
+	// Reinvites, when not nil, is read while the call runs: each Reinvite
+	// is carried out in order as an in-dialog re-INVITE on the session(s)
+	// carrying the addressed stream(s), while the other streams keep
+	// flowing (see Reinvite). The channel may be closed at any time; Call
+	// does not wait for it to be closed.
+	Reinvites <-chan Reinvite
 }
 
 // Result reports what a Call did. Slices indexed "per INVITE" have one
@@ -98,6 +104,7 @@ type Result struct {
 	PacketsSent    []int  // RTP packets put on the wire, per stream
 	PacketsDropped []int  // packets withheld by Spec.Loss, per stream
 	RemoteBye      []bool // per INVITE: the recorder ended the session with BYE
+	Reinvites      int    // re-INVITEs answered 2xx (Spec.Reinvites)
 }
 
 // plan is a validated Spec with defaults applied.

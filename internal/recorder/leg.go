@@ -255,10 +255,10 @@ func (r *Recorder) Ack(callID string, sdp *sdpoa.Session) error {
 	if c.done || l.ended {
 		return nil
 	}
+	r.applySDP(c, l, sdp, r.cfg.Now(), "ack")
 	if l.offer == nil { // delayed offer: the ACK carries the peer's SDP
 		l.offer = sdp
 	}
-	r.applySDP(c, l, sdp, r.cfg.Now(), "ack")
 	return nil
 }
 
@@ -288,7 +288,10 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			continue
 		}
 		tr := c.mix.Track(s.channel)
-		if m.Addr.IsValid() && !m.Addr.IsUnspecified() {
+		if m.Addr.IsValid() && !m.Addr.IsUnspecified() && mediaMoved(l.offer, s.mIndex, m) {
+			// New media address (transfer, media server change): relock.
+			// Unchanged SDP (hold, codec change) keeps the current lock, also
+			// for senders whose source port differs from their SDP port.
 			s.rx.SetRemote(netip.AddrPortFrom(m.Addr, uint16(m.Port)))
 		}
 		codec, _ := sdpoa.ChooseCodec(m, decodable)
@@ -325,6 +328,16 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 		c.log.Info(map[bool]string{true: "recording paused", false: "recording resumed"}[pause], "by", why)
 	}
 	return answers
+}
+
+// mediaMoved reports whether m's address or port differs from the same
+// m-line of the previous SDP (prev nil: there was none).
+func mediaMoved(prev *sdpoa.Session, i int, m sdpoa.Media) bool {
+	if prev == nil || i >= len(prev.Media) {
+		return true
+	}
+	p := prev.Media[i]
+	return p.Addr != m.Addr || p.Port != m.Port
 }
 
 type holdChange struct {

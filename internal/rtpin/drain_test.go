@@ -48,3 +48,21 @@ func TestOnLockCalledOnFirstPacket(t *testing.T) {
 		t.Errorf("OnLock called %d more times for one source", len(got))
 	}
 }
+
+// After a re-INVITE with new media (SetRemote), a late packet from the old
+// source must not take the lock: the new source's audio would be shut out.
+func TestSetRemoteRetiresOldSource(t *testing.T) {
+	leg := startLeg(t, Config{})
+	old, fresh := newSender(t, loopback), newSender(t, loopback)
+	old.sendRTP(leg.r.Port(), 0xA1, []byte{1})
+	eventually(t, "old source locked", func() bool { return leg.r.Stats().Source == old.addr() })
+	leg.r.SetRemote(fresh.addr())
+	old.sendRTP(leg.r.Port(), 0xA1, []byte{2}) // late, from the old port
+	fresh.sendRTP(leg.r.Port(), 0xB2, []byte{3})
+	eventually(t, "new source locked", func() bool { return leg.r.Stats().Source == fresh.addr() })
+	for _, p := range leg.h.packets() {
+		if p.Payload[0] == 2 {
+			t.Fatal("late packet from the retired source was delivered")
+		}
+	}
+}

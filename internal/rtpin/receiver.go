@@ -82,6 +82,9 @@ type Receiver struct {
 	source netip.AddrPort
 	ssrc   uint32
 	ssrcs  []uint32 // seen from source, oldest first, at most maxSSRCs
+	// retired is the source locked before the last SetRemote; it is
+	// never locked again.
+	retired netip.AddrPort
 
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
 	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
@@ -108,6 +111,7 @@ type loop struct {
 	locked   bool
 	source   netip.AddrPort
 	ssrc     uint32
+	retired  netip.AddrPort // source before the last SetRemote: never relocked
 }
 
 // Listen allocates a port pair from cfg.Ports and binds the RTP socket on
@@ -237,6 +241,11 @@ func (r *Receiver) Port() int { return r.port }
 func (r *Receiver) SetRemote(ap netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.locked && r.source != ap {
+		// Late packets from the old source must not win the new lock
+		// (they would shut out the new source for the rest of the call).
+		r.retired = r.source
+	}
 	r.remote = ap
 	r.locked = false
 	r.source = netip.AddrPort{}
@@ -404,6 +413,9 @@ func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
 		return
 	}
 	switch {
+	case !l.locked && src == l.retired:
+		r.foreign.Add(1)
+		return
 	case !l.locked:
 		if !r.lock(l, src, p.SSRC) {
 			r.foreign.Add(1)
@@ -440,6 +452,7 @@ func (r *Receiver) reloadLocked(l *loop) {
 	l.gen = r.gen.Load()
 	l.strictIP = strictIP(r.strict, r.remote)
 	l.locked, l.source, l.ssrc = r.locked, r.source, r.ssrc
+	l.retired = r.retired
 }
 
 // lock makes src the locked source. It returns false if a concurrent
