@@ -121,9 +121,11 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 		return err
 	}
 	defer d.Close()
+	media := &ctisim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: log}
+	defer media.Close()
 	sim, err := ctisim.New(ctisim.Config{
 		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: ctisim.DemoSwitch, Config: data, ConfigSource: src,
-		Media: &ctisim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: log}, Logger: quiet(log),
+		Media: media, Logger: quiet(log),
 	})
 	if err != nil {
 		return err

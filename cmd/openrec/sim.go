@@ -153,10 +153,11 @@ func runSim(ctx context.Context, path string) error {
 		return err
 	}
 	defer dialer.Close()
+	media := &ctisim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Logger: log.With("component", "media")}
+	defer media.Close()
 	sim, err := ctisim.New(ctisim.Config{
 		Listen: f.Listen, Switch: f.Switch, Config: data, ConfigSource: source, ConfigListen: f.ConfigListen,
-		Recorders: f.Recorders, Misbehave: f.Misbehave, Seed: f.Seed, Logger: log,
-		Media: &ctisim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Logger: log.With("component", "media")},
+		Recorders: f.Recorders, Misbehave: f.Misbehave, Seed: f.Seed, Logger: log, Media: media,
 	})
 	if err != nil {
 		return err
