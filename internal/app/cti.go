@@ -90,16 +90,16 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		switches[name] = s.Switch
 		ctiServers = append(ctiServers, cti.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup})
 	}
-	userKeys, _ := config.KeyList(cfg.UserDataKeys) // validated by config
-	var keys conversation.Keys
-	for _, k := range userKeys {
-		keys.User = append(keys.User, conversation.KeyMap{From: k.From, To: k.To})
+	keys, err := engineKeys(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("data keys: %w", err)
 	}
 	charset, err := conversation.ParseCharset(cfg.UserDataCharset)
 	if err != nil {
 		return nil, fmt.Errorf("user_data_charset: %w", err)
 	}
-	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset, Logger: log})
+	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
+		Notify: notifyConfig(cfg), Record: recordConfig(cfg), WrapUp: cfg.WrapUp, Logger: log})
 	side := &ctiSide{cache: cache}
 	var traceOut io.Writer
 	switch cfg.CTITrace {
@@ -201,4 +201,68 @@ func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[stri
 		}
 		return cfgcache.TenantKeys(t, cfgcache.Switch{})
 	}
+}
+
+// engineKeys maps the key-list settings (seed 000: messageDataKeys,
+// userDataKeys, extensionDataKeys, agentDataKeys, full agent name assembly).
+func engineKeys(cfg config.Serve) (conversation.Keys, error) {
+	var keys conversation.Keys
+	lists := []struct {
+		src string
+		dst *[]conversation.KeyMap
+	}{{cfg.MessageDataKeys, &keys.Message}, {cfg.UserDataKeys, &keys.User}, {cfg.ExtensionDataKeys, &keys.Extension}}
+	for _, l := range lists {
+		pairs, err := config.KeyList(l.src)
+		if err != nil {
+			return keys, err
+		}
+		for _, p := range pairs {
+			*l.dst = append(*l.dst, conversation.KeyMap{From: p.From, To: p.To})
+		}
+	}
+	agent, err := config.KeyList(cfg.AgentDataKeys)
+	if err != nil {
+		return keys, err
+	}
+	for _, p := range agent {
+		keys.Agent.Keys = append(keys.Agent.Keys, p.From)
+		if p.To != "" {
+			if keys.Agent.Rename == nil {
+				keys.Agent.Rename = map[string]string{}
+			}
+			keys.Agent.Rename[p.From] = p.To
+		}
+	}
+	if cfg.FullNameOrder == "last_first" {
+		keys.Agent.NameOrder = cfgcache.LastFirst
+	}
+	keys.Agent.Delimiter = cfg.FullNameDelimiter
+	return keys, keys.Agent.Validate()
+}
+
+func notifyConfig(cfg config.Serve) conversation.NotifyConfig {
+	n := conversation.NotifyConfig{Disabled: !cfg.NotifyEnabled, Timeout: cfg.NotifyTimeout}
+	if cfg.NotifyKey != "" {
+		n.KeyMandatory, n.KeyOptional = cfg.NotifyKey, "-"
+	}
+	if cfg.NotifyTimeoutValue == "no" {
+		n.TimeoutValue = "RECORDING_NO"
+	}
+	return n
+}
+
+func recordConfig(cfg config.Serve) conversation.RecordConfig {
+	ids, _ := cfg.MsgIDs() // validated by config
+	r := conversation.RecordConfig{
+		MsgIDs: conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
+		Dest:   cfg.RecordDest, Dest2: cfg.RecordDest2,
+		AudioSrc: cfg.ConsentAudioSrc, ToneSilenceDuration: cfg.ConsentToneSilence,
+	}
+	switch cfg.RecordGeo {
+	case "source":
+		r.Geo = conversation.GeoSource
+	case "destination":
+		r.Geo = conversation.GeoDestination
+	}
+	return r
 }

@@ -42,10 +42,12 @@ func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 			if m.Type != tlib.EventAttachedDataChanged {
 				return
 			}
-			if v := m.UserData().String("RECORDING_STATUS_GIM"); v != "" {
-				env.mu.Lock()
-				env.notify = append(env.notify, v)
-				env.mu.Unlock()
+			for _, key := range []string{"RECORDING_STATUS_GIM", "REC_STATE"} {
+				if v := m.UserData().String(key); v != "" {
+					env.mu.Lock()
+					env.notify = append(env.notify, key+"="+v)
+					env.mu.Unlock()
+				}
 			}
 		},
 	})
@@ -156,7 +158,7 @@ steps:
 		t.Errorf("trace lacks EventEstablished/EventReleased/RequestUpdateUserData: %v", seen)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !contains(env.notifications(), "RECORDING_YES") {
+	for !contains(env.notifications(), "RECORDING_STATUS_GIM=RECORDING_YES") {
 		if time.Now().After(deadline) {
 			t.Fatalf("notification of recording not seen in the simulator's attached data: %v", env.notifications())
 		}
@@ -232,5 +234,39 @@ func TestCTIOrphanSessionGetsSourceTenant(t *testing.T) {
 	}
 	if !strings.Contains(metrics(t, env.a), `openrec_failed_recordings_total{kind="orphan-leg"} 1`) {
 		t.Errorf("orphan leg not counted")
+	}
+}
+
+// The data-key and notification settings of serve reach the recordings:
+// message keys with renaming (defaults off), full agent name assembly, a
+// custom notification key.
+func TestCTIKeySettings(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.MessageDataKeys = "ThisDN,ANI=CallerNumber"
+		c.FullNameOrder, c.FullNameDelimiter = "last_first", ", "
+		c.NotifyKey = "REC_STATE"
+	})
+	step(t, env.sim, `
+name: keys
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551239999", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 1500ms, action: release, call: c1, dn: "5001"}
+`)
+	r := waitFinished(t, env.a, 1)[0]
+	ed := r.ExternalData
+	if ed["GEN_TEV_CallerNumber"] != "+15551239999" || ed["GEN_TEV_ThisDN"] != "5001" || ed["GEN_TEV_AgentID"] != "" || ed["GEN_TEV_ANI"] != "" {
+		t.Errorf("message keys not applied: %v", ed)
+	}
+	if ed["GEN_CFG_FULLNAME"] != "Lee, Ann" {
+		t.Errorf("GEN_CFG_FULLNAME = %q, want \"Lee, Ann\"", ed["GEN_CFG_FULLNAME"])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !contains(env.notifications(), "REC_STATE=RECORDING_YES") {
+		if time.Now().After(deadline) {
+			t.Fatalf("custom notification key not used: %v", env.notifications())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

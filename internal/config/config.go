@@ -55,6 +55,24 @@ type Serve struct {
 	DefaultTenant   string            `koanf:"default_tenant"`    // tenant of SIP sessions no CTI call explains
 	SourceTenants   map[string]string `koanf:"source_tenants"`    // CIDR of the SIP source → tenant name (file only)
 	CTITrace        string            `koanf:"cti_trace"`         // file for a Genesys-style trace of every T-Library message ("-" = stderr)
+
+	// Recording control (RequestPrivateService) and Notification of Recording.
+	RecordGeo          string        `koanf:"record_geo"`           // none | source | destination (Extensions record=)
+	RecordDest         string        `koanf:"record_dest"`          // Extensions dest
+	RecordDest2        string        `koanf:"record_dest2"`         // Extensions dest2 (duplicate recording)
+	ConsentAudioSrc    string        `koanf:"consent_audiosrc"`     // Extensions audiosrc (consent tone)
+	ConsentToneSilence string        `koanf:"consent_tone_silence"` // Extensions tonesilenceduration
+	PrivateMsgIDs      string        `koanf:"private_msg_ids"`      // START,STOP,PAUSE,RESUME (default 3013,3014,3015,3016)
+	NotifyEnabled      bool          `koanf:"notify_enabled"`
+	NotifyKey          string        `koanf:"notify_key"`           // <mandatory>_<optional>, default RECORDING_STATUS_GIM ("KEY" alone: no optional part)
+	NotifyTimeout      time.Duration `koanf:"notify_timeout"`       // decide by then even without audio
+	NotifyTimeoutValue string        `koanf:"notify_timeout_value"` // undefined | no
+	MessageDataKeys    string        `koanf:"message_data_keys"`    // GEN_TEV_* keys (configuring any turns defaults off)
+	ExtensionDataKeys  string        `koanf:"extension_data_keys"`  // GEN_EXT_* keys
+	AgentDataKeys      string        `koanf:"agent_data_keys"`      // GEN_CFG_* keys (configuring any turns defaults off)
+	FullNameOrder      string        `koanf:"fullname_order"`       // first_last | last_first
+	FullNameDelimiter  string        `koanf:"fullname_delimiter"`   // up to 5 characters, default " "
+	WrapUp             time.Duration `koanf:"wrap_up"`              // attached data after release still counts this long
 }
 
 // CTIServer is one SIP Server of the CTI link.
@@ -79,61 +97,83 @@ func (c Serve) Servers() []CTIServer {
 // Defaults returns the configuration used when nothing is configured.
 func Defaults() Serve {
 	return Serve{
-		SIPListen:       "0.0.0.0:5060",
-		HTTPListen:      "0.0.0.0:8080",
-		DataDir:         "./openrec-data",
-		RTPPorts:        "20000-39999",
-		RTPIP:           "0.0.0.0",
-		MaxCalls:        500,
-		StorageFormat:   "ulaw",
-		MediaTimeout:    30 * time.Second,
-		LegWindow:       10 * time.Second,
-		ReorderWindow:   200 * time.Millisecond,
-		FlushInterval:   time.Second,
-		PortQuarantine:  30 * time.Second,
-		ShutdownTimeout: 30 * time.Second,
-		MaxBody:         256 << 10,
-		StrictRTPSource: true,
-		RetryAfter:      5,
-		LogLevel:        "info",
-		CTISwitch:       "SIP_Switch",
-		CTIClientName:   "openrec",
-		CTIReconnect:    30 * time.Second,
+		SIPListen:          "0.0.0.0:5060",
+		HTTPListen:         "0.0.0.0:8080",
+		DataDir:            "./openrec-data",
+		RTPPorts:           "20000-39999",
+		RTPIP:              "0.0.0.0",
+		MaxCalls:           500,
+		StorageFormat:      "ulaw",
+		MediaTimeout:       30 * time.Second,
+		LegWindow:          10 * time.Second,
+		ReorderWindow:      200 * time.Millisecond,
+		FlushInterval:      time.Second,
+		PortQuarantine:     30 * time.Second,
+		ShutdownTimeout:    30 * time.Second,
+		MaxBody:            256 << 10,
+		StrictRTPSource:    true,
+		RetryAfter:         5,
+		LogLevel:           "info",
+		CTISwitch:          "SIP_Switch",
+		CTIClientName:      "openrec",
+		CTIReconnect:       30 * time.Second,
+		RecordGeo:          "none",
+		NotifyEnabled:      true,
+		NotifyTimeout:      3 * time.Second,
+		NotifyTimeoutValue: "undefined",
+		FullNameOrder:      "first_last",
+		WrapUp:             60 * time.Second,
 	}
 }
 
 // flagKeys maps flag names to configuration keys.
 var flagKeys = map[string]string{
-	"sip-listen":        "sip_listen",
-	"http-listen":       "http_listen",
-	"data-dir":          "data_dir",
-	"rtp-ports":         "rtp_ports",
-	"rtp-ip":            "rtp_ip",
-	"advertise-ip":      "advertise_ip",
-	"max-calls":         "max_calls",
-	"storage-format":    "storage_format",
-	"media-timeout":     "media_timeout",
-	"leg-window":        "leg_window",
-	"reorder-window":    "reorder_window",
-	"flush-interval":    "flush_interval",
-	"port-quarantine":   "port_quarantine",
-	"shutdown-timeout":  "shutdown_timeout",
-	"max-body":          "max_body",
-	"strict-rtp-source": "strict_rtp_source",
-	"retry-after":       "retry_after",
-	"log-level":         "log_level",
-	"cti":               "cti",
-	"cti-switch":        "cti_switch",
-	"cti-client-name":   "cti_client_name",
-	"cti-reconnect":     "cti_reconnect",
-	"dn-include":        "dn_include",
-	"dn-exclude":        "dn_exclude",
-	"config-file":       "config_file",
-	"config-url":        "config_url",
-	"user-data-keys":    "user_data_keys",
-	"user-data-charset": "user_data_charset",
-	"default-tenant":    "default_tenant",
-	"cti-trace":         "cti_trace",
+	"sip-listen":           "sip_listen",
+	"http-listen":          "http_listen",
+	"data-dir":             "data_dir",
+	"rtp-ports":            "rtp_ports",
+	"rtp-ip":               "rtp_ip",
+	"advertise-ip":         "advertise_ip",
+	"max-calls":            "max_calls",
+	"storage-format":       "storage_format",
+	"media-timeout":        "media_timeout",
+	"leg-window":           "leg_window",
+	"reorder-window":       "reorder_window",
+	"flush-interval":       "flush_interval",
+	"port-quarantine":      "port_quarantine",
+	"shutdown-timeout":     "shutdown_timeout",
+	"max-body":             "max_body",
+	"strict-rtp-source":    "strict_rtp_source",
+	"retry-after":          "retry_after",
+	"log-level":            "log_level",
+	"cti":                  "cti",
+	"cti-switch":           "cti_switch",
+	"cti-client-name":      "cti_client_name",
+	"cti-reconnect":        "cti_reconnect",
+	"dn-include":           "dn_include",
+	"dn-exclude":           "dn_exclude",
+	"config-file":          "config_file",
+	"config-url":           "config_url",
+	"user-data-keys":       "user_data_keys",
+	"user-data-charset":    "user_data_charset",
+	"default-tenant":       "default_tenant",
+	"cti-trace":            "cti_trace",
+	"record-geo":           "record_geo",
+	"record-dest":          "record_dest",
+	"record-dest2":         "record_dest2",
+	"consent-audiosrc":     "consent_audiosrc",
+	"consent-tone-silence": "consent_tone_silence",
+	"private-msg-ids":      "private_msg_ids",
+	"notify-enabled":       "notify_enabled",
+	"notify-key":           "notify_key",
+	"notify-timeout":       "notify_timeout",
+	"notify-timeout-value": "notify_timeout_value",
+	"message-data-keys":    "message_data_keys",
+	"extension-data-keys":  "extension_data_keys",
+	"agent-data-keys":      "agent_data_keys",
+	"fullname-order":       "fullname_order",
+	"fullname-delimiter":   "fullname_delimiter",
+	"wrap-up":              "wrap_up",
 }
 
 // fileOnlyKeys are keys with no flag (lists).
@@ -171,8 +211,44 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config-url", d.ConfigURL, "configuration data from a configuration service URL (e.g. openrec sim's /config)")
 	fs.String("user-data-keys", d.UserDataKeys, "attached-data keys stored as GEN_USR_<key> (comma list, key=stored_name renames)")
 	fs.String("user-data-charset", d.UserDataCharset, "charset of attached data from the SIP Server (e.g. cp1250), converted to UTF-8")
+	fs.String("record-geo", d.RecordGeo, "geo-location selection sent with GSIP_RECORD_START: none, source (thisDN) or destination (otherDN)")
+	fs.String("record-dest", d.RecordDest, "dest extension of recording requests (recorder group)")
+	fs.String("record-dest2", d.RecordDest2, "dest2 extension (duplicate recording to a second destination)")
+	fs.String("consent-audiosrc", d.ConsentAudioSrc, "audiosrc extension: consent tone the media server plays")
+	fs.String("consent-tone-silence", d.ConsentToneSilence, "tonesilenceduration extension of the consent tone")
+	fs.String("private-msg-ids", d.PrivateMsgIDs, "PrivateMsgIDs of GSIP_RECORD_START,STOP,PAUSE,RESUME (default 3013,3014,3015,3016)")
+	fs.Bool("notify-enabled", d.NotifyEnabled, "Notification of Recording in attached data")
+	fs.String("notify-key", d.NotifyKey, "attached-data key of the notification (default RECORDING_STATUS_GIM)")
+	fs.Duration("notify-timeout", d.NotifyTimeout, "decide the notification by then even if no audio arrived")
+	fs.String("notify-timeout-value", d.NotifyTimeoutValue, "value sent at the timeout: undefined or no")
+	fs.String("message-data-keys", d.MessageDataKeys, "GEN_TEV_* keys, e.g. ANI,DNIS,ThisDN,CustomerID=Customer (any configured key turns the defaults off)")
+	fs.String("extension-data-keys", d.ExtensionDataKeys, "AttributeExtensions keys stored as GEN_EXT_*")
+	fs.String("agent-data-keys", d.AgentDataKeys, "GEN_CFG_* agent keys, e.g. EmployeeID,UserName (any configured key turns the defaults off)")
+	fs.String("fullname-order", d.FullNameOrder, "GEN_CFG_FULLNAME: first_last or last_first")
+	fs.String("fullname-delimiter", d.FullNameDelimiter, "GEN_CFG_FULLNAME delimiter, up to 5 characters (default space)")
+	fs.Duration("wrap-up", d.WrapUp, "attached data arriving this long after release still updates the recording")
 	fs.String("cti-trace", d.CTITrace, "write every T-Library message in and out, Genesys-log style, to this file (- = stderr)")
 	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
+}
+
+// MsgIDs parses private_msg_ids (empty = the Genesys defaults).
+func (c Serve) MsgIDs() ([4]int, error) {
+	ids := [4]int{3013, 3014, 3015, 3016}
+	if strings.TrimSpace(c.PrivateMsgIDs) == "" {
+		return ids, nil
+	}
+	parts := strings.Split(c.PrivateMsgIDs, ",")
+	if len(parts) != 4 {
+		return ids, fmt.Errorf("private_msg_ids %q: want four ids START,STOP,PAUSE,RESUME", c.PrivateMsgIDs)
+	}
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v <= 0 {
+			return ids, fmt.Errorf("private_msg_ids %q: %q is not a positive number", c.PrivateMsgIDs, p)
+		}
+		ids[i] = v
+	}
+	return ids, nil
 }
 
 // KeyPair is one configured key and the name it is stored under.
@@ -297,6 +373,32 @@ func (c Serve) Validate() error {
 	for cidr := range c.SourceTenants {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			errs = append(errs, fmt.Errorf("source_tenants: %q is not a CIDR prefix (e.g. 10.1.0.0/16)", cidr))
+		}
+	}
+	switch c.RecordGeo {
+	case "", "none", "source", "destination":
+	default:
+		errs = append(errs, fmt.Errorf("record_geo %q: want none, source or destination", c.RecordGeo))
+	}
+	if _, err := c.MsgIDs(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.NotifyTimeoutValue {
+	case "", "undefined", "no":
+	default:
+		errs = append(errs, fmt.Errorf("notify_timeout_value %q: want undefined or no", c.NotifyTimeoutValue))
+	}
+	switch c.FullNameOrder {
+	case "", "first_last", "last_first":
+	default:
+		errs = append(errs, fmt.Errorf("fullname_order %q: want first_last or last_first", c.FullNameOrder))
+	}
+	if len(c.FullNameDelimiter) > 5 {
+		errs = append(errs, fmt.Errorf("fullname_delimiter %q: at most 5 characters", c.FullNameDelimiter))
+	}
+	for name, v := range map[string]string{"message_data_keys": c.MessageDataKeys, "extension_data_keys": c.ExtensionDataKeys, "agent_data_keys": c.AgentDataKeys} {
+		if _, err := KeyList(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	if _, err := KeyList(c.UserDataKeys); err != nil {
