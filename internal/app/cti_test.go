@@ -270,3 +270,43 @@ steps:
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Supervisor coaching on a recorded call, with the supervisor's DN also
+// monitored: a new couple carries GEN_TEV_CSUP_*, and the supervisor is not
+// a conference member.
+func TestCTISupervisorCoaching(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) { c.DNExclude = "" }) // the supervisor's DN is monitored too
+	step(t, env.sim, `
+name: coaching
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 0s, action: login, dn: "5100", agent: "1100"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551238888", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 1s, action: monitor, call: c1, dn: "5001", supervisor: "5100", mode: coach}
+  - {at: 2s, action: release, call: c1, dn: "5001"}
+`)
+	r := waitFinished(t, env.a, 1)[0]
+	full, err := env.a.Store().GetRecording(context.Background(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var coached bool
+	for _, c := range full.Couples {
+		if c.EndMS < c.StartMS || (c.EndMS == c.StartMS && len(full.Couples) > 1) {
+			t.Errorf("degenerate couple %+v", c)
+		}
+		if strings.Contains(c.ExternalData["GEN_CONFERENCE_MEMBERS"], "5100") {
+			t.Errorf("supervisor counted as a conference member: %+v", c)
+		}
+		if c.ExternalData["GEN_TEV_CSUP_SUPDN"] == "5100" {
+			coached = true
+			if c.StartMS < 800 {
+				t.Errorf("coaching couple starts at %d ms, before the supervisor joined", c.StartMS)
+			}
+		}
+	}
+	if !coached {
+		t.Errorf("no couple with GEN_TEV_CSUP_SUPDN=5100: %+v", full.Couples)
+	}
+}

@@ -165,10 +165,10 @@ steps:
   - {at: 50ms, action: answer, call: c1, dn: "5001"}
   - {at: 1500ms, action: wait}
 `)
-	if !contains(env.notifications(), "RECORDING_YES") {
+	if !contains(env.notifications(), "RECORDING_STATUS_GIM=RECORDING_YES") {
 		// the notification is decided at first audio: the engine has
 		// seen the call and its recording before the link goes
-		waitFor(t, 3*time.Second, "RECORDING_YES before the link loss", func() bool { return contains(env.notifications(), "RECORDING_YES") })
+		waitFor(t, 3*time.Second, "RECORDING_YES before the link loss", func() bool { return contains(env.notifications(), "RECORDING_STATUS_GIM=RECORDING_YES") })
 	}
 	cutLink(t, env)
 	step(t, env.sim, `
@@ -303,7 +303,7 @@ steps:
 		}
 	}
 	// the contact center is told, once the link is back
-	waitFor(t, 3*time.Second, "RECORDING_YES after the reconnect", func() bool { return contains(env.notifications(), "RECORDING_YES") })
+	waitFor(t, 3*time.Second, "RECORDING_YES after the reconnect", func() bool { return contains(env.notifications(), "RECORDING_STATUS_GIM=RECORDING_YES") })
 	checkNoCTIFailure(t, env.a)
 }
 

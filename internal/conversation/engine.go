@@ -46,6 +46,20 @@ type state struct {
 	lastGSIP   string
 	transfer   bool // a transfer is in progress: next couple reason "transfer"
 	notifyOnce bool // the notification cycle started
+	observers  map[string]bool // DNs seen in the Observer role (supervisors)
+}
+
+// markObserver records dn as a monitoring supervisor and takes it out of
+// the members if it got there first.
+func (st *state) markObserver(dn string) {
+	if dn == "" {
+		return
+	}
+	if st.observers == nil {
+		st.observers = map[string]bool{}
+	}
+	st.observers[dn] = true
+	st.removeMember(dn)
 }
 
 // New returns an Engine. It starts no goroutines.
@@ -226,8 +240,8 @@ func (p *Party) live() bool {
 }
 
 func (st *state) addMember(dn string) bool {
-	if dn == "" {
-		return false
+	if dn == "" || st.observers[dn] || (st.Supervision != nil && dn == st.Supervision.SupDN) {
+		return false // a monitoring supervisor is not a conference member
 	}
 	for _, m := range st.Members {
 		if m == dn {

@@ -200,6 +200,14 @@ func (e *Engine) partyEvent(st *state, server string, m *tlib.Message, at time.T
 		// monitored party left): the call is not over
 		st.Released, st.finishAt = time.Time{}, time.Time{}
 	}
+	// A DN in the Observer role (a monitoring/coaching supervisor) never
+	// counts as a conference member, whichever of its events comes first.
+	if r, ok := m.Int(tlib.AttrThisDNRole); ok && r == tlib.RoleObserver {
+		st.markObserver(dn)
+	}
+	if r, ok := m.Int(tlib.AttrOtherDNRole); ok && r == tlib.RoleObserver {
+		st.markObserver(other)
+	}
 	var acts []Action
 	switch m.Type {
 	case tlib.EventRinging, tlib.EventDialing:

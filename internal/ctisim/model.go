@@ -9,19 +9,20 @@ import (
 	"github.com/openrec/openrec/internal/tlib"
 )
 
-// DNRole values (AttributeThisDNRole / AttributeOtherDNRole), in the order
-// of T-Library's TDNRole.
+// DNRole values (AttributeThisDNRole / AttributeOtherDNRole): the public
+// TDNRole numbering of internal/tlib.
 const (
-	DNRoleUnknown          = 0
-	DNRoleOrigination      = 1
-	DNRoleDestination      = 2
-	DNRoleConferenceMember = 3
-	DNRoleNewParty         = 4
-	DNRoleAddedBy          = 5
-	DNRoleDeletedBy        = 6
-	DNRoleTransferredBy    = 7
-	DNRoleConferencedBy    = 8
-	DNRoleObserver         = 9 // openrec: a monitoring supervisor
+	DNRoleUnknown          = tlib.RoleUnknown
+	DNRoleOrigination      = tlib.RoleOrigination
+	DNRoleDestination      = tlib.RoleDestination
+	DNRoleConferenceMember = tlib.RoleConferenceMember
+	DNRoleNewParty         = tlib.RoleNewParty
+	DNRoleAddedBy          = tlib.RoleAddedBy
+	DNRoleDeletedBy        = tlib.RoleDeletedBy
+	DNRoleTransferredBy    = tlib.RoleTransferredBy
+	DNRoleDeletedParty     = tlib.RoleDeletedParty
+	DNRoleConferencedBy    = tlib.RoleConferencedBy
+	DNRoleObserver         = tlib.RoleObserver // a monitoring supervisor
 )
 
 // CallStateReleased marks a released call in EventPartyInfo (openrec).
