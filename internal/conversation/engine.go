@@ -44,8 +44,8 @@ type state struct {
 	everYes    bool
 	finishAt   time.Time
 	lastGSIP   string
-	transfer   bool // a transfer is in progress: next couple reason "transfer"
-	notifyOnce bool // the notification cycle started
+	transfer   bool            // a transfer is in progress: next couple reason "transfer"
+	notifyOnce bool            // the notification cycle started
 	observers  map[string]bool // DNs seen in the Observer role (supervisors)
 }
 
