@@ -310,3 +310,59 @@ steps:
 		t.Errorf("no couple with GEN_TEV_CSUP_SUPDN=5100: %+v", full.Couples)
 	}
 }
+
+// A recording that starts on a consult call (the consulted agent, recorded
+// full-time) and continues on the original call after the transfer has
+// couples for its whole span; data attached after release (wrap-up)
+// reaches the finished recording.
+func TestCTIConsultTargetAndWrapUpData(t *testing.T) {
+	env := startContactCenter(t)
+	step(t, env.sim, `
+name: consult-target
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 0s, action: login, dn: "5002", agent: "1002"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551237777", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 500ms, action: consult, call: c1, dn: "5001", to: "5002", consult: c2}
+  - {at: 600ms, action: answer, call: c2, dn: "5002"}
+  - {at: 1500ms, action: complete-transfer, call: c1, consult: c2}
+  - {at: 2500ms, action: release, call: c1, dn: "5002"}
+  - {at: 3s, action: attach, call: c1, dn: "5002", data: {Reason: Upsell}}
+`)
+	recs := waitFinished(t, env.a, 2)
+	var target string
+	for _, r := range recs {
+		if r.RecordedDN == "5002" {
+			target = r.ID
+		}
+	}
+	if target == "" {
+		t.Fatalf("no recording of the consulted agent: %+v", recs)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, err := env.a.Store().GetRecording(context.Background(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ExternalData["GEN_USR_CallReason"] == "Upsell" {
+			if len(r.Couples) == 0 || r.Couples[0].StartMS > 300 {
+				t.Errorf("couples do not cover the consult part: %+v", r.Couples)
+			}
+			for i := 1; i < len(r.Couples); i++ {
+				if gap := r.Couples[i].StartMS - r.Couples[i-1].EndMS; gap > 300 {
+					t.Errorf("gap of %d ms between couples: %+v", gap, r.Couples)
+				}
+			}
+			if last := r.Couples[len(r.Couples)-1]; r.DurationMS-last.EndMS > 300 {
+				t.Errorf("couples end at %d ms of %d: %+v", last.EndMS, r.DurationMS, r.Couples)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("data attached after release never reached the recording: %v", r.ExternalData)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -71,7 +71,7 @@ type Core struct {
 	cfg     Config
 	eng     *conversation.Engine
 	log     *slog.Logger
-	actions chan conversation.Action
+	actions chan any // conversation.Action or lateData
 
 	mu       sync.Mutex
 	sessions map[string]recorder.Session // recording id → identifiers
@@ -112,7 +112,7 @@ func New(cfg Config) (*Core, error) {
 	}
 	return &Core{
 		cfg: cfg, eng: cfg.Engine, log: cfg.Logger,
-		actions:  make(chan conversation.Action, cfg.QueueSize),
+		actions:  make(chan any, cfg.QueueSize),
 		sessions: map[string]recorder.Session{},
 		byCall:   map[string][]string{},
 		states:   map[string]conversation.RecState{},
@@ -152,8 +152,21 @@ func (c *Core) HandleEvent(server string, m *tlib.Message) {
 	c.enqueue(c.eng.Handle(server, m, c.cfg.Now()))
 	if uuid := m.CallUUID(); uuid != "" {
 		c.syncPause(uuid)
+		if m.Type == tlib.EventAttachedDataChanged {
+			// Attached data can change after a recording is finalised
+			// (wrap-up): bring the stored couples up to date now.
+			c.mu.Lock()
+			_, finished := c.byCall[uuid]
+			c.mu.Unlock()
+			if finished {
+				c.actions <- lateData{uuid}
+			}
+		}
 	}
 }
+
+// lateData is Core's own action: refresh the finished recordings of a call.
+type lateData struct{ callUUID string }
 
 // LinkState implements cti.Handler.
 func (c *Core) LinkState(server string, up bool) {
@@ -192,7 +205,7 @@ func (c *Core) syncPause(callUUID string) {
 	}
 }
 
-func (c *Core) execute(ctx context.Context, a conversation.Action) {
+func (c *Core) execute(ctx context.Context, a any) {
 	switch a := a.(type) {
 	case conversation.PrivateService:
 		m := tlib.New(tlib.RequestPrivateService).SetStr(tlib.AttrThisDN, a.DN).SetConn(tlib.AttrConnID, a.ConnID).
@@ -221,7 +234,11 @@ func (c *Core) execute(ctx context.Context, a conversation.Action) {
 		v.(*atomic.Uint64).Add(1)
 		c.log.Warn("failed recording", "kind", string(a.Kind), "call_uuid", a.CallUUID, "record_id", a.RecordID, "dn", a.DN, "detail", a.Detail)
 	case conversation.Finished:
-		c.refresh(ctx, a.Call)
+		c.refresh(ctx, a.Call, true)
+	case lateData:
+		if call, ok := c.eng.Call(a.callUUID); ok {
+			c.refresh(ctx, call, false)
+		}
 	}
 }
 
@@ -334,8 +351,8 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	c.mu.Lock()
 	delete(c.sessions, s.RecordingID)
 	c.mu.Unlock()
-	call, ok := c.eng.FindForLeg(s.RecordID, s.CallUUID, s.RecordedDN)
-	if !ok {
+	calls := c.callsOf(s)
+	if len(calls) == 0 {
 		c.log.Warn("failed recording: SIP session matches no CTI call", "recording_id", s.RecordingID,
 			"record_id", s.RecordID, "call_uuid", s.CallUUID, "recorded_dn", s.RecordedDN, "source", s.Source)
 		v, _ := c.alerts.LoadOrStore(conversation.AlertOrphanLeg, new(atomic.Uint64))
@@ -347,27 +364,57 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 		return nil, ext, "no-cti-call"
 	}
 	c.mu.Lock()
-	c.byCall[call.CallUUID] = append(c.byCall[call.CallUUID], s.RecordingID)
+	for _, call := range calls {
+		c.byCall[call.CallUUID] = appendOnce(c.byCall[call.CallUUID], s.RecordingID)
+	}
 	c.mu.Unlock()
-	couples, ext := Couples(call, s.RecordedDN, s.Start, end)
+	couples, ext := Couples(calls, s.RecordedDN, s.Start, end)
 	if len(couples) == 0 && s.RecordedDN != "" {
 		// The recorded DN joined the call while the CTI link was down: no
 		// event described its couple. The recording is still this call's.
 		couples = []store.Couple{{StartMS: 0, EndMS: end.Sub(s.Start).Milliseconds(), ThisDN: s.RecordedDN,
-			OtherDN: s.OtherDN, ConnID: call.ConnID.String(), CallUUID: call.CallUUID}}
+			OtherDN: s.OtherDN, ConnID: calls[0].ConnID.String(), CallUUID: calls[0].CallUUID}}
 	}
 	return couples, ext, "matched"
 }
 
-// refresh rewrites the couples of a call's finished recordings once the
-// call is over (wrap-up data after release included).
-func (c *Core) refresh(ctx context.Context, call *conversation.Call) {
+// callsOf returns the CTI calls a recording spans: the call its leg joined
+// and, when different, the call its CallUUID names (a recording that began
+// on a consult call continues on the original call after the transfer).
+func (c *Core) callsOf(s recorder.Session) []*conversation.Call {
+	var out []*conversation.Call
+	if call, ok := c.eng.FindForLeg(s.RecordID, s.CallUUID, s.RecordedDN); ok {
+		out = append(out, call)
+	}
+	if s.CallUUID != "" && (len(out) == 0 || out[0].CallUUID != s.CallUUID) {
+		if call, ok := c.eng.Call(s.CallUUID); ok {
+			out = append(out, call)
+		}
+	}
+	return out
+}
+
+func appendOnce(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// refresh rewrites the couples of a call's finished recordings with what
+// the CTI side knows now (attached data after release; the call's end).
+// final: the call is over and forgotten, its recordings need no more.
+func (c *Core) refresh(ctx context.Context, call *conversation.Call, final bool) {
 	if c.cfg.Store == nil || call == nil {
 		return
 	}
 	c.mu.Lock()
-	ids := c.byCall[call.CallUUID]
-	delete(c.byCall, call.CallUUID)
+	ids := append([]string(nil), c.byCall[call.CallUUID]...)
+	if final {
+		delete(c.byCall, call.CallUUID)
+	}
 	c.mu.Unlock()
 	for _, id := range ids {
 		rec, err := c.cfg.Store.GetRecording(ctx, id)
@@ -375,11 +422,14 @@ func (c *Core) refresh(ctx context.Context, call *conversation.Call) {
 			c.log.Warn("late cti data: recording not found", "recording_id", id, "error", err)
 			continue
 		}
-		end := rec.EndedAt
-		if end.IsZero() {
+		if rec.EndedAt.IsZero() {
 			continue
 		}
-		couples, ext := Couples(call, rec.RecordedDN, rec.StartedAt, end)
+		calls := c.callsOf(recorder.Session{RecordID: rec.RecordID, CallUUID: rec.CallUUID, RecordedDN: rec.RecordedDN})
+		if !containsCall(calls, call.CallUUID) {
+			calls = append(calls, call)
+		}
+		couples, ext := Couples(calls, rec.RecordedDN, rec.StartedAt, rec.EndedAt)
 		if len(couples) == 0 {
 			continue // keep what finalise stored
 		}
@@ -396,11 +446,46 @@ func (c *Core) refresh(ctx context.Context, call *conversation.Call) {
 	}
 }
 
+func containsCall(calls []*conversation.Call, uuid string) bool {
+	for _, c := range calls {
+		if c.CallUUID == uuid {
+			return true
+		}
+	}
+	return false
+}
+
 // Couples maps a call's couples for recordedDN onto a recording that
 // started at start and ended at end: offsets in ms, clipped to the file.
-// The recording-level external data is that of the first couple (what a
-// search by GEN_* key finds).
-func Couples(call *conversation.Call, recordedDN string, start, end time.Time) ([]store.Couple, map[string]string) {
+// The recording-level external data merges the couples' (later ones win).
+func Couples(calls []*conversation.Call, recordedDN string, start, end time.Time) ([]store.Couple, map[string]string) {
+	var out []store.Couple
+	for _, call := range calls {
+		out = append(out, couplesOf(call, recordedDN, start, end)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartMS < out[j].StartMS })
+	// The same span can appear in two calls (a consult merged into the
+	// original call): keep the first of equal spans.
+	uniq := out[:0]
+	for _, cp := range out {
+		if n := len(uniq); n > 0 && uniq[n-1].StartMS == cp.StartMS && uniq[n-1].EndMS == cp.EndMS && uniq[n-1].OtherDN == cp.OtherDN {
+			continue
+		}
+		uniq = append(uniq, cp)
+	}
+	out = uniq
+	// Recording-level data (what a search by GEN_* key finds): every
+	// couple's, later couples overriding earlier ones.
+	ext := map[string]string{}
+	for _, cp := range out {
+		for k, v := range cp.ExternalData {
+			ext[k] = v
+		}
+	}
+	return out, ext
+}
+
+func couplesOf(call *conversation.Call, recordedDN string, start, end time.Time) []store.Couple {
 	var out []store.Couple
 	last := -1
 	for i, cp := range call.Couples {
@@ -422,10 +507,8 @@ func Couples(call *conversation.Call, recordedDN string, start, end time.Time) (
 		if cStart.Before(start) {
 			cStart = start
 		}
-		if !cEnd.After(cStart) && !(cp.Start.Equal(cp.End) && len(out) == 0) {
-			if cEnd.Before(start) || cStart.After(end) {
-				continue
-			}
+		if !cEnd.After(cStart) {
+			continue // outside the file, or empty
 		}
 		out = append(out, store.Couple{
 			StartMS: cStart.Sub(start).Milliseconds(), EndMS: cEnd.Sub(start).Milliseconds(),
@@ -433,14 +516,7 @@ func Couples(call *conversation.Call, recordedDN string, start, end time.Time) (
 			ExternalData: store.CleanExternalData(cp.ExternalData),
 		})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].StartMS < out[j].StartMS })
-	ext := map[string]string{}
-	if len(out) > 0 {
-		for k, v := range out[0].ExternalData {
-			ext[k] = v
-		}
-	}
-	return out, ext
+	return out
 }
 
 // Stats is a snapshot for metrics.

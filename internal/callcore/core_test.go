@@ -11,7 +11,7 @@ import (
 
 // Couples maps CTI couple times onto media offsets: clipped to the file,
 // only the recorded DN's couples, ordered; the recording's external data
-// is the first couple's.
+// merges the couples' (later ones win).
 func TestCouplesOffsets(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
@@ -20,7 +20,7 @@ func TestCouplesOffsets(t *testing.T) {
 		{Start: at(10), ThisDN: "5001", OtherDN: "5002", ConnID: 7, ExternalData: map[string]string{"GEN_TEV_OtherDN": "5002"}},
 		{Start: at(1), End: at(4), ThisDN: "5009", OtherDN: "x"},
 	}}
-	got, ext := Couples(call, "5001", at(0), at(25))
+	got, ext := Couples([]*conversation.Call{call}, "5001", at(0), at(25))
 	if len(got) != 2 {
 		t.Fatalf("couples = %+v", got)
 	}
@@ -30,7 +30,7 @@ func TestCouplesOffsets(t *testing.T) {
 	if got[0].ConnID != "0000000000000007" || got[0].CallUUID != "U" {
 		t.Errorf("identifiers = %+v", got[0])
 	}
-	if ext["GEN_TEV_OtherDN"] != "+1555" || len(ext) != 1 {
+	if ext["GEN_TEV_OtherDN"] != "5002" || len(ext) != 1 { // later couples win
 		t.Errorf("recording external data = %v", ext)
 	}
 }
@@ -53,7 +53,7 @@ func TestCouplesUncertainEndExtends(t *testing.T) {
 	call := &conversation.Call{CallUUID: "U", Couples: []conversation.Couple{
 		{Start: t0, End: t0.Add(5 * time.Second), ThisDN: "5001", OtherDN: "+1", EndUncertain: true},
 	}}
-	got, _ := Couples(call, "5001", t0, t0.Add(30*time.Second))
+	got, _ := Couples([]*conversation.Call{call}, "5001", t0, t0.Add(30*time.Second))
 	if len(got) != 1 || got[0].EndMS != 30000 {
 		t.Errorf("couples = %+v, want one ending at 30 s", got)
 	}
