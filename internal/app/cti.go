@@ -252,11 +252,21 @@ func notifyConfig(cfg config.Serve) conversation.NotifyConfig {
 }
 
 func recordConfig(cfg config.Serve) conversation.RecordConfig {
+	var ask *dnfilter.Filter
+	if cfg.RecordDNs != "" {
+		ask, _ = dnfilter.Parse(cfg.RecordDNs, "") // validated by config
+	}
 	ids, _ := cfg.MsgIDs() // validated by config
 	r := conversation.RecordConfig{
 		MsgIDs: conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
 		Dest:   cfg.RecordDest, Dest2: cfg.RecordDest2,
 		AudioSrc: cfg.ConsentAudioSrc, ToneSilenceDuration: cfg.ConsentToneSilence,
+	}
+	if ask != nil {
+		// A first, DN-only recording decision; the rules engine replaces it.
+		r.Rule = func(_ *conversation.Call, dn string) conversation.Decision {
+			return conversation.Decision{Record: ask.Monitored(dn)}
+		}
 	}
 	switch cfg.RecordGeo {
 	case "source":

@@ -366,3 +366,33 @@ steps:
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// openrec's own recording decision: at EventEstablished of a DN it is told
+// to record, it sends RequestPrivateService GSIP_RECORD_START with the
+// configured extensions; SIP Server acknowledges, the Media Server sends
+// the MSR sessions with record=<our id>, and the recording is joined to
+// the call.
+func TestCTIOwnRecordingRequest(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.RecordDNs = "5004"
+		c.RecordGeo = "source"
+	})
+	step(t, env.sim, `
+name: own-request
+steps:
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551236666", rp: "7000", to: "5004"}
+  - {at: 50ms, action: answer, call: c1, dn: "5004"}
+  - {at: 2s, action: release, call: c1, dn: "5004"}
+`)
+	r := waitFinished(t, env.a, 1)[0]
+	if r.RecordedDN != "5004" || r.Correlation != "matched" || r.RecordID == "" {
+		t.Fatalf("recording: dn=%q correlation=%q record id=%q", r.RecordedDN, r.Correlation, r.RecordID)
+	}
+	if r.ExternalData["GEN_REC_ID"] != r.RecordID {
+		t.Errorf("GEN_REC_ID %q != record id of the MSR sessions %q", r.ExternalData["GEN_REC_ID"], r.RecordID)
+	}
+	if !strings.Contains(metrics(t, env.a), "openrec_cti_requests_total") {
+		t.Error("no CTI request counter")
+	}
+}

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/openrec/openrec/internal/dnfilter"
 	"net"
 	"net/netip"
 	"strconv"
@@ -57,6 +58,7 @@ type Serve struct {
 	CTITrace        string            `koanf:"cti_trace"`         // file for a Genesys-style trace of every T-Library message ("-" = stderr)
 
 	// Recording control (RequestPrivateService) and Notification of Recording.
+	RecordDNs          string        `koanf:"record_dns"`           // monitored DNs openrec itself asks SIP Server to record (dnfilter syntax); rules come later
 	RecordGeo          string        `koanf:"record_geo"`           // none | source | destination (Extensions record=)
 	RecordDest         string        `koanf:"record_dest"`          // Extensions dest
 	RecordDest2        string        `koanf:"record_dest2"`         // Extensions dest2 (duplicate recording)
@@ -158,6 +160,7 @@ var flagKeys = map[string]string{
 	"user-data-charset":    "user_data_charset",
 	"default-tenant":       "default_tenant",
 	"cti-trace":            "cti_trace",
+	"record-dns":           "record_dns",
 	"record-geo":           "record_geo",
 	"record-dest":          "record_dest",
 	"record-dest2":         "record_dest2",
@@ -211,6 +214,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config-url", d.ConfigURL, "configuration data from a configuration service URL (e.g. openrec sim's /config)")
 	fs.String("user-data-keys", d.UserDataKeys, "attached-data keys stored as GEN_USR_<key> (comma list, key=stored_name renames)")
 	fs.String("user-data-charset", d.UserDataCharset, "charset of attached data from the SIP Server (e.g. cp1250), converted to UTF-8")
+	fs.String("record-dns", d.RecordDNs, "DNs openrec asks SIP Server to record at EventEstablished (GSIP_RECORD_START), e.g. 5000-5999")
 	fs.String("record-geo", d.RecordGeo, "geo-location selection sent with GSIP_RECORD_START: none, source (thisDN) or destination (otherDN)")
 	fs.String("record-dest", d.RecordDest, "dest extension of recording requests (recorder group)")
 	fs.String("record-dest2", d.RecordDest2, "dest2 extension (duplicate recording to a second destination)")
@@ -373,6 +377,11 @@ func (c Serve) Validate() error {
 	for cidr := range c.SourceTenants {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			errs = append(errs, fmt.Errorf("source_tenants: %q is not a CIDR prefix (e.g. 10.1.0.0/16)", cidr))
+		}
+	}
+	if c.RecordDNs != "" {
+		if _, err := dnfilter.Parse(c.RecordDNs, ""); err != nil {
+			errs = append(errs, fmt.Errorf("record_dns: %w", err))
 		}
 	}
 	switch c.RecordGeo {
