@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/openrec/openrec/internal/store"
+)
+
+// The simulator's Media Server misbehaves on purpose; the recorder copes
+// and says what went wrong.
+func TestCTIMediaServerMisbehaviour(t *testing.T) {
+	calls := `
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551235555", rp: "7000", to: "5001"}
+  - {at: 300ms, action: answer, call: c1, dn: "5001"}
+  - {at: 6500ms, action: release, call: c1, dn: "5001"}
+`
+	tests := []struct {
+		name, misbehave string
+		check           func(t *testing.T, r store.Recording, metrics string)
+	}{
+		{"invite before established", "{early_invite: true}", func(t *testing.T, r store.Recording, _ string) {
+			if r.Correlation != "matched" || r.Status != store.StatusCompleted {
+				t.Errorf("early INVITE: %s %s (%s)", r.Correlation, r.Status, r.StatusReason)
+			}
+		}},
+		{"one leg missing", "{single_leg: true}", func(t *testing.T, r store.Recording, m string) {
+			if r.Status != store.StatusPartial || !strings.Contains(r.StatusReason, "one-legged") {
+				t.Errorf("single leg: %s (%s)", r.Status, r.StatusReason)
+			}
+			if !regexp.MustCompile(`openrec_failed_recordings_total\{kind="one-leg"\} [1-9]`).MatchString(m) {
+				t.Errorf("one-leg failure not counted")
+			}
+		}},
+		{"no RTP", "{no_rtp: true}", func(t *testing.T, r store.Recording, m string) {
+			if r.Status != store.StatusFailed || !strings.Contains(r.StatusReason, "no RTP") {
+				t.Errorf("no RTP: %s (%s)", r.Status, r.StatusReason)
+			}
+			if !regexp.MustCompile(`openrec_failed_recordings_total\{kind="no-rtp"\} [1-9]`).MatchString(m) {
+				t.Errorf("no-rtp failure not counted")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := startContactCenter(t)
+			step(t, env.sim, "name: misbehave\nmisbehave: "+tt.misbehave+"\nsteps:"+calls)
+			r := waitFinished(t, env.a, 1)[0]
+			full, err := env.a.Store().GetRecording(context.Background(), r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, *full, metrics(t, env.a))
+		})
+	}
+}
