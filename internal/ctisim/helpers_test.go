@@ -22,7 +22,10 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// sipgo v1.7.2 can leave one UDP read goroutine behind when a
+	// transaction creates a connection while the UserAgent is closing
+	// (seen about once in ten loaded runs); our own goroutines stay checked.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"))
 }
 
 const testSwitch = "SW1"

@@ -7,5 +7,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// sipgo v1.7.2 can leave one UDP read goroutine behind when a
+	// transaction creates a connection while the UserAgent is closing
+	// (seen about once in ten loaded runs); our own goroutines stay checked.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"))
 }
