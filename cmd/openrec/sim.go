@@ -34,23 +34,25 @@ import (
 //	scenario: calls.yaml            # a scenario file (steps and/or traffic), or:
 //	traffic: {rate: 0.5, count: 100, talk_min: 10s, talk_max: 60s}
 //	misbehave: {early_invite: false, invite_delay: 0s, single_leg: false, no_rtp: false}
+//	consent: {record_chan1source: otherdnhears, record_chan2source: recorddnhears, audiosrc: "http://tone", tonesilenceduration: "1000,15000"}
 //	exit: false                     # exit when the scenario/traffic is done (default: keep serving)
 //	log_level: info
 type simFile struct {
-	Listen       string              `yaml:"listen"`
-	Switch       string              `yaml:"switch"`
-	Config       string              `yaml:"config"`
-	ConfigListen string              `yaml:"config_listen"`
-	Recorders    []string            `yaml:"recorders"`
-	Transport    string              `yaml:"transport"`
-	LocalIP      string              `yaml:"local_ip"`
-	Codec        string              `yaml:"codec"`
-	Seed         uint64              `yaml:"seed"`
-	Scenario     string              `yaml:"scenario"`
-	Traffic      *ctisim.Traffic     `yaml:"traffic"`
-	Misbehave    ctisim.Misbehaviour `yaml:"misbehave"`
-	Exit         bool                `yaml:"exit"`
-	LogLevel     string              `yaml:"log_level"`
+	Listen       string                `yaml:"listen"`
+	Switch       string                `yaml:"switch"`
+	Config       string                `yaml:"config"`
+	ConfigListen string                `yaml:"config_listen"`
+	Recorders    []string              `yaml:"recorders"`
+	Transport    string                `yaml:"transport"`
+	LocalIP      string                `yaml:"local_ip"`
+	Codec        string                `yaml:"codec"`
+	Seed         uint64                `yaml:"seed"`
+	Scenario     string                `yaml:"scenario"`
+	Traffic      *ctisim.Traffic       `yaml:"traffic"`
+	Misbehave    ctisim.Misbehaviour   `yaml:"misbehave"`
+	Consent      ctisim.ConsentOptions `yaml:"consent"`
+	Exit         bool                  `yaml:"exit"`
+	LogLevel     string                `yaml:"log_level"`
 }
 
 func newSimCmd() *cobra.Command {
@@ -153,7 +155,10 @@ func runSim(ctx context.Context, path string) error {
 		return err
 	}
 	defer dialer.Close()
-	media := &ctisim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Logger: log.With("component", "media")}
+	if err := f.Consent.Validate(); err != nil {
+		return fmt.Errorf("%s: consent: %w", path, err)
+	}
+	media := &ctisim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Consent: f.Consent, Logger: log.With("component", "media")}
 	defer media.Close()
 	sim, err := ctisim.New(ctisim.Config{
 		Listen: f.Listen, Switch: f.Switch, Config: data, ConfigSource: source, ConfigListen: f.ConfigListen,

@@ -31,7 +31,8 @@ type Recording struct {
 	// Geo is the request's record= geo-location selection (source|destination).
 	Geo string
 	// AudioSrc and ToneSilence are the consent-tone parameters of the
-	// request (audiosrc, tonesilenceduration); DialMedia does not play them.
+	// request (audiosrc, tonesilenceduration). DialMedia plays the tone
+	// (see ConsentOptions; empty values fall back to DialMedia.Consent's).
 	AudioSrc, ToneSilence string
 	Misbehave             Misbehaviour
 }
@@ -92,6 +93,13 @@ const (
 // answer was accepted, the next available one is tried, except after a
 // 6xx (a recorder that declines, e.g. an excluded DN, is final).
 //
+// Consent tone: when a recording's AudioSrc (or Consent.AudioSrc) asks for
+// it, the tone is mixed into the audio of the channels Consent says record
+// it (record_chan1source / record_chan2source), never while the recording
+// is paused; see ConsentOptions and tone.go for the cadence. When the
+// built-in 1400 Hz tone is played, a party tone within 100 Hz of it is
+// moved an octave down.
+//
 // Set the fields before the first Start and do not copy a DialMedia.
 type DialMedia struct {
 	Dialer    *dial.Dialer
@@ -104,6 +112,9 @@ type DialMedia struct {
 	OptionsInterval time.Duration
 	// OptionsTimeout bounds one OPTIONS (default 2 s).
 	OptionsTimeout time.Duration
+	// Consent is the Media Server's consent-tone configuration (zero
+	// value: the seed's defaults, no default tone).
+	Consent ConsentOptions
 
 	hmu     sync.Mutex
 	health  map[string]*recorderHealth // by host:port
@@ -137,6 +148,9 @@ func (d *DialMedia) Start(ctx context.Context, rec Recording) (MediaSession, err
 	}
 	if rec.Dest == "" {
 		return nil, fmt.Errorf("%w: no recorder destination", ErrRecording)
+	}
+	if err := d.Consent.Validate(); err != nil {
+		return nil, err
 	}
 	d.hmu.Lock()
 	closed := d.closed
@@ -290,6 +304,7 @@ type dialSession struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	paused atomic.Bool
+	pauses atomic.Uint64 // Pause(true) calls (restart the consent tone's cadence)
 	log    *slog.Logger
 	kick   chan struct{} // cap 1: the other party changed (Retarget)
 
@@ -314,6 +329,20 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		maxLen = 4 * time.Hour
 	}
 	noRTP := rec.Misbehave.NoRTP
+	plan, err := newConsentPlan(d.Consent, rec)
+	switch {
+	case err != nil:
+		ms.log.Warn("consent tone not applied", "audiosrc", rec.AudioSrc, "tonesilenceduration", rec.ToneSilence, "error", err)
+	case plan != nil:
+		ms.log.Info("consent tone on", "samples", len(plan.signal), "silence_samples", plan.silence,
+			"builtin", plan.builtin, "recorded_chan1", plan.chan1, "recorded_chan2", plan.chan2)
+	}
+	partyTone := func(f float64) float64 {
+		if plan != nil && plan.builtin {
+			return avoidConsentTone(f)
+		}
+		return f
+	}
 	group := append([]string{rec.Dest}, rec.Failover...)
 	tried := false
 	reinvites := make(chan dial.Reinvite)
@@ -334,11 +363,22 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		if otherDN == "" {
 			otherDN = "unknown"
 		}
+		// Each attempt's sessions start the tone's cadence afresh.
+		var clock1, clock2 *consentClock
+		if plan != nil && plan.chan1 {
+			clock1 = &consentClock{plan: plan, paused: &ms.paused, pauses: &ms.pauses, gen: ms.pauses.Load()}
+		}
+		if plan != nil && plan.chan2 {
+			clock2 = &consentClock{plan: plan, paused: &ms.paused, pauses: &ms.pauses, gen: ms.pauses.Load()}
+		}
+		otherSrc := func(other string) dial.Source {
+			return withConsent(dial.Tone(partyTone(otherTone(rec, other)), dial.DefaultAmp), clock2)
+		}
 		spec := dial.Spec{
 			Target: target, Transport: d.Transport, Mode: dial.ModeMSR,
 			RecordID: rec.RecordID, CallUUID: rec.CallUUID, DN: rec.ThisDN, OtherDN: otherDN,
 			Codec:     d.Codec,
-			Sources:   []dial.Source{dial.Tone(rec.Tones[0], dial.DefaultAmp), dial.Tone(otherTone(rec, other), dial.DefaultAmp)},
+			Sources:   []dial.Source{withConsent(dial.Tone(partyTone(rec.Tones[0]), dial.DefaultAmp), clock1), otherSrc(other)},
 			Duration:  maxLen,
 			SingleLeg: rec.Misbehave.SingleLeg,
 			StartSkew: rec.Misbehave.LegSkew,
@@ -348,7 +388,7 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		ms.log.Debug("placing MSR sessions", "target", target)
 		fwdCtx, stopFwd := context.WithCancel(ctx)
 		var fwd sync.WaitGroup
-		fwd.Go(func() { ms.forwardRetargets(fwdCtx, reinvites, rec, other) })
+		fwd.Go(func() { ms.forwardRetargets(fwdCtx, reinvites, otherSrc, other) })
 		res, err := d.Dialer.Call(ctx, spec)
 		stopFwd()
 		fwd.Wait()
@@ -403,8 +443,9 @@ func otherTone(rec Recording, other string) float64 {
 
 // forwardRetargets turns Retarget calls into re-INVITEs of the other
 // party's leg with new media, one at a time, until ctx ends (the Call
-// returned). sent is the other party the sessions were placed with.
-func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Reinvite, rec Recording, sent string) {
+// returned). sent is the other party the sessions were placed with;
+// source gives a party's audio.
+func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Reinvite, source func(other string) dial.Source, sent string) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -418,7 +459,7 @@ func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Rei
 			continue
 		}
 		done := make(chan dial.ReinviteResult, 1)
-		r := dial.Reinvite{Party: 1, NewMedia: true, Source: dial.Tone(otherTone(rec, other), dial.DefaultAmp), Done: done}
+		r := dial.Reinvite{Party: 1, NewMedia: true, Source: source(other), Done: done}
 		select {
 		case out <- r:
 		case <-ctx.Done():
@@ -438,7 +479,14 @@ func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Rei
 	}
 }
 
-func (ms *dialSession) Pause(p bool) { ms.paused.Store(p) }
+// Pause withholds RTP (and the consent tone) while p; the consent tone's
+// cadence restarts on resume.
+func (ms *dialSession) Pause(p bool) {
+	if p {
+		ms.pauses.Add(1)
+	}
+	ms.paused.Store(p)
+}
 
 // Retarget records the new other party and has the other party's leg
 // re-INVITEd with new media (a new source, port and tone); the recorded
