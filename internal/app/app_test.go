@@ -3,18 +3,17 @@ package app_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/apptest"
 	"github.com/openrec/openrec/internal/audiotest"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/dial"
@@ -26,42 +25,10 @@ import (
 // startApp runs a recorder on loopback with port 0 and a temp data dir.
 func startApp(t testing.TB, mut func(*config.Serve)) *app.App {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.SIPListen = "127.0.0.1:0"
-	cfg.HTTPListen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.RTPIP = "127.0.0.1"
-	cfg.RTPPorts = freeRTPRange(t)
-	cfg.MaxCalls = 20
-	cfg.FlushInterval = 100 * time.Millisecond
-	cfg.MediaTimeout = 5 * time.Second
-	cfg.LegWindow = 3 * time.Second
-	if mut != nil {
-		mut(&cfg)
-	}
-	a, err := app.Start(context.Background(), cfg, testLogger(t))
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	return apptest.Start(t, mut, nil)
 }
 
-var rtpBase = 21000 + (os.Getpid()%200)*40
-
-// freeRTPRange hands each test its own slice of ports so parallel packages
-// do not collide.
-func freeRTPRange(t testing.TB) string {
-	rtpBase += 200
-	return fmt.Sprintf("%d-%d", rtpBase, rtpBase+199)
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func testLogger(t testing.TB) *slog.Logger { return apptest.Logger(t) }
 
 func newDialer(t testing.TB) *dial.Dialer {
 	t.Helper()

@@ -7,12 +7,8 @@ package ctisim
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
+	"github.com/openrec/openrec/internal/apptest"
 	"net"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,43 +20,10 @@ import (
 	"github.com/openrec/openrec/internal/wav"
 )
 
-// startRecorderApp runs a recorder on loopback with port 0 and a temp data
-// dir (after internal/app's startApp test helper).
+// startRecorderApp runs a recorder on loopback (internal/apptest).
 func startRecorderApp(t *testing.T, mut func(*config.Serve)) *app.App {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.SIPListen = "127.0.0.1:0"
-	cfg.HTTPListen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.RTPIP = "127.0.0.1"
-	cfg.RTPPorts = recorderPorts()
-	cfg.MaxCalls = 20
-	cfg.FlushInterval = 100 * time.Millisecond
-	cfg.MediaTimeout = 5 * time.Second
-	cfg.LegWindow = 3 * time.Second
-	if mut != nil {
-		mut(&cfg)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	a, err := app.Start(context.Background(), cfg, log)
-	if err != nil {
-		t.Fatalf("start recorder: %v", err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
-
-var portBase atomic.Int32
-
-// recorderPorts gives each recorder its own 200 RTP ports, away from the
-// ranges other packages' tests use.
-func recorderPorts() string {
-	portBase.CompareAndSwap(0, int32(50000+(os.Getpid()%20)*600))
-	lo := portBase.Add(200) - 200
-	return fmt.Sprintf("%d-%d", lo, lo+199)
+	return apptest.Start(t, mut, nil)
 }
 
 func recordings(t *testing.T, a *app.App) []store.Recording {

@@ -7,27 +7,23 @@ package dial_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
+	"github.com/openrec/openrec/internal/apptest"
 	"log/slog"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/audiotest"
-	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/wav"
 )
 
 // startRecorder runs the recorder on loopback with port 0 and a temp data
-// dir (a copy of internal/app's test helper).
+// dir (internal/apptest).
 func startRecorder(t *testing.T) *app.App {
 	t.Helper()
 	a, _ := startRecorderWatched(t)
@@ -90,45 +86,13 @@ func (w lockWatch) relocks() map[int64][]string {
 
 func startRecorderWatched(t *testing.T) (*app.App, lockWatch) {
 	t.Helper()
-	w := lockWatch{Handler: testLog().Handler(), mu: &sync.Mutex{}, locks: &map[int64][]string{}}
-	cfg := config.Defaults()
-	cfg.SIPListen = "127.0.0.1:0"
-	cfg.HTTPListen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.RTPIP = "127.0.0.1"
-	cfg.RTPPorts = rtpRange()
-	cfg.MaxCalls = 20
-	cfg.FlushInterval = 100 * time.Millisecond
-	cfg.MediaTimeout = 5 * time.Second
-	cfg.LegWindow = 3 * time.Second
-	a, err := app.Start(context.Background(), cfg, slog.New(w))
-	if err != nil {
-		t.Fatalf("start recorder: %v", err)
-	}
-	t.Cleanup(a.Close)
-	return a, w
-}
-
-var rtpBase atomic.Int32
-
-// rtpRange gives each recorder its own 200 ports, away from the ranges
-// other packages' tests use.
-func rtpRange() string {
-	rtpBase.CompareAndSwap(0, int32(40000+(os.Getpid()%50)*400))
-	lo := rtpBase.Add(200) - 200
-	return fmt.Sprintf("%d-%d", lo, lo+199)
-}
-
-func testLog() *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := lockWatch{Handler: apptest.Logger(t).Handler(), mu: &sync.Mutex{}, locks: &map[int64][]string{}}
+	return apptest.Start(t, nil, slog.New(w)), w
 }
 
 func newDialer(t *testing.T) *dial.Dialer {
 	t.Helper()
-	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: testLog()})
+	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: apptest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
