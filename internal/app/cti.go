@@ -99,7 +99,8 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		return nil, fmt.Errorf("user_data_charset: %w", err)
 	}
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
-		Notify: notifyConfig(cfg), Record: recordConfig(cfg), WrapUp: cfg.WrapUp, Logger: log})
+		Notify: notifyConfig(cfg, data), Record: recordConfig(cfg), WrapUp: cfg.WrapUp, Logger: log,
+		Detect: conversation.DetectConfig{LegTimeout: cfg.DetectLegTimeout, RTPTimeout: cfg.DetectRTPTimeout, OrphanTimeout: cfg.DetectOrphanTimeout}})
 	side := &ctiSide{cache: cache}
 	var traceOut io.Writer
 	switch cfg.CTITrace {
@@ -240,15 +241,55 @@ func engineKeys(cfg config.Serve) (conversation.Keys, error) {
 	return keys, keys.Agent.Validate()
 }
 
-func notifyConfig(cfg config.Serve) conversation.NotifyConfig {
-	n := conversation.NotifyConfig{Disabled: !cfg.NotifyEnabled, Timeout: cfg.NotifyTimeout}
-	if cfg.NotifyKey != "" {
-		n.KeyMandatory, n.KeyOptional = cfg.NotifyKey, "-"
+func notifyConfig(cfg config.Serve, data *cfgcache.Data) conversation.NotifyConfig {
+	base := func(enabled bool, key string, values map[string]string) conversation.NotifyConfig {
+		n := conversation.NotifyConfig{Disabled: !enabled, Timeout: cfg.NotifyTimeout}
+		if key != "" {
+			n.KeyMandatory, n.KeyOptional = key, "-"
+		}
+		n.Yes, n.No, n.NoLonger = values["yes"], values["no"], values["no_longer"]
+		n.Prerecord, n.Undefined = values["prerecord"], values["undefined"]
+		if cfg.NotifyTimeoutValue == "no" {
+			n.TimeoutValue = n.No
+			if n.TimeoutValue == "" {
+				n.TimeoutValue = "RECORDING_NO"
+			}
+		}
+		return n
 	}
-	if cfg.NotifyTimeoutValue == "no" {
-		n.TimeoutValue = "RECORDING_NO"
+	n := base(cfg.NotifyEnabled, cfg.NotifyKey, cfg.NotifyValues)
+	for name, t := range cfg.NotifyTenants {
+		for _, tn := range data.Tenants {
+			if tn.Name != name {
+				continue
+			}
+			enabled := cfg.NotifyEnabled
+			if t.Enabled != nil {
+				enabled = *t.Enabled
+			}
+			values := map[string]string{}
+			for k, v := range cfg.NotifyValues {
+				values[k] = v
+			}
+			for k, v := range t.Values {
+				values[k] = v
+			}
+			if n.Tenants == nil {
+				n.Tenants = map[int]conversation.NotifyConfig{}
+			}
+			n.Tenants[tn.DBID] = base(enabled, firstNonEmpty(t.Key, cfg.NotifyKey), values)
+		}
 	}
 	return n
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 func recordConfig(cfg config.Serve) conversation.RecordConfig {
@@ -258,8 +299,9 @@ func recordConfig(cfg config.Serve) conversation.RecordConfig {
 	}
 	ids, _ := cfg.MsgIDs() // validated by config
 	r := conversation.RecordConfig{
-		MsgIDs: conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
-		Dest:   cfg.RecordDest, Dest2: cfg.RecordDest2,
+		MsgIDs:  conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
+		Consult: cfg.RecordConsultCalls,
+		Dest:    cfg.RecordDest, Dest2: cfg.RecordDest2,
 		AudioSrc: cfg.ConsentAudioSrc, ToneSilenceDuration: cfg.ConsentToneSilence,
 	}
 	if ask != nil {

@@ -396,3 +396,27 @@ steps:
 		t.Error("no CTI request counter")
 	}
 }
+
+// Notification values can be renamed, per tenant too.
+func TestCTINotifyPerTenant(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.NotifyValues = map[string]string{"yes": "REC_YES_GLOBAL"}
+		c.NotifyTenants = map[string]config.NotifyTenant{"Acme": {Values: map[string]string{"yes": "ACME_RECORDED"}}}
+	})
+	step(t, env.sim, `
+name: tenant-notify
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551234444", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 1500ms, action: release, call: c1, dn: "5001"}
+`)
+	waitFinished(t, env.a, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for !contains(env.notifications(), "RECORDING_STATUS_GIM=ACME_RECORDED") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tenant notification value not used: %v", env.notifications())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -69,13 +69,33 @@ type Serve struct {
 	NotifyKey          string        `koanf:"notify_key"`           // <mandatory>_<optional>, default RECORDING_STATUS_GIM ("KEY" alone: no optional part)
 	NotifyTimeout      time.Duration `koanf:"notify_timeout"`       // decide by then even without audio
 	NotifyTimeoutValue string        `koanf:"notify_timeout_value"` // undefined | no
-	MessageDataKeys    string        `koanf:"message_data_keys"`    // GEN_TEV_* keys (configuring any turns defaults off)
-	ExtensionDataKeys  string        `koanf:"extension_data_keys"`  // GEN_EXT_* keys
-	AgentDataKeys      string        `koanf:"agent_data_keys"`      // GEN_CFG_* keys (configuring any turns defaults off)
-	FullNameOrder      string        `koanf:"fullname_order"`       // first_last | last_first
-	FullNameDelimiter  string        `koanf:"fullname_delimiter"`   // up to 5 characters, default " "
-	WrapUp             time.Duration `koanf:"wrap_up"`              // attached data after release still counts this long
+	// NotifyValues overrides the value strings: yes, no, no_longer, prerecord, undefined.
+	NotifyValues map[string]string `koanf:"notify_values"` // file only
+	// NotifyTenants overrides notification per tenant name (file only).
+	NotifyTenants map[string]NotifyTenant `koanf:"notify_tenants"`
+	// Failed-recording detection: how long after CTI says "recorded" a SIP
+	// session / RTP must arrive, and how long a session may match no call.
+	DetectLegTimeout    time.Duration `koanf:"detect_leg_timeout"`
+	DetectRTPTimeout    time.Duration `koanf:"detect_rtp_timeout"`
+	DetectOrphanTimeout time.Duration `koanf:"detect_orphan_timeout"`
+	RecordConsultCalls  bool          `koanf:"record_consult_calls"` // consult calls are offered to record_dns too
+	MessageDataKeys     string        `koanf:"message_data_keys"`    // GEN_TEV_* keys (configuring any turns defaults off)
+	ExtensionDataKeys   string        `koanf:"extension_data_keys"`  // GEN_EXT_* keys
+	AgentDataKeys       string        `koanf:"agent_data_keys"`      // GEN_CFG_* keys (configuring any turns defaults off)
+	FullNameOrder       string        `koanf:"fullname_order"`       // first_last | last_first
+	FullNameDelimiter   string        `koanf:"fullname_delimiter"`   // up to 5 characters, default " "
+	WrapUp              time.Duration `koanf:"wrap_up"`              // attached data after release still counts this long
 }
+
+// NotifyTenant is one tenant's Notification of Recording setting.
+type NotifyTenant struct {
+	Enabled *bool             `koanf:"enabled"`
+	Key     string            `koanf:"key"`
+	Values  map[string]string `koanf:"values"`
+}
+
+// NotifyValueNames are the keys of notify_values.
+var NotifyValueNames = []string{"yes", "no", "no_longer", "prerecord", "undefined"}
 
 // CTIServer is one SIP Server of the CTI link.
 type CTIServer struct {
@@ -130,57 +150,61 @@ func Defaults() Serve {
 
 // flagKeys maps flag names to configuration keys.
 var flagKeys = map[string]string{
-	"sip-listen":           "sip_listen",
-	"http-listen":          "http_listen",
-	"data-dir":             "data_dir",
-	"rtp-ports":            "rtp_ports",
-	"rtp-ip":               "rtp_ip",
-	"advertise-ip":         "advertise_ip",
-	"max-calls":            "max_calls",
-	"storage-format":       "storage_format",
-	"media-timeout":        "media_timeout",
-	"leg-window":           "leg_window",
-	"reorder-window":       "reorder_window",
-	"flush-interval":       "flush_interval",
-	"port-quarantine":      "port_quarantine",
-	"shutdown-timeout":     "shutdown_timeout",
-	"max-body":             "max_body",
-	"strict-rtp-source":    "strict_rtp_source",
-	"retry-after":          "retry_after",
-	"log-level":            "log_level",
-	"cti":                  "cti",
-	"cti-switch":           "cti_switch",
-	"cti-client-name":      "cti_client_name",
-	"cti-reconnect":        "cti_reconnect",
-	"dn-include":           "dn_include",
-	"dn-exclude":           "dn_exclude",
-	"config-file":          "config_file",
-	"config-url":           "config_url",
-	"user-data-keys":       "user_data_keys",
-	"user-data-charset":    "user_data_charset",
-	"default-tenant":       "default_tenant",
-	"cti-trace":            "cti_trace",
-	"record-dns":           "record_dns",
-	"record-geo":           "record_geo",
-	"record-dest":          "record_dest",
-	"record-dest2":         "record_dest2",
-	"consent-audiosrc":     "consent_audiosrc",
-	"consent-tone-silence": "consent_tone_silence",
-	"private-msg-ids":      "private_msg_ids",
-	"notify-enabled":       "notify_enabled",
-	"notify-key":           "notify_key",
-	"notify-timeout":       "notify_timeout",
-	"notify-timeout-value": "notify_timeout_value",
-	"message-data-keys":    "message_data_keys",
-	"extension-data-keys":  "extension_data_keys",
-	"agent-data-keys":      "agent_data_keys",
-	"fullname-order":       "fullname_order",
-	"fullname-delimiter":   "fullname_delimiter",
-	"wrap-up":              "wrap_up",
+	"sip-listen":            "sip_listen",
+	"http-listen":           "http_listen",
+	"data-dir":              "data_dir",
+	"rtp-ports":             "rtp_ports",
+	"rtp-ip":                "rtp_ip",
+	"advertise-ip":          "advertise_ip",
+	"max-calls":             "max_calls",
+	"storage-format":        "storage_format",
+	"media-timeout":         "media_timeout",
+	"leg-window":            "leg_window",
+	"reorder-window":        "reorder_window",
+	"flush-interval":        "flush_interval",
+	"port-quarantine":       "port_quarantine",
+	"shutdown-timeout":      "shutdown_timeout",
+	"max-body":              "max_body",
+	"strict-rtp-source":     "strict_rtp_source",
+	"retry-after":           "retry_after",
+	"log-level":             "log_level",
+	"cti":                   "cti",
+	"cti-switch":            "cti_switch",
+	"cti-client-name":       "cti_client_name",
+	"cti-reconnect":         "cti_reconnect",
+	"dn-include":            "dn_include",
+	"dn-exclude":            "dn_exclude",
+	"config-file":           "config_file",
+	"config-url":            "config_url",
+	"user-data-keys":        "user_data_keys",
+	"user-data-charset":     "user_data_charset",
+	"default-tenant":        "default_tenant",
+	"cti-trace":             "cti_trace",
+	"record-dns":            "record_dns",
+	"record-geo":            "record_geo",
+	"record-dest":           "record_dest",
+	"record-dest2":          "record_dest2",
+	"consent-audiosrc":      "consent_audiosrc",
+	"consent-tone-silence":  "consent_tone_silence",
+	"private-msg-ids":       "private_msg_ids",
+	"notify-enabled":        "notify_enabled",
+	"notify-key":            "notify_key",
+	"notify-timeout":        "notify_timeout",
+	"notify-timeout-value":  "notify_timeout_value",
+	"message-data-keys":     "message_data_keys",
+	"extension-data-keys":   "extension_data_keys",
+	"agent-data-keys":       "agent_data_keys",
+	"fullname-order":        "fullname_order",
+	"fullname-delimiter":    "fullname_delimiter",
+	"wrap-up":               "wrap_up",
+	"detect-leg-timeout":    "detect_leg_timeout",
+	"detect-rtp-timeout":    "detect_rtp_timeout",
+	"detect-orphan-timeout": "detect_orphan_timeout",
+	"record-consult-calls":  "record_consult_calls",
 }
 
 // fileOnlyKeys are keys with no flag (lists).
-var fileOnlyKeys = []string{"cti_servers", "source_tenants"}
+var fileOnlyKeys = []string{"cti_servers", "source_tenants", "notify_values", "notify_tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -230,6 +254,10 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("agent-data-keys", d.AgentDataKeys, "GEN_CFG_* agent keys, e.g. EmployeeID,UserName (any configured key turns the defaults off)")
 	fs.String("fullname-order", d.FullNameOrder, "GEN_CFG_FULLNAME: first_last or last_first")
 	fs.String("fullname-delimiter", d.FullNameDelimiter, "GEN_CFG_FULLNAME delimiter, up to 5 characters (default space)")
+	fs.Duration("detect-leg-timeout", d.DetectLegTimeout, "failed recording: CTI says recorded but no SIP session within this long")
+	fs.Duration("detect-rtp-timeout", d.DetectRTPTimeout, "failed recording: SIP session but no RTP within this long")
+	fs.Duration("detect-orphan-timeout", d.DetectOrphanTimeout, "failed recording: a SIP session matches no CTI call for this long")
+	fs.Bool("record-consult-calls", d.RecordConsultCalls, "offer consult calls to record_dns too")
 	fs.Duration("wrap-up", d.WrapUp, "attached data arriving this long after release still updates the recording")
 	fs.String("cti-trace", d.CTITrace, "write every T-Library message in and out, Genesys-log style, to this file (- = stderr)")
 	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
@@ -391,6 +419,26 @@ func (c Serve) Validate() error {
 	}
 	if _, err := c.MsgIDs(); err != nil {
 		errs = append(errs, err)
+	}
+	okValue := func(k string) bool {
+		for _, n := range NotifyValueNames {
+			if n == k {
+				return true
+			}
+		}
+		return false
+	}
+	for k := range c.NotifyValues {
+		if !okValue(k) {
+			errs = append(errs, fmt.Errorf("notify_values: unknown %q (want %s)", k, strings.Join(NotifyValueNames, ", ")))
+		}
+	}
+	for name, t := range c.NotifyTenants {
+		for k := range t.Values {
+			if !okValue(k) {
+				errs = append(errs, fmt.Errorf("notify_tenants.%s.values: unknown %q", name, k))
+			}
+		}
 	}
 	switch c.NotifyTimeoutValue {
 	case "", "undefined", "no":

@@ -107,3 +107,18 @@ func TestCTIServers(t *testing.T) {
 		t.Errorf("bad --cti accepted: %v", err)
 	}
 }
+
+func TestNotifySettingsFromFile(t *testing.T) {
+	file := "notify_values: {yes: REC_ON}\nnotify_tenants:\n  Acme: {enabled: false, values: {no: REC_OFF}}\ndetect_leg_timeout: 8s\n"
+	c, err := load(t, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NotifyValues["yes"] != "REC_ON" || c.NotifyTenants["Acme"].Values["no"] != "REC_OFF" || c.NotifyTenants["Acme"].Enabled == nil ||
+		*c.NotifyTenants["Acme"].Enabled || c.DetectLegTimeout != 8*time.Second {
+		t.Errorf("notify settings = %+v %+v %v", c.NotifyValues, c.NotifyTenants, c.DetectLegTimeout)
+	}
+	if _, err := load(t, "notify_values: {maybe: X}\n"); err == nil {
+		t.Error("unknown notification value name accepted")
+	}
+}
