@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"github.com/openrec/openrec/internal/audiotest"
+	"github.com/openrec/openrec/internal/wav"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,6 +35,27 @@ func TestCTIMediaServerMisbehaviour(t *testing.T) {
 			}
 			if !regexp.MustCompile(`openrec_failed_recordings_total\{kind="one-leg"\} [1-9]`).MatchString(m) {
 				t.Errorf("one-leg failure not counted")
+			}
+		}},
+		{"SSRC change mid-stream", "{ssrc_change: true}", func(t *testing.T, r store.Recording, _ string) {
+			if r.Status != store.StatusCompleted || r.Correlation != "matched" {
+				t.Errorf("ssrc change: %s %s (%s)", r.Correlation, r.Status, r.StatusReason)
+			}
+			found := false
+			for _, e := range r.Events {
+				found = found || (e.Type == "ssrc-change" && e.Channel == 0)
+			}
+			if !found {
+				t.Errorf("no ssrc-change event on channel 0: %+v", r.Events)
+			}
+			f, err := wav.ReadFile(r.MediaPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The recorded party's audio continues after the restart at 1 s.
+			ch0 := f.Channel(0)
+			if len(ch0) < 5*8000 || audiotest.Silent(ch0[2*8000:5*8000]) {
+				t.Errorf("channel 0 silent after the SSRC change (%d samples)", len(ch0))
 			}
 		}},
 		{"no RTP", "{no_rtp: true}", func(t *testing.T, r store.Recording, m string) {

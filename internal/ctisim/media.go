@@ -61,6 +61,10 @@ type Misbehaviour struct {
 	NoRTP bool `yaml:"no_rtp"`
 	// LegSkew delays the second leg's INVITE.
 	LegSkew time.Duration `yaml:"leg_skew"`
+	// SSRCChange restarts the recorded DN's stream with a new SSRC one
+	// second into the recording, unsignalled. (No RTCP is the default: the
+	// Media Server sends none.)
+	SSRCChange bool `yaml:"ssrc_change"`
 }
 
 // Defaults of DialMedia's recorder health checks.
@@ -384,6 +388,9 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 			StartSkew: rec.Misbehave.LegSkew,
 			Mute:      func() bool { return noRTP || ms.paused.Load() },
 			Reinvites: reinvites,
+		}
+		if rec.Misbehave.SSRCChange {
+			spec.SSRCChangeAt = time.Second
 		}
 		ms.log.Debug("placing MSR sessions", "target", target)
 		fwdCtx, stopFwd := context.WithCancel(ctx)

@@ -70,6 +70,8 @@ type stream struct {
 	reorder float64
 	jitter  time.Duration
 
+	ssrcChangeTick int // tick at which the SSRC changes (Spec.SSRCChangeAt), 0: never
+
 	mute  func() bool // Spec.Mute
 	muted bool        // the previous tick was muted: mark the next packet
 	quiet bool        // silenced while a re-INVITE with new media is under way
@@ -98,8 +100,14 @@ func newStream(party int, src Source, codec string, pair rtpPair, p *plan, log *
 		jitter:  p.Jitter,
 		wantSR:  p.RTCP,
 		mute:    p.Mute,
-		seq:     uint16(rand.Uint32()),
-		ts0:     rand.Uint32(),
+		ssrcChangeTick: func() int {
+			if party != 0 || p.SSRCChangeAt <= 0 {
+				return 0
+			}
+			return int(p.SSRCChangeAt / packetInterval)
+		}(),
+		seq: uint16(rand.Uint32()),
+		ts0: rand.Uint32(),
 	}
 	for s.ssrc == 0 {
 		s.ssrc = rand.Uint32()
@@ -155,6 +163,16 @@ func (s *stream) generate(k int, t time.Time) {
 	}
 	marker := k == 0 || s.muted
 	s.muted = false
+	if s.ssrcChangeTick > 0 && k == s.ssrcChangeTick {
+		// Unsignalled restart: new SSRC, sequence and timestamp base.
+		old := s.ssrc
+		for s.ssrc == old || s.ssrc == 0 {
+			s.ssrc = s.rng.Uint32()
+		}
+		s.seq = uint16(s.rng.Uint32())
+		s.ts0 = s.rng.Uint32() - uint32(k*samplesPerPacket)
+		marker = true
+	}
 	if ev, j, ok := s.dtmfAt(k); ok {
 		start := k - j
 		repeats := 1

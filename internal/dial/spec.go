@@ -81,6 +81,10 @@ type Spec struct {
 	// a media server pauses a recording (or never sends RTP). It is called
 	// from the streaming goroutines and must be safe for concurrent use.
 	Mute func() bool
+	// SSRCChangeAt, when positive, makes the recorded party's stream switch
+	// to a new SSRC, sequence and timestamp base at that offset without any
+	// signalling (a media server restarting a stream): recorders must cope.
+	SSRCChangeAt time.Duration
 	// Reinvites, when not nil, is read while the call runs: each Reinvite
 	// is carried out in order as an in-dialog re-INVITE on the session(s)
 	// carrying the addressed stream(s), while the other streams keep
