@@ -1,8 +1,11 @@
 package app_test
 
 import (
+	"time"
+
 	"context"
 	"github.com/openrec/openrec/internal/audiotest"
+	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/wav"
 	"regexp"
 	"strings"
@@ -77,6 +80,55 @@ func TestCTIMediaServerMisbehaviour(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.check(t, *full, metrics(t, env.a))
+		})
+	}
+}
+
+// CTI says the call is recorded but the SIP session never comes: the
+// failure is a stored recording row (status failed, correlation no-leg),
+// visible after the call is gone; one that comes late marks it recovered.
+func TestCTINoLegFailureStored(t *testing.T) {
+	for _, tt := range []struct {
+		name, delay, correlation string
+		rows                     int
+	}{
+		{"never", "30s", "no-leg", 1},
+		{"late", "1500ms", "recovered", 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := startContactCenter(t, func(c *config.Serve) { c.DetectLegTimeout = 500 * time.Millisecond })
+			step(t, env.sim, `
+name: no-leg
+misbehave: {invite_delay: `+tt.delay+`}
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551233333", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 3s, action: release, call: c1, dn: "5001"}
+`)
+			deadline := time.Now().Add(8 * time.Second)
+			for {
+				recs, err := env.a.Store().ListRecordings(context.Background(), store.Filter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var failure *store.Recording
+				for i := range recs {
+					if strings.HasPrefix(recs[i].ID, "noleg-") {
+						failure = &recs[i]
+					}
+				}
+				if failure != nil && failure.Correlation == tt.correlation && len(recs) == tt.rows && env.a.Recorder().Active() == 0 {
+					if failure.Status != store.StatusFailed || failure.RecordedDN != "5001" || failure.ExternalData["GEN_TEV_ThisDN"] != "5001" {
+						t.Errorf("failure row = %+v", failure)
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("want %d rows with a %s failure row, got %+v", tt.rows, tt.correlation, recs)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 		})
 	}
 }

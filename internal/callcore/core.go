@@ -36,8 +36,10 @@ type Pauser interface {
 	SetPaused(recordID, recordDN string, paused bool) error
 }
 
-// Store updates finished recordings when late CTI data arrives.
+// Store updates finished recordings when late CTI data arrives, and keeps
+// a row for recordings that never came (failed-recording detection).
 type Store interface {
+	CreateRecording(ctx context.Context, r *store.Recording) error
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 	UpdateRecording(ctx context.Context, r *store.Recording) error
 }
@@ -233,11 +235,54 @@ func (c *Core) execute(ctx context.Context, a any) {
 		v, _ := c.alerts.LoadOrStore(a.Kind, new(atomic.Uint64))
 		v.(*atomic.Uint64).Add(1)
 		c.log.Warn("failed recording", "kind", string(a.Kind), "call_uuid", a.CallUUID, "record_id", a.RecordID, "dn", a.DN, "detail", a.Detail)
+		c.storeFailure(ctx, a)
 	case conversation.Finished:
 		c.refresh(ctx, a.Call, true)
 	case lateData:
 		if call, ok := c.eng.Call(a.callUUID); ok {
 			c.refresh(ctx, call, false)
+		}
+	}
+}
+
+// noLegID is the id of the row that records a recording that never came
+// (the record id is often unknown then: SIP Server chooses it).
+func noLegID(callUUID, dn string) string { return "noleg-" + callUUID + "-" + dn }
+
+// storeFailure keeps "CTI says recorded but no SIP session came" as a
+// recording row (status failed, correlation no-leg) so lists, the API and
+// the UI show it after the call is gone; a session that arrives late marks
+// the row recovered.
+func (c *Core) storeFailure(ctx context.Context, a conversation.Alert) {
+	if c.cfg.Store == nil || a.CallUUID == "" {
+		return
+	}
+	switch a.Kind {
+	case conversation.AlertNoLeg:
+		rec := &store.Recording{
+			ID: noLegID(a.CallUUID, a.DN), Mode: store.ModeMSR, Status: store.StatusFailed,
+			StatusReason: "CTI says the call is recorded but no SIP recording session arrived: " + a.Detail,
+			CallUUID:     a.CallUUID, RecordID: a.RecordID, RecordedDN: a.DN,
+			StartedAt: a.At, EndedAt: a.At, Correlation: "no-leg",
+		}
+		if call, ok := c.eng.Call(a.CallUUID); ok {
+			_, ext := Couples([]*conversation.Call{call}, a.DN, call.Started, a.At)
+			rec.ExternalData = ext
+			rec.OtherDN = ext["GEN_TEV_OtherDN"]
+		}
+		if err := c.cfg.Store.CreateRecording(ctx, rec); err != nil && !errors.Is(err, store.ErrConflict) {
+			c.log.Warn("failed recording not stored", "record_id", a.RecordID, "error", err)
+		}
+	case conversation.AlertRecovered:
+		rec, err := c.cfg.Store.GetRecording(ctx, noLegID(a.CallUUID, a.DN))
+		if err != nil {
+			return
+		}
+		rec.Correlation = "recovered"
+		rec.StatusReason = "the SIP recording session arrived late; the audio is in the recording with record id " + a.RecordID
+		rec.RecordID = a.RecordID
+		if err := c.cfg.Store.UpdateRecording(ctx, rec); err != nil {
+			c.log.Warn("recovered recording not stored", "record_id", a.RecordID, "error", err)
 		}
 	}
 }
