@@ -90,6 +90,19 @@ func metrics(t testing.TB, a *app.App) string {
 	return resp
 }
 
+// waitNotification waits until the simulator saw value ("KEY=VALUE") in
+// the attached data; why says what is missing if it never comes.
+func (e *ccEnv) waitNotification(t testing.TB, value, why string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !contains(e.notifications(), value) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", why, e.notifications())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (e *ccEnv) notifications() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -157,13 +170,7 @@ steps:
 	if !seen[tlib.EventEstablished] || !seen[tlib.EventReleased] || !seen[tlib.RequestUpdateUserData] {
 		t.Errorf("trace lacks EventEstablished/EventReleased/RequestUpdateUserData: %v", seen)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !contains(env.notifications(), "RECORDING_STATUS_GIM=RECORDING_YES") {
-		if time.Now().After(deadline) {
-			t.Fatalf("notification of recording not seen in the simulator's attached data: %v", env.notifications())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	env.waitNotification(t, "RECORDING_STATUS_GIM=RECORDING_YES", "notification of recording not seen in the simulator's attached data")
 }
 
 // A desktop asks to record (third-party RequestPrivateService), pauses and
@@ -262,13 +269,7 @@ steps:
 	if ed["GEN_CFG_FULLNAME"] != "Lee, Ann" {
 		t.Errorf("GEN_CFG_FULLNAME = %q, want \"Lee, Ann\"", ed["GEN_CFG_FULLNAME"])
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !contains(env.notifications(), "REC_STATE=RECORDING_YES") {
-		if time.Now().After(deadline) {
-			t.Fatalf("custom notification key not used: %v", env.notifications())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	env.waitNotification(t, "REC_STATE=RECORDING_YES", "custom notification key not used")
 }
 
 // Supervisor coaching on a recorded call, with the supervisor's DN also
@@ -412,11 +413,5 @@ steps:
   - {at: 1500ms, action: release, call: c1, dn: "5001"}
 `)
 	waitFinished(t, env.a, 1)
-	deadline := time.Now().Add(5 * time.Second)
-	for !contains(env.notifications(), "RECORDING_STATUS_GIM=ACME_RECORDED") {
-		if time.Now().After(deadline) {
-			t.Fatalf("tenant notification value not used: %v", env.notifications())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	env.waitNotification(t, "RECORDING_STATUS_GIM=ACME_RECORDED", "tenant notification value not used")
 }
