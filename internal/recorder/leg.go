@@ -199,43 +199,45 @@ func (r *Recorder) delayedOffer(c *call, l *leg, inv *sipsrv.Invite, now time.Ti
 	if c.rec.Mode == store.ModeSIPREC {
 		n = c.rec.Channels
 	}
-	offer := &sdpoa.Session{}
-	for i := 0; i < n; i++ {
-		offer.Media = append(offer.Media, sdpoa.Media{
-			Index: i, Type: "audio", Port: 9, Proto: "RTP/AVP", Direction: sdpoa.SendOnly,
-			Codecs:         []media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000, Channels: 1}, {PT: 8, Name: media.PCMA, ClockRate: 8000, Channels: 1}},
-			TelephoneEvent: &media.Codec{PT: 101, Name: media.TelephoneEvent, ClockRate: 8000, Channels: 1},
-		})
-	}
 	audio := make([]int, n)
 	for i := range audio {
 		audio[i] = i
 	}
 	chans := c.channelsFor(inv, audio)
-	answers := make([]sdpoa.AnswerMedia, n)
-	for i, m := range offer.Media {
+	ports := make([]int, n)
+	for i := range audio {
+		m := sdpoa.Media{Index: i, Type: "audio", Port: 9, Proto: "RTP/AVP", Direction: sdpoa.SendOnly,
+			Codecs:         []media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000, Channels: 1}, {PT: 8, Name: media.PCMA, ClockRate: 8000, Channels: 1}},
+			TelephoneEvent: &media.Codec{PT: 101, Name: media.TelephoneEvent, ClockRate: 8000, Channels: 1}}
 		s, err := r.openStream(c, l, m, chans[i], inv, now)
 		if err != nil {
 			r.closeStreams(c, l)
 			return nil, err
 		}
-		answers[i] = answerFor(m, s.rx.Port(), m.Codecs[0])
+		ports[i] = s.rx.Port()
 	}
-	// Our offer lists both laws and telephone-event; the ACK's answer picks.
-	body, err := sdpoa.BuildAnswer(offer, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer, Username: "openrec", Media: answers})
-	if err != nil {
+	addr := r.advertise(inv)
+	if !addr.IsValid() || addr.IsUnspecified() {
 		r.closeStreams(c, l)
-		return nil, internalError(err)
+		return nil, internalError(fmt.Errorf("recorder: cannot offer media address %v", addr))
 	}
-	return offerAllCodecs(body), nil
+	return recvOffer(addr, l.sdpID, l.sdpVer, ports), nil
 }
 
-// offerAllCodecs widens "m=audio P RTP/AVP 0 101" to offer PCMA too.
-func offerAllCodecs(sdp []byte) []byte {
-	s := string(sdp)
-	s = strings.ReplaceAll(s, " RTP/AVP 0 101\r\n", " RTP/AVP 0 8 101\r\n")
-	s = strings.ReplaceAll(s, "a=rtpmap:0 PCMU/8000\r\n", "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n")
-	return []byte(s)
+// recvOffer is our SDP offer (RFC 3264 §5): one recvonly audio stream per
+// port with PCMU, PCMA and telephone-event; the answer in the ACK picks.
+func recvOffer(addr netip.Addr, id, ver uint64, ports []int) []byte {
+	ipv := "IP4"
+	if addr.Is6() {
+		ipv = "IP6"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=openrec %d %d IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n", id, ver, ipv, addr, ipv, addr)
+	for _, p := range ports {
+		fmt.Fprintf(&b, "m=audio %d RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
+			"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=recvonly\r\n", p)
+	}
+	return []byte(b.String())
 }
 
 // Ack implements sipsrv.Handler.

@@ -229,6 +229,9 @@ func TestDelayedOffer(t *testing.T) {
 	if !strings.Contains(string(off), "a=recvonly") || !strings.Contains(string(off), "PCMA/8000") {
 		t.Errorf("offer:\n%s", off)
 	}
+	if parsed, err := sdpoa.ParseOffer(off); err != nil || parsed.AudioCount() != 1 || len(parsed.Media[0].Codecs) != 2 || parsed.Media[0].TelephoneEvent == nil {
+		t.Errorf("our offer does not parse as one audio stream with PCMU, PCMA, telephone-event: %v\n%s", err, off)
+	}
 	a.to.Port = answerPort(t, off)
 	if err := f.r.Ack("d", offer(t, a.port(), "sendonly")); err != nil {
 		t.Fatal(err)
