@@ -38,7 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetErrPrefix("openrec: error:")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd())
 	return root
 }
 

@@ -34,6 +34,7 @@ var forbidden = map[string][]string{
 	"internal/conversation": {"internal/"},
 	"internal/cti":          {"internal/"},
 	"internal/ctisim":       {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config", "internal/cti", "internal/conversation", "internal/callcore"},
+	"internal/load":         {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config", "internal/callcore", "internal/cti", "internal/ctisim"},
 	"internal/callcore":     {"internal/app", "internal/config", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/ctisim", "internal/dial"},
 }
 

@@ -1,0 +1,146 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/openrec/openrec/internal/apptest"
+	"github.com/openrec/openrec/internal/dial"
+)
+
+// TestRunAgainstRecorder places 6 MSR calls at 6/s for 1 s against a real
+// recorder and checks the report (as JSON, the form the CLI prints).
+func TestRunAgainstRecorder(t *testing.T) {
+	a := apptest.Start(t, nil, nil)
+	var progress bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Config{
+		Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Calls: 6, Rate: 6, Duration: time.Second,
+		MetricsURL:  "http://" + a.HTTPAddr() + "/metrics",
+		RecorderPID: os.Getpid(), // the recorder runs inside this test process
+		Progress:    &syncWriter{w: &progress},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report: %s", b)
+	num := func(k string) float64 {
+		t.Helper()
+		v, ok := got[k].(float64)
+		if !ok {
+			t.Fatalf("%s = %v (%T), want a number", k, got[k], got[k])
+		}
+		return v
+	}
+	if num("calls_attempted") != 6 || num("calls_answered") != 6 || num("calls_failed") != 0 {
+		t.Errorf("calls: %s", b)
+	}
+	if fb, ok := got["failures_by_status"].(map[string]any); !ok || len(fb) != 0 {
+		t.Errorf("failures_by_status = %v", got["failures_by_status"])
+	}
+	// 6 calls × 2 streams × 1 s / 20 ms.
+	if sent := num("packets_sent"); sent != 6*2*50 {
+		t.Errorf("packets_sent = %v, want 600", sent)
+	}
+	if num("packets_received") != num("packets_sent") {
+		t.Errorf("packets_received %v != packets_sent %v", got["packets_received"], got["packets_sent"])
+	}
+	if num("loss_ratio") != 0 {
+		t.Errorf("loss_ratio = %v", got["loss_ratio"])
+	}
+	if p50, p99 := num("setup_ms_p50"), num("setup_ms_p99"); p50 <= 0 || p99 < p50 {
+		t.Errorf("setup p50 %v p99 %v", p50, p99)
+	}
+	if num("recorder_cpu_percent") < 0 || num("recorder_rss_mb") <= 0 {
+		t.Errorf("cpu %v rss %v", got["recorder_cpu_percent"], got["recorder_rss_mb"])
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("warnings: %v", rep.Warnings)
+	}
+	if !strings.Contains(progress.String(), "placed=") {
+		t.Errorf("no progress line: %q", progress.String())
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"calls answered  ", "  6\n", "packets received", "recorder rss MB"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+// busyRecorder answers every INVITE 503 over UDP.
+func busyRecorder(t *testing.T) string {
+	t.Helper()
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
+	})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeUDP(conn) }()
+	t.Cleanup(func() { _ = conn.Close(); _ = ua.Close(); <-done })
+	return conn.LocalAddr().String()
+}
+
+// TestRunRefused counts refused calls by SIP status and leaves unknown
+// figures null (no metrics endpoint answering, no pid).
+func TestRunRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Config{Target: busyRecorder(t), Mode: dial.ModeSIPREC, Calls: 3, Rate: 20, Duration: 100 * time.Millisecond,
+		MetricsURL: "http://127.0.0.1:9/metrics"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.CallsAttempted != 3 || rep.CallsFailed != 3 || rep.CallsAnswered != 0 || rep.FailuresBy["503"] != 3 {
+		t.Errorf("report %+v", rep)
+	}
+	if rep.PacketsSent != 0 || rep.PacketsReceived != nil || rep.LossRatio != nil || rep.CPUPercent != nil || rep.RSSMB != nil {
+		t.Errorf("unknown figures not null: %+v", rep)
+	}
+	if rep.SetupMSP50 == nil || *rep.SetupMSP50 <= 0 {
+		t.Errorf("setup of refused INVITEs not measured: %v", rep.SetupMSP50)
+	}
+	if len(rep.Warnings) == 0 {
+		t.Error("no warning for the unreachable metrics endpoint")
+	}
+}
+
+func TestRunInvalid(t *testing.T) {
+	_, err := Run(context.Background(), Config{Target: "192.0.2.1:5060", Mode: dial.ModeMSR, Calls: 1, Rate: 1, Duration: time.Second})
+	if !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("err %v", err)
+	}
+}
