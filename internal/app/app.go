@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -32,14 +33,15 @@ import (
 
 // App is one running recorder process.
 type App struct {
-	cfg  config.Serve
-	log  *slog.Logger
-	db   *sqlite.DB
-	rec  *recorder.Recorder
-	sip  *sipsrv.Server
-	http *http.Server
-	hl   net.Listener
-	cti  *ctiSide
+	cfg   config.Serve
+	log   *slog.Logger
+	db    *sqlite.DB
+	rec   *recorder.Recorder
+	sip   *sipsrv.Server
+	http  *http.Server
+	hl    net.Listener
+	cti   *ctiSide
+	pprof *http.Server
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -142,6 +144,12 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		_ = a.rec.Run(runCtx)
 	}()
 	a.sip.Start()
+	if cfg.PprofListen != "" {
+		if err := a.startPprof(cfg.PprofListen); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	if cfg.HTTPListen != "" {
 		if err := a.startHTTP(); err != nil {
 			a.Close()
@@ -233,6 +241,30 @@ func (a *App) startHTTP() error {
 	return nil
 }
 
+// startPprof serves the Go profiler on its own listener (never on the
+// public HTTP port).
+func (a *App) startPprof(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof_listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.pprof = srv
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		_ = srv.Serve(l)
+	}()
+	a.log.Info("profiling endpoints", "addr", l.Addr().String())
+	return nil
+}
+
 // Shutdown is the SIGTERM path: refuse new calls, let active ones finish
 // until ctx ends, then end and finalise the rest.
 func (a *App) Shutdown(ctx context.Context) error {
@@ -254,10 +286,12 @@ func (a *App) Close() {
 				_ = a.cti.traceFile.Close()
 			}
 		}
-		if a.http != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = a.http.Shutdown(ctx)
-			cancel()
+		for _, srv := range []*http.Server{a.http, a.pprof} {
+			if srv != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_ = srv.Shutdown(ctx)
+				cancel()
+			}
 		}
 		a.cancel()
 		a.wg.Wait()

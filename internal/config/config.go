@@ -39,6 +39,7 @@ type Serve struct {
 	StrictRTPSource bool          `koanf:"strict_rtp_source"`
 	RetryAfter      int           `koanf:"retry_after"` // seconds, sent with 503
 	LogLevel        string        `koanf:"log_level"`
+	PprofListen     string        `koanf:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -168,6 +169,7 @@ var flagKeys = map[string]string{
 	"strict-rtp-source":     "strict_rtp_source",
 	"retry-after":           "retry_after",
 	"log-level":             "log_level",
+	"pprof-listen":          "pprof_listen",
 	"cti":                   "cti",
 	"cti-switch":            "cti_switch",
 	"cti-client-name":       "cti_client_name",
@@ -228,6 +230,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("strict-rtp-source", d.StrictRTPSource, "accept RTP only from the IP address in the SDP offer")
 	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
+	fs.String("pprof-listen", d.PprofListen, "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
 	fs.String("cti-client-name", d.CTIClientName, "application name the recorder registers with")
