@@ -33,15 +33,16 @@ import (
 
 // App is one running recorder process.
 type App struct {
-	cfg   config.Serve
-	log   *slog.Logger
-	db    *sqlite.DB
-	rec   *recorder.Recorder
-	sip   *sipsrv.Server
-	http  *http.Server
-	hl    net.Listener
-	cti   *ctiSide
-	pprof *http.Server
+	cfg       config.Serve
+	log       *slog.Logger
+	db        *sqlite.DB
+	rec       *recorder.Recorder
+	sip       *sipsrv.Server
+	http      *http.Server
+	hl        net.Listener
+	cti       *ctiSide
+	pprof     *http.Server
+	pprofAddr string
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -176,6 +177,9 @@ func (a *App) HTTPAddr() string {
 // DataDir is the absolute data directory.
 func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
 
+// PprofAddr is the profiling address, or "" when off.
+func (a *App) PprofAddr() string { return a.pprofAddr }
+
 // CTIUp reports whether every configured CTI link is up (false without CTI).
 func (a *App) CTIUp() bool {
 	if a.cti == nil {
@@ -256,6 +260,7 @@ func (a *App) startPprof(addr string) error {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	a.pprof = srv
+	a.pprofAddr = l.Addr().String()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

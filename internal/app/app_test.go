@@ -360,3 +360,23 @@ func statusCode(err error) int {
 	}
 	return 0
 }
+
+// Profiling is off by default and, when asked for, served on its own
+// address only.
+func TestPprofOnItsOwnAddress(t *testing.T) {
+	a := startApp(t, func(c *config.Serve) { c.PprofListen = "127.0.0.1:0" })
+	if body, err := httpGet("http://" + a.PprofAddr() + "/debug/pprof/heap?debug=1"); err != nil || !strings.Contains(body, "heap profile") {
+		t.Errorf("pprof heap: %v", err)
+	}
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("pprof on the public HTTP port: %d", resp.StatusCode)
+	}
+	if startApp(t, nil).PprofAddr() != "" {
+		t.Error("pprof on by default")
+	}
+}
