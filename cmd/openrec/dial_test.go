@@ -4,41 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
+	"github.com/openrec/openrec/internal/apptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
 )
-
-// busyRecorder answers every INVITE 486 and OPTIONS 200, over UDP.
-func busyRecorder(t *testing.T) string {
-	t.Helper()
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
-	})
-	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-	})
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.ServeUDP(conn) }()
-	t.Cleanup(func() { _ = conn.Close(); _ = ua.Close(); <-done })
-	return conn.LocalAddr().String()
-}
 
 func runDialCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -55,7 +25,7 @@ func runDialCmd(t *testing.T, args ...string) (string, error) {
 }
 
 func TestDialCmdRejected(t *testing.T) {
-	target := busyRecorder(t)
+	target := apptest.Refuser(t, 486, "Busy Here")
 	out, err := runDialCmd(t, "--target", target, "--calls", "3", "--concurrency", "2", "--record-id", "r")
 	if err == nil || !strings.Contains(err.Error(), "SIP 486 Busy Here") || !strings.Contains(err.Error(), "3 of 3 calls failed") {
 		t.Fatalf("err %v", err)
@@ -83,7 +53,7 @@ func TestDialCmdRejected(t *testing.T) {
 }
 
 func TestDialCmdPing(t *testing.T) {
-	out, err := runDialCmd(t, "--target", busyRecorder(t), "--ping")
+	out, err := runDialCmd(t, "--target", apptest.Refuser(t, 486, "Busy Here"), "--ping")
 	if err != nil || !strings.Contains(out, ": 200") {
 		t.Fatalf("ping: %v\n%s", err, out)
 	}

@@ -5,14 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
 
 	"github.com/openrec/openrec/internal/apptest"
 	"github.com/openrec/openrec/internal/dial"
@@ -90,36 +86,12 @@ func TestRunAgainstRecorder(t *testing.T) {
 	}
 }
 
-// busyRecorder answers every INVITE 503 over UDP.
-func busyRecorder(t *testing.T) string {
-	t.Helper()
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
-	})
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.ServeUDP(conn) }()
-	t.Cleanup(func() { _ = conn.Close(); _ = ua.Close(); <-done })
-	return conn.LocalAddr().String()
-}
-
 // TestRunRefused counts refused calls by SIP status and leaves unknown
 // figures null (no metrics endpoint answering, no pid).
 func TestRunRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rep, err := Run(ctx, Config{Target: busyRecorder(t), Mode: dial.ModeSIPREC, Calls: 3, Rate: 20, Duration: 100 * time.Millisecond,
+	rep, err := Run(ctx, Config{Target: apptest.Refuser(t, 503, "Service Unavailable"), Mode: dial.ModeSIPREC, Calls: 3, Rate: 20, Duration: 100 * time.Millisecond,
 		MetricsURL: "http://127.0.0.1:9/metrics"})
 	if err != nil {
 		t.Fatal(err)
