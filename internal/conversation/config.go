@@ -30,12 +30,29 @@ type Config struct {
 	// Charset is the source charset of KVString attached data and
 	// extensions (seed 000: e.g. ParseCharset("cp1250")); zero = UTF-8.
 	Charset Charset
+	// Tenants overrides settings per tenant DBID (multi-tenancy: "override
+	// defaults"); a tenant missing here reuses the defaults.
+	Tenants map[int]TenantConfig
+	// OnlyListedTenants: DNs of tenants missing from Tenants are not
+	// monitored ("only connect to tenants listed").
+	OnlyListedTenants bool
 	// ResyncWindow: after LinkUp, calls of that server not confirmed by an
 	// event (EventPartyInfo from the resynchronisation or any call event)
 	// within this window are ended at the time of LinkDown; default 10 s.
 	ResyncWindow time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger
+}
+
+// TenantConfig is one tenant's override of the defaults. Nil / zero
+// fields reuse the default.
+type TenantConfig struct {
+	Name   string
+	Filter *dnfilter.Filter // DN include/exclude of the tenant
+	Keys   *Keys
+	// Record overrides the START extensions (geo, dest, dest2, audiosrc,
+	// tonesilenceduration) when its fields are set.
+	Record *RecordConfig
 }
 
 // KeyMap renames one source key to its external-data key (seed 000:
@@ -138,10 +155,20 @@ type RecordConfig struct {
 	ToneSilenceDuration string
 	// Consult: consult calls (CallType 4) are offered to Rule as well.
 	Consult bool
-	// Rule decides at EventEstablished of a monitored DN whose DN has no
-	// record=true option whether openrec asks SIP Server to record it. nil =
-	// never ask (record=true DNs, desktops and GSIP_RECORD still work).
+	// Rule is the recording-rules decision for a monitored DN of a call.
+	// It runs when the DN becomes established, and again for every live
+	// monitored DN when attached data or the parties change (transfer,
+	// conference). Record starts a recording (GSIP_RECORD_START) unless
+	// SIP Server records the DN already (record=true); DoNotRecord stops
+	// any recording of the DN, even record=true or a desktop's, and marks
+	// its audio for deletion; Prerecord records and keeps only on a keep
+	// request. nil = never ask (record=true DNs, desktops and GSIP_RECORD
+	// still work).
 	Rule func(c *Call, dn string) Decision
+	// KeepKey is the attached-data (or EventUserEvent user-data) key of a
+	// keep request for pre-recordings: true/yes/1/keep keeps, false/no/0/
+	// discard discards. Default RECORDING_KEEP.
+	KeepKey string
 	// Rule and NewID run under the engine's lock: they must not call the
 	// Engine.
 	//
@@ -153,10 +180,42 @@ type RecordConfig struct {
 
 // Decision is the answer of RecordConfig.Rule.
 type Decision struct {
-	Record    bool
-	Prerecord bool // keep/discard decided later (Engine.Keep)
-	// Optional per-call consent-tone overrides.
+	Record      bool
+	Prerecord   bool // with Record: keep/discard decided later (Engine.Keep)
+	DoNotRecord bool
+	// Rule and Group name the winning rule (stored as GEN_REC_RULE,
+	// GEN_REC_RULE_GROUP); empty when none matched.
+	Rule, Group string
+	// Optional per-call overrides of the START extensions.
 	AudioSrc, ToneSilenceDuration string
+	Geo                           string // "", none, source, destination
+	Dest, Dest2                   string
+}
+
+// action is the decision's rule action name (GEN_REC_RULE_ACTION).
+func (d Decision) action() string {
+	switch {
+	case d.DoNotRecord:
+		return "do_not_record"
+	case d.Prerecord:
+		return "prerecord"
+	case d.Record:
+		return "record"
+	}
+	return "none"
+}
+
+// ParseGeo maps none|source|destination ("" = none).
+func ParseGeo(s string) (Geo, error) {
+	switch s {
+	case "", "none":
+		return GeoNone, nil
+	case "source":
+		return GeoSource, nil
+	case "destination":
+		return GeoDestination, nil
+	}
+	return GeoNone, errorf(ErrConfig, "geo %q: want none, source or destination", s)
 }
 
 // DetectConfig configures failed-recording detection.
@@ -179,6 +238,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Record.KeepKey == "" {
+		c.Record.KeepKey = "RECORDING_KEEP"
 	}
 	m := &c.Record.MsgIDs
 	if m.Start == 0 {

@@ -47,6 +47,8 @@ type state struct {
 	transfer   bool            // a transfer is in progress: next couple reason "transfer"
 	notifyOnce bool            // the notification cycle started
 	observers  map[string]bool // DNs seen in the Observer role (supervisors)
+	decisions  map[string]Decision // last rule decision per DN
+	lastKeep   string              // last keep-request value seen in attached data
 }
 
 // markObserver records dn as a monitoring supervisor and takes it out of
@@ -172,11 +174,44 @@ func (e *Engine) switchOf(server string) string {
 	return server
 }
 
-func (e *Engine) monitored(dn string) bool {
+func (e *Engine) monitored(server, dn string) bool {
 	if dn == "" {
 		return false
 	}
+	if len(e.cfg.Tenants) > 0 || e.cfg.OnlyListedTenants {
+		tc, listed := e.cfg.Tenants[e.tenantOfDN(e.switchOf(server), dn)]
+		if !listed && e.cfg.OnlyListedTenants {
+			return false
+		}
+		if listed && tc.Filter != nil {
+			return tc.Filter.Monitored(dn)
+		}
+	}
 	return e.cfg.Filter == nil || e.cfg.Filter.Monitored(dn)
+}
+
+// Monitored reports whether dn of server's switch is monitored: the DN
+// filter of its tenant (or the default), and with OnlyListedTenants only
+// DNs of listed tenants. The CTI client registers these DNs.
+func (e *Engine) Monitored(server, dn string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.monitored(server, dn)
+}
+
+// tenantOfDN returns the tenant DBID of dn on a switch (0 unknown).
+func (e *Engine) tenantOfDN(sw, dn string) int {
+	snap := e.snapshot()
+	if snap == nil {
+		return 0
+	}
+	if d, ok := snap.DN(sw, dn); ok && d.TenantDBID != 0 {
+		return d.TenantDBID
+	}
+	if s, ok := snap.Switch(sw); ok {
+		return s.TenantDBID
+	}
+	return 0
 }
 
 func (e *Engine) linkDown(server string) bool {

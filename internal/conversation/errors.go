@@ -15,6 +15,8 @@ var (
 	ErrNoParty = errors.New("conversation: no such party")
 	// ErrState: the operation does not fit the recording state.
 	ErrState = errors.New("conversation: invalid recording state")
+	// ErrRefused: a recording rule forbids the operation (do not record).
+	ErrRefused = errors.New("conversation: refused by a recording rule")
 	// ErrConfig: an invalid configuration value.
 	ErrConfig = errors.New("conversation: invalid configuration")
 )

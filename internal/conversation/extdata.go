@@ -24,12 +24,27 @@ const (
 	KeyRecID           = "GEN_REC_ID"
 	KeyRecFailure      = "GEN_REC_FAILURE"
 	KeyRecError        = "GEN_REC_ERROR"
+	KeyRecRule         = "GEN_REC_RULE"
+	KeyRecRuleGroup    = "GEN_REC_RULE_GROUP"
+	KeyRecRuleAction   = "GEN_REC_RULE_ACTION"
+	KeyRecKeep         = "GEN_REC_KEEP"
 	conferenceSplitter = ","
 )
 
-func (e *Engine) messageKeys() []KeyMap {
-	if len(e.cfg.Keys.Message) > 0 {
-		return e.cfg.Keys.Message
+// keys returns the key lists for dn of the call: its tenant's, or the
+// defaults.
+func (e *Engine) keys(st *state, dn string) Keys {
+	if len(e.cfg.Tenants) > 0 {
+		if tc, ok := e.cfg.Tenants[e.tenantOfDN(st.Switch, dn)]; ok && tc.Keys != nil {
+			return *tc.Keys
+		}
+	}
+	return e.cfg.Keys
+}
+
+func messageKeys(k Keys) []KeyMap {
+	if len(k.Message) > 0 {
+		return k.Message
 	}
 	out := make([]KeyMap, len(DefaultMessageKeys))
 	for i, k := range DefaultMessageKeys {
@@ -95,16 +110,17 @@ func (e *Engine) fill(st *state, cp *Couple, p *Party) {
 			m[k] = v
 		}
 	}
-	for _, k := range e.messageKeys() {
+	keys := e.keys(st, cp.ThisDN)
+	for _, k := range messageKeys(keys) {
 		put(PrefixTEV+firstNonEmpty(k.To, k.From), tev(st, cp, p, k.From))
 	}
-	for _, k := range e.cfg.Keys.Extension {
+	for _, k := range keys.Extension {
 		put(PrefixEXT+firstNonEmpty(k.To, k.From), st.Extensions.String(k.From))
 	}
 	if snap := e.snapshot(); snap != nil {
 		if p.AgentID != "" {
 			if person, ok := snap.PersonByLogin(st.Switch, p.AgentID); ok {
-				for k, v := range cfgcache.AgentData(person, e.cfg.Keys.Agent) {
+				for k, v := range cfgcache.AgentData(person, keys.Agent) {
 					put(k, v)
 				}
 			}
@@ -133,6 +149,12 @@ func (e *Engine) fill(st *state, cp *Couple, p *Party) {
 		put(KeyRecState, string(r.State))
 		put(KeyRecFailure, string(r.Failure))
 		put(KeyRecError, r.Error)
+		put(KeyRecRule, r.Rule)
+		put(KeyRecRuleGroup, r.RuleGroup)
+		put(KeyRecRuleAction, r.RuleAction)
+		if r.Prerecord || r.Discarded {
+			put(KeyRecKeep, keepName(r))
+		}
 	}
 	put(KeyRecAudio, st.Notification)
 	cp.ExternalData = m
@@ -150,9 +172,20 @@ func (e *Engine) fillUser(st *state, cp *Couple) {
 			delete(cp.ExternalData, k)
 		}
 	}
-	for _, k := range e.cfg.Keys.User {
+	for _, k := range e.keys(st, cp.ThisDN).User {
 		if v := st.UserData.String(k.From); v != "" {
 			cp.ExternalData[PrefixUSR+firstNonEmpty(k.To, k.From)] = v
 		}
 	}
+}
+
+// keepName is GEN_REC_KEEP: pending, kept or discarded.
+func keepName(r *Recording) string {
+	switch {
+	case r.Discarded || r.Keep == KeepNo:
+		return "discarded"
+	case r.Keep == KeepYes:
+		return "kept"
+	}
+	return "pending"
 }

@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ func (e *Engine) Handle(server string, m *tlib.Message, at time.Time) []Action {
 	if a := m.Str(tlib.AttrAgentID); a != "" && thisDN != "" {
 		e.agents[dnKey{server, thisDN}] = a
 	}
+	if m.Type == tlib.EventUserEvent {
+		return e.userEvent(server, m, at)
+	}
 	switch m.Type {
 	case tlib.EventAgentLogin, tlib.EventAgentLogout, tlib.EventAgentReady, tlib.EventAgentNotReady,
 		tlib.EventAgentAfterCallWork:
@@ -40,7 +44,7 @@ func (e *Engine) Handle(server string, m *tlib.Message, at time.Time) []Action {
 	if conn == 0 {
 		return nil
 	}
-	mon := e.monitored(thisDN)
+	mon := e.monitored(server, thisDN)
 	st := e.lookup(server, m)
 	if st == nil {
 		switch m.Type {
@@ -69,6 +73,23 @@ func (e *Engine) Handle(server string, m *tlib.Message, at time.Time) []Action {
 	e.refresh(st, at)
 	acts = append(acts, e.notify(st, at)...)
 	return acts
+}
+
+// userEvent applies a keep request sent by a desktop as EventUserEvent
+// (user data carrying the keep key) to the call its ConnID names.
+func (e *Engine) userEvent(server string, m *tlib.Message, at time.Time) []Action {
+	ud := e.decodeList(m.UserData())
+	v := ud.String(e.cfg.Record.KeepKey)
+	if v == "" || m.ConnID() == 0 {
+		return nil
+	}
+	st := e.lookup(server, m)
+	if st == nil {
+		return nil
+	}
+	acts := e.keepRequest(st, v, "user event", at)
+	e.refresh(st, at)
+	return append(acts, e.notify(st, at)...)
 }
 
 func (e *Engine) lookup(server string, m *tlib.Message) *state {
@@ -280,6 +301,7 @@ func (e *Engine) partyEvent(st *state, server string, m *tlib.Message, at time.T
 		acts = append(acts, e.partyChanged(st, server, p, m, at)...)
 	case tlib.EventPartyAdded:
 		e.partyAdded(st, server, m, at)
+		acts = append(acts, e.reevaluate(st, at)...)
 	case tlib.EventPartyDeleted:
 		e.partyDeleted(st, m, at)
 	case tlib.EventPrivateInfo:
@@ -370,6 +392,11 @@ func (e *Engine) partyChanged(st *state, server string, p *Party, m *tlib.Messag
 	st.transfer = false
 	e.restartDeadline(st, at)
 	acts = append(acts, e.decide(st, p, at)...)
+	for _, q := range st.liveMonitored() {
+		if q.DN != p.DN {
+			acts = append(acts, e.evaluate(st, q, at, false)...)
+		}
+	}
 	return acts
 }
 
@@ -566,11 +593,32 @@ func (e *Engine) userDataChanged(st *state, m *tlib.Message, at time.Time) []Act
 		st.lastGSIP = g
 		acts = append(acts, e.gsipRecord(st, m.ThisDN(), g, at)...)
 	}
+	if v := st.UserData.String(e.cfg.Record.KeepKey); v != "" && v != st.lastKeep {
+		st.lastKeep = v
+		acts = append(acts, e.keepRequest(st, v, "attached data", at)...)
+	}
+	if m.Type == tlib.EventAttachedDataChanged {
+		acts = append(acts, e.reevaluate(st, at)...)
+	}
 	for i := range st.Couples {
 		cp := &st.Couples[i]
 		if !cp.Open() && at.Sub(cp.End) <= e.cfg.WrapUp {
 			e.fillUser(st, cp)
 		}
+	}
+	return acts
+}
+
+// keepRequest applies a keep request value to every pre-recording of the call.
+func (e *Engine) keepRequest(st *state, v, via string, at time.Time) []Action {
+	keep, ok := keepValue(v)
+	if !ok {
+		e.cfg.Logger.Warn("keep request ignored: want true/false", "call", st.CallUUID, "key", e.cfg.Record.KeepKey, "value", v)
+		return nil
+	}
+	acts, n := e.keep(st, "", keep, via, at)
+	if n == 0 {
+		e.cfg.Logger.Info("keep request on a call without pre-recording", "call", st.CallUUID, "value", v)
 	}
 	return acts
 }
@@ -606,8 +654,13 @@ func (e *Engine) gsipRecord(st *state, dn, v string, at time.Time) []Action {
 			}
 			p = lm[0]
 		}
-		st.Recordings = append(st.Recordings, Recording{DN: p.DN, Source: SourceUserData, State: RecOn, Since: at})
+		st.Recordings = append(st.Recordings, Recording{DN: p.DN, Source: SourceUserData, State: RecOn, Since: at, RuleAction: "request"})
 		st.Recorded = true
+		if d, ok := st.decisions[p.DN]; ok && d.DoNotRecord {
+			// a third-party request on a DN the rules exclude is refused
+			r := &st.Recordings[len(st.Recordings)-1]
+			return e.discard(st, r, fmt.Sprintf("do-not-record rule %q (group %q) refuses a third-party request", d.Rule, d.Group), at)
+		}
 	case "PAUSED":
 		for i := range st.Recordings {
 			if r := &st.Recordings[i]; r.State == RecOn {

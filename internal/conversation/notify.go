@@ -66,7 +66,7 @@ func (st *state) desired(nc NotifyConfig) (string, bool) {
 	var audio, prerec, paused, expected, stopped, no bool
 	for i := range st.Recordings {
 		r := &st.Recordings[i]
-		discarded := r.Prerecord && r.Keep == KeepNo
+		discarded := (r.Prerecord && r.Keep == KeepNo) || r.Discarded
 		switch r.State {
 		case RecOn:
 			switch {
@@ -168,7 +168,7 @@ func (e *Engine) notify(st *state, at time.Time) []Action {
 
 func (st *state) hasExpected() bool {
 	for _, r := range st.Recordings {
-		if r.State == RecRequested || (r.State == RecOn && r.Audio.IsZero() && !(r.Prerecord && r.Keep == KeepNo)) {
+		if r.State == RecRequested || (r.State == RecOn && r.Audio.IsZero() && !(r.Prerecord && r.Keep == KeepNo) && !r.Discarded) {
 			return true
 		}
 	}

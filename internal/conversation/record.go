@@ -2,42 +2,164 @@ package conversation
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/tlib"
 )
 
 // decide runs when a monitored party becomes established: a record=true DN
-// is recorded by SIP Server itself; otherwise the rule may ask for it.
+// is recorded by SIP Server itself; then the recording rules decide.
 func (e *Engine) decide(st *state, p *Party, at time.Time) []Action {
-	if r := st.rec(p.DN); r != nil && r.State != RecOff && r.State != RecFailed {
-		return nil
-	}
-	if snap := e.snapshot(); snap != nil {
-		if dn, ok := snap.DN(st.Switch, p.DN); ok && dn.Options["record"] == "true" {
-			st.Recordings = append(st.Recordings, Recording{DN: p.DN, Source: SourceDNOption, State: RecOn, Since: at})
-			st.Recorded = true
-			return nil
+	if r := st.rec(p.DN); r == nil || !r.active() {
+		if snap := e.snapshot(); snap != nil {
+			if dn, ok := snap.DN(st.Switch, p.DN); ok && dn.Options["record"] == "true" {
+				st.Recordings = append(st.Recordings, Recording{DN: p.DN, Source: SourceDNOption, State: RecOn, Since: at})
+				st.Recorded = true
+			}
 		}
 	}
-	if e.cfg.Record.Rule == nil || (st.Type == tlib.CallTypeConsult && !e.cfg.Record.Consult) {
+	return e.evaluate(st, p, at, true)
+}
+
+// reevaluate runs the rules again for every live monitored party (attached
+// data or parties changed).
+func (e *Engine) reevaluate(st *state, at time.Time) []Action {
+	var acts []Action
+	for _, p := range st.liveMonitored() {
+		acts = append(acts, e.evaluate(st, p, at, false)...)
+	}
+	return acts
+}
+
+// evaluate applies the rule decision for p. fresh: p just became
+// established (a Record decision starts a recording even if the previous
+// decision was the same).
+func (e *Engine) evaluate(st *state, p *Party, at time.Time, fresh bool) []Action {
+	rc := e.recordCfg(st, p.DN)
+	if rc.Rule == nil || (st.Type == tlib.CallTypeConsult && !rc.Consult) {
 		return nil
 	}
-	d := e.cfg.Record.Rule(st.Call.clone(), p.DN)
-	if !d.Record {
+	d := rc.Rule(st.Call.clone(), p.DN)
+	prev, had := st.decisions[p.DN]
+	if st.decisions == nil {
+		st.decisions = map[string]Decision{}
+	}
+	st.decisions[p.DN] = d
+	if had && prev.action() != d.action() {
+		e.cfg.Logger.Info("recording rule decision changed", "call", st.CallUUID, "dn", p.DN,
+			"from", prev.action(), "to", d.action(), "rule", d.Rule, "group", d.Group)
+	}
+	r := st.rec(p.DN)
+	if r != nil && r.active() {
+		if d.Rule != "" || r.RuleAction == "" {
+			r.Rule, r.RuleGroup, r.RuleAction = d.Rule, d.Group, d.action()
+		}
+	} else {
+		r = nil
+	}
+	switch {
+	case d.DoNotRecord:
+		if r == nil {
+			return nil
+		}
+		return e.discard(st, r, fmt.Sprintf("do-not-record rule %q (group %q)", d.Rule, d.Group), at)
+	case d.Record:
+		if r != nil {
+			switch {
+			case r.Prerecord && !d.Prerecord && r.Keep == KeepUndecided:
+				// the call now matches a record rule: keep what was pre-recorded
+				r.Keep = KeepYes
+				return []Action{e.retention(st, r, fmt.Sprintf("rule %q (record)", d.Rule), at)}
+			case fresh && d.Prerecord && !r.Prerecord && r.Source == SourceDNOption && r.Keep == KeepUndecided:
+				r.Prerecord = true
+				if len(r.Legs) > 0 {
+					return []Action{e.retention(st, r, fmt.Sprintf("rule %q (prerecord)", d.Rule), at)}
+				}
+			}
+			return nil
+		}
+		if !fresh && had && prev.action() == d.action() {
+			return nil // unchanged: a recording stopped on purpose stays stopped
+		}
+		e.seq++
+		id := fmt.Sprintf("%s%04X", st.CallUUID, e.seq&0xFFFF)
+		if rc.NewID != nil {
+			id = rc.NewID(st.Call.clone(), p.DN, e.seq)
+		}
+		st.Recordings = append(st.Recordings, Recording{ID: id, DN: p.DN, State: RecRequested, Prerecord: d.Prerecord,
+			Rule: d.Rule, RuleGroup: d.Group, RuleAction: d.action()})
+		return []Action{e.service(st, p.DN, id, OpStart, d)}
+	}
+	return nil
+}
+
+// discard marks r's audio for deletion and stops it if it still runs.
+func (e *Engine) discard(st *state, r *Recording, reason string, at time.Time) []Action {
+	if r.Discarded {
 		return nil
 	}
-	e.seq++
-	id := fmt.Sprintf("%s%04X", st.CallUUID, e.seq&0xFFFF)
-	if e.cfg.Record.NewID != nil {
-		id = e.cfg.Record.NewID(st.Call.clone(), p.DN, e.seq)
+	r.Discarded, r.DiscardReason = true, reason
+	if r.Prerecord {
+		r.Keep = KeepNo
 	}
-	st.Recordings = append(st.Recordings, Recording{ID: id, DN: p.DN, State: RecRequested, Prerecord: d.Prerecord})
-	return []Action{e.service(st, p.DN, id, OpStart, d)}
+	e.cfg.Logger.Info("recording discarded: its audio will be deleted", "call", st.CallUUID, "record", r.ID, "dn", r.DN, "reason", reason)
+	acts := []Action{e.retention(st, r, reason, at)}
+	if r.active() {
+		acts = append(acts, e.service(st, r.DN, r.ID, OpStop, Decision{}))
+	}
+	return acts
+}
+
+// retention reports r's keep state to the application.
+func (e *Engine) retention(st *state, r *Recording, reason string, at time.Time) Retention {
+	k := r.Keep
+	if r.Discarded {
+		k = KeepNo
+	}
+	return Retention{CallUUID: st.CallUUID, RecordID: r.ID, DN: r.DN, Keep: k, Reason: reason, At: at}
+}
+
+// legRetention reports the keep state to a leg that joined r (its row must
+// learn it): pre-recordings and discarded recordings only.
+func (e *Engine) legRetention(st *state, r *Recording, recordID string, at time.Time) []Action {
+	if !r.Prerecord && !r.Discarded {
+		return nil
+	}
+	a := e.retention(st, r, "", at)
+	if recordID != "" {
+		a.RecordID = recordID
+	}
+	switch {
+	case r.Discarded:
+		a.Reason = r.DiscardReason
+	case r.Keep == KeepYes:
+		a.Reason = "kept by request"
+	default:
+		a.Reason = fmt.Sprintf("pre-recording (rule %q)", r.Rule)
+	}
+	return []Action{a}
+}
+
+// recordCfg is the recording configuration for dn of the call: the
+// default with the tenant's overrides.
+func (e *Engine) recordCfg(st *state, dn string) RecordConfig {
+	rc := e.cfg.Record
+	if tc, ok := e.cfg.Tenants[e.tenantOfDN(st.Switch, dn)]; ok && tc.Record != nil {
+		o := tc.Record
+		if o.Geo != GeoNone {
+			rc.Geo = o.Geo
+		}
+		rc.Dest = firstNonEmpty(o.Dest, rc.Dest)
+		rc.Dest2 = firstNonEmpty(o.Dest2, rc.Dest2)
+		rc.AudioSrc = firstNonEmpty(o.AudioSrc, rc.AudioSrc)
+		rc.ToneSilenceDuration = firstNonEmpty(o.ToneSilenceDuration, rc.ToneSilenceDuration)
+	}
+	return rc
 }
 
 func (e *Engine) service(st *state, dn, id string, op Op, d Decision) PrivateService {
-	rc := e.cfg.Record
+	rc := e.recordCfg(st, dn)
 	var ext tlib.KVList
 	msg := rc.MsgIDs.Start
 	switch op {
@@ -49,7 +171,11 @@ func (e *Engine) service(st *state, dn, id string, op Op, d Decision) PrivateSer
 		msg = rc.MsgIDs.Resume
 	}
 	if op == OpStart {
-		switch rc.Geo {
+		geo := rc.Geo
+		if d.Geo != "" {
+			geo, _ = ParseGeo(d.Geo) // validated by the rules
+		}
+		switch geo {
 		case GeoSource:
 			ext = ext.Set("record", "source")
 		case GeoDestination:
@@ -60,11 +186,11 @@ func (e *Engine) service(st *state, dn, id string, op Op, d Decision) PrivateSer
 		ext = ext.Set("id", id)
 	}
 	if op == OpStart {
-		if rc.Dest != "" {
-			ext = ext.Set("dest", rc.Dest)
+		if v := firstNonEmpty(d.Dest, rc.Dest); v != "" {
+			ext = ext.Set("dest", v)
 		}
-		if rc.Dest2 != "" {
-			ext = ext.Set("dest2", rc.Dest2)
+		if v := firstNonEmpty(d.Dest2, rc.Dest2); v != "" {
+			ext = ext.Set("dest2", v)
 		}
 		if v := firstNonEmpty(d.AudioSrc, rc.AudioSrc); v != "" {
 			ext = ext.Set("audiosrc", v)
@@ -97,12 +223,15 @@ func (e *Engine) Control(callUUID, dn string, op Op, at time.Time) ([]Action, er
 		if active {
 			return nil, errorf(ErrState, "%s already %s", dn, r.State)
 		}
+		if d, ok := st.decisions[dn]; ok && d.DoNotRecord {
+			return nil, errorf(ErrRefused, "%s on %s: rule %q (group %q) says do not record", dn, callUUID, d.Rule, d.Group)
+		}
 		e.seq++
 		id := fmt.Sprintf("%s%04X", st.CallUUID, e.seq&0xFFFF)
 		if e.cfg.Record.NewID != nil {
 			id = e.cfg.Record.NewID(st.Call.clone(), dn, e.seq)
 		}
-		st.Recordings = append(st.Recordings, Recording{ID: id, DN: dn, State: RecRequested})
+		st.Recordings = append(st.Recordings, Recording{ID: id, DN: dn, State: RecRequested, RuleAction: "request"})
 		return []Action{e.service(st, dn, id, OpStart, Decision{})}, nil
 	case OpStop, OpPause, OpResume:
 		if !active || (op == OpPause && r.State != RecOn) || (op == OpResume && r.State != RecPaused) {
@@ -168,8 +297,10 @@ func (e *Engine) ServiceResult(a PrivateService, err error, at time.Time) []Acti
 	return append(acts, e.notify(st, at)...)
 }
 
-// Keep decides the fate of a pre-recording of dn: kept (YES) or discarded
-// (NO; the application deletes the audio).
+// Keep decides the fate of the pre-recordings of dn on the call (every
+// pre-recording of the call when dn is ""): kept (YES) or discarded (NO;
+// the application deletes the audio). It returns ErrState when there is no
+// pre-recording to decide.
 func (e *Engine) Keep(callUUID, dn string, keep bool, at time.Time) ([]Action, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -177,17 +308,48 @@ func (e *Engine) Keep(callUUID, dn string, keep bool, at time.Time) ([]Action, e
 	if !ok {
 		return nil, errorf(ErrNoCall, "%s", callUUID)
 	}
-	r := st.rec(dn)
-	if r == nil || !r.Prerecord {
+	acts, n := e.keep(st, dn, keep, "request", at)
+	if n == 0 {
+		if dn == "" {
+			dn = "the call"
+		}
 		return nil, errorf(ErrState, "no pre-recording of %s", dn)
 	}
-	if keep {
-		r.Keep = KeepYes
-	} else {
-		r.Keep = KeepNo
-	}
 	e.refresh(st, at)
-	return e.notify(st, at), nil
+	return append(acts, e.notify(st, at)...), nil
+}
+
+// keep applies a keep request to the pre-recordings of dn ("" = all);
+// n is how many it concerned.
+func (e *Engine) keep(st *state, dn string, keep bool, via string, at time.Time) (acts []Action, n int) {
+	for i := range st.Recordings {
+		r := &st.Recordings[i]
+		if !r.Prerecord || (dn != "" && r.DN != dn) || r.Discarded {
+			continue
+		}
+		n++
+		if keep {
+			if r.Keep != KeepYes {
+				r.Keep = KeepYes
+				e.cfg.Logger.Info("pre-recording kept", "call", st.CallUUID, "record", r.ID, "dn", r.DN, "via", via)
+				acts = append(acts, e.retention(st, r, "kept by request ("+via+")", at))
+			}
+			continue
+		}
+		acts = append(acts, e.discard(st, r, "pre-recording not kept: discarded by request ("+via+")", at)...)
+	}
+	return acts, n
+}
+
+// keepValue parses a keep request value: keep, discard, or neither.
+func keepValue(v string) (keep, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "1", "keep", "on", "y":
+		return true, true
+	case "false", "no", "0", "discard", "off", "n":
+		return false, true
+	}
+	return false, false
 }
 
 // LegArrived reports a media leg (MSR INVITE, SIPREC stream) for recordID
@@ -258,6 +420,11 @@ func (e *Engine) leg(st *state, recordID, dn string, legAt, audioAt time.Time) [
 		r.State = RecOn
 	}
 	if !legAt.IsZero() {
+		if d, ok := st.decisions[r.DN]; ok && d.DoNotRecord && !r.Discarded {
+			// a session the rules forbid (a desktop's, a record=true DN's)
+			acts = append(acts, e.discard(st, r, fmt.Sprintf("do-not-record rule %q (group %q)", d.Rule, d.Group), at)...)
+		}
+		acts = append(acts, e.legRetention(st, r, recordID, at)...)
 		r.Legs = append(r.Legs, Leg{RecordID: recordID, DN: dn, At: legAt})
 		if r.Failure == FailNoLeg || (r.Failure == FailOneLeg && len(r.Legs) >= e.cfg.Detect.ExpectLegs) {
 			acts = append(acts, e.recovered(st, r, at))

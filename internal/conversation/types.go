@@ -59,6 +59,21 @@ type Alert struct {
 // the couples are final. Call is a copy.
 type Finished struct{ Call *Call }
 
+// Retention tells the application the keep/delete state of the media of
+// a recording (every leg with RecordID, or the recordings of DN on the
+// call when RecordID is empty): KeepUndecided = a pre-recording awaiting a
+// keep request, KeepYes = keep it, KeepNo = delete its audio (pre-recording
+// not kept, or a do-not-record decision).
+type Retention struct {
+	CallUUID string
+	RecordID string
+	DN       string
+	Keep     Keep
+	Reason   string
+	At       time.Time
+}
+
+func (Retention) isAction()      {}
 func (PrivateService) isAction() {}
 func (UpdateUserData) isAction() {}
 func (Alert) isAction()          {}
@@ -141,6 +156,18 @@ type Recording struct {
 	Audio     time.Time // first audio of any leg
 	Failure   Failure
 	Error     string // EventError text of a request
+	// Rule, RuleGroup, RuleAction: the recording rule that decided this
+	// DN last (GEN_REC_RULE, GEN_REC_RULE_GROUP, GEN_REC_RULE_ACTION).
+	Rule, RuleGroup, RuleAction string
+	// Discarded: a do-not-record decision (or a refused pre-recording)
+	// marked the audio for deletion; Reason says why.
+	Discarded     bool
+	DiscardReason string
+}
+
+// active reports whether the recording is running or about to.
+func (r *Recording) active() bool {
+	return r.State == RecOn || r.State == RecPaused || r.State == RecRequested
 }
 
 // PartyState is the state of a DN on a call.
