@@ -44,9 +44,9 @@ type state struct {
 	everYes    bool
 	finishAt   time.Time
 	lastGSIP   string
-	transfer   bool            // a transfer is in progress: next couple reason "transfer"
-	notifyOnce bool            // the notification cycle started
-	observers  map[string]bool // DNs seen in the Observer role (supervisors)
+	transfer   bool                // a transfer is in progress: next couple reason "transfer"
+	notifyOnce bool                // the notification cycle started
+	observers  map[string]bool     // DNs seen in the Observer role (supervisors)
 	decisions  map[string]Decision // last rule decision per DN
 	lastKeep   string              // last keep-request value seen in attached data
 }
