@@ -38,7 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetErrPrefix("openrec: error:")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRulesCmd())
 	return root
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/openrec/openrec/internal/dnfilter"
+	"github.com/openrec/openrec/internal/rules"
 	"net"
 	"net/netip"
 	"strconv"
@@ -86,6 +87,56 @@ type Serve struct {
 	FullNameOrder       string        `koanf:"fullname_order"`       // first_last | last_first
 	FullNameDelimiter   string        `koanf:"fullname_delimiter"`   // up to 5 characters, default " "
 	WrapUp              time.Duration `koanf:"wrap_up"`              // attached data after release still counts this long
+
+	// Recording rules (file only; docs/rules.md) and pre-recording.
+	Rules          rules.Config  `koanf:"rules"`
+	PrerecordGrace time.Duration `koanf:"prerecord_grace"`    // a pre-recording is kept only if a keep request arrives by call end + this
+	KeepKey        string        `koanf:"prerecord_keep_key"` // attached-data / user-event key of keep requests (true/false)
+	// Configuration data reload (config_file / config_url).
+	ConfigReload time.Duration `koanf:"config_reload"` // full reload period (default 30m); changes are also picked up as they happen
+	// Multi-tenancy (file only): per-tenant settings; with tenants_only only
+	// the DNs of listed tenants are monitored and only their SIP Servers
+	// connected.
+	TenantsOnly bool     `koanf:"tenants_only"`
+	Tenants     []Tenant `koanf:"tenants"`
+
+	// Path is the configuration file Load read ("" = none): the recording
+	// rules are reloaded from it when it changes.
+	Path string `koanf:"-"`
+}
+
+// Tenant is one tenant's configuration ("override defaults"): every empty
+// field reuses the default setting of the same name.
+type Tenant struct {
+	Name               string       `koanf:"name"` // tenant name in the configuration data
+	ClientName         string       `koanf:"client_name"`
+	Password           string       `koanf:"password"`
+	DNInclude          string       `koanf:"dn_include"`
+	DNExclude          string       `koanf:"dn_exclude"`
+	Notify             NotifyTenant `koanf:"notify"`
+	UserDataKeys       string       `koanf:"user_data_keys"`
+	MessageDataKeys    string       `koanf:"message_data_keys"`
+	ExtensionDataKeys  string       `koanf:"extension_data_keys"`
+	AgentDataKeys      string       `koanf:"agent_data_keys"`
+	FullNameOrder      string       `koanf:"fullname_order"`
+	FullNameDelimiter  string       `koanf:"fullname_delimiter"`
+	RecordGeo          string       `koanf:"record_geo"`
+	RecordDest         string       `koanf:"record_dest"`
+	RecordDest2        string       `koanf:"record_dest2"`
+	ConsentAudioSrc    string       `koanf:"consent_audiosrc"`
+	ConsentToneSilence string       `koanf:"consent_tone_silence"`
+}
+
+// Overrides reports whether t changes any default (else the tenant reuses
+// the defaults and is only listed).
+func (t Tenant) Overrides() bool {
+	u := t
+	u.Name = ""
+	return u.Notify.Enabled != nil || u.Notify.Key != "" || len(u.Notify.Values) > 0 ||
+		u.ClientName != "" || u.Password != "" || u.DNInclude != "" || u.DNExclude != "" ||
+		u.UserDataKeys != "" || u.MessageDataKeys != "" || u.ExtensionDataKeys != "" || u.AgentDataKeys != "" ||
+		u.FullNameOrder != "" || u.FullNameDelimiter != "" || u.RecordGeo != "" || u.RecordDest != "" ||
+		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != ""
 }
 
 // NotifyTenant is one tenant's Notification of Recording setting.
@@ -146,6 +197,9 @@ func Defaults() Serve {
 		NotifyTimeoutValue: "undefined",
 		FullNameOrder:      "first_last",
 		WrapUp:             60 * time.Second,
+		PrerecordGrace:     10 * time.Minute,
+		KeepKey:            "RECORDING_KEEP",
+		ConfigReload:       30 * time.Minute,
 	}
 }
 
@@ -203,10 +257,14 @@ var flagKeys = map[string]string{
 	"detect-rtp-timeout":    "detect_rtp_timeout",
 	"detect-orphan-timeout": "detect_orphan_timeout",
 	"record-consult-calls":  "record_consult_calls",
+	"prerecord-grace":       "prerecord_grace",
+	"prerecord-keep-key":    "prerecord_keep_key",
+	"config-reload":         "config_reload",
+	"tenants-only":          "tenants_only",
 }
 
 // fileOnlyKeys are keys with no flag (lists).
-var fileOnlyKeys = []string{"cti_servers", "source_tenants", "notify_values", "notify_tenants"}
+var fileOnlyKeys = []string{"cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -263,6 +321,10 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("record-consult-calls", d.RecordConsultCalls, "offer consult calls to record_dns too")
 	fs.Duration("wrap-up", d.WrapUp, "attached data arriving this long after release still updates the recording")
 	fs.String("cti-trace", d.CTITrace, "write every T-Library message in and out, Genesys-log style, to this file (- = stderr)")
+	fs.Duration("prerecord-grace", d.PrerecordGrace, "pre-recording: keep requests are accepted this long after the recording ended, then it is deleted")
+	fs.String("prerecord-keep-key", d.KeepKey, "attached-data (or EventUserEvent) key of pre-recording keep requests: true keeps, false discards")
+	fs.Duration("config-reload", d.ConfigReload, "reload the configuration data this often (changes of config_file / config_url are also picked up as they happen)")
+	fs.Bool("tenants-only", d.TenantsOnly, "only monitor the tenants listed under tenants: in the config file")
 	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
 }
 
@@ -335,6 +397,16 @@ func Load(fs *pflag.FlagSet) (Serve, error) {
 	}
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf", FlatPaths: false}); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
+	}
+	cfg.Path, _ = fs.GetString("config")
+	if cfg.Path != "" {
+		// rules: read by the rules package itself (strict keys, and
+		// attached-data keys may contain the "." koanf splits on)
+		r, err := rules.LoadFile(cfg.Path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		cfg.Rules = r
 	}
 	return cfg, cfg.Validate()
 }
@@ -463,6 +535,55 @@ func (c Serve) Validate() error {
 	}
 	if _, err := KeyList(c.UserDataKeys); err != nil {
 		errs = append(errs, fmt.Errorf("user_data_keys: %w", err))
+	}
+	if _, err := rules.Compile(c.Rules); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PrerecordGrace <= 0 {
+		errs = append(errs, fmt.Errorf("prerecord_grace %v: must be positive", c.PrerecordGrace))
+	}
+	if c.ConfigReload <= 0 {
+		errs = append(errs, fmt.Errorf("config_reload %v: must be positive", c.ConfigReload))
+	}
+	if c.TenantsOnly && len(c.Tenants) == 0 {
+		errs = append(errs, errors.New("tenants_only: list the tenants to monitor under tenants:"))
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Tenants {
+		place := fmt.Sprintf("tenants[%d] (%s)", i, t.Name)
+		if t.Name == "" {
+			errs = append(errs, fmt.Errorf("tenants[%d]: name is required", i))
+		}
+		if seen[strings.ToLower(t.Name)] {
+			errs = append(errs, fmt.Errorf("%s: listed twice", place))
+		}
+		seen[strings.ToLower(t.Name)] = true
+		if _, err := dnfilter.Parse(t.DNInclude, t.DNExclude); err != nil {
+			errs = append(errs, fmt.Errorf("%s: dn_include/dn_exclude: %w", place, err))
+		}
+		for k := range t.Notify.Values {
+			if !okValue(k) {
+				errs = append(errs, fmt.Errorf("%s: notify.values: unknown %q (want %s)", place, k, strings.Join(NotifyValueNames, ", ")))
+			}
+		}
+		for name, v := range map[string]string{"user_data_keys": t.UserDataKeys, "message_data_keys": t.MessageDataKeys, "extension_data_keys": t.ExtensionDataKeys, "agent_data_keys": t.AgentDataKeys} {
+			if _, err := KeyList(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: %w", place, name, err))
+			}
+		}
+		switch t.FullNameOrder {
+		case "", "first_last", "last_first":
+		default:
+			errs = append(errs, fmt.Errorf("%s: fullname_order %q: want first_last or last_first", place, t.FullNameOrder))
+		}
+		if len(t.FullNameDelimiter) > 5 {
+			errs = append(errs, fmt.Errorf("%s: fullname_delimiter %q: at most 5 characters", place, t.FullNameDelimiter))
+		}
+		switch t.RecordGeo {
+		case "", "none", "source", "destination":
+		default:
+			errs = append(errs, fmt.Errorf("%s: record_geo %q: want none, source or destination", place, t.RecordGeo))
+		}
 	}
 	if c.ConfigFile != "" && c.ConfigURL != "" {
 		errs = append(errs, errors.New("config_file and config_url: set one, not both"))

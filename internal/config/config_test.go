@@ -122,3 +122,49 @@ func TestNotifySettingsFromFile(t *testing.T) {
 		t.Error("unknown notification value name accepted")
 	}
 }
+
+func TestRulesAndTenantsFromFile(t *testing.T) {
+	file := `
+rules:
+  groups:                      # first group has the highest priority (Admin)
+    - name: Admin
+      rules:
+        - {name: no-ivr, action: do_not_record, mask: "7*"}
+    - name: Sales
+      rules:
+        - {name: sales-out, action: record, mask: "20??>"}
+        - {name: vip, action: prerecord, mask: "*", userdata: {Segment: "VIP*"}}
+prerecord_grace: 2m
+tenants_only: true
+tenants:
+  - name: Acme
+    client_name: rec-acme
+    password: secret
+    dn_include: 5000-5999
+    notify: {key: ACME_REC, values: {yes: ON_AIR}}
+    record_dest: sip:acme@rec
+  - name: Globex
+`
+	c, err := load(t, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := c.Rules.Groups; len(g) != 2 || g[0].Name != "Admin" || len(g[1].Rules) != 2 || g[1].Rules[1].UserData["Segment"] != "VIP*" || g[0].Rules[0].Action != "do_not_record" {
+		t.Errorf("rules = %+v", c.Rules)
+	}
+	if !c.TenantsOnly || len(c.Tenants) != 2 || c.Tenants[0].ClientName != "rec-acme" || c.Tenants[0].Notify.Values["yes"] != "ON_AIR" ||
+		c.Tenants[0].RecordDest != "sip:acme@rec" || !c.Tenants[0].Overrides() || c.Tenants[1].Overrides() || c.PrerecordGrace != 2*time.Minute {
+		t.Errorf("tenants = %+v grace %v", c.Tenants, c.PrerecordGrace)
+	}
+	for _, bad := range []string{
+		"rules: {groups: [{name: A, rules: [{name: x, action: maybe, mask: '1'}]}]}\n",
+		"rules: {groups: [{name: A, rules: [{name: x, action: record, mask: '20?>>'}]}]}\n",
+		"tenants_only: true\n",
+		"tenants: [{name: A, dn_include: '/[/'}]\n",
+		"tenants: [{name: A}, {name: a}]\n",
+	} {
+		if _, err := load(t, bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the `rules:` section of the serve YAML file (and the body of
+// the rules API). Groups are evaluated in order: the first group (Admin)
+// has the highest priority.
+type Config struct {
+	Groups []GroupConfig `koanf:"groups" yaml:"groups" json:"groups"`
+}
+
+// GroupConfig is a group of rules, optionally scoped to some calls.
+type GroupConfig struct {
+	Name string `koanf:"name" yaml:"name" json:"name"`
+	// Optional scope: when set, the group's rules only apply to calls that
+	// match it (all set fields must match). An empty scope is global (Admin).
+	DNs    string   `koanf:"dns" yaml:"dns,omitempty" json:"dns,omitempty"`          // number mask (same grammar as RuleConfig.Mask), e.g. "20??"
+	Agents []string `koanf:"agents" yaml:"agents,omitempty" json:"agents,omitempty"` // agent masks: some agent's ID (login code) or user name matches one
+	Tenant string   `koanf:"tenant" yaml:"tenant,omitempty" json:"tenant,omitempty"` // tenant name, case-insensitive
+	// Rules in priority order (the first one that matches wins).
+	Rules []RuleConfig `koanf:"rules" yaml:"rules" json:"rules"`
+}
+
+// RuleConfig is one recording rule. Every set condition must match (AND).
+type RuleConfig struct {
+	Name     string            `koanf:"name" yaml:"name" json:"name"`                                    // required, unique in the whole set (case-insensitive)
+	Action   string            `koanf:"action" yaml:"action" json:"action"`                              // record | prerecord | do_not_record
+	Mask     string            `koanf:"mask" yaml:"mask,omitempty" json:"mask,omitempty"`                // number mask; "" or "*" = any call
+	Agent    string            `koanf:"agent" yaml:"agent,omitempty" json:"agent,omitempty"`             // mask on any agent's ID (login code) or user name
+	Person   string            `koanf:"person" yaml:"person,omitempty" json:"person,omitempty"`          // mask on any agent's user name, employee id or full name
+	UserData map[string]string `koanf:"userdata" yaml:"userdata,omitempty" json:"userdata,omitempty"`    // attached-data key -> value pattern; all must match
+	CallType string            `koanf:"call_type" yaml:"call_type,omitempty" json:"call_type,omitempty"` // inbound | outbound | internal | consult; "" = any
+	Tenant   string            `koanf:"tenant" yaml:"tenant,omitempty" json:"tenant,omitempty"`          // tenant name, case-insensitive; "" = any
+	Disabled bool              `koanf:"disabled" yaml:"disabled,omitempty" json:"disabled,omitempty"`
+
+	// Sent with the recording START when this rule wins ("" = the
+	// tenant's or the global setting).
+	Geo         string `koanf:"geo" yaml:"geo,omitempty" json:"geo,omitempty"`                            // none | source | destination
+	Dest        string `koanf:"dest" yaml:"dest,omitempty" json:"dest,omitempty"`                         // recording destination URI
+	Dest2       string `koanf:"dest2" yaml:"dest2,omitempty" json:"dest2,omitempty"`                      // second destination (media duplication)
+	AudioSrc    string `koanf:"audiosrc" yaml:"audiosrc,omitempty" json:"audiosrc,omitempty"`             // URI of the recording-notification tone
+	ToneSilence string `koanf:"tone_silence" yaml:"tone_silence,omitempty" json:"tone_silence,omitempty"` // tonesilenceduration, milliseconds
+}
+
+// LoadFile reads a serve YAML file and returns its `rules:` key; a file
+// without the key (or with `rules:` empty) gives an empty Config. Other
+// top-level keys are ignored; unknown keys inside rules: are an error that
+// wraps ErrInvalid and names the line. LoadFile does not validate the
+// rules: pass the result to Compile.
+func LoadFile(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("rules: %w", err)
+	}
+	var doc struct {
+		Rules *Config `yaml:"rules"`
+		// The rest of the serve file, not ours to check.
+		Other map[string]yaml.Node `yaml:",inline"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Config{}, nil // an empty file
+		}
+		return Config{}, &invalidError{msg: fmt.Sprintf("rules: %s: %s", path, err), cause: err}
+	}
+	if doc.Rules == nil {
+		return Config{}, nil
+	}
+	return *doc.Rules, nil
+}
+
+// clone returns a deep copy of c.
+func (c Config) clone() Config {
+	if c.Groups == nil {
+		return Config{}
+	}
+	out := Config{Groups: make([]GroupConfig, len(c.Groups))}
+	for i, g := range c.Groups {
+		g.Agents = slices.Clone(g.Agents)
+		if g.Rules != nil {
+			rs := make([]RuleConfig, len(g.Rules))
+			for j, r := range g.Rules {
+				r.UserData = maps.Clone(r.UserData)
+				rs[j] = r
+			}
+			g.Rules = rs
+		}
+		out.Groups[i] = g
+	}
+	return out
+}
