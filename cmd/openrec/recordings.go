@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,20 +42,29 @@ var (
 	errWAVTooLarge = errors.New("WAV data beyond 4 GiB in a RIFF (not RF64) header")
 )
 
-// newRecordingsCmd returns `openrec recordings` with list, show and export.
+// Default reasons stored by keep and discard.
+const (
+	defaultKeepReason    = "kept by request (cli)"
+	defaultDiscardReason = "discarded by request (cli)"
+)
+
+// newRecordingsCmd returns `openrec recordings` with list, show, export,
+// keep, discard and deletions.
 func newRecordingsCmd() *cobra.Command {
 	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "recordings",
-		Short: "List, show and export stored recordings",
-		Long: `List, show and export the recordings in a data directory.
+		Short: "List, show, export, keep and discard stored recordings",
+		Long: `List, show and export the recordings in a data directory, keep or discard
+pre-recordings, and read the log of deleted recordings.
 
-The commands read <data-dir>/` + dbFileName + ` and may run while "openrec serve" is
+The commands use <data-dir>/` + dbFileName + ` and may run while "openrec serve" is
 writing it.`,
 		SilenceUsage: true,
 	}
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
-	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir))
+	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir),
+		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir))
 	return cmd
 }
 
@@ -73,10 +83,10 @@ func openExistingStore(ctx context.Context, dataDir string) (*sqlite.DB, error) 
 
 func newRecordingsListCmd(dataDir *string) *cobra.Command {
 	var (
-		f            store.Filter
-		status, mode string
-		since, until string
-		asJSON       bool
+		f                       store.Filter
+		status, mode, retention string
+		since, until            string
+		asJSON                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -89,6 +99,9 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 			}
 			if f.Mode != "" && !f.Mode.Valid() {
 				return fmt.Errorf("--mode %q: want msr or siprec", mode)
+			}
+			if f.Retention = store.Retention(retention); !f.Retention.Valid() {
+				return fmt.Errorf("--retention %q: want pending, kept or discard", retention)
 			}
 			var err error
 			if f.Since, err = parseTimeFlag("since", since); err != nil {
@@ -129,6 +142,8 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 	fl.StringVar(&f.CallUUID, "call-uuid", "", "only this CallUUID")
 	fl.StringVar(&f.RecordID, "record-id", "", "only this MSR record id")
 	fl.StringVar(&f.DN, "dn", "", "only recordings whose recorded or other DN is this")
+	fl.StringVar(&f.Tenant, "tenant", "", "only recordings of this tenant (external data "+store.TenantKey+", any case)")
+	fl.StringVar(&retention, "retention", "", "only pre-recordings in this state: pending, kept, discard")
 	fl.StringVar(&since, "since", "", "only recordings started at or after this time (RFC 3339)")
 	fl.StringVar(&until, "until", "", "only recordings started before this time (RFC 3339)")
 	fl.IntVar(&f.Limit, "limit", 0, "at most this many recordings, newest first (0 = all)")
@@ -179,6 +194,182 @@ func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, er
 		return nil, fmt.Errorf("recording %s not found in %s: %w", id, db.Path(), store.ErrNotFound)
 	}
 	return r, err
+}
+
+func newRecordingsKeepCmd(dataDir *string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "keep ID",
+		Short: "Keep a pre-recording awaiting a decision",
+		Long: `Keep a pre-recording awaiting a decision (retention pending), as a keep request
+from the CTI side would: the recorder will not delete it. Keeping a recording
+already kept is no error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			if err != nil {
+				return fmt.Errorf("keep %s: %w", id, err)
+			}
+			defer db.Close()
+			if err := db.KeepRecording(cmd.Context(), id, reason); err != nil {
+				return retentionError(cmd.Context(), db, "keep", id, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "kept %s\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", defaultKeepReason, "why, stored with the recording")
+	return cmd
+}
+
+func newRecordingsDiscardCmd(dataDir *string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "discard ID",
+		Short: "Mark a recording for deletion",
+		Long: `Mark a recording (a pending pre-recording, or an ordinary recording) for
+deletion (retention discard). The recorder ("openrec serve") deletes its media
+and metadata and logs the deletion (see "openrec recordings deletions"). A kept
+pre-recording cannot be discarded.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			if err != nil {
+				return fmt.Errorf("discard %s: %w", id, err)
+			}
+			defer db.Close()
+			if err := db.DiscardRecording(cmd.Context(), id, reason); err != nil {
+				return retentionError(cmd.Context(), db, "discard", id, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "discarded %s: the recorder (openrec serve) deletes its media and metadata and logs the deletion\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", defaultDiscardReason, "why, stored with the recording")
+	return cmd
+}
+
+// retentionError explains a failed keep or discard of id: an unknown id, or
+// a retention state that does not allow it (read again for the message).
+func retentionError(ctx context.Context, db *sqlite.DB, verb, id string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%s: recording %s not found in %s: %w", verb, id, db.Path(), store.ErrNotFound)
+	case !errors.Is(err, store.ErrNotPending):
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	}
+	state := "is in a retention state that does not allow it"
+	if r, gerr := db.GetRecording(ctx, id); gerr == nil {
+		switch r.Retention {
+		case store.RetentionNone:
+			state = "is an ordinary recording"
+		case store.RetentionKept:
+			state = "was kept"
+		case store.RetentionDiscard:
+			state = "is already marked for deletion"
+		case store.RetentionPending:
+			state = "is pending again" // changed since the attempt
+		}
+		if r.RetentionReason != "" {
+			state += " (" + r.RetentionReason + ")"
+		}
+	}
+	if verb == "discard" {
+		return fmt.Errorf("discard: recording %s %s, so it cannot be discarded: %w", id, state, store.ErrNotPending)
+	}
+	return fmt.Errorf("%s: recording %s %s: %w", verb, id, state, store.ErrNotPending)
+}
+
+func newRecordingsDeletionsCmd(dataDir *string) *cobra.Command {
+	var (
+		since  string
+		limit  int
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "deletions",
+		Short: "List deleted recordings, newest first",
+		Long: `List the log of deleted recordings (pre-recordings not kept, do-not-record
+decisions), newest first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			from, err := parseSinceFlag(since, time.Now())
+			if err != nil {
+				return err
+			}
+			if limit < 0 {
+				return fmt.Errorf("--limit %d: must be 0 (all) or positive", limit)
+			}
+			if limit == 0 {
+				limit = math.MaxInt32 // all
+			}
+			var ds []store.Deletion
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			switch {
+			case errors.Is(err, errNoDatabase):
+				fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
+			case err != nil:
+				return err
+			default:
+				defer db.Close()
+				if ds, err = db.ListDeletions(cmd.Context(), from, limit); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), store.NewDeletionViews(ds))
+			}
+			return writeDeletions(cmd.OutOrStdout(), ds)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&since, "since", "", "only deletions in this last duration (90m, 24h, 7d) or at or after this time (RFC 3339)")
+	fl.IntVar(&limit, "limit", 0, "at most this many deletions, newest first (0 = all)")
+	fl.BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+// parseSinceFlag reads --since: a duration back from now (Go syntax, or a
+// whole number of days as "7d") or an RFC 3339 time. "" is the zero time.
+func parseSinceFlag(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	d, err := time.ParseDuration(v)
+	if dd, ok := parseDays(v); ok && err != nil {
+		d, err = dd, nil
+	}
+	if err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("--since %q: a duration back from now must not be negative", v)
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", v)
+}
+
+// parseDays reads a whole number of days, "7d" (up to five digits; a
+// leading "-" is read so that the caller can refuse it as negative).
+func parseDays(v string) (time.Duration, bool) {
+	num, ok := strings.CutSuffix(v, "d")
+	num, neg := strings.CutPrefix(num, "-")
+	if !ok || num == "" || len(num) > 5 || strings.Trim(num, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, false
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if neg {
+		d = -d
+	}
+	return d, true
 }
 
 func newRecordingsExportCmd(dataDir *string) *cobra.Command {
@@ -470,10 +661,26 @@ func writeTable(w io.Writer, recs []store.Recording) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tMODE\tSTARTED\tDURATION\tRECORDED DN\tOTHER DN\tCALL UUID")
+	// RETENTION is last and empty for ordinary recordings, so the other
+	// columns still split on white space.
+	fmt.Fprintln(tw, "ID\tSTATUS\tMODE\tSTARTED\tDURATION\tRECORDED DN\tOTHER DN\tCALL UUID\tRETENTION")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Mode, fmtTime(r.StartedAt),
-			fmtDuration(r.DurationMS), dash(r.RecordedDN), dash(r.OtherDN), dash(r.CallUUID))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Mode, fmtTime(r.StartedAt),
+			fmtDuration(r.DurationMS), dash(r.RecordedDN), dash(r.OtherDN), dash(r.CallUUID), r.Retention)
+	}
+	return tw.Flush()
+}
+
+func writeDeletions(w io.Writer, ds []store.Deletion) error {
+	if len(ds) == 0 {
+		_, err := fmt.Fprintln(w, "no deletions")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DELETED\tRECORDING\tTENANT\tRECORDED DN\tSTARTED\tCALL UUID\tREASON")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", fmtTime(d.At), d.RecordingID, dash(d.Tenant), dash(d.RecordedDN),
+			fmtTime(d.StartedAt), dash(d.CallUUID), dash(d.Reason))
 	}
 	return tw.Flush()
 }
@@ -506,6 +713,19 @@ func writeDetail(w io.Writer, r *store.Recording) error {
 	field("Needs transcode", r.NeedsTranscode)
 	if r.MetadataProblem != "" {
 		field("Metadata problem", r.MetadataProblem)
+	}
+	if r.Retention != store.RetentionNone {
+		field("Retention", r.Retention)
+	}
+	if !r.KeepUntil.IsZero() {
+		label := "Keep until"
+		if r.Retention == store.RetentionDiscard {
+			label = "Discarded at"
+		}
+		field(label, fmtTime(r.KeepUntil))
+	}
+	if r.RetentionReason != "" {
+		field("Retention reason", r.RetentionReason)
 	}
 	field("Created", fmtTime(r.CreatedAt))
 	field("Updated", fmtTime(r.UpdatedAt))

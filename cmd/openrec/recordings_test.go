@@ -793,3 +793,462 @@ func TestListReturnsAllByDefault(t *testing.T) {
 		t.Error("--limit -1 accepted")
 	}
 }
+
+// seedRetention returns a data dir with four recordings of three tenants in
+// every retention state, as serve leaves them:
+//
+//	rec-live  tenant acme    pending (deadline 10:05)
+//	rec-done  tenant Acme    ordinary
+//	rec-fail  tenant Globex  discard
+//	rec-kept  no tenant      kept
+func seedRetention(t *testing.T) string {
+	t.Helper()
+	live, done, fail := liveRecording(), completedRecording(), failedRecording()
+	live.ExternalData = map[string]string{store.TenantKey: "acme"}
+	live.Retention, live.KeepUntil, live.RetentionReason = store.RetentionPending, recT0.Add(65*time.Minute), `rule "vip" (prerecord)`
+	done.ExternalData[store.TenantKey] = "Acme"
+	fail.ExternalData = map[string]string{store.TenantKey: "Globex"}
+	fail.Retention, fail.KeepUntil, fail.RetentionReason = store.RetentionDiscard, recT0, `do-not-record rule "no-ivr"`
+	kept := &store.Recording{ID: "rec-kept", Mode: store.ModeMSR, Status: store.StatusCompleted, StartedAt: recT0.Add(-2 * time.Hour),
+		Retention: store.RetentionKept, KeepUntil: recT0.Add(-time.Hour), RetentionReason: "kept by request (cti)"}
+	return seedDataDir(t, live, done, fail, kept)
+}
+
+func listIDsCLI(t *testing.T, args ...string) ([]string, error) {
+	t.Helper()
+	out, _, err := runCLI(t, append([]string{"recordings", "list", "--json"}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var list []store.RecordingView
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("list --json: %v\n%s", err, out)
+	}
+	ids := []string{}
+	for _, r := range list {
+		ids = append(ids, r.ID)
+	}
+	return ids, nil
+}
+
+func TestRecordingsListTenantRetention(t *testing.T) {
+	dir := seedRetention(t)
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr bool
+	}{
+		{"no filter", nil, []string{"rec-live", "rec-done", "rec-fail", "rec-kept"}, false},
+		{"tenant, any case", []string{"--tenant", "ACME"}, []string{"rec-live", "rec-done"}, false},
+		{"other tenant", []string{"--tenant", "globex"}, []string{"rec-fail"}, false},
+		{"unknown tenant", []string{"--tenant", "Initech"}, []string{}, false},
+		{"pending", []string{"--retention", "pending"}, []string{"rec-live"}, false},
+		{"kept", []string{"--retention", "kept"}, []string{"rec-kept"}, false},
+		{"discard", []string{"--retention", "discard"}, []string{"rec-fail"}, false},
+		{"tenant and retention", []string{"--tenant", "acme", "--retention", "pending"}, []string{"rec-live"}, false},
+		{"tenant and other retention", []string{"--tenant", "acme", "--retention", "discard"}, []string{}, false},
+		{"bad retention", []string{"--retention", "later"}, nil, true},
+		{"retention is lower case", []string{"--retention", "Pending"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ids, err := listIDsCLI(t, append([]string{"--data-dir", dir}, tt.args...)...)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "--retention") {
+					t.Fatalf("err = %v, want a --retention error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ids, tt.want) {
+				t.Errorf("ids = %v, want %v", ids, tt.want)
+			}
+		})
+	}
+	// The JSON view carries the state of pre-recordings only.
+	out, _, err := runCLI(t, "recordings", "list", "--data-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]map[string]any{}
+	for _, o := range raw {
+		byID[o["id"].(string)] = o
+	}
+	if o := byID["rec-live"]; o["retention"] != "pending" || o["keep_until"] != "2026-11-03T11:05:00Z" || o["retention_reason"] != `rule "vip" (prerecord)` {
+		t.Errorf("rec-live retention keys = %v %v %v", o["retention"], o["keep_until"], o["retention_reason"])
+	}
+	if _, ok := byID["rec-done"]["retention"]; ok {
+		t.Error("ordinary recording has a retention key")
+	}
+}
+
+func TestRecordingsListTableRetention(t *testing.T) {
+	dir := seedRetention(t)
+	out, _, err := runCLI(t, "recordings", "list", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("table:\n%s", out)
+	}
+	if f := strings.Fields(lines[0]); f[len(f)-1] != "RETENTION" {
+		t.Errorf("header %q does not end with RETENTION", lines[0])
+	}
+	wantLast := map[string]string{
+		"rec-live": "pending", "rec-fail": "discard", "rec-kept": "kept",
+		"rec-done": "CALLUUID0000000000000000000000A", // ordinary: the column is empty
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if want := wantLast[f[0]]; f[len(f)-1] != want {
+			t.Errorf("row %q ends with %q, want %q", l, f[len(f)-1], want)
+		}
+	}
+}
+
+func TestRecordingsShowRetention(t *testing.T) {
+	dir := seedRetention(t)
+	out, _, err := runCLI(t, "recordings", "show", "rec-live", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Retention:", "pending", "Keep until:", "2026-11-03T11:05:00Z", "Retention reason:", `rule "vip" (prerecord)`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("show of a pending recording lacks %q:\n%s", s, out)
+		}
+	}
+	out, _, err = runCLI(t, "recordings", "show", "rec-fail", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Discarded at:") || !strings.Contains(out, "no-ivr") {
+		t.Errorf("show of a discarded recording:\n%s", out)
+	}
+	out, _, err = runCLI(t, "recordings", "show", "rec-done", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "Retention") || strings.Contains(out, "Keep until") {
+		t.Errorf("show of an ordinary recording prints retention fields:\n%s", out)
+	}
+	out, _, err = runCLI(t, "recordings", "show", "rec-live", "--data-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d store.RecordingDetail
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Retention != store.RetentionPending || d.KeepUntil == nil || !d.KeepUntil.Equal(recT0.Add(65*time.Minute)) {
+		t.Errorf("show --json retention = %q %v", d.Retention, d.KeepUntil)
+	}
+}
+
+// openServer opens the data dir's database as "openrec serve" holds it
+// while the CLI runs.
+func openServer(t *testing.T, dir string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func serverGet(t *testing.T, db *sqlite.DB, id string) *store.Recording {
+	t.Helper()
+	r, err := db.GetRecording(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRecordingsKeep(t *testing.T) {
+	dir := seedRetention(t)
+	srv := openServer(t, dir) // the CLI works while serve has the file open
+
+	out, _, err := runCLI(t, "recordings", "keep", "rec-live", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != "kept rec-live" {
+		t.Errorf("stdout = %q, want %q", out, "kept rec-live")
+	}
+	r := serverGet(t, srv, "rec-live")
+	if r.Retention != store.RetentionKept || r.RetentionReason != defaultKeepReason {
+		t.Errorf("after keep: %q (%q), want kept (%q)", r.Retention, r.RetentionReason, defaultKeepReason)
+	}
+	// Again: no error, nothing changes.
+	out, _, err = runCLI(t, "recordings", "keep", "rec-live", "--data-dir", dir, "--reason", "second")
+	if err != nil || strings.TrimSpace(out) != "kept rec-live" {
+		t.Errorf("second keep = %q, %v", out, err)
+	}
+	if r := serverGet(t, srv, "rec-live"); r.RetentionReason != defaultKeepReason {
+		t.Errorf("second keep changed the reason to %q", r.RetentionReason)
+	}
+	// --reason is stored.
+	if err := srv.SetRetention(context.Background(), "rec-live", store.RetentionPending, recT0, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "recordings", "keep", "rec-live", "--data-dir", dir, "--reason", "customer consent (ticket 42)"); err != nil {
+		t.Fatal(err)
+	}
+	if r := serverGet(t, srv, "rec-live"); r.RetentionReason != "customer consent (ticket 42)" {
+		t.Errorf("reason = %q", r.RetentionReason)
+	}
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantErr  error
+		wantText []string
+	}{
+		{"ordinary recording", []string{"rec-done"}, store.ErrNotPending, []string{"rec-done", "not a pre-recording awaiting a decision", "ordinary"}},
+		{"marked for deletion", []string{"rec-fail"}, store.ErrNotPending, []string{"rec-fail", "not a pre-recording awaiting a decision", "marked for deletion", "no-ivr"}},
+		{"unknown id", []string{"nope"}, store.ErrNotFound, []string{"nope", "not found"}},
+		{"no database", []string{"rec-live", "--data-dir", filepath.Join(dir, "missing")}, errNoDatabase, []string{"rec-live"}},
+		{"no id", nil, nil, nil},
+		{"two ids", []string{"rec-live", "rec-done"}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := runCLI(t, append([]string{"recordings", "keep", "--data-dir", dir}, tt.args...)...)
+			if err == nil {
+				t.Fatalf("no error (stdout %q)", out)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			for _, s := range tt.wantText {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+			if strings.Contains(out, "kept") {
+				t.Errorf("stdout = %q after a failed keep", out)
+			}
+		})
+	}
+	// The failed keeps changed nothing.
+	for id, want := range map[string]store.Retention{"rec-done": store.RetentionNone, "rec-fail": store.RetentionDiscard} {
+		if r := serverGet(t, srv, id); r.Retention != want {
+			t.Errorf("%s: retention %q after a failed keep, want %q", id, r.Retention, want)
+		}
+	}
+}
+
+func TestRecordingsDiscard(t *testing.T) {
+	dir := seedRetention(t)
+	srv := openServer(t, dir)
+	before := time.Now().Add(-time.Second)
+
+	for _, tt := range []struct {
+		id, reason string
+		args       []string
+	}{
+		{"rec-live", defaultDiscardReason, nil},
+		{"rec-done", "wrong number", []string{"--reason", "wrong number"}}, // an ordinary recording
+	} {
+		out, _, err := runCLI(t, append([]string{"recordings", "discard", tt.id, "--data-dir", dir}, tt.args...)...)
+		if err != nil {
+			t.Fatalf("discard %s: %v", tt.id, err)
+		}
+		if !strings.HasPrefix(out, "discarded "+tt.id) || !strings.Contains(out, "recorder") || !strings.Contains(out, "deletes") {
+			t.Errorf("stdout = %q, want it to say the recorder deletes %s", out, tt.id)
+		}
+		r := serverGet(t, srv, tt.id)
+		if r.Retention != store.RetentionDiscard || r.RetentionReason != tt.reason {
+			t.Errorf("%s after discard: %q (%q), want discard (%q)", tt.id, r.Retention, r.RetentionReason, tt.reason)
+		}
+		if r.KeepUntil.Before(before) {
+			t.Errorf("%s: KeepUntil = %v, want the time of the discard", tt.id, r.KeepUntil)
+		}
+	}
+	// Already marked: no error, nothing changes.
+	if _, _, err := runCLI(t, "recordings", "discard", "rec-fail", "--data-dir", dir); err != nil {
+		t.Errorf("discard of a discarded recording: %v", err)
+	}
+	if r := serverGet(t, srv, "rec-fail"); r.RetentionReason != `do-not-record rule "no-ivr"` {
+		t.Errorf("second discard changed the reason to %q", r.RetentionReason)
+	}
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantErr  error
+		wantText []string
+	}{
+		{"kept", []string{"rec-kept"}, store.ErrNotPending, []string{"rec-kept", "cannot be discarded", "kept", "kept by request (cti)"}},
+		{"unknown id", []string{"nope"}, store.ErrNotFound, []string{"nope", "not found"}},
+		{"no database", []string{"rec-kept", "--data-dir", filepath.Join(dir, "missing")}, errNoDatabase, []string{"rec-kept"}},
+		{"no id", nil, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := runCLI(t, append([]string{"recordings", "discard", "--data-dir", dir}, tt.args...)...)
+			if err == nil {
+				t.Fatalf("no error (stdout %q)", out)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			for _, s := range tt.wantText {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+		})
+	}
+	if r := serverGet(t, srv, "rec-kept"); r.Retention != store.RetentionKept {
+		t.Errorf("rec-kept: retention %q after a refused discard", r.Retention)
+	}
+}
+
+func TestRecordingsDeletions(t *testing.T) {
+	dir := seedRetention(t)
+	srv := openServer(t, dir)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	// As the recorder's sweeper logs them: rec-fail 10 minutes ago (fields
+	// from the row), rec-kept 3 hours ago, rec-done 3 days ago.
+	for _, d := range []store.Deletion{
+		{RecordingID: "rec-done", Reason: "old", At: now.Add(-72 * time.Hour)},
+		{RecordingID: "rec-fail", Reason: `do-not-record rule "no-ivr"`, At: now.Add(-10 * time.Minute)},
+		{RecordingID: "rec-kept", Reason: "retention expired", At: now.Add(-3 * time.Hour)},
+	} {
+		if err := srv.DeleteRecording(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr bool
+	}{
+		{"all newest first", nil, []string{"rec-fail", "rec-kept", "rec-done"}, false},
+		{"since a duration", []string{"--since", "1h"}, []string{"rec-fail"}, false},
+		{"since days", []string{"--since", "2d"}, []string{"rec-fail", "rec-kept"}, false},
+		{"since a time", []string{"--since", now.Add(-4 * time.Hour).Format(time.RFC3339)}, []string{"rec-fail", "rec-kept"}, false},
+		{"limit", []string{"--limit", "1"}, []string{"rec-fail"}, false},
+		{"since and limit", []string{"--since", "100h", "--limit", "2"}, []string{"rec-fail", "rec-kept"}, false},
+		{"bad since", []string{"--since", "yesterday"}, nil, true},
+		{"negative since", []string{"--since", "-1h"}, nil, true},
+		{"bad limit", []string{"--limit", "-1"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := runCLI(t, append([]string{"recordings", "deletions", "--data-dir", dir, "--json"}, tt.args...)...)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ds []store.DeletionView
+			if err := json.Unmarshal([]byte(out), &ds); err != nil {
+				t.Fatalf("deletions --json: %v\n%s", err, out)
+			}
+			ids := []string{}
+			for _, d := range ds {
+				ids = append(ids, d.RecordingID)
+			}
+			if !reflect.DeepEqual(ids, tt.want) {
+				t.Errorf("ids = %v, want %v", ids, tt.want)
+			}
+		})
+	}
+
+	out, _, err := runCLI(t, "recordings", "deletions", "--data-dir", dir, "--json", "--limit", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil || len(raw) != 1 {
+		t.Fatalf("deletions --json = %s (%v)", out, err)
+	}
+	want := map[string]any{"recording_id": "rec-fail", "call_uuid": "CALLUUID0000000000000000000000C", "record_id": "",
+		"recorded_dn": "7003", "tenant": "Globex", "media_path": "", "reason": `do-not-record rule "no-ivr"`,
+		"started_at": "2026-11-03T09:00:00Z", "deleted_at": now.Add(-10 * time.Minute).Format(time.RFC3339)}
+	if !reflect.DeepEqual(raw[0], want) {
+		t.Errorf("deletion JSON = %v, want %v", raw[0], want)
+	}
+
+	out, _, err = runCLI(t, "recordings", "deletions", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "DELETED") {
+		t.Fatalf("table:\n%s", out)
+	}
+	if !strings.Contains(lines[1], "rec-fail") || !strings.Contains(lines[1], "Globex") || !strings.Contains(lines[1], `do-not-record rule "no-ivr"`) {
+		t.Errorf("first row = %q", lines[1])
+	}
+}
+
+func TestRecordingsDeletionsEmpty(t *testing.T) {
+	dir := seedDataDir(t, completedRecording())
+	out, _, err := runCLI(t, "recordings", "deletions", "--data-dir", dir, "--json")
+	if err != nil || strings.TrimSpace(out) != "[]" {
+		t.Errorf("deletions --json on an empty log = %q, %v; want []", out, err)
+	}
+	out, _, err = runCLI(t, "recordings", "deletions", "--data-dir", dir)
+	if err != nil || strings.TrimSpace(out) != "no deletions" {
+		t.Errorf("deletions table on an empty log = %q, %v", out, err)
+	}
+	// No database yet: an empty list, a note on stderr, and nothing created.
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	out, errOut, err := runCLI(t, "recordings", "deletions", "--data-dir", missing, "--json")
+	if err != nil || strings.TrimSpace(out) != "[]" || !strings.Contains(errOut, "no recordings database") {
+		t.Errorf("deletions on a missing data dir = %q / %q / %v", out, errOut, err)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("deletions created %s", missing)
+	}
+}
+
+func TestRecordingsParseSince(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in      string
+		want    time.Time
+		wantErr bool
+	}{
+		{"", time.Time{}, false},
+		{"90m", now.Add(-90 * time.Minute), false},
+		{"24h", now.Add(-24 * time.Hour), false},
+		{"0s", now, false},
+		{"7d", now.Add(-7 * 24 * time.Hour), false},
+		{"0d", now, false},
+		{"2026-11-01T08:00:00Z", time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC), false},
+		{"2026-11-01T09:00:00+01:00", time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC), false},
+		{"-1h", time.Time{}, true},
+		{"-2d", time.Time{}, true},
+		{"1.5d", time.Time{}, true},
+		{"d", time.Time{}, true},
+		{"+3d", time.Time{}, true},
+		{"99999999d", time.Time{}, true},
+		{"yesterday", time.Time{}, true},
+		{"2026-11-01", time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseSinceFlag(tt.in, now)
+		if (err != nil) != tt.wantErr || !got.Equal(tt.want) {
+			t.Errorf("parseSinceFlag(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

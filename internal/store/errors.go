@@ -8,4 +8,12 @@ var (
 	ErrNotFound = errors.New("store: recording not found")
 	// ErrConflict: a recording with that id already exists.
 	ErrConflict = errors.New("store: recording already exists")
+	// ErrInvalid: an argument the store cannot accept (an empty id, an
+	// unknown Retention).
+	ErrInvalid = errors.New("store: invalid argument")
+	// ErrNotPending: KeepRecording or DiscardRecording on a recording whose
+	// retention state does not allow it: keeping one that is not a
+	// pre-recording awaiting a decision (none or discard), or discarding
+	// one that was kept.
+	ErrNotPending = errors.New("store: recording is not a pre-recording awaiting a decision")
 )

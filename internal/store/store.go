@@ -1,8 +1,9 @@
 // Package store holds the recording metadata model shared by the recorder,
 // the CLI and the API: a Recording with its parties, segments, events and
-// external data, the Filter used to search recordings, the JSON view the CLI
-// and the REST API print (view.go), and the errors every store
-// implementation returns (errors.go).
+// external data, its retention state (pre-recording keep/discard), the
+// Filter used to search recordings, the Deletion audit record, the JSON
+// views the CLI and the REST API print (view.go), and the errors every
+// store implementation returns (errors.go).
 //
 // Implementations live in sub-packages (store/sqlite); the conformance suite
 // every implementation must pass lives in store/storetest.
@@ -86,10 +87,65 @@ type Recording struct {
 	// "no-cti-call" (a SIP session no CTI call explains).
 	Correlation string
 
+	// Retention is the keep/delete state: RetentionNone for an ordinary
+	// recording. CreateRecording writes it; UpdateRecording never does (the
+	// recorder rewrites whole rows while the CTI side decides), only
+	// SetRetention, KeepRecording and DiscardRecording change it.
+	Retention Retention
+	// KeepUntil is, while pending, the deadline for a keep request; zero =
+	// not known yet (the call still runs). DiscardRecording sets it to the
+	// time the recording was marked.
+	KeepUntil time.Time
+	// RetentionReason says why, e.g. `rule "vip" (prerecord)`,
+	// `do-not-record rule "no-ivr"`, "kept by request (cti)".
+	RetentionReason string
+
 	// Set by the store: CreatedAt on create (unless already set), UpdatedAt
 	// on every create and update.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Retention is the keep/delete state of a recording.
+type Retention string
+
+// Retention states. A pre-recording is created (or marked) pending and
+// becomes kept when a keep request arrives by KeepUntil, discard otherwise;
+// a do-not-record decision after audio was captured marks any recording
+// discard. The recorder deletes discarded recordings (media and row) and
+// logs each deletion (Deletion).
+const (
+	RetentionNone    Retention = ""        // an ordinary recording
+	RetentionPending Retention = "pending" // pre-recording: kept only if a keep request arrives by KeepUntil
+	RetentionKept    Retention = "kept"    // pre-recording kept
+	RetentionDiscard Retention = "discard" // to be deleted (pre-recording not kept, or a do-not-record decision)
+)
+
+// Valid reports whether r is one of the known states (RetentionNone
+// included).
+func (r Retention) Valid() bool {
+	switch r {
+	case RetentionNone, RetentionPending, RetentionKept, RetentionDiscard:
+		return true
+	}
+	return false
+}
+
+// TenantKey is the external data key whose value names a recording's
+// tenant (Filter.Tenant, Deletion.Tenant).
+const TenantKey = "GEN_CFG_Tenant"
+
+// Deletion is the audit record of a deleted recording.
+type Deletion struct {
+	RecordingID string
+	CallUUID    string
+	RecordID    string
+	RecordedDN  string
+	Tenant      string
+	MediaPath   string
+	Reason      string
+	StartedAt   time.Time // of the recording
+	At          time.Time // when it was deleted
 }
 
 // Party roles.
@@ -166,6 +222,17 @@ type Filter struct {
 	Since    time.Time // StartedAt >= Since
 	Until    time.Time // StartedAt < Until
 	Limit    int       // default DefaultLimit
+
+	// Tenant keeps only recordings whose external data TenantKey
+	// (GEN_CFG_Tenant) equals it, ignoring ASCII case: tenant isolation.
+	// Empty does not filter, so a caller serving a tenant must always set it.
+	Tenant string
+	// Retention keeps only recordings in this state; "" = any (it cannot
+	// select ordinary recordings only).
+	Retention Retention
+	// ExcludeDiscard hides recordings marked RetentionDiscard (lists shown
+	// to users: those are about to be deleted).
+	ExcludeDiscard bool
 }
 
 // EffectiveLimit returns f.Limit, or DefaultLimit when it is not positive.

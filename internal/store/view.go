@@ -6,6 +6,8 @@ import "time"
 // `recordings list --json`, REST API collections). Every key is always
 // present: arrays are [] and external_data is {} when empty, and started_at /
 // ended_at are RFC 3339 strings or null (ended_at is null while recording).
+// The exceptions are the retention keys (retention, keep_until,
+// retention_reason), left out for an ordinary recording.
 type RecordingView struct {
 	ID              string            `json:"id"`
 	Status          Status            `json:"status"`
@@ -33,6 +35,9 @@ type RecordingView struct {
 	Couples         []CoupleView      `json:"couples"`
 	ExternalData    map[string]string `json:"external_data"`
 	Correlation     string            `json:"correlation"`
+	Retention       Retention         `json:"retention,omitempty"`
+	KeepUntil       *time.Time        `json:"keep_until,omitempty"`
+	RetentionReason string            `json:"retention_reason,omitempty"`
 	CreatedAt       *time.Time        `json:"created_at"`
 	UpdatedAt       *time.Time        `json:"updated_at"`
 }
@@ -116,6 +121,9 @@ func NewView(r *Recording) RecordingView {
 		Couples:         make([]CoupleView, 0, len(r.Couples)),
 		ExternalData:    CleanExternalData(r.ExternalData),
 		Correlation:     r.Correlation,
+		Retention:       r.Retention,
+		KeepUntil:       timePtr(r.KeepUntil),
+		RetentionReason: r.RetentionReason,
 		CreatedAt:       timePtr(r.CreatedAt),
 		UpdatedAt:       timePtr(r.UpdatedAt),
 	}
@@ -152,6 +160,46 @@ func NewViews(rs []Recording) []RecordingView {
 	out := make([]RecordingView, 0, len(rs))
 	for i := range rs {
 		out = append(out, NewView(&rs[i]))
+	}
+	return out
+}
+
+// DeletionView is the JSON shape of a Deletion (CLI `recordings deletions
+// --json`, REST API). Every key is always present; started_at is null when
+// the recording had no start time.
+type DeletionView struct {
+	RecordingID string     `json:"recording_id"`
+	CallUUID    string     `json:"call_uuid"`
+	RecordID    string     `json:"record_id"`
+	RecordedDN  string     `json:"recorded_dn"`
+	Tenant      string     `json:"tenant"`
+	MediaPath   string     `json:"media_path"`
+	Reason      string     `json:"reason"`
+	StartedAt   *time.Time `json:"started_at"`
+	DeletedAt   *time.Time `json:"deleted_at"`
+}
+
+// NewDeletionView returns the view of d.
+func NewDeletionView(d Deletion) DeletionView {
+	return DeletionView{
+		RecordingID: d.RecordingID,
+		CallUUID:    d.CallUUID,
+		RecordID:    d.RecordID,
+		RecordedDN:  d.RecordedDN,
+		Tenant:      d.Tenant,
+		MediaPath:   d.MediaPath,
+		Reason:      d.Reason,
+		StartedAt:   timePtr(d.StartedAt),
+		DeletedAt:   timePtr(d.At),
+	}
+}
+
+// NewDeletionViews returns the views of ds, never nil (an empty list encodes
+// as []).
+func NewDeletionViews(ds []Deletion) []DeletionView {
+	out := make([]DeletionView, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, NewDeletionView(d))
 	}
 	return out
 }

@@ -27,8 +27,15 @@ func TestViewsGolden(t *testing.T) {
 		Events:       []Event{{Type: "dtmf", AtMS: 1500, Channel: 1, Detail: "5", At: started.Add(1500 * time.Millisecond)}, {Type: "bye", AtMS: 60000}},
 		ExternalData: map[string]string{"GEN_USR_B": "b", "GEN_USR_A": "a", "GEN_USR_EMPTY": ""},
 		CreatedAt:    started, UpdatedAt: started.Add(time.Minute),
+		Retention: RetentionPending, KeepUntil: started.Add(2 * time.Minute), RetentionReason: `rule "vip" (prerecord)`,
 	}
+	// An ordinary recording: no retention keys.
 	live := &Recording{ID: "r2", Mode: ModeMSR, Status: StatusRecording, StartedAt: started}
+	deletions := []Deletion{
+		{RecordingID: "r3", CallUUID: "CALLUUID", RecordID: "rid", RecordedDN: "7001", Tenant: "Acme", MediaPath: "/data/media/r3.wav",
+			Reason: "pre-recording not kept", StartedAt: started, At: started.Add(5 * time.Minute)},
+		{RecordingID: "r4", Reason: `do-not-record rule "no-ivr"`, At: started.Add(time.Minute)},
+	}
 	tests := []struct {
 		name string
 		v    any
@@ -37,6 +44,8 @@ func TestViewsGolden(t *testing.T) {
 		{"list_empty", NewViews(nil)},
 		{"detail", NewDetail(full)},
 		{"detail_live", NewDetail(live)},
+		{"deletions", NewDeletionViews(deletions)},
+		{"deletions_empty", NewDeletionViews(nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +100,40 @@ func TestViewEmptyRecordingKeys(t *testing.T) {
 	}
 }
 
+// The retention keys are left out for an ordinary recording and present
+// for a pre-recording.
+func TestViewRetentionKeys(t *testing.T) {
+	keys := func(r *Recording) map[string]any {
+		t.Helper()
+		b, err := json.Marshal(NewView(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	plain := keys(&Recording{ID: "x"})
+	for _, k := range []string{"retention", "keep_until", "retention_reason"} {
+		if _, ok := plain[k]; ok {
+			t.Errorf("ordinary recording has key %q", k)
+		}
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600))
+	pending := keys(&Recording{ID: "y", Retention: RetentionPending, KeepUntil: at, RetentionReason: "why"})
+	for k, want := range map[string]any{"retention": "pending", "keep_until": "2026-01-02T02:04:05Z", "retention_reason": "why"} {
+		if pending[k] != want {
+			t.Errorf("%s = %v, want %v", k, pending[k], want)
+		}
+	}
+	// Pending with the deadline not known yet: no keep_until.
+	if _, ok := keys(&Recording{ID: "z", Retention: RetentionPending})["keep_until"]; ok {
+		t.Error("keep_until present without a deadline")
+	}
+}
+
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -121,6 +164,14 @@ func TestValid(t *testing.T) {
 		if !m.Valid() {
 			t.Errorf("%s not valid", m)
 		}
+	}
+	for _, r := range []Retention{RetentionNone, RetentionPending, RetentionKept, RetentionDiscard} {
+		if !r.Valid() {
+			t.Errorf("retention %q not valid", r)
+		}
+	}
+	if Retention("keep").Valid() || Retention("Pending").Valid() {
+		t.Error("unknown retention reported valid")
 	}
 	if Status("done").Valid() || Mode("sip").Valid() || Status("").Valid() {
 		t.Error("unknown values reported valid")

@@ -14,7 +14,7 @@ import (
 const recordingColumns = `id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 	recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 	format, media_path, size_bytes, sha256, needs_transcode, metadata,
-	metadata_problem, correlation, created_at, updated_at`
+	metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at`
 
 // childChunk bounds the number of ids in one IN (...) list, far below
 // SQLite's limit on bound parameters.
@@ -51,17 +51,17 @@ func scanRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]s
 	var out []store.Recording
 	for rows.Next() {
 		var (
-			r                                store.Recording
-			mode, status, codecs             string
-			started, ended, created, updated sql.NullString
+			r                                           store.Recording
+			mode, status, codecs, retention             string
+			started, ended, keepUntil, created, updated sql.NullString
 		)
 		if err := rows.Scan(&r.ID, &mode, &status, &r.StatusReason, &r.CallUUID, &r.RecordID, &r.SIPRECSessionID,
 			&r.RecordedDN, &r.OtherDN, &started, &ended, &r.DurationMS, &r.Channels, &codecs,
 			&r.Format, &r.MediaPath, &r.SizeBytes, &r.SHA256, &r.NeedsTranscode, &r.Metadata,
-			&r.MetadataProblem, &r.Correlation, &created, &updated); err != nil {
+			&r.MetadataProblem, &r.Correlation, &retention, &keepUntil, &r.RetentionReason, &created, &updated); err != nil {
 			return nil, err
 		}
-		r.Mode, r.Status = store.Mode(mode), store.Status(status)
+		r.Mode, r.Status, r.Retention = store.Mode(mode), store.Status(status), store.Retention(retention)
 		if codecs != "" && codecs != "[]" {
 			if err := json.Unmarshal([]byte(codecs), &r.Codecs); err != nil {
 				return nil, fmt.Errorf("recording %s: bad codecs %q: %w", r.ID, codecs, err)
@@ -70,7 +70,7 @@ func scanRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]s
 		for _, t := range []struct {
 			dst *time.Time
 			src sql.NullString
-		}{{&r.StartedAt, started}, {&r.EndedAt, ended}, {&r.CreatedAt, created}, {&r.UpdatedAt, updated}} {
+		}{{&r.StartedAt, started}, {&r.EndedAt, ended}, {&r.KeepUntil, keepUntil}, {&r.CreatedAt, created}, {&r.UpdatedAt, updated}} {
 			if *t.dst, err = parseNullTime(t.src); err != nil {
 				return nil, fmt.Errorf("recording %s: %w", r.ID, err)
 			}

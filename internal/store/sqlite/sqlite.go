@@ -10,6 +10,10 @@
 // Times are stored as TEXT, UTC, in the fixed-width RFC 3339 form
 // 2006-01-02T15:04:05.000000000Z (text order = time order); a zero time is
 // NULL. Codecs are a JSON array in recordings.codecs.
+//
+// Retention state changes (retention.go) check and change a row in one
+// write transaction; DeleteRecording deletes a row (its children cascade)
+// and logs it in the deletions table in one transaction.
 package sqlite
 
 import (
@@ -142,9 +146,10 @@ func (db *DB) enter() (func(), error) {
 }
 
 // CreateRecording inserts r with its sip call ids, parties, segments,
-// events and external data (empty values dropped). CreatedAt is set from
-// the clock unless already set; UpdatedAt is set to CreatedAt. Both are
-// written back to r. A duplicate id is store.ErrConflict.
+// events, external data (empty values dropped) and retention state.
+// CreatedAt is set from the clock unless already set; UpdatedAt is set to
+// CreatedAt. Both are written back to r. A duplicate id is
+// store.ErrConflict; an empty id or unknown Retention is store.ErrInvalid.
 func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 	leave, err := db.enter()
 	if err != nil {
@@ -152,7 +157,10 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 	}
 	defer leave()
 	if r.ID == "" {
-		return errors.New("sqlite: create recording: empty id")
+		return fmt.Errorf("create recording: empty id: %w", store.ErrInvalid)
+	}
+	if !r.Retention.Valid() {
+		return fmt.Errorf("create recording %s: retention %q: %w", r.ID, r.Retention, store.ErrInvalid)
 	}
 	created := r.CreatedAt
 	if created.IsZero() {
@@ -167,12 +175,13 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 			id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 			recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 			format, media_path, size_bytes, sha256, needs_transcode, metadata,
-			metadata_problem, correlation, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
 			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
-			r.MetadataProblem, r.Correlation, formatTime(created), formatTime(created))
+			r.MetadataProblem, r.Correlation, string(r.Retention), nullTime(r.KeepUntil), r.RetentionReason,
+			formatTime(created), formatTime(created))
 		if err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
@@ -192,10 +201,11 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 }
 
 // UpdateRecording replaces every scalar of the stored recording and its sip
-// call ids, parties, segments and external data with r's. Events and
-// CreatedAt are not touched (CreatedAt is read back into r); UpdatedAt is
-// set from the clock and written back to r. An unknown id is
-// store.ErrNotFound.
+// call ids, parties, segments and external data with r's. Events,
+// CreatedAt and the retention state (Retention, KeepUntil,
+// RetentionReason: decided concurrently by the CTI side) are not touched;
+// their stored values are read back into r. UpdatedAt is set from the clock
+// and written back to r. An unknown id is store.ErrNotFound.
 func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	leave, err := db.enter()
 	if err != nil {
@@ -207,18 +217,21 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 		return err
 	}
 	updated := db.now()
-	var created string
+	var (
+		created, retention, reason string
+		keepUntil                  sql.NullString
+	)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE recordings SET
 			mode = ?, status = ?, status_reason = ?, call_uuid = ?, record_id = ?, siprec_session_id = ?,
 			recorded_dn = ?, other_dn = ?, started_at = ?, ended_at = ?, duration_ms = ?, channels = ?,
 			codecs = ?, format = ?, media_path = ?, size_bytes = ?, sha256 = ?, needs_transcode = ?,
 			metadata = ?, metadata_problem = ?, correlation = ?, updated_at = ?
-			WHERE id = ? RETURNING created_at`,
+			WHERE id = ? RETURNING created_at, retention, keep_until, retention_reason`,
 			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
 			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
-			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created)
+			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created, &retention, &keepUntil, &reason)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
 		}
@@ -242,7 +255,12 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	if err != nil {
 		return err
 	}
+	ku, err := parseNullTime(keepUntil)
+	if err != nil {
+		return err
+	}
 	r.CreatedAt, r.UpdatedAt = c, updated.UTC()
+	r.Retention, r.KeepUntil, r.RetentionReason = store.Retention(retention), ku, reason
 	return nil
 }
 
@@ -293,13 +311,18 @@ func (db *DB) GetRecording(ctx context.Context, id string) (*store.Recording, er
 
 // ListRecordings returns the recordings matching f, newest (StartedAt)
 // first, at most f.EffectiveLimit(), each with sip call ids, parties,
-// segments, events and external data.
+// segments, events and external data. f.Tenant compares with the
+// recording's GEN_CFG_Tenant external data value ignoring ASCII case
+// (COLLATE NOCASE); an unknown f.Retention is store.ErrInvalid.
 func (db *DB) ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error) {
 	leave, err := db.enter()
 	if err != nil {
 		return nil, err
 	}
 	defer leave()
+	if !f.Retention.Valid() {
+		return nil, fmt.Errorf("list recordings: retention %q: %w", f.Retention, store.ErrInvalid)
+	}
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -326,6 +349,16 @@ func (db *DB) ListRecordings(ctx context.Context, f store.Filter) ([]store.Recor
 	}
 	if !f.Until.IsZero() {
 		add(`started_at < ?`, formatTime(f.Until))
+	}
+	if f.Tenant != "" {
+		add(`EXISTS (SELECT 1 FROM external_data x WHERE x.recording_id = recordings.id
+			AND x.key = ? AND x.value = ? COLLATE NOCASE)`, store.TenantKey, f.Tenant)
+	}
+	if f.Retention != store.RetentionNone {
+		add(`retention = ?`, string(f.Retention))
+	}
+	if f.ExcludeDiscard {
+		add(`retention <> ?`, string(store.RetentionDiscard))
 	}
 	q := `SELECT ` + recordingColumns + ` FROM recordings`
 	if len(where) > 0 {

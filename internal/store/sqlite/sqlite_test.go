@@ -227,12 +227,17 @@ func TestClosedStore(t *testing.T) {
 	db.Close()
 	ctx := context.Background()
 	checks := map[string]error{
-		"create": db.CreateRecording(ctx, &store.Recording{ID: "x"}),
-		"update": db.UpdateRecording(ctx, &store.Recording{ID: "x"}),
-		"events": db.AddEvents(ctx, "x"),
+		"create":        db.CreateRecording(ctx, &store.Recording{ID: "x"}),
+		"update":        db.UpdateRecording(ctx, &store.Recording{ID: "x"}),
+		"events":        db.AddEvents(ctx, "x"),
+		"set retention": db.SetRetention(ctx, "x", store.RetentionPending, time.Time{}, ""),
+		"keep":          db.KeepRecording(ctx, "x", ""),
+		"discard":       db.DiscardRecording(ctx, "x", ""),
+		"delete":        db.DeleteRecording(ctx, store.Deletion{RecordingID: "x"}),
 	}
 	_, checks["get"] = db.GetRecording(ctx, "x")
 	_, checks["list"] = db.ListRecordings(ctx, store.Filter{})
+	_, checks["list deletions"] = db.ListDeletions(ctx, time.Time{}, 0)
 	for name, err := range checks {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
@@ -246,5 +251,136 @@ func TestCascadeKeepsNoOrphans(t *testing.T) {
 	_, err := db.sql.Exec(`INSERT INTO segments (recording_id, pos, type, channel, start_ms, end_ms) VALUES ('none', 0, 'x', 0, 0, 0)`)
 	if err == nil {
 		t.Fatal("insert of an orphan segment succeeded: foreign keys are off")
+	}
+}
+
+// DeleteRecording leaves no child rows behind (the foreign keys cascade)
+// and logs exactly one deletion.
+func TestDeleteLeavesNoChildRows(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "openrec.db"))
+	r := &store.Recording{ID: "gone", Mode: store.ModeSIPREC, Status: store.StatusCompleted, StartedAt: time.Now(),
+		SIPCallIDs: []string{"c1"}, Parties: []store.Party{{Channel: 0, DN: "7001"}},
+		Segments: []store.Segment{{Type: store.SegmentRecording}}, Couples: []store.Couple{{EndMS: -1}},
+		Events: []store.Event{{Type: "bye"}}, ExternalData: map[string]string{"GEN_CFG_Tenant": "Acme"}}
+	keep := *r
+	keep.ID = "stays"
+	for _, rec := range []*store.Recording{r, &keep} {
+		if err := db.CreateRecording(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteRecording(ctx, store.Deletion{RecordingID: "gone", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"recordings", "sip_call_ids", "parties", "segments", "couples", "events", "external_data"} {
+		col := "recording_id"
+		if table == "recordings" {
+			col = "id"
+		}
+		var gone, stays int
+		if err := db.sql.QueryRow(`SELECT count(*) FILTER (WHERE `+col+` = 'gone'), count(*) FILTER (WHERE `+col+` = 'stays') FROM `+table).
+			Scan(&gone, &stays); err != nil {
+			t.Fatal(err)
+		}
+		if gone != 0 || stays != 1 {
+			t.Errorf("%s: %d rows of the deleted recording (want 0), %d of the other (want 1)", table, gone, stays)
+		}
+	}
+	var n int
+	var tenant string
+	if err := db.sql.QueryRow(`SELECT count(*), max(tenant) FROM deletions WHERE recording_id = 'gone'`).Scan(&n, &tenant); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || tenant != "Acme" {
+		t.Errorf("deletions: %d rows, tenant %q; want 1, Acme", n, tenant)
+	}
+}
+
+// A database created by an openrec before 0003 is upgraded in place: its
+// recordings become ordinary ones (no retention state).
+func TestMigrateFrom0002(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "openrec.db")
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upTo2 []migration
+	for _, m := range ms {
+		if m.version <= 2 {
+			upTo2 = append(upTo2, m)
+		}
+	}
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, old, upTo2, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`INSERT INTO recordings (id, mode, status, started_at, created_at, updated_at)
+		VALUES ('old', 'msr', 'completed', '2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db := open(t, path)
+	r, err := db.GetRecording(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Retention != store.RetentionNone || !r.KeepUntil.IsZero() || r.RetentionReason != "" {
+		t.Errorf("migrated row: retention %q keep until %v reason %q, want none", r.Retention, r.KeepUntil, r.RetentionReason)
+	}
+	if err := db.KeepRecording(ctx, "old", "x"); !errors.Is(err, store.ErrNotPending) {
+		t.Errorf("keep of a migrated ordinary recording = %v, want ErrNotPending", err)
+	}
+	if err := db.DiscardRecording(ctx, "old", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := db.ListDeletions(ctx, time.Time{}, 0); err != nil || len(ds) != 0 {
+		t.Errorf("deletions of a migrated database = %v, %v; want none", ds, err)
+	}
+}
+
+// The schema itself refuses unknown retention states, whoever writes them.
+func TestRetentionCheckConstraint(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "openrec.db"))
+	if err := db.CreateRecording(context.Background(), &store.Recording{ID: "x", Mode: store.ModeMSR, Status: store.StatusCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.sql.Exec(`UPDATE recordings SET retention = 'bogus' WHERE id = 'x'`); err == nil {
+		t.Fatal("the schema accepted retention 'bogus'")
+	}
+}
+
+// DiscardRecording stamps KeepUntil with the store clock.
+func TestDiscardUsesClock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 4, 5, 6, 7, 800, time.UTC)
+	db := open(t, filepath.Join(t.TempDir(), "openrec.db"), WithClock(func() time.Time { return now }))
+	if err := db.CreateRecording(ctx, &store.Recording{ID: "p", Mode: store.ModeMSR, Status: store.StatusRecording,
+		Retention: store.RetentionPending}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	if err := db.DiscardRecording(ctx, "p", "not kept"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.GetRecording(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.KeepUntil.Equal(now) || !r.UpdatedAt.Equal(now) {
+		t.Errorf("KeepUntil / UpdatedAt = %v / %v, want the clock's %v", r.KeepUntil, r.UpdatedAt, now)
+	}
+	now = now.Add(time.Minute)
+	if err := db.DeleteRecording(ctx, store.Deletion{RecordingID: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.ListDeletions(ctx, time.Time{}, 0)
+	if err != nil || len(ds) != 1 || !ds[0].At.Equal(now) {
+		t.Errorf("deletions = %+v, %v; want one at the clock's %v", ds, err, now)
 	}
 }

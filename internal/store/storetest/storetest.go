@@ -26,6 +26,13 @@ type Store interface {
 	AddEvents(ctx context.Context, id string, events ...store.Event) error
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+
+	SetRetention(ctx context.Context, id string, r store.Retention, keepUntil time.Time, reason string) error
+	KeepRecording(ctx context.Context, id, reason string) error
+	DiscardRecording(ctx context.Context, id, reason string) error
+	DeleteRecording(ctx context.Context, d store.Deletion) error
+	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
+
 	Close() error
 }
 
@@ -49,6 +56,16 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListChildren", testListChildren},
 		{"ListEmpty", testListEmpty},
 		{"ListDefaultLimit", testListDefaultLimit},
+		{"RetentionRoundTrip", testRetentionRoundTrip},
+		{"SetRetention", testSetRetention},
+		{"UpdateKeepsRetention", testUpdateKeepsRetention},
+		{"KeepRules", testKeepRules},
+		{"DiscardRules", testDiscardRules},
+		{"DeleteCascadesAndLogs", testDeleteCascadesAndLogs},
+		{"DeleteKeepsCallerFields", testDeleteKeepsCallerFields},
+		{"ListDeletionsOrder", testListDeletionsOrder},
+		{"ListTenantIsolation", testListTenantIsolation},
+		{"ListRetentionFilters", testListRetentionFilters},
 		{"CloseIdempotent", testCloseIdempotent},
 	}
 	for _, tt := range tests {
@@ -61,7 +78,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 }
 
 // RunConcurrent checks that two handles on the same database (a writer, as
-// `openrec serve`, and a reader, as the CLI) work at the same time.
+// `openrec serve`, and a reader, as the CLI) work at the same time, and
+// that a keep and a discard racing on two handles have exactly one winner.
 func RunConcurrent(t *testing.T, openPair func(t *testing.T) (writer, reader Store)) {
 	w, r := openPair(t)
 	t.Cleanup(func() { _ = w.Close(); _ = r.Close() })
@@ -137,6 +155,7 @@ func RunConcurrent(t *testing.T, openPair func(t *testing.T) (writer, reader Sto
 			t.Fatalf("reader sees %s %s with %d events, want completed with 2", rec.ID, rec.Status, len(rec.Events))
 		}
 	}
+	t.Run("KeepDiscardRace", func(t *testing.T) { testKeepDiscardRace(t, w, r) })
 }
 
 var base = time.Date(2026, 11, 3, 9, 30, 15, 123_000_000, time.UTC)
@@ -206,6 +225,7 @@ func canon(r store.Recording) store.Recording {
 		return t.UTC()
 	}
 	r.StartedAt, r.EndedAt, r.CreatedAt, r.UpdatedAt = utc(r.StartedAt), utc(r.EndedAt), utc(r.CreatedAt), utc(r.UpdatedAt)
+	r.KeepUntil = utc(r.KeepUntil)
 	r.ExternalData = store.CleanExternalData(r.ExternalData)
 	if len(r.SIPCallIDs) == 0 {
 		r.SIPCallIDs = nil
