@@ -70,24 +70,41 @@ func waitForSignal(ctx context.Context, a *app.App, cfg config.Serve, log *slog.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
-	select {
-	case <-ctx.Done():
-		a.Close()
-		return nil
-	case s := <-sigs:
-		if s == syscall.SIGINT {
-			log.Info("SIGINT: stopping now, finalising open recordings")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := a.Reload(ctx); err != nil {
+				log.Warn("SIGHUP: reload failed; the settings in force are kept", "error", err)
+			} else {
+				log.Info("SIGHUP: recording rules and configuration data reloaded")
+			}
+			continue
+		case <-ctx.Done():
 			a.Close()
 			return nil
+		case s := <-sigs:
+			return stopOn(s, a, cfg, log, sigs)
 		}
-		log.Info("SIGTERM: draining", "timeout", cfg.ShutdownTimeout.String())
-		dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		go func() {
-			// A second signal during the drain stops at once.
-			<-sigs
-			cancel()
-		}()
-		return a.Shutdown(dctx)
 	}
+}
+
+// stopOn stops the recorder for a SIGINT (now) or SIGTERM (drain).
+func stopOn(s os.Signal, a *app.App, cfg config.Serve, log *slog.Logger, sigs <-chan os.Signal) error {
+	if s == syscall.SIGINT {
+		log.Info("SIGINT: stopping now, finalising open recordings")
+		a.Close()
+		return nil
+	}
+	log.Info("SIGTERM: draining", "timeout", cfg.ShutdownTimeout.String())
+	dctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	go func() {
+		// A second signal during the drain stops at once.
+		<-sigs
+		cancel()
+	}()
+	return a.Shutdown(dctx)
 }

@@ -270,6 +270,16 @@ func (a *App) startPprof(addr string) error {
 	return nil
 }
 
+// Reload reads the recording rules (from the configuration file) and the
+// configuration data again: what SIGHUP does. Without a CTI link there is
+// nothing to reload.
+func (a *App) Reload(ctx context.Context) error {
+	if a.cti == nil {
+		return nil
+	}
+	return a.cti.reload(ctx)
+}
+
 // Shutdown is the SIGTERM path: refuse new calls, let active ones finish
 // until ctx ends, then end and finalise the rest.
 func (a *App) Shutdown(ctx context.Context) error {

@@ -2,17 +2,20 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openrec/openrec/internal/callcore"
 	"github.com/openrec/openrec/internal/cfgcache"
+	"github.com/openrec/openrec/internal/cfgsource"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/conversation"
 	"github.com/openrec/openrec/internal/cti"
@@ -27,38 +30,10 @@ type ctiSide struct {
 	core       *callcore.Core
 	client     *cti.Client
 	cache      *cfgcache.Cache
+	source     *cfgsource.Source
+	rules      *ruleHolder
 	notifyHist prometheus.Histogram
 	traceFile  *os.File
-}
-
-// loadConfigData reads the configuration data from a file or a
-// configuration service (openrec sim's GET /config); none = empty.
-func loadConfigData(ctx context.Context, cfg config.Serve) (*cfgcache.Data, error) {
-	switch {
-	case cfg.ConfigFile != "":
-		return cfgcache.LoadFile(cfg.ConfigFile)
-	case cfg.ConfigURL != "":
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.ConfigURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("config_url: %w", err)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("config_url: %w", err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("config_url %s: %s", cfg.ConfigURL, res.Status)
-		}
-		b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-		if err != nil {
-			return nil, fmt.Errorf("config_url: %w", err)
-		}
-		return cfgcache.Parse(b)
-	}
-	return &cfgcache.Data{}, nil
 }
 
 // startCTI builds the CTI side when SIP Servers are configured; with only
@@ -75,11 +50,16 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		}
 		return nil, nil
 	}
-	data, err := loadConfigData(ctx, cfg)
+	srcCfg := cfgsource.Config{File: cfg.ConfigFile, URL: cfg.ConfigURL, Reload: cfg.ConfigReload, Logger: log}
+	data, _, err := cfgsource.Load(ctx, srcCfg)
 	if err != nil {
 		return nil, err
 	}
 	cache := cfgcache.NewCache(data)
+	tenants, err := tenantConfigs(cfg, data)
+	if err != nil {
+		return nil, err
+	}
 	switches := map[string]string{}
 	var ctiServers []cti.Server
 	for _, s := range servers {
@@ -87,8 +67,18 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		if name == "" {
 			name = s.Switch
 		}
+		srv := cti.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup}
+		if t, listed := tenantOfSwitch(cfg, data, s.Switch); listed {
+			srv.ClientName, srv.Password = t.ClientName, t.Password
+		} else if cfg.TenantsOnly {
+			log.Info("cti server not connected: its tenant is not listed (tenants_only)", "server", name, "switch", s.Switch)
+			continue
+		}
 		switches[name] = s.Switch
-		ctiServers = append(ctiServers, cti.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup})
+		ctiServers = append(ctiServers, srv)
+	}
+	if len(ctiServers) == 0 {
+		return nil, fmt.Errorf("tenants_only: no cti server belongs to a listed tenant")
 	}
 	keys, err := engineKeys(cfg)
 	if err != nil {
@@ -98,10 +88,17 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 	if err != nil {
 		return nil, fmt.Errorf("user_data_charset: %w", err)
 	}
+	holder, err := newRuleHolder(cfg.Rules, cfg.Path, log)
+	if err != nil {
+		return nil, err
+	}
+	rc := recordConfig(cfg)
+	rc.Rule = holder.decide(cache, recordDNs(cfg))
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
-		Notify: notifyConfig(cfg, data), Record: recordConfig(cfg), WrapUp: cfg.WrapUp, Logger: log,
+		Notify: notifyConfig(cfg, data), Record: rc, WrapUp: cfg.WrapUp, Logger: log,
+		Tenants: tenants, OnlyListedTenants: cfg.TenantsOnly,
 		Detect: conversation.DetectConfig{LegTimeout: cfg.DetectLegTimeout, RTPTimeout: cfg.DetectRTPTimeout, OrphanTimeout: cfg.DetectOrphanTimeout}})
-	side := &ctiSide{cache: cache}
+	side := &ctiSide{cache: cache, rules: holder}
 	var traceOut io.Writer
 	switch cfg.CTITrace {
 	case "":
@@ -120,8 +117,11 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		Help:    "Notification of Recording: first RTP of a call's recording to the attached-data update sent.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .15, .25, .5, 1, 3, 5},
 	})
+	retention, _ := st.(callcore.RetentionStore)
 	core, err := callcore.New(callcore.Config{
 		Engine: eng, Filter: filter, Pauser: rec, Store: st, Logger: log,
+		Exclude:   excluder(filter, tenants, cache),
+		Retention: retention, PrerecordGrace: cfg.PrerecordGrace, KeepKey: cfg.KeepKey,
 		ObserveNotify: func(d time.Duration) { side.notifyHist.Observe(d.Seconds()) },
 		SourceTenant:  sourceTenant(cfg, cache),
 		Trace:         traceOut,
@@ -142,7 +142,7 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 			snap := cache.Snapshot()
 			var dns []string
 			for _, dn := range snap.DNs(switches[server]) {
-				if filter.Monitored(dn.Number) {
+				if eng.Monitored(server, dn.Number) {
 					dns = append(dns, dn.Number)
 				}
 			}
@@ -153,6 +153,16 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		return nil, err
 	}
 	side.client = client
+	srcCfg.OnChange = func(old, cur *cfgcache.Snapshot) {
+		log.Info("configuration data changed: registering the monitored DNs again",
+			"tenants", len(cur.Tenants()), "switches", len(cur.Switches()))
+		for _, s := range ctiServers {
+			client.Refresh(s.Name)
+		}
+	}
+	if side.source, err = cfgsource.New(srcCfg, cache); err != nil {
+		return nil, err
+	}
 	rec.SetCorrelator(core)
 	log.Info("cti link configured", "servers", len(ctiServers), "dn_filter", filter.String(),
 		"tenants", len(data.Tenants), "dns", len(data.DNs), "persons", len(data.Persons))
@@ -161,7 +171,15 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 
 func (s *ctiSide) run(ctx context.Context) {
 	go func() { _ = s.core.Run(ctx) }()
+	go func() { _ = s.source.Run(ctx) }()
+	go s.rules.watch(ctx.Done(), 2*time.Second)
 	_ = s.client.Run(ctx)
+}
+
+// reload reads the recording rules and the configuration data again
+// (SIGHUP).
+func (s *ctiSide) reload(ctx context.Context) error {
+	return errors.Join(s.rules.Reload(), s.source.ReloadNow(ctx))
 }
 
 type requesterFunc func(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error)
@@ -258,9 +276,9 @@ func notifyConfig(cfg config.Serve, data *cfgcache.Data) conversation.NotifyConf
 		return n
 	}
 	n := base(cfg.NotifyEnabled, cfg.NotifyKey, cfg.NotifyValues)
-	for name, t := range cfg.NotifyTenants {
+	for name, t := range notifyTenants(cfg) {
 		for _, tn := range data.Tenants {
-			if tn.Name != name {
+			if !strings.EqualFold(tn.Name, name) {
 				continue
 			}
 			enabled := cfg.NotifyEnabled
@@ -292,29 +310,24 @@ func firstNonEmpty(v ...string) string {
 	return ""
 }
 
-func recordConfig(cfg config.Serve) conversation.RecordConfig {
-	var ask *dnfilter.Filter
-	if cfg.RecordDNs != "" {
-		ask, _ = dnfilter.Parse(cfg.RecordDNs, "") // validated by config
+// recordDNs is the record_dns filter (nil when unset).
+func recordDNs(cfg config.Serve) *dnfilter.Filter {
+	if cfg.RecordDNs == "" {
+		return nil
 	}
+	ask, _ := dnfilter.Parse(cfg.RecordDNs, "") // validated by config
+	return ask
+}
+
+func recordConfig(cfg config.Serve) conversation.RecordConfig {
 	ids, _ := cfg.MsgIDs() // validated by config
 	r := conversation.RecordConfig{
 		MsgIDs:  conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
 		Consult: cfg.RecordConsultCalls,
 		Dest:    cfg.RecordDest, Dest2: cfg.RecordDest2,
 		AudioSrc: cfg.ConsentAudioSrc, ToneSilenceDuration: cfg.ConsentToneSilence,
+		KeepKey: cfg.KeepKey,
 	}
-	if ask != nil {
-		// A first, DN-only recording decision; the rules engine replaces it.
-		r.Rule = func(_ *conversation.Call, dn string) conversation.Decision {
-			return conversation.Decision{Record: ask.Monitored(dn)}
-		}
-	}
-	switch cfg.RecordGeo {
-	case "source":
-		r.Geo = conversation.GeoSource
-	case "destination":
-		r.Geo = conversation.GeoDestination
-	}
+	r.Geo, _ = conversation.ParseGeo(cfg.RecordGeo) // validated by config
 	return r
 }

@@ -30,6 +30,8 @@ var forbidden = map[string][]string{
 	"internal/recorder":     {"internal/app", "internal/config", "internal/dial", "internal/callcore", "internal/cti", "internal/conversation", "internal/ctisim"},
 	"internal/tlib":         {"internal/"},
 	"internal/dnfilter":     {"internal/"},
+	"internal/rules":        {"internal/"},
+	"internal/cfgsource":    {"internal/recorder", "internal/app", "internal/config", "internal/cti", "internal/conversation", "internal/callcore", "internal/store"},
 	"internal/cfgcache":     {"internal/"},
 	"internal/conversation": {"internal/"},
 	"internal/cti":          {"internal/"},
@@ -47,6 +49,7 @@ var allowedInCore = map[string][]string{
 	"internal/cfgcache":     {"internal/dnfilter"},
 	"internal/conversation": {"internal/tlib", "internal/dnfilter", "internal/cfgcache"},
 	"internal/cti":          {"internal/tlib"},
+	"internal/rules":        {},
 }
 
 func root(t *testing.T) string {

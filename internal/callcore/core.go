@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,8 +47,11 @@ type Store interface {
 
 // Config configures a Core.
 type Config struct {
-	Engine    *conversation.Engine
-	Filter    *dnfilter.Filter
+	Engine *conversation.Engine
+	Filter *dnfilter.Filter
+	// Exclude, if set, replaces Filter for Admit: it returns why a
+	// recorded DN is excluded ("" = admitted), e.g. a tenant's dn_exclude.
+	Exclude   func(dn string) string
 	Requester Requester
 	Pauser    Pauser
 	Store     Store
@@ -62,10 +66,23 @@ type Config struct {
 	// Trace, if set, receives every T-Library message in and out in the
 	// Genesys-log style of tlib (Message.Trace), each preceded by a
 	// "# <time> <direction> <server>" line: the file ParseTrace reads back.
-	Trace  io.Writer
-	Tick   time.Duration // engine timers (default 100 ms)
-	Now    func() time.Time
-	Logger *slog.Logger
+	Trace io.Writer
+	// Retention keeps pre-recording and do-not-record decisions and
+	// deletes recordings (nil = decisions are only logged).
+	Retention RetentionStore
+	// PrerecordGrace: a pre-recording is kept only if a keep request
+	// arrives during the call or this long after its recording ended
+	// (default 10 min).
+	PrerecordGrace time.Duration
+	// Sweep is how often due deletions run (default 5 s).
+	Sweep time.Duration
+	// KeepKey is the attached-data key of keep requests (the engine's
+	// RecordConfig.KeepKey): it also reaches calls the engine no longer
+	// holds, through the store. Empty = RECORDING_KEEP.
+	KeepKey string
+	Tick    time.Duration // engine timers (default 100 ms)
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Core is the CTI ↔ recorder bridge.
@@ -79,6 +96,7 @@ type Core struct {
 	sessions map[string]recorder.Session // recording id → identifiers
 	byCall   map[string][]string         // CallUUID → recording ids (finished, for late updates)
 	states   map[string]conversation.RecState
+	finished map[string]recorder.Session // recording id → identifiers, finished recordings of calls still held
 
 	audioAt map[string]time.Time // CallUUID → first audio, until the notification goes out
 	latency []time.Duration      // ring of the last notification latencies
@@ -89,6 +107,7 @@ type Core struct {
 	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
 	requests atomic.Uint64
 	failures atomic.Uint64
+	deleted  atomic.Uint64
 }
 
 var (
@@ -106,6 +125,15 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
 	}
+	if cfg.PrerecordGrace <= 0 {
+		cfg.PrerecordGrace = DefaultPrerecordGrace
+	}
+	if cfg.Sweep <= 0 {
+		cfg.Sweep = DefaultSweep
+	}
+	if cfg.KeepKey == "" {
+		cfg.KeepKey = "RECORDING_KEEP"
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -118,6 +146,7 @@ func New(cfg Config) (*Core, error) {
 		sessions: map[string]recorder.Session{},
 		byCall:   map[string][]string{},
 		states:   map[string]conversation.RecState{},
+		finished: map[string]recorder.Session{},
 		audioAt:  map[string]time.Time{},
 		latency:  make([]time.Duration, 0, latencySamples),
 	}, nil
@@ -127,6 +156,9 @@ func New(cfg Config) (*Core, error) {
 func (c *Core) Run(ctx context.Context) error {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
+	sw := time.NewTicker(c.cfg.Sweep)
+	defer sw.Stop()
+	c.sweep(ctx) // decisions left pending by an earlier run
 	for {
 		select {
 		case <-ctx.Done():
@@ -135,6 +167,8 @@ func (c *Core) Run(ctx context.Context) error {
 			c.execute(ctx, a)
 		case <-t.C:
 			c.executeAll(ctx, c.eng.Tick(c.cfg.Now()))
+		case <-sw.C:
+			c.sweep(ctx)
 		}
 	}
 }
@@ -152,6 +186,7 @@ func (c *Core) enqueue(acts []conversation.Action) {
 func (c *Core) HandleEvent(server string, m *tlib.Message) {
 	c.trace("<-", server, m)
 	c.enqueue(c.eng.Handle(server, m, c.cfg.Now()))
+	c.keepAfterCall(m)
 	if uuid := m.CallUUID(); uuid != "" {
 		c.syncPause(uuid)
 		if m.Type == tlib.EventAttachedDataChanged {
@@ -165,6 +200,31 @@ func (c *Core) HandleEvent(server string, m *tlib.Message) {
 			}
 		}
 	}
+}
+
+// keepAfterCall sends a keep request for a call the engine no longer holds
+// (its wrap-up passed, or the recorder restarted) to the store.
+func (c *Core) keepAfterCall(m *tlib.Message) {
+	if m.Type != tlib.EventAttachedDataChanged && m.Type != tlib.EventUserEvent {
+		return
+	}
+	uuid := m.CallUUID()
+	v := m.UserData().String(c.cfg.KeepKey)
+	if uuid == "" || v == "" {
+		return
+	}
+	if _, known := c.eng.Call(uuid); known {
+		return
+	}
+	var keep bool
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "1", "keep", "on", "y":
+		keep = true
+	case "false", "no", "0", "discard", "off", "n":
+	default:
+		return
+	}
+	c.actions <- keepStored{callUUID: uuid, keep: keep, via: "cti"}
 }
 
 // lateData is Core's own action: refresh the finished recordings of a call.
@@ -242,6 +302,16 @@ func (c *Core) execute(ctx context.Context, a any) {
 		if call, ok := c.eng.Call(a.callUUID); ok {
 			c.refresh(ctx, call, false)
 		}
+	case conversation.Retention:
+		c.applyRetention(ctx, a)
+	case pendingDeadline:
+		if c.cfg.Retention != nil {
+			if err := c.cfg.Retention.SetRetention(ctx, a.id, store.RetentionPending, a.until, a.reason); err != nil {
+				c.log.Warn("pre-recording deadline not stored", "recording_id", a.id, "error", err)
+			}
+		}
+	case keepStored:
+		c.keepInStore(ctx, a)
 	}
 }
 
@@ -320,6 +390,12 @@ func (c *Core) trace(dir, server string, m *tlib.Message) {
 // Admit implements recorder.Correlator: an excluded DN is never recorded,
 // whoever asks (603 at the SIP side).
 func (c *Core) Admit(recordDN string) error {
+	if c.cfg.Exclude != nil {
+		if why := c.cfg.Exclude(recordDN); why != "" {
+			return fmt.Errorf("%w: %s (%s)", recorder.ErrExcluded, recordDN, why)
+		}
+		return nil
+	}
 	if c.cfg.Filter != nil && c.cfg.Filter.Excluded(recordDN) {
 		return fmt.Errorf("%w: %s (%s)", recorder.ErrExcluded, recordDN, c.cfg.Filter.String())
 	}
@@ -412,7 +488,9 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	for _, call := range calls {
 		c.byCall[call.CallUUID] = appendOnce(c.byCall[call.CallUUID], s.RecordingID)
 	}
+	c.finished[s.RecordingID] = s
 	c.mu.Unlock()
+	c.prerecordEnded(calls, s, end)
 	couples, ext := Couples(calls, s.RecordedDN, s.Start, end)
 	if len(couples) == 0 && s.RecordedDN != "" {
 		// The recorded DN joined the call while the CTI link was down: no
@@ -439,6 +517,28 @@ func (c *Core) callsOf(s recorder.Session) []*conversation.Call {
 	return out
 }
 
+// prerecordEnded starts the keep deadline of a pre-recording that ended
+// undecided.
+func (c *Core) prerecordEnded(calls []*conversation.Call, s recorder.Session, end time.Time) {
+	for _, call := range calls {
+		for _, r := range call.Recordings {
+			same := (s.RecordID != "" && r.ID == s.RecordID) || (s.RecordID == "" && r.DN == s.RecordedDN)
+			if !same || !r.Prerecord || r.Discarded || r.Keep != conversation.KeepUndecided {
+				continue
+			}
+			until := end.Add(c.cfg.PrerecordGrace)
+			select {
+			case c.actions <- pendingDeadline{id: s.RecordingID, until: until, reason: fmt.Sprintf("pre-recording (rule %q): keep request by %s", r.Rule, until.UTC().Format(time.RFC3339))}:
+			default:
+				go func() {
+					c.actions <- pendingDeadline{id: s.RecordingID, until: until, reason: fmt.Sprintf("pre-recording (rule %q)", r.Rule)}
+				}()
+			}
+			return
+		}
+	}
+}
+
 func appendOnce(list []string, v string) []string {
 	for _, x := range list {
 		if x == v {
@@ -459,6 +559,9 @@ func (c *Core) refresh(ctx context.Context, call *conversation.Call, final bool)
 	ids := append([]string(nil), c.byCall[call.CallUUID]...)
 	if final {
 		delete(c.byCall, call.CallUUID)
+		for _, id := range ids {
+			delete(c.finished, id)
+		}
 	}
 	c.mu.Unlock()
 	for _, id := range ids {

@@ -22,6 +22,15 @@
 // EventAddressInfo lists the calls on a DN in AttributeExtensions as pairs
 // "conn-1", "conn-2", ... whose values are ConnIDs as 16 hex digits (see
 // CallsOf).
+//
+// The client identification (AttributeApplicationName, Extensions
+// "password") is Config's or the server's own (Server.ClientName,
+// Server.Password: one per tenant). When the DN list changes (a
+// configuration reload), Refresh makes the link goroutine of an up link
+// bring the registrations in line without reconnecting:
+//
+//	RequestUnregisterAddress AttributeThisDN → EventUnregistered  (per DN no longer listed)
+//	RequestRegisterAddress, RequestQueryAddress, RequestQueryCall   (per DN newly listed, as above)
 package cti
 
 import (
@@ -52,16 +61,41 @@ const (
 const AddressInfoDNStatus = 17
 
 // Server is one SIP Server (T-Server): a name used in the API and logs,
-// its switch, and its primary and optional backup address (host:port).
-type Server struct{ Name, Switch, Primary, Backup string }
+// its switch, its primary and optional backup address (host:port), and
+// optionally its own client identification.
+type Server struct {
+	Name, Switch, Primary, Backup string
+	// ClientName and Password override Config.ClientName and
+	// Config.Password for this server (multi-tenancy: each tenant has its
+	// own Client Identification and Tenant Password, shared by the tenant's
+	// SIP Servers). A server with its own ClientName uses its own Password
+	// too, even when empty: another tenant's password is never sent to it.
+	// Password alone (no ClientName) overrides only the password.
+	ClientName, Password string
+}
+
+// identity returns the AttributeApplicationName and the password the
+// client registers with at s.
+func (s Server) identity(cfg *Config) (name, password string) {
+	switch {
+	case s.ClientName != "":
+		return s.ClientName, s.Password
+	case s.Password != "":
+		return cfg.ClientName, s.Password
+	}
+	return cfg.ClientName, cfg.Password
+}
 
 // Config configures a Client.
 type Config struct {
-	Servers    []Server
-	ClientName string // AttributeApplicationName in RequestRegisterClient
+	Servers []Server
+	// ClientName is AttributeApplicationName in RequestRegisterClient;
+	// required unless every server has its own (Server.ClientName).
+	ClientName string
 	Password   string // sent as Extensions "password" when not empty
 	// DNs returns the DNs to register at a server (already filtered).
-	// Called on every (re)connect, so a changed filter applies then.
+	// Called from the server's link goroutine on every (re)connect and on
+	// Refresh, so a changed configuration or filter applies then.
 	DNs       func(server string) []string
 	Reconnect time.Duration // default 30 s; 0 = default; negative = off
 	QueueSize int           // bounded event queue per connection (default 10000)
@@ -108,6 +142,8 @@ type Stats struct {
 	Events      uint64 // messages read
 	Overflows   uint64 // link resets because the event queue was full
 	RegisterErr uint64 // DNs the server refused to register
+	Registered  int    // DNs registered on the current connection (0 while down)
+	Refreshes   uint64 // Refresh passes completed on an up link (changes or not)
 	ChangedAt   time.Time
 }
 
@@ -134,9 +170,6 @@ func New(cfg Config, h Handler) (*Client, error) {
 	}
 	if len(cfg.Servers) == 0 {
 		return nil, fmt.Errorf("%w: no servers", ErrConfig)
-	}
-	if cfg.ClientName == "" {
-		return nil, fmt.Errorf("%w: empty client name", ErrConfig)
 	}
 	if cfg.Reconnect == 0 {
 		cfg.Reconnect = DefaultReconnect
@@ -173,7 +206,10 @@ func New(cfg Config, h Handler) (*Client, error) {
 		if _, dup := c.byID[s.Name]; dup {
 			return nil, fmt.Errorf("%w: duplicate server %q", ErrConfig, s.Name)
 		}
-		l := &link{c: c, srv: s, log: c.log.With("server", s.Name)}
+		if name, _ := s.identity(&cfg); name == "" {
+			return nil, fmt.Errorf("%w: empty client name for server %q", ErrConfig, s.Name)
+		}
+		l := &link{c: c, srv: s, log: c.log.With("server", s.Name), refresh: make(chan struct{}, 1)}
 		c.links = append(c.links, l)
 		c.byID[s.Name] = l
 	}
@@ -277,6 +313,33 @@ func (c *Client) Request(ctx context.Context, server string, m *tlib.Message) (*
 		return resp, errorOf(resp)
 	}
 	return resp, nil
+}
+
+// Refresh brings the DNs registered at server in line with what
+// Config.DNs(server) lists now: on a link that is up, DNs not registered
+// yet are registered (RequestRegisterAddress) and resynchronised like at
+// connect (RequestQueryAddress, then RequestQueryCall per call listed, the
+// answers delivered to the Handler), and DNs no longer listed are
+// unregistered (RequestUnregisterAddress). It returns at once: the
+// server's link goroutine does the work, after the registration in
+// progress if any; several calls before it starts make one pass. On a link
+// that is down it does nothing: the next connect registers the current
+// list. A request that fails or times out resets the link, as at connect.
+// Safe for concurrent use; an unknown server is logged and ignored.
+func (c *Client) Refresh(server string) {
+	l, ok := c.byID[server]
+	if !ok {
+		c.log.Warn("cti refresh of an unknown server", "server", server)
+		return
+	}
+	l.requestRefresh()
+}
+
+// RefreshAll calls Refresh for every server (after a configuration change).
+func (c *Client) RefreshAll() {
+	for _, l := range c.links {
+		l.requestRefresh()
+	}
 }
 
 // Stats returns the counters of every server, in configuration order.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +116,8 @@ func (s *fakeServer) answer(m *tlib.Message) *tlib.Message {
 			return errMsg(ref, 71, "unknown DN")
 		}
 		return tlib.New(tlib.EventRegistered).SetInt(tlib.AttrReferenceID, ref).SetStr(tlib.AttrThisDN, m.ThisDN())
+	case tlib.RequestUnregisterAddress:
+		return tlib.New(tlib.EventUnregistered).SetInt(tlib.AttrReferenceID, ref).SetStr(tlib.AttrThisDN, m.ThisDN())
 	case tlib.RequestQueryAddress:
 		r := tlib.New(tlib.EventAddressInfo).SetInt(tlib.AttrReferenceID, ref).SetStr(tlib.AttrThisDN, m.ThisDN()).
 			SetInt(tlib.AttrAddressInfoType, AddressInfoDNStatus)
@@ -341,4 +344,25 @@ func start(t *testing.T, cfg Config, h *recorder) *harness {
 
 func dnList(m map[string][]string) func(string) []string {
 	return func(s string) []string { return m[s] }
+}
+
+// dnStore is a Config.DNs whose lists the test changes while the client
+// runs (as a configuration reload does).
+type dnStore struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+func newDNStore() *dnStore { return &dnStore{m: map[string][]string{}} }
+
+func (d *dnStore) set(server string, dns ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.m[server] = dns
+}
+
+func (d *dnStore) get(server string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.m[server])
 }

@@ -33,6 +33,7 @@ func (s *Sim) serve(cl *client, m *tlib.Message) *tlib.Message {
 	case tlib.RequestRegisterClient:
 		cl.registered = true
 		cl.name = m.Str(tlib.AttrApplicationName)
+		cl.password = m.List(tlib.AttrExtensions).String("password")
 		s.log.Info("T-Library client registered", "client", cl.name, "remote", cl.conn.RemoteAddr().String())
 		return tlib.New(tlib.EventServerConnected).SetStr(tlib.AttrApplicationName, s.cfg.Switch)
 

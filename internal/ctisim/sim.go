@@ -288,6 +288,7 @@ type client struct {
 	once sync.Once
 
 	name       string
+	password   string // Extensions "password" of RequestRegisterClient
 	registered bool
 	dns        map[string]bool
 }
