@@ -67,10 +67,12 @@ func mustRules(t testing.TB, yaml string) rules.Config {
 }
 
 // A do-not-record rule stops a DN configured record=true (SIP Server
-// records it without our request): openrec sends STOP, the audio already
-// captured is deleted (not kept as a fragment), the deletion is logged,
-// and the contact center is told the call is not recorded. The recording
-// made for the other agent on another call is kept.
+// records it without our request): openrec sends STOP and the contact
+// center is told the call is not recorded; nothing of the call stays
+// stored. When the decision comes after audio was captured (attached data
+// set mid-call), that audio is deleted (not kept as a fragment) and the
+// deletion is logged. A call no do-not-record rule matches is recorded
+// with the winning rule stored.
 func TestRulesDoNotRecordStopsRecordTrueDN(t *testing.T) {
 	tracePath := filepath.Join(t.TempDir(), "cti.trace")
 	env := startContactCenter(t, func(c *config.Serve) {
@@ -81,6 +83,7 @@ rules:
     - name: Admin
       rules:
         - {name: pci-line, action: do_not_record, mask: ">5001"}
+        - {name: pci-data, action: do_not_record, userdata: {Segment: PCI}}
     - name: Sales
       rules:
         - {name: everyone, action: record, mask: "*"}
@@ -91,25 +94,36 @@ name: dnr
 steps:
   - {at: 0s, action: login, dn: "5001", agent: "1001"}
   - {at: 0s, action: login, dn: "5002", agent: "1002"}
+  - {at: 0s, action: login, dn: "5003", agent: "1003"}
   - {at: 10ms, action: inbound, call: c1, ani: "+15550000001", rp: "7000", to: "5001"}
   - {at: 50ms, action: answer, call: c1, dn: "5001"}
   - {at: 60ms, action: inbound, call: c2, ani: "+15550000002", rp: "7000", to: "5002"}
   - {at: 100ms, action: answer, call: c2, dn: "5002"}
-  - {at: 2s, action: release, call: c1, dn: "5001"}
-  - {at: 2s, action: release, call: c2, dn: "5002"}
+  - {at: 110ms, action: inbound, call: c3, ani: "+15550000003", rp: "7000", to: "5003"}
+  - {at: 150ms, action: answer, call: c3, dn: "5003"}
+  - {at: 1500ms, action: attach, call: c3, dn: "5003", data: {Segment: PCI}}
+  - {at: 2500ms, action: release, call: c1, dn: "5001"}
+  - {at: 2500ms, action: release, call: c2, dn: "5002"}
+  - {at: 2500ms, action: release, call: c3, dn: "5003"}
 `)
 	waitFor(t, 15*time.Second, "the other call's recording finished", func() bool { return finished(byCall(t, env.a, env.sim, "c2"), 1) })
-	waitFor(t, 15*time.Second, "the do-not-record recording deleted", func() bool {
-		return len(byCall(t, env.a, env.sim, "c1")) == 0 && len(deletions(t, env.a)) > 0
+	c3, _ := env.sim.Call("c3")
+	var del []store.Deletion
+	waitFor(t, 15*time.Second, "the audio captured before the do-not-record decision deleted", func() bool {
+		del = deletions(t, env.a)
+		return len(byCall(t, env.a, env.sim, "c3")) == 0 && len(del) > 0
 	})
-	del := deletions(t, env.a)
 	for _, d := range del {
-		if !strings.Contains(d.Reason, `do-not-record rule "pci-line"`) || d.RecordedDN != "5001" || d.Tenant != "Acme" {
+		if d.CallUUID == c3.CallUUID && (!strings.Contains(d.Reason, `do-not-record rule "pci-data"`) || d.RecordedDN != "5003" || d.Tenant != "Acme") {
 			t.Errorf("deletion %+v", d)
 		}
 		if _, err := os.Stat(d.MediaPath); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("media %s still on disk: %v", d.MediaPath, err)
 		}
+	}
+	time.Sleep(1500 * time.Millisecond) // a sweep after c1's session (if any) ended
+	if r := byCall(t, env.a, env.sim, "c1"); len(r) != 0 {
+		t.Errorf("do-not-record call c1 still stored: %+v", r)
 	}
 	kept := byCall(t, env.a, env.sim, "c2")
 	if len(kept) != 1 || kept[0].ExternalData["GEN_REC_RULE"] != "everyone" || kept[0].ExternalData["GEN_REC_RULE_GROUP"] != "Sales" ||
@@ -125,16 +139,14 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := false
+	stops := map[string]bool{}
 	for _, e := range entries {
-		if e.Msg.Type == tlib.RequestPrivateService && e.Msg.ThisDN() == "5001" {
-			if id, _ := e.Msg.Int(tlib.AttrPrivateMsgID); id == 3014 {
-				stop = true
-			}
+		if id, _ := e.Msg.Int(tlib.AttrPrivateMsgID); e.Msg.Type == tlib.RequestPrivateService && id == 3014 {
+			stops[e.Msg.ThisDN()] = true
 		}
 	}
-	if !stop {
-		t.Error("no RequestPrivateService 3014 (STOP) for 5001 in the CTI trace")
+	if !stops["5001"] || !stops["5003"] || stops["5002"] {
+		t.Errorf("STOP (RequestPrivateService 3014) sent for %v, want 5001 and 5003", stops)
 	}
 }
 
