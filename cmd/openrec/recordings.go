@@ -197,57 +197,59 @@ func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, er
 }
 
 func newRecordingsKeepCmd(dataDir *string) *cobra.Command {
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "keep ID",
-		Short: "Keep a pre-recording awaiting a decision",
-		Long: `Keep a pre-recording awaiting a decision (retention pending), as a keep request
+	return newRetentionCmd(dataDir, retentionCmd{
+		use: "keep ID", short: "Keep a pre-recording awaiting a decision",
+		long: `Keep a pre-recording awaiting a decision (retention pending), as a keep request
 from the CTI side would: the recorder will not delete it. Keeping a recording
 already kept is no error.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id := args[0]
-			db, err := openExistingStore(cmd.Context(), *dataDir)
-			if err != nil {
-				return fmt.Errorf("keep %s: %w", id, err)
-			}
-			defer db.Close()
-			if err := db.KeepRecording(cmd.Context(), id, reason); err != nil {
-				return retentionError(cmd.Context(), db, "keep", id, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "kept %s\n", id)
-			return nil
+		verb: "keep", reason: defaultKeepReason, done: "kept %s\n",
+		apply: func(ctx context.Context, db *sqlite.DB, id, reason string) error {
+			return db.KeepRecording(ctx, id, reason)
 		},
-	}
-	cmd.Flags().StringVar(&reason, "reason", defaultKeepReason, "why, stored with the recording")
-	return cmd
+	})
 }
 
 func newRecordingsDiscardCmd(dataDir *string) *cobra.Command {
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "discard ID",
-		Short: "Mark a recording for deletion",
-		Long: `Mark a recording (a pending pre-recording, or an ordinary recording) for
+	return newRetentionCmd(dataDir, retentionCmd{
+		use: "discard ID", short: "Mark a recording for deletion",
+		long: `Mark a recording (a pending pre-recording, or an ordinary recording) for
 deletion (retention discard). The recorder ("openrec serve") deletes its media
 and metadata and logs the deletion (see "openrec recordings deletions"). A kept
 pre-recording cannot be discarded.`,
+		verb: "discard", reason: defaultDiscardReason,
+		done: "discarded %s: the recorder (openrec serve) deletes its media and metadata and logs the deletion\n",
+		apply: func(ctx context.Context, db *sqlite.DB, id, reason string) error {
+			return db.DiscardRecording(ctx, id, reason)
+		},
+	})
+}
+
+// retentionCmd describes keep / discard: one store call on one recording.
+type retentionCmd struct {
+	use, short, long, verb, reason, done string
+	apply                                func(ctx context.Context, db *sqlite.DB, id, reason string) error
+}
+
+func newRetentionCmd(dataDir *string, rc retentionCmd) *cobra.Command {
+	reason := rc.reason
+	cmd := &cobra.Command{
+		Use: rc.use, Short: rc.short, Long: rc.long,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			db, err := openExistingStore(cmd.Context(), *dataDir)
 			if err != nil {
-				return fmt.Errorf("discard %s: %w", id, err)
+				return fmt.Errorf("%s %s: %w", rc.verb, id, err)
 			}
 			defer db.Close()
-			if err := db.DiscardRecording(cmd.Context(), id, reason); err != nil {
-				return retentionError(cmd.Context(), db, "discard", id, err)
+			if err := rc.apply(cmd.Context(), db, id, reason); err != nil {
+				return retentionError(cmd.Context(), db, rc.verb, id, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "discarded %s: the recorder (openrec serve) deletes its media and metadata and logs the deletion\n", id)
+			fmt.Fprintf(cmd.OutOrStdout(), rc.done, id)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", defaultDiscardReason, "why, stored with the recording")
+	cmd.Flags().StringVar(&reason, "reason", rc.reason, "why, stored with the recording")
 	return cmd
 }
 
