@@ -527,12 +527,12 @@ func (c *Core) prerecordEnded(calls []*conversation.Call, s recorder.Session, en
 				continue
 			}
 			until := end.Add(c.cfg.PrerecordGrace)
+			reason := fmt.Sprintf("pre-recording (rule %q): keep request by %s", r.Rule, until.UTC().Format(time.RFC3339))
+			pd := pendingDeadline{id: s.RecordingID, until: until, reason: reason}
 			select {
-			case c.actions <- pendingDeadline{id: s.RecordingID, until: until, reason: fmt.Sprintf("pre-recording (rule %q): keep request by %s", r.Rule, until.UTC().Format(time.RFC3339))}:
+			case c.actions <- pd:
 			default:
-				go func() {
-					c.actions <- pendingDeadline{id: s.RecordingID, until: until, reason: fmt.Sprintf("pre-recording (rule %q)", r.Rule)}
-				}()
+				go func() { c.actions <- pd }() // never block the recorder's finalise
 			}
 			return
 		}
