@@ -15,7 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,12 +215,8 @@ func (c *Core) keepAfterCall(m *tlib.Message) {
 	if _, known := c.eng.Call(uuid); known {
 		return
 	}
-	var keep bool
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "yes", "1", "keep", "on", "y":
-		keep = true
-	case "false", "no", "0", "discard", "off", "n":
-	default:
+	keep, ok := conversation.ParseKeep(v)
+	if !ok {
 		return
 	}
 	c.actions <- keepStored{callUUID: uuid, keep: keep, via: "cti"}

@@ -611,7 +611,7 @@ func (e *Engine) userDataChanged(st *state, m *tlib.Message, at time.Time) []Act
 
 // keepRequest applies a keep request value to every pre-recording of the call.
 func (e *Engine) keepRequest(st *state, v, via string, at time.Time) []Action {
-	keep, ok := keepValue(v)
+	keep, ok := ParseKeep(v)
 	if !ok {
 		e.cfg.Logger.Warn("keep request ignored: want true/false", "call", st.CallUUID, "key", e.cfg.Record.KeepKey, "value", v)
 		return nil

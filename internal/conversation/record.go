@@ -341,8 +341,10 @@ func (e *Engine) keep(st *state, dn string, keep bool, via string, at time.Time)
 	return acts, n
 }
 
-// keepValue parses a keep request value: keep, discard, or neither.
-func keepValue(v string) (keep, ok bool) {
+// ParseKeep parses a keep request value (the KeepKey attached data):
+// true/yes/1/keep/on/y keeps, false/no/0/discard/off/n discards, anything
+// else is not a keep request (ok false).
+func ParseKeep(v string) (keep, ok bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "yes", "1", "keep", "on", "y":
 		return true, true
