@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,10 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/auth"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/ctisim"
 	"github.com/openrec/openrec/internal/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
 // demoOpening is the scripted start of the demo: a full-time recorded call
@@ -134,6 +138,13 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 		return err
 	}
 	defer sim.Close()
+	if cfg.Path == "" {
+		// Rules are edited in the web UI (Admin → Rules) and saved to a
+		// configuration file: give the demo one in its data directory.
+		if cfg.Path, err = demoConfigFile(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	cfg.CTI = sim.Addr()
 	cfg.CTISwitch = ctisim.DemoSwitch
 	cfg.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
@@ -146,6 +157,9 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 	sim.SetRecorders([]string{target})
 	fmt.Fprintf(out, "openrec demo: recorder on sip:%s (udp+tcp), metrics on http://%s/metrics, data in %s\n", target, a.HTTPAddr(), cfg.DataDir)
 	fmt.Fprintf(out, "simulated contact center: SIP Server (CTI) %s, configuration http://%s/config\n", sim.Addr(), sim.ConfigAddr())
+	if err := firstAdmin(ctx, a.Store(), out, a.HTTPAddr()); err != nil {
+		return err
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !a.CTIUp() {
 		if time.Now().After(deadline) {
@@ -212,4 +226,52 @@ func printDemoSummary(out io.Writer, a *app.App, dataDir string) {
 	}
 	fmt.Fprintf(out, "\nlist them with:   go run ./cmd/openrec recordings list --data-dir %s --json\n", dataDir)
 	fmt.Fprintf(out, "export one with:  go run ./cmd/openrec recordings export ID --data-dir %s --out call.wav\n", dataDir)
+}
+
+// demoConfigFile returns the demo's configuration file in dataDir, created
+// with no rules the first time (the demo records by record=true DNs and
+// desktop requests; rules added in the web UI are saved there).
+func demoConfigFile(dataDir string) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", err
+	}
+	path, err := filepath.Abs(filepath.Join(dataDir, "demo.yaml"))
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	const body = "# openrec demo configuration: the recording rules edited in the web UI\n" +
+		"# (Admin → Rules) are saved here. See docs/rules.md.\n" +
+		"rules:\n  groups: []\n"
+	return path, os.WriteFile(path, []byte(body), 0o644)
+}
+
+// firstAdmin prints where the web UI is and, when the data directory has
+// no user yet, creates the first admin with a random password and prints
+// it once.
+func firstAdmin(ctx context.Context, db *sqlite.DB, out io.Writer, httpAddr string) error {
+	url := "http://" + httpAddr + "/"
+	n, err := db.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(out, "web UI: %s (sign in with an existing user; openrec admin create-user adds one)\n", url)
+		return nil
+	}
+	pw, err := auth.RandomPassword()
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := db.CreateUser(ctx, &store.User{Name: "admin", Role: string(auth.RoleAdmin), PasswordHash: hash}); err != nil {
+		return fmt.Errorf("first admin: %w", err)
+	}
+	fmt.Fprintf(out, "web UI: %s  sign in as admin / %s  (shown only this once; change it under Admin → Users)\n", url, pw)
+	return nil
 }

@@ -1,6 +1,7 @@
 // Command openrec is the openrec call recording server and its tools:
 // serve (the recorder), demo (recorder + built-in calls), dial (a SIP
-// recording client), recordings (list, show, export).
+// recording client), recordings (list, show, export), admin (users of the
+// API and web UI).
 package main
 
 import (
@@ -38,7 +39,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetErrPrefix("openrec: error:")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRulesCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRulesCmd(), newAdminCmd())
 	return root
 }
 

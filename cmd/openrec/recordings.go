@@ -386,7 +386,8 @@ func newRecordingsExportCmd(dataDir *string) *cobra.Command {
 
 A finished recording is copied and checked against its stored sha256. A recording
 still in progress (its .wav.part file) is copied as it is now and the copy's WAV
-header is fixed up so that it plays; the source file is not touched.`,
+header is fixed up so that it plays; the source file is not touched. Each export
+is written to the audit log (action export, user cli:$USER, the output path).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := getRecording(cmd.Context(), *dataDir, args[0])
@@ -402,13 +403,33 @@ header is fixed up so that it plays; the source file is not touched.`,
 				state = "in progress, header repaired"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %s (%s, %d bytes) to %s\n", r.ID, state, res.size, out)
-			return nil
+			return auditExport(cmd.Context(), *dataDir, r, out)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (required)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite --out if it exists")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// auditExport appends an AuditExport entry for r exported to out to the
+// data directory's audit log. The copy is already in place when this
+// fails; the command still fails, so that an export never goes unlogged
+// silently.
+func auditExport(ctx context.Context, dataDir string, r *store.Recording, out string) error {
+	if abs, err := filepath.Abs(out); err == nil {
+		out = abs
+	}
+	db, err := openExistingStore(ctx, dataDir)
+	if err == nil {
+		defer db.Close()
+		err = appendCLIAudit(ctx, db, store.AuditEntry{Tenant: r.ExternalData[store.TenantKey], Action: store.AuditExport,
+			RecordingID: r.ID, Detail: out})
+	}
+	if err != nil {
+		return fmt.Errorf("export %s: exported to %s, but: %w", r.ID, out, err)
+	}
+	return nil
 }
 
 type exportResult struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/live"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/rtpin"
 	"github.com/openrec/openrec/internal/sipsrv"
@@ -43,6 +44,8 @@ type App struct {
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
+	hub       *live.Hub // live audio of recordings in progress (listen live)
+	dataDir   string
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -86,7 +89,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, db: db}
+	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -124,6 +127,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.rec.SetSignaler(a.sip)
+	a.rec.SetLiveHub(a.hub)
 	a.cti, err = startCTI(ctx, cfg, a.rec, db, log)
 	if err != nil {
 		_ = a.sip.Close()
@@ -139,10 +143,14 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 			a.cti.run(runCtx)
 		}()
 	}
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
 		_ = a.rec.Run(runCtx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.sessionSweep(runCtx, 10*time.Minute)
 	}()
 	a.sip.Start()
 	if cfg.PprofListen != "" {
@@ -156,6 +164,9 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 			a.Close()
 			return nil, err
 		}
+	}
+	if n, err := db.CountUsers(ctx); err == nil && n == 0 && cfg.HTTPListen != "" {
+		log.Warn("no users yet: the web UI and API need one; create the first admin with: openrec admin create-user --data-dir "+dataDir+" --name admin --password - --role admin")
 	}
 	log.Info("openrec recorder ready",
 		"sip", "udp+tcp "+a.sip.Addr().String(), "http", a.HTTPAddr(), "data_dir", dataDir,
@@ -218,9 +229,7 @@ func (a *App) startHTTP() error {
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := a.rec.Stats()
 		w.Header().Set("Content-Type", "application/json")
 		code := http.StatusOK
@@ -234,7 +243,8 @@ func (a *App) startHTTP() error {
 			"draining": st.Draining, "packets_received": st.PacketsReceived,
 		})
 	})
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.newAPI(health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,8 @@ type ruleHolder struct {
 
 	mtime time.Time
 	size  int64
+
+	writeMu sync.Mutex // one writer of the configuration file at a time (API)
 }
 
 func newRuleHolder(c rules.Config, path string, log *slog.Logger) (*ruleHolder, error) {

@@ -42,6 +42,12 @@ type Serve struct {
 	LogLevel        string        `koanf:"log_level"`
 	PprofListen     string        `koanf:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
 
+	// REST API and web UI (served on http_listen).
+	SecureCookies bool          `koanf:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
+	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
+	TokenTTL      time.Duration `koanf:"token_ttl"`      // API token lifetime
+	MP3Encoder    string        `koanf:"mp3_encoder"`    // lame binary for MP3 downloads ("" = lame on PATH)
+
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
 	CTI             string            `koanf:"cti"`        // HOST:PORT[,BACKUP] of one SIP Server
@@ -188,6 +194,8 @@ func Defaults() Serve {
 		StrictRTPSource:    true,
 		RetryAfter:         5,
 		LogLevel:           "info",
+		SessionTTL:         12 * time.Hour,
+		TokenTTL:           24 * time.Hour,
 		CTISwitch:          "SIP_Switch",
 		CTIClientName:      "openrec",
 		CTIReconnect:       30 * time.Second,
@@ -224,6 +232,10 @@ var flagKeys = map[string]string{
 	"retry-after":           "retry_after",
 	"log-level":             "log_level",
 	"pprof-listen":          "pprof_listen",
+	"secure-cookies":        "secure_cookies",
+	"session-ttl":           "session_ttl",
+	"token-ttl":             "token_ttl",
+	"mp3-encoder":           "mp3_encoder",
 	"cti":                   "cti",
 	"cti-switch":            "cti_switch",
 	"cti-client-name":       "cti_client_name",
@@ -289,6 +301,10 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("pprof-listen", d.PprofListen, "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
+	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
+	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
+	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
 	fs.String("cti-client-name", d.CTIClientName, "application name the recorder registers with")
@@ -430,6 +446,9 @@ func (c Serve) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.SIPListen); err != nil {
 		errs = append(errs, fmt.Errorf("sip_listen %q: want HOST:PORT", c.SIPListen))
+	}
+	if c.SessionTTL <= 0 || c.TokenTTL <= 0 {
+		errs = append(errs, fmt.Errorf("session_ttl %s / token_ttl %s: want positive durations", c.SessionTTL, c.TokenTTL))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPListen); c.HTTPListen != "" && err != nil {
 		errs = append(errs, fmt.Errorf("http_listen %q: want HOST:PORT (or empty to disable)", c.HTTPListen))

@@ -32,6 +32,22 @@ type Config struct {
 	// Raw opens the sidecar for payloads the mixer cannot decode, on first
 	// use, from Flush. nil drops such payloads. The mixer never closes it.
 	Raw func(channel int) (io.Writer, error)
+	// Tap, if set, receives the decoded audio of every track as it is
+	// placed (live listening). Optional.
+	Tap Tap
+}
+
+// Tap receives the audio of a mixer's tracks as packets are placed, in
+// arrival order per channel, decoded to 16-bit linear PCM; audio that the
+// file gets as silence (paused, held) is not tapped, nor concealment.
+// Listening is asked once per G.711 packet and must be cheap (an atomic
+// load): the samples are decoded only when it returns true. Publish is
+// called from the receiving goroutine with the track's lock held: it must
+// not block, and must copy pcm, which the track reuses. at is the timeline
+// time of the first sample (Start + position).
+type Tap interface {
+	Listening() bool
+	Publish(channel int, at time.Time, pcm []int16)
 }
 
 // Defaults and limits of Config.
@@ -288,6 +304,20 @@ func (m *Mixer) toggleSegment(open int, on bool, typ string, ch int, at time.Tim
 	ns = max(ns, s.startNS)
 	s.endNS, s.endPos, s.EndMS = ns, nsToPos(ns), nsToMS(max(ns, 0))
 	return -1
+}
+
+// heldAt reports whether timeline position pos of channel ch falls in a
+// hold (Flush writes silence there).
+func (m *Mixer) heldAt(ch int, pos int64) bool {
+	m.metaMu.Lock()
+	defer m.metaMu.Unlock()
+	for i := range m.segs {
+		s := &m.segs[i]
+		if s.Type == SegmentHold && s.Channel == ch && pos >= s.startPos && pos < s.endPos {
+			return true
+		}
+	}
+	return false
 }
 
 // pausedAt reports whether arrival time ns (since Start) or timeline

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openrec/openrec/internal/g711"
 	"github.com/openrec/openrec/internal/media"
 )
 
@@ -93,6 +94,8 @@ type Track struct {
 	}
 
 	stats TrackStats
+
+	pcm []int16 // decoding buffer of the tap
 
 	raw       []byte // raw records since the last flush
 	rawSpare  []byte
@@ -324,11 +327,37 @@ func (t *Track) audio(payload []byte, e ptEntry, slot *seqSlot, ext, extTS, arrN
 		return
 	}
 	t.put(pos, payload, e.kind)
+	if tap := t.m.cfg.Tap; tap != nil && tap.Listening() {
+		t.tap(tap, pos, payload, e.kind)
+	}
 	slot.audio, slot.n = true, n
 	t.maxEnd = max(t.maxEnd, pos+n)
 	if newer {
 		t.conceal(ext, pos, n)
 	}
+}
+
+// tap decodes one placed payload to PCM16 and hands it to the tap (only
+// called while somebody listens). Held audio is silence in the file, so it
+// is not tapped either.
+func (t *Track) tap(tap Tap, pos int64, payload []byte, kind payloadKind) {
+	if t.m.heldAt(t.ch, pos) {
+		return
+	}
+	if cap(t.pcm) < len(payload) {
+		t.pcm = make([]int16, len(payload))
+	}
+	pcm := t.pcm[:len(payload)]
+	if kind == kindPCMU {
+		for i, b := range payload {
+			pcm[i] = g711.DecodeULaw(b)
+		}
+	} else {
+		for i, b := range payload {
+			pcm[i] = g711.DecodeALaw(b)
+		}
+	}
+	tap.Publish(t.ch, t.m.cfg.Start.Add(time.Duration(posToNS(pos))), pcm)
 }
 
 // conceal repeats the previous packet at half amplitude when exactly one

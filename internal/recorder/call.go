@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openrec/openrec/internal/live"
 	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/mixer"
 	"github.com/openrec/openrec/internal/rtpin"
@@ -31,6 +32,7 @@ type call struct {
 	mu         sync.Mutex // guards everything below; order: Recorder.mu before call.mu
 	rec        *store.Recording
 	mix        *mixer.Mixer
+	tap        *live.Stream // nil without a live hub
 	w          *wav.Writer
 	raw        []*os.File
 	legs       []*leg
@@ -68,6 +70,7 @@ type stream struct {
 	base    sdpoa.Direction // direction when not on hold (from the first offer)
 	held    bool
 	opened  time.Time
+	lastRTP time.Time // last RTP of the receiver, kept when it is closed
 }
 
 // livePackets counts packets of receivers still open.
@@ -222,6 +225,9 @@ func (r *Recorder) forgetCall(c *call) {
 		delete(r.calls, c.key)
 	}
 	r.mu.Unlock()
+	if c.rec != nil {
+		r.ids.CompareAndDelete(c.rec.ID, c)
+	}
 }
 
 // openCall creates the recording row, the WAV file and the mixer.
@@ -273,7 +279,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	}
 	c.w = w
 	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
-	mix, err := mixer.New(mixer.Config{
+	mcfg := mixer.Config{
 		Channels:      rec.Channels,
 		Format:        mixerFormat(r.cfg.Format),
 		SampleRate:    8000,
@@ -281,20 +287,30 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-	}, w)
-	if err != nil {
+	}
+	if r.hub != nil {
+		c.tap = r.hub.Open(id)
+		mcfg.Tap = c.tap
+	}
+	fail := func(err error) error {
 		_ = w.Close()
 		_ = os.Remove(rec.MediaPath)
-		return errf("mixer: %w", err)
+		if c.tap != nil {
+			c.tap.Close()
+		}
+		return err
+	}
+	mix, err := mixer.New(mcfg, w)
+	if err != nil {
+		return fail(errf("mixer: %w", err))
 	}
 	c.mix = mix
 	c.rec = rec
 	if err := r.st.CreateRecording(context.Background(), rec); err != nil {
-		_ = w.Close()
-		_ = os.Remove(rec.MediaPath)
-		return errf("store: %w", err)
+		return fail(errf("store: %w", err))
 	}
 	c.source = inv.Source
+	r.ids.Store(id, c)
 	if r.cor != nil {
 		r.cor.Started(c.session())
 	}
@@ -324,6 +340,9 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 func (r *Recorder) abandon(c *call) {
 	if c.w != nil {
 		_ = c.w.Close()
+	}
+	if c.tap != nil {
+		c.tap.Close()
 	}
 	if c.rec != nil {
 		c.rec.Status = store.StatusFailed

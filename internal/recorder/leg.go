@@ -617,6 +617,7 @@ func (r *Recorder) closeStreams(c *call, l *leg) {
 func (r *Recorder) closeStream(c *call, s *stream) {
 	if s.rx != nil {
 		_ = s.rx.Close()
+		s.lastRTP = s.rx.LastActivity()
 		n := s.rx.Stats().Packets
 		c.closedPkts += n
 		r.stats.packetsClosed.Add(n)

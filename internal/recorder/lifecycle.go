@@ -129,6 +129,9 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if err := c.mix.Close(now); err != nil {
 			ferr = errors.Join(ferr, fmt.Errorf("mixer: %w", err))
 		}
+		if c.tap != nil {
+			c.tap.Close() // listeners' channels close: the call is over
+		}
 		if err := c.w.Close(); err != nil {
 			ferr = errors.Join(ferr, fmt.Errorf("wav: %w", err))
 		}

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openrec/openrec/internal/live"
 	"github.com/openrec/openrec/internal/mixer"
 	"github.com/openrec/openrec/internal/rtpin"
 	"github.com/openrec/openrec/internal/sipsrv"
@@ -62,12 +63,15 @@ type Recorder struct {
 	st  Store
 	sig Signaler
 	cor Correlator
+	hub *live.Hub
 	log *slog.Logger
 
 	mu       sync.Mutex
 	calls    map[string]*call // by call key
 	legs     map[string]*leg  // by SIP Call-ID
 	draining bool
+
+	ids sync.Map // recording id → *call, while in progress (IsLive)
 
 	stats counters
 

@@ -4,10 +4,14 @@ import "errors"
 
 // Errors returned (wrapped) by every store implementation.
 var (
-	// ErrNotFound: no recording with that id.
+	// ErrNotFound: no recording with that id (no user with that name, no
+	// live session with that token hash).
 	ErrNotFound = errors.New("store: recording not found")
 	// ErrConflict: a recording with that id already exists.
 	ErrConflict = errors.New("store: recording already exists")
+	// ErrExists: a user with that name (ignoring ASCII case) already
+	// exists.
+	ErrExists = errors.New("store: already exists")
 	// ErrInvalid: an argument the store cannot accept (an empty id, an
 	// unknown Retention).
 	ErrInvalid = errors.New("store: invalid argument")

@@ -212,16 +212,24 @@ type Event struct {
 // DefaultLimit is the number of recordings a Filter returns when Limit <= 0.
 const DefaultLimit = 100
 
-// Filter selects recordings. Zero fields do not filter.
+// Filter selects recordings. Zero fields do not filter; set fields are
+// combined with AND.
+//
+// Patterns: in DN, Agent, ANI, DNIS and External values '*' matches any run
+// of characters (none included) and every other character, '%' and '_'
+// too, matches itself. DN is case-sensitive; the external data filters
+// ignore ASCII case.
 type Filter struct {
 	Status   Status
 	Mode     Mode
 	CallUUID string
 	RecordID string
-	DN       string    // matches RecordedDN or OtherDN
-	Since    time.Time // StartedAt >= Since
-	Until    time.Time // StartedAt < Until
-	Limit    int       // default DefaultLimit
+	// DN matches RecordedDN or OtherDN: exactly, or as a pattern when it
+	// holds '*'.
+	DN    string
+	Since time.Time // StartedAt >= Since
+	Until time.Time // StartedAt < Until
+	Limit int       // default DefaultLimit
 
 	// Tenant keeps only recordings whose external data TenantKey
 	// (GEN_CFG_Tenant) equals it, ignoring ASCII case: tenant isolation.
@@ -233,6 +241,43 @@ type Filter struct {
 	// ExcludeDiscard hides recordings marked RetentionDiscard (lists shown
 	// to users: those are about to be deleted).
 	ExcludeDiscard bool
+
+	// MinDurationMS and MaxDurationMS bound DurationMS (inclusive); 0 = no
+	// bound. Negative values, or Min > Max with both set, are ErrInvalid.
+	MinDurationMS, MaxDurationMS int64
+	// Agent matches any of the recording's AgentKeys external data values
+	// (agent id, user name, employee id, full, first or last name), a
+	// pattern ignoring case.
+	Agent string
+	// ANI matches external data GEN_TEV_ANI, a pattern ignoring case.
+	ANI string
+	// DNIS matches external data GEN_TEV_DNIS, a pattern ignoring case.
+	DNIS string
+	// ConnID matches external data GEN_TEV_ConnID or the ConnID of any of
+	// the recording's couples, exactly but ignoring case.
+	ConnID string
+	// Direction matches external data GEN_TEV_CallType (Inbound, Outbound,
+	// Internal, Consult ...), exactly but ignoring case.
+	Direction string
+	// External keeps recordings whose external data has every pair: the
+	// key exactly, the value a pattern ignoring case. An empty key or value
+	// is ErrInvalid.
+	External []KV
+
+	// OwnerAgent restricts the result to one agent's recordings (a user
+	// with the agent role): those whose GEN_TEV_AgentID or
+	// GEN_CFG_UserName equals it ignoring case ('*' is no wildcard here).
+	// Empty does not restrict, so a caller serving an agent must always
+	// set it.
+	OwnerAgent string
+
+	// Sort is the order of the result; "" = SortStartedDesc. An unknown
+	// value is ErrInvalid. Ties are broken by ID, in the same direction.
+	Sort Sort
+	// Cursor continues a search after the page that returned it
+	// (Page.NextCursor); "" = first page. A cursor that does not decode or
+	// was made for another Sort is ErrInvalid.
+	Cursor string
 }
 
 // EffectiveLimit returns f.Limit, or DefaultLimit when it is not positive.

@@ -24,8 +24,19 @@ const childChunk = 500
 // children of every row.
 func queryRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]store.Recording, error) {
 	out, err := scanRecordings(ctx, tx, q, args...)
-	if err != nil || len(out) == 0 {
-		return out, err
+	if err != nil {
+		return nil, err
+	}
+	if err := loadAllChildren(ctx, tx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadAllChildren loads the children of every recording of out.
+func loadAllChildren(ctx context.Context, tx *sql.Tx, out []store.Recording) error {
+	if len(out) == 0 {
+		return nil
 	}
 	byID := make(map[string]*store.Recording, len(out))
 	ids := make([]any, len(out))
@@ -36,10 +47,10 @@ func queryRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]
 	for start := 0; start < len(ids); start += childChunk {
 		chunk := ids[start:min(start+childChunk, len(ids))]
 		if err := loadChildren(ctx, tx, chunk, byID); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func scanRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]store.Recording, error) {

@@ -26,12 +26,16 @@ type Store interface {
 	AddEvents(ctx context.Context, id string, events ...store.Event) error
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+	SearchRecordings(ctx context.Context, f store.Filter) (store.Page, error)
+	CountRecordings(ctx context.Context, f store.Filter) (int, error)
 
 	SetRetention(ctx context.Context, id string, r store.Retention, keepUntil time.Time, reason string) error
 	KeepRecording(ctx context.Context, id, reason string) error
 	DiscardRecording(ctx context.Context, id, reason string) error
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
+
+	UserStore
 
 	Close() error
 }
@@ -66,6 +70,25 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListDeletionsOrder", testListDeletionsOrder},
 		{"ListTenantIsolation", testListTenantIsolation},
 		{"ListRetentionFilters", testListRetentionFilters},
+		{"UserRoundTrip", testUserRoundTrip},
+		{"UserCreateErrors", testUserCreateErrors},
+		{"UserNotFound", testUserNotFound},
+		{"UserList", testUserList},
+		{"UserUpdate", testUserUpdate},
+		{"UserDeleteSessions", testUserDeleteSessions},
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"SessionCreateErrors", testSessionCreateErrors},
+		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"DeleteUserSessions", testDeleteUserSessions},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditListFilters", testAuditListFilters},
+		{"AuditListLimits", testAuditListLimits},
+		{"SearchFilters", testSearchFilters},
+		{"SearchPatternsLiteral", testSearchPatternsLiteral},
+		{"SearchOwnerAgent", testSearchOwnerAgent},
+		{"SearchPagination", testSearchPagination},
+		{"SearchPaginationStable", testSearchPaginationStable},
+		{"SearchInvalid", testSearchInvalid},
 		{"CloseIdempotent", testCloseIdempotent},
 	}
 	for _, tt := range tests {

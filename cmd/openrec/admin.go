@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrec/openrec/internal/auth"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/sqlite"
+)
+
+// Errors of the admin commands.
+var (
+	errUserExists    = errors.New("user already exists")
+	errUserNotFound  = errors.New("no such user")
+	errTenantNeeded  = errors.New("--tenant is required for this role")
+	errNoPassword    = errors.New("--password is required (use --password - to read it from standard input)")
+	errEmptyPassword = errors.New("no password on standard input")
+)
+
+// newAdminCmd returns `openrec admin` with create-user, list-users and
+// set-password.
+func newAdminCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Manage the users of the REST API and web UI",
+		Long: `Manage the users of the REST API and web UI, stored in <data-dir>/` + dbFileName + `.
+
+Roles: admin (every tenant, users and rules), supervisor (the recordings of
+one tenant), agent (their own recordings). Supervisors and agents need --tenant.
+The commands may run while "openrec serve" is using the database.`,
+		SilenceUsage: true,
+	}
+	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
+	cmd.AddCommand(newAdminCreateUserCmd(&dataDir), newAdminListUsersCmd(&dataDir), newAdminSetPasswordCmd(&dataDir))
+	return cmd
+}
+
+func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
+	var name, password, role, tenant, agentID string
+	cmd := &cobra.Command{
+		Use:   "create-user --name NAME --password PASSWORD --role admin|supervisor|agent [--tenant T] [--agent-id ID]",
+		Short: "Create a user (creates the database in a new data directory)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Check everything before the database is opened (and maybe
+			// created): a bad command line leaves nothing behind.
+			if err := auth.ValidUserName(name); err != nil {
+				return fmt.Errorf("--name: %w", err)
+			}
+			r, err := auth.ParseRole(role)
+			if err != nil {
+				return fmt.Errorf("--role: %w", err)
+			}
+			tenant = strings.TrimSpace(tenant)
+			if r.NeedsTenant() && tenant == "" {
+				return fmt.Errorf("user %s: role %s: %w", name, r, errTenantNeeded)
+			}
+			pw, err := readPassword(cmd, password)
+			if err != nil {
+				return err
+			}
+			hash, err := auth.HashPassword(pw)
+			if err != nil {
+				return fmt.Errorf("--password: %w", err)
+			}
+			ctx := cmd.Context()
+			db, err := sqlite.Open(ctx, filepath.Join(*dataDir, dbFileName))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			u := &store.User{Name: name, Role: string(r), Tenant: tenant, AgentID: agentID, PasswordHash: hash}
+			if err := db.CreateUser(ctx, u); err != nil {
+				if errors.Is(err, store.ErrExists) {
+					return fmt.Errorf("user %s: %w (names ignore case) in %s", name, errUserExists, db.Path())
+				}
+				return err
+			}
+			desc := describeUser(u)
+			if err := appendCLIAudit(ctx, db, store.AuditEntry{Tenant: tenant, Action: store.AuditUserChange,
+				Detail: "created user " + desc}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created user %s\n", desc)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&name, "name", "", "user name: 1 to 64 of A-Z a-z 0-9 . _ @ - (required)")
+	fl.StringVar(&password, "password", "", `password, at least 8 characters; "-" reads it from standard input (required)`)
+	fl.StringVar(&role, "role", "", "admin, supervisor or agent (required)")
+	fl.StringVar(&tenant, "tenant", "", "the user's tenant (required for supervisor and agent)")
+	fl.StringVar(&agentID, "agent-id", "", "the agent's id, to find their own recordings")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("password")
+	_ = cmd.MarkFlagRequired("role")
+	return cmd
+}
+
+// describeUser returns "NAME (role R[, tenant T])".
+func describeUser(u *store.User) string {
+	s := fmt.Sprintf("%s (role %s", u.Name, u.Role)
+	if u.Tenant != "" {
+		s += ", tenant " + u.Tenant
+	}
+	return s + ")"
+}
+
+// readPassword returns flag, or the first line of standard input when flag
+// is "-".
+func readPassword(cmd *cobra.Command, flag string) (string, error) {
+	switch flag {
+	case "":
+		return "", errNoPassword
+	case "-":
+	default:
+		return flag, nil
+	}
+	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errEmptyPassword
+	}
+	return line, nil
+}
+
+// userView is a user as list-users --json prints it: never the password
+// hash.
+type userView struct {
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Tenant    string    `json:"tenant"`
+	AgentID   string    `json:"agent_id"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func newAdminListUsersCmd(dataDir *string) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list-users",
+		Short: "List the users, by name",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var users []store.User
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			switch {
+			case errors.Is(err, errNoDatabase):
+				fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
+			case err != nil:
+				return err
+			default:
+				defer db.Close()
+				if users, err = db.ListUsers(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				views := make([]userView, 0, len(users))
+				for _, u := range users {
+					views = append(views, userView{Name: u.Name, Role: u.Role, Tenant: u.Tenant, AgentID: u.AgentID,
+						Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
+				}
+				return writeJSON(cmd.OutOrStdout(), views)
+			}
+			return writeUsersTable(cmd.OutOrStdout(), users)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+func writeUsersTable(w io.Writer, users []store.User) error {
+	if len(users) == 0 {
+		_, err := fmt.Fprintln(w, "no users")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tTENANT\tAGENT ID\tSTATE\tCREATED")
+	for _, u := range users {
+		state := "enabled"
+		if u.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, dash(u.Tenant), dash(u.AgentID), state, fmtTime(u.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+func newAdminSetPasswordCmd(dataDir *string) *cobra.Command {
+	var name, password string
+	cmd := &cobra.Command{
+		Use:   "set-password --name NAME --password PASSWORD",
+		Short: "Set a user's password and end their sessions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pw, err := readPassword(cmd, password)
+			if err != nil {
+				return err
+			}
+			hash, err := auth.HashPassword(pw)
+			if err != nil {
+				return fmt.Errorf("--password: %w", err)
+			}
+			ctx := cmd.Context()
+			db, err := openExistingStore(ctx, *dataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			u, err := db.GetUser(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("user %s: %w in %s", name, errUserNotFound, db.Path())
+			}
+			if err != nil {
+				return err
+			}
+			u.PasswordHash = hash
+			if err := db.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			// Whoever knew the old password is logged out.
+			n, err := db.DeleteUserSessions(ctx, u.Name)
+			if err != nil {
+				return err
+			}
+			if err := appendCLIAudit(ctx, db, store.AuditEntry{Tenant: u.Tenant, Action: store.AuditUserChange,
+				Detail: "set password of " + u.Name}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password set for user %s (%d sessions ended)\n", u.Name, n)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&name, "name", "", "user name, any case (required)")
+	fl.StringVar(&password, "password", "", `new password, at least 8 characters; "-" reads it from standard input (required)`)
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("password")
+	return cmd
+}
+
+// cliActor names the person running the CLI in the audit log: "cli:$USER",
+// or "cli" when USER is not set.
+func cliActor() string {
+	if u := os.Getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+// appendCLIAudit appends e to db's audit log as done by cliActor().
+func appendCLIAudit(ctx context.Context, db *sqlite.DB, e store.AuditEntry) error {
+	e.User = cliActor()
+	if _, err := db.AppendAudit(ctx, e); err != nil {
+		return fmt.Errorf("write the audit log: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/auth"
+	"github.com/openrec/openrec/internal/store"
+)
+
+// Roles (auth.Role values).
+const (
+	roleAdmin      = string(auth.RoleAdmin)
+	roleSupervisor = string(auth.RoleSupervisor)
+	roleAgent      = string(auth.RoleAgent)
+)
+
+// sessionCookie carries a UI session's token.
+const sessionCookie = "openrec_session"
+
+// csrfHeader carries a UI session's CSRF token on unsafe requests.
+const csrfHeader = "X-CSRF-Token"
+
+// principal is the signed-in user of a request.
+type principal struct {
+	user    store.User
+	session store.Session
+	cookie  bool // authenticated by the session cookie (UI)
+}
+
+type ctxKey struct{}
+
+func principalOf(r *http.Request) *principal {
+	p, _ := r.Context().Value(ctxKey{}).(*principal)
+	return p
+}
+
+// userView is the JSON shape of a user (never the password hash).
+type userView struct {
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	Tenant    string     `json:"tenant"`
+	AgentID   string     `json:"agent_id"`
+	Disabled  bool       `json:"disabled"`
+	CreatedAt *time.Time `json:"created_at"`
+}
+
+func newUserView(u *store.User) userView {
+	v := userView{Name: u.Name, Role: u.Role, Tenant: u.Tenant, AgentID: u.AgentID, Disabled: u.Disabled}
+	if !u.CreatedAt.IsZero() {
+		t := u.CreatedAt.UTC()
+		v.CreatedAt = &t
+	}
+	return v
+}
+
+// authenticated lets a request through with a valid bearer token or
+// session cookie (and, for a cookie on an unsafe method, the session's CSRF
+// token), and, when roles is not nil, a user with one of roles.
+func (s *Server) authenticated(roles []string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, prob := s.authenticate(r)
+		if prob != nil {
+			if prob.Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="openrec"`)
+			}
+			writeProblem(w, r, prob)
+			return
+		}
+		if roles != nil && !contains(roles, p.user.Role) {
+			writeProblem(w, r, problemf(http.StatusForbidden, "role "+p.user.Role+" may not "+r.Method+" "+r.URL.Path))
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*principal, *Problem) {
+	var token string
+	cookie := false
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+			return nil, problemf(http.StatusUnauthorized, "the Authorization header must be: Bearer <token>")
+		}
+		token = strings.TrimSpace(tok)
+	} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		token, cookie = c.Value, true
+	} else {
+		return nil, problemf(http.StatusUnauthorized, "sign in: POST /api/v1/auth/token, then send Authorization: Bearer <token>")
+	}
+	ctx := r.Context()
+	sess, err := s.cfg.Users.GetSession(ctx, auth.HashToken(token), s.cfg.Now())
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("session lookup failed", "error", err)
+			return nil, problemf(http.StatusInternalServerError, "session lookup failed")
+		}
+		return nil, problemf(http.StatusUnauthorized, "the token or session is unknown or expired: sign in again")
+	}
+	u, err := s.cfg.Users.GetUser(ctx, sess.User)
+	if err != nil || u.Disabled {
+		return nil, problemf(http.StatusUnauthorized, "the user of this session no longer exists or is disabled")
+	}
+	if cookie && !safeMethod(r.Method) {
+		got := r.Header.Get(csrfHeader)
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+			return nil, problemf(http.StatusForbidden, "missing or wrong "+csrfHeader+" header (CSRF protection): use the csrf_token of /api/v1/auth/me")
+		}
+	}
+	return &principal{user: *u, session: *sess, cookie: cookie}, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// checkCredentials returns the user of c, or a 401 problem (the same for an
+// unknown user, a wrong password and a disabled user).
+func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, error) {
+	u, err := s.cfg.Users.GetUser(r.Context(), c.Username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil || u.Disabled || !auth.CheckPassword(u.PasswordHash, c.Password) {
+		s.record(r, store.AuditEntry{User: c.Username, Action: store.AuditLoginFailed})
+		return nil, problemf(http.StatusUnauthorized, "wrong user name or password")
+	}
+	return u, nil
+}
+
+func (s *Server) newSession(r *http.Request, u *store.User, kind string, ttl time.Duration) (token string, sess store.Session, err error) {
+	token, err = auth.NewToken()
+	if err != nil {
+		return "", sess, err
+	}
+	now := s.cfg.Now()
+	sess = store.Session{TokenHash: auth.HashToken(token), User: u.Name, Kind: kind, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if kind == "ui" {
+		if sess.CSRF, err = auth.NewToken(); err != nil {
+			return "", sess, err
+		}
+	}
+	if err := s.cfg.Users.CreateSession(r.Context(), sess); err != nil {
+		return "", sess, err
+	}
+	return token, sess, nil
+}
+
+// token: POST /api/v1/auth/token {"username","password"} → {"token"}.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	var c credentials
+	if err := readJSON(w, r, &c); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.checkCredentials(r, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	token, sess, err := s.newSession(r, u, "api", s.cfg.TokenTTL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, store.AuditEntry{User: u.Name, Role: u.Role, Tenant: u.Tenant, Action: store.AuditLogin, Detail: "api token"})
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "token_type": "Bearer", "expires_at": sess.ExpiresAt.UTC(), "user": newUserView(u)})
+}
+
+// login: POST /api/v1/auth/login → session cookie + CSRF token.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var c credentials
+	if err := readJSON(w, r, &c); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.checkCredentials(r, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	token, sess, err := s.newSession(r, u, "ui", s.cfg.SessionTTL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil,
+	})
+	s.record(r, store.AuditEntry{User: u.Name, Role: u.Role, Tenant: u.Tenant, Action: store.AuditLogin, Detail: "web session"})
+	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(u), "csrf_token": sess.CSRF})
+}
+
+// logout ends the session (cookie or token).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	if err := s.cfg.Users.DeleteSession(r.Context(), p.session.TokenHash); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// me: the signed-in user and, for a UI session, its CSRF token.
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(&p.user), "csrf_token": p.session.CSRF})
+}
+
+// record appends an audit entry for r; the signed-in user (if any) fills
+// User, Role and Tenant where e leaves them empty. A failure is logged: the
+// request it describes already happened.
+func (s *Server) record(r *http.Request, e store.AuditEntry) {
+	if p := principalOf(r); p != nil {
+		if e.User == "" {
+			e.User = p.user.Name
+		}
+		if e.Role == "" {
+			e.Role = p.user.Role
+		}
+		if e.Tenant == "" {
+			e.Tenant = p.user.Tenant
+		}
+	}
+	e.Remote = remoteAddr(r)
+	if e.At.IsZero() {
+		e.At = s.cfg.Now()
+	}
+	if _, err := s.cfg.Audit.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		s.log.Error("audit entry not written", "action", e.Action, "user", e.User, "recording_id", e.RecordingID, "error", err)
+	}
+}
+
+func remoteAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,236 @@
+package api
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/openrec/openrec/internal/store"
+)
+
+// LiveCall is a recording in progress (recorder side).
+type LiveCall struct {
+	RecordingID string        `json:"recording_id"`
+	CallUUID    string        `json:"call_uuid"`
+	RecordID    string        `json:"record_id"`
+	RecordedDN  string        `json:"recorded_dn"`
+	OtherDN     string        `json:"other_dn"`
+	Mode        string        `json:"mode"`
+	StartedAt   time.Time     `json:"started_at"`
+	Paused      bool          `json:"paused"`
+	Tenant      string        `json:"tenant"`
+	Correlation string        `json:"correlation"`
+	Channels    []LiveChannel `json:"channels"`
+}
+
+// LiveChannel is one channel of a recording in progress. AudioArriving is
+// what a supervisor looks at: RTP actually reaches the recorder.
+type LiveChannel struct {
+	Channel       int        `json:"channel"`
+	DN            string     `json:"dn"`
+	Label         string     `json:"label"`
+	Codec         string     `json:"codec"`
+	Packets       uint64     `json:"packets"`
+	LastPacketAt  *time.Time `json:"last_packet_at"`
+	AudioArriving bool       `json:"audio_arriving"`
+	Held          bool       `json:"held"`
+}
+
+// CTICall is a monitored call in progress as the CTI link sees it, with the
+// failed-recording states (Alerts).
+type CTICall struct {
+	CallUUID string     `json:"call_uuid"`
+	ConnID   string     `json:"conn_id"`
+	CallType string     `json:"call_type"`
+	Tenant   string     `json:"tenant"`
+	Parties  []CTIParty `json:"parties"`
+	Alerts   []string   `json:"alerts"`
+}
+
+// CTIParty is one party of a CTICall.
+type CTIParty struct {
+	DN             string `json:"dn"`
+	AgentID        string `json:"agent_id"`
+	Monitored      bool   `json:"monitored"`
+	RecordingID    string `json:"recording_id"`
+	RecordingState string `json:"recording_state"`
+	Decision       string `json:"decision"`
+}
+
+// ControlRequest asks for a recording operation on a live call.
+type ControlRequest struct {
+	Op       string `json:"op"` // start | pause | resume | stop | keep | discard
+	DN       string `json:"dn"`
+	ConnID   string `json:"conn_id"`
+	CallUUID string `json:"call_uuid"`
+}
+
+// ControlResult says what was asked of the CTI link.
+type ControlResult struct {
+	Op       string `json:"op"`
+	CallUUID string `json:"call_uuid"`
+	ConnID   string `json:"conn_id"`
+	DN       string `json:"dn"`
+	RecordID string `json:"record_id"`
+	State    string `json:"state"` // requested (start/pause/resume/stop sent to the SIP Server) | applied (keep/discard)
+}
+
+// live: GET /api/v1/live — calls being recorded now, restricted to the
+// supervisor's tenant.
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	calls, cti := []LiveCall{}, []CTICall{}
+	if s.cfg.Live != nil {
+		for _, c := range s.cfg.Live.Live() {
+			if p.user.Role == roleAdmin || strings.EqualFold(c.Tenant, p.user.Tenant) {
+				if c.Channels == nil {
+					c.Channels = []LiveChannel{}
+				}
+				calls = append(calls, c)
+			}
+		}
+		for _, c := range s.cfg.Live.LiveCTI() {
+			if p.user.Role == roleAdmin || strings.EqualFold(c.Tenant, p.user.Tenant) {
+				if c.Parties == nil {
+					c.Parties = []CTIParty{}
+				}
+				if c.Alerts == nil {
+					c.Alerts = []string{}
+				}
+				cti = append(cti, c)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": calls, "cti": cti})
+}
+
+// listenPoll is how often a live listener checks that its recording still
+// runs.
+const listenPoll = time.Second
+
+// listen: GET /api/v1/live/{id}/listen?channel=-1|0|1 — a WebSocket that
+// carries the live audio: binary messages of one byte channel number and
+// little-endian PCM16 samples at 8 kHz.
+func (s *Server) listen(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Listen == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "live listening is not available on this server"))
+		return
+	}
+	channel := -1
+	if v := r.URL.Query().Get("channel"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 || n > 15 {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter channel: want -1 (both), 0 or 1"))
+			return
+		}
+		channel = n
+	}
+	id := r.PathValue("id")
+	if !s.liveVisible(principalOf(r), id) {
+		writeProblem(w, r, problemf(http.StatusNotFound, "no recording "+id+" in progress (a finished recording is replayed with /media)"))
+		return
+	}
+	sub, ok := s.cfg.Listen.Subscribe(id, channel)
+	if !ok {
+		writeProblem(w, r, problemf(http.StatusNotFound, "recording "+id+" is not in progress: replay it with /media"))
+		return
+	}
+	defer sub.Close()
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the request
+	}
+	defer conn.CloseNow()
+	s.record(r, store.AuditEntry{Action: store.AuditLiveListen, RecordingID: id, Detail: "channel=" + strconv.Itoa(channel)})
+	ctx := conn.CloseRead(context.WithoutCancel(r.Context()))
+	tick := time.NewTicker(listenPoll)
+	defer tick.Stop()
+	buf := make([]byte, 0, 1+2*320)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if !s.cfg.Listen.IsLive(id) {
+				_ = conn.Close(websocket.StatusNormalClosure, "recording ended")
+				return
+			}
+		case f, ok := <-sub.C():
+			if !ok {
+				_ = conn.Close(websocket.StatusNormalClosure, "recording ended")
+				return
+			}
+			buf = append(buf[:0], byte(f.Channel))
+			for _, v := range f.PCM {
+				buf = binary.LittleEndian.AppendUint16(buf, uint16(v))
+			}
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := conn.Write(wctx, websocket.MessageBinary, buf)
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+// liveVisible reports whether p may listen to the recording in progress
+// id: admins to any, supervisors to their tenant's (the tenant the live
+// call carries: the stored row may not have it until the call ends).
+func (s *Server) liveVisible(p *principal, id string) bool {
+	if s.cfg.Live == nil {
+		return false
+	}
+	for _, c := range s.cfg.Live.Live() {
+		if c.RecordingID == id {
+			return p.user.Role == roleAdmin || (p.user.Tenant != "" && strings.EqualFold(c.Tenant, p.user.Tenant))
+		}
+	}
+	return false
+}
+
+// control: POST /api/v1/calls/control.
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Control == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "recording control needs the CTI link (serve --cti ...)"))
+		return
+	}
+	var req ControlRequest
+	if err := readJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch req.Op {
+	case "start", "pause", "resume", "stop", "keep", "discard":
+	default:
+		writeProblem(w, r, problemf(http.StatusBadRequest, "op: want start, pause, resume, stop, keep or discard"))
+		return
+	}
+	if req.DN == "" && req.ConnID == "" && req.CallUUID == "" {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name the call: dn, conn_id or call_uuid"))
+		return
+	}
+	res, err := s.cfg.Control.Control(r.Context(), req)
+	action := store.AuditControl
+	if req.Op == "keep" || req.Op == "discard" {
+		action = store.AuditKeep
+	}
+	detail := req.Op + " dn=" + req.DN + " conn_id=" + req.ConnID + " call_uuid=" + req.CallUUID
+	if err != nil {
+		var p *Problem
+		if errors.As(err, &p) {
+			detail += " refused: " + p.Detail
+		}
+		s.record(r, store.AuditEntry{Action: action, Detail: detail})
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, store.AuditEntry{Action: action, RecordingID: res.RecordID, Detail: detail + " " + res.State})
+	writeJSON(w, http.StatusAccepted, res)
+}

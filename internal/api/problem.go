@@ -1,0 +1,85 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/openrec/openrec/internal/store"
+)
+
+// Problem is an RFC 9457 problem detail; as an error it carries the HTTP
+// status a handler answers with.
+type Problem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return p.Title + ": " + p.Detail
+	}
+	return p.Title
+}
+
+// problemf returns a problem with the standard title of status.
+func problemf(status int, detail string) *Problem {
+	return &Problem{Status: status, Title: http.StatusText(status), Detail: detail}
+}
+
+// writeProblem answers with p as application/problem+json.
+func writeProblem(w http.ResponseWriter, _ *http.Request, p *Problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// fail answers with the problem for err: a *Problem as it is, store
+// sentinels mapped to their status, anything else a 500 whose cause is
+// logged, never shown.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var p *Problem
+	switch {
+	case errors.As(err, &p):
+	case errors.Is(err, store.ErrNotFound):
+		p = problemf(http.StatusNotFound, "not found")
+	case errors.Is(err, store.ErrInvalid):
+		p = problemf(http.StatusBadRequest, err.Error())
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotPending):
+		p = problemf(http.StatusConflict, err.Error())
+	default:
+		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		p = problemf(http.StatusInternalServerError, "the server could not complete the request; see its log")
+	}
+	writeProblem(w, r, p)
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// maxBody bounds JSON request bodies.
+const maxBody = 1 << 20
+
+// readJSON decodes a JSON request body into v, rejecting unknown fields.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problemf(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+	}
+	return nil
+}

@@ -1,0 +1,385 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/openrec/openrec/internal/api"
+	"github.com/openrec/openrec/internal/callcore"
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/conversation"
+	"github.com/openrec/openrec/internal/live"
+	"github.com/openrec/openrec/internal/mediaconv"
+	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/rules"
+	"github.com/openrec/openrec/internal/web"
+)
+
+// newAPI builds the REST API and web UI of the process.
+func (a *App) newAPI(health, metrics http.Handler) *api.Server {
+	cfg := api.Config{
+		Store:         a.db,
+		Users:         a.db,
+		Audit:         a.db,
+		Live:          liveAdapter{rec: a.rec},
+		Listen:        listenAdapter{hub: a.hub, rec: a.rec},
+		DataDir:       a.dataDir,
+		MP3:           &mediaconv.Cache{Dir: filepath.Join(a.dataDir, "cache", "mp3"), Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}},
+		Health:        health,
+		Metrics:       metrics,
+		UI:            web.Handler(),
+		SecureCookies: a.cfg.SecureCookies,
+		SessionTTL:    a.cfg.SessionTTL,
+		TokenTTL:      a.cfg.TokenTTL,
+		Logger:        a.log,
+		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
+	}
+	if a.cti != nil {
+		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core}
+		cfg.Control = controlAdapter{core: a.cti.core}
+		cfg.Rules = rulesAdapter{h: a.cti.rules}
+	}
+	return api.New(cfg)
+}
+
+// liveAdapter lists the calls in progress for the API.
+type liveAdapter struct {
+	rec  *recorder.Recorder
+	core *callcore.Core // nil without a CTI link
+}
+
+func (l liveAdapter) Live() []api.LiveCall {
+	calls := l.rec.Live()
+	out := make([]api.LiveCall, 0, len(calls))
+	for _, c := range calls {
+		v := api.LiveCall{
+			RecordingID: c.RecordingID, CallUUID: c.CallUUID, RecordID: c.RecordID,
+			RecordedDN: c.RecordedDN, OtherDN: c.OtherDN, Mode: string(c.Mode), StartedAt: c.StartedAt.UTC(),
+			Paused: c.Paused, Tenant: c.Tenant, Correlation: c.Correlation,
+		}
+		for _, ch := range c.Channels {
+			lc := api.LiveChannel{Channel: ch.Channel, DN: ch.DN, Label: ch.Label, Codec: ch.Codec,
+				Packets: ch.Packets, AudioArriving: ch.AudioArriving, Held: ch.Held}
+			if !ch.LastPacketAt.IsZero() {
+				t := ch.LastPacketAt.UTC()
+				lc.LastPacketAt = &t
+			}
+			v.Channels = append(v.Channels, lc)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (l liveAdapter) LiveCTI() []api.CTICall {
+	if l.core == nil {
+		return nil
+	}
+	calls := l.core.LiveCalls()
+	out := make([]api.CTICall, 0, len(calls))
+	for _, c := range calls {
+		v := api.CTICall{CallUUID: c.CallUUID, ConnID: c.ConnID, CallType: c.CallType, Tenant: c.Tenant, Alerts: c.Alerts}
+		for _, p := range c.Parties {
+			v.Parties = append(v.Parties, api.CTIParty{DN: p.DN, AgentID: p.AgentID, Monitored: p.Monitored,
+				RecordingID: p.RecordingID, RecordingState: p.RecordingState, Decision: p.Decision})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// listenAdapter subscribes API listeners to the recorder's live audio.
+type listenAdapter struct {
+	hub *live.Hub
+	rec *recorder.Recorder
+}
+
+// listenBuffer is how many 20 ms frames a live listener may fall behind
+// before frames are dropped for it (2.5 s of both channels).
+const listenBuffer = 256
+
+func (l listenAdapter) Subscribe(id string, channel int) (*live.Subscription, bool) {
+	if !l.rec.IsLive(id) {
+		return nil, false
+	}
+	return l.hub.Subscribe(id, channel, listenBuffer), true
+}
+
+func (l listenAdapter) IsLive(id string) bool { return l.rec.IsLive(id) }
+
+// controlAdapter sends recording control through the CTI bridge and maps
+// its errors to API problems.
+type controlAdapter struct{ core *callcore.Core }
+
+func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (api.ControlResult, error) {
+	res, err := c.core.Control(ctx, callcore.ControlTarget{CallUUID: req.CallUUID, ConnID: req.ConnID, DN: req.DN}, req.Op)
+	if err != nil {
+		status := 0
+		switch {
+		case errors.Is(err, callcore.ErrNoTarget), errors.Is(err, conversation.ErrNoCall), errors.Is(err, conversation.ErrNoParty):
+			status = http.StatusNotFound
+		case errors.Is(err, callcore.ErrAmbiguous), errors.Is(err, conversation.ErrState), errors.Is(err, conversation.ErrRefused):
+			status = http.StatusConflict
+		case errors.Is(err, callcore.ErrBadOp):
+			status = http.StatusBadRequest
+		}
+		if status != 0 {
+			return api.ControlResult{}, &api.Problem{Status: status, Title: http.StatusText(status), Detail: err.Error()}
+		}
+		return api.ControlResult{}, err
+	}
+	state := "requested"
+	if req.Op == "keep" || req.Op == "discard" {
+		state = "applied"
+	}
+	return api.ControlResult{Op: res.Op, CallUUID: res.CallUUID, ConnID: res.ConnID, DN: res.DN, RecordID: res.RecordID, State: state}, nil
+}
+
+// rulesAdapter reads and writes the `rules:` key of the serve
+// configuration file and installs the result.
+type rulesAdapter struct{ h *ruleHolder }
+
+func (r rulesAdapter) Rules() (api.RulesDoc, error) {
+	doc := api.RulesDoc{Path: r.h.path, Editable: r.h.path != ""}
+	set := r.h.set.Load()
+	doc.Rules, doc.Warnings = set.Len(), set.Warnings()
+	if r.h.path == "" {
+		return doc, nil
+	}
+	data, err := os.ReadFile(r.h.path)
+	if err != nil {
+		return doc, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return doc, fmt.Errorf("%s: %w", r.h.path, err)
+	}
+	if n := mappingValue(&root, "rules"); n != nil {
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(n); err != nil {
+			return doc, err
+		}
+		doc.YAML = buf.String()
+		var c rules.Config
+		if err := n.Decode(&c); err == nil {
+			doc.Groups = len(c.Groups)
+		}
+	}
+	return doc, nil
+}
+
+func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
+	if r.h.path == "" {
+		return api.RulesDoc{}, &api.Problem{Status: http.StatusConflict, Title: "Rules not editable",
+			Detail: "this server was started without a configuration file (serve --config FILE): there is nowhere to save rules"}
+	}
+	invalid := func(err error) error {
+		return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
+	}
+	var c rules.Config
+	var value yaml.Node
+	if strings.TrimSpace(text) != "" {
+		dec := yaml.NewDecoder(strings.NewReader(text))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return api.RulesDoc{}, invalid(err)
+		}
+		if err := yaml.Unmarshal([]byte(text), &value); err != nil {
+			return api.RulesDoc{}, invalid(err)
+		}
+	}
+	if _, err := rules.Compile(c); err != nil {
+		return api.RulesDoc{}, invalid(err)
+	}
+	if err := r.h.writeRules(&value); err != nil {
+		return api.RulesDoc{}, err
+	}
+	if err := r.h.Reload(); err != nil {
+		return api.RulesDoc{}, err
+	}
+	r.h.changed() // the watcher need not reload what was just installed
+	return r.Rules()
+}
+
+// writeRules replaces the `rules:` key of the configuration file with value
+// (a document node; empty = no rules), keeping the other keys and their
+// comments, through a temporary file renamed into place.
+func (h *ruleHolder) writeRules(value *yaml.Node) error {
+	h.writeMu.Lock()
+	defer h.writeMu.Unlock()
+	data, err := os.ReadFile(h.path)
+	if err != nil {
+		return err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return fmt.Errorf("%s: %w", h.path, err)
+	}
+	if root.Kind == 0 {
+		root = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: the configuration file is not a YAML mapping", h.path)
+	}
+	m := root.Content[0]
+	newValue := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if value.Kind == yaml.DocumentNode && len(value.Content) > 0 {
+		newValue = value.Content[0]
+	}
+	replaced := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "rules" {
+			m.Content[i+1] = newValue
+			replaced = true
+		}
+	}
+	if !replaced {
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "rules"}, newValue)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&root); err != nil {
+		return err
+	}
+	fi, err := os.Stat(h.path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(h.path), "."+filepath.Base(h.path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), h.path)
+}
+
+// mappingValue returns the value of key in the top-level mapping of a
+// document node, or nil.
+func mappingValue(doc *yaml.Node, key string) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// tenantsAdapter lists the tenants of the configuration data with the
+// settings in force for each (their override, else the defaults).
+type tenantsAdapter struct {
+	cfg  config.Serve
+	side *ctiSide
+}
+
+func (t tenantsAdapter) Tenants() []api.TenantView {
+	overrides := map[string]config.Tenant{}
+	var names []string
+	for _, o := range t.cfg.Tenants {
+		overrides[strings.ToLower(o.Name)] = o
+		names = append(names, o.Name)
+	}
+	switches := map[string][]string{}
+	if t.side != nil {
+		snap := t.side.cache.Snapshot()
+		ids := map[int]string{}
+		for _, tn := range snap.Tenants() {
+			ids[tn.DBID] = tn.Name
+			if _, ok := overrides[strings.ToLower(tn.Name)]; !ok && !t.cfg.TenantsOnly {
+				names = append(names, tn.Name)
+				overrides[strings.ToLower(tn.Name)] = config.Tenant{Name: tn.Name}
+			}
+		}
+		for _, sw := range snap.Switches() {
+			name := strings.ToLower(ids[sw.TenantDBID])
+			switches[name] = append(switches[name], sw.Name)
+		}
+	}
+	sort.Strings(names)
+	out := make([]api.TenantView, 0, len(names))
+	for _, n := range names {
+		o := overrides[strings.ToLower(n)]
+		v := api.TenantView{
+			Name:       o.Name,
+			ClientName: firstNonEmpty(o.ClientName, t.cfg.CTIClientName),
+			DNInclude:  splitList(firstNonEmpty(o.DNInclude, t.cfg.DNInclude)),
+			DNExclude:  splitList(firstNonEmpty(o.DNExclude, t.cfg.DNExclude)),
+			Switches:   switches[strings.ToLower(n)],
+			Defaults:   !o.Overrides(),
+			Notify:     api.NotifyView{Enabled: t.cfg.NotifyEnabled, Key: t.cfg.NotifyKey, Values: map[string]string{}},
+		}
+		for k, val := range t.cfg.NotifyValues {
+			v.Notify.Values[k] = val
+		}
+		if o.Notify.Enabled != nil {
+			v.Notify.Enabled = *o.Notify.Enabled
+		}
+		if o.Notify.Key != "" {
+			v.Notify.Key = o.Notify.Key
+		}
+		for k, val := range o.Notify.Values {
+			v.Notify.Values[k] = val
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sessionSweep deletes expired sessions and tokens now and then.
+func (a *App) sessionSweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.db.DeleteExpiredSessions(ctx, time.Now()); err != nil {
+				a.log.Warn("expired sessions not deleted", "error", err)
+			} else if n > 0 {
+				a.log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}

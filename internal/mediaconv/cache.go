@@ -1,0 +1,197 @@
+package mediaconv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+)
+
+// maxKeyLen bounds a cache key so that file names stay short.
+const maxKeyLen = 128
+
+// Cache encodes each MP3 variant of a recording once and keeps it as a
+// plain file under Dir, named "<key>.<channel>.<kbps>k.mp3" (channel "all"
+// or "ch<N>"), so repeated downloads and Range requests are served from
+// disk. Files are written to a temporary name and renamed, so a reader
+// never sees a partial MP3. Concurrent callers for the same variant wait
+// for one encode; the encode is stopped when every caller waiting for it
+// has given up. Close stops the encodes still running. Set Dir before use. Nothing is ever
+// evicted; a key that names the content (recording id and sha256) keeps
+// stale variants from being served.
+type Cache struct {
+	Dir string
+	Enc Encoder
+
+	mu       sync.Mutex
+	inflight map[string]*encodeCall
+	closed   bool
+	running  sync.WaitGroup
+}
+
+// encodeCall is one encode that callers wait for.
+type encodeCall struct {
+	done    chan struct{}
+	err     error
+	waiters int                // callers still waiting, guarded by Cache.mu
+	cancel  context.CancelFunc // stops the encode
+}
+
+// MP3 returns the path of the MP3 of channel (-1 = all) at kbps of the
+// recording at src, encoding it first unless the file for (key, channel,
+// kbps) exists. kbps 0 means the default for the output (8 mono, 16
+// stereo) and shares the file of that explicit bitrate. Errors are those of
+// Open and EncodeMP3, and ErrKey for a key unusable in a file name. If ctx
+// is done while waiting, MP3 returns ctx's error; the encode goes on while
+// another caller still waits for it.
+func (c *Cache) MP3(ctx context.Context, key, src string, channel, kbps int) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	s, err := Open(src)
+	if err != nil {
+		return "", err
+	}
+	outCh, err := mp3Channels(s, channel)
+	if err == nil {
+		kbps, err = MP3Bitrate(outCh, kbps)
+	}
+	s.Close()
+	if err != nil {
+		return "", err
+	}
+	chName := "all"
+	if channel >= 0 {
+		chName = "ch" + strconv.Itoa(channel)
+	}
+	name := fmt.Sprintf("%s.%s.%dk.mp3", key, chName, kbps)
+	path := filepath.Join(c.Dir, name)
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return "", fmt.Errorf("mediaconv: cache: %w", ErrClosed)
+	}
+	if _, err := os.Stat(path); err == nil {
+		c.mu.Unlock()
+		return path, nil
+	}
+	call := c.inflight[name]
+	if call == nil {
+		ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		call = &encodeCall{done: make(chan struct{}), cancel: cancel}
+		if c.inflight == nil {
+			c.inflight = make(map[string]*encodeCall)
+		}
+		c.inflight[name] = call
+		c.running.Add(1)
+		go c.encode(ectx, call, name, path, src, channel, kbps)
+	}
+	call.waiters++
+	c.mu.Unlock()
+
+	select {
+	case <-call.done:
+		if call.err != nil {
+			return "", call.err
+		}
+		return path, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		call.waiters--
+		if call.waiters == 0 {
+			// Nobody wants it any more: stop the encode, and let the next
+			// caller start afresh instead of joining a dying one.
+			call.cancel()
+			if c.inflight[name] == call {
+				delete(c.inflight, name)
+			}
+		}
+		c.mu.Unlock()
+		return "", fmt.Errorf("mediaconv: waiting for MP3 %s: %w", name, ctx.Err())
+	}
+}
+
+// encode runs one encode for call and publishes its result.
+func (c *Cache) encode(ctx context.Context, call *encodeCall, name, path, src string, channel, kbps int) {
+	defer c.running.Done()
+	defer call.cancel()
+	err := c.encodeFile(ctx, path, src, channel, kbps)
+	c.mu.Lock()
+	call.err = err
+	if c.inflight[name] == call {
+		delete(c.inflight, name)
+	}
+	c.mu.Unlock()
+	close(call.done)
+}
+
+// Close stops the encodes still running (their callers get an error),
+// waits for them to end, and makes later calls of MP3 fail with ErrClosed.
+// Files already in Dir stay. Close is idempotent.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	for _, call := range c.inflight {
+		call.cancel()
+	}
+	c.mu.Unlock()
+	c.running.Wait()
+	return nil
+}
+
+// encodeFile encodes into a temporary file in Dir and renames it to path.
+func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps int) (err error) {
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return fmt.Errorf("mediaconv: cache: %w", err)
+	}
+	s, err := Open(src)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tmp, err := os.CreateTemp(c.Dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("mediaconv: cache: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := c.Enc.EncodeMP3(ctx, s, channel, kbps, tmp); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("mediaconv: cache: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("mediaconv: cache: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("mediaconv: cache: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("mediaconv: cache: %w", err)
+	}
+	return nil
+}
+
+// checkKey accepts keys made of ASCII letters, digits, '-', '_' and '.',
+// not starting with '.'.
+func checkKey(key string) error {
+	if key == "" || len(key) > maxKeyLen || key[0] == '.' {
+		return fmt.Errorf("%w: %q", ErrKey, key)
+	}
+	for i := 0; i < len(key); i++ {
+		b := key[i]
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_' || b == '.' {
+			continue
+		}
+		return fmt.Errorf("%w: %q", ErrKey, key)
+	}
+	return nil
+}

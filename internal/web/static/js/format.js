@@ -1,0 +1,125 @@
+// Pure formatting and parsing helpers (no DOM), unit-tested with node.
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** fmtClock formats seconds as mm:ss (h:mm:ss from one hour). */
+export function fmtClock(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}:${pad2(m)}:${pad2(sec)}` : `${pad2(m)}:${pad2(sec)}`;
+}
+
+/** fmtDuration formats milliseconds as mm:ss; missing values are an em dash. */
+export function fmtDuration(ms) {
+  if (ms === undefined || ms === null || ms === '' || !Number.isFinite(Number(ms)) || Number(ms) < 0) return '—';
+  return fmtClock(Number(ms) / 1000);
+}
+
+/** fmtTime formats an RFC 3339 time as local "YYYY-MM-DD HH:MM:SS". */
+export function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/** fmtBytes formats a byte count with a binary unit. */
+export function fmtBytes(n) {
+  const v = Number(n);
+  if (!Number.isFinite(v) || v < 0) return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let x = v;
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${x.toFixed(x < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** toRFC3339 turns a datetime-local value (local time) into RFC 3339 UTC. */
+export function toRFC3339(local) {
+  if (!local) return '';
+  const d = new Date(local);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** toLocalInput turns an RFC 3339 time into a datetime-local value. */
+export function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const base = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  return d.getSeconds() ? `${base}:${pad2(d.getSeconds())}` : base;
+}
+
+/**
+ * parseRoute splits a location hash "#/a/b?x=1" into its path segments and
+ * query. An empty hash is the path "/".
+ */
+export function parseRoute(hash) {
+  let s = String(hash || '').replace(/^#/, '');
+  if (!s.startsWith('/')) s = `/${s}`;
+  const qi = s.indexOf('?');
+  const path = qi >= 0 ? s.slice(0, qi) : s;
+  const query = new URLSearchParams(qi >= 0 ? s.slice(qi + 1) : '');
+  const parts = path.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch (_) {
+      return p;
+    }
+  });
+  return { path, parts, query };
+}
+
+/** The external data groups of the recording page, in display order. */
+export const EXT_GROUPS = [
+  ['GEN_TEV_', 'T-Server events (GEN_TEV_)'],
+  ['GEN_CFG_', 'Configuration (GEN_CFG_)'],
+  ['GEN_USR_', 'User data (GEN_USR_)'],
+  ['GEN_EXT_', 'Extensions (GEN_EXT_)'],
+  ['GEN_REC_', 'Recording (GEN_REC_)'],
+  ['', 'Other'],
+];
+
+/**
+ * groupExternalData splits an external data object by key prefix into
+ * [{prefix, label, entries: [[key, value]...]}] (sorted keys), omitting
+ * empty groups; keys without a known prefix go to the "" group.
+ */
+export function groupExternalData(data) {
+  const groups = EXT_GROUPS.map(([prefix, label]) => ({ prefix, label, entries: [] }));
+  for (const [k, v] of Object.entries(data || {})) {
+    const g = groups.find((gr) => gr.prefix && k.startsWith(gr.prefix)) || groups[groups.length - 1];
+    g.entries.push([k, v === null || v === undefined ? '' : String(v)]);
+  }
+  for (const g of groups) g.entries.sort((a, b) => a[0].localeCompare(b[0]));
+  return groups.filter((g) => g.entries.length > 0);
+}
+
+/** agentLabel renders the recording's agent ({id, name}) or a string. */
+export function agentLabel(agent) {
+  if (!agent) return '';
+  if (typeof agent === 'string') return agent;
+  if (agent.name && agent.id && agent.name !== agent.id) return `${agent.name} (${agent.id})`;
+  return agent.name || agent.id || '';
+}
+
+/** partyLabel names a channel's party: "ch0 · caller · 2001 · Name". */
+export function partyLabel(parties, channel) {
+  const p = (parties || []).find((x) => x && x.channel === channel);
+  const bits = [`ch${channel}`];
+  if (p) {
+    if (p.role) bits.push(p.role);
+    if (p.dn) bits.push(p.dn);
+    else if (p.aor) bits.push(p.aor);
+    if (p.name && p.name !== p.dn) bits.push(p.name);
+    else if (p.label && p.label !== p.dn && p.label !== p.role) bits.push(p.label);
+  }
+  return bits.join(' · ');
+}

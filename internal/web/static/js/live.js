@@ -1,0 +1,257 @@
+// The live monitor (#/live): GET /api/v1/live every second, calls in progress
+// with per-channel audio status, failed calls flagged, CTI calls with alerts,
+// and live listening.
+
+import { get, paths } from './api.js';
+import { badge, card, fill, h, showError, showNotice, svg } from './dom.js';
+import { fmtDuration, fmtTime } from './format.js';
+import { LiveListener } from './listen.js';
+import { ctiProblems, elapsedMs, liveStatus } from './livestate.js';
+
+const POLL_MS = 1000;
+const LIVE_COLUMNS = ['Started', 'Duration', 'Recorded DN', 'Other DN', 'Tenant', 'Mode', 'Channels', 'Status', 'Listen'];
+const CTI_COLUMNS = ['CallUUID', 'ConnID', 'Type', 'Tenant', 'Parties', 'Problems'];
+
+function recIcon() {
+  return svg('svg', { class: 'rec-icon', viewBox: '0 0 12 12', width: '12', height: '12', role: 'img', 'aria-label': 'recording' },
+    svg('title', { text: 'audio arriving' }),
+    svg('circle', { cx: '6', cy: '6', r: '5' }));
+}
+
+function callKey(c) {
+  return c.recording_id || `${c.call_uuid}|${c.recorded_dn}`;
+}
+
+export function render(main, ctx) {
+  const summary = h('span', { id: 'live-summary', class: 'muted' });
+  const status = h('span', { id: 'live-status', class: 'live-status', dataset: { state: 'loading' }, text: 'Connecting…' });
+  const liveBody = h('tbody');
+  const liveTable = h('table', { id: 'live-calls', class: 'grid live', dataset: { state: 'loading' } },
+    h('thead', null, h('tr', null, LIVE_COLUMNS.map((c) => h('th', { text: c })))), liveBody);
+  const emptyRow = h('tr', { class: 'empty' }, h('td', { colspan: LIVE_COLUMNS.length, text: 'No calls in progress.' }));
+  const ctiAll = h('input', { type: 'checkbox', id: 'cti-all' });
+  const ctiCount = h('span', { class: 'muted', id: 'cti-count' });
+  const ctiBody = h('tbody');
+  const ctiTable = h('table', { id: 'cti-calls', class: 'grid' },
+    h('thead', null, h('tr', null, CTI_COLUMNS.map((c) => h('th', { text: c })))), ctiBody);
+
+  const listenWhat = h('span', { id: 'listening-what' });
+  const meters = [0, 1].map((c) => h('span', { class: 'meter', dataset: { channel: c }, title: `level of party ${c}` }, h('span', { class: 'meter-fill' })));
+  const stopBtn = h('button', { type: 'button', id: 'listen-stop', class: 'btn btn-danger', text: '■ Stop' });
+  const listening = h('div', { id: 'listening', class: 'listening', hidden: true, role: 'status' },
+    h('span', { class: 'pulse', 'aria-hidden': 'true' }), h('strong', { text: 'Listening' }), listenWhat, meters, stopBtn);
+
+  const page = h('div', { id: 'page-live', class: 'page' },
+    h('div', { class: 'page-title' }, h('h1', { text: 'Live calls' }), summary, h('span', { class: 'spacer' }), status),
+    listening,
+    h('section', { class: 'card' }, h('div', { class: 'table-wrap' }, liveTable)),
+    card(null, { id: 'cti-card' },
+      h('div', { class: 'card-head' }, h('h2', { text: 'CTI calls with alerts' }), ctiCount, h('span', { class: 'spacer' }),
+        h('label', { class: 'inline' }, ctiAll, ' show all CTI calls')),
+      h('div', { class: 'table-wrap' }, ctiTable)));
+  fill(main, page);
+
+  const rows = new Map();
+  let last = { items: [], cti: [] };
+  let current = null;
+
+  // Listening.
+  function stopListening() {
+    if (!current) return;
+    current.listener.stop();
+    const r = rows.get(current.key);
+    if (r) markListening(r, null);
+    current = null;
+    listening.hidden = true;
+    listening.dataset.state = 'idle';
+  }
+  stopBtn.addEventListener('click', stopListening);
+
+  function markListening(r, channel) {
+    r.tr.classList.toggle('listening', channel !== null);
+    if (channel === null) delete r.tr.dataset.listening;
+    else r.tr.dataset.listening = String(channel);
+    for (const b of r.buttons) b.setAttribute('aria-pressed', String(channel !== null && Number(b.dataset.channel) === channel));
+  }
+
+  function startListening(call, channel) {
+    stopListening();
+    let listener;
+    try {
+      listener = new LiveListener(call.recording_id, channel, {
+        onOpen: () => { listening.dataset.state = 'open'; },
+        onLevel: (c, rms) => {
+          const m = meters[c];
+          if (m) m.firstChild.style.width = `${Math.min(100, Math.round(Math.sqrt(rms) * 140))}%`;
+        },
+        onEnd: (msg, isError) => {
+          if (!current || current.listener !== listener) return;
+          stopListening();
+          if (isError) showError({ title: 'Listening stopped', detail: msg });
+          else showNotice(msg);
+        },
+      });
+    } catch (err) {
+      showError({ title: 'Cannot listen', detail: err.message });
+      return;
+    }
+    const key = callKey(call);
+    current = { listener, key, channel };
+    const who = channel === -1 ? 'both parties' : `party ${channel}`;
+    listenWhat.textContent = `${call.recorded_dn || '?'} ↔ ${call.other_dn || '?'} — ${who}`;
+    for (const m of meters) m.firstChild.style.width = '0%';
+    meters.forEach((m, c) => { m.hidden = channel !== -1 && channel !== c; });
+    listening.hidden = false;
+    listening.dataset.state = 'connecting';
+    listening.dataset.recordingId = call.recording_id;
+    listening.dataset.channel = String(channel);
+    const r = rows.get(key);
+    if (r) markListening(r, channel);
+  }
+
+  // Rows.
+  function newRow(call) {
+    const cells = {};
+    for (const name of ['started', 'dur', 'dn', 'other', 'tenant', 'mode', 'channels', 'status']) cells[name] = h('td');
+    cells.dur.className = 'num dur';
+    const buttons = [];
+    const listen = h('td', { class: 'listen-cell' });
+    if (call.recording_id) {
+      for (const [ch, label] of [[-1, 'Both'], [0, 'Party 0'], [1, 'Party 1']]) {
+        const b = h('button', {
+          type: 'button', class: 'btn btn-small listen', dataset: { channel: ch }, 'aria-pressed': 'false',
+          text: label, title: ch === -1 ? 'Listen to both parties' : `Listen to party ${ch}`,
+        });
+        b.addEventListener('click', () => startListening(rows.get(callKey(call)).call, ch));
+        buttons.push(b);
+        listen.append(b);
+      }
+    }
+    const tr = h('tr', { dataset: { recordingId: call.recording_id || '', callUuid: call.call_uuid || '' } },
+      cells.started, cells.dur, cells.dn, cells.other, cells.tenant, cells.mode, cells.channels, cells.status, listen);
+    return { tr, cells, buttons, call };
+  }
+
+  function channelView(ch) {
+    return h('div', { class: 'chan', dataset: { channel: ch.channel, audio: ch.audio_arriving ? 'true' : 'false' }, title: `party ${ch.channel}${ch.last_packet_at ? `, last packet ${fmtTime(ch.last_packet_at)}` : ''}` },
+      ch.audio_arriving ? recIcon() : h('span', { class: 'no-audio-dot', 'aria-label': 'no audio', title: 'no audio arriving' }),
+      h('span', { class: 'chan-name', text: `ch${ch.channel} ${ch.dn || ch.label || ''}`.trim() }),
+      ch.codec ? h('span', { class: 'muted', text: ` ${ch.codec}` }) : null,
+      h('span', { class: 'muted', text: ` · ${Number(ch.packets || 0).toLocaleString()} pkts` }),
+      ch.held ? badge('held', 'warn') : null,
+      ch.audio_arriving ? null : h('span', { class: 'chan-warn', text: ' no audio' }));
+  }
+
+  function updateRow(r, call, cti, now) {
+    r.call = call;
+    const c = r.cells;
+    c.started.textContent = fmtTime(call.started_at);
+    c.dur.dataset.started = call.started_at || '';
+    c.dur.textContent = fmtDuration(elapsedMs(call.started_at, now));
+    c.dn.textContent = call.recorded_dn || '';
+    c.other.textContent = call.other_dn || '';
+    c.tenant.textContent = call.tenant || '';
+    c.mode.textContent = call.mode || '';
+    fill(c.channels, (call.channels || []).map((ch) => channelView(ch)));
+    const st = liveStatus(call, cti);
+    r.tr.classList.toggle('failed', !!st);
+    r.tr.dataset.failed = st ? 'true' : 'false';
+    fill(c.status,
+      call.paused ? badge('paused', 'warn', { class: 'badge badge-warn badge-paused' }) : null,
+      st ? [badge(st.label, 'error', { class: 'badge badge-error badge-failed', dataset: { failed: st.label } }),
+        h('div', { class: 'reason', text: st.reasons.join('; ') })]
+        : (call.paused ? null : badge('recording', 'ok')));
+  }
+
+  function renderLive(data, now) {
+    const items = data.items || [];
+    const cti = data.cti || [];
+    const seen = new Set();
+    let failed = 0;
+    emptyRow.remove();
+    items.forEach((call, i) => {
+      const key = callKey(call);
+      seen.add(key);
+      let r = rows.get(key);
+      if (!r) {
+        r = newRow(call);
+        rows.set(key, r);
+      }
+      updateRow(r, call, cti, now);
+      if (r.tr.dataset.failed === 'true') failed++;
+      // Server order; a row already in place is not moved (a click on it stays intact).
+      const at = liveBody.children[i];
+      if (at !== r.tr) liveBody.insertBefore(r.tr, at || null);
+    });
+    for (const [key, r] of rows) {
+      if (seen.has(key)) continue;
+      r.tr.remove();
+      rows.delete(key);
+    }
+    if (items.length === 0) liveBody.append(emptyRow);
+    if (current) {
+      const r = rows.get(current.key);
+      if (r) markListening(r, current.channel);
+    }
+
+    const problems = cti.map((c) => ({ c, p: ctiProblems(c) }));
+    const withAlerts = problems.filter((x) => x.p.length);
+    const shownCti = ctiAll.checked ? problems : withAlerts;
+    ctiCount.textContent = `${withAlerts.length} with alerts, ${cti.length} in all`;
+    fill(ctiBody, shownCti.length ? shownCti.map(({ c, p }) => h('tr', { class: p.length ? 'failed' : '', dataset: { callUuid: c.call_uuid || '', failed: p.length ? 'true' : 'false' } },
+      h('td', { class: 'mono', text: c.call_uuid || '' }),
+      h('td', { class: 'mono', text: c.conn_id || '' }),
+      h('td', { text: c.call_type || '' }),
+      h('td', { text: c.tenant || '' }),
+      h('td', null, (c.parties || []).map((pt) => h('div', { class: 'party', dataset: { dn: pt.dn || '' } },
+        h('strong', { text: pt.dn || '?' }),
+        pt.agent_id ? h('span', { class: 'muted', text: ` agent ${pt.agent_id}` }) : null,
+        pt.monitored ? badge('monitored', 'neutral') : null,
+        pt.recording_state ? badge(pt.recording_state, pt.recording_state === 'failed' ? 'error' : pt.recording_state === 'on' ? 'ok' : 'neutral') : null,
+        pt.decision ? h('span', { class: 'muted', text: ` ${pt.decision}` }) : null,
+        pt.recording_id ? h('a', { href: `#/recording/${encodeURIComponent(pt.recording_id)}`, class: 'mono small', text: ` ${pt.recording_id}` }) : null))),
+      h('td', null, p.length ? [badge('recording failed', 'error', { class: 'badge badge-error badge-failed' }), h('div', { class: 'reason', text: p.join('; ') })] : badge('ok', 'ok'))))
+      : h('tr', { class: 'empty' }, h('td', { colspan: CTI_COLUMNS.length, text: ctiAll.checked ? 'No CTI calls.' : 'No CTI calls with alerts.' })));
+
+    summary.textContent = `${items.length} call${items.length === 1 ? '' : 's'} in progress · ${failed} failed · ${withAlerts.length} CTI alert${withAlerts.length === 1 ? '' : 's'}`;
+    liveTable.dataset.state = 'ready';
+    liveTable.dataset.count = String(items.length);
+  }
+  ctiAll.addEventListener('change', () => renderLive(last, Date.now()));
+
+  // Polling (one request at a time) and the duration clock.
+  let stopped = false;
+  let timer = 0;
+  let failures = 0;
+  async function poll() {
+    try {
+      last = await get(paths.live(), { signal: ctx.signal });
+      if (stopped) return;
+      renderLive(last, Date.now());
+      if (failures) showNotice('Live view reconnected.');
+      failures = 0;
+      status.dataset.state = 'ok';
+      status.textContent = `Updated ${fmtTime(new Date().toISOString()).slice(11)}`;
+    } catch (err) {
+      if (err.name === 'AbortError' || stopped) return;
+      failures++;
+      status.dataset.state = 'error';
+      status.textContent = 'Connection problem — retrying';
+      if (failures === 1) showError(err, 'Live calls');
+    } finally {
+      if (!stopped) timer = setTimeout(poll, POLL_MS);
+    }
+  }
+  poll();
+  const tick = setInterval(() => {
+    const now = Date.now();
+    for (const r of rows.values()) r.cells.dur.textContent = fmtDuration(elapsedMs(r.call.started_at, now));
+  }, 1000);
+
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    clearInterval(tick);
+    stopListening();
+  };
+}

@@ -1,0 +1,162 @@
+// Unit tests of the UI's pure modules, run by TestJSUnit (web_test.go) with
+// `node --test` after copying static/js next to this file as ./js/.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ApiError, paths, problemFrom, query } from './js/api.js';
+import { agentLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, toLocalInput, toRFC3339 } from './js/format.js';
+import { liveStatus, elapsedMs } from './js/livestate.js';
+import { decodeFrame, level, Scheduler } from './js/pcm.js';
+import { apiQuery, queryFromValues, valuesFromQuery } from './js/searchquery.js';
+
+test('fmtDuration and fmtClock', () => {
+  const cases = [[0, '00:00'], [999, '00:00'], [65000, '01:05'], [599000, '09:59'], [3723000, '1:02:03']];
+  for (const [ms, want] of cases) assert.equal(fmtDuration(ms), want, `fmtDuration(${ms})`);
+  assert.equal(fmtDuration(null), '—');
+  assert.equal(fmtDuration(undefined), '—');
+  assert.equal(fmtDuration(-5), '—');
+  assert.equal(fmtClock(NaN), '--:--');
+  assert.equal(fmtClock(Infinity), '--:--');
+});
+
+test('fmtBytes', () => {
+  assert.equal(fmtBytes(512), '512 B');
+  assert.equal(fmtBytes(1536), '1.5 KiB');
+  assert.equal(fmtBytes(50 * 1024 * 1024), '50 MiB');
+  assert.equal(fmtBytes('x'), '');
+});
+
+test('datetime-local round trip (TZ from the environment)', () => {
+  const iso = toRFC3339('2024-03-05T14:30');
+  assert.equal(iso, new Date(2024, 2, 5, 14, 30).toISOString().replace('.000Z', 'Z'));
+  assert.equal(toLocalInput(iso), '2024-03-05T14:30');
+  assert.equal(toLocalInput(toRFC3339('2024-03-05T14:30:15')), '2024-03-05T14:30:15');
+  assert.equal(toRFC3339(''), '');
+  assert.equal(toRFC3339('garbage'), '');
+  assert.equal(toLocalInput('garbage'), '');
+});
+
+test('parseRoute', () => {
+  const r = parseRoute('#/recording/01HX%2FY?x=1&x=2');
+  assert.deepEqual(r.parts, ['recording', '01HX/Y']);
+  assert.deepEqual(r.query.getAll('x'), ['1', '2']);
+  assert.deepEqual(parseRoute('').parts, []);
+  assert.deepEqual(parseRoute('#search').parts, ['search']);
+  assert.deepEqual(parseRoute('#/admin/rules').parts, ['admin', 'rules']);
+});
+
+test('groupExternalData keeps the prefix order and sorts keys', () => {
+  const g = groupExternalData({ ZZ: '1', GEN_USR_b: '2', GEN_TEV_x: '3', GEN_USR_a: null, GEN_REC_FAILURE: 'no-rtp' });
+  assert.deepEqual(g.map((x) => x.prefix), ['GEN_TEV_', 'GEN_USR_', 'GEN_REC_', '']);
+  assert.deepEqual(g[1].entries, [['GEN_USR_a', ''], ['GEN_USR_b', '2']]);
+  assert.deepEqual(groupExternalData(null), []);
+});
+
+test('labels', () => {
+  assert.equal(agentLabel({ id: '1001', name: 'Ann' }), 'Ann (1001)');
+  assert.equal(agentLabel({ id: '1001' }), '1001');
+  assert.equal(agentLabel(null), '');
+  const parties = [{ channel: 0, role: 'agent', dn: '2001', name: 'Ann' }, { channel: 1, role: 'customer', dn: '+3312345' }];
+  assert.equal(partyLabel(parties, 0), 'ch0 · agent · 2001 · Ann');
+  assert.equal(partyLabel(parties, 1), 'ch1 · customer · +3312345');
+  assert.equal(partyLabel([], 1), 'ch1');
+});
+
+test('search query: form values to hash/API query and back', () => {
+  const values = {
+    since: '2024-03-05T08:00', until: '', min_duration: '10', max_duration: '', dn: '20*', agent: '', ani: '', dnis: '',
+    call_uuid: '', conn_id: '', tenant: 'acme', status: 'failed', direction: 'Inbound', mode: '', sort: '-started_at',
+    ext: [['GEN_USR_Customer', 'A*'], ['GEN_EXT_x', ''], ['', 'ignored']],
+  };
+  const q = queryFromValues(values);
+  assert.equal(q.get('sort'), null, 'the default sort is left out');
+  assert.equal(q.get('min_duration'), '10');
+  assert.equal(q.get('dn'), '20*');
+  assert.deepEqual(q.getAll('ext'), ['GEN_USR_Customer:A*', 'GEN_EXT_x:*']);
+  assert.match(q.get('since'), /Z$/);
+  const back = valuesFromQuery(new URLSearchParams(q.toString()));
+  assert.equal(back.since, '2024-03-05T08:00');
+  assert.equal(back.sort, '-started_at');
+  assert.equal(back.status, 'failed');
+  assert.deepEqual(back.ext, [['GEN_USR_Customer', 'A*'], ['GEN_EXT_x', '*']]);
+
+  const first = apiQuery(q, null);
+  assert.equal(first.get('count'), 'true');
+  assert.equal(first.get('limit'), '50');
+  assert.equal(first.get('sort'), '-started_at');
+  assert.equal(first.get('cursor'), null);
+  const next = apiQuery(q, 'CUR');
+  assert.equal(next.get('cursor'), 'CUR');
+  assert.equal(next.get('count'), null);
+  assert.deepEqual(next.getAll('ext'), ['GEN_USR_Customer:A*', 'GEN_EXT_x:*']);
+});
+
+test('liveStatus follows the contract definition of a failed call', () => {
+  const ok = (ch) => ({ channel: ch, dn: `20${ch}`, audio_arriving: true });
+  const call = { recording_id: 'R1', call_uuid: 'U1', channels: [ok(0), ok(1)] };
+  assert.equal(liveStatus(call, []), null);
+
+  const silent = { ...call, channels: [ok(0), { channel: 1, dn: '3001', audio_arriving: false }] };
+  const s = liveStatus(silent, []);
+  assert.equal(s.label, 'no audio');
+  assert.match(s.reasons[0], /channel 1 \(DN 3001\)/);
+
+  const alert = liveStatus(call, [{ call_uuid: 'U1', alerts: ['one-leg'], parties: [] }]);
+  assert.equal(alert.label, 'recording failed');
+  assert.deepEqual(alert.reasons, ['alert one-leg']);
+
+  const byRecordingId = liveStatus(call, [{ call_uuid: 'other', parties: [{ dn: '2001', monitored: true, recording_id: 'R1', recording_state: 'failed' }] }]);
+  assert.equal(byRecordingId.label, 'recording failed');
+
+  const unmonitored = liveStatus(call, [{ call_uuid: 'U1', parties: [{ dn: '2001', monitored: false, recording_state: 'failed' }] }]);
+  assert.equal(unmonitored, null);
+
+  const unrelated = liveStatus(call, [{ call_uuid: 'U2', alerts: ['no-rtp'] }]);
+  assert.equal(unrelated, null);
+});
+
+test('elapsedMs', () => {
+  assert.equal(elapsedMs('2024-01-01T00:00:00Z', Date.parse('2024-01-01T00:01:05Z')), 65000);
+  assert.equal(elapsedMs('2024-01-01T00:00:10Z', Date.parse('2024-01-01T00:00:00Z')), 0);
+  assert.equal(elapsedMs('nope', 0), null);
+});
+
+test('decodeFrame', () => {
+  const f = decodeFrame(new Uint8Array([1, 0x00, 0x80, 0xff, 0x7f, 0x00, 0x00]).buffer);
+  assert.equal(f.channel, 1);
+  assert.deepEqual(Array.from(f.samples), [-1, 32767 / 32768, 0]);
+  assert.equal(decodeFrame(new ArrayBuffer(0)), null);
+  assert.equal(decodeFrame('text'), null);
+  assert.equal(decodeFrame(new Uint8Array([0, 1]).buffer).samples.length, 0, 'a trailing odd byte is ignored');
+  assert.equal(level(new Float32Array([0.5, -0.5])), 0.5);
+  assert.equal(level(new Float32Array(0)), 0);
+});
+
+test('Scheduler: jitter buffer, back to back, underrun, overflow', () => {
+  const s = new Scheduler(0.2, 1.0);
+  assert.equal(s.place(10, 0.02), 10.2);
+  assert.ok(Math.abs(s.place(10.01, 0.02) - 10.22) < 1e-9);
+  assert.equal(s.place(20, 0.02), 20.2, 'an underrun restarts behind the jitter buffer');
+  assert.equal(s.underruns, 1);
+  const t = new Scheduler(0.2, 0.3);
+  let dropped = 0;
+  for (let i = 0; i < 20; i++) if (t.place(0, 0.02) < 0) dropped++;
+  assert.ok(dropped > 0 && t.dropped === dropped, 'frames beyond maxAhead are dropped');
+});
+
+test('api helpers', async () => {
+  assert.equal(query({ a: 1, b: '', c: null, d: 'x y' }), '?a=1&d=x+y');
+  assert.equal(query({}), '');
+  assert.equal(paths.recording('a/b'), '/api/v1/recordings/a%2Fb');
+  assert.equal(paths.user('j.doe@x'), '/api/v1/admin/users/j.doe%40x');
+  const p = await problemFrom(new Response(JSON.stringify({ type: 'about:blank', title: 'Not Implemented', status: 501, detail: 'no MP3 encoder' }),
+    { status: 501, headers: { 'Content-Type': 'application/problem+json' } }));
+  assert.ok(p instanceof ApiError);
+  assert.equal(p.status, 501);
+  assert.equal(p.title, 'Not Implemented');
+  assert.equal(p.detail, 'no MP3 encoder');
+  const t = await problemFrom(new Response('boom', { status: 500, statusText: 'Internal Server Error' }));
+  assert.equal(t.title, '500 Internal Server Error');
+  assert.equal(t.detail, 'boom');
+});
