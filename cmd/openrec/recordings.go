@@ -37,7 +37,7 @@ var (
 	errNoDatabase  = errors.New("no recordings database")
 	errChecksum    = errors.New("media file does not match the recorded sha256")
 	errOutExists   = errors.New("output file exists (use --force to overwrite)")
-	errNoMedia     = errors.New("recording has no media file")
+	errNoMedia     = store.ErrNoMedia
 	errBadWAV      = errors.New("not a repairable WAV file")
 	errWAVTooLarge = errors.New("WAV data beyond 4 GiB in a RIFF (not RF64) header")
 )
@@ -437,35 +437,6 @@ type exportResult struct {
 	size       int64
 }
 
-// mediaSource finds the file holding r's media: the finished file, or the
-// .part file while it is being written. A relative MediaPath is tried as
-// given (serve stores <data-dir>/media/..., relative to its working
-// directory when --data-dir is) and then relative to dataDir.
-func mediaSource(r *store.Recording, dataDir string) (path string, inProgress bool, err error) {
-	if r.MediaPath == "" {
-		return "", false, errNoMedia
-	}
-	bases := []string{r.MediaPath}
-	if !filepath.IsAbs(r.MediaPath) {
-		bases = append(bases, filepath.Join(dataDir, r.MediaPath))
-	}
-	var tried []string
-	for _, p := range bases {
-		final, part := p, p+".part"
-		if strings.HasSuffix(p, ".part") {
-			final, part = strings.TrimSuffix(p, ".part"), p
-		}
-		// Prefer the finished file: the row may lag the rename by a moment.
-		for _, c := range []string{final, part} {
-			if _, err := os.Stat(c); err == nil {
-				return c, c == part, nil
-			}
-			tried = append(tried, c)
-		}
-	}
-	return "", false, fmt.Errorf("%w: none of %s exists", errNoMedia, strings.Join(tried, ", "))
-}
-
 // exportRecording copies r's media to out through a temporary file in out's
 // directory, which is renamed (or, without force, hard-linked so that an
 // existing out is never replaced) into place.
@@ -476,7 +447,7 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool) (expor
 			return res, fmt.Errorf("%s: %w", out, errOutExists)
 		}
 	}
-	src, inProgress, err := mediaSource(r, dataDir)
+	src, inProgress, err := store.MediaFile(r, dataDir)
 	if err != nil {
 		return res, err
 	}

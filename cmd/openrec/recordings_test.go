@@ -759,9 +759,9 @@ func TestMediaSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, inProgress, err := mediaSource(&store.Recording{MediaPath: tt.mediaPath}, dataDir)
+			got, inProgress, err := store.MediaFile(&store.Recording{MediaPath: tt.mediaPath}, dataDir)
 			if !errors.Is(err, tt.err) || got != tt.want || inProgress != tt.inProgress {
-				t.Errorf("mediaSource(%q) = %q, %v, %v; want %q, %v, %v", tt.mediaPath, got, inProgress, err, tt.want, tt.inProgress, tt.err)
+				t.Errorf("MediaFile(%q) = %q, %v, %v; want %q, %v, %v", tt.mediaPath, got, inProgress, err, tt.want, tt.inProgress, tt.err)
 			}
 		})
 	}

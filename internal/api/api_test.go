@@ -419,7 +419,7 @@ func TestSearchFiltersAndCursor(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", c.query, got, c.want)
 		}
 	}
-	for _, bad := range []string{"limit=0", "limit=x", "since=yesterday", "status=done", "sort=name", "ext=novalue", "colour=red", "min_duration=-1", "cursor=garbage"} {
+	for _, bad := range []string{"limit=0", "limit=x", "since=yesterday", "status=done", "sort=name", "ext=novalue", "colour=red", "min_duration=-1", "cursor=garbage", "ext=GEN_TEV_ANI:", "min_duration=5&max_duration=1", "sort=duration&cursor=garbage"} {
 		if code := e.do(tok, "GET", "/api/v1/recordings?"+bad, nil, nil); code != 400 {
 			t.Errorf("%s: status %d, want 400", bad, code)
 		}

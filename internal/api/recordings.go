@@ -14,14 +14,8 @@ import (
 	"github.com/openrec/openrec/internal/store"
 )
 
-// External data keys the API reads for its GIR-style fields.
+// External data keys of the winning recording rule (conversation).
 const (
-	keyANI       = "GEN_TEV_ANI"
-	keyDNIS      = "GEN_TEV_DNIS"
-	keyAgentID   = "GEN_TEV_AgentID"
-	keyUserName  = "GEN_CFG_UserName"
-	keyFullName  = "GEN_CFG_FULLNAME"
-	keyCallType  = "GEN_TEV_CallType"
 	keyRule      = "GEN_REC_RULE"
 	keyRuleGroup = "GEN_REC_RULE_GROUP"
 	keyRuleAct   = "GEN_REC_RULE_ACTION"
@@ -84,11 +78,11 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 	}
 	x := r.ExternalData
 	v.CallID = r.CallUUID
-	v.Caller, v.Dialed = x[keyANI], x[keyDNIS]
+	v.Caller, v.Dialed = x[store.ANIKey], x[store.DNISKey]
 	v.StartTime, v.StopTime = v.StartedAt, v.EndedAt
-	v.Agent = agentView{ID: x[keyAgentID], Name: firstNonEmpty(x[keyFullName], x[keyUserName])}
+	v.Agent = agentView{ID: x[store.AgentIDKey], Name: firstNonEmpty(x[store.FullNameKey], x[store.UserNameKey])}
 	v.Tenant = x[store.TenantKey]
-	v.Direction = x[keyCallType]
+	v.Direction = x[store.CallTypeKey]
 	if x[keyRule] != "" || x[keyRuleAct] != "" {
 		v.Rule = &ruleView{Name: x[keyRule], Group: x[keyRuleGroup], Action: x[keyRuleAct]}
 	}
@@ -142,7 +136,12 @@ func (p *principal) canSee(r *store.Recording) bool {
 		return true
 	}
 	id := p.agentID()
-	return strings.EqualFold(r.ExternalData[keyAgentID], id) || strings.EqualFold(r.ExternalData[keyUserName], id)
+	for _, k := range store.OwnerKeys() {
+		if asciiEqualFold(r.ExternalData[k], id) {
+			return true
+		}
+	}
+	return false
 }
 
 // searchFilter reads the recording filters of a search request.
@@ -464,6 +463,27 @@ func (s *Server) peaks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"duration_ms": src.Duration().Milliseconds(), "buckets": buckets, "channels": pk})
+}
+
+// asciiEqualFold compares ignoring ASCII case only, as the store's
+// OwnerAgent filter does.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func firstNonEmpty(v ...string) string {

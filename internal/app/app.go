@@ -166,7 +166,8 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		}
 	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 && cfg.HTTPListen != "" {
-		log.Warn("no users yet: the web UI and API need one; create the first admin with: openrec admin create-user --data-dir "+dataDir+" --name admin --password - --role admin")
+		log.Warn("no users yet: the web UI and API need one; create the first admin",
+			"command", "openrec admin create-user --data-dir "+dataDir+" --name admin --password - --role admin")
 	}
 	log.Info("openrec recorder ready",
 		"sip", "udp+tcp "+a.sip.Addr().String(), "http", a.HTTPAddr(), "data_dir", dataDir,

@@ -89,11 +89,11 @@ func TestParseCursorRejects(t *testing.T) {
 		"",
 		"not base64!",
 		raw("garbage"),
-		raw("c2|-started_at||x"),                          // unknown version
-		raw("c1|newest||x"),                               // unknown sort
-		raw("c1|||x"),                                     // no sort
-		raw("c1|-started_at||"),                           // no id
-		raw("c1|-started_at|yesterday|x"),                 // bad time
+		raw("c2|-started_at||x"),          // unknown version
+		raw("c1|newest||x"),               // unknown sort
+		raw("c1|||x"),                     // no sort
+		raw("c1|-started_at||"),           // no id
+		raw("c1|-started_at|yesterday|x"), // bad time
 		raw("c1|-started_at|0001-01-01T00:00:00Z|x"),      // zero time spelled out
 		raw("c1|-started_at|2026-11-03T10:30:15+01:00|x"), // not UTC: not canonical
 		raw("c1|-duration|5.0|x"),                         // bad duration
@@ -102,7 +102,8 @@ func TestParseCursorRejects(t *testing.T) {
 		raw("c1|-duration||x"),                            // no duration
 		raw("c1|-duration|99999999999999999999|x"),        // overflow
 		raw("c1|-duration|5"),                             // too few fields
-		base64.URLEncoding.EncodeToString([]byte("c1|-duration|5|x")), // padded
+		// Padded, or another alphabet.
+		base64.URLEncoding.EncodeToString([]byte("c1|-duration|5|x")),
 		base64.StdEncoding.EncodeToString([]byte("c1|-duration|5|x?>")),
 	} {
 		if c, err := ParseCursor(s); !errors.Is(err, ErrInvalid) {

@@ -1,7 +1,8 @@
 // Package store holds the recording metadata model shared by the recorder,
 // the CLI and the API: a Recording with its parties, segments, events and
 // external data, its retention state (pre-recording keep/discard), the
-// Filter used to search recordings, the Deletion audit record, the JSON
+// Filter used to search recordings with its sort orders, pages and keyset
+// cursors (search.go), the Deletion audit record, the JSON
 // views the CLI and the REST API print (view.go), and the errors every
 // store implementation returns (errors.go).
 //

@@ -20,6 +20,15 @@ import (
 // sorts before every time, as NULL does, and keeps the key comparable;
 // migration 0004 indexes it together with id, and duration_ms with id.
 //
+// External data filters come in two forms. Values most recordings share
+// (tenant, call type) are checked row by row (EXISTS on the primary key)
+// while the query walks the sort index, so a page is found without
+// collecting every match; values that pick few recordings (agent, numbers,
+// connection id, any External pair, OwnerAgent) drive the query from the
+// NOCASE value indexes (id IN (SELECT ...)) and sort the few matches.
+// Measured on 300,000 recordings: every first or next page in a few ms,
+// where the other form took 0.4 to 1.2 s. TestSearchPlans pins the plans.
+//
 // Patterns: '*' in the user's text becomes '%' of LIKE (case-insensitive
 // for ASCII, ESCAPE '\', so a literal '%', '_' or '\' matches itself) or
 // '*' of GLOB (case-sensitive: DN; '?' and '[' are bracketed to be literal).

@@ -11,6 +11,9 @@
 // 2006-01-02T15:04:05.000000000Z (text order = time order); a zero time is
 // NULL. Codecs are a JSON array in recordings.codecs.
 //
+// Searches (search.go) share one WHERE builder and page by keyset:
+// ListRecordings, SearchRecordings, CountRecordings.
+//
 // Retention state changes (retention.go) check and change a row in one
 // write transaction; DeleteRecording deletes a row (its children cascade)
 // and logs it in the deletions table in one transaction.
