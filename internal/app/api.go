@@ -206,10 +206,10 @@ func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
 	if err := r.h.writeRules(&value); err != nil {
 		return api.RulesDoc{}, err
 	}
+	// Installed now; the file watcher will load the same rules once more.
 	if err := r.h.Reload(); err != nil {
 		return api.RulesDoc{}, err
 	}
-	r.h.changed() // the watcher need not reload what was just installed
 	return r.Rules()
 }
 
