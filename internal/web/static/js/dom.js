@@ -93,7 +93,7 @@ export function kv(pairs, attrs) {
   const dl = h('dl', { class: 'kv', ...(attrs || {}) });
   for (const [k, v] of pairs) {
     if (v === undefined || v === null || v === '') continue;
-    dl.append(h('dt', { text: k }), h('dd', null, v instanceof Node ? v : String(v)));
+    dl.append(h('div', { class: 'kv-item' }, h('dt', { text: k }), h('dd', null, v instanceof Node ? v : String(v))));
   }
   return dl;
 }

@@ -68,7 +68,7 @@ export function render(main, ctx) {
   stopBtn.addEventListener('click', stopListening);
 
   function markListening(r, channel) {
-    r.tr.classList.toggle('listening', channel !== null);
+    r.tr.classList.toggle('is-listening', channel !== null);
     if (channel === null) delete r.tr.dataset.listening;
     else r.tr.dataset.listening = String(channel);
     for (const b of r.buttons) b.setAttribute('aria-pressed', String(channel !== null && Number(b.dataset.channel) === channel));
@@ -114,6 +114,7 @@ export function render(main, ctx) {
     const cells = {};
     for (const name of ['started', 'dur', 'dn', 'other', 'tenant', 'mode', 'channels', 'status']) cells[name] = h('td');
     cells.dur.className = 'num dur';
+    cells.started.className = 'nowrap';
     const buttons = [];
     const listen = h('td', { class: 'listen-cell' });
     if (call.recording_id) {

@@ -4,7 +4,7 @@ import { ApiError, paths, post } from './api.js';
 import { clearBanner, field, fill, h, showError } from './dom.js';
 
 export function render(main, ctx) {
-  const user = h('input', { id: 'login-username', name: 'username', type: 'text', autocomplete: 'username', required: true, autofocus: true });
+  const user = h('input', { id: 'login-username', name: 'username', type: 'text', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit', id: 'login-submit', class: 'btn btn-primary btn-wide', text: 'Sign in' });
   const error = h('p', { id: 'login-error', class: 'form-error', hidden: true, role: 'alert' });

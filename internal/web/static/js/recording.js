@@ -2,7 +2,7 @@
 // recording's metadata.
 
 import { get, paths, problemFrom, query } from './api.js';
-import { badge, card, fill, h, kv, select, showError, table } from './dom.js';
+import { badge, card, clearBanner, fill, h, kv, select, showError, table } from './dom.js';
 import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel } from './format.js';
 import { Waveform } from './waveform.js';
 
@@ -324,6 +324,8 @@ function downloadMenu(id) {
         return;
       }
       note.hidden = true;
+      a.classList.remove('unavailable');
+      clearBanner();
       if (d.format === 'mp3') {
         // MP3 is encoded per request: keep this response rather than encode twice.
         saveBlob(await res.blob(), filenameFrom(res) || `${id}.mp3`);

@@ -9,7 +9,7 @@ const LANE_H = 84;
 const GAP = 6;
 const AXIS_H = 20;
 const COLORS = ['#2563eb', '#0f9d6e'];
-const SEGMENT_COLORS = { pause: 'rgba(100, 116, 139, 0.28)', hold: 'rgba(245, 158, 11, 0.30)' };
+const SEGMENT_COLORS = { pause: 'rgba(100, 116, 139, 0.38)', hold: 'rgba(245, 158, 11, 0.38)' };
 const EVENT_COLORS = { dtmf: '#7c3aed' };
 const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 
@@ -152,6 +152,13 @@ export class Waveform {
       g.fillStyle = '#e2e8f0';
       g.fillRect(0, y + LANE_H / 2, w, 1);
     }
+    if (this.peaks && Array.isArray(this.peaks.channels)) {
+      for (let c = 0; c < this.lanes; c++) this.drawPeaks(g, c, this.peaks.channels[c] || []);
+    } else {
+      g.fillStyle = '#64748b';
+      g.font = '13px system-ui, sans-serif';
+      g.fillText(this.state === 'error' ? (this.failMessage || 'Waveform unavailable') : 'Loading waveform…', 12, LANE_H / 2 + 20);
+    }
     for (const s of this.opts.segments || []) {
       const color = SEGMENT_COLORS[s.type];
       if (!color) continue;
@@ -159,13 +166,6 @@ export class Waveform {
       const x1 = Math.max(x0 + 1, this.xOf(s.end_ms || this.durationMs));
       g.fillStyle = color;
       for (const c of this.lanesOf(s.channel)) g.fillRect(x0, this.laneY(c), x1 - x0, LANE_H);
-    }
-    if (this.peaks && Array.isArray(this.peaks.channels)) {
-      for (let c = 0; c < this.lanes; c++) this.drawPeaks(g, c, this.peaks.channels[c] || []);
-    } else {
-      g.fillStyle = '#64748b';
-      g.font = '13px system-ui, sans-serif';
-      g.fillText(this.state === 'error' ? (this.failMessage || 'Waveform unavailable') : 'Loading waveform…', 12, LANE_H / 2 + 20);
     }
     for (const e of this.opts.events || []) {
       if (!(e.at_ms >= 0)) continue;

@@ -1,0 +1,169 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium starts Debian's headless Chromium (OPENREC_TEST_CHROMIUM) for
+// browser tests, or skips.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	exe := os.Getenv("OPENREC_TEST_CHROMIUM")
+	if exe == "" {
+		t.Skip("browser test: set OPENREC_TEST_CHROMIUM=/usr/bin/chromium (Debian packages chromium, chromium-driver) to run it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// artifacts is where browser tests save screenshots: OPENREC_TEST_ARTIFACTS,
+// else a directory under the system temp dir that outlives the test.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("OPENREC_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "openrec-test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(artifacts(t), "ui-"+name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Error(err)
+		return
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// run runs browser steps, failing the test with the page's banner (the
+// UI's error display) when a step fails.
+func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		banner, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('banner')||{}).textContent || ''`))
+		screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		t.Fatalf("%s: %v (banner: %q)", what, err, banner)
+	}
+}
+
+// The web UI in a real browser against a running recorder and the simulated
+// contact center: sign in, search, open a recording, press play and see the
+// playback time advance, then open the live monitor during a call and see
+// it listed with its recording icon (audio arriving).
+func TestWebUIInChromium(t *testing.T) {
+	ctx := chromium(t)
+	env := startContactCenter(t)
+	addUser(t, env.a, "boss", "admin", "")
+	step(t, env.sim, `
+name: ui-recorded
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15550000021", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 3s, action: release, call: c1, dn: "5001"}
+`)
+	waitFor(t, 10*time.Second, "the recording of 5001 finished", func() bool { return finished(byCall(t, env.a, env.sim, "c1"), 1) })
+	base := "http://" + env.a.HTTPAddr()
+
+	// Sign in.
+	run(t, ctx, "sign in",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("login-username")),
+		chromedp.SendKeys(chromedp.ID("login-username"), "boss"),
+		chromedp.SendKeys(chromedp.ID("login-password"), "password-boss"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("page-search")),
+	)
+	screenshot(t, ctx, "1-search")
+
+	// Search by DN and open the recording.
+	run(t, ctx, "search",
+		chromedp.SendKeys(chromedp.ID("f-dn"), "5001"),
+		chromedp.Click(chromedp.ID("search-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#results[data-state="ready"] tr[data-recording-id]`)),
+	)
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#results tr[data-recording-id]').length`))
+	if err != nil || rows != 1 {
+		t.Errorf("search by DN 5001: %d rows (%v), want 1", rows, err)
+	}
+	screenshot(t, ctx, "2-results")
+	run(t, ctx, "open the recording",
+		chromedp.Click(chromedp.CSS(`#results tr[data-recording-id]`)),
+		chromedp.WaitVisible(chromedp.ID("page-recording")),
+		chromedp.WaitVisible(chromedp.CSS(`#waveform[data-state="ready"]`)),
+	)
+	lanes, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.lane-label[data-channel]').length`))
+	if lanes != 2 {
+		t.Errorf("waveform lanes: %d, want 2 (stereo)", lanes)
+	}
+
+	// Press play: the audio element's time advances.
+	run(t, ctx, "play", chromedp.Click(chromedp.ID("play")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('player').currentTime > 1.2`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		screenshot(t, ctx, "failed-play")
+		t.Fatalf("playback time did not advance: %v", err)
+	}
+	shown, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("time")))
+	if !strings.Contains(shown, "/") || strings.HasPrefix(shown, "00:00 /") {
+		t.Errorf("time display after playing: %q", shown)
+	}
+	screenshot(t, ctx, "3-recording-playing")
+
+	// Live monitor during a call.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		step(t, env.sim, `
+name: ui-live
+steps:
+  - {at: 0s, action: login, dn: "5002", agent: "1002"}
+  - {at: 10ms, action: inbound, call: c2, ani: "+15550000022", rp: "7000", to: "5002"}
+  - {at: 50ms, action: answer, call: c2, dn: "5002"}
+  - {at: 8s, action: release, call: c2, dn: "5002"}
+`)
+	}()
+	run(t, ctx, "live monitor",
+		chromedp.Navigate(base+"/#/live"),
+		chromedp.WaitVisible(chromedp.ID("page-live")),
+		chromedp.WaitVisible(chromedp.CSS(`#live-calls tr[data-recording-id] svg.rec-icon`)),
+	)
+	dn, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#live-calls tr[data-recording-id]`)))
+	if !strings.Contains(dn, "5002") {
+		t.Errorf("live row %q does not show DN 5002", dn)
+	}
+	screenshot(t, ctx, "4-live")
+	<-done
+}
