@@ -181,7 +181,9 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAsset(w, r, rest)
 		return
 	}
-	if strings.Contains(path.Base(p), ".") {
+	if p != "/" && p != "/"+indexFile {
+		// The UI routes by the URL's hash (#/search, #/live ...): only the
+		// page itself is served, so no other path looks like a resource.
 		http.NotFound(w, r)
 		return
 	}

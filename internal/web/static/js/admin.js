@@ -25,14 +25,19 @@ export function renderRules(main, ctx) {
   fill(main, page);
 
   let saved = '';
+  let readOnly = false;
   function setData(d) {
     saved = d.yaml || '';
     yaml.value = saved;
     yaml.disabled = false;
-    save.disabled = false;
+    // The server may say the rules cannot be saved (no rules file): read-only.
+    readOnly = d.editable === false;
+    yaml.readOnly = readOnly;
+    save.disabled = readOnly;
     dirty.hidden = true;
     const bits = [];
     if (d.path) bits.push(`File ${d.path}`);
+    if (readOnly) bits.push('read-only: the rules are not kept in a file this server can write');
     if (typeof d.groups === 'number') bits.push(`${d.groups} group${d.groups === 1 ? '' : 's'}`);
     info.textContent = bits.join(' · ');
     const ws = d.warnings || [];
@@ -67,7 +72,7 @@ export function renderRules(main, ctx) {
       page.dataset.state = 'invalid';
       showError(err, 'Rules not saved');
     } finally {
-      save.disabled = false;
+      save.disabled = readOnly;
     }
   });
   reload.addEventListener('click', load);
