@@ -79,8 +79,8 @@ var loadSite = sync.OnceValues(func() (*site, error) { return newSite(static) })
 
 // Handler serves the UI: assets under /ui/ (long-lived caching when the URL
 // carries the current version, revalidation with ETags otherwise) and
-// index.html for / and any other path outside /api/, /healthz and /metrics
-// whose last segment has no extension. The caller mounts the API, /healthz
+// index.html for / (the UI routes by the URL's hash); every other path is
+// 404. The caller mounts the API, /healthz
 // and /metrics first; this handler answers 404 for them anyway.
 func Handler() http.Handler {
 	s, err := loadSite()
