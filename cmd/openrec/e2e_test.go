@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/audiotest"
+	"github.com/openrec/openrec/internal/auth"
+	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/wav"
 )
 
@@ -282,5 +284,20 @@ func TestDemoRecordsCorrelatedCalls(t *testing.T) {
 	}
 	if !paused {
 		t.Errorf("the desktop-recorded call has no pause segment:\n%s", out)
+	}
+	// The demo printed the web UI's address and a first admin whose
+	// password works.
+	m := regexp.MustCompile(`web UI: http://\S+/  sign in as admin / (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the demo did not print the web UI and the first admin:\n%s", out)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "openrec.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.GetUser(context.Background(), "admin")
+	if err != nil || u.Role != "admin" || !auth.CheckPassword(u.PasswordHash, m[1]) {
+		t.Errorf("first admin: %+v, %v (password %q must match)", u, err, m[1])
 	}
 }

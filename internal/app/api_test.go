@@ -187,8 +187,13 @@ steps:
 	}
 	defer ws.CloseNow()
 	var pcm []int16
+	opened := time.Now()
+	var first time.Time
 	for len(pcm) < 8000 { // one second of audio
 		typ, msg, err := ws.Read(ctx)
+		if first.IsZero() {
+			first = time.Now()
+		}
 		if err != nil {
 			t.Fatalf("listen read after %d samples: %v", len(pcm), err)
 		}
@@ -199,6 +204,10 @@ steps:
 			pcm = append(pcm, int16(binary.LittleEndian.Uint16(msg[i:])))
 		}
 	}
+	// Frames are sent as the RTP arrives (not batched): one second of audio
+	// takes about one second to arrive.
+	t.Logf("live listen: first frame %v after the WebSocket opened; 1 s of audio arrived over %v",
+		first.Sub(opened).Round(time.Millisecond), time.Since(first).Round(time.Millisecond))
 	ws.Close(websocket.StatusNormalClosure, "")
 	if audiotest.Silent(pcm) {
 		t.Errorf("live audio of the recorded party is silent (RMS %.0f)", audiotest.RMS(pcm))

@@ -164,6 +164,16 @@ steps:
 	if !strings.Contains(dn, "5002") {
 		t.Errorf("live row %q does not show DN 5002", dn)
 	}
+	// Listen live to both parties: the page receives and schedules frames.
+	run(t, ctx, "listen live",
+		chromedp.Click(chromedp.CSS(`#live-calls tr[data-recording-id] button.listen[data-channel="-1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#listening[data-state="open"]`)),
+	)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.getElementById('listening').dataset.frames) >= 50`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		frames, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('listening').dataset.frames`))
+		screenshot(t, ctx, "failed-listen")
+		t.Errorf("live listening: %s frames received, want >= 50 (0.5 s of both parties): %v", frames, err)
+	}
 	screenshot(t, ctx, "4-live")
 	<-done
 }

@@ -81,6 +81,7 @@ export function render(main, ctx) {
       listener = new LiveListener(call.recording_id, channel, {
         onOpen: () => { listening.dataset.state = 'open'; },
         onLevel: (c, rms) => {
+          listening.dataset.frames = String(listener.frames);
           const m = meters[c];
           if (m) m.firstChild.style.width = `${Math.min(100, Math.round(Math.sqrt(rms) * 140))}%`;
         },
@@ -103,6 +104,7 @@ export function render(main, ctx) {
     meters.forEach((m, c) => { m.hidden = channel !== -1 && channel !== c; });
     listening.hidden = false;
     listening.dataset.state = 'connecting';
+    listening.dataset.frames = '0';
     listening.dataset.recordingId = call.recording_id;
     listening.dataset.channel = String(channel);
     const r = rows.get(key);
