@@ -146,7 +146,7 @@ func (s *Server) newSession(r *http.Request, u *store.User, kind string, ttl tim
 	}
 	now := s.cfg.Now()
 	sess = store.Session{TokenHash: auth.HashToken(token), User: u.Name, Kind: kind, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if kind == "ui" {
+	if kind == store.SessionUI {
 		if sess.CSRF, err = auth.NewToken(); err != nil {
 			return "", sess, err
 		}
@@ -157,49 +157,51 @@ func (s *Server) newSession(r *http.Request, u *store.User, kind string, ttl tim
 	return token, sess, nil
 }
 
-// token: POST /api/v1/auth/token {"username","password"} → {"token"}.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// signIn checks the credentials of the request body and opens a session
+// of kind; on failure it has answered the request.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, kind string, ttl time.Duration) (*store.User, string, store.Session, bool) {
 	var c credentials
 	if err := readJSON(w, r, &c); err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, "", store.Session{}, false
 	}
 	u, err := s.checkCredentials(r, c)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, "", store.Session{}, false
 	}
-	token, sess, err := s.newSession(r, u, "api", s.cfg.TokenTTL)
+	token, sess, err := s.newSession(r, u, kind, ttl)
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, "", store.Session{}, false
+	}
+	detail := "api token"
+	if kind == store.SessionUI {
+		detail = "web session"
+	}
+	s.record(r, store.AuditEntry{User: u.Name, Role: u.Role, Tenant: u.Tenant, Action: store.AuditLogin, Detail: detail})
+	return u, token, sess, true
+}
+
+// token: POST /api/v1/auth/token {"username","password"} → {"token"}.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	u, token, sess, ok := s.signIn(w, r, store.SessionAPI, s.cfg.TokenTTL)
+	if !ok {
 		return
 	}
-	s.record(r, store.AuditEntry{User: u.Name, Role: u.Role, Tenant: u.Tenant, Action: store.AuditLogin, Detail: "api token"})
 	writeJSON(w, http.StatusOK, map[string]any{"token": token, "token_type": "Bearer", "expires_at": sess.ExpiresAt.UTC(), "user": newUserView(u)})
 }
 
 // login: POST /api/v1/auth/login → session cookie + CSRF token.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	var c credentials
-	if err := readJSON(w, r, &c); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.checkCredentials(r, c)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	token, sess, err := s.newSession(r, u, "ui", s.cfg.SessionTTL)
-	if err != nil {
-		s.fail(w, r, err)
+	u, token, sess, ok := s.signIn(w, r, store.SessionUI, s.cfg.SessionTTL)
+	if !ok {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies || r.TLS != nil,
 	})
-	s.record(r, store.AuditEntry{User: u.Name, Role: u.Role, Tenant: u.Tenant, Action: store.AuditLogin, Detail: "web session"})
 	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(u), "csrf_token": sess.CSRF})
 }
 

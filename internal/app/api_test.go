@@ -106,6 +106,20 @@ type liveList struct {
 	} `json:"cti"`
 }
 
+// ctiParty reports whether /api/v1/live lists a CTI call with dn as a party.
+func (c *apiClient) ctiParty(dn string) bool {
+	var l liveList
+	c.call("GET", "/api/v1/live", nil, &l)
+	for _, call := range l.CTI {
+		for _, p := range call.Parties {
+			if p.DN == dn {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // The REST API on a running recorder with the simulated contact center: a
 // supervisor starts the recording of an unrecorded DN through the API (the
 // request goes over the CTI link like a desktop's), sees the call in the
@@ -138,18 +152,7 @@ steps:
 `)
 	}()
 	// Start the recording through the API once the call is established.
-	waitFor(t, 5*time.Second, "the call established on 5004", func() bool {
-		var l liveList
-		sup.call("GET", "/api/v1/live", nil, &l)
-		for _, c := range l.CTI {
-			for _, p := range c.Parties {
-				if p.DN == "5004" {
-					return true
-				}
-			}
-		}
-		return false
-	})
+	waitFor(t, 5*time.Second, "the call established on 5004", func() bool { return sup.ctiParty("5004") })
 	var ctl struct{ State, DN string }
 	if code := sup.call("POST", "/api/v1/calls/control", map[string]string{"op": "start", "dn": "5004"}, &ctl); code != 202 || ctl.State != "requested" || ctl.DN != "5004" {
 		t.Fatalf("control start: %d %+v", code, ctl)
@@ -282,18 +285,7 @@ steps:
   - {at: 3s, action: release, call: c2, dn: "5004"}
 `)
 	}()
-	waitFor(t, 5*time.Second, "the second call established on 5004", func() bool {
-		var l liveList
-		sup.call("GET", "/api/v1/live", nil, &l)
-		for _, c := range l.CTI {
-			for _, p := range c.Parties {
-				if p.DN == "5004" {
-					return true
-				}
-			}
-		}
-		return false
-	})
+	waitFor(t, 5*time.Second, "the second call established on 5004", func() bool { return sup.ctiParty("5004") })
 	var refused struct{ Detail string }
 	if code := sup.call("POST", "/api/v1/calls/control", map[string]string{"op": "start", "dn": "5004"}, &refused); code != 409 || !strings.Contains(refused.Detail, "no-5004") {
 		t.Errorf("start against the new do-not-record rule: %d %q, want 409 naming the rule", code, refused.Detail)

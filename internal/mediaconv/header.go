@@ -1,7 +1,6 @@
 package mediaconv
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,12 +35,6 @@ const (
 	maxChunks   = 1 << 10 // chunks looked at before giving up on finding data
 	sizeUnknown = math.MaxUint32
 )
-
-// extensibleTail is bytes 2..15 of the KSDATAFORMAT_SUBTYPE_* GUIDs whose
-// first two bytes are a WAVE format tag.
-var extensibleTail = []byte{0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71}
-
-const waveFormatExtensible = 0xFFFE
 
 // header describes the samples of a recording file.
 type header struct {
@@ -139,43 +132,23 @@ func parseHeader(r io.ReaderAt, size int64, part bool) (header, error) {
 	return header{}, fmt.Errorf("%w: no data chunk in the first %d chunks", ErrInvalid, maxChunks)
 }
 
-// parseFmt parses the body of a fmt chunk (at least 16 bytes).
+// parseFmt parses the body of a fmt chunk (at least 16 bytes) with the
+// WAV package's rules, then this package's limits.
 func parseFmt(b []byte) (header, error) {
-	le := binary.LittleEndian
-	tag := le.Uint16(b[0:])
-	channels := int(le.Uint16(b[2:]))
-	rate := le.Uint32(b[4:])
-	blockAlign := int(le.Uint16(b[12:]))
-	bits := le.Uint16(b[14:])
-	if tag == waveFormatExtensible {
-		if len(b) < 40 || le.Uint16(b[16:]) < 22 {
-			return header{}, fmt.Errorf("%w: short WAVE_FORMAT_EXTENSIBLE fmt chunk", ErrInvalid)
-		}
-		guid := b[24:40]
-		if !bytes.Equal(guid[2:], extensibleTail) {
-			return header{}, fmt.Errorf("%w: %w: sub-format GUID % x", ErrInvalid, ErrUnsupported, guid)
-		}
-		tag = le.Uint16(guid)
+	c, err := wav.ParseFmtChunk(b)
+	if errors.Is(err, wav.ErrUnsupported) {
+		return header{}, fmt.Errorf("%w: %w: %w", ErrInvalid, ErrUnsupported, err)
 	}
-	f := wav.Format(tag)
-	bps := f.BytesPerSample()
+	if err != nil {
+		return header{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	switch {
-	case bps == 0:
-		return header{}, fmt.Errorf("%w: %w: format tag %#04x", ErrInvalid, ErrUnsupported, tag)
-	case int(bits) != 8*bps:
-		return header{}, fmt.Errorf("%w: %w: %d bits per sample for %v", ErrInvalid, ErrUnsupported, bits, f)
-	case channels < 1:
-		return header{}, fmt.Errorf("%w: no channels", ErrInvalid)
-	case channels > MaxChannels:
-		return header{}, fmt.Errorf("%w: %w: %d channels (at most %d)", ErrInvalid, ErrUnsupported, channels, MaxChannels)
-	case rate < 1:
-		return header{}, fmt.Errorf("%w: sample rate 0", ErrInvalid)
-	case rate > MaxSampleRate:
-		return header{}, fmt.Errorf("%w: %w: sample rate %d (at most %d)", ErrInvalid, ErrUnsupported, rate, MaxSampleRate)
-	case blockAlign != channels*bps:
-		return header{}, fmt.Errorf("%w: block align %d, want %d", ErrInvalid, blockAlign, channels*bps)
+	case c.Channels > MaxChannels:
+		return header{}, fmt.Errorf("%w: %w: %d channels (at most %d)", ErrInvalid, ErrUnsupported, c.Channels, MaxChannels)
+	case c.SampleRate > MaxSampleRate:
+		return header{}, fmt.Errorf("%w: %w: sample rate %d (at most %d)", ErrInvalid, ErrUnsupported, c.SampleRate, MaxSampleRate)
 	}
-	return header{format: f, channels: channels, sampleRate: int(rate), blockAlign: blockAlign}, nil
+	return header{format: c.Format, channels: c.Channels, sampleRate: c.SampleRate, blockAlign: c.BlockAlign}, nil
 }
 
 // readAt fills b from r at off; a short read is an error.

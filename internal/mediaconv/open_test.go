@@ -103,7 +103,7 @@ func extensibleBody(tag uint16, channels, sampleRate, bits int) []byte {
 	b = le.AppendUint16(b, uint16(bits))
 	b = le.AppendUint32(b, 3) // channel mask
 	b = le.AppendUint16(b, tag)
-	return append(b, extensibleTail...)
+	return append(b, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71) // KSDATAFORMAT_SUBTYPE GUID tail
 }
 
 // riff assembles a RIFF/WAVE file from chunks.

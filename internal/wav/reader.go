@@ -156,6 +156,28 @@ func readHeader(r io.Reader) (header, error) {
 	}
 }
 
+// FmtChunk is the decoded body of a WAVE fmt chunk.
+type FmtChunk struct {
+	Format     Format
+	Channels   int
+	SampleRate int
+	BlockAlign int // bytes per interleaved frame
+}
+
+// ParseFmtChunk decodes and checks the body of a fmt chunk (at least 16
+// bytes), resolving WAVE_FORMAT_EXTENSIBLE to its sub-format. Errors wrap
+// ErrInvalid, and ErrUnsupported for a format this package does not read.
+func ParseFmtChunk(b []byte) (FmtChunk, error) {
+	if len(b) < 16 {
+		return FmtChunk{}, fmt.Errorf("%w: fmt chunk of %d bytes", ErrInvalid, len(b))
+	}
+	l, err := parseFmt(b)
+	if err != nil {
+		return FmtChunk{}, err
+	}
+	return FmtChunk{Format: l.format, Channels: l.channels, SampleRate: l.sampleRate, BlockAlign: l.blockAlign}, nil
+}
+
 func parseFmt(b []byte) (layout, error) {
 	le := binary.LittleEndian
 	tag := le.Uint16(b[0:])
