@@ -86,7 +86,7 @@ func (s *Server) tenants(w http.ResponseWriter, r *http.Request) {
 	items := []TenantView{}
 	if s.cfg.Tenants != nil {
 		for _, t := range s.cfg.Tenants.Tenants() {
-			if p.user.Role != roleAdmin && !strings.EqualFold(t.Name, p.user.Tenant) {
+			if !p.seesTenant(t.Name) {
 				continue
 			}
 			items = append(items, normTenant(t))
@@ -230,7 +230,13 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 			changed = append(changed, f.name)
 		}
 	}
-	s.record(r, store.AuditEntry{Action: store.AuditUserChange, Detail: fmt.Sprintf("updated user %s: %s", u.Name, strings.Join(changed, ", "))})
+	// A changed password, role, tenant, agent id or state ends the user's
+	// sessions and tokens: they sign in again under the new settings.
+	ended, err := s.cfg.Users.DeleteUserSessions(r.Context(), u.Name)
+	if err != nil {
+		s.log.Error("sessions of a changed user not ended", "user", u.Name, "error", err)
+	}
+	s.record(r, store.AuditEntry{Action: store.AuditUserChange, Detail: fmt.Sprintf("updated user %s: %s (%d sessions ended)", u.Name, strings.Join(changed, ", "), ended)})
 	writeJSON(w, http.StatusOK, newUserView(u))
 }
 
@@ -301,6 +307,10 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if p := principalOf(r); p.user.Role != roleAdmin {
+		if p.user.Tenant == "" {
+			writeJSON(w, http.StatusOK, map[string]any{"items": []auditView{}, "next_before": nil})
+			return
+		}
 		f.Tenant = p.user.Tenant
 	}
 	es, err := s.cfg.Audit.ListAudit(r.Context(), f)

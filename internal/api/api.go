@@ -16,6 +16,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/live"
@@ -40,6 +41,7 @@ type Users interface {
 	CreateSession(ctx context.Context, s store.Session) error
 	GetSession(ctx context.Context, tokenHash string, now time.Time) (*store.Session, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteUserSessions(ctx context.Context, name string) (int, error)
 }
 
 // Audit is the append-only audit log.
@@ -112,9 +114,12 @@ type Config struct {
 
 // Server serves the API.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	paths  *http.ServeMux // every API path, any method: tells 405 from 404
+	recent recentAudit
+	limit  loginLimiter
 }
 
 // New returns the API server; Handler serves it.
@@ -131,13 +136,18 @@ func New(cfg Config) *Server {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), paths: http.NewServeMux()}
+	allow := map[string][]string{}
 	for _, rt := range s.routes() {
 		h := rt.h
 		if rt.auth {
 			h = s.authenticated(rt.roles, h)
 		}
 		s.mux.Handle(rt.method+" "+rt.path, s.recoverer(h))
+		if allow[rt.path] == nil {
+			s.paths.Handle(rt.path, http.NotFoundHandler())
+		}
+		allow[rt.path] = append(allow[rt.path], rt.method)
 	}
 	if cfg.Health != nil {
 		s.mux.Handle("GET /healthz", cfg.Health)
@@ -146,7 +156,13 @@ func New(cfg Config) *Server {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
 	}
 	s.mux.Handle("/api/", s.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, &Problem{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such API endpoint: " + r.Method + " " + r.URL.Path})
+		if _, pattern := s.paths.Handler(r); pattern != "" {
+			methods := allow[pattern]
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			writeProblem(w, r, problemf(http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+": allowed: "+strings.Join(methods, ", ")))
+			return
+		}
+		writeProblem(w, r, problemf(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path))
 	})))
 	if cfg.UI != nil {
 		s.mux.Handle("/", cfg.UI)
@@ -181,7 +197,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/live", true, staff, http.HandlerFunc(s.live)},
 		{"GET", "/api/v1/live/{id}/listen", true, staff, http.HandlerFunc(s.listen)},
 		{"POST", "/api/v1/calls/control", true, staff, http.HandlerFunc(s.control)},
-		{"GET", "/api/v1/admin/rules", true, staff, http.HandlerFunc(s.getRules)},
+		{"GET", "/api/v1/admin/rules", true, admin, http.HandlerFunc(s.getRules)},
 		{"PUT", "/api/v1/admin/rules", true, admin, http.HandlerFunc(s.putRules)},
 		{"GET", "/api/v1/admin/tenants", true, staff, http.HandlerFunc(s.tenants)},
 		{"GET", "/api/v1/admin/users", true, admin, http.HandlerFunc(s.listUsers)},

@@ -182,6 +182,9 @@ func (e *env) raw(token, method, path string, body any, hdr http.Header) *http.R
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
@@ -272,6 +275,7 @@ func TestCookieSessionNeedsCSRF(t *testing.T) {
 	post := func(path, csrf string, body any) *http.Response {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
 		if csrf != "" {
 			req.Header.Set("X-CSRF-Token", csrf)
 		}
@@ -665,10 +669,11 @@ func TestAuditLog(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		r.Body.Close()
 	}
-	get("/api/v1/recordings/rec-a1/media", nil)                                   // playback
-	get("/api/v1/recordings/rec-a1/media", http.Header{"Range": {"bytes=5000-"}}) // the player seeking: not another entry
-	get("/api/v1/recordings/rec-a1/media?download=1&channel=0", nil)              // download
-	e.do(e.token("supb"), "GET", "/api/v1/recordings/rec-b1/media", nil, nil)     // tenant B
+	get("/api/v1/recordings/rec-a1/media", http.Header{"Range": {"bytes=-100000000"}}) // a whole-file suffix range is a playback
+	get("/api/v1/recordings/rec-a1/media", http.Header{"Range": {"bytes=5000-"}})      // the player seeking: not another entry
+	get("/api/v1/recordings/rec-a1/media", nil)                                        // nor a reload within the window
+	get("/api/v1/recordings/rec-a1/media?download=1&channel=0", nil)                   // download
+	e.do(e.token("supb"), "GET", "/api/v1/recordings/rec-b1/media", nil, nil)          // tenant B
 	e.do("", "POST", "/api/v1/auth/token", map[string]string{"username": "supa", "password": "nope"}, nil)
 
 	type entries struct {
@@ -761,6 +766,72 @@ func TestUserAdmin(t *testing.T) {
 	e.do(root, "GET", "/api/v1/audit?action=user_change", nil, &audit)
 	if len(audit.Items) != 3 { // created, updated, deleted
 		t.Errorf("user_change audit entries: %+v", audit.Items)
+	}
+}
+
+func TestSignInThrottledAndNoUserEnumeration(t *testing.T) {
+	e := newEnv(t, nil)
+	bad := map[string]string{"username": "root", "password": "wrong"}
+	for i := 0; i < 10; i++ {
+		if code := e.do("", "POST", "/api/v1/auth/token", bad, nil); code != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, code)
+		}
+	}
+	// The eleventh attempt from the same address waits, even with the right password.
+	if code := e.do("", "POST", "/api/v1/auth/token", map[string]string{"username": "root", "password": "password-root"}, nil); code != 429 {
+		t.Errorf("after 10 failures: %d, want 429", code)
+	}
+	// A huge user name is not stored as it came.
+	e2 := newEnv(t, nil)
+	e2.do("", "POST", "/api/v1/auth/token", map[string]string{"username": strings.Repeat("x", 100000), "password": "p"}, nil)
+	var audit struct{ Items []struct{ User string } }
+	e2.do(e2.token("root"), "GET", "/api/v1/audit?action=login_failed", nil, &audit)
+	if len(audit.Items) != 1 || len(audit.Items[0].User) > 100 {
+		t.Errorf("failed sign-in with a huge name: %d entries, user %.60q", len(audit.Items), audit.Items)
+	}
+}
+
+func TestUserChangeEndsSessions(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.token("supa")
+	if code := e.do(e.token("root"), "PUT", "/api/v1/admin/users/supa", map[string]any{"password": "a-new-password"}, nil); code != 200 {
+		t.Fatal(code)
+	}
+	if code := e.do(old, "GET", "/api/v1/auth/me", nil, nil); code != 401 {
+		t.Errorf("token from before the password change: %d, want 401", code)
+	}
+}
+
+func TestRequestShapeErrors(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.token("root")
+	// A form post (what a cross-site page can send) is not JSON.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"root","password":"password-root"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 415 || len(resp.Cookies()) != 0 {
+		t.Errorf("login as text/plain: %d with %d cookies, want 415 and none", resp.StatusCode, len(resp.Cookies()))
+	}
+	if code := e.do(tok, "DELETE", "/api/v1/recordings/rec-a1", nil, nil); code != 405 {
+		t.Errorf("DELETE on a recording: %d, want 405", code)
+	}
+	r := e.raw(tok, "PATCH", "/api/v1/admin/users/supa", nil, nil)
+	r.Body.Close()
+	if r.StatusCode != 405 || r.Header.Get("Allow") != "PUT, DELETE" {
+		t.Errorf("PATCH user: %d Allow %q", r.StatusCode, r.Header.Get("Allow"))
+	}
+	for _, q := range []string{"cursor=%%%", "min_duration=NaN", "max_duration=1e300", "dn=" + strings.Repeat("5", 600),
+		strings.Repeat("ext=K:v&", 21) + "limit=1"} {
+		if code := e.do(tok, "GET", "/api/v1/recordings?"+q, nil, nil); code != 400 {
+			t.Errorf("%.40s: %d, want 400", q, code)
+		}
+	}
+	if code := e.do(e.token("supa"), "GET", "/api/v1/admin/rules", nil, nil); code != 403 {
+		t.Errorf("supervisor reading rules: %d, want 403", code)
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openrec/openrec/internal/auth"
@@ -104,6 +106,10 @@ func (s *Server) authenticate(r *http.Request) (*principal, *Problem) {
 		return nil, problemf(http.StatusUnauthorized, "the token or session is unknown or expired: sign in again")
 	}
 	u, err := s.cfg.Users.GetUser(ctx, sess.User)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("user lookup failed", "error", err)
+		return nil, problemf(http.StatusInternalServerError, "user lookup failed")
+	}
 	if err != nil || u.Disabled {
 		return nil, problemf(http.StatusUnauthorized, "the user of this session no longer exists or is disabled")
 	}
@@ -126,17 +132,110 @@ type credentials struct {
 }
 
 // checkCredentials returns the user of c, or a 401 problem (the same for an
-// unknown user, a wrong password and a disabled user).
+// unknown user, a wrong password and a disabled user, and as slow: a
+// missing user is checked against a dummy hash). A client with too many
+// failures in a row is refused for a while (429).
 func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, error) {
-	u, err := s.cfg.Users.GetUser(r.Context(), c.Username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+	ip, now := remoteAddr(r), s.cfg.Now()
+	if wait := s.limit.blocked(ip, now); wait > 0 {
+		return nil, &Problem{Status: http.StatusTooManyRequests, Title: "Too Many Requests",
+			Detail: fmt.Sprintf("too many failed sign-ins from %s: try again in %d s", ip, int(wait.Seconds())+1)}
 	}
-	if err != nil || u.Disabled || !auth.CheckPassword(u.PasswordHash, c.Password) {
-		s.record(r, store.AuditEntry{User: c.Username, Action: store.AuditLoginFailed})
+	var u *store.User
+	var err error
+	if auth.ValidUserName(c.Username) == nil {
+		u, err = s.cfg.Users.GetUser(r.Context(), c.Username)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	hash := dummyHash()
+	if u != nil && !u.Disabled {
+		hash = u.PasswordHash
+	}
+	if !auth.CheckPassword(hash, c.Password) || u == nil || u.Disabled {
+		s.limit.failed(ip, now)
+		name := c.Username
+		if auth.ValidUserName(name) != nil {
+			name = fmt.Sprintf("(invalid user name, %d bytes)", len(name))
+		}
+		s.record(r, store.AuditEntry{User: name, Action: store.AuditLoginFailed})
 		return nil, problemf(http.StatusUnauthorized, "wrong user name or password")
 	}
+	s.limit.succeeded(ip)
 	return u, nil
+}
+
+// dummyHash is a bcrypt hash of nothing anyone knows, checked for unknown
+// users so that a wrong name costs as much time as a wrong password.
+var dummyHash = sync.OnceValue(func() string {
+	tok, _ := auth.NewToken()
+	h, err := auth.HashPassword("x-" + tok)
+	if err != nil {
+		return ""
+	}
+	return h
+})
+
+// Sign-in throttling: after loginFailLimit failures from one address
+// within loginFailWindow, that address waits out the window.
+const (
+	loginFailLimit  = 10
+	loginFailWindow = time.Minute
+)
+
+type loginLimiter struct {
+	mu    sync.Mutex
+	fails map[string][]time.Time
+}
+
+// blocked returns how long ip must still wait (0 = it may try).
+func (l *loginLimiter) blocked(ip string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.recent(ip, now)
+	if len(f) < loginFailLimit {
+		return 0
+	}
+	return f[0].Add(loginFailWindow).Sub(now)
+}
+
+func (l *loginLimiter) failed(ip string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fails == nil {
+		l.fails = map[string][]time.Time{}
+	}
+	if len(l.fails) > 10000 { // forget idle addresses
+		for k := range l.fails {
+			if len(l.recent(k, now)) == 0 {
+				delete(l.fails, k)
+			}
+		}
+	}
+	l.fails[ip] = append(l.recent(ip, now), now)
+}
+
+func (l *loginLimiter) succeeded(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, ip)
+}
+
+// recent returns ip's failures within the window (l.mu held).
+func (l *loginLimiter) recent(ip string, now time.Time) []time.Time {
+	f := l.fails[ip]
+	i := 0
+	for i < len(f) && now.Sub(f[i]) >= loginFailWindow {
+		i++
+	}
+	f = f[i:]
+	if len(f) == 0 {
+		delete(l.fails, ip)
+	} else {
+		l.fails[ip] = f
+	}
+	return f
 }
 
 func (s *Server) newSession(r *http.Request, u *store.User, kind string, ttl time.Duration) (token string, sess store.Session, err error) {
@@ -244,6 +343,44 @@ func (s *Server) record(r *http.Request, e store.AuditEntry) {
 	if _, err := s.cfg.Audit.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		s.log.Error("audit entry not written", "action", e.Action, "user", e.User, "recording_id", e.RecordingID, "error", err)
 	}
+}
+
+// mediaAuditWindow is how long repeated requests of one session for the
+// same media count as one audited access.
+const mediaAuditWindow = 10 * time.Minute
+
+// recentAudit remembers audited accesses for recordOnce.
+type recentAudit struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// recordOnce records e unless the same session recorded key within
+// mediaAuditWindow.
+func (s *Server) recordOnce(r *http.Request, key string, e store.AuditEntry) {
+	if p := principalOf(r); p != nil {
+		key = p.session.TokenHash + "|" + key
+	}
+	now := s.cfg.Now()
+	ra := &s.recent
+	ra.mu.Lock()
+	if t, ok := ra.seen[key]; ok && now.Sub(t) < mediaAuditWindow {
+		ra.mu.Unlock()
+		return
+	}
+	if ra.seen == nil {
+		ra.seen = map[string]time.Time{}
+	}
+	if len(ra.seen) >= 10000 {
+		for k, t := range ra.seen {
+			if now.Sub(t) >= mediaAuditWindow {
+				delete(ra.seen, k)
+			}
+		}
+	}
+	ra.seen[key] = now
+	ra.mu.Unlock()
+	s.record(r, e)
 }
 
 func remoteAddr(r *http.Request) string {

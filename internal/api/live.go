@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -69,6 +68,10 @@ type ControlRequest struct {
 	DN       string `json:"dn"`
 	ConnID   string `json:"conn_id"`
 	CallUUID string `json:"call_uuid"`
+	// Tenant restricts the request to calls of this tenant (set by the
+	// API for every user but an admin); the Controller answers 404 for a
+	// call of another tenant.
+	Tenant string `json:"-"`
 }
 
 // ControlResult says what was asked of the CTI link.
@@ -88,7 +91,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	calls, cti := []LiveCall{}, []CTICall{}
 	if s.cfg.Live != nil {
 		for _, c := range s.cfg.Live.Live() {
-			if p.user.Role == roleAdmin || strings.EqualFold(c.Tenant, p.user.Tenant) {
+			if p.seesTenant(c.Tenant) {
 				if c.Channels == nil {
 					c.Channels = []LiveChannel{}
 				}
@@ -96,7 +99,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		for _, c := range s.cfg.Live.LiveCTI() {
-			if p.user.Role == roleAdmin || strings.EqualFold(c.Tenant, p.user.Tenant) {
+			if p.seesTenant(c.Tenant) {
 				if c.Parties == nil {
 					c.Parties = []CTIParty{}
 				}
@@ -189,7 +192,7 @@ func (s *Server) liveVisible(p *principal, id string) bool {
 	}
 	for _, c := range s.cfg.Live.Live() {
 		if c.RecordingID == id {
-			return p.user.Role == roleAdmin || (p.user.Tenant != "" && strings.EqualFold(c.Tenant, p.user.Tenant))
+			return p.seesTenant(c.Tenant)
 		}
 	}
 	return false
@@ -215,6 +218,19 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	if req.DN == "" && req.ConnID == "" && req.CallUUID == "" {
 		writeProblem(w, r, problemf(http.StatusBadRequest, "name the call: dn, conn_id or call_uuid"))
 		return
+	}
+	for _, v := range []string{req.DN, req.ConnID, req.CallUUID} {
+		if len(v) > 128 {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "dn, conn_id and call_uuid are at most 128 bytes"))
+			return
+		}
+	}
+	if p := principalOf(r); p.user.Role != roleAdmin {
+		if p.user.Tenant == "" {
+			writeProblem(w, r, problemf(http.StatusNotFound, "no such live call"))
+			return
+		}
+		req.Tenant = p.user.Tenant
 	}
 	res, err := s.cfg.Control.Control(r.Context(), req)
 	action := store.AuditControl

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 
 	"github.com/openrec/openrec/internal/store"
@@ -74,12 +75,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // maxBody bounds JSON request bodies.
 const maxBody = 1 << 20
 
-// readJSON decodes a JSON request body into v, rejecting unknown fields.
+// readJSON decodes a JSON request body into v, rejecting unknown fields
+// and anything after the value. The body must be declared
+// application/json: a cross-site HTML form cannot send that, so it cannot
+// post credentials or changes (login CSRF).
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return problemf(http.StatusUnsupportedMediaType, "the request body must be JSON with Content-Type: application/json")
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return problemf(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+	}
+	if dec.More() {
+		return problemf(http.StatusBadRequest, "invalid JSON body: data after the JSON value")
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func (p *principal) scope(f *store.Filter) (ok bool) {
 	if p.user.Role == roleAdmin {
 		return true
 	}
-	if f.Tenant != "" && !strings.EqualFold(f.Tenant, p.user.Tenant) {
+	if f.Tenant != "" && !asciiEqualFold(f.Tenant, p.user.Tenant) {
 		return false
 	}
 	f.Tenant = p.user.Tenant
@@ -122,6 +122,12 @@ func (p *principal) scope(f *store.Filter) (ok bool) {
 	return true
 }
 
+// seesTenant reports whether p may see what belongs to tenant: admins
+// everything, others their own tenant (none when they have no tenant).
+func (p *principal) seesTenant(tenant string) bool {
+	return p.user.Role == roleAdmin || (p.user.Tenant != "" && asciiEqualFold(tenant, p.user.Tenant))
+}
+
 func (p *principal) agentID() string { return firstNonEmpty(p.user.AgentID, p.user.Name) }
 
 // canSee reports whether p may see r (the single-recording form of scope).
@@ -129,7 +135,7 @@ func (p *principal) canSee(r *store.Recording) bool {
 	if p.user.Role == roleAdmin {
 		return true
 	}
-	if p.user.Tenant == "" || !strings.EqualFold(r.ExternalData[store.TenantKey], p.user.Tenant) || r.Retention == store.RetentionDiscard {
+	if !p.seesTenant(r.ExternalData[store.TenantKey]) || r.Retention == store.RetentionDiscard {
 		return false
 	}
 	if p.user.Role == roleSupervisor {
@@ -150,10 +156,18 @@ func searchFilter(q url.Values) (store.Filter, error) {
 	bad := func(name, why string) error {
 		return problemf(http.StatusBadRequest, fmt.Sprintf("query parameter %s: %s", name, why))
 	}
-	for name := range q {
+	for name, vs := range q {
 		if !contains(searchParams, name) {
 			return f, bad(name, "unknown parameter (known: "+strings.Join(searchParams, ", ")+")")
 		}
+		for _, v := range vs {
+			if len(v) > maxParamLen {
+				return f, bad(name, fmt.Sprintf("longer than %d bytes", maxParamLen))
+			}
+		}
+	}
+	if len(q["ext"]) > maxExtFilters {
+		return f, bad("ext", fmt.Sprintf("at most %d external-data filters", maxExtFilters))
 	}
 	var err error
 	if v := q.Get("limit"); v != "" {
@@ -181,7 +195,7 @@ func searchFilter(q url.Values) (store.Filter, error) {
 	}{{"min_duration", &f.MinDurationMS}, {"max_duration", &f.MaxDurationMS}} {
 		if v := q.Get(d.name); v != "" {
 			sec, err := strconv.ParseFloat(v, 64)
-			if err != nil || sec < 0 {
+			if err != nil || !(sec >= 0 && sec <= maxDurationSec) { // also NaN
 				return f, bad(d.name, "want seconds (a non-negative number)")
 			}
 			*d.dst = int64(sec * 1000)
@@ -221,13 +235,34 @@ func searchFilter(q url.Values) (store.Filter, error) {
 	return f, nil
 }
 
+// Bounds of search input.
+const (
+	maxParamLen    = 512
+	maxExtFilters  = 20
+	maxDurationSec = 1e7 // 115 days
+)
+
+// query parses the request's query string strictly: a malformed pair is
+// an error, not a parameter silently left out.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, problemf(http.StatusBadRequest, "malformed query string: "+err.Error())
+	}
+	return q, nil
+}
+
 var searchParams = []string{"limit", "cursor", "count", "sort", "since", "until", "min_duration", "max_duration",
 	"dn", "agent", "ani", "dnis", "call_uuid", "conn_id", "record_id", "tenant", "status", "direction", "mode", "retention", "ext"}
 
 // searchRecordings: GET /api/v1/recordings.
 func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	f, err := searchFilter(q)
 	if err != nil {
 		s.fail(w, r, err)
@@ -425,14 +460,16 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	// One audit entry per playback or download, not per Range request of
-	// the player: only a request for the whole file or its start counts.
-	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
+	// Every access is audited, but a player's many Range requests are one
+	// playback: one entry per session, recording, action and variant
+	// within mediaAuditWindow. HEAD transfers nothing.
+	if r.Method != http.MethodHead {
 		action := store.AuditPlayback
 		if download {
 			action = store.AuditDownload
 		}
-		s.record(r, store.AuditEntry{Action: action, RecordingID: rec.ID, Detail: fmt.Sprintf("format=%s channel=%d", format, channel)})
+		variant := fmt.Sprintf("format=%s channel=%d", format, channel)
+		s.recordOnce(r, action+"|"+rec.ID+"|"+variant, store.AuditEntry{Action: action, RecordingID: rec.ID, Detail: variant})
 	}
 	http.ServeContent(w, r, name, modtime, content)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,11 +23,13 @@ import (
 	"github.com/openrec/openrec/internal/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/rules"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/web"
 )
 
 // newAPI builds the REST API and web UI of the process.
 func (a *App) newAPI(health, metrics http.Handler) *api.Server {
+	a.mp3 = &mediaconv.Cache{Dir: a.mp3CacheDir(), Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}}
 	cfg := api.Config{
 		Store:         a.db,
 		Users:         a.db,
@@ -34,7 +37,7 @@ func (a *App) newAPI(health, metrics http.Handler) *api.Server {
 		Live:          liveAdapter{rec: a.rec},
 		Listen:        listenAdapter{hub: a.hub, rec: a.rec},
 		DataDir:       a.dataDir,
-		MP3:           &mediaconv.Cache{Dir: filepath.Join(a.dataDir, "cache", "mp3"), Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}},
+		MP3:           a.mp3,
 		Health:        health,
 		Metrics:       metrics,
 		UI:            web.Handler(),
@@ -46,7 +49,7 @@ func (a *App) newAPI(health, metrics http.Handler) *api.Server {
 	}
 	if a.cti != nil {
 		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core}
-		cfg.Control = controlAdapter{core: a.cti.core}
+		cfg.Control = controlAdapter{core: a.cti.core, st: a.db}
 		cfg.Rules = rulesAdapter{h: a.cti.rules}
 	}
 	return api.New(cfg)
@@ -119,9 +122,47 @@ func (l listenAdapter) IsLive(id string) bool { return l.rec.IsLive(id) }
 
 // controlAdapter sends recording control through the CTI bridge and maps
 // its errors to API problems.
-type controlAdapter struct{ core *callcore.Core }
+type controlAdapter struct {
+	core *callcore.Core
+	st   interface {
+		ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+	}
+}
+
+// inTenant reports whether the call req names belongs to tenant: every
+// live call it matches is of that tenant, or, when no live call matches
+// (keep/discard after the call), a stored recording of that call is.
+func (c controlAdapter) inTenant(ctx context.Context, req api.ControlRequest) (bool, error) {
+	matched := false
+	for _, lc := range c.core.LiveCalls() {
+		if req.CallUUID != "" && lc.CallUUID != req.CallUUID || req.ConnID != "" && !strings.EqualFold(lc.ConnID, req.ConnID) {
+			continue
+		}
+		if req.DN != "" && !slices.ContainsFunc(lc.Parties, func(p callcore.LiveParty) bool { return p.DN == req.DN }) {
+			continue
+		}
+		if !strings.EqualFold(lc.Tenant, req.Tenant) {
+			return false, nil
+		}
+		matched = true
+	}
+	if matched || req.CallUUID == "" && req.ConnID == "" {
+		return matched, nil
+	}
+	recs, err := c.st.ListRecordings(ctx, store.Filter{CallUUID: req.CallUUID, ConnID: req.ConnID, Tenant: req.Tenant, Limit: 1})
+	return len(recs) > 0, err
+}
 
 func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (api.ControlResult, error) {
+	if req.Tenant != "" {
+		ok, err := c.inTenant(ctx, req)
+		if err != nil {
+			return api.ControlResult{}, err
+		}
+		if !ok {
+			return api.ControlResult{}, &api.Problem{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such live call in tenant " + req.Tenant}
+		}
+	}
 	res, err := c.core.Control(ctx, callcore.ControlTarget{CallUUID: req.CallUUID, ConnID: req.ConnID, DN: req.DN}, req.Op)
 	if err != nil {
 		status := 0
@@ -204,18 +245,26 @@ func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
 		return api.RulesDoc{}, invalid(err)
 	}
 	if err := r.h.writeRules(&value); err != nil {
-		return api.RulesDoc{}, err
-	}
-	// Installed now; the file watcher will load the same rules once more.
-	if err := r.h.Reload(); err != nil {
+		var inv *invalidRules
+		if errors.As(err, &inv) {
+			return api.RulesDoc{}, invalid(inv.err)
+		}
 		return api.RulesDoc{}, err
 	}
 	return r.Rules()
 }
 
+// invalidRules: the configuration file with the new rules would not load.
+type invalidRules struct{ err error }
+
+func (e *invalidRules) Error() string { return e.err.Error() }
+
 // writeRules replaces the `rules:` key of the configuration file with value
 // (a document node; empty = no rules), keeping the other keys and their
-// comments, through a temporary file renamed into place.
+// comments, and installs the rules: the new file is written to a temporary
+// file, loaded from there exactly as a reload would (else *invalidRules and
+// nothing changes), renamed into place and put in force, all under
+// writeMu. The file watcher then loads the same rules once more.
 func (h *ruleHolder) writeRules(value *yaml.Node) error {
 	h.writeMu.Lock()
 	defer h.writeMu.Unlock()
@@ -278,7 +327,15 @@ func (h *ruleHolder) writeRules(value *yaml.Node) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), h.path)
+	set, groups, err := compileFile(tmp.Name())
+	if err != nil {
+		return &invalidRules{err}
+	}
+	if err := os.Rename(tmp.Name(), h.path); err != nil {
+		return err
+	}
+	h.install(set, groups)
+	return nil
 }
 
 // mappingValue returns the value of key in the top-level mapping of a
@@ -366,7 +423,11 @@ func splitList(s string) []string {
 	return out
 }
 
-// sessionSweep deletes expired sessions and tokens now and then.
+// mp3CacheDir holds the MP3s made for downloads.
+func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, "cache", "mp3") }
+
+// sessionSweep deletes expired sessions and tokens, and the cached MP3s of
+// recordings that no longer exist, now and then.
 func (a *App) sessionSweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -379,6 +440,36 @@ func (a *App) sessionSweep(ctx context.Context, every time.Duration) {
 				a.log.Warn("expired sessions not deleted", "error", err)
 			} else if n > 0 {
 				a.log.Debug("expired sessions deleted", "count", n)
+			}
+			a.pruneMP3Cache(ctx)
+		}
+	}
+}
+
+// pruneMP3Cache removes cached MP3s whose recording was deleted (a
+// discarded pre-recording must not survive as an MP3) and temporary files
+// an interrupted encode left. Cache files are named <recording id>-<sha256>.*.
+func (a *App) pruneMP3Cache(ctx context.Context) {
+	entries, err := os.ReadDir(a.mp3CacheDir())
+	if err != nil {
+		return // no cache yet
+	}
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(a.mp3CacheDir(), name)
+		if strings.HasPrefix(name, ".tmp-") {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				_ = os.Remove(path)
+			}
+			continue
+		}
+		id, _, ok := strings.Cut(name, "-")
+		if !ok {
+			continue
+		}
+		if _, err := a.db.GetRecording(ctx, id); errors.Is(err, store.ErrNotFound) {
+			if err := os.Remove(path); err == nil {
+				a.log.Info("cached MP3 of a deleted recording removed", "recording_id", id, "file", path)
 			}
 		}
 	}

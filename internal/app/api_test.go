@@ -69,6 +69,9 @@ func (c *apiClient) call(method, path string, body, out any) int {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -153,7 +156,10 @@ steps:
 	}()
 	// Start the recording through the API once the call is established.
 	waitFor(t, 5*time.Second, "the call established on 5004", func() bool { return sup.ctiParty("5004") })
-	var ctl struct{ State, DN string }
+	var ctl struct {
+		State, DN string
+		CallUUID  string `json:"call_uuid"`
+	}
 	if code := sup.call("POST", "/api/v1/calls/control", map[string]string{"op": "start", "dn": "5004"}, &ctl); code != 202 || ctl.State != "requested" || ctl.DN != "5004" {
 		t.Fatalf("control start: %d %+v", code, ctl)
 	}
@@ -173,10 +179,17 @@ steps:
 		return false
 	})
 	// Another tenant's supervisor does not see it.
+	other := signIn(t, env.a, "other")
 	var l2 liveList
-	signIn(t, env.a, "other").call("GET", "/api/v1/live", nil, &l2)
+	other.call("GET", "/api/v1/live", nil, &l2)
 	if len(l2.Items) != 0 || len(l2.CTI) != 0 {
 		t.Errorf("supervisor of another tenant sees live calls: %+v", l2)
+	}
+	// ... nor controls them, by DN or by CallUUID.
+	for _, req := range []map[string]string{{"op": "stop", "dn": "5004"}, {"op": "discard", "call_uuid": ctl.CallUUID}} {
+		if code := other.call("POST", "/api/v1/calls/control", req, nil); code != 404 {
+			t.Errorf("supervisor of another tenant: control %v: %d, want 404", req, code)
+		}
 	}
 
 	// Listen live to the recorded party.

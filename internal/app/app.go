@@ -25,6 +25,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/live"
+	"github.com/openrec/openrec/internal/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/rtpin"
 	"github.com/openrec/openrec/internal/sipsrv"
@@ -44,7 +45,8 @@ type App struct {
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
-	hub       *live.Hub // live audio of recordings in progress (listen live)
+	hub       *live.Hub        // live audio of recordings in progress (listen live)
+	mp3       *mediaconv.Cache // MP3s made for downloads
 	dataDir   string
 
 	cancel    context.CancelFunc
@@ -321,6 +323,9 @@ func (a *App) Close() {
 		}
 		a.cancel()
 		a.wg.Wait()
+		if a.mp3 != nil {
+			_ = a.mp3.Close() // stops encodes still running
+		}
 		_ = a.db.Close()
 		a.log.Info("openrec stopped")
 	})

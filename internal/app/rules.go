@@ -26,7 +26,9 @@ type ruleHolder struct {
 	mtime time.Time
 	size  int64
 
-	writeMu sync.Mutex // one writer of the configuration file at a time (API)
+	// writeMu orders writers of the configuration file (API) and loads of
+	// the rules, so the rules in force are always those of the file.
+	writeMu sync.Mutex
 }
 
 func newRuleHolder(c rules.Config, path string, log *slog.Logger) (*ruleHolder, error) {
@@ -51,20 +53,36 @@ func (h *ruleHolder) Reload() error {
 	if h.path == "" {
 		return nil
 	}
-	c, err := rules.LoadFile(h.path)
+	h.writeMu.Lock()
+	defer h.writeMu.Unlock()
+	set, groups, err := compileFile(h.path)
 	if err != nil {
 		return err
+	}
+	h.install(set, groups)
+	return nil
+}
+
+// compileFile loads and compiles the rules of a serve configuration file.
+func compileFile(path string) (*rules.Set, int, error) {
+	c, err := rules.LoadFile(path)
+	if err != nil {
+		return nil, 0, err
 	}
 	set, err := rules.Compile(c)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
+	return set, len(c.Groups), nil
+}
+
+// install puts set in force (h.writeMu held).
+func (h *ruleHolder) install(set *rules.Set, groups int) {
 	h.set.Store(set)
-	h.log.Info("recording rules reloaded", "file", h.path, "rules", set.Len(), "groups", len(c.Groups))
+	h.log.Info("recording rules reloaded", "file", h.path, "rules", set.Len(), "groups", groups)
 	for _, w := range set.Warnings() {
 		h.log.Warn("recording rules", "warning", w)
 	}
-	return nil
 }
 
 // changed reports whether the configuration file changed since last seen.
