@@ -106,6 +106,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		LegWindow:       cfg.LegWindow,
 		ReorderWindow:   cfg.ReorderWindow,
 		FlushInterval:   cfg.FlushInterval,
+		FsyncInterval:   cfg.FsyncInterval,
 		RTPIP:           rtpIP,
 		AdvertiseIP:     adv,
 		Ports:           ports,

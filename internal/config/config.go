@@ -34,6 +34,7 @@ type Serve struct {
 	LegWindow       time.Duration `koanf:"leg_window"`       // wait for the second MSR leg
 	ReorderWindow   time.Duration `koanf:"reorder_window"`   // jitter/reorder buffer
 	FlushInterval   time.Duration `koanf:"flush_interval"`   // batched disk writes + crash-safe header
+	FsyncInterval   time.Duration `koanf:"fsync_interval"`   // flush to stable storage at most this often (power-loss window)
 	PortQuarantine  time.Duration `koanf:"port_quarantine"`  // freed RTP ports rest this long
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"` // SIGTERM: wait this long for active calls
 	MaxBody         int           `koanf:"max_body"`         // bytes; larger SIP bodies get 413
@@ -188,6 +189,7 @@ func Defaults() Serve {
 		LegWindow:          10 * time.Second,
 		ReorderWindow:      200 * time.Millisecond,
 		FlushInterval:      time.Second,
+		FsyncInterval:      10 * time.Second,
 		PortQuarantine:     30 * time.Second,
 		ShutdownTimeout:    30 * time.Second,
 		MaxBody:            256 << 10,
@@ -225,6 +227,7 @@ var flagKeys = map[string]string{
 	"leg-window":            "leg_window",
 	"reorder-window":        "reorder_window",
 	"flush-interval":        "flush_interval",
+	"fsync-interval":        "fsync_interval",
 	"port-quarantine":       "port_quarantine",
 	"shutdown-timeout":      "shutdown_timeout",
 	"max-body":              "max_body",
@@ -294,6 +297,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Duration("leg-window", d.LegWindow, "how long to wait for the second MSR leg before flagging the call partial")
 	fs.Duration("reorder-window", d.ReorderWindow, "RTP reorder/jitter window")
 	fs.Duration("flush-interval", d.FlushInterval, "how often audio is written and the WAV header made valid")
+	fs.Duration("fsync-interval", d.FsyncInterval, "how often a recording is flushed to stable storage (fsync); at most this much audio is lost on a power failure (<= flush-interval: every flush)")
 	fs.Duration("port-quarantine", d.PortQuarantine, "how long a freed RTP port rests before reuse")
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "on SIGTERM, how long active calls may continue")
 	fs.Int("max-body", d.MaxBody, "largest accepted SIP body in bytes (413 above)")
@@ -446,6 +450,9 @@ func (c Serve) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.SIPListen); err != nil {
 		errs = append(errs, fmt.Errorf("sip_listen %q: want HOST:PORT", c.SIPListen))
+	}
+	if c.FsyncInterval < 0 {
+		errs = append(errs, fmt.Errorf("fsync_interval %s: want >= 0", c.FsyncInterval))
 	}
 	if c.SessionTTL <= 0 || c.TokenTTL <= 0 {
 		errs = append(errs, fmt.Errorf("session_ttl %s / token_ttl %s: want positive durations", c.SessionTTL, c.TokenTTL))

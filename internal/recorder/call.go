@@ -300,7 +300,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		}
 		return err
 	}
-	mix, err := mixer.New(mcfg, w)
+	mix, err := mixer.New(mcfg, &durable{w: w, every: r.cfg.FsyncInterval, now: r.cfg.Now})
 	if err != nil {
 		return fail(errf("mixer: %w", err))
 	}

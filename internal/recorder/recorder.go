@@ -41,14 +41,19 @@ type Signaler interface {
 
 // Config configures a Recorder.
 type Config struct {
-	DataDir         string
-	Format          wav.Format
-	MaxCalls        int
-	RetryAfter      int // seconds, with 503
-	MediaTimeout    time.Duration
-	LegWindow       time.Duration
-	ReorderWindow   time.Duration
-	FlushInterval   time.Duration
+	DataDir       string
+	Format        wav.Format
+	MaxCalls      int
+	RetryAfter    int // seconds, with 503
+	MediaTimeout  time.Duration
+	LegWindow     time.Duration
+	ReorderWindow time.Duration
+	FlushInterval time.Duration
+	// FsyncInterval is how often a recording's file is flushed to stable
+	// storage (fsync); in between, each flush only rewrites the header
+	// (enough for a killed process, not for a power loss). <= FlushInterval
+	// = every flush.
+	FsyncInterval   time.Duration
 	RTPIP           netip.Addr
 	AdvertiseIP     netip.Addr // address in SDP answers; default: RTPIP if specific, else the address the peer reached
 	Ports           *rtpin.PortAllocator

@@ -143,6 +143,20 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Checkpoint rewrites the header in place with the sizes of the frames
+// written so far, without flushing to stable storage: afterwards the file
+// is a valid WAV of those frames for any reader and survives the process
+// being killed (the page cache keeps it), not a power loss (that is Sync).
+func (w *Writer) Checkpoint() error {
+	if w.closed {
+		return ErrClosed
+	}
+	if err := w.patchHeader(false); err != nil {
+		return err
+	}
+	return w.err
+}
+
 // Sync rewrites the header in place with the sizes of the frames written
 // so far and flushes the file to stable storage. Afterwards the file is a
 // valid WAV of all those frames. The data was written before the header
