@@ -1,7 +1,7 @@
 # openrec — developer targets. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test check vet lint fuzz bench build demo
+.PHONY: test check vet lint fuzz bench bench-capacity build demo
 
 build:
 	$(GO) build ./...
@@ -29,6 +29,12 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+# One-core capacity: recorder vs raw reader, zero-loss ceiling, CPU/RSS per
+# call, setup rate, hang-up → searchable (BENCHMARKS.md, "How to run").
+# Needs root for RPS and sysctls; BENCH_ARGS=--quick for a 2-minute smoke run.
+bench-capacity:
+	scripts/bench-capacity.sh $(BENCH_ARGS)
 
 demo:
 	$(GO) run ./cmd/openrec demo

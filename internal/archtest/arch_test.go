@@ -46,6 +46,7 @@ var forbidden = map[string][]string{
 	"internal/load":         {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config", "internal/callcore", "internal/cti", "internal/ctisim"},
 	"internal/mediaconv":    {"internal/"},
 	"internal/callcore":     {"internal/app", "internal/config", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/ctisim", "internal/dial"},
+	"internal/rawrecv":      {"internal/recorder", "internal/app", "internal/sipsrv", "internal/mixer", "internal/store", "internal/config", "internal/dial", "internal/load"},
 }
 
 // allowedInCore lists openrec packages a pure core may still import.

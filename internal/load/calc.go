@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -189,4 +190,72 @@ func Answered(res *dial.Result, err error) bool {
 		}
 	}
 	return true
+}
+
+// SetupRate is calls answered per second over the set-up window (first
+// INVITE sent → last call answered). It returns false when no call was
+// answered or the window is not positive.
+func SetupRate(answered int, window time.Duration) (float64, bool) {
+	if answered <= 0 || window <= 0 {
+		return 0, false
+	}
+	return float64(answered) / window.Seconds(), true
+}
+
+// ZeroLoss reports whether a run lost nothing: the receiver counted exactly
+// the packets put on the wire (sent already excludes packets withheld on
+// purpose by --loss) and no kernel drop counter moved. An unknown figure
+// (nil) is not zero, so a run without metrics or /proc is never zero-loss.
+func ZeroLoss(sent uint64, received *uint64, drops ...*uint64) bool {
+	if received == nil || *received != sent {
+		return false
+	}
+	for _, d := range drops {
+		if d == nil || *d != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ParsePortRange parses "LOW-HIGH" (1..65535, LOW <= HIGH).
+func ParsePortRange(s string) (low, high int, err error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if ok {
+		low, err = strconv.Atoi(strings.TrimSpace(a))
+		if err == nil {
+			high, err = strconv.Atoi(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil || low < 1 || high > 65535 || low > high {
+		return 0, 0, fmt.Errorf("%w: port range %q (want LOW-HIGH within 1-65535)", ErrInvalidConfig, s)
+	}
+	return low, high, nil
+}
+
+// RecordingsFinal reads the JSON answer of GET /api/v1/recordings: how
+// many recordings it lists and whether the call is searchable as ended —
+// at least one recording and none still in status "recording".
+func RecordingsFinal(body []byte) (n int, final bool, err error) {
+	var page struct {
+		Items *[]struct {
+			Status *string `json:"status"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return 0, false, fmt.Errorf("%w: recordings answer: %w", ErrParse, err)
+	}
+	if page.Items == nil {
+		return 0, false, fmt.Errorf("%w: recordings answer without items", ErrParse)
+	}
+	final = len(*page.Items) > 0
+	for _, it := range *page.Items {
+		if it.Status == nil {
+			return 0, false, fmt.Errorf("%w: recording without status", ErrParse)
+		}
+		if *it.Status == "recording" {
+			final = false
+		}
+	}
+	return len(*page.Items), final, nil
 }

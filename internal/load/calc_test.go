@@ -246,6 +246,22 @@ func TestValidate(t *testing.T) {
 		{"long duration", func(c *Config) { c.Duration = 2 * time.Hour }, false},
 		{"bad mode", func(c *Config) { c.Mode = "sip" }, false},
 		{"negative pid", func(c *Config) { c.RecorderPID = -1 }, false},
+		{"raw", func(c *Config) { c.Mode, c.Target, c.RawLow, c.RawHigh = ModeRaw, "127.0.0.1", 30000, 30003 }, true},
+		{"raw host:port", func(c *Config) { c.Mode, c.RawLow, c.RawHigh = ModeRaw, 30000, 30003 }, true},
+		{"raw remote refused", func(c *Config) { c.Mode, c.Target, c.RawLow, c.RawHigh = ModeRaw, "10.0.0.1", 30000, 30003 }, false},
+		{"raw range too small", func(c *Config) { c.Mode, c.Calls, c.RawLow, c.RawHigh = ModeRaw, 2, 30000, 30006 }, false},
+		{"raw range fits 2", func(c *Config) { c.Mode, c.Calls, c.RawLow, c.RawHigh = ModeRaw, 2, 30000, 30007 }, true},
+		{"raw odd low", func(c *Config) { c.Mode, c.RawLow, c.RawHigh = ModeRaw, 30001, 30009 }, false},
+		{"raw no range", func(c *Config) { c.Mode = ModeRaw }, false},
+		{"raw with loss", func(c *Config) { c.Mode, c.RawLow, c.RawHigh, c.Loss = ModeRaw, 30000, 30003, 0.1 }, false},
+		{"raw with API", func(c *Config) {
+			c.Mode, c.RawLow, c.RawHigh, c.APIURL, c.APIUser, c.APIPassword = ModeRaw, 30000, 30003, "http://127.0.0.1:8080", "u", "p"
+		}, false},
+		{"API", func(c *Config) { c.APIURL, c.APIUser, c.APIPassword = "http://127.0.0.1:8080", "u", "p" }, true},
+		{"API without password", func(c *Config) { c.APIURL, c.APIUser = "http://127.0.0.1:8080", "u" }, false},
+		{"API not http", func(c *Config) { c.APIURL, c.APIUser, c.APIPassword = "127.0.0.1:8080", "u", "p" }, false},
+		{"negative API concurrency", func(c *Config) { c.APIConcurrency = -1 }, false},
+		{"negative API sample", func(c *Config) { c.APISample = -1 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,6 +273,123 @@ func TestValidate(t *testing.T) {
 			}
 			if err != nil && !errors.Is(err, ErrInvalidConfig) {
 				t.Errorf("error %v does not wrap ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func TestSetupRate(t *testing.T) {
+	tests := []struct {
+		name     string
+		answered int
+		window   time.Duration
+		want     float64
+		ok       bool
+	}{
+		{"100 in 2 s", 100, 2 * time.Second, 50, true},
+		{"one call", 1, 250 * time.Millisecond, 4, true},
+		{"none answered", 0, time.Second, 0, false},
+		{"zero window", 5, 0, 0, false},
+		{"negative window", 5, -time.Second, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := SetupRate(tt.answered, tt.window)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("got %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestZeroLoss(t *testing.T) {
+	u := func(v uint64) *uint64 { return &v }
+	tests := []struct {
+		name     string
+		sent     uint64
+		received *uint64
+		drops    []*uint64
+		want     bool
+	}{
+		{"all counted, no drops", 100, u(100), []*uint64{u(0), u(0), u(0)}, true},
+		{"one lost", 100, u(99), []*uint64{u(0), u(0), u(0)}, false},
+		{"more received than sent", 100, u(101), []*uint64{u(0)}, false},
+		{"received unknown", 100, nil, []*uint64{u(0)}, false},
+		{"kernel drop elsewhere", 100, u(100), []*uint64{u(0), u(3), u(0)}, false},
+		{"kernel figure unknown", 100, u(100), []*uint64{u(0), nil}, false},
+		{"nothing sent, nothing received", 0, u(0), nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ZeroLoss(tt.sent, tt.received, tt.drops...); got != tt.want {
+				t.Errorf("ZeroLoss = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParsePortRange(t *testing.T) {
+	tests := []struct {
+		in        string
+		low, high int
+		ok        bool
+	}{
+		{"30000-30399", 30000, 30399, true},
+		{" 2 - 3 ", 2, 3, true},
+		{"5-5", 5, 5, true},
+		{"30000", 0, 0, false},
+		{"30400-30000", 0, 0, false},
+		{"0-10", 0, 0, false},
+		{"1-65536", 0, 0, false},
+		{"a-b", 0, 0, false},
+		{"", 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			low, high, err := ParsePortRange(tt.in)
+			if (err == nil) != tt.ok || low != tt.low || high != tt.high {
+				t.Errorf("got %d-%d, %v", low, high, err)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("error %v does not wrap ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func TestRawPorts(t *testing.T) {
+	if got := RawPorts(30000, 0); got != [2]int{30000, 30002} {
+		t.Errorf("call 0: %v", got)
+	}
+	if got := RawPorts(30000, 7); got != [2]int{30028, 30030} {
+		t.Errorf("call 7: %v", got)
+	}
+}
+
+func TestRecordingsFinal(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		n     int
+		final bool
+		err   error
+	}{
+		{"all ended", `{"items":[{"status":"completed"},{"status":"partial"}],"next_cursor":null}`, 2, true, nil},
+		{"one still recording", `{"items":[{"status":"completed"},{"status":"recording"}]}`, 2, false, nil},
+		{"failed counts as ended", `{"items":[{"status":"failed"}]}`, 1, true, nil},
+		{"not there yet", `{"items":[],"next_cursor":null}`, 0, false, nil},
+		{"no items key", `{"type":"about:blank","status":401}`, 0, false, ErrParse},
+		{"item without status", `{"items":[{"id":"x"}]}`, 0, false, ErrParse},
+		{"not JSON", `<html>`, 0, false, ErrParse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, final, err := RecordingsFinal([]byte(tt.body))
+			if !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
+				t.Fatalf("err %v, want %v", err, tt.err)
+			}
+			if n != tt.n || final != tt.final {
+				t.Errorf("got %d, %v; want %d, %v", n, final, tt.n, tt.final)
 			}
 		})
 	}

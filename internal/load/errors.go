@@ -15,4 +15,7 @@ var (
 	ErrMetricNotFound = errors.New("load: metric not found")
 	// ErrScrape reports a metrics endpoint that could not be read.
 	ErrScrape = errors.New("load: metrics scrape failed")
+	// ErrAPI reports a failed request to the recorder's REST API (sign-in
+	// or recordings search).
+	ErrAPI = errors.New("load: recorder API request failed")
 )

@@ -6,18 +6,38 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/apptest"
+	"github.com/openrec/openrec/internal/auth"
 	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/store"
 )
+
+// benchUser creates an admin API user in a's store and returns its name
+// and password.
+func benchUser(t *testing.T, a *app.App) (string, string) {
+	t.Helper()
+	const name, pw = "bench", "bench-password-1"
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store().CreateUser(context.Background(), &store.User{Name: name, Role: "admin", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	return name, pw
+}
 
 // TestRunAgainstRecorder places 6 MSR calls at 6/s for 1 s against a real
 // recorder and checks the report (as JSON, the form the CLI prints).
 func TestRunAgainstRecorder(t *testing.T) {
 	a := apptest.Start(t, nil, nil)
+	user, pw := benchUser(t, a)
 	var progress bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -25,7 +45,8 @@ func TestRunAgainstRecorder(t *testing.T) {
 		Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Calls: 6, Rate: 6, Duration: time.Second,
 		MetricsURL:  "http://" + a.HTTPAddr() + "/metrics",
 		RecorderPID: os.Getpid(), // the recorder runs inside this test process
-		Progress:    &syncWriter{w: &progress},
+		APIURL:      "http://" + a.HTTPAddr(), APIUser: user, APIPassword: pw,
+		Progress: &syncWriter{w: &progress},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +90,27 @@ func TestRunAgainstRecorder(t *testing.T) {
 	if num("recorder_cpu_percent") < 0 || num("recorder_rss_mb") <= 0 {
 		t.Errorf("cpu %v rss %v", got["recorder_cpu_percent"], got["recorder_rss_mb"])
 	}
+	if rate, window := num("setup_rate_cps"), num("setup_window_s"); rate <= 0 || window <= 0 || rate*window < 5.99 {
+		t.Errorf("setup rate %v over %v s: not 6 calls", rate, window)
+	}
+	// Every call's recording became searchable as ended.
+	if num("searchable_calls") != 6 || num("searchable_timeouts") != 0 {
+		t.Errorf("searchable calls %v timeouts %v", got["searchable_calls"], got["searchable_timeouts"])
+	}
+	if p50, p99, mx := num("searchable_ms_p50"), num("searchable_ms_p99"), num("searchable_ms_max"); p50 <= 0 || p99 < p50 || mx < p99 {
+		t.Errorf("searchable p50 %v p99 %v max %v", p50, p99, mx)
+	}
+	// The kernel counters are machine-wide (other tests may drop packets),
+	// so only their presence and zero_loss's agreement with them are
+	// checked.
+	if runtime.GOOS == "linux" {
+		for _, k := range []string{"kernel_rcvbuf_errors", "kernel_in_errors", "softnet_dropped"} {
+			num(k)
+		}
+	}
+	if want := ZeroLoss(rep.PacketsSent, rep.PacketsReceived, rep.KernelRcvbufErrors, rep.KernelInErrors, rep.SoftnetDropped); got["zero_loss"] != want {
+		t.Errorf("zero_loss = %v, want %v", got["zero_loss"], want)
+	}
 	if len(rep.Warnings) != 0 {
 		t.Errorf("warnings: %v", rep.Warnings)
 	}
@@ -79,7 +121,7 @@ func TestRunAgainstRecorder(t *testing.T) {
 	if err := WriteTable(&table, rep); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"calls answered  ", "  6\n", "packets received", "recorder rss MB"} {
+	for _, want := range []string{"calls answered  ", "  6\n", "packets received", "recorder rss MB", "zero loss", "setup rate calls/s", "searchable ms p50/p99/max", "(6 calls, 0 timed out)"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}

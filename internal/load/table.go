@@ -32,9 +32,17 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	row("packets received", optUint(r.PacketsReceived))
 	row("loss ratio", optFloat(r.LossRatio, 6))
+	row("kernel rcvbuf/in errors", optUint(r.KernelRcvbufErrors)+" / "+optUint(r.KernelInErrors))
+	row("softnet dropped", optUint(r.SoftnetDropped))
+	row("zero loss", strconv.FormatBool(r.ZeroLoss))
 	row("setup ms p50/p99/max", optFloat(r.SetupMSP50, 1)+" / "+optFloat(r.SetupMSP99, 1)+" / "+optFloat(r.SetupMSMax, 1))
+	row("setup rate calls/s", optFloat(r.SetupRateCPS, 1)+" over "+optFloat(r.SetupWindowS, 2)+" s")
 	row("recorder cpu %", optFloat(r.CPUPercent, 1))
 	row("recorder rss MB", optFloat(r.RSSMB, 1))
+	if r.SearchableCalls > 0 || r.SearchableTimeouts > 0 {
+		row("searchable ms p50/p99/max", optFloat(r.SearchableMSP50, 1)+" / "+optFloat(r.SearchableMSP99, 1)+" / "+optFloat(r.SearchableMSMax, 1)+
+			fmt.Sprintf(" (%d calls, %d timed out)", r.SearchableCalls, r.SearchableTimeouts))
+	}
 	for _, wmsg := range r.Warnings {
 		row("warning", wmsg)
 	}
