@@ -39,6 +39,7 @@ usage: scripts/bench-capacity.sh [options]
   --no-api              skip the hang-up → searchable measurement
   --no-raw              skip the raw reader runs
   --keep                keep recordings and logs of every run (default: logs only)
+  --serve-args "ARGS"   extra flags for `openrec serve` (e.g. "--fsync-interval 0" for an A/B run)
   --quick               smoke test: --calls "200 400" --runs 1 --duration 10s --setup-calls 200 --setup-rate 1000
 EOF
 }
@@ -58,6 +59,7 @@ API=1
 API_FOLLOW=200
 RAW=1
 KEEP=0
+SERVE_ARGS=""
 while (($#)); do
 	case "$1" in
 	--calls) CALLS="$2"; shift 2 ;;
@@ -75,6 +77,7 @@ while (($#)); do
 	--no-api) API=0; shift ;;
 	--no-raw) RAW=0; shift ;;
 	--keep) KEEP=1; shift ;;
+	--serve-args) SERVE_ARGS="$2"; shift 2 ;;
 	--quick) CALLS="200 400"; RUNS=1; DURATION=10s; SETUP_CALLS=200; SETUP_RATE=1000; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench-capacity: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -202,6 +205,7 @@ echo "# openrec capacity — $DATE, commit $COMMIT"
 echo
 echo "$CPU_MODEL, $ncpu CPUs, Linux $(uname -r), $(go env GOVERSION); recorder/raw reader on CPU $RCPU, load on CPU $LCPU;"
 echo "N in ($CALLS), $RUNS run(s) each, ${DURATION} of audio per call, ramp $RATE calls/s."
+[ -n "$SERVE_ARGS" ] && echo "serve flags added: $SERVE_ARGS"
 if [[ "$STEERED" == yes ]]; then
 	echo "RPS: lo's receive work steered to CPU $RCPU (rps_cpus=$mask), so the kernel's UDP receive work is in the recorder's core."
 else
@@ -269,7 +273,7 @@ recorder_run() {
 		printf '%s\n' "$pw" | "$BIN" admin create-user --data-dir "$dir/data" --name bench --password - --role admin >/dev/null
 	fi
 	taskset -c "$RCPU" "$BIN" serve --data-dir "$dir/data" --sip-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-		--rtp-ip 127.0.0.1 --rtp-ports "$RTP_LOW-$RTP_HIGH" --max-calls $((n + 10)) --log-level info 2>"$dir/serve.log" &
+		--rtp-ip 127.0.0.1 --rtp-ports "$RTP_LOW-$RTP_HIGH" --max-calls $((n + 10)) --log-level info $SERVE_ARGS 2>"$dir/serve.log" &
 	local spid=$!
 	PIDS+=("$spid")
 	wait_line "$dir/serve.log" 'openrec recorder ready' "$spid" || die "serve did not start (log: $dir/serve.log)"
