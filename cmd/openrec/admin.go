@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -139,18 +138,6 @@ func readPassword(cmd *cobra.Command, flag string) (string, error) {
 	return line, nil
 }
 
-// userView is a user as list-users --json prints it: never the password
-// hash.
-type userView struct {
-	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	Tenant    string    `json:"tenant"`
-	AgentID   string    `json:"agent_id"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
 func newAdminListUsersCmd(dataDir *string) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -172,10 +159,9 @@ func newAdminListUsersCmd(dataDir *string) *cobra.Command {
 				}
 			}
 			if asJSON {
-				views := make([]userView, 0, len(users))
-				for _, u := range users {
-					views = append(views, userView{Name: u.Name, Role: u.Role, Tenant: u.Tenant, AgentID: u.AgentID,
-						Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
+				views := make([]store.UserView, 0, len(users))
+				for i := range users {
+					views = append(views, store.NewUserView(&users[i]))
 				}
 				return writeJSON(cmd.OutOrStdout(), views)
 			}

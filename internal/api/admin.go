@@ -113,7 +113,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	items := make([]userView, 0, len(us))
+	items := make([]store.UserView, 0, len(us))
 	for i := range us {
 		items = append(items, newUserView(&us[i]))
 	}

@@ -42,24 +42,8 @@ func principalOf(r *http.Request) *principal {
 	return p
 }
 
-// userView is the JSON shape of a user (never the password hash).
-type userView struct {
-	Name      string     `json:"name"`
-	Role      string     `json:"role"`
-	Tenant    string     `json:"tenant"`
-	AgentID   string     `json:"agent_id"`
-	Disabled  bool       `json:"disabled"`
-	CreatedAt *time.Time `json:"created_at"`
-}
-
-func newUserView(u *store.User) userView {
-	v := userView{Name: u.Name, Role: u.Role, Tenant: u.Tenant, AgentID: u.AgentID, Disabled: u.Disabled}
-	if !u.CreatedAt.IsZero() {
-		t := u.CreatedAt.UTC()
-		v.CreatedAt = &t
-	}
-	return v
-}
+// newUserView is the JSON shape of a user (never the password hash).
+func newUserView(u *store.User) store.UserView { return store.NewUserView(u) }
 
 // authenticated lets a request through with a valid bearer token or
 // session cookie (and, for a cookie on an unsafe method, the session's CSRF

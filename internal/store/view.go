@@ -204,6 +204,24 @@ func NewDeletionViews(ds []Deletion) []DeletionView {
 	return out
 }
 
+// UserView is the JSON shape of a user (CLI `admin list-users --json`,
+// REST API): never the password hash. Times are null when unknown.
+type UserView struct {
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	Tenant    string     `json:"tenant"`
+	AgentID   string     `json:"agent_id"`
+	Disabled  bool       `json:"disabled"`
+	CreatedAt *time.Time `json:"created_at"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// NewUserView returns the view of u.
+func NewUserView(u *User) UserView {
+	return UserView{Name: u.Name, Role: u.Role, Tenant: u.Tenant, AgentID: u.AgentID, Disabled: u.Disabled,
+		CreatedAt: timePtr(u.CreatedAt), UpdatedAt: timePtr(u.UpdatedAt)}
+}
+
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
