@@ -247,6 +247,8 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, store.AuditEntry{Action: action, RecordingID: res.RecordID, Detail: detail + " " + res.State})
+	// res.RecordID is the SIP Server's record id (GSIP_RECORD id), not a
+	// recording of the store: it goes into the detail.
+	s.record(r, store.AuditEntry{Action: action, Detail: detail + " record_id=" + res.RecordID + " " + res.State})
 	writeJSON(w, http.StatusAccepted, res)
 }
