@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import { ApiError, paths, problemFrom, query } from './js/api.js';
 import { agentLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, toLocalInput, toRFC3339 } from './js/format.js';
-import { liveStatus, elapsedMs } from './js/livestate.js';
+import { canControl, confirmOp, controlKey, controlNotice, controlRequest, elapsedMs, liveOps, liveStatus, partyOps } from './js/livestate.js';
 import { decodeFrame, level, Scheduler } from './js/pcm.js';
 import { apiQuery, queryFromValues, valuesFromQuery } from './js/searchquery.js';
 
@@ -114,6 +114,43 @@ test('liveStatus follows the contract definition of a failed call', () => {
 
   const unrelated = liveStatus(call, [{ call_uuid: 'U2', alerts: ['no-rtp'] }]);
   assert.equal(unrelated, null);
+});
+
+test('recording control: buttons, request, notice', () => {
+  assert.ok(canControl('admin'));
+  assert.ok(canControl('supervisor'));
+  assert.ok(!canControl('agent'));
+  assert.ok(!canControl(undefined));
+
+  assert.deepEqual(liveOps({ paused: false }), ['pause', 'stop']);
+  assert.deepEqual(liveOps({ paused: true }), ['resume', 'stop']);
+
+  const cases = [
+    [{ monitored: true, recording_state: '' }, ['start']],
+    [{ monitored: true }, ['start']],
+    [{ monitored: true, recording_state: 'stopped' }, ['start']],
+    [{ monitored: true, recording_state: 'failed' }, ['start']],
+    [{ monitored: true, recording_state: 'on' }, []],
+    [{ monitored: true, recording_state: 'requested' }, []],
+    [{ monitored: true, recording_state: 'paused' }, []],
+    [{ monitored: false, recording_state: '' }, []],
+    [{ monitored: true, recording_state: 'on', decision: 'prerecord' }, ['keep', 'discard']],
+    [{ monitored: true, recording_state: 'stopped', decision: 'prerecord' }, ['start', 'keep', 'discard']],
+  ];
+  for (const [party, want] of cases) assert.deepEqual(partyOps(party), want, JSON.stringify(party));
+
+  assert.ok(confirmOp('stop') && confirmOp('discard'));
+  assert.ok(!confirmOp('pause') && !confirmOp('start') && !confirmOp('keep') && !confirmOp('resume'));
+
+  assert.deepEqual(controlRequest('pause', '5004', 'U1', 'C1'), { op: 'pause', dn: '5004', call_uuid: 'U1' });
+  assert.deepEqual(controlRequest('start', '5004', '', 'C1'), { op: 'start', dn: '5004', conn_id: 'C1' });
+  assert.deepEqual(controlRequest('stop', '', undefined, undefined), { op: 'stop' });
+  assert.notEqual(controlKey(controlRequest('stop', '5004', 'U1')), controlKey(controlRequest('stop', '5004', 'U2')));
+
+  const n = controlNotice({ op: 'pause', dn: '5004' }, { op: 'pause', dn: '5004', call_uuid: 'U1', record_id: 'R9', state: 'requested' });
+  assert.equal(n.text, 'pause requested for 5004');
+  assert.equal(n.detail, 'call U1 · record R9');
+  assert.equal(controlNotice({ op: 'keep', call_uuid: 'U1' }, { op: 'keep', state: 'applied' }).text, 'keep applied for U1');
 });
 
 test('elapsedMs', () => {

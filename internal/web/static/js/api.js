@@ -113,6 +113,7 @@ export const paths = {
   peaks: (id) => `/api/v1/recordings/${enc(id)}/peaks`,
   live: () => '/api/v1/live',
   listen: (id) => `/api/v1/live/${enc(id)}/listen`,
+  callControl: () => '/api/v1/calls/control',
   rules: () => '/api/v1/admin/rules',
   tenants: () => '/api/v1/admin/tenants',
   users: () => '/api/v1/admin/users',

@@ -1,16 +1,22 @@
 // The live monitor (#/live): GET /api/v1/live every second, calls in progress
 // with per-channel audio status, failed calls flagged, CTI calls with alerts,
-// and live listening.
+// live listening, and for admins and supervisors recording control
+// (POST /api/v1/calls/control: pause, resume, stop, start, keep, discard).
 
-import { get, paths } from './api.js';
+import { get, paths, post } from './api.js';
 import { badge, card, fill, h, showError, showNotice, svg } from './dom.js';
 import { fmtDuration, fmtTime } from './format.js';
 import { LiveListener } from './listen.js';
-import { ctiProblems, elapsedMs, liveStatus } from './livestate.js';
+import { canControl, confirmOp, controlKey, controlNotice, controlRequest, ctiProblems, elapsedMs, liveOps, liveStatus, partyOps } from './livestate.js';
 
 const POLL_MS = 1000;
 const LIVE_COLUMNS = ['Started', 'Duration', 'Recorded DN', 'Other DN', 'Tenant', 'Mode', 'Channels', 'Status', 'Listen'];
 const CTI_COLUMNS = ['CallUUID', 'ConnID', 'Type', 'Tenant', 'Parties', 'Problems'];
+const OP_LABELS = { start: '● Start', pause: '❚❚ Pause', resume: '▶ Resume', stop: '■ Stop', keep: 'Keep', discard: 'Discard' };
+const OP_TITLES = {
+  start: 'Start recording this party', pause: 'Pause the recording', resume: 'Resume the recording',
+  stop: 'Stop the recording', keep: 'Keep the pre-recording', discard: 'Discard the pre-recording',
+};
 
 function recIcon() {
   return svg('svg', { class: 'rec-icon', viewBox: '0 0 12 12', width: '12', height: '12', role: 'img', 'aria-label': 'recording' },
@@ -23,13 +29,16 @@ function callKey(c) {
 }
 
 export function render(main, ctx) {
+  const controls = canControl(ctx.user && ctx.user.role);
+  const liveColumns = controls ? [...LIVE_COLUMNS, 'Control'] : LIVE_COLUMNS;
   const summary = h('span', { id: 'live-summary', class: 'muted' });
   const status = h('span', { id: 'live-status', class: 'live-status', dataset: { state: 'loading' }, text: 'Connecting…' });
   const liveBody = h('tbody');
   const liveTable = h('table', { id: 'live-calls', class: 'grid live', dataset: { state: 'loading' } },
-    h('thead', null, h('tr', null, LIVE_COLUMNS.map((c) => h('th', { text: c })))), liveBody);
-  const emptyRow = h('tr', { class: 'empty' }, h('td', { colspan: LIVE_COLUMNS.length, text: 'No calls in progress.' }));
+    h('thead', null, h('tr', null, liveColumns.map((c) => h('th', { text: c })))), liveBody);
+  const emptyRow = h('tr', { class: 'empty' }, h('td', { colspan: liveColumns.length, text: 'No calls in progress.' }));
   const ctiAll = h('input', { type: 'checkbox', id: 'cti-all' });
+  const ctiTitle = h('h2', { text: 'CTI calls with alerts' });
   const ctiCount = h('span', { class: 'muted', id: 'cti-count' });
   const ctiBody = h('tbody');
   const ctiTable = h('table', { id: 'cti-calls', class: 'grid' },
@@ -46,7 +55,7 @@ export function render(main, ctx) {
     listening,
     h('section', { class: 'card' }, h('div', { class: 'table-wrap' }, liveTable)),
     card(null, { id: 'cti-card' },
-      h('div', { class: 'card-head' }, h('h2', { text: 'CTI calls with alerts' }), ctiCount, h('span', { class: 'spacer' }),
+      h('div', { class: 'card-head' }, ctiTitle, ctiCount, h('span', { class: 'spacer' }),
         h('label', { class: 'inline' }, ctiAll, ' show all CTI calls')),
       h('div', { class: 'table-wrap' }, ctiTable)));
   fill(main, page);
@@ -54,6 +63,62 @@ export function render(main, ctx) {
   const rows = new Map();
   let last = { items: [], cti: [] };
   let current = null;
+
+  // Recording control. One request at a time: every control button is
+  // disabled while it is in flight. Stop and discard take a second click
+  // (armed = the key of the button waiting for it). The CTI table is rebuilt
+  // from data, so this state lives here, not in the buttons.
+  let inflight = false;
+  let armed = null;
+
+  function controlButton(req, label) {
+    const b = h('button', { type: 'button', class: 'btn btn-small control', dataset: { op: req.op, dn: req.dn || '' }, title: OP_TITLES[req.op] });
+    b.addEventListener('click', () => sendControl(b.controlRequest));
+    setControl(b, req, label);
+    return b;
+  }
+
+  // setControl points a button at a request and shows its state.
+  function setControl(b, req, label) {
+    b.controlRequest = req;
+    b.dataset.dn = req.dn || '';
+    const isArmed = armed === controlKey(req);
+    b.textContent = isArmed ? `Really ${req.op} ${label}?` : OP_LABELS[req.op];
+    b.classList.toggle('btn-danger', isArmed);
+    if (isArmed) b.dataset.confirm = 'true';
+    else delete b.dataset.confirm;
+    b.disabled = inflight;
+  }
+
+  async function sendControl(req) {
+    if (inflight) return;
+    const key = controlKey(req);
+    if (confirmOp(req.op) && armed !== key) {
+      armed = key;
+      refreshControls();
+      return;
+    }
+    armed = null;
+    inflight = true;
+    refreshControls();
+    try {
+      const res = await post(paths.callControl(), req, { signal: ctx.signal });
+      if (stopped) return;
+      const n = controlNotice(req, res);
+      showNotice(n.text, n.detail);
+      pollNow();
+    } catch (err) {
+      if (!stopped) showError(err, `${req.op} ${req.dn || req.call_uuid || req.conn_id || ''}`.trim());
+    } finally {
+      inflight = false;
+      if (!stopped) refreshControls();
+    }
+  }
+
+  function refreshControls() {
+    for (const r of rows.values()) updateControls(r);
+    renderCti(last);
+  }
 
   // Listening.
   function stopListening() {
@@ -116,7 +181,7 @@ export function render(main, ctx) {
     const cells = {};
     for (const name of ['started', 'dur', 'dn', 'other', 'tenant', 'mode', 'channels', 'status']) cells[name] = h('td');
     cells.dur.className = 'num dur';
-    cells.started.className = 'nowrap';
+    cells.started.className = controls ? 'started' : 'nowrap'; // date over time: room for the controls
     const buttons = [];
     const listen = h('td', { class: 'listen-cell' });
     if (call.recording_id) {
@@ -132,7 +197,30 @@ export function render(main, ctx) {
     }
     const tr = h('tr', { dataset: { recordingId: call.recording_id || '', callUuid: call.call_uuid || '' } },
       cells.started, cells.dur, cells.dn, cells.other, cells.tenant, cells.mode, cells.channels, cells.status, listen);
-    return { tr, cells, buttons, call };
+    const r = { tr, cells, buttons, call, controls: null };
+    if (controls) {
+      r.controls = {};
+      const td = h('td', { class: 'control-cell' });
+      for (const op of ['pause', 'resume', 'stop']) {
+        r.controls[op] = controlButton(liveRequest(op, call), call.recorded_dn || '');
+        td.append(r.controls[op]);
+      }
+      tr.append(td);
+    }
+    return r;
+  }
+
+  function liveRequest(op, call) {
+    return controlRequest(op, call.recorded_dn, call.call_uuid);
+  }
+
+  function updateControls(r) {
+    if (!r.controls) return;
+    const ops = liveOps(r.call);
+    for (const [op, b] of Object.entries(r.controls)) {
+      b.hidden = !ops.includes(op);
+      setControl(b, liveRequest(op, r.call), r.call.recorded_dn || '');
+    }
   }
 
   function channelView(ch) {
@@ -148,7 +236,8 @@ export function render(main, ctx) {
   function updateRow(r, call, cti, now) {
     r.call = call;
     const c = r.cells;
-    c.started.textContent = fmtTime(call.started_at);
+    const started = fmtTime(call.started_at);
+    if (c.started.textContent !== started) fill(c.started, started.split(' ').map((part, i) => [i ? ' ' : null, h('span', { class: 'nowrap', text: part })]));
     c.dur.dataset.started = call.started_at || '';
     c.dur.textContent = fmtDuration(elapsedMs(call.started_at, now));
     c.dn.textContent = call.recorded_dn || '';
@@ -164,6 +253,7 @@ export function render(main, ctx) {
       st ? [badge(st.label, 'error', { class: 'badge badge-error badge-failed', dataset: { failed: st.label } }),
         h('div', { class: 'reason', text: st.reasons.join('; ') })]
         : (call.paused ? null : badge('recording', 'ok')));
+    updateControls(r);
   }
 
   function renderLive(data, now) {
@@ -197,10 +287,30 @@ export function render(main, ctx) {
       if (r) markListening(r, current.channel);
     }
 
+    const withAlerts = renderCti(data);
+    summary.textContent = `${items.length} call${items.length === 1 ? '' : 's'} in progress · ${failed} failed · ${withAlerts.length} CTI alert${withAlerts.length === 1 ? '' : 's'}`;
+    liveTable.dataset.state = 'ready';
+    liveTable.dataset.count = String(items.length);
+  }
+
+  function partyControls(c, pt) {
+    const ops = partyOps(pt);
+    if (!ops.length) return null;
+    return h('span', { class: 'party-controls' }, ops.map((op) => controlButton(controlRequest(op, pt.dn, c.call_uuid, c.conn_id), pt.dn || '')));
+  }
+
+  // renderCti fills the CTI table (rebuilt only when what it shows changed,
+  // so a button under the pointer stays put) and returns the calls with alerts.
+  let ctiShown = '';
+  function renderCti(data) {
+    const cti = data.cti || [];
     const problems = cti.map((c) => ({ c, p: ctiProblems(c) }));
     const withAlerts = problems.filter((x) => x.p.length);
     const shownCti = ctiAll.checked ? problems : withAlerts;
     ctiCount.textContent = `${withAlerts.length} with alerts, ${cti.length} in all`;
+    const sig = JSON.stringify([ctiAll.checked, inflight, armed, shownCti.map((x) => x.c)]);
+    if (sig === ctiShown) return withAlerts;
+    ctiShown = sig;
     fill(ctiBody, shownCti.length ? shownCti.map(({ c, p }) => h('tr', { class: p.length ? 'failed' : '', dataset: { callUuid: c.call_uuid || '', failed: p.length ? 'true' : 'false' } },
       h('td', { class: 'mono', text: c.call_uuid || '' }),
       h('td', { class: 'mono', text: c.conn_id || '' }),
@@ -212,21 +322,27 @@ export function render(main, ctx) {
         pt.monitored ? badge('monitored', 'neutral') : null,
         pt.recording_state ? badge(pt.recording_state, pt.recording_state === 'failed' ? 'error' : pt.recording_state === 'on' ? 'ok' : 'neutral') : null,
         pt.decision ? h('span', { class: 'muted', text: ` ${pt.decision}` }) : null,
-        pt.recording_id ? h('a', { href: `#/recording/${encodeURIComponent(pt.recording_id)}`, class: 'mono small', text: ` ${pt.recording_id}` }) : null))),
+        pt.recording_id ? h('a', { href: `#/recording/${encodeURIComponent(pt.recording_id)}`, class: 'mono small', text: ` ${pt.recording_id}` }) : null,
+        controls ? partyControls(c, pt) : null))),
       h('td', null, p.length ? [badge('recording failed', 'error', { class: 'badge badge-error badge-failed' }), h('div', { class: 'reason', text: p.join('; ') })] : badge('ok', 'ok'))))
       : h('tr', { class: 'empty' }, h('td', { colspan: CTI_COLUMNS.length, text: ctiAll.checked ? 'No CTI calls.' : 'No CTI calls with alerts.' })));
-
-    summary.textContent = `${items.length} call${items.length === 1 ? '' : 's'} in progress · ${failed} failed · ${withAlerts.length} CTI alert${withAlerts.length === 1 ? '' : 's'}`;
-    liveTable.dataset.state = 'ready';
-    liveTable.dataset.count = String(items.length);
+    return withAlerts;
   }
-  ctiAll.addEventListener('change', () => renderLive(last, Date.now()));
+
+  ctiAll.addEventListener('change', () => {
+    ctiTitle.textContent = ctiAll.checked ? 'CTI calls' : 'CTI calls with alerts';
+    renderLive(last, Date.now());
+  });
 
   // Polling (one request at a time) and the duration clock.
   let stopped = false;
   let timer = 0;
   let failures = 0;
+  let polling = false;
+  let again = false;
   async function poll() {
+    clearTimeout(timer);
+    polling = true;
     try {
       last = await get(paths.live(), { signal: ctx.signal });
       if (stopped) return;
@@ -242,8 +358,19 @@ export function render(main, ctx) {
       status.textContent = 'Connection problem — retrying';
       if (failures === 1) showError(err, 'Live calls');
     } finally {
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
+      polling = false;
+      if (!stopped) timer = setTimeout(poll, again ? 0 : POLL_MS);
+      again = false;
     }
+  }
+  // pollNow polls at once (after the request in flight, if any).
+  function pollNow() {
+    if (stopped) return;
+    if (polling) {
+      again = true;
+      return;
+    }
+    poll();
   }
   poll();
   const tick = setInterval(() => {

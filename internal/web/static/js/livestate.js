@@ -55,3 +55,59 @@ export function elapsedMs(startedAt, nowMs) {
   if (Number.isNaN(t)) return null;
   return Math.max(0, nowMs - t);
 }
+
+// Recording control (POST /api/v1/calls/control): which buttons a call or a
+// CTI party gets, the request body, and the notice after a request.
+
+/** canControl reports whether a role may control recordings (admins and supervisors). */
+export function canControl(role) {
+  return role === 'admin' || role === 'supervisor';
+}
+
+/** liveOps is the control ops of a live recording: pause or resume, then stop. */
+export function liveOps(call) {
+  return [call.paused ? 'resume' : 'pause', 'stop'];
+}
+
+/**
+ * partyOps is the control ops of a CTI party: start when it is monitored and
+ * not recording (state empty, stopped or failed), keep and discard when it
+ * is pre-recorded.
+ */
+export function partyOps(party) {
+  const ops = [];
+  const st = party.recording_state || '';
+  if (party.monitored && (st === '' || st === 'stopped' || st === 'failed')) ops.push('start');
+  if (party.decision === 'prerecord') ops.push('keep', 'discard');
+  return ops;
+}
+
+/** confirmOp reports whether an op takes a second click (it cannot be undone). */
+export function confirmOp(op) {
+  return op === 'stop' || op === 'discard';
+}
+
+/** controlRequest is the body of POST /api/v1/calls/control, without empty fields. */
+export function controlRequest(op, dn, callUUID, connID) {
+  const req = { op };
+  if (dn) req.dn = dn;
+  if (callUUID) req.call_uuid = callUUID;
+  else if (connID) req.conn_id = connID;
+  return req;
+}
+
+/** controlKey identifies a control button across re-renders. */
+export function controlKey(req) {
+  return `${req.op}|${req.dn || ''}|${req.call_uuid || ''}|${req.conn_id || ''}`;
+}
+
+/** controlNotice is the banner text after an accepted request: {text, detail}. */
+export function controlNotice(req, res) {
+  const r = res || {};
+  const dn = r.dn || req.dn || r.call_uuid || req.call_uuid || r.conn_id || req.conn_id || '?';
+  const parts = [];
+  if (r.call_uuid) parts.push(`call ${r.call_uuid}`);
+  if (r.conn_id) parts.push(`conn ${r.conn_id}`);
+  if (r.record_id) parts.push(`record ${r.record_id}`);
+  return { text: `${r.op || req.op} ${r.state || 'requested'} for ${dn}`, detail: parts.join(' · ') };
+}
