@@ -248,7 +248,7 @@ func (a *App) startHTTP() error {
 		})
 	})
 	srv := a.newAPI(health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
