@@ -29,11 +29,10 @@ func TestServeAdminUserAndAPI(t *testing.T) {
 		t.Errorf("a supervisor without --tenant was created:\n%s", out)
 	}
 	s := startServe(t, data, "33800-33899")
-	m := httpRE.FindStringSubmatch(s.logs.String())
-	if m == nil {
-		t.Fatalf("no http address in the ready line:\n%s", s.logs.String())
+	if s.httpAddr == "" {
+		t.Fatal("no http address in serve's ready line")
 	}
-	base := "http://" + m[1]
+	base := "http://" + s.httpAddr
 	for i := 0; i < 2; i++ {
 		if out, err := run(t, "dial", "--target", s.sipAddr, "--mode", "msr", "--duration", "1s", "--tones", "440,1000", "--dn", "5001"); err != nil {
 			t.Fatalf("dial: %v\n%s", err, out)

@@ -43,10 +43,11 @@ func TestMain(m *testing.M) {
 }
 
 type server struct {
-	cmd     *exec.Cmd
-	sipAddr string
-	logs    *strings.Builder
-	done    chan error
+	cmd      *exec.Cmd
+	sipAddr  string
+	httpAddr string // "" without --http-listen
+	logs     *strings.Builder
+	done     chan error
 }
 
 var readyRE = regexp.MustCompile(`sip="udp\+tcp ([0-9.]+:[0-9]+)"`)
@@ -64,20 +65,24 @@ func startServe(t *testing.T, dataDir string, rtp string, extra ...string) *serv
 		t.Fatal(err)
 	}
 	s := &server{cmd: cmd, logs: &strings.Builder{}, done: make(chan error, 1)}
-	ready := make(chan string, 1)
+	ready := make(chan string, 1) // the ready line
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			s.logs.WriteString(line + "\n")
-			if m := readyRE.FindStringSubmatch(line); m != nil {
-				ready <- m[1]
+			if readyRE.MatchString(line) {
+				ready <- line
 			}
 		}
 		s.done <- cmd.Wait()
 	}()
 	select {
-	case s.sipAddr = <-ready:
+	case line := <-ready:
+		s.sipAddr = readyRE.FindStringSubmatch(line)[1]
+		if m := httpRE.FindStringSubmatch(line); m != nil {
+			s.httpAddr = m[1]
+		}
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("serve did not become ready:\n%s", s.logs.String())
