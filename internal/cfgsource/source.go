@@ -455,11 +455,13 @@ func (s *Source) loaded(version string, changed bool) {
 	s.stats.Version = version
 }
 
+// fail logs a failed load, then counts it: whoever sees the count (a
+// metric, a test) finds the log line already written.
 func (s *Source) fail(err error, cause string) {
+	s.log.Warn("configuration reload failed; keeping the current configuration", "cause", cause, "err", err)
 	s.statMu.Lock()
 	s.stats.Failures++
 	s.statMu.Unlock()
-	s.log.Warn("configuration reload failed; keeping the current configuration", "cause", cause, "err", err)
 }
 
 func isEmpty(d *cfgcache.Data) bool {
