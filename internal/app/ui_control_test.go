@@ -1,25 +1,12 @@
 package app_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
-
-// waitJS polls a JavaScript condition in the page (the page's timers keep
-// running, unlike during a driver-side sleep), failing the test with a
-// screenshot when it does not become true.
-func waitJS(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
-	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
-		banner, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('banner')||{}).textContent || ''`))
-		screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
-		t.Fatalf("%s: %v (banner: %q)", what, err, banner)
-	}
-}
 
 // Recording control from the live monitor in a real browser: an admin
 // starts the recording of a call to 5004 (not recorded by default) from the
@@ -31,14 +18,7 @@ func TestWebUIRecordingControl(t *testing.T) {
 	addUser(t, env.a, "boss", "admin", "")
 	base := "http://" + env.a.HTTPAddr()
 
-	run(t, ctx, "sign in",
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(chromedp.ID("login-username")),
-		chromedp.SendKeys(chromedp.ID("login-username"), "boss"),
-		chromedp.SendKeys(chromedp.ID("login-password"), "password-boss"),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("page-search")),
-	)
+	signInUI(t, ctx, base, "boss")
 
 	done := make(chan struct{})
 	go func() {

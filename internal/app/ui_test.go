@@ -73,10 +73,40 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		banner, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('banner')||{}).textContent || ''`))
-		screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
-		t.Fatalf("%s: %v (banner: %q)", what, err, banner)
+		browserFatal(t, ctx, what, err)
 	}
+}
+
+// waitJS polls a JavaScript condition in the page (the page's timers keep
+// running, unlike during a driver-side sleep), failing the test when it
+// does not become true.
+func waitJS(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
+		browserFatal(t, ctx, what, err)
+	}
+}
+
+// browserFatal fails the test with a screenshot and the page's banner.
+func browserFatal(t *testing.T, ctx context.Context, what string, err error) {
+	t.Helper()
+	banner, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('banner')||{}).textContent || ''`))
+	screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+	t.Fatalf("%s: %v (banner: %q)", what, err, banner)
+}
+
+// signInUI opens the UI at base and signs in (password "password-"+user,
+// as addUser makes it).
+func signInUI(t *testing.T, ctx context.Context, base, user string) {
+	t.Helper()
+	run(t, ctx, "sign in",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("login-username")),
+		chromedp.SendKeys(chromedp.ID("login-username"), user),
+		chromedp.SendKeys(chromedp.ID("login-password"), "password-"+user),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("page-search")),
+	)
 }
 
 // The web UI in a real browser against a running recorder and the simulated
@@ -98,15 +128,7 @@ steps:
 	waitFor(t, 10*time.Second, "the recording of 5001 finished", func() bool { return finished(byCall(t, env.a, env.sim, "c1"), 1) })
 	base := "http://" + env.a.HTTPAddr()
 
-	// Sign in.
-	run(t, ctx, "sign in",
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(chromedp.ID("login-username")),
-		chromedp.SendKeys(chromedp.ID("login-username"), "boss"),
-		chromedp.SendKeys(chromedp.ID("login-password"), "password-boss"),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("page-search")),
-	)
+	signInUI(t, ctx, base, "boss")
 	screenshot(t, ctx, "1-search")
 
 	// Search by DN and open the recording.
@@ -132,10 +154,7 @@ steps:
 
 	// Press play: the audio element's time advances.
 	run(t, ctx, "play", chromedp.Click(chromedp.ID("play")))
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('player').currentTime > 1.2`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		screenshot(t, ctx, "failed-play")
-		t.Fatalf("playback time did not advance: %v", err)
-	}
+	waitJS(t, ctx, "playback time advancing", `document.getElementById('player').currentTime > 1.2`, 15*time.Second)
 	shown, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("time")))
 	if !strings.Contains(shown, "/") || strings.HasPrefix(shown, "00:00 /") {
 		t.Errorf("time display after playing: %q", shown)
@@ -169,11 +188,8 @@ steps:
 		chromedp.Click(chromedp.CSS(`#live-calls tr[data-recording-id] button.listen[data-channel="-1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#listening[data-state="open"]`)),
 	)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.getElementById('listening').dataset.frames) >= 50`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		frames, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('listening').dataset.frames`))
-		screenshot(t, ctx, "failed-listen")
-		t.Errorf("live listening: %s frames received, want >= 50 (0.5 s of both parties): %v", frames, err)
-	}
+	waitJS(t, ctx, "live listening: 50 frames (0.5 s of both parties) received",
+		`Number(document.getElementById('listening').dataset.frames) >= 50`, 10*time.Second)
 	screenshot(t, ctx, "4-live")
 	<-done
 }
