@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -173,20 +172,15 @@ func newAdminListUsersCmd(dataDir *string) *cobra.Command {
 }
 
 func writeUsersTable(w io.Writer, users []store.User) error {
-	if len(users) == 0 {
-		_, err := fmt.Fprintln(w, "no users")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tTENANT\tAGENT ID\tSTATE\tCREATED")
+	rows := make([][]string, 0, len(users))
 	for _, u := range users {
 		state := "enabled"
 		if u.Disabled {
 			state = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, dash(u.Tenant), dash(u.AgentID), state, fmtTime(u.CreatedAt))
+		rows = append(rows, []string{u.Name, u.Role, dash(u.Tenant), dash(u.AgentID), state, fmtTime(u.CreatedAt)})
 	}
-	return tw.Flush()
+	return writeRows(w, "users", "NAME\tROLE\tTENANT\tAGENT ID\tSTATE\tCREATED", rows)
 }
 
 func newAdminSetPasswordCmd(dataDir *string) *cobra.Command {

@@ -649,34 +649,39 @@ func dash(s string) string {
 	return s
 }
 
-func writeTable(w io.Writer, recs []store.Recording) error {
-	if len(recs) == 0 {
-		_, err := fmt.Fprintln(w, "no recordings")
+// writeRows prints rows as a table aligned under header (tab-separated
+// column names), or "no <what>" when there are none.
+func writeRows(w io.Writer, what, header string, rows [][]string) error {
+	if len(rows) == 0 {
+		_, err := fmt.Fprintln(w, "no "+what)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	// RETENTION is last and empty for ordinary recordings, so the other
-	// columns still split on white space.
-	fmt.Fprintln(tw, "ID\tSTATUS\tMODE\tSTARTED\tDURATION\tRECORDED DN\tOTHER DN\tCALL UUID\tRETENTION")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Mode, fmtTime(r.StartedAt),
-			fmtDuration(r.DurationMS), dash(r.RecordedDN), dash(r.OtherDN), dash(r.CallUUID), r.Retention)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
 }
 
+func writeTable(w io.Writer, recs []store.Recording) error {
+	rows := make([][]string, 0, len(recs))
+	for _, r := range recs {
+		rows = append(rows, []string{r.ID, string(r.Status), string(r.Mode), fmtTime(r.StartedAt),
+			fmtDuration(r.DurationMS), dash(r.RecordedDN), dash(r.OtherDN), dash(r.CallUUID), string(r.Retention)})
+	}
+	// RETENTION is last and empty for ordinary recordings, so the other
+	// columns still split on white space.
+	return writeRows(w, "recordings", "ID\tSTATUS\tMODE\tSTARTED\tDURATION\tRECORDED DN\tOTHER DN\tCALL UUID\tRETENTION", rows)
+}
+
 func writeDeletions(w io.Writer, ds []store.Deletion) error {
-	if len(ds) == 0 {
-		_, err := fmt.Fprintln(w, "no deletions")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DELETED\tRECORDING\tTENANT\tRECORDED DN\tSTARTED\tCALL UUID\tREASON")
+	rows := make([][]string, 0, len(ds))
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", fmtTime(d.At), d.RecordingID, dash(d.Tenant), dash(d.RecordedDN),
-			fmtTime(d.StartedAt), dash(d.CallUUID), dash(d.Reason))
+		rows = append(rows, []string{fmtTime(d.At), d.RecordingID, dash(d.Tenant), dash(d.RecordedDN),
+			fmtTime(d.StartedAt), dash(d.CallUUID), dash(d.Reason)})
 	}
-	return tw.Flush()
+	return writeRows(w, "deletions", "DELETED\tRECORDING\tTENANT\tRECORDED DN\tSTARTED\tCALL UUID\tREASON", rows)
 }
 
 func writeDetail(w io.Writer, r *store.Recording) error {
