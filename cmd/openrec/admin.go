@@ -144,18 +144,11 @@ func newAdminListUsersCmd(dataDir *string) *cobra.Command {
 		Short: "List the users, by name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var users []store.User
-			db, err := openExistingStore(cmd.Context(), *dataDir)
-			switch {
-			case errors.Is(err, errNoDatabase):
-				fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
-			case err != nil:
+			users, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.User, error) {
+				return db.ListUsers(ctx)
+			})
+			if err != nil {
 				return err
-			default:
-				defer db.Close()
-				if users, err = db.ListUsers(cmd.Context()); err != nil {
-					return err
-				}
 			}
 			if asJSON {
 				views := make([]store.UserView, 0, len(users))

@@ -68,6 +68,21 @@ writing it.`,
 	return cmd
 }
 
+// listStored runs list on the data directory's store. A directory with no
+// database yet lists nothing, and says why on stderr.
+func listStored[T any](cmd *cobra.Command, dataDir string, list func(context.Context, *sqlite.DB) ([]T, error)) ([]T, error) {
+	db, err := openExistingStore(cmd.Context(), dataDir)
+	if errors.Is(err, errNoDatabase) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return list(cmd.Context(), db)
+}
+
 // openExistingStore opens <dataDir>/openrec.db without creating it: a
 // mistyped --data-dir must not leave a new empty database behind.
 func openExistingStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
@@ -116,19 +131,11 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 			if f.Limit == 0 {
 				f.Limit = math.MaxInt32 // all
 			}
-			var recs []store.Recording
-			db, err := openExistingStore(cmd.Context(), *dataDir)
-			switch {
-			case errors.Is(err, errNoDatabase):
-				// Nothing recorded yet: an empty list, and say why on stderr.
-				fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
-			case err != nil:
+			recs, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.Recording, error) {
+				return db.ListRecordings(ctx, f)
+			})
+			if err != nil {
 				return err
-			default:
-				defer db.Close()
-				if recs, err = db.ListRecordings(cmd.Context(), f); err != nil {
-					return err
-				}
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), store.NewViews(recs))
@@ -307,18 +314,11 @@ decisions), newest first.`,
 			if limit == 0 {
 				limit = math.MaxInt32 // all
 			}
-			var ds []store.Deletion
-			db, err := openExistingStore(cmd.Context(), *dataDir)
-			switch {
-			case errors.Is(err, errNoDatabase):
-				fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
-			case err != nil:
+			ds, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.Deletion, error) {
+				return db.ListDeletions(ctx, from, limit)
+			})
+			if err != nil {
 				return err
-			default:
-				defer db.Close()
-				if ds, err = db.ListDeletions(cmd.Context(), from, limit); err != nil {
-					return err
-				}
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), store.NewDeletionViews(ds))
