@@ -769,6 +769,18 @@ func TestUserAdmin(t *testing.T) {
 	}
 }
 
+func TestSecureCookiesSetting(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		e := newEnv(t, func(c *api.Config) { c.SecureCookies = secure })
+		resp := e.raw("", "POST", "/api/v1/auth/login", map[string]string{"username": "root", "password": "password-root"}, nil)
+		resp.Body.Close()
+		cs := resp.Cookies()
+		if len(cs) != 1 || cs[0].Secure != secure || !cs[0].HttpOnly {
+			t.Errorf("secure_cookies %v: cookies %+v", secure, cs)
+		}
+	}
+}
+
 func TestSignInThrottledAndNoUserEnumeration(t *testing.T) {
 	e := newEnv(t, nil)
 	bad := map[string]string{"username": "root", "password": "wrong"}

@@ -305,6 +305,26 @@ steps:
 	}
 	<-done2
 
+	// Tenants with the settings in force: the configuration data's tenant
+	// and its switch; a supervisor sees only their own tenant.
+	var tenants struct {
+		Items []struct {
+			Name       string
+			ClientName string `json:"client_name"`
+			Switches   []string
+			DNExclude  []string `json:"dn_exclude"`
+		}
+	}
+	if code := boss.call("GET", "/api/v1/admin/tenants", nil, &tenants); code != 200 || len(tenants.Items) != 1 ||
+		tenants.Items[0].Name != "Acme" || strings.Join(tenants.Items[0].Switches, ",") != "SIP_Switch" ||
+		tenants.Items[0].ClientName != "openrec" || strings.Join(tenants.Items[0].DNExclude, ",") != "5100" {
+		t.Errorf("tenants: %d %+v", code, tenants.Items)
+	}
+	var none struct{ Items []any }
+	if code := other.call("GET", "/api/v1/admin/tenants", nil, &none); code != 200 || len(none.Items) != 0 {
+		t.Errorf("tenants seen by another tenant's supervisor: %d %+v", code, none.Items)
+	}
+
 	var audit struct {
 		Items []struct{ User, Action, RecordingID string }
 	}
