@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openrec/openrec/internal/auth"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/web/auth"
 )
 
 // Errors of the admin commands.

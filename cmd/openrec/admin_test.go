@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/openrec/openrec/internal/auth"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/web/auth"
 )
 
 func init() { auth.Cost = bcrypt.MinCost } // fast hashes in tests

@@ -18,12 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openrec/openrec/internal/app"
-	"github.com/openrec/openrec/internal/auth"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/ctisim"
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/sim"
+	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/web/auth"
 )
 
 // demoOpening is the scripted start of the demo: a full-time recorded call
@@ -116,7 +116,7 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	data, src, err := ctisim.DemoConfig()
+	data, src, err := sim.DemoConfig()
 	if err != nil {
 		return err
 	}
@@ -125,19 +125,19 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 		return err
 	}
 	defer d.Close()
-	media := &ctisim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: log}
+	media := &sim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: log}
 	defer media.Close()
-	sim, err := ctisim.New(ctisim.Config{
-		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: ctisim.DemoSwitch, Config: data, ConfigSource: src,
+	csim, err := sim.New(sim.Config{
+		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: sim.DemoSwitch, Config: data, ConfigSource: src,
 		Media: media, Logger: quiet(log),
 	})
 	if err != nil {
 		return err
 	}
-	if err := sim.Start(); err != nil {
+	if err := csim.Start(); err != nil {
 		return err
 	}
-	defer sim.Close()
+	defer csim.Close()
 	if cfg.Path == "" {
 		// Rules are edited in the web UI (Admin → Rules) and saved to a
 		// configuration file: give the demo one in its data directory.
@@ -145,18 +145,18 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 			return err
 		}
 	}
-	cfg.CTI = sim.Addr()
-	cfg.CTISwitch = ctisim.DemoSwitch
-	cfg.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
+	cfg.CTI = csim.Addr()
+	cfg.CTISwitch = sim.DemoSwitch
+	cfg.ConfigURL = "http://" + csim.ConfigAddr() + "/config"
 	a, err := app.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), a.SIPAddr().Port()).String()
-	sim.SetRecorders([]string{target})
+	csim.SetRecorders([]string{target})
 	fmt.Fprintf(out, "openrec demo: recorder on sip:%s (udp+tcp), metrics on http://%s/metrics, data in %s\n", target, a.HTTPAddr(), cfg.DataDir)
-	fmt.Fprintf(out, "simulated contact center: SIP Server (CTI) %s, configuration http://%s/config\n", sim.Addr(), sim.ConfigAddr())
+	fmt.Fprintf(out, "simulated contact center: SIP Server (CTI) %s, configuration http://%s/config\n", csim.Addr(), csim.ConfigAddr())
 	if err := firstAdmin(ctx, a.Store(), out, a.HTTPAddr()); err != nil {
 		return err
 	}
@@ -168,23 +168,23 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	sc, err := ctisim.ParseScenario([]byte(demoOpening))
+	sc, err := sim.ParseScenario([]byte(demoOpening))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "playing the opening: a full-time recorded call transferred by consultation, a desktop-recorded call with a PCI pause")
 	start := time.Now()
-	if err := sim.Run(ctx, sc); err != nil && ctx.Err() == nil {
+	if err := csim.Run(ctx, sc); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	traffic := ctisim.Traffic{Rate: 0.5, TalkMin: ctisim.Duration(4 * time.Second), TalkMax: ctisim.Duration(10 * time.Second),
+	traffic := sim.Traffic{Rate: 0.5, TalkMin: sim.Duration(4 * time.Second), TalkMax: sim.Duration(10 * time.Second),
 		Agents: []string{"5001", "5002", "5003", "5004"}}
 	if dur > 0 {
-		traffic.Duration = ctisim.Duration(dur - time.Since(start))
+		traffic.Duration = sim.Duration(dur - time.Since(start))
 	}
 	if dur == 0 || traffic.Duration > 0 {
 		fmt.Fprintln(out, "random traffic: 0.5 calls/s (Ctrl-C to stop)")
-		if err := sim.Traffic(ctx, traffic); err != nil && ctx.Err() == nil {
+		if err := csim.Traffic(ctx, traffic); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 // dialFlags are the options of `openrec dial`.

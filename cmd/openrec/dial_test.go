@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/openrec/openrec/internal/apptest"
+	"github.com/openrec/openrec/internal/app/apptest"
 	"strings"
 	"testing"
 	"time"

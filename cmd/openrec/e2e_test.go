@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/audiotest"
-	"github.com/openrec/openrec/internal/auth"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store/sqlite"
-	"github.com/openrec/openrec/internal/wav"
+	"github.com/openrec/openrec/internal/web/auth"
 )
 
 // These tests run the real binary the README tells users to run: serve in

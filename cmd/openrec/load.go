@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openrec/openrec/internal/dial"
 	"github.com/openrec/openrec/internal/load"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 // loadFlags are the options of `openrec load`.

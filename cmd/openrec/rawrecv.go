@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openrec/openrec/internal/load"
-	"github.com/openrec/openrec/internal/rawrecv"
+	"github.com/openrec/openrec/internal/media/rawrecv"
 )
 
 // rawrecvFlags are the options of `openrec rawrecv`.
@@ -32,7 +32,7 @@ func newRawrecvCmd() *cobra.Command {
 		Short: "Reference RTP reader for capacity benchmarks: the recorder's sockets with nothing behind them",
 		Long: `Read RTP on every even port of --ports (and RTCP on the odd port after it) exactly as the
 recorder reads a leg — one socket pair per port, recvmmsg batches, the same header parsing and
-source lock (internal/rtpin) — and throw the packets away: no mixer, no files, no SIP. Its
+source lock (internal/media/rtpin) — and throw the packets away: no mixer, no files, no SIP. Its
 zero-loss ceiling on a core is the raw receive limit the recorder is compared with.
 
 /metrics on --metrics-listen serves openrec_rtp_packets_received_total like the recorder, so

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/apptest"
+	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/load"
 )
 

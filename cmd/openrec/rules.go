@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openrec/openrec/internal/rules"
+	"github.com/openrec/openrec/internal/cti/rules"
 )
 
 // newRulesCmd returns `openrec rules` with explain and check.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openrec/openrec/internal/rules"
+	"github.com/openrec/openrec/internal/cti/rules"
 )
 
 // rulesServeYAML is a serve file with the documented rules block.

@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/openrec/openrec/internal/cfgcache"
-	"github.com/openrec/openrec/internal/ctisim"
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/sim"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 // simFile is the `openrec sim --config FILE` format. Relative paths are
@@ -24,7 +24,7 @@ import (
 //
 //	listen: 127.0.0.1:7001          # T-Library (CTI link) address
 //	switch: SIP_Switch              # switch name of the DNs in the configuration data
-//	config: sim-config.yaml         # configuration data (internal/cfgcache YAML)
+//	config: sim-config.yaml         # configuration data (internal/cti/cfgcache YAML)
 //	config_listen: 127.0.0.1:7002   # Configuration Server HTTP (optional)
 //	recorders: [127.0.0.1:5060]     # MSR destinations; the first is used, the rest fail-over
 //	transport: udp                  # SIP transport to the recorders (udp|tcp)
@@ -38,21 +38,21 @@ import (
 //	exit: false                     # exit when the scenario/traffic is done (default: keep serving)
 //	log_level: info
 type simFile struct {
-	Listen       string                `yaml:"listen"`
-	Switch       string                `yaml:"switch"`
-	Config       string                `yaml:"config"`
-	ConfigListen string                `yaml:"config_listen"`
-	Recorders    []string              `yaml:"recorders"`
-	Transport    string                `yaml:"transport"`
-	LocalIP      string                `yaml:"local_ip"`
-	Codec        string                `yaml:"codec"`
-	Seed         uint64                `yaml:"seed"`
-	Scenario     string                `yaml:"scenario"`
-	Traffic      *ctisim.Traffic       `yaml:"traffic"`
-	Misbehave    ctisim.Misbehaviour   `yaml:"misbehave"`
-	Consent      ctisim.ConsentOptions `yaml:"consent"`
-	Exit         bool                  `yaml:"exit"`
-	LogLevel     string                `yaml:"log_level"`
+	Listen       string             `yaml:"listen"`
+	Switch       string             `yaml:"switch"`
+	Config       string             `yaml:"config"`
+	ConfigListen string             `yaml:"config_listen"`
+	Recorders    []string           `yaml:"recorders"`
+	Transport    string             `yaml:"transport"`
+	LocalIP      string             `yaml:"local_ip"`
+	Codec        string             `yaml:"codec"`
+	Seed         uint64             `yaml:"seed"`
+	Scenario     string             `yaml:"scenario"`
+	Traffic      *sim.Traffic       `yaml:"traffic"`
+	Misbehave    sim.Misbehaviour   `yaml:"misbehave"`
+	Consent      sim.ConsentOptions `yaml:"consent"`
+	Exit         bool               `yaml:"exit"`
+	LogLevel     string             `yaml:"log_level"`
 }
 
 func newSimCmd() *cobra.Command {
@@ -65,7 +65,7 @@ model on the CTI link (openrec's framing), a Media Server placing MSR recording 
 to the configured recorders, and a Configuration Server serving the configuration data
 over HTTP (GET /config, long poll with ?wait=VERSION). FILE (YAML) gives the listen
 addresses, the switch, the configuration data file, the recorders and a scenario or
-traffic settings; see internal/ctisim for the scenario format.
+traffic settings; see internal/sim for the scenario format.
 
 SIGHUP reloads the configuration data file. SIGINT/SIGTERM stop (recordings end with BYE).`,
 		Args: cobra.NoArgs,
@@ -131,15 +131,15 @@ func runSim(ctx context.Context, path string) error {
 			return fmt.Errorf("%s: %w", f.Config, err)
 		}
 	}
-	var sc *ctisim.Scenario
+	var sc *sim.Scenario
 	if f.Scenario != "" {
-		if sc, err = ctisim.LoadScenario(f.Scenario); err != nil {
+		if sc, err = sim.LoadScenario(f.Scenario); err != nil {
 			return err
 		}
 	}
 	if f.Traffic != nil {
 		if sc == nil {
-			sc = &ctisim.Scenario{Name: "traffic"}
+			sc = &sim.Scenario{Name: "traffic"}
 		}
 		sc.Traffic = f.Traffic
 		if err := sc.Validate(); err != nil {
@@ -158,20 +158,20 @@ func runSim(ctx context.Context, path string) error {
 	if err := f.Consent.Validate(); err != nil {
 		return fmt.Errorf("%s: consent: %w", path, err)
 	}
-	media := &ctisim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Consent: f.Consent, Logger: log.With("component", "media")}
+	media := &sim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Consent: f.Consent, Logger: log.With("component", "media")}
 	defer media.Close()
-	sim, err := ctisim.New(ctisim.Config{
+	csim, err := sim.New(sim.Config{
 		Listen: f.Listen, Switch: f.Switch, Config: data, ConfigSource: source, ConfigListen: f.ConfigListen,
 		Recorders: f.Recorders, Misbehave: f.Misbehave, Seed: f.Seed, Logger: log, Media: media,
 	})
 	if err != nil {
 		return err
 	}
-	defer sim.Close()
-	if err := sim.Start(); err != nil {
+	defer csim.Close()
+	if err := csim.Start(); err != nil {
 		return err
 	}
-	log.Info("simulator ready", "cti", sim.Addr(), "config_server", sim.ConfigAddr(), "recorders", f.Recorders)
+	log.Info("simulator ready", "cti", csim.Addr(), "config_server", csim.ConfigAddr(), "recorders", f.Recorders)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -181,7 +181,7 @@ func runSim(ctx context.Context, path string) error {
 
 	done := make(chan error, 1)
 	if sc != nil {
-		go func() { done <- sim.Run(ctx, sc) }()
+		go func() { done <- csim.Run(ctx, sc) }()
 	}
 	for {
 		select {
@@ -195,7 +195,7 @@ func runSim(ctx context.Context, path string) error {
 			if err == nil {
 				var d *cfgcache.Data
 				if d, err = cfgcache.Parse(b); err == nil {
-					sim.SetConfig(d, b)
+					csim.SetConfig(d, b)
 					continue
 				}
 			}

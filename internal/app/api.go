@@ -15,16 +15,16 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/openrec/openrec/internal/api"
-	"github.com/openrec/openrec/internal/callcore"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/conversation"
-	"github.com/openrec/openrec/internal/live"
-	"github.com/openrec/openrec/internal/mediaconv"
+	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/conversation"
+	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/media/live"
+	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
-	"github.com/openrec/openrec/internal/rules"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/web"
+	"github.com/openrec/openrec/internal/web/api"
 )
 
 // newAPI builds the REST API and web UI of the process.

@@ -16,10 +16,10 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/openrec/openrec/internal/app"
-	"github.com/openrec/openrec/internal/audiotest"
-	"github.com/openrec/openrec/internal/auth"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/web/auth"
 )
 
 func init() { auth.Cost = 4 } // bcrypt's minimum: tests sign in often

@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/openrec/openrec/internal/callcore"
+	"github.com/openrec/openrec/internal/cti/callcore"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,13 +24,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/live"
-	"github.com/openrec/openrec/internal/mediaconv"
+	"github.com/openrec/openrec/internal/media/live"
+	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/media/rtpin"
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
-	"github.com/openrec/openrec/internal/rtpin"
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store/sqlite"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 // App is one running recorder process.

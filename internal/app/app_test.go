@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/app"
-	"github.com/openrec/openrec/internal/apptest"
-	"github.com/openrec/openrec/internal/audiotest"
+	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 // startApp runs a recorder on loopback with port 0 and a temp data dir.

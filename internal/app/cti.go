@@ -13,22 +13,22 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openrec/openrec/internal/callcore"
-	"github.com/openrec/openrec/internal/cfgcache"
-	"github.com/openrec/openrec/internal/cfgsource"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/conversation"
-	"github.com/openrec/openrec/internal/cti"
-	"github.com/openrec/openrec/internal/dnfilter"
+	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/cfgsource"
+	"github.com/openrec/openrec/internal/cti/conversation"
+	"github.com/openrec/openrec/internal/cti/dnfilter"
+	"github.com/openrec/openrec/internal/cti/link"
+	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/recorder"
-	"github.com/openrec/openrec/internal/tlib"
 )
 
 // ctiSide is the CTI half of the process: configuration cache, DN filter,
 // conversation engine, CTI client and the bridge to the recorder.
 type ctiSide struct {
 	core       *callcore.Core
-	client     *cti.Client
+	client     *link.Client
 	cache      *cfgcache.Cache
 	source     *cfgsource.Source
 	rules      *ruleHolder
@@ -61,13 +61,13 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		return nil, err
 	}
 	switches := map[string]string{}
-	var ctiServers []cti.Server
+	var ctiServers []link.Server
 	for _, s := range servers {
 		name := s.Name
 		if name == "" {
 			name = s.Switch
 		}
-		srv := cti.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup}
+		srv := link.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup}
 		if t, listed := tenantOfSwitch(cfg, data, s.Switch); listed {
 			srv.ClientName, srv.Password = t.ClientName, t.Password
 		} else if cfg.TenantsOnly {
@@ -133,7 +133,7 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		return nil, err
 	}
 	side.core = core
-	client, err := cti.New(cti.Config{
+	client, err := link.New(link.Config{
 		Servers:    ctiServers,
 		ClientName: cfg.CTIClientName,
 		Reconnect:  cfg.CTIReconnect,

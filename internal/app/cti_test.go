@@ -11,15 +11,15 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/ctisim"
+	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/tlib"
 )
 
 // ccEnv is a recorder (app) with a CTI link to a running simulator.
 type ccEnv struct {
 	a   *app.App
-	sim *ctisim.Sim
+	sim *sim.Sim
 
 	mu     sync.Mutex
 	notify []string // RECORDING_STATUS_GIM values seen in EventAttachedDataChanged
@@ -27,16 +27,16 @@ type ccEnv struct {
 
 func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 	t.Helper()
-	data, src, err := ctisim.DemoConfig()
+	data, src, err := sim.DemoConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := &ccEnv{}
 	// The simulator starts first; the recorder reads the configuration
 	// data it serves, and the simulator learns the recorder's address.
-	sim, err := ctisim.New(ctisim.Config{
-		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: ctisim.DemoSwitch, Config: data, ConfigSource: src,
-		Media:  &ctisim.DialMedia{Dialer: newDialer(t), Transport: "udp", Codec: "PCMU"},
+	csim, err := sim.New(sim.Config{
+		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: sim.DemoSwitch, Config: data, ConfigSource: src,
+		Media:  &sim.DialMedia{Dialer: newDialer(t), Transport: "udp", Codec: "PCMU"},
 		Logger: testLogger(t),
 		OnEvent: func(m *tlib.Message) {
 			if m.Type != tlib.EventAttachedDataChanged {
@@ -54,23 +54,23 @@ func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sim.Start(); err != nil {
+	if err := csim.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = sim.Close() })
-	env.sim = sim
+	t.Cleanup(func() { _ = csim.Close() })
+	env.sim = csim
 	env.a = startApp(t, func(c *config.Serve) {
-		c.CTI = sim.Addr()
-		c.CTISwitch = ctisim.DemoSwitch
+		c.CTI = csim.Addr()
+		c.CTISwitch = sim.DemoSwitch
 		c.CTIReconnect = 200 * time.Millisecond
-		c.ConfigURL = "http://" + sim.ConfigAddr() + "/config"
+		c.ConfigURL = "http://" + csim.ConfigAddr() + "/config"
 		c.DNExclude = "5100"
 		c.UserDataKeys = "Segment,Reason=CallReason"
 		for _, m := range more {
 			m(c)
 		}
 	})
-	sim.SetRecorders([]string{env.a.SIPAddr().String()})
+	csim.SetRecorders([]string{env.a.SIPAddr().String()})
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(metrics(t, env.a), "openrec_cti_links_up 1") {
 		if time.Now().After(deadline) {
@@ -109,15 +109,15 @@ func (e *ccEnv) notifications() []string {
 	return append([]string(nil), e.notify...)
 }
 
-func step(t testing.TB, sim *ctisim.Sim, yaml string) {
+func step(t testing.TB, csim *sim.Sim, yaml string) {
 	t.Helper()
-	sc, err := ctisim.ParseScenario([]byte(yaml))
+	sc, err := sim.ParseScenario([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := sim.Run(ctx, sc); err != nil {
+	if err := csim.Run(ctx, sc); err != nil {
 		t.Fatal(err)
 	}
 }

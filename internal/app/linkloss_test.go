@@ -12,7 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/store"
 )
 
-// CTI link loss, end to end: recorder (app) and simulator (ctisim) over
+// CTI link loss, end to end: recorder (app) and simulator (sim) over
 // loopback sockets. The link is cut with Sim.DisconnectClients and kept
 // down with Sim.RefuseClients (the recorder retries every 200 ms and is
 // refused), so what happens "while the link is down" does not depend on

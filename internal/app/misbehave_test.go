@@ -4,9 +4,9 @@ import (
 	"time"
 
 	"context"
-	"github.com/openrec/openrec/internal/audiotest"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/wav"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/wav"
 	"regexp"
 	"strings"
 	"testing"

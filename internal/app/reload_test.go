@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/ctisim"
+	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
 )
 
@@ -37,7 +37,7 @@ func TestReloadConfigurationAndRules(t *testing.T) {
 	if registered("5005") {
 		t.Fatal("5005 registered before it exists")
 	}
-	_, src, err := ctisim.DemoConfig()
+	_, src, err := sim.DemoConfig()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openrec/openrec/internal/cfgcache"
-	"github.com/openrec/openrec/internal/conversation"
-	"github.com/openrec/openrec/internal/dnfilter"
-	"github.com/openrec/openrec/internal/rules"
-	"github.com/openrec/openrec/internal/tlib"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/conversation"
+	"github.com/openrec/openrec/internal/cti/dnfilter"
+	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
 // ruleHolder holds the recording rules in force; a reload swaps the whole

@@ -11,16 +11,16 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/ctisim"
-	"github.com/openrec/openrec/internal/rules"
+	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/tlib"
 )
 
 // byCall returns the recordings of the simulator's call handle.
-func byCall(t testing.TB, a *app.App, sim *ctisim.Sim, handle string) []store.Recording {
+func byCall(t testing.TB, a *app.App, csim *sim.Sim, handle string) []store.Recording {
 	t.Helper()
-	ci, ok := sim.Call(handle)
+	ci, ok := csim.Call(handle)
 	if !ok {
 		t.Fatalf("no simulator call %s", handle)
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/audiotest"
-	"github.com/openrec/openrec/internal/g711"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/openrec/openrec/internal/store"
 )
 

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/openrec/openrec/internal/cfgcache"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/conversation"
-	"github.com/openrec/openrec/internal/dnfilter"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/conversation"
+	"github.com/openrec/openrec/internal/cti/dnfilter"
 )
 
 // tenantConfigs maps the tenants: section (by name) onto the tenants of the

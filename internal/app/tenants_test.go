@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cfgcache"
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/ctisim"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/tlib"
 )
 
 // twoTenants is the configuration data of a hosted contact center: tenant
@@ -42,7 +42,7 @@ persons:
 `
 
 type tenantSim struct {
-	sim    *ctisim.Sim
+	sim    *sim.Sim
 	mu     sync.Mutex
 	values []string // KEY=VALUE of every attached-data change
 }
@@ -56,9 +56,9 @@ func (s *tenantSim) seen() []string {
 func startTenantSim(t *testing.T, sw string, data *cfgcache.Data) *tenantSim {
 	t.Helper()
 	ts := &tenantSim{}
-	sim, err := ctisim.New(ctisim.Config{
+	csim, err := sim.New(sim.Config{
 		Listen: "127.0.0.1:0", Switch: sw, Config: data,
-		Media:  &ctisim.DialMedia{Dialer: newDialer(t), Transport: "udp", Codec: "PCMU"},
+		Media:  &sim.DialMedia{Dialer: newDialer(t), Transport: "udp", Codec: "PCMU"},
 		Logger: testLogger(t),
 		OnEvent: func(m *tlib.Message) {
 			if m.Type != tlib.EventAttachedDataChanged {
@@ -74,11 +74,11 @@ func startTenantSim(t *testing.T, sw string, data *cfgcache.Data) *tenantSim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sim.Start(); err != nil {
+	if err := csim.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = sim.Close() })
-	ts.sim = sim
+	t.Cleanup(func() { _ = csim.Close() })
+	ts.sim = csim
 	return ts
 }
 
@@ -172,7 +172,7 @@ steps:
 		t.Errorf("excluded DN 6002 of tenant Globex recorded: %+v", r)
 	}
 	for _, c := range []struct {
-		s              *ctisim.Sim
+		s              *sim.Sim
 		handle, tenant string
 		sw             string
 	}{{simA.sim, "a1", "Acme", "SW_A"}, {simA.sim, "a2", "Acme", "SW_A"}, {simB.sim, "b1", "Globex", "SW_B"}, {simB.sim, "b3", "Globex", "SW_B"}} {

@@ -1,65 +1,181 @@
-// Package archtest holds architecture rules as tests: the direction of
-// imports between openrec's packages and a doc comment on every package.
+// Package archtest holds architecture rules as tests: every package is
+// placed in a subsystem, each subsystem may import only the subsystems it
+// lists, each package only the openrec packages and third-party modules its
+// allow-list names, and every package has a doc comment.
 package archtest
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/openrec/openrec/"
 
-// forbidden lists, per package, the openrec packages it must not import.
-// Pure cores import only the standard library, pion and lower cores;
-// adapters never reach up into orchestration, wiring or commands.
-var forbidden = map[string][]string{
-	"internal/g711":     {"internal/"},
-	"internal/media":    {"internal/"},
-	"internal/wav":      {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/mixer", "internal/config"},
-	"internal/sdpoa":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/mixer", "internal/wav", "internal/siprec"},
-	"internal/siprec":   {"internal/"},
-	"internal/mixer":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/store", "internal/wav", "internal/config", "internal/live"},
-	"internal/live":     {"internal/"},
-	"internal/rtpin":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/mixer", "internal/store", "internal/wav", "internal/config"},
-	"internal/store":    {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/config", "internal/dial", "internal/auth"},
-	"internal/sipsrv":   {"internal/recorder", "internal/app", "internal/rtpin", "internal/mixer", "internal/store", "internal/config"},
-	"internal/dial":     {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config"},
-	"internal/recorder": {"internal/app", "internal/config", "internal/dial", "internal/callcore", "internal/cti", "internal/conversation", "internal/ctisim"},
-	"internal/tlib":     {"internal/"},
-	"internal/dnfilter": {"internal/"},
-	"internal/rules":    {"internal/"},
-	"internal/auth":     {"internal/"},
-	// The API declares what it needs as interfaces; internal/app adapts the
-	// recorder and the CTI bridge to them.
-	"internal/api": {"internal/app", "internal/config", "internal/recorder", "internal/callcore", "internal/cti", "internal/ctisim",
-		"internal/conversation", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/dial", "internal/store/sqlite", "internal/web"},
-	"internal/web":          {"internal/"},
-	"internal/cfgsource":    {"internal/recorder", "internal/app", "internal/config", "internal/cti", "internal/conversation", "internal/callcore", "internal/store"},
-	"internal/cfgcache":     {"internal/"},
-	"internal/conversation": {"internal/"},
-	"internal/cti":          {"internal/"},
-	"internal/ctisim":       {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config", "internal/cti", "internal/conversation", "internal/callcore"},
-	"internal/load":         {"internal/recorder", "internal/app", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/store", "internal/config", "internal/callcore", "internal/cti", "internal/ctisim"},
-	"internal/mediaconv":    {"internal/"},
-	"internal/callcore":     {"internal/app", "internal/config", "internal/sipsrv", "internal/rtpin", "internal/mixer", "internal/ctisim", "internal/dial"},
-	"internal/rawrecv":      {"internal/recorder", "internal/app", "internal/sipsrv", "internal/mixer", "internal/store", "internal/config", "internal/dial", "internal/load"},
+// subsystems maps each top-level room of the tree to the rooms its packages
+// may import (a room may always import itself). The wiring (app, config,
+// cmd) sits on top and may import everything below it.
+var subsystems = map[string][]string{
+	"internal/media":    {},                                                   // the media path: pure cores and adapters
+	"internal/sip":      {"internal/media"},                                   // signalling
+	"internal/store":    {},                                                   // metadata store
+	"internal/recorder": {"internal/media", "internal/sip", "internal/store"}, // sessions → recordings
+	"internal/cti":      {"internal/recorder", "internal/store"},              // the contact-center side
+	"internal/web":      {"internal/media", "internal/store"},                 // REST API, UI, auth
+	"internal/sim":      {"internal/cti", "internal/media", "internal/sip"},
+	"internal/load":     {"internal/media", "internal/sip"},
+	"internal/config":   {"internal/cti"},
+	"internal/app": {"internal/config", "internal/cti", "internal/media", "internal/recorder",
+		"internal/sip", "internal/store", "internal/web"},
+	"cmd": {"internal/app", "internal/config", "internal/cti", "internal/load", "internal/media",
+		"internal/sim", "internal/sip", "internal/store", "internal/web"},
 }
 
-// allowedInCore lists openrec packages a pure core may still import.
-var allowedInCore = map[string][]string{
-	"internal/siprec":       {},
-	"internal/wav":          {"internal/g711"},
-	"internal/mixer":        {"internal/g711", "internal/media"},
-	"internal/sdpoa":        {"internal/media"},
-	"internal/cfgcache":     {"internal/dnfilter"},
-	"internal/conversation": {"internal/tlib", "internal/dnfilter", "internal/cfgcache"},
-	"internal/cti":          {"internal/tlib"},
-	"internal/rules":        {},
-	"internal/mediaconv":    {"internal/wav", "internal/g711"}, // an adapter (files, lame) on the media cores only
+// rule is one package's allow-list: the openrec packages and the third-party
+// import paths (a module path covers its sub-packages) it may import.
+type rule struct {
+	internal []string
+	external []string
+}
+
+const (
+	sipgo      = "github.com/emiago/sipgo"
+	pionRTCP   = "github.com/pion/rtcp"
+	pionRTP    = "github.com/pion/rtp"
+	pionSDP    = "github.com/pion/sdp/v3"
+	yamlV3     = "go.yaml.in/yaml/v3"
+	prometheus = "github.com/prometheus/client_golang"
+)
+
+// allow places every package of the module. A new package fails the test
+// until it is added here, with what it may import.
+var allow = map[string]rule{
+	// The media path.
+	"internal/media":           {},
+	"internal/media/g711":      {},
+	"internal/media/audiotest": {},
+	"internal/media/live":      {},
+	"internal/media/wav":       {internal: []string{"internal/media/g711"}},
+	"internal/media/mediaconv": {internal: []string{"internal/media/wav", "internal/media/g711"}},
+	"internal/media/mixer":     {internal: []string{"internal/media", "internal/media/g711"}},
+	"internal/media/rtpin":     {internal: []string{"internal/media"}, external: []string{pionRTCP, "golang.org/x/sys"}},
+	"internal/media/rawrecv":   {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
+
+	// Signalling.
+	"internal/sip/siprec": {},
+	"internal/sip/sdpoa":  {internal: []string{"internal/media"}, external: []string{pionSDP}},
+	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/siprec"}, external: []string{sipgo}},
+	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/g711", "internal/media/wav"},
+		external: []string{sipgo, pionRTCP, pionRTP, pionSDP}},
+
+	// Storage.
+	"internal/store":           {},
+	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
+	"internal/store/storetest": {internal: []string{"internal/store"}},
+
+	// Sessions → recordings.
+	"internal/recorder": {internal: []string{"internal/media", "internal/media/live", "internal/media/mixer",
+		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
+		"internal/sip/sipsrv", "internal/store"}},
+
+	// The contact-center side: pure cores (tlib, dnfilter, rules, cfgcache,
+	// conversation), the link, configuration sources and the call core.
+	"internal/cti/tlib":         {},
+	"internal/cti/dnfilter":     {},
+	"internal/cti/rules":        {external: []string{yamlV3}},
+	"internal/cti/cfgcache":     {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
+	"internal/cti/conversation": {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/cfgcache"}},
+	"internal/cti/link":         {internal: []string{"internal/cti/tlib"}},
+	"internal/cti/cfgsource":    {internal: []string{"internal/cti/cfgcache"}},
+	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
+		"internal/cti/tlib", "internal/recorder", "internal/store"}},
+
+	// Web: the API declares what it needs as interfaces; app adapts.
+	"internal/web":      {},
+	"internal/web/auth": {external: []string{"golang.org/x/crypto"}},
+	"internal/web/api": {internal: []string{"internal/media/live", "internal/media/mediaconv", "internal/store",
+		"internal/web/auth"}, external: []string{"github.com/coder/websocket"}},
+
+	// Tools.
+	"internal/sim": {internal: []string{"internal/cti/cfgcache", "internal/cti/tlib", "internal/media/wav",
+		"internal/sip/dial"}, external: []string{yamlV3}},
+	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
+
+	// Wiring.
+	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
+		external: []string{"github.com/knadh/koanf", "github.com/spf13/pflag"}},
+	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
+		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
+		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv",
+		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/sip/sipsrv",
+		"internal/store", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		external: []string{prometheus, yamlV3}},
+	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
+	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
+		"internal/cti/rules", "internal/load", "internal/media/rawrecv", "internal/sim", "internal/sip/dial",
+		"internal/store", "internal/store/sqlite", "internal/web/auth"},
+		external: []string{"github.com/spf13/cobra", yamlV3}},
+}
+
+// subsystemOf is the room a package lives in: its first path element under
+// internal/ (or cmd).
+func subsystemOf(pkg string) string {
+	if pkg == "cmd" || strings.HasPrefix(pkg, "cmd/") {
+		return "cmd"
+	}
+	parts := strings.SplitN(pkg, "/", 3)
+	if len(parts) < 2 {
+		return pkg
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// check returns the violations of one package's (non-test) imports.
+func check(pkg string, imports []string) []string {
+	r, placed := allow[pkg]
+	if !placed {
+		return []string{fmt.Sprintf("%s is not placed in the architecture: add it to archtest's allow list (and ARCHITECTURE.md)", pkg)}
+	}
+	sub := subsystemOf(pkg)
+	rooms, known := subsystems[sub]
+	if !known {
+		return []string{fmt.Sprintf("%s is in %s, which is not a subsystem", pkg, sub)}
+	}
+	var out []string
+	for _, imp := range imports {
+		switch {
+		case strings.HasPrefix(imp, module):
+			rel := strings.TrimPrefix(imp, module)
+			to := subsystemOf(rel)
+			if to != sub && !slices.Contains(rooms, to) {
+				out = append(out, fmt.Sprintf("%s imports %s: subsystem %s may not import %s (see ARCHITECTURE.md)", pkg, rel, sub, to))
+				continue
+			}
+			if !slices.Contains(r.internal, rel) {
+				out = append(out, fmt.Sprintf("%s imports %s: not in its allow list (see ARCHITECTURE.md)", pkg, rel))
+			}
+		case isStdlib(imp):
+		default:
+			if !slices.ContainsFunc(r.external, func(m string) bool { return imp == m || strings.HasPrefix(imp, m+"/") }) {
+				out = append(out, fmt.Sprintf("%s imports third-party %s: not in its allow list", pkg, imp))
+			}
+		}
+	}
+	return out
+}
+
+// isStdlib reports whether an import path belongs to the standard library
+// (no dot in its first element).
+func isStdlib(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
 }
 
 func root(t *testing.T) string {
@@ -71,22 +187,112 @@ func root(t *testing.T) string {
 	return dir
 }
 
-func TestImportDirection(t *testing.T) {
+// packages lists every package directory under internal/ and cmd/, relative
+// to the module root, with its non-test imports.
+func packages(t *testing.T) map[string][]string {
+	t.Helper()
 	base := root(t)
-	for pkg, bad := range forbidden {
-		imports := importsOf(t, filepath.Join(base, pkg))
-		for _, imp := range imports {
-			if !strings.HasPrefix(imp, module) {
-				continue
+	out := map[string][]string{}
+	for _, top := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(base, top), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
 			}
-			rel := strings.TrimPrefix(imp, module)
-			if contains(allowedInCore[pkg], rel) {
-				continue
+			if !d.IsDir() {
+				return nil
 			}
-			for _, b := range bad {
-				if rel == b || strings.HasPrefix(rel, b) && (strings.HasSuffix(b, "/") || strings.HasPrefix(rel, b+"/")) {
-					t.Errorf("%s imports %s: forbidden by the architecture (see ARCHITECTURE.md)", pkg, rel)
+			if d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			fset := token.NewFileSet()
+			pkgs, err := parser.ParseDir(fset, path, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ImportsOnly)
+			if err != nil {
+				return fmt.Errorf("parse %s: %w", path, err)
+			}
+			if len(pkgs) == 0 {
+				return nil
+			}
+			rel, _ := filepath.Rel(base, path)
+			rel = filepath.ToSlash(rel)
+			var imps []string
+			for _, p := range pkgs {
+				for _, f := range p.Files {
+					for _, imp := range f.Imports {
+						imps = append(imps, strings.Trim(imp.Path.Value, `"`))
+					}
 				}
+			}
+			out[rel] = imps
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func TestImportsFollowTheArchitecture(t *testing.T) {
+	pkgs := packages(t)
+	names := make([]string, 0, len(pkgs))
+	for p := range pkgs {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		for _, v := range check(p, pkgs[p]) {
+			t.Error(v)
+		}
+	}
+	for p := range allow {
+		if _, ok := pkgs[p]; !ok {
+			t.Errorf("allow list names %s, which does not exist: remove or move it", p)
+		}
+	}
+}
+
+// The rules bite: each case is a violation the test must report.
+func TestCheckReportsViolations(t *testing.T) {
+	cases := []struct {
+		name, pkg string
+		imports   []string
+		want      string
+	}{
+		{"new package not placed", "internal/media/opus", nil, "not placed"},
+		{"core reaching up", "internal/sip/siprec", []string{module + "internal/recorder"}, "subsystem internal/sip may not import internal/recorder"},
+		{"media importing sip", "internal/media/rtpin", []string{module + "internal/sip/sdpoa"}, "may not import internal/sip"},
+		{"same room, not allowed", "internal/media/g711", []string{module + "internal/media/wav"}, "not in its allow list"},
+		{"allowed room, package not listed", "internal/web/api", []string{module + "internal/media/rtpin"}, "not in its allow list"},
+		{"third party not listed", "internal/cti/tlib", []string{"github.com/emiago/sipgo/sip"}, "third-party github.com/emiago/sipgo/sip"},
+		{"module prefix is not a path prefix", "internal/sip/sdpoa", []string{"github.com/pion/sdp/v30"}, "third-party"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := check(c.pkg, c.imports)
+			if len(got) != 1 || !strings.Contains(got[0], c.want) {
+				t.Fatalf("check(%s, %v) = %q, want one violation containing %q", c.pkg, c.imports, got, c.want)
+			}
+		})
+	}
+	// And a package inside its allow list passes.
+	if got := check("internal/sip/sdpoa", []string{"fmt", module + "internal/media", "github.com/pion/sdp/v3"}); len(got) != 0 {
+		t.Fatalf("allowed imports reported: %q", got)
+	}
+}
+
+// Every allow-list entry stays inside its subsystem's rooms, so the two
+// levels cannot disagree.
+func TestAllowListWithinSubsystems(t *testing.T) {
+	for pkg, r := range allow {
+		sub := subsystemOf(pkg)
+		rooms, ok := subsystems[sub]
+		if !ok {
+			t.Errorf("%s: subsystem %s not declared", pkg, sub)
+			continue
+		}
+		for _, imp := range r.internal {
+			if to := subsystemOf(imp); to != sub && !slices.Contains(rooms, to) {
+				t.Errorf("%s allows %s, but %s may not import %s", pkg, imp, sub, to)
 			}
 		}
 	}
@@ -122,31 +328,4 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 			return nil
 		})
 	}
-}
-
-func importsOf(t *testing.T, dir string) []string {
-	t.Helper()
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ImportsOnly)
-	if err != nil {
-		t.Fatalf("parse %s: %v", dir, err)
-	}
-	var out []string
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, imp := range f.Imports {
-				out = append(out, strings.Trim(imp.Path.Value, `"`))
-			}
-		}
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,8 +6,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/openrec/openrec/internal/dnfilter"
-	"github.com/openrec/openrec/internal/rules"
+	"github.com/openrec/openrec/internal/cti/dnfilter"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"net"
 	"net/netip"
 	"strconv"

@@ -15,7 +15,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 // ClockTicks is the unit of utime and stime in /proc/PID/stat (USER_HZ,

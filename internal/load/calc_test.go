@@ -10,7 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 func TestPercentile(t *testing.T) {

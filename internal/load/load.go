@@ -1,5 +1,5 @@
 // Package load drives many concurrent recording calls (Genesys MSR or
-// SIPREC, through internal/dial) against one recorder at a ramp rate and
+// SIPREC, through internal/sip/dial) against one recorder at a ramp rate and
 // reports what happened: calls answered and failed by SIP status, RTP
 // packets sent against those the recorder counted (its
 // openrec_rtp_packets_received_total metric), the kernel's UDP and backlog
@@ -32,7 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 // Limits on a run.

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/app"
-	"github.com/openrec/openrec/internal/apptest"
-	"github.com/openrec/openrec/internal/auth"
-	"github.com/openrec/openrec/internal/dial"
+	"github.com/openrec/openrec/internal/app/apptest"
+	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/web/auth"
 )
 
 // benchUser creates an admin API user in a's store and returns its name

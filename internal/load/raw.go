@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openrec/openrec/internal/dial"
-	"github.com/openrec/openrec/internal/g711"
+	"github.com/openrec/openrec/internal/media/g711"
+	"github.com/openrec/openrec/internal/sip/dial"
 )
 
 // ModeRaw streams RTP without SIP to the reference reader (`openrec

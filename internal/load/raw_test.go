@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/apptest"
+	"github.com/openrec/openrec/internal/app/apptest"
 )
 
 // TestRunRaw streams 3 raw calls to plain sockets on the ports the

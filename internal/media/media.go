@@ -2,7 +2,7 @@
 // the mixer: one received RTP packet, one RTCP sender report, a codec, and
 // the PacketHandler interface the mixer implements for the receiver.
 //
-// It exists so that internal/rtpin (sockets) and internal/mixer (timeline)
+// It exists so that internal/media/rtpin (sockets) and internal/media/mixer (timeline)
 // do not import each other.
 package media
 

@@ -12,15 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openrec/openrec/internal/live"
 	"github.com/openrec/openrec/internal/media"
-	"github.com/openrec/openrec/internal/mixer"
-	"github.com/openrec/openrec/internal/rtpin"
-	"github.com/openrec/openrec/internal/sdpoa"
-	"github.com/openrec/openrec/internal/siprec"
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/media/live"
+	"github.com/openrec/openrec/internal/media/mixer"
+	"github.com/openrec/openrec/internal/media/rtpin"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/siprec"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 // call is one recording: the legs (MSR) or streams (SIPREC) of one

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 )
 

@@ -3,7 +3,7 @@ package recorder
 import (
 	"time"
 
-	"github.com/openrec/openrec/internal/wav"
+	"github.com/openrec/openrec/internal/media/wav"
 )
 
 // durable is the mixer's FrameWriter over a recording's WAV file: every

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/wav"
+	"github.com/openrec/openrec/internal/media/wav"
 )
 
 // Every flush leaves a valid header on disk (checkpoint or fsync), and the

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
-	"github.com/openrec/openrec/internal/rtpin"
-	"github.com/openrec/openrec/internal/sdpoa"
-	"github.com/openrec/openrec/internal/siprec"
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/media/rtpin"
+	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/siprec"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 )
 

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openrec/openrec/internal/mixer"
+	"github.com/openrec/openrec/internal/media/mixer"
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 // Run flushes audio, enforces media timeouts and the MSR leg window every

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/openrec/openrec/internal/live"
+	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/store"
 )
 

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/audiotest"
-	"github.com/openrec/openrec/internal/g711"
-	"github.com/openrec/openrec/internal/live"
 	"github.com/openrec/openrec/internal/media"
-	"github.com/openrec/openrec/internal/mixer"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/g711"
+	"github.com/openrec/openrec/internal/media/live"
+	"github.com/openrec/openrec/internal/media/mixer"
 )
 
 // sendTone sends n 20 ms packets of a µ-law sine of freq Hz.

@@ -18,12 +18,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openrec/openrec/internal/live"
-	"github.com/openrec/openrec/internal/mixer"
-	"github.com/openrec/openrec/internal/rtpin"
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/media/live"
+	"github.com/openrec/openrec/internal/media/mixer"
+	"github.com/openrec/openrec/internal/media/rtpin"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 // Store is what the recorder needs from the metadata store.

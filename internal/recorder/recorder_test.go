@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/rtpin"
-	"github.com/openrec/openrec/internal/sdpoa"
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/media/rtpin"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 // clock is an injected, manually advanced clock.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 )
 
 // answerPorts returns the ports of every m=audio line of an answer.

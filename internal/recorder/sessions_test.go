@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/sdpoa"
-	"github.com/openrec/openrec/internal/sipsrv"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/wav"
 )
 
 func parseSDP(t *testing.T, body string) *sdpoa.Session {

@@ -4,7 +4,7 @@ import "time"
 
 // Users, login sessions and the audit log: what the REST API and the web UI
 // authenticate and authorise with. Roles are plain strings here ("admin",
-// "supervisor", "agent": internal/auth defines and checks them); the store
+// "supervisor", "agent": internal/web/auth defines and checks them); the store
 // keeps what it is given.
 
 // User is an account of the API / web UI. Names are unique ignoring ASCII

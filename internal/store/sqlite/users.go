@@ -22,7 +22,7 @@ const userColumns = `name, role, tenant, agent_id, password_hash, disabled, crea
 // UpdatedAt is set to CreatedAt; both are written back to u. A name taken
 // (ignoring ASCII case) is store.ErrExists; an empty name or role
 // store.ErrInvalid. The store does not check the role or hash the
-// password: that is internal/auth's job.
+// password: that is internal/web/auth's job.
 func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 	leave, err := db.enter()
 	if err != nil {

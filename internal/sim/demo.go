@@ -1,0 +1,33 @@
+package sim
+
+import (
+	_ "embed"
+	"fmt"
+
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+)
+
+//go:embed demo/config.yaml
+var demoConfig []byte
+
+// DemoSwitch is the switch name of the demo configuration.
+const DemoSwitch = "SIP_Switch"
+
+// DemoConfig returns the built-in demo contact center's configuration data
+// (tenant Acme, agents 5001–5004 with logins 1001–1004, DNs 5001–5003
+// recorded full-time) and its YAML source.
+func DemoConfig() (*cfgcache.Data, []byte, error) {
+	d, err := cfgcache.Parse(demoConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sim: demo config: %w", err)
+	}
+	return d, append([]byte(nil), demoConfig...), nil
+}
+
+// SetRecorders replaces the MSR destinations (the first is used, the rest
+// are the fail-over group), e.g. once a recorder started on port 0 is known.
+func (s *Sim) SetRecorders(recorders []string) {
+	s.mu.Lock()
+	s.cfg.Recorders = append([]string(nil), recorders...)
+	s.mu.Unlock()
+}

@@ -1,0 +1,227 @@
+package sim
+
+// DialMedia against the real recorder (internal/app on loopback): the
+// transfer re-INVITE, and the recorder group's OPTIONS health checks and
+// fail-over rules.
+
+import (
+	"context"
+	"errors"
+	"github.com/openrec/openrec/internal/app/apptest"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/dial"
+	"github.com/openrec/openrec/internal/store"
+)
+
+// startRecorderApp runs a recorder on loopback (internal/app/apptest).
+func startRecorderApp(t *testing.T, mut func(*config.Serve)) *app.App {
+	t.Helper()
+	return apptest.Start(t, mut, nil)
+}
+
+func recordings(t *testing.T, a *app.App) []store.Recording {
+	t.Helper()
+	recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// receiving reports whether a has a call with audio arriving.
+func receiving(a *app.App) bool {
+	st := a.Recorder().Stats()
+	return st.ActiveCalls == 1 && st.PacketsReceived > 20
+}
+
+func finished(t *testing.T, a *app.App) store.Recording {
+	t.Helper()
+	var recs []store.Recording
+	waitUntil(t, "a finished recording", func() bool {
+		recs = recordings(t, a)
+		return len(recs) == 1 && recs[0].Status != store.StatusRecording && a.Recorder().Active() == 0
+	})
+	full, err := a.Store().GetRecording(context.Background(), recs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *full
+}
+
+func newDialMedia(t *testing.T, interval, timeout time.Duration) *DialMedia {
+	t.Helper()
+	dm := &DialMedia{Dialer: newDialer(t), OptionsInterval: interval, OptionsTimeout: timeout}
+	t.Cleanup(func() { _ = dm.Close() })
+	return dm
+}
+
+func TestDialMediaRetargetReinvitesOtherLeg(t *testing.T) {
+	a := startRecorderApp(t, nil)
+	dm := newDialMedia(t, 0, 0)
+	// A transferred-to DN whose tone differs from the first other party's.
+	target := ""
+	for _, dn := range []string{"5002", "5004", "5005", "5006", "5007", "5008"} {
+		if f := toneFor(dn); f != 1000 && f != 440 {
+			target = dn
+			break
+		}
+	}
+	newTone := otherTone(Recording{OtherDN: "+15550100", Tones: [2]float64{440, 1000}}, target)
+
+	ms, err := dm.Start(context.Background(), Recording{RecordID: "R-XFER", CallUUID: dial.NewCallUUID(),
+		ThisDN: "5001", OtherDN: "+15550100", Dest: a.SIPAddr().String(), Tones: [2]float64{440, 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "audio at the recorder", func() bool { return receiving(a) })
+	time.Sleep(time.Second)
+	ms.Retarget(target) // single-step transfer of the other party
+	time.Sleep(1500 * time.Millisecond)
+	if err := ms.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	r := finished(t, a)
+	if r.RecordID != "R-XFER" || r.Status != store.StatusCompleted || len(r.SIPCallIDs) != 2 {
+		t.Fatalf("recording %+v", r)
+	}
+	var reinvite, ssrc int
+	for _, e := range r.Events {
+		switch {
+		case e.Type == "reinvite":
+			reinvite++
+		case e.Type == "ssrc-change" && e.Channel == 1:
+			ssrc++
+		}
+	}
+	if reinvite != 1 || ssrc != 1 {
+		t.Errorf("events %+v: want one reinvite and one SSRC change on channel 1", r.Events)
+	}
+	f, err := wav.ReadFile(r.MediaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(ch int, freq float64) (time.Duration, time.Duration) {
+		s, e := audiotest.ToneSpan(f.Channel(ch), f.SampleRate, freq, 160)
+		if s < 0 {
+			t.Fatalf("channel %d: no %v Hz", ch, freq)
+		}
+		return time.Duration(s) * time.Second / time.Duration(f.SampleRate), time.Duration(e) * time.Second / time.Duration(f.SampleRate)
+	}
+	_, end0 := at(0, 440)
+	s1, e1 := at(1, 1000)
+	s2, e2 := at(1, newTone)
+	if s1 > 200*time.Millisecond || e1 < time.Second {
+		t.Errorf("channel 1: first party %v..%v, want from the start for >1 s", s1, e1)
+	}
+	if gap := s2 - e1; gap < -100*time.Millisecond || gap > 200*time.Millisecond {
+		t.Errorf("channel 1: new party starts %v after the first one ends", gap)
+	}
+	if d := end0 - e2; d < -200*time.Millisecond || d > 200*time.Millisecond || e2-s2 < 1200*time.Millisecond {
+		t.Errorf("channel 1: new party %v..%v, recorded party ends at %v", s2, e2, end0)
+	}
+}
+
+func TestDialMediaSkipsRecordersOPTIONSFindsUnavailable(t *testing.T) {
+	first := startRecorderApp(t, nil)
+	second := startRecorderApp(t, nil)
+	dm := newDialMedia(t, 100*time.Millisecond, 300*time.Millisecond)
+	rec := Recording{CallUUID: dial.NewCallUUID(), ThisDN: "5001", OtherDN: "5002", Tones: [2]float64{440, 1000},
+		Dest: first.SIPAddr().String(), Failover: []string{second.SIPAddr().String()}}
+
+	// Both healthy: the first of the group records.
+	rec.RecordID = "R-1"
+	ms, err := dm.Start(context.Background(), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "audio at the first recorder", func() bool { return receiving(first) })
+	if err := ms.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	finished(t, first)
+
+	// The first starts draining: its OPTIONS answer 503 from the next
+	// ping on, and it gets no INVITE at all.
+	first.Recorder().Drain()
+	time.Sleep(400 * time.Millisecond) // a few ping rounds
+	rec.RecordID = "R-2"
+	ms, err = dm.Start(context.Background(), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "audio at the second recorder", func() bool { return receiving(second) })
+	if err := ms.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if r := finished(t, second); r.RecordID != "R-2" {
+		t.Errorf("second recorder has %+v", r)
+	}
+	if st := first.Recorder().Stats(); st.CallsRejected != 0 || st.CallsAdmitted != 1 || st.Legs != 2 {
+		t.Errorf("first recorder %+v: the draining one was sent an INVITE", st)
+	}
+
+	// A recorder that does not answer at all (a black hole) is skipped
+	// after OptionsTimeout, not after an INVITE transaction timeout.
+	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	rec.RecordID, rec.Dest = "R-3", hole.LocalAddr().String()
+	t0 := time.Now()
+	ms, err = dm.Start(context.Background(), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "R-3 at the second recorder", func() bool { return receiving(second) })
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Errorf("fail-over past a silent recorder took %v", d)
+	}
+	if err := ms.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "two finished recordings", func() bool {
+		recs := recordings(t, second)
+		return len(recs) == 2 && recs[0].Status != store.StatusRecording && recs[1].Status != store.StatusRecording
+	})
+}
+
+func TestDialMediaNoFailoverAfter6xx(t *testing.T) {
+	declining := startRecorderApp(t, func(c *config.Serve) { c.DNExclude = "5001" })
+	other := startRecorderApp(t, nil)
+	dm := newDialMedia(t, 100*time.Millisecond, 300*time.Millisecond)
+	ms, err := dm.Start(context.Background(), Recording{RecordID: "R-603", CallUUID: dial.NewCallUUID(),
+		ThisDN: "5001", OtherDN: "5002", Tones: [2]float64{440, 1000},
+		Dest: declining.SIPAddr().String(), Failover: []string{other.SIPAddr().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the sessions to end", func() bool {
+		select {
+		case <-ms.(*dialSession).done:
+			return true
+		default:
+			return false
+		}
+	})
+	err = ms.Stop()
+	var se *dial.StatusError
+	if !errors.As(err, &se) || se.Code != 603 {
+		t.Fatalf("Stop = %v, want the 603", err)
+	}
+	time.Sleep(300 * time.Millisecond) // anything late would show now
+	if st := other.Recorder().Stats(); st.Legs != 0 || st.CallsAdmitted != 0 || st.CallsRejected != 0 {
+		t.Errorf("the other recorder of the group was tried after a 603: %+v", st)
+	}
+	if n := len(recordings(t, other)); n != 0 {
+		t.Errorf("the other recorder has %d recordings", n)
+	}
+}

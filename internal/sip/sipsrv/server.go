@@ -1,0 +1,471 @@
+// Package sipsrv is the SIP side of the recorder, built on sipgo. It answers
+// INVITE (initial and re-INVITE, also delayed offer with the SDP in the ACK),
+// ACK, BYE, CANCEL, OPTIONS and UPDATE, classifies recording sessions (Genesys
+// MSR by Request-URI, SIPREC by Require/Contact/body), parses bodies, and
+// hands everything to a Handler. Every refusal is a final response with a
+// reason phrase (see StatusError); malformed UDP requests that sipgo cannot
+// parse still get a 400 (see guard.go).
+package sipsrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/siprec"
+)
+
+// Handler is what the server needs from the recorder.
+type Handler interface {
+	// Invite handles an initial INVITE and returns the SDP for the 200 OK
+	// (an answer, or an offer when inv.SDP is nil).
+	Invite(ctx context.Context, inv *Invite) ([]byte, error)
+	// Reinvite handles an in-dialog INVITE or UPDATE (new media, hold,
+	// codec change, metadata update). It returns the SDP for the 200 OK.
+	Reinvite(ctx context.Context, inv *Invite) ([]byte, error)
+	// Ack delivers the ACK; sdp is the answer of a delayed-offer INVITE.
+	Ack(callID string, sdp *sdpoa.Session) error
+	// Bye ends the dialog the peer hung up (BYE) or cancelled (CANCEL).
+	Bye(callID, reason string)
+	// Available says whether new calls are accepted (OPTIONS 200 or 503).
+	Available() error
+}
+
+// Config configures a Server.
+type Config struct {
+	Listen      string // HOST:PORT for UDP and TCP; port 0 picks one (same for both)
+	AdvertiseIP netip.Addr
+	MaxBody     int
+	UserAgent   string
+	Logger      *slog.Logger
+}
+
+// Server is the SIP endpoint. Create with New, start with Start, stop with Close.
+type Server struct {
+	cfg     Config
+	h       Handler
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	cli     *sipgo.Client
+	udp     net.PacketConn
+	tcp     net.Listener
+	addr    netip.AddrPort
+	contact sip.ContactHeader
+
+	mu      sync.Mutex
+	dialogs map[string]*dialog
+
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+type dialog struct {
+	invite   *sip.Request
+	localTag string
+	cseq     uint32
+	ended    bool
+}
+
+// New creates the server and binds its sockets (so Addr is known), but
+// starts no goroutines.
+func New(cfg Config, h Handler) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 256 << 10
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "openrec"
+	}
+	if sip.TransportBufferReadSize < 65535 {
+		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
+	}
+	parser := sip.NewParser()
+	parser.MaxMessageLength = cfg.MaxBody + 16<<10
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}}
+	udp, tcp, err := listenBoth(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger}
+	s.tcp = tcp
+	s.addr = netip.MustParseAddrPort(udp.LocalAddr().String())
+	host := s.addr.Addr()
+	if cfg.AdvertiseIP.IsValid() {
+		host = cfg.AdvertiseIP
+	} else if host.IsUnspecified() {
+		host = outboundIP()
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host.String()), sipgo.WithUserAgentParser(parser))
+	if err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return nil, fmt.Errorf("sipsrv: user agent: %w", err)
+	}
+	s.ua = ua
+	s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger))
+	if err == nil {
+		s.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname(host.String()), sipgo.WithClientLogger(cfg.Logger))
+	}
+	if err != nil {
+		_ = ua.Close()
+		_ = udp.Close()
+		_ = tcp.Close()
+		return nil, fmt.Errorf("sipsrv: %w", err)
+	}
+	s.contact = sip.ContactHeader{
+		Address: sip.Uri{Scheme: "sip", User: "openrec", Host: host.String(), Port: int(s.addr.Port())},
+		Params:  sip.NewParams(),
+	}
+	s.contact.Params.Add(siprec.ContactFeature, "")
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onBye)
+	s.srv.OnCancel(s.onCancel)
+	s.srv.OnOptions(s.onOptions)
+	s.srv.OnUpdate(s.onUpdate)
+	return s, nil
+}
+
+// listenBoth binds UDP and TCP on the same port.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sipsrv: listen address %q: %w", addr, err)
+	}
+	for attempt := 0; attempt < 20; attempt++ {
+		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, nil, fmt.Errorf("sipsrv: listen udp %s: %w", addr, err)
+		}
+		if uc, ok := udp.(*net.UDPConn); ok {
+			// A Resource Manager starting many calls at once sends bursts of
+			// INVITEs; the default buffer drops them into retransmission.
+			_ = uc.SetReadBuffer(4 << 20)
+		}
+		_, got, _ := net.SplitHostPort(udp.LocalAddr().String())
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, got))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		_ = udp.Close()
+		if port != "0" {
+			return nil, nil, fmt.Errorf("sipsrv: listen tcp %s: %w", addr, err)
+		}
+	}
+	return nil, nil, fmt.Errorf("sipsrv: no free port for UDP and TCP on %s", host)
+}
+
+// Addr is the bound address (UDP and TCP share the port).
+func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// Start serves UDP and TCP in background goroutines until Close.
+func (s *Server) Start() {
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.ServeUDP(s.udp); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("sip udp stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.ServeTCP(s.tcp); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("sip tcp stopped", "error", err)
+		}
+	}()
+}
+
+// Close stops serving. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		_ = s.udp.Close()
+		_ = s.tcp.Close()
+		_ = s.srv.Close()
+		_ = s.ua.Close() // transactions and accepted TCP connections
+		s.wg.Wait()
+	})
+	return nil
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, body []byte, hdrs ...sip.Header) {
+	s.send(req, tx, s.response(req, code, reason, body, hdrs...))
+}
+
+func (s *Server) response(req *sip.Request, code int, reason string, body []byte, hdrs ...sip.Header) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, body)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if code >= 200 && code < 300 && req.IsInvite() {
+		res.AppendHeader(sip.HeaderClone(&s.contact))
+	}
+	if len(body) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	return res
+}
+
+func (s *Server) send(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		s.log.Warn("sip respond failed", "call_id", callID(req), "code", res.StatusCode, "error", err)
+	}
+}
+
+func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err error) {
+	code, reason, retry := statusOf(err)
+	var hdrs []sip.Header
+	if retry > 0 {
+		hdrs = append(hdrs, sip.NewHeader("Retry-After", strconv.Itoa(retry)))
+	}
+	lvl := slog.LevelInfo
+	if code >= 500 && code != 503 {
+		lvl = slog.LevelError
+	}
+	s.log.Log(context.Background(), lvl, "sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", code, "reason", reason, "source", req.Source(), "error", err)
+	s.respond(req, tx, code, reason, nil, hdrs...)
+}
+
+func callID(req *sip.Request) string {
+	if h := req.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	id := callID(req)
+	toTag, _ := req.To().Params.Get("tag")
+	if toTag != "" {
+		s.handleReinvite(req, tx)
+		return
+	}
+	inv, err := s.classify(req)
+	if err != nil {
+		s.respondError(req, tx, err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !tx.OnCancel(func(r *sip.Request) { cancel() }) {
+		cancel() // the CANCEL came before we listened: the peer got 487 already
+	}
+	answer, err := s.h.Invite(ctx, inv)
+	if err != nil {
+		s.respondError(req, tx, err)
+		return
+	}
+	if ctx.Err() != nil { // CANCEL raced the answer: the transaction layer sent 487
+		s.h.Bye(id, "cancelled")
+		return
+	}
+	res := s.response(req, 200, "OK", answer)
+	localTag, _ := res.To().Params.Get("tag")
+	// The dialog exists before the peer can see the 200 (its BYE may race).
+	d := &dialog{invite: req, localTag: localTag, cseq: 1}
+	s.mu.Lock()
+	s.dialogs[id] = d
+	s.mu.Unlock()
+	s.send(req, tx, res)
+	// The transaction handles the CANCEL and the 200 one after the other: if
+	// the CANCEL got in first (ctx cancelled), the peer got 487, not our 200.
+	if ctx.Err() != nil {
+		s.mu.Lock()
+		if s.dialogs[id] == d {
+			delete(s.dialogs, id)
+		}
+		s.mu.Unlock()
+		s.h.Bye(id, "cancelled")
+	}
+}
+
+func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	id := callID(req)
+	s.mu.Lock()
+	d := s.dialogs[id]
+	s.mu.Unlock()
+	if d == nil || d.ended {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	inv, err := s.classify(req)
+	if err != nil {
+		s.respondError(req, tx, err)
+		return
+	}
+	answer, err := s.h.Reinvite(context.Background(), inv)
+	if err != nil {
+		s.respondError(req, tx, err)
+		return
+	}
+	s.respond(req, tx, 200, "OK", answer)
+}
+
+func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	s.handleReinvite(req, tx)
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	id := callID(req)
+	var sess *sdpoa.Session
+	if body := req.Body(); len(body) > 0 {
+		b, err := siprec.SplitBody(headerValue(req, "Content-Type"), body)
+		if err == nil && len(b.SDP) > 0 {
+			sess, err = sdpoa.ParseOffer(b.SDP)
+		}
+		if err != nil {
+			// An ACK cannot be refused; end the session that cannot be recorded.
+			s.log.Warn("sip ack with unusable sdp: ending session", "call_id", id, "error", err)
+			s.h.Bye(id, "bad sdp in ack")
+			go s.Hangup(context.Background(), id, "unusable SDP in ACK")
+			return
+		}
+	}
+	if err := s.h.Ack(id, sess); err != nil {
+		s.log.Warn("sip ack", "call_id", id, "error", err)
+	}
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	id := callID(req)
+	s.mu.Lock()
+	d := s.dialogs[id]
+	delete(s.dialogs, id)
+	s.mu.Unlock()
+	if d == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	s.respond(req, tx, 200, "OK", nil)
+	s.h.Bye(id, "bye")
+}
+
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	// Reached only when no INVITE transaction matched (the transaction
+	// layer answers matched CANCELs itself and fires tx.OnCancel).
+	s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	allow := sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE")
+	accept := sip.NewHeader("Accept", "application/sdp, multipart/mixed, application/rs-metadata+xml")
+	if err := s.h.Available(); err != nil {
+		code, reason, retry := statusOf(err)
+		hdrs := []sip.Header{allow}
+		if retry > 0 {
+			hdrs = append(hdrs, sip.NewHeader("Retry-After", strconv.Itoa(retry)))
+		}
+		s.respond(req, tx, code, reason, nil, hdrs...)
+		return
+	}
+	s.respond(req, tx, 200, "OK", nil, allow, accept, sip.NewHeader("Supported", "siprec"))
+}
+
+// Hangup sends BYE in the dialog of callID (media timeout, shutdown) with a
+// Reason header, and forgets the dialog.
+func (s *Server) Hangup(ctx context.Context, id, reason string) error {
+	s.mu.Lock()
+	d := s.dialogs[id]
+	if d != nil {
+		delete(s.dialogs, id)
+		d.ended = true
+		d.cseq++
+	}
+	s.mu.Unlock()
+	if d == nil {
+		return ErrUnknownDialog
+	}
+	inv := d.invite
+	target := inv.Recipient
+	if c := inv.Contact(); c != nil {
+		target = c.Address
+	}
+	bye := sip.NewRequest(sip.BYE, target)
+	to := inv.From().AsTo()
+	from := inv.To().AsFrom()
+	from.Params = from.Params.Clone()
+	from.Params.Add("tag", d.localTag)
+	bye.AppendHeader(&from)
+	bye.AppendHeader(&to)
+	bye.AppendHeader(sip.HeaderClone(inv.CallID()))
+	bye.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq, MethodName: sip.BYE})
+	mf := sip.MaxForwardsHeader(70)
+	bye.AppendHeader(&mf)
+	// The route set of the dialog (UAS side: Record-Route in order).
+	for _, rr := range inv.GetHeaders("Record-Route") {
+		bye.AppendHeader(sip.NewHeader("Route", rr.Value()))
+	}
+	bye.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", reason)))
+	bye.SetTransport(inv.Transport())
+	bye.SetDestination(inv.Source())
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tx, err := s.cli.TransactionRequest(ctx, bye, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return fmt.Errorf("sipsrv: bye %s: %w", id, err)
+	}
+	defer tx.Terminate()
+	select {
+	case res := <-tx.Responses():
+		s.log.Debug("sip bye answered", "call_id", id, "code", res.StatusCode)
+		return nil
+	case <-tx.Done():
+		return fmt.Errorf("sipsrv: bye %s: %w", id, tx.Err())
+	case <-ctx.Done():
+		return fmt.Errorf("sipsrv: bye %s: %w", id, ctx.Err())
+	}
+}
+
+// Dialogs returns the number of confirmed dialogs.
+func (s *Server) Dialogs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.dialogs)
+}
+
+// localIPFor returns the address to advertise to a peer at source.
+func (s *Server) localIPFor(source string) netip.Addr {
+	if s.cfg.AdvertiseIP.IsValid() {
+		return s.cfg.AdvertiseIP
+	}
+	if a := s.addr.Addr(); !a.IsUnspecified() {
+		return a
+	}
+	if ap, err := netip.ParseAddrPort(source); err == nil {
+		if c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap)); err == nil {
+			defer c.Close()
+			if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+				if a, ok := netip.AddrFromSlice(la.IP); ok {
+					return a.Unmap()
+				}
+			}
+		}
+	}
+	return outboundIP()
+}
+
+func outboundIP() netip.Addr {
+	c, err := net.Dial("udp", "192.0.2.1:9") // no packet is sent
+	if err != nil {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	defer c.Close()
+	if a, ok := netip.AddrFromSlice(c.LocalAddr().(*net.UDPAddr).IP); ok {
+		return a.Unmap()
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -1,0 +1,533 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/store"
+)
+
+// External data keys of the winning recording rule (conversation).
+const (
+	keyRule      = "GEN_REC_RULE"
+	keyRuleGroup = "GEN_REC_RULE_GROUP"
+	keyRuleAct   = "GEN_REC_RULE_ACTION"
+)
+
+// recordingView is the API shape of a recording: the store's view (the
+// CLI's --json shape) plus the fields a Genesys Interaction Recording user
+// looks for.
+type recordingView struct {
+	store.RecordingView
+	CallID    string      `json:"call_id"`
+	Caller    string      `json:"caller"`
+	Dialed    string      `json:"dialed"`
+	StartTime *time.Time  `json:"start_time"`
+	StopTime  *time.Time  `json:"stop_time"`
+	Agent     agentView   `json:"agent"`
+	Tenant    string      `json:"tenant"`
+	Direction string      `json:"direction"`
+	Rule      *ruleView   `json:"rule"`
+	Media     []mediaFile `json:"media_files"`
+}
+
+type agentView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type ruleView struct {
+	Name   string `json:"name"`
+	Group  string `json:"group"`
+	Action string `json:"action"`
+}
+
+type mediaFile struct {
+	MediaID    string          `json:"media_id"`
+	Type       string          `json:"type"`
+	DurationMS int64           `json:"duration_ms"`
+	Size       int64           `json:"size"`
+	Parameters mediaParameters `json:"parameters"`
+	URL        string          `json:"url"`
+}
+
+type mediaParameters struct {
+	Channels   int    `json:"channels"`
+	SampleRate int    `json:"sample_rate"`
+	Codec      string `json:"codec"`
+	Storage    string `json:"storage_format"`
+}
+
+type recordingDetail struct {
+	recordingView
+	Metadata string            `json:"metadata"`
+	Events   []store.EventView `json:"events"`
+}
+
+func newRecordingView(r *store.Recording, admin bool) recordingView {
+	v := recordingView{RecordingView: store.NewView(r)}
+	if !admin {
+		v.MediaPath = "" // a server path is not the user's business
+	}
+	x := r.ExternalData
+	v.CallID = r.CallUUID
+	v.Caller, v.Dialed = x[store.ANIKey], x[store.DNISKey]
+	v.StartTime, v.StopTime = v.StartedAt, v.EndedAt
+	v.Agent = agentView{ID: x[store.AgentIDKey], Name: firstNonEmpty(x[store.FullNameKey], x[store.UserNameKey])}
+	v.Tenant = x[store.TenantKey]
+	v.Direction = x[store.CallTypeKey]
+	if x[keyRule] != "" || x[keyRuleAct] != "" {
+		v.Rule = &ruleView{Name: x[keyRule], Group: x[keyRuleGroup], Action: x[keyRuleAct]}
+	}
+	v.Media = []mediaFile{}
+	if r.MediaPath != "" {
+		codec := strings.Join(r.Codecs, ",")
+		v.Media = append(v.Media, mediaFile{
+			MediaID:    r.ID,
+			Type:       "audio/wav",
+			DurationMS: r.DurationMS,
+			Size:       r.SizeBytes,
+			Parameters: mediaParameters{Channels: r.Channels, SampleRate: 8000, Codec: codec, Storage: r.Format},
+			URL:        "/api/v1/recordings/" + url.PathEscape(r.ID) + "/media?format=wav",
+		})
+	}
+	return v
+}
+
+// scope restricts f to what p may see: supervisors their tenant, agents
+// their own calls in their tenant; admins everything. ok false when the
+// caller asked for another tenant (the answer is then empty).
+func (p *principal) scope(f *store.Filter) (ok bool) {
+	if p.user.Role == roleAdmin {
+		return true
+	}
+	if f.Tenant != "" && !asciiEqualFold(f.Tenant, p.user.Tenant) {
+		return false
+	}
+	f.Tenant = p.user.Tenant
+	if f.Tenant == "" {
+		return false // a supervisor or agent without a tenant sees nothing
+	}
+	f.ExcludeDiscard = true
+	if p.user.Role != roleSupervisor {
+		f.OwnerAgent = p.agentID()
+	}
+	return true
+}
+
+// seesTenant reports whether p may see what belongs to tenant: admins
+// everything, others their own tenant (none when they have no tenant).
+func (p *principal) seesTenant(tenant string) bool {
+	return p.user.Role == roleAdmin || (p.user.Tenant != "" && asciiEqualFold(tenant, p.user.Tenant))
+}
+
+func (p *principal) agentID() string { return firstNonEmpty(p.user.AgentID, p.user.Name) }
+
+// canSee reports whether p may see r (the single-recording form of scope).
+func (p *principal) canSee(r *store.Recording) bool {
+	if p.user.Role == roleAdmin {
+		return true
+	}
+	if !p.seesTenant(r.ExternalData[store.TenantKey]) || r.Retention == store.RetentionDiscard {
+		return false
+	}
+	if p.user.Role == roleSupervisor {
+		return true
+	}
+	id := p.agentID()
+	for _, k := range store.OwnerKeys() {
+		if asciiEqualFold(r.ExternalData[k], id) {
+			return true
+		}
+	}
+	return false
+}
+
+// searchFilter reads the recording filters of a search request.
+func searchFilter(q url.Values) (store.Filter, error) {
+	var f store.Filter
+	bad := func(name, why string) error {
+		return problemf(http.StatusBadRequest, fmt.Sprintf("query parameter %s: %s", name, why))
+	}
+	for name, vs := range q {
+		if !contains(searchParams, name) {
+			return f, bad(name, "unknown parameter (known: "+strings.Join(searchParams, ", ")+")")
+		}
+		for _, v := range vs {
+			if len(v) > maxParamLen {
+				return f, bad(name, fmt.Sprintf("longer than %d bytes", maxParamLen))
+			}
+		}
+	}
+	if len(q["ext"]) > maxExtFilters {
+		return f, bad("ext", fmt.Sprintf("at most %d external-data filters", maxExtFilters))
+	}
+	var err error
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, bad("limit", "want 1..1000")
+		}
+		f.Limit = n
+	} else {
+		f.Limit = 50
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			if *t.dst, err = time.Parse(time.RFC3339, v); err != nil {
+				return f, bad(t.name, "want an RFC 3339 time such as 2026-11-21T09:00:00Z")
+			}
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *int64
+	}{{"min_duration", &f.MinDurationMS}, {"max_duration", &f.MaxDurationMS}} {
+		if v := q.Get(d.name); v != "" {
+			sec, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(sec >= 0 && sec <= maxDurationSec) { // also NaN
+				return f, bad(d.name, "want seconds (a non-negative number)")
+			}
+			*d.dst = int64(sec * 1000)
+		}
+	}
+	f.DN, f.Agent, f.ANI, f.DNIS = q.Get("dn"), q.Get("agent"), q.Get("ani"), q.Get("dnis")
+	f.CallUUID, f.ConnID, f.Tenant, f.Direction = q.Get("call_uuid"), q.Get("conn_id"), q.Get("tenant"), q.Get("direction")
+	f.RecordID = q.Get("record_id")
+	f.Cursor = q.Get("cursor")
+	if v := q.Get("status"); v != "" {
+		if f.Status = store.Status(v); !f.Status.Valid() {
+			return f, bad("status", "want recording, completed, partial or failed")
+		}
+	}
+	if v := q.Get("mode"); v != "" {
+		if f.Mode = store.Mode(v); !f.Mode.Valid() {
+			return f, bad("mode", "want msr or siprec")
+		}
+	}
+	if v := q.Get("retention"); v != "" {
+		if f.Retention = store.Retention(v); !f.Retention.Valid() {
+			return f, bad("retention", "want pending, kept or discard")
+		}
+	}
+	if v := q.Get("sort"); v != "" {
+		if f.Sort, err = store.ParseSort(v); err != nil {
+			return f, bad("sort", "want -started_at, started_at, -duration or duration")
+		}
+	}
+	for _, kv := range q["ext"] {
+		k, v, ok := strings.Cut(kv, ":")
+		if !ok || k == "" {
+			return f, bad("ext", "want KEY:VALUE (the value may use * as a wildcard)")
+		}
+		f.External = append(f.External, store.KV{Key: k, Value: v})
+	}
+	return f, nil
+}
+
+// Bounds of search input.
+const (
+	maxParamLen    = 512
+	maxExtFilters  = 20
+	maxDurationSec = 1e7 // 115 days
+)
+
+// query parses the request's query string strictly: a malformed pair is
+// an error, not a parameter silently left out.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, problemf(http.StatusBadRequest, "malformed query string: "+err.Error())
+	}
+	return q, nil
+}
+
+var searchParams = []string{"limit", "cursor", "count", "sort", "since", "until", "min_duration", "max_duration",
+	"dn", "agent", "ani", "dnis", "call_uuid", "conn_id", "record_id", "tenant", "status", "direction", "mode", "retention", "ext"}
+
+// searchRecordings: GET /api/v1/recordings.
+func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	q, err := query(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := searchFilter(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"items": []recordingView{}, "next_cursor": nil}
+	withCount := q.Get("count") == "true" || q.Get("count") == "1"
+	if withCount {
+		out["count"] = 0
+	}
+	if !p.scope(&f) {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	page, err := s.cfg.Store.SearchRecordings(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]recordingView, 0, len(page.Items))
+	for i := range page.Items {
+		items = append(items, newRecordingView(&page.Items[i], p.user.Role == roleAdmin))
+	}
+	out["items"] = items
+	if page.NextCursor != "" {
+		out["next_cursor"] = page.NextCursor
+	}
+	if withCount {
+		n, err := s.cfg.Store.CountRecordings(r.Context(), f)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out["count"] = n
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// visibleRecording loads the recording of the {id} path value, or answers
+// 404 (also for a recording the user may not see: its existence is not
+// revealed).
+func (s *Server) visibleRecording(w http.ResponseWriter, r *http.Request) (*store.Recording, bool) {
+	id := r.PathValue("id")
+	rec, err := s.cfg.Store.GetRecording(r.Context(), id)
+	if err == nil && !principalOf(r).canSee(rec) {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		writeProblem(w, r, problemf(http.StatusNotFound, "no recording "+id))
+		return nil, false
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+// getRecording: GET /api/v1/recordings/{id}.
+func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.visibleRecording(w, r)
+	if !ok {
+		return
+	}
+	d := store.NewDetail(rec)
+	writeJSON(w, http.StatusOK, recordingDetail{
+		recordingView: newRecordingView(rec, principalOf(r).user.Role == roleAdmin),
+		Metadata:      d.Metadata,
+		Events:        d.Events,
+	})
+}
+
+// openMedia opens the media of rec for conversion.
+func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*mediaconv.Source, string, bool, bool) {
+	path, inProgress, err := store.MediaFile(rec, s.cfg.DataDir)
+	if err != nil {
+		if errors.Is(err, store.ErrNoMedia) {
+			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" has no media file"))
+		} else {
+			s.fail(w, r, err)
+		}
+		return nil, "", false, false
+	}
+	src, err := mediaconv.Open(path)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("open media of %s: %w", rec.ID, err))
+		return nil, "", false, false
+	}
+	return src, path, inProgress, true
+}
+
+// media: GET /api/v1/recordings/{id}/media?format=wav|mp3&channel=&kbps=&download=1.
+func (s *Server) media(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format == "" {
+		format = "wav"
+	}
+	if format != "wav" && format != "mp3" {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter format: want wav or mp3"))
+		return
+	}
+	channel := -1
+	if v := q.Get("channel"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter channel: want -1 (all), 0, 1, ..."))
+			return
+		}
+		channel = n
+	}
+	kbps := 0
+	if v := q.Get("kbps"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter kbps: want 8, 16 or 32"))
+			return
+		}
+		kbps = n
+	}
+	download := q.Get("download") == "1" || q.Get("download") == "true"
+	rec, ok := s.visibleRecording(w, r)
+	if !ok {
+		return
+	}
+	src, path, inProgress, ok := s.openMedia(w, r, rec)
+	if !ok {
+		return
+	}
+	defer src.Close()
+	if channel >= src.Channels() {
+		writeProblem(w, r, problemf(http.StatusBadRequest, fmt.Sprintf("query parameter channel: recording %s has %d channels", rec.ID, src.Channels())))
+		return
+	}
+	name := rec.ID
+	if channel >= 0 {
+		name += fmt.Sprintf("-ch%d", channel)
+	}
+	var (
+		content interface {
+			Read([]byte) (int, error)
+			Seek(int64, int) (int64, error)
+		}
+		modtime time.Time
+	)
+	switch format {
+	case "wav":
+		pcm, err := src.PCM(channel)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		content = pcm
+		name += ".wav"
+		w.Header().Set("Content-Type", "audio/wav")
+		if !inProgress && rec.SHA256 != "" {
+			w.Header().Set("ETag", fmt.Sprintf(`"%s-%d"`, rec.SHA256[:min(16, len(rec.SHA256))], channel))
+		}
+	case "mp3":
+		if inProgress {
+			writeProblem(w, r, problemf(http.StatusConflict, "recording "+rec.ID+" is still in progress: MP3 is made from finished recordings (use format=wav)"))
+			return
+		}
+		if s.cfg.MP3 == nil {
+			writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "MP3 encoder not available", Detail: "this server has no MP3 cache configured"})
+			return
+		}
+		mp3, err := s.cfg.MP3.MP3(r.Context(), rec.ID+"-"+rec.SHA256, path, channel, kbps)
+		switch {
+		case errors.Is(err, mediaconv.ErrNoEncoder):
+			writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "MP3 encoder not available",
+				Detail: "MP3 needs the lame encoder on the server (Debian: apt-get install lame); WAV is available: format=wav"})
+			return
+		case errors.Is(err, mediaconv.ErrBitrate):
+			writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter kbps: 8 is for one channel (channel=0 or 1), 16 or 32 for stereo"))
+			return
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		}
+		f, err := os.Open(mp3)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
+			modtime = fi.ModTime()
+		}
+		content = f
+		name += ".mp3"
+		w.Header().Set("Content-Type", "audio/mpeg")
+	}
+	if download {
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	// Every access is audited, but a player's many Range requests are one
+	// playback: one entry per session, recording, action and variant
+	// within mediaAuditWindow. HEAD transfers nothing.
+	if r.Method != http.MethodHead {
+		action := store.AuditPlayback
+		if download {
+			action = store.AuditDownload
+		}
+		variant := fmt.Sprintf("format=%s channel=%d", format, channel)
+		s.recordOnce(r, action+"|"+rec.ID+"|"+variant, store.AuditEntry{Action: action, RecordingID: rec.ID, Detail: variant})
+	}
+	http.ServeContent(w, r, name, modtime, content)
+}
+
+// peaks: GET /api/v1/recordings/{id}/peaks?buckets=N.
+func (s *Server) peaks(w http.ResponseWriter, r *http.Request) {
+	buckets := 800
+	if v := r.URL.Query().Get("buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter buckets: want 1..10000"))
+			return
+		}
+		buckets = n
+	}
+	rec, ok := s.visibleRecording(w, r)
+	if !ok {
+		return
+	}
+	src, _, _, ok := s.openMedia(w, r, rec)
+	if !ok {
+		return
+	}
+	defer src.Close()
+	pk, err := src.Peaks(buckets)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"duration_ms": src.Duration().Milliseconds(), "buckets": buckets, "channels": pk})
+}
+
+// asciiEqualFold compares ignoring ASCII case only, as the store's
+// OwnerAgent filter does.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
