@@ -81,7 +81,7 @@ var toTagRE = regexp.MustCompile(`(?mi)^(?:To|t):.*;tag=([^;\r\n]+)`)
 // Every SIPREC offer captured from real SBCs is accepted (200, one
 // recording with one channel per audio stream), whatever its quirks.
 func TestVendorSIPRECOffersAccepted(t *testing.T) {
-	dir := filepath.Join("..", "siprec", "testdata", "vendors")
+	dir := filepath.Join("..", "sip", "siprec", "testdata", "vendors")
 	cases := map[string]int{ // fixture → channels
 		"acme-siprec-offer.txt": 2, "avaya-siprec-offer.txt": 2, "broadworks-offer.txt": 1, "cisco-siprec-offer.txt": 2,
 		"connectel-offer.txt": 2, "inactive-sdp-offer.txt": 2, "intrado-siprec-invite.txt": 1, "non-siprec-payload.txt": 1,
