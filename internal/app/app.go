@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -84,7 +83,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	if err := privateDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, DBPath(dataDir))

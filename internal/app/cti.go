@@ -105,7 +105,7 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 	case "-":
 		traceOut = os.Stderr
 	default:
-		f, err := os.OpenFile(cfg.CTITrace, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(cfg.CTITrace, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("cti_trace: %w", err)
 		}

@@ -321,7 +321,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 // openRaw opens the sidecar for payloads the mixer cannot decode.
 func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 	base := strings.TrimSuffix(c.rec.MediaPath, ".wav")
-	f, err := os.OpenFile(fmt.Sprintf("%s.ch%d.rtpraw", base, ch), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(fmt.Sprintf("%s.ch%d.rtpraw", base, ch), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 			sdp = append(sdp, l.offer.Raw...)
 		}
 	}
-	_ = os.WriteFile(base+".sdp", sdp, 0o644)
+	_ = os.WriteFile(base+".sdp", sdp, 0o600)
 	return f, nil
 }
 

@@ -144,7 +144,7 @@ func (c *Cache) Close() error {
 
 // encodeFile encodes into a temporary file in Dir and renames it to path.
 func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps int) (err error) {
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return fmt.Errorf("mediaconv: cache: %w", err)
 	}
 	s, err := Open(src)
@@ -171,7 +171,7 @@ func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps 
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("mediaconv: cache: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		return fmt.Errorf("mediaconv: cache: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {

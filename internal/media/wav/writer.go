@@ -56,7 +56,7 @@ func Create(path string, f Format, channels, sampleRate int) (*Writer, error) {
 		return nil, fmt.Errorf("wav: create %s: %w", path, err)
 	}
 	part := path + PartSuffix
-	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("wav: create: %w", err)
 	}
@@ -312,7 +312,7 @@ func mkdirAll(dir string) ([]string, error) {
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	parents := make([]string, 0, len(missing))
