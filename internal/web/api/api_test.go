@@ -896,3 +896,46 @@ func TestProblemsAndOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: nine wrong guesses at one account plus one valid sign-in to
+// another, repeated, used to reset the count and allow ~640 guesses a minute.
+func TestSignInThrottleNotResetByAnotherAccount(t *testing.T) {
+	e := newEnv(t, nil)
+	bad := map[string]string{"username": "root", "password": "wrong"}
+	good := map[string]string{"username": "agent1", "password": "password-agent1"}
+	guesses := 0
+	for round := 0; round < 5; round++ {
+		for i := 0; i < 9; i++ {
+			code := e.do("", "POST", "/api/v1/auth/token", bad, nil)
+			if code == 429 {
+				if guesses > 10 {
+					t.Fatalf("blocked only after %d guesses", guesses)
+				}
+				return
+			}
+			if code != 401 {
+				t.Fatalf("guess: %d", code)
+			}
+			guesses++
+		}
+		e.do("", "POST", "/api/v1/auth/token", good, nil)
+	}
+	t.Fatalf("%d wrong guesses at root never throttled", guesses)
+}
+
+// Issue 13: people type passwords into the user name field; a failed
+// sign-in of an unknown name must not keep what was typed.
+func TestFailedSignInNameNotStoredVerbatim(t *testing.T) {
+	e := newEnv(t, nil)
+	e.do("", "POST", "/api/v1/auth/token", map[string]string{"username": "S3cret-Passw0rd", "password": "x"}, nil)
+	e.do("", "POST", "/api/v1/auth/token", map[string]string{"username": "supa", "password": "wrong"}, nil)
+	var audit struct{ Items []struct{ User string } }
+	e.do(e.token("root"), "GET", "/api/v1/audit?action=login_failed", nil, &audit)
+	if len(audit.Items) != 2 {
+		t.Fatalf("entries: %+v", audit.Items)
+	}
+	users := audit.Items[0].User + " " + audit.Items[1].User
+	if strings.Contains(strings.ToLower(users), "s3cret") || !strings.Contains(users, "(unknown user ") || !strings.Contains(users, "supa") {
+		t.Errorf("audited names %q: want the known name and a fingerprint of the unknown one", users)
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -117,13 +118,16 @@ type credentials struct {
 
 // checkCredentials returns the user of c, or a 401 problem (the same for an
 // unknown user, a wrong password and a disabled user, and as slow: a
-// missing user is checked against a dummy hash). A client with too many
-// failures in a row is refused for a while (429).
+// missing user is checked against a dummy hash). Failures are counted per
+// source address and per account (see limiter.go): an address or an
+// account with too many recent failures is refused for a while (429), and
+// a success of one account never forgives the failures of another.
 func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, error) {
 	ip, now := remoteAddr(r), s.cfg.Now()
-	if wait := s.limit.blocked(ip, now); wait > 0 {
+	account := accountKey(c.Username)
+	if wait, who := s.limit.blocked(ip, account, now); wait > 0 {
 		return nil, &Problem{Status: http.StatusTooManyRequests, Title: "Too Many Requests",
-			Detail: fmt.Sprintf("too many failed sign-ins from %s: try again in %d s", ip, int(wait.Seconds())+1)}
+			Detail: fmt.Sprintf("too many failed sign-ins %s: try again in %d s", who, int(wait.Seconds())+1)}
 	}
 	var u *store.User
 	var err error
@@ -138,16 +142,24 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, 
 		hash = u.PasswordHash
 	}
 	if !auth.CheckPassword(hash, c.Password) || u == nil || u.Disabled {
-		s.limit.failed(ip, now)
-		name := c.Username
-		if auth.ValidUserName(name) != nil {
-			name = fmt.Sprintf("(invalid user name, %d bytes)", len(name))
-		}
-		s.record(r, store.AuditEntry{User: name, Action: store.AuditLoginFailed})
+		s.limit.failed(ip, account, now)
+		s.record(r, store.AuditEntry{User: failedName(c.Username, u), Action: store.AuditLoginFailed})
 		return nil, problemf(http.StatusUnauthorized, "wrong user name or password")
 	}
-	s.limit.succeeded(ip)
+	s.limit.succeeded(account)
 	return u, nil
+}
+
+// failedName is what the audit log keeps of the user name of a failed
+// sign-in: the name of an existing account, never what was typed for an
+// unknown one (people type passwords there) — only a short fingerprint
+// that tells repeated attempts apart.
+func failedName(typed string, u *store.User) string {
+	if u != nil {
+		return u.Name
+	}
+	sum := sha256.Sum256([]byte(typed))
+	return fmt.Sprintf("(unknown user %x)", sum[:4])
 }
 
 // dummyHash is a bcrypt hash of nothing anyone knows, checked for unknown
@@ -160,67 +172,6 @@ var dummyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
-
-// Sign-in throttling: after loginFailLimit failures from one address
-// within loginFailWindow, that address waits out the window.
-const (
-	loginFailLimit  = 10
-	loginFailWindow = time.Minute
-)
-
-type loginLimiter struct {
-	mu    sync.Mutex
-	fails map[string][]time.Time
-}
-
-// blocked returns how long ip must still wait (0 = it may try).
-func (l *loginLimiter) blocked(ip string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.recent(ip, now)
-	if len(f) < loginFailLimit {
-		return 0
-	}
-	return f[0].Add(loginFailWindow).Sub(now)
-}
-
-func (l *loginLimiter) failed(ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.fails == nil {
-		l.fails = map[string][]time.Time{}
-	}
-	if len(l.fails) > 10000 { // forget idle addresses
-		for k := range l.fails {
-			if len(l.recent(k, now)) == 0 {
-				delete(l.fails, k)
-			}
-		}
-	}
-	l.fails[ip] = append(l.recent(ip, now), now)
-}
-
-func (l *loginLimiter) succeeded(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, ip)
-}
-
-// recent returns ip's failures within the window (l.mu held).
-func (l *loginLimiter) recent(ip string, now time.Time) []time.Time {
-	f := l.fails[ip]
-	i := 0
-	for i < len(f) && now.Sub(f[i]) >= loginFailWindow {
-		i++
-	}
-	f = f[i:]
-	if len(f) == 0 {
-		delete(l.fails, ip)
-	} else {
-		l.fails[ip] = f
-	}
-	return f
-}
 
 func (s *Server) newSession(r *http.Request, u *store.User, kind string, ttl time.Duration) (token string, sess store.Session, err error) {
 	token, err = auth.NewToken()

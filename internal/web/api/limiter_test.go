@@ -1,0 +1,92 @@
+package api
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLoginLimiter(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	failN := func(l *loginLimiter, n int, ip, acct string, at time.Time) {
+		for i := 0; i < n; i++ {
+			l.failed(ip, acct, at)
+		}
+	}
+	t.Run("ten failures lock the address and the account for a window", func(t *testing.T) {
+		var l loginLimiter
+		failN(&l, 9, "10.0.0.1", "root", t0)
+		if w, _ := l.blocked("10.0.0.1", "root", t0); w != 0 {
+			t.Fatalf("blocked after 9: %v", w)
+		}
+		l.failed("10.0.0.1", "root", t0)
+		if w, who := l.blocked("10.0.0.1", "other", t0); w != time.Minute || who != "from 10.0.0.1" {
+			t.Errorf("address: %v %q", w, who)
+		}
+		if w, who := l.blocked("10.0.0.2", "root", t0); w != time.Minute || who != "for this account" {
+			t.Errorf("account from another address: %v %q", w, who)
+		}
+		if w, _ := l.blocked("10.0.0.2", "other", t0); w != 0 {
+			t.Errorf("unrelated address and account blocked: %v", w)
+		}
+	})
+	t.Run("another account's success forgives nothing", func(t *testing.T) {
+		var l loginLimiter
+		for round := 0; round < 2; round++ {
+			at := t0.Add(time.Duration(round) * time.Second)
+			failN(&l, 9, "10.0.0.1", "root", at)
+			l.succeeded("agent")
+		}
+		if w, _ := l.blocked("10.0.0.1", "root", t0.Add(2*time.Second)); w == 0 {
+			t.Error("18 failures on root with agent's successes in between: not blocked")
+		}
+	})
+	t.Run("the account's own success forgives the account, not the address", func(t *testing.T) {
+		var l loginLimiter
+		failN(&l, 9, "10.0.0.1", "root", t0)
+		l.succeeded("root")
+		l.failed("10.0.0.2", "root", t0)
+		if w, _ := l.blocked("10.0.0.2", "root", t0); w != 0 {
+			t.Errorf("account still counted after its success: %v", w)
+		}
+		l.failed("10.0.0.1", "x", t0)
+		if w, _ := l.blocked("10.0.0.1", "y", t0); w == 0 {
+			t.Error("the address was forgiven by a success")
+		}
+	})
+	t.Run("lockouts back off and are forgotten after an hour", func(t *testing.T) {
+		var l loginLimiter
+		at := t0
+		for i, want := range []time.Duration{1, 2, 4, 8, 15, 15} {
+			failN(&l, 10, "10.0.0.1", "root", at)
+			w, _ := l.blocked("10.0.0.9", "root", at)
+			if w != want*time.Minute {
+				t.Fatalf("lockout %d: wait %v, want %v", i+1, w, want*time.Minute)
+			}
+			at = at.Add(w)
+		}
+		at = at.Add(loginForgetAfter + time.Second)
+		failN(&l, 10, "10.0.0.1", "root", at)
+		if w, _ := l.blocked("10.0.0.9", "root", at); w != time.Minute {
+			t.Errorf("after an hour without lockout: %v, want 1m", w)
+		}
+	})
+	t.Run("failures spread beyond the window never lock", func(t *testing.T) {
+		var l loginLimiter
+		for i := 0; i < 30; i++ {
+			l.failed("10.0.0.1", "root", t0.Add(time.Duration(i)*7*time.Second))
+		}
+		if w, _ := l.blocked("10.0.0.1", "root", t0.Add(210*time.Second)); w != 0 {
+			t.Errorf("9 failures a minute locked: %v", w)
+		}
+	})
+	t.Run("idle keys are forgotten beyond the table size", func(t *testing.T) {
+		var l loginLimiter
+		for i := 0; i < loginMaxKeys; i++ {
+			l.failed(string(rune(i)), "a", t0)
+		}
+		l.failed("new", "a", t0.Add(2*loginForgetAfter))
+		if len(l.addrs) != 1 {
+			t.Errorf("addresses kept: %d, want 1", len(l.addrs))
+		}
+	})
+}
