@@ -150,6 +150,7 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	defer conn.CloseNow()
+	p := principalOf(r)
 	s.record(r, store.AuditEntry{Action: store.AuditLiveListen, RecordingID: id, Detail: "channel=" + strconv.Itoa(channel)})
 	ctx := conn.CloseRead(context.WithoutCancel(r.Context()))
 	tick := time.NewTicker(listenPoll)
@@ -162,6 +163,11 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 			if !s.cfg.Listen.IsLive(id) {
 				_ = conn.Close(websocket.StatusNormalClosure, "recording ended")
+				return
+			}
+			if why := s.revoked(ctx, p, id); why != "" {
+				s.log.Info("live listening ended", "user", p.user.Name, "recording_id", id, "reason", why)
+				_ = conn.Close(websocket.StatusPolicyViolation, why)
 				return
 			}
 		case f, ok := <-sub.C():
@@ -181,6 +187,35 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// revoked re-checks, while p listens to id, what let the listener in: the
+// session still exists and has not expired (sign-out and user changes
+// delete it), the user is enabled, still staff and still sees the call's
+// tenant. It returns why listening must end, or "". A failing store is not
+// a revocation: the next tick checks again.
+func (s *Server) revoked(ctx context.Context, p *principal, id string) string {
+	sess, err := s.cfg.Users.GetSession(ctx, p.session.TokenHash, s.cfg.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "session ended or expired"
+	}
+	if err != nil {
+		s.log.Warn("live listening: session check failed", "error", err)
+		return ""
+	}
+	u, err := s.cfg.Users.GetUser(ctx, sess.User)
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
+		return "user disabled"
+	}
+	if err != nil {
+		s.log.Warn("live listening: user check failed", "error", err)
+		return ""
+	}
+	now := &principal{user: *u, session: *sess}
+	if u.Role != roleAdmin && u.Role != roleSupervisor || !s.liveVisible(now, id) {
+		return "rights withdrawn"
+	}
+	return ""
 }
 
 // liveVisible reports whether p may listen to the recording in progress
