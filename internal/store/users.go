@@ -52,6 +52,9 @@ const (
 	AuditLoginFailed = "login_failed"
 	AuditControl     = "control"
 	AuditKeep        = "keep"
+	AuditView        = "view"   // a recording's metadata (detail) was read
+	AuditPeaks       = "peaks"  // a recording's waveform was read
+	AuditSearch      = "search" // recordings were searched (Detail: the query)
 )
 
 // AuditEntry is one line of the audit log: who did what to which recording,

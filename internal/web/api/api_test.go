@@ -939,3 +939,46 @@ func TestFailedSignInNameNotStoredVerbatim(t *testing.T) {
 		t.Errorf("audited names %q: want the known name and a fingerprint of the unknown one", users)
 	}
 }
+
+// Issue 13: every view of call metadata or of the waveform is audited,
+// once per session, recording (or query) and window.
+func TestMetadataAndPeaksViewsAudited(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.token("supa")
+	for i := 0; i < 3; i++ { // repeated views within the window count once
+		if code := e.do(tok, "GET", "/api/v1/recordings/rec-a1", nil, nil); code != 200 {
+			t.Fatalf("detail: %d", code)
+		}
+		if code := e.do(tok, "GET", "/api/v1/recordings/rec-a1/peaks?buckets=10", nil, nil); code != 200 {
+			t.Fatalf("peaks: %d", code)
+		}
+		if code := e.do(tok, "GET", "/api/v1/recordings?dn=5001&limit=1", nil, nil); code != 200 {
+			t.Fatalf("search: %d", code)
+		}
+	}
+	e.do(tok, "GET", "/api/v1/recordings?ani=%2B33*", nil, nil)
+	var audit struct {
+		Items []struct {
+			User, Action, Detail string
+			RecordingID          string `json:"recording_id"`
+		}
+	}
+	got := map[string]int{}
+	e.do(e.token("root"), "GET", "/api/v1/audit?user=supa", nil, &audit)
+	for _, it := range audit.Items {
+		got[it.Action+" "+it.RecordingID+" "+it.Detail]++
+	}
+	want := map[string]int{
+		"login  web session":      0, // a token, not a web session
+		"login  api token":        1,
+		"view rec-a1 ":            1,
+		"peaks rec-a1 ":           1,
+		"search  dn=5001&limit=1": 1,
+		"search  ani=%2B33%2A":    1,
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("audit %q: %d entries, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+}

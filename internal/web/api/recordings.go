@@ -282,6 +282,10 @@ func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A search shows call metadata of many recordings: audited once per
+	// session and query within the window (paging through it is one view).
+	qs := searchAuditQuery(q)
+	s.recordOnce(r, store.AuditSearch+"|"+qs, store.AuditEntry{Action: store.AuditSearch, Detail: qs})
 	items := make([]recordingView, 0, len(page.Items))
 	for i := range page.Items {
 		items = append(items, newRecordingView(&page.Items[i], p.user.Role == roleAdmin))
@@ -328,6 +332,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := store.NewDetail(rec)
+	s.recordOnce(r, store.AuditView+"|"+rec.ID, store.AuditEntry{Action: store.AuditView, RecordingID: rec.ID})
 	writeJSON(w, http.StatusOK, recordingDetail{
 		recordingView: newRecordingView(rec, principalOf(r).user.Role == roleAdmin),
 		Metadata:      d.Metadata,
@@ -499,6 +504,7 @@ func (s *Server) peaks(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.recordOnce(r, store.AuditPeaks+"|"+rec.ID, store.AuditEntry{Action: store.AuditPeaks, RecordingID: rec.ID})
 	writeJSON(w, http.StatusOK, map[string]any{"duration_ms": src.Duration().Milliseconds(), "buckets": buckets, "channels": pk})
 }
 
@@ -530,4 +536,21 @@ func firstNonEmpty(v ...string) string {
 		}
 	}
 	return ""
+}
+
+// searchAuditQuery is the audited form of a search: its parameters without
+// the cursor and count (paging the same search is one view), cut to 500
+// bytes.
+func searchAuditQuery(q url.Values) string {
+	v := url.Values{}
+	for k, vs := range q {
+		if k != "cursor" && k != "count" {
+			v[k] = vs
+		}
+	}
+	out := v.Encode()
+	if len(out) > 500 {
+		out = out[:500]
+	}
+	return out
 }
