@@ -28,7 +28,7 @@ import (
 )
 
 // newAPI builds the REST API and web UI of the process.
-func (a *App) newAPI(health, metrics http.Handler) *api.Server {
+func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Server {
 	a.mp3 = &mediaconv.Cache{Dir: a.mp3CacheDir(), Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}}
 	cfg := api.Config{
 		Store:         a.db,
@@ -40,6 +40,7 @@ func (a *App) newAPI(health, metrics http.Handler) *api.Server {
 		MP3:           a.mp3,
 		Health:        health,
 		Metrics:       metrics,
+		MetricsToken:  metricsToken,
 		UI:            web.Handler(),
 		SecureCookies: a.cfg.SecureCookies,
 		SessionTTL:    a.cfg.SessionTTL,

@@ -8,13 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/openrec/openrec/internal/cti/callcore"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/cti/callcore"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -30,6 +32,7 @@ import (
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/web/api"
 )
 
 // App is one running recorder process.
@@ -44,9 +47,12 @@ type App struct {
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
-	hub       *live.Hub        // live audio of recordings in progress (listen live)
-	mp3       *mediaconv.Cache // MP3s made for downloads
-	dataDir   string
+	// metrics_listen: /metrics on its own listener.
+	metrics     *http.Server
+	metricsAddr string
+	hub         *live.Hub        // live audio of recordings in progress (listen live)
+	mp3         *mediaconv.Cache // MP3s made for downloads
+	dataDir     string
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -194,6 +200,10 @@ func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
 // PprofAddr is the profiling address, or "" when off.
 func (a *App) PprofAddr() string { return a.pprofAddr }
 
+// MetricsAddr is the address of the metrics_listen listener ("" when
+// /metrics is served on the HTTP address).
+func (a *App) MetricsAddr() string { return a.metricsAddr }
+
 // CTIUp reports whether every configured CTI link is up (false without CTI).
 func (a *App) CTIUp() bool {
 	if a.cti == nil {
@@ -246,7 +256,18 @@ func (a *App) startHTTP() error {
 			"draining": st.Draining, "packets_received": st.PacketsReceived,
 		})
 	})
-	srv := a.newAPI(health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	token, err := a.metricsToken()
+	if err != nil {
+		return err
+	}
+	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if a.cfg.MetricsListen != "" {
+		if err := a.startMetrics(api.RequireToken(token, metrics)); err != nil {
+			return err
+		}
+		metrics, token = nil, ""
+	}
+	srv := a.newAPI(health, metrics, token)
 	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.wg.Add(1)
 	go func() {
@@ -255,6 +276,42 @@ func (a *App) startHTTP() error {
 			a.log.Error("http server stopped", "error", err)
 		}
 	}()
+	return nil
+}
+
+// metricsToken is the bearer token /metrics asks for ("" = none).
+func (a *App) metricsToken() (string, error) {
+	if a.cfg.MetricsTokenFile == "" {
+		return a.cfg.MetricsToken, nil
+	}
+	b, err := os.ReadFile(a.cfg.MetricsTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("metrics_token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("metrics_token_file %s is empty", a.cfg.MetricsTokenFile)
+	}
+	return tok, nil
+}
+
+// startMetrics serves /metrics on its own listener (metrics_listen).
+func (a *App) startMetrics(h http.Handler) error {
+	l, err := net.Listen("tcp", a.cfg.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics_listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.metrics = srv
+	a.metricsAddr = l.Addr().String()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		_ = srv.Serve(l)
+	}()
+	a.log.Info("metrics endpoint", "addr", a.metricsAddr)
 	return nil
 }
 
@@ -314,7 +371,7 @@ func (a *App) Close() {
 				_ = a.cti.traceFile.Close()
 			}
 		}
-		for _, srv := range []*http.Server{a.http, a.pprof} {
+		for _, srv := range []*http.Server{a.http, a.pprof, a.metrics} {
 			if srv != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				_ = srv.Shutdown(ctx)

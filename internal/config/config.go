@@ -48,6 +48,12 @@ type Serve struct {
 	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
 	TokenTTL      time.Duration `koanf:"token_ttl"`      // API token lifetime
 	MP3Encoder    string        `koanf:"mp3_encoder"`    // lame binary for MP3 downloads ("" = lame on PATH)
+	// /metrics: on http_listen, or on its own address; behind a bearer
+	// token when one is set (metrics_token in the file, or read from
+	// metrics_token_file: never on a command line).
+	MetricsListen    string `koanf:"metrics_listen"`
+	MetricsToken     string `koanf:"metrics_token"`
+	MetricsTokenFile string `koanf:"metrics_token_file"`
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -238,6 +244,8 @@ var flagKeys = map[string]string{
 	"secure-cookies":        "secure_cookies",
 	"session-ttl":           "session_ttl",
 	"token-ttl":             "token_ttl",
+	"metrics-listen":        "metrics_listen",
+	"metrics-token-file":    "metrics_token_file",
 	"mp3-encoder":           "mp3_encoder",
 	"cti":                   "cti",
 	"cti-switch":            "cti_switch",
@@ -278,8 +286,8 @@ var flagKeys = map[string]string{
 	"tenants-only":          "tenants_only",
 }
 
-// fileOnlyKeys are keys with no flag (lists).
-var fileOnlyKeys = []string{"cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
+// fileOnlyKeys are keys with no flag (lists, secrets).
+var fileOnlyKeys = []string{"metrics_token", "cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -308,6 +316,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
+	fs.String("metrics-listen", d.MetricsListen, "serve /metrics on this address instead of on --http-listen")
+	fs.String("metrics-token-file", d.MetricsTokenFile, "file holding the bearer token /metrics asks for (or metrics_token in the config file)")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
@@ -462,6 +472,12 @@ func (c Serve) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
+		errs = append(errs, fmt.Errorf("metrics_listen %q: want HOST:PORT (or empty: /metrics on http_listen)", c.MetricsListen))
+	}
+	if c.MetricsToken != "" && c.MetricsTokenFile != "" {
+		errs = append(errs, errors.New("metrics_token and metrics_token_file: set one of them"))
 	}
 	if _, _, err := c.PortRange(); err != nil {
 		errs = append(errs, err)

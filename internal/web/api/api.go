@@ -89,20 +89,23 @@ type TenantsAdmin interface {
 
 // Config configures the API.
 type Config struct {
-	Store    Store
-	Users    Users
-	Audit    Audit
-	Live     LiveSource   // nil: /live answers an empty list
-	Listen   Listener     // nil: live listening is 501
-	Control  Controller   // nil: control is 501 (no CTI link)
-	Rules    RulesAdmin   // nil: rules are 501 (no CTI link)
-	Tenants  TenantsAdmin // nil: no tenants configured
-	DataDir  string       // to resolve relative media paths
-	MP3      *mediaconv.Cache
-	Health   http.Handler // GET /healthz
-	Metrics  http.Handler // GET /metrics
-	UI       http.Handler // everything else (the web UI); nil = 404
-	TokenTTL time.Duration
+	Store   Store
+	Users   Users
+	Audit   Audit
+	Live    LiveSource   // nil: /live answers an empty list
+	Listen  Listener     // nil: live listening is 501
+	Control Controller   // nil: control is 501 (no CTI link)
+	Rules   RulesAdmin   // nil: rules are 501 (no CTI link)
+	Tenants TenantsAdmin // nil: no tenants configured
+	DataDir string       // to resolve relative media paths
+	MP3     *mediaconv.Cache
+	Health  http.Handler // GET /healthz
+	Metrics http.Handler // GET /metrics
+	// MetricsToken, when set, is the bearer token /metrics asks for (a
+	// Prometheus scrape config's authorization credentials).
+	MetricsToken string
+	UI           http.Handler // everything else (the web UI); nil = 404
+	TokenTTL     time.Duration
 	// SessionTTL is how long a UI session lives (default 12 h).
 	SessionTTL time.Duration
 	// SecureCookies forces the Secure attribute on the session cookie
@@ -153,7 +156,7 @@ func New(cfg Config) *Server {
 		s.mux.Handle("GET /healthz", cfg.Health)
 	}
 	if cfg.Metrics != nil {
-		s.mux.Handle("GET /metrics", cfg.Metrics)
+		s.mux.Handle("GET /metrics", s.metricsGuard(cfg.Metrics))
 	}
 	s.mux.Handle("/api/", s.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := s.paths.Handler(r); pattern != "" {
@@ -170,8 +173,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler returns the HTTP handler of the whole server.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns the HTTP handler of the whole server: every response
+// carries the security headers (headers.go); /metrics asks for the metrics
+// token when one is configured.
+func (s *Server) Handler() http.Handler { return s.securityHeaders(s.mux) }
 
 // route is one API endpoint.
 type route struct {
