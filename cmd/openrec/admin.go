@@ -22,8 +22,10 @@ var (
 	errUserExists    = errors.New("user already exists")
 	errUserNotFound  = errors.New("no such user")
 	errTenantNeeded  = errors.New("--tenant is required for this role")
-	errNoPassword    = errors.New("--password is required (use --password - to read it from standard input)")
+	errNoPassword    = errors.New("a password is required: --password-file FILE, or --password - to read it from standard input")
+	errTwoPasswords  = errors.New("--password and --password-file: give one of them")
 	errEmptyPassword = errors.New("no password on standard input")
+	errEmptyPwFile   = errors.New("the password file is empty")
 )
 
 // newAdminCmd returns `openrec admin` with create-user, list-users and
@@ -46,9 +48,9 @@ The commands may run while "openrec serve" is using the database.`,
 }
 
 func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
-	var name, password, role, tenant, agentID string
+	var name, password, passwordFile, role, tenant, agentID string
 	cmd := &cobra.Command{
-		Use:   "create-user --name NAME --password PASSWORD --role admin|supervisor|agent [--tenant T] [--agent-id ID]",
+		Use:   "create-user --name NAME (--password-file FILE | --password -) --role admin|supervisor|agent [--tenant T] [--agent-id ID]",
 		Short: "Create a user (creates the database in a new data directory)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,7 +67,7 @@ func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
 			if r.NeedsTenant() && tenant == "" {
 				return fmt.Errorf("user %s: role %s: %w", name, r, errTenantNeeded)
 			}
-			pw, err := readPassword(cmd, password)
+			pw, err := readPassword(cmd, password, passwordFile)
 			if err != nil {
 				return err
 			}
@@ -97,12 +99,12 @@ func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&name, "name", "", "user name: 1 to 64 of A-Z a-z 0-9 . _ @ - (required)")
-	fl.StringVar(&password, "password", "", `password, at least 8 characters; "-" reads it from standard input (required)`)
+	fl.StringVar(&password, "password", "", `password, at least 8 characters; "-" reads it from standard input (a password given here is visible in the process list)`)
+	fl.StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file")
 	fl.StringVar(&role, "role", "", "admin, supervisor or agent (required)")
 	fl.StringVar(&tenant, "tenant", "", "the user's tenant (required for supervisor and agent)")
 	fl.StringVar(&agentID, "agent-id", "", "the agent's id, to find their own recordings")
 	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.MarkFlagRequired("password")
 	_ = cmd.MarkFlagRequired("role")
 	return cmd
 }
@@ -116,14 +118,27 @@ func describeUser(u *store.User) string {
 	return s + ")"
 }
 
-// readPassword returns flag, or the first line of standard input when flag
-// is "-".
-func readPassword(cmd *cobra.Command, flag string) (string, error) {
-	switch flag {
-	case "":
+// readPassword returns the password of --password-file (its first line),
+// of --password - (the first line of standard input) or of --password
+// itself, with a warning: a command line is visible in the process list.
+func readPassword(cmd *cobra.Command, flag, file string) (string, error) {
+	switch {
+	case flag != "" && file != "":
+		return "", errTwoPasswords
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if line = strings.TrimRight(line, "\r"); line == "" {
+			return "", fmt.Errorf("--password-file %s: %w", file, errEmptyPwFile)
+		}
+		return line, nil
+	case flag == "":
 		return "", errNoPassword
-	case "-":
-	default:
+	case flag != "-":
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning: a password on the command line is visible in the process list and shell history: use --password-file FILE or --password -")
 		return flag, nil
 	}
 	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
@@ -177,13 +192,13 @@ func writeUsersTable(w io.Writer, users []store.User) error {
 }
 
 func newAdminSetPasswordCmd(dataDir *string) *cobra.Command {
-	var name, password string
+	var name, password, passwordFile string
 	cmd := &cobra.Command{
-		Use:   "set-password --name NAME --password PASSWORD",
+		Use:   "set-password --name NAME (--password-file FILE | --password -)",
 		Short: "Set a user's password and end their sessions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pw, err := readPassword(cmd, password)
+			pw, err := readPassword(cmd, password, passwordFile)
 			if err != nil {
 				return err
 			}
@@ -223,9 +238,9 @@ func newAdminSetPasswordCmd(dataDir *string) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&name, "name", "", "user name, any case (required)")
-	fl.StringVar(&password, "password", "", `new password, at least 8 characters; "-" reads it from standard input (required)`)
+	fl.StringVar(&password, "password", "", `new password, at least 8 characters; "-" reads it from standard input (a password given here is visible in the process list)`)
+	fl.StringVar(&passwordFile, "password-file", "", "read the new password from the first line of this file")
 	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.MarkFlagRequired("password")
 	return cmd
 }
 

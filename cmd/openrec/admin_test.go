@@ -109,6 +109,10 @@ func TestAdminCreateUserErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := filepath.Join(t.TempDir(), "fresh")
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		dir     string
@@ -127,7 +131,10 @@ func TestAdminCreateUserErrors(t *testing.T) {
 		{"bad name", fresh, "", []string{"--name", "bob smith", "--password", "s3cret-pass", "--role", "admin"}, auth.ErrBadUserName, "invalid user name"},
 		{"empty stdin", fresh, "", []string{"--name", "bob", "--password", "-", "--role", "admin"}, errEmptyPassword, "standard input"},
 		{"weak stdin", fresh, "abc\n", []string{"--name", "bob", "--password", "-", "--role", "admin"}, auth.ErrWeakPassword, "at least 8"},
-		{"no password", fresh, "", []string{"--name", "bob", "--role", "admin"}, nil, `"password" not set`},
+		{"no password", fresh, "", []string{"--name", "bob", "--role", "admin"}, errNoPassword, "--password-file"},
+		{"two passwords", fresh, "", []string{"--name", "bob", "--password", "-", "--password-file", "x", "--role", "admin"}, errTwoPasswords, "one of them"},
+		{"missing password file", fresh, "", []string{"--name", "bob", "--password-file", filepath.Join(fresh, "nope"), "--role", "admin"}, os.ErrNotExist, "--password-file"},
+		{"empty password file", fresh, "", []string{"--name", "bob", "--password-file", emptyFile, "--role", "admin"}, errEmptyPwFile, "empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,5 +330,37 @@ func TestExportWritesAudit(t *testing.T) {
 	}
 	if len(after) != len(before) {
 		t.Errorf("a failed export added an audit entry: %d → %d", len(before), len(after))
+	}
+}
+
+// Issue 13: passwords from a file (never needed on a command line); one
+// given on the command line still works but warns.
+func TestAdminPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("from-a-file-pw\nignored second line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runAdmin(t, "", "admin", "create-user", "--data-dir", dir, "--name", "carol", "--password-file", pw, "--role", "admin")
+	if err != nil || stderr != "" {
+		t.Fatalf("create-user --password-file: %v, stderr %q", err, stderr)
+	}
+	u, err := openDB(t, dir).GetUser(context.Background(), "carol")
+	if err != nil || !auth.CheckPassword(u.PasswordHash, "from-a-file-pw") {
+		t.Fatalf("password from the file not set: %v", err)
+	}
+	if err := os.WriteFile(pw, []byte("second-file-pw\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runAdmin(t, "", "admin", "set-password", "--data-dir", dir, "--name", "carol", "--password-file", pw); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = openDB(t, dir).GetUser(context.Background(), "carol")
+	if !auth.CheckPassword(u.PasswordHash, "second-file-pw") {
+		t.Error("set-password --password-file did not set the file's first line")
+	}
+	_, stderr, err = runAdmin(t, "", "admin", "set-password", "--data-dir", dir, "--name", "carol", "--password", "on-the-command-line")
+	if err != nil || !strings.Contains(stderr, "visible in the process list") {
+		t.Errorf("--password VALUE: %v, stderr %q: want a warning", err, stderr)
 	}
 }
