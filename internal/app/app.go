@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,7 @@ type App struct {
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
+	certs *certs // tls_cert/tls_key, nil without TLS
 	// metrics_listen: /metrics on its own listener.
 	metrics     *http.Server
 	metricsAddr string
@@ -97,6 +99,12 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	if cfg.TLSCert != "" {
+		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -236,6 +244,13 @@ func (a *App) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("http_listen: %w", err)
 	}
+	if a.cfg.HTTPTLS {
+		tc, err := a.certs.serverConfig("", nil)
+		if err != nil {
+			return err
+		}
+		l = tls.NewListener(l, tc)
+	}
 	a.hl = l
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg, a.rec)
@@ -344,6 +359,11 @@ func (a *App) startPprof(addr string) error {
 // configuration data again: what SIGHUP does. Without a CTI link there is
 // nothing to reload.
 func (a *App) Reload(ctx context.Context) error {
+	if a.certs != nil {
+		if err := a.certs.Reload(); err != nil {
+			return err
+		}
+	}
 	if a.cti == nil {
 		return nil
 	}

@@ -54,6 +54,14 @@ type Serve struct {
 	MetricsListen    string `koanf:"metrics_listen"`
 	MetricsToken     string `koanf:"metrics_token"`
 	MetricsTokenFile string `koanf:"metrics_token_file"`
+	// TLS: the server certificate of HTTPS (http_tls) and SIP over TLS,
+	// reloaded when its files change or on SIGHUP; a client CA (and
+	// subjects) for mutual TLS on SIP.
+	TLSCert           string `koanf:"tls_cert"`
+	TLSKey            string `koanf:"tls_key"`
+	HTTPTLS           bool   `koanf:"http_tls"`
+	TLSClientCA       string `koanf:"tls_client_ca"`
+	TLSClientSubjects string `koanf:"tls_client_subjects"`
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -246,6 +254,11 @@ var flagKeys = map[string]string{
 	"token-ttl":             "token_ttl",
 	"metrics-listen":        "metrics_listen",
 	"metrics-token-file":    "metrics_token_file",
+	"tls-cert":              "tls_cert",
+	"tls-key":               "tls_key",
+	"http-tls":              "http_tls",
+	"tls-client-ca":         "tls_client_ca",
+	"tls-client-subjects":   "tls_client_subjects",
 	"mp3-encoder":           "mp3_encoder",
 	"cti":                   "cti",
 	"cti-switch":            "cti_switch",
@@ -318,6 +331,11 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
 	fs.String("metrics-listen", d.MetricsListen, "serve /metrics on this address instead of on --http-listen")
 	fs.String("metrics-token-file", d.MetricsTokenFile, "file holding the bearer token /metrics asks for (or metrics_token in the config file)")
+	fs.String("tls-cert", d.TLSCert, "PEM certificate (chain) of the TLS listeners (HTTPS, SIP TLS); reloaded when the file changes or on SIGHUP")
+	fs.String("tls-key", d.TLSKey, "PEM private key of --tls-cert")
+	fs.Bool("http-tls", d.HTTPTLS, "serve the web UI, REST API, health and metrics over HTTPS (needs --tls-cert and --tls-key)")
+	fs.String("tls-client-ca", d.TLSClientCA, "PEM CA file: SIP TLS clients must present a certificate it signed (mutual TLS)")
+	fs.String("tls-client-subjects", d.TLSClientSubjects, "with --tls-client-ca: allowed client certificate subjects (common names or DNS names, comma list)")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
@@ -475,6 +493,15 @@ func (c Serve) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
 		errs = append(errs, fmt.Errorf("metrics_listen %q: want HOST:PORT (or empty: /metrics on http_listen)", c.MetricsListen))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls_cert and tls_key: set both or neither"))
+	}
+	if c.HTTPTLS && c.TLSCert == "" {
+		errs = append(errs, errors.New("http_tls needs tls_cert and tls_key"))
+	}
+	if c.TLSClientSubjects != "" && c.TLSClientCA == "" {
+		errs = append(errs, errors.New("tls_client_subjects needs tls_client_ca"))
 	}
 	if c.MetricsToken != "" && c.MetricsTokenFile != "" {
 		errs = append(errs, errors.New("metrics_token and metrics_token_file: set one of them"))

@@ -1,0 +1,123 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/web/auth"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 named cn and its key.
+func selfSigned(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return c
+}
+
+// Issue 13: the web UI and REST API over HTTPS (TLS 1.2+), Secure cookies
+// and HSTS, the certificate renewed on SIGHUP (App.Reload) without a restart.
+func TestHTTPSAndCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+	first := selfSigned(t, crt, key, "openrec-1")
+	a := startApp(t, func(c *config.Serve) { c.HTTPTLS, c.TLSCert, c.TLSKey = true, crt, key })
+	h, err := auth.HashPassword("password-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store().CreateUser(context.Background(), &store.User{Name: "admin", Role: "admin", PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	client := func(trust *x509.Certificate) *http.Client {
+		pool := x509.NewCertPool()
+		pool.AddCert(trust)
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
+	}
+	url := "https://" + a.HTTPAddr()
+	resp, err := client(first).Post(url+"/api/v1/auth/login", "application/json", bytes.NewReader([]byte(`{"username":"admin","password":"password-admin"}`)))
+	if err != nil {
+		t.Fatalf("HTTPS: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+		t.Fatalf("login over HTTPS: %d %+v", resp.StatusCode, resp.TLS)
+	}
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Errorf("session cookie over HTTPS: %+v, want Secure", cs)
+	}
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS over HTTPS")
+	}
+	// Plain HTTP on the HTTPS port gets nothing useful.
+	if r, err := http.Get("http://" + a.HTTPAddr() + "/healthz"); err == nil {
+		r.Body.Close()
+		if r.StatusCode == 200 {
+			t.Error("plain HTTP answered 200 on the HTTPS port")
+		}
+	}
+	// Renewed certificate + SIGHUP: new connections get it.
+	second := selfSigned(t, crt, key, "openrec-2")
+	if err := a.Reload(context.Background()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	resp, err = client(second).Get(url + "/healthz")
+	if err != nil {
+		t.Fatalf("after reload: %v", err)
+	}
+	resp.Body.Close()
+	if cn := resp.TLS.PeerCertificates[0].Subject.CommonName; cn != "openrec-2" {
+		t.Errorf("after reload: served %s, want openrec-2", cn)
+	}
+}
+
+// tls settings are checked before anything starts.
+func TestTLSSettingsValidated(t *testing.T) {
+	for _, mut := range []func(*config.Serve){
+		func(c *config.Serve) { c.HTTPTLS = true },
+		func(c *config.Serve) { c.TLSCert = "x.crt" },
+		func(c *config.Serve) { c.TLSClientSubjects = "sbc1" },
+	} {
+		c := config.Defaults()
+		mut(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+}
