@@ -72,6 +72,16 @@ type AuditEntry struct {
 	Remote      string // client address (host:port), "" for the CLI
 }
 
+// AuditCheck is what verifying the audit log's hash chain found.
+type AuditCheck struct {
+	Entries   int      // entries read
+	Unchained int      // entries from before the chain existed (no hash)
+	Broken    int      // entries that do not follow the chain
+	Problems  []string // the first of them, in words
+	HeadID    int64    // the newest chained entry
+	Head      string   // and its hash
+}
+
 // Audit list limits.
 const (
 	DefaultAuditLimit = 100

@@ -2,7 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,9 +34,16 @@ func (db *DB) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error
 	}
 	var id int64
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO audit (at, user_name, role, tenant, action, recording_id, detail, remote)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			formatTime(e.At), e.User, e.Role, e.Tenant, e.Action, e.RecordingID, e.Detail, e.Remote).Scan(&id)
+		var prev string
+		err := tx.QueryRowContext(ctx, `SELECT hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		at := formatTime(e.At)
+		h := chainHash(prev, at, e.User, e.Role, e.Tenant, e.Action, e.RecordingID, e.Detail, e.Remote)
+		return tx.QueryRowContext(ctx, `INSERT INTO audit (at, user_name, role, tenant, action, recording_id, detail, remote, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			at, e.User, e.Role, e.Tenant, e.Action, e.RecordingID, e.Detail, e.Remote, h).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("append audit %s: %w", e.Action, err)
@@ -107,6 +118,96 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}
+
+// chainHash is an audit entry's hash: sha256 over the previous entry's hash
+// and the entry's stored fields, each length-prefixed (no two entries
+// encode alike), hex.
+func chainHash(prev string, fields ...string) string {
+	h := sha256.New()
+	var n [4]byte
+	for _, f := range append([]string{prev}, fields...) {
+		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// maxAuditProblems bounds the problems VerifyAudit lists.
+const maxAuditProblems = 100
+
+// AuditHead returns the newest audit entry's id and hash: written to the log
+// now and then, so that removing the newest entries (which leaves a valid
+// shorter chain) is found by comparing with a head seen before.
+func (db *DB) AuditHead(ctx context.Context) (id int64, hash string, err error) {
+	leave, err := db.enter()
+	if err != nil {
+		return 0, "", err
+	}
+	defer leave()
+	err = db.sql.QueryRowContext(ctx, `SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("audit head: %w", err)
+	}
+	return id, hash, nil
+}
+
+// VerifyAudit walks the audit log in append order and recomputes its hash
+// chain. Every entry whose stored hash does not follow from the entry
+// before it and its own fields is a problem (it was changed, or entries
+// before it were removed or inserted); entries written before the chain
+// existed (no hash) are counted, and one without a hash inside the chain is
+// a problem too.
+func (db *DB) VerifyAudit(ctx context.Context) (store.AuditCheck, error) {
+	var out store.AuditCheck
+	leave, err := db.enter()
+	if err != nil {
+		return out, err
+	}
+	defer leave()
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, at, user_name, role, tenant, action, recording_id, detail, remote, hash
+		FROM audit ORDER BY id`)
+	if err != nil {
+		return out, fmt.Errorf("verify audit: %w", err)
+	}
+	defer rows.Close()
+	prev, chained := "", false
+	problem := func(format string, a ...any) {
+		if len(out.Problems) < maxAuditProblems {
+			out.Problems = append(out.Problems, fmt.Sprintf(format, a...))
+		}
+		out.Broken++
+	}
+	for rows.Next() {
+		var id int64
+		var at, user, role, tenant, action, rec, detail, remote, hash string
+		if err := rows.Scan(&id, &at, &user, &role, &tenant, &action, &rec, &detail, &remote, &hash); err != nil {
+			return out, fmt.Errorf("verify audit: %w", err)
+		}
+		out.Entries++
+		if hash == "" {
+			if chained {
+				problem("audit entry %d has no hash inside the chain (inserted or changed)", id)
+			} else {
+				out.Unchained++
+			}
+			continue
+		}
+		chained = true
+		if want := chainHash(prev, at, user, role, tenant, action, rec, detail, remote); want != hash {
+			problem("audit entry %d (%s %s) does not follow the entry before it: changed, or entries before it removed or inserted", id, at, action)
+		}
+		prev = hash
+		out.HeadID, out.Head = id, hash
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("verify audit: %w", err)
 	}
 	return out, nil
 }
