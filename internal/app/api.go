@@ -443,8 +443,24 @@ func (a *App) sessionSweep(ctx context.Context, every time.Duration) {
 				a.log.Debug("expired sessions deleted", "count", n)
 			}
 			a.pruneMP3Cache(ctx)
+			a.logAuditHead(ctx)
 		}
 	}
+}
+
+// logAuditHead writes the audit chain's head to the log when it moved: a
+// copy outside the database, so that removing the newest entries (which
+// leaves a valid, shorter chain) can be found (openrec verify --audit-head).
+func (a *App) logAuditHead(ctx context.Context) {
+	id, hash, err := a.db.AuditHead(ctx)
+	if err != nil {
+		a.log.Warn("audit chain head not read", "error", err)
+		return
+	}
+	if id == 0 || a.auditHeadID.Swap(id) == id {
+		return
+	}
+	a.log.Info("audit chain head", "audit_id", id, "hash", hash)
 }
 
 // pruneMP3Cache removes cached MP3s whose recording was deleted (a

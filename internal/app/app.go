@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -48,7 +50,12 @@ type App struct {
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
-	certs *certs // tls_cert/tls_key, nil without TLS
+	certs     *certs // tls_cert/tls_key, nil without TLS
+	// sealed is the recorder's store: it signs each finished recording's
+	// manifest (tamper evidence, openrec verify).
+	sealed       *sealingStore
+	sealFailures atomic.Int64
+	auditHeadID  atomic.Int64 // last audit head logged
 	// metrics_listen: /metrics on its own listener.
 	metrics     *http.Server
 	metricsAddr string
@@ -105,6 +112,12 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 			return nil, err
 		}
 	}
+	sealKey, err := seal.LoadOrCreateKey(filepath.Join(dataDir, KeysDir))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -125,7 +138,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		Ports:           ports,
 		StrictRTPSource: cfg.StrictRTPSource,
 		Logger:          log,
-	}, db)
+	}, a.sealed)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -185,6 +198,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		log.Warn("no users yet: the web UI and API need one; create the first admin",
 			"command", "openrec admin create-user --data-dir "+dataDir+" --name admin --password - --role admin")
 	}
+	a.logAuditHead(ctx)
 	log.Info("openrec recorder ready",
 		"sip", "udp+tcp "+a.sip.Addr().String(), "http", a.HTTPAddr(), "data_dir", dataDir,
 		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())
@@ -201,6 +215,10 @@ func (a *App) HTTPAddr() string {
 	}
 	return a.hl.Addr().String()
 }
+
+// KeysDir is the directory under the data dir holding the manifest
+// signing key (seal.key, 0600) and its public key (seal.pub).
+const KeysDir = "keys"
 
 // DataDir is the absolute data directory.
 func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
@@ -253,7 +271,7 @@ func (a *App) startHTTP() error {
 	}
 	a.hl = l
 	reg := prometheus.NewRegistry()
-	registerMetrics(reg, a.rec)
+	registerMetrics(reg, a.rec, a.sealFailures.Load)
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
 	}

@@ -7,7 +7,10 @@ import (
 	"github.com/openrec/openrec/internal/store"
 )
 
-func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder) {
+func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder, sealFailures func() int64) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "seal_failures_total",
+		Help: "Finished recordings whose signed manifest could not be written (not tamper-evident)."},
+		func() float64 { return float64(sealFailures()) }))
 	gauge := func(name, help string, f func(recorder.Stats) float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "openrec", Name: name, Help: help}, func() float64 { return f(rec.Stats()) }))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
 )
 
 // RetentionStore keeps the keep/delete state of recordings (pre-recording,
@@ -232,7 +233,7 @@ func (c *Core) sweep(ctx context.Context) {
 func (c *Core) delete(ctx context.Context, r *store.Recording, reason string) {
 	if r.MediaPath != "" {
 		base := strings.TrimSuffix(r.MediaPath, ".wav")
-		files := []string{r.MediaPath, r.MediaPath + ".part", base + ".sdp"}
+		files := []string{r.MediaPath, r.MediaPath + ".part", base + ".sdp", seal.Path(r.MediaPath)}
 		raw, _ := filepath.Glob(base + ".ch*.rtpraw")
 		for _, f := range append(files, raw...) {
 			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -211,3 +211,22 @@ func (db *DB) VerifyAudit(ctx context.Context) (store.AuditCheck, error) {
 	}
 	return out, nil
 }
+
+// AuditHashAt returns the stored hash of audit entry id; store.ErrNotFound
+// when there is no such entry.
+func (db *DB) AuditHashAt(ctx context.Context, id int64) (string, error) {
+	leave, err := db.enter()
+	if err != nil {
+		return "", err
+	}
+	defer leave()
+	var hash string
+	err = db.sql.QueryRowContext(ctx, `SELECT hash FROM audit WHERE id = ?`, id).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("audit entry %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("audit entry %d: %w", id, err)
+	}
+	return hash, nil
+}

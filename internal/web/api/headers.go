@@ -35,7 +35,9 @@ func (s *Server) securityHeaders(h http.Handler) http.Handler {
 }
 
 // metricsGuard asks for the metrics token when one is configured.
-func (s *Server) metricsGuard(h http.Handler) http.Handler { return RequireToken(s.cfg.MetricsToken, h) }
+func (s *Server) metricsGuard(h http.Handler) http.Handler {
+	return RequireToken(s.cfg.MetricsToken, h)
+}
 
 // RequireToken lets requests through h only with Authorization: Bearer
 // token (compared in constant time); an empty token lets every request

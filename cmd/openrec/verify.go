@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
+	"github.com/openrec/openrec/internal/store/sqlite"
+)
+
+// errTampered: verify found something changed (exit 1).
+var errTampered = errors.New("verification failed: recordings or the audit log changed")
+
+// verifyReport is `openrec verify --json`.
+type verifyReport struct {
+	Recordings int              `json:"recordings"`
+	Intact     int              `json:"intact"`
+	Unsealed   int              `json:"unsealed"`
+	InProgress int              `json:"in_progress"`
+	Changed    []verifyProblem  `json:"changed"`
+	Audit      store.AuditCheck `json:"audit"`
+	AuditHead  string           `json:"audit_head_check,omitempty"`
+}
+
+type verifyProblem struct {
+	RecordingID string   `json:"recording_id"`
+	Problems    []string `json:"problems"`
+}
+
+func newVerifyCmd() *cobra.Command {
+	var (
+		dataDir, pubFile, auditHead string
+		all, allowUnsealed, asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "verify [ID...] [--all]",
+		Short: "Prove recordings and the audit log unchanged (exit 0) or name what changed (exit 1)",
+		Long: `Verify the tamper evidence of recordings and of the audit log.
+
+Each finished recording has a manifest beside its media, signed at finalise
+with the server's Ed25519 key (<data-dir>/keys/seal.key; its public key
+seal.pub may be kept elsewhere and given with --public-key). verify hashes the
+media again and checks it, the signed manifest and the database row against
+each other. The audit log is a hash chain: verify recomputes it and names
+the first entries that do not follow. --audit-head ID:HASH (from the
+"audit chain head" log line) also proves that no entry up to that one was
+removed from the end.
+
+Exit status: 0 all intact, 1 something changed or could not be checked.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return errors.New("name recording IDs or --all (not both)")
+			}
+			ctx := cmd.Context()
+			db, err := openExistingStore(ctx, dataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if pubFile == "" {
+				pubFile = filepath.Join(dataDir, "keys", seal.PublicKeyFile)
+			}
+			pub, err := seal.LoadPublicKey(pubFile)
+			if err != nil {
+				return fmt.Errorf("--public-key: %w", err)
+			}
+			rep, err := verify(ctx, db, dataDir, pub, args, allowUnsealed, auditHead)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				writeVerifyReport(cmd.OutOrStdout(), rep)
+			}
+			if len(rep.Changed) > 0 || rep.Audit.Broken > 0 || rep.AuditHead != "" && rep.AuditHead != "ok" {
+				return &exitError{code: 1, err: errTampered}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database, media, keys)")
+	fl.StringVar(&pubFile, "public-key", "", "the server's manifest public key (default <data-dir>/keys/seal.pub)")
+	fl.StringVar(&auditHead, "audit-head", "", `an audit chain head seen before, "ID:HASH": the entry must still be there with that hash`)
+	fl.BoolVar(&all, "all", false, "verify every finished recording")
+	fl.BoolVar(&allowUnsealed, "allow-unsealed", false, "recordings without a manifest (finished before sealing existed) are counted, not failures")
+	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string) (verifyReport, error) {
+	rep := verifyReport{Changed: []verifyProblem{}}
+	one := func(r *store.Recording) {
+		rep.Recordings++
+		if r.Status == store.StatusRecording {
+			rep.InProgress++
+			return
+		}
+		path, inProgress, err := store.MediaFile(r, dataDir)
+		var problems []string
+		switch {
+		case err != nil:
+			problems = []string{err.Error()}
+		case inProgress:
+			problems = []string{"finished recording whose media is still a .part file"}
+		default:
+			problems = seal.Check(r, path, pub)
+			if allowUnsealed && len(problems) == 1 && strings.Contains(problems[0], seal.ErrNoManifest.Error()) {
+				rep.Unsealed++
+				return
+			}
+		}
+		if len(problems) == 0 {
+			rep.Intact++
+			return
+		}
+		rep.Changed = append(rep.Changed, verifyProblem{RecordingID: r.ID, Problems: problems})
+	}
+	if len(ids) > 0 {
+		for _, id := range ids {
+			r, err := db.GetRecording(ctx, id)
+			if err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					rep.Recordings++
+					rep.Changed = append(rep.Changed, verifyProblem{RecordingID: id, Problems: []string{"no such recording (deleted, or the row removed)"}})
+					continue
+				}
+				return rep, err
+			}
+			one(r)
+		}
+	} else {
+		f := store.Filter{Limit: 500}
+		for {
+			page, err := db.SearchRecordings(ctx, f)
+			if err != nil {
+				return rep, err
+			}
+			for _, it := range page.Items {
+				r, err := db.GetRecording(ctx, it.ID)
+				if err != nil {
+					return rep, err
+				}
+				one(r)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			f.Cursor = page.NextCursor
+		}
+	}
+	var err error
+	if rep.Audit, err = db.VerifyAudit(ctx); err != nil {
+		return rep, err
+	}
+	if auditHead != "" {
+		rep.AuditHead = checkAuditHead(ctx, db, auditHead)
+	}
+	return rep, nil
+}
+
+// checkAuditHead checks "ID:HASH" against the log: "ok" or what is wrong.
+func checkAuditHead(ctx context.Context, db *sqlite.DB, head string) string {
+	idText, want, ok := strings.Cut(head, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id <= 0 || len(want) != 64 {
+		return "--audit-head: want ID:HASH as in the \"audit chain head\" log line"
+	}
+	got, err := db.AuditHashAt(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Sprintf("audit entry %d is gone: entries were removed from the end of the log", id)
+	case err != nil:
+		return err.Error()
+	case got != want:
+		return fmt.Sprintf("audit entry %d has hash %s, the head seen before says %s", id, got, want)
+	}
+	return "ok"
+}
+
+func writeVerifyReport(w io.Writer, rep verifyReport) {
+	for _, c := range rep.Changed {
+		for _, p := range c.Problems {
+			fmt.Fprintf(w, "CHANGED %s: %s\n", c.RecordingID, p)
+		}
+	}
+	for _, p := range rep.Audit.Problems {
+		fmt.Fprintf(w, "CHANGED audit log: %s\n", p)
+	}
+	if rep.AuditHead != "" && rep.AuditHead != "ok" {
+		fmt.Fprintf(w, "CHANGED audit log: %s\n", rep.AuditHead)
+	}
+	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress\n",
+		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress)
+	fmt.Fprintf(w, "audit log: %d entries, %d broken, %d from before the chain; head %d %s\n",
+		rep.Audit.Entries, rep.Audit.Broken, rep.Audit.Unchained, rep.Audit.HeadID, rep.Audit.Head)
+}

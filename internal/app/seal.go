@@ -1,0 +1,43 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"time"
+
+	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
+)
+
+// sealingStore is the recorder's store with tamper evidence: when the
+// recorder writes a finished recording's final row (status no longer
+// recording, media hash known), the signed manifest is written beside the
+// media (internal/store/seal). A manifest that cannot be written is logged
+// and counted; the recording itself is not affected.
+type sealingStore struct {
+	recorder.Store
+	key    ed25519.PrivateKey
+	log    *slog.Logger
+	now    func() time.Time
+	failed func() // counts a manifest not written
+}
+
+func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) error {
+	if err := s.Store.UpdateRecording(ctx, r); err != nil {
+		return err
+	}
+	if r.Status == store.StatusRecording || r.SHA256 == "" || r.MediaPath == "" {
+		return nil
+	}
+	m := seal.New(r, s.now())
+	m.Sign(s.key)
+	if err := seal.Write(seal.Path(r.MediaPath), m); err != nil {
+		s.log.Error("recording manifest not written: the recording is kept, but not sealed", "recording_id", r.ID, "error", err)
+		if s.failed != nil {
+			s.failed()
+		}
+	}
+	return nil
+}
