@@ -63,6 +63,8 @@ type Server struct {
 	addr    netip.AddrPort
 	contact sip.ContactHeader
 
+	counters *counters
+
 	mu      sync.Mutex
 	dialogs map[string]*dialog
 
@@ -94,12 +96,12 @@ func New(cfg Config, h Handler) (*Server, error) {
 	}
 	parser := sip.NewParser()
 	parser.MaxMessageLength = cfg.MaxBody + 16<<10
-	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}}
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}, counters: &counters{}}
 	udp, tcp, err := listenBoth(cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
-	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger}
+	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger, counters: s.counters}
 	s.tcp = tcp
 	s.addr = netip.MustParseAddrPort(udp.LocalAddr().String())
 	host := s.addr.Addr()
@@ -130,12 +132,13 @@ func New(cfg Config, h Handler) (*Server, error) {
 		Params:  sip.NewParams(),
 	}
 	s.contact.Params.Add(siprec.ContactFeature, "")
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(s.onCancel)
-	s.srv.OnOptions(s.onOptions)
-	s.srv.OnUpdate(s.onUpdate)
+	s.srv.OnInvite(s.handle(s.onInvite))
+	s.srv.OnAck(s.handle(s.onAck))
+	s.srv.OnBye(s.handle(s.onBye))
+	s.srv.OnCancel(s.handle(s.onCancel))
+	s.srv.OnOptions(s.handle(s.onOptions))
+	s.srv.OnUpdate(s.handle(s.onUpdate))
+	s.srv.OnNoRoute(s.handle(s.onNoRoute))
 	return s, nil
 }
 
@@ -359,7 +362,7 @@ func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	allow := sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE")
+	allow := sip.NewHeader("Allow", allowed)
 	accept := sip.NewHeader("Accept", "application/sdp, multipart/mixed, application/rs-metadata+xml")
 	if err := s.h.Available(); err != nil {
 		code, reason, retry := statusOf(err)
@@ -375,7 +378,13 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 
 // Hangup sends BYE in the dialog of callID (media timeout, shutdown) with a
 // Reason header, and forgets the dialog.
-func (s *Server) Hangup(ctx context.Context, id, reason string) error {
+func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(s.counters, s.log, "hangup", r, "call_id", id)
+			err = fmt.Errorf("sipsrv: bye %s: internal error", id)
+		}
+	}()
 	s.mu.Lock()
 	d := s.dialogs[id]
 	if d != nil {
