@@ -74,7 +74,7 @@ func newPeer(t *testing.T, s *Server, transport string) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	p.tcp, p.rd, p.port = c, bufio.NewReader(c), c.LocalAddr().(*net.TCPAddr).Port
+	p.tcp, p.rd, p.port = c, newReader(c), c.LocalAddr().(*net.TCPAddr).Port
 	return p
 }
 
@@ -137,3 +137,5 @@ func status(msg string) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

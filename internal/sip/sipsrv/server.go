@@ -48,6 +48,20 @@ type Config struct {
 	MaxBody     int
 	UserAgent   string
 	Logger      *slog.Logger
+
+	// MaxMediaLines caps the m-lines of one offer (0: DefaultMaxMediaLines);
+	// more are refused with 488, each would take an RTP port pair.
+	MaxMediaLines int
+	// AckTimeout ends a dialog whose ACK never came (RFC 3261 §13.3.1.4,
+	// Timer H = 64*T1; 0: DefaultAckTimeout) and frees its ports.
+	AckTimeout time.Duration
+	// SIP over TCP (tcp.go): a connection quiet in both directions for
+	// TCPIdleTimeout is closed; at most TCPMaxConns connections in all and
+	// TCPMaxConnsPerSource from one address. 0 takes the default, a
+	// negative value turns the limit off.
+	TCPIdleTimeout       time.Duration
+	TCPMaxConns          int
+	TCPMaxConnsPerSource int
 }
 
 // Server is the SIP endpoint. Create with New, start with Start, stop with Close.
@@ -91,6 +105,15 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "openrec"
 	}
+	if cfg.MaxMediaLines <= 0 {
+		cfg.MaxMediaLines = DefaultMaxMediaLines
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	cfg.TCPIdleTimeout = orDefault(cfg.TCPIdleTimeout, DefaultTCPIdleTimeout)
+	cfg.TCPMaxConns = orDefault(cfg.TCPMaxConns, DefaultTCPMaxConns)
+	cfg.TCPMaxConnsPerSource = orDefault(cfg.TCPMaxConnsPerSource, DefaultTCPMaxConnsPerSource)
 	if sip.TransportBufferReadSize < 65535 {
 		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
 	}
@@ -102,7 +125,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 		return nil, err
 	}
 	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger, counters: s.counters}
-	s.tcp = tcp
+	s.tcp = newTCPListener(tcp, cfg, parser, s.counters)
 	s.addr = netip.MustParseAddrPort(udp.LocalAddr().String())
 	host := s.addr.Addr()
 	if cfg.AdvertiseIP.IsValid() {

@@ -2,6 +2,7 @@ package sipsrv
 
 import (
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -60,3 +61,17 @@ func refusal(req *sip.Request, source, reason string) []byte {
 
 // allowed lists the methods the server handles.
 const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxMediaLines = 16
+	DefaultAckTimeout    = 64 * 500 * time.Millisecond // 64*T1, RFC 3261 Timer H
+)
+
+// orDefault is v, or def when v is zero.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
