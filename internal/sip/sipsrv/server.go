@@ -81,6 +81,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	dialogs map[string]*dialog
+	closing bool
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -91,6 +92,8 @@ type dialog struct {
 	localTag string
 	cseq     uint32
 	ended    bool
+	acked    bool        // the ACK of the 2xx came (acktimer.go)
+	ackTimer *time.Timer // Timer H
 }
 
 // New creates the server and binds its sockets (so Addr is known), but
@@ -217,6 +220,7 @@ func (s *Server) Start() {
 // Close stops serving. It is idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopAckTimers()
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		_ = s.srv.Close()
@@ -303,6 +307,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d := &dialog{invite: req, localTag: localTag, cseq: 1}
 	s.mu.Lock()
 	s.dialogs[id] = d
+	s.armAckTimer(id, d)
 	s.mu.Unlock()
 	s.send(req, tx, res)
 	// The transaction handles the CANCEL and the 200 one after the other: if
@@ -345,11 +350,15 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	id := callID(req)
+	s.acked(id)
 	var sess *sdpoa.Session
 	if body := req.Body(); len(body) > 0 {
 		b, err := siprec.SplitBody(headerValue(req, "Content-Type"), body)
 		if err == nil && len(b.SDP) > 0 {
 			sess, err = sdpoa.ParseOffer(b.SDP)
+		}
+		if err == nil {
+			err = s.checkMediaLines(sess)
 		}
 		if err != nil {
 			// An ACK cannot be refused; end the session that cannot be recorded.

@@ -1,10 +1,13 @@
 package sipsrv
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/openrec/openrec/internal/sip/sdpoa"
 )
 
 // RFC 3261 §8.1.1: a valid request carries at minimum To, From, CSeq,
@@ -74,4 +77,14 @@ func orDefault[T int | time.Duration](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// checkMediaLines refuses an offer with more m-lines than MaxMediaLines:
+// each would take an RTP port pair (five INVITEs of 100 m-lines took every
+// port of a 500-pair range).
+func (s *Server) checkMediaLines(sess *sdpoa.Session) error {
+	if sess != nil && len(sess.Media) > s.cfg.MaxMediaLines {
+		return Errorf(488, "Not Acceptable Here: too many media streams", fmt.Errorf("%d m-lines, limit %d", len(sess.Media), s.cfg.MaxMediaLines))
+	}
+	return nil
 }
