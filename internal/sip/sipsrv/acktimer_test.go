@@ -24,7 +24,11 @@ func newReasonHandler() *reasonHandler {
 
 func (h *reasonHandler) Invite(_ context.Context, inv *Invite) ([]byte, error) {
 	h.mu.Lock()
-	h.invited[inv.CallID] = len(inv.SDP.Media)
+	if inv.SDP != nil {
+		h.invited[inv.CallID] = len(inv.SDP.Media)
+	} else {
+		h.invited[inv.CallID] = 0
+	}
 	h.mu.Unlock()
 	return []byte(reviewSDP), nil
 }

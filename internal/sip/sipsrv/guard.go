@@ -69,13 +69,13 @@ func (g *guardConn) pass(data []byte, full bool, addr net.Addr) (ok bool) {
 	if !isReq {
 		return true
 	}
-	reason := invalidRequest(req)
-	if reason == "" {
+	code, reason := invalidRequest(req)
+	if code == 0 {
 		return true
 	}
-	if res := refusal(req, addr.String(), reason); res != nil {
+	if res := refusal(req, addr.String(), code, reason); res != nil {
 		g.counters.refused.Add(1)
-		g.log.Info("sip request refused", "method", req.Method.String(), "code", 400, "reason", reason, "source", addr.String())
+		g.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", addr.String())
 		_, _ = g.PacketConn.WriteTo(res, addr)
 	} else {
 		g.counters.dropped.Add(1)

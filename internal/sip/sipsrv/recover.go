@@ -60,35 +60,47 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
-		if reason := invalidRequest(req); reason != "" {
-			s.refuse(req, tx, reason)
+		code, reason := invalidRequest(req)
+		if code == 0 && req.IsInvite() {
+			code, reason = refusedInvite(req)
+		}
+		if code != 0 {
+			s.refuse(req, tx, code, reason)
 			return
 		}
 		h(req, tx)
 	}
 }
 
-// refuse answers an invalid request with 400, or drops it.
-func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, reason string) {
+// refuse answers an invalid request with code, or drops it.
+func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
 	if !answerable(req) {
 		s.counters.dropped.Add(1)
 		s.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", req.Source())
 		return
 	}
 	s.counters.refused.Add(1)
-	s.log.Info("sip request refused", "method", req.Method.String(), "code", 400, "reason", reason, "source", req.Source())
-	s.respondSafely(req, tx, 400, reason)
+	s.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", req.Source())
+	var hdrs []sip.Header
+	if code == 415 { // RFC 3261 §21.4.13
+		hdrs = append(hdrs, sip.NewHeader("Accept", accepted))
+	}
+	s.respondSafely(req, tx, code, reason, hdrs...)
 }
 
 // respondSafely sends a final response built from a request that may be
 // broken; a failure to build or send it is logged, never a panic.
-func (s *Server) respondSafely(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
+func (s *Server) respondSafely(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(s.counters, s.log, "respond", r, "code", code)
 		}
 	}()
-	if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
 		s.log.Debug("sip respond failed", "code", code, "error", err)
 	}
 }

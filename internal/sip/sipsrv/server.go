@@ -120,6 +120,12 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if sip.TransportBufferReadSize < 65535 {
 		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
 	}
+	if sip.UDPMTUSize < 65535 {
+		// sipgo refuses to send a UDP message over 1,300 bytes; a response
+		// must go back on the transport of its request (RFC 3261 §18.2.2),
+		// however long (the 200 to a wide SIPREC offer, RFC 4475 "longreq").
+		sip.UDPMTUSize = 65535
+	}
 	parser := sip.NewParser()
 	parser.MaxMessageLength = cfg.MaxBody + 16<<10
 	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}, counters: &counters{}}
@@ -395,7 +401,7 @@ func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	allow := sip.NewHeader("Allow", allowed)
-	accept := sip.NewHeader("Accept", "application/sdp, multipart/mixed, application/rs-metadata+xml")
+	accept := sip.NewHeader("Accept", accepted)
 	if err := s.h.Available(); err != nil {
 		code, reason, retry := statusOf(err)
 		hdrs := []sip.Header{allow}

@@ -151,6 +151,10 @@ type tcpConn struct {
 	buf    []byte
 	raw    []byte // bytes given to stream and not yet part of a whole message
 	out    []byte // whole, valid messages sipgo has not read yet
+	err    error  // ends the connection once out is read
+	passed int    // messages passed on in the current read
+	linger int    // messages passed on just before err: their answers go out first
+	writes atomic.Int64
 	last   atomic.Int64
 	closed atomic.Bool
 }
@@ -164,8 +168,12 @@ func (c *tcpConn) touch() { c.last.Store(time.Now().UnixNano()) }
 // Read hands sipgo whole, valid messages (and keep-alive CRLFs).
 func (c *tcpConn) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
+		if c.err != nil {
+			c.awaitAnswers()
+			return 0, c.err
+		}
 		if err := c.fill(); err != nil {
-			return 0, err
+			c.err = err // messages framed before the error are read first
 		}
 	}
 	n := copy(p, c.out)
@@ -179,7 +187,25 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 // Write counts as activity for the idle timeout.
 func (c *tcpConn) Write(p []byte) (int, error) {
 	c.touch()
+	c.writes.Add(1)
 	return c.Conn.Write(p)
+}
+
+// awaitAnswers gives the requests passed on just before a framing error a
+// moment to be answered before the connection closes (at most a second,
+// spent in this connection's own read goroutine).
+func (c *tcpConn) awaitAnswers() {
+	if c.linger == 0 {
+		return
+	}
+	want := c.writes.Load() + int64(c.linger)
+	c.linger = 0
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		quiet := time.Since(time.Unix(0, c.last.Load())) > 50*time.Millisecond
+		if c.writes.Load() >= want && quiet {
+			return
+		}
+	}
 }
 
 // Close releases the connection's place in the limits, once.
@@ -207,7 +233,9 @@ func (c *tcpConn) fill() error {
 	n, err := c.Conn.Read(c.buf)
 	if n > 0 {
 		c.touch()
+		c.passed = 0
 		if ferr := c.frame(c.buf[:n]); ferr != nil {
+			c.linger = c.passed
 			return ferr
 		}
 	}
@@ -243,6 +271,9 @@ func (c *tcpConn) frame(data []byte) (err error) {
 			whole := c.raw[:n]
 			c.raw = c.raw[n:]
 			c.accept(msg, whole)
+			if c.err != nil {
+				return c.err
+			}
 		case errors.Is(perr, io.ErrUnexpectedEOF):
 			return nil
 		case errors.Is(perr, sip.ErrMessageTooLarge):
@@ -269,15 +300,19 @@ func (c *tcpConn) accept(msg sip.Message, whole []byte) {
 		c.out = append(c.out, whole...)
 		return
 	}
-	reason := invalidRequest(req)
-	if reason == "" {
+	code, reason := invalidRequest(req)
+	if code == 0 {
 		c.out = append(c.out, whole...)
+		c.passed++
 		return
 	}
+	if reason == "Multiple Content-Length headers" {
+		c.err = errClose // the framing itself is in doubt
+	}
 	source := c.RemoteAddr().String()
-	if res := refusal(req, source, reason); res != nil {
+	if res := refusal(req, source, code, reason); res != nil {
 		c.l.counters.refused.Add(1)
-		c.l.log.Info("sip request refused", "method", req.Method.String(), "code", 400, "reason", reason, "source", source, "transport", "TCP")
+		c.l.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", source, "transport", "TCP")
 		_, _ = c.Write(res)
 		return
 	}
