@@ -156,7 +156,7 @@ func TestHostileRequestsThenAGoodCallIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, re := range []string{`openrec_panics_total\{where="sip"\} 0`, `openrec_sip_invalid_requests_total\{action="refused"\} [1-9]`, `openrec_sip_invalid_requests_total\{action="dropped"\} [1-9]`, `openrec_sip_tcp_connections \d`} {
+	for _, re := range []string{`openrec_panics_total\{where="sip"\} 0`, `openrec_panics_total\{where="rtp"\} 0`, `openrec_sip_invalid_requests_total\{action="refused"\} [1-9]`, `openrec_sip_invalid_requests_total\{action="dropped"\} [1-9]`, `openrec_sip_tcp_connections \d`} {
 		if !regexp.MustCompile(re).MatchString(metrics) {
 			t.Errorf("/metrics lacks %s", re)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 )
 
@@ -30,7 +31,8 @@ func sipConfig(cfg config.Serve, adv netip.Addr, log *slog.Logger) sipsrv.Config
 	}
 }
 
-// registerSIPMetrics exposes the SIP server's counters of hostile input.
+// registerSIPMetrics exposes the counters of hostile input: the SIP
+// server's, and the panics recovered in the RTP receivers.
 func registerSIPMetrics(reg *prometheus.Registry, s *sipsrv.Server) {
 	counter := func(name, help string, labels prometheus.Labels, f func(sipsrv.Stats) float64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: name, Help: help, ConstLabels: labels},
@@ -38,6 +40,9 @@ func registerSIPMetrics(reg *prometheus.Registry, s *sipsrv.Server) {
 	}
 	counter("panics_total", "Panics recovered (each cost one request or connection, not the process).", prometheus.Labels{"where": "sip"},
 		func(st sipsrv.Stats) float64 { return float64(st.Panics) })
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "panics_total",
+		Help:        "Panics recovered (each cost one request or connection, not the process).",
+		ConstLabels: prometheus.Labels{"where": "rtp"}}, func() float64 { return float64(rtpin.Panics()) }))
 	counter("sip_invalid_requests_total", "SIP requests refused before any handler (400: missing mandatory header, unparseable; 513: too large).", prometheus.Labels{"action": "refused"},
 		func(st sipsrv.Stats) float64 { return float64(st.Refused) })
 	counter("sip_invalid_requests_total", "SIP requests refused before any handler (400: missing mandatory header, unparseable; 513: too large).", prometheus.Labels{"action": "dropped"},
