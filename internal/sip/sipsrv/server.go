@@ -456,7 +456,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	}
 	bye.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", reason)))
 	bye.SetTransport(inv.Transport())
-	bye.SetDestination(inv.Source())
+	bye.SetDestination(s.byeDestination(inv, target))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	tx, err := s.cli.TransactionRequest(ctx, bye, sipgo.ClientRequestAddVia)

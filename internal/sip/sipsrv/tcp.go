@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -343,4 +345,26 @@ func isKeepAlive(data []byte) bool {
 		}
 	}
 	return true
+}
+
+// byeDestination is where a BYE in the dialog of inv goes: back to the
+// INVITE's source (the same TCP connection, or the UDP address), unless it
+// came over TCP and that connection is gone (closed idle, or by the peer):
+// then a new connection to the remote target (Contact) carries the BYE,
+// since the source's port was the peer's ephemeral one.
+func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
+	if !strings.EqualFold(inv.Transport(), "TCP") {
+		return inv.Source()
+	}
+	if c, err := s.ua.TransportLayer().GetConnection("tcp", inv.Source()); err == nil && c != nil {
+		return inv.Source()
+	}
+	if len(inv.GetHeaders("Record-Route")) > 0 {
+		return inv.Source() // the route set decides; the proxy keeps its port
+	}
+	port := target.Port
+	if port == 0 {
+		port = 5060
+	}
+	return net.JoinHostPort(strings.Trim(target.Host, "[]"), strconv.Itoa(port))
 }

@@ -1,6 +1,7 @@
 package sipsrv
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -182,5 +183,48 @@ func TestTCPKeepAlivePing(t *testing.T) {
 	b := make([]byte, 2)
 	if _, err := p.rd.Read(b); err != nil || string(b) != "\r\n" {
 		t.Errorf("pong = %q, %v", b, err)
+	}
+}
+
+// When the TCP connection an INVITE came on was closed (idle), the BYE
+// the recorder sends later goes over a new connection to the Contact.
+func TestHangupAfterIdleCloseUsesContact(t *testing.T) {
+	s, _ := startTCPServer(t, Config{TCPIdleTimeout: 200 * time.Millisecond})
+	contact, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer contact.Close()
+	cport := contact.Addr().(*net.TCPAddr).Port
+	p := dialFrom(t, s, "127.0.0.1")
+	inv := hostileRequest("INVITE", "TCP", "idle-bye", p.port)
+	inv = strings.Replace(inv, fmt.Sprintf("Contact: <sip:ms@127.0.0.1:%d;transport=tcp>", p.port), fmt.Sprintf("Contact: <sip:ms@127.0.0.1:%d;transport=tcp>", cport), 1)
+	p.send(inv)
+	if got := status(p.read(2 * time.Second)); got != "SIP/2.0 200 OK" {
+		t.Fatalf("INVITE answered %q", got)
+	}
+	p.send(hostileRequest("ACK", "TCP", "idle-bye", p.port))
+	if !closedByServer(p, 2*time.Second) {
+		t.Fatal("idle connection not closed")
+	}
+	waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+	done := make(chan error, 1)
+	go func() { done <- s.Hangup(context.Background(), "idle-bye", "media timeout") }()
+	_ = contact.(*net.TCPListener).SetDeadline(time.Now().Add(3 * time.Second))
+	c, err := contact.Accept()
+	if err != nil {
+		t.Fatalf("no connection to the Contact for the BYE: %v", err)
+	}
+	defer c.Close()
+	peer := &peer{t: t, tcp: c, rd: newReader(c)}
+	bye := peer.read(2 * time.Second)
+	if !strings.HasPrefix(bye, "BYE ") {
+		t.Fatalf("got %q on the Contact connection, want the BYE", status(bye))
+	}
+	if res := SalvageResponse([]byte(bye), 200, "OK"); res != nil {
+		_, _ = c.Write(res)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Hangup: %v", err)
 	}
 }
