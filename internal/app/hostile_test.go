@@ -229,3 +229,56 @@ func TestTooManyMediaLinesTakeNoPorts(t *testing.T) {
 		t.Fatalf("good call: %v", err)
 	}
 }
+
+// Issue 11: 4,000 idle SIP TCP connections stayed open until the process
+// ran out of file descriptors. They are closed after sip_tcp_idle_timeout,
+// /metrics shows them come and go, and a good call over TCP is recorded.
+func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
+	a := startApp(t, func(c *config.Serve) { c.SIPTCPIdleTimeout = 500 * time.Millisecond; c.SIPTCPMaxConnsPerSource = 0 })
+	const n = 200
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", a.SIPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	gauge := regexp.MustCompile(`openrec_sip_tcp_connections (\d+)`)
+	open := func() string {
+		m, _ := httpGet("http://" + a.HTTPAddr() + "/metrics")
+		if g := gauge.FindStringSubmatch(m); g != nil {
+			return g[1]
+		}
+		return "?"
+	}
+	for deadline := time.Now().Add(2 * time.Second); open() != fmt.Sprint(n) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the dials return before the server accepts
+	}
+	if got := open(); got != fmt.Sprint(n) {
+		t.Errorf("openrec_sip_tcp_connections = %s with %d idle connections", got, n)
+	}
+	buf := make([]byte, 1)
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := c.Read(buf); err == nil || strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("idle connection %d not closed: %v", i, err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for open() != "0" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := open(); got != "0" {
+		t.Errorf("openrec_sip_tcp_connections = %s after the idle timeout", got)
+	}
+	spec := dialSpec(a, "5001")
+	spec.Transport = dial.TransportTCP
+	if _, err := newDialer(t).Call(context.Background(), spec); err != nil {
+		t.Fatalf("good call over TCP: %v", err)
+	}
+	if r := waitFinished(t, a, 1)[0]; r.Status != store.StatusCompleted {
+		t.Errorf("good call recorded %s (%s)", r.Status, r.StatusReason)
+	}
+}
