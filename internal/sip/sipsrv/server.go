@@ -3,8 +3,11 @@
 // ACK, BYE, CANCEL, OPTIONS and UPDATE, classifies recording sessions (Genesys
 // MSR by Request-URI, SIPREC by Require/Contact/body), parses bodies, and
 // hands everything to a Handler. Every refusal is a final response with a
-// reason phrase (see StatusError); malformed UDP requests that sipgo cannot
-// parse still get a 400 (see guard.go).
+// reason phrase (see StatusError). Hostile input is stopped before sipgo's
+// transaction layer: invalid requests get a 400 naming the problem or are
+// dropped (validate.go, guard.go for UDP, tcp.go for TCP with its
+// connection limits and idle timeout), a panic costs one request
+// (recover.go), and a 200 never ACKed ends after Timer H (acktimer.go).
 package sipsrv
 
 import (
