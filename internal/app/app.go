@@ -150,7 +150,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
 	}
 	sipsrv.RouteLibraryLogs(log)
-	a.sip, err = sipsrv.New(sipsrv.Config{Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, Logger: log}, a.rec)
+	a.sip, err = sipsrv.New(sipConfig(cfg, adv, log), a.rec)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -272,6 +272,7 @@ func (a *App) startHTTP() error {
 	a.hl = l
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg, a.rec, a.sealFailures.Load)
+	registerSIPMetrics(reg, a.sip)
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
 	}

@@ -43,6 +43,15 @@ type Serve struct {
 	LogLevel        string        `koanf:"log_level"`
 	PprofListen     string        `koanf:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
 
+	// Hostile SIP input (issue 11): m-lines per offer (488 above), the wait
+	// for the ACK of a 200 (RFC 3261 Timer H), SIP TCP idle timeout and
+	// connection limits (0 = no limit).
+	SIPMaxMediaLines        int           `koanf:"sip_max_media_lines"`
+	SIPAckTimeout           time.Duration `koanf:"sip_ack_timeout"`
+	SIPTCPIdleTimeout       time.Duration `koanf:"sip_tcp_idle_timeout"`
+	SIPTCPMaxConns          int           `koanf:"sip_tcp_max_conns"`
+	SIPTCPMaxConnsPerSource int           `koanf:"sip_tcp_max_conns_per_source"`
+
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `koanf:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
 	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
@@ -192,111 +201,121 @@ func (c Serve) Servers() []CTIServer {
 // Defaults returns the configuration used when nothing is configured.
 func Defaults() Serve {
 	return Serve{
-		SIPListen:          "0.0.0.0:5060",
-		HTTPListen:         "0.0.0.0:8080",
-		DataDir:            "./openrec-data",
-		RTPPorts:           "20000-39999",
-		RTPIP:              "0.0.0.0",
-		MaxCalls:           500,
-		StorageFormat:      "ulaw",
-		MediaTimeout:       30 * time.Second,
-		LegWindow:          10 * time.Second,
-		ReorderWindow:      200 * time.Millisecond,
-		FlushInterval:      time.Second,
-		FsyncInterval:      10 * time.Second,
-		PortQuarantine:     30 * time.Second,
-		ShutdownTimeout:    30 * time.Second,
-		MaxBody:            256 << 10,
-		StrictRTPSource:    true,
-		RetryAfter:         5,
-		LogLevel:           "info",
-		SessionTTL:         12 * time.Hour,
-		TokenTTL:           24 * time.Hour,
-		CTISwitch:          "SIP_Switch",
-		CTIClientName:      "openrec",
-		CTIReconnect:       30 * time.Second,
-		RecordGeo:          "none",
-		NotifyEnabled:      true,
-		NotifyTimeout:      3 * time.Second,
-		NotifyTimeoutValue: "undefined",
-		FullNameOrder:      "first_last",
-		WrapUp:             60 * time.Second,
-		PrerecordGrace:     10 * time.Minute,
-		KeepKey:            "RECORDING_KEEP",
-		ConfigReload:       30 * time.Minute,
+		SIPListen:               "0.0.0.0:5060",
+		HTTPListen:              "0.0.0.0:8080",
+		DataDir:                 "./openrec-data",
+		RTPPorts:                "20000-39999",
+		RTPIP:                   "0.0.0.0",
+		MaxCalls:                500,
+		StorageFormat:           "ulaw",
+		MediaTimeout:            30 * time.Second,
+		LegWindow:               10 * time.Second,
+		ReorderWindow:           200 * time.Millisecond,
+		FlushInterval:           time.Second,
+		FsyncInterval:           10 * time.Second,
+		PortQuarantine:          30 * time.Second,
+		ShutdownTimeout:         30 * time.Second,
+		MaxBody:                 256 << 10,
+		StrictRTPSource:         true,
+		RetryAfter:              5,
+		LogLevel:                "info",
+		SIPMaxMediaLines:        16,
+		SIPAckTimeout:           32 * time.Second,
+		SIPTCPIdleTimeout:       2 * time.Minute,
+		SIPTCPMaxConns:          2048,
+		SIPTCPMaxConnsPerSource: 128,
+		SessionTTL:              12 * time.Hour,
+		TokenTTL:                24 * time.Hour,
+		CTISwitch:               "SIP_Switch",
+		CTIClientName:           "openrec",
+		CTIReconnect:            30 * time.Second,
+		RecordGeo:               "none",
+		NotifyEnabled:           true,
+		NotifyTimeout:           3 * time.Second,
+		NotifyTimeoutValue:      "undefined",
+		FullNameOrder:           "first_last",
+		WrapUp:                  60 * time.Second,
+		PrerecordGrace:          10 * time.Minute,
+		KeepKey:                 "RECORDING_KEEP",
+		ConfigReload:            30 * time.Minute,
 	}
 }
 
 // flagKeys maps flag names to configuration keys.
 var flagKeys = map[string]string{
-	"sip-listen":            "sip_listen",
-	"http-listen":           "http_listen",
-	"data-dir":              "data_dir",
-	"rtp-ports":             "rtp_ports",
-	"rtp-ip":                "rtp_ip",
-	"advertise-ip":          "advertise_ip",
-	"max-calls":             "max_calls",
-	"storage-format":        "storage_format",
-	"media-timeout":         "media_timeout",
-	"leg-window":            "leg_window",
-	"reorder-window":        "reorder_window",
-	"flush-interval":        "flush_interval",
-	"fsync-interval":        "fsync_interval",
-	"port-quarantine":       "port_quarantine",
-	"shutdown-timeout":      "shutdown_timeout",
-	"max-body":              "max_body",
-	"strict-rtp-source":     "strict_rtp_source",
-	"retry-after":           "retry_after",
-	"log-level":             "log_level",
-	"pprof-listen":          "pprof_listen",
-	"secure-cookies":        "secure_cookies",
-	"session-ttl":           "session_ttl",
-	"token-ttl":             "token_ttl",
-	"metrics-listen":        "metrics_listen",
-	"metrics-token-file":    "metrics_token_file",
-	"tls-cert":              "tls_cert",
-	"tls-key":               "tls_key",
-	"http-tls":              "http_tls",
-	"tls-client-ca":         "tls_client_ca",
-	"tls-client-subjects":   "tls_client_subjects",
-	"mp3-encoder":           "mp3_encoder",
-	"cti":                   "cti",
-	"cti-switch":            "cti_switch",
-	"cti-client-name":       "cti_client_name",
-	"cti-reconnect":         "cti_reconnect",
-	"dn-include":            "dn_include",
-	"dn-exclude":            "dn_exclude",
-	"config-file":           "config_file",
-	"config-url":            "config_url",
-	"user-data-keys":        "user_data_keys",
-	"user-data-charset":     "user_data_charset",
-	"default-tenant":        "default_tenant",
-	"cti-trace":             "cti_trace",
-	"record-dns":            "record_dns",
-	"record-geo":            "record_geo",
-	"record-dest":           "record_dest",
-	"record-dest2":          "record_dest2",
-	"consent-audiosrc":      "consent_audiosrc",
-	"consent-tone-silence":  "consent_tone_silence",
-	"private-msg-ids":       "private_msg_ids",
-	"notify-enabled":        "notify_enabled",
-	"notify-key":            "notify_key",
-	"notify-timeout":        "notify_timeout",
-	"notify-timeout-value":  "notify_timeout_value",
-	"message-data-keys":     "message_data_keys",
-	"extension-data-keys":   "extension_data_keys",
-	"agent-data-keys":       "agent_data_keys",
-	"fullname-order":        "fullname_order",
-	"fullname-delimiter":    "fullname_delimiter",
-	"wrap-up":               "wrap_up",
-	"detect-leg-timeout":    "detect_leg_timeout",
-	"detect-rtp-timeout":    "detect_rtp_timeout",
-	"detect-orphan-timeout": "detect_orphan_timeout",
-	"record-consult-calls":  "record_consult_calls",
-	"prerecord-grace":       "prerecord_grace",
-	"prerecord-keep-key":    "prerecord_keep_key",
-	"config-reload":         "config_reload",
-	"tenants-only":          "tenants_only",
+	"sip-listen":                   "sip_listen",
+	"http-listen":                  "http_listen",
+	"data-dir":                     "data_dir",
+	"rtp-ports":                    "rtp_ports",
+	"rtp-ip":                       "rtp_ip",
+	"advertise-ip":                 "advertise_ip",
+	"max-calls":                    "max_calls",
+	"storage-format":               "storage_format",
+	"media-timeout":                "media_timeout",
+	"leg-window":                   "leg_window",
+	"reorder-window":               "reorder_window",
+	"flush-interval":               "flush_interval",
+	"fsync-interval":               "fsync_interval",
+	"port-quarantine":              "port_quarantine",
+	"shutdown-timeout":             "shutdown_timeout",
+	"max-body":                     "max_body",
+	"strict-rtp-source":            "strict_rtp_source",
+	"retry-after":                  "retry_after",
+	"log-level":                    "log_level",
+	"pprof-listen":                 "pprof_listen",
+	"sip-max-media-lines":          "sip_max_media_lines",
+	"sip-ack-timeout":              "sip_ack_timeout",
+	"sip-tcp-idle-timeout":         "sip_tcp_idle_timeout",
+	"sip-tcp-max-conns":            "sip_tcp_max_conns",
+	"sip-tcp-max-conns-per-source": "sip_tcp_max_conns_per_source",
+	"secure-cookies":               "secure_cookies",
+	"session-ttl":                  "session_ttl",
+	"token-ttl":                    "token_ttl",
+	"metrics-listen":               "metrics_listen",
+	"metrics-token-file":           "metrics_token_file",
+	"tls-cert":                     "tls_cert",
+	"tls-key":                      "tls_key",
+	"http-tls":                     "http_tls",
+	"tls-client-ca":                "tls_client_ca",
+	"tls-client-subjects":          "tls_client_subjects",
+	"mp3-encoder":                  "mp3_encoder",
+	"cti":                          "cti",
+	"cti-switch":                   "cti_switch",
+	"cti-client-name":              "cti_client_name",
+	"cti-reconnect":                "cti_reconnect",
+	"dn-include":                   "dn_include",
+	"dn-exclude":                   "dn_exclude",
+	"config-file":                  "config_file",
+	"config-url":                   "config_url",
+	"user-data-keys":               "user_data_keys",
+	"user-data-charset":            "user_data_charset",
+	"default-tenant":               "default_tenant",
+	"cti-trace":                    "cti_trace",
+	"record-dns":                   "record_dns",
+	"record-geo":                   "record_geo",
+	"record-dest":                  "record_dest",
+	"record-dest2":                 "record_dest2",
+	"consent-audiosrc":             "consent_audiosrc",
+	"consent-tone-silence":         "consent_tone_silence",
+	"private-msg-ids":              "private_msg_ids",
+	"notify-enabled":               "notify_enabled",
+	"notify-key":                   "notify_key",
+	"notify-timeout":               "notify_timeout",
+	"notify-timeout-value":         "notify_timeout_value",
+	"message-data-keys":            "message_data_keys",
+	"extension-data-keys":          "extension_data_keys",
+	"agent-data-keys":              "agent_data_keys",
+	"fullname-order":               "fullname_order",
+	"fullname-delimiter":           "fullname_delimiter",
+	"wrap-up":                      "wrap_up",
+	"detect-leg-timeout":           "detect_leg_timeout",
+	"detect-rtp-timeout":           "detect_rtp_timeout",
+	"detect-orphan-timeout":        "detect_orphan_timeout",
+	"record-consult-calls":         "record_consult_calls",
+	"prerecord-grace":              "prerecord_grace",
+	"prerecord-keep-key":           "prerecord_keep_key",
+	"config-reload":                "config_reload",
+	"tenants-only":                 "tenants_only",
 }
 
 // fileOnlyKeys are keys with no flag (lists, secrets).
@@ -326,6 +345,11 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("pprof-listen", d.PprofListen, "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.Int("sip-max-media-lines", d.SIPMaxMediaLines, "most m-lines accepted in one SDP offer (each takes an RTP port pair); more get 488")
+	fs.Duration("sip-ack-timeout", d.SIPAckTimeout, "end a session whose 200 OK is never acknowledged after this long and free its ports (RFC 3261 Timer H)")
+	fs.Duration("sip-tcp-idle-timeout", d.SIPTCPIdleTimeout, "close a SIP TCP connection quiet in both directions this long (0: never)")
+	fs.Int("sip-tcp-max-conns", d.SIPTCPMaxConns, "most SIP TCP connections open at once; more are refused (0: no limit)")
+	fs.Int("sip-tcp-max-conns-per-source", d.SIPTCPMaxConnsPerSource, "most SIP TCP connections from one IP address (0: no limit)")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -532,6 +556,15 @@ func (c Serve) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %v: must be positive", name, d))
 		}
+	}
+	if c.SIPMaxMediaLines < 1 {
+		errs = append(errs, fmt.Errorf("sip_max_media_lines %d: must be at least 1", c.SIPMaxMediaLines))
+	}
+	if c.SIPAckTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("sip_ack_timeout %v: must be positive", c.SIPAckTimeout))
+	}
+	if c.SIPTCPIdleTimeout < 0 || c.SIPTCPMaxConns < 0 || c.SIPTCPMaxConnsPerSource < 0 {
+		errs = append(errs, fmt.Errorf("sip_tcp_idle_timeout %v / sip_tcp_max_conns %d / sip_tcp_max_conns_per_source %d: must not be negative (0 turns the limit off)", c.SIPTCPIdleTimeout, c.SIPTCPMaxConns, c.SIPTCPMaxConnsPerSource))
 	}
 	if c.PortQuarantine < 0 {
 		errs = append(errs, fmt.Errorf("port_quarantine %v: must not be negative", c.PortQuarantine))

@@ -81,6 +81,9 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--sip-listen", "nonsense"}, "sip_listen"},
 		{"", []string{"--media-timeout", "0s"}, "media_timeout"},
 		{"", []string{"--rtp-ip", "not-an-ip"}, "rtp_ip"},
+		{"", []string{"--sip-max-media-lines", "0"}, "sip_max_media_lines"},
+		{"", []string{"--sip-ack-timeout", "0s"}, "sip_ack_timeout"},
+		{"", []string{"--sip-tcp-max-conns", "-1"}, "sip_tcp_max_conns"},
 		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
 		{"max_calls: [1,2\n", nil, "read"},
 	}
@@ -166,5 +169,20 @@ tenants:
 		if _, err := load(t, bad); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+func TestHostileInputSettings(t *testing.T) {
+	c, err := load(t, "sip_max_media_lines: 4\nsip_tcp_idle_timeout: 30s\nsip_tcp_max_conns: 100\n", "--sip-tcp-max-conns-per-source", "10", "--sip-ack-timeout", "5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SIPMaxMediaLines != 4 || c.SIPTCPIdleTimeout != 30*time.Second || c.SIPTCPMaxConns != 100 ||
+		c.SIPTCPMaxConnsPerSource != 10 || c.SIPAckTimeout != 5*time.Second {
+		t.Errorf("hostile-input settings not applied: %+v", c)
+	}
+	d := Defaults()
+	if d.SIPMaxMediaLines != 16 || d.SIPAckTimeout != 32*time.Second || d.SIPTCPIdleTimeout != 2*time.Minute {
+		t.Errorf("defaults: %d m-lines, ack %v, idle %v", d.SIPMaxMediaLines, d.SIPAckTimeout, d.SIPTCPIdleTimeout)
 	}
 }

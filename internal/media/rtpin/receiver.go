@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -92,8 +93,10 @@ type Receiver struct {
 	life    sync.Mutex // started, closing
 	started bool
 	closing atomic.Bool
-	marker  atomic.Value // string: source of the drain marker (see drain)
-	wg      sync.WaitGroup
+	// panicked: a panic was logged (with its stack) for this receiver.
+	panicked atomic.Bool
+	marker   atomic.Value // string: source of the drain marker (see drain)
+	wg       sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -371,26 +374,47 @@ func (r *Receiver) run(l *loop, rtcpOnly bool) {
 			time.Sleep(time.Millisecond) // never spin on a persistent error
 			continue
 		}
-		now := r.now()
-		done := false
-		for i := range ds {
-			d := &ds[i]
-			switch {
-			case r.closing.Load() && d.n == 1 && r.isMarker(d.src):
-				done = true
-			case d.trunc:
-				r.invalid.Add(1)
-			case rtcpOnly || isRTCP(d.bytes()):
-				r.onRTCP(l, d.bytes(), d.src, now)
-			default:
-				r.onRTP(l, d.bytes(), d.src, now)
-			}
-		}
-		if done {
+		if r.batch(l, ds, rtcpOnly, r.now()) {
 			return
 		}
 	}
 }
+
+// batch hands one batch of datagrams on and reports whether the drain
+// marker was among them. A panic below (the parser, the mixer behind the
+// handler) costs the rest of the batch, never the process: it is logged
+// with its stack once per receiver and counted (Panics).
+func (r *Receiver) batch(l *loop, ds []datagram, rtcpOnly bool, now time.Time) (done bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			panics.Add(1)
+			if r.panicked.CompareAndSwap(false, true) {
+				r.log.Error("rtp: recovered panic handling a packet", "port", r.port, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+		}
+	}()
+	for i := range ds {
+		d := &ds[i]
+		switch {
+		case r.closing.Load() && d.n == 1 && r.isMarker(d.src):
+			done = true
+		case d.trunc:
+			r.invalid.Add(1)
+		case rtcpOnly || isRTCP(d.bytes()):
+			r.onRTCP(l, d.bytes(), d.src, now)
+		default:
+			r.onRTP(l, d.bytes(), d.src, now)
+		}
+	}
+	return done
+}
+
+// panics counts the panics recovered in every receiver of the process.
+var panics atomic.Uint64
+
+// Panics returns the number of panics recovered while handling packets,
+// in all receivers of the process (openrec_panics_total{where="rtp"}).
+func Panics() uint64 { return panics.Load() }
 
 // onRTP is the per-packet hot path: no allocation, no mutex in steady state.
 func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {

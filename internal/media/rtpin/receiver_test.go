@@ -620,3 +620,37 @@ func TestListenConfigErrors(t *testing.T) {
 		t.Fatal("a failed Listen kept a port")
 	}
 }
+
+// panicky is a packet handler with a bug: a payload starting 0xEE panics.
+type panicky struct{ recorder }
+
+func (h *panicky) HandleRTP(p *media.Packet) {
+	if len(p.Payload) > 0 && p.Payload[0] == 0xEE {
+		panic("mixer bug")
+	}
+	h.recorder.HandleRTP(p)
+}
+
+// A panic behind the receiver (parser, mixer) costs the packet, never the
+// process; the receiver goes on, and the panic is counted.
+func TestReceiverSurvivesHandlerPanic(t *testing.T) {
+	h := &panicky{}
+	clk := newFakeClock()
+	log := &syncBuffer{}
+	r, err := Listen(Config{IP: loopback, Ports: freeAllocator(t, 2, time.Second, clk.Now), Handler: h, Now: clk.Now,
+		Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	r.Start()
+	before := Panics()
+	s := newSender(t, loopback)
+	s.sendRTP(r.Port(), 0xabc, []byte{0xEE, 1})
+	eventually(t, "panic counted", func() bool { return Panics() == before+1 })
+	s.sendRTP(r.Port(), 0xabc, []byte{1, 2})
+	eventually(t, "next packet delivered", func() bool { return len(h.packets()) == 1 })
+	if !strings.Contains(log.String(), "recovered panic") {
+		t.Errorf("panic not logged: %s", log.String())
+	}
+}

@@ -70,8 +70,10 @@ func SplitBody(contentType string, body []byte) (*Body, error) {
 func classify(parts []Part) (*Body, error) {
 	b := &Body{Parts: parts}
 	sdp := -1
+	// An application/sdp part with nothing in it is no SDP: the request is
+	// refused (ErrNoSDP), never handed on with an empty offer.
 	for i, p := range parts {
-		if mediaType(p.ContentType) == "application/sdp" {
+		if mediaType(p.ContentType) == "application/sdp" && len(trimLeftSpace(p.Body)) > 0 {
 			sdp = i
 			break
 		}

@@ -24,6 +24,9 @@ func TestSplitBody(t *testing.T) {
 		wantMetaCT  string
 		wantParts   int
 	}{
+		// FuzzSplitBody found it (issue 11): a part labelled application/sdp
+		// with nothing in it is no SDP, an error rather than an empty offer.
+		{name: "empty application/sdp part", contentType: "0", body: "--00000000000000\nC:AppliCAtion/sdp", wantErr: ErrNoSDP, wantParts: 1},
 		{name: "standard", contentType: "multipart/mixed;boundary=b1", body: standard, wantSDP: testSDP, wantMeta: testMeta, wantMetaCT: "application/rs-metadata+xml", wantParts: 2},
 		{name: "CRLF", contentType: "multipart/mixed;boundary=b1", body: crlf(standard), wantSDP: crlf(testSDP), wantMeta: crlf(testMeta), wantMetaCT: "application/rs-metadata+xml", wantParts: 2},
 		{name: "quoted boundary", contentType: `multipart/mixed; boundary="b1"`, body: standard, wantSDP: testSDP, wantMeta: testMeta, wantMetaCT: "application/rs-metadata+xml", wantParts: 2},

@@ -18,8 +18,9 @@ import (
 // Cost: INVITE-rate parsing twice, not per RTP packet (RTP never comes here).
 type guardConn struct {
 	net.PacketConn
-	parser *sip.Parser
-	log    *slog.Logger
+	parser   *sip.Parser
+	log      *slog.Logger
+	counters *counters
 }
 
 func (g *guardConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -28,38 +29,59 @@ func (g *guardConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil || n <= 4 {
 			return n, addr, err
 		}
-		data := p[:n]
-		if n >= len(p) {
-			g.reject(data, addr, 513, "Message Too Large")
-			continue
+		if g.pass(p[:n], n >= len(p), addr) {
+			return n, addr, nil
 		}
-		if _, perr := g.parser.ParseSIP(data); perr != nil {
-			if bytes.HasPrefix(data, []byte("SIP/2.0")) {
-				g.log.Debug("sip: dropped malformed response", "source", addr.String(), "error", perr)
-				continue
-			}
-			code, reason := 400, "Bad Request: "+reasonOf(perr)
-			if perr == sip.ErrMessageTooLarge {
-				code, reason = 513, "Message Too Large"
-			}
-			g.reject(data, addr, code, reason)
-			continue
-		}
-		return n, addr, nil
 	}
 }
 
-func reasonOf(err error) string {
-	s := err.Error()
-	if len(s) > 80 {
-		s = s[:80]
-	}
-	return string(bytes.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
+// pass decides whether one datagram may reach sipgo, answering or dropping
+// it otherwise. A panic here (in the parser) costs the datagram only: this
+// runs in sipgo's only UDP read goroutine.
+func (g *guardConn) pass(data []byte, full bool, addr net.Addr) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(g.counters, g.log, "udp datagram", r, "source", addr.String(), "bytes", len(data))
+			ok = false
 		}
-		return r
-	}, []byte(s)))
+	}()
+	if full {
+		g.reject(data, addr, 513, "Message Too Large")
+		return false
+	}
+	msg, perr := g.parser.ParseSIP(data)
+	if perr != nil {
+		if bytes.HasPrefix(data, []byte("SIP/2.0")) {
+			g.counters.dropped.Add(1)
+			g.log.Debug("sip: dropped malformed response", "source", addr.String(), "error", perr)
+			return false
+		}
+		// The reason phrase is fixed; the parser's words go to the log.
+		g.log.Debug("sip: unparseable request", "source", addr.String(), "error", perr)
+		code, reason := 400, "Bad Request: unparseable message"
+		if perr == sip.ErrMessageTooLarge {
+			code, reason = 513, "Message Too Large"
+		}
+		g.reject(data, addr, code, reason)
+		return false
+	}
+	req, isReq := msg.(*sip.Request)
+	if !isReq {
+		return true
+	}
+	code, reason := invalidRequest(req)
+	if code == 0 {
+		return true
+	}
+	if res := refusal(req, addr.String(), code, reason); res != nil {
+		g.counters.refused.Add(1)
+		g.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", addr.String())
+		_, _ = g.PacketConn.WriteTo(res, addr)
+	} else {
+		g.counters.dropped.Add(1)
+		g.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", addr.String())
+	}
+	return false
 }
 
 // reject answers a request it could not parse, when it looks like a SIP
@@ -67,9 +89,11 @@ func reasonOf(err error) string {
 func (g *guardConn) reject(data []byte, addr net.Addr, code int, reason string) {
 	res := SalvageResponse(data, code, reason)
 	if res == nil {
+		g.counters.dropped.Add(1)
 		g.log.Debug("sip: dropped junk datagram", "source", addr.String(), "bytes", len(data))
 		return
 	}
+	g.counters.refused.Add(1)
 	g.log.Info("sip request refused", "code", code, "reason", reason, "source", addr.String())
 	_, _ = g.PacketConn.WriteTo(res, addr)
 }

@@ -132,6 +132,9 @@ func (s *Server) classify(req *sip.Request) (*Invite, error) {
 				return nil, Errorf(400, "Bad Request: malformed SDP", err)
 			}
 			inv.SDP = sess
+			if err := s.checkMediaLines(sess); err != nil {
+				return nil, err
+			}
 		}
 		inv.Metadata = parts.Metadata
 	}

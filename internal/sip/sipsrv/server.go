@@ -3,8 +3,11 @@
 // ACK, BYE, CANCEL, OPTIONS and UPDATE, classifies recording sessions (Genesys
 // MSR by Request-URI, SIPREC by Require/Contact/body), parses bodies, and
 // hands everything to a Handler. Every refusal is a final response with a
-// reason phrase (see StatusError); malformed UDP requests that sipgo cannot
-// parse still get a 400 (see guard.go).
+// reason phrase (see StatusError). Hostile input is stopped before sipgo's
+// transaction layer: invalid requests get a 400 naming the problem or are
+// dropped (validate.go, guard.go for UDP, tcp.go for TCP with its
+// connection limits and idle timeout), a panic costs one request
+// (recover.go), and a 200 never ACKed ends after Timer H (acktimer.go).
 package sipsrv
 
 import (
@@ -48,6 +51,20 @@ type Config struct {
 	MaxBody     int
 	UserAgent   string
 	Logger      *slog.Logger
+
+	// MaxMediaLines caps the m-lines of one offer (0: DefaultMaxMediaLines);
+	// more are refused with 488, each would take an RTP port pair.
+	MaxMediaLines int
+	// AckTimeout ends a dialog whose ACK never came (RFC 3261 §13.3.1.4,
+	// Timer H = 64*T1; 0: DefaultAckTimeout) and frees its ports.
+	AckTimeout time.Duration
+	// SIP over TCP (tcp.go): a connection quiet in both directions for
+	// TCPIdleTimeout is closed; at most TCPMaxConns connections in all and
+	// TCPMaxConnsPerSource from one address. 0 takes the default, a
+	// negative value turns the limit off.
+	TCPIdleTimeout       time.Duration
+	TCPMaxConns          int
+	TCPMaxConnsPerSource int
 }
 
 // Server is the SIP endpoint. Create with New, start with Start, stop with Close.
@@ -63,8 +80,11 @@ type Server struct {
 	addr    netip.AddrPort
 	contact sip.ContactHeader
 
+	counters *counters
+
 	mu      sync.Mutex
 	dialogs map[string]*dialog
+	closing bool
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -75,6 +95,8 @@ type dialog struct {
 	localTag string
 	cseq     uint32
 	ended    bool
+	acked    bool        // the ACK of the 2xx came (acktimer.go)
+	ackTimer *time.Timer // Timer H
 }
 
 // New creates the server and binds its sockets (so Addr is known), but
@@ -89,18 +111,33 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "openrec"
 	}
+	if cfg.MaxMediaLines <= 0 {
+		cfg.MaxMediaLines = DefaultMaxMediaLines
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	cfg.TCPIdleTimeout = orDefault(cfg.TCPIdleTimeout, DefaultTCPIdleTimeout)
+	cfg.TCPMaxConns = orDefault(cfg.TCPMaxConns, DefaultTCPMaxConns)
+	cfg.TCPMaxConnsPerSource = orDefault(cfg.TCPMaxConnsPerSource, DefaultTCPMaxConnsPerSource)
 	if sip.TransportBufferReadSize < 65535 {
 		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
 	}
+	if sip.UDPMTUSize < 65535 {
+		// sipgo refuses to send a UDP message over 1,300 bytes; a response
+		// must go back on the transport of its request (RFC 3261 §18.2.2),
+		// however long (the 200 to a wide SIPREC offer, RFC 4475 "longreq").
+		sip.UDPMTUSize = 65535
+	}
 	parser := sip.NewParser()
 	parser.MaxMessageLength = cfg.MaxBody + 16<<10
-	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}}
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}, counters: &counters{}}
 	udp, tcp, err := listenBoth(cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
-	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger}
-	s.tcp = tcp
+	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger, counters: s.counters}
+	s.tcp = newTCPListener(tcp, cfg, parser, s.counters)
 	s.addr = netip.MustParseAddrPort(udp.LocalAddr().String())
 	host := s.addr.Addr()
 	if cfg.AdvertiseIP.IsValid() {
@@ -130,12 +167,13 @@ func New(cfg Config, h Handler) (*Server, error) {
 		Params:  sip.NewParams(),
 	}
 	s.contact.Params.Add(siprec.ContactFeature, "")
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(s.onCancel)
-	s.srv.OnOptions(s.onOptions)
-	s.srv.OnUpdate(s.onUpdate)
+	s.srv.OnInvite(s.handle(s.onInvite))
+	s.srv.OnAck(s.handle(s.onAck))
+	s.srv.OnBye(s.handle(s.onBye))
+	s.srv.OnCancel(s.handle(s.onCancel))
+	s.srv.OnOptions(s.handle(s.onOptions))
+	s.srv.OnUpdate(s.handle(s.onUpdate))
+	s.srv.OnNoRoute(s.handle(s.onNoRoute))
 	return s, nil
 }
 
@@ -191,6 +229,7 @@ func (s *Server) Start() {
 // Close stops serving. It is idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopAckTimers()
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		_ = s.srv.Close()
@@ -277,6 +316,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d := &dialog{invite: req, localTag: localTag, cseq: 1}
 	s.mu.Lock()
 	s.dialogs[id] = d
+	s.armAckTimer(id, d)
 	s.mu.Unlock()
 	s.send(req, tx, res)
 	// The transaction handles the CANCEL and the 200 one after the other: if
@@ -319,11 +359,15 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	id := callID(req)
+	s.acked(id)
 	var sess *sdpoa.Session
 	if body := req.Body(); len(body) > 0 {
 		b, err := siprec.SplitBody(headerValue(req, "Content-Type"), body)
 		if err == nil && len(b.SDP) > 0 {
 			sess, err = sdpoa.ParseOffer(b.SDP)
+		}
+		if err == nil {
+			err = s.checkMediaLines(sess)
 		}
 		if err != nil {
 			// An ACK cannot be refused; end the session that cannot be recorded.
@@ -359,8 +403,8 @@ func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	allow := sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE")
-	accept := sip.NewHeader("Accept", "application/sdp, multipart/mixed, application/rs-metadata+xml")
+	allow := sip.NewHeader("Allow", allowed)
+	accept := sip.NewHeader("Accept", accepted)
 	if err := s.h.Available(); err != nil {
 		code, reason, retry := statusOf(err)
 		hdrs := []sip.Header{allow}
@@ -375,7 +419,13 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 
 // Hangup sends BYE in the dialog of callID (media timeout, shutdown) with a
 // Reason header, and forgets the dialog.
-func (s *Server) Hangup(ctx context.Context, id, reason string) error {
+func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(s.counters, s.log, "hangup", r, "call_id", id)
+			err = fmt.Errorf("sipsrv: bye %s: internal error", id)
+		}
+	}()
 	s.mu.Lock()
 	d := s.dialogs[id]
 	if d != nil {
@@ -409,7 +459,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) error {
 	}
 	bye.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", reason)))
 	bye.SetTransport(inv.Transport())
-	bye.SetDestination(inv.Source())
+	bye.SetDestination(s.byeDestination(inv, target))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	tx, err := s.cli.TransactionRequest(ctx, bye, sipgo.ClientRequestAddVia)
