@@ -54,7 +54,7 @@ func newRecordingsCmd() *cobra.Command {
 	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "recordings",
-		Short: "List, show, export, keep and discard stored recordings",
+		Short: "List, show, export, keep, discard, hold and erase stored recordings",
 		Long: `List, show and export the recordings in a data directory, keep or discard
 pre-recordings, and read the log of deleted recordings.
 
@@ -64,7 +64,8 @@ writing it.`,
 	}
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
 	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir),
-		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir))
+		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir),
+		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir))
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -47,6 +50,8 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		TokenTTL:      a.cfg.TokenTTL,
 		Logger:        a.log,
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
+		Holds:         a.db,
+		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, log: a.log},
 	}
 	if a.cti != nil {
 		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core}
@@ -490,4 +495,15 @@ func (a *App) pruneMP3Cache(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// eraseAdapter runs erasure requests of the API (internal/store/expire).
+type eraseAdapter struct {
+	db      *sqlite.DB
+	dataDir string
+	log     *slog.Logger
+}
+
+func (e eraseAdapter) Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error) {
+	return expire.Erase(ctx, e.db, e.dataDir, q, actor, time.Now(), e.log)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
@@ -180,6 +181,13 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	go func() {
 		defer a.wg.Done()
 		a.sessionSweep(runCtx, 10*time.Minute)
+	}()
+	// Retention runs whether or not a CTI link is configured.
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
+			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention}}).Run(runCtx)
 	}()
 	a.sip.Start()
 	if cfg.PprofListen != "" {

@@ -80,6 +80,7 @@ var allow = map[string]rule{
 	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
 	"internal/store/storetest": {internal: []string{"internal/store"}},
 	"internal/store/seal":      {internal: []string{"internal/store"}},
+	"internal/store/expire":    {internal: []string{"internal/store", "internal/store/seal"}},
 
 	// Sessions → recordings.
 	"internal/recorder": {internal: []string{"internal/media", "internal/media/live", "internal/media/mixer",
@@ -96,13 +97,13 @@ var allow = map[string]rule{
 	"internal/cti/link":         {internal: []string{"internal/cti/tlib"}},
 	"internal/cti/cfgsource":    {internal: []string{"internal/cti/cfgcache"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
-		"internal/cti/tlib", "internal/recorder", "internal/store", "internal/store/seal"}},
+		"internal/cti/tlib", "internal/recorder", "internal/store", "internal/store/expire"}},
 
 	// Web: the API declares what it needs as interfaces; app adapts.
 	"internal/web":      {},
 	"internal/web/auth": {external: []string{"golang.org/x/crypto"}},
 	"internal/web/api": {internal: []string{"internal/media/live", "internal/media/mediaconv", "internal/store",
-		"internal/web/auth"}, external: []string{"github.com/coder/websocket"}},
+		"internal/web/auth", "internal/store/expire"}, external: []string{"github.com/coder/websocket"}},
 
 	// Tools.
 	"internal/sim": {internal: []string{"internal/cti/cfgcache", "internal/cti/tlib", "internal/media/wav",
@@ -116,12 +117,12 @@ var allow = map[string]rule{
 		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/sip/sipsrv",
-		"internal/store", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
 		"internal/cti/rules", "internal/load", "internal/media/rawrecv", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
+		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", yamlV3}},
 }
 

@@ -71,6 +71,11 @@ type Serve struct {
 	HTTPTLS           bool   `koanf:"http_tls"`
 	TLSClientCA       string `koanf:"tls_client_ca"`
 	TLSClientSubjects string `koanf:"tls_client_subjects"`
+	// Retention: finished recordings are deleted this long after they
+	// ended (0 = kept for ever), per tenant in tenant_retention (file only,
+	// tenant name → duration); a recording on legal hold is never deleted.
+	RetentionPeriod time.Duration            `koanf:"retention_period"`
+	TenantRetention map[string]time.Duration `koanf:"tenant_retention"`
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -277,6 +282,7 @@ var flagKeys = map[string]string{
 	"tls-key":                      "tls_key",
 	"http-tls":                     "http_tls",
 	"tls-client-ca":                "tls_client_ca",
+	"retention-period":             "retention_period",
 	"tls-client-subjects":          "tls_client_subjects",
 	"mp3-encoder":                  "mp3_encoder",
 	"cti":                          "cti",
@@ -319,7 +325,7 @@ var flagKeys = map[string]string{
 }
 
 // fileOnlyKeys are keys with no flag (lists, secrets).
-var fileOnlyKeys = []string{"metrics_token", "cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
+var fileOnlyKeys = []string{"metrics_token", "tenant_retention", "cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -359,6 +365,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("tls-key", d.TLSKey, "PEM private key of --tls-cert")
 	fs.Bool("http-tls", d.HTTPTLS, "serve the web UI, REST API, health and metrics over HTTPS (needs --tls-cert and --tls-key)")
 	fs.String("tls-client-ca", d.TLSClientCA, "PEM CA file: SIP TLS clients must present a certificate it signed (mutual TLS)")
+	fs.Duration("retention-period", d.RetentionPeriod, "delete finished recordings this long after they ended (0: keep for ever); per tenant: tenant_retention in the config file; legal holds win")
 	fs.String("tls-client-subjects", d.TLSClientSubjects, "with --tls-client-ca: allowed client certificate subjects (common names or DNS names, comma list)")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
@@ -517,6 +524,14 @@ func (c Serve) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
 		errs = append(errs, fmt.Errorf("metrics_listen %q: want HOST:PORT (or empty: /metrics on http_listen)", c.MetricsListen))
+	}
+	if c.RetentionPeriod < 0 {
+		errs = append(errs, fmt.Errorf("retention_period %s: want >= 0 (0 keeps recordings for ever)", c.RetentionPeriod))
+	}
+	for t, d := range c.TenantRetention {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("tenant_retention %s: %s: want >= 0", t, d))
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tls_cert and tls_key: set both or neither"))

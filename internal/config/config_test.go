@@ -186,3 +186,20 @@ func TestHostileInputSettings(t *testing.T) {
 		t.Errorf("defaults: %d m-lines, ack %v, idle %v", d.SIPMaxMediaLines, d.SIPAckTimeout, d.SIPTCPIdleTimeout)
 	}
 }
+
+func TestSecuritySettingsFromFile(t *testing.T) {
+	file := "retention_period: 2160h\ntenant_retention: {Acme: 8760h, Short: 168h}\nmetrics_token: s3cret\n"
+	c, err := load(t, file, "--retention-period", "720h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RetentionPeriod != 720*time.Hour || c.TenantRetention["Acme"] != 8760*time.Hour || c.TenantRetention["Short"] != 168*time.Hour || c.MetricsToken != "s3cret" {
+		t.Errorf("settings = %v %v %q", c.RetentionPeriod, c.TenantRetention, c.MetricsToken)
+	}
+	for _, bad := range []string{"retention_period: -1h\n", "tenant_retention: {Acme: -5h}\n", "tenant_retention: {Acme: soon}\n",
+		"metrics_token: a\nmetrics_token_file: b\n", "http_tls: true\n", "tls_cert: x\n"} {
+		if _, err := load(t, bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

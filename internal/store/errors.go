@@ -20,4 +20,6 @@ var (
 	// pre-recording awaiting a decision (none or discard), or discarding
 	// one that was kept.
 	ErrNotPending = errors.New("store: recording is not a pre-recording awaiting a decision")
+	// ErrLegalHold: the recording is on legal hold and cannot be deleted.
+	ErrLegalHold = errors.New("store: recording on legal hold")
 )

@@ -136,6 +136,14 @@ func (r Retention) Valid() bool {
 // tenant (Filter.Tenant, Deletion.Tenant).
 const TenantKey = "GEN_CFG_Tenant"
 
+// Hold is a legal hold on a recording: no deletion while it stands.
+type Hold struct {
+	RecordingID string
+	Reason      string // why (a case number, a complaint)
+	SetBy       string // user name, or "cli:<login>"
+	SetAt       time.Time
+}
+
 // Deletion is the audit record of a deleted recording.
 type Deletion struct {
 	RecordingID string

@@ -52,9 +52,14 @@ const (
 	AuditLoginFailed = "login_failed"
 	AuditControl     = "control"
 	AuditKeep        = "keep"
-	AuditView        = "view"   // a recording's metadata (detail) was read
-	AuditPeaks       = "peaks"  // a recording's waveform was read
-	AuditSearch      = "search" // recordings were searched (Detail: the query)
+	AuditView        = "view"         // a recording's metadata (detail) was read
+	AuditPeaks       = "peaks"        // a recording's waveform was read
+	AuditSearch      = "search"       // recordings were searched (Detail: the query)
+	AuditExpire      = "expire"       // deleted at the end of its retention period
+	AuditErase       = "erase"        // deleted by an erasure request
+	AuditErasure     = "erasure"      // an erasure request (a fingerprint of the party, the counts)
+	AuditLegalHold   = "legal_hold"   // a legal hold set
+	AuditHoldRelease = "hold_release" // a legal hold released
 )
 
 // AuditEntry is one line of the audit log: who did what to which recording,

@@ -3,15 +3,12 @@ package callcore
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/store/seal"
+	"github.com/openrec/openrec/internal/store/expire"
 )
 
 // RetentionStore keeps the keep/delete state of recordings (pre-recording,
@@ -23,6 +20,7 @@ type RetentionStore interface {
 	DiscardRecording(ctx context.Context, id, reason string) error
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+	LegalHold(ctx context.Context, id string) (store.Hold, bool, error)
 }
 
 // Defaults of the retention settings.
@@ -229,23 +227,16 @@ func (c *Core) sweep(ctx context.Context) {
 }
 
 // delete removes a recording's media files and its row, leaving an audit
-// record.
+// record (internal/store/expire: one home for deleting a recording). A
+// recording on legal hold is kept: a do-not-record or discard decision
+// does not override a hold; the next sweep tries again once it is released.
 func (c *Core) delete(ctx context.Context, r *store.Recording, reason string) {
-	if r.MediaPath != "" {
-		base := strings.TrimSuffix(r.MediaPath, ".wav")
-		files := []string{r.MediaPath, r.MediaPath + ".part", base + ".sdp", seal.Path(r.MediaPath)}
-		raw, _ := filepath.Glob(base + ".ch*.rtpraw")
-		for _, f := range append(files, raw...) {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				c.log.Warn("recording media not deleted", "recording_id", r.ID, "path", f, "error", err)
-				return // keep the row: the next sweep tries again
-			}
+	if err := expire.Delete(ctx, c.cfg.Retention, "", r, reason); err != nil {
+		if errors.Is(err, store.ErrLegalHold) {
+			c.log.Info("recording to delete is on legal hold: kept", "recording_id", r.ID, "reason", reason)
+		} else {
+			c.log.Warn("recording not deleted: the next sweep tries again", "recording_id", r.ID, "error", err)
 		}
-	}
-	d := store.Deletion{RecordingID: r.ID, CallUUID: r.CallUUID, RecordID: r.RecordID, RecordedDN: r.RecordedDN,
-		Tenant: r.ExternalData[store.TenantKey], MediaPath: r.MediaPath, Reason: reason, StartedAt: r.StartedAt}
-	if err := c.cfg.Retention.DeleteRecording(ctx, d); err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.log.Warn("recording row not deleted", "recording_id", r.ID, "error", err)
 		return
 	}
 	c.mu.Lock()
@@ -253,5 +244,5 @@ func (c *Core) delete(ctx context.Context, r *store.Recording, reason string) {
 	c.mu.Unlock()
 	c.deleted.Add(1)
 	c.log.Info("recording deleted", "recording_id", r.ID, "call_uuid", r.CallUUID, "record_id", r.RecordID,
-		"recorded_dn", r.RecordedDN, "tenant", d.Tenant, "reason", reason)
+		"recorded_dn", r.RecordedDN, "tenant", r.ExternalData[store.TenantKey], "reason", reason)
 }

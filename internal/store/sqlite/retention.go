@@ -155,6 +155,13 @@ func (db *DB) DeleteRecording(ctx context.Context, d store.Deletion) error {
 				return fmt.Errorf("delete recording %s: %w", d.RecordingID, err)
 			}
 		}
+		var held int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM legal_holds WHERE recording_id = ?`, d.RecordingID).Scan(&held); err != nil {
+			return fmt.Errorf("delete recording %s: %w", d.RecordingID, err)
+		}
+		if held > 0 {
+			return fmt.Errorf("delete recording %s: %w", d.RecordingID, store.ErrLegalHold)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, d.RecordingID); err != nil {
 			return fmt.Errorf("delete recording %s: %w", d.RecordingID, err)
 		}

@@ -97,6 +97,8 @@ type Config struct {
 	Control Controller   // nil: control is 501 (no CTI link)
 	Rules   RulesAdmin   // nil: rules are 501 (no CTI link)
 	Tenants TenantsAdmin // nil: no tenants configured
+	Holds   Holds        // nil: legal holds are 501
+	Eraser  Eraser       // nil: erasure is 501
 	DataDir string       // to resolve relative media paths
 	MP3     *mediaconv.Cache
 	Health  http.Handler // GET /healthz
@@ -210,6 +212,10 @@ func (s *Server) routes() []route {
 		{"PUT", "/api/v1/admin/users/{name}", true, admin, http.HandlerFunc(s.updateUser)},
 		{"DELETE", "/api/v1/admin/users/{name}", true, admin, http.HandlerFunc(s.deleteUser)},
 		{"GET", "/api/v1/audit", true, staff, http.HandlerFunc(s.audit)},
+		{"GET", "/api/v1/holds", true, staff, http.HandlerFunc(s.listHolds)},
+		{"POST", "/api/v1/holds", true, staff, http.HandlerFunc(s.setHold)},
+		{"DELETE", "/api/v1/holds/{id}", true, staff, http.HandlerFunc(s.releaseHold)},
+		{"POST", "/api/v1/admin/erasure", true, admin, http.HandlerFunc(s.erase)},
 	}
 }
 

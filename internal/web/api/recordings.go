@@ -67,8 +67,9 @@ type mediaParameters struct {
 
 type recordingDetail struct {
 	recordingView
-	Metadata string            `json:"metadata"`
-	Events   []store.EventView `json:"events"`
+	Metadata  string            `json:"metadata"`
+	Events    []store.EventView `json:"events"`
+	LegalHold *holdView         `json:"legal_hold"` // null when not on hold
 }
 
 func newRecordingView(r *store.Recording, admin bool) recordingView {
@@ -337,6 +338,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 		recordingView: newRecordingView(rec, principalOf(r).user.Role == roleAdmin),
 		Metadata:      d.Metadata,
 		Events:        d.Events,
+		LegalHold:     s.holdOf(r.Context(), rec.ID),
 	})
 }
 

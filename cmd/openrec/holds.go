@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/expire"
+)
+
+// errNoReason: a legal hold needs a reason.
+var errNoReason = errors.New("--reason is required (a case number, a complaint)")
+
+func newRecordingsHoldCmd(dataDir *string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "hold ID --reason TEXT",
+		Short: "Put a recording on legal hold: nothing deletes it until released",
+		Long: `Put a recording on legal hold. While the hold stands no retention period,
+discard decision or erasure request deletes it (they skip it and say so).
+Release it with "openrec recordings release ID". Audited.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reason = strings.TrimSpace(reason)
+			if reason == "" {
+				return errNoReason
+			}
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			h := store.Hold{RecordingID: args[0], Reason: reason, SetBy: cliActor(), SetAt: time.Now()}
+			if err := db.SetLegalHold(cmd.Context(), h); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("hold: recording %s not found in %s: %w", args[0], db.Path(), store.ErrNotFound)
+				}
+				return err
+			}
+			if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditLegalHold, RecordingID: args[0], Detail: reason}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is on legal hold (%s)\n", args[0], reason)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the recording is held (required)")
+	return cmd
+}
+
+func newRecordingsReleaseCmd(dataDir *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "release ID",
+		Short: "Release a recording's legal hold",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.ReleaseLegalHold(cmd.Context(), args[0]); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("release: recording %s is not on legal hold: %w", args[0], store.ErrNotFound)
+				}
+				return err
+			}
+			if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditHoldRelease, RecordingID: args[0]}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "released the legal hold on %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newRecordingsHoldsCmd(dataDir *string) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "holds",
+		Short: "List the recordings on legal hold",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			hs, err := db.ListLegalHolds(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if hs == nil {
+					hs = []store.Hold{}
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(hs)
+			}
+			rows := make([][]string, 0, len(hs))
+			for _, h := range hs {
+				rows = append(rows, []string{h.RecordingID, h.SetAt.UTC().Format(time.RFC3339), h.SetBy, h.Reason})
+			}
+			return writeRows(cmd.OutOrStdout(), "holds", "RECORDING\tSINCE\tBY\tREASON", rows)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newRecordingsEraseCmd(dataDir *string) *cobra.Command {
+	var (
+		q      expire.Query
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "erase (--ani NUMBER | --dn DN | --agent ID) [--tenant T]",
+		Short: "Erase every finished recording of a party (GDPR erasure request)",
+		Long: `Delete every finished recording of one party — a customer number (ANI), a DN
+(recorded or other party) or an agent — with its media, sidecars and manifest.
+Values match exactly (no wildcards). Recordings on legal hold are kept and
+listed; recordings still in progress are listed (erase again after the call).
+Each deletion and the request itself are audited; the audit log keeps a
+fingerprint of the party, never the number or name.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := openExistingStore(cmd.Context(), *dataDir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rep, err := expire.Erase(cmd.Context(), db, *dataDir, q, cliActor(), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			w := cmd.OutOrStdout()
+			for _, id := range rep.Erased {
+				fmt.Fprintf(w, "erased %s\n", id)
+			}
+			for _, id := range rep.Held {
+				fmt.Fprintf(w, "kept %s: on legal hold\n", id)
+			}
+			for _, id := range rep.InProgress {
+				fmt.Fprintf(w, "kept %s: still recording, erase again after the call\n", id)
+			}
+			for _, id := range rep.Failed {
+				fmt.Fprintf(w, "FAILED %s: not deleted now, try again\n", id)
+			}
+			fmt.Fprintf(w, "%d erased, %d on legal hold, %d in progress, %d failed\n", len(rep.Erased), len(rep.Held), len(rep.InProgress), len(rep.Failed))
+			if len(rep.Failed) > 0 {
+				return &exitError{code: 1, err: errors.New("some recordings could not be erased")}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&q.ANI, "ani", "", "the customer number (GEN_TEV_ANI), exactly")
+	fl.StringVar(&q.DN, "dn", "", "a DN, recorded or other party, exactly")
+	fl.StringVar(&q.Agent, "agent", "", "an agent (id, user name, employee id or name), exactly")
+	fl.StringVar(&q.Tenant, "tenant", "", "only this tenant's recordings")
+	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}

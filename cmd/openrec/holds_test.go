@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/store"
+)
+
+// Issue 13: legal hold and erasure from the command line.
+func TestRecordingsHoldAndErase(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, id := range []string{"r1", "r2"} {
+		media := filepath.Join(dir, "media", id+".wav")
+		if err := os.MkdirAll(filepath.Dir(media), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(media, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateRecording(ctx, &store.Recording{ID: id, Mode: store.ModeMSR, Status: store.StatusCompleted, StartedAt: t0,
+			EndedAt: t0.Add(time.Minute), MediaPath: media, ExternalData: map[string]string{"GEN_TEV_ANI": "+4420000"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "r1", "--data-dir", dir); !errors.Is(err, errNoReason) {
+		t.Errorf("hold without a reason: %v", err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "nope", "--reason", "x", "--data-dir", dir); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("hold of an unknown recording: %v", err)
+	}
+	if out, _, err := runAdmin(t, "", "recordings", "hold", "r1", "--reason", "case 12", "--data-dir", dir); err != nil || !strings.Contains(out, "legal hold") {
+		t.Fatalf("hold: %v %q", err, out)
+	}
+	if out, _, _ := runAdmin(t, "", "recordings", "holds", "--data-dir", dir); !strings.Contains(out, "r1") || !strings.Contains(out, "case 12") {
+		t.Errorf("holds: %q", out)
+	}
+	out, _, err := runAdmin(t, "", "recordings", "erase", "--ani", "+4420000", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "erased r2") || !strings.Contains(out, "kept r1: on legal hold") {
+		t.Errorf("erase: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "media", "r1.wav")); err != nil {
+		t.Errorf("held media: %v", err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "erase", "--ani", "+44*", "--data-dir", dir); err == nil {
+		t.Error("erase by pattern accepted")
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "release", "r1", "--data-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "release", "r1", "--data-dir", dir); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second release: %v", err)
+	}
+	if out, _, err := runAdmin(t, "", "recordings", "erase", "--ani", "+4420000", "--data-dir", dir); err != nil || !strings.Contains(out, "erased r1") {
+		t.Errorf("erase after release: %v %q", err, out)
+	}
+	audit, _ := db.ListAudit(ctx, store.AuditFilter{})
+	got := map[string]int{}
+	for _, e := range audit {
+		got[e.Action]++
+		if strings.Contains(e.Detail, "4420000") {
+			t.Errorf("audit keeps the number: %+v", e)
+		}
+	}
+	if got[store.AuditLegalHold] != 1 || got[store.AuditHoldRelease] != 1 || got[store.AuditErase] != 2 || got[store.AuditErasure] != 2 {
+		t.Errorf("audit: %v", got)
+	}
+}

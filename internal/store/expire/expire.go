@@ -1,0 +1,295 @@
+// Package expire deletes recordings: those whose retention period ended
+// (Sweeper) and every recording of a party on request (Erase, GDPR art.
+// 17). A recording on legal hold is never deleted, by anyone: the hold is
+// checked before a file is touched, and the store refuses the row too.
+// Deleting removes the media files first (the row stays while a file
+// resists, so the next attempt finds it), then the row with its deletion
+// record, then writes an audit entry.
+package expire
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
+)
+
+// Deleter is what deleting one recording needs of the store.
+type Deleter interface {
+	LegalHold(ctx context.Context, id string) (store.Hold, bool, error)
+	DeleteRecording(ctx context.Context, d store.Deletion) error
+}
+
+// Files returns the files of recording r: the media (finished and in
+// progress), its SDP and raw RTP sidecars and its signed manifest. A
+// relative media path is taken relative to dataDir.
+func Files(r *store.Recording, dataDir string) []string {
+	if r.MediaPath == "" {
+		return nil
+	}
+	p := r.MediaPath
+	if !filepath.IsAbs(p) && dataDir != "" {
+		if _, err := os.Stat(p); err != nil {
+			p = filepath.Join(dataDir, p)
+		}
+	}
+	base := strings.TrimSuffix(p, ".wav")
+	files := []string{p, p + ".part", base + ".sdp", seal.Path(p)}
+	raw, _ := filepath.Glob(base + ".ch*.rtpraw")
+	return append(files, raw...)
+}
+
+// Delete deletes recording r (files, then row) for reason, unless it is on
+// legal hold (store.ErrLegalHold, nothing touched).
+func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording, reason string) error {
+	if _, held, err := st.LegalHold(ctx, r.ID); err != nil {
+		return err
+	} else if held {
+		return fmt.Errorf("delete recording %s: %w", r.ID, store.ErrLegalHold)
+	}
+	for _, f := range Files(r, dataDir) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("delete recording %s: %w", r.ID, err)
+		}
+	}
+	d := store.Deletion{RecordingID: r.ID, CallUUID: r.CallUUID, RecordID: r.RecordID, RecordedDN: r.RecordedDN,
+		Tenant: r.ExternalData[store.TenantKey], MediaPath: r.MediaPath, Reason: reason, StartedAt: r.StartedAt}
+	if err := st.DeleteRecording(ctx, d); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// Store is what the Sweeper and Erase need.
+type Store interface {
+	Deleter
+	SearchRecordings(ctx context.Context, f store.Filter) (store.Page, error)
+	GetRecording(ctx context.Context, id string) (*store.Recording, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+}
+
+// Policy is how long finished recordings are kept: Default, or the period
+// of the recording's tenant (GEN_CFG_Tenant, ASCII case ignored). 0 = for
+// ever.
+type Policy struct {
+	Default time.Duration
+	Tenants map[string]time.Duration
+}
+
+// Period returns how long r is kept (0 = for ever).
+func (p Policy) Period(r *store.Recording) time.Duration {
+	if t := r.ExternalData[store.TenantKey]; t != "" {
+		for name, d := range p.Tenants {
+			if strings.EqualFold(name, t) {
+				return d
+			}
+		}
+	}
+	return p.Default
+}
+
+// shortest returns the shortest period > 0 (0 = nothing ever expires).
+func (p Policy) shortest() time.Duration {
+	min := p.Default
+	for _, d := range p.Tenants {
+		if d > 0 && (min == 0 || d < min) {
+			min = d
+		}
+	}
+	return min
+}
+
+// Sweeper deletes recordings whose retention period ended.
+type Sweeper struct {
+	Store   Store
+	Policy  Policy
+	DataDir string
+	Every   time.Duration // default 1 minute
+	Now     func() time.Time
+	Log     *slog.Logger
+	// Max bounds the deletions of one sweep (default 1000): the rest wait
+	// for the next one.
+	Max int
+}
+
+// Run sweeps every s.Every until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) {
+	every := s.Every
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("retention sweep failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep deletes the recordings due now and returns how many it deleted.
+func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
+	min := s.Policy.shortest()
+	if min == 0 {
+		return 0, nil
+	}
+	max := s.Max
+	if max <= 0 {
+		max = 1000
+	}
+	now := s.Now()
+	f := store.Filter{Until: now.Add(-min), Sort: store.SortStartedAsc, Limit: 200}
+	deleted, held := 0, 0
+	for deleted < max {
+		page, err := s.Store.SearchRecordings(ctx, f)
+		if err != nil {
+			return deleted, err
+		}
+		for i := range page.Items {
+			r := &page.Items[i]
+			p := s.Policy.Period(r)
+			end := r.EndedAt
+			if r.Status == store.StatusRecording || p == 0 || end.IsZero() || now.Sub(end) < p {
+				continue
+			}
+			full, err := s.Store.GetRecording(ctx, r.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return deleted, err
+			}
+			reason := fmt.Sprintf("retention period %s ended", p)
+			switch err := Delete(ctx, s.Store, s.DataDir, full, reason); {
+			case errors.Is(err, store.ErrLegalHold):
+				held++
+				continue
+			case err != nil:
+				s.Log.Warn("expired recording not deleted: next sweep tries again", "recording_id", r.ID, "error", err)
+				continue
+			}
+			deleted++
+			audit(ctx, s.Store, s.Log, store.AuditEntry{At: now, User: "openrec", Action: store.AuditExpire, RecordingID: r.ID,
+				Tenant: full.ExternalData[store.TenantKey], Detail: reason})
+			if deleted >= max {
+				break
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	if deleted > 0 || held > 0 {
+		s.Log.Info("retention sweep", "deleted", deleted, "kept_on_legal_hold", held)
+	}
+	return deleted, nil
+}
+
+func audit(ctx context.Context, st Store, log *slog.Logger, e store.AuditEntry) {
+	if _, err := st.AppendAudit(ctx, e); err != nil {
+		log.Error("audit entry not written", "action", e.Action, "recording_id", e.RecordingID, "error", err)
+	}
+}
+
+// Query selects the recordings of one party for erasure: a customer number
+// (ANI), a DN (recorded or other party) or an agent. Exactly one is set;
+// values match exactly (no patterns: an erasure must not sweep wider than
+// asked).
+type Query struct {
+	ANI   string `json:"ani,omitempty"`
+	DN    string `json:"dn,omitempty"`
+	Agent string `json:"agent,omitempty"`
+	// Tenant restricts the erasure to one tenant (set for a tenant's admin).
+	Tenant string `json:"tenant,omitempty"`
+}
+
+// ErrQuery: an erasure query without exactly one party.
+var ErrQuery = errors.New("erasure: give exactly one of ani, dn, agent, without * or ?")
+
+func (q Query) filter() (store.Filter, string, error) {
+	n := 0
+	var kind, val string
+	for _, kv := range [][2]string{{"ani", q.ANI}, {"dn", q.DN}, {"agent", q.Agent}} {
+		if kv[1] != "" {
+			n++
+			kind, val = kv[0], kv[1]
+		}
+	}
+	if n != 1 || strings.ContainsAny(val, "*?") {
+		return store.Filter{}, "", ErrQuery
+	}
+	f := store.Filter{ANI: q.ANI, DN: q.DN, Agent: q.Agent, Tenant: q.Tenant, Sort: store.SortStartedAsc, Limit: 200}
+	sum := sha256.Sum256([]byte(val))
+	return f, fmt.Sprintf("%s fingerprint %x", kind, sum[:6]), nil
+}
+
+// Report is what an erasure did.
+type Report struct {
+	Query      Query    `json:"query"`
+	Erased     []string `json:"erased"`      // recording ids deleted
+	Held       []string `json:"held"`        // on legal hold: kept
+	InProgress []string `json:"in_progress"` // still recording: kept, erase again after the call
+	Failed     []string `json:"failed"`      // could not be deleted now (see the log)
+}
+
+// Erase deletes every finished recording of q's party that is not on legal
+// hold, audits each deletion and the request itself (with a fingerprint
+// of the party, never the number or name), and reports what it did.
+func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string, now time.Time, log *slog.Logger) (Report, error) {
+	rep := Report{Query: q, Erased: []string{}, Held: []string{}, InProgress: []string{}, Failed: []string{}}
+	f, who, err := q.filter()
+	if err != nil {
+		return rep, err
+	}
+	for {
+		page, err := st.SearchRecordings(ctx, f)
+		if err != nil {
+			return rep, err
+		}
+		for _, it := range page.Items {
+			if it.Status == store.StatusRecording {
+				rep.InProgress = append(rep.InProgress, it.ID)
+				continue
+			}
+			r, err := st.GetRecording(ctx, it.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return rep, err
+			}
+			switch err := Delete(ctx, st, dataDir, r, "erasure request: "+who); {
+			case errors.Is(err, store.ErrLegalHold):
+				rep.Held = append(rep.Held, r.ID)
+			case err != nil:
+				log.Warn("erasure: recording not deleted", "recording_id", r.ID, "error", err)
+				rep.Failed = append(rep.Failed, r.ID)
+			default:
+				rep.Erased = append(rep.Erased, r.ID)
+				audit(ctx, st, log, store.AuditEntry{At: now, User: actor, Action: store.AuditErase, RecordingID: r.ID,
+					Tenant: r.ExternalData[store.TenantKey], Detail: "erasure request: " + who})
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	audit(ctx, st, log, store.AuditEntry{At: now, User: actor, Action: store.AuditErasure, Tenant: q.Tenant,
+		Detail: fmt.Sprintf("%s: %d erased, %d on legal hold, %d in progress, %d failed", who, len(rep.Erased), len(rep.Held), len(rep.InProgress), len(rep.Failed))})
+	return rep, nil
+}

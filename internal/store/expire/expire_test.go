@@ -1,0 +1,196 @@
+package expire
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
+	"github.com/openrec/openrec/internal/store/sqlite"
+)
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	db  *sqlite.DB
+	dir string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "openrec.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &fixture{db: db, dir: dir}
+}
+
+// add stores a finished recording that ended `ago` before now, with its
+// media, sidecar and manifest files.
+func (f *fixture) add(t *testing.T, id, tenant, ani, dn string, ended time.Time, status store.Status) *store.Recording {
+	t.Helper()
+	media := filepath.Join(f.dir, "media", id+".wav")
+	if err := os.MkdirAll(filepath.Dir(media), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{media, seal.Path(media), filepath.Join(f.dir, "media", id+".sdp")} {
+		if err := os.WriteFile(p, []byte(id), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &store.Recording{ID: id, Mode: store.ModeMSR, Status: status, RecordedDN: dn, StartedAt: ended.Add(-time.Minute),
+		EndedAt: ended, DurationMS: 60000, Channels: 2, MediaPath: media,
+		ExternalData: map[string]string{store.TenantKey: tenant, "GEN_TEV_ANI": ani}}
+	if status == store.StatusRecording {
+		r.EndedAt = time.Time{}
+	}
+	if err := f.db.CreateRecording(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *fixture) exists(t *testing.T, id string) (row, media bool) {
+	t.Helper()
+	_, err := f.db.GetRecording(context.Background(), id)
+	_, ferr := os.Stat(filepath.Join(f.dir, "media", id+".wav"))
+	return err == nil, ferr == nil
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestSweepRetentionPerTenantAndLegalHold(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	now := t0.Add(100 * 24 * time.Hour)
+	f.add(t, "old-default", "", "+331", "5001", now.Add(-31*24*time.Hour), store.StatusCompleted)
+	f.add(t, "young-default", "", "+332", "5001", now.Add(-29*24*time.Hour), store.StatusCompleted)
+	f.add(t, "old-acme", "Acme", "+333", "5002", now.Add(-31*24*time.Hour), store.StatusPartial)    // Acme keeps a year
+	f.add(t, "old-short", "Short", "+334", "5003", now.Add(-8*24*time.Hour), store.StatusCompleted) // Short keeps a week
+	f.add(t, "held", "", "+335", "5004", now.Add(-90*24*time.Hour), store.StatusCompleted)
+	f.add(t, "live", "", "+336", "5005", now.Add(-90*24*time.Hour), store.StatusRecording)
+	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "held", Reason: "case 42", SetBy: "sue"}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Sweeper{Store: f.db, DataDir: f.dir, Now: func() time.Time { return now }, Log: quiet(),
+		Policy: Policy{Default: 30 * 24 * time.Hour, Tenants: map[string]time.Duration{"acme": 365 * 24 * time.Hour, "Short": 7 * 24 * time.Hour}}}
+	n, err := s.Sweep(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want 2 deleted", n, err)
+	}
+	for id, want := range map[string]bool{"old-default": false, "old-short": false, "young-default": true, "old-acme": true, "held": true, "live": true} {
+		row, media := f.exists(t, id)
+		if row != want || media != want {
+			t.Errorf("%s: row %v media %v, want both %v", id, row, media, want)
+		}
+	}
+	if _, err := os.Stat(seal.Path(filepath.Join(f.dir, "media", "old-default.wav"))); !os.IsNotExist(err) {
+		t.Error("the manifest of a deleted recording was left behind")
+	}
+	dels, _ := f.db.ListDeletions(ctx, time.Time{}, 10)
+	audit, _ := f.db.ListAudit(ctx, store.AuditFilter{Action: store.AuditExpire})
+	if len(dels) != 2 || len(audit) != 2 {
+		t.Errorf("deletions %d, audit entries %d; want 2 and 2", len(dels), len(audit))
+	}
+	// Released, the held recording goes at the next sweep.
+	if err := f.db.ReleaseLegalHold(ctx, "held"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Sweep(ctx); n != 1 {
+		t.Errorf("after release: %d deleted, want 1", n)
+	}
+	// No period configured: nothing expires.
+	s.Policy = Policy{}
+	if n, _ := s.Sweep(ctx); n != 0 {
+		t.Errorf("without a policy: %d deleted", n)
+	}
+}
+
+func TestLegalHoldBlocksEveryDeletion(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "R1", "", "+331", "5001", t0, store.StatusCompleted)
+	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "R1", Reason: "dispute"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+		t.Errorf("Delete of a held recording: %v", err)
+	}
+	if row, media := f.exists(t, "R1"); !row || !media {
+		t.Errorf("held recording touched: row %v media %v", row, media)
+	}
+	// The store refuses the row even to a caller that skips the check.
+	if err := f.db.DeleteRecording(ctx, store.Deletion{RecordingID: "R1"}); !errors.Is(err, store.ErrLegalHold) {
+		t.Errorf("store DeleteRecording of a held recording: %v", err)
+	}
+	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("hold of an unknown recording: %v", err)
+	}
+	if err := f.db.ReleaseLegalHold(ctx, "R1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.ReleaseLegalHold(ctx, "R1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second release: %v", err)
+	}
+	if err := Delete(ctx, f.db, f.dir, r, "test"); err != nil {
+		t.Errorf("Delete after release: %v", err)
+	}
+}
+
+func TestErase(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.add(t, "a1", "Acme", "+33123", "5001", t0, store.StatusCompleted)
+	f.add(t, "a2", "Acme", "+33123", "5002", t0.Add(time.Hour), store.StatusPartial)
+	f.add(t, "a3", "Acme", "+331234", "5001", t0, store.StatusCompleted) // another number: kept
+	f.add(t, "b1", "Beta", "+33123", "6001", t0, store.StatusCompleted)  // another tenant
+	f.add(t, "hold", "Acme", "+33123", "5003", t0, store.StatusCompleted)
+	f.add(t, "live", "Acme", "+33123", "5004", t0, store.StatusRecording)
+	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "hold"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33123", Tenant: "Acme"}, "sue", t0, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(rep.Erased)
+	if len(rep.Erased) != 2 || rep.Erased[0] != "a1" || rep.Erased[1] != "a2" || len(rep.Held) != 1 || len(rep.InProgress) != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	for id, want := range map[string]bool{"a1": false, "a2": false, "a3": true, "b1": true, "hold": true, "live": true} {
+		if row, _ := f.exists(t, id); row != want {
+			t.Errorf("%s: row %v, want %v", id, row, want)
+		}
+	}
+	all, _ := f.db.ListAudit(ctx, store.AuditFilter{})
+	for _, e := range all {
+		if e.Action == store.AuditErasure && (e.Detail == "" || containsAny(e.Detail, "+33123", "33123")) {
+			t.Errorf("erasure audit keeps the number: %q", e.Detail)
+		}
+	}
+	for _, q := range []Query{{}, {ANI: "+33*"}, {ANI: "1", DN: "2"}} {
+		if _, err := Erase(ctx, f.db, f.dir, q, "sue", t0, quiet()); !errors.Is(err, ErrQuery) {
+			t.Errorf("query %+v: %v", q, err)
+		}
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		for i := 0; i+len(x) <= len(s); i++ {
+			if s[i:i+len(x)] == x {
+				return true
+			}
+		}
+	}
+	return false
+}

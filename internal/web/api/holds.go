@@ -1,0 +1,182 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/expire"
+)
+
+// Holds keeps legal holds: a held recording cannot be deleted.
+type Holds interface {
+	SetLegalHold(ctx context.Context, h store.Hold) error
+	ReleaseLegalHold(ctx context.Context, id string) error
+	LegalHold(ctx context.Context, id string) (store.Hold, bool, error)
+	ListLegalHolds(ctx context.Context) ([]store.Hold, error)
+}
+
+// Eraser deletes every recording of a party (GDPR erasure), sparing those
+// on legal hold.
+type Eraser interface {
+	Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error)
+}
+
+// holdView is the JSON of a legal hold.
+type holdView struct {
+	RecordingID string    `json:"recording_id"`
+	Reason      string    `json:"reason"`
+	SetBy       string    `json:"set_by"`
+	SetAt       time.Time `json:"set_at"`
+}
+
+func newHoldView(h store.Hold) holdView {
+	return holdView{RecordingID: h.RecordingID, Reason: h.Reason, SetBy: h.SetBy, SetAt: h.SetAt.UTC()}
+}
+
+// holdRequest is POST /api/v1/holds: one recording, or every recording of
+// a call.
+type holdRequest struct {
+	RecordingID string `json:"recording_id"`
+	CallUUID    string `json:"call_uuid"`
+	Reason      string `json:"reason"`
+}
+
+// listHolds: GET /api/v1/holds — the holds on recordings the user sees.
+func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Holds == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "legal holds are not available on this server"))
+		return
+	}
+	hs, err := s.cfg.Holds.ListLegalHolds(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := principalOf(r)
+	out := []holdView{}
+	for _, h := range hs {
+		if p.user.Role != roleAdmin {
+			rec, err := s.cfg.Store.GetRecording(r.Context(), h.RecordingID)
+			if err != nil || !p.canSee(rec) {
+				continue
+			}
+		}
+		out = append(out, newHoldView(h))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+// setHold: POST /api/v1/holds {"recording_id"|"call_uuid", "reason"}.
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Holds == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "legal holds are not available on this server"))
+		return
+	}
+	var req holdRequest
+	if err := readJSON(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	if (req.RecordingID == "") == (req.CallUUID == "") || req.Reason == "" || len(req.Reason) > 500 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, `want {"recording_id" or "call_uuid", "reason"} (a reason of 1 to 500 characters)`))
+		return
+	}
+	p := principalOf(r)
+	var ids []string
+	if req.RecordingID != "" {
+		rec, err := s.cfg.Store.GetRecording(r.Context(), req.RecordingID)
+		if err != nil || !p.canSee(rec) {
+			writeProblem(w, r, problemf(http.StatusNotFound, "no recording "+req.RecordingID))
+			return
+		}
+		ids = []string{rec.ID}
+	} else {
+		f := store.Filter{CallUUID: req.CallUUID, Limit: 1000}
+		if p.scope(&f) {
+			page, err := s.cfg.Store.SearchRecordings(r.Context(), f)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			for _, it := range page.Items {
+				ids = append(ids, it.ID)
+			}
+		}
+		if len(ids) == 0 {
+			writeProblem(w, r, problemf(http.StatusNotFound, "no recording of call "+req.CallUUID))
+			return
+		}
+	}
+	for _, id := range ids {
+		if err := s.cfg.Holds.SetLegalHold(r.Context(), store.Hold{RecordingID: id, Reason: req.Reason, SetBy: p.user.Name, SetAt: s.cfg.Now()}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.record(r, store.AuditEntry{Action: store.AuditLegalHold, RecordingID: id, Detail: req.Reason})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"held": ids})
+}
+
+// releaseHold: DELETE /api/v1/holds/{id}.
+func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Holds == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "legal holds are not available on this server"))
+		return
+	}
+	rec, ok := s.visibleRecording(w, r)
+	if !ok {
+		return
+	}
+	if err := s.cfg.Holds.ReleaseLegalHold(r.Context(), rec.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" is not on legal hold"))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, store.AuditEntry{Action: store.AuditHoldRelease, RecordingID: rec.ID})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// erase: POST /api/v1/admin/erasure {"ani"|"dn"|"agent", "tenant"} — every
+// finished recording of that party deleted, except those on legal hold.
+func (s *Server) erase(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Eraser == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "erasure is not available on this server"))
+		return
+	}
+	var q expire.Query
+	if err := readJSON(w, r, &q); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rep, err := s.cfg.Eraser.Erase(r.Context(), q, principalOf(r).user.Name)
+	if errors.Is(err, expire.ErrQuery) {
+		writeProblem(w, r, problemf(http.StatusBadRequest, err.Error()))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// holdOf returns the hold on id for a recording's detail (nil = none).
+func (s *Server) holdOf(ctx context.Context, id string) *holdView {
+	if s.cfg.Holds == nil {
+		return nil
+	}
+	h, ok, err := s.cfg.Holds.LegalHold(ctx, id)
+	if err != nil || !ok {
+		return nil
+	}
+	v := newHoldView(h)
+	return &v
+}
