@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetErrPrefix("openrec: error:")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd(), newHostileCmd())
 	return root
 }
 
