@@ -83,6 +83,9 @@ func TestDialogWithoutAckEndsAfterTimerH(t *testing.T) {
 				t.Fatalf("INVITE answered %q", got)
 			}
 			bye := p.read(timerH + 3*time.Second)
+			for strings.HasPrefix(bye, "SIP/2.0 200") { // 2xx retransmissions (UDP) until Timer H
+				bye = p.read(timerH + 3*time.Second)
+			}
 			if !strings.HasPrefix(bye, "BYE ") || !strings.Contains(bye, "Call-ID: noack") {
 				t.Fatalf("after Timer H got %q, want the BYE of the unacknowledged dialog", status(bye))
 			}
@@ -102,8 +105,10 @@ func TestDialogWithoutAckEndsAfterTimerH(t *testing.T) {
 			if n := s.Stats().NoAck; n != 1 {
 				t.Errorf("no-ACK endings counted %d, want 1", n)
 			}
-			if got := acked.read(100 * time.Millisecond); got != "" {
-				t.Errorf("acknowledged dialog got %q", status(got))
+			for got := acked.read(100 * time.Millisecond); got != ""; got = acked.read(100 * time.Millisecond) {
+				if strings.HasPrefix(got, "BYE ") { // copies of the 200 sent before the ACK arrived are fine
+					t.Errorf("acknowledged dialog got %q", status(got))
+				}
 			}
 		})
 	}
@@ -143,5 +148,29 @@ func TestMediaLinesAreCapped(t *testing.T) {
 	defer h.mu.Unlock()
 	if len(h.invited) != 1 || h.invited["mlines4"] != 4 {
 		t.Errorf("recorder saw %v, want only the 4-line offer", h.invited)
+	}
+}
+
+// Over UDP the 200 is repeated (T1, 2*T1, ... capped at T2) until the ACK
+// comes; then it stops.
+func TestUDP2xxRetransmittedUntilAck(t *testing.T) {
+	s, _ := startReasonServer(t, Config{AckTimeout: 64 * 20 * time.Millisecond}) // T1 = 20 ms
+	p := newPeer(t, s, "UDP")
+	p.send(hostileRequest("INVITE", "UDP", "retx", p.port))
+	copies := 0
+	for deadline := time.Now().Add(400 * time.Millisecond); time.Now().Before(deadline); {
+		if status(p.read(time.Until(deadline))) == "SIP/2.0 200 OK" {
+			copies++
+		}
+	}
+	// 0, 20, 60, 140, 300 ms: five copies within 400 ms (at least four on a slow machine).
+	if copies < 4 {
+		t.Fatalf("%d copies of the 200 in 400 ms, want the first and its retransmissions", copies)
+	}
+	p.send(hostileRequest("ACK", "UDP", "retx", p.port))
+	for p.read(30*time.Millisecond) != "" { // a copy already on its way may still arrive
+	}
+	if got := p.read(400 * time.Millisecond); got != "" {
+		t.Errorf("after the ACK the server still sends %q", status(got))
 	}
 }

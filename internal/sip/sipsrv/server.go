@@ -97,6 +97,7 @@ type dialog struct {
 	ended    bool
 	acked    bool        // the ACK of the 2xx came (acktimer.go)
 	ackTimer *time.Timer // Timer H
+	retx     *time.Timer // next 2xx retransmission (UDP)
 }
 
 // New creates the server and binds its sockets (so Addr is known), but
@@ -319,6 +320,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.armAckTimer(id, d)
 	s.mu.Unlock()
 	s.send(req, tx, res)
+	s.retransmit2xx(id, d, res)
 	// The transaction handles the CANCEL and the 200 one after the other: if
 	// the CANCEL got in first (ctx cancelled), the peer got 487, not our 200.
 	if ctx.Err() != nil {

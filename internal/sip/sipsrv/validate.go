@@ -109,15 +109,17 @@ func refusedInvite(req *sip.Request) (int, string) {
 		if h := req.ContentType(); h != nil {
 			ct = h.Value()
 		}
-		mt := strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
-		if mt != "" && mt != "application/sdp" && !strings.HasPrefix(mt, "multipart/") {
+		switch mt := strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0])); {
+		case mt == "", mt == "application/sdp", strings.HasPrefix(mt, "multipart/"),
+			mt == "application/rs-metadata+xml", mt == "application/rs-metadata":
+		default:
 			return 415, "Unsupported Media Type"
 		}
 	}
 	if accept := headerValues(req, "Accept"); len(accept) > 0 {
 		for _, a := range accept {
 			switch strings.ToLower(strings.TrimSpace(strings.Split(a, ";")[0])) {
-			case "application/sdp", "application/*", "*/*":
+			case "application/sdp", "application/*", "*/*", "multipart/mixed", "multipart/*":
 				return 0, ""
 			}
 		}
