@@ -176,6 +176,7 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		c.log.Error("store update failed", "error", err)
 	}
 	if joining {
+		r.legJoined(c, now)
 		c.log.Debug("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
 	}
 	return answer, nil

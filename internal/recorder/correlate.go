@@ -37,6 +37,9 @@ type Session struct {
 	OtherDN     string
 	Start       time.Time
 	Source      string // SIP source address of the first leg
+	// ExpectLegs is how many SIP sessions make the recording whole: 2 for
+	// two-session MSR (one per party), 1 for single-session MSR and SIPREC.
+	ExpectLegs int
 }
 
 // ErrExcluded is what a Correlator returns from Admit for an excluded DN.
@@ -49,6 +52,7 @@ func (c *call) session() Session {
 	return Session{
 		RecordingID: c.rec.ID, Mode: c.rec.Mode, RecordID: c.rec.RecordID, CallUUID: c.rec.CallUUID,
 		RecordedDN: c.rec.RecordedDN, OtherDN: c.rec.OtherDN, Start: c.start, Source: c.source,
+		ExpectLegs: c.expectLegs,
 	}
 }
 
