@@ -48,6 +48,8 @@ type call struct {
 	done       bool
 	finalOnce  sync.Once
 	closedPkts uint64
+
+	flushErrLogged bool // an audio flush error other than a full disk was logged
 }
 
 type leg struct {
@@ -122,6 +124,12 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 			r.mu.Unlock()
 			return nil, r.unavailable("at capacity")
 		}
+		if err := r.resourceRefusal(); err != nil {
+			r.mu.Unlock()
+			r.stats.callsRejected.Add(1)
+			r.log.Warn("call refused: resources", "reason", err.Error(), "sip_call_id", inv.CallID)
+			return nil, err
+		}
 		c = &call{key: key, start: now}
 		r.calls[key] = c
 		r.stats.callsAdmitted.Add(1)
@@ -151,7 +159,8 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		if err := r.openCall(c, inv, now); err != nil {
 			c.done = true
 			dropCall, dropLeg = true, true
-			return nil, internalError(err)
+			c.log.Error("recording not created: call refused", "error", err)
+			return nil, r.storageUnavailable(err)
 		}
 	}
 	answer, err := r.addLeg(c, l, inv, now)
