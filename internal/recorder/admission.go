@@ -18,15 +18,14 @@ const pairsPerCall = 2
 func (r *Recorder) SetGate(g Gate) { r.gate = g }
 
 // resourceRefusal is the 503 for a new call the gate refuses, or nil.
-// Called with r.mu held. The pairs asked for are the new call's plus those
-// promised to admitted calls whose other leg has not come yet (the second
-// leg of an admitted call is always admitted).
+// Called with r.mu held. The pairs asked for are the new call's plus one
+// promised to each admitted two-session MSR call whose other leg has not
+// come yet (the second leg of an admitted call is always admitted).
 func (r *Recorder) resourceRefusal() error {
 	if r.gate == nil {
 		return nil
 	}
-	promised := max(0, len(r.calls)*pairsPerCall-r.cfg.Ports.InUse())
-	if err := r.gate.Check(pairsPerCall + promised); err != nil {
+	if err := r.gate.Check(pairsPerCall + len(r.waiting)); err != nil {
 		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: " + err.Error(), RetryAfter: r.cfg.RetryAfter, Err: err}
 	}
 	return nil
@@ -38,4 +37,17 @@ func (r *Recorder) resourceRefusal() error {
 func (r *Recorder) storageUnavailable(err error) error {
 	r.stats.callsRejected.Add(1)
 	return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: storage unavailable", RetryAfter: r.cfg.RetryAfter, Err: err}
+}
+
+// awaitSecondLeg promises a port pair to the second leg of a new
+// two-session MSR call (r.mu held); the join or the end of the call
+// (forgetCall) takes the promise back.
+func (r *Recorder) awaitSecondLeg(c *call, inv *sipsrv.Invite) {
+	if inv.Kind == sipsrv.KindSIPREC || (inv.MSR.OtherDN != "" && audioCount(inv.SDP) >= 2) {
+		return // one session carries the whole recording
+	}
+	if r.waiting == nil {
+		r.waiting = map[*call]struct{}{}
+	}
+	r.waiting[c] = struct{}{}
 }

@@ -132,7 +132,10 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		}
 		c = &call{key: key, start: now}
 		r.calls[key] = c
+		r.awaitSecondLeg(c, inv)
 		r.stats.callsAdmitted.Add(1)
+	} else {
+		delete(r.waiting, c)
 	}
 	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now, sdpID: rand.Uint64() >> 1, sdpVer: 1}
 	r.legs[inv.CallID] = l
@@ -234,6 +237,7 @@ func (r *Recorder) forgetCall(c *call) {
 	if r.calls[c.key] == c {
 		delete(r.calls, c.key)
 	}
+	delete(r.waiting, c)
 	r.mu.Unlock()
 	if c.rec != nil {
 		r.ids.CompareAndDelete(c.rec.ID, c)

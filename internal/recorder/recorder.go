@@ -73,7 +73,8 @@ type Recorder struct {
 
 	gate    Gate // resources besides call slots (nil: not checked)
 	fault   faultCounters
-	retries sync.WaitGroup // background retries of final row writes (saveFinal)
+	retries sync.WaitGroup     // background retries of final row writes (saveFinal)
+	waiting map[*call]struct{} // MSR calls whose second leg has not come (r.mu): a port pair is promised to each
 
 	mu       sync.Mutex
 	calls    map[string]*call // by call key

@@ -61,6 +61,12 @@ func Logger(tb testing.TB) *slog.Logger {
 // log (nil: Logger). It is closed when the test ends.
 func Start(tb testing.TB, mut func(*config.Serve), log *slog.Logger) *app.App {
 	tb.Helper()
+	return StartWith(tb, mut, log, app.Options{})
+}
+
+// StartWith is Start with injected resource sources (disk, descriptors).
+func StartWith(tb testing.TB, mut func(*config.Serve), log *slog.Logger, opt app.Options) *app.App {
+	tb.Helper()
 	cfg := Config(tb)
 	if mut != nil {
 		mut(&cfg)
@@ -68,7 +74,7 @@ func Start(tb testing.TB, mut func(*config.Serve), log *slog.Logger) *app.App {
 	if log == nil {
 		log = Logger(tb)
 	}
-	a, err := app.Start(context.Background(), cfg, log)
+	a, err := app.StartWith(context.Background(), cfg, log, opt)
 	if err != nil {
 		tb.Fatalf("start recorder: %v", err)
 	}
