@@ -8,7 +8,12 @@ import "github.com/openrec/openrec/internal/sip/sipsrv"
 // and /healthz (Available), so that both refuse with 503 before anything
 // runs out. The error's text is a short fixed English reason.
 type Gate interface {
+	// Check: could a new call needing pairs RTP port pairs be recorded
+	// now? (health: OPTIONS, /healthz)
 	Check(pairs int) error
+	// Admit is Check for a call being admitted (it counts the call's
+	// resources until they show in the next sample).
+	Admit(pairs int) error
 }
 
 // pairsPerCall is what an MSR call takes: one RTP/RTCP pair per leg.
@@ -21,11 +26,15 @@ func (r *Recorder) SetGate(g Gate) { r.gate = g }
 // Called with r.mu held. The pairs asked for are the new call's plus one
 // promised to each admitted two-session MSR call whose other leg has not
 // come yet (the second leg of an admitted call is always admitted).
-func (r *Recorder) resourceRefusal() error {
+func (r *Recorder) resourceRefusal(admit bool) error {
 	if r.gate == nil {
 		return nil
 	}
-	if err := r.gate.Check(pairsPerCall + len(r.waiting)); err != nil {
+	check := r.gate.Check
+	if admit {
+		check = r.gate.Admit
+	}
+	if err := check(pairsPerCall + len(r.waiting)); err != nil {
 		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: " + err.Error(), RetryAfter: r.cfg.RetryAfter, Err: err}
 	}
 	return nil

@@ -124,7 +124,7 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 			r.mu.Unlock()
 			return nil, r.unavailable("at capacity")
 		}
-		if err := r.resourceRefusal(); err != nil {
+		if err := r.resourceRefusal(true); err != nil {
 			r.mu.Unlock()
 			r.stats.callsRejected.Add(1)
 			r.log.Warn("call refused: resources", "reason", err.Error(), "sip_call_id", inv.CallID)

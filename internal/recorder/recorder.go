@@ -154,7 +154,7 @@ func (r *Recorder) Available() error {
 	if len(r.calls) >= r.cfg.MaxCalls {
 		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: at capacity", RetryAfter: r.cfg.RetryAfter}
 	}
-	return r.resourceRefusal()
+	return r.resourceRefusal(false)
 }
 
 // Stats is a snapshot for metrics and health.

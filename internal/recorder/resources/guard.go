@@ -83,6 +83,11 @@ type Guard struct {
 
 	mu        sync.Mutex // serialises Sample
 	lastLevel Level
+
+	// admitted counts calls admitted since the last sample: their
+	// descriptors are not in OpenFDs yet, so a burst of INVITEs between two
+	// samples cannot run past the reserve.
+	admitted atomic.Int64
 }
 
 // New returns a Guard with a first sample taken.
@@ -144,6 +149,7 @@ func (g *Guard) Sample(ctx context.Context) Snapshot {
 			s.Disk = DiskLow
 		}
 	}
+	g.admitted.Store(0) // the count below includes them
 	s.OpenFDs, s.FDErr = g.cfg.FDs.Open()
 	if s.FDErr == nil {
 		s.FDLimit, s.FDErr = g.cfg.FDs.Limit()
@@ -175,10 +181,20 @@ func (g *Guard) Snapshot() Snapshot {
 }
 
 // Check says whether a new call needing pairs RTP port pairs could be
-// recorded now: nil, or one of the Err* refusals (its text is the reason).
+// recorded now: nil, or a *Refusal of one or more Err* values (its text is
+// the reason). It is what health asks.
 func (g *Guard) Check(pairs int) error {
-	s := g.Snapshot()
-	return g.check(s, pairs)
+	return g.check(g.Snapshot(), pairs)
+}
+
+// Admit is Check for a call about to be admitted: on success the call's
+// descriptors count as used until the next sample.
+func (g *Guard) Admit(pairs int) error {
+	if err := g.check(g.Snapshot(), pairs); err != nil {
+		return err
+	}
+	g.admitted.Add(1)
+	return nil
 }
 
 func (g *Guard) check(s Snapshot, pairs int) error {
@@ -197,7 +213,8 @@ func (g *Guard) check(s Snapshot, pairs int) error {
 	if s.StoreErr != nil {
 		errs = append(errs, ErrStore)
 	}
-	if s.FDErr == nil && s.FDLimit > 0 && uint64(s.OpenFDs+g.cfg.FDsPerCall+g.cfg.FDReserve) > s.FDLimit {
+	open := s.OpenFDs + int(g.admitted.Load())*g.cfg.FDsPerCall
+	if s.FDErr == nil && s.FDLimit > 0 && uint64(open+g.cfg.FDsPerCall+g.cfg.FDReserve) > s.FDLimit {
 		errs = append(errs, ErrFDs)
 	}
 	if len(errs) == 0 {

@@ -157,3 +157,35 @@ func TestSystemSources(t *testing.T) {
 		t.Fatalf("statfs: free %d total %d, %v", free, total, err)
 	}
 }
+
+// Calls admitted between two samples count against the descriptor budget:
+// a burst of INVITEs cannot run past the reserve before the next sample;
+// the sample then counts what is really open.
+func TestGuardAdmitCountsUntilSampled(t *testing.T) {
+	ctx := context.Background()
+	fds := &fakeFDs{open: 100, limit: 100 + 64 + 8*3} // room for 3 calls
+	g := New(ctx, Config{FDs: fds, Disk: &fakeDisk{free: 1e12, total: 2e12}, FDReserve: 64, FDsPerCall: 8})
+	for i := range 3 {
+		if err := g.Admit(2); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if err := g.Admit(2); !errors.Is(err, ErrFDs) {
+		t.Fatalf("4th call in the burst: %v, want ErrFDs", err)
+	}
+	if err := g.Check(2); !errors.Is(err, ErrFDs) {
+		t.Errorf("health after the burst: %v, want ErrFDs", err)
+	}
+	// The calls ended before the next sample: nothing is open any more.
+	g.Sample(ctx)
+	if err := g.Check(2); err != nil {
+		t.Errorf("after the sample: %v", err)
+	}
+	// Check (health) never counts as an admission.
+	for range 10 {
+		_ = g.Check(2)
+	}
+	if err := g.Admit(2); err != nil {
+		t.Errorf("health checks used the budget: %v", err)
+	}
+}
