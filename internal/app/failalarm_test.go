@@ -133,6 +133,7 @@ func TestCTIFailureAlarmsExactlyOnce(t *testing.T) {
 	}{
 		{"one leg never sent", "{single_leg: true}", "one-leg"},
 		{"no RTP on the legs", "{no_rtp: true}", "no-rtp"},
+		{"no RTP on one leg", "{silent_leg: true}", "no-rtp"},
 		{"CTI says recorded, no SIP session", "{invite_delay: 30s}", "no-leg"},
 		{"SIP session no CTI call explains", "", "orphan-leg"},
 	} {
@@ -164,6 +165,7 @@ func TestCTIFailureAlarmsExactlyOnce(t *testing.T) {
 				}
 			}
 			if tt.kind == "one-leg" || tt.kind == "no-rtp" {
+				// stored with the recording (GEN_REC_FAILURE)
 				recs := waitFinished(t, env.a, 1)
 				full, err := env.a.Store().GetRecording(context.Background(), recs[0].ID)
 				if err != nil {

@@ -42,8 +42,7 @@ type call struct {
 	endReason  string
 	paused     bool
 	meta       *siprec.Metadata
-	source     string      // SIP source of the first leg
-	audio      atomic.Bool // first RTP seen (for the correlator)
+	source     string // SIP source of the first leg
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -62,6 +61,8 @@ type leg struct {
 	ended   bool
 	reason  string
 	created time.Time
+
+	audio atomic.Bool // first RTP of the leg seen (told to the correlator)
 }
 
 type stream struct {

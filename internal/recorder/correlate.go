@@ -19,7 +19,8 @@ type Correlator interface {
 	Admit(recordDN string) error
 	// Started says a recording now exists for these identifiers.
 	Started(s Session)
-	// AudioStarted says the first RTP packet of the recording arrived.
+	// AudioStarted says the first RTP packet of one leg of the recording
+	// arrived (once per leg).
 	AudioStarted(recordingID string, at time.Time)
 	// Finished returns what the CTI side knows of the recording's span:
 	// the couples with offsets into the media, recording-level external

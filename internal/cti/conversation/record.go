@@ -415,6 +415,18 @@ func (e *Engine) AudioArrived(recordID, callUUID, dn string, at time.Time) []Act
 	return e.leg(st, recordID, dn, 1, time.Time{}, at)
 }
 
+// silentLeg returns the first leg no audio arrived on yet (nil: every leg
+// carries audio). Audio is reported once per leg, in any order: only the
+// count matters.
+func (r *Recording) silentLeg() *Leg {
+	for i := range r.Legs {
+		if r.Legs[i].Audio.IsZero() {
+			return &r.Legs[i]
+		}
+	}
+	return nil
+}
+
 // covered counts the parties whose sessions arrived.
 func (r *Recording) covered() int {
 	n := 0
@@ -485,7 +497,7 @@ func (e *Engine) leg(st *state, recordID, dn string, parties int, legAt, audioAt
 		if r.Audio.IsZero() {
 			r.Audio = audioAt
 		}
-		if r.Failure == FailNoRTP || r.Failure == FailNoLeg {
+		if r.Failure == FailNoLeg || (r.Failure == FailNoRTP && (!e.cfg.Detect.AudioPerLeg || r.silentLeg() == nil)) {
 			acts = append(acts, e.recovered(st, r, at))
 		}
 	}
@@ -651,7 +663,14 @@ func (e *Engine) detect(st *state, now time.Time) []Action {
 		case len(r.Legs) > 0 && r.covered() < d.ExpectLegs && legDue && r.Failure == FailNone:
 			alert(FailOneLeg, AlertOneLeg, &e.counters.OneLeg)
 		}
-		if len(r.Legs) > 0 && r.Audio.IsZero() && r.Failure != FailNoRTP && !now.Before(r.Legs[0].At.Add(d.RTPTimeout)) {
+		silent := (*Leg)(nil)
+		switch {
+		case d.AudioPerLeg:
+			silent = r.silentLeg() // no RTP on some leg
+		case len(r.Legs) > 0 && r.Audio.IsZero():
+			silent = &r.Legs[0] // no RTP on any leg
+		}
+		if silent != nil && r.Failure != FailNoRTP && !now.Before(silent.At.Add(d.RTPTimeout)) {
 			alert(FailNoRTP, AlertNoRTP, &e.counters.NoRTP)
 		}
 	}

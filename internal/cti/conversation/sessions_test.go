@@ -56,3 +56,46 @@ func TestDetectCountsParties(t *testing.T) {
 		}
 	})
 }
+
+// With AudioPerLeg (the recorder reports the first RTP of every leg) a leg
+// that never carries audio is a no-rtp failure even when the other leg
+// does, reported once, and recovered when its audio comes late.
+func TestDetectSilentLeg(t *testing.T) {
+	perLeg := func(c *Config) { c.Detect.AudioPerLeg = true }
+	t.Run("both legs with audio", func(t *testing.T) {
+		x := newH(t, perLeg)
+		x.established(0, "5001", cust, conn1, uuid1)
+		x.legs(ms(200), uuid1, "5001", 2)
+		x.audio(ms(300), uuid1, "5001")
+		x.audio(ms(310), uuid1, "5001")
+		x.tick(10 * s)
+		if al := x.alerts(); len(al) != 0 {
+			t.Errorf("alerts %v, want none", al)
+		}
+	})
+	t.Run("one leg silent", func(t *testing.T) {
+		x := newH(t, perLeg)
+		x.established(0, "5001", cust, conn1, uuid1)
+		x.legs(ms(200), uuid1, "5001", 2)
+		x.audio(ms(300), uuid1, "5001")
+		x.tick(10 * s)
+		x.tick(20 * s)
+		if al := x.alerts(); !slices.Equal(al, []AlertKind{AlertNoRTP}) {
+			t.Errorf("alerts %v, want one no-rtp", al)
+		}
+		x.audio(21*s, uuid1, "5001") // the silent leg's audio, late
+		if al := x.alerts(); !slices.Equal(al, []AlertKind{AlertNoRTP, AlertRecovered}) {
+			t.Errorf("alerts %v, want no-rtp then recovered", al)
+		}
+	})
+	t.Run("without AudioPerLeg one audio covers the recording", func(t *testing.T) {
+		x := newH(t, nil)
+		x.established(0, "5001", cust, conn1, uuid1)
+		x.legs(ms(200), uuid1, "5001", 2)
+		x.audio(ms(300), uuid1, "5001")
+		x.tick(10 * s)
+		if al := x.alerts(); len(al) != 0 {
+			t.Errorf("alerts %v, want none", al)
+		}
+	})
+}
