@@ -74,7 +74,7 @@ steps:
 	// Random traffic on the record=true agents: every call longer than the
 	// leg timeout, with holds, single-step and consult transfers.
 	err := env.sim.Traffic(ctx, sim.Traffic{
-		Rate: 2, Count: 12, Seed: 11,
+		Rate: 2, Count: 20, Seed: 11,
 		TalkMin: sim.Duration(1500 * time.Millisecond), TalkMax: sim.Duration(3 * time.Second),
 		Ring:   sim.Duration(100 * time.Millisecond),
 		Agents: []string{"5001", "5002", "5003"},
@@ -87,7 +87,7 @@ steps:
 		t.Fatal(err)
 	}
 	recs := waitQuiet(t, env.a)
-	if len(recs) < 8 {
+	if len(recs) < 10 {
 		t.Fatalf("only %d recordings: the traffic did not run", len(recs))
 	}
 	t.Logf("%d recordings", len(recs))
