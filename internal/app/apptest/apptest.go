@@ -46,6 +46,9 @@ func Config(tb testing.TB) config.Serve {
 	cfg.FlushInterval = 100 * time.Millisecond
 	cfg.MediaTimeout = 5 * time.Second
 	cfg.LegWindow = 3 * time.Second
+	// Small watermarks: a test recorder must not refuse calls because the
+	// machine running the tests has less than the production default free.
+	cfg.StorageLowWatermark, cfg.StorageCriticalWatermark = "100MB", "20MB"
 	return cfg
 }
 
