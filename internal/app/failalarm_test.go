@@ -180,6 +180,9 @@ func TestCTIFailureAlarmsExactlyOnce(t *testing.T) {
 				if f != tt.kind {
 					t.Errorf("GEN_REC_FAILURE = %q, want %q", f, tt.kind)
 				}
+				if tt.misbehave == "{silent_leg: true}" && (full.Status != store.StatusPartial || !strings.Contains(full.StatusReason, "no RTP on channel 1")) {
+					t.Errorf("silent leg: %s (%s), want partial, no RTP on channel 1", full.Status, full.StatusReason)
+				}
 			}
 			if strings.Contains(tt.kind, "orphan") {
 				if r := waitFinished(t, env.a, 1)[0]; r.Correlation != "no-cti-call" {

@@ -155,3 +155,28 @@ func TestDiskFullEndsCalls(t *testing.T) {
 		t.Errorf("second DiskFull ended %d", n)
 	}
 }
+
+// Both MSR legs came but one never sent RTP: the recording is partial and
+// says which channel is silent (not "completed" with a party missing).
+func TestSilentLegIsPartial(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := newSender(t, 0, 0xA)
+	ans, err := f.r.Invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	if _, err := f.r.Invite(ctx, msrInvite(t, "leg-b", "+15550100", 40000, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	a.send(t, 50, 0x10)
+	waitPackets(t, f.r, 50)
+	f.clk.Add(time.Second)
+	f.r.Bye("leg-a", "bye")
+	f.r.Bye("leg-b", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.Status != store.StatusPartial || !strings.Contains(rec.StatusReason, "no RTP on channel 1 (+15550100)") {
+		t.Errorf("row %s (%s), want partial, no RTP on channel 1", rec.Status, rec.StatusReason)
+	}
+}

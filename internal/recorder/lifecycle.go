@@ -164,6 +164,9 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if c.partial == "" && c.expectLegs > 1 && len(c.legs) < c.expectLegs {
 			c.partial = "one-legged: second MSR leg never arrived"
 		}
+		if c.partial == "" {
+			c.partial = c.silentChannels()
+		}
 		rec.Status = store.StatusCompleted
 		rec.StatusReason = reason
 		switch {
