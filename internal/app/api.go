@@ -35,7 +35,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 	a.mp3 = &mediaconv.Cache{Dir: a.mp3CacheDir(), Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}}
 	cfg := api.Config{
 		Store:         a.db,
-		Users:         a.db,
+		Users:         newDegradedSessions(a.db, a.log),
 		Audit:         a.db,
 		Live:          liveAdapter{rec: a.rec},
 		Listen:        listenAdapter{hub: a.hub, rec: a.rec},

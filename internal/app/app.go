@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ import (
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/recorder/resources"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/seal"
@@ -60,6 +62,7 @@ type App struct {
 	// metrics_listen: /metrics on its own listener.
 	metrics     *http.Server
 	metricsAddr string
+	guard       *resources.Guard // resources behind admission and health
 	hub         *live.Hub        // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache // MP3s made for downloads
 	dataDir     string
@@ -72,15 +75,15 @@ type App struct {
 // DBPath is where the metadata database of a data directory lives.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "openrec.db") }
 
-// Start opens everything and starts serving.
-func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error) {
+// StartWith is Start with injected resource sources (tests).
+func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Options) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	if err := raiseFileLimit(cfg.MaxCalls); err != nil {
+	if err := raiseFileLimit(cfg.MaxCalls, cfg.FDReserve); err != nil {
 		return nil, err
 	}
 	low, high, _ := cfg.PortRange()
@@ -158,6 +161,11 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	}
 	a.rec.SetSignaler(a.sip)
 	a.rec.SetLiveHub(a.hub)
+	if err := a.newGuard(ctx, ports, opt); err != nil {
+		_ = a.sip.Close()
+		_ = db.Close()
+		return nil, err
+	}
 	a.cti, err = startCTI(ctx, cfg, a.rec, db, log)
 	if err != nil {
 		_ = a.sip.Close()
@@ -173,10 +181,14 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 			a.cti.run(runCtx)
 		}()
 	}
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
 		_ = a.rec.Run(runCtx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		_ = a.guard.Run(runCtx)
 	}()
 	go func() {
 		defer a.wg.Done()
@@ -284,19 +296,15 @@ func (a *App) startHTTP() error {
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
 	}
+	registerResourceMetrics(reg, a.guard, a.rec)
 	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := a.rec.Stats()
+		code, body := a.health()
 		w.Header().Set("Content-Type", "application/json")
-		code := http.StatusOK
-		status := "ok"
-		if err := a.rec.Available(); err != nil {
-			code, status = http.StatusServiceUnavailable, err.Error()
+		if code != http.StatusOK {
+			w.Header().Set("Retry-After", strconv.Itoa(a.cfg.RetryAfter))
 		}
 		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"status": status, "active_calls": st.ActiveCalls, "active_legs": st.ActiveLegs,
-			"draining": st.Draining, "packets_received": st.PacketsReceived,
-		})
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	token, err := a.metricsToken()
 	if err != nil {
@@ -437,8 +445,8 @@ func (a *App) Close() {
 
 // raiseFileLimit raises RLIMIT_NOFILE to what max_calls needs: per call two
 // legs × (RTP + RTCP socket) plus the WAV file and sidecars, plus headroom.
-func raiseFileLimit(maxCalls int) error {
-	need := uint64(maxCalls)*8 + 256
+func raiseFileLimit(maxCalls, reserve int) error {
+	need := uint64(maxCalls)*8 + 256 + uint64(max(reserve, 0))
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return nil // not supported here: nothing to raise

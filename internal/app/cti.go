@@ -97,7 +97,8 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
 		Notify: notifyConfig(cfg, data), Record: rc, WrapUp: cfg.WrapUp, Logger: log,
 		Tenants: tenants, OnlyListedTenants: cfg.TenantsOnly,
-		Detect: conversation.DetectConfig{LegTimeout: cfg.DetectLegTimeout, RTPTimeout: cfg.DetectRTPTimeout, OrphanTimeout: cfg.DetectOrphanTimeout}})
+		Detect: conversation.DetectConfig{LegTimeout: cfg.DetectLegTimeout, RTPTimeout: cfg.DetectRTPTimeout, OrphanTimeout: cfg.DetectOrphanTimeout,
+			AudioPerLeg: true}}) // the recorder reports the first RTP of every leg
 	side := &ctiSide{cache: cache, rules: holder}
 	var traceOut io.Writer
 	switch cfg.CTITrace {

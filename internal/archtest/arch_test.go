@@ -86,6 +86,7 @@ var allow = map[string]rule{
 	"internal/recorder": {internal: []string{"internal/media", "internal/media/live", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store"}},
+	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
 
 	// The contact-center side: pure cores (tlib, dnfilter, rules, cfgcache,
 	// conversation), the link, configuration sources and the call core.
@@ -116,7 +117,7 @@ var allow = map[string]rule{
 	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
 		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv",
-		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/sip/sipsrv",
+		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},

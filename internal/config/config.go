@@ -52,6 +52,12 @@ type Serve struct {
 	SIPTCPMaxConns          int           `koanf:"sip_tcp_max_conns"`
 	SIPTCPMaxConnsPerSource int           `koanf:"sip_tcp_max_conns_per_source"`
 
+	// Resources (admission and health, issue 11): new calls get 503 and
+	// OPTIONS / healthz say unavailable before a scarce resource runs out.
+	StorageLowWatermark      string `koanf:"storage_low_watermark"`      // free space of data_dir below this (bytes like 2GB, or 5%): new calls 503
+	StorageCriticalWatermark string `koanf:"storage_critical_watermark"` // below this: calls in progress end (partial, disk-full)
+	FDReserve                int    `koanf:"fd_reserve"`                 // file descriptors kept for the HTTP API, the store and health
+
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `koanf:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
 	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
@@ -243,6 +249,11 @@ func Defaults() Serve {
 		PrerecordGrace:          10 * time.Minute,
 		KeepKey:                 "RECORDING_KEEP",
 		ConfigReload:            30 * time.Minute,
+
+		// resources (admission and health)
+		StorageLowWatermark:      "2GB",
+		StorageCriticalWatermark: "200MB",
+		FDReserve:                64,
 	}
 }
 
@@ -322,6 +333,11 @@ var flagKeys = map[string]string{
 	"prerecord-keep-key":           "prerecord_keep_key",
 	"config-reload":                "config_reload",
 	"tenants-only":                 "tenants_only",
+
+	// resources (admission and health)
+	"storage-low-watermark":      "storage_low_watermark",
+	"storage-critical-watermark": "storage_critical_watermark",
+	"fd-reserve":                 "fd_reserve",
 }
 
 // fileOnlyKeys are keys with no flag (lists, secrets).
@@ -351,6 +367,9 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("pprof-listen", d.PprofListen, "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.String("storage-low-watermark", d.StorageLowWatermark, "free space of data-dir below which new calls get 503 and health says unavailable (bytes like 2GB, or a percentage like 5%; 0 = off)")
+	fs.String("storage-critical-watermark", d.StorageCriticalWatermark, "free space below which calls in progress end cleanly as partial, reason disk-full (0 = off)")
+	fs.Int("fd-reserve", d.FDReserve, "file descriptors kept free for the HTTP API, the store and health: new calls get 503 before they are used")
 	fs.Int("sip-max-media-lines", d.SIPMaxMediaLines, "most m-lines accepted in one SDP offer (each takes an RTP port pair); more get 488")
 	fs.Duration("sip-ack-timeout", d.SIPAckTimeout, "end a session whose 200 OK is never acknowledged after this long and free its ports (RFC 3261 Timer H)")
 	fs.Duration("sip-tcp-idle-timeout", d.SIPTCPIdleTimeout, "close a SIP TCP connection quiet in both directions this long (0: never)")
@@ -547,6 +566,9 @@ func (c Serve) Validate() error {
 	}
 	if _, _, err := c.PortRange(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.FDReserve < 0 {
+		errs = append(errs, fmt.Errorf("fd_reserve %d: want >= 0", c.FDReserve))
 	}
 	if c.MaxCalls < 1 {
 		errs = append(errs, fmt.Errorf("max_calls %d: must be at least 1", c.MaxCalls))

@@ -42,12 +42,13 @@ type call struct {
 	endReason  string
 	paused     bool
 	meta       *siprec.Metadata
-	source     string      // SIP source of the first leg
-	audio      atomic.Bool // first RTP seen (for the correlator)
+	source     string // SIP source of the first leg
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
 	closedPkts uint64
+
+	flushErrLogged bool // an audio flush error other than a full disk was logged
 }
 
 type leg struct {
@@ -60,6 +61,8 @@ type leg struct {
 	ended   bool
 	reason  string
 	created time.Time
+
+	audio atomic.Bool // first RTP of the leg seen (told to the correlator)
 }
 
 type stream struct {
@@ -122,9 +125,18 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 			r.mu.Unlock()
 			return nil, r.unavailable("at capacity")
 		}
+		if err := r.resourceRefusal(true); err != nil {
+			r.mu.Unlock()
+			r.stats.callsRejected.Add(1)
+			r.log.Warn("call refused: resources", "reason", err.Error(), "sip_call_id", inv.CallID)
+			return nil, err
+		}
 		c = &call{key: key, start: now}
 		r.calls[key] = c
+		r.awaitSecondLeg(c, inv)
 		r.stats.callsAdmitted.Add(1)
+	} else {
+		delete(r.waiting, c)
 	}
 	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now, sdpID: rand.Uint64() >> 1, sdpVer: 1}
 	r.legs[inv.CallID] = l
@@ -151,7 +163,8 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		if err := r.openCall(c, inv, now); err != nil {
 			c.done = true
 			dropCall, dropLeg = true, true
-			return nil, internalError(err)
+			c.log.Error("recording not created: call refused", "error", err)
+			return nil, r.storageUnavailable(err)
 		}
 	}
 	answer, err := r.addLeg(c, l, inv, now)
@@ -176,6 +189,7 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		c.log.Error("store update failed", "error", err)
 	}
 	if joining {
+		r.legJoined(c, now)
 		c.log.Debug("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
 	}
 	return answer, nil
@@ -224,6 +238,7 @@ func (r *Recorder) forgetCall(c *call) {
 	if r.calls[c.key] == c {
 		delete(r.calls, c.key)
 	}
+	delete(r.waiting, c)
 	r.mu.Unlock()
 	if c.rec != nil {
 		r.ids.CompareAndDelete(c.rec.ID, c)

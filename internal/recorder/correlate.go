@@ -19,7 +19,8 @@ type Correlator interface {
 	Admit(recordDN string) error
 	// Started says a recording now exists for these identifiers.
 	Started(s Session)
-	// AudioStarted says the first RTP packet of the recording arrived.
+	// AudioStarted says the first RTP packet of one leg of the recording
+	// arrived (once per leg).
 	AudioStarted(recordingID string, at time.Time)
 	// Finished returns what the CTI side knows of the recording's span:
 	// the couples with offsets into the media, recording-level external
@@ -37,6 +38,9 @@ type Session struct {
 	OtherDN     string
 	Start       time.Time
 	Source      string // SIP source address of the first leg
+	// ExpectLegs is how many SIP sessions make the recording whole: 2 for
+	// two-session MSR (one per party), 1 for single-session MSR and SIPREC.
+	ExpectLegs int
 }
 
 // ErrExcluded is what a Correlator returns from Admit for an excluded DN.
@@ -49,6 +53,7 @@ func (c *call) session() Session {
 	return Session{
 		RecordingID: c.rec.ID, Mode: c.rec.Mode, RecordID: c.rec.RecordID, CallUUID: c.rec.CallUUID,
 		RecordedDN: c.rec.RecordedDN, OtherDN: c.rec.OtherDN, Start: c.start, Source: c.source,
+		ExpectLegs: c.expectLegs,
 	}
 }
 

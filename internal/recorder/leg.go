@@ -157,7 +157,8 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		Now:          r.cfg.Now,
 		Logger:       c.log,
 		OnLock: func(_ netip.AddrPort, _ uint32, at time.Time) {
-			if r.cor != nil && c.audio.CompareAndSwap(false, true) {
+			// once per leg: failed-recording detection wants RTP on every leg
+			if r.cor != nil && l.audio.CompareAndSwap(false, true) {
 				r.cor.AudioStarted(c.rec.ID, at)
 			}
 		},

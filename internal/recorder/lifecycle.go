@@ -66,8 +66,10 @@ func (r *Recorder) tickCall(c *call, now time.Time) {
 		c.mu.Unlock()
 		return
 	}
-	if err := c.mix.Flush(now); err != nil {
-		c.log.Error("audio flush failed", "error", err)
+	if err := c.mix.Flush(now); err != nil && r.flushFailed(c, err, now) {
+		c.mu.Unlock()
+		r.endCall(c, diskFullPrefix)
+		return
 	}
 	r.savePending(c)
 	if c.expectLegs > 1 && c.partial == "" && now.Sub(c.start) >= r.cfg.LegWindow && len(c.legs) < c.expectLegs {
@@ -141,6 +143,14 @@ func (r *Recorder) finalise(c *call, reason string) {
 		}
 		rec.EndedAt = now.UTC()
 		rec.DurationMS = c.mix.Frames() * 1000 / 8000
+		if ferr != nil && isNoSpace(ferr) && !strings.HasPrefix(c.partial, diskFullPrefix) {
+			r.flushFailed(c, ferr, now) // the last write found the disk full
+		}
+		diskFull := strings.HasPrefix(c.partial, diskFullPrefix)
+		if diskFull {
+			// what the file holds: the mixer counts frames it failed to write
+			rec.DurationMS = c.w.Frames() * 1000 / 8000
+		}
 		rec.NeedsTranscode = c.mix.NeedsTranscode()
 		rec.Segments = segmentsOf(c.mix.Segments())
 		for _, e := range c.mix.Events() {
@@ -154,9 +164,18 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if c.partial == "" && c.expectLegs > 1 && len(c.legs) < c.expectLegs {
 			c.partial = "one-legged: second MSR leg never arrived"
 		}
+		if c.partial == "" {
+			c.partial = c.silentChannels()
+		}
 		rec.Status = store.StatusCompleted
 		rec.StatusReason = reason
 		switch {
+		case diskFull && c.closedPkts > 0:
+			rec.Status = store.StatusPartial
+			rec.StatusReason = c.partial
+			if ferr != nil {
+				c.log.Warn("recording closed on a full disk", "error", ferr)
+			}
 		case ferr != nil:
 			rec.Status = store.StatusFailed
 			rec.StatusReason = ferr.Error()
@@ -181,9 +200,7 @@ func (r *Recorder) finalise(c *call, reason string) {
 			}
 		}
 		r.savePending(c)
-		if err := r.st.UpdateRecording(context.Background(), rec); err != nil {
-			c.log.Error("store final update failed", "error", err)
-		}
+		r.saveFinal(c, rec)
 		stats := make([]string, 0, rec.Channels)
 		for ch := 0; ch < rec.Channels; ch++ {
 			st := c.mix.Stats(ch)
@@ -264,6 +281,7 @@ func (r *Recorder) Close() error {
 		r.wg.Wait()
 		r.endAll("recorder stopped", false)
 		r.hangups.Wait() // BYEs of legs the recorder ended (media timeout, drain timeout)
+		r.retries.Wait() // final row writes being retried: one last attempt each
 	})
 	return nil
 }
@@ -322,6 +340,11 @@ func (r *Recorder) Recover(ctx context.Context) (int, error) {
 			rec.Status = store.StatusPartial
 			rec.StatusReason = "recovered after unclean shutdown"
 			rec.DurationMS = rv.Frames * 1000 / 8000
+		} else if info, err := wav.Stat(rec.MediaPath); err == nil {
+			// closed, but its final row was never written
+			rec.Status = store.StatusPartial
+			rec.StatusReason = "recovered after unclean shutdown"
+			rec.DurationMS = info.Frames * 1000 / int64(info.SampleRate)
 		} else if _, err := os.Stat(rec.MediaPath); err == nil {
 			rec.Status = store.StatusPartial
 			rec.StatusReason = "recovered after unclean shutdown"

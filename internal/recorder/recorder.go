@@ -71,6 +71,11 @@ type Recorder struct {
 	hub *live.Hub
 	log *slog.Logger
 
+	gate    Gate // resources besides call slots (nil: not checked)
+	fault   faultCounters
+	retries sync.WaitGroup     // background retries of final row writes (saveFinal)
+	waiting map[*call]struct{} // MSR calls whose second leg has not come (r.mu): a port pair is promised to each
+
 	mu       sync.Mutex
 	calls    map[string]*call // by call key
 	legs     map[string]*leg  // by SIP Call-ID
@@ -149,7 +154,7 @@ func (r *Recorder) Available() error {
 	if len(r.calls) >= r.cfg.MaxCalls {
 		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: at capacity", RetryAfter: r.cfg.RetryAfter}
 	}
-	return nil
+	return r.resourceRefusal(false)
 }
 
 // Stats is a snapshot for metrics and health.

@@ -59,6 +59,9 @@ type Misbehaviour struct {
 	SingleLeg bool `yaml:"single_leg"`
 	// NoRTP establishes the sessions but sends no RTP at all.
 	NoRTP bool `yaml:"no_rtp"`
+	// SilentLeg establishes both sessions but sends no RTP on the other
+	// party's (the recorded DN's leg carries audio).
+	SilentLeg bool `yaml:"silent_leg"`
 	// LegSkew delays the second leg's INVITE.
 	LegSkew time.Duration `yaml:"leg_skew"`
 	// SSRCChange restarts the recorded DN's stream with a new SSRC one
@@ -387,6 +390,7 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 			SingleLeg: rec.Misbehave.SingleLeg,
 			StartSkew: rec.Misbehave.LegSkew,
 			Mute:      func() bool { return noRTP || ms.paused.Load() },
+			MuteParty: func(party int) bool { return rec.Misbehave.SilentLeg && party == 1 },
 			Reinvites: reinvites,
 		}
 		if rec.Misbehave.SSRCChange {

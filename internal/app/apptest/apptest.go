@@ -46,6 +46,9 @@ func Config(tb testing.TB) config.Serve {
 	cfg.FlushInterval = 100 * time.Millisecond
 	cfg.MediaTimeout = 5 * time.Second
 	cfg.LegWindow = 3 * time.Second
+	// Small watermarks: a test recorder must not refuse calls because the
+	// machine running the tests has less than the production default free.
+	cfg.StorageLowWatermark, cfg.StorageCriticalWatermark = "100MB", "20MB"
 	return cfg
 }
 
@@ -61,6 +64,12 @@ func Logger(tb testing.TB) *slog.Logger {
 // log (nil: Logger). It is closed when the test ends.
 func Start(tb testing.TB, mut func(*config.Serve), log *slog.Logger) *app.App {
 	tb.Helper()
+	return StartWith(tb, mut, log, app.Options{})
+}
+
+// StartWith is Start with injected resource sources (disk, descriptors).
+func StartWith(tb testing.TB, mut func(*config.Serve), log *slog.Logger, opt app.Options) *app.App {
+	tb.Helper()
 	cfg := Config(tb)
 	if mut != nil {
 		mut(&cfg)
@@ -68,7 +77,7 @@ func Start(tb testing.TB, mut func(*config.Serve), log *slog.Logger) *app.App {
 	if log == nil {
 		log = Logger(tb)
 	}
-	a, err := app.Start(context.Background(), cfg, log)
+	a, err := app.StartWith(context.Background(), cfg, log, opt)
 	if err != nil {
 		tb.Fatalf("start recorder: %v", err)
 	}

@@ -402,7 +402,20 @@ func (c *Core) Started(s recorder.Session) {
 	c.mu.Lock()
 	c.sessions[s.RecordingID] = s
 	c.mu.Unlock()
-	c.enqueueAsync(c.eng.LegArrived(s.RecordID, s.CallUUID, s.RecordedDN, s.Start))
+	parties := 1
+	if s.ExpectLegs == 1 {
+		parties = 2 // one session carries both parties (single-session MSR, SIPREC)
+	}
+	c.enqueueAsync(c.eng.SessionArrived(s.RecordID, s.CallUUID, s.RecordedDN, parties, s.Start))
+}
+
+var _ recorder.LegCorrelator = (*Core)(nil)
+
+// LegJoined implements recorder.LegCorrelator: the other party's MSR
+// session joined the recording. Without it every two-session recording
+// looked one-legged to the failed-recording detection.
+func (c *Core) LegJoined(s recorder.Session, at time.Time) {
+	c.enqueueAsync(c.eng.SessionArrived(s.RecordID, s.CallUUID, s.RecordedDN, 1, at))
 }
 
 // AudioStarted implements recorder.Correlator (called from an RTP read
@@ -468,11 +481,14 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	delete(c.sessions, s.RecordingID)
 	c.mu.Unlock()
 	calls := c.callsOf(s)
+	alerted := c.eng.SessionEnded(s.RecordID, s.CallUUID, s.RecordedDN)
 	if len(calls) == 0 {
 		c.log.Warn("failed recording: SIP session matches no CTI call", "recording_id", s.RecordingID,
 			"record_id", s.RecordID, "call_uuid", s.CallUUID, "recorded_dn", s.RecordedDN, "source", s.Source)
-		v, _ := c.alerts.LoadOrStore(conversation.AlertOrphanLeg, new(atomic.Uint64))
-		v.(*atomic.Uint64).Add(1)
+		if !alerted { // one alert per recording: the engine's, or this one
+			v, _ := c.alerts.LoadOrStore(conversation.AlertOrphanLeg, new(atomic.Uint64))
+			v.(*atomic.Uint64).Add(1)
+		}
 		var ext map[string]string
 		if c.cfg.SourceTenant != nil {
 			ext = c.cfg.SourceTenant(s.Source)

@@ -224,6 +224,12 @@ type DetectConfig struct {
 	RTPTimeout    time.Duration // default 5 s
 	OrphanTimeout time.Duration // default 5 s
 	ExpectLegs    int           // default 2 (one MSR session per party)
+	// AudioPerLeg says AudioArrived comes once per leg (the recorder's
+	// callcore): a leg without audio after RTPTimeout is a no-rtp failure
+	// even when another leg carries audio. Without it AudioArrived is the
+	// first audio of the recording and only a recording with no audio at
+	// all is one.
+	AudioPerLeg bool
 }
 
 func (c Config) withDefaults() Config {

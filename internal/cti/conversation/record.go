@@ -357,14 +357,43 @@ func ParseKeep(v string) (keep, ok bool) {
 // LegArrived reports a media leg (MSR INVITE, SIPREC stream) for recordID
 // / callUUID / recorded DN. A leg that matches no call waits as an orphan.
 func (e *Engine) LegArrived(recordID, callUUID, dn string, at time.Time) []Action {
+	return e.SessionArrived(recordID, callUUID, dn, 1, at)
+}
+
+// SessionArrived reports a SIP recording session that carries the audio of
+// parties parties of the recorded DN's call: 1 for a two-session MSR leg
+// (one session per party), 2 for a single-session MSR or a SIPREC session
+// with both streams. Failed-recording detection counts parties, not
+// sessions, against DetectConfig.ExpectLegs.
+func (e *Engine) SessionArrived(recordID, callUUID, dn string, parties int, at time.Time) []Action {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	parties = max(1, parties)
 	st := e.findLeg(recordID, callUUID, dn)
 	if st == nil {
-		e.orphans = append(e.orphans, &Orphan{RecordID: recordID, CallUUID: callUUID, DN: dn, At: at})
+		e.orphans = append(e.orphans, &Orphan{RecordID: recordID, CallUUID: callUUID, DN: dn, At: at, Parties: parties})
 		return nil
 	}
-	return e.leg(st, recordID, dn, at, time.Time{})
+	return e.leg(st, recordID, dn, parties, at, time.Time{})
+}
+
+// SessionEnded reports that a recording's sessions ended. An orphan leg
+// (matching no call) is forgotten; reported says the engine already
+// alerted it (AlertOrphanLeg), so the caller does not count it twice.
+func (e *Engine) SessionEnded(recordID, callUUID, dn string) (reported bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kept := e.orphans[:0]
+	for _, o := range e.orphans {
+		if o.RecordID == recordID && o.CallUUID == callUUID && o.DN == dn {
+			reported = reported || o.Reported
+			continue
+		}
+		kept = append(kept, o)
+	}
+	clear(e.orphans[len(kept):])
+	e.orphans = kept
+	return reported
 }
 
 // AudioArrived reports the first audio (RTP with payload) of a leg: the
@@ -383,11 +412,33 @@ func (e *Engine) AudioArrived(recordID, callUUID, dn string, at time.Time) []Act
 		e.orphans = append(e.orphans, &Orphan{RecordID: recordID, CallUUID: callUUID, DN: dn, At: at, Audio: at})
 		return nil
 	}
-	return e.leg(st, recordID, dn, time.Time{}, at)
+	return e.leg(st, recordID, dn, 1, time.Time{}, at)
 }
 
-// leg joins a leg (legAt set) or its first audio (audioAt set) to st.
-func (e *Engine) leg(st *state, recordID, dn string, legAt, audioAt time.Time) []Action {
+// silentLeg returns the first leg no audio arrived on yet (nil: every leg
+// carries audio). Audio is reported once per leg, in any order: only the
+// count matters.
+func (r *Recording) silentLeg() *Leg {
+	for i := range r.Legs {
+		if r.Legs[i].Audio.IsZero() {
+			return &r.Legs[i]
+		}
+	}
+	return nil
+}
+
+// covered counts the parties whose sessions arrived.
+func (r *Recording) covered() int {
+	n := 0
+	for _, l := range r.Legs {
+		n += max(1, l.Parties)
+	}
+	return n
+}
+
+// leg joins a leg of parties parties (legAt set) or its first audio
+// (audioAt set) to st.
+func (e *Engine) leg(st *state, recordID, dn string, parties int, legAt, audioAt time.Time) []Action {
 	at := legAt
 	if at.IsZero() {
 		at = audioAt
@@ -427,8 +478,8 @@ func (e *Engine) leg(st *state, recordID, dn string, legAt, audioAt time.Time) [
 			acts = append(acts, e.discard(st, r, fmt.Sprintf("do-not-record rule %q (group %q)", d.Rule, d.Group), at)...)
 		}
 		acts = append(acts, e.legRetention(st, r, recordID, at)...)
-		r.Legs = append(r.Legs, Leg{RecordID: recordID, DN: dn, At: legAt})
-		if r.Failure == FailNoLeg || (r.Failure == FailOneLeg && len(r.Legs) >= e.cfg.Detect.ExpectLegs) {
+		r.Legs = append(r.Legs, Leg{RecordID: recordID, DN: dn, At: legAt, Parties: parties})
+		if r.Failure == FailNoLeg || (r.Failure == FailOneLeg && r.covered() >= e.cfg.Detect.ExpectLegs) {
 			acts = append(acts, e.recovered(st, r, at))
 		}
 	}
@@ -441,12 +492,12 @@ func (e *Engine) leg(st *state, recordID, dn string, legAt, audioAt time.Time) [
 			}
 		}
 		if !found && len(r.Legs) == 0 {
-			r.Legs = append(r.Legs, Leg{RecordID: recordID, DN: dn, At: audioAt, Audio: audioAt})
+			r.Legs = append(r.Legs, Leg{RecordID: recordID, DN: dn, At: audioAt, Audio: audioAt, Parties: parties})
 		}
 		if r.Audio.IsZero() {
 			r.Audio = audioAt
 		}
-		if r.Failure == FailNoRTP || r.Failure == FailNoLeg {
+		if r.Failure == FailNoLeg || (r.Failure == FailNoRTP && (!e.cfg.Detect.AudioPerLeg || r.silentLeg() == nil)) {
 			acts = append(acts, e.recovered(st, r, at))
 		}
 	}
@@ -478,9 +529,9 @@ func (e *Engine) adoptOrphans(st *state, at time.Time) []Action {
 		e.orphans = append(e.orphans[:i:i], e.orphans[i+1:]...)
 		i--
 		e.backdateResync(st, o)
-		acts = append(acts, e.leg(st, o.RecordID, o.DN, o.At, time.Time{})...)
+		acts = append(acts, e.leg(st, o.RecordID, o.DN, o.Parties, o.At, time.Time{})...)
 		if !o.Audio.IsZero() {
-			acts = append(acts, e.leg(st, o.RecordID, o.DN, time.Time{}, o.Audio)...)
+			acts = append(acts, e.leg(st, o.RecordID, o.DN, 1, time.Time{}, o.Audio)...)
 		}
 	}
 	return acts
@@ -544,9 +595,14 @@ func (e *Engine) Tick(now time.Time) []Action {
 			hold = true
 		}
 	}
-	for _, o := range e.orphans {
+	for i, o := range e.orphans {
 		if !hold && !o.Reported && !now.Before(o.At.Add(e.cfg.Detect.OrphanTimeout)) {
-			o.Reported = true
+			// one alert per recording: its other legs are the same failure
+			for _, p := range e.orphans[i:] {
+				if p.RecordID == o.RecordID && p.CallUUID == o.CallUUID && p.DN == o.DN {
+					p.Reported = true
+				}
+			}
 			e.counters.OrphanLegs++
 			e.cfg.Logger.Warn("recording leg matches no call", "record", o.RecordID, "calluuid", o.CallUUID, "dn", o.DN)
 			acts = append(acts, Alert{Kind: AlertOrphanLeg, At: now, CallUUID: o.CallUUID, RecordID: o.RecordID, DN: o.DN})
@@ -604,10 +660,17 @@ func (e *Engine) detect(st *state, now time.Time) []Action {
 		switch {
 		case len(r.Legs) == 0 && legDue && r.Failure == FailNone:
 			alert(FailNoLeg, AlertNoLeg, &e.counters.NoLeg)
-		case len(r.Legs) > 0 && len(r.Legs) < d.ExpectLegs && legDue && r.Failure == FailNone:
+		case len(r.Legs) > 0 && r.covered() < d.ExpectLegs && legDue && r.Failure == FailNone:
 			alert(FailOneLeg, AlertOneLeg, &e.counters.OneLeg)
 		}
-		if len(r.Legs) > 0 && r.Audio.IsZero() && r.Failure != FailNoRTP && !now.Before(r.Legs[0].At.Add(d.RTPTimeout)) {
+		silent := (*Leg)(nil)
+		switch {
+		case d.AudioPerLeg:
+			silent = r.silentLeg() // no RTP on some leg
+		case len(r.Legs) > 0 && r.Audio.IsZero():
+			silent = &r.Legs[0] // no RTP on any leg
+		}
+		if silent != nil && r.Failure != FailNoRTP && !now.Before(silent.At.Add(d.RTPTimeout)) {
 			alert(FailNoRTP, AlertNoRTP, &e.counters.NoRTP)
 		}
 	}

@@ -140,6 +140,7 @@ type Leg struct {
 	DN       string
 	At       time.Time
 	Audio    time.Time // first audio; zero until then
+	Parties  int       // parties whose audio the session carries (0 means 1)
 }
 
 // Recording is one recording of a monitored DN of a call.
@@ -276,6 +277,7 @@ type Orphan struct {
 	At                     time.Time
 	Audio                  time.Time
 	Reported               bool // past OrphanTimeout, alert sent
+	Parties                int  // as in Leg
 }
 
 // Open reports whether the couple is still open.

@@ -147,6 +147,25 @@ func (a *PortAllocator) InUse() int {
 	return a.inUse
 }
 
+// Free returns the pairs Allocate could hand out now and the pairs resting
+// in quarantine (released, not yet reusable). free + quarantined + InUse =
+// Capacity.
+func (a *PortAllocator) Free() (free, quarantined int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	// The ring is ordered by release time: the quarantined pairs are its
+	// newest entries.
+	for k := a.nfree - 1; k >= 0; k-- {
+		st := &a.ports[a.free[(a.head+k)%len(a.free)]]
+		if st.releasedAt.IsZero() || now.Sub(st.releasedAt) >= a.quarantine {
+			break
+		}
+		quarantined++
+	}
+	return a.nfree - quarantined, quarantined
+}
+
 // Capacity returns the number of pairs in the range.
 func (a *PortAllocator) Capacity() int { return len(a.ports) }
 

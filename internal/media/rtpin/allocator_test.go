@@ -264,3 +264,53 @@ func TestPortAllocatorConcurrent(t *testing.T) {
 		t.Fatalf("got %d ports, InUse %d; want 100", len(uniq), a.InUse())
 	}
 }
+
+// Free counts quarantined pairs apart: a pair resting after release is
+// neither free nor in use (issue 11: the gauges showed nothing during
+// quarantine, health said ok while no call could get a port).
+func TestPortAllocatorFreeCountsQuarantine(t *testing.T) {
+	clk := newFakeClock()
+	a, err := NewPortAllocator(20000, 20007, 10*time.Second, clk.Now) // 4 pairs
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(wantFree, wantQ int) {
+		t.Helper()
+		free, q := a.Free()
+		if free != wantFree || q != wantQ {
+			t.Errorf("Free() = %d free, %d quarantined; want %d, %d", free, q, wantFree, wantQ)
+		}
+		if free+q+a.InUse() != a.Capacity() {
+			t.Errorf("free %d + quarantined %d + in use %d != capacity %d", free, q, a.InUse(), a.Capacity())
+		}
+	}
+	check(4, 0)
+	var ports []int
+	for range 3 {
+		p, err := a.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, p)
+	}
+	check(1, 0)
+	a.Release(ports[0], Occupant{})
+	clk.Advance(4 * time.Second)
+	a.Release(ports[1], Occupant{})
+	check(1, 2)
+	clk.Advance(6 * time.Second) // the first release is out of quarantine
+	check(2, 1)
+	clk.Advance(4 * time.Second)
+	check(3, 0)
+	// Allocate agrees with Free: with only quarantined pairs left, none.
+	for range 3 {
+		if _, err := a.Allocate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Release(ports[2], Occupant{})
+	check(0, 1)
+	if _, err := a.Allocate(); !errors.Is(err, ErrNoPorts) {
+		t.Errorf("Allocate with only a quarantined pair: %v, want ErrNoPorts", err)
+	}
+}

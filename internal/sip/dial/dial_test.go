@@ -840,3 +840,18 @@ func TestMute(t *testing.T) {
 		t.Fatal("no gap in the timestamps")
 	}
 }
+
+// TestMuteParty: a party muted by Spec.MuteParty sends no RTP at all, the
+// other party sends every packet.
+func TestMuteParty(t *testing.T) {
+	rec := newFakeRecorder(t)
+	d := newTestDialer(t, Options{})
+	res, err := d.Call(callCtx(t), Spec{Target: rec.target("udp"), Duration: 400 * time.Millisecond,
+		MuteParty: func(party int) bool { return party == 1 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PacketsSent[0] != 20 || res.PacketsSent[1] != 0 {
+		t.Fatalf("sent %v, want [20 0] (party 1 muted)", res.PacketsSent)
+	}
+}

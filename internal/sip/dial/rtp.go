@@ -99,7 +99,7 @@ func newStream(party int, src Source, codec string, pair rtpPair, p *plan, log *
 		reorder: p.Reorder,
 		jitter:  p.Jitter,
 		wantSR:  p.RTCP,
-		mute:    p.Mute,
+		mute:    partyMute(p, party),
 		ssrcChangeTick: func() int {
 			if party != 0 || p.SSRCChangeAt <= 0 {
 				return 0
@@ -399,4 +399,13 @@ func pace(ctx context.Context, stop <-chan struct{}, streams []*stream, ticks in
 			}
 		}
 	}
+}
+
+// partyMute is the mute function of party's streams: Spec.Mute, or
+// Spec.MuteParty for this party.
+func partyMute(p *plan, party int) func() bool {
+	if p.MuteParty == nil {
+		return p.Mute
+	}
+	return func() bool { return (p.Mute != nil && p.Mute()) || p.MuteParty(party) }
 }

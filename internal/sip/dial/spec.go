@@ -81,6 +81,10 @@ type Spec struct {
 	// a media server pauses a recording (or never sends RTP). It is called
 	// from the streaming goroutines and must be safe for concurrent use.
 	Mute func() bool
+	// MuteParty, when not nil, is Mute for the streams of one party
+	// (0: the recorded DN's, 1: the other party's): a media server whose
+	// session for one party is established but carries no RTP.
+	MuteParty func(party int) bool
 	// SSRCChangeAt, when positive, makes the recorded party's stream switch
 	// to a new SSRC, sequence and timestamp base at that offset without any
 	// signalling (a media server restarting a stream): recorders must cope.
