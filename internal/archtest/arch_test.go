@@ -332,3 +332,55 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 		})
 	}
 }
+
+// ARCHITECTURE.md's package map (the first code block after "## Packages")
+// names every package, and only packages that exist.
+func TestArchitectureMapMatchesTree(t *testing.T) {
+	base := root(t)
+	doc, err := os.ReadFile(filepath.Join(base, "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	i := strings.Index(text, "## Packages")
+	if i < 0 {
+		t.Fatal(`ARCHITECTURE.md has no "## Packages" section`)
+	}
+	text = text[i:]
+	start := strings.Index(text, "```\n")
+	end := strings.Index(text[start+4:], "```")
+	if start < 0 || end < 0 {
+		t.Fatal("no code block in the Packages section")
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(text[start+4:start+4+end], "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasSuffix(f[0], "/") || strings.HasPrefix(f[0], "-") {
+			continue
+		}
+		name := f[0]
+		indented := strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") // "  room/pkg"; deeper = a continuation
+		switch {
+		case strings.HasPrefix(name, "internal/") || strings.HasPrefix(name, "cmd/"):
+		case indented:
+			name = "internal/" + name
+		default:
+			continue // a continuation line
+		}
+		listed[name] = true
+	}
+	pkgs := packages(t)
+	for p := range pkgs {
+		if !listed[p] {
+			t.Errorf("package %s is not in ARCHITECTURE.md's package map", p)
+		}
+	}
+	for p := range listed {
+		if _, ok := pkgs[p]; ok {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(base, p)); err != nil || !fi.IsDir() {
+			t.Errorf("ARCHITECTURE.md lists %s, which does not exist", p)
+		}
+	}
+}
