@@ -6,7 +6,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -42,5 +41,3 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd(), newHostileCmd())
 	return root
 }
-
-func fatalf(format string, a ...any) error { return fmt.Errorf(format, a...) }

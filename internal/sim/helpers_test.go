@@ -166,15 +166,6 @@ func (c *tclient) expect(want ...string) []*tlib.Message {
 	return got
 }
 
-// quiet asserts nothing arrives within d.
-func (c *tclient) quiet(d time.Duration) {
-	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(d))
-	if m, err := tlib.ReadMessage(c.r); err == nil {
-		c.t.Fatalf("unexpected message:\n%s", m.Trace())
-	}
-}
-
 // fakeMedia records what the Sim asks of the Media Server.
 type fakeMedia struct {
 	mu     sync.Mutex

@@ -2,7 +2,6 @@ package conversation
 
 import (
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -342,5 +341,3 @@ func callTypeName(t int) string {
 	}
 	return "Unknown"
 }
-
-func joinMembers(m []string) string { return strings.Join(m, ",") }

@@ -40,19 +40,3 @@ const (
 	RecordPaused   = "PAUSED"
 	RecordOff      = "OFF"
 )
-
-// PrivateMsgName returns the GSIP_RECORD_* name of a default recording
-// PrivateMsgID, or "".
-func PrivateMsgName(id int64) string {
-	switch id {
-	case PrivateMsgRecordStart:
-		return "GSIP_RECORD_START"
-	case PrivateMsgRecordStop:
-		return "GSIP_RECORD_STOP"
-	case PrivateMsgRecordPause:
-		return "GSIP_RECORD_PAUSE"
-	case PrivateMsgRecordResume:
-		return "GSIP_RECORD_RESUME"
-	}
-	return ""
-}

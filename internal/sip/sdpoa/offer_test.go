@@ -28,8 +28,6 @@ var (
 	sbc     = netip.MustParseAddr("198.51.100.7")
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func TestParseOffer(t *testing.T) {
 	hugeLabel := strings.Repeat("L", 5000)
 	tests := []struct {
