@@ -1,7 +1,7 @@
 # openrec — developer targets. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test check vet lint fuzz bench bench-capacity build demo
+.PHONY: test check vet lint fuzz bench bench-capacity build demo deadcode soak
 
 build:
 	$(GO) build ./...
@@ -38,3 +38,11 @@ bench-capacity:
 
 demo:
 	$(GO) run ./cmd/openrec demo
+
+# Unreachable code (prints nothing when there is none).
+deadcode:
+	$(GO) run golang.org/x/tools/cmd/deadcode@v0.52.0 -test ./...
+
+# Soak: good calls beside hostile SIP traffic (BENCHMARKS.md); SOAK_ARGS="600 200".
+soak:
+	scripts/soak.sh $(SOAK_ARGS)
