@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -127,20 +128,24 @@ func (r *Recorder) flushFailed(c *call, err error, now time.Time) (end bool) {
 	return false
 }
 
-// saveFinal stores a finished recording's row. A failed write is retried
-// in the background (backoff up to 5 s) until it succeeds or the recorder
-// closes, so a row never stays "recording" because of one failed write; a
-// row still unwritten at Close is closed by Recover at the next start,
-// with the duration its file holds.
+// saveFinal stores a finished recording's row and the events the store
+// refused before (c.pending). A failed write is retried in the background
+// (backoff up to 5 s) until it succeeds or the recorder closes, so a row
+// never stays "recording" because of one failed write; a row still
+// unwritten at Close is closed by Recover at the next start, with the
+// duration its file holds. Called with c.mu held.
 func (r *Recorder) saveFinal(c *call, rec *store.Recording) {
-	err := r.st.UpdateRecording(context.Background(), rec)
+	events := slices.Clone(c.pending)
+	c.pending = c.pending[:0]
+	f := &finalWrite{st: r.st, id: rec.ID, row: *rec, events: events}
+	err := f.try()
 	if err == nil {
 		return
 	}
 	r.fault.storeRetries.Add(1)
 	select {
 	case <-r.stop: // closing: one more attempt now, no goroutine
-		if err := r.st.UpdateRecording(context.Background(), rec); err != nil {
+		if err := f.try(); err != nil {
 			r.fault.storeLost.Add(1)
 			c.log.Error("store final update lost: the row is closed at the next start", "error", err)
 		}
@@ -148,7 +153,6 @@ func (r *Recorder) saveFinal(c *call, rec *store.Recording) {
 	default:
 	}
 	c.log.Error("store final update failed: retrying", "error", err)
-	row := *rec
 	r.retries.Add(1)
 	go func() {
 		defer r.retries.Done()
@@ -158,14 +162,14 @@ func (r *Recorder) saveFinal(c *call, rec *store.Recording) {
 			select {
 			case <-r.stop:
 				t.Stop()
-				if err := r.st.UpdateRecording(context.Background(), &row); err != nil {
+				if err := f.try(); err != nil {
 					r.fault.storeLost.Add(1)
 					c.log.Error("store final update lost: the row is closed at the next start", "error", err)
 				}
 				return
 			case <-t.C:
 			}
-			if err := r.st.UpdateRecording(context.Background(), &row); err == nil {
+			if err := f.try(); err == nil {
 				c.log.Info("store final update written after retry")
 				return
 			}
@@ -173,4 +177,23 @@ func (r *Recorder) saveFinal(c *call, rec *store.Recording) {
 			wait = min(2*wait, 5*time.Second)
 		}
 	}()
+}
+
+// finalWrite is the last store write of a recording: its pending events
+// (written once: AddEvents is not idempotent), then its row.
+type finalWrite struct {
+	st     Store
+	id     string
+	row    store.Recording
+	events []store.Event
+}
+
+func (f *finalWrite) try() error {
+	if len(f.events) > 0 {
+		if err := f.st.AddEvents(context.Background(), f.id, f.events...); err != nil {
+			return err
+		}
+		f.events = nil
+	}
+	return f.st.UpdateRecording(context.Background(), &f.row)
 }
