@@ -36,5 +36,9 @@ bench:
 bench-capacity:
 	scripts/bench-capacity.sh $(BENCH_ARGS)
 
+# The same as `go run ./cmd/openrec demo`, with the signals reaching the
+# demo: the recipe's shell is replaced by the binary (exec), so Ctrl-C and
+# a SIGTERM sent to make (which passes it on to its children) stop it
+# cleanly. DEMO_ARGS passes flags, e.g. DEMO_ARGS=--duration=5m.
 demo:
-	$(GO) run ./cmd/openrec demo
+	$(GO) build -o openrec ./cmd/openrec && exec ./openrec demo $(DEMO_ARGS)

@@ -383,6 +383,10 @@ func printDemoSummary(out io.Writer, a *app.App, dataDir string) {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
 	}
+	if total == 0 {
+		fmt.Fprintln(out, "\nno recordings yet (the first calls are answered a few seconds after the start)")
+		return
+	}
 	fmt.Fprintf(out, "\n%d recordings (%s); the latest:\n", total, strings.Join(parts, ", "))
 	for _, r := range recs {
 		who := r.ExternalData["GEN_CFG_FULLNAME"]
