@@ -896,3 +896,86 @@ func TestProblemsAndOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// API clients (curl -d, scripts) may send JSON without declaring it: a
+// bearer token or the token endpoint involve no cookie, so login CSRF does
+// not apply. The cookie endpoint stays strict (TestRequestShapeErrors).
+func TestBearerRequestsAcceptUndeclaredJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain"} {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/auth/token", strings.NewReader(`{"username":"root","password":"password-root"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			Token string `json:"token"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || tok.Token == "" {
+			t.Errorf("POST /auth/token with Content-Type %q: %d, want 200 and a token", ct, resp.StatusCode)
+			continue
+		}
+		// a bearer request with a body, as curl -d sends it
+		req, _ = http.NewRequest("POST", e.srv.URL+"/api/v1/calls/control", strings.NewReader(`{"op":"bogus","dn":"5001"}`))
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnsupportedMediaType {
+			t.Errorf("bearer POST /calls/control with Content-Type %q: 415", ct)
+		}
+	}
+	// still no multipart form
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/auth/token", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("multipart token request: %d, want 415", resp.StatusCode)
+	}
+}
+
+// A bearer value that is not a token of this server (e.g. "null" from a
+// failed sign-in piped through jq) says so, instead of "expired".
+func TestMalformedBearerTokenSaysSo(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tok := range []string{"null", "abc", strings.Repeat("x", 43) + "!"} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/auth/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(string(b), "malformed") || strings.Contains(string(b), "expired") {
+			t.Errorf("Bearer %q: %d %s, want 401 saying malformed", tok, resp.StatusCode, b)
+		}
+	}
+	// a well-formed token nobody issued is unknown or expired
+	unknown, _ := auth.NewToken()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/auth/me", nil)
+	req.Header.Set("Authorization", "Bearer "+unknown)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), "expired") {
+		t.Errorf("unknown token: %d %s", resp.StatusCode, b)
+	}
+}
