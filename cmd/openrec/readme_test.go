@@ -181,5 +181,3 @@ curl() {
 		t.Fatal("demo did not exit after SIGINT")
 	}
 }
-
-
