@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // chromium starts Debian's headless Chromium (OPENREC_TEST_CHROMIUM) for
 // browser tests, or skips.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	exe := os.Getenv("OPENREC_TEST_CHROMIUM")
-	if exe == "" {
-		t.Skip("browser test: set OPENREC_TEST_CHROMIUM=/usr/bin/chromium (Debian packages chromium, chromium-driver) to run it")
-	}
+	// Debian packages chromium; OPENREC_TEST_CHROMIUM names another.
+	exe := testtool.Find(t, "OPENREC_TEST_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox, // CI runs as root

@@ -25,6 +25,8 @@ import (
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
 	"github.com/openrec/openrec/internal/web/auth"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // Tones of the two channels of every test recording.
@@ -98,7 +100,7 @@ func newEnv(t *testing.T, mut func(*api.Config)) *env {
 	}
 	cfg := api.Config{
 		Store: db, Users: db, Audit: db, DataDir: dir,
-		MP3:    &mediaconv.Cache{Dir: filepath.Join(dir, "cache"), Enc: mediaconv.Encoder{Path: os.Getenv("OPENREC_TEST_LAME")}},
+		MP3:    &mediaconv.Cache{Dir: filepath.Join(dir, "cache"), Enc: mediaconv.Encoder{Path: testtool.Lookup("OPENREC_TEST_LAME", "lame")}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mut != nil {
@@ -544,10 +546,7 @@ func TestMediaWAVAndRange(t *testing.T) {
 }
 
 func TestMediaMP3(t *testing.T) {
-	lame := os.Getenv("OPENREC_TEST_LAME")
-	if lame == "" {
-		t.Skip("set OPENREC_TEST_LAME=/usr/bin/lame (Debian package lame) to test MP3 downloads")
-	}
+	testtool.Find(t, "OPENREC_TEST_LAME", "lame") // newEnv's MP3 cache finds it the same way
 	e := newEnv(t, nil)
 	tok := e.token("root")
 	for _, c := range []struct {
