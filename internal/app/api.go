@@ -17,6 +17,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
@@ -48,21 +49,32 @@ func (a *App) newAPI(health, metrics http.Handler) *api.Server {
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
 	}
 	if a.cti != nil {
-		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core}
+		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core, cache: a.cti.cache}
 		cfg.Control = controlAdapter{core: a.cti.core, st: a.db}
 		cfg.Rules = rulesAdapter{h: a.cti.rules}
 	}
 	return api.New(cfg)
 }
 
-// liveAdapter lists the calls in progress for the API.
+// liveAdapter lists the calls in progress for the API. With the CTI side,
+// each recording gets its call's numbers, the agent on its recorded DN and
+// who each channel carries (agent or customer), so the UI shows people.
 type liveAdapter struct {
-	rec  *recorder.Recorder
-	core *callcore.Core // nil without a CTI link
+	rec   *recorder.Recorder
+	core  *callcore.Core  // nil without a CTI link
+	cache *cfgcache.Cache // agents' names; nil without a CTI link
 }
 
 func (l liveAdapter) Live() []api.LiveCall {
 	calls := l.rec.Live()
+	var cti map[string]callcore.LiveCTICall
+	if l.core != nil {
+		all := l.core.LiveCalls()
+		cti = make(map[string]callcore.LiveCTICall, len(all))
+		for _, c := range all {
+			cti[c.CallUUID] = c
+		}
+	}
 	out := make([]api.LiveCall, 0, len(calls))
 	for _, c := range calls {
 		v := api.LiveCall{
@@ -70,18 +82,65 @@ func (l liveAdapter) Live() []api.LiveCall {
 			RecordedDN: c.RecordedDN, OtherDN: c.OtherDN, Mode: string(c.Mode), StartedAt: c.StartedAt.UTC(),
 			Paused: c.Paused, Tenant: c.Tenant, Correlation: c.Correlation,
 		}
+		call, matched := cti[c.CallUUID]
+		agents := map[string]string{} // DN → agent id, of the call's parties
+		parties := map[string]bool{}
+		if matched {
+			v.ANI, v.DNIS = call.ANI, call.DNIS
+			for _, p := range call.Parties {
+				parties[p.DN] = true
+				if p.AgentID != "" {
+					agents[p.DN] = p.AgentID
+				}
+			}
+			v.AgentID = agents[c.RecordedDN]
+			v.AgentName = l.agentName(v.AgentID)
+		}
 		for _, ch := range c.Channels {
 			lc := api.LiveChannel{Channel: ch.Channel, DN: ch.DN, Label: ch.Label, Codec: ch.Codec,
-				Packets: ch.Packets, AudioArriving: ch.AudioArriving, Held: ch.Held}
+				Packets: ch.Packets, AudioArriving: ch.AudioArriving, Held: ch.Held, Role: "party", Name: ch.DN}
 			if !ch.LastPacketAt.IsZero() {
 				t := ch.LastPacketAt.UTC()
 				lc.LastPacketAt = &t
+			}
+			switch id := agents[ch.DN]; {
+			case id != "":
+				lc.Role, lc.Name = "agent", firstNonEmptyStr(l.agentName(id), "agent "+id)
+			case matched && ch.DN != "" && (ch.DN == call.ANI || !parties[ch.DN]):
+				lc.Role = "customer"
 			}
 			v.Channels = append(v.Channels, lc)
 		}
 		out = append(out, v)
 	}
 	return out
+}
+
+// agentName is the full name of the person whose agent login is id ("" if
+// unknown).
+func (l liveAdapter) agentName(id string) string {
+	if l.cache == nil || id == "" {
+		return ""
+	}
+	snap := l.cache.Snapshot()
+	if snap == nil {
+		return ""
+	}
+	for _, sw := range snap.Switches() {
+		if p, ok := snap.PersonByLogin(sw.Name, id); ok {
+			return firstNonEmptyStr(strings.TrimSpace(p.FirstName+" "+p.LastName), p.UserName)
+		}
+	}
+	return ""
+}
+
+func firstNonEmptyStr(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (l liveAdapter) LiveCTI() []api.CTICall {
@@ -91,9 +150,9 @@ func (l liveAdapter) LiveCTI() []api.CTICall {
 	calls := l.core.LiveCalls()
 	out := make([]api.CTICall, 0, len(calls))
 	for _, c := range calls {
-		v := api.CTICall{CallUUID: c.CallUUID, ConnID: c.ConnID, CallType: c.CallType, Tenant: c.Tenant, Alerts: c.Alerts}
+		v := api.CTICall{CallUUID: c.CallUUID, ConnID: c.ConnID, CallType: c.CallType, Tenant: c.Tenant, ANI: c.ANI, DNIS: c.DNIS, Alerts: c.Alerts}
 		for _, p := range c.Parties {
-			v.Parties = append(v.Parties, api.CTIParty{DN: p.DN, AgentID: p.AgentID, Monitored: p.Monitored,
+			v.Parties = append(v.Parties, api.CTIParty{DN: p.DN, AgentID: p.AgentID, AgentName: l.agentName(p.AgentID), Monitored: p.Monitored,
 				RecordingID: p.RecordingID, RecordingState: p.RecordingState, Decision: p.Decision})
 		}
 		out = append(out, v)

@@ -978,3 +978,59 @@ func TestMalformedBearerTokenSaysSo(t *testing.T) {
 		t.Errorf("unknown token: %d %s", resp.StatusCode, b)
 	}
 }
+
+// fakeLive is a LiveSource with fixed calls.
+type fakeLive struct{ calls []api.LiveCall }
+
+func (f fakeLive) Live() []api.LiveCall   { return f.calls }
+func (f fakeLive) LiveCTI() []api.CTICall { return nil }
+
+// A recording in progress has no external data yet (it is written when
+// the call ends): search and the recording's page show its duration so
+// far and what the live call already knows — agent, calling and dialled
+// numbers — instead of 00:00 and blanks.
+func TestRecordingInProgressShowsLiveFields(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 42, 0, time.UTC)
+	e := newEnv(t, func(c *api.Config) {
+		c.Now = func() time.Time { return now }
+		c.Live = fakeLive{calls: []api.LiveCall{{RecordingID: "rec-live", CallUUID: "UUID-live", RecordedDN: "5003",
+			AgentID: "1003", AgentName: "Cleo Diaz", ANI: "+15551010003", DNIS: "8005550100", Tenant: "TenantA"}}}
+	})
+	if err := e.db.CreateRecording(context.Background(), &store.Recording{ID: "rec-live", Mode: store.ModeMSR,
+		Status: store.StatusRecording, CallUUID: "UUID-live", RecordedDN: "5003", OtherDN: "+15551010003",
+		StartedAt: now.Add(-42 * time.Second), Channels: 2, Format: "ulaw"}); err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		ID         string `json:"id"`
+		DurationMS int64  `json:"duration_ms"`
+		Caller     string `json:"caller"`
+		Dialed     string `json:"dialed"`
+		Tenant     string `json:"tenant"`
+		Agent      struct{ ID, Name string }
+	}
+	check := func(where string, v view) {
+		t.Helper()
+		if v.DurationMS != 42000 || v.Caller != "+15551010003" || v.Dialed != "8005550100" || v.Agent.ID != "1003" ||
+			v.Agent.Name != "Cleo Diaz" || v.Tenant != "TenantA" {
+			t.Errorf("%s: %+v, want 42 s so far, the live call's agent and numbers", where, v)
+		}
+	}
+	tok := e.token("root")
+	var page struct{ Items []view }
+	if code := e.do(tok, "GET", "/api/v1/recordings?status=recording", nil, &page); code != 200 || len(page.Items) != 1 {
+		t.Fatalf("search: %d %+v", code, page)
+	}
+	check("search", page.Items[0])
+	var one view
+	if code := e.do(tok, "GET", "/api/v1/recordings/rec-live", nil, &one); code != 200 {
+		t.Fatalf("get: %d", code)
+	}
+	check("recording", one)
+	// A finished recording keeps its stored values.
+	var done view
+	e.do(tok, "GET", "/api/v1/recordings/rec-a1", nil, &done)
+	if done.DurationMS != 2000 || done.Caller != "+33123456789" {
+		t.Errorf("finished recording changed: %+v", done)
+	}
+}
