@@ -285,32 +285,55 @@ func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
 		return api.RulesDoc{}, &api.Problem{Status: http.StatusConflict, Title: "Rules not editable",
 			Detail: "this server was started without a configuration file (serve --config FILE): there is nowhere to save rules"}
 	}
-	invalid := func(err error) error {
-		return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
+	_, value, _, err := parseRules(text)
+	if err != nil {
+		return api.RulesDoc{}, err
 	}
+	if err := r.h.writeRules(&value); err != nil {
+		var inv *invalidRules
+		if errors.As(err, &inv) {
+			return api.RulesDoc{}, invalidRulesProblem(inv.err)
+		}
+		return api.RulesDoc{}, err
+	}
+	return r.Rules()
+}
+
+// CheckRules compiles text as SetRules would and saves nothing: the
+// Validate button of the Rules page.
+func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) {
+	c, _, set, err := parseRules(text)
+	if err != nil {
+		return api.RulesDoc{}, err
+	}
+	return api.RulesDoc{YAML: text, Path: r.h.path, Editable: r.h.path != "", Groups: len(c.Groups), Rules: set.Len(),
+		Warnings: set.Warnings()}, nil
+}
+
+// parseRules reads the YAML of the `rules:` key strictly (unknown keys are
+// errors) and compiles it; errors are 422 problems.
+func parseRules(text string) (rules.Config, yaml.Node, *rules.Set, error) {
 	var c rules.Config
 	var value yaml.Node
 	if strings.TrimSpace(text) != "" {
 		dec := yaml.NewDecoder(strings.NewReader(text))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil {
-			return api.RulesDoc{}, invalid(err)
+			return c, value, nil, invalidRulesProblem(err)
 		}
 		if err := yaml.Unmarshal([]byte(text), &value); err != nil {
-			return api.RulesDoc{}, invalid(err)
+			return c, value, nil, invalidRulesProblem(err)
 		}
 	}
-	if _, err := rules.Compile(c); err != nil {
-		return api.RulesDoc{}, invalid(err)
+	set, err := rules.Compile(c)
+	if err != nil {
+		return c, value, nil, invalidRulesProblem(err)
 	}
-	if err := r.h.writeRules(&value); err != nil {
-		var inv *invalidRules
-		if errors.As(err, &inv) {
-			return api.RulesDoc{}, invalid(inv.err)
-		}
-		return api.RulesDoc{}, err
-	}
-	return r.Rules()
+	return c, value, set, nil
+}
+
+func invalidRulesProblem(err error) error {
+	return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
 }
 
 // invalidRules: the configuration file with the new rules would not load.
