@@ -77,7 +77,7 @@ func readmeBlocks(t *testing.T, path string) []readmeBlock {
 
 func TestREADMEExamples(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the README against the demo (about 40 s); skipped with -short")
+		t.Skip("runs the README against the demo (about 20 s); skipped with -short")
 	}
 	blocks := readmeBlocks(t, "../../README.md")
 	if len(blocks) < 2 {
