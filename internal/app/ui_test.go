@@ -203,7 +203,8 @@ steps:
 	}
 	run(t, ctx, "stop listening", chromedp.Click(chromedp.ID("listen-stop")))
 
-	// Every page at a wide and a phone-sized width: nothing clipped, no
+	// Every page wide, at 400 px and at the narrowest phone width (360 px):
+	// nothing clipped, no
 	// sideways scrolling of the page (tables scroll inside their card).
 	recID := byCall(t, env.a, env.sim, "c1")[0].ID
 	pages := []struct{ name, hash, ready string }{
@@ -212,7 +213,7 @@ steps:
 		{"recording", "#/recording/" + recID, `#waveform[data-state="ready"]`},
 		{"rules", "#/admin/rules", `#page-rules[data-state="ready"]`},
 	}
-	for _, w := range []int64{1400, 400} {
+	for _, w := range []int64{1400, 400, 360} {
 		run(t, ctx, fmt.Sprintf("viewport %d px", w), chromedp.EmulateViewport(w, 900))
 		for _, pg := range pages {
 			run(t, ctx, pg.name+" page", chromedp.Navigate(base+"/"+pg.hash), chromedp.WaitVisible(chromedp.CSS(pg.ready)))
