@@ -204,8 +204,8 @@ steps:
 	run(t, ctx, "stop listening", chromedp.Click(chromedp.ID("listen-stop")))
 
 	// Every page wide, at 400 px and at the narrowest phone width (360 px):
-	// nothing clipped, no
-	// sideways scrolling of the page (tables scroll inside their card).
+	// nothing clipped, no sideways scrolling of the page (tables scroll
+	// inside their card).
 	recID := byCall(t, env.a, env.sim, "c1")[0].ID
 	pages := []struct{ name, hash, ready string }{
 		{"live", "#/live", `#live-calls[data-state="ready"] tr[data-recording-id]`},
