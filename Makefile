@@ -6,8 +6,11 @@ GO ?= go
 build:
 	$(GO) build ./...
 
+# Two steps: everything under the race detector, then the zero-allocation
+# tests, which are built without it (the race detector allocates).
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 5m -run 'Alloc' ./...
 
 vet:
 	$(GO) vet ./...
@@ -36,8 +39,12 @@ bench:
 bench-capacity:
 	scripts/bench-capacity.sh $(BENCH_ARGS)
 
+# The same as `go run ./cmd/openrec demo`, with the signals reaching the
+# demo: the recipe's shell is replaced by the binary (exec), so Ctrl-C and
+# a SIGTERM sent to make (which passes it on to its children) stop it
+# cleanly. DEMO_ARGS passes flags, e.g. DEMO_ARGS=--duration=5m.
 demo:
-	$(GO) run ./cmd/openrec demo
+	$(GO) build -o openrec ./cmd/openrec && exec ./openrec demo $(DEMO_ARGS)
 
 # Unreachable code (prints nothing when there is none).
 deadcode:

@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,6 +19,7 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
@@ -26,29 +27,105 @@ import (
 	"github.com/openrec/openrec/internal/web/auth"
 )
 
-// demoOpening is the scripted start of the demo: a full-time recorded call
-// (record=true DN) transferred by consultation, and a call a desktop
-// records, pauses (PCI) and resumes. Traffic follows.
-const demoOpening = `
-name: demo-opening
+// demoScenes is the scripted part of the demo, replayed every
+// demoScenePeriod while random traffic runs beside it. Each call shows one
+// thing a contact-center recorder must handle. %[1]d numbers the round (ANIs
+// differ from round to round).
+//
+//   - a: Ann (5001, recorded full-time) holds the customer, consults Bob
+//     (5002) and transfers the call to him.
+//   - b: Dev's desktop (5004, billing) starts the recording, pauses it while
+//     the customer reads out a card number (PCI) and resumes it.
+//   - c: Cleo (5003) brings Eva (5005, technical) into a conference; Eva
+//     leaves before the end.
+//   - d: a sales call (5006) pre-recorded by a rule and kept (the customer
+//     agrees: RECORDING_KEEP=true), silently monitored by Sue (5100).
+//   - e: a sales call (5007) pre-recorded and discarded (RECORDING_KEEP=false).
+//   - f: a call on the HR line (5008), which the "do not record" rule keeps
+//     from being recorded.
+const demoScenes = `
+name: demo-scenes
 steps:
-  - {at: 0s, action: login, dn: "5001", agent: "1001"}
-  - {at: 0s, action: login, dn: "5002", agent: "1002"}
-  - {at: 0s, action: login, dn: "5003", agent: "1003"}
-  - {at: 0s, action: login, dn: "5004", agent: "1004"}
-  - {at: 200ms, action: inbound, call: c1, ani: "+15551230001", dnis: "8005550100", rp: "7000", to: "5001", data: {Segment: Gold, AccountID: "A-1001"}}
-  - {at: 400ms, action: answer, call: c1, dn: "5001"}
-  - {at: 600ms, action: inbound, call: c2, ani: "+15551230002", dnis: "8005550100", rp: "7000", to: "5004", data: {Segment: Silver}}
-  - {at: 800ms, action: answer, call: c2, dn: "5004"}
-  - {at: 1s, action: record-start, call: c2, dn: "5004", id: DEMO-DESK-1}
-  - {at: 2500ms, action: record-pause, call: c2, dn: "5004"}
-  - {at: 3s, action: consult, call: c1, dn: "5001", to: "5002", consult: c3}
-  - {at: 3500ms, action: record-resume, call: c2, dn: "5004"}
-  - {at: 3500ms, action: answer, call: c3, dn: "5002"}
-  - {at: 4500ms, action: complete-transfer, call: c1, consult: c3}
-  - {at: 6s, action: release, call: c2, dn: "5004"}
-  - {at: 7s, action: release, call: c1, dn: "5002"}
-  - {at: 7500ms, action: attach, call: c1, dn: "5002", data: {Disposition: Sale}}
+  - {at: 1s, action: inbound, call: a, ani: "+1555%[1]d010001", dnis: "8005550100", rp: "7000", to: "5001", data: {Segment: Gold, AccountID: "A-%[1]d1001", CallReason: Billing}}
+  - {at: 2s, action: inbound, call: b, ani: "+1555%[1]d010002", dnis: "8005550100", rp: "7000", to: "5004", data: {Segment: Silver, AccountID: "A-%[1]d1002", CallReason: Payment}}
+  - {at: 3s, action: inbound, call: c, ani: "+1555%[1]d010003", dnis: "8005550100", rp: "7000", to: "5003", data: {Segment: Bronze, CallReason: Technical}}
+  - {at: 4s, action: answer, call: a, dn: "5001"}
+  - {at: 4s, action: inbound, call: d, ani: "+1555%[1]d010004", dnis: "8005550200", rp: "7000", to: "5006", data: {Segment: Gold, CallReason: Upgrade}}
+  - {at: 5s, action: answer, call: b, dn: "5004"}
+  - {at: 6s, action: answer, call: c, dn: "5003"}
+  - {at: 7s, action: answer, call: d, dn: "5006"}
+  - {at: 7s, action: record-start, call: b, dn: "5004"}
+  - {at: 8s, action: inbound, call: e, ani: "+1555%[1]d010005", dnis: "8005550200", rp: "7000", to: "5007", data: {Segment: Silver, CallReason: Quote}}
+  - {at: 9s, action: inbound, call: f, ani: "+1555%[1]d010006", dnis: "8005550300", rp: "7000", to: "5008", data: {CallReason: HR}}
+  - {at: 11s, action: answer, call: e, dn: "5007"}
+  - {at: 12s, action: answer, call: f, dn: "5008"}
+  - {at: 15s, action: monitor, call: d, dn: "5006", supervisor: "5100", mode: mute}
+  - {at: 22s, action: record-pause, call: b, dn: "5004"}
+  - {at: 24s, action: hold, call: a, dn: "5001"}
+  - {at: 30s, action: consult, call: c, dn: "5003", to: "5005", consult: c2}
+  - {at: 30s, action: attach, call: e, dn: "5007", data: {RECORDING_KEEP: "false"}}
+  - {at: 33s, action: answer, call: c2, dn: "5005"}
+  - {at: 34s, action: record-resume, call: b, dn: "5004"}
+  - {at: 35s, action: retrieve, call: a, dn: "5001"}
+  - {at: 40s, action: attach, call: d, dn: "5006", data: {RECORDING_KEEP: "true"}}
+  - {at: 42s, action: complete-conference, call: c, consult: c2}
+  - {at: 48s, action: consult, call: a, dn: "5001", to: "5002", consult: a2}
+  - {at: 51s, action: answer, call: a2, dn: "5002"}
+  - {at: 58s, action: complete-transfer, call: a, consult: a2}
+  - {at: 60s, action: release, call: d, dn: "5100"}
+  - {at: 62s, action: release, call: e, dn: "5007"}
+  - {at: 75s, action: release, call: f, dn: "5008"}
+  - {at: 85s, action: release, call: b, dn: "5004"}
+  - {at: 86s, action: attach, call: b, dn: "5004", data: {Disposition: Paid}}
+  - {at: 95s, action: release, call: c, dn: "5005"}
+  - {at: 100s, action: release, call: d, dn: "5006"}
+  - {at: 101s, action: attach, call: d, dn: "5006", data: {Disposition: Sale}}
+  - {at: 118s, action: release, call: a, dn: "5002"}
+  - {at: 119s, action: attach, call: a, dn: "5002", data: {Disposition: Resolved}}
+  - {at: 140s, action: release, call: c, dn: "5003"}
+`
+
+// demoScenePeriod is how often the scenes start again (they end by 140 s).
+const demoScenePeriod = 150 * time.Second
+
+// demoLogins logs the agents and the supervisor in.
+const demoLogins = `
+name: demo-logins
+steps:
+  - {action: login, dn: "5001", agent: "1001"}
+  - {action: login, dn: "5002", agent: "1002"}
+  - {action: login, dn: "5003", agent: "1003"}
+  - {action: login, dn: "5004", agent: "1004"}
+  - {action: login, dn: "5005", agent: "1005"}
+  - {action: login, dn: "5006", agent: "1006"}
+  - {action: login, dn: "5007", agent: "1007"}
+  - {action: login, dn: "5008", agent: "1008"}
+  - {action: login, dn: "5011", agent: "1011"}
+  - {action: login, dn: "5012", agent: "1012"}
+  - {action: login, dn: "5013", agent: "1013"}
+  - {action: login, dn: "5014", agent: "1014"}
+  - {action: login, dn: "5015", agent: "1015"}
+  - {action: login, dn: "5016", agent: "1016"}
+  - {action: login, dn: "5100", agent: "1100"}
+`
+
+// demoTraffic is the queue: random inbound calls of 30 s to 3 min to the
+// six queue agents (5011-5016), some held, transferred or consulted.
+var demoTraffic = sim.Traffic{Rate: 1.0 / 8, UntilStopped: true,
+	TalkMin: sim.Duration(30 * time.Second), TalkMax: sim.Duration(3 * time.Minute), Ring: sim.Duration(3 * time.Second),
+	Hold: 0.3, Transfer: 0.1, Consult: 0.15, RoutingPoint: "7000",
+	Agents: []string{"5011", "5012", "5013", "5014", "5015", "5016"}}
+
+// demoRules are written to a new demo configuration file: the sales line
+// is pre-recorded, the HR line never recorded.
+const demoRules = `rules:
+  groups:
+    - name: Compliance
+      rules:
+        - {name: hr-line-not-recorded, action: do_not_record, mask: "5008"}
+    - name: Sales
+      rules:
+        - {name: sales-prerecord, action: prerecord, mask: "5006-5007"}
 `
 
 func newDemoCmd() *cobra.Command {
@@ -58,74 +135,104 @@ func newDemoCmd() *cobra.Command {
 		Short: "Run the recorder and a simulated contact center together (no Genesys or SBC needed)",
 		Long: `Run the recorder exactly like 'serve' (same flags) together with the built-in
 contact-center simulator: a SIP Server on a CTI link, a Media Server sending MSR
-recording sessions, a Configuration Server with one tenant and four agents. The
-simulator plays a scripted opening (a full-time recorded call transferred by
-consultation, a call a desktop records, pauses and resumes) and then random traffic.
-Recordings are correlated with the calls: external data (GEN_TEV_*, GEN_USR_*,
-GEN_CFG_*), couples with offsets into the file, notification of recording.
+recording sessions with a synthetic voice per party, a Configuration Server with
+tenant Acme, fourteen named agents and a supervisor.
 
-With --duration the demo stops placing calls after D, lets every call end, finalises
-all recordings and exits; without it, it runs until Ctrl-C.`,
+Scripted scenes replay every 2.5 minutes: a call held, consulted and transferred;
+a desktop-recorded billing call paused while a card number is read out (PCI); a
+conference; a pre-recorded sales call kept and one discarded; a silently monitored
+call; a call on a "do not record" line. Beside them the queue takes random calls
+of 30 s to 3 minutes. Recordings are correlated with the calls: external data
+(GEN_TEV_*, GEN_USR_*, GEN_CFG_*), couples with offsets into the file,
+notification of recording.
+
+It runs until Ctrl-C (or SIGTERM, or --duration): the simulated contact center then
+hangs up the calls in progress, every recording is finalised, and a summary is
+printed. A second Ctrl-C stops at once (the next start repairs the files).
+
+SIP (5060) and HTTP (8080) fall back to free ports when those are busy; the demo
+says which.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
 			if err != nil {
 				return err
 			}
+			var notes []string
 			if !cmd.Flags().Changed("sip-listen") {
-				cfg.SIPListen = freeOr("127.0.0.1:5060", "127.0.0.1:0")
+				cfg.SIPListen = freeOr("127.0.0.1:5060", "127.0.0.1:0", "SIP", "--sip-listen", &notes)
 			}
 			if !cmd.Flags().Changed("http-listen") {
-				cfg.HTTPListen = freeOr("127.0.0.1:8080", "127.0.0.1:0")
+				cfg.HTTPListen = freeOr("127.0.0.1:8080", "127.0.0.1:0", "HTTP", "--http-listen", &notes)
 			}
 			if !cmd.Flags().Changed("max-calls") {
 				cfg.MaxCalls = 50
 			}
 			if !cmd.Flags().Changed("user-data-keys") {
-				cfg.UserDataKeys = "Segment,AccountID,Disposition"
+				cfg.UserDataKeys = "Segment,AccountID,CallReason,CustomerSegment,Disposition"
+			}
+			if !cmd.Flags().Changed("dn-exclude") {
+				cfg.DNExclude = "5100" // the supervisor's DN: monitoring is not recorded
 			}
 			if !cmd.Flags().Changed("cti-reconnect") {
 				cfg.CTIReconnect = time.Second
 			}
-			return runDemo(cmd, cfg, dur)
+			return runDemo(cmd, cfg, dur, notes)
 		},
 	}
 	config.AddFlags(cmd.Flags())
-	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long with every call finalised (0: run until Ctrl-C)")
+	cmd.Flags().DurationVar(&dur, "duration", 0, "stop after this long, as on Ctrl-C (0: run until Ctrl-C)")
 	return cmd
 }
 
-// freeOr returns addr when its TCP and UDP ports are free, else fallback.
-func freeOr(addr, fallback string) string {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fallback
+// freeOr returns addr when its TCP and UDP ports are free, else fallback,
+// adding a note that says so.
+func freeOr(addr, fallback, what, flag string, notes *[]string) string {
+	busy := func() bool {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return true
+		}
+		_ = l.Close()
+		if what == "HTTP" {
+			return false
+		}
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return true
+		}
+		_ = u.Close()
+		return false
 	}
-	_ = l.Close()
-	u, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return fallback
+	if !busy() {
+		return addr
 	}
-	_ = u.Close()
-	return addr
+	_, port, _ := net.SplitHostPort(addr)
+	*notes = append(*notes, fmt.Sprintf("port %s is busy: %s falls back to a free port (choose one with %s)", port, what, flag))
+	return fallback
 }
 
-func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
+func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration, notes []string) error {
 	out := cmd.OutOrStdout()
 	log := newLogger(cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if dur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dur)
+		defer cancel()
+	}
 
-	data, src, err := sim.DemoConfig()
+	data, src, err := sim.DemoCenter()
 	if err != nil {
 		return err
 	}
-	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: log})
+	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: quiet(log)})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	media := &sim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: log}
+	media := &sim.DialMedia{Dialer: d, Transport: "udp", Codec: "PCMU", Logger: quiet(log), Speech: true}
 	defer media.Close()
 	csim, err := sim.New(sim.Config{
 		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: sim.DemoSwitch, Config: data, ConfigSource: src,
@@ -144,10 +251,19 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 		if cfg.Path, err = demoConfigFile(cfg.DataDir); err != nil {
 			return err
 		}
+		if cfg.Rules, err = rules.LoadFile(cfg.Path); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
 	}
 	cfg.CTI = csim.Addr()
 	cfg.CTISwitch = sim.DemoSwitch
 	cfg.ConfigURL = "http://" + csim.ConfigAddr() + "/config"
+	// The first admin exists before the server starts (it would warn
+	// that there is no user yet).
+	password, err := firstAdmin(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
 	a, err := app.Start(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -155,42 +271,78 @@ func runDemo(cmd *cobra.Command, cfg config.Serve, dur time.Duration) error {
 	defer a.Close()
 	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), a.SIPAddr().Port()).String()
 	csim.SetRecorders([]string{target})
+	for _, n := range notes {
+		fmt.Fprintln(out, "openrec demo: "+n)
+	}
 	fmt.Fprintf(out, "openrec demo: recorder on sip:%s (udp+tcp), metrics on http://%s/metrics, data in %s\n", target, a.HTTPAddr(), cfg.DataDir)
 	fmt.Fprintf(out, "simulated contact center: SIP Server (CTI) %s, configuration http://%s/config\n", csim.Addr(), csim.ConfigAddr())
-	if err := firstAdmin(ctx, a.Store(), out, a.HTTPAddr()); err != nil {
-		return err
+	url := "http://" + a.HTTPAddr() + "/"
+	if password != "" {
+		fmt.Fprintf(out, "web UI: %s  sign in as admin / %s  (shown only this once; change it under Admin → Users)\n", url, password)
+	} else {
+		fmt.Fprintf(out, "web UI: %s (sign in with an existing user; openrec admin create-user adds one)\n", url)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !a.CTIUp() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("demo: CTI link to the simulator did not come up")
 		}
+		if ctx.Err() != nil {
+			return nil
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-
-	sc, err := sim.ParseScenario([]byte(demoOpening))
+	logins, err := sim.ParseScenario([]byte(demoLogins))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "playing the opening: a full-time recorded call transferred by consultation, a desktop-recorded call with a PCI pause")
-	start := time.Now()
-	if err := csim.Run(ctx, sc); err != nil && ctx.Err() == nil {
+	if err := csim.Run(ctx, logins); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	traffic := sim.Traffic{Rate: 0.5, TalkMin: sim.Duration(4 * time.Second), TalkMax: sim.Duration(10 * time.Second),
-		Agents: []string{"5001", "5002", "5003", "5004"}}
-	if dur > 0 {
-		traffic.Duration = sim.Duration(dur - time.Since(start))
-	}
-	if dur == 0 || traffic.Duration > 0 {
-		fmt.Fprintln(out, "random traffic: 0.5 calls/s (Ctrl-C to stop)")
-		if err := csim.Traffic(ctx, traffic); err != nil && ctx.Err() == nil {
-			return fmt.Errorf("demo: %w", err)
+	fmt.Fprintln(out, "the contact center is open: scripted scenes (transfer, PCI pause, conference, pre-recordings kept and discarded,")
+	fmt.Fprintln(out, "supervisor monitoring, a do-not-record line) every 2.5 min, and the queue's calls of 30 s to 3 min. Ctrl-C to stop.")
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() {
+		if err := csim.Traffic(ctx, demoTraffic); err != nil && ctx.Err() == nil {
+			errs <- fmt.Errorf("demo traffic: %w", err)
 		}
+	})
+	wg.Go(func() {
+		for round := 1; ctx.Err() == nil; round++ {
+			sc, err := sim.ParseScenario([]byte(fmt.Sprintf(demoScenes, round%10)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			start := time.Now()
+			if err := csim.Run(ctx, sc); err != nil && ctx.Err() == nil {
+				log.Warn("demo scene failed", "round", round, "error", err)
+			}
+			t := time.NewTimer(demoScenePeriod - time.Since(start))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+	})
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		stop()
+		wg.Wait()
+		return err
 	}
-	// Let the last calls end and every recording be finalised.
-	wait := time.Now().Add(15 * time.Second)
-	for a.Recorder().Active() > 0 && time.Now().Before(wait) && ctx.Err() == nil {
+	stop() // a second Ctrl-C stops at once
+	wg.Wait()
+	n := csim.HangUpAll()
+	fmt.Fprintf(out, "\nstopping: the contact center hung up %d more call(s); finalising the recordings...\n", n)
+	// Every recording ends as its call does: wait for the recorder to
+	// finalise them (bounded), then close.
+	wait := time.Now().Add(20 * time.Second)
+	for a.Recorder().Active() > 0 && time.Now().Before(wait) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	printDemoSummary(out, a, cfg.DataDir)
@@ -206,26 +358,46 @@ func quiet(l *slog.Logger) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// demoSummaryRows is how many recordings the summary lists.
+const demoSummaryRows = 10
+
 func printDemoSummary(out io.Writer, a *app.App, dataDir string) {
-	recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 1 << 20})
+	ctx := context.Background()
+	recs, err := a.Store().ListRecordings(ctx, store.Filter{Limit: demoSummaryRows})
 	if err != nil {
 		fmt.Fprintf(out, "listing recordings: %v\n", err)
 		return
 	}
-	fmt.Fprintf(out, "\n%d recordings (newest first):\n", len(recs))
-	for _, r := range recs {
-		keys := make([]string, 0, 3)
-		for _, k := range []string{"GEN_TEV_ANI", "GEN_CFG_FULLNAME", "GEN_USR_Segment"} {
-			if v := r.ExternalData[k]; v != "" {
-				keys = append(keys, k+"="+v)
-			}
+	counts := map[store.Status]int{}
+	total := 0
+	for _, st := range []store.Status{store.StatusRecording, store.StatusCompleted, store.StatusPartial, store.StatusFailed} {
+		n, err := a.Store().CountRecordings(ctx, store.Filter{Status: st})
+		if err == nil && n > 0 {
+			counts[st] = n
+			total += n
 		}
-		sort.Strings(keys)
-		fmt.Fprintf(out, "  %s  %-9s dn=%-5s %6d ms  %d couple(s)  %-8s %s\n", r.ID, r.Status, r.RecordedDN, r.DurationMS, len(r.Couples),
-			r.Correlation, strings.Join(keys, " "))
 	}
-	fmt.Fprintf(out, "\nlist them with:   go run ./cmd/openrec recordings list --data-dir %s --json\n", dataDir)
-	fmt.Fprintf(out, "export one with:  go run ./cmd/openrec recordings export ID --data-dir %s --out call.wav\n", dataDir)
+	var parts []string
+	for _, st := range []store.Status{store.StatusCompleted, store.StatusPartial, store.StatusFailed, store.StatusRecording} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	if total == 0 {
+		fmt.Fprintln(out, "\nno recordings yet (the first calls are answered a few seconds after the start)")
+		return
+	}
+	fmt.Fprintf(out, "\n%d recordings (%s); the latest:\n", total, strings.Join(parts, ", "))
+	for _, r := range recs {
+		who := r.ExternalData["GEN_CFG_FULLNAME"]
+		if who == "" {
+			who = "-"
+		}
+		fmt.Fprintf(out, "  %s  %-9s dn %-5s %-12s %-14s %5s  %s\n", r.ID, r.Status, r.RecordedDN, who,
+			r.ExternalData["GEN_TEV_ANI"], (time.Duration(r.DurationMS) * time.Millisecond).Round(time.Second), r.ExternalData["GEN_USR_CallReason"])
+	}
+	fmt.Fprintf(out, "\nlist them all:    go run ./cmd/openrec recordings list --data-dir %s\n", dataDir)
+	fmt.Fprintf(out, "export one:       go run ./cmd/openrec recordings export ID --data-dir %s --out call.wav\n", dataDir)
 }
 
 // demoConfigFile returns the demo's configuration file in dataDir, created
@@ -243,35 +415,36 @@ func demoConfigFile(dataDir string) (string, error) {
 		return path, nil
 	}
 	const body = "# openrec demo configuration: the recording rules edited in the web UI\n" +
-		"# (Admin → Rules) are saved here. See docs/rules.md.\n" +
-		"rules:\n  groups: []\n"
+		"# (Admin → Rules) are saved here. See docs/rules.md.\n" + demoRules
 	return path, os.WriteFile(path, []byte(body), 0o644)
 }
 
-// firstAdmin prints where the web UI is and, when the data directory has
-// no user yet, creates the first admin with a random password and prints
-// it once.
-func firstAdmin(ctx context.Context, db *sqlite.DB, out io.Writer, httpAddr string) error {
-	url := "http://" + httpAddr + "/"
-	n, err := db.CountUsers(ctx)
-	if err != nil {
-		return err
+// firstAdmin creates the first admin with a random password when the
+// data directory has no user yet and returns the password ("" when users
+// exist).
+func firstAdmin(ctx context.Context, dataDir string) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("data_dir: %w", err)
 	}
-	if n > 0 {
-		fmt.Fprintf(out, "web UI: %s (sign in with an existing user; openrec admin create-user adds one)\n", url)
-		return nil
+	db, err := sqlite.Open(ctx, app.DBPath(dataDir))
+	if err != nil {
+		return "", fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+	n, err := db.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
 	}
 	pw, err := auth.RandomPassword()
 	if err != nil {
-		return err
+		return "", err
 	}
 	hash, err := auth.HashPassword(pw)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := db.CreateUser(ctx, &store.User{Name: "admin", Role: string(auth.RoleAdmin), PasswordHash: hash}); err != nil {
-		return fmt.Errorf("first admin: %w", err)
+		return "", fmt.Errorf("first admin: %w", err)
 	}
-	fmt.Fprintf(out, "web UI: %s  sign in as admin / %s  (shown only this once; change it under Admin → Users)\n", url, pw)
-	return nil
+	return pw, nil
 }

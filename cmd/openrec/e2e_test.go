@@ -17,8 +17,6 @@ import (
 
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
-	"github.com/openrec/openrec/internal/store/sqlite"
-	"github.com/openrec/openrec/internal/web/auth"
 )
 
 // These tests run the real binary the README tells users to run: serve in
@@ -247,62 +245,5 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	out, err = run(t, "serve", "--storage-format", "mp3", "--data-dir", t.TempDir())
 	if err == nil || !strings.Contains(out, "storage_format") {
 		t.Errorf("serve with a bad format: err=%v out=%s", err, out)
-	}
-}
-
-// The README's first command: recorder + simulated contact center; the
-// recordings are correlated with the CTI calls.
-func TestDemoRecordsCorrelatedCalls(t *testing.T) {
-	data := t.TempDir()
-	out, err := run(t, "demo", "--duration", "10s", "--data-dir", data,
-		"--sip-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--rtp-ports", "33600-33799")
-	if err != nil {
-		t.Fatalf("demo: %v\n%s", err, out)
-	}
-	recs := listJSON(t, data)
-	if len(recs) < 3 {
-		t.Fatalf("%d recordings, want at least the opening's 3:\n%s", len(recs), out)
-	}
-	matched, paused := 0, false
-	for _, r := range recs {
-		if r.Status == "recording" {
-			t.Errorf("%s still recording after demo --duration", r.ID)
-		}
-		if r.ExternalData["GEN_TEV_ThisDN"] != "" && r.ExternalData["GEN_CFG_Tenant"] == "Acme" {
-			matched++
-		}
-		f, err := wav.ReadFile(r.MediaPath)
-		if err != nil {
-			t.Errorf("%s: %v", r.ID, err)
-			continue
-		}
-		if f.Channels != 2 {
-			t.Errorf("%s: %d channels", r.ID, f.Channels)
-		}
-		if r.RecordID == "DEMO-DESK-1" {
-			out, err := run(t, "recordings", "show", r.ID, "--data-dir", data, "--json")
-			paused = err == nil && strings.Contains(out, `"pause"`)
-		}
-	}
-	if matched < 3 {
-		t.Errorf("%d recordings carry CTI external data (GEN_TEV_ThisDN, GEN_CFG_Tenant), want >= 3:\n%s", matched, out)
-	}
-	if !paused {
-		t.Errorf("the desktop-recorded call has no pause segment:\n%s", out)
-	}
-	// The demo printed the web UI's address and a first admin whose
-	// password works.
-	m := regexp.MustCompile(`web UI: http://\S+/  sign in as admin / (\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("the demo did not print the web UI and the first admin:\n%s", out)
-	}
-	db, err := sqlite.Open(context.Background(), filepath.Join(data, "openrec.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	u, err := db.GetUser(context.Background(), "admin")
-	if err != nil || u.Role != "admin" || !auth.CheckPassword(u.PasswordHash, m[1]) {
-		t.Errorf("first admin: %+v, %v (password %q must match)", u, err, m[1])
 	}
 }

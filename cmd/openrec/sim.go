@@ -32,7 +32,8 @@ import (
 //	codec: PCMU                     # PCMU|PCMA
 //	seed: 0                         # 0: random ConnIDs/CallUUIDs
 //	scenario: calls.yaml            # a scenario file (steps and/or traffic), or:
-//	traffic: {rate: 0.5, count: 100, talk_min: 10s, talk_max: 60s}
+//	traffic: {rate: 0.5, count: 100, talk_min: 10s, talk_max: 60s}   # or until_stopped: true
+//	speech: false                   # a synthetic voice per party instead of a tone per party
 //	misbehave: {early_invite: false, invite_delay: 0s, single_leg: false, no_rtp: false}
 //	consent: {record_chan1source: otherdnhears, record_chan2source: recorddnhears, audiosrc: "http://tone", tonesilenceduration: "1000,15000"}
 //	exit: false                     # exit when the scenario/traffic is done (default: keep serving)
@@ -43,6 +44,7 @@ type simFile struct {
 	Config       string             `yaml:"config"`
 	ConfigListen string             `yaml:"config_listen"`
 	Recorders    []string           `yaml:"recorders"`
+	Speech       bool               `yaml:"speech"`
 	Transport    string             `yaml:"transport"`
 	LocalIP      string             `yaml:"local_ip"`
 	Codec        string             `yaml:"codec"`
@@ -158,7 +160,7 @@ func runSim(ctx context.Context, path string) error {
 	if err := f.Consent.Validate(); err != nil {
 		return fmt.Errorf("%s: consent: %w", path, err)
 	}
-	media := &sim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Consent: f.Consent, Logger: log.With("component", "media")}
+	media := &sim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Consent: f.Consent, Speech: f.Speech, Logger: log.With("component", "media")}
 	defer media.Close()
 	csim, err := sim.New(sim.Config{
 		Listen: f.Listen, Switch: f.Switch, Config: data, ConfigSource: source, ConfigListen: f.ConfigListen,

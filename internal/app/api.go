@@ -18,6 +18,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/cfgcache"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
@@ -54,21 +55,32 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, log: a.log},
 	}
 	if a.cti != nil {
-		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core}
+		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core, cache: a.cti.cache}
 		cfg.Control = controlAdapter{core: a.cti.core, st: a.db}
 		cfg.Rules = rulesAdapter{h: a.cti.rules}
 	}
 	return api.New(cfg)
 }
 
-// liveAdapter lists the calls in progress for the API.
+// liveAdapter lists the calls in progress for the API. With the CTI side,
+// each recording gets its call's numbers, the agent on its recorded DN and
+// who each channel carries (agent or customer), so the UI shows people.
 type liveAdapter struct {
-	rec  *recorder.Recorder
-	core *callcore.Core // nil without a CTI link
+	rec   *recorder.Recorder
+	core  *callcore.Core  // nil without a CTI link
+	cache *cfgcache.Cache // agents' names; nil without a CTI link
 }
 
 func (l liveAdapter) Live() []api.LiveCall {
 	calls := l.rec.Live()
+	var cti map[string]callcore.LiveCTICall
+	if l.core != nil {
+		all := l.core.LiveCalls()
+		cti = make(map[string]callcore.LiveCTICall, len(all))
+		for _, c := range all {
+			cti[c.CallUUID] = c
+		}
+	}
 	out := make([]api.LiveCall, 0, len(calls))
 	for _, c := range calls {
 		v := api.LiveCall{
@@ -76,18 +88,65 @@ func (l liveAdapter) Live() []api.LiveCall {
 			RecordedDN: c.RecordedDN, OtherDN: c.OtherDN, Mode: string(c.Mode), StartedAt: c.StartedAt.UTC(),
 			Paused: c.Paused, Tenant: c.Tenant, Correlation: c.Correlation,
 		}
+		call, matched := cti[c.CallUUID]
+		agents := map[string]string{} // DN → agent id, of the call's parties
+		parties := map[string]bool{}
+		if matched {
+			v.ANI, v.DNIS = call.ANI, call.DNIS
+			for _, p := range call.Parties {
+				parties[p.DN] = true
+				if p.AgentID != "" {
+					agents[p.DN] = p.AgentID
+				}
+			}
+			v.AgentID = agents[c.RecordedDN]
+			v.AgentName = l.agentName(v.AgentID)
+		}
 		for _, ch := range c.Channels {
 			lc := api.LiveChannel{Channel: ch.Channel, DN: ch.DN, Label: ch.Label, Codec: ch.Codec,
-				Packets: ch.Packets, AudioArriving: ch.AudioArriving, Held: ch.Held}
+				Packets: ch.Packets, AudioArriving: ch.AudioArriving, Held: ch.Held, Role: "party", Name: ch.DN}
 			if !ch.LastPacketAt.IsZero() {
 				t := ch.LastPacketAt.UTC()
 				lc.LastPacketAt = &t
+			}
+			switch id := agents[ch.DN]; {
+			case id != "":
+				lc.Role, lc.Name = "agent", firstNonEmptyStr(l.agentName(id), "agent "+id)
+			case matched && ch.DN != "" && (ch.DN == call.ANI || !parties[ch.DN]):
+				lc.Role = "customer"
 			}
 			v.Channels = append(v.Channels, lc)
 		}
 		out = append(out, v)
 	}
 	return out
+}
+
+// agentName is the full name of the person whose agent login is id ("" if
+// unknown).
+func (l liveAdapter) agentName(id string) string {
+	if l.cache == nil || id == "" {
+		return ""
+	}
+	snap := l.cache.Snapshot()
+	if snap == nil {
+		return ""
+	}
+	for _, sw := range snap.Switches() {
+		if p, ok := snap.PersonByLogin(sw.Name, id); ok {
+			return firstNonEmptyStr(strings.TrimSpace(p.FirstName+" "+p.LastName), p.UserName)
+		}
+	}
+	return ""
+}
+
+func firstNonEmptyStr(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (l liveAdapter) LiveCTI() []api.CTICall {
@@ -97,9 +156,9 @@ func (l liveAdapter) LiveCTI() []api.CTICall {
 	calls := l.core.LiveCalls()
 	out := make([]api.CTICall, 0, len(calls))
 	for _, c := range calls {
-		v := api.CTICall{CallUUID: c.CallUUID, ConnID: c.ConnID, CallType: c.CallType, Tenant: c.Tenant, Alerts: c.Alerts}
+		v := api.CTICall{CallUUID: c.CallUUID, ConnID: c.ConnID, CallType: c.CallType, Tenant: c.Tenant, ANI: c.ANI, DNIS: c.DNIS, Alerts: c.Alerts}
 		for _, p := range c.Parties {
-			v.Parties = append(v.Parties, api.CTIParty{DN: p.DN, AgentID: p.AgentID, Monitored: p.Monitored,
+			v.Parties = append(v.Parties, api.CTIParty{DN: p.DN, AgentID: p.AgentID, AgentName: l.agentName(p.AgentID), Monitored: p.Monitored,
 				RecordingID: p.RecordingID, RecordingState: p.RecordingState, Decision: p.Decision})
 		}
 		out = append(out, v)
@@ -232,32 +291,55 @@ func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
 		return api.RulesDoc{}, &api.Problem{Status: http.StatusConflict, Title: "Rules not editable",
 			Detail: "this server was started without a configuration file (serve --config FILE): there is nowhere to save rules"}
 	}
-	invalid := func(err error) error {
-		return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
+	_, value, _, err := parseRules(text)
+	if err != nil {
+		return api.RulesDoc{}, err
 	}
+	if err := r.h.writeRules(&value); err != nil {
+		var inv *invalidRules
+		if errors.As(err, &inv) {
+			return api.RulesDoc{}, invalidRulesProblem(inv.err)
+		}
+		return api.RulesDoc{}, err
+	}
+	return r.Rules()
+}
+
+// CheckRules compiles text as SetRules would and saves nothing: the
+// Validate button of the Rules page.
+func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) {
+	c, _, set, err := parseRules(text)
+	if err != nil {
+		return api.RulesDoc{}, err
+	}
+	return api.RulesDoc{YAML: text, Path: r.h.path, Editable: r.h.path != "", Groups: len(c.Groups), Rules: set.Len(),
+		Warnings: set.Warnings()}, nil
+}
+
+// parseRules reads the YAML of the `rules:` key strictly (unknown keys are
+// errors) and compiles it; errors are 422 problems.
+func parseRules(text string) (rules.Config, yaml.Node, *rules.Set, error) {
 	var c rules.Config
 	var value yaml.Node
 	if strings.TrimSpace(text) != "" {
 		dec := yaml.NewDecoder(strings.NewReader(text))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil {
-			return api.RulesDoc{}, invalid(err)
+			return c, value, nil, invalidRulesProblem(err)
 		}
 		if err := yaml.Unmarshal([]byte(text), &value); err != nil {
-			return api.RulesDoc{}, invalid(err)
+			return c, value, nil, invalidRulesProblem(err)
 		}
 	}
-	if _, err := rules.Compile(c); err != nil {
-		return api.RulesDoc{}, invalid(err)
+	set, err := rules.Compile(c)
+	if err != nil {
+		return c, value, nil, invalidRulesProblem(err)
 	}
-	if err := r.h.writeRules(&value); err != nil {
-		var inv *invalidRules
-		if errors.As(err, &inv) {
-			return api.RulesDoc{}, invalid(inv.err)
-		}
-		return api.RulesDoc{}, err
-	}
-	return r.Rules()
+	return c, value, set, nil
+}
+
+func invalidRulesProblem(err error) error {
+	return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
 }
 
 // invalidRules: the configuration file with the new rules would not load.

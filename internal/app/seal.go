@@ -24,20 +24,18 @@ type sealingStore struct {
 	failed func() // counts a manifest not written
 }
 
+// The manifest is written before the row: a reader that sees the row
+// finished (openrec verify) finds its manifest too.
 func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) error {
-	if err := s.Store.UpdateRecording(ctx, r); err != nil {
-		return err
-	}
-	if r.Status == store.StatusRecording || r.SHA256 == "" || r.MediaPath == "" {
-		return nil
-	}
-	m := seal.New(r, s.now())
-	m.Sign(s.key)
-	if err := seal.Write(seal.Path(r.MediaPath), m); err != nil {
-		s.log.Error("recording manifest not written: the recording is kept, but not sealed", "recording_id", r.ID, "error", err)
-		if s.failed != nil {
-			s.failed()
+	if r.Status != store.StatusRecording && r.SHA256 != "" && r.MediaPath != "" {
+		m := seal.New(r, s.now())
+		m.Sign(s.key)
+		if err := seal.Write(seal.Path(r.MediaPath), m); err != nil {
+			s.log.Error("recording manifest not written: the recording is kept, but not sealed", "recording_id", r.ID, "error", err)
+			if s.failed != nil {
+				s.failed()
+			}
 		}
 	}
-	return nil
+	return s.Store.UpdateRecording(ctx, r)
 }

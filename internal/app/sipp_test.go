@@ -16,23 +16,15 @@ import (
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/openrec/openrec/internal/store"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
-// sippPath finds SIPp: OPENREC_TEST_SIPP, else PATH. In CI (.ci/run sets
-// the variable) a missing SIPp fails instead of skipping.
+// sippPath finds SIPp (Debian package sip-tester): OPENREC_TEST_SIPP, else
+// PATH; under CI=true a missing SIPp fails the test.
 func sippPath(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("OPENREC_TEST_SIPP"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("sipp"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("SIPp missing in CI: .ci/run installs sip-tester")
-	}
-	t.Skip("SIPp not installed: apt-get install sip-tester (or set OPENREC_TEST_SIPP=/path/to/sipp)")
-	return ""
+	return testtool.Find(t, "OPENREC_TEST_SIPP", "sipp")
 }
 
 // writeTonePCAP writes a pcap of 20 ms PCMA RTP packets carrying a tone,

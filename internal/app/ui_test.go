@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,16 +10,16 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // chromium starts Debian's headless Chromium (OPENREC_TEST_CHROMIUM) for
 // browser tests, or skips.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	exe := os.Getenv("OPENREC_TEST_CHROMIUM")
-	if exe == "" {
-		t.Skip("browser test: set OPENREC_TEST_CHROMIUM=/usr/bin/chromium (Debian packages chromium, chromium-driver) to run it")
-	}
+	// Debian packages chromium; OPENREC_TEST_CHROMIUM names another.
+	exe := testtool.Find(t, "OPENREC_TEST_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox, // CI runs as root
@@ -171,7 +172,7 @@ steps:
   - {at: 0s, action: login, dn: "5002", agent: "1002"}
   - {at: 10ms, action: inbound, call: c2, ani: "+15550000022", rp: "7000", to: "5002"}
   - {at: 50ms, action: answer, call: c2, dn: "5002"}
-  - {at: 8s, action: release, call: c2, dn: "5002"}
+  - {at: 20s, action: release, call: c2, dn: "5002"}
 `)
 	}()
 	run(t, ctx, "live monitor",
@@ -191,5 +192,67 @@ steps:
 	waitJS(t, ctx, "live listening: 50 frames (0.5 s of both parties) received",
 		`Number(document.getElementById('listening').dataset.frames) >= 50`, 10*time.Second)
 	screenshot(t, ctx, "4-live")
+	// People, not channel numbers: the agent's name and login, listen
+	// buttons by role.
+	waitJS(t, ctx, "the live row names the agent Bob Ray (1002)",
+		`[...document.querySelectorAll('#live-calls tr[data-recording-id] td')].some((td) => td.textContent === 'Bob Ray (1002)')`, 5*time.Second)
+	labels, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll('#live-calls tr[data-recording-id] button.listen')].map((b) => b.textContent).join(',')`))
+	if labels != "Both,Agent,Customer" {
+		t.Errorf("listen buttons %q, want Both,Agent,Customer", labels)
+	}
+	run(t, ctx, "stop listening", chromedp.Click(chromedp.ID("listen-stop")))
+
+	// Every page wide, at 400 px and at the narrowest phone width (360 px):
+	// nothing clipped, no sideways scrolling of the page (tables scroll
+	// inside their card).
+	recID := byCall(t, env.a, env.sim, "c1")[0].ID
+	pages := []struct{ name, hash, ready string }{
+		{"live", "#/live", `#live-calls[data-state="ready"] tr[data-recording-id]`},
+		{"search", "#/search", `#results[data-state="ready"] tr[data-recording-id]`},
+		{"recording", "#/recording/" + recID, `#waveform[data-state="ready"]`},
+		{"rules", "#/admin/rules", `#page-rules[data-state="ready"]`},
+	}
+	for _, w := range []int64{1400, 400, 360} {
+		run(t, ctx, fmt.Sprintf("viewport %d px", w), chromedp.EmulateViewport(w, 900))
+		for _, pg := range pages {
+			run(t, ctx, pg.name+" page", chromedp.Navigate(base+"/"+pg.hash), chromedp.WaitVisible(chromedp.CSS(pg.ready)))
+			if clipped, _ := chromedp.Run(ctx, chromedp.Evaluate[string](clippedJS)); clipped != "" {
+				t.Errorf("%s page at %d px: %s", pg.name, w, clipped)
+			}
+			screenshot(t, ctx, fmt.Sprintf("%s-%d", pg.name, w))
+		}
+	}
+
+	// Rules: Validate compiles without saving.
+	run(t, ctx, "validate bad rules",
+		chromedp.SetValue(chromedp.ID("rules-yaml"), "groups:\n  - name: G\n    rules:\n      - {name: r, action: shout}\n"),
+		chromedp.Click(chromedp.ID("rules-validate")),
+		chromedp.WaitVisible(chromedp.CSS(`#page-rules[data-state="invalid"] #rules-error`)),
+	)
+	run(t, ctx, "validate good rules",
+		chromedp.SetValue(chromedp.ID("rules-yaml"), "groups:\n  - name: G\n    rules:\n      - {name: r, action: record, mask: '5*'}\n"),
+		chromedp.Click(chromedp.ID("rules-validate")),
+		chromedp.WaitVisible(chromedp.CSS(`#page-rules[data-state="valid"]`)),
+	)
+	verdict, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("rules-result")))
+	if !strings.Contains(verdict, "Valid: 1 group, 1 rule") {
+		t.Errorf("validate verdict %q", verdict)
+	}
+	screenshot(t, ctx, "rules-validated-400")
 	<-done
 }
+
+// clippedJS lists the controls cut off by the window's edges, and says so
+// when the page itself scrolls sideways ("" when the layout fits).
+const clippedJS = `(() => {
+  const w = window.innerWidth, bad = [];
+  if (document.documentElement.scrollWidth > w + 1) bad.push('the page scrolls sideways (' + document.documentElement.scrollWidth + ' px wide)');
+  for (const el of document.querySelectorAll('#logout, #nav, .brand, .page-title, button, select, input, textarea, summary')) {
+    if (el.closest('.table-wrap, table.grid') || el.offsetParent === null) continue; // tables scroll inside their card
+    const r = el.getBoundingClientRect();
+    if (r.width === 0) continue;
+    if (r.left < -1 || r.right > w + 1) bad.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className) + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+  }
+  return bad.join('; ');
+})()`

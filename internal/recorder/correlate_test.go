@@ -81,3 +81,27 @@ func TestCorrelatorHooks(t *testing.T) {
 		t.Errorf("CTI pause not recorded: %+v", rec.Events)
 	}
 }
+
+// The correlator hears of every MSR leg: the CTI side counts legs to tell
+// a whole recording from a one-legged one (a second leg it never heard of
+// raised a false "one-leg" alert on every call longer than the detection
+// timeout).
+func TestCorrelatorHearsEveryLeg(t *testing.T) {
+	f := newFixture(t)
+	cor := &fakeCorrelator{}
+	f.r.SetCorrelator(cor)
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, msrInvite(t, "leg1", "5001", 41700, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.Invite(ctx, msrInvite(t, "leg2", "+15551234", 41702, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	f.r.Bye("leg1", "bye")
+	f.r.Bye("leg2", "bye")
+	cor.mu.Lock()
+	defer cor.mu.Unlock()
+	if len(cor.started) != 2 || cor.started[0].RecordingID != cor.started[1].RecordingID || cor.started[1].RecordID != "r1" {
+		t.Errorf("Started calls = %+v, want one per leg of the same recording", cor.started)
+	}
+}

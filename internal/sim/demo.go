@@ -10,6 +10,9 @@ import (
 //go:embed demo/config.yaml
 var demoConfig []byte
 
+//go:embed demo/center.yaml
+var demoCenter []byte
+
 // DemoSwitch is the switch name of the demo configuration.
 const DemoSwitch = "SIP_Switch"
 
@@ -22,6 +25,18 @@ func DemoConfig() (*cfgcache.Data, []byte, error) {
 		return nil, nil, fmt.Errorf("sim: demo config: %w", err)
 	}
 	return d, append([]byte(nil), demoConfig...), nil
+}
+
+// DemoCenter returns the configuration data of the contact center
+// `openrec demo` runs (tenant Acme, fourteen named agents in care, billing,
+// sales, HR and a queue, a supervisor; see demo/center.yaml) and its YAML
+// source. DemoConfig is the smaller one tests use.
+func DemoCenter() (*cfgcache.Data, []byte, error) {
+	d, err := cfgcache.Parse(demoCenter)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sim: demo center: %w", err)
+	}
+	return d, append([]byte(nil), demoCenter...), nil
 }
 
 // SetRecorders replaces the MSR destinations (the first is used, the rest

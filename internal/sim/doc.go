@@ -105,8 +105,9 @@
 // party changes (transfer, conference) MediaSession.Retarget is called;
 // after a two-step transfer the target's session of the consult call moves
 // to the original call. DialMedia implements MediaServer with internal/sip/dial
-// (two MSR INVITEs, G.711 tones distinct per party, pause by withholding
-// RTP) and can misbehave on purpose (Misbehaviour).
+// (two MSR INVITEs, G.711 tones distinct per party — or, with
+// DialMedia.Speech, a synthetic voice per party taking turns (speech.go) —
+// pause by withholding RTP) and can misbehave on purpose (Misbehaviour).
 //
 // # Configuration Server
 //

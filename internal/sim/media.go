@@ -122,6 +122,10 @@ type DialMedia struct {
 	// Consent is the Media Server's consent-tone configuration (zero
 	// value: the seed's defaults, no default tone).
 	Consent ConsentOptions
+	// Speech sends a synthetic voice per party (VoiceFor: pitch and timbre
+	// from the DN, turn-taking within the call) instead of a tone per
+	// party: the demo's recordings look and sound like conversations.
+	Speech bool
 
 	hmu     sync.Mutex
 	health  map[string]*recorderHealth // by host:port
@@ -379,13 +383,20 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 			clock2 = &consentClock{plan: plan, paused: &ms.paused, pauses: &ms.pauses, gen: ms.pauses.Load()}
 		}
 		otherSrc := func(other string) dial.Source {
+			if d.Speech {
+				return withConsent(VoiceFor(other, rec.CallUUID, false), clock2)
+			}
 			return withConsent(dial.Tone(partyTone(otherTone(rec, other)), dial.DefaultAmp), clock2)
+		}
+		recSrc := withConsent(dial.Tone(partyTone(rec.Tones[0]), dial.DefaultAmp), clock1)
+		if d.Speech {
+			recSrc = withConsent(VoiceFor(rec.ThisDN, rec.CallUUID, true), clock1)
 		}
 		spec := dial.Spec{
 			Target: target, Transport: d.Transport, Mode: dial.ModeMSR,
 			RecordID: rec.RecordID, CallUUID: rec.CallUUID, DN: rec.ThisDN, OtherDN: otherDN,
 			Codec:     d.Codec,
-			Sources:   []dial.Source{withConsent(dial.Tone(partyTone(rec.Tones[0]), dial.DefaultAmp), clock1), otherSrc(other)},
+			Sources:   []dial.Source{recSrc, otherSrc(other)},
 			Duration:  maxLen,
 			SingleLeg: rec.Misbehave.SingleLeg,
 			StartSkew: rec.Misbehave.LegSkew,

@@ -267,6 +267,40 @@ func (s *Sim) Run(ctx context.Context, sc *Scenario) error {
 	return nil
 }
 
+// HangUpAll releases every call in progress (each party gets its
+// EventReleased, the Media Server its BYEs) and returns how many calls it
+// released. The demo calls it on Ctrl-C so every recording ends as a
+// completed call.
+func (s *Sim) HangUpAll() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0
+	}
+	n := 0
+	for _, c := range s.calls {
+		if c.ended.IsZero() && len(c.parties) > 0 {
+			if err := s.release(c, ""); err == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// LiveCalls returns the number of calls in progress.
+func (s *Sim) LiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.ended.IsZero() && len(c.parties) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // CallInfo identifies a call created by a scenario step.
 type CallInfo struct {
 	ConnID   tlib.ConnID

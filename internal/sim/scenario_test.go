@@ -238,3 +238,45 @@ func TestConfigServer(t *testing.T) {
 		t.Errorf("PUT of invalid data: %d", r3.StatusCode)
 	}
 }
+
+// Traffic with until_stopped runs until its context ends and then hangs
+// up the calls in progress; HangUpAll ends the calls a scenario left up.
+func TestTrafficUntilStoppedAndHangUpAll(t *testing.T) {
+	media := &fakeMedia{}
+	s := newSim(t, func(c *Config) { c.Recorders = []string{"rec:5060"}; c.Media = media })
+	sc, err := ParseScenario([]byte(`steps:
+  - {action: login, dn: "5001", agent: "1001"}
+  - {action: inbound, call: c1, ani: "+15550001", to: "5001"}
+  - {action: answer, call: c1, dn: "5001"}
+`))
+	must(t, err)
+	must(t, s.Run(context.Background(), sc))
+	if _, err := ParseScenario([]byte("traffic: {rate: 1, until_stopped: true}")); err != nil {
+		t.Fatalf("until_stopped traffic refused: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Traffic(ctx, Traffic{Rate: 50, UntilStopped: true, TalkMin: Duration(time.Hour), TalkMax: Duration(time.Hour),
+			Ring: Duration(time.Millisecond), Agents: []string{"5002", "5003"}})
+	}()
+	waitUntil(t, "traffic calls up", func() bool { return s.LiveCalls() >= 3 })
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Traffic after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Traffic did not return after its context ended")
+	}
+	if n := s.LiveCalls(); n != 1 {
+		t.Errorf("%d calls up after traffic stopped, want the scenario's one", n)
+	}
+	if n := s.HangUpAll(); n != 1 {
+		t.Errorf("HangUpAll released %d calls, want 1", n)
+	}
+	if n := s.LiveCalls(); n != 0 {
+		t.Errorf("%d calls up after HangUpAll", n)
+	}
+}

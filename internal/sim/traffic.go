@@ -17,9 +17,12 @@ type Traffic struct {
 	Rate     float64  `yaml:"rate"`     // new calls per second (required)
 	Count    int      `yaml:"count"`    // stop after this many calls
 	Duration Duration `yaml:"duration"` // stop placing calls after this long
-	TalkMin  Duration `yaml:"talk_min"` // default 5s
-	TalkMax  Duration `yaml:"talk_max"` // default 20s
-	Ring     Duration `yaml:"ring"`     // ringing time (default 1s)
+	// UntilStopped places calls until the context ends (openrec demo):
+	// neither Count nor Duration is needed then.
+	UntilStopped bool     `yaml:"until_stopped"`
+	TalkMin      Duration `yaml:"talk_min"` // default 5s
+	TalkMax      Duration `yaml:"talk_max"` // default 20s
+	Ring         Duration `yaml:"ring"`     // ringing time (default 1s)
 	// Agents are the agent DNs (default: the Extension and ACDPosition
 	// DNs of the switch); RoutingPoint the DN calls arrive at (default:
 	// the first RoutingPoint DN of the switch; none: straight to the agent).
@@ -36,8 +39,8 @@ func (t *Traffic) validate() error {
 	if t.Rate <= 0 || t.Rate > 1000 {
 		return fmt.Errorf("%w: traffic rate %v (calls per second, 0 < rate <= 1000)", ErrConfig, t.Rate)
 	}
-	if t.Count <= 0 && t.Duration <= 0 {
-		return fmt.Errorf("%w: traffic needs count or duration (bounded)", ErrConfig)
+	if t.Count <= 0 && t.Duration <= 0 && !t.UntilStopped {
+		return fmt.Errorf("%w: traffic needs count or duration (bounded), or until_stopped", ErrConfig)
 	}
 	if t.TalkMax < t.TalkMin {
 		return fmt.Errorf("%w: traffic talk_max < talk_min", ErrConfig)
@@ -52,6 +55,7 @@ func (t *Traffic) validate() error {
 
 // Traffic places random calls until Count calls were placed or Duration
 // has passed (or ctx is done), then waits for the calls in progress to end.
+// When ctx ends, the calls in progress are released at once.
 func (s *Sim) Traffic(ctx context.Context, t Traffic) error {
 	if err := t.validate(); err != nil {
 		return err

@@ -297,7 +297,7 @@ func (f Filter) EffectiveLimit() int {
 	return f.Limit
 }
 
-// CleanExternalData returns a copy of m without empty keys and values (DESIGN.md §3:
+// CleanExternalData returns a copy of m without empty keys and values (docs/design.md §3:
 // empty values are not stored). It never returns nil.
 func CleanExternalData(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))

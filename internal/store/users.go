@@ -79,12 +79,12 @@ type AuditEntry struct {
 
 // AuditCheck is what verifying the audit log's hash chain found.
 type AuditCheck struct {
-	Entries   int      // entries read
-	Unchained int      // entries from before the chain existed (no hash)
-	Broken    int      // entries that do not follow the chain
-	Problems  []string // the first of them, in words
-	HeadID    int64    // the newest chained entry
-	Head      string   // and its hash
+	Entries   int      `json:"entries"`   // entries read
+	Unchained int      `json:"unchained"` // entries from before the chain existed (no hash)
+	Broken    int      `json:"broken"`    // entries that do not follow the chain
+	Problems  []string `json:"problems"`  // the first of them, in words
+	HeadID    int64    `json:"head_id"`   // the newest chained entry
+	Head      string   `json:"head"`      // and its hash
 }
 
 // Audit list limits.

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 func testSite(t *testing.T) (*site, *httptest.Server) {
@@ -423,17 +425,11 @@ func TestStableIDs(t *testing.T) {
 	}
 }
 
-// node finds Node.js: OPENREC_TEST_NODE, else node on PATH.
+// node finds Node.js (Debian package nodejs): OPENREC_TEST_NODE, else PATH;
+// under CI=true a missing node fails the test.
 func node(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("OPENREC_TEST_NODE"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not found on PATH: install Node.js or set OPENREC_TEST_NODE=/path/to/node to check the JavaScript")
-	}
-	return p
+	return testtool.Find(t, "OPENREC_TEST_NODE", "node", "nodejs")
 }
 
 // TestJSSyntax parses every module with node. `node --check file.js` accepts

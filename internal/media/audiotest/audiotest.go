@@ -160,3 +160,75 @@ func ToneSpan(samples []int16, sampleRate int, freq float64, window int) (start,
 	}
 	return start, end
 }
+
+// Speech-likeness thresholds (SpeechLike).
+const (
+	// SpeechFrame is the analysis frame of SpeechLike: 20 ms at 8 kHz.
+	SpeechFrame = 160
+	// MinSpeechActivity and MaxSpeechActivity bound the share of frames
+	// carrying sound: a conversation side talks part of the time, a tone or
+	// noise bed all of it, a dead line none of it.
+	MinSpeechActivity = 0.10
+	MaxSpeechActivity = 0.90
+	// MinSpeechBursts is the least number of separate bursts of sound
+	// (syllables, words) per second of sound.
+	MinSpeechBursts = 0.5
+	// MinPitchSpread is the least coefficient of variation of the zero
+	// crossing rate across sounding frames: changing vowels and consonants
+	// move it, a steady tone does not.
+	MinPitchSpread = 0.08
+)
+
+// SpeechLike reports why samples (8 kHz) do not look like one side of a
+// conversation, or "" when they do: sound part of the time, in bursts,
+// with a spectrum that moves. It tells speech from a tone, silence and
+// steady noise; it does not recognise words.
+func SpeechLike(samples []int16) string {
+	frames := len(samples) / SpeechFrame
+	if frames < 50 {
+		return "shorter than one second"
+	}
+	var active, bursts int
+	var zcrs []float64
+	prev := false
+	for f := range frames {
+		fr := samples[f*SpeechFrame : (f+1)*SpeechFrame]
+		on := RMS(fr) >= 4*SilenceRMS
+		if on {
+			active++
+			if !prev {
+				bursts++
+			}
+			z := 0
+			for i := 1; i < len(fr); i++ {
+				if (fr[i-1] < 0) != (fr[i] < 0) {
+					z++
+				}
+			}
+			zcrs = append(zcrs, float64(z))
+		}
+		prev = on
+	}
+	share := float64(active) / float64(frames)
+	switch {
+	case share < MinSpeechActivity:
+		return "mostly silent"
+	case share > MaxSpeechActivity:
+		return "sound all the time (a tone or a noise bed, not a conversation)"
+	}
+	if rate := float64(bursts) / (float64(active) * SpeechFrame / 8000); rate < MinSpeechBursts {
+		return "sound in too few bursts"
+	}
+	var mean, sq float64
+	for _, z := range zcrs {
+		mean += z
+	}
+	mean /= float64(len(zcrs))
+	for _, z := range zcrs {
+		sq += (z - mean) * (z - mean)
+	}
+	if mean == 0 || math.Sqrt(sq/float64(len(zcrs)))/mean < MinPitchSpread {
+		return "a steady spectrum (a tone)"
+	}
+	return ""
+}

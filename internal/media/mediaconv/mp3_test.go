@@ -16,16 +16,15 @@ import (
 
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
-// lamePath returns the lame binary named by OPENREC_TEST_LAME or skips.
+// lamePath returns the lame binary (Debian package lame): OPENREC_TEST_LAME,
+// else PATH; under CI=true a missing lame fails the test.
 func lamePath(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("OPENREC_TEST_LAME")
-	if p == "" {
-		t.Skip("MP3 tests need LAME: set OPENREC_TEST_LAME=/usr/bin/lame (Debian package lame)")
-	}
-	return p
+	return testtool.Find(t, "OPENREC_TEST_LAME", "lame")
 }
 
 // mp3Frame is the part of an MPEG audio frame header the tests check.

@@ -20,7 +20,7 @@ const helperEnv = "WAV_TEST_KILLED_WRITER_DIR"
 func TestHelperKilledWriter(t *testing.T) {
 	dir := os.Getenv(helperEnv)
 	if dir == "" {
-		t.Skip("helper process only")
+		return // only as TestRecoverAfterKill's child process
 	}
 	path := filepath.Join(dir, "rec.wav")
 	w, err := Create(path, FormatPCM16, 2, 8000)

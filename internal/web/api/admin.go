@@ -74,6 +74,29 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, normRules(doc))
 }
 
+// checkRules: POST /api/v1/admin/rules/check {"yaml"} → the counts and
+// warnings the rules would have, or 422 with the compile error. Nothing is
+// saved (the Rules page's Validate).
+func (s *Server) checkRules(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Rules == nil {
+		writeProblem(w, r, problemf(http.StatusNotImplemented, "recording rules need the CTI link (serve --cti ...)"))
+		return
+	}
+	var body struct {
+		YAML string `json:"yaml"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	doc, err := s.cfg.Rules.CheckRules(body.YAML)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, normRules(doc))
+}
+
 func normRules(d RulesDoc) RulesDoc {
 	if d.Warnings == nil {
 		d.Warnings = []string{}

@@ -80,6 +80,9 @@ type RulesAdmin interface {
 	// SetRules validates and installs yaml (the `rules:` value); a
 	// *Problem (422) when the rules do not compile.
 	SetRules(yaml string) (RulesDoc, error)
+	// CheckRules compiles yaml as SetRules would and saves nothing: the
+	// counts and warnings, or a *Problem (422).
+	CheckRules(yaml string) (RulesDoc, error)
 }
 
 // TenantsAdmin lists the tenants and their settings.
@@ -206,6 +209,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/calls/control", true, staff, http.HandlerFunc(s.control)},
 		{"GET", "/api/v1/admin/rules", true, admin, http.HandlerFunc(s.getRules)},
 		{"PUT", "/api/v1/admin/rules", true, admin, http.HandlerFunc(s.putRules)},
+		{"POST", "/api/v1/admin/rules/check", true, admin, http.HandlerFunc(s.checkRules)},
 		{"GET", "/api/v1/admin/tenants", true, staff, http.HandlerFunc(s.tenants)},
 		{"GET", "/api/v1/admin/users", true, admin, http.HandlerFunc(s.listUsers)},
 		{"POST", "/api/v1/admin/users", true, admin, http.HandlerFunc(s.createUser)},

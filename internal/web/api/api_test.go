@@ -25,6 +25,8 @@ import (
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
 	"github.com/openrec/openrec/internal/web/auth"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // Tones of the two channels of every test recording.
@@ -98,7 +100,7 @@ func newEnv(t *testing.T, mut func(*api.Config)) *env {
 	}
 	cfg := api.Config{
 		Store: db, Users: db, Audit: db, DataDir: dir,
-		MP3:    &mediaconv.Cache{Dir: filepath.Join(dir, "cache"), Enc: mediaconv.Encoder{Path: os.Getenv("OPENREC_TEST_LAME")}},
+		MP3:    &mediaconv.Cache{Dir: filepath.Join(dir, "cache"), Enc: mediaconv.Encoder{Path: testtool.Lookup("OPENREC_TEST_LAME", "lame")}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mut != nil {
@@ -544,10 +546,7 @@ func TestMediaWAVAndRange(t *testing.T) {
 }
 
 func TestMediaMP3(t *testing.T) {
-	lame := os.Getenv("OPENREC_TEST_LAME")
-	if lame == "" {
-		t.Skip("set OPENREC_TEST_LAME=/usr/bin/lame (Debian package lame) to test MP3 downloads")
-	}
+	testtool.Find(t, "OPENREC_TEST_LAME", "lame") // newEnv's MP3 cache finds it the same way
 	e := newEnv(t, nil)
 	tok := e.token("root")
 	for _, c := range []struct {
@@ -980,5 +979,144 @@ func TestMetadataAndPeaksViewsAudited(t *testing.T) {
 		if got[k] != n {
 			t.Errorf("audit %q: %d entries, want %d (all: %v)", k, got[k], n, got)
 		}
+	}
+}
+
+// API clients (curl -d, scripts) may send JSON without declaring it: a
+// bearer token or the token endpoint involve no cookie, so login CSRF does
+// not apply. The cookie endpoint stays strict (TestRequestShapeErrors).
+func TestBearerRequestsAcceptUndeclaredJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain"} {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/auth/token", strings.NewReader(`{"username":"root","password":"password-root"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			Token string `json:"token"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || tok.Token == "" {
+			t.Errorf("POST /auth/token with Content-Type %q: %d, want 200 and a token", ct, resp.StatusCode)
+			continue
+		}
+		// a bearer request with a body, as curl -d sends it
+		req, _ = http.NewRequest("POST", e.srv.URL+"/api/v1/calls/control", strings.NewReader(`{"op":"bogus","dn":"5001"}`))
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnsupportedMediaType {
+			t.Errorf("bearer POST /calls/control with Content-Type %q: 415", ct)
+		}
+	}
+	// still no multipart form
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/auth/token", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("multipart token request: %d, want 415", resp.StatusCode)
+	}
+}
+
+// A bearer value that is not a token of this server (e.g. "null" from a
+// failed sign-in piped through jq) says so, instead of "expired".
+func TestMalformedBearerTokenSaysSo(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tok := range []string{"null", "abc", strings.Repeat("x", 43) + "!"} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/auth/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(string(b), "malformed") || strings.Contains(string(b), "expired") {
+			t.Errorf("Bearer %q: %d %s, want 401 saying malformed", tok, resp.StatusCode, b)
+		}
+	}
+	// a well-formed token nobody issued is unknown or expired
+	unknown, _ := auth.NewToken()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/auth/me", nil)
+	req.Header.Set("Authorization", "Bearer "+unknown)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), "expired") {
+		t.Errorf("unknown token: %d %s", resp.StatusCode, b)
+	}
+}
+
+// fakeLive is a LiveSource with fixed calls.
+type fakeLive struct{ calls []api.LiveCall }
+
+func (f fakeLive) Live() []api.LiveCall   { return f.calls }
+func (f fakeLive) LiveCTI() []api.CTICall { return nil }
+
+// A recording in progress has no external data yet (it is written when
+// the call ends): search and the recording's page show its duration so
+// far and what the live call already knows — agent, calling and dialled
+// numbers — instead of 00:00 and blanks.
+func TestRecordingInProgressShowsLiveFields(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 42, 0, time.UTC)
+	e := newEnv(t, func(c *api.Config) {
+		c.Now = func() time.Time { return now }
+		c.Live = fakeLive{calls: []api.LiveCall{{RecordingID: "rec-live", CallUUID: "UUID-live", RecordedDN: "5003",
+			AgentID: "1003", AgentName: "Cleo Diaz", ANI: "+15551010003", DNIS: "8005550100", Tenant: "TenantA"}}}
+	})
+	if err := e.db.CreateRecording(context.Background(), &store.Recording{ID: "rec-live", Mode: store.ModeMSR,
+		Status: store.StatusRecording, CallUUID: "UUID-live", RecordedDN: "5003", OtherDN: "+15551010003",
+		StartedAt: now.Add(-42 * time.Second), Channels: 2, Format: "ulaw"}); err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		ID         string `json:"id"`
+		DurationMS int64  `json:"duration_ms"`
+		Caller     string `json:"caller"`
+		Dialed     string `json:"dialed"`
+		Tenant     string `json:"tenant"`
+		Agent      struct{ ID, Name string }
+	}
+	check := func(where string, v view) {
+		t.Helper()
+		if v.DurationMS != 42000 || v.Caller != "+15551010003" || v.Dialed != "8005550100" || v.Agent.ID != "1003" ||
+			v.Agent.Name != "Cleo Diaz" || v.Tenant != "TenantA" {
+			t.Errorf("%s: %+v, want 42 s so far, the live call's agent and numbers", where, v)
+		}
+	}
+	tok := e.token("root")
+	var page struct{ Items []view }
+	if code := e.do(tok, "GET", "/api/v1/recordings?status=recording", nil, &page); code != 200 || len(page.Items) != 1 {
+		t.Fatalf("search: %d %+v", code, page)
+	}
+	check("search", page.Items[0])
+	var one view
+	if code := e.do(tok, "GET", "/api/v1/recordings/rec-live", nil, &one); code != 200 {
+		t.Fatalf("get: %d", code)
+	}
+	check("recording", one)
+	// A finished recording keeps its stored values.
+	var done view
+	e.do(tok, "GET", "/api/v1/recordings/rec-a1", nil, &done)
+	if done.DurationMS != 2000 || done.Caller != "+33123456789" {
+		t.Errorf("finished recording changed: %+v", done)
 	}
 }

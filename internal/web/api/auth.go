@@ -76,6 +76,9 @@ func (s *Server) authenticate(r *http.Request) (*principal, *Problem) {
 			return nil, problemf(http.StatusUnauthorized, "the Authorization header must be: Bearer <token>")
 		}
 		token = strings.TrimSpace(tok)
+		if !auth.WellFormedToken(token) {
+			return nil, problemf(http.StatusUnauthorized, "the bearer token is malformed (not a token this server issues): sign in with POST /api/v1/auth/token and send its \"token\"")
+		}
 	} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		token, cookie = c.Value, true
 	} else {
@@ -195,7 +198,9 @@ func (s *Server) newSession(r *http.Request, u *store.User, kind string, ttl tim
 // of kind; on failure it has answered the request.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, kind string, ttl time.Duration) (*store.User, string, store.Session, bool) {
 	var c credentials
-	if err := readJSON(w, r, &c); err != nil {
+	// The token endpoint sets no cookie: a JSON body sent without its
+	// content type (curl -d) is fine. The cookie endpoint stays strict.
+	if err := readJSONBody(w, r, &c, kind == store.SessionAPI); err != nil {
 		s.fail(w, r, err)
 		return nil, "", store.Session{}, false
 	}

@@ -26,6 +26,12 @@ type LiveCall struct {
 	Tenant      string        `json:"tenant"`
 	Correlation string        `json:"correlation"`
 	Channels    []LiveChannel `json:"channels"`
+	// From the CTI call (empty without a CTI link or before the call is
+	// matched): the agent on the recorded DN and the call's numbers.
+	AgentID   string `json:"agent_id"`
+	AgentName string `json:"agent_name"`
+	ANI       string `json:"ani"`
+	DNIS      string `json:"dnis"`
 }
 
 // LiveChannel is one channel of a recording in progress. AudioArriving is
@@ -39,6 +45,12 @@ type LiveChannel struct {
 	LastPacketAt  *time.Time `json:"last_packet_at"`
 	AudioArriving bool       `json:"audio_arriving"`
 	Held          bool       `json:"held"`
+	// Role says who the channel carries, for people rather than channel
+	// numbers: "agent" (an agent is logged in on its DN), "customer" (a
+	// number outside the contact center) or "party"; Name is the agent's
+	// name or the customer's number.
+	Role string `json:"role"`
+	Name string `json:"name"`
 }
 
 // CTICall is a monitored call in progress as the CTI link sees it, with the
@@ -48,6 +60,8 @@ type CTICall struct {
 	ConnID   string     `json:"conn_id"`
 	CallType string     `json:"call_type"`
 	Tenant   string     `json:"tenant"`
+	ANI      string     `json:"ani"`
+	DNIS     string     `json:"dnis"`
 	Parties  []CTIParty `json:"parties"`
 	Alerts   []string   `json:"alerts"`
 }
@@ -56,6 +70,7 @@ type CTICall struct {
 type CTIParty struct {
 	DN             string `json:"dn"`
 	AgentID        string `json:"agent_id"`
+	AgentName      string `json:"agent_name"`
 	Monitored      bool   `json:"monitored"`
 	RecordingID    string `json:"recording_id"`
 	RecordingState string `json:"recording_state"`

@@ -76,11 +76,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 const maxBody = 1 << 20
 
 // readJSON decodes a JSON request body into v, rejecting unknown fields
-// and anything after the value. The body must be declared
-// application/json: a cross-site HTML form cannot send that, so it cannot
-// post credentials or changes (login CSRF).
+// and anything after the value. A request carrying a session cookie must
+// declare the body application/json: a cross-site HTML form cannot send
+// that, so it cannot post credentials or changes (login CSRF). A request
+// authenticated by a bearer token involves no cookie (a browser never adds
+// the header by itself), so its JSON may come undeclared, as `curl -d`
+// sends it (see readJSONBody).
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	p := principalOf(r)
+	return readJSONBody(w, r, v, p != nil && !p.cookie)
+}
+
+// readJSONBody is readJSON with the choice made by the caller: lenient
+// accepts a JSON body sent without a content type or as
+// application/x-www-form-urlencoded or text/plain (what curl -d and simple
+// scripts send); a multipart form is refused either way.
+func readJSONBody(w http.ResponseWriter, r *http.Request, v any, lenient bool) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ok := err == nil && mt == "application/json"
+	if lenient && !ok {
+		ok = r.Header.Get("Content-Type") == "" || mt == "application/x-www-form-urlencoded" || mt == "text/plain"
+	}
+	if !ok {
 		return problemf(http.StatusUnsupportedMediaType, "the request body must be JSON with Content-Type: application/json")
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))

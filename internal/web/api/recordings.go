@@ -288,8 +288,16 @@ func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
 	qs := searchAuditQuery(q)
 	s.recordOnce(r, store.AuditSearch+"|"+qs, store.AuditEntry{Action: store.AuditSearch, Detail: qs})
 	items := make([]recordingView, 0, len(page.Items))
+	var live map[string]LiveCall
 	for i := range page.Items {
-		items = append(items, newRecordingView(&page.Items[i], p.user.Role == roleAdmin))
+		v := newRecordingView(&page.Items[i], p.user.Role == roleAdmin)
+		if v.Status == store.StatusRecording {
+			if live == nil {
+				live = s.liveByID()
+			}
+			s.fillInProgress(&v, live)
+		}
+		items = append(items, v)
 	}
 	out["items"] = items
 	if page.NextCursor != "" {
@@ -333,13 +341,48 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := store.NewDetail(rec)
+	v := newRecordingView(rec, principalOf(r).user.Role == roleAdmin)
+	if v.Status == store.StatusRecording {
+		s.fillInProgress(&v, s.liveByID())
+	}
 	s.recordOnce(r, store.AuditView+"|"+rec.ID, store.AuditEntry{Action: store.AuditView, RecordingID: rec.ID})
-	writeJSON(w, http.StatusOK, recordingDetail{
-		recordingView: newRecordingView(rec, principalOf(r).user.Role == roleAdmin),
-		Metadata:      d.Metadata,
-		Events:        d.Events,
-		LegalHold:     s.holdOf(r.Context(), rec.ID),
-	})
+	writeJSON(w, http.StatusOK, recordingDetail{recordingView: v, Metadata: d.Metadata, Events: d.Events, LegalHold: s.holdOf(r.Context(), rec.ID)})
+}
+
+// liveByID returns the calls in progress by recording id.
+func (s *Server) liveByID() map[string]LiveCall {
+	out := map[string]LiveCall{}
+	if s.cfg.Live != nil {
+		for _, c := range s.cfg.Live.Live() {
+			out[c.RecordingID] = c
+		}
+	}
+	return out
+}
+
+// fillInProgress completes the view of a recording in progress, whose row
+// gets its external data only when it ends: the duration so far, and the
+// agent and numbers the CTI call already knows (the live view's).
+func (s *Server) fillInProgress(v *recordingView, live map[string]LiveCall) {
+	if v.StartedAt != nil && v.DurationMS == 0 {
+		v.DurationMS = max(0, s.cfg.Now().Sub(*v.StartedAt).Milliseconds())
+	}
+	c, ok := live[v.ID]
+	if !ok {
+		return
+	}
+	if v.Caller == "" {
+		v.Caller = c.ANI
+	}
+	if v.Dialed == "" {
+		v.Dialed = c.DNIS
+	}
+	if v.Agent.ID == "" && v.Agent.Name == "" {
+		v.Agent = agentView{ID: c.AgentID, Name: c.AgentName}
+	}
+	if v.Tenant == "" {
+		v.Tenant = c.Tenant
+	}
 }
 
 // openMedia opens the media of rec for conversion.

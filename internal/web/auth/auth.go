@@ -80,6 +80,17 @@ func NewToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// WellFormedToken reports whether token has the shape NewToken gives (43
+// base64url characters): anything else cannot be a session, and the API
+// says "malformed" rather than "expired".
+func WellFormedToken(token string) bool {
+	if len(token) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil
+}
+
 // HashToken returns the hex sha256 of token: what the store keeps and looks
 // sessions up by. A token is random and long, so a plain hash (no salt, no
 // stretching) is enough to make a stolen database useless for logging in.

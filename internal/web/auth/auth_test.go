@@ -212,3 +212,19 @@ func TestValidUserName(t *testing.T) {
 		}
 	}
 }
+
+func TestWellFormedToken(t *testing.T) {
+	tok, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		in   string
+		want bool
+	}{{tok, true}, {"", false}, {"null", false}, {tok[:42], false}, {tok + "A", false}, {tok[:42] + "!", false}, {tok[:42] + "=", false}}
+	for _, c := range cases {
+		if got := WellFormedToken(c.in); got != c.want {
+			t.Errorf("WellFormedToken(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}

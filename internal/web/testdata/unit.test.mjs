@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ApiError, paths, problemFrom, query } from './js/api.js';
-import { agentLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, toLocalInput, toRFC3339 } from './js/format.js';
+import { agentLabel, channelRoleLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, statusText, toLocalInput, toRFC3339 } from './js/format.js';
 import { canControl, confirmOp, controlKey, controlNotice, controlRequest, elapsedMs, liveOps, liveStatus, partyOps } from './js/livestate.js';
 import { decodeFrame, level, Scheduler } from './js/pcm.js';
 import { apiQuery, queryFromValues, valuesFromQuery } from './js/searchquery.js';
@@ -61,6 +61,34 @@ test('labels', () => {
   assert.equal(partyLabel(parties, 0), 'ch0 · agent · 2001 · Ann');
   assert.equal(partyLabel(parties, 1), 'ch1 · customer · +3312345');
   assert.equal(partyLabel([], 1), 'ch1');
+  // With the recording: people, not channel numbers.
+  const msr = [{ channel: 0, role: 'recorded', dn: '5001' }, { channel: 1, role: 'other', dn: '+15551230001' }];
+  const rec = { agent: { id: '1001', name: 'Ann Lee' }, caller: '+15551230001', external_data: {} };
+  assert.equal(partyLabel(msr, 0, rec), 'Agent Ann Lee · 5001');
+  assert.equal(partyLabel(msr, 1, rec), 'Customer · +15551230001');
+  const consult = [{ channel: 0, role: 'recorded', dn: '5001' }, { channel: 1, role: 'other', dn: '5002' }];
+  assert.equal(partyLabel(consult, 1, { agent: {}, external_data: { GEN_CFG_FULLNAME: 'Ann Lee' } }), 'Other party · 5002');
+  assert.equal(partyLabel(consult, 0, { agent: {}, external_data: { GEN_CFG_FULLNAME: 'Ann Lee' } }), 'Agent Ann Lee · 5001');
+  assert.equal(partyLabel(msr, 0, { agent: {}, external_data: {} }), 'ch0 · recorded · 5001');
+  assert.equal(channelRoleLabel({ channel: 0, role: 'agent' }), 'Agent');
+  assert.equal(channelRoleLabel({ channel: 1, role: 'customer' }), 'Customer');
+  assert.equal(channelRoleLabel({ channel: 1, role: 'party' }), 'Party 1');
+});
+
+test('statusText says the status in plain words', () => {
+  const cases = [
+    ['completed', 'bye', 'ended normally'],
+    ['completed', '', 'ended normally'],
+    ['completed', 'media timeout: no RTP for 30s', 'ended: the audio stopped (media timeout)'],
+    ['partial', 'one-legged: second MSR leg never arrived; ended: bye', 'one party missing'],
+    ['partial', 'cut short: recorder stopped', 'cut short when the recorder stopped'],
+    ['partial', 'recovered after unclean shutdown', 'recovered after a crash'],
+    ['failed', 'no RTP received (bye)', 'no audio received'],
+    ['failed', 'write: disk full', 'could not be written'],
+    ['recording', '', 'recording now'],
+    ['weird', '', 'weird'],
+  ];
+  for (const [st, reason, want] of cases) assert.equal(statusText(st, reason), want, `${st} / ${reason}`);
 });
 
 test('search query: form values to hash/API query and back', () => {

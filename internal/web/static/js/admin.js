@@ -16,11 +16,14 @@ export function renderRules(main, ctx) {
   const yaml = h('textarea', { id: 'rules-yaml', class: 'code', rows: '28', spellcheck: 'false', wrap: 'off', 'aria-label': 'Rules YAML', disabled: true });
   const dirty = h('span', { id: 'rules-dirty', class: 'muted', hidden: true, text: 'Unsaved changes' });
   const save = h('button', { type: 'button', id: 'rules-save', class: 'btn btn-primary', text: 'Save', disabled: true });
+  const validate = h('button', { type: 'button', id: 'rules-validate', class: 'btn', text: 'Validate', disabled: true,
+    title: 'Check the rules without saving them' });
+  const result = h('span', { id: 'rules-result', role: 'status', class: 'muted' });
   const reload = h('button', { type: 'button', id: 'rules-reload', class: 'btn', text: 'Reload' });
   const page = h('div', { id: 'page-rules', class: 'page', dataset: { state: 'loading' } },
     h('div', { class: 'page-title' }, h('h1', { text: 'Recording rules' })),
     card(null, null, info, warnings, error, yaml,
-      h('div', { class: 'form-actions' }, save, reload, dirty,
+      h('div', { class: 'form-actions' }, validate, save, reload, dirty, result,
         h('span', { class: 'spacer' }), h('span', { class: 'muted', text: 'Syntax: docs/rules.md. A rule set that does not compile is refused and the rules in force stay.' }))));
   fill(main, page);
 
@@ -34,6 +37,7 @@ export function renderRules(main, ctx) {
     readOnly = d.editable === false;
     yaml.readOnly = readOnly;
     save.disabled = readOnly;
+    validate.disabled = false;
     dirty.hidden = true;
     const bits = [];
     if (d.path) bits.push(`File ${d.path}`);
@@ -75,8 +79,40 @@ export function renderRules(main, ctx) {
       save.disabled = readOnly;
     }
   });
+  // Validate: the server compiles the rules (POST .../rules/check) and
+  // saves nothing.
+  validate.addEventListener('click', async () => {
+    validate.disabled = true;
+    validate.setAttribute('aria-busy', 'true');
+    validate.textContent = 'Validating…';
+    result.textContent = '';
+    try {
+      const d = await post(paths.rulesCheck(), { yaml: yaml.value }, { signal: ctx.signal });
+      error.hidden = true;
+      const ws = d.warnings || [];
+      fill(warnings, ws.map((w) => h('li', { text: typeof w === 'string' ? w : JSON.stringify(w) })));
+      warnings.hidden = ws.length === 0;
+      result.textContent = `Valid: ${d.groups} group${d.groups === 1 ? '' : 's'}, ${d.rules} rule${d.rules === 1 ? '' : 's'}${ws.length ? `, ${ws.length} warning${ws.length === 1 ? '' : 's'}` : ''} — not saved yet`;
+      result.className = 'ok-text';
+      page.dataset.state = 'valid';
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      error.textContent = err.detail || err.title || err.message;
+      error.hidden = false;
+      result.textContent = 'Not valid: see the error above';
+      result.className = 'error-text';
+      page.dataset.state = 'invalid';
+    } finally {
+      validate.disabled = false;
+      validate.removeAttribute('aria-busy');
+      validate.textContent = 'Validate';
+    }
+  });
   reload.addEventListener('click', load);
-  yaml.addEventListener('input', () => { dirty.hidden = yaml.value === saved; });
+  yaml.addEventListener('input', () => {
+    dirty.hidden = yaml.value === saved;
+    result.textContent = '';
+  });
   yaml.addEventListener('keydown', (e) => {
     if (e.key !== 'Tab' || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) return;
     e.preventDefault();

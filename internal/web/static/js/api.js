@@ -115,6 +115,7 @@ export const paths = {
   listen: (id) => `/api/v1/live/${enc(id)}/listen`,
   callControl: () => '/api/v1/calls/control',
   rules: () => '/api/v1/admin/rules',
+  rulesCheck: () => '/api/v1/admin/rules/check',
   tenants: () => '/api/v1/admin/tenants',
   users: () => '/api/v1/admin/users',
   user: (name) => `/api/v1/admin/users/${enc(name)}`,

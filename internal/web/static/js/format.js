@@ -110,9 +110,25 @@ export function agentLabel(agent) {
   return agent.name || agent.id || '';
 }
 
-/** partyLabel names a channel's party: "ch0 · caller · 2001 · Name". */
-export function partyLabel(parties, channel) {
+/**
+ * partyLabel names a channel's party. Without rec: "ch0 · caller · 2001 ·
+ * Name". With the recording (its agent, caller, dialed and external data),
+ * people rather than channel numbers: "Agent Ann Lee · 5001" for the
+ * recorded party when an agent is known, "Customer · +15551230001" for a
+ * party that is the call's caller or dialled number or an outside number.
+ */
+export function partyLabel(parties, channel, rec) {
   const p = (parties || []).find((x) => x && x.channel === channel);
+  if (p && rec) {
+    const ext = rec.external_data || {};
+    const dn = p.dn || p.aor || '';
+    const agentName = (rec.agent && (rec.agent.name || rec.agent.id)) || ext.GEN_CFG_FULLNAME || '';
+    if (p.role === 'recorded' && agentName) return dn ? `Agent ${agentName} · ${dn}` : `Agent ${agentName}`;
+    const outside = dn && (dn === rec.caller || dn === rec.dialed || dn === ext.GEN_TEV_ANI || dn.startsWith('+'));
+    if ((p.role === 'other' || p.role === 'recorded') && outside) return `Customer · ${dn}`;
+    if (p.name && p.name !== dn) return dn ? `${p.name} · ${dn}` : p.name;
+    if (p.role === 'other' && dn) return `Other party · ${dn}`;
+  }
   const bits = [`ch${channel}`];
   if (p) {
     if (p.role) bits.push(p.role);
@@ -122,4 +138,41 @@ export function partyLabel(parties, channel) {
     else if (p.label && p.label !== p.dn && p.label !== p.role) bits.push(p.label);
   }
   return bits.join(' · ');
+}
+
+/**
+ * statusText says a recording's state in plain words, from its status and
+ * the server's reason ("bye", "one-legged: ...", "no RTP received ..."):
+ * "ended normally", "one party missing", "no audio received"...
+ */
+export function statusText(status, reason) {
+  const r = String(reason || '').toLowerCase();
+  switch (status) {
+    case 'recording':
+      return 'recording now';
+    case 'completed':
+      if (r.startsWith('media timeout')) return 'ended: the audio stopped (media timeout)';
+      if (r.startsWith('shutdown')) return 'ended when the recorder shut down';
+      if (r.startsWith('cancel')) return 'cancelled before it started';
+      if (r.includes('needs_transcode')) return 'ended normally; audio kept in its original codec';
+      return 'ended normally';
+    case 'partial':
+      if (r.startsWith('one-legged')) return 'one party missing';
+      if (r.startsWith('cut short')) return 'cut short when the recorder stopped';
+      if (r.startsWith('recovered')) return 'recovered after a crash';
+      return 'incomplete';
+    case 'failed':
+      if (r.startsWith('no rtp') || r.includes('before any audio')) return 'no audio received';
+      return 'could not be written';
+    default:
+      return status || 'unknown';
+  }
+}
+
+/** channelRoleLabel names a live channel by role: "Agent", "Customer", "Party 1". */
+export function channelRoleLabel(ch) {
+  if (!ch) return '';
+  if (ch.role === 'agent') return 'Agent';
+  if (ch.role === 'customer') return 'Customer';
+  return `Party ${ch.channel}`;
 }

@@ -5,13 +5,13 @@
 
 import { get, paths, post } from './api.js';
 import { badge, card, fill, h, showError, showNotice, svg } from './dom.js';
-import { fmtDuration, fmtTime } from './format.js';
+import { channelRoleLabel, fmtDuration, fmtTime } from './format.js';
 import { LiveListener } from './listen.js';
 import { canControl, confirmOp, controlKey, controlNotice, controlRequest, ctiProblems, elapsedMs, liveOps, liveStatus, partyOps } from './livestate.js';
 
 const POLL_MS = 1000;
-const LIVE_COLUMNS = ['Started', 'Duration', 'Recorded DN', 'Other DN', 'Tenant', 'Mode', 'Channels', 'Status', 'Listen'];
-const CTI_COLUMNS = ['CallUUID', 'ConnID', 'Type', 'Tenant', 'Parties', 'Problems'];
+const LIVE_COLUMNS = ['Started', 'Duration', 'Agent', 'Recorded DN', 'Other DN', 'Tenant', 'Mode', 'Channels', 'Status', 'Listen'];
+const CTI_COLUMNS = ['CallUUID', 'ConnID', 'Type', 'ANI', 'Tenant', 'Parties', 'Problems'];
 const OP_LABELS = { start: '● Start', pause: '❚❚ Pause', resume: '▶ Resume', stop: '■ Stop', keep: 'Keep', discard: 'Discard' };
 const OP_TITLES = {
   start: 'Start recording this party', pause: 'Pause the recording', resume: 'Resume the recording',
@@ -45,7 +45,7 @@ export function render(main, ctx) {
     h('thead', null, h('tr', null, CTI_COLUMNS.map((c) => h('th', { text: c })))), ctiBody);
 
   const listenWhat = h('span', { id: 'listening-what' });
-  const meters = [0, 1].map((c) => h('span', { class: 'meter', dataset: { channel: c }, title: `level of party ${c}` }, h('span', { class: 'meter-fill' })));
+  const meters = [0, 1].map((c) => h('span', { class: 'meter', dataset: { channel: c }, title: `level of channel ${c}` }, h('span', { class: 'meter-fill' })));
   const stopBtn = h('button', { type: 'button', id: 'listen-stop', class: 'btn btn-danger', text: '■ Stop' });
   const listening = h('div', { id: 'listening', class: 'listening', hidden: true, role: 'status' },
     h('span', { class: 'pulse', 'aria-hidden': 'true' }), h('strong', { text: 'Listening' }), listenWhat, meters, stopBtn);
@@ -163,8 +163,14 @@ export function render(main, ctx) {
     }
     const key = callKey(call);
     current = { listener, key, channel };
-    const who = channel === -1 ? 'both parties' : `party ${channel}`;
-    listenWhat.textContent = `${call.recorded_dn || '?'} ↔ ${call.other_dn || '?'} — ${who}`;
+    const chans = call.channels || [];
+    const named = (c) => {
+      const ch = chans.find((x) => x.channel === c);
+      return ch ? `${channelRoleLabel(ch)} ${ch.name || ch.dn || ''}`.trim() : `party ${c}`;
+    };
+    const who = channel === -1 ? 'both parties' : named(channel);
+    listenWhat.textContent = `${call.agent_name || call.recorded_dn || '?'} ↔ ${call.ani || call.other_dn || '?'} — ${who}`;
+    meters.forEach((m, c) => { m.title = `level of ${named(c)}`; });
     for (const m of meters) m.firstChild.style.width = '0%';
     meters.forEach((m, c) => { m.hidden = channel !== -1 && channel !== c; });
     listening.hidden = false;
@@ -179,16 +185,18 @@ export function render(main, ctx) {
   // Rows.
   function newRow(call) {
     const cells = {};
-    for (const name of ['started', 'dur', 'dn', 'other', 'tenant', 'mode', 'channels', 'status']) cells[name] = h('td');
+    for (const name of ['started', 'dur', 'agent', 'dn', 'other', 'tenant', 'mode', 'channels', 'status']) cells[name] = h('td');
     cells.dur.className = 'num dur';
+    cells.agent.className = 'nowrap';
     cells.started.className = controls ? 'started' : 'nowrap'; // date over time: room for the controls
     const buttons = [];
     const listen = h('td', { class: 'listen-cell' });
     if (call.recording_id) {
-      for (const [ch, label] of [[-1, 'Both'], [0, 'Party 0'], [1, 'Party 1']]) {
+      // Labelled by who is on the channel (Agent, Customer), set in updateRow.
+      for (const ch of [-1, 0, 1]) {
         const b = h('button', {
           type: 'button', class: 'btn btn-small listen', dataset: { channel: ch }, 'aria-pressed': 'false',
-          text: label, title: ch === -1 ? 'Listen to both parties' : `Listen to party ${ch}`,
+          text: ch === -1 ? 'Both' : `Party ${ch}`, title: ch === -1 ? 'Listen to both parties' : `Listen to party ${ch}`,
         });
         b.addEventListener('click', () => startListening(rows.get(callKey(call)).call, ch));
         buttons.push(b);
@@ -196,7 +204,7 @@ export function render(main, ctx) {
       }
     }
     const tr = h('tr', { dataset: { recordingId: call.recording_id || '', callUuid: call.call_uuid || '' } },
-      cells.started, cells.dur, cells.dn, cells.other, cells.tenant, cells.mode, cells.channels, cells.status, listen);
+      cells.started, cells.dur, cells.agent, cells.dn, cells.other, cells.tenant, cells.mode, cells.channels, cells.status, listen);
     const r = { tr, cells, buttons, call, controls: null };
     if (controls) {
       r.controls = {};
@@ -224,9 +232,10 @@ export function render(main, ctx) {
   }
 
   function channelView(ch) {
-    return h('div', { class: 'chan', dataset: { channel: ch.channel, audio: ch.audio_arriving ? 'true' : 'false' }, title: `party ${ch.channel}${ch.last_packet_at ? `, last packet ${fmtTime(ch.last_packet_at)}` : ''}` },
+    const who = ch.name && ch.name !== ch.dn ? `${ch.name} · ${ch.dn || ''}` : (ch.dn || ch.label || '');
+    return h('div', { class: 'chan', dataset: { channel: ch.channel, audio: ch.audio_arriving ? 'true' : 'false', role: ch.role || 'party' }, title: `channel ${ch.channel}${ch.last_packet_at ? `, last packet ${fmtTime(ch.last_packet_at)}` : ''}` },
       ch.audio_arriving ? recIcon() : h('span', { class: 'no-audio-dot', 'aria-label': 'no audio', title: 'no audio arriving' }),
-      h('span', { class: 'chan-name', text: `ch${ch.channel} ${ch.dn || ch.label || ''}`.trim() }),
+      h('span', { class: 'chan-name', text: `${channelRoleLabel(ch)} ${who}`.trim() }),
       ch.codec ? h('span', { class: 'muted', text: ` ${ch.codec}` }) : null,
       h('span', { class: 'muted', text: ` · ${Number(ch.packets || 0).toLocaleString()} pkts` }),
       ch.held ? badge('held', 'warn') : null,
@@ -240,8 +249,19 @@ export function render(main, ctx) {
     if (c.started.textContent !== started) fill(c.started, started.split(' ').map((part, i) => [i ? ' ' : null, h('span', { class: 'nowrap', text: part })]));
     c.dur.dataset.started = call.started_at || '';
     c.dur.textContent = fmtDuration(elapsedMs(call.started_at, now));
+    const agent = call.agent_name ? (call.agent_id ? `${call.agent_name} (${call.agent_id})` : call.agent_name) : (call.agent_id || '');
+    if (c.agent.textContent !== agent) c.agent.textContent = agent;
     c.dn.textContent = call.recorded_dn || '';
     c.other.textContent = call.other_dn || '';
+    for (const b of r.buttons) {
+      const n = Number(b.dataset.channel);
+      if (n < 0) continue;
+      const ch = (call.channels || []).find((x) => x.channel === n);
+      if (!ch) continue;
+      const label = channelRoleLabel(ch);
+      if (b.textContent !== label) b.textContent = label;
+      b.title = `Listen to ${`${label.toLowerCase()} ${ch.name || ch.dn || ''}`.trim()}`;
+    }
     c.tenant.textContent = call.tenant || '';
     c.mode.textContent = call.mode || '';
     fill(c.channels, (call.channels || []).map((ch) => channelView(ch)));
@@ -315,10 +335,11 @@ export function render(main, ctx) {
       h('td', { class: 'mono', text: c.call_uuid || '' }),
       h('td', { class: 'mono', text: c.conn_id || '' }),
       h('td', { text: c.call_type || '' }),
+      h('td', { text: c.ani || '' }),
       h('td', { text: c.tenant || '' }),
       h('td', null, (c.parties || []).map((pt) => h('div', { class: 'party', dataset: { dn: pt.dn || '' } },
         h('strong', { text: pt.dn || '?' }),
-        pt.agent_id ? h('span', { class: 'muted', text: ` agent ${pt.agent_id}` }) : null,
+        pt.agent_id ? h('span', { class: 'muted', text: pt.agent_name ? ` ${pt.agent_name} (agent ${pt.agent_id})` : ` agent ${pt.agent_id}` }) : null,
         pt.monitored ? badge('monitored', 'neutral') : null,
         pt.recording_state ? badge(pt.recording_state, pt.recording_state === 'failed' ? 'error' : pt.recording_state === 'on' ? 'ok' : 'neutral') : null,
         pt.decision ? h('span', { class: 'muted', text: ` ${pt.decision}` }) : null,

@@ -3,14 +3,15 @@
 
 import { get, paths, problemFrom, query } from './api.js';
 import { badge, card, clearBanner, fill, h, kv, select, showError, table } from './dom.js';
-import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel } from './format.js';
+import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel, statusText } from './format.js';
 import { Waveform } from './waveform.js';
 
 const STATUS_KIND = { recording: 'info', completed: 'ok', partial: 'warn', failed: 'error' };
 
-/** statusBadge shows a recording status with its colour. */
+/** statusBadge shows a recording status with its colour; its tooltip says it in plain words. */
 export function statusBadge(status, reason) {
-  return badge(status || 'unknown', STATUS_KIND[status] || 'neutral', { title: reason || '', dataset: { status: status || '' } });
+  const plain = statusText(status, reason);
+  return badge(status || 'unknown', STATUS_KIND[status] || 'neutral', { title: reason && reason !== plain ? `${plain} (${reason})` : plain, dataset: { status: status || '' } });
 }
 
 const DOWNLOADS = [
@@ -98,14 +99,14 @@ function build(page, ctx, id, rec) {
   const channels = rec.channels === 1 ? 1 : 2;
   const durMs = recordingDurationMs(rec);
   const events = eventsWithOffsets(rec);
-  const labels = [0, 1].slice(0, channels).map((c) => partyLabel(rec.parties, c));
+  const labels = [0, 1].slice(0, channels).map((c) => partyLabel(rec.parties, c, rec));
   const cleanups = [];
 
   // Header.
   const title = h('div', { class: 'page-title' },
     h('h1', null, 'Recording ', h('span', { class: 'mono', id: 'recording-id', text: id })),
     statusBadge(rec.status, rec.status_reason),
-    rec.status_reason ? h('span', { class: 'muted', text: rec.status_reason }) : null);
+    h('span', { class: 'muted', id: 'status-text', title: rec.status_reason || '', text: statusText(rec.status, rec.status_reason) }));
 
   // Player.
   const audio = h('audio', { id: 'player', preload: 'metadata' });
@@ -123,7 +124,7 @@ function build(page, ctx, id, rec) {
     h('span', { class: 'legend-item legend-event', text: 'other event' }),
     h('span', { class: 'legend-item legend-playhead', text: 'playhead' }));
 
-  const downloads = downloadMenu(id);
+  const downloads = downloadMenu(id, labels);
   const player = card(null, { class: 'card player', id: 'player-card' },
     waveBox,
     h('div', { class: 'controls' },
@@ -289,27 +290,40 @@ async function explainMediaError(audio) {
   showError({ title: 'Playback failed', detail: codes[code] || 'the audio could not be played' });
 }
 
-function downloadMenu(id) {
+function downloadMenu(id, labels) {
   const note = h('p', { class: 'download-note', id: 'download-error', hidden: true });
+  const progress = h('p', { class: 'progress', id: 'download-progress', role: 'status', hidden: true });
   const items = DOWNLOADS.map((d) => {
+    // "WAV channel 0" → "WAV channel 0 (Agent Ann Lee · 5001)": who is on it.
+    const who = d.channel >= 0 && labels && labels[d.channel] ? ` (${labels[d.channel]})` : '';
     const a = h('a', {
       href: mediaURL(id, { ...d, download: true }),
       class: 'download-link',
       dataset: { format: d.format, channel: d.channel, kbps: d.kbps },
-      text: d.label,
+      text: d.label + who,
     });
     a.addEventListener('click', (e) => onDownload(e, a, d));
     return h('li', null, a);
   });
   const el = h('details', { class: 'menu', id: 'download' },
     h('summary', { class: 'btn', text: 'Download ▾' }),
-    h('div', { class: 'menu-body' }, h('ul', null, items), note));
+    h('div', { class: 'menu-body' }, h('ul', null, items), progress, note));
 
   async function onDownload(e, a, d) {
     if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     if (a.classList.contains('busy')) return;
     a.classList.add('busy');
+    a.setAttribute('aria-busy', 'true');
+    // An MP3 is encoded on the server first: say so while the user waits.
+    const started = Date.now();
+    const say = () => {
+      const secs = Math.round((Date.now() - started) / 1000);
+      progress.textContent = `${d.format === 'mp3' ? 'Encoding' : 'Preparing'} ${d.label}…${secs >= 1 ? ` ${secs} s` : ''}`;
+    };
+    say();
+    progress.hidden = false;
+    const ticker = setInterval(say, 1000);
     const ctl = new AbortController();
     try {
       const res = await fetch(a.href, { credentials: 'same-origin', signal: ctl.signal });
@@ -338,7 +352,10 @@ function downloadMenu(id) {
     } catch (err) {
       showError(err, `Download ${d.label}`);
     } finally {
+      clearInterval(ticker);
+      progress.hidden = true;
       a.classList.remove('busy');
+      a.removeAttribute('aria-busy');
     }
   }
   return { el };
@@ -353,7 +370,7 @@ function details(rec, events) {
     ['Started', fmtTime(rec.started_at || rec.start_time)],
     ['Ended', fmtTime(rec.ended_at || rec.stop_time)],
     ['Duration', fmtDuration(recordingDurationMs(rec))],
-    ['Status', rec.status_reason ? `${rec.status} (${rec.status_reason})` : rec.status],
+    ['Status', rec.status_reason ? `${statusText(rec.status, rec.status_reason)} — ${rec.status} (${rec.status_reason})` : `${statusText(rec.status, rec.status_reason)} — ${rec.status}`],
     ['Direction', rec.direction],
     ['Recorded DN', rec.recorded_dn],
     ['Other DN', rec.other_dn],

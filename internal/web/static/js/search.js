@@ -109,7 +109,15 @@ export function render(main, ctx) {
     inflight = ctl;
     ctx.signal.addEventListener('abort', () => ctl.abort(), { once: true });
     results.dataset.state = 'loading';
+    results.setAttribute('aria-busy', 'true');
     more.disabled = true;
+    // A search over many recordings can take a moment: say it is running.
+    const moreText = more.textContent;
+    if (append) more.textContent = 'Loading…';
+    else {
+      count.textContent = 'Searching…';
+      count.classList.add('progress');
+    }
     try {
       const res = await get(paths.recordings() + query(apiQuery(q, append ? cursor : null)), { signal: ctl.signal });
       const items = res.items || [];
@@ -131,7 +139,13 @@ export function render(main, ctx) {
       showError(err, 'Search');
     } finally {
       more.disabled = false;
-      if (inflight === ctl) inflight = null;
+      more.textContent = moreText;
+      if (inflight === ctl) {
+        inflight = null;
+        results.removeAttribute('aria-busy');
+        count.classList.remove('progress');
+        if (results.dataset.state !== 'ready') setCount();
+      }
     }
   }
 

@@ -1,5 +1,0 @@
-//go:build race
-
-package rtpin
-
-const raceEnabled = true
