@@ -191,9 +191,6 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 	if joining {
 		r.legJoined(c, now)
 		c.log.Debug("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
-		if r.cor != nil {
-			r.cor.Started(c.session()) // the CTI side counts the legs
-		}
 	}
 	return answer, nil
 }

@@ -17,8 +17,8 @@ type Correlator interface {
 	// refuses it for good (603 Decline: the Resource Manager must not try
 	// another recorder), e.g. for a recorded DN that is excluded.
 	Admit(recordDN string) error
-	// Started says a recording now exists for these identifiers, and
-	// again for every further leg that joins it (once per MSR leg).
+	// Started says a recording now exists for these identifiers (further
+	// legs: LegCorrelator.LegJoined).
 	Started(s Session)
 	// AudioStarted says the first RTP packet of one leg of the recording
 	// arrived (once per leg).

@@ -14,7 +14,14 @@ import (
 type fakeCorrelator struct {
 	mu      sync.Mutex
 	started []Session
+	joined  []Session
 	audio   []string
+}
+
+func (f *fakeCorrelator) LegJoined(s Session, _ time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.joined = append(f.joined, s)
 }
 
 func (f *fakeCorrelator) Admit(dn string) error {
@@ -101,7 +108,7 @@ func TestCorrelatorHearsEveryLeg(t *testing.T) {
 	f.r.Bye("leg2", "bye")
 	cor.mu.Lock()
 	defer cor.mu.Unlock()
-	if len(cor.started) != 2 || cor.started[0].RecordingID != cor.started[1].RecordingID || cor.started[1].RecordID != "r1" {
-		t.Errorf("Started calls = %+v, want one per leg of the same recording", cor.started)
+	if len(cor.started) != 1 || len(cor.joined) != 1 || cor.started[0].RecordingID != cor.joined[0].RecordingID || cor.joined[0].RecordID != "r1" {
+		t.Errorf("Started %+v, LegJoined %+v: want the first leg started and the second joined, same recording", cor.started, cor.joined)
 	}
 }
