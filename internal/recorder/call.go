@@ -71,6 +71,7 @@ type stream struct {
 	held    bool
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
+	dropped uint64    // foreign-source packets of the receiver, kept when it is closed
 }
 
 // livePackets counts packets of receivers still open.

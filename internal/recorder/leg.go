@@ -618,9 +618,11 @@ func (r *Recorder) closeStream(c *call, s *stream) {
 	if s.rx != nil {
 		_ = s.rx.Close()
 		s.lastRTP = s.rx.LastActivity()
-		n := s.rx.Stats().Packets
-		c.closedPkts += n
-		r.stats.packetsClosed.Add(n)
+		st := s.rx.Stats()
+		c.closedPkts += st.Packets
+		r.stats.packetsClosed.Add(st.Packets)
+		s.dropped += st.ForeignSource
+		r.stats.packetsDropped.Add(st.ForeignSource)
 		s.rx = nil
 	}
 }

@@ -82,9 +82,13 @@ type Receiver struct {
 	source netip.AddrPort
 	ssrc   uint32
 	ssrcs  []uint32 // seen from source, oldest first, at most maxSSRCs
-	// retired is the source locked before the last SetRemote; it is
+	// retired is the source locked before the lock last moved; it is
 	// never locked again.
 	retired netip.AddrPort
+	// relock is set by a SetRemote that names another address than the
+	// locked source: the lock may move (see mayTakeOver) to pending.
+	relock  bool
+	pending netip.AddrPort
 
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
 	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
@@ -111,7 +115,9 @@ type loop struct {
 	locked   bool
 	source   netip.AddrPort
 	ssrc     uint32
-	retired  netip.AddrPort // source before the last SetRemote: never relocked
+	retired  netip.AddrPort // source before the lock last moved: never relocked
+	relock   bool
+	pending  netip.AddrPort
 }
 
 // Listen allocates a port pair from cfg.Ports and binds the RTP socket on
@@ -236,23 +242,27 @@ func (r *Receiver) Start() {
 // Port returns the RTP port; the RTCP port is Port()+1.
 func (r *Receiver) Port() int { return r.port }
 
-// SetRemote records a new media address (re-INVITE) and unlocks the
-// source: the next valid packet from an accepted address locks again.
+// SetRemote records a new media address (re-INVITE, UPDATE). The offered
+// m= port is where the peer receives; SBCs usually keep sending from the
+// same source (address, port, SSRC) when it changes, so the locked source
+// stays locked and keeps being delivered. Another source takes the lock
+// (the old one is then retired for good) when it is exactly the new
+// address, when it comes from the new IP while the old source had another
+// IP, or when the locked source has been quiet for RelockIdle. Before the
+// first packet the next valid packet locks, as at the start.
 func (r *Receiver) SetRemote(ap netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.locked && r.source != ap {
-		// Late packets from the old source must not win the new lock
-		// (they would shut out the new source for the rest of the call).
-		r.retired = r.source
-	}
 	r.remote = ap
-	r.locked = false
-	r.source = netip.AddrPort{}
-	r.ssrc = 0
-	r.ssrcs = r.ssrcs[:0]
+	r.relock = r.locked && r.source != ap
+	r.pending = ap
 	r.gen.Add(1)
 }
+
+// RelockIdle is how long the locked source must have been quiet before a
+// source that does not match the new SDP address may take the lock after
+// SetRemote (an SBC that sends from another port than it offers).
+const RelockIdle = 300 * time.Millisecond
 
 // LastActivity returns the arrival time of the last accepted RTP packet,
 // or the zero time if none was accepted.
@@ -422,8 +432,10 @@ func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
 			return
 		}
 	case src != l.source:
-		r.foreign.Add(1)
-		return
+		if !l.relock || !r.takeOver(l, src, p.SSRC, now) {
+			r.foreign.Add(1)
+			return
+		}
 	case p.SSRC != l.ssrc:
 		// Passed through: the consumer handles an SSRC change.
 		r.noteSSRC(l, p.SSRC)
@@ -453,6 +465,51 @@ func (r *Receiver) reloadLocked(l *loop) {
 	l.strictIP = strictIP(r.strict, r.remote)
 	l.locked, l.source, l.ssrc = r.locked, r.source, r.ssrc
 	l.retired = r.retired
+	l.relock, l.pending = r.relock, r.pending
+}
+
+// mayTakeOver says whether src may take the lock from the locked source
+// after a SetRemote (see SetRemote).
+func (r *Receiver) mayTakeOver(l *loop, src netip.AddrPort, now time.Time) bool {
+	if src == l.retired {
+		return false
+	}
+	if src == l.pending {
+		return true
+	}
+	if a := l.pending.Addr(); a.IsValid() && !a.IsUnspecified() && src.Addr() == a && l.source.Addr() != a {
+		return true
+	}
+	last := r.lastActivity.Load()
+	return last == 0 || now.Sub(time.Unix(0, last)) >= RelockIdle
+}
+
+// takeOver moves the lock to src when mayTakeOver allows it; the old
+// source is retired. It returns false if src stays foreign.
+func (r *Receiver) takeOver(l *loop, src netip.AddrPort, ssrc uint32, now time.Time) bool {
+	if !r.mayTakeOver(l, src, now) {
+		return false
+	}
+	r.mu.Lock()
+	if r.gen.Load() != l.gen || !r.relock {
+		// A concurrent SetRemote changed the rules: judge the next packet.
+		r.reloadLocked(l)
+		r.mu.Unlock()
+		return false
+	}
+	old := r.source
+	r.retired = old
+	r.relock, r.pending = false, netip.AddrPort{}
+	r.locked, r.source, r.ssrc = true, src, ssrc
+	r.ssrcs = append(r.ssrcs[:0], ssrc)
+	l.retired, l.relock, l.pending = old, false, netip.AddrPort{}
+	l.locked, l.source, l.ssrc = true, src, ssrc
+	r.mu.Unlock()
+	r.log.Debug("rtp source moved", "port", r.port, "from", old, "source", src, "ssrc", ssrc)
+	if r.onLock != nil {
+		r.onLock(src, ssrc, now)
+	}
+	return true
 }
 
 // lock makes src the locked source. It returns false if a concurrent
