@@ -290,10 +290,11 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			continue
 		}
 		tr := c.mix.Track(s.channel)
-		if m.Addr.IsValid() && !m.Addr.IsUnspecified() && mediaMoved(l.offer, s.mIndex, m) {
-			// New media address (transfer, media server change): relock.
-			// Unchanged SDP (hold, codec change) keeps the current lock, also
-			// for senders whose source port differs from their SDP port.
+		if m.Addr.IsValid() && mediaMoved(l.offer, s.mIndex, m) {
+			// New media address or port (transfer, re-anchoring, hold on a
+			// new port): the receiver keeps the locked source and lets the
+			// lock move only to a source that follows the offer (rtpin
+			// SetRemote). Unchanged SDP keeps the lock as it is.
 			s.rx.SetRemote(netip.AddrPortFrom(m.Addr, uint16(m.Port)))
 		}
 		codec, _ := sdpoa.ChooseCodec(m, decodable)

@@ -249,10 +249,20 @@ func (r *Receiver) Port() int { return r.port }
 // (the old one is then retired for good) when it is exactly the new
 // address, when it comes from the new IP while the old source had another
 // IP, or when the locked source has been quiet for RelockIdle. Before the
-// first packet the next valid packet locks, as at the start.
+// first packet the next valid packet locks, as at the start. An
+// unspecified IP (old-style hold, c=0.0.0.0) keeps the current one with
+// the new port: a sender that follows its offered port keeps its IP.
 func (r *Receiver) SetRemote(ap netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if a := ap.Addr(); !a.IsValid() || a.IsUnspecified() {
+		switch ip := r.remote.Addr(); {
+		case ip.IsValid() && !ip.IsUnspecified():
+			ap = netip.AddrPortFrom(ip, ap.Port())
+		case r.locked:
+			ap = netip.AddrPortFrom(r.source.Addr(), ap.Port())
+		}
+	}
 	r.remote = ap
 	r.relock = r.locked && r.source != ap
 	r.pending = ap
@@ -469,25 +479,29 @@ func (r *Receiver) reloadLocked(l *loop) {
 }
 
 // mayTakeOver says whether src may take the lock from the locked source
-// after a SetRemote (see SetRemote).
-func (r *Receiver) mayTakeOver(l *loop, src netip.AddrPort, now time.Time) bool {
+// after a SetRemote (see SetRemote), and whether src is the offered
+// address itself (exact): only that ends the relock. A takeover because
+// the old source went quiet keeps it, so that the source can still move on
+// to the offered address (a sender that follows each offered port).
+func (r *Receiver) mayTakeOver(l *loop, src netip.AddrPort, now time.Time) (ok, exact bool) {
 	if src == l.retired {
-		return false
+		return false, false
 	}
 	if src == l.pending {
-		return true
+		return true, true
 	}
 	if a := l.pending.Addr(); a.IsValid() && !a.IsUnspecified() && src.Addr() == a && l.source.Addr() != a {
-		return true
+		return true, true
 	}
 	last := r.lastActivity.Load()
-	return last == 0 || now.Sub(time.Unix(0, last)) >= RelockIdle
+	return last == 0 || now.Sub(time.Unix(0, last)) >= RelockIdle, false
 }
 
 // takeOver moves the lock to src when mayTakeOver allows it; the old
 // source is retired. It returns false if src stays foreign.
 func (r *Receiver) takeOver(l *loop, src netip.AddrPort, ssrc uint32, now time.Time) bool {
-	if !r.mayTakeOver(l, src, now) {
+	ok, exact := r.mayTakeOver(l, src, now)
+	if !ok {
 		return false
 	}
 	r.mu.Lock()
@@ -499,10 +513,12 @@ func (r *Receiver) takeOver(l *loop, src netip.AddrPort, ssrc uint32, now time.T
 	}
 	old := r.source
 	r.retired = old
-	r.relock, r.pending = false, netip.AddrPort{}
+	if exact {
+		r.relock, r.pending = false, netip.AddrPort{}
+	}
 	r.locked, r.source, r.ssrc = true, src, ssrc
 	r.ssrcs = append(r.ssrcs[:0], ssrc)
-	l.retired, l.relock, l.pending = old, false, netip.AddrPort{}
+	l.retired, l.relock, l.pending = old, r.relock, r.pending
 	l.locked, l.source, l.ssrc = true, src, ssrc
 	r.mu.Unlock()
 	r.log.Debug("rtp source moved", "port", r.port, "from", old, "source", src, "ssrc", ssrc)

@@ -28,14 +28,24 @@ func TestReceiverSetRemoteKeepsSendingSource(t *testing.T) {
 		{name: "source follows the new port", steps: "a R:b a b a b", wantFrom: "aabb"},
 		{name: "new SDP IP takes over at once", steps: "a R:m c a c", wantFrom: "acc"},
 		{name: "another port waits for the old source to go quiet", steps: "a R:n b a I b a b", wantFrom: "aabb"},
+		// SIPp and some SBCs send from the port they last offered: after a
+		// hold offer (c=0.0.0.0, new port) and a resume offer (another
+		// port) the source moves twice; the quiet-source takeover must not
+		// use up the move to the offered address.
+		{name: "quiet takeover, then the offered address", steps: "a R:b I d b d b", wantFrom: "adbb"},
+		{name: "hold offer on a new port keeps the IP", steps: "a R:h e a", wantFrom: "ae"},
 		{name: "without a new offer a second source never locks", steps: "a I b a", wantFrom: "aa"},
 		{name: "relock before any packet: first source locks", steps: "R:n b a", wantFrom: "b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			leg := startLeg(t, Config{})
-			senders := map[byte]*sender{'a': newSender(t, loopback), 'b': newSender(t, loopback), 'c': newSender(t, other)}
+			senders := map[byte]*sender{'a': newSender(t, loopback), 'b': newSender(t, loopback), 'c': newSender(t, other), 'd': newSender(t, loopback)}
 			nobody := map[byte]netip.AddrPort{'n': netip.AddrPortFrom(loopback, 9), 'm': netip.AddrPortFrom(other, 9)}
+			// 'h': an old-style hold offer (c=0.0.0.0) on the port of sender 'e'.
+			e := newSender(t, loopback)
+			senders['e'] = e
+			nobody['h'] = netip.AddrPortFrom(netip.IPv4Unspecified(), e.addr().Port())
 			seen := uint64(0)
 			for _, step := range strings.Fields(tt.steps) {
 				switch {

@@ -1,0 +1,139 @@
+package app_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/store"
+)
+
+// sippFlow is one third-party call flow (testdata/sipp/*.xml) played by
+// SIPp against a real recorder, and what the recording must look like.
+type sippFlow struct {
+	name     string
+	scenario string
+	keys     map[string]string
+	config   func(*config.Serve)
+	tone     time.Duration // length of the pcap tone to play (0: no pcap)
+	// recordings is how many recordings the flow must leave (default 1;
+	// 0 for flows that are refused).
+	recordings int
+	check      func(t *testing.T, a *app.App, r *store.Recording)
+}
+
+// toneIn reports whether the 440 Hz pcap tone is on channel 0 between
+// from and to (offsets into the file).
+func toneIn(t *testing.T, path string, from, to time.Duration) bool {
+	t.Helper()
+	f, err := wav.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	s := f.Channel(0)
+	i, j := int(from.Seconds()*8000), int(to.Seconds()*8000)
+	if i < 0 || j > len(s) || i >= j {
+		t.Errorf("window %v-%v outside the %v file", from, to, f.Duration())
+		return false
+	}
+	return audiotest.HasTone(s[i:j], 8000, 440, []float64{1000})
+}
+
+// noneDropped asserts the recording completed and dropped no packet.
+func noneDropped(t *testing.T, r *store.Recording) {
+	t.Helper()
+	if r.Status != store.StatusCompleted || strings.Contains(r.StatusReason, "dropped") {
+		t.Errorf("status %s %q, want completed with nothing dropped", r.Status, r.StatusReason)
+	}
+	for _, e := range r.Events {
+		if e.Type == "packets-dropped" || e.Type == "timeout" {
+			t.Errorf("event %s: %s", e.Type, e.Detail)
+		}
+	}
+}
+
+// movedPorts are the m= ports of the re-offers of the same-source flows:
+// literal values, so SIPp keeps sending from [media_port] (48000).
+var movedPorts = map[string]string{"port2": "48104", "port3": "48208"}
+
+// toneThroughMoves checks a flow that moves the media twice (at ~1 s and
+// ~2 s): nothing dropped, the tone before, between and after the moves.
+func toneThroughMoves(t *testing.T, _ *app.App, r *store.Recording) {
+	t.Helper()
+	noneDropped(t, r)
+	for _, w := range [][2]time.Duration{{200 * time.Millisecond, 900 * time.Millisecond}, {1100 * time.Millisecond, 1900 * time.Millisecond}, {2200 * time.Millisecond, 3100 * time.Millisecond}} {
+		if !toneIn(t, r.MediaPath, w[0], w[1]) {
+			t.Errorf("no tone between %v and %v (before, between and after the moves)", w[0], w[1])
+		}
+	}
+}
+
+// The vendor call flows of issue 12, each a SIPp scenario: the test counts
+// how many record correctly (the count goes into the issue's closing note).
+func TestSIPpVendorFlows(t *testing.T) {
+	sipp := sippPath(t)
+	flows := []sippFlow{
+		{name: "re-INVITE and UPDATE move the m= port, same source", scenario: "siprec_reinvite_port_same_source.xml", tone: 4 * time.Second,
+			keys: movedPorts, check: toneThroughMoves},
+		{name: "re-INVITE and UPDATE move the m= port, source follows", scenario: "siprec_reinvite_port.xml", tone: 4 * time.Second,
+			check: toneThroughMoves},
+		{name: "hold then resume on a new port, RTP flowing", scenario: "siprec_hold_resume.xml", tone: 4 * time.Second, keys: movedPorts,
+			config: func(c *config.Serve) { c.MediaTimeout = time.Second },
+			check: func(t *testing.T, _ *app.App, r *store.Recording) {
+				noneDropped(t, r)
+				if !toneIn(t, r.MediaPath, 2300*time.Millisecond, 3100*time.Millisecond) {
+					t.Error("no tone after the resume")
+				}
+			}},
+	}
+	passed := 0
+	for _, fl := range flows {
+		ok := t.Run(fl.name, func(t *testing.T) {
+			a := startApp(t, fl.config)
+			keys := map[string]string{}
+			for k, v := range fl.keys {
+				keys[k] = v
+			}
+			if fl.tone > 0 {
+				pcap := filepath.Join(t.TempDir(), "tone.pcap")
+				writeTonePCAP(t, pcap, 440, fl.tone, 0x5150)
+				keys["pcap"] = pcap
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			out, err := runSIPp(ctx, t, sipp, a.SIPAddr().String(), fl.scenario, 48000, keys)
+			if err != nil {
+				t.Fatalf("sipp: %v\n%s", err, lastLines(out, 40))
+			}
+			want := 1
+			if fl.recordings != 0 {
+				want = fl.recordings
+			}
+			if want < 0 {
+				want = 0
+			}
+			recs := waitFinished(t, a, want)
+			if len(recs) != want {
+				t.Fatalf("%d recordings, want %d", len(recs), want)
+			}
+			if want == 0 || fl.check == nil {
+				return
+			}
+			full, err := a.Store().GetRecording(context.Background(), recs[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl.check(t, a, full)
+		})
+		if ok {
+			passed++
+		}
+	}
+	t.Logf("%d of %d SIPp vendor call flows recorded correctly", passed, len(flows))
+}
