@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ type sippFlow struct {
 	// 0 for flows that are refused).
 	recordings int
 	check      func(t *testing.T, a *app.App, r *store.Recording)
+	slow       bool // takes about a minute (skipped with -short)
 }
 
 // toneIn reports whether the 440 Hz pcap tone is on channel 0 between
@@ -74,6 +76,19 @@ func toneThroughMoves(t *testing.T, _ *app.App, r *store.Recording) {
 	}
 }
 
+// runSIPpFlow runs one SIPp scenario of testdata/sipp against target with
+// RTP from 127.0.0.1:48000 and an overall timeout.
+func runSIPpFlow(ctx context.Context, t *testing.T, sipp, target, scenario string, keys map[string]string, timeout time.Duration) ([]byte, error) {
+	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0",
+		"-mi", "127.0.0.1", "-mp", "48000", "-timeout", timeout.String(), "-timeout_error", "-nostdin",
+		"-trace_err", "-error_file", filepath.Join(t.TempDir(), "err.log")}
+	for k, v := range keys {
+		args = append(args, "-key", k, v)
+	}
+	args = append(args, target)
+	return exec.CommandContext(ctx, sipp, args...).CombinedOutput()
+}
+
 // The vendor call flows of issue 12, each a SIPp scenario: the test counts
 // how many record correctly (the count goes into the issue's closing note).
 func TestSIPpVendorFlows(t *testing.T) {
@@ -91,9 +106,26 @@ func TestSIPpVendorFlows(t *testing.T) {
 					t.Error("no tone after the resume")
 				}
 			}},
+		{name: "Require: replaces is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "replaces"}, recordings: -1},
+		{name: "Require: an unknown tag is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "x-vendor-magic"}, recordings: -1},
+		{name: "Require: timer accepted", scenario: "require_supported.xml", keys: map[string]string{"tag": "timer"}},
+		{name: "Require: 100rel accepted", scenario: "require_supported.xml", keys: map[string]string{"tag": "100rel"}},
+		{name: "Require: siprec accepted", scenario: "require_supported.xml", keys: map[string]string{"tag": "siprec"}},
+		{name: "session timer: 422 Min-SE, then negotiated and refreshed", scenario: "session_timer.xml"},
+		{name: "session timer: no refresh, the recorder ends the session", scenario: "session_expiry.xml", slow: true,
+			check: func(t *testing.T, _ *app.App, r *store.Recording) {
+				if !strings.Contains(r.StatusReason, "session timer expired") {
+					t.Errorf("status reason %q, want the session expiry", r.StatusReason)
+				}
+			}},
 	}
-	passed := 0
+	passed, ran := 0, 0
 	for _, fl := range flows {
+		if fl.slow && testing.Short() {
+			t.Logf("skipped %q: takes a minute, run without -short", fl.name)
+			continue
+		}
+		ran++
 		ok := t.Run(fl.name, func(t *testing.T) {
 			a := startApp(t, fl.config)
 			keys := map[string]string{}
@@ -105,9 +137,13 @@ func TestSIPpVendorFlows(t *testing.T) {
 				writeTonePCAP(t, pcap, 440, fl.tone, 0x5150)
 				keys["pcap"] = pcap
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 			defer cancel()
-			out, err := runSIPp(ctx, t, sipp, a.SIPAddr().String(), fl.scenario, 48000, keys)
+			timeout := 20 * time.Second
+			if fl.slow {
+				timeout = 90 * time.Second
+			}
+			out, err := runSIPpFlow(ctx, t, sipp, a.SIPAddr().String(), fl.scenario, keys, timeout)
 			if err != nil {
 				t.Fatalf("sipp: %v\n%s", err, lastLines(out, 40))
 			}
@@ -135,5 +171,5 @@ func TestSIPpVendorFlows(t *testing.T) {
 			passed++
 		}
 	}
-	t.Logf("%d of %d SIPp vendor call flows recorded correctly", passed, len(flows))
+	t.Logf("%d of %d SIPp vendor call flows recorded correctly (%d in the table)", passed, ran, len(flows))
 }
