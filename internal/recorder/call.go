@@ -48,6 +48,7 @@ type call struct {
 	done       bool
 	finalOnce  sync.Once
 	closedPkts uint64
+	problems   []string // tolerated signalling problems (problems.go)
 }
 
 type leg struct {
@@ -166,6 +167,7 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		return nil, err
 	}
 	c.legs = append(c.legs, l)
+	c.noteSDPProblems(c.rec, inv.SDP)
 	r.stats.legsTotal.Add(1)
 	c.rec.SIPCallIDs = append(c.rec.SIPCallIDs, inv.CallID)
 	c.noteMSRParty(l, inv)

@@ -180,3 +180,20 @@ func TestDroppedPacketsAreReported(t *testing.T) {
 		t.Errorf("no packets-dropped event: %+v", rec.Events)
 	}
 }
+
+// A stray multipart boundary inside the SDP part (an SBC bug) does not
+// refuse the session: the line is skipped and flagged as a problem on the
+// recording.
+func TestStraySDPLineFlagged(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	body := strings.Replace(siprecSDP(2, 41900, "sendonly"), "m=audio 41902", "--OSS-boundary-1\nm=audio 41902", 1)
+	if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "stray", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, body)}); err != nil {
+		t.Fatalf("stray line refused the session: %v", err)
+	}
+	f.r.Bye("stray", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.Channels != 2 || !strings.Contains(rec.MetadataProblem, "SDP line 10 skipped") {
+		t.Errorf("channels %d, problem %q", rec.Channels, rec.MetadataProblem)
+	}
+}

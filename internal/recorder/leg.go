@@ -406,6 +406,7 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		if l.offer != nil && len(inv.SDP.Media) < len(l.offer.Media) {
 			return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: m-lines removed (RFC 3264 §8)"}
 		}
+		c.noteSDPProblems(c.rec, inv.SDP)
 		answers := r.applySDP(c, l, inv.SDP, now, "reinvite")
 		l.offer = inv.SDP
 		var err error
@@ -472,6 +473,7 @@ func (r *Recorder) applyMetadata(c *call, rec *store.Recording, raw []byte, now 
 		problems = append(problems, err.Error())
 	}
 	problems = append(problems, c.meta.Problems...)
+	problems = append(problems, c.problems...)
 	rec.MetadataProblem = strings.Join(dedupe(problems), "; ")
 	if id := c.meta.SessionID(); id != "" {
 		rec.SIPRECSessionID = id
