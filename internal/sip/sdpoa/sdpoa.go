@@ -10,24 +10,18 @@
 //
 //   - line ends may be CRLF, LF or CR; blank lines, surrounding blanks and a
 //     missing final newline are ignored;
-//
 //   - the o= line is kept verbatim in Session.Origin and never interpreted
 //     (vendors put odd usernames, hex or huge ids and "X.X.X.X" there);
-//
 //   - t=, r=, z=, i=, u=, e=, p=, b= and k= lines, unknown type letters, and
 //     stray o=/s=/t= lines inside a media description are dropped: nothing
 //     a recorder does depends on them, and pion is strict about their form
 //     and order;
-//
 //   - m= lines are read here (any media type and proto token, such as
 //     "m=image 0 udptl t38") and handed to pion in a canonical form;
-//
 //   - c= lines may use lower case and carry a multicast TTL; an address that
 //     is not a literal IP ("X.X.X.X", a host name) leaves Media.Addr invalid
 //     rather than failing the offer;
-//
-//   - unknown attributes (a=direction:both, a=maxptime, ...) are ignored.
-//
+//   - unknown attributes (a=direction:both, a=maxptime, ...) are ignored;
 //   - after the v=0 line, a line that is not "<type>=<value>" at all (a
 //     stray multipart boundary an SBC left inside the SDP part, junk) is
 //     skipped and noted in Session.Problems.
