@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -38,10 +39,18 @@ func (g *guardConn) ReadFrom(p []byte) (int, net.Addr, error) {
 				g.log.Debug("sip: dropped malformed response", "source", addr.String(), "error", perr)
 				continue
 			}
-			code, reason := 400, "Bad Request: "+reasonOf(perr)
+			if fixed, notes, ok := repairRequest(data); ok && len(fixed) <= len(p) {
+				if _, err := g.parser.ParseSIP(fixed); err == nil {
+					g.log.Info("sip request repaired", "source", addr.String(), "repairs", strings.Join(notes, "; "), "error", reasonOf(perr))
+					return copy(p, fixed), addr, nil
+				}
+			}
+			// A short fixed reason phrase; the parser's words go to the log.
+			code, reason := 400, "Bad Request: malformed message"
 			if perr == sip.ErrMessageTooLarge {
 				code, reason = 513, "Message Too Large"
 			}
+			g.log.Info("sip request unparseable", "source", addr.String(), "error", reasonOf(perr))
 			g.reject(data, addr, code, reason)
 			continue
 		}

@@ -314,11 +314,7 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 		return 0, ErrUnknownDialog
 	}
 	inv := d.invite
-	target := inv.Recipient
-	if c := inv.Contact(); c != nil && c.Address.Host != "" {
-		target = c.Address
-	}
-	req := sip.NewRequest(method, target)
+	req := sip.NewRequest(method, dialogTarget(inv))
 	to := inv.From().AsTo()
 	from := inv.To().AsFrom()
 	from.Params = from.Params.Clone()

@@ -417,11 +417,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) error {
 		return ErrUnknownDialog
 	}
 	inv := d.invite
-	target := inv.Recipient
-	if c := inv.Contact(); c != nil {
-		target = c.Address
-	}
-	bye := sip.NewRequest(sip.BYE, target)
+	bye := sip.NewRequest(sip.BYE, dialogTarget(inv))
 	to := inv.From().AsTo()
 	from := inv.To().AsFrom()
 	from.Params = from.Params.Clone()
