@@ -107,6 +107,23 @@ func TestSIPpVendorFlows(t *testing.T) {
 					t.Error("no tone after the resume")
 				}
 			}},
+		{name: "broken Route, Record-Route and Contact", scenario: "broken_route_contact.xml", tone: 3 * time.Second,
+			check: func(t *testing.T, _ *app.App, r *store.Recording) {
+				noneDropped(t, r)
+				if !toneIn(t, r.MediaPath, 200*time.Millisecond, 2*time.Second) {
+					t.Error("no tone")
+				}
+			}},
+		{name: "stray multipart boundary inside the SDP part", scenario: "stray_boundary.xml", tone: 3 * time.Second,
+			check: func(t *testing.T, _ *app.App, r *store.Recording) {
+				noneDropped(t, r)
+				if !strings.Contains(r.MetadataProblem, "SDP line") {
+					t.Errorf("metadata problem %q, want the skipped SDP line flagged", r.MetadataProblem)
+				}
+				if !toneIn(t, r.MediaPath, 200*time.Millisecond, 2*time.Second) {
+					t.Error("no tone")
+				}
+			}},
 		{name: "Require: replaces is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "replaces"}, recordings: -1},
 		{name: "Require: an unknown tag is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "x-vendor-magic"}, recordings: -1},
 		{name: "Require: timer accepted", scenario: "require_supported.xml", keys: map[string]string{"tag": "timer"}},
