@@ -473,6 +473,7 @@ func (r *Recorder) applyMetadata(c *call, rec *store.Recording, raw []byte, now 
 		problems = append(problems, err.Error())
 	}
 	problems = append(problems, c.meta.Problems...)
+	problems = append(problems, unassociatedProblem(c.meta))
 	problems = append(problems, c.problems...)
 	rec.MetadataProblem = strings.Join(dedupe(problems), "; ")
 	if id := c.meta.SessionID(); id != "" {
@@ -498,29 +499,6 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// sipRECParties maps SDP streams (by label) to metadata participants.
-func sipRECParties(sdp *sdpoa.Session, md *siprec.Metadata) []store.Party {
-	var out []store.Party
-	ch := 0
-	for _, m := range sdp.Media {
-		if m.Type != "audio" || !m.Recordable() {
-			continue
-		}
-		p := store.Party{Channel: ch, Role: "participant", Label: m.Label}
-		if md != nil && m.Label != "" {
-			if part := md.ParticipantForLabel(m.Label); part != nil {
-				p.AOR = part.AOR
-				p.Name = part.Name
-				p.ParticipantID = part.ID
-				p.DN = dnOf(part.AOR)
-			}
-		}
-		out = append(out, p)
-		ch++
-	}
-	return out
-}
-
 func firstSession(s ...*sdpoa.Session) *sdpoa.Session {
 	for _, x := range s {
 		if x != nil {
@@ -528,19 +506,6 @@ func firstSession(s ...*sdpoa.Session) *sdpoa.Session {
 		}
 	}
 	return nil
-}
-
-// setSIPRECParties stores the parties and, for search by DN, takes the
-// first stream's participant as the recorded DN and the second's as the
-// other DN.
-func setSIPRECParties(rec *store.Recording, parties []store.Party) {
-	rec.Parties = parties
-	if len(parties) > 0 && parties[0].DN != "" {
-		rec.RecordedDN = parties[0].DN
-	}
-	if len(parties) > 1 && parties[1].DN != "" {
-		rec.OtherDN = parties[1].DN
-	}
 }
 
 // dnOf returns the user part of an AOR such as sip:+1555@host;user=phone.
