@@ -90,6 +90,29 @@ func runSIPpFlow(ctx context.Context, t *testing.T, sipp, target, scenario strin
 	return exec.CommandContext(ctx, sipp, args...).CombinedOutput()
 }
 
+// wantParties checks a SIPREC flow's parties ("channel:dn/label" each, in
+// order), its metadata problem (substring, "" = none) and the tone on
+// channel 0.
+func wantParties(parties, problem string) func(*testing.T, *app.App, *store.Recording) {
+	return func(t *testing.T, _ *app.App, r *store.Recording) {
+		t.Helper()
+		var got []string
+		for _, p := range r.Parties {
+			got = append(got, fmt.Sprintf("%d:%s/%s", p.Channel, p.DN, p.Label))
+		}
+		if g := strings.Join(got, " "); g != parties {
+			t.Errorf("parties %q, want %q", g, parties)
+		}
+		if (problem == "") != (r.MetadataProblem == "") || !strings.Contains(r.MetadataProblem, problem) {
+			t.Errorf("metadata problem %q, want %q", r.MetadataProblem, problem)
+		}
+		noneDropped(t, r)
+		if !toneIn(t, r.MediaPath, 200*time.Millisecond, 2*time.Second) {
+			t.Error("no tone on channel 0")
+		}
+	}
+}
+
 // The vendor call flows of issue 12, each a SIPp scenario: the test counts
 // how many record correctly (the count goes into the issue's closing note).
 func TestSIPpVendorFlows(t *testing.T) {
@@ -124,6 +147,14 @@ func TestSIPpVendorFlows(t *testing.T) {
 					t.Error("no tone")
 				}
 			}},
+		{name: "mixed stream with three participants", scenario: "siprec_mixed_three.xml", tone: 3 * time.Second,
+			check: wantParties("0:2001/1 0:+15550177/1 0:2999/1", "")},
+		{name: "participant only in an UPDATE", scenario: "siprec_update_participant.xml", tone: 3 * time.Second,
+			check: wantParties("0:2001/1 0:+15550177/1 0:2999/1 -1:+15550999/", "")},
+		{name: "no participantstreamassoc", scenario: "siprec_no_assoc.xml", tone: 3 * time.Second,
+			check: wantParties("0:/1 1:/2 -1:3100/ -1:+15550123/", "no participantstreamassoc")},
+		{name: "draft dialect (BroadWorks, Webex)", scenario: "siprec_draft_dialect.xml", tone: 3 * time.Second,
+			check: wantParties("0:agent42/1 0:+15550142/1", "")},
 		{name: "Require: replaces is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "replaces"}, recordings: -1},
 		{name: "Require: an unknown tag is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "x-vendor-magic"}, recordings: -1},
 		{name: "Require: timer accepted", scenario: "require_supported.xml", keys: map[string]string{"tag": "timer"}},
