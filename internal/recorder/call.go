@@ -206,8 +206,11 @@ func (c *call) noteMSRParty(l *leg, inv *sipsrv.Invite) {
 }
 
 func callKey(inv *sipsrv.Invite) string {
-	if inv.Kind == sipsrv.KindSIPREC {
+	switch inv.Kind {
+	case sipsrv.KindSIPREC:
 		return "siprec|" + inv.CallID
+	case sipsrv.KindCiscoBiB, sipsrv.KindCiscoFork, sipsrv.KindPlain:
+		return otherKey(inv)
 	}
 	rdn := inv.MSR.RecordDN
 	if rdn == "" {
@@ -243,6 +246,8 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		Format:    r.cfg.Format.String(),
 	}
 	switch inv.Kind {
+	case sipsrv.KindCiscoBiB, sipsrv.KindCiscoFork, sipsrv.KindPlain:
+		c.openOther(rec, inv)
 	case sipsrv.KindSIPREC:
 		rec.Mode = store.ModeSIPREC
 		rec.Channels = max(1, audioCount(inv.SDP))

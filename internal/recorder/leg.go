@@ -27,6 +27,9 @@ func decodable(name string) bool { return name == media.PCMU || name == media.PC
 // MSR single-session and SIPREC: m-line order.
 func (c *call) channelsFor(inv *sipsrv.Invite, audio []int) []int {
 	out := make([]int, len(audio))
+	if inv.Kind == sipsrv.KindCiscoBiB {
+		return bibChannels(inv, len(audio))
+	}
 	if c.rec.Mode == store.ModeSIPREC || c.expectLegs == 1 {
 		for i := range audio {
 			out[i] = i
@@ -196,7 +199,7 @@ func (r *Recorder) noteCodec(c *call, codec media.Codec, ch int) {
 // peer's answer arrives in the ACK.
 func (r *Recorder) delayedOffer(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
 	n := 1
-	if c.rec.Mode == store.ModeSIPREC {
+	if c.rec.Mode == store.ModeSIPREC || (c.expectLegs == 1 && c.rec.Mode == store.ModeCisco) {
 		n = c.rec.Channels
 	}
 	audio := make([]int, n)
