@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,14 @@ type sippFlow struct {
 	recordings int
 	check      func(t *testing.T, a *app.App, r *store.Recording)
 	slow       bool // takes about a minute (skipped with -short)
+	// pair: the scenario runs twice at once (CUCM BiB near and far end),
+	// each with its keys, a tone of its own and its own media port.
+	pair []sippLeg
+}
+
+type sippLeg struct {
+	keys map[string]string
+	tone float64
 }
 
 // toneIn reports whether the 440 Hz pcap tone is on channel 0 between
@@ -78,10 +87,10 @@ func toneThroughMoves(t *testing.T, _ *app.App, r *store.Recording) {
 }
 
 // runSIPpFlow runs one SIPp scenario of testdata/sipp against target with
-// RTP from 127.0.0.1:48000 and an overall timeout.
-func runSIPpFlow(ctx context.Context, t *testing.T, sipp, target, scenario string, keys map[string]string, timeout time.Duration) ([]byte, error) {
+// RTP from 127.0.0.1:mediaPort and an overall timeout.
+func runSIPpFlow(ctx context.Context, t *testing.T, sipp, target, scenario string, keys map[string]string, mediaPort int, timeout time.Duration) ([]byte, error) {
 	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0",
-		"-mi", "127.0.0.1", "-mp", "48000", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())), "-timeout_error", "-nostdin",
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())), "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(t.TempDir(), "err.log")}
 	for k, v := range keys {
 		args = append(args, "-key", k, v)
@@ -155,6 +164,39 @@ func TestSIPpVendorFlows(t *testing.T) {
 			check: wantParties("0:/1 1:/2 -1:3100/ -1:+15550123/", "no participantstreamassoc")},
 		{name: "draft dialect (BroadWorks, Webex)", scenario: "siprec_draft_dialect.xml", tone: 3 * time.Second,
 			check: wantParties("0:agent42/1 0:+15550142/1", "")},
+		{name: "CUCM built-in bridge: near-end and far-end INVITEs", scenario: "cucm_bib_leg.xml", tone: 2 * time.Second,
+			pair: []sippLeg{{keys: map[string]string{"end": "x-nearend"}, tone: 440}, {keys: map[string]string{"end": "x-farend"}, tone: 1000}},
+			check: func(t *testing.T, _ *app.App, r *store.Recording) {
+				noneDropped(t, r)
+				if r.Mode != store.ModeCisco || r.Channels != 2 || len(r.SIPCallIDs) != 2 || r.RecordedDN != "9110001" || r.OtherDN != "9110006" {
+					t.Errorf("recording %s %d channels, call-ids %v, DNs %q/%q", r.Mode, r.Channels, r.SIPCallIDs, r.RecordedDN, r.OtherDN)
+				}
+				// Each end's tone on its channel (durations depend on how
+				// SIPp paces two pcaps at once: not checked here).
+				f, err := wav.ReadFile(r.MediaPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for ch, freq := range []float64{440, 1000} {
+					if !audiotest.HasTone(f.Channel(ch), 8000, freq, []float64{440, 1000}) {
+						t.Errorf("channel %d: no %v Hz tone", ch, freq)
+					}
+				}
+			}},
+		{name: "CUBE media forking", scenario: "cube_forking.xml", tone: 3 * time.Second,
+			check: func(t *testing.T, _ *app.App, r *store.Recording) {
+				noneDropped(t, r)
+				var got []string
+				for _, p := range r.Parties {
+					got = append(got, fmt.Sprintf("%d:%s", p.Channel, p.DN))
+				}
+				if r.Mode != store.ModeCisco || r.Channels != 2 || strings.Join(got, " ") != "0:708090 1:10000" {
+					t.Errorf("recording %s %d channels, parties %v", r.Mode, r.Channels, got)
+				}
+				if !toneIn(t, r.MediaPath, 200*time.Millisecond, 2*time.Second) {
+					t.Error("no tone on channel 0")
+				}
+			}},
 		{name: "Require: replaces is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "replaces"}, recordings: -1},
 		{name: "Require: an unknown tag is refused with 420", scenario: "require_unsupported.xml", keys: map[string]string{"tag": "x-vendor-magic"}, recordings: -1},
 		{name: "Require: timer accepted", scenario: "require_supported.xml", keys: map[string]string{"tag": "timer"}},
@@ -183,20 +225,42 @@ func TestSIPpVendorFlows(t *testing.T) {
 			for k, v := range fl.keys {
 				keys[k] = v
 			}
-			if fl.tone > 0 {
-				pcap := filepath.Join(t.TempDir(), "tone.pcap")
-				writeTonePCAP(t, pcap, 440, fl.tone, 0x5150)
-				keys["pcap"] = pcap
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 			defer cancel()
 			timeout := 20 * time.Second
 			if fl.slow {
 				timeout = 90 * time.Second
 			}
-			out, err := runSIPpFlow(ctx, t, sipp, a.SIPAddr().String(), fl.scenario, keys, timeout)
-			if err != nil {
-				t.Fatalf("sipp: %v\n%s", err, lastLines(out, 40))
+			legs := fl.pair
+			if legs == nil {
+				legs = []sippLeg{{keys: keys, tone: 440}}
+			}
+			outs, errs := make([][]byte, len(legs)), make([]error, len(legs))
+			var wg sync.WaitGroup
+			for i, leg := range legs {
+				k := map[string]string{}
+				for kk, v := range keys {
+					k[kk] = v
+				}
+				for kk, v := range leg.keys {
+					k[kk] = v
+				}
+				if fl.tone > 0 {
+					pcap := filepath.Join(t.TempDir(), fmt.Sprintf("tone%d.pcap", i))
+					writeTonePCAP(t, pcap, leg.tone, fl.tone, 0x5150+uint32(i))
+					k["pcap"] = pcap
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outs[i], errs[i] = runSIPpFlow(ctx, t, sipp, a.SIPAddr().String(), fl.scenario, k, 48000+20*i, timeout)
+				}()
+			}
+			wg.Wait()
+			for i := range legs {
+				if errs[i] != nil {
+					t.Fatalf("sipp (leg %d): %v\n%s", i, errs[i], lastLines(outs[i], 40))
+				}
 			}
 			want := 1
 			if fl.recordings != 0 {
