@@ -86,10 +86,11 @@ func toneThroughMoves(t *testing.T, _ *app.App, r *store.Recording) {
 	}
 }
 
-// runSIPpFlow runs one SIPp scenario of testdata/sipp against target with
-// RTP from 127.0.0.1:mediaPort and an overall timeout.
-func runSIPpFlow(ctx context.Context, t *testing.T, sipp, target, scenario string, keys map[string]string, mediaPort int, timeout time.Duration) ([]byte, error) {
-	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0",
+// runSIPpFlow runs one SIPp scenario of testdata/sipp against target over
+// transport (SIPp's -t: u1 UDP, t1 TCP) with RTP from
+// 127.0.0.1:mediaPort and an overall timeout.
+func runSIPpFlow(ctx context.Context, t *testing.T, sipp, transport, target, scenario string, keys map[string]string, mediaPort int, timeout time.Duration) ([]byte, error) {
+	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0", "-t", transport,
 		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())), "-timeout_error", "-nostdin",
 		"-trace_err", "-error_file", filepath.Join(t.TempDir(), "err.log")}
 	for k, v := range keys {
@@ -212,82 +213,84 @@ func TestSIPpVendorFlows(t *testing.T) {
 			}},
 	}
 	passed, ran := 0, 0
-	for _, fl := range flows {
-		if fl.slow && testing.Short() {
-			t.Logf("skipped %q: takes a minute, run without -short", fl.name)
-			continue
-		}
-		ranIt := false
-		ok := t.Run(fl.name, func(t *testing.T) {
-			ranIt = true
-			a := startApp(t, fl.config)
-			keys := map[string]string{}
-			for k, v := range fl.keys {
-				keys[k] = v
+	for _, tr := range []struct{ name, sipp string }{{"udp", "u1"}, {"tcp", "t1"}} {
+		for _, fl := range flows {
+			if fl.slow && (testing.Short() || tr.name != "udp") {
+				t.Logf("skipped %q over %s: takes a minute, run once over UDP without -short", fl.name, tr.name)
+				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
-			defer cancel()
-			timeout := 20 * time.Second
-			if fl.slow {
-				timeout = 90 * time.Second
-			}
-			legs := fl.pair
-			if legs == nil {
-				legs = []sippLeg{{keys: keys, tone: 440}}
-			}
-			outs, errs := make([][]byte, len(legs)), make([]error, len(legs))
-			var wg sync.WaitGroup
-			for i, leg := range legs {
-				k := map[string]string{}
-				for kk, v := range keys {
-					k[kk] = v
+			ranIt := false
+			ok := t.Run(tr.name+"/"+fl.name, func(t *testing.T) {
+				ranIt = true
+				a := startApp(t, fl.config)
+				keys := map[string]string{}
+				for k, v := range fl.keys {
+					keys[k] = v
 				}
-				for kk, v := range leg.keys {
-					k[kk] = v
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+				defer cancel()
+				timeout := 20 * time.Second
+				if fl.slow {
+					timeout = 90 * time.Second
 				}
-				if fl.tone > 0 {
-					pcap := filepath.Join(t.TempDir(), fmt.Sprintf("tone%d.pcap", i))
-					writeTonePCAP(t, pcap, leg.tone, fl.tone, 0x5150+uint32(i))
-					k["pcap"] = pcap
+				legs := fl.pair
+				if legs == nil {
+					legs = []sippLeg{{keys: keys, tone: 440}}
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					outs[i], errs[i] = runSIPpFlow(ctx, t, sipp, a.SIPAddr().String(), fl.scenario, k, 48000+20*i, timeout)
-				}()
-			}
-			wg.Wait()
-			for i := range legs {
-				if errs[i] != nil {
-					t.Fatalf("sipp (leg %d): %v\n%s", i, errs[i], lastLines(outs[i], 40))
+				outs, errs := make([][]byte, len(legs)), make([]error, len(legs))
+				var wg sync.WaitGroup
+				for i, leg := range legs {
+					k := map[string]string{}
+					for kk, v := range keys {
+						k[kk] = v
+					}
+					for kk, v := range leg.keys {
+						k[kk] = v
+					}
+					if fl.tone > 0 {
+						pcap := filepath.Join(t.TempDir(), fmt.Sprintf("tone%d.pcap", i))
+						writeTonePCAP(t, pcap, leg.tone, fl.tone, 0x5150+uint32(i))
+						k["pcap"] = pcap
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						outs[i], errs[i] = runSIPpFlow(ctx, t, sipp, tr.sipp, a.SIPAddr().String(), fl.scenario, k, 48000+20*i, timeout)
+					}()
 				}
-			}
-			want := 1
-			if fl.recordings != 0 {
-				want = fl.recordings
-			}
-			if want < 0 {
-				want = 0
-			}
-			recs := waitFinished(t, a, want)
-			if len(recs) != want {
-				t.Fatalf("%d recordings, want %d", len(recs), want)
-			}
-			if want == 0 || fl.check == nil {
-				return
-			}
-			full, err := a.Store().GetRecording(context.Background(), recs[0].ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fl.check(t, a, full)
-		})
-		if ranIt {
-			ran++
-			if ok {
-				passed++
+				wg.Wait()
+				for i := range legs {
+					if errs[i] != nil {
+						t.Fatalf("sipp (leg %d): %v\n%s", i, errs[i], lastLines(outs[i], 40))
+					}
+				}
+				want := 1
+				if fl.recordings != 0 {
+					want = fl.recordings
+				}
+				if want < 0 {
+					want = 0
+				}
+				recs := waitFinished(t, a, want)
+				if len(recs) != want {
+					t.Fatalf("%d recordings, want %d", len(recs), want)
+				}
+				if want == 0 || fl.check == nil {
+					return
+				}
+				full, err := a.Store().GetRecording(context.Background(), recs[0].ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fl.check(t, a, full)
+			})
+			if ranIt {
+				ran++
+				if ok {
+					passed++
+				}
 			}
 		}
 	}
-	t.Logf("%d of %d SIPp vendor call flows recorded correctly (%d in the table)", passed, ran, len(flows))
+	t.Logf("%d of %d SIPp vendor call flows (UDP and TCP runs) recorded correctly (%d flows in the table)", passed, ran, len(flows))
 }

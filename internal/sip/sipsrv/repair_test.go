@@ -1,9 +1,12 @@
 package sipsrv
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Headers a recorder does not need never refuse an INVITE (issue 12): a
@@ -86,4 +89,40 @@ func FuzzRepairRequest(f *testing.F) {
 			t.Fatalf("request line changed: %q -> %q", data, fixed)
 		}
 	})
+}
+
+// Over TCP too: an INVITE with an unterminated Contact and a broken Route
+// is answered 200 on the same connection, and a message after it on the
+// connection (keep-alive CRLFs, then OPTIONS) is still read.
+func TestLiberalHeadersTCP(t *testing.T) {
+	p := newOptionsPeer(t)
+	conn, err := net.Dial("tcp", p.s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().(*net.TCPAddr).Port
+	inv := reviewRequest("INVITE", "tcp1", "z9hG4bKtcp1", local, reviewSDP)
+	inv = strings.Replace(inv, "SIP/2.0/UDP", "SIP/2.0/TCP", 1)
+	inv = strings.Replace(inv, "Contact: <sip:ms@127.0.0.1:"+itoa(local)+">", "Contact: <sip:ms@127.0.0.1:"+itoa(local)+";transport=tcp", 1)
+	inv = strings.Replace(inv, "Max-Forwards: 70", "Route: <sip:sbc.example:remote_port;lr>\r\nMax-Forwards: 70", 1)
+	opts := strings.Replace(strings.Replace(reviewRequest("OPTIONS", "tcp2", "z9hG4bKtcp2", local, ""), "SIP/2.0/UDP", "SIP/2.0/TCP", 1), "CSeq: 1 OPTIONS", "CSeq: 1 OPTIONS", 1)
+	if _, err := conn.Write([]byte(inv + "\r\n\r\n" + opts)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rd := bufio.NewReader(conn)
+	var got []string
+	for len(got) < 2 {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		if strings.HasPrefix(line, "SIP/2.0 ") && !strings.HasPrefix(line, "SIP/2.0 100") {
+			got = append(got, strings.TrimSpace(line))
+		}
+	}
+	if got[0] != "SIP/2.0 200 OK" || got[1] != "SIP/2.0 200 OK" {
+		t.Errorf("responses %q, want the INVITE and the OPTIONS answered 200", got)
+	}
 }

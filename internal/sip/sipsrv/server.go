@@ -107,7 +107,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 		return nil, err
 	}
 	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger}
-	s.tcp = tcp
+	s.tcp = &repairListener{Listener: tcp, parser: parser, max: parser.MaxMessageLength, log: cfg.Logger}
 	s.addr = netip.MustParseAddrPort(udp.LocalAddr().String())
 	host := s.addr.Addr()
 	if cfg.AdvertiseIP.IsValid() {
