@@ -521,7 +521,7 @@ func (r *Receiver) takeOver(l *loop, src netip.AddrPort, ssrc uint32, now time.T
 	l.retired, l.relock, l.pending = old, r.relock, r.pending
 	l.locked, l.source, l.ssrc = true, src, ssrc
 	r.mu.Unlock()
-	r.log.Debug("rtp source moved", "port", r.port, "from", old, "source", src, "ssrc", ssrc)
+	r.log.Debug("rtp source locked", "port", r.port, "source", src, "ssrc", ssrc, "moved_from", old)
 	if r.onLock != nil {
 		r.onLock(src, ssrc, now)
 	}
