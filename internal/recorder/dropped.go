@@ -47,6 +47,17 @@ func (c *call) noteDropped(now time.Time) uint64 {
 	return total
 }
 
+// noteLost adds a packets-lost event per channel whose stream had
+// sequence gaps (packets the network lost; the mixer counts them) (c.mu
+// held, after the mixer is closed).
+func (c *call) noteLost(now time.Time) {
+	for ch := 0; ch < c.rec.Channels; ch++ {
+		if n := c.mix.Stats(ch).LostPackets; n > 0 {
+			c.event("packets-lost", ch, now, fmt.Sprintf("%d RTP packets lost (sequence gaps)", n))
+		}
+	}
+}
+
 // droppedReason is the status-reason note for n dropped packets.
 func droppedReason(n uint64) string {
 	return fmt.Sprintf("%d RTP packets dropped (not from the locked source)", n)

@@ -197,3 +197,31 @@ func TestStraySDPLineFlagged(t *testing.T) {
 		t.Errorf("channels %d, problem %q", rec.Channels, rec.MetadataProblem)
 	}
 }
+
+// Packets the network lost (sequence gaps) are an event per channel with
+// the count.
+func TestLostPacketsAreAnEvent(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := newSender(t, 0, 0xA1)
+	ans, err := f.r.Invite(ctx, msrInvite(t, "lost", "5001", a.port(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	a.send(t, 20, 0x10)
+	a.seq += 5 // five packets never sent
+	a.ts += 5 * 160
+	a.send(t, 20, 0x10)
+	waitPackets(t, f.r, 40)
+	f.clk.Add(time.Second)
+	f.r.Bye("lost", "bye")
+	rec := onlyRecording(t, f.db)
+	found := false
+	for _, e := range rec.Events {
+		found = found || e.Type == "packets-lost" && e.Channel == 0 && strings.HasPrefix(e.Detail, "5 ")
+	}
+	if !found {
+		t.Errorf("no packets-lost event with the count: %+v", rec.Events)
+	}
+}

@@ -167,6 +167,7 @@ func (r *Recorder) finalise(c *call, reason string) {
 			rec.Status = store.StatusPartial
 			rec.StatusReason = c.partial + "; ended: " + reason
 		}
+		c.noteLost(now)
 		dropped := c.noteDropped(now)
 		if dropped > 0 && rec.Status != store.StatusFailed {
 			rec.StatusReason += "; " + droppedReason(dropped)
