@@ -31,8 +31,10 @@ func (l *repairListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &repairConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10), l: l}, nil
+	return &repairConn{Conn: c, r: newReader(c), l: l}, nil
 }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 64<<10) }
 
 type repairConn struct {
 	net.Conn
