@@ -52,7 +52,7 @@ func TestClassifyKinds(t *testing.T) {
 		{name: "SIPREC", ruri: "sip:srs@10.0.0.1", from: "<sip:src@10.0.0.9>", extra: "Require: siprec\n", kind: KindSIPREC},
 		{name: "CUBE media forking", ruri: "sip:22222@10.0.0.1", from: "<sip:10.42.30.10>",
 			extra: "X-Cisco-Recording-Participant: sip:708090@10.42.30.5;media-index=\"0\"\nX-Cisco-Recording-Participant: <sip:10000@10.42.30.32>;media-index=\"1 3\"\nCisco-Guid: 1334370502-1348997600-2396699092-3395863316\n",
-			kind: KindCiscoFork,
+			kind:  KindCiscoFork,
 			check: func(t *testing.T, inv *Invite) {
 				c := inv.Cisco
 				if len(c.Participants) != 2 || c.Participants[0].AOR != "sip:708090@10.42.30.5" || !slices.Equal(c.Participants[1].MediaIndex, []int{1, 3}) ||
