@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/siprec"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 )
@@ -85,6 +87,52 @@ func TestSIPRECPartiesFromMetadata(t *testing.T) {
 			}
 			if (tt.problem == "") != (rec.MetadataProblem == "") || !strings.Contains(rec.MetadataProblem, tt.problem) {
 				t.Errorf("metadata problem %q, want %q", rec.MetadataProblem, tt.problem)
+			}
+		})
+	}
+}
+
+// Every participant of every captured vendor body (testdata of siprec)
+// reaches the parties of its recording, with its AOR.
+func TestVendorBodiesStoreEveryParticipant(t *testing.T) {
+	cases := map[string]string{ // fixture → Content-Type it arrived with
+		"acme-siprec-offer.txt":    "multipart/mixed;boundary=unique-boundary-1",
+		"avaya-siprec-offer.txt":   "multipart/mixed; boundary=unique-boundary-1",
+		"cisco-siprec-offer.txt":   "multipart/mixed;boundary=uniqueBoundary",
+		"connectel-offer.txt":      `multipart/mixed;boundary="OSS-unique-boundary-42"`,
+		"inactive-sdp-offer.txt":   "multipart/mixed",
+		"procomm-siprec-offer.txt": "multipart/mixed;boundary=not-the-one-used",
+		"sonus-siprec-offer.txt":   "multipart/mixed;boundary=sonus-content-delim",
+	}
+	for name, ct := range cases {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("..", "sip", "siprec", "testdata", "vendors", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := siprec.SplitBody(ct, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md, _ := siprec.ParseMetadata(b.Metadata)
+			sdp, err := sdpoa.ParseOffer(b.SDP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t)
+			if _, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "v", Kind: sipsrv.KindSIPREC, SDP: sdp, Metadata: b.Metadata}); err != nil {
+				t.Fatal(err)
+			}
+			f.r.Bye("v", "bye")
+			rec := onlyRecording(t, f.db)
+			stored := map[string]bool{}
+			for _, p := range rec.Parties {
+				stored[p.AOR] = true
+			}
+			for _, p := range md.Participants {
+				if p.AOR != "" && !stored[p.AOR] {
+					t.Errorf("participant %s (%s) not stored: parties %s", p.ID, p.AOR, partiesString(rec.Parties))
+				}
 			}
 		})
 	}
