@@ -24,6 +24,8 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder, sealFailu
 	counter("calls_rejected_total", "Calls refused with 503 (capacity, draining).", func(s recorder.Stats) float64 { return float64(s.CallsRejected) })
 	counter("legs_total", "Recording legs accepted.", func(s recorder.Stats) float64 { return float64(s.Legs) })
 	counter("rtp_packets_received_total", "RTP packets accepted by the receivers.", func(s recorder.Stats) float64 { return float64(s.PacketsReceived) })
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "rtp_packets_dropped_total",
+		Help: "RTP packets refused because they came from another source than the locked one."}, func() float64 { return float64(rec.PacketsDropped()) }))
 	counter("media_timeouts_total", "Legs ended because RTP stopped.", func(s recorder.Stats) float64 { return float64(s.MediaTimeouts) })
 	for _, st := range []store.Status{store.StatusCompleted, store.StatusPartial, store.StatusFailed} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -25,7 +25,7 @@ func sipConfig(cfg config.Serve, adv netip.Addr, log *slog.Logger) sipsrv.Config
 		idle = -1
 	}
 	return sipsrv.Config{
-		Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, Logger: log,
+		Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, MinSE: cfg.SessionMinSE, Logger: log,
 		MaxMediaLines: cfg.SIPMaxMediaLines, AckTimeout: cfg.SIPAckTimeout,
 		TCPIdleTimeout: idle, TCPMaxConns: off(cfg.SIPTCPMaxConns), TCPMaxConnsPerSource: off(cfg.SIPTCPMaxConnsPerSource),
 	}

@@ -31,6 +31,7 @@ type Serve struct {
 	MaxCalls        int           `koanf:"max_calls"`        // concurrent calls (a call = its legs)
 	StorageFormat   string        `koanf:"storage_format"`   // ulaw | alaw | pcm16
 	MediaTimeout    time.Duration `koanf:"media_timeout"`    // no RTP for this long on an active leg ends it
+	SessionMinSE    time.Duration `koanf:"session_min_se"`   // RFC 4028 Min-SE: smaller Session-Expires get 422
 	LegWindow       time.Duration `koanf:"leg_window"`       // wait for the second MSR leg
 	ReorderWindow   time.Duration `koanf:"reorder_window"`   // jitter/reorder buffer
 	FlushInterval   time.Duration `koanf:"flush_interval"`   // batched disk writes + crash-safe header
@@ -220,6 +221,7 @@ func Defaults() Serve {
 		MaxCalls:                500,
 		StorageFormat:           "ulaw",
 		MediaTimeout:            30 * time.Second,
+		SessionMinSE:       90 * time.Second,
 		LegWindow:               10 * time.Second,
 		ReorderWindow:           200 * time.Millisecond,
 		FlushInterval:           time.Second,
@@ -268,6 +270,7 @@ var flagKeys = map[string]string{
 	"max-calls":                    "max_calls",
 	"storage-format":               "storage_format",
 	"media-timeout":                "media_timeout",
+	"session-min-se":        "session_min_se",
 	"leg-window":                   "leg_window",
 	"reorder-window":               "reorder_window",
 	"flush-interval":               "flush_interval",
@@ -356,6 +359,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("max-calls", d.MaxCalls, "concurrent calls; above it new calls get 503")
 	fs.String("storage-format", d.StorageFormat, "WAV storage format: ulaw, alaw or pcm16")
 	fs.Duration("media-timeout", d.MediaTimeout, "end a leg after this long without RTP while active")
+	fs.Duration("session-min-se", d.SessionMinSE, "smallest SIP session interval accepted (RFC 4028 Min-SE, at least 90s)")
 	fs.Duration("leg-window", d.LegWindow, "how long to wait for the second MSR leg before flagging the call partial")
 	fs.Duration("reorder-window", d.ReorderWindow, "RTP reorder/jitter window")
 	fs.Duration("flush-interval", d.FlushInterval, "how often audio is written and the WAV header made valid")
@@ -602,6 +606,9 @@ func (c Serve) Validate() error {
 	}
 	if c.SIPTCPIdleTimeout < 0 || c.SIPTCPMaxConns < 0 || c.SIPTCPMaxConnsPerSource < 0 {
 		errs = append(errs, fmt.Errorf("sip_tcp_idle_timeout %v / sip_tcp_max_conns %d / sip_tcp_max_conns_per_source %d: must not be negative (0 turns the limit off)", c.SIPTCPIdleTimeout, c.SIPTCPMaxConns, c.SIPTCPMaxConnsPerSource))
+	}
+	if c.SessionMinSE < 90*time.Second {
+		errs = append(errs, fmt.Errorf("session_min_se %v: RFC 4028 allows no less than 90s", c.SessionMinSE))
 	}
 	if c.PortQuarantine < 0 {
 		errs = append(errs, fmt.Errorf("port_quarantine %v: must not be negative", c.PortQuarantine))

@@ -80,6 +80,7 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--storage-format", "mp3"}, "storage_format"},
 		{"", []string{"--sip-listen", "nonsense"}, "sip_listen"},
 		{"", []string{"--media-timeout", "0s"}, "media_timeout"},
+		{"", []string{"--session-min-se", "30s"}, "session_min_se"},
 		{"", []string{"--rtp-ip", "not-an-ip"}, "rtp_ip"},
 		{"", []string{"--sip-max-media-lines", "0"}, "sip_max_media_lines"},
 		{"", []string{"--sip-ack-timeout", "0s"}, "sip_ack_timeout"},

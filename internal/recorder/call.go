@@ -48,7 +48,8 @@ type call struct {
 	finalOnce  sync.Once
 	closedPkts uint64
 
-	flushErrLogged bool // an audio flush error other than a full disk was logged
+	flushErrLogged bool     // an audio flush error other than a full disk was logged
+	problems       []string // tolerated signalling problems (problems.go)
 }
 
 type leg struct {
@@ -74,6 +75,7 @@ type stream struct {
 	held    bool
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
+	dropped uint64    // foreign-source packets of the receiver, kept when it is closed
 }
 
 // livePackets counts packets of receivers still open.
@@ -178,6 +180,7 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 		return nil, err
 	}
 	c.legs = append(c.legs, l)
+	c.noteSDPProblems(c.rec, inv.SDP)
 	r.stats.legsTotal.Add(1)
 	c.rec.SIPCallIDs = append(c.rec.SIPCallIDs, inv.CallID)
 	c.noteMSRParty(l, inv)
@@ -217,8 +220,11 @@ func (c *call) noteMSRParty(l *leg, inv *sipsrv.Invite) {
 }
 
 func callKey(inv *sipsrv.Invite) string {
-	if inv.Kind == sipsrv.KindSIPREC {
+	switch inv.Kind {
+	case sipsrv.KindSIPREC:
 		return "siprec|" + inv.CallID
+	case sipsrv.KindCiscoBiB, sipsrv.KindCiscoFork, sipsrv.KindPlain:
+		return otherKey(inv)
 	}
 	rdn := inv.MSR.RecordDN
 	if rdn == "" {
@@ -255,6 +261,8 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		Format:    r.cfg.Format.String(),
 	}
 	switch inv.Kind {
+	case sipsrv.KindCiscoBiB, sipsrv.KindCiscoFork, sipsrv.KindPlain:
+		c.openOther(rec, inv)
 	case sipsrv.KindSIPREC:
 		rec.Mode = store.ModeSIPREC
 		rec.Channels = max(1, audioCount(inv.SDP))

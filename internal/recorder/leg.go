@@ -27,6 +27,9 @@ func decodable(name string) bool { return name == media.PCMU || name == media.PC
 // MSR single-session and SIPREC: m-line order.
 func (c *call) channelsFor(inv *sipsrv.Invite, audio []int) []int {
 	out := make([]int, len(audio))
+	if inv.Kind == sipsrv.KindCiscoBiB {
+		return bibChannels(inv, len(audio))
+	}
 	if c.rec.Mode == store.ModeSIPREC || c.expectLegs == 1 {
 		for i := range audio {
 			out[i] = i
@@ -197,7 +200,7 @@ func (r *Recorder) noteCodec(c *call, codec media.Codec, ch int) {
 // peer's answer arrives in the ACK.
 func (r *Recorder) delayedOffer(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
 	n := 1
-	if c.rec.Mode == store.ModeSIPREC {
+	if c.rec.Mode == store.ModeSIPREC || (c.expectLegs == 1 && c.rec.Mode == store.ModeCisco) {
 		n = c.rec.Channels
 	}
 	audio := make([]int, n)
@@ -291,10 +294,11 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			continue
 		}
 		tr := c.mix.Track(s.channel)
-		if m.Addr.IsValid() && !m.Addr.IsUnspecified() && mediaMoved(l.offer, s.mIndex, m) {
-			// New media address (transfer, media server change): relock.
-			// Unchanged SDP (hold, codec change) keeps the current lock, also
-			// for senders whose source port differs from their SDP port.
+		if m.Addr.IsValid() && mediaMoved(l.offer, s.mIndex, m) {
+			// New media address or port (transfer, re-anchoring, hold on a
+			// new port): the receiver keeps the locked source and lets the
+			// lock move only to a source that follows the offer (rtpin
+			// SetRemote). Unchanged SDP keeps the lock as it is.
 			s.rx.SetRemote(netip.AddrPortFrom(m.Addr, uint16(m.Port)))
 		}
 		codec, _ := sdpoa.ChooseCodec(m, decodable)
@@ -406,6 +410,7 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		if l.offer != nil && len(inv.SDP.Media) < len(l.offer.Media) {
 			return nil, &sipsrv.StatusError{Code: 488, Reason: "Not Acceptable Here: m-lines removed (RFC 3264 §8)"}
 		}
+		c.noteSDPProblems(c.rec, inv.SDP)
 		answers := r.applySDP(c, l, inv.SDP, now, "reinvite")
 		l.offer = inv.SDP
 		var err error
@@ -472,6 +477,8 @@ func (r *Recorder) applyMetadata(c *call, rec *store.Recording, raw []byte, now 
 		problems = append(problems, err.Error())
 	}
 	problems = append(problems, c.meta.Problems...)
+	problems = append(problems, unassociatedProblem(c.meta))
+	problems = append(problems, c.problems...)
 	rec.MetadataProblem = strings.Join(dedupe(problems), "; ")
 	if id := c.meta.SessionID(); id != "" {
 		rec.SIPRECSessionID = id
@@ -496,29 +503,6 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// sipRECParties maps SDP streams (by label) to metadata participants.
-func sipRECParties(sdp *sdpoa.Session, md *siprec.Metadata) []store.Party {
-	var out []store.Party
-	ch := 0
-	for _, m := range sdp.Media {
-		if m.Type != "audio" || !m.Recordable() {
-			continue
-		}
-		p := store.Party{Channel: ch, Role: "participant", Label: m.Label}
-		if md != nil && m.Label != "" {
-			if part := md.ParticipantForLabel(m.Label); part != nil {
-				p.AOR = part.AOR
-				p.Name = part.Name
-				p.ParticipantID = part.ID
-				p.DN = dnOf(part.AOR)
-			}
-		}
-		out = append(out, p)
-		ch++
-	}
-	return out
-}
-
 func firstSession(s ...*sdpoa.Session) *sdpoa.Session {
 	for _, x := range s {
 		if x != nil {
@@ -526,19 +510,6 @@ func firstSession(s ...*sdpoa.Session) *sdpoa.Session {
 		}
 	}
 	return nil
-}
-
-// setSIPRECParties stores the parties and, for search by DN, takes the
-// first stream's participant as the recorded DN and the second's as the
-// other DN.
-func setSIPRECParties(rec *store.Recording, parties []store.Party) {
-	rec.Parties = parties
-	if len(parties) > 0 && parties[0].DN != "" {
-		rec.RecordedDN = parties[0].DN
-	}
-	if len(parties) > 1 && parties[1].DN != "" {
-		rec.OtherDN = parties[1].DN
-	}
 }
 
 // dnOf returns the user part of an AOR such as sip:+1555@host;user=phone.
@@ -619,9 +590,11 @@ func (r *Recorder) closeStream(c *call, s *stream) {
 	if s.rx != nil {
 		_ = s.rx.Close()
 		s.lastRTP = s.rx.LastActivity()
-		n := s.rx.Stats().Packets
-		c.closedPkts += n
-		r.stats.packetsClosed.Add(n)
+		st := s.rx.Stats()
+		c.closedPkts += st.Packets
+		r.stats.packetsClosed.Add(st.Packets)
+		s.dropped += st.ForeignSource
+		r.stats.packetsDropped.Add(st.ForeignSource)
 		s.rx = nil
 	}
 }

@@ -186,6 +186,11 @@ func (r *Recorder) finalise(c *call, reason string) {
 			rec.Status = store.StatusPartial
 			rec.StatusReason = c.partial + "; ended: " + reason
 		}
+		c.noteLost(now)
+		dropped := c.noteDropped(now)
+		if dropped > 0 && rec.Status != store.StatusFailed {
+			rec.StatusReason += "; " + droppedReason(dropped)
+		}
 		if rec.NeedsTranscode && !strings.Contains(rec.StatusReason, "needs_transcode") {
 			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+"; needs_transcode: codec not decoded, raw payload kept", "; ")
 		}
@@ -202,9 +207,10 @@ func (r *Recorder) finalise(c *call, reason string) {
 		r.savePending(c)
 		r.saveFinal(c, rec)
 		stats := make([]string, 0, rec.Channels)
+		droppedBy := c.droppedByChannel()
 		for ch := 0; ch < rec.Channels; ch++ {
 			st := c.mix.Stats(ch)
-			stats = append(stats, fmt.Sprintf("ch%d=%d/%dlost", ch, st.Packets, st.LostPackets))
+			stats = append(stats, fmt.Sprintf("ch%d=%d/%dlost/%ddropped", ch, st.Packets, st.LostPackets, droppedBy[ch]))
 		}
 		c.mu.Unlock()
 		r.forgetCall(c)

@@ -118,7 +118,7 @@ func (c *call) live(now time.Time) (LiveCall, Session, bool) {
 		lch := &v.Channels[ch]
 		lch.Channel = ch
 		for _, p := range rec.Parties {
-			if p.Channel == ch {
+			if p.Channel == ch && lch.DN == "" { // a mixed channel: its first party
 				lch.DN, lch.Label = p.DN, p.Label
 			}
 		}

@@ -96,6 +96,7 @@ type counters struct {
 	callsRejected    atomic.Uint64
 	legsTotal        atomic.Uint64
 	packetsClosed    atomic.Uint64 // packets of receivers already closed
+	packetsDropped   atomic.Uint64 // foreign-source packets of receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
 }

@@ -37,14 +37,20 @@ func (s Status) Valid() bool {
 type Mode string
 
 // Recording modes: Genesys Media Stream Replication (one SIP session per
-// party) or SIPREC (RFC 7866, one session with N streams and metadata).
+// party), SIPREC (RFC 7866, one session with N streams and metadata),
+// Cisco recording without SIPREC (CUBE media forking, CUCM built-in
+// bridge) or a plain INVITE recorded as offered.
 const (
 	ModeMSR    Mode = "msr"
 	ModeSIPREC Mode = "siprec"
+	ModeCisco  Mode = "cisco"
+	ModePlain  Mode = "plain"
 )
 
 // Valid reports whether m is one of the known modes.
-func (m Mode) Valid() bool { return m == ModeMSR || m == ModeSIPREC }
+func (m Mode) Valid() bool {
+	return m == ModeMSR || m == ModeSIPREC || m == ModeCisco || m == ModePlain
+}
 
 // Recording is the stored metadata of one recording (one couple: usually two
 // channels) and where its media lives.

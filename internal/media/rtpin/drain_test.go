@@ -49,8 +49,12 @@ func TestOnLockCalledOnFirstPacket(t *testing.T) {
 	}
 }
 
-// After a re-INVITE with new media (SetRemote), a late packet from the old
-// source must not take the lock: the new source's audio would be shut out.
+// After a re-INVITE with new media (SetRemote), late packets from the old
+// source must never shut the new source out: the new source takes the lock
+// with its first packet, and from then on the old source is retired (its
+// packets dropped). Packets from the old source before the new one arrives
+// are the same stream and are kept (issue 12: SBCs keep sending from the
+// same source when the offered port moves).
 func TestSetRemoteRetiresOldSource(t *testing.T) {
 	leg := startLeg(t, Config{})
 	old, fresh := newSender(t, loopback), newSender(t, loopback)
@@ -60,9 +64,14 @@ func TestSetRemoteRetiresOldSource(t *testing.T) {
 	old.sendRTP(leg.r.Port(), 0xA1, []byte{2}) // late, from the old port
 	fresh.sendRTP(leg.r.Port(), 0xB2, []byte{3})
 	eventually(t, "new source locked", func() bool { return leg.r.Stats().Source == fresh.addr() })
+	old.sendRTP(leg.r.Port(), 0xA1, []byte{4}) // after the move: retired
+	fresh.sendRTP(leg.r.Port(), 0xB2, []byte{5})
+	eventually(t, "all judged", func() bool { st := leg.r.Stats(); return st.Packets+st.ForeignSource == 5 })
+	var got []byte
 	for _, p := range leg.h.packets() {
-		if p.Payload[0] == 2 {
-			t.Fatal("late packet from the retired source was delivered")
-		}
+		got = append(got, p.Payload[0])
+	}
+	if string(got) != string([]byte{1, 2, 3, 5}) {
+		t.Fatalf("delivered payloads %v, want [1 2 3 5]: the new source shut out or the retired one relocked", got)
 	}
 }

@@ -83,9 +83,13 @@ type Receiver struct {
 	source netip.AddrPort
 	ssrc   uint32
 	ssrcs  []uint32 // seen from source, oldest first, at most maxSSRCs
-	// retired is the source locked before the last SetRemote; it is
+	// retired is the source locked before the lock last moved; it is
 	// never locked again.
 	retired netip.AddrPort
+	// relock is set by a SetRemote that names another address than the
+	// locked source: the lock may move (see mayTakeOver) to pending.
+	relock  bool
+	pending netip.AddrPort
 
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
 	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
@@ -114,7 +118,9 @@ type loop struct {
 	locked   bool
 	source   netip.AddrPort
 	ssrc     uint32
-	retired  netip.AddrPort // source before the last SetRemote: never relocked
+	retired  netip.AddrPort // source before the lock last moved: never relocked
+	relock   bool
+	pending  netip.AddrPort
 }
 
 // Listen allocates a port pair from cfg.Ports and binds the RTP socket on
@@ -239,23 +245,37 @@ func (r *Receiver) Start() {
 // Port returns the RTP port; the RTCP port is Port()+1.
 func (r *Receiver) Port() int { return r.port }
 
-// SetRemote records a new media address (re-INVITE) and unlocks the
-// source: the next valid packet from an accepted address locks again.
+// SetRemote records a new media address (re-INVITE, UPDATE). The offered
+// m= port is where the peer receives; SBCs usually keep sending from the
+// same source (address, port, SSRC) when it changes, so the locked source
+// stays locked and keeps being delivered. Another source takes the lock
+// (the old one is then retired for good) when it is exactly the new
+// address, when it comes from the new IP while the old source had another
+// IP, or when the locked source has been quiet for RelockIdle. Before the
+// first packet the next valid packet locks, as at the start. An
+// unspecified IP (old-style hold, c=0.0.0.0) keeps the current one with
+// the new port: a sender that follows its offered port keeps its IP.
 func (r *Receiver) SetRemote(ap netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.locked && r.source != ap {
-		// Late packets from the old source must not win the new lock
-		// (they would shut out the new source for the rest of the call).
-		r.retired = r.source
+	if a := ap.Addr(); !a.IsValid() || a.IsUnspecified() {
+		switch ip := r.remote.Addr(); {
+		case ip.IsValid() && !ip.IsUnspecified():
+			ap = netip.AddrPortFrom(ip, ap.Port())
+		case r.locked:
+			ap = netip.AddrPortFrom(r.source.Addr(), ap.Port())
+		}
 	}
 	r.remote = ap
-	r.locked = false
-	r.source = netip.AddrPort{}
-	r.ssrc = 0
-	r.ssrcs = r.ssrcs[:0]
+	r.relock = r.locked && r.source != ap
+	r.pending = ap
 	r.gen.Add(1)
 }
+
+// RelockIdle is how long the locked source must have been quiet before a
+// source that does not match the new SDP address may take the lock after
+// SetRemote (an SBC that sends from another port than it offers).
+const RelockIdle = 300 * time.Millisecond
 
 // LastActivity returns the arrival time of the last accepted RTP packet,
 // or the zero time if none was accepted.
@@ -446,8 +466,10 @@ func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
 			return
 		}
 	case src != l.source:
-		r.foreign.Add(1)
-		return
+		if !l.relock || !r.takeOver(l, src, p.SSRC, now) {
+			r.foreign.Add(1)
+			return
+		}
 	case p.SSRC != l.ssrc:
 		// Passed through: the consumer handles an SSRC change.
 		r.noteSSRC(l, p.SSRC)
@@ -477,6 +499,57 @@ func (r *Receiver) reloadLocked(l *loop) {
 	l.strictIP = strictIP(r.strict, r.remote)
 	l.locked, l.source, l.ssrc = r.locked, r.source, r.ssrc
 	l.retired = r.retired
+	l.relock, l.pending = r.relock, r.pending
+}
+
+// mayTakeOver says whether src may take the lock from the locked source
+// after a SetRemote (see SetRemote), and whether src is the offered
+// address itself (exact): only that ends the relock. A takeover because
+// the old source went quiet keeps it, so that the source can still move on
+// to the offered address (a sender that follows each offered port).
+func (r *Receiver) mayTakeOver(l *loop, src netip.AddrPort, now time.Time) (ok, exact bool) {
+	if src == l.retired {
+		return false, false
+	}
+	if src == l.pending {
+		return true, true
+	}
+	if a := l.pending.Addr(); a.IsValid() && !a.IsUnspecified() && src.Addr() == a && l.source.Addr() != a {
+		return true, true
+	}
+	last := r.lastActivity.Load()
+	return last == 0 || now.Sub(time.Unix(0, last)) >= RelockIdle, false
+}
+
+// takeOver moves the lock to src when mayTakeOver allows it; the old
+// source is retired. It returns false if src stays foreign.
+func (r *Receiver) takeOver(l *loop, src netip.AddrPort, ssrc uint32, now time.Time) bool {
+	ok, exact := r.mayTakeOver(l, src, now)
+	if !ok {
+		return false
+	}
+	r.mu.Lock()
+	if r.gen.Load() != l.gen || !r.relock {
+		// A concurrent SetRemote changed the rules: judge the next packet.
+		r.reloadLocked(l)
+		r.mu.Unlock()
+		return false
+	}
+	old := r.source
+	r.retired = old
+	if exact {
+		r.relock, r.pending = false, netip.AddrPort{}
+	}
+	r.locked, r.source, r.ssrc = true, src, ssrc
+	r.ssrcs = append(r.ssrcs[:0], ssrc)
+	l.retired, l.relock, l.pending = old, r.relock, r.pending
+	l.locked, l.source, l.ssrc = true, src, ssrc
+	r.mu.Unlock()
+	r.log.Debug("rtp source locked", "port", r.port, "source", src, "ssrc", ssrc, "moved_from", old)
+	if r.onLock != nil {
+		r.onLock(src, ssrc, now)
+	}
+	return true
 }
 
 // lock makes src the locked source. It returns false if a concurrent

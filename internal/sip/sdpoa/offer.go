@@ -29,6 +29,9 @@ type canonical struct {
 	origin string
 	name   string
 	mlines []mline
+	// skipped lists lines after v=0 that were not <type>=<value> (a stray
+	// multipart boundary, junk): dropped, each noted.
+	skipped []string
 }
 
 // ParseOffer parses an SDP offer. The errors it returns wrap ErrMalformed.
@@ -53,6 +56,8 @@ func ParseOffer(b []byte) (*Session, error) {
 		Name:   c.name,
 		Media:  make([]Media, len(c.mlines)),
 		Raw:    append([]byte(nil), b...),
+		// Problems: what was tolerated (the recorder flags it).
+		Problems: c.skipped,
 	}
 	sessAddr := connAddr(sd.ConnectionInformation)
 	sessDir, _ := direction(sd.Attributes)
@@ -117,6 +122,13 @@ func canonicalize(b []byte) (*canonical, error) {
 			continue
 		}
 		nonEmpty++
+		if nonEmpty > 1 && (len(l) < 2 || l[1] != '=') {
+			// A stray line inside an SDP that started well (a multipart
+			// boundary an SBC left in the part, junk): nothing a recorder
+			// needs is lost by skipping it, so it is noted, not refused.
+			c.skipped = append(c.skipped, fmt.Sprintf("SDP line %d skipped: not a <type>=<value> line", lineNo))
+			continue
+		}
 		if len(l) < 2 || l[1] != '=' || l[0] < 'a' || l[0] > 'z' {
 			return nil, malformed(lineNo, "not a <type>=<value> line")
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -441,7 +442,6 @@ func TestParseOfferMalformed(t *testing.T) {
 		{"not SDP", "<?xml version='1.0'?><recording/>", "line 1: not a <type>=<value> line"},
 		{"no v= first", "o=- 1 1 IN IP4 192.0.2.1\r\nv=0\r\n", "does not start with v=0"},
 		{"v=1", "v=1\r\n", "does not start with v=0"},
-		{"junk line", head + "m=audio 4000 RTP/AVP 0\r\nhello world\r\n", "line 6: not a <type>=<value> line"},
 		{"upper-case type", head + "M=audio 4000 RTP/AVP 0\r\n", "line 5: not a <type>=<value> line"},
 		{"second session", head + "m=audio 4000 RTP/AVP 0\r\nv=0\r\n", "line 6: second session description"},
 		{"second o=", head + "o=- 2 2 IN IP4 192.0.2.1\r\n", "line 5: second o= line"},
@@ -607,6 +607,42 @@ func TestEventsFor(t *testing.T) {
 			te, cn := tt.m.EventsFor(tt.c)
 			if !reflect.DeepEqual(te, tt.te) || !reflect.DeepEqual(cn, tt.cn) {
 				t.Errorf("EventsFor = %+v, %+v; want %+v, %+v", te, cn, tt.te, tt.cn)
+			}
+		})
+	}
+}
+
+// Stray lines after v=0 that are not <type>=<value> at all (a multipart
+// boundary left inside the SDP part, junk) are skipped and noted, never a
+// refusal (issue 12). These were errors before; the first line must still
+// be v=0 and upper-case types stay errors (TestParseOfferMalformed).
+func TestParseOfferSkipsStrayLines(t *testing.T) {
+	head := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n"
+	tests := []struct {
+		name     string
+		body     string
+		problems []string
+		audio    int
+	}{
+		{"junk line", head + "m=audio 4000 RTP/AVP 0\r\nhello world\r\n",
+			[]string{"SDP line 6 skipped: not a <type>=<value> line"}, 1},
+		{"stray boundary inside the part", head + "c=IN IP4 192.0.2.1\r\n--uniqueBoundary\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n--uniqueBoundary\r\nm=audio 4002 RTP/AVP 0\r\n",
+			[]string{"SDP line 6 skipped: not a <type>=<value> line", "SDP line 9 skipped: not a <type>=<value> line"}, 2},
+		{"header leaked into the part", head + "Content-Type: application/sdp\r\nm=audio 4000 RTP/AVP 0\r\n",
+			[]string{"SDP line 5 skipped: not a <type>=<value> line"}, 1},
+		{"clean", head + "m=audio 4000 RTP/AVP 0\r\n", nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseOffer([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("ParseOffer: %v", err)
+			}
+			if !slices.Equal(s.Problems, tt.problems) {
+				t.Errorf("problems %q, want %q", s.Problems, tt.problems)
+			}
+			if s.AudioCount() != tt.audio {
+				t.Errorf("%d audio streams, want %d", s.AudioCount(), tt.audio)
 			}
 		})
 	}

@@ -21,10 +21,13 @@
 //   - c= lines may use lower case and carry a multicast TTL; an address that
 //     is not a literal IP ("X.X.X.X", a host name) leaves Media.Addr invalid
 //     rather than failing the offer;
-//   - unknown attributes (a=direction:both, a=maxptime, ...) are ignored.
+//   - unknown attributes (a=direction:both, a=maxptime, ...) are ignored;
+//   - after the v=0 line, a line that is not "<type>=<value>" at all (a
+//     stray multipart boundary an SBC left inside the SDP part, junk) is
+//     skipped and noted in Session.Problems.
 //
 // What remains an error (ErrMalformed) is a body that is not SDP at all: no
-// v=0 first line, a line that is not "<letter>=<value>", a second session
+// v=0 first line, an upper-case type letter, a second session
 // description, an m= line without port, proto or formats, or a c= line that
 // is not "IN IP4|IP6 <address>". An absent body (delayed offer, RFC 3261
 // §13.2.1) is also ErrMalformed here; callers that support delayed offers
@@ -85,6 +88,9 @@ type Session struct {
 	Name   string  // value of the s= line
 	Media  []Media // one per m-line, in offer order
 	Raw    []byte  // copy of the body ParseOffer was given
+	// Problems lists what ParseOffer tolerated and skipped (stray lines),
+	// in words for a person; empty for a clean offer.
+	Problems []string
 }
 
 // AudioCount returns the number of recordable audio m-lines.

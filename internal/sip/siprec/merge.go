@@ -189,6 +189,38 @@ func (m *Metadata) ParticipantForLabel(label string) *Participant {
 	return m.SenderOf(s.ID)
 }
 
+// SendersOfLabel returns every participant that sends the stream with SDP
+// label label (a mixed stream has several), in document order. The
+// pointers refer into m.Participants.
+func (m *Metadata) SendersOfLabel(label string) []*Participant {
+	s := m.StreamByLabel(label)
+	if s == nil || s.ID == "" {
+		return nil
+	}
+	var out []*Participant
+	for i := range m.Participants {
+		if slices.Contains(m.Participants[i].Send, s.ID) {
+			out = append(out, &m.Participants[i])
+		}
+	}
+	return out
+}
+
+// Unassociated returns the ids of the participants associated with no
+// stream (neither sending nor receiving one).
+func (m *Metadata) Unassociated() []string {
+	if m == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range m.Participants {
+		if len(p.Send) == 0 && len(p.Recv) == 0 {
+			out = append(out, p.ID)
+		}
+	}
+	return out
+}
+
 // SessionID returns the id of the first session, or "".
 func (m *Metadata) SessionID() string {
 	if m == nil || len(m.Sessions) == 0 {

@@ -127,7 +127,9 @@ func (p *parser) document(root *node) {
 	switch root.name() {
 	case "recording":
 	case "recording_metadata":
-		m.problem("root element <%s> is not <recording> (draft dialect)", root.local)
+		// The draft dialect (BroadWorks, Webex Calling): <dataMode>, id=
+		// attributes, <send><id>stream</id></send>; parsed as a dialect of
+		// its own, not a problem.
 	default:
 		m.problem("root element <%s> is not <recording>", qname(root.prefix, root.local))
 	}
@@ -175,7 +177,26 @@ func (p *parser) document(root *node) {
 	p.associations()
 	if m.DataMode == DataModeComplete {
 		p.checkReferences()
+		if len(m.Participants) > 0 && len(m.Streams) > 0 && len(m.Unassociated()) == len(m.Participants) {
+			m.problem("no participantstreamassoc: which participant sends which stream is unknown")
+		}
 	}
+}
+
+// appendRefs appends the stream ids of a <send> or <recv> element: its text
+// (RFC 7865) or its <id> children (draft dialect).
+func appendRefs(list []string, n *node) []string {
+	found := false
+	for _, c := range n.children {
+		if c.name() == "id" {
+			found = true
+			list = appendUnique(list, c.value())
+		}
+	}
+	if !found {
+		list = appendUnique(list, n.value())
+	}
+	return list
 }
 
 func (p *parser) group(n *node) {
@@ -198,7 +219,7 @@ func (p *parser) group(n *node) {
 }
 
 func (p *parser) session(n *node) {
-	s := Session{ID: n.attr("session_id", "id", "sessionid")}
+	s := Session{ID: n.attr("session_id", "id", "sessionid"), GroupRef: n.attr("group")} // group=: draft dialect
 	if s.ID == "" {
 		p.m.problem("<session> without session_id")
 	}
@@ -259,10 +280,10 @@ func (p *parser) participant(n *node) {
 			}
 		case "send":
 			pt.streamAssoc = true
-			pt.Send = appendUnique(pt.Send, c.value())
+			pt.Send = appendRefs(pt.Send, c)
 		case "recv":
 			pt.streamAssoc = true
-			pt.Recv = appendUnique(pt.Recv, c.value())
+			pt.Recv = appendRefs(pt.Recv, c)
 		case "role":
 			pt.Role = c.value()
 		case "associate-time":
@@ -351,9 +372,9 @@ func (p *parser) associations() {
 		for _, c := range n.children {
 			switch c.name() {
 			case "send":
-				pt.Send = appendUnique(pt.Send, c.value())
+				pt.Send = appendRefs(pt.Send, c)
 			case "recv":
-				pt.Recv = appendUnique(pt.Recv, c.value())
+				pt.Recv = appendRefs(pt.Recv, c)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -29,8 +30,8 @@ func (g *guardConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil || n <= 4 {
 			return n, addr, err
 		}
-		if g.pass(p[:n], n >= len(p), addr) {
-			return n, addr, nil
+		if m, ok := g.pass(p, n, addr); ok {
+			return m, addr, nil
 		}
 	}
 }
@@ -38,40 +39,54 @@ func (g *guardConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // pass decides whether one datagram may reach sipgo, answering or dropping
 // it otherwise. A panic here (in the parser) costs the datagram only: this
 // runs in sipgo's only UDP read goroutine.
-func (g *guardConn) pass(data []byte, full bool, addr net.Addr) (ok bool) {
+//
+// The datagram is p[:n]; a request sipgo could not parse only because of a
+// header the recorder does not need is repaired in p (repair.go), and m is
+// the length of what sipgo gets.
+func (g *guardConn) pass(p []byte, n int, addr net.Addr) (m int, ok bool) {
+	data := p[:n]
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(g.counters, g.log, "udp datagram", r, "source", addr.String(), "bytes", len(data))
-			ok = false
+			m, ok = 0, false
 		}
 	}()
-	if full {
+	if n >= len(p) {
 		g.reject(data, addr, 513, "Message Too Large")
-		return false
+		return 0, false
 	}
 	msg, perr := g.parser.ParseSIP(data)
+	if perr != nil && !bytes.HasPrefix(data, []byte("SIP/2.0")) {
+		if fixed, notes, rok := repairRequest(data); rok && len(fixed) < len(p) {
+			if fm, err := g.parser.ParseSIP(fixed); err == nil {
+				g.log.Info("sip request repaired", "source", addr.String(), "repairs", strings.Join(notes, "; "), "error", reasonOf(perr))
+				n = copy(p, fixed)
+				data, msg, perr = p[:n], fm, nil
+			}
+		}
+	}
 	if perr != nil {
 		if bytes.HasPrefix(data, []byte("SIP/2.0")) {
 			g.counters.dropped.Add(1)
 			g.log.Debug("sip: dropped malformed response", "source", addr.String(), "error", perr)
-			return false
+			return 0, false
 		}
-		// The reason phrase is fixed; the parser's words go to the log.
-		g.log.Debug("sip: unparseable request", "source", addr.String(), "error", perr)
-		code, reason := 400, "Bad Request: unparseable message"
+		// A short fixed reason phrase; the parser's words go to the log.
+		g.log.Info("sip request unparseable", "source", addr.String(), "error", reasonOf(perr))
+		code, reason := 400, "Bad Request: malformed message"
 		if perr == sip.ErrMessageTooLarge {
 			code, reason = 513, "Message Too Large"
 		}
 		g.reject(data, addr, code, reason)
-		return false
+		return 0, false
 	}
 	req, isReq := msg.(*sip.Request)
 	if !isReq {
-		return true
+		return n, true
 	}
 	code, reason := invalidRequest(req)
 	if code == 0 {
-		return true
+		return n, true
 	}
 	if res := refusal(req, addr.String(), code, reason); res != nil {
 		g.counters.refused.Add(1)
@@ -81,7 +96,7 @@ func (g *guardConn) pass(data []byte, full bool, addr net.Addr) (ok bool) {
 		g.counters.dropped.Add(1)
 		g.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", addr.String())
 	}
-	return false
+	return 0, false
 }
 
 // reject answers a request it could not parse, when it looks like a SIP
@@ -152,4 +167,18 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+// reasonOf is a parser error for the log: one line, at most 80 bytes.
+func reasonOf(err error) string {
+	s := err.Error()
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return string(bytes.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, []byte(s)))
 }

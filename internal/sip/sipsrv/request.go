@@ -45,6 +45,8 @@ type Invite struct {
 	LocalIP   netip.Addr // the address the peer reached us on, for SDP answers
 	// GenesysCallUUID is the X-Genesys-CallUUID header when present.
 	GenesysCallUUID string
+	// Cisco is set for KindCiscoFork and KindCiscoBiB (cisco.go).
+	Cisco CiscoParams
 }
 
 // ParseMSR extracts MSR parameters from a Request-URI. ok is false when the
@@ -143,17 +145,23 @@ func (s *Server) classify(req *sip.Request) (*Invite, error) {
 		contactParams = c.Params.String()
 	}
 	msr, isMSR := ParseMSR(req.Recipient)
+	cisco, ciscoKind, isCisco := parseCisco(req)
 	switch {
-	case isMSR:
+	case isMSR && (msr.RecordDN != "" || msr.DN != ""):
+		// Genesys Media Server: only its Request-URI form (record=<id> with
+		// recordDN/dn) is an MSR leg that waits for its partner.
 		inv.Kind = KindMSR
 		inv.MSR = msr
 	case siprec.IsSIPREC(headerValues(req, "Require"), headerValues(req, "Supported"), contactParams, headerValue(req, "Content-Type"), parts):
 		inv.Kind = KindSIPREC
+	case isCisco:
+		inv.Kind = ciscoKind
+		inv.Cisco = cisco
 	default:
-		// A plain INVITE (no record= user, no SIPREC marks) is treated as a
-		// one-party MSR-style session keyed on its Call-ID, so audio offered
-		// to a recorder is never refused for its form.
-		inv.Kind = KindMSR
+		// A plain INVITE (no record= form, no SIPREC or Cisco marks) is
+		// recorded as offered, one channel per audio m-line, keyed on its
+		// Call-ID: audio offered to a recorder is never refused for its form.
+		inv.Kind = KindPlain
 		inv.MSR = MSRParams{RecordID: inv.CallID, DN: req.Recipient.User, RecordDN: req.Recipient.User}
 	}
 	if inv.SDP != nil && inv.SDP.AudioCount() == 0 {

@@ -65,6 +65,12 @@ type Config struct {
 	TCPIdleTimeout       time.Duration
 	TCPMaxConns          int
 	TCPMaxConnsPerSource int
+	// MinSE is the smallest session interval accepted (RFC 4028 Min-SE);
+	// 0 means DefaultMinSE.
+	MinSE time.Duration
+	// AfterFunc runs f after d and returns its stop function (tests inject
+	// a manual clock); nil means time.AfterFunc.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 // Server is the SIP endpoint. Create with New, start with Start, stop with Close.
@@ -85,6 +91,7 @@ type Server struct {
 	mu      sync.Mutex
 	dialogs map[string]*dialog
 	closing bool
+	timers  timers // RFC 4028 session timers (options.go)
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -231,6 +238,7 @@ func (s *Server) Start() {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopAckTimers()
+		s.closeTimers()
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		_ = s.srv.Close()
@@ -287,6 +295,9 @@ func callID(req *sip.Request) string {
 
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	id := callID(req)
+	if s.refuseUnsupported(req, tx) {
+		return
+	}
 	toTag, _ := req.To().Params.Get("tag")
 	if toTag != "" {
 		s.handleReinvite(req, tx)
@@ -295,6 +306,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	inv, err := s.classify(req)
 	if err != nil {
 		s.respondError(req, tx, err)
+		return
+	}
+	st, err := s.negotiateTimer(req)
+	if err != nil {
+		s.refuseTimer(req, tx, err)
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -311,7 +327,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.h.Bye(id, "cancelled")
 		return
 	}
-	res := s.response(req, 200, "OK", answer)
+	res := s.response(req, 200, "OK", answer, st.headers()...)
 	localTag, _ := res.To().Params.Get("tag")
 	// The dialog exists before the peer can see the 200 (its BYE may race).
 	d := &dialog{invite: req, localTag: localTag, cseq: 1}
@@ -330,7 +346,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		s.mu.Unlock()
 		s.h.Bye(id, "cancelled")
+		return
 	}
+	s.armTimer(id, st)
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -347,15 +365,24 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respondError(req, tx, err)
 		return
 	}
+	st, err := s.negotiateTimer(req)
+	if err != nil {
+		s.refuseTimer(req, tx, err)
+		return
+	}
 	answer, err := s.h.Reinvite(context.Background(), inv)
 	if err != nil {
 		s.respondError(req, tx, err)
 		return
 	}
-	s.respond(req, tx, 200, "OK", answer)
+	s.respond(req, tx, 200, "OK", answer, st.headers()...)
+	s.armTimer(id, st) // a refresh restarts the timer (RFC 4028 §10)
 }
 
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	if s.refuseUnsupported(req, tx) {
+		return
+	}
 	s.handleReinvite(req, tx)
 }
 
@@ -394,6 +421,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
+	s.stopTimer(id)
 	s.respond(req, tx, 200, "OK", nil)
 	s.h.Bye(id, "bye")
 }
@@ -416,7 +444,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, code, reason, nil, hdrs...)
 		return
 	}
-	s.respond(req, tx, 200, "OK", nil, allow, accept, sip.NewHeader("Supported", "siprec"))
+	s.respond(req, tx, 200, "OK", nil, allow, accept, sip.NewHeader("Supported", supportedHeader))
 }
 
 // Hangup sends BYE in the dialog of callID (media timeout, shutdown) with a
@@ -436,14 +464,12 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 		d.cseq++
 	}
 	s.mu.Unlock()
+	s.stopTimer(id)
 	if d == nil {
 		return ErrUnknownDialog
 	}
 	inv := d.invite
-	target := inv.Recipient
-	if c := inv.Contact(); c != nil {
-		target = c.Address
-	}
+	target := dialogTarget(inv) // the peer's Contact, else its source address
 	bye := sip.NewRequest(sip.BYE, target)
 	to := inv.From().AsTo()
 	from := inv.To().AsFrom()

@@ -1,6 +1,7 @@
 package sipsrv
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -155,6 +156,7 @@ type tcpConn struct {
 	out    []byte // whole, valid messages sipgo has not read yet
 	err    error  // ends the connection once out is read
 	passed int    // messages passed on in the current read
+	mended bool   // the message at the head of raw is already a repaired one
 	linger int    // messages passed on just before err: their answers go out first
 	writes atomic.Int64
 	last   atomic.Int64
@@ -270,6 +272,7 @@ func (c *tcpConn) frame(data []byte) (err error) {
 		msg, n, perr := c.stream.ParseNext()
 		switch {
 		case perr == nil:
+			c.mended = false
 			whole := c.raw[:n]
 			c.raw = c.raw[n:]
 			c.accept(msg, whole)
@@ -283,7 +286,13 @@ func (c *tcpConn) frame(data []byte) (err error) {
 			c.answerBroken(513, "Message Too Large", perr)
 			return errClose
 		default:
-			reason := "Bad Request: unparseable message"
+			switch c.repair(perr) {
+			case repaired:
+				continue
+			case needMore:
+				return nil
+			}
+			reason := "Bad Request: malformed message"
 			if errors.Is(perr, sip.ErrParseReadBodyIncomplete) {
 				reason = "Missing Content-Length header"
 			}
@@ -367,4 +376,68 @@ func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
 		port = 5060
 	}
 	return net.JoinHostPort(strings.Trim(target.Host, "[]"), strconv.Itoa(port))
+}
+
+// Outcomes of tcpConn.repair.
+const (
+	notRepaired = iota
+	repaired
+	needMore
+)
+
+// repair tries to mend the message at the head of c.raw that the stream
+// parser refused (repair.go: a broken Route, Record-Route or Contact, which
+// a recorder does not need). The message is framed by its Content-Length;
+// when its body has not all arrived yet, the stream is rewound to wait for
+// it. A repaired message replaces the broken one and the stream parser
+// starts again on it.
+func (c *tcpConn) repair(perr error) int {
+	end := bytes.Index(c.raw, []byte("\r\n\r\n"))
+	if c.mended || end < 0 || bytes.HasPrefix(c.raw, []byte("SIP/2.0")) {
+		return notRepaired
+	}
+	n, ok := contentLength(c.raw[:end])
+	if !ok || n > c.l.parser.MaxMessageLength {
+		return notRepaired
+	}
+	size := end + 4 + n
+	if size > len(c.raw) {
+		c.restream(c.raw)
+		return needMore
+	}
+	fixed, notes, ok := repairRequest(c.raw[:size])
+	if !ok {
+		return notRepaired
+	}
+	if _, err := c.l.parser.ParseSIP(fixed); err != nil {
+		return notRepaired
+	}
+	c.l.log.Info("sip request repaired", "transport", "tcp", "source", c.RemoteAddr().String(),
+		"repairs", strings.Join(notes, "; "), "error", reasonOf(perr))
+	c.restream(append(fixed, c.raw[size:]...))
+	c.mended = true
+	return repaired
+}
+
+// restream makes data the whole of what the stream parser holds.
+func (c *tcpConn) restream(data []byte) {
+	c.raw = append(c.raw[:0:0], data...)
+	c.stream = c.l.parser.NewSIPStream()
+	_, _ = c.stream.Write(c.raw)
+}
+
+// contentLength reads Content-Length (or l) from a message head.
+func contentLength(head []byte) (int, bool) {
+	for _, line := range strings.Split(string(head), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		if k == "content-length" || k == "l" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			return n, err == nil && n >= 0
+		}
+	}
+	return 0, false
 }

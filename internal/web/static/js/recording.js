@@ -393,7 +393,7 @@ function details(rec, events) {
   wrap.append(card('Parties', { id: 'meta-parties' }, (rec.parties || []).length
     ? table({ class: 'grid' }, ['Channel', 'Role', 'DN', 'Label', 'AOR', 'Name'],
       rec.parties.map((p) => h('tr', { dataset: { channel: p.channel } },
-        [p.channel, p.role, p.dn, p.label, p.aor, p.name].map((v) => h('td', { text: v ?? '' })))))
+        [p.channel >= 0 ? p.channel : '— (no channel)', p.role, p.dn, p.label, p.aor, p.name].map((v) => h('td', { text: v ?? '' })))))
     : h('p', { class: 'muted', text: 'No parties.' })));
 
   wrap.append(card('Conversation segments', { id: 'meta-couples' }, (rec.couples || []).length

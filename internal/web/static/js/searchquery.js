@@ -27,7 +27,7 @@ export const FILTERS = [
     name: 'direction', label: 'Direction',
     options: [['', 'Any'], ['Inbound', 'Inbound'], ['Outbound', 'Outbound'], ['Internal', 'Internal'], ['Consult', 'Consult']],
   },
-  { name: 'mode', label: 'Mode', options: [['', 'Any'], ['msr', 'MSR'], ['siprec', 'SIPREC']] },
+  { name: 'mode', label: 'Mode', options: [['', 'Any'], ['msr', 'MSR'], ['siprec', 'SIPREC'], ['cisco', 'Cisco (BiB, forking)'], ['plain', 'Plain SIP']] },
   {
     name: 'sort', label: 'Sort',
     options: [['-started_at', 'Newest first'], ['started_at', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first']],
