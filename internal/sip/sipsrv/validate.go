@@ -157,3 +157,15 @@ func (s *Server) checkMediaLines(sess *sdpoa.Session) error {
 
 // accepted lists the body types the server reads.
 const accepted = "application/sdp, multipart/mixed, application/rs-metadata+xml"
+
+// matches reports whether an in-dialog request belongs to d: RFC 3261
+// §12.2.2 identifies the dialog by Call-ID (the map key), our tag in To and
+// the peer's tag in From. Without the tags anybody who learnt a Call-ID
+// could end or redirect a recording. d.invite and d.localTag never change
+// once the dialog is registered.
+func (d *dialog) matches(req *sip.Request) bool {
+	toTag, _ := req.To().Params.Get("tag")
+	fromTag, _ := req.From().Params.Get("tag")
+	remote, _ := d.invite.From().Params.Get("tag")
+	return toTag == d.localTag && fromTag == remote
+}
