@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -284,4 +286,57 @@ func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
 	if r := waitFinished(t, a, 1)[0]; r.Status != store.StatusCompleted {
 		t.Errorf("good call recorded %s (%s)", r.Status, r.StatusReason)
 	}
+}
+
+// The RFC 4475 and RFC 5118 torture messages (their outcomes are checked
+// one by one in internal/sip/sipsrv) sent to a real recorder over UDP and
+// TCP: nothing panics, the sessions some of them open end (Timer H), and
+// a good call is recorded afterwards.
+func TestTortureMessagesThenAGoodCallIsRecorded(t *testing.T) {
+	a := startApp(t, func(c *config.Serve) { c.SIPAckTimeout = time.Second })
+	files, err := filepath.Glob(filepath.Join("..", "sip", "sipsrv", "testdata", "torture", "*", "*.dat"))
+	if err != nil || len(files) < 60 {
+		t.Fatalf("torture messages: %d files, %v", len(files), err)
+	}
+	for _, transport := range []string{"UDP", "TCP"} {
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newRawPeer(t, a, transport)
+			p.send(string(data))
+			p.read(20 * time.Millisecond)
+		}
+	}
+	spec := dialSpec(a, "5001")
+	spec.Duration = time.Second
+	if _, err := newDialer(t).Call(context.Background(), spec); err != nil {
+		t.Fatalf("good call after the torture messages: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Recorder().Active() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := 0
+	for _, r := range recs {
+		if r.Status == store.StatusRecording {
+			t.Errorf("recording %s (DN %s) never ended", r.ID, r.RecordedDN)
+		}
+		if r.RecordedDN == "5001" && r.Status == store.StatusCompleted {
+			good++
+		}
+	}
+	if good != 1 {
+		t.Errorf("good call recorded %d times completed, want 1 (%d recordings)", good, len(recs))
+	}
+	metrics, _ := httpGet("http://" + a.HTTPAddr() + "/metrics")
+	if !strings.Contains(metrics, `openrec_panics_total{where="sip"} 0`) {
+		t.Errorf("a panic was recovered")
+	}
+	t.Logf("%d torture messages x 2 transports; %d recordings (sessions the valid INVITEs opened, ended by Timer H)", len(files), len(recs))
 }
