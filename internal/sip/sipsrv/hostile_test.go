@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +193,32 @@ func TestInDialogRequestNeedsTheDialogTags(t *testing.T) {
 		if ended && tt.want != "SIP/2.0 200 OK" {
 			t.Fatalf("a BYE with to-tag %q from-tag %q ended the recording", tt.to, tt.from)
 		}
+	}
+}
+
+// A SIPREC INVITE captured from a real SBC (Intrado VIPER: Accept lists
+// only metadata types, "Call-Info: (null)", a To without user) passes the
+// validation and reaches the recorder.
+func TestCapturedSIPRECInvitePassesValidation(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "siprec", "testdata", "vendors", "intrado-siprec-invite.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(raw)
+	if !strings.Contains(msg, "\r\n") {
+		msg = strings.ReplaceAll(msg, "\n", "\r\n")
+	}
+	head, body, _ := strings.Cut(msg, "\r\n\r\n")
+	msg = regexp.MustCompile(`(?m)^Content-Length: \d+`).ReplaceAllString(head, fmt.Sprintf("Content-Length: %d", len(body))) + "\r\n\r\n" + body
+	s, h := startReviewServer(t)
+	p := newPeer(t, s, "TCP")
+	p.send(msg)
+	if got := status(p.read(2 * time.Second)); got != "SIP/2.0 200 OK" {
+		t.Errorf("captured SIPREC INVITE answered %q", got)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.invited) != 1 {
+		t.Errorf("recorder saw %d INVITEs, want 1", len(h.invited))
 	}
 }

@@ -116,10 +116,16 @@ func refusedInvite(req *sip.Request) (int, string) {
 			return 415, "Unsupported Media Type"
 		}
 	}
+	// SIPREC clients list only the metadata types they take (RFC 7866 §9.1;
+	// Intrado VIPER sends "Accept: application/rs-metadata" and
+	// "application/rs-metadata-request" alone) and still expect an SDP
+	// answer: those lists are not a refusal of SDP.
 	if accept := headerValues(req, "Accept"); len(accept) > 0 {
 		for _, a := range accept {
-			switch strings.ToLower(strings.TrimSpace(strings.Split(a, ";")[0])) {
-			case "application/sdp", "application/*", "*/*", "multipart/mixed", "multipart/*":
+			mt := strings.ToLower(strings.TrimSpace(strings.Split(a, ";")[0]))
+			switch {
+			case mt == "application/sdp", mt == "application/*", mt == "*/*", strings.HasPrefix(mt, "multipart/"),
+				strings.HasPrefix(mt, "application/rs-metadata"):
 				return 0, ""
 			}
 		}

@@ -63,6 +63,7 @@ func TestRefusedInvite(t *testing.T) {
 		{"unknown body", strings.Replace(base, "Content-Type: application/sdp", "Content-Type: application/unknownformat", 1), 415},
 		{"accepts sdp", strings.Replace(base, "Call-ID:", "Accept: application/sdp;level=1, text/plain\r\nCall-ID:", 1), 0},
 		{"accepts multipart", strings.Replace(base, "Call-ID:", "Accept: multipart/mixed\r\nCall-ID:", 1), 0},
+		{"SIPREC accepts metadata only (Intrado)", strings.Replace(base, "Call-ID:", "Accept: application/rs-metadata\r\nAccept: application/rs-metadata-request\r\nCall-ID:", 1), 0},
 		{"accepts no sdp", strings.Replace(base, "Call-ID:", "Accept: text/nobodyKnowsThis\r\nCall-ID:", 1), 406},
 	}
 	for _, tt := range tests {
