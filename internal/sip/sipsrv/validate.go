@@ -39,8 +39,8 @@ var singular = []string{"To", "From", "Call-ID", "CSeq", "Max-Forwards", "Conten
 // phrase to refuse it with, or 0 when the request may reach a handler.
 func invalidRequest(req *sip.Request) (int, string) {
 	// RFC 3261 §21.5.6: another SIP version is refused with 505 (RFC 4475
-	// §3.1.2, "badvers").
-	if req.SipVersion != "SIP/2.0" {
+	// §3.1.2, "badvers"); §7.1: the version string is case-insensitive.
+	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
 		return 505, "Version Not Supported"
 	}
 	for _, m := range mandatory {
