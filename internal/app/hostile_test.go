@@ -239,7 +239,7 @@ func TestTooManyMediaLinesTakeNoPorts(t *testing.T) {
 // ran out of file descriptors. They are closed after sip_tcp_idle_timeout,
 // /metrics shows them come and go, and a good call over TCP is recorded.
 func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
-	a := startApp(t, func(c *config.Serve) { c.SIPTCPIdleTimeout = 500 * time.Millisecond; c.SIPTCPMaxConnsPerSource = 0 })
+	a := startApp(t, func(c *config.Serve) { c.SIPTCPIdleTimeout = 2 * time.Second; c.SIPTCPMaxConnsPerSource = 0 })
 	const n = 200
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -266,12 +266,12 @@ func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
 	}
 	buf := make([]byte, 1)
 	for i, c := range conns {
-		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if _, err := c.Read(buf); err == nil || strings.Contains(err.Error(), "timeout") {
 			t.Fatalf("idle connection %d not closed: %v", i, err)
 		}
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for open() != "0" && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
