@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -237,7 +239,7 @@ func TestTooManyMediaLinesTakeNoPorts(t *testing.T) {
 // ran out of file descriptors. They are closed after sip_tcp_idle_timeout,
 // /metrics shows them come and go, and a good call over TCP is recorded.
 func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
-	a := startApp(t, func(c *config.Serve) { c.SIPTCPIdleTimeout = 500 * time.Millisecond; c.SIPTCPMaxConnsPerSource = 0 })
+	a := startApp(t, func(c *config.Serve) { c.SIPTCPIdleTimeout = 2 * time.Second; c.SIPTCPMaxConnsPerSource = 0 })
 	const n = 200
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -264,12 +266,12 @@ func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
 	}
 	buf := make([]byte, 1)
 	for i, c := range conns {
-		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if _, err := c.Read(buf); err == nil || strings.Contains(err.Error(), "timeout") {
 			t.Fatalf("idle connection %d not closed: %v", i, err)
 		}
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for open() != "0" && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -284,4 +286,57 @@ func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
 	if r := waitFinished(t, a, 1)[0]; r.Status != store.StatusCompleted {
 		t.Errorf("good call recorded %s (%s)", r.Status, r.StatusReason)
 	}
+}
+
+// The RFC 4475 and RFC 5118 torture messages (their outcomes are checked
+// one by one in internal/sip/sipsrv) sent to a real recorder over UDP and
+// TCP: nothing panics, the sessions some of them open end (Timer H), and
+// a good call is recorded afterwards.
+func TestTortureMessagesThenAGoodCallIsRecorded(t *testing.T) {
+	a := startApp(t, func(c *config.Serve) { c.SIPAckTimeout = time.Second })
+	files, err := filepath.Glob(filepath.Join("..", "sip", "sipsrv", "testdata", "torture", "*", "*.dat"))
+	if err != nil || len(files) < 60 {
+		t.Fatalf("torture messages: %d files, %v", len(files), err)
+	}
+	for _, transport := range []string{"UDP", "TCP"} {
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newRawPeer(t, a, transport)
+			p.send(string(data))
+			p.read(20 * time.Millisecond)
+		}
+	}
+	spec := dialSpec(a, "5001")
+	spec.Duration = time.Second
+	if _, err := newDialer(t).Call(context.Background(), spec); err != nil {
+		t.Fatalf("good call after the torture messages: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Recorder().Active() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := 0
+	for _, r := range recs {
+		if r.Status == store.StatusRecording {
+			t.Errorf("recording %s (DN %s) never ended", r.ID, r.RecordedDN)
+		}
+		if r.RecordedDN == "5001" && r.Status == store.StatusCompleted {
+			good++
+		}
+	}
+	if good != 1 {
+		t.Errorf("good call recorded %d times completed, want 1 (%d recordings)", good, len(recs))
+	}
+	metrics, _ := httpGet("http://" + a.HTTPAddr() + "/metrics")
+	if !strings.Contains(metrics, `openrec_panics_total{where="sip"} 0`) {
+		t.Errorf("a panic was recovered")
+	}
+	t.Logf("%d torture messages x 2 transports; %d recordings (sessions the valid INVITEs opened, ended by Timer H)", len(files), len(recs))
 }

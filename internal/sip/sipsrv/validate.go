@@ -39,8 +39,8 @@ var singular = []string{"To", "From", "Call-ID", "CSeq", "Max-Forwards", "Conten
 // phrase to refuse it with, or 0 when the request may reach a handler.
 func invalidRequest(req *sip.Request) (int, string) {
 	// RFC 3261 §21.5.6: another SIP version is refused with 505 (RFC 4475
-	// §3.1.2, "badvers").
-	if req.SipVersion != "SIP/2.0" {
+	// §3.1.2, "badvers"); §7.1: the version string is case-insensitive.
+	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
 		return 505, "Version Not Supported"
 	}
 	for _, m := range mandatory {
@@ -116,10 +116,16 @@ func refusedInvite(req *sip.Request) (int, string) {
 			return 415, "Unsupported Media Type"
 		}
 	}
+	// SIPREC clients list only the metadata types they take (RFC 7866 §9.1;
+	// Intrado VIPER sends "Accept: application/rs-metadata" and
+	// "application/rs-metadata-request" alone) and still expect an SDP
+	// answer: those lists are not a refusal of SDP.
 	if accept := headerValues(req, "Accept"); len(accept) > 0 {
 		for _, a := range accept {
-			switch strings.ToLower(strings.TrimSpace(strings.Split(a, ";")[0])) {
-			case "application/sdp", "application/*", "*/*", "multipart/mixed", "multipart/*":
+			mt := strings.ToLower(strings.TrimSpace(strings.Split(a, ";")[0]))
+			switch {
+			case mt == "application/sdp", mt == "application/*", mt == "*/*", strings.HasPrefix(mt, "multipart/"),
+				strings.HasPrefix(mt, "application/rs-metadata"):
 				return 0, ""
 			}
 		}
@@ -157,3 +163,15 @@ func (s *Server) checkMediaLines(sess *sdpoa.Session) error {
 
 // accepted lists the body types the server reads.
 const accepted = "application/sdp, multipart/mixed, application/rs-metadata+xml"
+
+// matches reports whether an in-dialog request belongs to d: RFC 3261
+// §12.2.2 identifies the dialog by Call-ID (the map key), our tag in To and
+// the peer's tag in From. Without the tags anybody who learnt a Call-ID
+// could end or redirect a recording. d.invite and d.localTag never change
+// once the dialog is registered.
+func (d *dialog) matches(req *sip.Request) bool {
+	toTag, _ := req.To().Params.Get("tag")
+	fromTag, _ := req.From().Params.Get("tag")
+	remote, _ := d.invite.From().Params.Get("tag")
+	return toTag == d.localTag && fromTag == remote
+}

@@ -27,6 +27,7 @@ func TestInvalidRequest(t *testing.T) {
 		{"CSeq method", strings.Replace(base, "CSeq: 1 INVITE", "CSeq: 1 BYE", 1), 400, "CSeq method does not match", true},
 		{"CSeq method case", strings.Replace(base, "CSeq: 1 INVITE", "CSeq: 1 invite", 1), 0, "", true},
 		{"version", strings.Replace(base, "@127.0.0.1 SIP/2.0", "@127.0.0.1 SIP/3.0", 1), 505, "Version Not Supported", true},
+		{"version case", strings.Replace(base, "@127.0.0.1 SIP/2.0", "@127.0.0.1 sip/2.0", 1), 0, "", true},
 		{"scheme", strings.Replace(base, "INVITE sip:record=v1@127.0.0.1", "INVITE http://example.com/x", 1), 416, "Unsupported URI Scheme", true},
 		{"URI headers", strings.Replace(base, "INVITE sip:record=v1@127.0.0.1", "INVITE sip:record=v1@127.0.0.1?Route=x", 1), 400, "Request-URI with headers", true},
 		{"IPv6 three colons", strings.Replace(base, "INVITE sip:record=v1@127.0.0.1", "INVITE sip:u@[2001:db8:::192.0.2.1]", 1), 400, "Bad Request-URI host", true},
@@ -63,6 +64,7 @@ func TestRefusedInvite(t *testing.T) {
 		{"unknown body", strings.Replace(base, "Content-Type: application/sdp", "Content-Type: application/unknownformat", 1), 415},
 		{"accepts sdp", strings.Replace(base, "Call-ID:", "Accept: application/sdp;level=1, text/plain\r\nCall-ID:", 1), 0},
 		{"accepts multipart", strings.Replace(base, "Call-ID:", "Accept: multipart/mixed\r\nCall-ID:", 1), 0},
+		{"SIPREC accepts metadata only (Intrado)", strings.Replace(base, "Call-ID:", "Accept: application/rs-metadata\r\nAccept: application/rs-metadata-request\r\nCall-ID:", 1), 0},
 		{"accepts no sdp", strings.Replace(base, "Call-ID:", "Accept: text/nobodyKnowsThis\r\nCall-ID:", 1), 406},
 	}
 	for _, tt := range tests {
