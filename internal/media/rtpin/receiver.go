@@ -95,7 +95,7 @@ type Receiver struct {
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
 	authFail                                      atomic.Uint64
 	keys                                          atomic.Pointer[SRTP] // nil: plain RTP
-	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
+	lastActivity                                  atomic.Int64         // UnixNano, 0 = none
 
 	life    sync.Mutex // started, closing
 	started bool
