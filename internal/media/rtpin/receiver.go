@@ -54,7 +54,8 @@ type Config struct {
 // port's previous occupant; Invalid counts datagrams that are neither
 // valid RTP nor valid RTCP (including oversize ones). SSRC and Source are
 // the locked stream (zero before the first packet). AuthFailures counts
-// SRTP/SRTCP packets that failed authentication (wrong key or MKI).
+// SRTP/SRTCP packets that failed authentication (wrong key or MKI, plain
+// RTP on an SRTP leg).
 type Stats struct {
 	Packets, Bytes, RTCP, ForeignSource, StaleSSRC, Invalid uint64
 	AuthFailures                                            uint64
@@ -93,9 +94,12 @@ type Receiver struct {
 	retired netip.AddrPort
 
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
-	authFail                                      atomic.Uint64
-	keys                                          atomic.Pointer[SRTP] // nil: plain RTP
-	lastActivity                                  atomic.Int64         // UnixNano, 0 = none
+	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
+
+	// SRTP (srtp.go): the sender's keys (nil: plain RTP) and the packets
+	// that failed authentication.
+	keys     atomic.Pointer[SRTP]
+	authFail atomic.Uint64
 
 	life    sync.Mutex // started, closing
 	started bool
