@@ -65,6 +65,8 @@ type Config struct {
 	TCPIdleTimeout       time.Duration
 	TCPMaxConns          int
 	TCPMaxConnsPerSource int
+	// SRTP is the media protection policy (srtp.go); "" is SRTPOptional.
+	SRTP SRTPPolicy
 }
 
 // Server is the SIP endpoint. Create with New, start with Start, stop with Close.
