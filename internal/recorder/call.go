@@ -48,6 +48,7 @@ type call struct {
 	done       bool
 	finalOnce  sync.Once
 	closedPkts uint64
+	srtp       callSRTP // SRTP outcome of closed streams (srtp.go)
 }
 
 type leg struct {
@@ -71,6 +72,8 @@ type stream struct {
 	held    bool
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
+
+	srtp streamSRTP // keys and alert state (srtp.go)
 }
 
 // livePackets counts packets of receivers still open.
