@@ -177,6 +177,7 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		_ = rx.Close()
 		return nil, internalError(err)
 	}
+	noteSRTP(c, s, now)
 	if m.Direction != sdpoa.SendRecv && m.Direction != sdpoa.SendOnly {
 		s.base = sdpoa.SendOnly // offered on hold: a recording stream normally only sends
 	}

@@ -70,6 +70,14 @@ func (s *stream) setSRTP(offered *sdpoa.Crypto) error {
 	return nil
 }
 
+// noteSRTP records that a stream is received as SRTP (an event with the
+// suite: the recording shows its media was encrypted in transit).
+func noteSRTP(c *call, s *stream, now time.Time) {
+	if o := s.srtp.offered; o != nil {
+		c.event("srtp", s.channel, now, fmt.Sprintf("%s tag %d", o.Suite, o.Tag))
+	}
+}
+
 func sameCrypto(a, b sdpoa.Crypto) bool {
 	return a.Tag == b.Tag && a.Suite == b.Suite && string(a.Key) == string(b.Key) && string(a.MKI) == string(b.MKI)
 }

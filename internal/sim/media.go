@@ -109,6 +109,7 @@ type DialMedia struct {
 	Dialer    *dial.Dialer
 	Transport string        // "udp" (default) or "tcp"
 	Codec     string        // "PCMU" (default) or "PCMA"
+	SRTP      string        // send SRTP (SDES) with this suite (dial.SRTP...); "" plain RTP
 	MaxLength time.Duration // upper bound of one session (default 4 h)
 	Logger    *slog.Logger
 	// OptionsInterval is the period of the OPTIONS pings (default 10 s;
@@ -382,6 +383,7 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 			Target: target, Transport: d.Transport, Mode: dial.ModeMSR,
 			RecordID: rec.RecordID, CallUUID: rec.CallUUID, DN: rec.ThisDN, OtherDN: otherDN,
 			Codec:     d.Codec,
+			SRTP:      d.SRTP,
 			Sources:   []dial.Source{withConsent(dial.Tone(partyTone(rec.Tones[0]), dial.DefaultAmp), clock1), otherSrc(other)},
 			Duration:  maxLen,
 			SingleLeg: rec.Misbehave.SingleLeg,

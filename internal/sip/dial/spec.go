@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/openrec/openrec/internal/media/rtpin"
 )
 
 // Modes and transports accepted in Spec.
@@ -170,11 +168,10 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		return nil, fmt.Errorf("%w: mode %q", ErrInvalidSpec, p.Mode)
 	}
 
-	if p.SRTP != "" {
-		if _, err := rtpin.Profile(p.SRTP); err != nil {
-			return nil, fmt.Errorf("%w: SRTP suite %q", ErrInvalidSpec, p.SRTP)
-		}
-	} else if p.SRTPWrongKey {
+	if err := CheckSRTPSuite(p.SRTP); err != nil {
+		return nil, err
+	}
+	if p.SRTP == "" && p.SRTPWrongKey {
 		return nil, fmt.Errorf("%w: SRTPWrongKey without SRTP", ErrInvalidSpec)
 	}
 	if p.RecordID == "" {

@@ -138,3 +138,15 @@ func checkAnswerSRTP(p *plan, answers []answerStream) error {
 	}
 	return nil
 }
+
+// CheckSRTPSuite returns an ErrInvalidSpec error unless suite is "" (plain
+// RTP) or a suite Spec.SRTP accepts.
+func CheckSRTPSuite(suite string) error {
+	if suite == "" {
+		return nil
+	}
+	if _, err := rtpin.Profile(suite); err != nil {
+		return fmt.Errorf("%w: SRTP suite %q", ErrInvalidSpec, suite)
+	}
+	return nil
+}

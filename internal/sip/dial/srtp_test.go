@@ -71,6 +71,15 @@ func TestSRTPRecordsTonesPerChannel(t *testing.T) {
 			if r.Status != store.StatusCompleted || r.Channels != 2 {
 				t.Fatalf("recording %s %q, %d channels", r.Status, r.StatusReason, r.Channels)
 			}
+			srtp := map[int]string{}
+			for _, e := range r.Events {
+				if e.Type == "srtp" {
+					srtp[e.Channel] = e.Detail
+				}
+			}
+			if want := tc.suite + " tag 1"; srtp[0] != want || srtp[1] != want {
+				t.Errorf("srtp events per channel %v, want %q on both", srtp, want)
+			}
 			checkTones(t, r, dur)
 			if st := a.Recorder().Stats(); st.SRTPAuthFailures != 0 || st.SRTPFailedStreams != 0 {
 				t.Errorf("auth failures on a good call: %+v", st)
