@@ -90,11 +90,20 @@ func withSRTP(a sdpoa.AnswerMedia, s *stream) sdpoa.AnswerMedia {
 
 // rekeySRTP applies a re-INVITE's a=crypto to an open stream (call.mu
 // held): a new key goes to the receiver, which still accepts packets in
-// flight under the old one. A re-INVITE that drops SRTP or offers no
-// usable key is refused by sipsrv before it gets here; here it only keeps
-// the stream as it was.
+// flight under the old one. A plain RTP/AVP m-line turns decryption off
+// (the srtp policy decided in sipsrv whether that is allowed); an SRTP
+// m-line without a usable key is refused by sipsrv before it gets here,
+// and here it only keeps the stream as it was.
 func (r *Recorder) rekeySRTP(c *call, s *stream, m sdpoa.Media, now time.Time, why string) {
-	if s.rx == nil || !m.Secure() {
+	if s.rx == nil {
+		return
+	}
+	if !m.Secure() {
+		if s.srtp.offered != nil && s.rx.SetSRTP(nil) == nil {
+			_ = s.setSRTP(nil)
+			c.event("srtp-off", s.channel, now, why)
+			c.log.Warn("srtp: the sender switched to plain RTP", "channel", s.channel, "by", why)
+		}
 		return
 	}
 	off, keys, err := srtpFor(m)

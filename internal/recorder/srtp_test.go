@@ -133,3 +133,67 @@ func TestSRTPWithoutUsableKeyRefused(t *testing.T) {
 		t.Errorf("%d ports still in use", f.r.cfg.Ports.InUse())
 	}
 }
+
+func answerKey(t *testing.T, ans []byte) string {
+	t.Helper()
+	a, err := sdpoa.ParseOffer(ans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := a.Media[0].SelectCrypto()
+	if !ok {
+		return ""
+	}
+	return string(c.Key)
+}
+
+// Re-INVITEs: the same key keeps our answer key and the decryption state;
+// a new key switches both; plain RTP/AVP turns decryption off.
+func TestSRTPReinviteKeys(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k1, k2 := srtpKey(1), srtpKey(50)
+	inv := srtpInvite(t, "a", "5001", 40000, k1)
+	ans, err := f.r.Invite(ctx, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := answerKey(t, ans)
+	s := newSender(t, answerPort(t, ans), 9)
+	s.sendSRTP(t, 20, k1)
+	waitPackets(t, f.r, 20)
+
+	same, err := f.r.Reinvite(ctx, srtpInvite(t, "a", "5001", 40000, k1))
+	if err != nil || answerKey(t, same) != ours {
+		t.Fatalf("re-INVITE with the same key: %v, our key changed: %v", err, answerKey(t, same) != ours)
+	}
+	s.sendSRTP(t, 20, k1)
+	waitPackets(t, f.r, 40)
+
+	next, err := f.r.Reinvite(ctx, srtpInvite(t, "a", "5001", 40000, k2))
+	if err != nil || answerKey(t, next) == ours || answerKey(t, next) == "" {
+		t.Fatalf("re-INVITE with a new key: %v, answer:\n%s", err, next)
+	}
+	s.sendSRTP(t, 20, k2)
+	waitPackets(t, f.r, 60)
+
+	plain, err := f.r.Reinvite(ctx, msrInvite(t, "a", "5001", 40000, "sendonly"))
+	if err != nil || strings.Contains(string(plain), "a=crypto") {
+		t.Fatalf("re-INVITE to plain RTP: %v, answer:\n%s", err, plain)
+	}
+	s.send(t, 20, 0xff)
+	waitPackets(t, f.r, 80)
+
+	f.r.Bye("a", "bye")
+	rec := onlyRecording(t, f.db)
+	events := map[string]int{}
+	for _, e := range rec.Events {
+		events[e.Type]++
+	}
+	if events["srtp"] != 1 || events["srtp-rekey"] != 1 || events["srtp-off"] != 1 || events["srtp-auth-failed"] != 0 {
+		t.Errorf("events %v", events)
+	}
+	if st := f.r.Stats(); st.SRTPAuthFailures != 0 || st.PacketsReceived != 80 {
+		t.Errorf("stats %+v", st)
+	}
+}
