@@ -141,7 +141,11 @@ func (r *Receiver) srtpSync(s *srtpLoop) bool {
 // here: a previous occupant's packet as StaleSSRC, a replay as Invalid,
 // anything else that fails, such as a wrong key, as AuthFailures).
 func (r *Receiver) decryptRTP(s *srtpLoop, b []byte, src netip.AddrPort) (out []byte, ok bool) {
-	if len(b) >= rtpHeaderLen && r.isStale(src.Addr(), src.Port(), true, binary.BigEndian.Uint32(b[8:12])) {
+	if len(b) < rtpHeaderLen || b[0]>>6 != rtpVersion {
+		r.invalid.Add(1) // not RTP at all (junk, STUN): no key could help
+		return nil, false
+	}
+	if r.isStale(src.Addr(), src.Port(), true, binary.BigEndian.Uint32(b[8:12])) {
 		r.stale.Add(1)
 		return nil, false
 	}
@@ -166,6 +170,10 @@ func (r *Receiver) decryptRTP(s *srtpLoop, b []byte, src netip.AddrPort) (out []
 
 // decryptRTCP authenticates and decrypts one SRTCP compound packet.
 func (r *Receiver) decryptRTCP(s *srtpLoop, b []byte) ([]byte, bool) {
+	if len(b) < 8 || b[0]>>6 != rtpVersion {
+		r.invalid.Add(1)
+		return nil, false
+	}
 	out, err := s.ctx.DecryptRTCP(nil, b, nil)
 	if err != nil && s.prev != nil && !isReplay(err) {
 		out, err = s.prev.DecryptRTCP(nil, b, nil)

@@ -136,6 +136,10 @@ func testWrongKey(t *testing.T, suite string) {
 		plain.sendRTP(leg.r.Port(), 1, make([]byte, 160))
 		plain.sendRTP(leg.r.Port(), 1, []byte{1})
 		eventually(t, "plain packets refused", func() bool { return leg.r.Stats().AuthFailures == 13 })
+		// Junk that is not RTP or RTCP at all is invalid, not a key problem.
+		plain.send(leg.r.Port(), []byte("definitely not rtp at all"))
+		plain.send(leg.r.Port()+1, []byte{1, 2, 3})
+		eventually(t, "junk", func() bool { return leg.r.Stats().Invalid == 2 })
 		st := leg.r.Stats()
 		if st.Packets != 0 || st.RTCP != 0 || st.Source.IsValid() || len(leg.h.packets())+len(leg.h.reports()) != 0 {
 			t.Fatalf("a wrong key reached the handler: %+v", st)
