@@ -283,3 +283,55 @@ func BenchmarkDecrypt(b *testing.B) {
 		})
 	}
 }
+
+// FuzzSRTPReceive feeds arbitrary datagrams to an SRTP leg's RTP and RTCP
+// paths (GCM with an MKI, and AES-CM): nothing may panic, and nothing that
+// fails authentication may reach the handler.
+func FuzzSRTPReceive(f *testing.F) {
+	for _, suite := range []string{SuiteAES128CMSHA1_80, SuiteAEADAES128GCM} {
+		k := testKeys(suite, 3, []byte{1, 2})
+		ctx, err := NewSRTPContext(k)
+		if err != nil {
+			f.Fatal(err)
+		}
+		p, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 1, SSRC: 5}, Payload: []byte{1, 2, 3}}).Marshal()
+		enc, _ := ctx.EncryptRTP(nil, p, nil)
+		f.Add(enc, false)
+		c, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 5}})
+		encC, _ := ctx.EncryptRTCP(nil, c, nil)
+		f.Add(encC, true)
+	}
+	f.Add([]byte{0x80}, false)
+	f.Add([]byte{0x80, 200, 0, 1, 0, 0, 0, 5}, true)
+	ports, err := NewPortAllocator(20000, 59999, 0, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := &recorder{}
+	legs := make([]*Receiver, 0, 2)
+	for _, suite := range []string{SuiteAES128CMSHA1_80, SuiteAEADAES128GCM} {
+		r, err := Listen(Config{IP: loopback, Ports: ports, Handler: h, SRTP: testKeys(suite, 3, []byte{1, 2})})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Cleanup(func() { r.Close() })
+		legs = append(legs, r)
+	}
+	src := netip.AddrPortFrom(loopback, 40000)
+	now := time.Now()
+	f.Fuzz(func(t *testing.T, b []byte, asRTCP bool) {
+		for _, r := range legs {
+			before := r.Stats()
+			buf := bytes.Clone(b)
+			if asRTCP {
+				r.onRTCP(r.rtcpLoop, buf, src, now)
+			} else {
+				r.onRTP(r.rtpLoop, buf, src, now)
+			}
+			after := r.Stats()
+			if after.Packets+after.RTCP > before.Packets+before.RTCP && after.AuthFailures > before.AuthFailures {
+				t.Fatalf("a packet both passed and failed: %+v -> %+v", before, after)
+			}
+		}
+	})
+}
