@@ -34,7 +34,7 @@ import (
 //	seed: 0                         # 0: random ConnIDs/CallUUIDs
 //	scenario: calls.yaml            # a scenario file (steps and/or traffic), or:
 //	traffic: {rate: 0.5, count: 100, talk_min: 10s, talk_max: 60s}
-//	misbehave: {early_invite: false, invite_delay: 0s, single_leg: false, no_rtp: false}
+//	misbehave: {early_invite: false, invite_delay: 0s, single_leg: false, no_rtp: false, srtp_wrong_key: false}
 //	consent: {record_chan1source: otherdnhears, record_chan2source: recorddnhears, audiosrc: "http://tone", tonesilenceduration: "1000,15000"}
 //	exit: false                     # exit when the scenario/traffic is done (default: keep serving)
 //	log_level: info

@@ -65,6 +65,9 @@ type Misbehaviour struct {
 	// second into the recording, unsignalled. (No RTCP is the default: the
 	// Media Server sends none.)
 	SSRCChange bool `yaml:"ssrc_change"`
+	// SRTPWrongKey sends SRTP (DialMedia.SRTP, else AES_CM_128_HMAC_SHA1_80)
+	// encrypted with another key than the one offered: nothing decrypts.
+	SRTPWrongKey bool `yaml:"srtp_wrong_key"`
 }
 
 // Defaults of DialMedia's recorder health checks.
@@ -393,6 +396,12 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		}
 		if rec.Misbehave.SSRCChange {
 			spec.SSRCChangeAt = time.Second
+		}
+		if rec.Misbehave.SRTPWrongKey {
+			spec.SRTPWrongKey = true
+			if spec.SRTP == "" {
+				spec.SRTP = dial.SRTPAES128CMSHA1_80
+			}
 		}
 		ms.log.Debug("placing MSR sessions", "target", target)
 		fwdCtx, stopFwd := context.WithCancel(ctx)
