@@ -124,9 +124,17 @@ func TestSRTPWrongKeyFailsRecording(t *testing.T) {
 	}
 }
 
-// A re-INVITE with a new key on the other party's leg: the recorder
+// A re-INVITE with a new key for the other party's stream: the recorder
 // switches keys and the tone goes on without a gap.
 func TestSRTPReinviteNewKey(t *testing.T) {
+	for _, mode := range []string{dial.ModeMSR, dial.ModeSIPREC} {
+		t.Run(mode, func(t *testing.T) { testReinviteNewKey(t, mode) })
+	}
+}
+
+// testReinviteNewKey: in SIPREC the one session is re-INVITEd with both
+// m-lines, the recorded party's with its unchanged key (kept as it is).
+func testReinviteNewKey(t *testing.T, mode string) {
 	a := startRecorder(t)
 	d := newDialer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -135,7 +143,7 @@ func TestSRTPReinviteNewKey(t *testing.T) {
 	done := sendAt(ctx, reinv, 1200*time.Millisecond, dial.Reinvite{Party: 1, NewKey: true})
 	const dur = 3 * time.Second
 	res, err := d.Call(ctx, dial.Spec{
-		Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Duration: dur, RTCP: true, SRTP: dial.SRTPAEADAES128GCM,
+		Target: a.SIPAddr().String(), Mode: mode, Duration: dur, RTCP: true, SRTP: dial.SRTPAEADAES128GCM,
 		Reinvites: reinv, Sources: []dial.Source{dial.Tone(440, 0.3), dial.Tone(1000, 0.3)},
 	})
 	if err != nil {
