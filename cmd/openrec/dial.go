@@ -25,6 +25,7 @@ type dialFlags struct {
 	dn, otherDN, recordID, callUUID               string
 	tones, wavs                                   string
 	dtmf, localIP, logLevel                       string
+	srtp                                          string
 	duration, jitter, skew                        time.Duration
 	loss, reorder                                 float64
 	calls, concurrency                            int
@@ -61,6 +62,7 @@ is non-zero when any call failed; the message carries the SIP status.`,
 		Example: `  openrec dial --target 127.0.0.1:5060
   openrec dial --target rec1:5060 --mode siprec --transport tcp --codec PCMA --duration 30s
   openrec dial --target rec1:5060 --calls 200 --concurrency 50 --loss 0.02 --jitter 10ms --json
+  openrec dial --target rec1:5060 --srtp
   openrec dial --target rec1:5060 --ping`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,6 +79,9 @@ is non-zero when any call failed; the message carries the SIP status.`,
 	fl.StringVar(&f.tones, "tones", "", "tone per party in Hz, recorded DN first (default 440,1000)")
 	fl.StringVar(&f.wavs, "wav", "", "8 kHz WAV file per party, recorded DN first: a.wav,b.wav (looped)")
 	fl.StringVar(&f.codec, "codec", dial.DefaultCodec, "PCMU or PCMA")
+	fl.StringVar(&f.srtp, "srtp", "", "send SRTP (SDES, a fresh key per stream) with this suite: "+
+		dial.SRTPAES128CMSHA1_80+" (the default of a bare --srtp), "+dial.SRTPAES128CMSHA1_32+", "+dial.SRTPAEADAES128GCM+" or "+dial.SRTPAEADAES256GCM)
+	fl.Lookup("srtp").NoOptDefVal = dial.SRTPAES128CMSHA1_80
 	fl.StringVar(&f.dn, "dn", dial.DefaultDN, "recorded DN")
 	fl.StringVar(&f.otherDN, "other-dn", dial.DefaultOtherDN, "other party")
 	fl.StringVar(&f.recordID, "record-id", "", "MSR record=<id> (generated; with --calls > 1 suffixed -N)")
@@ -249,7 +254,7 @@ func (f dialFlags) spec(i int, newSources func() ([]dial.Source, error)) (dial.S
 		RecordID: recordID, CallUUID: f.callUUID, DN: f.dn, OtherDN: f.otherDN,
 		Codec: f.codec, Sources: src, Duration: f.duration,
 		Loss: f.loss, Reorder: f.reorder, Jitter: f.jitter, Seed: f.seed + int64(i),
-		RTCP: f.rtcp, DTMF: f.dtmf, StartSkew: f.skew,
+		RTCP: f.rtcp, DTMF: f.dtmf, StartSkew: f.skew, SRTP: f.srtp,
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/openrec/openrec/internal/app/apptest"
+	"github.com/openrec/openrec/internal/store"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,7 @@ func TestDialCmdFlags(t *testing.T) {
 		{[]string{"--target", "127.0.0.1:1", "--calls", "0"}, "at least 1"},
 		{[]string{"--target", "127.0.0.1:1", "--mode", "sip"}, "invalid spec"},
 		{[]string{"--target", "127.0.0.1:1", "--local-ip", "nope"}, "--local-ip"},
+		{[]string{"--target", "127.0.0.1:1", "--srtp=F8_128_HMAC_SHA1_80"}, "SRTP suite"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -80,5 +82,32 @@ func TestDialCmdFlags(t *testing.T) {
 				t.Errorf("err %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// `openrec dial --srtp` (bare flag: AES_CM_128_HMAC_SHA1_80) records through
+// a real recorder; the answer carried the recorder's own key.
+func TestDialCmdSRTP(t *testing.T) {
+	a := apptest.Start(t, nil, nil)
+	out, err := runDialCmd(t, "--target", a.SIPAddr().String(), "--srtp", "--duration", "1s")
+	if err != nil || !strings.Contains(out, "1 ok") {
+		t.Fatalf("dial --srtp: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].Status == store.StatusCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recordings %+v", recs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := a.Recorder().Stats(); st.SRTPAuthFailures != 0 || st.PacketsReceived < 90 {
+		t.Fatalf("recorder stats %+v", st)
 	}
 }

@@ -30,11 +30,12 @@ import (
 //	transport: udp                  # SIP transport to the recorders (udp|tcp)
 //	local_ip: 127.0.0.1             # SIP/RTP address of the Media Server
 //	codec: PCMU                     # PCMU|PCMA
+//	srtp: AES_CM_128_HMAC_SHA1_80   # send SRTP (SDES) with this suite (empty: plain RTP)
 //	seed: 0                         # 0: random ConnIDs/CallUUIDs
 //	scenario: calls.yaml            # a scenario file (steps and/or traffic), or:
 //	traffic: {rate: 0.5, count: 100, talk_min: 10s, talk_max: 60s}   # or until_stopped: true
 //	speech: false                   # a synthetic voice per party instead of a tone per party
-//	misbehave: {early_invite: false, invite_delay: 0s, single_leg: false, no_rtp: false}
+//	misbehave: {early_invite: false, invite_delay: 0s, single_leg: false, no_rtp: false, srtp_wrong_key: false}
 //	consent: {record_chan1source: otherdnhears, record_chan2source: recorddnhears, audiosrc: "http://tone", tonesilenceduration: "1000,15000"}
 //	exit: false                     # exit when the scenario/traffic is done (default: keep serving)
 //	log_level: info
@@ -48,6 +49,7 @@ type simFile struct {
 	Transport    string             `yaml:"transport"`
 	LocalIP      string             `yaml:"local_ip"`
 	Codec        string             `yaml:"codec"`
+	SRTP         string             `yaml:"srtp"`
 	Seed         uint64             `yaml:"seed"`
 	Scenario     string             `yaml:"scenario"`
 	Traffic      *sim.Traffic       `yaml:"traffic"`
@@ -160,7 +162,10 @@ func runSim(ctx context.Context, path string) error {
 	if err := f.Consent.Validate(); err != nil {
 		return fmt.Errorf("%s: consent: %w", path, err)
 	}
-	media := &sim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, Consent: f.Consent, Speech: f.Speech, Logger: log.With("component", "media")}
+	if err := dial.CheckSRTPSuite(f.SRTP); err != nil {
+		return fmt.Errorf("%s: srtp: %w", path, err)
+	}
+	media := &sim.DialMedia{Dialer: dialer, Transport: f.Transport, Codec: f.Codec, SRTP: f.SRTP, Consent: f.Consent, Speech: f.Speech, Logger: log.With("component", "media")}
 	defer media.Close()
 	csim, err := sim.New(sim.Config{
 		Listen: f.Listen, Switch: f.Switch, Config: data, ConfigSource: source, ConfigListen: f.ConfigListen,

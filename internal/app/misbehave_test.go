@@ -61,6 +61,19 @@ func TestCTIMediaServerMisbehaviour(t *testing.T) {
 				t.Errorf("channel 0 silent after the SSRC change (%d samples)", len(ch0))
 			}
 		}},
+		{"SRTP with a wrong key", "{srtp_wrong_key: true}", func(t *testing.T, r store.Recording, m string) {
+			if r.Status != store.StatusFailed || !strings.Contains(r.StatusReason, "SRTP authentication failed") {
+				t.Errorf("wrong SRTP key: %s (%s)", r.Status, r.StatusReason)
+			}
+			// The CTI side's failed-recording alert (no audio ever arrived)
+			// and the recorder's SRTP counters.
+			if !regexp.MustCompile(`openrec_failed_recordings_total\{kind="no-rtp"\} [1-9]`).MatchString(m) {
+				t.Errorf("no-rtp failed-recording alert not raised")
+			}
+			if !regexp.MustCompile(`openrec_srtp_failed_streams_total 2\b`).MatchString(m) {
+				t.Errorf("srtp failed streams not counted")
+			}
+		}},
 		{"no RTP", "{no_rtp: true}", func(t *testing.T, r store.Recording, m string) {
 			if r.Status != store.StatusFailed || !strings.Contains(r.StatusReason, "no RTP") {
 				t.Errorf("no RTP: %s (%s)", r.Status, r.StatusReason)

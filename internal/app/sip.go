@@ -26,7 +26,7 @@ func sipConfig(cfg config.Serve, adv netip.Addr, log *slog.Logger) sipsrv.Config
 	}
 	return sipsrv.Config{
 		Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, MinSE: cfg.SessionMinSE, Logger: log,
-		MaxMediaLines: cfg.SIPMaxMediaLines, AckTimeout: cfg.SIPAckTimeout,
+		MaxMediaLines: cfg.SIPMaxMediaLines, AckTimeout: cfg.SIPAckTimeout, SRTP: sipsrv.SRTPPolicy(cfg.SRTP),
 		TCPIdleTimeout: idle, TCPMaxConns: off(cfg.SIPTCPMaxConns), TCPMaxConnsPerSource: off(cfg.SIPTCPMaxConnsPerSource),
 	}
 }

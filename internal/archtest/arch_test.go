@@ -51,6 +51,7 @@ const (
 	pionRTCP   = "github.com/pion/rtcp"
 	pionRTP    = "github.com/pion/rtp"
 	pionSDP    = "github.com/pion/sdp/v3"
+	pionSRTP   = "github.com/pion/srtp/v3"
 	yamlV3     = "go.yaml.in/yaml/v3"
 	prometheus = "github.com/prometheus/client_golang"
 )
@@ -66,15 +67,15 @@ var allow = map[string]rule{
 	"internal/media/wav":       {internal: []string{"internal/media/g711"}},
 	"internal/media/mediaconv": {internal: []string{"internal/media/wav", "internal/media/g711"}},
 	"internal/media/mixer":     {internal: []string{"internal/media", "internal/media/g711"}},
-	"internal/media/rtpin":     {internal: []string{"internal/media"}, external: []string{pionRTCP, "golang.org/x/sys"}},
+	"internal/media/rtpin":     {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
 	"internal/media/rawrecv":   {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
 
 	// Signalling.
 	"internal/sip/siprec": {},
 	"internal/sip/sdpoa":  {internal: []string{"internal/media"}, external: []string{pionSDP}},
 	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/siprec"}, external: []string{sipgo}},
-	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/g711", "internal/media/wav"},
-		external: []string{sipgo, pionRTCP, pionRTP, pionSDP}},
+	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
+		external: []string{sipgo, pionRTCP, pionRTP, pionSDP, pionSRTP}},
 
 	// Storage.
 	"internal/store":           {},

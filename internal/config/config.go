@@ -59,6 +59,12 @@ type Serve struct {
 	StorageCriticalWatermark string `koanf:"storage_critical_watermark"` // below this: calls in progress end (partial, disk-full)
 	FDReserve                int    `koanf:"fd_reserve"`                 // file descriptors kept for the HTTP API, the store and health
 
+	// SRTP (SDES, RFC 4568) policy for every offer, global (the tenant of
+	// an MSR session is only known from CTI after the INVITE is answered):
+	// optional (SRTP and RTP), required (RTP offers get 488), off (SRTP
+	// offers get 488).
+	SRTP string `koanf:"srtp"`
+
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `koanf:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
 	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
@@ -237,6 +243,7 @@ func Defaults() Serve {
 		SIPTCPIdleTimeout:       2 * time.Minute,
 		SIPTCPMaxConns:          2048,
 		SIPTCPMaxConnsPerSource: 128,
+		SRTP:                    "optional",
 		SessionTTL:              12 * time.Hour,
 		TokenTTL:                24 * time.Hour,
 		CTISwitch:               "SIP_Switch",
@@ -287,6 +294,7 @@ var flagKeys = map[string]string{
 	"sip-tcp-idle-timeout":         "sip_tcp_idle_timeout",
 	"sip-tcp-max-conns":            "sip_tcp_max_conns",
 	"sip-tcp-max-conns-per-source": "sip_tcp_max_conns_per_source",
+	"srtp":                         "srtp",
 	"secure-cookies":               "secure_cookies",
 	"session-ttl":                  "session_ttl",
 	"token-ttl":                    "token_ttl",
@@ -379,6 +387,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Duration("sip-tcp-idle-timeout", d.SIPTCPIdleTimeout, "close a SIP TCP connection quiet in both directions this long (0: never)")
 	fs.Int("sip-tcp-max-conns", d.SIPTCPMaxConns, "most SIP TCP connections open at once; more are refused (0: no limit)")
 	fs.Int("sip-tcp-max-conns-per-source", d.SIPTCPMaxConnsPerSource, "most SIP TCP connections from one IP address (0: no limit)")
+	fs.String("srtp", d.SRTP, "SRTP (SDES) policy: optional (record SRTP and RTP), required (RTP offers get 488) or off (SRTP offers get 488)")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -597,6 +606,11 @@ func (c Serve) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %v: must be positive", name, d))
 		}
+	}
+	switch c.SRTP {
+	case "optional", "required", "off":
+	default:
+		errs = append(errs, fmt.Errorf("srtp %q: must be optional, required or off", c.SRTP))
 	}
 	if c.SIPMaxMediaLines < 1 {
 		errs = append(errs, fmt.Errorf("sip_max_media_lines %d: must be at least 1", c.SIPMaxMediaLines))

@@ -85,6 +85,8 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--sip-max-media-lines", "0"}, "sip_max_media_lines"},
 		{"", []string{"--sip-ack-timeout", "0s"}, "sip_ack_timeout"},
 		{"", []string{"--sip-tcp-max-conns", "-1"}, "sip_tcp_max_conns"},
+		{"", []string{"--srtp", "on"}, "srtp"},
+		{"srtp: mandatory\n", nil, "srtp"},
 		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
 		{"max_calls: [1,2\n", nil, "read"},
 	}
@@ -202,5 +204,19 @@ func TestSecuritySettingsFromFile(t *testing.T) {
 		if _, err := load(t, bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestSRTPSetting(t *testing.T) {
+	if d := Defaults(); d.SRTP != "optional" {
+		t.Errorf("default srtp %q, want optional", d.SRTP)
+	}
+	c, err := load(t, "srtp: required\n")
+	if err != nil || c.SRTP != "required" {
+		t.Fatalf("file: %q %v", c.SRTP, err)
+	}
+	c, err = load(t, "srtp: required\n", "--srtp", "off")
+	if err != nil || c.SRTP != "off" {
+		t.Fatalf("flag over file: %q %v", c.SRTP, err)
 	}
 }

@@ -50,6 +50,7 @@ type call struct {
 
 	flushErrLogged bool     // an audio flush error other than a full disk was logged
 	problems       []string // tolerated signalling problems (problems.go)
+	srtp           callSRTP // SRTP outcome of closed streams (srtp.go)
 }
 
 type leg struct {
@@ -76,6 +77,8 @@ type stream struct {
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
 	dropped uint64    // foreign-source packets of the receiver, kept when it is closed
+
+	srtp streamSRTP // keys and alert state (srtp.go)
 }
 
 // livePackets counts packets of receivers still open.

@@ -95,7 +95,7 @@ func (r *Recorder) addLeg(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([
 			r.closeStreams(c, l)
 			return nil, err
 		}
-		answers[mi] = answerFor(m, s.rx.Port(), s.codec)
+		answers[mi] = withSRTP(answerFor(m, s.rx.Port(), s.codec), s)
 		r.noteCodec(c, s.codec, ch)
 	}
 	if len(l.streams) == 0 {
@@ -150,8 +150,13 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 	if m.Addr.IsValid() {
 		remote = netip.AddrPortFrom(m.Addr, uint16(m.Port))
 	}
+	offered, keys, err := srtpFor(m)
+	if err != nil {
+		return nil, err
+	}
 	tr := c.mix.Track(ch)
 	rx, err := rtpin.Listen(rtpin.Config{
+		SRTP:         keys,
 		IP:           r.cfg.RTPIP,
 		Ports:        r.cfg.Ports,
 		Handler:      tr,
@@ -172,6 +177,11 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 	te, cn := m.EventsFor(codec)
 	tr.SetCodecs(m.Codecs, te, cn)
 	s := &stream{mIndex: m.Index, channel: ch, rx: rx, codec: codec, opened: now, base: m.Direction}
+	if err := s.setSRTP(offered); err != nil {
+		_ = rx.Close()
+		return nil, internalError(err)
+	}
+	noteSRTP(c, s, now)
 	if m.Direction != sdpoa.SendRecv && m.Direction != sdpoa.SendOnly {
 		s.base = sdpoa.SendOnly // offered on hold: a recording stream normally only sends
 	}
@@ -312,7 +322,8 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 		everyInactive = everyInactive && inactive
 		open++
 		holds = append(holds, holdChange{s, isHold(m, s.base)})
-		answers[s.mIndex] = answerFor(m, s.rx.Port(), s.codec)
+		r.rekeySRTP(c, s, m, now, why)
+		answers[s.mIndex] = withSRTP(answerFor(m, s.rx.Port(), s.codec), s)
 	}
 	// SIPREC: every stream inactive means the SRC paused the recording
 	// (RFC 7866 §8.1.3, RFC 8068 style); otherwise a stream put on hold
@@ -430,7 +441,7 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		}
 		for _, s := range l.streams {
 			if s.rx != nil && s.mIndex < len(answers) {
-				answers[s.mIndex] = answerFor(l.offer.Media[s.mIndex], s.rx.Port(), s.codec)
+				answers[s.mIndex] = withSRTP(answerFor(l.offer.Media[s.mIndex], s.rx.Port(), s.codec), s)
 			}
 		}
 		var err error
@@ -589,6 +600,7 @@ func (r *Recorder) closeStreams(c *call, l *leg) {
 func (r *Recorder) closeStream(c *call, s *stream) {
 	if s.rx != nil {
 		_ = s.rx.Close()
+		r.srtpClosed(c, s, s.rx.Stats())
 		s.lastRTP = s.rx.LastActivity()
 		st := s.rx.Stats()
 		c.closedPkts += st.Packets

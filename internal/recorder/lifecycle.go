@@ -71,6 +71,7 @@ func (r *Recorder) tickCall(c *call, now time.Time) {
 		r.endCall(c, diskFullPrefix)
 		return
 	}
+	r.checkSRTP(c, now)
 	r.savePending(c)
 	if c.expectLegs > 1 && c.partial == "" && now.Sub(c.start) >= r.cfg.LegWindow && len(c.legs) < c.expectLegs {
 		c.partial = fmt.Sprintf("one-legged: second MSR leg did not arrive within %s", r.cfg.LegWindow)
@@ -179,9 +180,15 @@ func (r *Recorder) finalise(c *call, reason string) {
 		case ferr != nil:
 			rec.Status = store.StatusFailed
 			rec.StatusReason = ferr.Error()
+		case c.srtpStatus() != "" && c.closedPkts == 0:
+			rec.Status = store.StatusFailed
+			rec.StatusReason = c.srtpStatus() + " (" + reason + ")"
 		case c.closedPkts == 0:
 			rec.Status = store.StatusFailed
 			rec.StatusReason = "no RTP received (" + reason + ")"
+		case c.srtpStatus() != "":
+			rec.Status = store.StatusPartial
+			rec.StatusReason = c.srtpStatus() + "; ended: " + reason
 		case c.partial != "":
 			rec.Status = store.StatusPartial
 			rec.StatusReason = c.partial + "; ended: " + reason

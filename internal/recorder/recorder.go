@@ -99,6 +99,9 @@ type counters struct {
 	packetsDropped   atomic.Uint64 // foreign-source packets of receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
+
+	srtpAuthFailures  atomic.Uint64 // packets of closed streams that failed SRTP authentication
+	srtpFailedStreams atomic.Uint64 // streams whose every packet failed SRTP authentication
 }
 
 var _ sipsrv.Handler = (*Recorder)(nil)
@@ -170,6 +173,9 @@ type Stats struct {
 	Recordings      map[store.Status]uint64
 	PortsInUse      int
 	Draining        bool
+
+	SRTPAuthFailures  uint64 // SRTP/SRTCP packets that failed authentication (counted when their stream closes)
+	SRTPFailedStreams uint64 // streams that received packets but could decrypt none (wrong key)
 }
 
 // Stats returns current counters.
@@ -192,6 +198,8 @@ func (r *Recorder) Stats() Stats {
 	s.Legs = r.stats.legsTotal.Load()
 	s.PacketsReceived = pkts + r.stats.packetsClosed.Load()
 	s.MediaTimeouts = r.stats.mediaTimeouts.Load()
+	s.SRTPAuthFailures = r.stats.srtpAuthFailures.Load()
+	s.SRTPFailedStreams = r.stats.srtpFailedStreams.Load()
 	s.PortsInUse = r.cfg.Ports.InUse()
 	s.Recordings = map[store.Status]uint64{}
 	r.stats.recordingsByStat.Range(func(k, v any) bool {

@@ -68,6 +68,9 @@ type Misbehaviour struct {
 	// second into the recording, unsignalled. (No RTCP is the default: the
 	// Media Server sends none.)
 	SSRCChange bool `yaml:"ssrc_change"`
+	// SRTPWrongKey sends SRTP (DialMedia.SRTP, else AES_CM_128_HMAC_SHA1_80)
+	// encrypted with another key than the one offered: nothing decrypts.
+	SRTPWrongKey bool `yaml:"srtp_wrong_key"`
 }
 
 // Defaults of DialMedia's recorder health checks.
@@ -112,6 +115,7 @@ type DialMedia struct {
 	Dialer    *dial.Dialer
 	Transport string        // "udp" (default) or "tcp"
 	Codec     string        // "PCMU" (default) or "PCMA"
+	SRTP      string        // send SRTP (SDES) with this suite (dial.SRTP...); "" plain RTP
 	MaxLength time.Duration // upper bound of one session (default 4 h)
 	Logger    *slog.Logger
 	// OptionsInterval is the period of the OPTIONS pings (default 10 s;
@@ -396,6 +400,7 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 			Target: target, Transport: d.Transport, Mode: dial.ModeMSR,
 			RecordID: rec.RecordID, CallUUID: rec.CallUUID, DN: rec.ThisDN, OtherDN: otherDN,
 			Codec:     d.Codec,
+			SRTP:      d.SRTP,
 			Sources:   []dial.Source{recSrc, otherSrc(other)},
 			Duration:  maxLen,
 			SingleLeg: rec.Misbehave.SingleLeg,
@@ -406,6 +411,12 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		}
 		if rec.Misbehave.SSRCChange {
 			spec.SSRCChangeAt = time.Second
+		}
+		if rec.Misbehave.SRTPWrongKey {
+			spec.SRTPWrongKey = true
+			if spec.SRTP == "" {
+				spec.SRTP = dial.SRTPAES128CMSHA1_80
+			}
 		}
 		ms.log.Debug("placing MSR sessions", "target", target)
 		fwdCtx, stopFwd := context.WithCancel(ctx)

@@ -2,7 +2,13 @@
 
 package rtpin
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
 
 // The race detector allocates on every synchronised access, so this test
 // is built without it only: `make test` runs the allocation tests in a
@@ -40,4 +46,46 @@ func TestReceiveLoopZeroAllocs(t *testing.T) {
 			t.Fatalf("stats = %+v", st)
 		}
 	})
+}
+
+// TestSRTPDecryptZeroAllocs: in steady state the SRTP path (decryption,
+// validation, hand-off) allocates nothing per packet, like plain RTP.
+func TestSRTPDecryptZeroAllocs(t *testing.T) {
+	for _, suite := range []string{SuiteAES128CMSHA1_80, SuiteAEADAES256GCM} {
+		t.Run(suite, func(t *testing.T) {
+			k := testKeys(suite, 3, []byte{0, 1})
+			enc, err := NewSRTPContext(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newCountingHandler()
+			r, err := Listen(Config{IP: loopback, Ports: freeAllocator(t, 1, 0, nil), Handler: h, SRTP: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			const runs = 200
+			pkts := make([][]byte, runs+2)
+			for i := range pkts {
+				p, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i + 1), Timestamp: uint32(i) * 160, SSRC: 9},
+					Payload: make([]byte, 160)}).Marshal()
+				if pkts[i], err = enc.EncryptRTP(nil, p, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src, now := netip.AddrPortFrom(loopback, 40000), time.Now()
+			r.onRTP(r.rtpLoop, pkts[0], src, now) // first packet: context and SSRC state are made
+			i := 1
+			allocs := testing.AllocsPerRun(runs, func() {
+				r.onRTP(r.rtpLoop, pkts[i], src, now)
+				i++
+			})
+			if allocs != 0 {
+				t.Errorf("%v allocations per SRTP packet", allocs)
+			}
+			if st := r.Stats(); st.Packets != uint64(i) || st.AuthFailures != 0 {
+				t.Fatalf("stats %+v after %d packets", st, i)
+			}
+		})
+	}
 }

@@ -18,5 +18,12 @@
 // RTP headers by hand: no allocation per packet. Other systems use
 // ReadFromUDPAddrPort, which does not allocate either.
 //
-// References: RFC 3550 (RTP/RTCP), RFC 5761 (RTP and RTCP on one port).
+// A leg with SRTP keys (Config.SRTP, SetSRTP; SDES from the SDP offer)
+// authenticates and decrypts every RTP and RTCP packet (pion/srtp, one
+// context per read goroutine) before it is validated or may lock the
+// source; packets that fail count as Stats.AuthFailures. This path does not
+// allocate either.
+//
+// References: RFC 3550 (RTP/RTCP), RFC 5761 (RTP and RTCP on one port),
+// RFC 3711 (SRTP), RFC 7714 (AES-GCM for SRTP).
 package rtpin

@@ -42,6 +42,9 @@ type Config struct {
 	// block) each time a source is locked: the first packet of the leg, or
 	// the first after SetRemote. The recorder learns here that audio arrives.
 	OnLock func(src netip.AddrPort, ssrc uint32, at time.Time)
+	// SRTP, if set, are the sender's SRTP keys (srtp.go): every RTP and
+	// RTCP packet is authenticated and decrypted before it is parsed.
+	SRTP *SRTP
 }
 
 // Stats are a receiver's counters. Packets and Bytes count accepted RTP
@@ -50,9 +53,12 @@ type Config struct {
 // locked one (or outside StrictSource); StaleSSRC counts packets of the
 // port's previous occupant; Invalid counts datagrams that are neither
 // valid RTP nor valid RTCP (including oversize ones). SSRC and Source are
-// the locked stream (zero before the first packet).
+// the locked stream (zero before the first packet). AuthFailures counts
+// SRTP/SRTCP packets that failed authentication (wrong key or MKI, plain
+// RTP on an SRTP leg).
 type Stats struct {
 	Packets, Bytes, RTCP, ForeignSource, StaleSSRC, Invalid uint64
+	AuthFailures                                            uint64
 	SSRC                                                    uint32
 	Source                                                  netip.AddrPort
 	LastActivity                                            time.Time
@@ -94,6 +100,11 @@ type Receiver struct {
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
 	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
 
+	// SRTP (srtp.go): the sender's keys (nil: plain RTP) and the packets
+	// that failed authentication.
+	keys     atomic.Pointer[SRTP]
+	authFail atomic.Uint64
+
 	life    sync.Mutex // started, closing
 	started bool
 	closing atomic.Bool
@@ -121,6 +132,8 @@ type loop struct {
 	retired  netip.AddrPort // source before the lock last moved: never relocked
 	relock   bool
 	pending  netip.AddrPort
+
+	srtp srtpLoop // this goroutine's SRTP contexts (srtp.go)
 }
 
 // Listen allocates a port pair from cfg.Ports and binds the RTP socket on
@@ -215,6 +228,11 @@ func newReceiver(cfg Config, port int, rtpConn, rtcpConn *net.UDPConn) (*Receive
 	}
 	r.rtpLoop.strictIP = strictIP(cfg.StrictSource, cfg.Remote)
 	r.strict = cfg.StrictSource
+	if cfg.SRTP != nil {
+		if err := r.SetSRTP(cfg.SRTP); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -299,6 +317,7 @@ func (r *Receiver) Stats() Stats {
 		ForeignSource: r.foreign.Load(),
 		StaleSSRC:     r.stale.Load(),
 		Invalid:       r.invalid.Load(),
+		AuthFailures:  r.authFail.Load(),
 		SSRC:          ssrc,
 		Source:        src,
 		LastActivity:  r.LastActivity(),
@@ -329,7 +348,7 @@ func (r *Receiver) Close() error {
 		s := r.Stats()
 		r.log.Debug("rtp receiver closed", "port", r.port, "source", s.Source, "ssrc", s.SSRC,
 			"packets", s.Packets, "bytes", s.Bytes, "rtcp", s.RTCP, "foreign", s.ForeignSource,
-			"stale", s.StaleSSRC, "invalid", s.Invalid)
+			"stale", s.StaleSSRC, "invalid", s.Invalid, "auth_failures", s.AuthFailures)
 		if err != nil {
 			r.closeErr = fmt.Errorf("rtpin: close port %d: %w", r.port, err)
 		}
@@ -439,6 +458,12 @@ func Panics() uint64 { return panics.Load() }
 // onRTP is the per-packet hot path: no allocation, no mutex in steady state.
 func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
 	p := &l.pkt
+	if r.srtpSync(&l.srtp) {
+		var ok bool
+		if b, ok = r.decryptRTP(&l.srtp, b, src); !ok {
+			return
+		}
+	}
 	if parseRTP(b, p) != nil {
 		r.invalid.Add(1)
 		return
@@ -602,6 +627,12 @@ func (r *Receiver) onRTCP(l *loop, b []byte, src netip.AddrPort, now time.Time) 
 	if (only.IsValid() && src.Addr() != only) || (locked && src.Addr() != source.Addr()) {
 		r.foreign.Add(1)
 		return
+	}
+	if r.srtpSync(&l.srtp) {
+		var ok bool
+		if b, ok = r.decryptRTCP(&l.srtp, b); !ok {
+			return
+		}
 	}
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {

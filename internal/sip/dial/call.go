@@ -279,6 +279,12 @@ func (ss *session) run(ctx context.Context, res *Result) error {
 		}
 		return err
 	}
+	if err := checkAnswerSRTP(ss.p, answers); err != nil {
+		if byeErr := ss.bye(ctx, dlg, l); byeErr != nil {
+			ss.log.Warn("BYE after a bad answer failed", "error", byeErr)
+		}
+		return err
+	}
 	for j, s := range ss.streams {
 		s.configure(answers[j], p.dtmf)
 	}
@@ -345,6 +351,9 @@ func (ss *session) buildInvite() *sip.Request {
 	offer := make([]offerStream, len(ss.streams))
 	for j, s := range ss.streams {
 		offer[j] = offerStream{port: s.pair.rtpPort(), rtcpPort: s.pair.rtcpPort(), codec: s.codec}
+		if s.key != nil {
+			offer[j].crypto = s.key.crypto()
+		}
 		if p.Mode == ModeSIPREC {
 			offer[j].label = strconv.Itoa(s.party + 1)
 		}

@@ -62,6 +62,9 @@ type Reinvite struct {
 	// Done, when not nil, receives the outcome once. It is sent to without
 	// blocking: give it room (a buffered channel), or the result is dropped.
 	Done chan<- ReinviteResult
+	// NewKey offers the addressed stream(s) a fresh SRTP key (Spec.SRTP
+	// must be set) and encrypts with it once the answer is in.
+	NewKey bool
 }
 
 // ReinviteResult is the outcome of one Reinvite.
@@ -101,9 +104,10 @@ type streamChange struct {
 	touched  bool // addressed by the Reinvite
 	answered bool // false: only end the silence of a quiet switch (re-INVITE failed)
 	answer   answerStream
-	pair     *rtpPair // new sockets (NewMedia), nil: keep
-	src      Source   // new audio, nil: keep
-	inactive bool     // we offered inactive: send nothing, whatever the answer says
+	pair     *rtpPair   // new sockets (NewMedia), nil: keep
+	src      Source     // new audio, nil: keep
+	inactive bool       // we offered inactive: send nothing, whatever the answer says
+	key      *streamKey // new SRTP key (Reinvite.NewKey), nil: keep
 }
 
 // mediaSwitch is one re-INVITE's changes to a session's streams.
@@ -208,6 +212,17 @@ func (ss *session) reinvite(ctx context.Context, r Reinvite) (int, error) {
 		}
 		changes[j].touched = true
 		changes[j].src = r.Source
+		if r.NewKey {
+			if ss.p.SRTP == "" {
+				return 0, fmt.Errorf("%w: re-INVITE with a new key on a call without SRTP", ErrInvalidSpec)
+			}
+			k, err := newStreamKey(ss.p.SRTP, ss.p.SRTPWrongKey)
+			if err != nil {
+				return 0, err
+			}
+			changes[j].key = k
+			offer[j].crypto = k.crypto()
+		}
 		if r.Direction != "" {
 			offer[j].dir = r.Direction
 		}
@@ -261,6 +276,9 @@ func (ss *session) reinvite(ctx context.Context, r Reinvite) (int, error) {
 	// ACK the 2xx in the dialog (CSeq of the re-INVITE).
 	ackErr := ss.dlg.WriteRequest(sip.NewRequest(sip.ACK, ss.remoteTarget()))
 	answers, err := parseAnswer(resp.Body(), len(ss.streams), ss.fallback)
+	if err == nil {
+		err = checkAnswerSRTP(ss.p, answers)
+	}
 	if err != nil {
 		return resp.StatusCode, err
 	}
@@ -341,6 +359,9 @@ func (s *stream) apply(c streamChange, now, start time.Time, wall func() time.Ti
 	}
 	if c.src != nil {
 		s.src = c.src
+	}
+	if c.key != nil {
+		s.useKey(c.key)
 	}
 	s.configure(c.answer, dtmf)
 	if c.inactive {

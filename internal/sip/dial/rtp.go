@@ -12,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 )
 
 // RTP framing: 20 ms of 8 kHz G.711 per packet (RFC 3551 §4.5.14).
@@ -83,6 +84,13 @@ type stream struct {
 	sent, dropped  int // cumulative over the stream's sources (Result)
 	srSent, octets int // this SSRC's counts (RTCP sender reports)
 	writeErr       bool
+
+	// SRTP (srtp.go): the key offered, the sending context (nil: plain
+	// RTP) and its reused buffers.
+	key    *streamKey
+	enc    *srtp.Context
+	encBuf [maxPacketLen + srtpMaxOverhead]byte
+	encHdr rtp.Header
 }
 
 func newStream(party int, src Source, codec string, pair rtpPair, p *plan, log *slog.Logger) *stream {
@@ -111,6 +119,13 @@ func newStream(party int, src Source, codec string, pair rtpPair, p *plan, log *
 	}
 	for s.ssrc == 0 {
 		s.ssrc = rand.Uint32()
+	}
+	if p.SRTP != "" {
+		k, err := newStreamKey(p.SRTP, p.SRTPWrongKey) // suite checked by newPlan
+		if err != nil {
+			log.Error("srtp: key", "error", err)
+		}
+		s.useKey(k)
 	}
 	n := dtmfEndRepeats*(int(p.Jitter/packetInterval)+3) + 2
 	s.slots = make([]slot, n)
@@ -292,7 +307,11 @@ func (s *stream) sendDue(now time.Time, start time.Time, wall func() time.Time) 
 
 func (s *stream) write(i int) {
 	sl := &s.slots[i]
-	if _, err := s.pair.rtp.WriteToUDPAddrPort(sl.buf[:sl.n], s.dst); err != nil {
+	b := s.protectRTP(sl.buf[:sl.n])
+	if b == nil {
+		return
+	}
+	if _, err := s.pair.rtp.WriteToUDPAddrPort(b, s.dst); err != nil {
 		if !s.writeErr {
 			s.log.Warn("RTP send failed", "dst", s.dst, "error", err)
 			s.writeErr = true
@@ -319,7 +338,7 @@ func (s *stream) sendSR(now, start time.Time, wall func() time.Time) {
 	}
 	sdes := rtcp.NewCNAMESourceDescription(s.ssrc, "openrec-dial")
 	b, err := rtcp.Marshal([]rtcp.Packet{sr, sdes})
-	if err != nil {
+	if b = s.protectRTCP(b); err != nil || b == nil {
 		return
 	}
 	if _, err := s.pair.rtcp.WriteToUDPAddrPort(b, s.rtcp); err != nil {

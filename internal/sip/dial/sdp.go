@@ -22,6 +22,7 @@ type offerStream struct {
 	codec    string
 	label    string // SIPREC a=label; empty for MSR
 	dir      string // media direction; "" is DirSendOnly
+	crypto   string // a=crypto value (SDES-SRTP, proto RTP/SAVP); "" for RTP/AVP
 }
 
 // buildOffer writes an SDP offer (RFC 4566 / 3264) with one audio m-line
@@ -38,7 +39,14 @@ func buildOffer(ip netip.Addr, sessID, version uint64, streams []offerStream) []
 		sessID, version, ipv, ip, ipv, ip)
 	for _, s := range streams {
 		pt := staticPT[s.codec]
-		fmt.Fprintf(&b, "m=audio %d RTP/AVP %d %d\r\n", s.port, pt, dtmfOfferPT)
+		proto := "RTP/AVP"
+		if s.crypto != "" {
+			proto = "RTP/SAVP"
+		}
+		fmt.Fprintf(&b, "m=audio %d %s %d %d\r\n", s.port, proto, pt, dtmfOfferPT)
+		if s.crypto != "" {
+			fmt.Fprintf(&b, "a=crypto:%s\r\n", s.crypto)
+		}
 		if s.rtcpPort != 0 && s.rtcpPort != s.port+1 {
 			fmt.Fprintf(&b, "a=rtcp:%d\r\n", s.rtcpPort)
 		}
@@ -62,8 +70,9 @@ type answerStream struct {
 	rtp    netip.AddrPort
 	rtcp   netip.AddrPort
 	pt     uint8
-	codec  string // PCMU or PCMA
-	dtmfPT int    // -1 when telephone-event was not accepted
+	codec  string   // PCMU or PCMA
+	dtmfPT int      // -1 when telephone-event was not accepted
+	crypto []string // a=crypto values of the answer
 }
 
 // parseAnswer reads an SDP answer with at least n m-lines. fallback is used
@@ -119,6 +128,8 @@ func parseAnswer(body []byte, n int, fallback netip.Addr) ([]answerStream, error
 					name, _, _ := strings.Cut(enc, "/")
 					rtpmaps[pt] = strings.ToUpper(name)
 				}
+			case "crypto":
+				as.crypto = append(as.crypto, a.Value)
 			case "rtcp":
 				f := strings.Fields(a.Value)
 				if len(f) == 0 {

@@ -3,6 +3,7 @@ package dial
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -70,7 +71,7 @@ func TestParseAnswer(t *testing.T) {
 				t.Fatalf("%d streams", len(got))
 			}
 			for i := range got {
-				if got[i] != tc.want[i] {
+				if !reflect.DeepEqual(got[i], tc.want[i]) {
 					t.Errorf("stream %d: %+v, want %+v", i, got[i], tc.want[i])
 				}
 			}

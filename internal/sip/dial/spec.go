@@ -95,6 +95,16 @@ type Spec struct {
 	// flowing (see Reinvite). The channel may be closed at any time; Call
 	// does not wait for it to be closed.
 	Reinvites <-chan Reinvite
+
+	// SRTP, when set, sends SRTP (SDES, RFC 4568) with this suite
+	// (SRTPAES128CMSHA1_80, ...): each stream offers RTP/SAVP with a fresh
+	// random key in a=crypto and encrypts its RTP and RTCP with it; an
+	// answer without our tag and suite is ErrBadAnswer.
+	SRTP string
+	// SRTPWrongKey encrypts with another key than the one offered (a
+	// misconfigured media server): the recorder must report a failed
+	// recording, not store silence.
+	SRTPWrongKey bool
 }
 
 // Result reports what a Call did. Slices indexed "per INVITE" have one
@@ -162,6 +172,12 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		return nil, fmt.Errorf("%w: mode %q", ErrInvalidSpec, p.Mode)
 	}
 
+	if err := CheckSRTPSuite(p.SRTP); err != nil {
+		return nil, err
+	}
+	if p.SRTP == "" && p.SRTPWrongKey {
+		return nil, fmt.Errorf("%w: SRTPWrongKey without SRTP", ErrInvalidSpec)
+	}
 	if p.RecordID == "" {
 		p.RecordID = newRecordID()
 	}

@@ -22,6 +22,9 @@ type AnswerMedia struct {
 	ComfortNoise   *media.Codec // added when non-nil; must be offered
 	Direction      Direction    // empty: AnswerDirection of the offered direction and hold
 	RTCPMux        bool         // answer a=rtcp-mux; written only when the offer had it (RFC 5761 §5.1.1)
+	// Crypto is the answerer's SDES key line (see AnswerCrypto), written as
+	// a=crypto on an accepted m-line; nil writes none.
+	Crypto *Crypto
 }
 
 // AnswerParams describes the answerer.
@@ -195,6 +198,12 @@ func answerMedia(om *Media, am *AnswerMedia) (*sdp.MediaDescription, error) {
 	}
 	if am.RTCPMux && om.RTCPMux {
 		md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+	}
+	if am.Crypto != nil {
+		if !SuiteSupported(am.Crypto.Suite) {
+			return nil, fmt.Errorf("%w: crypto suite", ErrInvalidParams)
+		}
+		md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", am.Crypto.String()))
 	}
 	label()
 	md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute(string(dir)))

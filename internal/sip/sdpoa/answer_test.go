@@ -46,6 +46,14 @@ func answerParams(offer *Session) AnswerParams {
 			Direction:      AnswerDirection(m.Direction, m.Hold),
 			RTCPMux:        m.RTCPMux,
 		}
+		if offered, ok := m.SelectCrypto(); ok && m.Secure() {
+			// A fixed "random" key keeps the golden files stable.
+			ac, err := AnswerCrypto(offered, bytes.NewReader(bytes.Repeat([]byte{byte(0xA0 + i)}, 64)))
+			if err != nil {
+				panic(err)
+			}
+			p.Media[i].Crypto = &ac
+		}
 	}
 	return p
 }

@@ -87,6 +87,13 @@ func FuzzBuildAnswer(f *testing.F) {
 			if am.Port != want {
 				t.Fatalf("m-line %d: answered port %d, want %d", i, am.Port, want)
 			}
+			// Our SDES key goes out on every accepted SRTP m-line, intact.
+			if c := p.Media[i].Crypto; c != nil && want != 0 {
+				got, ok := am.SelectCrypto()
+				if !ok || got.Tag != c.Tag || got.Suite != c.Suite || string(got.Key) != string(c.Key) {
+					t.Fatalf("m-line %d: answered crypto %+v %v, want %+v", i, got, ok, c)
+				}
+			}
 		}
 	})
 }

@@ -33,6 +33,10 @@
 // §13.2.1) is also ErrMalformed here; callers that support delayed offers
 // must check for an empty body before calling ParseOffer.
 //
+// SDES-SRTP (RFC 4568): ParseCrypto reads an a=crypto line, Media.SelectCrypto
+// picks the first one openrec can decrypt, AnswerCrypto makes the answer's
+// line (same tag and suite, a fresh key) and AnswerMedia.Crypto writes it.
+//
 // BuildAnswer writes the answer with pion's marshaller: one m-line per
 // offered m-line in the same order (RFC 3264 §6), a port of 0 for the ones
 // not recorded, CRLF line ends.

@@ -167,23 +167,10 @@ func (s *Server) classify(req *sip.Request) (*Invite, error) {
 	if inv.SDP != nil && inv.SDP.AudioCount() == 0 {
 		return nil, Errorf(488, "Not Acceptable Here: no audio stream offered", nil)
 	}
-	if inv.SDP != nil && securedAudio(inv.SDP) {
-		// Answering 200 would record undecryptable noise: refuse, so the
-		// client records elsewhere or falls back to RTP.
-		return nil, Errorf(488, "Not Acceptable Here: SRTP not supported", nil)
-	}
-	return inv, nil
-}
-
-// securedAudio reports whether an audio stream of s is offered over a
-// secure profile (SDES RTP/SAVP(F), DTLS UDP/TLS/RTP/SAVP(F)), which this
-// recorder cannot decrypt yet.
-func securedAudio(s *sdpoa.Session) bool {
-	for _, m := range s.Media {
-		p := strings.ToUpper(m.Proto)
-		if m.Recordable() && (strings.Contains(p, "SAVP") || strings.Contains(p, "TLS")) {
-			return true
+	if inv.SDP != nil {
+		if err := checkSRTP(inv.SDP, s.cfg.SRTP); err != nil {
+			return nil, err
 		}
 	}
-	return false
+	return inv, nil
 }

@@ -71,6 +71,8 @@ type Config struct {
 	// AfterFunc runs f after d and returns its stop function (tests inject
 	// a manual clock); nil means time.AfterFunc.
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// SRTP is the media protection policy (srtp.go); "" is SRTPOptional.
+	SRTP SRTPPolicy
 }
 
 // Server is the SIP endpoint. Create with New, start with Start, stop with Close.
