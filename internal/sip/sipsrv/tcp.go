@@ -1,6 +1,7 @@
 package sipsrv
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -47,6 +48,8 @@ type tcpListener struct {
 	counters            *counters
 	idle                time.Duration // <= 0: never
 	maxConns, maxPerSrc int
+	transport           string        // "TCP" or "TLS" (tls.go), for logs
+	handshake           time.Duration // TLS: handshake timeout
 	done                chan struct{}
 	closeOnce           sync.Once
 
@@ -59,7 +62,7 @@ func newTCPListener(l net.Listener, cfg Config, parser *sip.Parser, c *counters)
 	return &tcpListener{
 		Listener: l, parser: parser, log: cfg.Logger, counters: c,
 		idle: cfg.TCPIdleTimeout, maxConns: cfg.TCPMaxConns, maxPerSrc: cfg.TCPMaxConnsPerSource,
-		done: make(chan struct{}), per: map[netip.Addr]int{},
+		transport: "TCP", done: make(chan struct{}), per: map[netip.Addr]int{},
 	}
 }
 
@@ -84,7 +87,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 			}
 			// Out of file descriptors or a connection reset before accept:
 			// wait and go on, sipgo would stop serving TCP for good.
-			l.log.Warn("sip tcp accept failed, retrying", "error", err, "retry_in", backoff)
+			l.log.Warn("sip tcp accept failed, retrying", "transport", l.transport, "error", err, "retry_in", backoff)
 			select {
 			case <-l.done:
 				return nil, net.ErrClosed
@@ -97,8 +100,12 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		src := remoteAddr(c)
 		if reason := l.admit(src); reason != "" {
 			l.counters.tcpRefused.Add(1)
-			l.log.Warn("sip tcp connection refused", "source", c.RemoteAddr().String(), "reason", reason)
-			if tc, ok := c.(*net.TCPConn); ok {
+			l.log.Warn("sip tcp connection refused", "transport", l.transport, "source", c.RemoteAddr().String(), "reason", reason)
+			raw := c
+			if tc, ok := c.(*tls.Conn); ok {
+				raw = tc.NetConn()
+			}
+			if tc, ok := raw.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0) // reset: no TIME_WAIT kept for a refused peer
 			}
 			_ = c.Close()
@@ -156,6 +163,7 @@ type tcpConn struct {
 	err    error  // ends the connection once out is read
 	passed int    // messages passed on in the current read
 	linger int    // messages passed on just before err: their answers go out first
+	shaken bool   // TLS handshake done (tls.go)
 	writes atomic.Int64
 	last   atomic.Int64
 	closed atomic.Bool
@@ -220,6 +228,9 @@ func (c *tcpConn) Close() error {
 
 // fill reads once from the socket and frames what came.
 func (c *tcpConn) fill() error {
+	if err := c.handshake(); err != nil {
+		return err
+	}
 	if c.l.idle > 0 {
 		for {
 			deadline := time.Unix(0, c.last.Load()).Add(c.l.idle)
@@ -314,12 +325,12 @@ func (c *tcpConn) accept(msg sip.Message, whole []byte) {
 	source := c.RemoteAddr().String()
 	if res := refusal(req, source, code, reason); res != nil {
 		c.l.counters.refused.Add(1)
-		c.l.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", source, "transport", "TCP")
+		c.l.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", source, "transport", c.l.transport)
 		_, _ = c.Write(res)
 		return
 	}
 	c.l.counters.dropped.Add(1)
-	c.l.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", source, "transport", "TCP")
+	c.l.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", source, "transport", c.l.transport)
 }
 
 // answerBroken answers a message the stream cannot frame, when its headers
@@ -348,15 +359,16 @@ func isKeepAlive(data []byte) bool {
 }
 
 // byeDestination is where a BYE in the dialog of inv goes: back to the
-// INVITE's source (the same TCP connection, or the UDP address), unless it
-// came over TCP and that connection is gone (closed idle, or by the peer):
-// then a new connection to the remote target (Contact) carries the BYE,
-// since the source's port was the peer's ephemeral one.
+// INVITE's source (the same TCP or TLS connection, or the UDP address),
+// unless it came over TCP or TLS and that connection is gone (closed idle,
+// or by the peer): then a new connection to the remote target (Contact)
+// carries the BYE, since the source's port was the peer's ephemeral one.
 func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
-	if !strings.EqualFold(inv.Transport(), "TCP") {
+	network := strings.ToLower(inv.Transport())
+	if network != "tcp" && network != "tls" {
 		return inv.Source()
 	}
-	if c, err := s.ua.TransportLayer().GetConnection("tcp", inv.Source()); err == nil && c != nil {
+	if c, err := s.ua.TransportLayer().GetConnection(network, inv.Source()); err == nil && c != nil {
 		return inv.Source()
 	}
 	if len(inv.GetHeaders("Record-Route")) > 0 {
@@ -364,7 +376,7 @@ func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
 	}
 	port := target.Port
 	if port == 0 {
-		port = 5060
+		port = sip.DefaultPort(network)
 	}
 	return net.JoinHostPort(strings.Trim(target.Host, "[]"), strconv.Itoa(port))
 }
