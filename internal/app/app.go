@@ -150,7 +150,12 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
 	}
 	sipsrv.RouteLibraryLogs(log)
-	a.sip, err = sipsrv.New(sipConfig(cfg, adv, log), a.rec)
+	sc := sipConfig(cfg, adv, log)
+	if sc.TLS, sc.TLSClient, err = sipTLS(cfg, a.certs); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.sip, err = sipsrv.New(sc, a.rec)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -200,13 +205,21 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	}
 	a.logAuditHead(ctx)
 	log.Info("openrec recorder ready",
-		"sip", "udp+tcp "+a.sip.Addr().String(), "http", a.HTTPAddr(), "data_dir", dataDir,
+		"sip", "udp+tcp "+a.sip.Addr().String(), "sip_tls", a.SIPTLSAddr(), "http", a.HTTPAddr(), "data_dir", dataDir,
 		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())
 	return a, nil
 }
 
 // SIPAddr is the bound SIP address (UDP and TCP).
 func (a *App) SIPAddr() netip.AddrPort { return a.sip.Addr() }
+
+// SIPTLSAddr is the bound SIP TLS address, or "" when sip_tls_listen is off.
+func (a *App) SIPTLSAddr() string {
+	if ap := a.sip.TLSAddr(); ap.IsValid() {
+		return ap.String()
+	}
+	return ""
+}
 
 // HTTPAddr is the bound HTTP address, or "" when disabled.
 func (a *App) HTTPAddr() string {
@@ -250,6 +263,9 @@ func (a *App) CTIStats() callcore.Stats {
 	}
 	return a.cti.core.Stats()
 }
+
+// SIPStats returns the SIP server's counters (hostile input, TCP/TLS).
+func (a *App) SIPStats() sipsrv.Stats { return a.sip.Stats() }
 
 // Recorder gives tests access to stats.
 func (a *App) Recorder() *recorder.Recorder { return a.rec }

@@ -71,6 +71,12 @@ type Serve struct {
 	HTTPTLS           bool   `koanf:"http_tls"`
 	TLSClientCA       string `koanf:"tls_client_ca"`
 	TLSClientSubjects string `koanf:"tls_client_subjects"`
+	// SIP over TLS: the listener ("" = off; 5061 by convention), and the
+	// CA the recorder verifies SIP TLS peers with when it connects to them
+	// itself (a BYE after the peer's connection closed; default:
+	// tls_client_ca, else the system roots).
+	SIPTLSListen string `koanf:"sip_tls_listen"`
+	SIPTLSPeerCA string `koanf:"sip_tls_peer_ca"`
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -278,6 +284,8 @@ var flagKeys = map[string]string{
 	"http-tls":                     "http_tls",
 	"tls-client-ca":                "tls_client_ca",
 	"tls-client-subjects":          "tls_client_subjects",
+	"sip-tls-listen":               "sip_tls_listen",
+	"sip-tls-peer-ca":              "sip_tls_peer_ca",
 	"mp3-encoder":                  "mp3_encoder",
 	"cti":                          "cti",
 	"cti-switch":                   "cti_switch",
@@ -360,6 +368,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("http-tls", d.HTTPTLS, "serve the web UI, REST API, health and metrics over HTTPS (needs --tls-cert and --tls-key)")
 	fs.String("tls-client-ca", d.TLSClientCA, "PEM CA file: SIP TLS clients must present a certificate it signed (mutual TLS)")
 	fs.String("tls-client-subjects", d.TLSClientSubjects, "with --tls-client-ca: allowed client certificate subjects (common names or DNS names, comma list)")
+	fs.String("sip-tls-listen", d.SIPTLSListen, "SIP over TLS address (e.g. 0.0.0.0:5061; needs --tls-cert and --tls-key; empty: off)")
+	fs.String("sip-tls-peer-ca", d.SIPTLSPeerCA, "PEM CA file to verify SIP TLS peers the recorder connects to (a BYE after their connection closed); default: --tls-client-ca, else the system roots")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
@@ -526,6 +536,14 @@ func (c Serve) Validate() error {
 	}
 	if c.TLSClientSubjects != "" && c.TLSClientCA == "" {
 		errs = append(errs, errors.New("tls_client_subjects needs tls_client_ca"))
+	}
+	if c.SIPTLSListen != "" {
+		if _, _, err := net.SplitHostPort(c.SIPTLSListen); err != nil {
+			errs = append(errs, fmt.Errorf("sip_tls_listen %q: want HOST:PORT (or empty to disable)", c.SIPTLSListen))
+		}
+		if c.TLSCert == "" {
+			errs = append(errs, errors.New("sip_tls_listen needs tls_cert and tls_key"))
+		}
 	}
 	if c.MetricsToken != "" && c.MetricsTokenFile != "" {
 		errs = append(errs, errors.New("metrics_token and metrics_token_file: set one of them"))

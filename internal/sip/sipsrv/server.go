@@ -501,6 +501,10 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 		bye.AppendHeader(sip.NewHeader("Route", rr.Value()))
 	}
 	bye.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", reason)))
+	// Over TCP and TLS a message without Content-Length cannot be framed:
+	// sipgo peers drop the BYE and their connection (RFC 3261 §20.14).
+	cl := sip.ContentLengthHeader(0)
+	bye.AppendHeader(&cl)
 	bye.SetTransport(inv.Transport())
 	bye.SetDestination(s.byeDestination(inv, target))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

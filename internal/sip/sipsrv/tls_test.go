@@ -143,6 +143,9 @@ func TestTLSDialogContactAndBye(t *testing.T) {
 			if !strings.HasPrefix(bye, "BYE ") || !strings.Contains(bye, "SIP/2.0/TLS") {
 				t.Fatalf("got %q on the TLS connection, want the BYE (Via TLS)", bye)
 			}
+			if !strings.Contains(bye, "\r\nContent-Length: 0\r\n") {
+				t.Errorf("BYE without Content-Length (a stream peer cannot frame it):\n%s", bye)
+			}
 			if res := SalvageResponse([]byte(bye), 200, "OK"); res != nil {
 				p.send(string(res))
 			}
