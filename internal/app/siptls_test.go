@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
@@ -324,5 +325,54 @@ func refusedClients(t *testing.T, a *app.App, serverCA *pki, wrongSubject, wrong
 				t.Errorf("error = %v, want a transport error or no answer", err)
 			}
 		})
+	}
+}
+
+// When the recorder closed the idle TLS connection of a call, its BYE goes
+// over a new TLS connection to the peer's Contact: the peer's certificate
+// is verified with sip_tls_peer_ca and the recorder shows its own.
+func TestSIPTLSByeAfterIdleCloseDialsContact(t *testing.T) {
+	serverCA, peerCA := newPKI(t, "server-ca"), newPKI(t, "peer-ca")
+	a := tlsRecorder(t, serverCA, nil, "", func(c *config.Serve) {
+		c.SIPTCPIdleTimeout = 300 * time.Millisecond
+		c.MediaTimeout = time.Second
+		c.SIPTLSPeerCA = peerCA.caFile
+	})
+	_, _, ms := peerCA.issue(t, "media-server")
+	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.pool, Certificates: []tls.Certificate{ms}})
+	start := time.Now()
+	res, err := d.Call(context.Background(), dial.Spec{
+		Target: a.SIPTLSAddr(), Transport: dial.TransportTLS, Mode: dial.ModeSIPREC, Duration: 8 * time.Second,
+		Mute: func() bool { return time.Since(start) > 1500*time.Millisecond },
+	})
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if !res.RemoteBye[0] {
+		t.Fatal("the recorder's BYE did not reach the peer's TLS Contact")
+	}
+	if st := a.SIPStats(); st.TCPIdle == 0 {
+		t.Errorf("the TLS connection was not closed idle (stats %+v): the BYE did not need the Contact", st)
+	}
+}
+
+// A peer CA file that does not load stops the start with a message naming
+// the setting.
+func TestSIPTLSPeerCAChecked(t *testing.T) {
+	serverCA := newPKI(t, "server-ca")
+	crt, key, _ := serverCA.issue(t, "recorder")
+	bad := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := apptest.Config(t)
+	cfg.SIPTLSListen, cfg.TLSCert, cfg.TLSKey, cfg.SIPTLSPeerCA = "127.0.0.1:0", crt, key, bad
+	a, err := app.Start(context.Background(), cfg, testLogger(t))
+	if err == nil {
+		a.Close()
+		t.Fatal("started with an unusable sip_tls_peer_ca")
+	}
+	if !strings.Contains(err.Error(), "sip_tls_peer_ca") {
+		t.Errorf("error %q does not name sip_tls_peer_ca", err)
 	}
 }
