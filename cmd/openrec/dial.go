@@ -180,7 +180,7 @@ func runDial(ctx context.Context, f dialFlags, out io.Writer) error {
 	defer d.Close()
 
 	if f.ping {
-		code, err := d.Options(ctx, f.target)
+		code, err := d.OptionsVia(ctx, f.target, f.transport)
 		if err != nil {
 			return errors.New(oneLine(err))
 		}

@@ -75,6 +75,7 @@ func TestServeAndDialOverTLS(t *testing.T) {
 		{"no trust flag", []string{"--transport", "tls"}, "--tls-ca FILE or --tls-insecure"},
 		{"tls flag without tls", []string{"--tls-insecure"}, "need --transport tls"},
 		{"unknown CA file", []string{"--transport", "tls", "--tls-ca", filepath.Join(data, "nope.pem")}, "--tls-ca"},
+		{"ping", []string{"--transport", "tls", "--tls-ca", crt, "--ping"}, ""},
 		{"ca", []string{"--transport", "tls", "--tls-ca", crt, "--mode", "msr", "--tones", "440,1000"}, ""},
 		{"insecure", []string{"--transport", "tls", "--tls-insecure", "--mode", "siprec", "--tones", "440,1000"}, ""},
 	} {

@@ -162,7 +162,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 	}
 	a.rec.SetSignaler(a.sip)
 	a.rec.SetLiveHub(a.hub)
-	a.cti, err = startCTI(ctx, cfg, a.rec, db, log)
+	a.cti, err = startCTI(ctx, cfg, a.rec, db, a.certs, log)
 	if err != nil {
 		_ = a.sip.Close()
 		_ = db.Close()

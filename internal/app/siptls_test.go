@@ -23,6 +23,7 @@ import (
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 )
@@ -374,5 +375,42 @@ func TestSIPTLSPeerCAChecked(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "sip_tls_peer_ca") {
 		t.Errorf("error %q does not name sip_tls_peer_ca", err)
+	}
+}
+
+// The whole contact center over TLS: the CTI link to the SIP Server
+// (cti_tls, cti_tls_ca; the SIP Server asks for the recorder's tls_cert:
+// mutual TLS) and the Media Server's MSR sessions over SIP TLS. A
+// record=true call is recorded and joined to its CTI call.
+func TestCTIAndSIPOverTLS(t *testing.T) {
+	ca := newPKI(t, "cc-ca")
+	_, _, sipServer := ca.issue(t, "sip-server")
+	_, _, mediaServer := ca.issue(t, "media-server")
+	env := startContactCenterWith(t, func(c *sim.Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{sipServer}, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert}
+		c.Media = &sim.DialMedia{Dialer: tlsDialer(t, &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{mediaServer}}), Transport: dial.TransportTLS, Codec: "PCMU"}
+	}, func(c *config.Serve) {
+		c.TLSCert, c.TLSKey, _ = ca.issue(t, "recorder")
+		c.CTITLS, c.CTITLSCA = true, ca.caFile
+		c.SIPTLSListen, c.TLSClientCA, c.TLSClientSubjects = "127.0.0.1:0", ca.caFile, "media-server"
+	})
+	if cl := env.sim.Clients(); len(cl) != 1 {
+		t.Fatalf("simulator's clients over TLS: %+v", cl)
+	}
+	step(t, env.sim, `
+name: record-true-tls
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551230001", dnis: "8005550100", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 2s, action: release, call: c1, dn: "5001"}
+`)
+	recs := waitFinished(t, env.a, 1)
+	r, err := env.a.Store().GetRecording(context.Background(), recs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Correlation != "matched" || r.RecordedDN != "5001" || r.Status != store.StatusCompleted {
+		t.Fatalf("recording over TLS: status=%s correlation=%q dn=%q", r.Status, r.Correlation, r.RecordedDN)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -352,6 +353,25 @@ func (d *Dialer) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // the way the Genesys Resource Manager checks a recorder's health, and
 // returns the final status code. Close cancels it.
 func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
+	return d.OptionsVia(ctx, target, TransportUDP)
+}
+
+// OptionsVia is Options over a transport ("udp", "tcp" or "tls"; "" is
+// udp).
+func (d *Dialer) OptionsVia(ctx context.Context, target, transport string) (int, error) {
+	network, cli := "UDP", d.udpCli
+	switch strings.ToLower(transport) {
+	case "", TransportUDP:
+	case TransportTCP:
+		network, cli = "TCP", d.tcpCli
+	case TransportTLS:
+		if d.tlsLn == nil {
+			return 0, fmt.Errorf("%w: transport tls needs a TLS configuration (Options.TLS)", ErrInvalidSpec)
+		}
+		network, cli = "TLS", d.tcpCli
+	default:
+		return 0, fmt.Errorf("%w: transport %q", ErrInvalidSpec, transport)
+	}
 	if !d.enter() {
 		return 0, ErrClosed
 	}
@@ -368,11 +388,11 @@ func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
 	defer cancel()
 	defer context.AfterFunc(d.closeCtx, cancel)()
 	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
-	req.SetTransport("UDP")
+	req.SetTransport(network)
 	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
 	req.AppendHeader(sip.NewHeader("User-Agent", UserAgent))
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	res, err := d.udpCli.Do(ctx, req)
+	res, err := cli.Do(ctx, req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			if d.closed.Load() {
