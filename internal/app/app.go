@@ -204,9 +204,12 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error
 			"command", "openrec admin create-user --data-dir "+dataDir+" --name admin --password - --role admin")
 	}
 	a.logAuditHead(ctx)
-	log.Info("openrec recorder ready",
-		"sip", "udp+tcp "+a.sip.Addr().String(), "sip_tls", a.SIPTLSAddr(), "http", a.HTTPAddr(), "data_dir", dataDir,
-		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())
+	ready := []any{"sip", "udp+tcp " + a.sip.Addr().String()}
+	if addr := a.SIPTLSAddr(); addr != "" {
+		ready = append(ready, "sip_tls", addr)
+	}
+	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
 	return a, nil
 }
 
