@@ -308,3 +308,33 @@ func TestTLSNeedsConfig(t *testing.T) {
 		t.Fatalf("New without TLS config: %v", err)
 	}
 }
+
+// The TCP guard's connection limits hold on the TLS listener: over the
+// per-source limit a connection is refused before any handshake.
+func TestTLSConnectionLimits(t *testing.T) {
+	ca := newTestCA(t)
+	s, _ := startTLSServer(t, ca, func(c *Config) { c.TCPMaxConnsPerSource = 1 })
+	p, err := tlsPeer(t, s, ca, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.send(hostileRequest("OPTIONS", "TLS", "first", p.port))
+	if got := status(p.read(2 * time.Second)); got != "SIP/2.0 200 OK" {
+		t.Fatalf("first connection: OPTIONS answered %q", got)
+	}
+	c, err := net.Dial("tcp", s.TLSAddr().String())
+	if err == nil {
+		defer c.Close()
+		tc := tls.Client(c, &tls.Config{RootCAs: ca.pool})
+		_ = tc.SetDeadline(time.Now().Add(2 * time.Second))
+		if err = tc.Handshake(); err == nil {
+			_, err = tc.Read(make([]byte, 1))
+		}
+	}
+	if err == nil || isTimeout(err) {
+		t.Fatalf("second connection from the same address not refused: %v", err)
+	}
+	if st := s.Stats(); st.TCPRefused != 1 || st.TCPOpen != 1 {
+		t.Errorf("stats %+v, want one refused and one open", st)
+	}
+}
