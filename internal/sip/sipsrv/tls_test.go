@@ -325,7 +325,7 @@ func TestTLSConnectionLimits(t *testing.T) {
 	c, err := net.Dial("tcp", s.TLSAddr().String())
 	if err == nil {
 		defer c.Close()
-		tc := tls.Client(c, &tls.Config{RootCAs: ca.pool})
+		tc := tls.Client(c, &tls.Config{RootCAs: ca.pool, ServerName: "127.0.0.1"})
 		_ = tc.SetDeadline(time.Now().Add(2 * time.Second))
 		if err = tc.Handshake(); err == nil {
 			_, err = tc.Read(make([]byte, 1))
@@ -335,6 +335,6 @@ func TestTLSConnectionLimits(t *testing.T) {
 		t.Fatalf("second connection from the same address not refused: %v", err)
 	}
 	if st := s.Stats(); st.TCPRefused != 1 || st.TCPOpen != 1 {
-		t.Errorf("stats %+v, want one refused and one open", st)
+		t.Errorf("stats %+v, want one refused and one open (second connection: %v)", st, err)
 	}
 }
