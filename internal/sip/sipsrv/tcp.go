@@ -346,6 +346,21 @@ func (c *tcpConn) answerBroken(code int, reason string, err error) {
 	c.l.counters.dropped.Add(1)
 }
 
+// firstAddress is the first name-addr of a header value that may list
+// several ("<sip:a;lr>, <sip:b;lr>").
+func firstAddress(v string) string {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "<") {
+		if i := strings.IndexByte(v, '>'); i > 0 {
+			return v[:i+1]
+		}
+	}
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		return strings.TrimSpace(v[:i])
+	}
+	return v
+}
+
 func isKeepAlive(data []byte) bool {
 	if len(data) > 4 {
 		return false
@@ -361,8 +376,9 @@ func isKeepAlive(data []byte) bool {
 // byeDestination is where a BYE in the dialog of inv goes: back to the
 // INVITE's source (the same TCP or TLS connection, or the UDP address),
 // unless it came over TCP or TLS and that connection is gone (closed idle,
-// or by the peer): then a new connection to the remote target (Contact)
-// carries the BYE, since the source's port was the peer's ephemeral one.
+// or by the peer): then a new connection to the first hop of the route
+// set, or without one to the remote target (Contact), carries the BYE,
+// since the source's port was the peer's ephemeral one.
 func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
 	network := strings.ToLower(inv.Transport())
 	if network != "tcp" && network != "tls" {
@@ -371,8 +387,15 @@ func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
 	if c, err := s.ua.TransportLayer().GetConnection(network, inv.Source()); err == nil && c != nil {
 		return inv.Source()
 	}
-	if len(inv.GetHeaders("Record-Route")) > 0 {
-		return inv.Source() // the route set decides; the proxy keeps its port
+	if rr := inv.GetHeaders("Record-Route"); len(rr) > 0 {
+		// The route set decides: a new connection goes to its first hop
+		// (the proxy nearest to us, RFC 3261 §12.1.1), not to the peer's
+		// ephemeral source port.
+		var u sip.Uri
+		if _, err := sip.ParseAddressValue(firstAddress(rr[0].Value()), &u, nil); err != nil || u.Host == "" {
+			return inv.Source()
+		}
+		target = u
 	}
 	port := target.Port
 	if port == 0 {

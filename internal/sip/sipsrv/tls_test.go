@@ -226,6 +226,62 @@ func TestTLSHangupAfterIdleCloseDialsContact(t *testing.T) {
 	}
 }
 
+// With a route set, the BYE after an idle close goes over a new TLS
+// connection to the route set's first hop (the proxy that Record-Routed),
+// with the Route headers, not to the peer's ephemeral source port.
+func TestTLSHangupAfterIdleCloseFollowsRouteSet(t *testing.T) {
+	ca := newTestCA(t)
+	s, _ := startTLSServer(t, ca, func(c *Config) { c.TCPIdleTimeout = 200 * time.Millisecond })
+	proxy, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "proxy")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	pport := proxy.Addr().(*net.TCPAddr).Port
+	p, err := tlsPeer(t, s, ca, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := hostileRequest("INVITE", "TLS", "tls-rr", p.port)
+	rr := fmt.Sprintf("Record-Route: <sip:127.0.0.1:%d;transport=tls;lr>, <sip:sbc2.example;lr>\r\n", pport)
+	inv = strings.Replace(inv, "Max-Forwards: 70\r\n", "Max-Forwards: 70\r\n"+rr, 1)
+	p.send(inv)
+	if got := status(p.read(2 * time.Second)); got != "SIP/2.0 200 OK" {
+		t.Fatalf("INVITE answered %q", got)
+	}
+	p.send(hostileRequest("ACK", "TLS", "tls-rr", p.port))
+	if !closedByServer(p, 2*time.Second) {
+		t.Fatal("idle TLS connection not closed")
+	}
+	waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+	done := make(chan error, 1)
+	go func() { done <- s.Hangup(context.Background(), "tls-rr", "media timeout") }()
+	got := make(chan net.Conn, 1)
+	go func() {
+		if c, err := proxy.Accept(); err == nil {
+			got <- c
+		}
+	}()
+	var c net.Conn
+	select {
+	case c = <-got:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no TLS connection to the route set's first hop")
+	}
+	defer c.Close()
+	bp := &peer{t: t, tcp: c, rd: newReader(c)}
+	bye := bp.read(2 * time.Second)
+	if !strings.HasPrefix(bye, "BYE ") || !strings.Contains(bye, fmt.Sprintf("Route: <sip:127.0.0.1:%d;transport=tls;lr>", pport)) {
+		t.Fatalf("got %q at the proxy, want the BYE with its Route", bye)
+	}
+	if res := SalvageResponse([]byte(bye), 200, "OK"); res != nil {
+		_, _ = c.Write(res)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Hangup: %v", err)
+	}
+}
+
 // What is not a good TLS client gets no SIP at all: plain TCP spoken to
 // the TLS port, a client without the required certificate, one that never
 // finishes its handshake. Each is counted and its connection closed; the
