@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -240,6 +241,10 @@ func TestSIPTLSRefusesClients(t *testing.T) {
 	}
 	if len(recs) != 0 {
 		t.Errorf("refused clients made %d recordings", len(recs))
+	}
+	m := regexp.MustCompile(`(?m)^openrec_sip_tls_handshake_failures_total (\d+)$`).FindStringSubmatch(metrics(t, a))
+	if m == nil || m[1] < "4" && len(m[1]) == 1 {
+		t.Errorf("metric openrec_sip_tls_handshake_failures_total = %v, want at least 4", m)
 	}
 }
 

@@ -347,18 +347,26 @@ func (c *tcpConn) answerBroken(code int, reason string, err error) {
 }
 
 // firstAddress is the first name-addr of a header value that may list
-// several ("<sip:a;lr>, <sip:b;lr>").
+// several ("<sip:a;lr>, <sip:b;lr>"): up to the first comma outside
+// quotes and angle brackets.
 func firstAddress(v string) string {
-	v = strings.TrimSpace(v)
-	if strings.HasPrefix(v, "<") {
-		if i := strings.IndexByte(v, '>'); i > 0 {
-			return v[:i+1]
+	quoted, angle := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case c == ',' && !angle:
+			return strings.TrimSpace(v[:i])
 		}
 	}
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		return strings.TrimSpace(v[:i])
-	}
-	return v
+	return strings.TrimSpace(v)
 }
 
 func isKeepAlive(data []byte) bool {

@@ -394,3 +394,34 @@ func TestTLSConnectionLimits(t *testing.T) {
 		t.Errorf("stats %+v, want one refused and one open (second connection: %v)", st, err)
 	}
 }
+
+func TestFirstAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"<sip:p1.example;lr>":                       "<sip:p1.example;lr>",
+		" <sip:p1.example;lr>, <sip:p2.example;lr>": "<sip:p1.example;lr>",
+		"sip:p1.example;lr, sip:p2.example":         "sip:p1.example;lr",
+		`"Proxy, One" <sip:p1.example>`:             `"Proxy, One" <sip:p1.example>`,
+		"":                                          "",
+	} {
+		if got := firstAddress(in); got != want {
+			t.Errorf("firstAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzFirstAddress: any header value gives a piece of itself, and a value
+// without a comma gives itself (trimmed).
+func FuzzFirstAddress(f *testing.F) {
+	for _, s := range []string{"<sip:a;lr>, <sip:b>", `"a,\"b" <sip:c>`, "sip:x, sip:y", "<<,>>", `"`, `\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got := firstAddress(v)
+		if !strings.Contains(v, got) {
+			t.Fatalf("firstAddress(%q) = %q: not part of the value", v, got)
+		}
+		if !strings.Contains(v, ",") && got != strings.TrimSpace(v) {
+			t.Fatalf("firstAddress(%q) = %q, want the whole value", v, got)
+		}
+	})
+}
