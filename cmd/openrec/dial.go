@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -26,6 +29,8 @@ type dialFlags struct {
 	tones, wavs                                   string
 	dtmf, localIP, logLevel                       string
 	srtp                                          string
+	tlsCA, tlsCert, tlsKey                        string
+	tlsInsecure                                   bool
 	duration, jitter, skew                        time.Duration
 	loss, reorder                                 float64
 	calls, concurrency                            int
@@ -61,6 +66,7 @@ One line is printed per call, then a summary (or a JSON array with --json). The 
 is non-zero when any call failed; the message carries the SIP status.`,
 		Example: `  openrec dial --target 127.0.0.1:5060
   openrec dial --target rec1:5060 --mode siprec --transport tcp --codec PCMA --duration 30s
+  openrec dial --target rec1:5061 --transport tls --tls-ca ca.pem [--tls-cert me.pem --tls-key me.key]
   openrec dial --target rec1:5060 --calls 200 --concurrency 50 --loss 0.02 --jitter 10ms --json
   openrec dial --target rec1:5060 --srtp
   openrec dial --target rec1:5060 --ping`,
@@ -74,7 +80,11 @@ is non-zero when any call failed; the message carries the SIP status.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target", "", "recorder SIP address host:port (required)")
 	fl.StringVar(&f.mode, "mode", dial.ModeMSR, "msr (one INVITE per party) or siprec")
-	fl.StringVar(&f.transport, "transport", dial.TransportUDP, "udp or tcp")
+	fl.StringVar(&f.transport, "transport", dial.TransportUDP, "udp, tcp or tls (tls needs --tls-ca or --tls-insecure)")
+	fl.StringVar(&f.tlsCA, "tls-ca", "", "tls: PEM CA file the recorder's certificate must chain to")
+	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "tls: do not verify the recorder's certificate (tests only)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "tls: PEM client certificate for mutual TLS (also served for the recorder's BYE)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "tls: PEM private key of --tls-cert")
 	fl.DurationVar(&f.duration, "duration", dial.DefaultDuration, "audio per party")
 	fl.StringVar(&f.tones, "tones", "", "tone per party in Hz, recorded DN first (default 440,1000)")
 	fl.StringVar(&f.wavs, "wav", "", "8 kHz WAV file per party, recorded DN first: a.wav,b.wav (looped)")
@@ -164,14 +174,18 @@ func runDial(ctx context.Context, f dialFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := dial.NewDialer(dial.Options{LocalIP: ip, Logger: newLogger(f.logLevel)})
+	tc, err := f.tlsConfig()
+	if err != nil {
+		return err
+	}
+	d, err := dial.NewDialer(dial.Options{LocalIP: ip, Logger: newLogger(f.logLevel), TLS: tc})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 
 	if f.ping {
-		code, err := d.Options(ctx, f.target)
+		code, err := d.OptionsVia(ctx, f.target, f.transport)
 		if err != nil {
 			return errors.New(oneLine(err))
 		}
@@ -238,6 +252,43 @@ func runDial(ctx context.Context, f dialFlags, out io.Writer) error {
 		return fmt.Errorf("%d of %d calls failed; call %d: %s", failed, f.calls, first+1, oneLine(errs[first]))
 	}
 	return nil
+}
+
+// tlsConfig is the TLS client configuration of --transport tls (nil for
+// udp and tcp).
+func (f dialFlags) tlsConfig() (*tls.Config, error) {
+	tlsFlags := f.tlsCA != "" || f.tlsInsecure || f.tlsCert != "" || f.tlsKey != ""
+	if !strings.EqualFold(f.transport, dial.TransportTLS) {
+		if tlsFlags {
+			return nil, errors.New("--tls-ca, --tls-insecure, --tls-cert and --tls-key need --transport tls")
+		}
+		return nil, nil
+	}
+	if (f.tlsCA == "") == !f.tlsInsecure {
+		return nil, errors.New("--transport tls needs one of --tls-ca FILE or --tls-insecure")
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key: give both or neither")
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: f.tlsInsecure}
+	if f.tlsCA != "" {
+		b, err := os.ReadFile(f.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in it", f.tlsCA)
+		}
+	}
+	if f.tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
 }
 
 func (f dialFlags) spec(i int, newSources func() ([]dial.Source, error)) (dial.Spec, error) {

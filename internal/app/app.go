@@ -154,7 +154,12 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
 	}
 	sipsrv.RouteLibraryLogs(log)
-	a.sip, err = sipsrv.New(sipConfig(cfg, adv, log), a.rec)
+	sc := sipConfig(cfg, adv, log)
+	if sc.TLS, sc.TLSClient, err = sipTLS(cfg, a.certs); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.sip, err = sipsrv.New(sc, a.rec)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -166,7 +171,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		_ = db.Close()
 		return nil, err
 	}
-	a.cti, err = startCTI(ctx, cfg, a.rec, db, log)
+	a.cti, err = startCTI(ctx, cfg, a.rec, db, a.certs, log)
 	if err != nil {
 		_ = a.sip.Close()
 		_ = db.Close()
@@ -219,14 +224,25 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			"command", "openrec admin create-user --data-dir "+dataDir+" --name admin --password - --role admin")
 	}
 	a.logAuditHead(ctx)
-	log.Info("openrec recorder ready",
-		"sip", "udp+tcp "+a.sip.Addr().String(), "http", a.HTTPAddr(), "data_dir", dataDir,
-		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())
+	ready := []any{"sip", "udp+tcp " + a.sip.Addr().String()}
+	if addr := a.SIPTLSAddr(); addr != "" {
+		ready = append(ready, "sip_tls", addr)
+	}
+	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
 	return a, nil
 }
 
 // SIPAddr is the bound SIP address (UDP and TCP).
 func (a *App) SIPAddr() netip.AddrPort { return a.sip.Addr() }
+
+// SIPTLSAddr is the bound SIP TLS address, or "" when sip_tls_listen is off.
+func (a *App) SIPTLSAddr() string {
+	if ap := a.sip.TLSAddr(); ap.IsValid() {
+		return ap.String()
+	}
+	return ""
+}
 
 // HTTPAddr is the bound HTTP address, or "" when disabled.
 func (a *App) HTTPAddr() string {
@@ -270,6 +286,9 @@ func (a *App) CTIStats() callcore.Stats {
 	}
 	return a.cti.core.Stats()
 }
+
+// SIPStats returns the SIP server's counters (hostile input, TCP/TLS).
+func (a *App) SIPStats() sipsrv.Stats { return a.sip.Stats() }
 
 // Recorder gives tests access to stats.
 func (a *App) Recorder() *recorder.Recorder { return a.rec }

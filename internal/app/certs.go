@@ -126,6 +126,40 @@ func (c *certs) serverConfig(clientCAFile string, subjects []string) (*tls.Confi
 	return cfg, nil
 }
 
+// clientConfig is the TLS configuration of connections the recorder opens
+// to SIP TLS peers: TLS 1.2+, the peer verified against caFile (nil: the
+// system roots), and the recorder's own certificate (the one in force)
+// offered to peers that ask for one.
+func (c *certs) clientConfig(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		return c.get(nil)
+	}}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("sip_tls_peer_ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("sip_tls_peer_ca %s: no PEM certificate in it", caFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+// subjectList splits tls_client_subjects (a comma list).
+func subjectList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 var errClientNotAllowed = errors.New("client certificate subject not in tls_client_subjects")
 
 func subjectAllowed(leaf *x509.Certificate, subjects []string) bool {

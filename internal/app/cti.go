@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -36,9 +38,32 @@ type ctiSide struct {
 	traceFile  *os.File
 }
 
+// ctiTLS is the TLS client configuration of the link to s: TLS 1.2+, the
+// server verified with its CA file (none: the system roots) for its
+// server name (none: the host dialled), and the recorder's own certificate
+// (tls_cert, nil: none) offered when the SIP Server asks for one.
+func ctiTLS(s config.CTIServer, c *certs) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.TLSServerName}
+	if c != nil {
+		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.get(nil) }
+	}
+	if s.TLSCA == "" {
+		return conf, nil
+	}
+	b, err := os.ReadFile(s.TLSCA)
+	if err != nil {
+		return nil, fmt.Errorf("tls_ca: %w", err)
+	}
+	conf.RootCAs = x509.NewCertPool()
+	if !conf.RootCAs.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("tls_ca %s: no PEM certificate in it", s.TLSCA)
+	}
+	return conf, nil
+}
+
 // startCTI builds the CTI side when SIP Servers are configured; with only
 // a DN filter it still enforces exclusion at the SIP side.
-func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st callcore.Store, log *slog.Logger) (*ctiSide, error) {
+func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st callcore.Store, clientCert *certs, log *slog.Logger) (*ctiSide, error) {
 	filter, err := dnfilter.Parse(cfg.DNInclude, cfg.DNExclude)
 	if err != nil {
 		return nil, fmt.Errorf("dn_include/dn_exclude: %w", err)
@@ -68,6 +93,11 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 			name = s.Switch
 		}
 		srv := link.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup}
+		if s.TLS {
+			if srv.TLS, err = ctiTLS(s, clientCert); err != nil {
+				return nil, fmt.Errorf("cti server %q: %w", name, err)
+			}
+		}
 		if t, listed := tenantOfSwitch(cfg, data, s.Switch); listed {
 			srv.ClientName, srv.Password = t.ClientName, t.Password
 		} else if cfg.TenantsOnly {

@@ -27,6 +27,13 @@ type ccEnv struct {
 
 func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 	t.Helper()
+	return startContactCenterWith(t, nil, more...)
+}
+
+// startContactCenterWith is startContactCenter with the simulator's
+// configuration adjusted by simMut (may be nil) before it starts.
+func startContactCenterWith(t testing.TB, simMut func(*sim.Config), more ...func(*config.Serve)) *ccEnv {
+	t.Helper()
 	data, src, err := sim.DemoConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +41,7 @@ func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 	env := &ccEnv{}
 	// The simulator starts first; the recorder reads the configuration
 	// data it serves, and the simulator learns the recorder's address.
-	csim, err := sim.New(sim.Config{
+	simCfg := sim.Config{
 		Listen: "127.0.0.1:0", ConfigListen: "127.0.0.1:0", Switch: sim.DemoSwitch, Config: data, ConfigSource: src,
 		Media:  &sim.DialMedia{Dialer: newDialer(t), Transport: "udp", Codec: "PCMU"},
 		Logger: testLogger(t),
@@ -50,7 +57,11 @@ func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 				}
 			}
 		},
-	})
+	}
+	if simMut != nil {
+		simMut(&simCfg)
+	}
+	csim, err := sim.New(simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +81,11 @@ func startContactCenter(t testing.TB, more ...func(*config.Serve)) *ccEnv {
 			m(c)
 		}
 	})
-	csim.SetRecorders([]string{env.a.SIPAddr().String()})
+	if addr := env.a.SIPTLSAddr(); addr != "" {
+		csim.SetRecorders([]string{addr})
+	} else {
+		csim.SetRecorders([]string{env.a.SIPAddr().String()})
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(metrics(t, env.a), "openrec_cti_links_up 1") {
 		if time.Now().After(deadline) {

@@ -113,6 +113,8 @@ func TestTLSSettingsValidated(t *testing.T) {
 		func(c *config.Serve) { c.HTTPTLS = true },
 		func(c *config.Serve) { c.TLSCert = "x.crt" },
 		func(c *config.Serve) { c.TLSClientSubjects = "sbc1" },
+		func(c *config.Serve) { c.SIPTLSListen = "0.0.0.0:5061" },                                // no certificate
+		func(c *config.Serve) { c.SIPTLSListen, c.TLSCert, c.TLSKey = "5061", "x.crt", "x.key" }, // not HOST:PORT
 	} {
 		c := config.Defaults()
 		mut(&c)

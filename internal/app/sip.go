@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/netip"
 
@@ -10,6 +11,29 @@ import (
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 )
+
+// sipTLS is the SIP TLS listener's server and client configuration, from
+// the certificate holder shared with HTTPS (renewals apply to new
+// connections; calls in progress keep theirs): mutual TLS with
+// tls_client_ca and tls_client_subjects, peers the recorder connects to
+// verified with sip_tls_peer_ca (default tls_client_ca, else the system
+// roots). Both nil when sip_tls_listen is off.
+func sipTLS(cfg config.Serve, c *certs) (server, client *tls.Config, err error) {
+	if cfg.SIPTLSListen == "" || c == nil {
+		return nil, nil, nil
+	}
+	if server, err = c.serverConfig(cfg.TLSClientCA, subjectList(cfg.TLSClientSubjects)); err != nil {
+		return nil, nil, err
+	}
+	peerCA := cfg.SIPTLSPeerCA
+	if peerCA == "" {
+		peerCA = cfg.TLSClientCA
+	}
+	if client, err = c.clientConfig(peerCA); err != nil {
+		return nil, nil, err
+	}
+	return server, client, nil
+}
 
 // sipConfig is the SIP server's part of the serve configuration.
 func sipConfig(cfg config.Serve, adv netip.Addr, log *slog.Logger) sipsrv.Config {
@@ -28,6 +52,7 @@ func sipConfig(cfg config.Serve, adv netip.Addr, log *slog.Logger) sipsrv.Config
 		Listen: cfg.SIPListen, AdvertiseIP: adv, MaxBody: cfg.MaxBody, MinSE: cfg.SessionMinSE, Logger: log,
 		MaxMediaLines: cfg.SIPMaxMediaLines, AckTimeout: cfg.SIPAckTimeout, SRTP: sipsrv.SRTPPolicy(cfg.SRTP),
 		TCPIdleTimeout: idle, TCPMaxConns: off(cfg.SIPTCPMaxConns), TCPMaxConnsPerSource: off(cfg.SIPTCPMaxConnsPerSource),
+		TLSListen: cfg.SIPTLSListen,
 	}
 }
 
@@ -49,7 +74,9 @@ func registerSIPMetrics(reg *prometheus.Registry, s *sipsrv.Server) {
 		func(st sipsrv.Stats) float64 { return float64(st.Dropped) })
 	counter("sip_ack_timeouts_total", "SIP sessions ended because the ACK of their 200 OK never came (Timer H).", nil,
 		func(st sipsrv.Stats) float64 { return float64(st.NoAck) })
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "openrec", Name: "sip_tcp_connections", Help: "SIP TCP connections open now."},
+	counter("sip_tls_handshake_failures_total", "SIP TLS connections closed because their handshake failed (no or refused client certificate, not TLS, timeout).", nil,
+		func(st sipsrv.Stats) float64 { return float64(st.TLSFailed) })
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "openrec", Name: "sip_tcp_connections", Help: "SIP TCP and TLS connections open now."},
 		func() float64 { return float64(s.Stats().TCPOpen) }))
 	for _, c := range []struct {
 		reason string

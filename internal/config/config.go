@@ -10,6 +10,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/rules"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,12 @@ type Serve struct {
 	HTTPTLS           bool   `koanf:"http_tls"`
 	TLSClientCA       string `koanf:"tls_client_ca"`
 	TLSClientSubjects string `koanf:"tls_client_subjects"`
+	// SIP over TLS: the listener ("" = off; 5061 by convention), and the
+	// CA the recorder verifies SIP TLS peers with when it connects to them
+	// itself (a BYE after the peer's connection closed; default:
+	// tls_client_ca, else the system roots).
+	SIPTLSListen string `koanf:"sip_tls_listen"`
+	SIPTLSPeerCA string `koanf:"sip_tls_peer_ca"`
 	// Retention: finished recordings are deleted this long after they
 	// ended (0 = kept for ever), per tenant in tenant_retention (file only,
 	// tenant name → duration); a recording on legal hold is never deleted.
@@ -97,6 +104,8 @@ type Serve struct {
 	CTIServers      []CTIServer       `koanf:"cti_servers"`
 	CTIClientName   string            `koanf:"cti_client_name"`
 	CTIReconnect    time.Duration     `koanf:"cti_reconnect"`
+	CTITLS          bool              `koanf:"cti_tls"`    // T-Library over TLS to every SIP Server
+	CTITLSCA        string            `koanf:"cti_tls_ca"` // PEM CA of the SIP Servers' certificates ("" = system roots)
 	DNInclude       string            `koanf:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
 	DNExclude       string            `koanf:"dn_exclude"`
 	ConfigFile      string            `koanf:"config_file"` // configuration data (tenants, DNs, persons) as YAML
@@ -203,6 +212,12 @@ type CTIServer struct {
 	Switch  string `koanf:"switch"`
 	Primary string `koanf:"primary"`
 	Backup  string `koanf:"backup"`
+	// T-Library over TLS to this server (also when cti_tls is on), its
+	// certificate verified with TLSCA (default cti_tls_ca, else the system
+	// roots) for the name TLSServerName (default the host dialled).
+	TLS           bool   `koanf:"tls"`
+	TLSCA         string `koanf:"tls_ca"`
+	TLSServerName string `koanf:"tls_server_name"`
 }
 
 // Servers returns the configured SIP Servers (cti_servers, plus the one
@@ -212,6 +227,12 @@ func (c Serve) Servers() []CTIServer {
 	if c.CTI != "" {
 		primary, backup, _ := strings.Cut(c.CTI, ",")
 		out = append(out, CTIServer{Name: c.CTISwitch, Switch: c.CTISwitch, Primary: primary, Backup: backup})
+	}
+	for i := range out {
+		out[i].TLS = out[i].TLS || c.CTITLS
+		if out[i].TLS && out[i].TLSCA == "" {
+			out[i].TLSCA = c.CTITLSCA
+		}
 	}
 	return out
 }
@@ -306,6 +327,10 @@ var flagKeys = map[string]string{
 	"tls-client-ca":                "tls_client_ca",
 	"retention-period":             "retention_period",
 	"tls-client-subjects":          "tls_client_subjects",
+	"sip-tls-listen":               "sip_tls_listen",
+	"sip-tls-peer-ca":              "sip_tls_peer_ca",
+	"cti-tls":                      "cti_tls",
+	"cti-tls-ca":                   "cti_tls_ca",
 	"mp3-encoder":                  "mp3_encoder",
 	"cti":                          "cti",
 	"cti-switch":                   "cti_switch",
@@ -399,11 +424,15 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("tls-client-ca", d.TLSClientCA, "PEM CA file: SIP TLS clients must present a certificate it signed (mutual TLS)")
 	fs.Duration("retention-period", d.RetentionPeriod, "delete finished recordings this long after they ended (0: keep for ever); per tenant: tenant_retention in the config file; legal holds win")
 	fs.String("tls-client-subjects", d.TLSClientSubjects, "with --tls-client-ca: allowed client certificate subjects (common names or DNS names, comma list)")
+	fs.String("sip-tls-listen", d.SIPTLSListen, "SIP over TLS address (e.g. 0.0.0.0:5061; needs --tls-cert and --tls-key; empty: off)")
+	fs.String("sip-tls-peer-ca", d.SIPTLSPeerCA, "PEM CA file to verify SIP TLS peers the recorder connects to (a BYE after their connection closed); default: --tls-client-ca, else the system roots")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
 	fs.String("cti-client-name", d.CTIClientName, "application name the recorder registers with")
 	fs.Duration("cti-reconnect", d.CTIReconnect, "wait between CTI reconnection attempts")
+	fs.Bool("cti-tls", d.CTITLS, "CTI link (T-Library) over TLS to every SIP Server (one server: tls: true in cti_servers)")
+	fs.String("cti-tls-ca", d.CTITLSCA, "PEM CA file the SIP Servers' TLS certificates must chain to (default: the system roots)")
 	fs.String("dn-include", d.DNInclude, "DNs to monitor: comma list of DNs, ranges 3000-3999, /regex/ (empty = all)")
 	fs.String("dn-exclude", d.DNExclude, "DNs never recorded (wins over include and third-party requests)")
 	fs.String("config-file", d.ConfigFile, "configuration data (tenants, switches, DNs, persons) as YAML")
@@ -573,6 +602,22 @@ func (c Serve) Validate() error {
 	}
 	if c.TLSClientSubjects != "" && c.TLSClientCA == "" {
 		errs = append(errs, errors.New("tls_client_subjects needs tls_client_ca"))
+	}
+	if c.CTITLSCA != "" && !c.CTITLS && !slices.ContainsFunc(c.CTIServers, func(s CTIServer) bool { return s.TLS }) {
+		errs = append(errs, errors.New("cti_tls_ca needs cti_tls (or tls: true on a server of cti_servers)"))
+	}
+	for _, srv := range c.CTIServers {
+		if !srv.TLS && !c.CTITLS && (srv.TLSCA != "" || srv.TLSServerName != "") {
+			errs = append(errs, fmt.Errorf("cti server %q: tls_ca and tls_server_name need tls: true", srv.Name))
+		}
+	}
+	if c.SIPTLSListen != "" {
+		if _, _, err := net.SplitHostPort(c.SIPTLSListen); err != nil {
+			errs = append(errs, fmt.Errorf("sip_tls_listen %q: want HOST:PORT (or empty to disable)", c.SIPTLSListen))
+		}
+		if c.TLSCert == "" {
+			errs = append(errs, errors.New("sip_tls_listen needs tls_cert and tls_key"))
+		}
 	}
 	if c.MetricsToken != "" && c.MetricsTokenFile != "" {
 		errs = append(errs, errors.New("metrics_token and metrics_token_file: set one of them"))

@@ -114,6 +114,41 @@ func TestCTIServers(t *testing.T) {
 	}
 }
 
+// cti_tls and cti_tls_ca apply to every server; tls: true, tls_ca and
+// tls_server_name to one; a CA or name without TLS is refused.
+func TestCTITLS(t *testing.T) {
+	file := "cti_servers:\n  - {name: A, switch: SW1, primary: 10.0.0.1:3000, tls: true, tls_ca: a.pem, tls_server_name: sip-a}\n" +
+		"  - {name: B, switch: SW2, primary: 10.0.0.2:3000}\n"
+	c, err := load(t, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Servers()
+	if !got[0].TLS || got[0].TLSCA != "a.pem" || got[0].TLSServerName != "sip-a" || got[1].TLS {
+		t.Errorf("servers = %+v", got)
+	}
+	c, err = load(t, file, "--cti-tls", "--cti-tls-ca", "all.pem", "--cti", "127.0.0.1:7000", "--cti-switch", "SW3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = c.Servers()
+	if !got[0].TLS || got[0].TLSCA != "a.pem" || !got[1].TLS || got[1].TLSCA != "all.pem" || !got[2].TLS || got[2].TLSCA != "all.pem" {
+		t.Errorf("servers with cti_tls = %+v", got)
+	}
+	for _, bad := range []struct{ file, flag string }{
+		{"", "--cti-tls-ca=x.pem"},
+		{"cti_servers:\n  - {name: A, switch: SW1, primary: 10.0.0.1:3000, tls_ca: a.pem}\n", ""},
+	} {
+		args := []string{}
+		if bad.flag != "" {
+			args = append(args, bad.flag)
+		}
+		if _, err := load(t, bad.file, args...); err == nil || !strings.Contains(err.Error(), "tls") {
+			t.Errorf("%q %q accepted: %v", bad.file, bad.flag, err)
+		}
+	}
+}
+
 func TestNotifySettingsFromFile(t *testing.T) {
 	file := "notify_values: {yes: REC_ON}\nnotify_tenants:\n  Acme: {enabled: false, values: {no: REC_OFF}}\ndetect_leg_timeout: 8s\n"
 	c, err := load(t, file)

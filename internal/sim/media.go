@@ -113,7 +113,7 @@ const (
 // Set the fields before the first Start and do not copy a DialMedia.
 type DialMedia struct {
 	Dialer    *dial.Dialer
-	Transport string        // "udp" (default) or "tcp"
+	Transport string        // "udp" (default), "tcp" or "tls" (a Dialer with TLS options)
 	Codec     string        // "PCMU" (default) or "PCMA"
 	SRTP      string        // send SRTP (SDES) with this suite (dial.SRTP...); "" plain RTP
 	MaxLength time.Duration // upper bound of one session (default 4 h)
@@ -283,7 +283,7 @@ func (d *DialMedia) ping(ctx context.Context, target string) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	code, err := d.Dialer.Options(pctx, target)
+	code, err := d.Dialer.OptionsVia(pctx, target, d.Transport)
 	if err != nil && ctx.Err() != nil {
 		code, err = 0, ctx.Err()
 	}

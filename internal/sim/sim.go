@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ const DefaultQueue = 4096
 type Config struct {
 	// Listen is the SIP Server's T-Library address (default 127.0.0.1:0).
 	Listen string
+	// TLS, when set, serves the T-Library port over TLS (the recorder's
+	// CTI link with tls: true).
+	TLS *tls.Config
 	// Switch is the switch name; DNs are looked up in Config for it.
 	Switch string
 	// Config is the configuration data (DNs with options, persons).
@@ -172,6 +176,9 @@ func (s *Sim) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("%w: listen %s: %w", ErrConfig, s.cfg.Listen, err)
+	}
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
 	if s.cfg.ConfigListen != "" {
 		hl, err := net.Listen("tcp", s.cfg.ConfigListen)

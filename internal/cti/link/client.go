@@ -35,6 +35,7 @@ package link
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -72,6 +73,12 @@ type Server struct {
 	// too, even when empty: another tenant's password is never sent to it.
 	// Password alone (no ClientName) overrides only the password.
 	ClientName, Password string
+	// TLS, when set, makes the connections to this server TLS (1.2 or
+	// later) with this client configuration: RootCAs (nil: the system
+	// roots), ServerName (empty: the host of the address dialled) and,
+	// for mutual TLS, a client certificate. The handshake counts in
+	// Config.DialTimeout.
+	TLS *tls.Config
 }
 
 // identity returns the AttributeApplicationName and the password the

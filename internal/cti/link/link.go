@@ -2,6 +2,7 @@ package link
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -105,12 +106,30 @@ func (l *link) loop(ctx context.Context) {
 	}
 }
 
+// dial connects to addr: TCP, or TLS with the server's TLS configuration
+// (handshake included, within ctx).
+func (l *link) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if l.srv.TLS == nil {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	conf := l.srv.TLS.Clone()
+	if conf.MinVersion < tls.VersionTLS12 {
+		conf.MinVersion = tls.VersionTLS12
+	}
+	d := tls.Dialer{Config: conf} // ServerName defaults to addr's host
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return nc, nil
+}
+
 // session runs one connection to addr until it breaks. wasUp reports
 // whether registration and resynchronisation completed.
 func (l *link) session(ctx context.Context, addr string) (wasUp bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, l.c.cfg.DialTimeout)
-	var d net.Dialer
-	nc, err := d.DialContext(dctx, "tcp", addr)
+	nc, err := l.dial(dctx, addr)
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("%w: %s: %w", ErrConnect, addr, err)

@@ -74,6 +74,9 @@ func (d *Dialer) Call(ctx context.Context, s Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.Transport == TransportTLS && d.tlsLn == nil {
+		return nil, fmt.Errorf("%w: transport tls needs a TLS configuration (Options.TLS: --tls-ca or --tls-insecure)", ErrInvalidSpec)
+	}
 	if err := d.start(); err != nil {
 		return nil, err
 	}
@@ -199,8 +202,11 @@ func (ss *session) run(ctx context.Context, res *Result) error {
 	l := d.register(ss.callID)
 	defer d.unregister(ss.callID)
 	dua := &d.udpUA
-	if p.Transport == TransportTCP {
+	switch p.Transport {
+	case TransportTCP:
 		dua = &d.tcpUA
+	case TransportTLS:
+		dua = &d.tlsUA
 	}
 
 	t0 := time.Now()

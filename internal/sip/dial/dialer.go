@@ -6,7 +6,8 @@
 // sender reports, RFC 4733 DTMF, loss, reordering and jitter).
 //
 // It backs `openrec dial`, the end-to-end tests and the load tool: one
-// Dialer owns one sipgo UserAgent with one UDP and one TCP SIP socket, and
+// Dialer owns one sipgo UserAgent with one UDP and one TCP SIP socket (and a
+// TLS one with Options.TLS, see tls.go), and
 // Call is safe for concurrent use. A call costs one goroutine per INVITE
 // (which also paces that INVITE's RTP) and one socket per stream.
 //
@@ -20,11 +21,13 @@ package dial
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +67,12 @@ type Options struct {
 	// Now is the wall clock used for RTCP NTP timestamps and SIPREC
 	// metadata times (default time.Now).
 	Now func() time.Time
+	// TLS enables Spec.Transport "tls": the client configuration of the
+	// connections to the recorder (RootCAs or InsecureSkipVerify, and
+	// Certificates for mutual TLS). The Dialer then also listens for TLS
+	// (the recorder's BYE after its connection closed) with the first of
+	// Certificates, or a self-signed certificate made for the Dialer.
+	TLS *tls.Config
 }
 
 // Dialer places calls. Create it with NewDialer, use it from any number of
@@ -80,11 +89,14 @@ type Dialer struct {
 	tcpCli *sipgo.Client
 	udpUA  sipgo.DialogUA
 	tcpUA  sipgo.DialogUA
+	tlsUA  sipgo.DialogUA
 
 	udpConn *net.UDPConn
 	tcpLn   *net.TCPListener
+	tlsLn   net.Listener // nil without Options.TLS
 	udpAddr netip.AddrPort
 	tcpAddr netip.AddrPort
+	tlsAddr netip.AddrPort
 
 	closeCtx  context.Context // cancelled by Close: calls in flight hang up
 	closeNow  context.CancelFunc
@@ -147,9 +159,17 @@ func NewDialer(opts Options) (*Dialer, error) {
 	}
 	d.udpAddr = d.udpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 	d.tcpAddr = d.tcpLn.Addr().(*net.TCPAddr).AddrPort()
+	if opts.TLS != nil {
+		if d.tlsLn, d.tlsAddr, err = listenTLS(d.localIP, opts.TLS); err != nil {
+			_ = d.udpConn.Close()
+			_ = d.tcpLn.Close()
+			return nil, err
+		}
+	}
 
 	host := d.localIP.String()
 	d.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgenTLSConfig(clientTLS(opts.TLS)),
 		sipgo.WithUserAgent(UserAgent),
 		sipgo.WithUserAgentHostname(host),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(d.log)),
@@ -173,6 +193,9 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if err != nil {
 		_ = d.udpConn.Close()
 		_ = d.tcpLn.Close()
+		if d.tlsLn != nil {
+			_ = d.tlsLn.Close()
+		}
 		if d.ua != nil {
 			_ = d.ua.Close()
 		}
@@ -180,6 +203,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	}
 	d.udpUA = sipgo.DialogUA{Client: d.udpCli, ContactHDR: d.contact("udp", false)}
 	d.tcpUA = sipgo.DialogUA{Client: d.tcpCli, ContactHDR: d.contact("tcp", false)}
+	d.tlsUA = sipgo.DialogUA{Client: d.tcpCli, ContactHDR: d.contact("tls", false)}
 	d.srv.OnBye(d.onBye)
 	d.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -191,13 +215,10 @@ func NewDialer(opts Options) (*Dialer, error) {
 // contact is our Contact for a transport; src adds the SIPREC +sip.src
 // feature tag (RFC 7866 §6.1.1).
 func (d *Dialer) contact(transport string, src bool) sip.ContactHeader {
-	ap := d.udpAddr
-	if transport == TransportTCP {
-		ap = d.tcpAddr
-	}
+	ap := d.SIPAddr(transport)
 	c := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: UserAgent, Host: ap.Addr().String(), Port: int(ap.Port())}}
-	if transport == TransportTCP {
-		c.Address.UriParams = sip.HeaderParams{{K: "transport", V: "tcp"}}
+	if transport == TransportTCP || transport == TransportTLS {
+		c.Address.UriParams = sip.HeaderParams{{K: "transport", V: transport}}
 	}
 	if src {
 		c.Params = sip.HeaderParams{{K: "+sip.src", V: ""}}
@@ -217,6 +238,13 @@ func (d *Dialer) start() error {
 			defer d.wg.Done()
 			_ = d.srv.ServeTCP(d.tcpLn)
 		}()
+		if d.tlsLn != nil {
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				_ = d.srv.ServeTLS(d.tlsLn)
+			}()
+		}
 		// sipgo registers the UDP listener in its connection pool from the
 		// serving goroutine; requests must not race ahead of that or the
 		// transport would try to bind the same port again.
@@ -259,6 +287,9 @@ func (d *Dialer) Close() error {
 		d.calls.Wait()
 		_ = d.udpConn.Close()
 		_ = d.tcpLn.Close()
+		if d.tlsLn != nil {
+			_ = d.tlsLn.Close()
+		}
 		_ = d.ua.Close()
 		d.wg.Wait()
 	})
@@ -269,10 +300,14 @@ func (d *Dialer) Close() error {
 // Dialer (a recorder health pinger, say) stop with it.
 func (d *Dialer) Done() <-chan struct{} { return d.closeCtx.Done() }
 
-// SIPAddr returns the local SIP address for a transport ("udp" or "tcp").
+// SIPAddr returns the local SIP address for a transport ("udp", "tcp" or
+// "tls"; invalid for "tls" without Options.TLS).
 func (d *Dialer) SIPAddr(transport string) netip.AddrPort {
-	if transport == TransportTCP {
+	switch transport {
+	case TransportTCP:
 		return d.tcpAddr
+	case TransportTLS:
+		return d.tlsAddr
 	}
 	return d.udpAddr
 }
@@ -318,6 +353,25 @@ func (d *Dialer) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // the way the Genesys Resource Manager checks a recorder's health, and
 // returns the final status code. Close cancels it.
 func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
+	return d.OptionsVia(ctx, target, TransportUDP)
+}
+
+// OptionsVia is Options over a transport ("udp", "tcp" or "tls"; "" is
+// udp).
+func (d *Dialer) OptionsVia(ctx context.Context, target, transport string) (int, error) {
+	network, cli := "UDP", d.udpCli
+	switch strings.ToLower(transport) {
+	case "", TransportUDP:
+	case TransportTCP:
+		network, cli = "TCP", d.tcpCli
+	case TransportTLS:
+		if d.tlsLn == nil {
+			return 0, fmt.Errorf("%w: transport tls needs a TLS configuration (Options.TLS)", ErrInvalidSpec)
+		}
+		network, cli = "TLS", d.tcpCli
+	default:
+		return 0, fmt.Errorf("%w: transport %q", ErrInvalidSpec, transport)
+	}
 	if !d.enter() {
 		return 0, ErrClosed
 	}
@@ -334,11 +388,11 @@ func (d *Dialer) Options(ctx context.Context, target string) (int, error) {
 	defer cancel()
 	defer context.AfterFunc(d.closeCtx, cancel)()
 	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
-	req.SetTransport("UDP")
+	req.SetTransport(network)
 	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
 	req.AppendHeader(sip.NewHeader("User-Agent", UserAgent))
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	res, err := d.udpCli.Do(ctx, req)
+	res, err := cli.Do(ctx, req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			if d.closed.Load() {

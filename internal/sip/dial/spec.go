@@ -19,6 +19,7 @@ const (
 
 	TransportUDP = "udp"
 	TransportTCP = "tcp"
+	TransportTLS = "tls" // needs Options.TLS
 )
 
 // Defaults applied to an empty Spec field.
@@ -35,7 +36,7 @@ const (
 // Spec describes one recording session (one call) to place.
 type Spec struct {
 	Target    string // host:port of the recorder (port defaults to 5060)
-	Transport string // "udp" (default) or "tcp"
+	Transport string // "udp" (default), "tcp" or "tls" (a Dialer with Options.TLS)
 	Mode      string // "msr" (default) or "siprec"
 
 	// SingleSession is the MSR variant with ONE INVITE carrying two audio
@@ -130,7 +131,7 @@ type plan struct {
 	Spec
 	host     string // target host
 	port     int    // target port
-	network  string // "UDP" or "TCP" (sipgo spelling)
+	network  string // "UDP", "TCP" or "TLS" (sipgo spelling)
 	codecs   [2]string
 	ticks    int // packets per stream
 	dtmf     []byte
@@ -149,6 +150,8 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		p.Transport, p.network = TransportUDP, "UDP"
 	case TransportTCP:
 		p.Transport, p.network = TransportTCP, "TCP"
+	case TransportTLS:
+		p.Transport, p.network = TransportTLS, "TLS"
 	default:
 		return nil, fmt.Errorf("%w: transport %q", ErrInvalidSpec, p.Transport)
 	}

@@ -21,6 +21,7 @@ type Stats struct {
 	TCPRefused  uint64 // SIP TCP connections refused (over the total or per-source limit)
 	TCPIdle     uint64 // SIP TCP connections closed after the idle timeout
 	TCPTooLarge uint64 // SIP TCP connections closed on a message over the size limit
+	TLSFailed   uint64 // SIP TLS handshakes failed (no or refused client certificate, not TLS, timeout)
 }
 
 // counters is what Stats reads; guards and connections share it.
@@ -28,6 +29,7 @@ type counters struct {
 	panics, refused, dropped, noAck            atomic.Uint64
 	tcpOpen                                    atomic.Int64
 	tcpAccepted, tcpRefused, tcpIdle, tcpLarge atomic.Uint64
+	tlsFailed                                  atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -36,7 +38,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Panics: c.panics.Load(), Refused: c.refused.Load(), Dropped: c.dropped.Load(), NoAck: c.noAck.Load(),
 		TCPOpen: c.tcpOpen.Load(), TCPAccepted: c.tcpAccepted.Load(), TCPRefused: c.tcpRefused.Load(),
-		TCPIdle: c.tcpIdle.Load(), TCPTooLarge: c.tcpLarge.Load(),
+		TCPIdle: c.tcpIdle.Load(), TCPTooLarge: c.tcpLarge.Load(), TLSFailed: c.tlsFailed.Load(),
 	}
 }
 

@@ -8,10 +8,13 @@
 // dropped (validate.go, guard.go for UDP, tcp.go for TCP with its
 // connection limits and idle timeout), a panic costs one request
 // (recover.go), and a 200 never ACKed ends after Timer H (acktimer.go).
+// SIP over TLS (tls.go) runs on its own listener through the same TCP
+// guard, above the TLS layer.
 package sipsrv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +76,18 @@ type Config struct {
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// SRTP is the media protection policy (srtp.go); "" is SRTPOptional.
 	SRTP SRTPPolicy
+
+	// SIP over TLS (tls.go): TLSListen is HOST:PORT of a TLS listener ("":
+	// none), served with TLS (MinVersion, certificate, client
+	// verification). Its connections pass the TCP guard and limits above
+	// the TLS layer. TLSClient is the configuration of the TLS connections
+	// the server opens itself (a BYE whose connection is gone), nil:
+	// TLS 1.2+ with the system roots. TLSHandshakeTimeout bounds a
+	// handshake (0: DefaultTLSHandshakeTimeout).
+	TLSListen           string
+	TLS                 *tls.Config
+	TLSClient           *tls.Config
+	TLSHandshakeTimeout time.Duration
 }
 
 // Server is the SIP endpoint. Create with New, start with Start, stop with Close.
@@ -85,7 +100,9 @@ type Server struct {
 	cli     *sipgo.Client
 	udp     net.PacketConn
 	tcp     net.Listener
+	tls     net.Listener // nil without TLSListen
 	addr    netip.AddrPort
+	tlsAddr netip.AddrPort
 	contact sip.ContactHeader
 
 	counters *counters
@@ -148,6 +165,20 @@ func New(cfg Config, h Handler) (*Server, error) {
 	}
 	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger, counters: s.counters}
 	s.tcp = newTCPListener(tcp, cfg, parser, s.counters)
+	if cfg.TLSListen != "" {
+		if s.tls, s.tlsAddr, err = listenTLS(cfg, parser, s.counters); err != nil {
+			_ = udp.Close()
+			_ = tcp.Close()
+			return nil, err
+		}
+	}
+	closeAll := func() {
+		_ = udp.Close()
+		_ = tcp.Close()
+		if s.tls != nil {
+			_ = s.tls.Close()
+		}
+	}
 	s.addr = netip.MustParseAddrPort(udp.LocalAddr().String())
 	host := s.addr.Addr()
 	if cfg.AdvertiseIP.IsValid() {
@@ -155,10 +186,10 @@ func New(cfg Config, h Handler) (*Server, error) {
 	} else if host.IsUnspecified() {
 		host = outboundIP()
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host.String()), sipgo.WithUserAgentParser(parser))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host.String()),
+		sipgo.WithUserAgentParser(parser), sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLSClient)))
 	if err != nil {
-		_ = udp.Close()
-		_ = tcp.Close()
+		closeAll()
 		return nil, fmt.Errorf("sipsrv: user agent: %w", err)
 	}
 	s.ua = ua
@@ -168,8 +199,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 	}
 	if err != nil {
 		_ = ua.Close()
-		_ = udp.Close()
-		_ = tcp.Close()
+		closeAll()
 		return nil, fmt.Errorf("sipsrv: %w", err)
 	}
 	s.contact = sip.ContactHeader{
@@ -219,8 +249,18 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 // Addr is the bound address (UDP and TCP share the port).
 func (s *Server) Addr() netip.AddrPort { return s.addr }
 
-// Start serves UDP and TCP in background goroutines until Close.
+// Start serves UDP, TCP and TLS (when configured) in background
+// goroutines until Close.
 func (s *Server) Start() {
+	if s.tls != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.srv.ServeTLS(s.tls); err != nil && !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("sip tls stopped", "error", err)
+			}
+		}()
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -243,6 +283,9 @@ func (s *Server) Close() error {
 		s.closeTimers()
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
+		if s.tls != nil {
+			_ = s.tls.Close()
+		}
 		_ = s.srv.Close()
 		_ = s.ua.Close() // transactions and accepted TCP connections
 		s.wg.Wait()
@@ -260,7 +303,7 @@ func (s *Server) response(req *sip.Request, code int, reason string, body []byte
 		res.AppendHeader(h)
 	}
 	if code >= 200 && code < 300 && req.IsInvite() {
-		res.AppendHeader(sip.HeaderClone(&s.contact))
+		res.AppendHeader(s.contactFor(req))
 	}
 	if len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -492,6 +535,10 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 		bye.AppendHeader(sip.NewHeader("Route", rr.Value()))
 	}
 	bye.AppendHeader(sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=200;text=%q", reason)))
+	// Over TCP and TLS a message without Content-Length cannot be framed:
+	// sipgo peers drop the BYE and their connection (RFC 3261 §20.14).
+	cl := sip.ContentLengthHeader(0)
+	bye.AppendHeader(&cl)
 	bye.SetTransport(inv.Transport())
 	bye.SetDestination(s.byeDestination(inv, target))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

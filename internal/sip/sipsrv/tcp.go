@@ -2,6 +2,7 @@ package sipsrv
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -48,6 +49,8 @@ type tcpListener struct {
 	counters            *counters
 	idle                time.Duration // <= 0: never
 	maxConns, maxPerSrc int
+	transport           string        // "TCP" or "TLS" (tls.go), for logs
+	handshake           time.Duration // TLS: handshake timeout
 	done                chan struct{}
 	closeOnce           sync.Once
 
@@ -60,7 +63,7 @@ func newTCPListener(l net.Listener, cfg Config, parser *sip.Parser, c *counters)
 	return &tcpListener{
 		Listener: l, parser: parser, log: cfg.Logger, counters: c,
 		idle: cfg.TCPIdleTimeout, maxConns: cfg.TCPMaxConns, maxPerSrc: cfg.TCPMaxConnsPerSource,
-		done: make(chan struct{}), per: map[netip.Addr]int{},
+		transport: "TCP", done: make(chan struct{}), per: map[netip.Addr]int{},
 	}
 }
 
@@ -85,7 +88,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 			}
 			// Out of file descriptors or a connection reset before accept:
 			// wait and go on, sipgo would stop serving TCP for good.
-			l.log.Warn("sip tcp accept failed, retrying", "error", err, "retry_in", backoff)
+			l.log.Warn("sip tcp accept failed, retrying", "transport", l.transport, "error", err, "retry_in", backoff)
 			select {
 			case <-l.done:
 				return nil, net.ErrClosed
@@ -98,8 +101,12 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		src := remoteAddr(c)
 		if reason := l.admit(src); reason != "" {
 			l.counters.tcpRefused.Add(1)
-			l.log.Warn("sip tcp connection refused", "source", c.RemoteAddr().String(), "reason", reason)
-			if tc, ok := c.(*net.TCPConn); ok {
+			l.log.Warn("sip tcp connection refused", "transport", l.transport, "source", c.RemoteAddr().String(), "reason", reason)
+			raw := c
+			if tc, ok := c.(*tls.Conn); ok {
+				raw = tc.NetConn()
+			}
+			if tc, ok := raw.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0) // reset: no TIME_WAIT kept for a refused peer
 			}
 			_ = c.Close()
@@ -158,6 +165,7 @@ type tcpConn struct {
 	passed int    // messages passed on in the current read
 	mended bool   // the message at the head of raw is already a repaired one
 	linger int    // messages passed on just before err: their answers go out first
+	shaken bool   // TLS handshake done (tls.go)
 	writes atomic.Int64
 	last   atomic.Int64
 	closed atomic.Bool
@@ -222,6 +230,9 @@ func (c *tcpConn) Close() error {
 
 // fill reads once from the socket and frames what came.
 func (c *tcpConn) fill() error {
+	if err := c.handshake(); err != nil {
+		return err
+	}
 	if c.l.idle > 0 {
 		for {
 			deadline := time.Unix(0, c.last.Load()).Add(c.l.idle)
@@ -323,12 +334,12 @@ func (c *tcpConn) accept(msg sip.Message, whole []byte) {
 	source := c.RemoteAddr().String()
 	if res := refusal(req, source, code, reason); res != nil {
 		c.l.counters.refused.Add(1)
-		c.l.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", source, "transport", "TCP")
+		c.l.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", source, "transport", c.l.transport)
 		_, _ = c.Write(res)
 		return
 	}
 	c.l.counters.dropped.Add(1)
-	c.l.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", source, "transport", "TCP")
+	c.l.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", source, "transport", c.l.transport)
 }
 
 // answerBroken answers a message the stream cannot frame, when its headers
@@ -344,6 +355,29 @@ func (c *tcpConn) answerBroken(code int, reason string, err error) {
 	c.l.counters.dropped.Add(1)
 }
 
+// firstAddress is the first name-addr of a header value that may list
+// several ("<sip:a;lr>, <sip:b;lr>"): up to the first comma outside
+// quotes and angle brackets.
+func firstAddress(v string) string {
+	quoted, angle := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case c == ',' && !angle:
+			return strings.TrimSpace(v[:i])
+		}
+	}
+	return strings.TrimSpace(v)
+}
+
 func isKeepAlive(data []byte) bool {
 	if len(data) > 4 {
 		return false
@@ -357,23 +391,32 @@ func isKeepAlive(data []byte) bool {
 }
 
 // byeDestination is where a BYE in the dialog of inv goes: back to the
-// INVITE's source (the same TCP connection, or the UDP address), unless it
-// came over TCP and that connection is gone (closed idle, or by the peer):
-// then a new connection to the remote target (Contact) carries the BYE,
+// INVITE's source (the same TCP or TLS connection, or the UDP address),
+// unless it came over TCP or TLS and that connection is gone (closed idle,
+// or by the peer): then a new connection to the first hop of the route
+// set, or without one to the remote target (Contact), carries the BYE,
 // since the source's port was the peer's ephemeral one.
 func (s *Server) byeDestination(inv *sip.Request, target sip.Uri) string {
-	if !strings.EqualFold(inv.Transport(), "TCP") {
+	network := strings.ToLower(inv.Transport())
+	if network != "tcp" && network != "tls" {
 		return inv.Source()
 	}
-	if c, err := s.ua.TransportLayer().GetConnection("tcp", inv.Source()); err == nil && c != nil {
+	if c, err := s.ua.TransportLayer().GetConnection(network, inv.Source()); err == nil && c != nil {
 		return inv.Source()
 	}
-	if len(inv.GetHeaders("Record-Route")) > 0 {
-		return inv.Source() // the route set decides; the proxy keeps its port
+	if rr := inv.GetHeaders("Record-Route"); len(rr) > 0 {
+		// The route set decides: a new connection goes to its first hop
+		// (the proxy nearest to us, RFC 3261 §12.1.1), not to the peer's
+		// ephemeral source port.
+		var u sip.Uri
+		if _, err := sip.ParseAddressValue(firstAddress(rr[0].Value()), &u, nil); err != nil || u.Host == "" {
+			return inv.Source()
+		}
+		target = u
 	}
 	port := target.Port
 	if port == 0 {
-		port = 5060
+		port = sip.DefaultPort(network)
 	}
 	return net.JoinHostPort(strings.Trim(target.Host, "[]"), strconv.Itoa(port))
 }

@@ -1,0 +1,99 @@
+package link
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/sim"
+)
+
+// selfSignedTLS is a certificate for 127.0.0.1 named cn and a pool that
+// trusts it.
+func selfSignedTLS(t *testing.T, cn string) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// The link to a SIP Server serving T-Library over TLS (the simulator with
+// mutual TLS here) registers and carries events; a client that does not
+// trust the server's certificate, or speaks plain TCP to it, never gets up.
+func TestLinkOverTLS(t *testing.T) {
+	const sw = "SW1"
+	srvCert, srvPool := selfSignedTLS(t, "sipserver")
+	cliCert, cliPool := selfSignedTLS(t, "recorder")
+	csim, err := sim.New(sim.Config{Switch: sw, Seed: 5,
+		TLS: &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientCAs: cliPool, ClientAuth: tls.RequireAndVerifyClientCert},
+		Config: &cfgcache.Data{
+			Tenants:  []cfgcache.Tenant{{DBID: 1, Name: "Acme"}},
+			Switches: []cfgcache.Switch{{DBID: 11, Name: sw, TenantDBID: 1}},
+			DNs:      []cfgcache.DN{{Number: "5001", Switch: sw, Type: cfgcache.TypeExtension}, {Number: "5002", Switch: sw, Type: cfgcache.TypeExtension}},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := csim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = csim.Close() })
+
+	dns := newDNStore()
+	dns.set("sip1", "5001")
+	h := &recorder{}
+	hs := start(t, Config{
+		Servers: []Server{{Name: "sip1", Switch: sw, Primary: csim.Addr(),
+			TLS: &tls.Config{RootCAs: srvPool, Certificates: []tls.Certificate{cliCert}}}},
+		DNs: dns.get,
+	}, h)
+	eventually(t, "link up over TLS", func() bool { return hs.c.Connected("sip1") })
+	if err := csim.Step(sim.Step{Action: sim.ActDial, Call: "c1", DN: "5001", To: "5002"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "event over TLS", func() bool {
+		for _, e := range h.entries() {
+			if strings.HasPrefix(e, "sip1: EventDialing 5001") {
+				return true
+			}
+		}
+		return false
+	})
+
+	for name, srv := range map[string]Server{
+		"untrusted server": {Name: "bad", Switch: sw, Primary: csim.Addr(), TLS: &tls.Config{RootCAs: cliPool, Certificates: []tls.Certificate{cliCert}}},
+		"plain tcp":        {Name: "bad", Switch: sw, Primary: csim.Addr()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := start(t, Config{Servers: []Server{srv}, DNs: dns.get, DialTimeout: time.Second, RequestTimeout: time.Second}, &recorder{})
+			eventually(t, "failed attempt", func() bool { return bad.c.Stats()[0].Failures > 0 })
+			if bad.c.Connected("bad") {
+				t.Error("link up")
+			}
+		})
+	}
+}
