@@ -366,47 +366,49 @@ func (a *App) metricsToken() (string, error) {
 
 // startMetrics serves /metrics on its own listener (metrics_listen).
 func (a *App) startMetrics(h http.Handler) error {
-	l, err := net.Listen("tcp", a.cfg.MetricsListen)
-	if err != nil {
-		return fmt.Errorf("metrics_listen: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	a.metrics = srv
-	a.metricsAddr = l.Addr().String()
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		_ = srv.Serve(l)
-	}()
-	a.log.Info("metrics endpoint", "addr", a.metricsAddr)
+	srv, addr, err := a.serveOwn("metrics_listen", a.cfg.MetricsListen, mux)
+	if err != nil {
+		return err
+	}
+	a.metrics, a.metricsAddr = srv, addr
+	a.log.Info("metrics endpoint", "addr", addr)
 	return nil
 }
 
 // startPprof serves the Go profiler on its own listener (never on the
 // public HTTP port).
 func (a *App) startPprof(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("pprof_listen: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	a.pprof = srv
-	a.pprofAddr = l.Addr().String()
+	srv, bound, err := a.serveOwn("pprof_listen", addr, mux)
+	if err != nil {
+		return err
+	}
+	a.pprof, a.pprofAddr = srv, bound
+	a.log.Info("profiling endpoints", "addr", bound)
+	return nil
+}
+
+// serveOwn serves h on its own listener at addr (setting names the
+// configuration key in errors) until Close, which shuts it down.
+func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", setting, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		_ = srv.Serve(l)
 	}()
-	a.log.Info("profiling endpoints", "addr", l.Addr().String())
-	return nil
+	return srv, l.Addr().String(), nil
 }
 
 // Reload reads the recording rules (from the configuration file) and the

@@ -11,15 +11,17 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-// writeCert writes a self-signed certificate for cn (also a DNS SAN) and
-// its key to dir/cn.crt and dir/cn.key, and returns them.
-func writeCert(t testing.TB, dir, cn string) (certFile, keyFile string, cert *x509.Certificate) {
+// WriteTestCert writes a self-signed certificate for cn (also a DNS SAN,
+// and 127.0.0.1) and its key to dir/cn.crt and dir/cn.key, and returns
+// them. Exported for the package's external tests (https_test.go).
+func WriteTestCert(t testing.TB, dir, cn string) (certFile, keyFile string, cert *x509.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -27,7 +29,7 @@ func writeCert(t testing.TB, dir, cn string) (certFile, keyFile string, cert *x5
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		DNSNames: []string{cn}, IPAddresses: nil,
+		DNSNames: []string{cn}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, IsCA: true, BasicConstraintsValid: true,
@@ -82,8 +84,8 @@ func servedCN(t *testing.T, c *certs) string {
 // broken one is refused and the one in force kept.
 func TestCertsReloadOnChange(t *testing.T) {
 	dir := t.TempDir()
-	aCrt, aKey, _ := writeCert(t, dir, "rec-a")
-	bCrt, bKey, _ := writeCert(t, dir, "rec-b")
+	aCrt, aKey, _ := WriteTestCert(t, dir, "rec-a")
+	bCrt, bKey, _ := WriteTestCert(t, dir, "rec-b")
 	crt, key := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
 	copyFile(t, aCrt, crt, t0)
@@ -119,7 +121,7 @@ func TestCertsReloadOnChange(t *testing.T) {
 
 func TestClientSubjects(t *testing.T) {
 	dir := t.TempDir()
-	_, _, leaf := writeCert(t, dir, "sbc1.example.net")
+	_, _, leaf := WriteTestCert(t, dir, "sbc1.example.net")
 	for _, c := range []struct {
 		subjects []string
 		want     bool
