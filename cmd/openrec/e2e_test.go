@@ -43,8 +43,8 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd      *exec.Cmd
 	sipAddr  string
-	httpAddr string // "" without --http-listen
-	logs     *strings.Builder
+	httpAddr string      // "" without --http-listen
+	logs     *syncBuffer // written by the reader goroutine while tests read it
 	done     chan error
 }
 
@@ -62,7 +62,7 @@ func startServe(t *testing.T, dataDir string, rtp string, extra ...string) *serv
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, logs: &strings.Builder{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
 	ready := make(chan string, 1) // the ready line
 	go func() {
 		sc := bufio.NewScanner(stderr)
