@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool/testpki"
 	"github.com/openrec/openrec/internal/web/auth"
 )
 
@@ -20,7 +20,7 @@ import (
 // keyFile.
 func selfSigned(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
 	t.Helper()
-	crt, key, c := app.WriteTestCert(t, t.TempDir(), cn)
+	crt, key, _, c := testpki.SelfSigned(t, t.TempDir(), cn)
 	for from, to := range map[string]string{crt: certFile, key: keyFile} {
 		b, err := os.ReadFile(from)
 		if err != nil {

@@ -2,15 +2,8 @@ package app_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
@@ -28,89 +21,18 @@ import (
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool/testpki"
 )
-
-// pki is a test certificate authority writing PEM files into dir.
-type pki struct {
-	dir    string
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	caFile string
-	pool   *x509.CertPool
-}
-
-func newPKI(t *testing.T, name string) *pki {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{dir: t.TempDir(), key: key}
-	p.cert, _ = x509.ParseCertificate(der)
-	p.pool = x509.NewCertPool()
-	p.pool.AddCert(p.cert)
-	p.caFile = filepath.Join(p.dir, name+".pem")
-	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// issue writes a certificate for 127.0.0.1 named cn (server and client
-// use) and its key, and returns the files and the loaded pair.
-func (p *pki) issue(t *testing.T, cn string) (certFile, keyFile string, pair tls.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(p.dir, cn+".crt"), filepath.Join(p.dir, cn+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pair, err = tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, pair
-}
 
 // tlsRecorder starts a recorder with SIP over TLS: its certificate from
 // serverCA, mutual TLS with clientCA (nil: off) and subjects.
-func tlsRecorder(t *testing.T, serverCA, clientCA *pki, subjects string, mut func(*config.Serve)) *app.App {
+func tlsRecorder(t *testing.T, serverCA, clientCA *testpki.CA, subjects string, mut func(*config.Serve)) *app.App {
 	t.Helper()
-	crt, key, _ := serverCA.issue(t, "recorder")
+	crt, key, _ := serverCA.Issue(t, "recorder")
 	return startApp(t, func(c *config.Serve) {
 		c.SIPTLSListen, c.TLSCert, c.TLSKey = "127.0.0.1:0", crt, key
 		if clientCA != nil {
-			c.TLSClientCA, c.TLSClientSubjects = clientCA.caFile, subjects
+			c.TLSClientCA, c.TLSClientSubjects = clientCA.File, subjects
 		}
 		if mut != nil {
 			mut(c)
@@ -132,10 +54,10 @@ func tlsDialer(t *testing.T, conf *tls.Config) *dial.Dialer {
 // certificate of tls_client_ca whose subject is in tls_client_subjects)
 // are recorded with the right tone per channel.
 func TestSIPOverTLSRecordsMSRAndSIPREC(t *testing.T) {
-	serverCA, clientCA := newPKI(t, "server-ca"), newPKI(t, "client-ca")
+	serverCA, clientCA := testpki.NewCA(t, "server-ca"), testpki.NewCA(t, "client-ca")
 	a := tlsRecorder(t, serverCA, clientCA, "other-sbc, sbc-1", nil)
-	_, _, sbc := clientCA.issue(t, "sbc-1")
-	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.pool, Certificates: []tls.Certificate{sbc}})
+	_, _, sbc := clientCA.Issue(t, "sbc-1")
+	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.Pool, Certificates: []tls.Certificate{sbc}})
 	for i, mode := range []string{dial.ModeMSR, dial.ModeSIPREC} {
 		res, err := d.Call(context.Background(), dial.Spec{
 			Target: a.SIPTLSAddr(), Transport: dial.TransportTLS, Mode: mode, DN: "5001", OtherDN: "+15550100",
@@ -163,9 +85,9 @@ func TestSIPOverTLSRecordsMSRAndSIPREC(t *testing.T) {
 
 // The recorder's own BYE (media timeout here) reaches a TLS peer.
 func TestSIPTLSRecorderByeReachesPeer(t *testing.T) {
-	serverCA := newPKI(t, "server-ca")
+	serverCA := testpki.NewCA(t, "server-ca")
 	a := tlsRecorder(t, serverCA, nil, "", func(c *config.Serve) { c.MediaTimeout = 700 * time.Millisecond })
-	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.pool})
+	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.Pool})
 	start := time.Now()
 	var muted atomic.Bool
 	res, err := d.Call(context.Background(), dial.Spec{
@@ -195,15 +117,15 @@ func TestSIPTLSRecorderByeReachesPeer(t *testing.T) {
 // no call, no recording, the failures counted. Plain TCP to the TLS port
 // gets no SIP at all.
 func TestSIPTLSRefusesClients(t *testing.T) {
-	serverCA, clientCA, otherCA := newPKI(t, "server-ca"), newPKI(t, "client-ca"), newPKI(t, "other-ca")
+	serverCA, clientCA, otherCA := testpki.NewCA(t, "server-ca"), testpki.NewCA(t, "client-ca"), testpki.NewCA(t, "other-ca")
 	a := tlsRecorder(t, serverCA, clientCA, "sbc-1", nil)
-	_, _, wrongSubject := clientCA.issue(t, "intruder")
-	_, _, wrongCA := otherCA.issue(t, "sbc-1")
+	_, _, wrongSubject := clientCA.Issue(t, "intruder")
+	_, _, wrongCA := otherCA.Issue(t, "sbc-1")
 	t.Run("clients", func(t *testing.T) { // returns when its parallel subtests are done
 		refusedClients(t, a, serverCA, wrongSubject, wrongCA)
 	})
 	// The dialer does not trust a certificate it cannot verify either.
-	d := tlsDialer(t, &tls.Config{RootCAs: otherCA.pool})
+	d := tlsDialer(t, &tls.Config{RootCAs: otherCA.Pool})
 	if _, err := d.Call(context.Background(), dial.Spec{Target: a.SIPTLSAddr(), Transport: dial.TransportTLS, Duration: 200 * time.Millisecond}); err == nil {
 		t.Error("dialer accepted a recorder certificate of an unknown CA")
 	}
@@ -255,10 +177,10 @@ func TestSIPTLSRefusesClients(t *testing.T) {
 // connections while a call in progress on the old one goes on and is
 // recorded whole.
 func TestSIPTLSCertificateRenewedDuringCall(t *testing.T) {
-	oldCA, newCA := newPKI(t, "old-ca"), newPKI(t, "new-ca")
-	crt, key, _ := oldCA.issue(t, "recorder")
+	oldCA, newCA := testpki.NewCA(t, "old-ca"), testpki.NewCA(t, "new-ca")
+	crt, key, _ := oldCA.Issue(t, "recorder")
 	a := startApp(t, func(c *config.Serve) { c.SIPTLSListen, c.TLSCert, c.TLSKey = "127.0.0.1:0", crt, key })
-	d := tlsDialer(t, &tls.Config{RootCAs: oldCA.pool})
+	d := tlsDialer(t, &tls.Config{RootCAs: oldCA.Pool})
 	type outcome struct {
 		res *dial.Result
 		err error
@@ -274,7 +196,7 @@ func TestSIPTLSCertificateRenewedDuringCall(t *testing.T) {
 		}
 	}
 	// Renew: the new pair replaces the files, SIGHUP reloads.
-	nc, nk, _ := newCA.issue(t, "recorder-renewed")
+	nc, nk, _ := newCA.Issue(t, "recorder-renewed")
 	for from, to := range map[string]string{nc: crt, nk: key} {
 		b, err := os.ReadFile(from)
 		if err != nil {
@@ -287,7 +209,7 @@ func TestSIPTLSCertificateRenewedDuringCall(t *testing.T) {
 	if err := a.Reload(context.Background()); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
-	conn, err := tls.Dial("tcp", a.SIPTLSAddr(), &tls.Config{RootCAs: newCA.pool})
+	conn, err := tls.Dial("tcp", a.SIPTLSAddr(), &tls.Config{RootCAs: newCA.Pool})
 	if err != nil {
 		t.Fatalf("new connection with the renewed certificate: %v", err)
 	}
@@ -309,14 +231,14 @@ func TestSIPTLSCertificateRenewedDuringCall(t *testing.T) {
 	checkTones(t, r.MediaPath, []float64{440, 1000}, 3*time.Second)
 }
 
-func refusedClients(t *testing.T, a *app.App, serverCA *pki, wrongSubject, wrongCA tls.Certificate) {
+func refusedClients(t *testing.T, a *app.App, serverCA *testpki.CA, wrongSubject, wrongCA tls.Certificate) {
 	for _, tc := range []struct {
 		name string
 		conf *tls.Config
 	}{
-		{"no certificate", &tls.Config{RootCAs: serverCA.pool}},
-		{"subject not allowed", &tls.Config{RootCAs: serverCA.pool, Certificates: []tls.Certificate{wrongSubject}}},
-		{"other CA", &tls.Config{RootCAs: serverCA.pool, Certificates: []tls.Certificate{wrongCA}}},
+		{"no certificate", &tls.Config{RootCAs: serverCA.Pool}},
+		{"subject not allowed", &tls.Config{RootCAs: serverCA.Pool, Certificates: []tls.Certificate{wrongSubject}}},
+		{"other CA", &tls.Config{RootCAs: serverCA.Pool, Certificates: []tls.Certificate{wrongCA}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -341,14 +263,14 @@ func refusedClients(t *testing.T, a *app.App, serverCA *pki, wrongSubject, wrong
 // over a new TLS connection to the peer's Contact: the peer's certificate
 // is verified with sip_tls_peer_ca and the recorder shows its own.
 func TestSIPTLSByeAfterIdleCloseDialsContact(t *testing.T) {
-	serverCA, peerCA := newPKI(t, "server-ca"), newPKI(t, "peer-ca")
+	serverCA, peerCA := testpki.NewCA(t, "server-ca"), testpki.NewCA(t, "peer-ca")
 	a := tlsRecorder(t, serverCA, nil, "", func(c *config.Serve) {
 		c.SIPTCPIdleTimeout = 300 * time.Millisecond
 		c.MediaTimeout = time.Second
-		c.SIPTLSPeerCA = peerCA.caFile
+		c.SIPTLSPeerCA = peerCA.File
 	})
-	_, _, ms := peerCA.issue(t, "media-server")
-	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.pool, Certificates: []tls.Certificate{ms}})
+	_, _, ms := peerCA.Issue(t, "media-server")
+	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.Pool, Certificates: []tls.Certificate{ms}})
 	start := time.Now()
 	res, err := d.Call(context.Background(), dial.Spec{
 		Target: a.SIPTLSAddr(), Transport: dial.TransportTLS, Mode: dial.ModeSIPREC, Duration: 8 * time.Second,
@@ -368,8 +290,8 @@ func TestSIPTLSByeAfterIdleCloseDialsContact(t *testing.T) {
 // A peer CA file that does not load stops the start with a message naming
 // the setting.
 func TestSIPTLSPeerCAChecked(t *testing.T) {
-	serverCA := newPKI(t, "server-ca")
-	crt, key, _ := serverCA.issue(t, "recorder")
+	serverCA := testpki.NewCA(t, "server-ca")
+	crt, key, _ := serverCA.Issue(t, "recorder")
 	bad := filepath.Join(t.TempDir(), "empty.pem")
 	if err := os.WriteFile(bad, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -391,16 +313,16 @@ func TestSIPTLSPeerCAChecked(t *testing.T) {
 // mutual TLS) and the Media Server's MSR sessions over SIP TLS. A
 // record=true call is recorded and joined to its CTI call.
 func TestCTIAndSIPOverTLS(t *testing.T) {
-	ca := newPKI(t, "cc-ca")
-	_, _, sipServer := ca.issue(t, "sip-server")
-	_, _, mediaServer := ca.issue(t, "media-server")
+	ca := testpki.NewCA(t, "cc-ca")
+	_, _, sipServer := ca.Issue(t, "sip-server")
+	_, _, mediaServer := ca.Issue(t, "media-server")
 	env := startContactCenterWith(t, func(c *sim.Config) {
-		c.TLS = &tls.Config{Certificates: []tls.Certificate{sipServer}, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert}
-		c.Media = &sim.DialMedia{Dialer: tlsDialer(t, &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{mediaServer}}), Transport: dial.TransportTLS, Codec: "PCMU"}
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{sipServer}, ClientCAs: ca.Pool, ClientAuth: tls.RequireAndVerifyClientCert}
+		c.Media = &sim.DialMedia{Dialer: tlsDialer(t, &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{mediaServer}}), Transport: dial.TransportTLS, Codec: "PCMU"}
 	}, func(c *config.Serve) {
-		c.TLSCert, c.TLSKey, _ = ca.issue(t, "recorder")
-		c.CTITLS, c.CTITLSCA = true, ca.caFile
-		c.SIPTLSListen, c.TLSClientCA, c.TLSClientSubjects = "127.0.0.1:0", ca.caFile, "media-server"
+		c.TLSCert, c.TLSKey, _ = ca.Issue(t, "recorder")
+		c.CTITLS, c.CTITLSCA = true, ca.File
+		c.SIPTLSListen, c.TLSClientCA, c.TLSClientSubjects = "127.0.0.1:0", ca.File, "media-server"
 	})
 	if cl := env.sim.Clients(); len(cl) != 1 {
 		t.Fatalf("simulator's clients over TLS: %+v", cl)

@@ -114,7 +114,8 @@ var allow = map[string]rule{
 	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
-	"internal/testtool": {},
+	"internal/testtool":         {},
+	"internal/testtool/testpki": {},
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},

@@ -2,78 +2,32 @@ package sipsrv
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openrec/openrec/internal/testtool/testpki"
 )
 
-// testCA issues certificates for the TLS tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return &testCA{cert: c, key: key, pool: pool}
-}
-
 // leaf issues a certificate for 127.0.0.1 named cn (server and client use).
-func (ca *testCA) leaf(t *testing.T, cn string) tls.Certificate {
+func leaf(t *testing.T, ca *testpki.CA, cn string) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	_, _, pair := ca.Issue(t, cn)
+	return pair
 }
 
 // startTLSServer starts a server with a TLS listener whose certificate
 // the CA issued; mut adjusts the configuration first.
-func startTLSServer(t *testing.T, ca *testCA, mut func(*Config)) (*Server, *cancelHandler) {
+func startTLSServer(t *testing.T, ca *testpki.CA, mut func(*Config)) (*Server, *cancelHandler) {
 	t.Helper()
-	cert := ca.leaf(t, "recorder")
+	cert := leaf(t, ca, "recorder")
 	cfg := Config{
 		TLSListen: "127.0.0.1:0",
 		TLS:       &tls.Config{Certificates: []tls.Certificate{cert}},
-		TLSClient: &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{cert}},
+		TLSClient: &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{cert}},
 	}
 	if mut != nil {
 		mut(&cfg)
@@ -83,10 +37,10 @@ func startTLSServer(t *testing.T, ca *testCA, mut func(*Config)) (*Server, *canc
 
 // tlsPeer connects to the TLS port; conf nil trusts ca without a client
 // certificate.
-func tlsPeer(t *testing.T, s *Server, ca *testCA, conf *tls.Config) (*peer, error) {
+func tlsPeer(t *testing.T, s *Server, ca *testpki.CA, conf *tls.Config) (*peer, error) {
 	t.Helper()
 	if conf == nil {
-		conf = &tls.Config{RootCAs: ca.pool}
+		conf = &tls.Config{RootCAs: ca.Pool}
 	}
 	c, err := tls.Dial("tcp", s.TLSAddr().String(), conf)
 	if err != nil {
@@ -111,7 +65,7 @@ func contactLine(msg string) string {
 // (sips: for a sips: Request-URI, else transport=tls), and the recorder's
 // BYE reaches the peer over the same connection.
 func TestTLSDialogContactAndBye(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testpki.NewCA(t, "test CA")
 	s, h := startTLSServer(t, ca, nil)
 	for _, tc := range []struct {
 		name, scheme, want string
@@ -160,11 +114,11 @@ func TestTLSDialogContactAndBye(t *testing.T) {
 // BYE goes over a new TLS connection to the Contact, verified with
 // TLSClient's roots and carrying the recorder's certificate.
 func TestTLSHangupAfterIdleCloseDialsContact(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testpki.NewCA(t, "test CA")
 	s, _ := startTLSServer(t, ca, func(c *Config) { c.TCPIdleTimeout = 200 * time.Millisecond })
-	peerCert := ca.leaf(t, "media-server")
+	peerCert := leaf(t, ca, "media-server")
 	contact, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{peerCert}, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert,
+		Certificates: []tls.Certificate{peerCert}, ClientCAs: ca.Pool, ClientAuth: tls.RequireAndVerifyClientCert,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -230,9 +184,9 @@ func TestTLSHangupAfterIdleCloseDialsContact(t *testing.T) {
 // connection to the route set's first hop (the proxy that Record-Routed),
 // with the Route headers, not to the peer's ephemeral source port.
 func TestTLSHangupAfterIdleCloseFollowsRouteSet(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testpki.NewCA(t, "test CA")
 	s, _ := startTLSServer(t, ca, func(c *Config) { c.TCPIdleTimeout = 200 * time.Millisecond })
-	proxy, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "proxy")}})
+	proxy, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{leaf(t, ca, "proxy")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,9 +241,9 @@ func TestTLSHangupAfterIdleCloseFollowsRouteSet(t *testing.T) {
 // finishes its handshake. Each is counted and its connection closed; the
 // guard's connection count comes back to zero.
 func TestTLSRefusedClients(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testpki.NewCA(t, "test CA")
 	s, h := startTLSServer(t, ca, func(c *Config) {
-		c.TLS.ClientCAs, c.TLS.ClientAuth = ca.pool, tls.RequireAndVerifyClientCert
+		c.TLS.ClientCAs, c.TLS.ClientAuth = ca.Pool, tls.RequireAndVerifyClientCert
 		c.TLSHandshakeTimeout = 300 * time.Millisecond
 	})
 
@@ -346,8 +300,8 @@ func TestTLSRefusedClients(t *testing.T) {
 	}
 
 	// A client with a certificate of the CA is served.
-	cert := ca.leaf(t, "sbc")
-	good, err := tlsPeer(t, s, ca, &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{cert}})
+	cert := leaf(t, ca, "sbc")
+	good, err := tlsPeer(t, s, ca, &tls.Config{RootCAs: ca.Pool, Certificates: []tls.Certificate{cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +322,7 @@ func TestTLSNeedsConfig(t *testing.T) {
 // The TCP guard's connection limits hold on the TLS listener: over the
 // per-source limit a connection is refused before any handshake.
 func TestTLSConnectionLimits(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testpki.NewCA(t, "test CA")
 	s, _ := startTLSServer(t, ca, func(c *Config) { c.TCPMaxConnsPerSource = 1 })
 	p, err := tlsPeer(t, s, ca, nil)
 	if err != nil {
@@ -381,7 +335,7 @@ func TestTLSConnectionLimits(t *testing.T) {
 	c, err := net.Dial("tcp", s.TLSAddr().String())
 	if err == nil {
 		defer c.Close()
-		tc := tls.Client(c, &tls.Config{RootCAs: ca.pool, ServerName: "127.0.0.1"})
+		tc := tls.Client(c, &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"})
 		_ = tc.SetDeadline(time.Now().Add(2 * time.Second))
 		if err = tc.Handshake(); err == nil {
 			_, err = tc.Read(make([]byte, 1))
