@@ -162,6 +162,29 @@ steps:
 	}
 	screenshot(t, ctx, "3-recording-playing")
 
+	// Legal hold from the recording page: set with a reason, shown, released.
+	run(t, ctx, "legal hold",
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="free"]`)),
+		chromedp.SendKeys(chromedp.ID("hold-reason"), "case 4711"),
+		chromedp.Click(chromedp.ID("hold-set")),
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="held"] #hold-release`)),
+	)
+	held, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID("hold-text")))
+	if !strings.Contains(held, "case 4711") || !strings.Contains(held, "boss") {
+		t.Errorf("hold shown as %q", held)
+	}
+	recs := byCall(t, env.a, env.sim, "c1")
+	if h, ok, err := env.a.Store().LegalHold(context.Background(), recs[0].ID); err != nil || !ok || h.Reason != "case 4711" {
+		t.Errorf("hold in the store: %+v %v %v", h, ok, err)
+	}
+	run(t, ctx, "release the hold",
+		chromedp.Click(chromedp.ID("hold-release")),
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="free"]`)),
+	)
+	if _, ok, _ := env.a.Store().LegalHold(context.Background(), recs[0].ID); ok {
+		t.Error("hold still in the store after Release")
+	}
+
 	// Live monitor during a call.
 	done := make(chan struct{})
 	go func() {

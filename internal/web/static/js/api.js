@@ -120,4 +120,6 @@ export const paths = {
   users: () => '/api/v1/admin/users',
   user: (name) => `/api/v1/admin/users/${enc(name)}`,
   audit: () => '/api/v1/audit',
+  holds: () => '/api/v1/holds',
+  hold: (id) => `/api/v1/holds/${enc(id)}`,
 };

@@ -1,7 +1,7 @@
 // The recording page (#/recording/ID): waveform player, downloads and the
 // recording's metadata.
 
-import { get, paths, problemFrom, query } from './api.js';
+import { del, get, paths, post, problemFrom, query } from './api.js';
 import { badge, card, clearBanner, fill, h, kv, select, showError, table } from './dom.js';
 import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel, statusText } from './format.js';
 import { Waveform } from './waveform.js';
@@ -135,7 +135,7 @@ function build(page, ctx, id, rec) {
       downloads.el),
     legend, audio);
 
-  fill(page, backLink(ctx), title, player, details(rec, events));
+  fill(page, backLink(ctx), title, player, holdCard(id, rec, ctx), details(rec, events));
   page.dataset.state = 'ready';
 
   // Waveform and playback.
@@ -456,4 +456,58 @@ function details(rec, events) {
 function extTable(entries) {
   return h('table', { class: 'grid kvtable' }, h('tbody', null,
     entries.map(([k, v]) => h('tr', { dataset: { key: k } }, h('th', { class: 'mono', text: k }), h('td', { class: 'wrap', text: v })))));
+}
+
+/**
+ * holdCard shows the recording's legal hold (a held recording is deleted by
+ * nothing: retention, discard or erasure) and lets admins and supervisors
+ * set one with a reason, or release it (docs/api.md "Legal holds").
+ */
+function holdCard(id, rec, ctx) {
+  const role = ctx.user ? ctx.user.role : '';
+  const staff = role === 'admin' || role === 'supervisor';
+  const el = card(null, { id: 'hold-card' });
+  const render = (hold) => {
+    el.dataset.state = hold ? 'held' : 'free';
+    const text = hold
+      ? `On legal hold since ${fmtTime(hold.set_at)} by ${hold.set_by || 'unknown'}: ${hold.reason}`
+      : 'Not on legal hold: retention and erasure may delete this recording.';
+    const body = [h('p', { id: 'hold-text', text })];
+    if (staff && hold) {
+      body.push(h('button', { type: 'button', id: 'hold-release', class: 'btn', text: 'Release hold', onclick: release }));
+    } else if (staff) {
+      const reason = h('input', { id: 'hold-reason', type: 'text', maxlength: '500', placeholder: 'Reason (case number, complaint)', 'aria-label': 'Reason for the legal hold' });
+      body.push(h('div', { class: 'controls' }, reason,
+        h('button', { type: 'button', id: 'hold-set', class: 'btn btn-primary', text: 'Put on legal hold', onclick: () => set(reason.value) })));
+    }
+    fill(el, h('h2', { text: 'Legal hold' }), ...body);
+  };
+  const refresh = async () => {
+    const r = await get(paths.recording(id));
+    render(r.legal_hold);
+  };
+  const set = async (reason) => {
+    if (!reason.trim()) {
+      showError({ title: 'Legal hold', detail: 'give a reason (a case number, a complaint)' });
+      return;
+    }
+    try {
+      clearBanner();
+      await post(paths.holds(), { recording_id: id, reason: reason.trim() });
+      await refresh();
+    } catch (err) {
+      showError(err, 'Legal hold');
+    }
+  };
+  const release = async () => {
+    try {
+      clearBanner();
+      await del(paths.hold(id));
+      await refresh();
+    } catch (err) {
+      showError(err, 'Release hold');
+    }
+  };
+  render(rec.legal_hold);
+  return el;
 }
