@@ -30,7 +30,8 @@ import (
 // When the peer refreshes (refresher=uac) and no refresh arrives before
 // the session expires (minus min(32 s, interval/3)), the recorder ends the
 // session with a BYE. When the recorder refreshes (refresher=uas) it sends
-// an UPDATE at half the interval and ends the session if it fails.
+// an UPDATE at half the interval and ends the session if it times out or
+// gets 408 or 481 (RFC 4028 §10); another refusal keeps the session.
 
 // supportedTags are the option tags a request may require.
 var supportedTags = map[string]bool{"siprec": true, "timer": true, "100rel": true}
@@ -289,6 +290,17 @@ func (s *Server) refreshSession(id string, a *armed) {
 		sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", int(a.st.interval/time.Second))),
 		sip.NewHeader("Supported", supportedHeader))
 	if err == nil && code >= 200 && code < 300 {
+		if s.current(id, a) {
+			s.armTimer(id, a.st)
+		}
+		return
+	}
+	if err == nil && code >= 300 && code != 408 && code != 481 {
+		// RFC 4028 §10: only a timeout, 408 or 481 ends the session. A
+		// peer that refuses the UPDATE otherwise (405 or 501: it does not
+		// do UPDATE; 491: glare) still has the call: it goes on being
+		// recorded, and the next refresh is tried at the next half interval.
+		s.log.Info("sip session refresh refused: session kept", "call_id", id, "code", code)
 		if s.current(id, a) {
 			s.armTimer(id, a.st)
 		}
