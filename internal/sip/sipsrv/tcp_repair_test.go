@@ -38,6 +38,15 @@ func frameChunks(chunks []string, maxLen int) (msgs int, answered string, err er
 	return msgs, sink.written.String(), err
 }
 
+// clFirst moves a message's Content-Length to the top of its header.
+func clFirst(msg string) string {
+	head, body, _ := strings.Cut(msg, "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")
+	cl := lines[len(lines)-1]
+	lines = append([]string{lines[0], cl}, lines[1:len(lines)-1]...)
+	return strings.Join(lines, "\r\n") + "\r\n\r\n" + body
+}
+
 func brokenRoute(callID string) string {
 	return strings.Replace(hostileRequest("INVITE", "TCP", callID, 5070), "Max-Forwards: 70",
 		"Route: <sip:sbc.example:remote_port;lr>\r\nMax-Forwards: 70", 1)
@@ -63,6 +72,7 @@ func TestTCPRepairAtEveryCut(t *testing.T) {
 		{"broken after keep-alive", brokenRoute("r1") + "\r\n\r\n" + brokenRoute("r2"), 2, ""},
 		{"unterminated contact", strings.Replace(hostileRequest("INVITE", "TCP", "c1", 5070),
 			"Contact: <sip:ms@127.0.0.1:5070;transport=tcp>", "Contact: <sip:ms@127.0.0.1:5070;transport=tcp", 1) + options("o1"), 2, ""},
+		{"content-length before the broken route", clFirst(brokenRoute("r3")) + options("o1"), 2, ""},
 		{"unrepairable cseq", strings.Replace(options("x1"), "CSeq: 1", "CSeq: x", 1) + options("o1"), 0, "SIP/2.0 400 Bad Request: malformed message"},
 		{"broken route and cseq", strings.Replace(brokenRoute("x2"), "CSeq: 1", "CSeq: x", 1) + options("o1"), 0, "SIP/2.0 400 Bad Request: malformed message"},
 	}
