@@ -166,6 +166,7 @@ type tcpConn struct {
 	mended bool   // the message at the head of raw is already a repaired one
 	held   error  // the parse error of a broken message at the head of raw that waits for its end to be repaired
 	scan   int    // how far raw was searched for the held message's header end
+	need   int    // the held message's whole size, once its header has arrived (0: not known)
 	linger int    // messages passed on just before err: their answers go out first
 	shaken bool   // TLS handshake done (tls.go)
 	writes atomic.Int64
@@ -335,7 +336,7 @@ func (c *tcpConn) frame(data []byte) (err error) {
 // refuseBroken answers a message that can neither be parsed nor repaired
 // and ends the connection: there is no boundary to resynchronise on.
 func (c *tcpConn) refuseBroken(perr error) error {
-	c.held, c.scan = nil, 0
+	c.held, c.scan, c.need = nil, 0, 0
 	if errors.Is(perr, sip.ErrMessageTooLarge) {
 		c.l.counters.tcpLarge.Add(1)
 		c.answerBroken(513, "Message Too Large", perr)
@@ -478,6 +479,9 @@ func (c *tcpConn) repair(perr error) int {
 	if c.mended || bytes.HasPrefix(c.raw, []byte("SIP/2.0")) {
 		return notRepaired
 	}
+	if c.held != nil && c.need > len(c.raw) {
+		return needMore // the body is still on its way
+	}
 	limit := c.l.parser.MaxMessageLength
 	from := max(0, c.scan-3)
 	end := bytes.Index(c.raw[from:], []byte("\r\n\r\n"))
@@ -510,10 +514,10 @@ func (c *tcpConn) repair(perr error) int {
 	}
 	size := end + 4 + n
 	if size > len(c.raw) {
-		c.held = perr
+		c.held, c.need = perr, size
 		return needMore
 	}
-	c.scan = 0
+	c.scan, c.need = 0, 0
 	fixed, notes, ok := repairRequest(c.raw[:size])
 	if !ok {
 		return notRepaired
@@ -521,7 +525,7 @@ func (c *tcpConn) repair(perr error) int {
 	if _, err := c.l.parser.ParseSIP(fixed); err != nil {
 		return notRepaired
 	}
-	c.l.log.Info("sip request repaired", "transport", "tcp", "source", c.RemoteAddr().String(),
+	c.l.log.Info("sip request repaired", "transport", c.l.transport, "source", c.RemoteAddr().String(),
 		"repairs", strings.Join(notes, "; "), "error", reasonOf(perr))
 	c.restream(append(fixed, c.raw[size:]...))
 	c.mended = true
