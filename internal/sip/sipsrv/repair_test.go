@@ -79,6 +79,7 @@ func FuzzRepairRequest(f *testing.F) {
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContact: <sip:x@y\r\nRoute: <sip:p:q>\r\n\r\nv=0\r\n"))
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\nm: sip:x@y:zz\nRecord-Route: <>\n\nbody"))
 	f.Add([]byte("BYE sip:a@b SIP/2.0\r\nContact: *\r\n\r\n"))
+	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContact: \"A>B\" <sip:x@y\r\nContact: 0><\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fixed, _, ok := repairRequest(data)
 		if !ok {
