@@ -326,7 +326,8 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 		return 0, ErrUnknownDialog
 	}
 	inv := d.invite
-	req := sip.NewRequest(method, dialogTarget(inv))
+	target := dialogTarget(inv)
+	req := sip.NewRequest(method, target)
 	to := inv.From().AsTo()
 	from := inv.To().AsFrom()
 	from.Params = from.Params.Clone()
@@ -340,12 +341,17 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 	for _, rr := range inv.GetHeaders("Record-Route") {
 		req.AppendHeader(sip.NewHeader("Route", rr.Value()))
 	}
-	req.AppendHeader(sip.HeaderClone(&s.contact))
+	req.AppendHeader(s.contactFor(inv))
 	for _, h := range hdrs {
 		req.AppendHeader(h)
 	}
+	// Framed over TCP and TLS only by its Content-Length (as the BYE), and
+	// sent where the BYE goes: over a new connection when the INVITE's was
+	// closed (idle timeout), not to the peer's old ephemeral port.
+	cl := sip.ContentLengthHeader(0)
+	req.AppendHeader(&cl)
 	req.SetTransport(inv.Transport())
-	req.SetDestination(inv.Source())
+	req.SetDestination(s.byeDestination(inv, target))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	tx, err := s.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
