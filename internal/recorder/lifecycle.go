@@ -198,6 +198,9 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if dropped > 0 && rec.Status != store.StatusFailed {
 			rec.StatusReason += "; " + droppedReason(dropped)
 		}
+		if note := c.srtpNote(); note != "" && rec.Status != store.StatusFailed {
+			rec.StatusReason += "; " + note
+		}
 		if rec.NeedsTranscode && !strings.Contains(rec.StatusReason, "needs_transcode") {
 			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+"; needs_transcode: codec not decoded, raw payload kept", "; ")
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -29,6 +30,8 @@ type streamSRTP struct {
 type callSRTP struct {
 	authFailures uint64 // packets of closed streams that failed authentication
 	failed       []int  // channels of closed streams that had only auth failures
+	partly       []int  // channels of closed streams that decrypted some packets and failed others
+	partlyPkts   uint64 // the failed packets of those streams
 }
 
 // randReader is the source of answer keys (tests may replace it).
@@ -161,7 +164,26 @@ func (r *Recorder) srtpClosed(c *call, s *stream, st rtpin.Stats) {
 			r.stats.srtpFailedStreams.Add(1)
 			c.event("srtp-auth-failed", s.channel, r.cfg.Now(), fmt.Sprintf("%d packets failed SRTP authentication, none decrypted (wrong key?)", st.AuthFailures))
 		}
+		return
 	}
+	// Some packets decrypted, others did not: a key changed without a
+	// re-INVITE, or packets were sprayed at the port. Their audio is not
+	// in the recording; the record says so (the status stays, as for
+	// packets from a foreign source, since anyone can send such packets).
+	if !slices.Contains(c.srtp.partly, s.channel) {
+		c.srtp.partly = append(c.srtp.partly, s.channel)
+	}
+	c.srtp.partlyPkts += st.AuthFailures
+	c.event("srtp-auth-failed", s.channel, r.cfg.Now(), fmt.Sprintf("%d packets failed SRTP authentication, %d decrypted", st.AuthFailures, st.Packets))
+}
+
+// srtpNote is the status-reason note of SRTP packets that failed
+// authentication on streams that decrypted others, "" if none did.
+func (c *call) srtpNote() string {
+	if c.srtp.partlyPkts == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d SRTP packets failed authentication on channel %v", c.srtp.partlyPkts, c.srtp.partly)
 }
 
 // srtpStatus is the status reason of a recording whose SRTP failed, "" if

@@ -197,3 +197,44 @@ func TestSRTPReinviteKeys(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// A sender whose key changes in the middle of the call without a
+// re-INVITE (its packets decrypt, then fail): the audio after the change
+// is lost, and the recording says so (reason and an srtp-auth-failed event
+// with the count) instead of a plain "completed".
+func TestSRTPKeyLostMidCallIsNoted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	keyA, keyB := srtpKey(1), srtpKey(100)
+	ansA, err := f.r.Invite(ctx, srtpInvite(t, "a", "5001", 40000, keyA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ansB, err := f.r.Invite(ctx, srtpInvite(t, "b", "+15550100", 40002, keyB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newSender(t, answerPort(t, ansA), 11), newSender(t, answerPort(t, ansB), 22)
+	a.sendSRTP(t, 60, keyA)
+	b.sendSRTP(t, 30, keyB)
+	b.sendSRTP(t, 30, srtpKey(200))
+	waitPackets(t, f.r, 90)
+	f.r.Bye("a", "bye")
+	f.r.Bye("b", "bye")
+	rec := onlyRecording(t, f.db)
+	if !strings.Contains(rec.StatusReason, "30 SRTP packets failed authentication on channel [1]") {
+		t.Errorf("recording %s %q: want the lost SRTP packets in the reason", rec.Status, rec.StatusReason)
+	}
+	var noted []int
+	for _, e := range rec.Events {
+		if e.Type == "srtp-auth-failed" {
+			noted = append(noted, e.Channel)
+		}
+	}
+	if fmt.Sprint(noted) != "[1]" {
+		t.Errorf("srtp-auth-failed events on channels %v, want [1]", noted)
+	}
+	if st := f.r.Stats(); st.SRTPAuthFailures != 30 || st.SRTPFailedStreams != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -30,7 +30,8 @@ import (
 // When the peer refreshes (refresher=uac) and no refresh arrives before
 // the session expires (minus min(32 s, interval/3)), the recorder ends the
 // session with a BYE. When the recorder refreshes (refresher=uas) it sends
-// an UPDATE at half the interval and ends the session if it fails.
+// an UPDATE at half the interval and ends the session if it times out or
+// gets 408 or 481 (RFC 4028 §10); another refusal keeps the session.
 
 // supportedTags are the option tags a request may require.
 var supportedTags = map[string]bool{"siprec": true, "timer": true, "100rel": true}
@@ -294,6 +295,17 @@ func (s *Server) refreshSession(id string, a *armed) {
 		}
 		return
 	}
+	if err == nil && code >= 300 && code != 408 && code != 481 {
+		// RFC 4028 §10: only a timeout, 408 or 481 ends the session. A
+		// peer that refuses the UPDATE otherwise (405 or 501: it does not
+		// do UPDATE; 491: glare) still has the call: it goes on being
+		// recorded, and the next refresh is tried at the next half interval.
+		s.log.Info("sip session refresh refused: session kept", "call_id", id, "code", code)
+		if s.current(id, a) {
+			s.armTimer(id, a.st)
+		}
+		return
+	}
 	s.log.Info("sip session refresh failed", "call_id", id, "code", code, "error", err)
 	s.expireSession(id, a, "session refresh failed")
 }
@@ -314,7 +326,8 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 		return 0, ErrUnknownDialog
 	}
 	inv := d.invite
-	req := sip.NewRequest(method, dialogTarget(inv))
+	target := dialogTarget(inv)
+	req := sip.NewRequest(method, target)
 	to := inv.From().AsTo()
 	from := inv.To().AsFrom()
 	from.Params = from.Params.Clone()
@@ -328,12 +341,17 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 	for _, rr := range inv.GetHeaders("Record-Route") {
 		req.AppendHeader(sip.NewHeader("Route", rr.Value()))
 	}
-	req.AppendHeader(sip.HeaderClone(&s.contact))
+	req.AppendHeader(s.contactFor(inv))
 	for _, h := range hdrs {
 		req.AppendHeader(h)
 	}
+	// Framed over TCP and TLS only by its Content-Length (as the BYE), and
+	// sent where the BYE goes: over a new connection when the INVITE's was
+	// closed (idle timeout), not to the peer's old ephemeral port.
+	cl := sip.ContentLengthHeader(0)
+	req.AppendHeader(&cl)
 	req.SetTransport(inv.Transport())
-	req.SetDestination(inv.Source())
+	req.SetDestination(s.byeDestination(inv, target))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	tx, err := s.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)

@@ -339,3 +339,39 @@ func TestSessionTimerWeRefresh(t *testing.T) {
 	}
 	_, _ = p.c.WriteToUDP(SalvageResponse([]byte(bye), 200, "OK"), p.to)
 }
+
+// We refresh (refresher=uas) and the peer refuses the UPDATE for a reason
+// other than a timeout, 408 or 481 (it does not do UPDATE: 405, 501; or
+// a glare, 491): RFC 4028 §10 ends the session only on a timeout, 408 or
+// 481, so the call goes on being recorded (no BYE, the dialog stays) and
+// the next refresh is tried at the next half interval.
+func TestSessionTimerRefreshRefusedKeepsCall(t *testing.T) {
+	for _, code := range []int{405, 501, 491, 500} {
+		t.Run(itoa(code), func(t *testing.T) {
+			p := newOptionsPeer(t)
+			p.send(withHeaders(reviewRequest("INVITE", "keep", "z9hG4bKkeep1", p.port, reviewSDP), "Session-Expires: 200\r\n"))
+			if res := p.read(); header(res, "Session-Expires") != "200;refresher=uas" {
+				t.Fatalf("INVITE: %s", res)
+			}
+			armed := p.timers.waitArmed(t, nil)
+			go armed.f()
+			upd := p.read()
+			if !strings.HasPrefix(upd, "UPDATE ") {
+				t.Fatalf("got %q, want an UPDATE refresh", upd)
+			}
+			_, _ = p.c.WriteToUDP(SalvageResponse([]byte(upd), code, "Refused"), p.to)
+			next := p.timers.waitArmed(t, armed)
+			if next.d != 100*time.Second {
+				t.Fatalf("after %d: armed %+v, want the next refresh in 100s", code, next)
+			}
+			if n := p.s.Dialogs(); n != 1 {
+				t.Fatalf("after %d: %d dialogs, want the call kept", code, n)
+			}
+			_ = p.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			buf := make([]byte, 65535)
+			if n, _, err := p.c.ReadFromUDP(buf); err == nil && strings.HasPrefix(string(buf[:n]), "BYE ") {
+				t.Fatalf("after %d: BYE sent on a live call: %q", code, buf[:n])
+			}
+		})
+	}
+}

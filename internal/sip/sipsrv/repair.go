@@ -106,8 +106,13 @@ func repairContact(value string) (string, string) {
 	if v == "*" {
 		return value, ""
 	}
-	i := strings.IndexByte(v, '<')
-	j := strings.IndexByte(v, '>')
+	i := openingBracket(v)
+	j := -1
+	if i >= 0 {
+		if k := strings.IndexByte(v[i:], '>'); k >= 0 {
+			j = i + k
+		}
+	}
 	note := ""
 	if i >= 0 && j < 0 {
 		v += ">"
@@ -128,6 +133,23 @@ func repairContact(value string) (string, string) {
 		return value, ""
 	}
 	return " " + v, note
+}
+
+// openingBracket is the index of the first "<" outside a quoted display
+// name, or -1.
+func openingBracket(v string) int {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '<' && !quoted:
+			return i
+		}
+	}
+	return -1
 }
 
 // dialogTarget is the Request-URI of an in-dialog request we send: the

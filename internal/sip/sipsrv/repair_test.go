@@ -79,6 +79,7 @@ func FuzzRepairRequest(f *testing.F) {
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContact: <sip:x@y\r\nRoute: <sip:p:q>\r\n\r\nv=0\r\n"))
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\nm: sip:x@y:zz\nRecord-Route: <>\n\nbody"))
 	f.Add([]byte("BYE sip:a@b SIP/2.0\r\nContact: *\r\n\r\n"))
+	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContact: \"A>B\" <sip:x@y\r\nContact: 0><\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fixed, _, ok := repairRequest(data)
 		if !ok {
@@ -124,5 +125,48 @@ func TestLiberalHeadersTCP(t *testing.T) {
 	}
 	if got[0] != "SIP/2.0 200 OK" || got[1] != "SIP/2.0 200 OK" {
 		t.Errorf("responses %q, want the INVITE and the OPTIONS answered 200", got)
+	}
+}
+
+// repairContact reads the URI between the first "<" outside a quoted
+// display name and the ">" after it: a ">" before the "<" (in a display
+// name, or junk) is not the end of the URI and does not panic.
+func TestRepairContact(t *testing.T) {
+	tests := []struct{ in, want, note string }{
+		{` <sip:a@b:5060>`, ` <sip:a@b:5060>`, ""},
+		{` <sip:a@b:5060`, ` <sip:a@b:5060>`, "unterminated < in Contact closed"},
+		{` "A>B" <sip:a@b:5060>`, ` "A>B" <sip:a@b:5060>`, ""},
+		{` "A<B" <sip:a@b:5060>`, ` "A<B" <sip:a@b:5060>`, ""},
+		{` "A>B" <sip:a@b:5060`, ` "A>B" <sip:a@b:5060>`, "unterminated < in Contact closed"},
+		{`0><`, "", "unusable Contact ignored: in-dialog requests go to the source address"},
+		{` > <sip:a@b>`, ` > <sip:a@b>`, ""},
+		{` sip:a@b:x`, "", "unusable Contact ignored: in-dialog requests go to the source address"},
+		{` *`, ` *`, ""},
+	}
+	for _, tt := range tests {
+		got, note := repairContact(tt.in)
+		if got != tt.want || note != tt.note {
+			t.Errorf("repairContact(%q) = %q, %q; want %q, %q", tt.in, got, note, tt.want, tt.note)
+		}
+	}
+}
+
+// Over UDP: an INVITE that needs a repair (broken Route) and whose Contact
+// has a ">" in its display name is answered 200, not lost to a panic.
+func TestRepairContactDisplayNameUDP(t *testing.T) {
+	p := newOptionsPeer(t)
+	inv := reviewRequest("INVITE", "dn1", "z9hG4bKdn1", p.port, reviewSDP)
+	contact := "Contact: <sip:ms@127.0.0.1:" + itoa(p.port) + ">"
+	if !strings.Contains(inv, contact) {
+		t.Fatalf("test request lacks %q", contact)
+	}
+	inv = strings.Replace(inv, contact, `Contact: "Queue >> 5" <sip:ms@127.0.0.1:`+itoa(p.port)+">", 1)
+	inv = strings.Replace(inv, "Max-Forwards: 70", "Route: <sip:sbc.example:remote_port;lr>\r\nMax-Forwards: 70", 1)
+	p.send(inv)
+	if got := statusOfMsg(p.read()); got != "200 OK" {
+		t.Fatalf("status %q, want 200 OK", got)
+	}
+	if n := p.s.counters.panics.Load(); n != 0 {
+		t.Fatalf("%d panics recovered", n)
 	}
 }

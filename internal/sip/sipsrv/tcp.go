@@ -164,6 +164,9 @@ type tcpConn struct {
 	err    error  // ends the connection once out is read
 	passed int    // messages passed on in the current read
 	mended bool   // the message at the head of raw is already a repaired one
+	held   error  // the parse error of a broken message at the head of raw that waits for its end to be repaired
+	scan   int    // how far raw was searched for the held message's header end
+	need   int    // the held message's whole size, once its header has arrived (0: not known)
 	linger int    // messages passed on just before err: their answers go out first
 	shaken bool   // TLS handshake done (tls.go)
 	writes atomic.Int64
@@ -274,11 +277,28 @@ func (c *tcpConn) frame(data []byte) (err error) {
 		}
 	}()
 	if len(c.raw) == 0 && isKeepAlive(data) {
-		c.out = append(c.out, data...) // RFC 5626 §3.5.1: sipgo answers the ping
+		// RFC 5626 §3.5.1: sipgo answers a double-CRLF ping with a CRLF
+		// pong; any other run of CRs and LFs between messages needs no
+		// answer and is not passed on (it is not a message either).
+		if string(data) == "\r\n\r\n" {
+			c.out = append(c.out, data...)
+		}
 		return nil
 	}
 	c.raw = append(c.raw, data...)
-	_, _ = c.stream.Write(data)
+	if c.held != nil {
+		// The stream parser already refused the message at the head of raw;
+		// only its end is awaited, without parsing it again.
+		switch c.repair(c.held) {
+		case needMore:
+			return nil
+		case notRepaired:
+			return c.refuseBroken(c.held)
+		}
+		c.held = nil
+	} else {
+		_, _ = c.stream.Write(data)
+	}
 	for c.stream.Buffer().Len() > 0 {
 		msg, n, perr := c.stream.ParseNext()
 		switch {
@@ -303,16 +323,31 @@ func (c *tcpConn) frame(data []byte) (err error) {
 			case needMore:
 				return nil
 			}
-			reason := "Bad Request: malformed message"
-			if errors.Is(perr, sip.ErrParseReadBodyIncomplete) {
-				reason = "Missing Content-Length header"
+			if c.held != nil {
+				perr = c.held // too large while waiting
 			}
-			c.answerBroken(400, reason, perr)
-			return errClose
+			return c.refuseBroken(perr)
 		}
 	}
 	c.raw = c.raw[:0]
 	return nil
+}
+
+// refuseBroken answers a message that can neither be parsed nor repaired
+// and ends the connection: there is no boundary to resynchronise on.
+func (c *tcpConn) refuseBroken(perr error) error {
+	c.held, c.scan, c.need = nil, 0, 0
+	if errors.Is(perr, sip.ErrMessageTooLarge) {
+		c.l.counters.tcpLarge.Add(1)
+		c.answerBroken(513, "Message Too Large", perr)
+		return errClose
+	}
+	reason := "Bad Request: malformed message"
+	if errors.Is(perr, sip.ErrParseReadBodyIncomplete) {
+		reason = "Missing Content-Length header"
+	}
+	c.answerBroken(400, reason, perr)
+	return errClose
 }
 
 // accept passes a whole message on, or answers an invalid request itself.
@@ -430,24 +465,59 @@ const (
 
 // repair tries to mend the message at the head of c.raw that the stream
 // parser refused (repair.go: a broken Route, Record-Route or Contact, which
-// a recorder does not need). The message is framed by its Content-Length;
-// when its body has not all arrived yet, the stream is rewound to wait for
-// it. A repaired message replaces the broken one and the stream parser
-// starts again on it.
+// a recorder does not need). The message is framed by its Content-Length.
+// The parser refuses a header line as soon as the line has arrived, so the
+// rest of the header and the body may still be on their way: then the
+// message is held (c.held) and frame only looks for its end as bytes come,
+// without parsing it again, as long as what arrived so far is repairable
+// and within the size limit. A repaired message replaces the broken one
+// and the stream parser starts again on it.
 func (c *tcpConn) repair(perr error) int {
-	end := bytes.Index(c.raw, []byte("\r\n\r\n"))
-	if c.mended || end < 0 || bytes.HasPrefix(c.raw, []byte("SIP/2.0")) {
+	// Keep-alive CRLFs before the message (the stream parser skips them
+	// too); raw is restreamed when repaired, and the stream ends when not.
+	c.raw = bytes.TrimLeft(c.raw, "\r\n")
+	if c.mended || bytes.HasPrefix(c.raw, []byte("SIP/2.0")) {
 		return notRepaired
 	}
+	if c.held != nil && c.need > len(c.raw) {
+		return needMore // the body is still on its way
+	}
+	limit := c.l.parser.MaxMessageLength
+	from := max(0, c.scan-3)
+	end := bytes.Index(c.raw[from:], []byte("\r\n\r\n"))
+	if end < 0 {
+		c.scan = len(c.raw)
+		if len(c.raw) > limit {
+			c.held = sip.ErrMessageTooLarge
+			return notRepaired
+		}
+		if c.held == nil {
+			// First refusal with the header still incomplete: wait only if
+			// the lines so far are repairable.
+			last := bytes.LastIndex(c.raw, []byte("\r\n"))
+			if last < 0 || !repairable(c.l.parser, append(c.raw[:last+2:last+2], "Content-Length: 0\r\n\r\n"...)) {
+				return notRepaired
+			}
+		}
+		c.held = perr
+		return needMore
+	}
+	end += from
+	c.scan = end
 	n, ok := contentLength(c.raw[:end])
-	if !ok || n > c.l.parser.MaxMessageLength {
+	if !ok {
+		return notRepaired
+	}
+	if n > limit {
+		c.held = sip.ErrMessageTooLarge
 		return notRepaired
 	}
 	size := end + 4 + n
 	if size > len(c.raw) {
-		c.restream(c.raw)
+		c.held, c.need = perr, size
 		return needMore
 	}
+	c.scan, c.need = 0, 0
 	fixed, notes, ok := repairRequest(c.raw[:size])
 	if !ok {
 		return notRepaired
@@ -455,11 +525,21 @@ func (c *tcpConn) repair(perr error) int {
 	if _, err := c.l.parser.ParseSIP(fixed); err != nil {
 		return notRepaired
 	}
-	c.l.log.Info("sip request repaired", "transport", "tcp", "source", c.RemoteAddr().String(),
+	c.l.log.Info("sip request repaired", "transport", c.l.transport, "source", c.RemoteAddr().String(),
 		"repairs", strings.Join(notes, "; "), "error", reasonOf(perr))
 	c.restream(append(fixed, c.raw[size:]...))
 	c.mended = true
 	return repaired
+}
+
+// repairable reports whether a message head repairs into one sipgo parses.
+func repairable(p *sip.Parser, head []byte) bool {
+	fixed, _, ok := repairRequest(head)
+	if !ok {
+		return false
+	}
+	_, err := p.ParseSIP(fixed)
+	return err == nil
 }
 
 // restream makes data the whole of what the stream parser holds.

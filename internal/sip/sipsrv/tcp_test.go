@@ -230,3 +230,73 @@ func TestHangupAfterIdleCloseUsesContact(t *testing.T) {
 		t.Errorf("Hangup: %v", err)
 	}
 }
+
+// We refresh a session (refresher=uas) that came over TCP: the UPDATE
+// carries Content-Length (without it a stream peer cannot frame it), and
+// once the INVITE's connection was closed (idle), it goes over a new
+// connection to the Contact like the BYE, instead of failing and ending a
+// live call.
+func TestSessionRefreshOverTCP(t *testing.T) {
+	for _, idleClose := range []bool{false, true} {
+		name := "same connection"
+		if idleClose {
+			name = "after idle close"
+		}
+		t.Run(name, func(t *testing.T) {
+			mt := &manualTimers{}
+			cfg := Config{AfterFunc: mt.AfterFunc}
+			if idleClose {
+				cfg.TCPIdleTimeout = 200 * time.Millisecond
+			}
+			s, _ := startTCPServer(t, cfg)
+			contact, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer contact.Close()
+			cport := contact.Addr().(*net.TCPAddr).Port
+			p := dialFrom(t, s, "127.0.0.1")
+			id := "refresh-tcp-" + strings.ReplaceAll(name, " ", "-")
+			inv := hostileRequest("INVITE", "TCP", id, p.port)
+			inv = strings.Replace(inv, fmt.Sprintf("Contact: <sip:ms@127.0.0.1:%d;transport=tcp>", p.port), fmt.Sprintf("Contact: <sip:ms@127.0.0.1:%d;transport=tcp>", cport), 1)
+			inv = strings.Replace(inv, "Max-Forwards: 70", "Max-Forwards: 70\r\nSession-Expires: 200", 1)
+			p.send(inv)
+			if res := p.read(2 * time.Second); status(res) != "SIP/2.0 200 OK" || !strings.Contains(res, "refresher=uas") {
+				t.Fatalf("INVITE answered %q", res)
+			}
+			p.send(hostileRequest("ACK", "TCP", id, p.port))
+			from := p
+			if idleClose {
+				if !closedByServer(p, 2*time.Second) {
+					t.Fatal("idle connection not closed")
+				}
+				waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+			}
+			armed := mt.waitArmed(t, nil)
+			go armed.f()
+			if idleClose {
+				_ = contact.(*net.TCPListener).SetDeadline(time.Now().Add(3 * time.Second))
+				c, err := contact.Accept()
+				if err != nil {
+					t.Fatalf("no connection to the Contact for the UPDATE: %v", err)
+				}
+				defer c.Close()
+				from = &peer{t: t, tcp: c, rd: newReader(c)}
+			}
+			upd := from.read(3 * time.Second)
+			if !strings.HasPrefix(upd, "UPDATE ") {
+				t.Fatalf("got %q, want the UPDATE refresh", status(upd))
+			}
+			if !strings.Contains(strings.ToLower(upd), "content-length: 0") {
+				t.Fatalf("UPDATE without Content-Length:\n%s", upd)
+			}
+			if res := SalvageResponse([]byte(upd), 200, "OK"); res != nil {
+				_, _ = from.tcp.Write(res)
+			}
+			next := mt.waitArmed(t, armed)
+			if next.d != 100*time.Second || s.Dialogs() != 1 {
+				t.Fatalf("after the refresh: armed %+v, %d dialogs; want the next refresh and the call kept", next, s.Dialogs())
+			}
+		})
+	}
+}
