@@ -2,9 +2,9 @@
 // (Sweeper) and every recording of a party on request (Erase, GDPR art.
 // 17). A recording on legal hold is never deleted, by anyone: the hold is
 // checked before a file is touched, and the store refuses the row too.
-// Deleting removes the media files first (the row stays while a file
-// resists, so the next attempt finds it), then the row with its deletion
-// record, then writes an audit entry.
+// Deleting sets the media files aside, deletes the row with its deletion
+// record (refused for a recording held meanwhile: the files come back),
+// removes the files, then writes an audit entry.
 package expire
 
 import (
@@ -47,23 +47,61 @@ func Files(r *store.Recording, dataDir string) []string {
 	return append(files, raw...)
 }
 
-// Delete deletes recording r (files, then row) for reason, unless it is on
-// legal hold (store.ErrLegalHold, nothing touched).
+// deletingSuffix marks a file set aside by a deletion under way.
+const deletingSuffix = ".deleting"
+
+// Delete deletes recording r for reason, unless it is on legal hold
+// (store.ErrLegalHold, nothing touched).
+//
+// The row decides, in one transaction with the hold check, so that a hold
+// landing while the deletion runs keeps the recording whole: the files are
+// first set aside (renamed with deletingSuffix; a file that cannot be
+// renamed stops the deletion and the row stays, so the next attempt finds
+// it), then the row goes — or, refused (held meanwhile, or any error), the
+// files come back — and only then are the files removed. Files left aside
+// by an attempt that never finished (a crash) are put back first.
 func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording, reason string) error {
+	files := Files(r, dataDir)
+	for _, f := range files {
+		if _, err := os.Lstat(f); errors.Is(err, os.ErrNotExist) {
+			_ = os.Rename(f+deletingSuffix, f) // no-op unless left aside
+		}
+	}
 	if _, held, err := st.LegalHold(ctx, r.ID); err != nil {
 		return err
 	} else if held {
 		return fmt.Errorf("delete recording %s: %w", r.ID, store.ErrLegalHold)
 	}
-	for _, f := range Files(r, dataDir) {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+	var aside []string
+	restore := func() {
+		for _, f := range aside {
+			_ = os.Rename(f+deletingSuffix, f)
+		}
+	}
+	for _, f := range files {
+		if err := os.Rename(f, f+deletingSuffix); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			restore()
 			return fmt.Errorf("delete recording %s: %w", r.ID, err)
 		}
+		aside = append(aside, f)
 	}
 	d := store.Deletion{RecordingID: r.ID, CallUUID: r.CallUUID, RecordID: r.RecordID, RecordedDN: r.RecordedDN,
 		Tenant: r.ExternalData[store.TenantKey], MediaPath: r.MediaPath, Reason: reason, StartedAt: r.StartedAt}
 	if err := st.DeleteRecording(ctx, d); err != nil && !errors.Is(err, store.ErrNotFound) {
+		restore()
 		return err
+	}
+	var errs []error
+	for _, f := range aside {
+		if err := os.Remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("recording %s deleted, but not all its files: %w", r.ID, errors.Join(errs...))
 	}
 	return nil
 }

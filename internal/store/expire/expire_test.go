@@ -194,3 +194,70 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// holdAfterCheck is the store as a hold placed in the gap between
+// Delete's hold check and its deletion sees it: LegalHold answers "not
+// held", then the hold lands (an API request racing the sweeper).
+type holdAfterCheck struct{ *sqlite.DB }
+
+func (h holdAfterCheck) LegalHold(ctx context.Context, id string) (store.Hold, bool, error) {
+	hold, ok, err := h.DB.LegalHold(ctx, id)
+	if err == nil && !ok {
+		err = h.DB.SetLegalHold(ctx, store.Hold{RecordingID: id, Reason: "set while the sweep ran"})
+	}
+	return hold, ok, err
+}
+
+// A hold that lands while a deletion is under way must leave the recording
+// whole: its row and its files (before, the files went and the row stayed,
+// a held recording without audio).
+func TestLegalHoldRacingDeleteKeepsFiles(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "R1", "", "+331", "5001", t0, store.StatusCompleted)
+	if err := Delete(ctx, holdAfterCheck{f.db}, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+		t.Errorf("Delete with a hold landing meanwhile: %v, want ErrLegalHold", err)
+	}
+	row, media := f.exists(t, "R1")
+	if !row || !media {
+		t.Fatalf("held recording torn: row %v media %v", row, media)
+	}
+	for _, p := range Files(r, f.dir)[2:4] { // sdp, manifest
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("held recording lost %s: %v", filepath.Base(p), err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*"+deletingSuffix)); len(left) != 0 {
+		t.Errorf("files left aside: %v", left)
+	}
+	// Released, it goes whole.
+	if err := f.db.ReleaseLegalHold(ctx, "R1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, f.dir, r, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*")); len(left) != 0 {
+		t.Errorf("files left after deletion: %v", left)
+	}
+}
+
+// Files set aside by a deletion that never finished (a crash between the
+// files and the row) come back at the next attempt on that recording.
+func TestDeleteRestoresFilesSetAside(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "R1", "", "+331", "5001", t0, store.StatusCompleted)
+	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "R1", Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(r.MediaPath, r.MediaPath+deletingSuffix); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+		t.Errorf("Delete of a held recording: %v", err)
+	}
+	if _, media := f.exists(t, "R1"); !media {
+		t.Errorf("media set aside by an unfinished deletion not restored")
+	}
+}
