@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type verifyReport struct {
 	Intact     int              `json:"intact"`
 	Unsealed   int              `json:"unsealed"`
 	InProgress int              `json:"in_progress"`
+	NoAudio    int              `json:"no_audio"` // failed before any audio was written: nothing to prove
 	Changed    []verifyProblem  `json:"changed"`
 	Audit      store.AuditCheck `json:"audit"`
 	AuditHead  string           `json:"audit_head_check,omitempty"`
@@ -114,6 +116,9 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 		path, inProgress, err := store.MediaFile(r, dataDir)
 		var problems []string
 		switch {
+		case errors.Is(err, store.ErrNoMedia) && neverHadAudio(r, dataDir):
+			rep.NoAudio++
+			return
 		case err != nil:
 			problems = []string{err.Error()}
 		case inProgress:
@@ -174,6 +179,29 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 	return rep, nil
 }
 
+// neverHadAudio reports whether r, whose media file is missing, failed
+// before any audio was written: status failed, no media hash in its row
+// and no manifest (a sealed recording always had audio: its manifest
+// stays as evidence when the media goes).
+func neverHadAudio(r *store.Recording, dataDir string) bool {
+	if r.Status != store.StatusFailed || r.SHA256 != "" || r.SizeBytes != 0 {
+		return false
+	}
+	if r.MediaPath == "" {
+		return true
+	}
+	paths := []string{r.MediaPath}
+	if !filepath.IsAbs(r.MediaPath) && dataDir != "" {
+		paths = append(paths, filepath.Join(dataDir, r.MediaPath))
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(seal.Path(strings.TrimSuffix(p, ".part"))); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
 // checkAuditHead checks "ID:HASH" against the log: "ok" or what is wrong.
 func checkAuditHead(ctx context.Context, db *sqlite.DB, head string) string {
 	idText, want, ok := strings.Cut(head, ":")
@@ -205,8 +233,8 @@ func writeVerifyReport(w io.Writer, rep verifyReport) {
 	if rep.AuditHead != "" && rep.AuditHead != "ok" {
 		fmt.Fprintf(w, "CHANGED audit log: %s\n", rep.AuditHead)
 	}
-	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress\n",
-		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress)
+	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress, %d failed without audio\n",
+		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress, rep.NoAudio)
 	fmt.Fprintf(w, "audit log: %d entries, %d broken, %d from before the chain; head %d %s\n",
 		rep.Audit.Entries, rep.Audit.Broken, rep.Audit.Unchained, rep.Audit.HeadID, rep.Audit.Head)
 }
