@@ -126,7 +126,7 @@ type credentials struct {
 // account with too many recent failures is refused for a while (429), and
 // a success of one account never forgives the failures of another.
 func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, error) {
-	ip, now := remoteAddr(r), s.cfg.Now()
+	ip, now := throttleAddr(remoteAddr(r)), s.cfg.Now()
 	account := accountKey(c.Username)
 	if wait, who := s.limit.blocked(ip, account, now); wait > 0 {
 		return nil, &Problem{Status: http.StatusTooManyRequests, Title: "Too Many Requests",
