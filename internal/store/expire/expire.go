@@ -275,6 +275,12 @@ func (q Query) filter() (store.Filter, string, error) {
 	return f, fmt.Sprintf("%s fingerprint %x", kind, sum[:6]), nil
 }
 
+// scrubber is a store that can make deleted rows unrecoverable from its
+// files (the SQLite store: its write-ahead log).
+type scrubber interface {
+	Scrub(ctx context.Context) error
+}
+
 // Report is what an erasure did.
 type Report struct {
 	Query      Query    `json:"query"`
@@ -326,6 +332,11 @@ func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string,
 			break
 		}
 		f.Cursor = page.NextCursor
+	}
+	if sc, ok := st.(scrubber); ok && len(rep.Erased) > 0 {
+		if err := sc.Scrub(ctx); err != nil {
+			log.Warn("erasure: the database's write-ahead log still holds old copies of the erased rows until its next checkpoint", "error", err)
+		}
 	}
 	audit(ctx, st, log, store.AuditEntry{At: now, User: actor, Action: store.AuditErasure, Tenant: q.Tenant,
 		Detail: fmt.Sprintf("%s: %d erased, %d on legal hold, %d in progress, %d failed", who, len(rep.Erased), len(rep.Held), len(rep.InProgress), len(rep.Failed))})

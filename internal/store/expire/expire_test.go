@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,44 @@ func TestDeleteRestoresFilesSetAside(t *testing.T) {
 	}
 	if _, media := f.exists(t, "R1"); !media {
 		t.Errorf("media set aside by an unfinished deletion not restored")
+	}
+}
+
+// An erased party's number must not survive in the database file: SQLite
+// leaves deleted rows' bytes in free pages (and the WAL) unless it
+// overwrites them, where `strings openrec.db` finds them.
+func TestEraseLeavesNoTraceInTheDatabaseFile(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const ani = "+33177755501"
+	for i, id := range []string{"E1", "E2", "E3"} {
+		f.add(t, id, "", ani, "500"+string(rune('1'+i)), t0, store.StatusCompleted)
+	}
+	f.add(t, "K1", "", "+33100000000", "5009", t0, store.StatusCompleted)
+	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "root", t0, quiet())
+	if err != nil || len(rep.Erased) != 3 {
+		t.Fatalf("erase: %v %+v", err, rep)
+	}
+	for _, name := range []string{"openrec.db", "openrec.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(f.dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), ani); n > 0 {
+			t.Errorf("%s still holds the erased number %d times", name, n)
+		}
+	}
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "openrec.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), ani); n > 0 {
+		t.Errorf("openrec.db holds the erased number %d times after close", n)
 	}
 }
