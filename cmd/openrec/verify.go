@@ -54,7 +54,9 @@ with the server's Ed25519 key (<data-dir>/keys/seal.key; its public key
 seal.pub may be kept elsewhere and given with --public-key). verify hashes the
 media again and checks it, the signed manifest and the database row against
 each other. The audit log is a hash chain: verify recomputes it and names
-the first entries that do not follow. --audit-head ID:HASH (from the
+the first entries that do not follow. With --all, a signed manifest under
+<data-dir>/media whose recording has no row (removed outside openrec, which
+deletes the manifest with the recording) is reported too. --audit-head ID:HASH (from the
 "audit chain head" log line) also proves that no entry up to that one was
 removed from the end.
 
@@ -150,6 +152,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			one(r)
 		}
 	} else {
+		seen := map[string]bool{}
 		f := store.Filter{Limit: 500}
 		for {
 			page, err := db.SearchRecordings(ctx, f)
@@ -161,6 +164,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 				if err != nil {
 					return rep, err
 				}
+				seen[r.ID] = true
 				one(r)
 			}
 			if page.NextCursor == "" {
@@ -168,6 +172,12 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			}
 			f.Cursor = page.NextCursor
 		}
+		orphans, err := orphanManifests(ctx, db, filepath.Join(dataDir, "media"), seen)
+		if err != nil {
+			return rep, err
+		}
+		rep.Recordings += len(orphans)
+		rep.Changed = append(rep.Changed, orphans...)
 	}
 	var err error
 	if rep.Audit, err = db.VerifyAudit(ctx); err != nil {
@@ -177,6 +187,43 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 		rep.AuditHead = checkAuditHead(ctx, db, auditHead)
 	}
 	return rep, nil
+}
+
+// orphanManifests finds the signed manifests under mediaDir whose
+// recording has no row: openrec deletes a recording's manifest with it
+// (retention, erasure), so a manifest left without its row means the row
+// was removed behind openrec's back. seen holds the rows already checked.
+func orphanManifests(ctx context.Context, db *sqlite.DB, mediaDir string, seen map[string]bool) ([]verifyProblem, error) {
+	var out []verifyProblem
+	err := filepath.WalkDir(mediaDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && path == mediaDir {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() || !strings.HasSuffix(name, ".manifest.json") || strings.HasPrefix(name, ".") {
+			return nil
+		}
+		m, err := seal.Read(path)
+		if err != nil {
+			out = append(out, verifyProblem{RecordingID: name, Problems: []string{err.Error()}})
+			return nil
+		}
+		if seen[m.RecordingID] {
+			return nil
+		}
+		switch _, err := db.GetRecording(ctx, m.RecordingID); {
+		case errors.Is(err, store.ErrNotFound):
+			out = append(out, verifyProblem{RecordingID: m.RecordingID, Problems: []string{
+				fmt.Sprintf("signed manifest %s remains but the recording's row is gone (removed outside openrec)", path)}})
+		case err != nil:
+			return err
+		}
+		return nil
+	})
+	return out, err
 }
 
 // neverHadAudio reports whether r, whose media file is missing, failed
