@@ -9,7 +9,6 @@ package expire
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -258,7 +257,7 @@ type Query struct {
 // ErrQuery: an erasure query without exactly one party.
 var ErrQuery = errors.New("erasure: give exactly one of ani, dn, agent, without * or ?")
 
-func (q Query) filter() (store.Filter, string, error) {
+func (q Query) filter(fpKey []byte) (store.Filter, string, error) {
 	n := 0
 	var kind, val string
 	for _, kv := range [][2]string{{"ani", q.ANI}, {"dn", q.DN}, {"agent", q.Agent}} {
@@ -271,8 +270,7 @@ func (q Query) filter() (store.Filter, string, error) {
 		return store.Filter{}, "", ErrQuery
 	}
 	f := store.Filter{ANI: q.ANI, DN: q.DN, Agent: q.Agent, Tenant: q.Tenant, Sort: store.SortStartedAsc, Limit: 200}
-	sum := sha256.Sum256([]byte(val))
-	return f, fmt.Sprintf("%s fingerprint %x", kind, sum[:6]), nil
+	return f, kind + " fingerprint " + store.Fingerprint(fpKey, val), nil
 }
 
 // scrubber is a store that can make deleted rows unrecoverable from its
@@ -292,10 +290,11 @@ type Report struct {
 
 // Erase deletes every finished recording of q's party that is not on legal
 // hold, audits each deletion and the request itself (with a fingerprint
-// of the party, never the number or name), and reports what it did.
-func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string, now time.Time, log *slog.Logger) (Report, error) {
+// of the party keyed with fpKey, store.Fingerprint, never the number or
+// name), and reports what it did.
+func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string, fpKey []byte, now time.Time, log *slog.Logger) (Report, error) {
 	rep := Report{Query: q, Erased: []string{}, Held: []string{}, InProgress: []string{}, Failed: []string{}}
-	f, who, err := q.filter()
+	f, who, err := q.filter(fpKey)
 	if err != nil {
 		return rep, err
 	}

@@ -2,7 +2,9 @@ package expire
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -16,6 +18,8 @@ import (
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
+
+var testKey = []byte("test fingerprint key")
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
@@ -159,7 +163,7 @@ func TestErase(t *testing.T) {
 	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "hold"}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33123", Tenant: "Acme"}, "sue", t0, quiet())
+	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33123", Tenant: "Acme"}, "sue", testKey, t0, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +183,7 @@ func TestErase(t *testing.T) {
 		}
 	}
 	for _, q := range []Query{{}, {ANI: "+33*"}, {ANI: "1", DN: "2"}} {
-		if _, err := Erase(ctx, f.db, f.dir, q, "sue", t0, quiet()); !errors.Is(err, ErrQuery) {
+		if _, err := Erase(ctx, f.db, f.dir, q, "sue", testKey, t0, quiet()); !errors.Is(err, ErrQuery) {
 			t.Errorf("query %+v: %v", q, err)
 		}
 	}
@@ -274,7 +278,7 @@ func TestEraseLeavesNoTraceInTheDatabaseFile(t *testing.T) {
 		f.add(t, id, "", ani, "500"+string(rune('1'+i)), t0, store.StatusCompleted)
 	}
 	f.add(t, "K1", "", "+33100000000", "5009", t0, store.StatusCompleted)
-	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "root", t0, quiet())
+	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "root", testKey, t0, quiet())
 	if err != nil || len(rep.Erased) != 3 {
 		t.Fatalf("erase: %v %+v", err, rep)
 	}
@@ -299,5 +303,48 @@ func TestEraseLeavesNoTraceInTheDatabaseFile(t *testing.T) {
 	}
 	if n := strings.Count(string(b), ani); n > 0 {
 		t.Errorf("openrec.db holds the erased number %d times after close", n)
+	}
+}
+
+// The audit log's fingerprint of an erased party is keyed with a server
+// secret: an unkeyed hash of a phone number is undone by hashing every
+// number of the plan (10^9 hashes, seconds), which would put the erased
+// number back in the log. With the key it stays comparable (the same
+// number, the same fingerprint), so an auditor holding the key can check
+// a given number was erased.
+func TestErasureFingerprintIsKeyed(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const ani = "+33612345678"
+	f.add(t, "a1", "", ani, "5001", t0, store.StatusCompleted)
+	key1, key2 := []byte("server secret one"), []byte("server secret two")
+	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key2, t0, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := f.db.ListAudit(ctx, store.AuditFilter{Action: store.AuditErasure})
+	if len(all) != 3 {
+		t.Fatalf("%d erasure entries, want 3", len(all))
+	}
+	sum := sha256.Sum256([]byte(ani))
+	for _, unkeyed := range []string{fmt.Sprintf("%x", sum[:4]), fmt.Sprintf("%x", sum[28:])} {
+		for _, e := range all {
+			if strings.Contains(e.Detail, unkeyed) {
+				t.Errorf("erasure audit %q holds an unkeyed hash of the number", e.Detail)
+			}
+		}
+	}
+	fp := func(e store.AuditEntry) string { return strings.Fields(e.Detail)[2] } // "ani fingerprint <fp>: ..."
+	// newest first: key1, key2, key1
+	if fp(all[0]) != fp(all[2]) || fp(all[0]) == fp(all[1]) {
+		t.Errorf("fingerprints %q %q %q: want the same for one key, another for another key", fp(all[0]), fp(all[1]), fp(all[2]))
+	}
+	if want := store.Fingerprint(key1, ani); !strings.HasPrefix(all[0].Detail, "ani fingerprint "+want+":") {
+		t.Errorf("detail %q, want it to carry store.Fingerprint(key, number) %s", all[0].Detail, want)
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -146,7 +145,7 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, 
 	}
 	if !auth.CheckPassword(hash, c.Password) || u == nil || u.Disabled {
 		s.limit.failed(ip, account, now)
-		s.record(r, store.AuditEntry{User: failedName(c.Username, u), Action: store.AuditLoginFailed})
+		s.record(r, store.AuditEntry{User: s.failedName(c.Username, u), Action: store.AuditLoginFailed})
 		return nil, problemf(http.StatusUnauthorized, "wrong user name or password")
 	}
 	s.limit.succeeded(account)
@@ -156,13 +155,13 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, 
 // failedName is what the audit log keeps of the user name of a failed
 // sign-in: the name of an existing account, never what was typed for an
 // unknown one (people type passwords there) — only a short fingerprint
-// that tells repeated attempts apart.
-func failedName(typed string, u *store.User) string {
+// that tells repeated attempts apart, keyed (Config.FingerprintKey) so
+// that the log cannot be checked against a password list.
+func (s *Server) failedName(typed string, u *store.User) string {
 	if u != nil {
 		return u.Name
 	}
-	sum := sha256.Sum256([]byte(typed))
-	return fmt.Sprintf("(unknown user %x)", sum[:4])
+	return "(unknown user " + store.Fingerprint(s.cfg.FingerprintKey, typed) + ")"
 }
 
 // dummyHash is a bcrypt hash of nothing anyone knows, checked for unknown
