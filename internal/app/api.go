@@ -514,7 +514,7 @@ func splitList(s string) []string {
 }
 
 // mp3CacheDir holds the MP3s made for downloads.
-func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, "cache", "mp3") }
+func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, expire.MP3CacheDir) }
 
 // sessionSweep deletes expired sessions and tokens, and the cached MP3s of
 // recordings that no longer exist, now and then.

@@ -27,12 +27,27 @@ type Deleter interface {
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 }
 
+// MP3CacheDir is where the server caches MP3 encodings of recordings,
+// relative to the data dir; its files are named "<recording id>-<sha256
+// prefix>.<variant>.mp3".
+var MP3CacheDir = filepath.Join("cache", "mp3")
+
 // Files returns the files of recording r: the media (finished and in
-// progress), its SDP and raw RTP sidecars and its signed manifest. A
-// relative media path is taken relative to dataDir.
+// progress), its SDP and raw RTP sidecars, its signed manifest and, when
+// dataDir is known, its cached MP3s. A relative media path is taken
+// relative to dataDir.
 func Files(r *store.Recording, dataDir string) []string {
+	var mp3s []string
+	if dataDir != "" && r.ID != "" && !strings.ContainsAny(r.ID, `*?[\/`) {
+		all, _ := filepath.Glob(filepath.Join(dataDir, MP3CacheDir, r.ID+"-*"))
+		for _, p := range all {
+			if !strings.HasSuffix(p, deletingSuffix) { // a copy, re-encoded at will: never put back
+				mp3s = append(mp3s, p)
+			}
+		}
+	}
 	if r.MediaPath == "" {
-		return nil
+		return mp3s
 	}
 	p := r.MediaPath
 	if !filepath.IsAbs(p) && dataDir != "" {
@@ -43,7 +58,7 @@ func Files(r *store.Recording, dataDir string) []string {
 	base := strings.TrimSuffix(p, ".wav")
 	files := []string{p, p + ".part", base + ".sdp", seal.Path(p)}
 	raw, _ := filepath.Glob(base + ".ch*.rtpraw")
-	return append(files, raw...)
+	return append(append(files, raw...), mp3s...)
 }
 
 // deletingSuffix marks a file set aside by a deletion under way.

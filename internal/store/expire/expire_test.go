@@ -348,3 +348,33 @@ func TestErasureFingerprintIsKeyed(t *testing.T) {
 		t.Errorf("detail %q, want it to carry store.Fingerprint(key, number) %s", all[0].Detail, want)
 	}
 }
+
+// An erased recording's audio must not live on as a cached MP3 (the
+// server prunes its cache only every few minutes, and not at all while it
+// is stopped, when `openrec recordings erase` runs alone). Another
+// recording's cached MP3 stays.
+func TestEraseRemovesCachedMP3(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.add(t, "a1", "", "+33155500001", "5001", t0, store.StatusCompleted)
+	f.add(t, "a10", "", "+33155500002", "5002", t0, store.StatusCompleted)
+	cache := filepath.Join(f.dir, MP3CacheDir)
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mp3s := []string{"a1-0123abcd.all.16k.mp3", "a1-0123abcd.ch0.8k.mp3", "a10-4567ef01.all.16k.mp3"}
+	for _, n := range mp3s {
+		if err := os.WriteFile(filepath.Join(cache, n), []byte("mp3"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33155500001"}, "sue", testKey, t0, quiet()); err != nil || len(rep.Erased) != 1 {
+		t.Fatalf("erase: %v %+v", err, rep)
+	}
+	for i, n := range mp3s {
+		_, err := os.Stat(filepath.Join(cache, n))
+		if kept := err == nil; kept != (i == 2) {
+			t.Errorf("%s: kept %v, want %v", n, kept, i == 2)
+		}
+	}
+}
