@@ -34,6 +34,9 @@ Release it with "openrec recordings release ID". Audited.`,
 			if reason == "" {
 				return errNoReason
 			}
+			if err := store.CheckHoldReason(reason); err != nil {
+				return fmt.Errorf("--reason: %w", err)
+			}
 			db, err := openExistingStore(cmd.Context(), *dataDir)
 			if err != nil {
 				return err

@@ -39,6 +39,9 @@ func TestRecordingsHoldAndErase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "r1", "--reason", "case 1\nr2  forged row", "--data-dir", dir); !errors.Is(err, store.ErrHoldReason) {
+		t.Errorf("hold with a two-line reason: %v, want ErrHoldReason", err)
+	}
 	if _, _, err := runAdmin(t, "", "recordings", "hold", "r1", "--data-dir", dir); !errors.Is(err, errNoReason) {
 		t.Errorf("hold without a reason: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/openrec/openrec/internal/store"
@@ -88,9 +87,7 @@ func (s *Server) setHold(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusBadRequest, `want {"recording_id" or "call_uuid", "reason"} (a reason of 1 to 500 characters)`))
 		return
 	}
-	if strings.ContainsFunc(req.Reason, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Bidi_Control, c) }) {
-		// shown in terminals (openrec recordings holds), the UI and the
-		// audit log: no forged lines, escape sequences or reordered text
+	if store.CheckHoldReason(req.Reason) != nil {
 		writeProblem(w, r, problemf(http.StatusBadRequest, "the reason must be one line of text, without control characters"))
 		return
 	}
