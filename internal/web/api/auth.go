@@ -288,6 +288,9 @@ func (s *Server) record(r *http.Request, e store.AuditEntry) {
 // same media count as one audited access.
 const mediaAuditWindow = 10 * time.Minute
 
+// recentAuditMax bounds the accesses recentAudit remembers.
+const recentAuditMax = 10000
+
 // recentAudit remembers audited accesses for recordOnce.
 type recentAudit struct {
 	mu   sync.Mutex
@@ -310,14 +313,16 @@ func (s *Server) recordOnce(r *http.Request, key string, e store.AuditEntry) {
 	if ra.seen == nil {
 		ra.seen = map[string]time.Time{}
 	}
-	if len(ra.seen) >= 10000 {
+	if len(ra.seen) >= recentAuditMax {
 		for k, t := range ra.seen {
 			if now.Sub(t) >= mediaAuditWindow {
 				delete(ra.seen, k)
 			}
 		}
 	}
-	ra.seen[key] = now
+	if len(ra.seen) < recentAuditMax { // full of recent accesses: audit each, remember none
+		ra.seen[key] = now
+	}
 	ra.mu.Unlock()
 	s.record(r, e)
 }
