@@ -404,7 +404,7 @@ func printDemoSummary(out io.Writer, a *app.App, dataDir string) {
 // with no rules the first time (the demo records by record=true DNs and
 // desktop requests; rules added in the web UI are saved there).
 func demoConfigFile(dataDir string) (string, error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", err
 	}
 	path, err := filepath.Abs(filepath.Join(dataDir, "demo.yaml"))
@@ -416,7 +416,7 @@ func demoConfigFile(dataDir string) (string, error) {
 	}
 	const body = "# openrec demo configuration: the recording rules edited in the web UI\n" +
 		"# (Admin → Rules) are saved here. See docs/rules.md.\n" + demoRules
-	return path, os.WriteFile(path, []byte(body), 0o644)
+	return path, os.WriteFile(path, []byte(body), 0o600) // private, like the rest of the data dir
 }
 
 // firstAdmin creates the first admin with a random password when the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/seal"
 )
 
 // errNoReason: a legal hold needs a reason.
@@ -30,6 +33,9 @@ Release it with "openrec recordings release ID". Audited.`,
 			reason = strings.TrimSpace(reason)
 			if reason == "" {
 				return errNoReason
+			}
+			if err := store.CheckHoldReason(reason); err != nil {
+				return fmt.Errorf("--reason: %w", err)
 			}
 			db, err := openExistingStore(cmd.Context(), *dataDir)
 			if err != nil {
@@ -134,7 +140,18 @@ fingerprint of the party, never the number or name.`,
 				return err
 			}
 			defer db.Close()
-			rep, err := expire.Erase(cmd.Context(), db, *dataDir, q, cliActor(), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+			// the server's key: the audit fingerprint matches the API's.
+			// Never created here (a key made by another user, root, would
+			// lock the server out of it).
+			keys := filepath.Join(*dataDir, "keys")
+			if _, err := os.Stat(filepath.Join(keys, seal.PrivateKeyFile)); err != nil {
+				return fmt.Errorf("no server key %s (start openrec serve once with this data dir): %w", filepath.Join(keys, seal.PrivateKeyFile), err)
+			}
+			key, err := seal.LoadOrCreateKey(keys)
+			if err != nil {
+				return err
+			}
+			rep, err := expire.Erase(cmd.Context(), db, *dataDir, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
 )
 
 // Issue 13: legal hold and erasure from the command line.
@@ -30,6 +31,16 @@ func TestRecordingsHoldAndErase(t *testing.T) {
 			EndedAt: t0.Add(time.Minute), MediaPath: media, ExternalData: map[string]string{"GEN_TEV_ANI": "+4420000"}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "erase", "--ani", "+4420000", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "no server key") {
+		t.Errorf("erase in a data dir the server never ran in: %v, want no server key", err)
+	}
+	key, err := seal.LoadOrCreateKey(filepath.Join(dir, "keys")) // what the server makes at its first start
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "r1", "--reason", "case 1\nr2  forged row", "--data-dir", dir); !errors.Is(err, store.ErrHoldReason) {
+		t.Errorf("hold with a two-line reason: %v, want ErrHoldReason", err)
 	}
 	if _, _, err := runAdmin(t, "", "recordings", "hold", "r1", "--data-dir", dir); !errors.Is(err, errNoReason) {
 		t.Errorf("hold without a reason: %v", err)
@@ -72,5 +83,12 @@ func TestRecordingsHoldAndErase(t *testing.T) {
 	}
 	if got[store.AuditLegalHold] != 1 || got[store.AuditHoldRelease] != 1 || got[store.AuditErase] != 2 || got[store.AuditErasure] != 2 {
 		t.Errorf("audit: %v", got)
+	}
+	// The same keyed fingerprint as the server's API writes.
+	want := "ani fingerprint " + store.Fingerprint(seal.FingerprintKey(key), "+4420000") + ":"
+	for _, e := range audit {
+		if e.Action == store.AuditErasure && !strings.HasPrefix(e.Detail, want) {
+			t.Errorf("erasure audit %q, want it to start %q", e.Detail, want)
+		}
 	}
 }

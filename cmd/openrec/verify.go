@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type verifyReport struct {
 	Intact     int              `json:"intact"`
 	Unsealed   int              `json:"unsealed"`
 	InProgress int              `json:"in_progress"`
+	NoAudio    int              `json:"no_audio"` // failed before any audio was written: nothing to prove
 	Changed    []verifyProblem  `json:"changed"`
 	Audit      store.AuditCheck `json:"audit"`
 	AuditHead  string           `json:"audit_head_check,omitempty"`
@@ -52,7 +54,9 @@ with the server's Ed25519 key (<data-dir>/keys/seal.key; its public key
 seal.pub may be kept elsewhere and given with --public-key). verify hashes the
 media again and checks it, the signed manifest and the database row against
 each other. The audit log is a hash chain: verify recomputes it and names
-the first entries that do not follow. --audit-head ID:HASH (from the
+the first entries that do not follow. With --all, a signed manifest under
+<data-dir>/media whose recording has no row (removed outside openrec, which
+deletes the manifest with the recording) is reported too. --audit-head ID:HASH (from the
 "audit chain head" log line) also proves that no entry up to that one was
 removed from the end.
 
@@ -114,6 +118,9 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 		path, inProgress, err := store.MediaFile(r, dataDir)
 		var problems []string
 		switch {
+		case errors.Is(err, store.ErrNoMedia) && neverHadAudio(r, dataDir):
+			rep.NoAudio++
+			return
 		case err != nil:
 			problems = []string{err.Error()}
 		case inProgress:
@@ -145,6 +152,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			one(r)
 		}
 	} else {
+		seen := map[string]bool{}
 		f := store.Filter{Limit: 500}
 		for {
 			page, err := db.SearchRecordings(ctx, f)
@@ -156,6 +164,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 				if err != nil {
 					return rep, err
 				}
+				seen[r.ID] = true
 				one(r)
 			}
 			if page.NextCursor == "" {
@@ -163,6 +172,12 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			}
 			f.Cursor = page.NextCursor
 		}
+		orphans, err := orphanManifests(ctx, db, filepath.Join(dataDir, "media"), seen)
+		if err != nil {
+			return rep, err
+		}
+		rep.Recordings += len(orphans)
+		rep.Changed = append(rep.Changed, orphans...)
 	}
 	var err error
 	if rep.Audit, err = db.VerifyAudit(ctx); err != nil {
@@ -172,6 +187,66 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 		rep.AuditHead = checkAuditHead(ctx, db, auditHead)
 	}
 	return rep, nil
+}
+
+// orphanManifests finds the signed manifests under mediaDir whose
+// recording has no row: openrec deletes a recording's manifest with it
+// (retention, erasure), so a manifest left without its row means the row
+// was removed behind openrec's back. seen holds the rows already checked.
+func orphanManifests(ctx context.Context, db *sqlite.DB, mediaDir string, seen map[string]bool) ([]verifyProblem, error) {
+	var out []verifyProblem
+	err := filepath.WalkDir(mediaDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && path == mediaDir {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() || !strings.HasSuffix(name, ".manifest.json") || strings.HasPrefix(name, ".") {
+			return nil
+		}
+		m, err := seal.Read(path)
+		if err != nil {
+			out = append(out, verifyProblem{RecordingID: name, Problems: []string{err.Error()}})
+			return nil
+		}
+		if seen[m.RecordingID] {
+			return nil
+		}
+		switch _, err := db.GetRecording(ctx, m.RecordingID); {
+		case errors.Is(err, store.ErrNotFound):
+			out = append(out, verifyProblem{RecordingID: m.RecordingID, Problems: []string{
+				fmt.Sprintf("signed manifest %s remains but the recording's row is gone (removed outside openrec)", path)}})
+		case err != nil:
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
+// neverHadAudio reports whether r, whose media file is missing, failed
+// before any audio was written: status failed, no media hash in its row
+// and no manifest (a sealed recording always had audio: its manifest
+// stays as evidence when the media goes).
+func neverHadAudio(r *store.Recording, dataDir string) bool {
+	if r.Status != store.StatusFailed || r.SHA256 != "" || r.SizeBytes != 0 {
+		return false
+	}
+	if r.MediaPath == "" {
+		return true
+	}
+	paths := []string{r.MediaPath}
+	if !filepath.IsAbs(r.MediaPath) && dataDir != "" {
+		paths = append(paths, filepath.Join(dataDir, r.MediaPath))
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(seal.Path(strings.TrimSuffix(p, ".part"))); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkAuditHead checks "ID:HASH" against the log: "ok" or what is wrong.
@@ -205,8 +280,8 @@ func writeVerifyReport(w io.Writer, rep verifyReport) {
 	if rep.AuditHead != "" && rep.AuditHead != "ok" {
 		fmt.Fprintf(w, "CHANGED audit log: %s\n", rep.AuditHead)
 	}
-	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress\n",
-		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress)
+	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress, %d failed without audio\n",
+		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress, rep.NoAudio)
 	fmt.Fprintf(w, "audit log: %d entries, %d broken, %d from before the chain; head %d %s\n",
 		rep.Audit.Entries, rep.Audit.Broken, rep.Audit.Unchained, rep.Audit.HeadID, rep.Audit.Head)
 }

@@ -52,7 +52,9 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Logger:        a.log,
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
 		Holds:         a.db,
-		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, log: a.log},
+		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, fpKey: a.fpKey, log: a.log},
+		// audit fingerprints keyed with the signing key's secret
+		FingerprintKey: a.fpKey,
 	}
 	if a.cti != nil {
 		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core, cache: a.cti.cache}
@@ -512,7 +514,7 @@ func splitList(s string) []string {
 }
 
 // mp3CacheDir holds the MP3s made for downloads.
-func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, "cache", "mp3") }
+func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, expire.MP3CacheDir) }
 
 // sessionSweep deletes expired sessions and tokens, and the cached MP3s of
 // recordings that no longer exist, now and then.
@@ -583,9 +585,10 @@ func (a *App) pruneMP3Cache(ctx context.Context) {
 type eraseAdapter struct {
 	db      *sqlite.DB
 	dataDir string
+	fpKey   []byte // keys the audit's fingerprint of the party
 	log     *slog.Logger
 }
 
 func (e eraseAdapter) Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error) {
-	return expire.Erase(ctx, e.db, e.dataDir, q, actor, time.Now(), e.log)
+	return expire.Erase(ctx, e.db, e.dataDir, q, actor, e.fpKey, time.Now(), e.log)
 }

@@ -57,6 +57,7 @@ type App struct {
 	// sealed is the recorder's store: it signs each finished recording's
 	// manifest (tamper evidence, openrec verify).
 	sealed       *sealingStore
+	fpKey        []byte // keys the audit log's fingerprints (seal.FingerprintKey)
 	sealFailures atomic.Int64
 	auditHeadID  atomic.Int64 // last audit head logged
 	// metrics_listen: /metrics on its own listener.
@@ -121,6 +122,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		_ = db.Close()
 		return nil, err
 	}
+	a.fpKey = seal.FingerprintKey(sealKey)
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr

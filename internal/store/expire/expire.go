@@ -2,14 +2,13 @@
 // (Sweeper) and every recording of a party on request (Erase, GDPR art.
 // 17). A recording on legal hold is never deleted, by anyone: the hold is
 // checked before a file is touched, and the store refuses the row too.
-// Deleting removes the media files first (the row stays while a file
-// resists, so the next attempt finds it), then the row with its deletion
-// record, then writes an audit entry.
+// Deleting sets the media files aside, deletes the row with its deletion
+// record (refused for a recording held meanwhile: the files come back),
+// removes the files, then writes an audit entry.
 package expire
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,12 +27,27 @@ type Deleter interface {
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 }
 
+// MP3CacheDir is where the server caches MP3 encodings of recordings,
+// relative to the data dir; its files are named "<recording id>-<sha256
+// prefix>.<variant>.mp3".
+var MP3CacheDir = filepath.Join("cache", "mp3")
+
 // Files returns the files of recording r: the media (finished and in
-// progress), its SDP and raw RTP sidecars and its signed manifest. A
-// relative media path is taken relative to dataDir.
+// progress), its SDP and raw RTP sidecars, its signed manifest and, when
+// dataDir is known, its cached MP3s. A relative media path is taken
+// relative to dataDir.
 func Files(r *store.Recording, dataDir string) []string {
+	var mp3s []string
+	if dataDir != "" && r.ID != "" && !strings.ContainsAny(r.ID, `*?[\/`) {
+		all, _ := filepath.Glob(filepath.Join(dataDir, MP3CacheDir, r.ID+"-*"))
+		for _, p := range all {
+			if !strings.HasSuffix(p, deletingSuffix) { // a copy, re-encoded at will: never put back
+				mp3s = append(mp3s, p)
+			}
+		}
+	}
 	if r.MediaPath == "" {
-		return nil
+		return mp3s
 	}
 	p := r.MediaPath
 	if !filepath.IsAbs(p) && dataDir != "" {
@@ -44,26 +58,64 @@ func Files(r *store.Recording, dataDir string) []string {
 	base := strings.TrimSuffix(p, ".wav")
 	files := []string{p, p + ".part", base + ".sdp", seal.Path(p)}
 	raw, _ := filepath.Glob(base + ".ch*.rtpraw")
-	return append(files, raw...)
+	return append(append(files, raw...), mp3s...)
 }
 
-// Delete deletes recording r (files, then row) for reason, unless it is on
-// legal hold (store.ErrLegalHold, nothing touched).
+// deletingSuffix marks a file set aside by a deletion under way.
+const deletingSuffix = ".deleting"
+
+// Delete deletes recording r for reason, unless it is on legal hold
+// (store.ErrLegalHold, nothing touched).
+//
+// The row decides, in one transaction with the hold check, so that a hold
+// landing while the deletion runs keeps the recording whole: the files are
+// first set aside (renamed with deletingSuffix; a file that cannot be
+// renamed stops the deletion and the row stays, so the next attempt finds
+// it), then the row goes — or, refused (held meanwhile, or any error), the
+// files come back — and only then are the files removed. Files left aside
+// by an attempt that never finished (a crash) are put back first.
 func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording, reason string) error {
+	files := Files(r, dataDir)
+	for _, f := range files {
+		if _, err := os.Lstat(f); errors.Is(err, os.ErrNotExist) {
+			_ = os.Rename(f+deletingSuffix, f) // no-op unless left aside
+		}
+	}
 	if _, held, err := st.LegalHold(ctx, r.ID); err != nil {
 		return err
 	} else if held {
 		return fmt.Errorf("delete recording %s: %w", r.ID, store.ErrLegalHold)
 	}
-	for _, f := range Files(r, dataDir) {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+	var aside []string
+	restore := func() {
+		for _, f := range aside {
+			_ = os.Rename(f+deletingSuffix, f)
+		}
+	}
+	for _, f := range files {
+		if err := os.Rename(f, f+deletingSuffix); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			restore()
 			return fmt.Errorf("delete recording %s: %w", r.ID, err)
 		}
+		aside = append(aside, f)
 	}
 	d := store.Deletion{RecordingID: r.ID, CallUUID: r.CallUUID, RecordID: r.RecordID, RecordedDN: r.RecordedDN,
 		Tenant: r.ExternalData[store.TenantKey], MediaPath: r.MediaPath, Reason: reason, StartedAt: r.StartedAt}
 	if err := st.DeleteRecording(ctx, d); err != nil && !errors.Is(err, store.ErrNotFound) {
+		restore()
 		return err
+	}
+	var errs []error
+	for _, f := range aside {
+		if err := os.Remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("recording %s deleted, but not all its files: %w", r.ID, errors.Join(errs...))
 	}
 	return nil
 }
@@ -220,7 +272,7 @@ type Query struct {
 // ErrQuery: an erasure query without exactly one party.
 var ErrQuery = errors.New("erasure: give exactly one of ani, dn, agent, without * or ?")
 
-func (q Query) filter() (store.Filter, string, error) {
+func (q Query) filter(fpKey []byte) (store.Filter, string, error) {
 	n := 0
 	var kind, val string
 	for _, kv := range [][2]string{{"ani", q.ANI}, {"dn", q.DN}, {"agent", q.Agent}} {
@@ -233,8 +285,13 @@ func (q Query) filter() (store.Filter, string, error) {
 		return store.Filter{}, "", ErrQuery
 	}
 	f := store.Filter{ANI: q.ANI, DN: q.DN, Agent: q.Agent, Tenant: q.Tenant, Sort: store.SortStartedAsc, Limit: 200}
-	sum := sha256.Sum256([]byte(val))
-	return f, fmt.Sprintf("%s fingerprint %x", kind, sum[:6]), nil
+	return f, kind + " fingerprint " + store.Fingerprint(fpKey, val), nil
+}
+
+// scrubber is a store that can make deleted rows unrecoverable from its
+// files (the SQLite store: its write-ahead log).
+type scrubber interface {
+	Scrub(ctx context.Context) error
 }
 
 // Report is what an erasure did.
@@ -248,10 +305,11 @@ type Report struct {
 
 // Erase deletes every finished recording of q's party that is not on legal
 // hold, audits each deletion and the request itself (with a fingerprint
-// of the party, never the number or name), and reports what it did.
-func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string, now time.Time, log *slog.Logger) (Report, error) {
+// of the party keyed with fpKey, store.Fingerprint, never the number or
+// name), and reports what it did.
+func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string, fpKey []byte, now time.Time, log *slog.Logger) (Report, error) {
 	rep := Report{Query: q, Erased: []string{}, Held: []string{}, InProgress: []string{}, Failed: []string{}}
-	f, who, err := q.filter()
+	f, who, err := q.filter(fpKey)
 	if err != nil {
 		return rep, err
 	}
@@ -288,6 +346,11 @@ func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string,
 			break
 		}
 		f.Cursor = page.NextCursor
+	}
+	if sc, ok := st.(scrubber); ok && len(rep.Erased) > 0 {
+		if err := sc.Scrub(ctx); err != nil {
+			log.Warn("erasure: the database's write-ahead log still holds old copies of the erased rows until its next checkpoint", "error", err)
+		}
 	}
 	audit(ctx, st, log, store.AuditEntry{At: now, User: actor, Action: store.AuditErasure, Tenant: q.Tenant,
 		Detail: fmt.Sprintf("%s: %d erased, %d on legal hold, %d in progress, %d failed", who, len(rep.Erased), len(rep.Held), len(rep.InProgress), len(rep.Failed))})

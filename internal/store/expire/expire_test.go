@@ -2,12 +2,15 @@ package expire
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
+
+var testKey = []byte("test fingerprint key")
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
@@ -158,7 +163,7 @@ func TestErase(t *testing.T) {
 	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "hold"}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33123", Tenant: "Acme"}, "sue", t0, quiet())
+	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33123", Tenant: "Acme"}, "sue", testKey, t0, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +183,7 @@ func TestErase(t *testing.T) {
 		}
 	}
 	for _, q := range []Query{{}, {ANI: "+33*"}, {ANI: "1", DN: "2"}} {
-		if _, err := Erase(ctx, f.db, f.dir, q, "sue", t0, quiet()); !errors.Is(err, ErrQuery) {
+		if _, err := Erase(ctx, f.db, f.dir, q, "sue", testKey, t0, quiet()); !errors.Is(err, ErrQuery) {
 			t.Errorf("query %+v: %v", q, err)
 		}
 	}
@@ -193,4 +198,183 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// holdAfterCheck is the store as a hold placed in the gap between
+// Delete's hold check and its deletion sees it: LegalHold answers "not
+// held", then the hold lands (an API request racing the sweeper).
+type holdAfterCheck struct{ *sqlite.DB }
+
+func (h holdAfterCheck) LegalHold(ctx context.Context, id string) (store.Hold, bool, error) {
+	hold, ok, err := h.DB.LegalHold(ctx, id)
+	if err == nil && !ok {
+		err = h.DB.SetLegalHold(ctx, store.Hold{RecordingID: id, Reason: "set while the sweep ran"})
+	}
+	return hold, ok, err
+}
+
+// A hold that lands while a deletion is under way must leave the recording
+// whole: its row and its files (before, the files went and the row stayed,
+// a held recording without audio).
+func TestLegalHoldRacingDeleteKeepsFiles(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "R1", "", "+331", "5001", t0, store.StatusCompleted)
+	if err := Delete(ctx, holdAfterCheck{f.db}, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+		t.Errorf("Delete with a hold landing meanwhile: %v, want ErrLegalHold", err)
+	}
+	row, media := f.exists(t, "R1")
+	if !row || !media {
+		t.Fatalf("held recording torn: row %v media %v", row, media)
+	}
+	for _, p := range Files(r, f.dir)[2:4] { // sdp, manifest
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("held recording lost %s: %v", filepath.Base(p), err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*"+deletingSuffix)); len(left) != 0 {
+		t.Errorf("files left aside: %v", left)
+	}
+	// Released, it goes whole.
+	if err := f.db.ReleaseLegalHold(ctx, "R1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, f.dir, r, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*")); len(left) != 0 {
+		t.Errorf("files left after deletion: %v", left)
+	}
+}
+
+// Files set aside by a deletion that never finished (a crash between the
+// files and the row) come back at the next attempt on that recording.
+func TestDeleteRestoresFilesSetAside(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "R1", "", "+331", "5001", t0, store.StatusCompleted)
+	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "R1", Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(r.MediaPath, r.MediaPath+deletingSuffix); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+		t.Errorf("Delete of a held recording: %v", err)
+	}
+	if _, media := f.exists(t, "R1"); !media {
+		t.Errorf("media set aside by an unfinished deletion not restored")
+	}
+}
+
+// An erased party's number must not survive in the database file: SQLite
+// leaves deleted rows' bytes in free pages (and the WAL) unless it
+// overwrites them, where `strings openrec.db` finds them.
+func TestEraseLeavesNoTraceInTheDatabaseFile(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const ani = "+33177755501"
+	for i, id := range []string{"E1", "E2", "E3"} {
+		f.add(t, id, "", ani, "500"+string(rune('1'+i)), t0, store.StatusCompleted)
+	}
+	f.add(t, "K1", "", "+33100000000", "5009", t0, store.StatusCompleted)
+	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "root", testKey, t0, quiet())
+	if err != nil || len(rep.Erased) != 3 {
+		t.Fatalf("erase: %v %+v", err, rep)
+	}
+	for _, name := range []string{"openrec.db", "openrec.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(f.dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), ani); n > 0 {
+			t.Errorf("%s still holds the erased number %d times", name, n)
+		}
+	}
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "openrec.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), ani); n > 0 {
+		t.Errorf("openrec.db holds the erased number %d times after close", n)
+	}
+}
+
+// The audit log's fingerprint of an erased party is keyed with a server
+// secret: an unkeyed hash of a phone number is undone by hashing every
+// number of the plan (10^9 hashes, seconds), which would put the erased
+// number back in the log. With the key it stays comparable (the same
+// number, the same fingerprint), so an auditor holding the key can check
+// a given number was erased.
+func TestErasureFingerprintIsKeyed(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	const ani = "+33612345678"
+	f.add(t, "a1", "", ani, "5001", t0, store.StatusCompleted)
+	key1, key2 := []byte("server secret one"), []byte("server secret two")
+	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key2, t0, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := f.db.ListAudit(ctx, store.AuditFilter{Action: store.AuditErasure})
+	if len(all) != 3 {
+		t.Fatalf("%d erasure entries, want 3", len(all))
+	}
+	sum := sha256.Sum256([]byte(ani))
+	for _, unkeyed := range []string{fmt.Sprintf("%x", sum[:4]), fmt.Sprintf("%x", sum[28:])} {
+		for _, e := range all {
+			if strings.Contains(e.Detail, unkeyed) {
+				t.Errorf("erasure audit %q holds an unkeyed hash of the number", e.Detail)
+			}
+		}
+	}
+	fp := func(e store.AuditEntry) string { return strings.Fields(e.Detail)[2] } // "ani fingerprint <fp>: ..."
+	// newest first: key1, key2, key1
+	if fp(all[0]) != fp(all[2]) || fp(all[0]) == fp(all[1]) {
+		t.Errorf("fingerprints %q %q %q: want the same for one key, another for another key", fp(all[0]), fp(all[1]), fp(all[2]))
+	}
+	if want := store.Fingerprint(key1, ani); !strings.HasPrefix(all[0].Detail, "ani fingerprint "+want+":") {
+		t.Errorf("detail %q, want it to carry store.Fingerprint(key, number) %s", all[0].Detail, want)
+	}
+}
+
+// An erased recording's audio must not live on as a cached MP3 (the
+// server prunes its cache only every few minutes, and not at all while it
+// is stopped, when `openrec recordings erase` runs alone). Another
+// recording's cached MP3 stays.
+func TestEraseRemovesCachedMP3(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.add(t, "a1", "", "+33155500001", "5001", t0, store.StatusCompleted)
+	f.add(t, "a10", "", "+33155500002", "5002", t0, store.StatusCompleted)
+	cache := filepath.Join(f.dir, MP3CacheDir)
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mp3s := []string{"a1-0123abcd.all.16k.mp3", "a1-0123abcd.ch0.8k.mp3", "a10-4567ef01.all.16k.mp3"}
+	for _, n := range mp3s {
+		if err := os.WriteFile(filepath.Join(cache, n), []byte("mp3"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33155500001"}, "sue", testKey, t0, quiet()); err != nil || len(rep.Erased) != 1 {
+		t.Fatalf("erase: %v %+v", err, rep)
+	}
+	for i, n := range mp3s {
+		_, err := os.Stat(filepath.Join(cache, n))
+		if kept := err == nil; kept != (i == 2) {
+			t.Errorf("%s: kept %v, want %v", n, kept, i == 2)
+		}
+	}
 }

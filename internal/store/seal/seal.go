@@ -309,3 +309,13 @@ func Check(r *store.Recording, mediaPath string, pub ed25519.PublicKey) []string
 	}
 	return out
 }
+
+// FingerprintKey is the secret the audit log's fingerprints are keyed with
+// (store.Fingerprint), derived from the server's signing key: it lives
+// where that key lives, and a copy of the database alone does not give it.
+func FingerprintKey(key ed25519.PrivateKey) []byte {
+	h := sha256.New()
+	h.Write([]byte("openrec audit fingerprint key v1\x00"))
+	h.Write(key.Seed())
+	return h.Sum(nil)
+}

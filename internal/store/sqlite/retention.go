@@ -246,3 +246,24 @@ func describeRetention(r store.Retention) string {
 	}
 	return string(r)
 }
+
+// Scrub empties the write-ahead log (checkpoint, then truncate it), so that
+// what was just deleted survives nowhere in the database files: deleted
+// rows are overwritten in the database itself (secure_delete), but the
+// log keeps older copies of their pages until it restarts. Used after an
+// erasure. A reader holding an old snapshot makes it fail (try again).
+func (db *DB) Scrub(ctx context.Context) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	var busy, frames, done int
+	if err := db.sql.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+		return fmt.Errorf("scrub the write-ahead log: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("scrub the write-ahead log: readers still use it")
+	}
+	return nil
+}

@@ -52,6 +52,7 @@ func TestPragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"busy_timeout", "5000"},
 		{"foreign_keys", "1"},
+		{"secure_delete", "1"}, // deleted rows overwritten: an erasure leaves no copy in free pages
 	} {
 		var got string
 		if err := conn.QueryRowContext(ctx, "PRAGMA "+tt.pragma).Scan(&got); err != nil {

@@ -14,6 +14,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -116,8 +117,12 @@ type Config struct {
 	// SecureCookies forces the Secure attribute on the session cookie
 	// (always set when the request came over TLS).
 	SecureCookies bool
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// FingerprintKey keys the fingerprints the audit log keeps of names
+	// typed at failed sign-ins (store.Fingerprint); nil: a random key of
+	// this process (fingerprints then differ after a restart).
+	FingerprintKey []byte
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // Server serves the API.
@@ -137,6 +142,10 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.FingerprintKey == nil {
+		cfg.FingerprintKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.FingerprintKey) // crypto/rand.Read never fails
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 24 * time.Hour

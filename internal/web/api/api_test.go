@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -1118,5 +1119,24 @@ func TestRecordingInProgressShowsLiveFields(t *testing.T) {
 	e.do(tok, "GET", "/api/v1/recordings/rec-a1", nil, &done)
 	if done.DurationMS != 2000 || done.Caller != "+33123456789" {
 		t.Errorf("finished recording changed: %+v", done)
+	}
+}
+
+// What is typed as a user name at a failed sign-in is often a password:
+// its audited fingerprint is keyed (Config.FingerprintKey), so a copy of
+// the audit log cannot be checked against a password list by hashing.
+func TestFailedSignInFingerprintIsKeyed(t *testing.T) {
+	key := []byte("fingerprint key of this server")
+	e := newEnv(t, func(c *api.Config) { c.FingerprintKey = key })
+	const typed = "Summer2026!"
+	e.do("", "POST", "/api/v1/auth/token", map[string]string{"username": typed, "password": "x"}, nil)
+	var audit struct{ Items []struct{ User string } }
+	e.do(e.token("root"), "GET", "/api/v1/audit?action=login_failed", nil, &audit)
+	if len(audit.Items) != 1 {
+		t.Fatalf("entries: %+v", audit.Items)
+	}
+	sum := sha256.Sum256([]byte(typed))
+	if got := audit.Items[0].User; strings.Contains(got, fmt.Sprintf("%x", sum[:4])) || got != "(unknown user "+store.Fingerprint(key, typed)+")" {
+		t.Errorf("audited name %q: want the keyed fingerprint %s, not a plain hash", got, store.Fingerprint(key, typed))
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -126,7 +125,7 @@ type credentials struct {
 // account with too many recent failures is refused for a while (429), and
 // a success of one account never forgives the failures of another.
 func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, error) {
-	ip, now := remoteAddr(r), s.cfg.Now()
+	ip, now := throttleAddr(remoteAddr(r)), s.cfg.Now()
 	account := accountKey(c.Username)
 	if wait, who := s.limit.blocked(ip, account, now); wait > 0 {
 		return nil, &Problem{Status: http.StatusTooManyRequests, Title: "Too Many Requests",
@@ -146,7 +145,7 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, 
 	}
 	if !auth.CheckPassword(hash, c.Password) || u == nil || u.Disabled {
 		s.limit.failed(ip, account, now)
-		s.record(r, store.AuditEntry{User: failedName(c.Username, u), Action: store.AuditLoginFailed})
+		s.record(r, store.AuditEntry{User: s.failedName(c.Username, u), Action: store.AuditLoginFailed})
 		return nil, problemf(http.StatusUnauthorized, "wrong user name or password")
 	}
 	s.limit.succeeded(account)
@@ -156,13 +155,13 @@ func (s *Server) checkCredentials(r *http.Request, c credentials) (*store.User, 
 // failedName is what the audit log keeps of the user name of a failed
 // sign-in: the name of an existing account, never what was typed for an
 // unknown one (people type passwords there) — only a short fingerprint
-// that tells repeated attempts apart.
-func failedName(typed string, u *store.User) string {
+// that tells repeated attempts apart, keyed (Config.FingerprintKey) so
+// that the log cannot be checked against a password list.
+func (s *Server) failedName(typed string, u *store.User) string {
 	if u != nil {
 		return u.Name
 	}
-	sum := sha256.Sum256([]byte(typed))
-	return fmt.Sprintf("(unknown user %x)", sum[:4])
+	return "(unknown user " + store.Fingerprint(s.cfg.FingerprintKey, typed) + ")"
 }
 
 // dummyHash is a bcrypt hash of nothing anyone knows, checked for unknown
@@ -289,6 +288,9 @@ func (s *Server) record(r *http.Request, e store.AuditEntry) {
 // same media count as one audited access.
 const mediaAuditWindow = 10 * time.Minute
 
+// recentAuditMax bounds the accesses recentAudit remembers.
+const recentAuditMax = 10000
+
 // recentAudit remembers audited accesses for recordOnce.
 type recentAudit struct {
 	mu   sync.Mutex
@@ -311,14 +313,16 @@ func (s *Server) recordOnce(r *http.Request, key string, e store.AuditEntry) {
 	if ra.seen == nil {
 		ra.seen = map[string]time.Time{}
 	}
-	if len(ra.seen) >= 10000 {
+	if len(ra.seen) >= recentAuditMax {
 		for k, t := range ra.seen {
 			if now.Sub(t) >= mediaAuditWindow {
 				delete(ra.seen, k)
 			}
 		}
 	}
-	ra.seen[key] = now
+	if len(ra.seen) < recentAuditMax { // full of recent accesses: audit each, remember none
+		ra.seen[key] = now
+	}
 	ra.mu.Unlock()
 	s.record(r, e)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
@@ -82,8 +83,12 @@ func (s *Server) setHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
-	if (req.RecordingID == "") == (req.CallUUID == "") || req.Reason == "" || len(req.Reason) > 500 {
+	if (req.RecordingID == "") == (req.CallUUID == "") || req.Reason == "" || utf8.RuneCountInString(req.Reason) > 500 {
 		writeProblem(w, r, problemf(http.StatusBadRequest, `want {"recording_id" or "call_uuid", "reason"} (a reason of 1 to 500 characters)`))
+		return
+	}
+	if store.CheckHoldReason(req.Reason) != nil {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "the reason must be one line of text, without control characters"))
 		return
 	}
 	p := principalOf(r)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ type eraser struct {
 }
 
 func (e eraser) Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error) {
-	return expire.Erase(ctx, e.db, e.dir, q, actor, time.Now(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return expire.Erase(ctx, e.db, e.dir, q, actor, []byte("test key"), time.Now(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // Issue 13: legal hold on a recording or a call (API), which blocks every
@@ -122,4 +123,24 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// A hold's reason is shown by `openrec recordings holds` in an admin's
+// terminal and in the audit log: control characters (newlines that forge
+// table rows, ESC sequences that drive the terminal) are refused, and the
+// 500-character limit counts characters, not bytes.
+func TestLegalHoldReasonRefusesControlCharacters(t *testing.T) {
+	e := newEnv(t, func(c *api.Config) { c.Holds = c.Store.(*sqlite.DB) })
+	sup := e.token("supa")
+	for _, reason := range []string{"case 7\nrec-b1  2026-01-01  root  forged", "\x1b[2J\x1b[31mred", "nul\x00", "del\x7f", "c1\u0085x", "bidi\u202eevil"} {
+		if code := e.do(sup, "POST", "/api/v1/holds", map[string]string{"recording_id": "rec-a1", "reason": reason}, nil); code != 400 {
+			t.Errorf("reason %q: %d, want 400", reason, code)
+		}
+	}
+	if code := e.do(sup, "POST", "/api/v1/holds", map[string]string{"recording_id": "rec-a1", "reason": strings.Repeat("é", 500)}, nil); code != 200 {
+		t.Errorf("500 two-byte characters: %d, want 200", code)
+	}
+	if code := e.do(sup, "POST", "/api/v1/holds", map[string]string{"recording_id": "rec-a1", "reason": "Beschwerde Nr. 7 — Müller"}, nil); code != 200 {
+		t.Errorf("plain reason: %d, want 200", code)
+	}
 }

@@ -1,13 +1,14 @@
 package api
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Sign-in throttling. Failures are counted per source address and per
-// account. loginFailLimit failures of one key within loginFailWindow lock
+// Sign-in throttling. Failures are counted per source address (an IPv6
+// client per /64, throttleAddr) and per account. loginFailLimit failures of one key within loginFailWindow lock
 // that key out; each further lockout of the same key within
 // loginForgetAfter doubles the wait (loginFailWindow, 2×, 4×… up to
 // loginMaxLock). Only a successful sign-in of an account forgets that
@@ -109,4 +110,24 @@ func fail(m map[string]*throttle, key string, now time.Time) {
 func idle(t *throttle, now time.Time) bool {
 	recent := len(t.fails) > 0 && now.Sub(t.fails[len(t.fails)-1]) < loginFailWindow
 	return !recent && !now.Before(t.lockUntil) && (t.lastLock.IsZero() || now.Sub(t.lastLock) > loginForgetAfter)
+}
+
+// throttleAddr is the per-address throttling key of a client address: the
+// address itself for IPv4 (an IPv4-mapped IPv6 address as IPv4), its /64
+// for IPv6 — the block one host or one customer line usually holds, which
+// would otherwise give one attacker 2^64 addresses.
+func throttleAddr(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

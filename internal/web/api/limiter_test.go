@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -89,4 +90,32 @@ func TestLoginLimiter(t *testing.T) {
 			t.Errorf("addresses kept: %d, want 1", len(l.addrs))
 		}
 	})
+}
+
+// One IPv6 host commonly holds a whole /64: counted per full address, it
+// would get 2^64 fresh addresses to spray sign-ins from. IPv4 stays per
+// address, an IPv4-mapped IPv6 address counts as its IPv4 address.
+func TestThrottleAddrKey(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	var l loginLimiter
+	for i := range 10 {
+		l.failed(throttleAddr(fmt.Sprintf("2001:db8:1:2::%x", i+1)), fmt.Sprintf("user%d", i), t0)
+	}
+	if w, _ := l.blocked(throttleAddr("2001:db8:1:2:ffff::1"), "fresh", t0); w == 0 {
+		t.Error("ten failures from one IPv6 /64 (one address each): the /64 is not blocked")
+	}
+	if w, _ := l.blocked(throttleAddr("2001:db8:1:3::1"), "fresh", t0); w != 0 {
+		t.Errorf("the next /64 is blocked too: %v", w)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"10.0.0.1", "10.0.0.1"},
+		{"::ffff:10.0.0.1", "10.0.0.1"},
+		{"2001:db8::1", "2001:db8::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an address", "not an address"},
+	} {
+		if got := throttleAddr(c.in); got != c.want {
+			t.Errorf("throttleAddr(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }
