@@ -54,20 +54,8 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Rules == nil {
-		writeProblem(w, r, problemf(http.StatusNotImplemented, "recording rules need the CTI link (serve --cti ...)"))
-		return
-	}
-	var body struct {
-		YAML string `json:"yaml"`
-	}
-	if err := readJSON(w, r, &body); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	doc, err := s.cfg.Rules.SetRules(body.YAML)
-	if err != nil {
-		s.fail(w, r, err)
+	doc, ok := s.rulesRequest(w, r, func(yaml string) (RulesDoc, error) { return s.cfg.Rules.SetRules(yaml) })
+	if !ok {
 		return
 	}
 	s.record(r, store.AuditEntry{Action: store.AuditRulesChange, Detail: fmt.Sprintf("%d groups, %d rules, %s", doc.Groups, doc.Rules, doc.Path)})
@@ -78,23 +66,32 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
 // warnings the rules would have, or 422 with the compile error. Nothing is
 // saved (the Rules page's Validate).
 func (s *Server) checkRules(w http.ResponseWriter, r *http.Request) {
+	doc, ok := s.rulesRequest(w, r, func(yaml string) (RulesDoc, error) { return s.cfg.Rules.CheckRules(yaml) })
+	if ok {
+		writeJSON(w, http.StatusOK, normRules(doc))
+	}
+}
+
+// rulesRequest reads a {"yaml"} body and hands it to apply (install or
+// check); on failure it has answered the request.
+func (s *Server) rulesRequest(w http.ResponseWriter, r *http.Request, apply func(string) (RulesDoc, error)) (RulesDoc, bool) {
 	if s.cfg.Rules == nil {
 		writeProblem(w, r, problemf(http.StatusNotImplemented, "recording rules need the CTI link (serve --cti ...)"))
-		return
+		return RulesDoc{}, false
 	}
 	var body struct {
 		YAML string `json:"yaml"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
 		s.fail(w, r, err)
-		return
+		return RulesDoc{}, false
 	}
-	doc, err := s.cfg.Rules.CheckRules(body.YAML)
+	doc, err := apply(body.YAML)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return RulesDoc{}, false
 	}
-	writeJSON(w, http.StatusOK, normRules(doc))
+	return doc, true
 }
 
 func normRules(d RulesDoc) RulesDoc {
