@@ -126,6 +126,20 @@ type dialog struct {
 	retx     *time.Timer // next 2xx retransmission (UDP)
 }
 
+// sipgo's package settings are read by its goroutines without
+// synchronisation: they are set here, before any can run, never in New.
+func init() {
+	if sip.TransportBufferReadSize < 65535 {
+		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
+	}
+	if sip.UDPMTUSize < 65535 {
+		// sipgo refuses to send a UDP message over 1,300 bytes; a response
+		// must go back on the transport of its request (RFC 3261 §18.2.2),
+		// however long (the 200 to a wide SIPREC offer, RFC 4475 "longreq").
+		sip.UDPMTUSize = 65535
+	}
+}
+
 // New creates the server and binds its sockets (so Addr is known), but
 // starts no goroutines.
 func New(cfg Config, h Handler) (*Server, error) {
@@ -147,15 +161,6 @@ func New(cfg Config, h Handler) (*Server, error) {
 	cfg.TCPIdleTimeout = orDefault(cfg.TCPIdleTimeout, DefaultTCPIdleTimeout)
 	cfg.TCPMaxConns = orDefault(cfg.TCPMaxConns, DefaultTCPMaxConns)
 	cfg.TCPMaxConnsPerSource = orDefault(cfg.TCPMaxConnsPerSource, DefaultTCPMaxConnsPerSource)
-	if sip.TransportBufferReadSize < 65535 {
-		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
-	}
-	if sip.UDPMTUSize < 65535 {
-		// sipgo refuses to send a UDP message over 1,300 bytes; a response
-		// must go back on the transport of its request (RFC 3261 §18.2.2),
-		// however long (the 200 to a wide SIPREC offer, RFC 4475 "longreq").
-		sip.UDPMTUSize = 65535
-	}
 	parser := sip.NewParser()
 	parser.MaxMessageLength = cfg.MaxBody + 16<<10
 	s := &Server{cfg: cfg, h: h, log: cfg.Logger, dialogs: map[string]*dialog{}, counters: &counters{}}
