@@ -303,7 +303,7 @@ func TestReceiverRTCP(t *testing.T) {
 
 		eventually(t, "rtcp", func() bool {
 			st := leg.r.Stats()
-			return st.RTCP == 3 && st.Invalid == 2 && st.Packets == 1
+			return st.RTCP == 3 && st.Invalid == 2 && st.Packets == 1 && len(leg.h.packets()) == 1 && len(leg.h.reports()) >= 2
 		})
 		got := leg.h.reports()
 		slices.SortFunc(got, func(a, b media.SenderReport) int { return int(a.SSRC) - int(b.SSRC) })
@@ -353,7 +353,7 @@ func TestReceiverIgnoresJunk(t *testing.T) {
 		s.send(port, valid)
 		eventually(t, "junk counted", func() bool {
 			st := leg.r.Stats()
-			return st.Invalid == uint64(len(junk)) && st.Packets == 1
+			return st.Invalid == uint64(len(junk)) && st.Packets == 1 && len(leg.h.packets()) == 1
 		})
 		if p := leg.h.packets(); len(p) != 1 || p[0].Seq != 7 || !bytes.Equal(p[0].Payload, []byte{1, 2, 3}) {
 			t.Fatalf("delivered %+v", p)
@@ -396,7 +396,7 @@ func TestReceiverForeignSource(t *testing.T) {
 			want := uint64(len(tt.wantFrom))
 			eventually(t, "packets", func() bool {
 				st := leg.r.Stats()
-				return st.Packets == want && st.ForeignSource == tt.wantForeign
+				return st.Packets == want && st.ForeignSource == tt.wantForeign && len(leg.h.packets()) == int(want)
 			})
 			var got strings.Builder
 			for _, p := range leg.h.packets() {
@@ -426,9 +426,10 @@ func TestReceiverSetRemoteRelocks(t *testing.T) {
 	eventually(t, "b locks", func() bool { return leg.r.Stats().Source == b.addr() })
 	a.sendRTP(port, 0xa, []byte{4})
 	b.sendRTP(port, 0xb, []byte{5})
-	eventually(t, "a dropped", func() bool {
+	eventually(t, "a dropped and b's packets handed on", func() bool {
 		st := leg.r.Stats()
-		return st.ForeignSource == 2 && st.Packets == 3
+		// Packets counts a packet before the handler has it: wait for both.
+		return st.ForeignSource == 2 && st.Packets == 3 && len(leg.h.packets()) == 3
 	})
 	var got []byte
 	for _, p := range leg.h.packets() {
@@ -495,7 +496,7 @@ func TestStaleSSRCRejected(t *testing.T) {
 	bSender.sendRTCP(port+1, &rtcp.SenderReport{SSRC: bSSRC, NTPTime: 2})
 	eventually(t, "B's packets", func() bool {
 		st := recvB.Stats()
-		return st.Packets == 5 && st.StaleSSRC == 11 && st.RTCP == 2
+		return st.Packets == 5 && st.StaleSSRC == 11 && st.RTCP == 2 && len(hB.packets()) == 5 && len(hB.reports()) == 1
 	})
 	for _, p := range hB.packets() {
 		if p.SSRC != bSSRC || p.Source != bSender.addr() || p.Payload[0] != 0xb {
