@@ -6,14 +6,14 @@ GO ?= go
 build:
 	$(GO) build ./...
 
-# Two steps: everything under the race detector, then the zero-allocation
-# tests, which are built without it (the race detector allocates). One
+# Two steps: the zero-allocation tests, which are built without the race
+# detector (it allocates), then everything under the race detector. One
 # package at a time (-p 1): the end-to-end tests of app, cmd and dial
 # measure audio timing over real sockets, and two of them sharing the two
 # cores of the project's machines skews each other's packet pacing.
 test:
-	$(GO) test -race -p 1 -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -timeout 5m -run 'Alloc' ./...
+	$(GO) test -race -p 1 -count=1 -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...
