@@ -15,6 +15,7 @@ import (
 	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // smallDisk mounts a tmpfs of size (e.g. "20m") made for the test and
@@ -23,24 +24,12 @@ import (
 func smallDisk(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("disk-full test needs root to mount a tmpfs (CI=true)")
-		}
-		t.Skip("disk-full test needs root to mount a tmpfs: run as root (or in CI)")
+		testtool.Missing(t, "the disk-full test needs root to mount a tmpfs: run it as root (CI does)")
 	}
-	mount, err := exec.LookPath("mount")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mount not found (CI=true)")
-		}
-		t.Skip("mount not found on PATH")
-	}
+	mount := testtool.Find(t, "OPENREC_TEST_MOUNT", "mount")
 	dir := t.TempDir()
 	if out, err := exec.Command(mount, "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount tmpfs: %v: %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, strings.TrimSpace(string(out)))
+		testtool.Missing(t, "cannot mount a tmpfs here (%v: %s)", err, strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
