@@ -162,18 +162,7 @@ func TestServeDialListExport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial siprec over tcp: %v\n%s", err, out)
 	}
-	var recs []listed
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		recs = listJSON(t, data) // while serve runs on the same data dir
-		if len(recs) == 2 && recs[0].Status != "recording" && recs[1].Status != "recording" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings did not finish: %+v\n%s", recs, s.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	recs := waitListedFinished(t, s, data, 2)
 	var msr *listed
 	for i := range recs {
 		if recs[i].Mode == "msr" {
@@ -245,5 +234,28 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	out, err = run(t, "serve", "--storage-format", "mp3", "--data-dir", t.TempDir())
 	if err == nil || !strings.Contains(out, "storage_format") {
 		t.Errorf("serve with a bad format: err=%v out=%s", err, out)
+	}
+}
+
+// waitListedFinished lists the recordings of data (with the CLI, while serve
+// runs on it) until n of them exist and none is still recording. The
+// recorder is another process: there is no event to wait on, so the list is
+// polled every 100 ms for at most 10 s.
+func waitListedFinished(t *testing.T, s *server, data string, n int) []listed {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs := listJSON(t, data)
+		done := len(recs) == n
+		for _, r := range recs {
+			done = done && r.Status != "recording"
+		}
+		if done {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recordings did not finish: %+v\n%s", recs, s.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond) // polling another process (see above)
 	}
 }

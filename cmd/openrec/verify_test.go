@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -25,18 +24,7 @@ func TestVerifyDetectsOneFlippedByte(t *testing.T) {
 			t.Fatalf("dial: %v\n%s", err, out)
 		}
 	}
-	var recs []listed
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		recs = listJSON(t, data)
-		if len(recs) == 2 && recs[0].Status != "recording" && recs[1].Status != "recording" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings did not finish: %+v", recs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	recs := waitListedFinished(t, s, data, 2)
 	// Audit entries to chain: CLI exports.
 	for _, r := range recs {
 		if out, err := run(t, "recordings", "export", r.ID, "--data-dir", data, "--out", filepath.Join(t.TempDir(), "x.wav")); err != nil {
