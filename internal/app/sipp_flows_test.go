@@ -90,14 +90,15 @@ func toneThroughMoves(t *testing.T, _ *app.App, r *store.Recording) {
 // transport (SIPp's -t: u1 UDP, t1 TCP) with RTP from
 // 127.0.0.1:mediaPort and an overall timeout.
 func runSIPpFlow(ctx context.Context, t *testing.T, sipp, transport, target, scenario string, keys map[string]string, mediaPort int, timeout time.Duration) ([]byte, error) {
+	errFile := filepath.Join(t.TempDir(), "err.log")
 	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0", "-t", transport,
 		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())), "-timeout_error", "-nostdin",
-		"-trace_err", "-error_file", filepath.Join(t.TempDir(), "err.log")}
+		"-trace_err", "-error_file", errFile}
 	for k, v := range keys {
 		args = append(args, "-key", k, v)
 	}
 	args = append(args, target)
-	return exec.CommandContext(ctx, sipp, args...).CombinedOutput()
+	return withSIPpErrors(exec.CommandContext(ctx, sipp, args...).CombinedOutput())(errFile)
 }
 
 // wantParties checks a SIPREC flow's parties ("channel:dn/label" each, in
@@ -252,10 +253,11 @@ func TestSIPpVendorFlows(t *testing.T) {
 						writeTonePCAP(t, pcap, leg.tone, fl.tone, 0x5150+uint32(i))
 						k["pcap"] = pcap
 					}
+					port := sippMediaPort(t)
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						outs[i], errs[i] = runSIPpFlow(ctx, t, sipp, tr.sipp, a.SIPAddr().String(), fl.scenario, k, 48000+20*i, timeout)
+						outs[i], errs[i] = runSIPpFlow(ctx, t, sipp, tr.sipp, a.SIPAddr().String(), fl.scenario, k, port, timeout)
 					}()
 				}
 				wg.Wait()

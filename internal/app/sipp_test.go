@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +27,47 @@ import (
 func sippPath(t *testing.T) string {
 	t.Helper()
 	return testtool.Find(t, "OPENREC_TEST_SIPP", "sipp")
+}
+
+// nextSIPpPort is where sippMediaPort looks next: below both the
+// recorder's RTP range (20000-39999) and the kernel's ephemeral ports
+// (32768-60999), so no socket of this process, the recorder or the kernel
+// takes it between the probe and SIPp's bind.
+var nextSIPpPort atomic.Int32
+
+func init() { nextSIPpPort.Store(10000) }
+
+// sippMediaPort returns an even port P with P..P+3 free on 127.0.0.1 for
+// SIPp's -mp (it binds the audio socket at P and the video one at P+2;
+// SIPp exits 254, "fatal error binding a socket", when one is taken: a fixed
+// port in the ephemeral range was, once in a CI run).
+func sippMediaPort(t *testing.T) int {
+	t.Helper()
+	for range 2000 {
+		p := int(nextSIPpPort.Add(4)) - 4
+		if p > 19996 {
+			nextSIPpPort.CompareAndSwap(int32(p+4), 10000)
+			continue
+		}
+		free := true
+		var held []net.PacketConn
+		for off := 0; off < 4 && free; off++ {
+			c, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p+off))
+			if err != nil {
+				free = false
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if free {
+			return p
+		}
+	}
+	t.Fatal("no free media port pair for SIPp in 10000-19999")
+	return 0
 }
 
 // writeTonePCAP writes a pcap of 20 ms PCMA RTP packets carrying a tone,
@@ -88,16 +131,29 @@ func writeTonePCAP(t *testing.T, path string, freq float64, dur time.Duration, s
 }
 
 func runSIPp(ctx context.Context, t *testing.T, sipp string, target string, scenario string, mediaPort int, keys map[string]string) ([]byte, error) {
+	errFile := filepath.Join(t.TempDir(), "err.log")
 	args := []string{"-sf", filepath.Join("testdata", "sipp", scenario), "-m", "1", "-i", "127.0.0.1", "-p", "0",
-		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(t.TempDir(), "err.log")}
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", errFile}
 	for k, v := range keys {
 		args = append(args, "-key", k, v)
 	}
 	args = append(args, target)
 	cmd := exec.CommandContext(ctx, sipp, args...)
 	cmd.Dir = "."
-	out, err := cmd.CombinedOutput()
-	return out, err
+	return withSIPpErrors(cmd.CombinedOutput())(errFile)
+}
+
+// withSIPpErrors appends SIPp's error file (why it exited: a port it
+// could not bind, an unexpected message) to its output when it failed.
+func withSIPpErrors(out []byte, err error) func(string) ([]byte, error) {
+	return func(errFile string) ([]byte, error) {
+		if err != nil {
+			if b, rerr := os.ReadFile(errFile); rerr == nil && len(b) > 0 {
+				out = append(append(out, "\n--- sipp error file ---\n"...), b...)
+			}
+		}
+		return out, err
+	}
 }
 
 func TestSIPpMSRCallWithPcapAudio(t *testing.T) {
@@ -112,11 +168,12 @@ func TestSIPpMSRCallWithPcapAudio(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	outs := make([][]byte, 2)
+	ports := []int{sippMediaPort(t), sippMediaPort(t)}
 	for i, leg := range []struct{ dn, pcap string }{{"5001", pa}, {"+15550100", pb}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = runSIPp(ctx, t, sipp, a.SIPAddr().String(), "msr_leg.xml", 46000+i*10, map[string]string{
+			outs[i], errs[i] = runSIPp(ctx, t, sipp, a.SIPAddr().String(), "msr_leg.xml", ports[i], map[string]string{
 				"recid": "sipp-1", "calluuid": "00SIPP0000000000000000000000001", "dn": leg.dn, "recorddn": "5001", "pcap": leg.pcap,
 			})
 		}()
@@ -144,7 +201,7 @@ func TestSIPpMalformedRequestsGet4xx(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	for _, sc := range []string{"malformed.xml", "novideo.xml"} {
-		out, err := runSIPp(ctx, t, sipp, a.SIPAddr().String(), sc, 47000, nil)
+		out, err := runSIPp(ctx, t, sipp, a.SIPAddr().String(), sc, sippMediaPort(t), nil)
 		if err != nil {
 			t.Errorf("%s: sipp did not get the expected 4xx: %v\n%s", sc, err, lastLines(out, 30))
 		}
