@@ -340,28 +340,14 @@ func (p *parser) associations() {
 		if s == nil {
 			continue
 		}
-		for _, c := range n.children {
-			switch c.name() {
-			case "associate-time":
-				s.AssociateTime = c.value()
-			case "disassociate-time":
-				s.DisassociateTime = c.value()
-			}
-		}
+		assocTimes(n, &s.AssociateTime, &s.DisassociateTime)
 	}
 	for _, n := range p.psa {
 		pt := p.participantFor(n.attr("participant_id", "participant", "participantid"), "participantsessionassoc")
 		if pt == nil {
 			continue
 		}
-		for _, c := range n.children {
-			switch c.name() {
-			case "associate-time":
-				pt.AssociateTime = c.value()
-			case "disassociate-time":
-				pt.DisassociateTime = c.value()
-			}
-		}
+		assocTimes(n, &pt.AssociateTime, &pt.DisassociateTime)
 	}
 	for _, n := range p.pst {
 		pt := p.participantFor(n.attr("participant_id", "participant", "participantid"), "participantstreamassoc")
@@ -376,6 +362,18 @@ func (p *parser) associations() {
 			case "recv":
 				pt.Recv = appendRefs(pt.Recv, c)
 			}
+		}
+	}
+}
+
+// assocTimes reads an association's associate-time and disassociate-time.
+func assocTimes(n *node, associate, disassociate *string) {
+	for _, c := range n.children {
+		switch c.name() {
+		case "associate-time":
+			*associate = c.value()
+		case "disassociate-time":
+			*disassociate = c.value()
 		}
 	}
 }
