@@ -62,6 +62,7 @@ var allow = map[string]rule{
 	// The media path.
 	"internal/media":           {},
 	"internal/media/g711":      {},
+	"internal/media/dtmf":      {},
 	"internal/media/audiotest": {},
 	"internal/media/live":      {},
 	"internal/media/wav":       {internal: []string{"internal/media/g711"}},
