@@ -67,7 +67,7 @@ var allow = map[string]rule{
 	"internal/media/live":      {},
 	"internal/media/wav":       {internal: []string{"internal/media/g711"}},
 	"internal/media/mediaconv": {internal: []string{"internal/media/wav", "internal/media/g711"}},
-	"internal/media/mixer":     {internal: []string{"internal/media", "internal/media/g711"}},
+	"internal/media/mixer":     {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711"}},
 	"internal/media/rtpin":     {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
 	"internal/media/rawrecv":   {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
 

@@ -16,6 +16,9 @@ type MaskConfig struct {
 	// Guard is silenced before and after each span (default DefaultGuard,
 	// at least one block).
 	Guard time.Duration
+	// OnDetect, when set, is called from Write or Close for each tone
+	// found in the audio, when it ends.
+	OnDetect func(Span)
 }
 
 // Masker decides which samples of one channel must be silenced. The
@@ -31,11 +34,12 @@ type Masker struct {
 	spans     []Span // merged, sorted, guard included; Digit of detected spans
 	detected  int    // tones found in the audio
 	external  int    // spans given to Mask
+	onDetect  func(Span)
 }
 
 // NewMasker returns a masker for one channel.
 func NewMasker(cfg MaskConfig) *Masker {
-	m := &Masker{}
+	m := &Masker{onDetect: cfg.OnDetect}
 	m.det = NewDetector(cfg.Detect, m.addDetected)
 	g := cfg.Guard
 	if g <= 0 {
@@ -58,6 +62,9 @@ func (m *Masker) Write(pcm []int16) { m.det.Write(pcm) }
 func (m *Masker) addDetected(s Span) {
 	m.detected++
 	m.add(s.Start-m.guard, s.End+m.guard)
+	if m.onDetect != nil {
+		m.onDetect(s)
+	}
 }
 
 // Mask silences [start, end) plus the guard, e.g. the span of an RFC 4733

@@ -87,12 +87,12 @@ func (t *Track) alignToSender(rel int64, move bool) {
 	}
 }
 
-// shift moves the anchor and the placed, unwritten samples by delta.
-// Moving forward leaves silence behind what is written; moving backward
-// drops what would land before written. t.mu must be held.
+// shift moves the anchor and the placed samples that are not final by
+// delta. Moving forward leaves silence behind what is final; moving
+// backward drops what would land before final. t.mu must be held.
 func (t *Track) shift(delta int64) {
 	t.anchorPos += delta
-	from, to := t.written, t.maxEnd
+	from, to := t.final, t.maxEnd
 	if to <= from {
 		return
 	}
@@ -100,7 +100,7 @@ func (t *Track) shift(delta int64) {
 	bps := int64(t.m.bps)
 	move := func(p int64) {
 		d := p + delta
-		if d < t.written || d >= end {
+		if d < t.final || d >= end {
 			return
 		}
 		si, di := (p%t.size)*bps, (d%t.size)*bps
@@ -118,5 +118,5 @@ func (t *Track) shift(delta int64) {
 		vac := max(from, to+delta)
 		t.fillSilence(vac, to-vac)
 	}
-	t.maxEnd = min(max(to+delta, t.written), end)
+	t.maxEnd = min(max(to+delta, t.final), end)
 }

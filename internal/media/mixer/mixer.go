@@ -33,8 +33,12 @@ type Config struct {
 	// use, from Flush. nil drops such payloads. The mixer never closes it.
 	Raw func(channel int) (io.Writer, error)
 	// Tap, if set, receives the decoded audio of every track as it is
-	// placed (live listening). Optional.
+	// placed (live listening), or as it is written when DTMF is masked.
+	// Optional.
 	Tap Tap
+	// DTMF says whether key tones are masked (see DTMFMode). Masking
+	// delays writing (and the tap) by the masker's lookahead, ~55 ms.
+	DTMF DTMFMode
 }
 
 // Tap receives the audio of a mixer's tracks as packets are placed, in
@@ -174,6 +178,9 @@ func New(cfg Config, w FrameWriter) (*Mixer, error) {
 		return nil, fmt.Errorf("%w: reorder window %v, max ahead %v (need 0 < window < max ahead <= 1m)",
 			ErrConfig, cfg.ReorderWindow, cfg.MaxAhead)
 	}
+	if cfg.DTMF > DTMFMaskDropEvents {
+		return nil, fmt.Errorf("%w: %s", ErrConfig, cfg.DTMF)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -199,6 +206,9 @@ func New(cfg Config, w FrameWriter) (*Mixer, error) {
 	m.tracks = make([]*Track, cfg.Channels)
 	for ch := range m.tracks {
 		m.tracks[ch] = newTrack(m, ch)
+		if m.masked() {
+			m.tracks[ch].newMasking()
+		}
 	}
 	return m, nil
 }
@@ -371,7 +381,7 @@ func (m *Mixer) Flush(now time.Time) error {
 	if m.realignPending.Load() {
 		m.realign()
 	}
-	return m.flushTo(nsToPos(m.relNS(now)) - m.window)
+	return m.flushTo(nsToPos(m.relNS(now))-m.window, false)
 }
 
 // Close writes everything received (no reorder window) up to at least the
@@ -396,7 +406,7 @@ func (m *Mixer) Close(now time.Time) error {
 		target = max(target, t.maxEnd)
 		t.mu.Unlock()
 	}
-	m.closeErr = m.flushTo(target)
+	m.closeErr = m.flushTo(target, true)
 	endNS := posToNS(m.frames.Load())
 	m.metaMu.Lock()
 	for i := range m.segs {
@@ -415,8 +425,21 @@ func (m *Mixer) Close(now time.Time) error {
 	return m.closeErr
 }
 
-// flushTo writes frames up to target. flushMu must be held.
-func (m *Mixer) flushTo(target int64) error {
+// flushTo writes frames up to target; samples before it are final. When
+// DTMF is masked, the masker sees them first and writing lags by its
+// lookahead, except at the end (last). flushMu must be held.
+func (m *Mixer) flushTo(target int64, last bool) error {
+	if m.masked() {
+		for _, t := range m.tracks {
+			t.detect(target)
+			if last {
+				t.mask.m.Close()
+			}
+		}
+		if !last {
+			target -= m.lookahead()
+		}
+	}
 	from := m.frames.Load()
 	var err error
 	if target > from {
@@ -430,6 +453,9 @@ func (m *Mixer) flushTo(target int64) error {
 			t.drain(buf, from, k)
 		}
 		m.silenceSegments(buf, from, target)
+		if m.masked() {
+			m.applyMasks(buf, from, target)
+		}
 		n, werr := m.w.Write(buf)
 		if werr == nil && n != len(buf) {
 			werr = io.ErrShortWrite

@@ -61,6 +61,10 @@ type Track struct {
 	ring    []byte
 	size    int64
 	written int64
+	// final: samples before it no longer change (packets for them are
+	// late). It is written, or ahead of it by the DTMF masker's lookahead:
+	// the masker has seen those samples, so nothing may be placed there.
+	final int64
 	maxEnd  int64 // end of the highest placed sample
 
 	// stream state
@@ -86,6 +90,7 @@ type Track struct {
 		event         uint8
 		idx           int
 		durMS         int64
+		pos           int64 // the event's start on the timeline
 	}
 	cn struct {
 		active bool
@@ -94,6 +99,7 @@ type Track struct {
 	}
 
 	stats TrackStats
+	mask  masking // DTMF masking, when the mixer masks
 
 	pcm []int16 // decoding buffer of the tap
 
@@ -245,13 +251,13 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 		t.lostPrev += t.lostNow()
 		if t.cn.active {
 			t.cn.active = false
-			if d := max(nsToPos(arrNS), t.written) - t.cn.pos; d > 0 {
+			if d := max(nsToPos(arrNS), t.final) - t.cn.pos; d > 0 {
 				m.setEventDuration(t.cn.idx, posToMS(d))
 			}
 		}
 		if ssrcChanged {
 			t.prevSSRC, t.changeNS = t.ssrc, arrNS
-			pos := max(nsToPos(arrNS), t.written)
+			pos := max(nsToPos(arrNS), t.final)
 			m.addEvent(Event{Type: EventSSRCChange, Channel: t.ch, AtMS: posToMS(pos),
 				Detail: fmt.Sprintf("%08x->%08x", t.ssrc, p.SSRC)})
 			m.log.Info("mixer: SSRC changed", "channel", t.ch,
@@ -282,9 +288,9 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 }
 
 // anchorAtArrival anchors the stream so that timestamp extTS is at the
-// position of arrival time arrNS (never before what is written).
+// position of arrival time arrNS (never before what is final).
 func (t *Track) anchorAtArrival(arrNS, extTS int64) {
-	t.anchorPos = max(nsToPos(arrNS), t.written)
+	t.anchorPos = max(nsToPos(arrNS), t.final)
 	t.anchorTS = extTS
 }
 
@@ -302,7 +308,7 @@ func (t *Track) audio(payload []byte, e ptEntry, slot *seqSlot, ext, extTS, arrN
 		t.endComfortNoise(extTS)
 	}
 	pos := t.pos(extTS)
-	if pos+n > t.written+t.size || (newer && pos < t.written-t.m.window) {
+	if pos+n > t.written+t.size || (newer && pos < t.final-t.m.window) {
 		// Timestamp jump: re-anchor at arrival. The old sender report
 		// describes the old timestamps, so it is forgotten.
 		t.m.log.Debug("mixer: timestamp jump, re-anchoring", "channel", t.ch, "samples", pos-t.written)
@@ -314,20 +320,20 @@ func (t *Track) audio(payload []byte, e ptEntry, slot *seqSlot, ext, extTS, arrN
 			return
 		}
 	}
-	if pos+n <= t.written {
+	if pos+n <= t.final {
 		t.stats.Late++
 		return
 	}
 	if concealed > 0 {
 		// The part of the concealment this packet replaces (the rest may
 		// already be written).
-		t.stats.ConcealedSamples -= uint64(min(concealed, pos+n-max(pos, t.written)))
+		t.stats.ConcealedSamples -= uint64(min(concealed, pos+n-max(pos, t.final)))
 	}
 	if paused {
 		return
 	}
 	t.put(pos, payload, e.kind)
-	if tap := t.m.cfg.Tap; tap != nil && tap.Listening() {
+	if tap := t.m.cfg.Tap; tap != nil && !t.m.masked() && tap.Listening() {
 		t.tap(tap, pos, payload, e.kind)
 	}
 	slot.audio, slot.n = true, n
@@ -374,7 +380,7 @@ func (t *Track) conceal(ext, pos, n int64) {
 	}
 	prev := t.pos(s2.ts)
 	gap := pos - n
-	if prev+n != gap || prev < t.written {
+	if prev+n != gap || prev < t.final {
 		return
 	}
 	bps := int64(t.m.bps)
@@ -388,11 +394,11 @@ func (t *Track) conceal(ext, pos, n int64) {
 }
 
 // put decodes payload into the ring at pos, skipping what is before
-// written. The caller has checked pos+len(payload) <= written+size.
+// final. The caller has checked pos+len(payload) <= written+size.
 func (t *Track) put(pos int64, payload []byte, kind payloadKind) {
-	if pos < t.written {
-		payload = payload[t.written-pos:]
-		pos = t.written
+	if pos < t.final {
+		payload = payload[t.final-pos:]
+		pos = t.final
 	}
 	bps := int64(t.m.bps)
 	i := pos % t.size
@@ -437,6 +443,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 		return
 	}
 	durMS := int64(ev.Duration) * 1000 / int64(e.clock)
+	durPos := int64(ev.Duration) * sampleRate / int64(e.clock)
 	d := &t.dtmf
 	if d.active && d.ts == extTS && d.event == ev.Event {
 		if d.ended {
@@ -445,6 +452,9 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 		if durMS > d.durMS {
 			d.durMS = durMS
 			t.m.setEventDuration(d.idx, durMS)
+			if t.m.masked() {
+				t.queueEventMask(d.pos, d.pos+durPos, false)
+			}
 		}
 		d.ended = ev.End
 		return
@@ -453,8 +463,20 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 	if t.m.pausedAt(-1, pos) {
 		return
 	}
-	d.active, d.ended, d.ts, d.event, d.durMS = true, ev.End, extTS, ev.Event, durMS
-	d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: posToMS(pos), DurationMS: durMS, Detail: digit})
+	d.active, d.ended, d.ts, d.event, d.durMS, d.pos = true, ev.End, extTS, ev.Event, durMS, pos
+	switch t.m.cfg.DTMF {
+	case DTMFKeep:
+		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: posToMS(pos), DurationMS: durMS, Detail: digit})
+	case DTMFMask: // time and channel, never the digit
+		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: posToMS(pos), DurationMS: durMS})
+	default:
+		d.idx = -1
+	}
+	if t.m.masked() {
+		// Until the next packet says how long the tone lasts, mask at
+		// least a packet's worth past what is known.
+		t.queueEventMask(pos, pos+max(durPos, 400), true)
+	}
 }
 
 // comfortNoise opens a comfort noise span: the ring is already silent, so
@@ -535,6 +557,7 @@ func (t *Track) drain(buf []byte, from, k int64) {
 		copy(buf[o:o+bps], t.m.sil[:bps])
 	}
 	t.written = from + k
+	t.final = max(t.final, t.written)
 	t.maxEnd = max(t.maxEnd, t.written)
 }
 

@@ -1,0 +1,140 @@
+package mixer
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/dtmf"
+	"github.com/openrec/openrec/internal/media/g711"
+)
+
+// keyTone is µ-law audio holding the DTMF tone of digit d for sender
+// samples [on, off) and a 200 Hz hum elsewhere (speech stand-in: one tone
+// never reads as a key).
+func keyTone(d byte, on, off int64) func(s int64, n int) []byte {
+	i := strings.IndexByte(dtmf.Digits, d)
+	r := []float64{697, 770, 852, 941}[i/4]
+	c := []float64{1209, 1336, 1477, 1633}[i%4]
+	return func(s int64, n int) []byte {
+		out := make([]byte, n)
+		for k := range out {
+			p := float64(s + int64(k))
+			x := 800 * math.Sin(2*math.Pi*200*p/8000)
+			if s+int64(k) >= on && s+int64(k) < off {
+				x = 5000*math.Sin(2*math.Pi*r*p/8000) + 5000*math.Sin(2*math.Pi*c*p/8000)
+			}
+			out[k] = g711.EncodeULaw(int16(x))
+		}
+		return out
+	}
+}
+
+func decodeU(b []byte) []int16 {
+	pcm := make([]int16, len(b))
+	for i, v := range b {
+		pcm[i] = g711.DecodeULaw(v)
+	}
+	return pcm
+}
+
+func TestDTMFMaskingInBandAndEvents(t *testing.T) {
+	const on, off = 8000 + 37, 8000 + 37 + 640 // an in-band '7', 80 ms from 1.005 s
+	for _, mode := range []DTMFMode{DTMFKeep, DTMFMask, DTMFMaskDropEvents} {
+		t.Run(mode.String(), func(t *testing.T) {
+			l := leg{ssrc: 1, content: keyTone('7', on, off)}
+			te := &media.Codec{PT: 101, Name: media.TelephoneEvent, ClockRate: 8000}
+			var steps []step
+			steps = append(steps, l.packets(0, 100)...) // 2 s of audio, the in-band tone inside
+			// An RFC 4733 '9' at 2.2 s (120 ms) over the audio that follows.
+			steps = append(steps, l.packets(100, 110)...)
+			steps = append(steps, dtmfSteps(l, 101, 110, 110, 9, 5)...)
+			l2 := l
+			l2.seq0 += 10
+			steps = append(steps, l2.packets(117, 150)...)
+			tap := &fakeTap{}
+			tap.on.Store(true)
+			m, w := newTestMixer(t, Config{DTMF: mode, Tap: tap})
+			m.Track(0).SetCodecs([]media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000}}, te, nil)
+			drive(t, m, steps, ms(3500))
+
+			out := decodeU(w.bytes())
+			spans := dtmf.NewDetector(dtmf.Config{}, nil)
+			spans.Write(out)
+			found := spans.Close()
+			var digits, events []string
+			for _, s := range found {
+				digits = append(digits, string(s.Digit))
+			}
+			for _, e := range m.Events() {
+				events = append(events, e.Type+":"+e.Detail)
+			}
+			switch mode {
+			case DTMFKeep:
+				if !slices.Equal(digits, []string{"7"}) {
+					t.Errorf("kept audio holds %v, want the in-band 7", digits)
+				}
+				if !slices.Equal(events, []string{"dtmf:9"}) {
+					t.Errorf("events %v", events)
+				}
+			default:
+				if len(digits) != 0 {
+					t.Errorf("masked audio still holds %v", digits)
+				}
+				want := []string{"dtmf-masked:in-band", "dtmf:", "dtmf-masked:rfc4733"}
+				if mode == DTMFMaskDropEvents {
+					want = []string{"dtmf-masked:in-band", "dtmf-masked:rfc4733"}
+				}
+				slices.Sort(want)
+				slices.Sort(events)
+				if !slices.Equal(events, want) {
+					t.Errorf("events %v, want %v", events, want)
+				}
+				// The tone's span and the event's span are silent; the hum
+				// well outside them is unchanged.
+				guard := int64(dtmf.DefaultGuard/(125*time.Microsecond)) + dtmf.BlockSize
+				for i, v := range w.bytes() {
+					p := int64(i)
+					inTone := p >= on && p < off
+					inEvent := p >= 110*160 && p < 110*160+6*160
+					near := (p >= on-guard && p < off+guard) || (p >= 110*160-guard && p < 110*160+6*160+guard)
+					want := keyTone('7', on, off)(p, 1)[0]
+					switch {
+					case (inTone || inEvent) && v != g711.ULawSilence:
+						t.Fatalf("sample %d = %#x inside a masked span", p, v)
+					case !near && p < 150*160 && v != want:
+						t.Fatalf("sample %d = %#x, want %#x (outside every span)", p, v, want)
+					}
+				}
+			}
+			// The tap gets what the file gets: no tone either.
+			var tapped []int16
+			for _, f := range tap.frames {
+				tapped = append(tapped, f.pcm...)
+			}
+			d := dtmf.NewDetector(dtmf.Config{}, nil)
+			d.Write(tapped)
+			if n := len(d.Close()); (mode == DTMFKeep) != (n == 1) {
+				t.Errorf("tap holds %d tones in mode %s", n, mode)
+			}
+		})
+	}
+}
+
+func TestDTMFModeParse(t *testing.T) {
+	for _, s := range []string{"keep", "mask", "mask-and-drop-events"} {
+		m, err := ParseDTMFMode(s)
+		if err != nil || m.String() != s {
+			t.Errorf("%q: %v %v", s, m, err)
+		}
+	}
+	if _, err := ParseDTMFMode("hide"); err == nil {
+		t.Error("hide accepted")
+	}
+	if _, err := New(Config{Channels: 1, Format: FormatULaw, Start: t0, DTMF: 9}, &fakeWriter{}); err == nil {
+		t.Error("mode 9 accepted")
+	}
+}
