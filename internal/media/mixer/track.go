@@ -64,8 +64,8 @@ type Track struct {
 	// final: samples before it no longer change (packets for them are
 	// late). It is written, or ahead of it by the DTMF masker's lookahead:
 	// the masker has seen those samples, so nothing may be placed there.
-	final int64
-	maxEnd  int64 // end of the highest placed sample
+	final  int64
+	maxEnd int64 // end of the highest placed sample
 
 	// stream state
 	anchored  bool
