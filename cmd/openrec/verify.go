@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,8 +42,8 @@ type verifyProblem struct {
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		dataDir, pubFile, auditHead string
-		all, allowUnsealed, asJSON  bool
+		dataDir, pubFile, auditHead, dtmfDecoder string
+		all, allowUnsealed, asJSON, checkDTMF   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [ID...] [--all]",
@@ -58,7 +59,10 @@ the first entries that do not follow. With --all, a signed manifest under
 <data-dir>/media whose recording has no row (removed outside openrec, which
 deletes the manifest with the recording) is reported too. --audit-head ID:HASH (from the
 "audit chain head" log line) also proves that no entry up to that one was
-removed from the end.
+removed from the end. --dtmf reads each recording's audio back and fails it
+when DTMF digits are still readable in a channel (PCI: proof that masking
+worked; digits are counted, never printed); --dtmf-decoder multimon-ng adds
+an independent decoder.
 
 Exit status: 0 all intact, 1 something changed or could not be checked.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,7 +82,18 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 			if err != nil {
 				return fmt.Errorf("--public-key: %w", err)
 			}
-			rep, err := verify(ctx, db, dataDir, pub, args, allowUnsealed, auditHead)
+			var dc *dtmfChecker
+			if checkDTMF || dtmfDecoder != "" {
+				dc = &dtmfChecker{tmpDir: os.TempDir()}
+				if dtmfDecoder != "" {
+					bin, err := exec.LookPath(dtmfDecoder)
+					if err != nil {
+						return fmt.Errorf("--dtmf-decoder: %w", err)
+					}
+					dc.external = bin
+				}
+			}
+			rep, err := verify(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc)
 			if err != nil {
 				return err
 			}
@@ -104,10 +119,12 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 	fl.BoolVar(&all, "all", false, "verify every finished recording")
 	fl.BoolVar(&allowUnsealed, "allow-unsealed", false, "recordings without a manifest (finished before sealing existed) are counted, not failures")
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fl.BoolVar(&checkDTMF, "dtmf", false, "also fail recordings whose audio still holds readable DTMF digits")
+	fl.StringVar(&dtmfDecoder, "dtmf-decoder", "", "with --dtmf, also run this external DTMF decoder (multimon-ng) on each channel")
 	return cmd
 }
 
-func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string) (verifyReport, error) {
+func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
 	rep := verifyReport{Changed: []verifyProblem{}}
 	one := func(r *store.Recording) {
 		rep.Recordings++
@@ -127,8 +144,15 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			problems = []string{"finished recording whose media is still a .part file"}
 		default:
 			problems = seal.Check(r, path, pub)
-			if allowUnsealed && len(problems) == 1 && strings.Contains(problems[0], seal.ErrNoManifest.Error()) {
+			unsealed := allowUnsealed && len(problems) == 1 && strings.Contains(problems[0], seal.ErrNoManifest.Error())
+			if unsealed {
 				rep.Unsealed++
+				problems = nil
+			}
+			if dc != nil {
+				problems = append(problems, dc.check(path)...)
+			}
+			if unsealed && len(problems) == 0 {
 				return
 			}
 		}

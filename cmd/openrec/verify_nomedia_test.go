@@ -40,7 +40,7 @@ func TestVerifyFailedRecordingWithoutAudio(t *testing.T) {
 	if err := db.CreateRecording(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := verify(ctx, db, data, pub, nil, false, "")
+	rep, err := verify(ctx, db, data, pub, nil, false, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestVerifyFailedRecordingWithoutAudio(t *testing.T) {
 	if err := os.Remove(sealedMedia); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = verify(ctx, db, data, pub, []string{"S1"}, false, "")
+	rep, err = verify(ctx, db, data, pub, []string{"S1"}, false, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestVerifyFindsARemovedRow(t *testing.T) {
 		}
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	if rep, err := verify(ctx, db, data, pub, nil, false, ""); err != nil || len(rep.Changed) != 0 || rep.Intact != 2 {
+	if rep, err := verify(ctx, db, data, pub, nil, false, "", nil); err != nil || len(rep.Changed) != 0 || rep.Intact != 2 {
 		t.Fatalf("intact data dir: %v %+v", err, rep)
 	}
 	raw, err := sql.Open("sqlite", filepath.Join(data, dbFileName))
@@ -135,7 +135,7 @@ func TestVerifyFindsARemovedRow(t *testing.T) {
 	if _, err := raw.Exec(`DELETE FROM recordings WHERE id = 'S2'`); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := verify(ctx, db, data, pub, nil, false, "")
+	rep, err := verify(ctx, db, data, pub, nil, false, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestVerifyFindsARemovedRow(t *testing.T) {
 	if err := os.Remove(seal.Path(filepath.Join(data, "media", "2026", "12", "01", "S2.wav"))); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := verify(ctx, db, data, pub, nil, false, ""); err != nil || len(rep.Changed) != 0 {
+	if rep, err := verify(ctx, db, data, pub, nil, false, "", nil); err != nil || len(rep.Changed) != 0 {
 		t.Errorf("after the manifest went too: %v %+v", err, rep.Changed)
 	}
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openrec/openrec/internal/media/dtmf"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/testtool"
+)
+
+// writeKeyTones writes a two-channel PCM16 WAV: channel 0 holds the card
+// digits as key tones, channel 1 a 300 Hz hum; masked runs the masker
+// over channel 0 first.
+func writeKeyTones(t *testing.T, digits string, masked bool) string {
+	t.Helper()
+	var ch0 []int16
+	for i := range len(digits) {
+		k := strings.IndexByte(dtmf.Digits, digits[i])
+		r, c := []float64{697, 770, 852, 941}[k/4], []float64{1209, 1336, 1477, 1633}[k%4]
+		ch0 = append(ch0, make([]int16, 600)...)
+		for n := range 640 {
+			ch0 = append(ch0, int16(4000*math.Sin(2*math.Pi*r*float64(n)/8000)+4000*math.Sin(2*math.Pi*c*float64(n)/8000)))
+		}
+	}
+	ch0 = append(ch0, make([]int16, 800)...)
+	if masked {
+		dtmf.MaskAll(ch0, dtmf.MaskConfig{})
+	}
+	path := filepath.Join(t.TempDir(), "k.wav")
+	w, err := wav.Create(path, wav.FormatPCM16, 2, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 4*len(ch0))
+	for i, v := range ch0 {
+		h := int16(1500 * math.Sin(2*math.Pi*300*float64(i)/8000))
+		buf = append(buf, byte(v), byte(uint16(v)>>8), byte(h), byte(uint16(h)>>8))
+	}
+	if _, err := w.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDTMFCheckFindsDigitsAndNeverPrintsThem(t *testing.T) {
+	const card = "4929123456781234"
+	dc := dtmfChecker{tmpDir: t.TempDir()}
+	if mm := testtool.Find(t, "OPENREC_TEST_MULTIMON", "multimon-ng"); mm != "" {
+		dc.external = mm
+	}
+	problems := dc.check(writeKeyTones(t, card, false))
+	got := strings.Join(problems, "; ")
+	if len(problems) != 2 || !strings.Contains(got, "channel 0: 16 DTMF digit(s) readable (openrec's detector)") ||
+		!strings.Contains(got, "channel 0: 16 DTMF digit(s) readable (multimon-ng)") {
+		t.Fatalf("problems %q, want channel 0 with 16 digits from both decoders", problems)
+	}
+	if strings.Contains(got, "4929") || strings.Contains(got, "1234") {
+		t.Errorf("the report prints digits: %q", got)
+	}
+	if problems := dc.check(writeKeyTones(t, card, true)); len(problems) != 0 {
+		t.Errorf("masked file: %q", problems)
+	}
+}
