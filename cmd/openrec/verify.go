@@ -43,7 +43,7 @@ type verifyProblem struct {
 func newVerifyCmd() *cobra.Command {
 	var (
 		dataDir, pubFile, auditHead, dtmfDecoder string
-		all, allowUnsealed, asJSON, checkDTMF   bool
+		all, allowUnsealed, asJSON, checkDTMF    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [ID...] [--all]",

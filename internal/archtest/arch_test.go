@@ -129,7 +129,7 @@ var allow = map[string]rule{
 		external: []string{prometheus, yamlV3}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
-		"internal/cti/rules", "internal/load", "internal/media/rawrecv", "internal/sim", "internal/sip/dial",
+		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", yamlV3}},
 }
