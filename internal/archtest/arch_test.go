@@ -63,6 +63,7 @@ var allow = map[string]rule{
 	"internal/media":           {},
 	"internal/media/g711":      {},
 	"internal/media/dtmf":      {},
+	"internal/media/codec":     {internal: []string{"internal/media"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
 	"internal/media/audiotest": {},
 	"internal/media/live":      {},
 	"internal/media/wav":       {internal: []string{"internal/media/g711"}},

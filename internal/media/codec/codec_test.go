@@ -1,0 +1,249 @@
+package codec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os/exec"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gotranspile/g722"
+	"github.com/pion/rtp"
+
+	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/testtool"
+)
+
+// ffmpegRTP has ffmpeg (a reference encoder that is not ours) encode a
+// tone of freq Hz (and freq2 on the right channel if > 0) for dur with the
+// given codec arguments and send it as RTP over loopback; it returns the
+// packets in sequence order.
+func ffmpegRTP(t testing.TB, freq, freq2 float64, dur time.Duration, codecArgs ...string) []*rtp.Packet {
+	t.Helper()
+	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadBuffer(4 << 20)
+	src := fmt.Sprintf("sine=frequency=%g:duration=%g:sample_rate=48000", freq, dur.Seconds())
+	args := []string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", src}
+	if freq2 > 0 {
+		args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:duration=%g:sample_rate=48000", freq2, dur.Seconds()),
+			"-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo")
+	}
+	args = append(args, codecArgs...)
+	args = append(args, "-f", "rtp", fmt.Sprintf("rtp://127.0.0.1:%d", conn.LocalAddr().(*net.UDPAddr).Port))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var pkts []*rtp.Packet
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 2048)
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			var p rtp.Packet
+			if p.Unmarshal(slices.Clone(buf[:n])) == nil {
+				pkts = append(pkts, &p)
+			}
+		}
+	}()
+	// Sent as fast as ffmpeg encodes: the 4 MB receive buffer holds them.
+	if out, err := exec.CommandContext(ctx, ff, args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", codecArgs, err, out)
+	}
+	wg.Wait()
+	slices.SortFunc(pkts, func(a, b *rtp.Packet) int { return int(int16(a.SequenceNumber - b.SequenceNumber)) })
+	if len(pkts) < int(dur/(40*time.Millisecond)) {
+		t.Fatalf("only %d RTP packets from ffmpeg", len(pkts))
+	}
+	return pkts
+}
+
+// decodeAll decodes pkts with a decoder for c, dropping those whose index
+// drop says.
+func decodeAll(t *testing.T, c media.Codec, pkts []*rtp.Packet, drop func(i int) bool) ([]int16, Decoder) {
+	t.Helper()
+	d, err := NewDecoder(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pcm, buf []int16
+	for i, p := range pkts {
+		if drop != nil && drop(i) {
+			continue
+		}
+		buf, err = d.Decode(p.Payload, buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		pcm = append(pcm, buf...)
+	}
+	return pcm, d
+}
+
+// checkTone asserts pcm (8 kHz) holds freq and not the others, at about
+// the given amplitude, for about dur.
+func checkTone(t *testing.T, pcm []int16, freq float64, others []float64, amp float64, dur time.Duration) {
+	t.Helper()
+	mid := pcm[len(pcm)/4 : 3*len(pcm)/4]
+	if !audiotest.HasTone(mid, Rate, freq, others) {
+		f, r := audiotest.Dominant(mid, Rate, append([]float64{freq}, others...))
+		t.Errorf("no %g Hz tone (dominant %g Hz, ratio %.1f)", freq, f, r)
+	}
+	if got := audiotest.RMS(mid) * math.Sqrt2 / 32768; math.Abs(got-amp)/amp > 0.25 {
+		t.Errorf("amplitude %.3f, want about %.3f", got, amp)
+	}
+	if got := time.Duration(len(pcm)) * time.Second / Rate; got < dur-100*time.Millisecond || got > dur+100*time.Millisecond {
+		t.Errorf("decoded %v of audio, want %v", got, dur)
+	}
+}
+
+func TestG722FromFFmpeg(t *testing.T) {
+	for _, freq := range []float64{440, 1000, 3000} {
+		pkts := ffmpegRTP(t, freq, 0, 2*time.Second, "-ar", "16000", "-ac", "1", "-c:a", "g722")
+		if pkts[0].PayloadType != 9 {
+			t.Fatalf("payload type %d, want 9", pkts[0].PayloadType)
+		}
+		// RFC 3551: the RTP clock runs at 8000 although the audio is 16 kHz,
+		// so the decoder's 8 kHz output has as many samples as clock ticks.
+		pcm, _ := decodeAll(t, media.Codec{PT: 9, Name: "G722", ClockRate: 8000}, pkts, nil)
+		ticks := int(pkts[len(pkts)-1].Timestamp-pkts[0].Timestamp) + len(pcm)/len(pkts)
+		if d := len(pcm) - ticks; d < -160 || d > 160 {
+			t.Errorf("%g Hz: %d samples for %d clock ticks", freq, len(pcm), ticks)
+		}
+		// lavfi's sine has amplitude 1/8 of full scale.
+		checkTone(t, pcm, freq, []float64{440, 1000, 3000, 2000}, 0.125, 2*time.Second)
+	}
+}
+
+func TestG722LowPassKeepsAliasesOut(t *testing.T) {
+	// A 6 kHz tone at 16 kHz would fold to 2 kHz if samples were dropped.
+	d := newG722()
+	wide := audiotest.Tone(6000, 0.5, 16000, 16000)
+	enc := encodeG722(wide)
+	pcm, err := d.Decode(enc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := audiotest.Goertzel(pcm[800:], Rate, 2000); p > 1e-5 {
+		t.Errorf("6 kHz folded to 2 kHz with power %.2g (a sine of 0.5 has 0.25)", p)
+	}
+}
+
+func TestOpusFromFFmpeg(t *testing.T) {
+	c := media.Codec{PT: 111, Name: "opus", ClockRate: 48000, Channels: 2}
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		f, f2 float64
+		amp   float64
+		drop  func(int) bool
+	}{
+		{"mono 24 kbit/s", []string{"-ac", "1", "-c:a", "libopus", "-b:a", "24k"}, 440, 0, 0.125, nil},
+		{"narrowband SILK 12 kbit/s", []string{"-ac", "1", "-c:a", "libopus", "-b:a", "12k", "-application", "voip"}, 600, 0, 0.125, nil},
+		{"stereo (mixed down)", []string{"-ac", "2", "-c:a", "libopus", "-b:a", "32k"}, 440, 1000, 0.125 / math.Sqrt2, nil},
+		{"FEC on, 5 % loss", []string{"-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-fec:a", "1", "-packet_loss", "5"}, 1000, 0, 0.125,
+			func(i int) bool { return i%20 == 7 }},
+		{"40 ms packets", []string{"-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-frame_duration", "40"}, 440, 0, 0.125, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pkts := ffmpegRTP(t, tc.f, tc.f2, 2*time.Second, tc.args...)
+			pcm, _ := decodeAll(t, c, pkts, tc.drop)
+			dur := 2 * time.Second
+			if tc.drop != nil {
+				dur = dur * 19 / 20
+			}
+			others := []float64{440, 600, 1000, 2000}
+			checkTone(t, pcm, tc.f, slices.DeleteFunc(slices.Clone(others), func(f float64) bool { return f == tc.f || f == tc.f2 }), tc.amp, dur)
+			if tc.f2 > 0 && !audiotest.HasTone(pcm[len(pcm)/4:3*len(pcm)/4], Rate, tc.f2, []float64{600, 2000}) {
+				t.Errorf("no %g Hz from the right channel", tc.f2)
+			}
+		})
+	}
+}
+
+func encodeG722(pcm16k []int16) []byte { return g722.Encode(pcm16k, g722.Rate64000, 0) }
+
+
+func TestBadPayloadsFailCleanly(t *testing.T) {
+	d, err := NewDecoder(media.Codec{Name: "opus", ClockRate: 48000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][]byte{nil, {0xff}, {0xfc, 0xff, 0xff, 0xff}, make([]byte, 1500)} {
+		if _, err := d.Decode(p, nil); err != nil && !errors.Is(err, ErrPayload) {
+			t.Errorf("%x: %v does not wrap ErrPayload", p, err)
+		}
+	}
+	if _, err := NewDecoder(media.Codec{Name: "G729", ClockRate: 8000}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("G729: %v", err)
+	}
+	if _, err := NewDecoder(media.Codec{Name: "G722", ClockRate: 16000}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("G722/16000: %v", err)
+	}
+}
+
+func FuzzDecoders(f *testing.F) {
+	f.Add(uint8(0), []byte{0x78, 0x01, 0x02})
+	f.Add(uint8(1), []byte{0x55, 0xaa})
+	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
+		c := media.Codec{Name: "opus", ClockRate: 48000}
+		if which%2 == 1 {
+			c = media.Codec{Name: "G722", ClockRate: 8000}
+		}
+		d, err := NewDecoder(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			pcm, err := d.Decode(payload, nil)
+			if err != nil && !errors.Is(err, ErrPayload) {
+				t.Fatalf("error %v does not wrap ErrPayload", err)
+			}
+			if len(pcm) > maxOpusSamples && c.Name == "opus" {
+				t.Fatalf("%d samples", len(pcm))
+			}
+		}
+	})
+}
+
+// BenchmarkDecode: one 20 ms packet of each codec.
+func BenchmarkDecode(b *testing.B) {
+	wide := audiotest.Tone(440, 0.3, 16000, 320)
+	g := encodeG722(wide)
+	opusPkts := ffmpegRTP(b, 440, 0, time.Second, "-ac", "1", "-c:a", "libopus", "-b:a", "24k")
+	for _, bc := range []struct {
+		name    string
+		c       media.Codec
+		payload []byte
+	}{
+		{"G722", media.Codec{Name: "G722", ClockRate: 8000}, g},
+		{"opus-24k", media.Codec{Name: "opus", ClockRate: 48000}, opusPkts[len(opusPkts)/2].Payload},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			d, err := NewDecoder(bc.c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf []int16
+			b.ReportAllocs()
+			for b.Loop() {
+				buf, _ = d.Decode(bc.payload, buf)
+			}
+		})
+	}
+}
