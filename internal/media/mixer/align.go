@@ -44,7 +44,7 @@ func (t *Track) senderWallOfAnchor() (int64, bool) {
 		return 0, false
 	}
 	srTS := t.refTS + int64(int32(t.sr.rtp-uint32(t.refTS)))
-	return t.sr.wallNS + (t.anchorTS-srTS)*int64(time.Second)/sampleRate, true
+	return t.sr.wallNS + (t.anchorTS-srTS)*int64(time.Second)/t.clock, true
 }
 
 // senderOffset returns timeline ns - sender wall ns for this track's

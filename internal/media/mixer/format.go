@@ -61,6 +61,7 @@ const (
 	kindPCMA
 	kindEvent // RFC 4733 telephone-event
 	kindCN    // RFC 3389 comfort noise
+	kindCodec // decoded by the track's Decoder for that payload type
 )
 
 // ptEntry is one payload type of a track's map.
@@ -133,6 +134,64 @@ func kindOfName(name string) payloadKind {
 		return kindCN
 	}
 	return kindUnknown
+}
+
+// samples is the audio of one packet: G.711 bytes of law kind, or PCM a
+// Decoder produced.
+type samples struct {
+	g711 []byte
+	kind payloadKind
+	pcm  []int16
+}
+
+func (s samples) n() int64 {
+	if s.pcm != nil {
+		return int64(len(s.pcm))
+	}
+	return int64(len(s.g711))
+}
+
+// skip drops the first k samples.
+func (s samples) skip(k int64) samples {
+	if s.pcm != nil {
+		s.pcm = s.pcm[k:]
+	} else {
+		s.g711 = s.g711[k:]
+	}
+	return s
+}
+
+// slice returns samples [a, b).
+func (s samples) slice(a, b int64) samples {
+	if s.pcm != nil {
+		s.pcm = s.pcm[a:b]
+	} else {
+		s.g711 = s.g711[a:b]
+	}
+	return s
+}
+
+// into writes s into dst in storage format f (len(dst) = n*bytes per
+// sample).
+func (s samples) into(dst []byte, f Format) {
+	if s.pcm == nil {
+		decodeInto(dst, s.g711, s.kind, f)
+		return
+	}
+	switch f {
+	case FormatULaw:
+		for i, v := range s.pcm {
+			dst[i] = g711.EncodeULaw(v)
+		}
+	case FormatALaw:
+		for i, v := range s.pcm {
+			dst[i] = g711.EncodeALaw(v)
+		}
+	default:
+		for i, v := range s.pcm {
+			binary.LittleEndian.PutUint16(dst[2*i:], uint16(v))
+		}
+	}
 }
 
 // decodeInto converts a G.711 payload of law kind into dst in storage

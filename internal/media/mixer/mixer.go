@@ -36,9 +36,20 @@ type Config struct {
 	// placed (live listening), or as it is written when DTMF is masked.
 	// Optional.
 	Tap Tap
+	// Decoders makes the decoder of a negotiated codec that is not G.711
+	// (G.722, Opus ...); nil, or an error, leaves that codec undecodable
+	// (raw sidecar, NeedsTranscode). Called from SetCodecs.
+	Decoders func(media.Codec) (Decoder, error)
 	// DTMF says whether key tones are masked (see DTMFMode). Masking
 	// delays writing (and the tap) by the masker's lookahead, ~55 ms.
 	DTMF DTMFMode
+}
+
+// Decoder turns one RTP payload into 8 kHz mono PCM, appended to dst[:0]
+// (internal/media/codec implements it). An error means the packet is
+// treated as lost.
+type Decoder interface {
+	Decode(payload []byte, dst []int16) ([]int16, error)
 }
 
 // Tap receives the audio of a mixer's tracks as packets are placed, in
@@ -94,8 +105,10 @@ const (
 // has seen; Late packets count as received.
 type TrackStats struct {
 	Packets, Late, Duplicates, Reordered, LostPackets, ConcealedSamples uint64
-	SSRC                                                                uint32
-	Codec                                                               string
+	// DecodeErrors counts packets a Decoder refused (treated as lost).
+	DecodeErrors uint64
+	SSRC         uint32
+	Codec        string
 }
 
 // segment is a Segment with its bounds in nanoseconds and samples since

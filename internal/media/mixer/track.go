@@ -101,6 +101,12 @@ type Track struct {
 	stats TrackStats
 	mask  masking // DTMF masking, when the mixer masks
 
+	clock    int64            // RTP clock of the current stream's audio (8000 until a packet says otherwise)
+	decoders [128]Decoder     // per payload type of kind kindCodec
+	codecs   [128]media.Codec // what each decoder decodes
+	dec      []int16          // decoding buffer
+	decErrs  uint64
+
 	pcm []int16 // decoding buffer of the tap
 
 	raw       []byte // raw records since the last flush
@@ -111,7 +117,7 @@ type Track struct {
 }
 
 func newTrack(m *Mixer, ch int) *Track {
-	t := &Track{m: m, ch: ch, size: m.ahead}
+	t := &Track{m: m, ch: ch, size: m.ahead, clock: sampleRate}
 	t.ring = make([]byte, int(t.size)*m.bps)
 	t.fillSilence(0, t.size)
 	for pt := range t.pts {
@@ -131,10 +137,28 @@ func (t *Track) SetCodecs(codecs []media.Codec, telephoneEvent, comfortNoise *me
 	for pt := range pts {
 		pts[pt] = staticPT(uint8(pt))
 	}
+	var decs [128]Decoder
+	var decCodecs [128]media.Codec
 	for _, c := range codecs {
-		if c.PT < 128 {
-			pts[c.PT] = entryFor(c, kindOfName(c.Name))
+		if c.PT >= 128 {
+			continue
 		}
+		pts[c.PT] = entryFor(c, kindOfName(c.Name))
+		if pts[c.PT].kind != kindUnknown || t.m.cfg.Decoders == nil {
+			continue
+		}
+		t.mu.Lock()
+		old, oldCodec := t.decoders[c.PT], t.codecs[c.PT]
+		t.mu.Unlock()
+		if old != nil && oldCodec == c {
+			decs[c.PT], decCodecs[c.PT] = old, c // a re-INVITE with the same codec keeps its state
+		} else if d, err := t.m.cfg.Decoders(c); err == nil {
+			decs[c.PT], decCodecs[c.PT] = d, c
+		} else {
+			t.m.log.Info("mixer: codec not decodable here; kept raw", "channel", t.ch, "codec", c.Name, "err", err)
+			continue
+		}
+		pts[c.PT].kind = kindCodec
 	}
 	if telephoneEvent != nil && telephoneEvent.PT < 128 {
 		pts[telephoneEvent.PT] = entryFor(*telephoneEvent, kindEvent)
@@ -144,6 +168,7 @@ func (t *Track) SetCodecs(codecs []media.Codec, telephoneEvent, comfortNoise *me
 	}
 	t.mu.Lock()
 	t.pts = pts
+	t.decoders, t.codecs = decs, decCodecs
 	t.mu.Unlock()
 }
 
@@ -159,6 +184,7 @@ func (t *Track) Stats() TrackStats {
 	s.LostPackets = t.lostPrev + t.lostNow()
 	s.SSRC = t.ssrc
 	s.Codec = t.codec
+	s.DecodeErrors = t.decErrs
 	return s
 }
 
@@ -227,9 +253,27 @@ func (t *Track) HandleRTP(p *media.Packet) {
 	t.received++
 	*slot = seqSlot{seq: ext + 1, ts: extTS}
 
+	if (e.kind == kindPCMU || e.kind == kindPCMA || e.kind == kindCodec) && int64(e.clock) != t.clock {
+		// The stream's clock changed with its codec: its timestamps mean
+		// something else from here on, so it is anchored anew.
+		t.clock = int64(e.clock)
+		t.anchorAtArrival(arrNS, extTS)
+		t.sr.have = false
+	}
 	switch e.kind {
 	case kindPCMU, kindPCMA:
-		t.audio(p.Payload, e, slot, ext, extTS, arrNS, newer, paused, concealed)
+		t.audio(samples{g711: p.Payload, kind: e.kind}, e, slot, ext, extTS, arrNS, newer, paused, concealed)
+	case kindCodec:
+		pcm, err := t.decoders[p.PayloadType&0x7F].Decode(p.Payload, t.dec)
+		if err != nil {
+			t.decErrs++
+			return
+		}
+		t.dec = pcm[:0]
+		if len(pcm) == 0 {
+			return // DTX: nothing to place
+		}
+		t.audio(samples{pcm: pcm, kind: kindCodec}, e, slot, ext, extTS, arrNS, newer, paused, concealed)
 	case kindEvent:
 		if !paused {
 			t.telephoneEvent(p.Payload, e, extTS)
@@ -294,12 +338,18 @@ func (t *Track) anchorAtArrival(arrNS, extTS int64) {
 	t.anchorTS = extTS
 }
 
-// pos returns the timeline position of extended timestamp extTS.
-func (t *Track) pos(extTS int64) int64 { return t.anchorPos + extTS - t.anchorTS }
+// pos returns the timeline position of extended timestamp extTS (in the
+// stream's RTP clock; the timeline counts 8 kHz samples).
+func (t *Track) pos(extTS int64) int64 {
+	if t.clock == sampleRate {
+		return t.anchorPos + extTS - t.anchorTS
+	}
+	return t.anchorPos + floorDiv((extTS-t.anchorTS)*sampleRate, t.clock)
+}
 
-// audio places the samples of one G.711 packet.
-func (t *Track) audio(payload []byte, e ptEntry, slot *seqSlot, ext, extTS, arrNS int64, newer, paused bool, concealed int64) {
-	n := int64(len(payload))
+// audio places the samples of one packet.
+func (t *Track) audio(s samples, e ptEntry, slot *seqSlot, ext, extTS, arrNS int64, newer, paused bool, concealed int64) {
+	n := s.n()
 	if n == 0 {
 		return
 	}
@@ -332,24 +382,29 @@ func (t *Track) audio(payload []byte, e ptEntry, slot *seqSlot, ext, extTS, arrN
 	if paused {
 		return
 	}
-	t.put(pos, payload, e.kind)
+	t.put(pos, s)
 	if tap := t.m.cfg.Tap; tap != nil && !t.m.masked() && tap.Listening() {
-		t.tap(tap, pos, payload, e.kind)
+		t.tap(tap, pos, s)
 	}
 	slot.audio, slot.n = true, n
 	t.maxEnd = max(t.maxEnd, pos+n)
-	if newer {
-		t.conceal(ext, pos, n)
+	if newer && s.pcm == nil && t.clock == sampleRate {
+		t.conceal(ext, pos, n) // G.711 only: repeats stored bytes
 	}
 }
 
 // tap decodes one placed payload to PCM16 and hands it to the tap (only
 // called while somebody listens). Held audio is silence in the file, so it
 // is not tapped either.
-func (t *Track) tap(tap Tap, pos int64, payload []byte, kind payloadKind) {
+func (t *Track) tap(tap Tap, pos int64, s samples) {
 	if t.m.heldAt(t.ch, pos) {
 		return
 	}
+	if s.pcm != nil {
+		tap.Publish(t.ch, t.m.cfg.Start.Add(time.Duration(posToNS(pos))), s.pcm)
+		return
+	}
+	payload, kind := s.g711, s.kind
 	if cap(t.pcm) < len(payload) {
 		t.pcm = make([]int16, len(payload))
 	}
@@ -395,17 +450,18 @@ func (t *Track) conceal(ext, pos, n int64) {
 
 // put decodes payload into the ring at pos, skipping what is before
 // final. The caller has checked pos+len(payload) <= written+size.
-func (t *Track) put(pos int64, payload []byte, kind payloadKind) {
+func (t *Track) put(pos int64, s samples) {
 	if pos < t.final {
-		payload = payload[t.final-pos:]
+		s = s.skip(t.final - pos)
 		pos = t.final
 	}
 	bps := int64(t.m.bps)
 	i := pos % t.size
-	n1 := min(int64(len(payload)), t.size-i)
-	decodeInto(t.ring[i*bps:(i+n1)*bps], payload[:n1], kind, t.m.cfg.Format)
-	if rest := payload[n1:]; len(rest) > 0 {
-		decodeInto(t.ring[:int64(len(rest))*bps], rest, kind, t.m.cfg.Format)
+	n := s.n()
+	n1 := min(n, t.size-i)
+	s.slice(0, n1).into(t.ring[i*bps:(i+n1)*bps], t.m.cfg.Format)
+	if n1 < n {
+		s.slice(n1, n).into(t.ring[:(n-n1)*bps], t.m.cfg.Format)
 	}
 }
 
