@@ -7,6 +7,7 @@
 //	codec  implementation                   licence   notes
 //	G.722  github.com/gotranspile/g722      BSD       64 kbit/s mode (RFC 3551)
 //	Opus   github.com/pion/opus             MIT       SILK, CELT, hybrid; no FEC/PLC API
+//	G.729  Debian libbcg729 (cgo)           GPL-3     only with -tags bcg729 (G729Build)
 //
 // Wideband audio is brought to 8 kHz by a windowed-sinc low-pass filter
 // (not by dropping samples); storing it at 16 kHz is future work.
@@ -49,6 +50,11 @@ func NewDecoder(c media.Codec) (Decoder, error) {
 			return nil, fmt.Errorf("%w: G722/%d (RFC 3551: 8000)", ErrUnsupported, c.ClockRate)
 		}
 		return newG722(), nil
+	case "G729", "G729A":
+		if c.ClockRate != 0 && c.ClockRate != 8000 {
+			return nil, fmt.Errorf("%w: G729/%d", ErrUnsupported, c.ClockRate)
+		}
+		return newG729()
 	case "OPUS":
 		if c.ClockRate != 0 && c.ClockRate != 48000 {
 			return nil, fmt.Errorf("%w: opus/%d (RFC 7587: 48000)", ErrUnsupported, c.ClockRate)
