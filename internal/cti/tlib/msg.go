@@ -1,5 +1,7 @@
 package tlib
 
+import "slices"
+
 // Attr is one attribute of a message. Exactly the field of Kind is set.
 type Attr struct {
 	ID   AttrID
@@ -170,4 +172,29 @@ func (a Attr) Equal(b Attr) bool {
 		return a.List.Equal(b.List)
 	}
 	return true
+}
+
+// Redacted is the text that replaces a secret attribute's value in traces.
+const Redacted = "<redacted>"
+
+// secretAttrs hold what a caller typed on a keypad or a password: card
+// numbers collected by an IVR (EventDigitsCollected), PINs, passwords.
+var secretAttrs = map[AttrID]bool{AttrCollectedDigits: true, AttrPassword: true}
+
+// Redact returns m with the values of secret attributes (collected
+// digits, passwords) replaced by Redacted, for traces and logs (PCI DSS:
+// card digits are never stored). m itself is not changed; a message
+// without secrets is returned as is.
+func (m *Message) Redact() *Message {
+	i := slices.IndexFunc(m.Attrs, func(a Attr) bool { return secretAttrs[a.ID] })
+	if i < 0 {
+		return m
+	}
+	c := &Message{Type: m.Type, Attrs: slices.Clone(m.Attrs)}
+	for i := range c.Attrs {
+		if a := &c.Attrs[i]; secretAttrs[a.ID] {
+			*a = Attr{ID: a.ID, Kind: KindString, Str: Redacted}
+		}
+	}
+	return c
 }
