@@ -88,7 +88,7 @@ is non-zero when any call failed; the message carries the SIP status.`,
 	fl.DurationVar(&f.duration, "duration", dial.DefaultDuration, "audio per party")
 	fl.StringVar(&f.tones, "tones", "", "tone per party in Hz, recorded DN first (default 440,1000)")
 	fl.StringVar(&f.wavs, "wav", "", "8 kHz WAV file per party, recorded DN first: a.wav,b.wav (looped)")
-	fl.StringVar(&f.codec, "codec", dial.DefaultCodec, "PCMU or PCMA")
+	fl.StringVar(&f.codec, "codec", dial.DefaultCodec, "PCMU, PCMA or G722")
 	fl.StringVar(&f.srtp, "srtp", "", "send SRTP (SDES, a fresh key per stream) with this suite: "+
 		dial.SRTPAES128CMSHA1_80+" (the default of a bare --srtp), "+dial.SRTPAES128CMSHA1_32+", "+dial.SRTPAEADAES128GCM+" or "+dial.SRTPAEADAES256GCM)
 	fl.Lookup("srtp").NoOptDefVal = dial.SRTPAES128CMSHA1_80

@@ -76,7 +76,7 @@ var allow = map[string]rule{
 	"internal/sip/siprec": {},
 	"internal/sip/sdpoa":  {internal: []string{"internal/media"}, external: []string{pionSDP}},
 	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/siprec"}, external: []string{sipgo}},
-	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
+	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/codec", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
 		external: []string{sipgo, pionRTCP, pionRTP, pionSDP, pionSRTP}},
 
 	// Storage.
@@ -87,7 +87,7 @@ var allow = map[string]rule{
 	"internal/store/expire":    {internal: []string{"internal/store", "internal/store/seal"}},
 
 	// Sessions → recordings.
-	"internal/recorder": {internal: []string{"internal/media", "internal/media/live", "internal/media/mixer",
+	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/codec"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -313,6 +314,13 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
+		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
+			d, err := codec.NewDecoder(cd)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
 	}
 	if r.hub != nil {
 		c.tap = r.hub.Open(id)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/codec"
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/sip/sdpoa"
 	"github.com/openrec/openrec/internal/sip/siprec"
@@ -18,8 +19,12 @@ import (
 
 type ioWriter = io.Writer
 
-// decodable says which codecs the mixer turns into audio today.
-func decodable(name string) bool { return name == media.PCMU || name == media.PCMA }
+// decodable says which codecs the mixer turns into audio: G.711 itself,
+// the others through internal/media/codec (G.722, Opus; G.729 in a bcg729
+// build).
+func decodable(name string) bool {
+	return name == media.PCMU || name == media.PCMA || codec.DecodableName(name)
+}
 
 // channelsFor maps the recordable audio m-lines of a leg to channels.
 // MSR two-session: the leg's DN decides (recorded DN → 0, other → 1), and a
@@ -116,11 +121,11 @@ func (r *Recorder) addLeg(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([
 	return body, nil
 }
 
-func answerFor(m sdpoa.Media, port int, codec media.Codec) sdpoa.AnswerMedia {
-	te, cn := m.EventsFor(codec)
+func answerFor(m sdpoa.Media, port int, chosen media.Codec) sdpoa.AnswerMedia {
+	te, cn := m.EventsFor(chosen)
 	return sdpoa.AnswerMedia{
 		Port:           port,
-		Codec:          codec,
+		Codec:          chosen,
 		TelephoneEvent: te,
 		ComfortNoise:   cn,
 		Direction:      sdpoa.AnswerDirection(m.Direction, m.Hold),
@@ -142,9 +147,9 @@ func (r *Recorder) advertise(inv *sipsrv.Invite) netip.Addr {
 }
 
 func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsrv.Invite, now time.Time) (*stream, error) {
-	codec, ok := sdpoa.ChooseCodec(m, decodable)
-	if !ok && codec.Name != "" {
-		c.log.Warn("codec not decodable yet: recording raw payload (needs_transcode)", "codec", codec.Name, "channel", ch)
+	chosen, ok := sdpoa.ChooseCodec(m, decodable)
+	if !ok && chosen.Name != "" {
+		c.log.Warn("codec not decodable yet: recording raw payload (needs_transcode)", "codec", chosen.Name, "channel", ch)
 	}
 	var remote netip.AddrPort
 	if m.Addr.IsValid() {
@@ -174,9 +179,9 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 	if err != nil {
 		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: no RTP port", RetryAfter: r.cfg.RetryAfter, Err: err}
 	}
-	te, cn := m.EventsFor(codec)
+	te, cn := m.EventsFor(chosen)
 	tr.SetCodecs(m.Codecs, te, cn)
-	s := &stream{mIndex: m.Index, channel: ch, rx: rx, codec: codec, opened: now, base: m.Direction}
+	s := &stream{mIndex: m.Index, channel: ch, rx: rx, codec: chosen, opened: now, base: m.Direction}
 	if err := s.setSRTP(offered); err != nil {
 		_ = rx.Close()
 		return nil, internalError(err)
@@ -311,12 +316,12 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 			// SetRemote). Unchanged SDP keeps the lock as it is.
 			s.rx.SetRemote(netip.AddrPortFrom(m.Addr, uint16(m.Port)))
 		}
-		codec, _ := sdpoa.ChooseCodec(m, decodable)
-		if codec.Name != s.codec.Name { // the mixer logs the change when the audio actually switches
-			s.codec = codec
-			r.noteCodec(c, codec, s.channel)
+		chosen, _ := sdpoa.ChooseCodec(m, decodable)
+		if chosen.Name != s.codec.Name { // the mixer logs the change when the audio actually switches
+			s.codec = chosen
+			r.noteCodec(c, chosen, s.channel)
 		}
-		te, cn := m.EventsFor(codec)
+		te, cn := m.EventsFor(chosen)
 		tr.SetCodecs(m.Codecs, te, cn)
 		inactive := m.Direction == sdpoa.Inactive || m.Hold
 		everyInactive = everyInactive && inactive

@@ -69,3 +69,16 @@ func Supported(c media.Codec) bool {
 	_, err := NewDecoder(c)
 	return err == nil
 }
+
+// DecodableName reports whether this build decodes the codec of that SDP
+// encoding name at its standard clock rate (G722/8000, opus/48000, and
+// G729/8000 with the bcg729 build tag).
+func DecodableName(name string) bool {
+	switch strings.ToUpper(name) {
+	case "G722", "OPUS":
+		return true
+	case "G729", "G729A":
+		return G729Build != ""
+	}
+	return false
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/codec"
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -53,7 +54,8 @@ type stream struct {
 
 	codec  string
 	pt     uint8
-	dtmfPT int // -1: no DTMF on this stream
+	g722   *codec.G722Encoder // when codec is G722
+	dtmfPT int                // -1: no DTMF on this stream
 	dtmf   []byte
 
 	ssrc uint32
@@ -142,6 +144,9 @@ func (s *stream) configure(a answerStream, dtmf []byte) {
 	s.send = a.send
 	s.dst, s.rtcp = a.rtp, a.rtcp
 	s.codec, s.pt = a.codec, a.pt
+	if s.codec == "G722" && s.g722 == nil {
+		s.g722 = codec.NewG722Encoder()
+	}
 	if s.party == 0 && len(dtmf) > 0 {
 		if a.dtmfPT >= 0 {
 			s.dtmfPT, s.dtmf = a.dtmfPT, dtmf
@@ -219,9 +224,12 @@ func (s *stream) generate(k int, t time.Time) {
 		SequenceNumber: s.seq, Timestamp: s.ts0 + uint32(k*samplesPerPacket), SSRC: s.ssrc}
 	s.seq++
 	n, _ := s.hdr.MarshalTo(sl.buf[:])
-	if s.codec == media.PCMA {
+	switch {
+	case s.g722 != nil:
+		s.g722.Encode(s.pcm[:], sl.buf[n:n+samplesPerPacket])
+	case s.codec == media.PCMA:
 		g711.EncodeALawTo(sl.buf[n:], s.pcm[:])
-	} else {
+	default:
 		g711.EncodeULawTo(sl.buf[n:], s.pcm[:])
 	}
 	sl.n, sl.payload = n+samplesPerPacket, samplesPerPacket

@@ -10,7 +10,7 @@ import (
 )
 
 // staticPT are the RFC 3551 static payload types of the codecs we send.
-var staticPT = map[string]uint8{"PCMU": 0, "PCMA": 8}
+var staticPT = map[string]uint8{"PCMU": 0, "PCMA": 8, "G722": 9}
 
 // dtmfOfferPT is the payload type offered for telephone-event.
 const dtmfOfferPT = 101
@@ -70,7 +70,7 @@ type answerStream struct {
 	rtp    netip.AddrPort
 	rtcp   netip.AddrPort
 	pt     uint8
-	codec  string   // PCMU or PCMA
+	codec  string   // PCMU, PCMA or G722
 	dtmfPT int      // -1 when telephone-event was not accepted
 	crypto []string // a=crypto values of the answer
 }
@@ -161,10 +161,12 @@ func parseAnswer(body []byte, n int, fallback netip.Addr) ([]answerStream, error
 					name = "PCMU"
 				case 8:
 					name = "PCMA"
+				case 9:
+					name = "G722"
 				}
 			}
 			switch {
-			case (name == "PCMU" || name == "PCMA") && as.codec == "":
+			case (name == "PCMU" || name == "PCMA" || name == "G722") && as.codec == "":
 				as.codec, as.pt = name, uint8(pt)
 			case name == "TELEPHONE-EVENT" && as.dtmfPT < 0:
 				as.dtmfPT = pt

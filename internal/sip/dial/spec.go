@@ -49,7 +49,7 @@ type Spec struct {
 	DN       string // recorded DN (default "5001")
 	OtherDN  string // other party (default "+15550100")
 
-	Codec  string   // "PCMU" (default) or "PCMA"
+	Codec  string   // "PCMU" (default), "PCMA" or "G722"
 	Codecs []string // optional per-stream override of Codec ([recorded, other])
 
 	// Sources: one per party, [recorded DN's party, other party]. Default
@@ -212,7 +212,7 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		}
 		c = strings.ToUpper(c)
 		if _, ok := staticPT[c]; !ok {
-			return nil, fmt.Errorf("%w: codec %q (PCMU or PCMA)", ErrInvalidSpec, c)
+			return nil, fmt.Errorf("%w: codec %q (PCMU, PCMA or G722)", ErrInvalidSpec, c)
 		}
 		p.codecs[i] = c
 	}
