@@ -74,6 +74,26 @@ func sippMediaPort(t *testing.T) int {
 // the form SIPp's play_pcap_audio replays.
 func writeTonePCAP(t *testing.T, path string, freq float64, dur time.Duration, ssrc uint32) {
 	t.Helper()
+	n := int(dur / (20 * time.Millisecond))
+	tone := audiotest.Tone(freq, 0.3, 8000, n*160)
+	pkts := make([][]byte, n)
+	for i := range pkts {
+		rtp := make([]byte, 12+160)
+		rtp[0] = 0x80
+		rtp[1] = 8
+		binary.BigEndian.PutUint16(rtp[2:], uint16(1000+i))
+		binary.BigEndian.PutUint32(rtp[4:], uint32(5000+i*160))
+		binary.BigEndian.PutUint32(rtp[8:], ssrc)
+		g711.EncodeALawTo(rtp[12:], tone[i*160:(i+1)*160])
+		pkts[i] = rtp
+	}
+	writeRTPPCAP(t, path, pkts, 20*time.Millisecond)
+}
+
+// writeRTPPCAP writes RTP packets (whole, header included) as a pcap of
+// UDP datagrams one interval apart, for SIPp's play_pcap_audio.
+func writeRTPPCAP(t *testing.T, path string, pkts [][]byte, interval time.Duration) {
+	t.Helper()
 	var buf bytes.Buffer
 	le := binary.LittleEndian
 	hdr := make([]byte, 24)
@@ -83,16 +103,7 @@ func writeTonePCAP(t *testing.T, path string, freq float64, dur time.Duration, s
 	le.PutUint32(hdr[16:], 65535)
 	le.PutUint32(hdr[20:], 1) // Ethernet
 	buf.Write(hdr)
-	n := int(dur / (20 * time.Millisecond))
-	tone := audiotest.Tone(freq, 0.3, 8000, n*160)
-	for i := 0; i < n; i++ {
-		rtp := make([]byte, 12+160)
-		rtp[0] = 0x80
-		rtp[1] = 8
-		binary.BigEndian.PutUint16(rtp[2:], uint16(1000+i))
-		binary.BigEndian.PutUint32(rtp[4:], uint32(5000+i*160))
-		binary.BigEndian.PutUint32(rtp[8:], ssrc)
-		g711.EncodeALawTo(rtp[12:], tone[i*160:(i+1)*160])
+	for i, rtp := range pkts {
 		udp := make([]byte, 8, 8+len(rtp))
 		binary.BigEndian.PutUint16(udp[0:], 40000)
 		binary.BigEndian.PutUint16(udp[2:], 40002)
@@ -117,7 +128,7 @@ func writeTonePCAP(t *testing.T, path string, freq float64, dur time.Duration, s
 		frame := append(make([]byte, 12), 0x08, 0x00)
 		frame = append(frame, ip...)
 		rec := make([]byte, 16)
-		ts := time.Duration(i) * 20 * time.Millisecond
+		ts := time.Duration(i) * interval
 		le.PutUint32(rec[0:], uint32(ts/time.Second))
 		le.PutUint32(rec[4:], uint32((ts%time.Second)/time.Microsecond))
 		le.PutUint32(rec[8:], uint32(len(frame)))
