@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/openrec/openrec/internal/media/dtmf"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/testtool"
 )
@@ -65,5 +66,16 @@ func TestDTMFCheckFindsDigitsAndNeverPrintsThem(t *testing.T) {
 	}
 	if problems := dc.check(writeKeyTones(t, card, true)); len(problems) != 0 {
 		t.Errorf("masked file: %q", problems)
+	}
+}
+
+func TestDTMFMaskedSummary(t *testing.T) {
+	evs := []store.Event{{Type: "dtmf-masked", Channel: 1, Detail: "rfc4733"}, {Type: "dtmf", Channel: 0},
+		{Type: "dtmf-masked", Channel: 0, Detail: "in-band"}, {Type: "dtmf-masked", Channel: 0, Detail: "in-band"}}
+	if got, want := dtmfMaskedSummary(evs), "channel 0: 2 (in-band 2, RFC 4733 0); channel 1: 1 (in-band 0, RFC 4733 1)"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := dtmfMaskedSummary(nil); got != "" {
+		t.Errorf("no events: %q", got)
 	}
 }

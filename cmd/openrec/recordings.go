@@ -711,6 +711,9 @@ func writeDetail(w io.Writer, r *store.Recording) error {
 	field("Size", fmt.Sprintf("%d bytes", r.SizeBytes))
 	field("SHA-256", dash(r.SHA256))
 	field("Needs transcode", r.NeedsTranscode)
+	if masked := dtmfMaskedSummary(r.Events); masked != "" {
+		field("DTMF masked", masked)
+	}
 	if r.MetadataProblem != "" {
 		field("Metadata problem", r.MetadataProblem)
 	}
@@ -768,4 +771,34 @@ func writeDetail(w io.Writer, r *store.Recording) error {
 		fmt.Fprintf(w, "\nSIPREC metadata\n%s\n", r.Metadata)
 	}
 	return nil
+}
+
+// dtmfMaskedSummary counts the "dtmf-masked" events (key tones silenced in
+// the stored audio, PCI) per channel and source: "channel 0: 16 (in-band
+// 16)". "" when none.
+func dtmfMaskedSummary(events []store.Event) string {
+	type count struct{ all, inband, rfc4733 int }
+	per := map[int]*count{}
+	for _, e := range events {
+		if e.Type != "dtmf-masked" {
+			continue
+		}
+		c := per[e.Channel]
+		if c == nil {
+			c = &count{}
+			per[e.Channel] = c
+		}
+		c.all++
+		if e.Detail == "rfc4733" {
+			c.rfc4733++
+		} else {
+			c.inband++
+		}
+	}
+	var parts []string
+	for _, ch := range slices.Sorted(maps.Keys(per)) {
+		c := per[ch]
+		parts = append(parts, fmt.Sprintf("channel %d: %d (in-band %d, RFC 4733 %d)", ch, c.all, c.inband, c.rfc4733))
+	}
+	return strings.Join(parts, "; ")
 }
