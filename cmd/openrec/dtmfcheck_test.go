@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/openrec/openrec/internal/media/dtmf"
-	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/testtool"
 )
 
