@@ -40,28 +40,7 @@ func TestServeAdminUserAndAPI(t *testing.T) {
 	}
 	call := func(method, path, token string, body any, hdr map[string]string) (int, http.Header, []byte) {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, b
+		return apiCall(t, base, method, path, token, body, hdr)
 	}
 	code, _, b := call("POST", "/api/v1/auth/token", "", map[string]string{"username": "ops", "password": "a-long-password"}, nil)
 	var tok struct{ Token string }
@@ -130,4 +109,33 @@ func TestServeAdminUserAndAPI(t *testing.T) {
 		t.Errorf("recordings without a token: %d, want 401", code)
 	}
 	s.stop(t, syscall.SIGTERM)
+}
+
+// apiCall sends one API request (body as JSON when not nil, a bearer
+// token when not empty, extra headers) and returns the status, headers and
+// body.
+func apiCall(t *testing.T, base, method, path, token string, body any, hdr map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,25 +111,8 @@ func TestDTMFMaskedEndToEnd(t *testing.T) {
 	base := "http://" + s.httpAddr
 	call := func(method, path, token string, body any) (int, []byte) {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		code, _, b := apiCall(t, base, method, path, token, body, nil)
+		return code, b
 	}
 	code, b := call("POST", "/api/v1/auth/token", "", map[string]string{"username": "ops", "password": "a-long-password"})
 	var tok struct{ Token string }

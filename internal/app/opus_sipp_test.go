@@ -2,60 +2,16 @@ package app_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/testtool"
 )
-
-// ffmpegOpusRTP has ffmpeg (libopus: a reference encoder, not ours) encode
-// a tone as Opus RTP and returns the packets as sent, in order.
-func ffmpegOpusRTP(t *testing.T, freq float64, dur time.Duration) [][]byte {
-	t.Helper()
-	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetReadBuffer(4 << 20)
-	var pkts [][]byte
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 2048)
-		for {
-			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			pkts = append(pkts, slices.Clone(buf[:n]))
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, ff, "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-		"-i", fmt.Sprintf("sine=frequency=%g:duration=%g:sample_rate=48000", freq, dur.Seconds()),
-		"-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-payload_type", "111",
-		"-f", "rtp", fmt.Sprintf("rtp://127.0.0.1:%d", conn.LocalAddr().(*net.UDPAddr).Port)).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	wg.Wait()
-	if len(pkts) < int(dur/(25*time.Millisecond)) {
-		t.Fatalf("%d packets from ffmpeg", len(pkts))
-	}
-	return pkts
-}
 
 // Issue 17: an Opus leg (encoded by ffmpeg/libopus, sent by SIPp) and a
 // G.711 leg of one MSR call become one aligned stereo file, decoded while
@@ -65,7 +21,9 @@ func TestSIPpOpusLegBesideG711(t *testing.T) {
 	a := startApp(t, nil)
 	dir := t.TempDir()
 	pa, pb := filepath.Join(dir, "opus.pcap"), filepath.Join(dir, "pcma.pcap")
-	writeRTPPCAP(t, pa, ffmpegOpusRTP(t, 440, 2*time.Second), 20*time.Millisecond)
+	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
+	opus := audiotest.FFmpegRTP(t, ff, 440, 0, 2*time.Second, "-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-payload_type", "111")
+	writeRTPPCAP(t, pa, opus, 20*time.Millisecond)
 	writeTonePCAP(t, pb, 1000, 2*time.Second, 0x2222)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()

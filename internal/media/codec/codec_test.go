@@ -1,14 +1,9 @@
 package codec
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"math"
-	"net"
-	"os/exec"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,55 +15,18 @@ import (
 	"github.com/openrec/openrec/internal/testtool"
 )
 
-// ffmpegRTP has ffmpeg (a reference encoder that is not ours) encode a
-// tone of freq Hz (and freq2 on the right channel if > 0) for dur with the
-// given codec arguments and send it as RTP over loopback; it returns the
-// packets in sequence order.
+// ffmpegRTP has ffmpeg encode a tone (audiotest.FFmpegRTP) and returns
+// the parsed packets in sequence order.
 func ffmpegRTP(t testing.TB, freq, freq2 float64, dur time.Duration, codecArgs ...string) []*rtp.Packet {
 	t.Helper()
 	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetReadBuffer(4 << 20)
-	src := fmt.Sprintf("sine=frequency=%g:duration=%g:sample_rate=48000", freq, dur.Seconds())
-	args := []string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", src}
-	if freq2 > 0 {
-		args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:duration=%g:sample_rate=48000", freq2, dur.Seconds()),
-			"-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo")
-	}
-	args = append(args, codecArgs...)
-	args = append(args, "-f", "rtp", fmt.Sprintf("rtp://127.0.0.1:%d", conn.LocalAddr().(*net.UDPAddr).Port))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var pkts []*rtp.Packet
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 2048)
-		for {
-			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			var p rtp.Packet
-			if p.Unmarshal(slices.Clone(buf[:n])) == nil {
-				pkts = append(pkts, &p)
-			}
+	for _, b := range audiotest.FFmpegRTP(t, ff, freq, freq2, dur, codecArgs...) {
+		var p rtp.Packet
+		if err := p.Unmarshal(b); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	// Sent as fast as ffmpeg encodes: the 4 MB receive buffer holds them.
-	if out, err := exec.CommandContext(ctx, ff, args...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg %v: %v\n%s", codecArgs, err, out)
-	}
-	wg.Wait()
-	slices.SortFunc(pkts, func(a, b *rtp.Packet) int { return int(int16(a.SequenceNumber - b.SequenceNumber)) })
-	if len(pkts) < int(dur/(40*time.Millisecond)) {
-		t.Fatalf("only %d RTP packets from ffmpeg", len(pkts))
+		pkts = append(pkts, &p)
 	}
 	return pkts
 }
