@@ -1,0 +1,181 @@
+package mediacrypt
+
+import (
+	"crypto/cipher"
+	"fmt"
+	"io"
+	"sync"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Reader is random access to the plaintext of an encrypted file: ReadAt
+// reads and authenticates only the chunks it touches (one 64 KiB chunk per
+// HTTP Range of up to 64 KiB, two when it straddles a boundary). It is safe
+// for concurrent use; the most recently decrypted chunk is cached.
+type Reader struct {
+	src       io.ReaderAt
+	aead      cipher.AEAD
+	payload   int64 // offset of chunk 0
+	size      int64 // authenticated plaintext size
+	chunks    int64 // chunks holding plaintext
+	lastSize  int64 // ciphertext size of the last chunk read as last (complete files)
+	truncated bool
+	trailing  int64 // unauthenticated bytes after the prefix (truncated files)
+
+	mu    sync.Mutex
+	index int64 // chunk in cache, -1 none
+	cache []byte
+}
+
+// Open reads the header of the encrypted file src (size bytes), unwraps its
+// file key with the first matching identity and finds the authenticated
+// end of the plaintext.
+//
+// A file whose last chunk authenticates as the last one is complete. A file
+// cut off while being written (the process was killed) has none: Open
+// then serves the longest prefix of whole chunks that authenticate and
+// Truncated reports true. age's own reader refuses such a file.
+//
+// Errors: ErrHeader (not an encrypted file, or shredded), ErrWrongKey,
+// ErrNoKeys, ErrCorrupt (header MAC or every chunk fails).
+func Open(src io.ReaderAt, size int64, identities ...age.Identity) (*Reader, error) {
+	hdr, err := readHeader(src, size)
+	if err != nil {
+		return nil, err
+	}
+	fileKey, err := unwrapKey(hdr, identities)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{src: src, index: -1}
+	hlen := int64(len(hdr))
+	if size < hlen+nonceLen {
+		// Killed between header and nonce (they are written at once, so
+		// only a torn write gets here): nothing to decrypt.
+		r.truncated, r.trailing = true, max(size-hlen, 0)
+		return r, nil
+	}
+	nonce := make([]byte, nonceLen)
+	if _, err := src.ReadAt(nonce, hlen); err != nil {
+		return nil, fmt.Errorf("mediacrypt: read nonce: %w", err)
+	}
+	r.aead = newAEAD(payloadKey(fileKey, nonce))
+	r.payload = hlen + nonceLen
+	if err := r.findEnd(size - r.payload); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// findEnd sets size, chunks and truncated from the payload length.
+func (r *Reader) findEnd(payload int64) error {
+	full, rem := payload/encChunkSize, payload%encChunkSize
+	buf := make([]byte, encChunkSize)
+	// Complete file: the last (possibly short) chunk authenticates as last.
+	switch {
+	case rem >= overhead:
+		if pt, err := r.open(buf, full, rem, true); err == nil {
+			r.size, r.chunks, r.lastSize = full*ChunkSize+int64(len(pt)), full+1, rem
+			return nil
+		}
+	case rem == 0 && full > 0:
+		if _, err := r.open(buf, full-1, encChunkSize, true); err == nil {
+			r.size, r.chunks, r.lastSize = full*ChunkSize, full, encChunkSize
+			return nil
+		}
+	}
+	// Truncated: the longest run of whole chunks whose last one
+	// authenticates as a middle chunk. Usually the first candidate; a
+	// power loss can leave zeroed blocks after it, so step back over them.
+	r.truncated = true
+	for i := full - 1; i >= 0; i-- {
+		if _, err := r.open(buf, i, encChunkSize, false); err == nil {
+			r.size, r.chunks = (i+1)*ChunkSize, i+1
+			r.trailing = payload - r.chunks*encChunkSize
+			return nil
+		}
+	}
+	if full > 0 {
+		return fmt.Errorf("%w: no chunk of %d authenticates", ErrCorrupt, full)
+	}
+	r.trailing = payload
+	return nil
+}
+
+// open reads chunk i (encSize bytes) into buf and decrypts it in place.
+func (r *Reader) open(buf []byte, i, encSize int64, last bool) ([]byte, error) {
+	ct := buf[:encSize]
+	if _, err := r.src.ReadAt(ct, r.payload+i*encChunkSize); err != nil {
+		return nil, err
+	}
+	var n [chacha20poly1305.NonceSize]byte
+	chunkNonce(&n, i, last)
+	pt, err := r.aead.Open(ct[:0], n[:], ct, nil)
+	if err != nil {
+		return nil, err
+	}
+	if last && len(pt) == 0 && i > 0 {
+		return nil, fmt.Errorf("%w: empty last chunk", ErrCorrupt) // age forbids it
+	}
+	return pt, nil
+}
+
+// Size returns the authenticated plaintext size.
+func (r *Reader) Size() int64 { return r.size }
+
+// Truncated reports whether the file has no authenticated end (the writer
+// never closed it); the plaintext is then the authenticated prefix.
+func (r *Reader) Truncated() bool { return r.truncated }
+
+// Trailing returns how many bytes after the authenticated prefix of a
+// truncated file were ignored (an incomplete chunk; 0 for complete files).
+func (r *Reader) Trailing() int64 { return r.trailing }
+
+// ReadAt reads plaintext at off. It returns io.EOF with fewer than len(p)
+// bytes at the end; a chunk failing authentication returns ErrCorrupt.
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("mediacrypt: negative offset %d", off)
+	}
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		if pos >= r.size {
+			return n, io.EOF
+		}
+		i := pos / ChunkSize
+		pt, err := r.chunk(i)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], pt[pos-i*ChunkSize:])
+	}
+	return n, nil
+}
+
+// chunk returns the plaintext of chunk i from the cache or the source. The
+// read and decryption happen outside the lock.
+func (r *Reader) chunk(i int64) ([]byte, error) {
+	r.mu.Lock()
+	if r.index == i {
+		c := r.cache
+		r.mu.Unlock()
+		return c, nil
+	}
+	r.mu.Unlock()
+	last := !r.truncated && i == r.chunks-1
+	encSize := int64(encChunkSize)
+	if last {
+		encSize = r.lastSize
+	}
+	pt, err := r.open(make([]byte, encChunkSize), i, encSize, last)
+	if err != nil {
+		return nil, fmt.Errorf("%w: chunk %d: %w", ErrCorrupt, i, err)
+	}
+	r.mu.Lock()
+	r.index, r.cache = i, pt
+	r.mu.Unlock()
+	return pt, nil
+}

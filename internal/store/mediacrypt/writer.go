@@ -1,0 +1,191 @@
+package mediacrypt
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+	"io"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// keepLen is how much of the plaintext's start the Writer keeps to check
+// header rewrites (a WAV header is 44 or 58 bytes).
+const keepLen = 512
+
+// Options tune NewWriter.
+type Options struct {
+	// HeaderSize is the header slot in bytes (0: DefaultHeaderSize). A
+	// larger slot leaves room to rotate to more recipients in place.
+	HeaderSize int
+}
+
+// Writer encrypts a plaintext stream as it is written. Every complete
+// ChunkSize chunk is sealed and written to the destination at once; the
+// chunk being filled stays in memory until it is full or Close seals it as
+// the last chunk. A killed process therefore loses at most the last
+// ChunkSize-1 bytes, and what reached the destination decrypts (Open
+// reports it Truncated).
+//
+// Writer implements io.WriteSeeker and io.WriterAt so that a WAV writer that
+// patches its header (media/wav.NewWith) can write through it: WriteAt may
+// rewrite the RIFF/data/fact size fields of a WAV header (they are
+// synthesised from the authenticated length on read, see WAV) and may write
+// bytes identical to those already written; any other rewrite returns
+// ErrRewrite. A Writer is not safe for concurrent use.
+type Writer struct {
+	dst    io.Writer
+	aead   cipher.AEAD
+	nonce  [chacha20poly1305.NonceSize]byte
+	buf    []byte // ChunkSize+overhead capacity; plaintext of the current chunk
+	chunk  int64  // index of the chunk in buf
+	n      int64  // plaintext bytes written
+	keep   []byte // first keepLen plaintext bytes
+	closed bool
+	err    error // sticky write error
+}
+
+// NewWriter writes the header (the file key wrapped to every recipient) and
+// the payload nonce to dst and returns a Writer for the plaintext. Each
+// recording gets a fresh random file key.
+func NewWriter(dst io.Writer, recipients []age.Recipient, opt Options) (*Writer, error) {
+	size := opt.HeaderSize
+	if size == 0 {
+		size = DefaultHeaderSize
+	}
+	if size < 0 || size > maxHeaderSize {
+		return nil, fmt.Errorf("mediacrypt: header size %d out of range", size)
+	}
+	fileKey := make([]byte, fileKeyLen)
+	rand.Read(fileKey)
+	hdr, err := buildHeader(fileKey, recipients, size)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, nonceLen)
+	rand.Read(nonce)
+	// One write: a file killed right after it holds a whole header.
+	if _, err := dst.Write(append(hdr, nonce...)); err != nil {
+		return nil, fmt.Errorf("mediacrypt: write header: %w", err)
+	}
+	return &Writer{
+		dst:  dst,
+		aead: newAEAD(payloadKey(fileKey, nonce)),
+		buf:  make([]byte, 0, encChunkSize),
+	}, nil
+}
+
+// Write appends p to the plaintext. A failed write to the destination is
+// sticky.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(w.keep) < keepLen {
+		w.keep = append(w.keep, p[:min(len(p), keepLen-len(w.keep))]...)
+	}
+	total := len(p)
+	for len(p) > 0 {
+		if len(w.buf) == ChunkSize {
+			// More data follows a full chunk: it is not the last one.
+			if err := w.seal(false); err != nil {
+				return total - len(p), err
+			}
+		}
+		k := min(len(p), ChunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		w.n += int64(k)
+	}
+	return total, nil
+}
+
+func (w *Writer) seal(last bool) error {
+	chunkNonce(&w.nonce, w.chunk, last)
+	ct := w.aead.Seal(w.buf[:0], w.nonce[:], w.buf, nil)
+	if _, err := w.dst.Write(ct); err != nil {
+		w.err = fmt.Errorf("mediacrypt: write chunk %d: %w", w.chunk, err)
+		return w.err
+	}
+	w.chunk++
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// WriteAt accepts a write at the end (an append) or a rewrite of bytes
+// already written that changes only the WAV size fields (see Writer).
+func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
+	switch {
+	case w.closed:
+		return 0, ErrClosed
+	case off == w.n:
+		return w.Write(p)
+	case off < 0 || off > w.n || off+int64(len(p)) > w.n:
+		return 0, fmt.Errorf("%w: write of %d bytes at %d, %d written", ErrNotSeekable, len(p), off, w.n)
+	case off+int64(len(p)) > int64(len(w.keep)):
+		return 0, fmt.Errorf("%w: bytes %d..%d", ErrRewrite, off, off+int64(len(p)))
+	}
+	var fields []field
+	if l, err := parseWAVHeader(w.keep); err == nil {
+		fields = l.fields()
+	}
+	for i, b := range p {
+		at := off + int64(i)
+		if b != w.keep[at] && !inFields(fields, at) {
+			return 0, fmt.Errorf("%w: byte %d", ErrRewrite, at)
+		}
+	}
+	return len(p), nil
+}
+
+// Seek only reports the append position: any offset other than the current
+// end returns ErrNotSeekable.
+func (w *Writer) Seek(offset int64, whence int) (int64, error) {
+	pos := offset
+	switch whence {
+	case io.SeekCurrent, io.SeekEnd:
+		pos = w.n + offset
+	}
+	if pos != w.n {
+		return w.n, fmt.Errorf("%w: seek to %d, end is %d", ErrNotSeekable, pos, w.n)
+	}
+	return pos, nil
+}
+
+// Sync flushes the destination to stable storage when it has a Sync method
+// (an *os.File). Only sealed chunks are on it: the chunk being filled is
+// sealed when full or by Close.
+func (w *Writer) Sync() error {
+	if w.closed {
+		return ErrClosed
+	}
+	if s, ok := w.dst.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil {
+			return fmt.Errorf("mediacrypt: sync: %w", err)
+		}
+	}
+	return w.err
+}
+
+// Size returns the plaintext bytes written so far.
+func (w *Writer) Size() int64 { return w.n }
+
+// Close seals the last chunk, writes it and syncs the destination (when it
+// has Sync). It does not close the destination. Close is idempotent.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	if w.err == nil {
+		w.seal(true)
+	}
+	if w.err == nil {
+		w.err = w.Sync()
+	}
+	w.closed = true
+	return w.err
+}
