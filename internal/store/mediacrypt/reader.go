@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"filippo.io/age"
@@ -27,6 +28,10 @@ type Reader struct {
 	mu    sync.Mutex
 	index int64 // chunk in cache, -1 none
 	cache []byte
+
+	closer    io.Closer
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open reads the header of the encrypted file src (size bytes), unwraps its
@@ -126,7 +131,10 @@ func (r *Reader) open(buf []byte, i, encSize int64, last bool) ([]byte, error) {
 func (r *Reader) Size() int64 { return r.size }
 
 // Truncated reports whether the file has no authenticated end (the writer
-// never closed it); the plaintext is then the authenticated prefix.
+// never closed it); the plaintext is then the authenticated prefix. A
+// damaged last chunk cannot be told from a torn write and also reads as
+// truncated: for a recording the store knows was finished, Truncated means
+// its end was damaged or cut.
 func (r *Reader) Truncated() bool { return r.truncated }
 
 // Trailing returns how many bytes after the authenticated prefix of a
@@ -178,4 +186,36 @@ func (r *Reader) chunk(i int64) ([]byte, error) {
 	r.index, r.cache = i, pt
 	r.mu.Unlock()
 	return pt, nil
+}
+
+// OpenFile opens the encrypted file at path (see Open). Close the Reader
+// to close the file.
+func OpenFile(path string, identities ...age.Identity) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("mediacrypt: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("mediacrypt: %w", err)
+	}
+	r, err := Open(f, st.Size(), identities...)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("mediacrypt: %s: %w", path, err)
+	}
+	r.closer = f
+	return r, nil
+}
+
+// Close closes the file of a Reader from OpenFile (a no-op otherwise).
+// It is idempotent.
+func (r *Reader) Close() error {
+	r.closeOnce.Do(func() {
+		if r.closer != nil {
+			r.closeErr = r.closer.Close()
+		}
+	})
+	return r.closeErr
 }
