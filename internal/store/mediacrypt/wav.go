@@ -83,7 +83,10 @@ func parseWAVHeader(b []byte) (wavLayout, error) {
 // WAV serves a valid WAV file from an encrypted one whose plaintext is a
 // WAV stream: the sizes in the header are synthesised from the
 // authenticated length (whole frames only; a truncated file ends at its
-// last whole frame). It implements io.ReaderAt; Size is the served size.
+// last whole frame), and an odd data chunk gets its pad byte. The stored
+// plaintext never holds the pad: Writer.Close drops the one a WAV writer
+// appends, because a pad byte cannot be told from a sample of a mono
+// 8-bit stream. It implements io.ReaderAt; Size is the served size.
 type WAV struct {
 	r      *Reader
 	size   int64
@@ -115,10 +118,7 @@ func NewWAV(r *Reader) (*WAV, error) {
 	}
 	data := max(r.Size()-l.dataStart, 0)
 	data -= data % l.blockAlign
-	size := l.dataStart + data
-	if data&1 == 1 && r.Size() > size {
-		size++ // the pad byte of an odd data chunk is there
-	}
+	size := l.dataStart + data + data&1 // an odd data chunk gets its pad byte (0)
 	if size-8 > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: %d bytes do not fit a RIFF header", ErrNotWAV, size)
 	}
@@ -154,9 +154,17 @@ func (w *WAV) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	want := min(int64(len(p)), w.size-off)
-	n, err := w.r.ReadAt(p[:want], off)
-	if err == io.EOF && int64(n) == want {
-		err = nil
+	n := 0
+	var err error
+	if stored := min(want, max(w.r.Size()-off, 0)); stored > 0 {
+		n, err = w.r.ReadAt(p[:stored], off)
+		if err == io.EOF && int64(n) == stored {
+			err = nil
+		}
+	}
+	if err == nil {
+		clear(p[n:want]) // the synthesised pad byte
+		n = int(want)
 	}
 	var b [4]byte
 	for _, f := range w.patch[:w.npatch] {

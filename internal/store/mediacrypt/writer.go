@@ -3,6 +3,7 @@ package mediacrypt
 import (
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -35,15 +36,19 @@ type Options struct {
 // bytes identical to those already written; any other rewrite returns
 // ErrRewrite. A Writer is not safe for concurrent use.
 type Writer struct {
-	dst    io.Writer
-	aead   cipher.AEAD
-	nonce  [chacha20poly1305.NonceSize]byte
-	buf    []byte // ChunkSize+overhead capacity; plaintext of the current chunk
-	chunk  int64  // index of the chunk in buf
-	n      int64  // plaintext bytes written
-	keep   []byte // first keepLen plaintext bytes
-	closed bool
-	err    error // sticky write error
+	dst   io.Writer
+	aead  cipher.AEAD
+	nonce [chacha20poly1305.NonceSize]byte
+	buf   []byte // ChunkSize+overhead capacity; plaintext of the current chunk
+	chunk int64  // index of the chunk in buf
+	n     int64  // plaintext bytes written
+	keep  []byte // first keepLen plaintext bytes
+	// lastData is the data size a WAV writer last wrote into its header
+	// (-1 none); Close uses it to drop the pad byte of an odd data chunk.
+	lastData  int64
+	dataStart int64
+	closed    bool
+	err       error // sticky write error
 }
 
 // NewWriter writes the header (the file key wrapped to every recipient) and
@@ -70,9 +75,10 @@ func NewWriter(dst io.Writer, recipients []age.Recipient, opt Options) (*Writer,
 		return nil, fmt.Errorf("mediacrypt: write header: %w", err)
 	}
 	return &Writer{
-		dst:  dst,
-		aead: newAEAD(payloadKey(fileKey, nonce)),
-		buf:  make([]byte, 0, encChunkSize),
+		lastData: -1,
+		dst:      dst,
+		aead:     newAEAD(payloadKey(fileKey, nonce)),
+		buf:      make([]byte, 0, encChunkSize),
 	}, nil
 }
 
@@ -129,8 +135,9 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	case off+int64(len(p)) > int64(len(w.keep)):
 		return 0, fmt.Errorf("%w: bytes %d..%d", ErrRewrite, off, off+int64(len(p)))
 	}
+	l, err := parseWAVHeader(w.keep)
 	var fields []field
-	if l, err := parseWAVHeader(w.keep); err == nil {
+	if err == nil {
 		fields = l.fields()
 	}
 	for i, b := range p {
@@ -138,6 +145,10 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 		if b != w.keep[at] && !inFields(fields, at) {
 			return 0, fmt.Errorf("%w: byte %d", ErrRewrite, at)
 		}
+	}
+	if fields != nil && off <= l.dataOff && off+int64(len(p)) >= l.dataOff+4 {
+		w.lastData = int64(binary.LittleEndian.Uint32(p[l.dataOff-off:]))
+		w.dataStart = l.dataStart
 	}
 	return len(p), nil
 }
@@ -181,6 +192,11 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	if w.err == nil {
+		if w.lastData&1 == 1 && w.n == w.dataStart+w.lastData+1 && len(w.buf) > 0 {
+			// The pad byte of an odd data chunk: WAV synthesises it.
+			w.buf = w.buf[:len(w.buf)-1]
+			w.n--
+		}
 		w.seal(true)
 	}
 	if w.err == nil {
