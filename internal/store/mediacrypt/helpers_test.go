@@ -37,6 +37,44 @@ func recipient(t testing.TB, s string) *age.X25519Recipient {
 	return r
 }
 
+// tb is what the helpers need of *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// memFile is an in-memory io.WriteSeeker with WriteAt, a stand-in for the
+// plain *os.File a WAV writer patches.
+type memFile struct {
+	b   []byte
+	pos int64
+}
+
+func (m *memFile) Write(p []byte) (int, error) {
+	n, err := m.WriteAt(p, m.pos)
+	m.pos += int64(n)
+	return n, err
+}
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := off + int64(len(p)); end > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+func (m *memFile) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += m.pos
+	case io.SeekEnd:
+		off += int64(len(m.b))
+	}
+	m.pos = off
+	return off, nil
+}
+
 // randomBytes returns n reproducible pseudo-random bytes.
 func randomBytes(n int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -50,7 +88,7 @@ func randomBytes(n int, seed uint64) []byte {
 // encrypt writes plain through a Writer in pieces of up to piece bytes and
 // returns the ciphertext; closed says whether Close ran (false models a
 // killed writer: only sealed chunks reached dst).
-func encrypt(t testing.TB, plain []byte, piece int, closed bool, rs ...age.Recipient) []byte {
+func encrypt(t tb, plain []byte, piece int, closed bool, rs ...age.Recipient) []byte {
 	t.Helper()
 	var dst bytes.Buffer
 	w, err := mediacrypt.NewWriter(&dst, rs, mediacrypt.Options{})

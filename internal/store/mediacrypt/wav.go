@@ -150,6 +150,9 @@ func (w *WAV) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("mediacrypt: negative offset %d", off)
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if off >= w.size {
 		return 0, io.EOF
 	}

@@ -54,7 +54,7 @@ func frames(f wav.Format, channels int, secs float64) []byte {
 
 // record writes data through a wav.Writer in one-second writes, each
 // followed by Sync as the recorder does, onto ws.
-func record(t testing.TB, ws io.WriteSeeker, f wav.Format, channels int, data []byte) *wav.Writer {
+func record(t tb, ws io.WriteSeeker, f wav.Format, channels int, data []byte) *wav.Writer {
 	t.Helper()
 	w, err := wav.NewWith(ws, f, channels, rate)
 	if err != nil {
@@ -77,7 +77,7 @@ func record(t testing.TB, ws io.WriteSeeker, f wav.Format, channels int, data []
 // encryptedWAV records data through wav.Writer → mediacrypt.Writer and
 // returns the ciphertext and the plaintext WAV the same wav.Writer makes on
 // a plain file.
-func encryptedWAV(t testing.TB, f wav.Format, channels int, data []byte, rs ...age.Recipient) (ct, plain []byte) {
+func encryptedWAV(t tb, f wav.Format, channels int, data []byte, rs ...age.Recipient) (ct, plain []byte) {
 	t.Helper()
 	var dst bytes.Buffer
 	ew, err := mediacrypt.NewWriter(&dst, rs, mediacrypt.Options{})
@@ -90,19 +90,11 @@ func encryptedWAV(t testing.TB, f wav.Format, channels int, data []byte, rs ...a
 	if err := ew.Close(); err != nil {
 		t.Fatal(err)
 	}
-	pf, err := os.Create(filepath.Join(t.TempDir(), "plain.wav"))
-	if err != nil {
+	var pf memFile
+	if err := record(t, &pf, f, channels, data).Close(); err != nil {
 		t.Fatal(err)
 	}
-	defer pf.Close()
-	if err := record(t, pf, f, channels, data).Close(); err != nil {
-		t.Fatal(err)
-	}
-	plain, err = os.ReadFile(pf.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst.Bytes(), plain
+	return dst.Bytes(), pf.b
 }
 
 // The WAV served from an encrypted recording is byte for byte the WAV the
