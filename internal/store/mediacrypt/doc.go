@@ -35,7 +35,8 @@
 // it and reports Truncated, ignoring the incomplete tail (Trailing bytes).
 // No own framing is needed and a finished file stays plain age. The cost:
 // a chunk reaches the disk only when it is full, so a kill loses up to
-// 64 KiB of audio — 0.57 s of 8 kHz stereo PCM16, 4 s of stereo G.711,
+// 64 KiB of audio — 2 s of 8 kHz stereo PCM16 (32,000 B/s), 4 s of stereo
+// G.711, 8 s of mono G.711 —
 // against one flush interval for plaintext WAV. (An authenticated tail
 // record sealed under its own random nonce at every Sync could close that
 // gap; it is not built.) Repair needs no key: the recorder, which holds
