@@ -32,16 +32,23 @@
 // last, and a killed recorder leaves exactly that. Open instead finds the
 // longest prefix of whole chunks that authenticate (each carries its own
 // tag, so the prefix is as trustworthy as a finished file's chunks), serves
-// it and reports Truncated, ignoring the incomplete tail (Trailing bytes).
-// No own framing is needed and a finished file stays plain age. The cost:
-// a chunk reaches the disk only when it is full, so a kill loses up to
-// 64 KiB of audio — 2 s of 8 kHz stereo PCM16 (32,000 B/s), 4 s of stereo
-// G.711, 8 s of mono G.711 —
-// against one flush interval for plaintext WAV. (An authenticated tail
-// record sealed under its own random nonce at every Sync could close that
-// gap; it is not built.) Repair needs no key: the recorder, which holds
-// only public keys, renames the file and marks the recording partial;
-// Open at playback does the rest.
+// it and reports Truncated, ignoring an incomplete tail (Trailing bytes).
+//
+// Sealed chunks alone would lose up to 64 KiB on a kill — 2 s of 8 kHz
+// stereo PCM16 (32,000 B/s), 8 s of mono G.711 — where a plaintext WAV
+// loses one flush interval. So, when the destination is a file
+// (io.WriterAt + Truncate), Writer.Checkpoint seals the bytes of the chunk
+// being filled that are not yet on disk as a checkpoint record, written
+// where the chunk will go; the chunk overwrites the records when it is
+// full, and Close truncates leftovers, so a finished file is plain age.
+// Records carry their own tag under nonces STREAM never uses, and Open
+// appends the contiguous run of records that authenticate to the prefix.
+// The WAV writer's header rewrite (every flush) and Sync checkpoint, so a
+// kill loses only what was written after the last flush, as in plaintext.
+// The price is writing each byte twice (record, then chunk) and 20 bytes
+// per record. Repair needs no key: the recorder, which holds only public
+// keys, renames the file and marks the recording partial; Open at
+// playback does the rest.
 //
 // # WAV
 //

@@ -75,6 +75,11 @@ func (m *memFile) Seek(off int64, whence int) (int64, error) {
 	return off, nil
 }
 
+func (m *memFile) Truncate(size int64) error {
+	m.b = m.b[:min(size, int64(len(m.b)))]
+	return nil
+}
+
 // randomBytes returns n reproducible pseudo-random bytes.
 func randomBytes(n int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -110,7 +115,7 @@ func encrypt(t tb, plain []byte, piece int, closed bool, rs ...age.Recipient) []
 	return dst.Bytes()
 }
 
-func readAll(t testing.TB, r io.ReaderAt, size int64) []byte {
+func readAll(t tb, r io.ReaderAt, size int64) []byte {
 	t.Helper()
 	b := make([]byte, size)
 	n, err := r.ReadAt(b, 0)

@@ -2,6 +2,7 @@ package mediacrypt
 
 import (
 	"crypto/cipher"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,8 @@ type Reader struct {
 	chunks    int64 // chunks holding plaintext
 	lastSize  int64 // ciphertext size of the last chunk read as last (complete files)
 	truncated bool
-	trailing  int64 // unauthenticated bytes after the prefix (truncated files)
+	trailing  int64  // unauthenticated bytes after the prefix (truncated files)
+	tail      []byte // plaintext from checkpoint records after the chunks (truncated files)
 
 	mu    sync.Mutex
 	index int64 // chunk in cache, -1 none
@@ -40,7 +42,8 @@ type Reader struct {
 //
 // A file whose last chunk authenticates as the last one is complete. A file
 // cut off while being written (the process was killed) has none: Open
-// then serves the longest prefix of whole chunks that authenticate and
+// then serves the longest prefix of whole chunks that authenticate, plus
+// the checkpoint records after them (see Writer.Checkpoint), and
 // Truncated reports true. age's own reader refuses such a file.
 //
 // Errors: ErrHeader (not an encrypted file, or shredded), ErrWrongKey,
@@ -95,18 +98,56 @@ func (r *Reader) findEnd(payload int64) error {
 	// authenticates as a middle chunk. Usually the first candidate; a
 	// power loss can leave zeroed blocks after it, so step back over them.
 	r.truncated = true
+	r.chunks = -1
 	for i := full - 1; i >= 0; i-- {
 		if _, err := r.open(buf, i, encChunkSize, false); err == nil {
-			r.size, r.chunks = (i+1)*ChunkSize, i+1
-			r.trailing = payload - r.chunks*encChunkSize
-			return nil
+			r.chunks = i + 1
+			break
 		}
 	}
-	if full > 0 {
-		return fmt.Errorf("%w: no chunk of %d authenticates", ErrCorrupt, full)
+	if r.chunks < 0 {
+		// No whole chunk authenticates: fine only for a file that never
+		// sealed one (its checkpoint records may cover a whole chunk).
+		r.chunks = 0
+		if r.readRecords(payload); len(r.tail) == 0 && full > 0 {
+			return fmt.Errorf("%w: no chunk of %d authenticates", ErrCorrupt, full)
+		}
+		return nil
 	}
-	r.trailing = payload
+	r.readRecords(payload)
 	return nil
+}
+
+// readRecords reads the checkpoint records after the r.chunks sealed
+// chunks (see Writer.Checkpoint): contiguous pieces of the next chunk,
+// each authenticated; the first that fails ends them. It sets tail, size
+// and trailing.
+func (r *Reader) readRecords(payload int64) {
+	pos := r.chunks * encChunkSize
+	var lenb [4]byte
+	var n [chacha20poly1305.NonceSize]byte
+	for pos+4+overhead < payload && len(r.tail) < ChunkSize {
+		if _, err := r.src.ReadAt(lenb[:], r.payload+pos); err != nil {
+			break
+		}
+		l := int64(binary.LittleEndian.Uint32(lenb[:]))
+		if l == 0 || l > int64(ChunkSize-len(r.tail)) || pos+4+l+overhead > payload {
+			break
+		}
+		ct := make([]byte, l+overhead)
+		if _, err := r.src.ReadAt(ct, r.payload+pos+4); err != nil {
+			break
+		}
+		recordNonce(&n, r.chunks, len(r.tail))
+		pt, err := r.aead.Open(ct[:0], n[:], ct, nil)
+		if err != nil {
+			break
+		}
+		r.tail = append(r.tail, pt...)
+		pos += 4 + l + overhead
+	}
+	r.size = r.chunks*ChunkSize + int64(len(r.tail))
+	r.trailing = payload - pos
 }
 
 // open reads chunk i (encSize bytes) into buf and decrypts it in place.
@@ -173,6 +214,9 @@ func (r *Reader) chunk(i int64) ([]byte, error) {
 		return c, nil
 	}
 	r.mu.Unlock()
+	if r.truncated && i == r.chunks {
+		return r.tail, nil
+	}
 	last := !r.truncated && i == r.chunks-1
 	encSize := int64(encChunkSize)
 	if last {

@@ -36,3 +36,13 @@ func newAEAD(key []byte) cipher.AEAD {
 	}
 	return a
 }
+
+// recordNonce is the nonce of a checkpoint record holding the bytes of
+// chunk index from offset at: first byte 0x80 and last byte 2, where every
+// STREAM nonce has 0 and 0 or 1, so records and chunks never share one.
+func recordNonce(n *[chacha20poly1305.NonceSize]byte, index int64, at int) {
+	*n = [chacha20poly1305.NonceSize]byte{0x80}
+	binary.BigEndian.PutUint16(n[1:3], uint16(at))
+	binary.BigEndian.PutUint64(n[3:11], uint64(index))
+	n[11] = 2
+}

@@ -264,9 +264,10 @@ func TestKilledRecorder(t *testing.T) {
 	if !w.Truncated() {
 		t.Fatal("a killed recording reads as complete")
 	}
-	lost := int64(44+written) - w.Size()
-	if lost < 0 || lost >= cs {
-		t.Fatalf("served %d bytes of %d written: lost %d, want 0 ≤ lost < one chunk", w.Size(), 44+written, lost)
+	// Every Sync checkpointed: all that was synced before the progress line
+	// is there (the child may have written more before the kill).
+	if w.DataSize() < int64(written) {
+		t.Fatalf("served %d bytes of samples, %d were synced before the kill", w.DataSize(), written)
 	}
 	dec, err := wav.Decode(io.NewSectionReader(w, 0, w.Size()))
 	if err != nil {

@@ -20,6 +20,9 @@ type Options struct {
 	// HeaderSize is the header slot in bytes (0: DefaultHeaderSize). A
 	// larger slot leaves room to rotate to more recipients in place.
 	HeaderSize int
+	// NoCheckpoints turns checkpoint records off even when the
+	// destination could take them (see Writer.Checkpoint).
+	NoCheckpoints bool
 }
 
 // Writer encrypts a plaintext stream as it is written. Every complete
@@ -49,6 +52,21 @@ type Writer struct {
 	dataStart int64
 	closed    bool
 	err       error // sticky write error
+
+	// Checkpoints (only when dst is a checkpointDst): records of the
+	// chunk being filled, written after the sealed chunks.
+	ckpt     checkpointDst
+	off      int64 // end of the sealed chunks in dst
+	recorded int   // bytes of buf already in records
+	recBytes int64 // bytes of records after off
+	end      int64 // furthest byte written to dst
+}
+
+// checkpointDst is a destination that takes checkpoint records (an
+// *os.File not opened with O_APPEND).
+type checkpointDst interface {
+	io.WriterAt
+	Truncate(size int64) error
 }
 
 // NewWriter writes the header (the file key wrapped to every recipient) and
@@ -74,12 +92,18 @@ func NewWriter(dst io.Writer, recipients []age.Recipient, opt Options) (*Writer,
 	if _, err := dst.Write(append(hdr, nonce...)); err != nil {
 		return nil, fmt.Errorf("mediacrypt: write header: %w", err)
 	}
-	return &Writer{
+	w := &Writer{
 		lastData: -1,
 		dst:      dst,
 		aead:     newAEAD(payloadKey(fileKey, nonce)),
 		buf:      make([]byte, 0, encChunkSize),
-	}, nil
+		off:      int64(len(hdr) + nonceLen),
+	}
+	w.end = w.off
+	if !opt.NoCheckpoints {
+		w.ckpt, _ = dst.(checkpointDst)
+	}
+	return w, nil
 }
 
 // Write appends p to the plaintext. A failed write to the destination is
@@ -119,6 +143,48 @@ func (w *Writer) seal(last bool) error {
 	}
 	w.chunk++
 	w.buf = w.buf[:0]
+	w.off += int64(len(ct))
+	w.end = max(w.end, w.off)
+	w.recorded, w.recBytes = 0, 0
+	return nil
+}
+
+// Checkpoint makes the plaintext written so far survive the process being
+// killed, like a WAV writer's header patch does for a plain file: the
+// bytes of the chunk being filled that no record holds yet are sealed in
+// a checkpoint record written after the sealed chunks (records live where
+// the chunk will be written and are overwritten by it; Close truncates
+// what is left). A record is [4-byte length][ciphertext + tag], sealed
+// with the payload key under a nonce no STREAM chunk uses (first byte
+// 0x80, the offset in the chunk, the chunk index, last byte 2), so each
+// record is authenticated on its own and no nonce is ever used twice.
+//
+// Checkpoint is a no-op when the destination is not an io.WriterAt with
+// Truncate (an *os.File is) or Options.NoCheckpoints is set. A rewrite of
+// the WAV header through WriteAt and Sync checkpoint too, so a wav.Writer
+// on top needs no extra call. Records cost a second write of each byte
+// (the chunk later) and 20 bytes each.
+func (w *Writer) Checkpoint() error {
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil || w.ckpt == nil || w.recorded == len(w.buf) {
+		return w.err
+	}
+	data := w.buf[w.recorded:]
+	rec := make([]byte, 4, 4+len(data)+overhead)
+	binary.LittleEndian.PutUint32(rec, uint32(len(data)))
+	var n [chacha20poly1305.NonceSize]byte
+	recordNonce(&n, w.chunk, w.recorded)
+	rec = w.aead.Seal(rec, n[:], data, nil)
+	at := w.off + w.recBytes
+	if _, err := w.ckpt.WriteAt(rec, at); err != nil {
+		w.err = fmt.Errorf("mediacrypt: write checkpoint: %w", err)
+		return w.err
+	}
+	w.recorded = len(w.buf)
+	w.recBytes += int64(len(rec))
+	w.end = max(w.end, at+int64(len(rec)))
 	return nil
 }
 
@@ -150,6 +216,10 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 		w.lastData = int64(binary.LittleEndian.Uint32(p[l.dataOff-off:]))
 		w.dataStart = l.dataStart
 	}
+	// A WAV writer rewrites its header to checkpoint (wav.Writer.Checkpoint).
+	if err := w.Checkpoint(); err != nil {
+		return 0, err
+	}
 	return len(p), nil
 }
 
@@ -167,13 +237,19 @@ func (w *Writer) Seek(offset int64, whence int) (int64, error) {
 	return pos, nil
 }
 
-// Sync flushes the destination to stable storage when it has a Sync method
-// (an *os.File). Only sealed chunks are on it: the chunk being filled is
-// sealed when full or by Close.
+// Sync checkpoints (see Checkpoint) and flushes the destination to stable
+// storage when it has a Sync method (an *os.File).
 func (w *Writer) Sync() error {
 	if w.closed {
 		return ErrClosed
 	}
+	if err := w.Checkpoint(); err != nil {
+		return err
+	}
+	return w.sync()
+}
+
+func (w *Writer) sync() error {
 	if s, ok := w.dst.(interface{ Sync() error }); ok {
 		if err := s.Sync(); err != nil {
 			return fmt.Errorf("mediacrypt: sync: %w", err)
@@ -199,8 +275,14 @@ func (w *Writer) Close() error {
 		}
 		w.seal(true)
 	}
+	if w.err == nil && w.ckpt != nil && w.end > w.off {
+		// Checkpoint records after the last chunk: an age file ends there.
+		if err := w.ckpt.Truncate(w.off); err != nil {
+			w.err = fmt.Errorf("mediacrypt: truncate checkpoints: %w", err)
+		}
+	}
 	if w.err == nil {
-		w.err = w.Sync()
+		w.err = w.sync()
 	}
 	w.closed = true
 	return w.err
