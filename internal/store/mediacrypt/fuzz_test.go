@@ -28,6 +28,14 @@ func FuzzOpen(f *testing.F) {
 	}
 	ct, _ := encryptedWAV(f, wav.FormatALaw, 1, frames(wav.FormatALaw, 1, 0.2), ra)
 	f.Add(ct)
+	// A killed writer with checkpoint records after a sealed chunk.
+	var m memFile
+	w, _ := mediacrypt.NewWriter(&m, []age.Recipient{ra}, mediacrypt.Options{})
+	for i := range 4 {
+		w.Write(randomBytes(20000, uint64(i)))
+		w.Checkpoint()
+	}
+	f.Add(bytes.Clone(m.b))
 	a := identity(f, identityA)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := mediacrypt.Open(bytes.NewReader(data), int64(len(data)), a)
