@@ -268,8 +268,12 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	if w.err == nil {
-		if w.lastData&1 == 1 && w.n == w.dataStart+w.lastData+1 && len(w.buf) > 0 {
-			// The pad byte of an odd data chunk: WAV synthesises it.
+		// The pad byte of an odd data chunk: WAV synthesises it. Kept when
+		// it is alone after a full chunk (age forbids an empty last chunk
+		// after others; it then reads as one extra sample). media/wav's
+		// even header sizes never get there: header + odd data is odd.
+		if w.lastData > 0 && w.lastData&1 == 1 && w.n == w.dataStart+w.lastData+1 &&
+			(len(w.buf) > 1 || (len(w.buf) == 1 && w.chunk == 0)) {
 			w.buf = w.buf[:len(w.buf)-1]
 			w.n--
 		}
