@@ -27,9 +27,10 @@ type Reader struct {
 	trailing  int64  // unauthenticated bytes after the prefix (truncated files)
 	tail      []byte // plaintext from checkpoint records after the chunks (truncated files)
 
-	mu    sync.Mutex
-	index int64 // chunk in cache, -1 none
-	cache []byte
+	mu       sync.Mutex
+	index    int64 // chunk in cache, -1 none
+	cache    []byte
+	cacheBuf *[]byte // pooled buffer behind cache
 
 	closer    io.Closer
 	closeOnce sync.Once
@@ -195,41 +196,58 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 			return n, io.EOF
 		}
 		i := pos / ChunkSize
-		pt, err := r.chunk(i)
+		k, err := r.copyChunk(p[n:], i, pos-i*ChunkSize)
+		n += k
 		if err != nil {
 			return n, err
 		}
-		n += copy(p[n:], pt[pos-i*ChunkSize:])
 	}
 	return n, nil
 }
 
-// chunk returns the plaintext of chunk i from the cache or the source. The
-// read and decryption happen outside the lock.
-func (r *Reader) chunk(i int64) ([]byte, error) {
+// chunkPool holds chunk buffers, so sequential and Range reads allocate
+// nothing once warm.
+var chunkPool = sync.Pool{New: func() any {
+	b := make([]byte, encChunkSize)
+	return &b
+}}
+
+// copyChunk copies the plaintext of chunk i from offset in into dst. A
+// cached chunk is copied under the lock (memory only); a missing one is
+// read and decrypted outside it into a pooled buffer, then becomes the
+// cache, and the buffer it replaces goes back to the pool (nobody reads
+// it: readers copy under the lock).
+func (r *Reader) copyChunk(dst []byte, i, in int64) (int, error) {
+	if r.truncated && i == r.chunks {
+		return copy(dst, r.tail[in:]), nil
+	}
 	r.mu.Lock()
 	if r.index == i {
-		c := r.cache
+		n := copy(dst, r.cache[in:])
 		r.mu.Unlock()
-		return c, nil
+		return n, nil
 	}
 	r.mu.Unlock()
-	if r.truncated && i == r.chunks {
-		return r.tail, nil
-	}
 	last := !r.truncated && i == r.chunks-1
 	encSize := int64(encChunkSize)
 	if last {
 		encSize = r.lastSize
 	}
-	pt, err := r.open(make([]byte, encChunkSize), i, encSize, last)
+	bp := chunkPool.Get().(*[]byte)
+	pt, err := r.open(*bp, i, encSize, last)
 	if err != nil {
-		return nil, fmt.Errorf("%w: chunk %d: %w", ErrCorrupt, i, err)
+		chunkPool.Put(bp)
+		return 0, fmt.Errorf("%w: chunk %d: %w", ErrCorrupt, i, err)
 	}
+	n := copy(dst, pt[in:])
 	r.mu.Lock()
-	r.index, r.cache = i, pt
+	old := r.cacheBuf
+	r.index, r.cache, r.cacheBuf = i, pt, bp
 	r.mu.Unlock()
-	return pt, nil
+	if old != nil {
+		chunkPool.Put(old)
+	}
+	return n, nil
 }
 
 // OpenFile opens the encrypted file at path (see Open). Close the Reader
