@@ -3,6 +3,8 @@ package mediacrypt_test
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"filippo.io/age"
@@ -141,5 +143,36 @@ func TestCheckpointEveryWrite(t *testing.T) {
 	r, err := mediacrypt.Open(bytes.NewReader(f.b), int64(len(f.b)), a)
 	if err != nil || r.Truncated() || r.Size() != int64(len(plain)) {
 		t.Fatalf("closed: %v", err)
+	}
+}
+
+// A file opened with O_APPEND cannot take records: the Writer still works,
+// without checkpoints.
+func TestCheckpointAppendFile(t *testing.T) {
+	a, ra := identity(t, identityA), recipient(t, recipientA)
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "r"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := mediacrypt.NewWriter(f, []age.Recipient{ra}, mediacrypt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := randomBytes(cs+100, 3)
+	w.Write(plain)
+	if err := w.Sync(); err != nil {
+		t.Fatalf("Sync on an O_APPEND file: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := mediacrypt.OpenFile(f.Name(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Truncated() || !bytes.Equal(readAll(t, r, r.Size()), plain) {
+		t.Fatal("plaintext differs")
 	}
 }

@@ -70,8 +70,9 @@ type checkpointDst interface {
 }
 
 // NewWriter writes the header (the file key wrapped to every recipient) and
-// the payload nonce to dst and returns a Writer for the plaintext. Each
-// recording gets a fresh random file key.
+// the payload nonce to dst, which must be empty (a new file), and returns a
+// Writer for the plaintext. Each recording gets a fresh random file key,
+// held only by the Writer (as the payload key) and, wrapped, in the header.
 func NewWriter(dst io.Writer, recipients []age.Recipient, opt Options) (*Writer, error) {
 	size := opt.HeaderSize
 	if size == 0 {
@@ -100,8 +101,12 @@ func NewWriter(dst io.Writer, recipients []age.Recipient, opt Options) (*Writer,
 		off:      int64(len(hdr) + nonceLen),
 	}
 	w.end = w.off
-	if !opt.NoCheckpoints {
-		w.ckpt, _ = dst.(checkpointDst)
+	if c, ok := dst.(checkpointDst); ok && !opt.NoCheckpoints {
+		// An *os.File opened with O_APPEND refuses WriteAt (without a
+		// syscall for an empty write): no checkpoints then.
+		if _, err := c.WriteAt(nil, w.off); err == nil {
+			w.ckpt = c
+		}
 	}
 	return w, nil
 }
