@@ -405,3 +405,14 @@ func TestShred(t *testing.T) {
 		t.Fatal("ShredFile left the file")
 	}
 }
+
+// Damage beyond what a crash leaves (more than 4 MiB that does not
+// authenticate at the end) is an error, not a silently shortened file.
+func TestLongGarbageTail(t *testing.T) {
+	a, ra := identity(t, identityA), recipient(t, recipientA)
+	ct := encrypt(t, randomBytes(2*cs, 1), cs, false, ra)
+	ct = append(ct, make([]byte, 70*(cs+16))...)
+	if _, err := mediacrypt.Open(bytes.NewReader(ct), int64(len(ct)), a); !errors.Is(err, mediacrypt.ErrCorrupt) {
+		t.Fatalf("70 chunks of zeros: %v, want ErrCorrupt", err)
+	}
+}

@@ -78,6 +78,10 @@ func Open(src io.ReaderAt, size int64, identities ...age.Identity) (*Reader, err
 	return r, nil
 }
 
+// maxStepBack bounds how many trailing chunks Open tries before giving up
+// (4 MiB: unsynced data zeroed by a power loss, plus checkpoint records).
+const maxStepBack = 64
+
 // findEnd sets size, chunks and truncated from the payload length.
 func (r *Reader) findEnd(payload int64) error {
 	full, rem := payload/encChunkSize, payload%encChunkSize
@@ -96,11 +100,13 @@ func (r *Reader) findEnd(payload int64) error {
 		}
 	}
 	// Truncated: the longest run of whole chunks whose last one
-	// authenticates as a middle chunk. Usually the first candidate; a
-	// power loss can leave zeroed blocks after it, so step back over them.
+	// authenticates as a middle chunk. Usually the first candidate or the
+	// one before (checkpoint records can fill more than a chunk's room); a
+	// power loss can leave zeroed blocks after it, so step back over up to
+	// maxStepBack chunks — more is damage, not a crash.
 	r.truncated = true
 	r.chunks = -1
-	for i := full - 1; i >= 0; i-- {
+	for i := full - 1; i >= max(full-maxStepBack, 0); i-- {
 		if _, err := r.open(buf, i, encChunkSize, false); err == nil {
 			r.chunks = i + 1
 			break
@@ -110,6 +116,9 @@ func (r *Reader) findEnd(payload int64) error {
 		// No whole chunk authenticates: fine only for a file that never
 		// sealed one (its checkpoint records may cover a whole chunk).
 		r.chunks = 0
+		if full > maxStepBack {
+			return fmt.Errorf("%w: none of the last %d chunks authenticates", ErrCorrupt, maxStepBack)
+		}
 		if r.readRecords(payload); len(r.tail) == 0 && full > 0 {
 			return fmt.Errorf("%w: no chunk of %d authenticates", ErrCorrupt, full)
 		}
