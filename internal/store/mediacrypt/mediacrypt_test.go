@@ -398,11 +398,14 @@ func TestShred(t *testing.T) {
 		t.Fatalf("ShredFile of a shredded file: %v", err)
 	}
 	os.WriteFile(path, ct, 0o600)
+	os.WriteFile(path+".rewrap", ct[:mediacrypt.DefaultHeaderSize], 0o600) // a crashed rotation's journal
 	if err := mediacrypt.ShredFile(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatal("ShredFile left the file")
+	for _, p := range []string{path, path + ".rewrap"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("ShredFile left %s", p)
+		}
 	}
 }
 

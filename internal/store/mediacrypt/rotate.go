@@ -28,22 +28,17 @@ type File interface {
 // The header is rewritten with one WriteAt; RewrapFile adds a journal so a
 // crash in the middle of that write cannot lose the recording.
 func Rewrap(f File, size int64, identities []age.Identity, recipients []age.Recipient) error {
-	_, err := rewrap(f, size, identities, recipients)
-	return err
-}
-
-func rewrap(f File, size int64, identities []age.Identity, recipients []age.Recipient) ([]byte, error) {
 	hdr, err := newHeaderFor(f, size, identities, recipients)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := f.WriteAt(hdr, 0); err != nil {
-		return nil, fmt.Errorf("mediacrypt: rewrite header: %w", err)
+		return fmt.Errorf("mediacrypt: rewrite header: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("mediacrypt: sync: %w", err)
+		return fmt.Errorf("mediacrypt: sync: %w", err)
 	}
-	return hdr, nil
+	return nil
 }
 
 func newHeaderFor(f io.ReaderAt, size int64, identities []age.Identity, recipients []age.Recipient) ([]byte, error) {
@@ -112,7 +107,10 @@ func RecoverRewrap(path string) (bool, error) {
 	parsed, perr := readHeader(bytes.NewReader(hdr), int64(len(hdr)))
 	if perr != nil || len(parsed) != len(hdr) {
 		// The crash hit the journal write: the file's header is untouched.
-		return false, os.Remove(journal)
+		if err := os.Remove(journal); err != nil {
+			return false, fmt.Errorf("mediacrypt: %w", err)
+		}
+		return false, nil
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -120,8 +118,7 @@ func RecoverRewrap(path string) (bool, error) {
 	}
 	defer f.Close()
 	// The old header may be torn; its slot size is the journal's (rotation
-	// keeps the slot), and the byte after it must be the start of the nonce,
-	// which a header never overwrites.
+	// keeps the slot), so the journal covers it exactly.
 	if _, err := f.WriteAt(hdr, 0); err != nil {
 		return false, fmt.Errorf("mediacrypt: rewrite header of %s: %w", path, err)
 	}
@@ -160,8 +157,13 @@ func Shred(f File, size int64) error {
 	return nil
 }
 
-// ShredFile shreds the file at path (see Shred) and removes it.
+// ShredFile shreds the file at path (see Shred) and removes it, and
+// shreds a rotation journal (path+".rewrap", another wrapped copy of the
+// key) left by a crash.
 func ShredFile(path string) error {
+	if err := shredJournal(path + journalSuffix); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("mediacrypt: %w", err)
@@ -180,6 +182,25 @@ func ShredFile(path string) error {
 		return fmt.Errorf("mediacrypt: %w", err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+func shredJournal(journal string) error {
+	st, err := os.Stat(journal)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mediacrypt: %w", err)
+	}
+	noise := make([]byte, st.Size())
+	rand.Read(noise)
+	if err := writeSynced(journal, noise); err != nil {
+		return err
+	}
+	if err := os.Remove(journal); err != nil {
+		return fmt.Errorf("mediacrypt: %w", err)
+	}
+	return nil
 }
 
 func writeSynced(path string, b []byte) error {
