@@ -14,6 +14,9 @@ var (
 	ErrCorrupt = errors.New("mediacrypt: authentication failed (corrupt or tampered)")
 	// ErrNoKeys: no recipients to encrypt to, or no identities to decrypt with.
 	ErrNoKeys = errors.New("mediacrypt: no keys")
+	// ErrIncompatibleRecipients: post-quantum and classic recipients in one
+	// list (the file would be no safer than its weakest recipient).
+	ErrIncompatibleRecipients = errors.New("mediacrypt: incompatible recipients")
 	// ErrHeaderFull: the new recipient stanzas do not fit in the header slot
 	// reserved when the file was created.
 	ErrHeaderFull = errors.New("mediacrypt: recipients do not fit in the header slot")

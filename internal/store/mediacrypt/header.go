@@ -67,7 +67,7 @@ func buildHeader(fileKey []byte, recipients []age.Recipient, size int) ([]byte, 
 			labels = l
 		} else if !slices.Equal(labels, l) {
 			return nil, fmt.Errorf("%w: recipient #%d cannot be mixed with #1 (labels %q vs %q: post-quantum and classic keys cannot share a file)",
-				ErrNoKeys, i+1, l, labels)
+				ErrIncompatibleRecipients, i+1, l, labels)
 		}
 		for _, s := range stanzas {
 			if err := marshalStanza(&body, s); err != nil {
@@ -184,4 +184,13 @@ func unwrapKey(hdr []byte, identities []age.Identity) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrHeader, err)
 	}
 	return key, nil
+}
+
+// Encrypted reports whether src starts like an age file, so a store that
+// holds both (encryption turned on later) knows which reader a recording
+// needs. It reads 22 bytes and needs no key.
+func Encrypted(src io.ReaderAt) bool {
+	b := make([]byte, len(intro))
+	n, _ := src.ReadAt(b, 0)
+	return n == len(b) && string(b) == intro
 }

@@ -419,3 +419,44 @@ func TestLongGarbageTail(t *testing.T) {
 		t.Fatalf("70 chunks of zeros: %v, want ErrCorrupt", err)
 	}
 }
+
+func TestEncrypted(t *testing.T) {
+	ct := encrypt(t, []byte("x"), 1, true, recipient(t, recipientA))
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"encrypted", ct, true},
+		{"killed right after the header", ct[:mediacrypt.DefaultHeaderSize], true},
+		{"plaintext WAV", []byte("RIFF\x00\x00\x00\x00WAVEfmt "), false},
+		{"empty", nil, false},
+		{"short", []byte("age-encryption"), false},
+	} {
+		if got := mediacrypt.Encrypted(bytes.NewReader(tc.b)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Post-quantum (ML-KEM-768 + X25519) recipients work and fit the default
+// slot twice; mixing them with classic ones is refused, as age does.
+func TestPostQuantumRecipients(t *testing.T) {
+	id1, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := age.GenerateHybridIdentity()
+	plain := randomBytes(cs+9, 4)
+	ct := encrypt(t, plain, 4096, true, id1.Recipient(), id2.Recipient())
+	for _, id := range []age.Identity{id1, id2} {
+		r, err := mediacrypt.Open(bytes.NewReader(ct), int64(len(ct)), id)
+		if err != nil || !bytes.Equal(readAll(t, r, r.Size()), plain) {
+			t.Fatalf("post-quantum open: %v", err)
+		}
+	}
+	_, err = mediacrypt.NewWriter(io.Discard, []age.Recipient{id1.Recipient(), recipient(t, recipientA)}, mediacrypt.Options{})
+	if !errors.Is(err, mediacrypt.ErrIncompatibleRecipients) || !strings.Contains(err.Error(), "post-quantum and classic") {
+		t.Fatalf("mixed recipients: %v", err)
+	}
+}
