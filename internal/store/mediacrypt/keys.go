@@ -89,6 +89,9 @@ func (k *Keys) Identities() []age.Identity { return k.identities }
 // ParseRecipientsFile reads age recipients (age1… public keys, X25519 or
 // post-quantum age1pq1…), one per line; blank lines and lines starting
 // with # are skipped. Errors name the file and line, never a key's text.
+// The keys must be able to share a recording header: not post-quantum
+// mixed with classic, and fitting DefaultHeaderSize (about 40 X25519 or 2
+// post-quantum recipients).
 func ParseRecipientsFile(path string) ([]age.Recipient, error) {
 	var out []age.Recipient
 	err := eachLine(path, "recipients", func(n int, line string) error {
@@ -105,6 +108,11 @@ func ParseRecipientsFile(path string) ([]age.Recipient, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	// What every recording will do with them, once, at load: mixed
+	// post-quantum and classic keys, or more than the header slot holds.
+	if _, err := buildHeader(make([]byte, fileKeyLen), out, DefaultHeaderSize); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrKeyFile, path, err)
 	}
 	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
@@ -21,6 +23,11 @@ func writeFile(t *testing.T, dir, name, body string) string {
 
 func TestParseRecipientsFile(t *testing.T) {
 	dir := t.TempDir()
+	pq, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pqRecipient := pq.Recipient().String()
 	for _, tc := range []struct {
 		name, body string
 		n          int
@@ -32,6 +39,7 @@ func TestParseRecipientsFile(t *testing.T) {
 		{"garbage on line 3", recipientA + "\n# x\nhello\n", 0, ":3: not an age recipient"},
 		{"bad checksum", "age1yfqmfms8rn5r8ylrsphexjha8fe5weyxakz6utf3gcj780w2kylsjdwx7y\n", 0, ":1: not an age recipient"},
 		{"private key", "\n" + identityA + "\n", 0, ":2: a private key (identity), not a recipient"},
+		{"post-quantum and classic mixed", recipientA + "\n" + pqRecipient + "\n", 0, "post-quantum and classic"},
 		{"ssh key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\n", 0, ":1: not an age recipient"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
