@@ -69,4 +69,9 @@
 // so rotation unwraps with an identity and writes a new header of the same
 // slot size; RewrapFile journals it. Shred overwrites the header (the only
 // wrapped copies of the file key) with noise.
+//
+// Open takes age.Identity values, so the private keys can stay out of the
+// playback process: an Identity whose Unwrap asks a separate crypto
+// service (over mutual TLS) for the file key of the stanzas it is given
+// fits unchanged. Nothing here does that yet.
 package mediacrypt

@@ -27,10 +27,11 @@ type Options struct {
 
 // Writer encrypts a plaintext stream as it is written. Every complete
 // ChunkSize chunk is sealed and written to the destination at once; the
-// chunk being filled stays in memory until it is full or Close seals it as
-// the last chunk. A killed process therefore loses at most the last
-// ChunkSize-1 bytes, and what reached the destination decrypts (Open
-// reports it Truncated).
+// chunk being filled stays in memory (never on disk in plaintext) until it
+// is full or Close seals it as the last chunk, and Checkpoint puts its new
+// bytes on disk sealed in a record. A killed process loses what followed
+// the last checkpoint (at most ChunkSize-1 bytes without checkpoints), and
+// what reached the destination decrypts (Open reports it Truncated).
 //
 // Writer implements io.WriteSeeker and io.WriterAt so that a WAV writer that
 // patches its header (media/wav.NewWith) can write through it: WriteAt may
