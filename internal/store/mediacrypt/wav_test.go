@@ -173,6 +173,34 @@ func TestCiphertextHasNoPlaintext(t *testing.T) {
 	if hits := found(ct); len(hits) > 0 {
 		t.Fatalf("tones %v detectable in the ciphertext", hits)
 	}
+
+	// While recording: a file-like destination with checkpoint records,
+	// snapshot before Close (as a kill -9 would leave it).
+	var live memFile
+	ew, err := mediacrypt.NewWriter(&live, []age.Recipient{ra}, mediacrypt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, ew, wav.FormatPCM16, 2, frames(wav.FormatPCM16, 2, 10.5))
+	for _, s := range []string{"RIFF", "WAVE", "fmt ", "data"} {
+		if bytes.Contains(live.b, []byte(s)) {
+			t.Errorf("file being recorded contains %q", s)
+		}
+	}
+	if hits := found(live.b); len(hits) > 0 {
+		t.Fatalf("tones %v detectable in the file being recorded", hits)
+	}
+	r, err := mediacrypt.OpenWAV(bytes.NewReader(live.b), int64(len(live.b)), identity(t, identityA))
+	if err != nil || r.DataSize() != int64(len(frames(wav.FormatPCM16, 2, 10.5))) {
+		t.Fatalf("file being recorded: %v, %d bytes of samples served (every second was checkpointed)", err, sizeOfWAV(r))
+	}
+}
+
+func sizeOfWAV(w *mediacrypt.WAV) int64 {
+	if w == nil {
+		return -1
+	}
+	return w.DataSize()
 }
 
 // Range replay: any byte range of the served WAV equals the plaintext's.
