@@ -75,6 +75,19 @@ func (m *memFile) Seek(off int64, whence int) (int64, error) {
 	return off, nil
 }
 
+func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memFile) Sync() error { return nil }
+
 func (m *memFile) Truncate(size int64) error {
 	m.b = m.b[:min(size, int64(len(m.b)))]
 	return nil
