@@ -61,6 +61,7 @@ type Writer struct {
 	recorded int   // bytes of buf already in records
 	recBytes int64 // bytes of records after off
 	end      int64 // furthest byte written to dst
+	rec      []byte
 }
 
 // checkpointDst is a destination that takes checkpoint records (an
@@ -178,11 +179,12 @@ func (w *Writer) Checkpoint() error {
 		return w.err
 	}
 	data := w.buf[w.recorded:]
-	rec := make([]byte, 4, 4+len(data)+overhead)
+	rec := append(w.rec[:0], 0, 0, 0, 0)
 	binary.LittleEndian.PutUint32(rec, uint32(len(data)))
 	var n [chacha20poly1305.NonceSize]byte
 	recordNonce(&n, w.chunk, w.recorded)
 	rec = w.aead.Seal(rec, n[:], data, nil)
+	w.rec = rec
 	at := w.off + w.recBytes
 	if _, err := w.ckpt.WriteAt(rec, at); err != nil {
 		w.err = fmt.Errorf("mediacrypt: write checkpoint: %w", err)
