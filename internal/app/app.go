@@ -143,6 +143,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		AdvertiseIP:     adv,
 		Ports:           ports,
 		StrictRTPSource: cfg.StrictRTPSource,
+		DTMF:            dtmfBySource(cfg),
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {

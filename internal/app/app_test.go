@@ -94,7 +94,9 @@ func checkTones(t *testing.T, path string, want []float64, dur time.Duration) *w
 }
 
 func TestMSRTwoLegsBecomeOneStereoRecording(t *testing.T) {
-	a := startApp(t, nil)
+	// dtmf: keep: the digit is stored (the default masks it; see
+	// TestDTMFMaskedByDefaultKeptPerTenant).
+	a := startApp(t, func(c *config.Serve) { c.DTMF = "keep" })
 	d := newDialer(t)
 	res, err := d.Call(context.Background(), dial.Spec{
 		Target: a.SIPAddr().String(), Mode: dial.ModeMSR, DN: "5001", OtherDN: "+15550100",

@@ -222,6 +222,24 @@ func (f requesterFunc) Request(ctx context.Context, server string, m *tlib.Messa
 // sourceTenant maps a SIP source to a tenant: the longest source_tenants
 // prefix containing it, else default_tenant.
 func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[string]string {
+	nameOf := sourceTenantName(cfg)
+	return func(source string) map[string]string {
+		name := nameOf(source)
+		if name == "" {
+			return nil
+		}
+		t, ok := cache.Snapshot().TenantByName(name)
+		if !ok {
+			t = cfgcache.Tenant{Name: name}
+		}
+		return cfgcache.TenantKeys(t, cfgcache.Switch{})
+	}
+}
+
+// sourceTenantName returns the tenant name of a SIP source address: the
+// longest source_tenants prefix containing it, else default_tenant ("" =
+// none).
+func sourceTenantName(cfg config.Serve) func(string) string {
 	type rule struct {
 		p      netip.Prefix
 		tenant string
@@ -232,7 +250,7 @@ func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[stri
 			rules = append(rules, rule{p.Masked(), t})
 		}
 	}
-	return func(source string) map[string]string {
+	return func(source string) string {
 		name := cfg.DefaultTenant
 		best := -1
 		if ap, err := netip.ParseAddrPort(source); err == nil {
@@ -242,14 +260,7 @@ func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[stri
 				}
 			}
 		}
-		if name == "" {
-			return nil
-		}
-		t, ok := cache.Snapshot().TenantByName(name)
-		if !ok {
-			t = cfgcache.Tenant{Name: name}
-		}
-		return cfgcache.TenantKeys(t, cfgcache.Switch{})
+		return name
 	}
 }
 

@@ -66,6 +66,14 @@ type Serve struct {
 	// offers get 488).
 	SRTP string `koanf:"srtp"`
 
+	// DTMF (PCI, issue 21): key tones in the stored audio, as RFC 4733
+	// events and in-band, are kept, masked (silenced with a guard; events
+	// keep time and channel, never the digit) or masked with their events
+	// dropped: keep | mask | mask-and-drop-events. Per tenant in tenants:
+	// for sessions whose tenant is known when they arrive (source_tenants,
+	// default_tenant).
+	DTMF string `koanf:"dtmf"`
+
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `koanf:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
 	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
@@ -182,6 +190,7 @@ type Tenant struct {
 	RecordDest2        string       `koanf:"record_dest2"`
 	ConsentAudioSrc    string       `koanf:"consent_audiosrc"`
 	ConsentToneSilence string       `koanf:"consent_tone_silence"`
+	DTMF               string       `koanf:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
 }
 
 // Overrides reports whether t changes any default (else the tenant reuses
@@ -193,7 +202,7 @@ func (t Tenant) Overrides() bool {
 		u.ClientName != "" || u.Password != "" || u.DNInclude != "" || u.DNExclude != "" ||
 		u.UserDataKeys != "" || u.MessageDataKeys != "" || u.ExtensionDataKeys != "" || u.AgentDataKeys != "" ||
 		u.FullNameOrder != "" || u.FullNameDelimiter != "" || u.RecordGeo != "" || u.RecordDest != "" ||
-		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != ""
+		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != ""
 }
 
 // NotifyTenant is one tenant's Notification of Recording setting.
@@ -265,6 +274,7 @@ func Defaults() Serve {
 		SIPTCPMaxConns:          2048,
 		SIPTCPMaxConnsPerSource: 128,
 		SRTP:                    "optional",
+		DTMF:                    "mask",
 		SessionTTL:              12 * time.Hour,
 		TokenTTL:                24 * time.Hour,
 		CTISwitch:               "SIP_Switch",
@@ -316,6 +326,7 @@ var flagKeys = map[string]string{
 	"sip-tcp-max-conns":            "sip_tcp_max_conns",
 	"sip-tcp-max-conns-per-source": "sip_tcp_max_conns_per_source",
 	"srtp":                         "srtp",
+	"dtmf":                         "dtmf",
 	"secure-cookies":               "secure_cookies",
 	"session-ttl":                  "session_ttl",
 	"token-ttl":                    "token_ttl",
@@ -413,6 +424,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("sip-tcp-max-conns", d.SIPTCPMaxConns, "most SIP TCP connections open at once; more are refused (0: no limit)")
 	fs.Int("sip-tcp-max-conns-per-source", d.SIPTCPMaxConnsPerSource, "most SIP TCP connections from one IP address (0: no limit)")
 	fs.String("srtp", d.SRTP, "SRTP (SDES) policy: optional (record SRTP and RTP), required (RTP offers get 488) or off (SRTP offers get 488)")
+	fs.String("dtmf", d.DTMF, "key tones (card numbers) in stored audio: mask (silenced, events without digits), mask-and-drop-events, or keep; per tenant: dtmf under tenants: in the config file")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -657,6 +669,9 @@ func (c Serve) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("srtp %q: must be optional, required or off", c.SRTP))
 	}
+	if !validDTMF(c.DTMF) || c.DTMF == "" {
+		errs = append(errs, fmt.Errorf("dtmf %q: want mask, mask-and-drop-events or keep", c.DTMF))
+	}
 	if c.SIPMaxMediaLines < 1 {
 		errs = append(errs, fmt.Errorf("sip_max_media_lines %d: must be at least 1", c.SIPMaxMediaLines))
 	}
@@ -789,6 +804,9 @@ func (c Serve) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("%s: record_geo %q: want none, source or destination", place, t.RecordGeo))
 		}
+		if !validDTMF(t.DTMF) {
+			errs = append(errs, fmt.Errorf("%s: dtmf %q: want mask, mask-and-drop-events or keep", place, t.DTMF))
+		}
 	}
 	if c.ConfigFile != "" && c.ConfigURL != "" {
 		errs = append(errs, errors.New("config_file and config_url: set one, not both"))
@@ -797,6 +815,26 @@ func (c Serve) Validate() error {
 		errs = append(errs, fmt.Errorf("max_body %d: must be at least 1024", c.MaxBody))
 	}
 	return errors.Join(errs...)
+}
+
+// validDTMF reports whether s is a dtmf setting ("" = unset).
+func validDTMF(s string) bool {
+	switch s {
+	case "", "keep", "mask", "mask-and-drop-events":
+		return true
+	}
+	return false
+}
+
+// TenantDTMF returns the dtmf setting of the tenant named name: its own,
+// else the default.
+func (c Serve) TenantDTMF(name string) string {
+	for _, t := range c.Tenants {
+		if t.DTMF != "" && strings.EqualFold(t.Name, name) {
+			return t.DTMF
+		}
+	}
+	return c.DTMF
 }
 
 // PortRange parses RTPPorts.

@@ -87,6 +87,9 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--sip-tcp-max-conns", "-1"}, "sip_tcp_max_conns"},
 		{"", []string{"--srtp", "on"}, "srtp"},
 		{"srtp: mandatory\n", nil, "srtp"},
+		{"", []string{"--dtmf", "hide"}, "dtmf"},
+		{"dtmf: \"\"\n", nil, "dtmf"},
+		{"tenants:\n  - name: Bank\n    dtmf: masked\n", nil, "tenants[0] (Bank): dtmf"},
 		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
 		{"max_calls: [1,2\n", nil, "read"},
 	}
@@ -253,5 +256,27 @@ func TestSRTPSetting(t *testing.T) {
 	c, err = load(t, "srtp: required\n", "--srtp", "off")
 	if err != nil || c.SRTP != "off" {
 		t.Fatalf("flag over file: %q %v", c.SRTP, err)
+	}
+}
+
+func TestDTMFSetting(t *testing.T) {
+	if d := Defaults(); d.DTMF != "mask" {
+		t.Errorf("default dtmf %q, want mask (PCI)", d.DTMF)
+	}
+	c, err := load(t, "dtmf: keep\ntenants:\n  - name: Bank\n    dtmf: mask-and-drop-events\n  - name: Sales\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"Bank": "mask-and-drop-events", "bank": "mask-and-drop-events", "Sales": "keep", "": "keep", "Other": "keep"} {
+		if got := c.TenantDTMF(name); got != want {
+			t.Errorf("TenantDTMF(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if !c.Tenants[0].Overrides() || c.Tenants[1].Overrides() {
+		t.Errorf("Overrides: %v %v, want true false", c.Tenants[0].Overrides(), c.Tenants[1].Overrides())
+	}
+	c, err = load(t, "dtmf: keep\n", "--dtmf", "mask")
+	if err != nil || c.DTMF != "mask" {
+		t.Fatalf("flag over file: %q %v", c.DTMF, err)
 	}
 }

@@ -255,6 +255,14 @@ func (r *Recorder) forgetCall(c *call) {
 	}
 }
 
+// dtmfMode is the DTMF treatment of a session from source.
+func (r *Recorder) dtmfMode(source string) mixer.DTMFMode {
+	if r.cfg.DTMF == nil {
+		return mixer.DTMFKeep
+	}
+	return r.cfg.DTMF(source)
+}
+
 // openCall creates the recording row, the WAV file and the mixer.
 func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	id := newID(now)
@@ -313,6 +321,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		Start:         now,
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
+		DTMF:          r.dtmfMode(inv.Source),
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
 		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
 			d, err := codec.NewDecoder(cd)

@@ -58,8 +58,11 @@ type Config struct {
 	AdvertiseIP     netip.Addr // address in SDP answers; default: RTPIP if specific, else the address the peer reached
 	Ports           *rtpin.PortAllocator
 	StrictRTPSource bool
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// DTMF returns how key tones are treated in the recording of a session
+	// from a SIP source address (nil: kept).
+	DTMF   func(source string) mixer.DTMFMode
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.

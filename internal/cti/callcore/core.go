@@ -379,7 +379,7 @@ func (c *Core) trace(dir, server string, m *tlib.Message) {
 	}
 	c.traceMu.Lock()
 	defer c.traceMu.Unlock()
-	_, _ = fmt.Fprintf(c.cfg.Trace, "# %s %s %s\n%s\n", c.cfg.Now().UTC().Format(time.RFC3339Nano), dir, server, m.Trace())
+	_, _ = fmt.Fprintf(c.cfg.Trace, "# %s %s %s\n%s\n", c.cfg.Now().UTC().Format(time.RFC3339Nano), dir, server, m.Redact().Trace())
 }
 
 // Admit implements recorder.Correlator: an excluded DN is never recorded,

@@ -1,0 +1,24 @@
+package app
+
+import (
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/mixer"
+)
+
+// dtmfBySource returns the DTMF treatment (dtmf, issue 21) of a session
+// from a SIP source address: its tenant's (source_tenants, default_tenant)
+// when that tenant sets dtmf, else the default. The tenant CTI finds later
+// (an MSR call) cannot change it: audio already written stays as it was.
+func dtmfBySource(cfg config.Serve) func(string) mixer.DTMFMode {
+	tenantOf := sourceTenantName(cfg)
+	return func(source string) mixer.DTMFMode {
+		name := tenantOf(source)
+		mode, err := mixer.ParseDTMFMode(cfg.TenantDTMF(name))
+		if err != nil {
+			// Validate refused anything else; never record digits on a
+			// setting that slipped through.
+			return mixer.DTMFMask
+		}
+		return mode
+	}
+}
