@@ -371,5 +371,9 @@ func recordConfig(cfg config.Serve) conversation.RecordConfig {
 		KeepKey: cfg.KeepKey,
 	}
 	r.Geo, _ = conversation.ParseGeo(cfg.RecordGeo) // validated by config
+	r.PCI.Key = cfg.PCIPauseKey
+	if cfg.PCIPauseDNs != "" {
+		r.PCI.DNs, _ = dnfilter.Parse(cfg.PCIPauseDNs, "") // validated by config
+	}
 	return r
 }

@@ -152,6 +152,11 @@ type Serve struct {
 	FullNameOrder       string        `koanf:"fullname_order"`       // first_last | last_first
 	FullNameDelimiter   string        `koanf:"fullname_delimiter"`   // up to 5 characters, default " "
 	WrapUp              time.Duration `koanf:"wrap_up"`              // attached data after release still counts this long
+	// Automatic PCI pause (issue 21): running recordings of a call pause
+	// while a payment IVR DN is on it or the attached-data key says start,
+	// and resume after.
+	PCIPauseDNs string `koanf:"pci_pause_dns"` // dnfilter syntax (e.g. 7900-7999)
+	PCIPauseKey string `koanf:"pci_pause_key"` // attached-data key: start/stop
 
 	// Recording rules (file only; docs/rules.md) and pre-recording.
 	Rules          rules.Config  `koanf:"rules"`
@@ -372,6 +377,8 @@ var flagKeys = map[string]string{
 	"fullname-order":               "fullname_order",
 	"fullname-delimiter":           "fullname_delimiter",
 	"wrap-up":                      "wrap_up",
+	"pci-pause-dns":                "pci_pause_dns",
+	"pci-pause-key":                "pci_pause_key",
 	"detect-leg-timeout":           "detect_leg_timeout",
 	"detect-rtp-timeout":           "detect_rtp_timeout",
 	"detect-orphan-timeout":        "detect_orphan_timeout",
@@ -471,6 +478,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Duration("detect-rtp-timeout", d.DetectRTPTimeout, "failed recording: SIP session but no RTP within this long")
 	fs.Duration("detect-orphan-timeout", d.DetectOrphanTimeout, "failed recording: a SIP session matches no CTI call for this long")
 	fs.Bool("record-consult-calls", d.RecordConsultCalls, "offer consult calls to record_dns too")
+	fs.String("pci-pause-dns", d.PCIPauseDNs, "payment IVR DNs (comma list, ranges, /regex/): recordings of a call pause while one is on the call, and resume after (PCI)")
+	fs.String("pci-pause-key", d.PCIPauseKey, "attached-data key that pauses a call's recordings (start) and resumes them (stop), e.g. PCI")
 	fs.Duration("wrap-up", d.WrapUp, "attached data arriving this long after release still updates the recording")
 	fs.String("cti-trace", d.CTITrace, "write every T-Library message in and out, Genesys-log style, to this file (- = stderr)")
 	fs.Duration("prerecord-grace", d.PrerecordGrace, "pre-recording: keep requests are accepted this long after the recording ended, then it is deleted")
@@ -702,6 +711,14 @@ func (c Serve) Validate() error {
 			errs = append(errs, fmt.Errorf("source_tenants: %q is not a CIDR prefix (e.g. 10.1.0.0/16)", cidr))
 		}
 	}
+	if c.PCIPauseDNs != "" {
+		if _, err := dnfilter.Parse(c.PCIPauseDNs, ""); err != nil {
+			errs = append(errs, fmt.Errorf("pci_pause_dns: %w", err))
+		}
+	}
+	if strings.ContainsAny(c.PCIPauseKey, " \t,") {
+		errs = append(errs, fmt.Errorf("pci_pause_key %q: one attached-data key", c.PCIPauseKey))
+	}
 	if c.RecordDNs != "" {
 		if _, err := dnfilter.Parse(c.RecordDNs, ""); err != nil {
 			errs = append(errs, fmt.Errorf("record_dns: %w", err))
@@ -752,6 +769,9 @@ func (c Serve) Validate() error {
 		if _, err := KeyList(v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
+	}
+	if err := c.collectedDigitsStored(c.MessageDataKeys, c.DTMF); err != nil {
+		errs = append(errs, fmt.Errorf("message_data_keys: %w", err))
 	}
 	if _, err := KeyList(c.UserDataKeys); err != nil {
 		errs = append(errs, fmt.Errorf("user_data_keys: %w", err))
@@ -804,6 +824,9 @@ func (c Serve) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("%s: record_geo %q: want none, source or destination", place, t.RecordGeo))
 		}
+		if err := c.collectedDigitsStored(firstNonEmpty(t.MessageDataKeys, c.MessageDataKeys), c.TenantDTMF(t.Name)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: message_data_keys: %w", place, err))
+		}
 		if !validDTMF(t.DTMF) {
 			errs = append(errs, fmt.Errorf("%s: dtmf %q: want mask, mask-and-drop-events or keep", place, t.DTMF))
 		}
@@ -815,6 +838,26 @@ func (c Serve) Validate() error {
 		errs = append(errs, fmt.Errorf("max_body %d: must be at least 1024", c.MaxBody))
 	}
 	return errors.Join(errs...)
+}
+
+// collectedDigitsStored refuses keeping AttributeCollectedDigits (digits
+// an IVR collected: card numbers, PINs) as recording data while key tones
+// are masked: the digits would be at rest beside the masked audio.
+func (c Serve) collectedDigitsStored(keys, dtmf string) error {
+	list, _ := KeyList(keys)
+	for _, k := range list {
+		if strings.EqualFold(k.From, "CollectedDigits") && dtmf != "keep" {
+			return errors.New("CollectedDigits stores digits an IVR collected (card numbers, PINs); with dtmf: mask they are never stored (set dtmf: keep to store them)")
+		}
+	}
+	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // validDTMF reports whether s is a dtmf setting ("" = unset).

@@ -88,6 +88,10 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--srtp", "on"}, "srtp"},
 		{"srtp: mandatory\n", nil, "srtp"},
 		{"", []string{"--dtmf", "hide"}, "dtmf"},
+		{"", []string{"--pci-pause-dns", "/[/"}, "pci_pause_dns"},
+		{"", []string{"--pci-pause-key", "PCI, CVV"}, "pci_pause_key"},
+		{"", []string{"--message-data-keys", "ANI,CollectedDigits"}, "message_data_keys: CollectedDigits"},
+		{"tenants:\n  - name: Bank\n    message_data_keys: collecteddigits\n", nil, "tenants[0] (Bank): message_data_keys"},
 		{"dtmf: \"\"\n", nil, "dtmf"},
 		{"tenants:\n  - name: Bank\n    dtmf: masked\n", nil, "tenants[0] (Bank): dtmf"},
 		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
@@ -278,5 +282,20 @@ func TestDTMFSetting(t *testing.T) {
 	c, err = load(t, "dtmf: keep\n", "--dtmf", "mask")
 	if err != nil || c.DTMF != "mask" {
 		t.Fatalf("flag over file: %q %v", c.DTMF, err)
+	}
+}
+
+// CollectedDigits may be stored as recording data only with dtmf: keep
+// (for the default or the tenant).
+func TestCollectedDigitsNeedsDTMFKeep(t *testing.T) {
+	if _, err := load(t, "dtmf: keep\nmessage_data_keys: ANI,CollectedDigits\n"); err != nil {
+		t.Errorf("dtmf: keep: %v", err)
+	}
+	if _, err := load(t, "tenants:\n  - name: Lab\n    dtmf: keep\n    message_data_keys: CollectedDigits\n"); err != nil {
+		t.Errorf("tenant with dtmf: keep: %v", err)
+	}
+	c, err := load(t, "pci_pause_dns: 7900-7999\npci_pause_key: PCI\n")
+	if err != nil || c.PCIPauseDNs != "7900-7999" || c.PCIPauseKey != "PCI" {
+		t.Errorf("pci settings: %+v %v", c.PCIPauseDNs, err)
 	}
 }
