@@ -149,6 +149,19 @@ func (f *fixture) noChange(t *testing.T) {
 	}
 }
 
+// pendingChange returns the OnChange call that must have happened by now
+// (in a synctest bubble, after synctest.Wait).
+func (f *fixture) pendingChange(t *testing.T) change {
+	t.Helper()
+	select {
+	case c := <-f.changes:
+		return c
+	default:
+		t.Fatalf("no configuration change; stats %+v\nlogs:\n%s", f.src.Stats(), f.logs)
+		return change{}
+	}
+}
+
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
