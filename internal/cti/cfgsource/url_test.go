@@ -316,7 +316,7 @@ func TestURLWithoutVersion(t *testing.T) {
 		if !strings.Contains(f.logs.String(), "no long poll") {
 			t.Fatalf("the watcher did not give up:\n%s", f.logs)
 		}
-		time.Sleep(50 * time.Millisecond) // five long-poll timeouts
+		time.Sleep(50 * time.Millisecond) // synctest (virtual time): five long-poll timeouts
 		synctest.Wait()
 		mu.Lock()
 		n := hits
@@ -361,11 +361,11 @@ func TestURLIgnoredWait(t *testing.T) {
 		if n := hitCount(); n != 3 {
 			t.Errorf("%d requests at start, want 3", n)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // synctest (virtual time): back-off reaches LongPoll
 		synctest.Wait()
 		// ... then one per 40 ms.
 		n0 := hitCount()
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // synctest (virtual time)
 		synctest.Wait()
 		if n := hitCount() - n0; n != 5 {
 			t.Errorf("%d requests in 200 ms, want 5 (one per %v)", n, longPoll)
