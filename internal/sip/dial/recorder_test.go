@@ -242,7 +242,7 @@ func (r *fakeRecorder) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if r.hangupAfter > 0 {
-		time.Sleep(r.hangupAfter)
+		time.Sleep(r.hangupAfter) // models the peer's call length (not synchronisation)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := dlg.Bye(ctx); err != nil {
