@@ -2,40 +2,61 @@ package testtool
 
 import (
 	"bytes"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
 )
 
-// pollEvery is how often Eventually and WaitBlocked look again.
-const pollEvery = 2 * time.Millisecond
+// Eventually and WaitBlocked look again after firstPoll, then at
+// intervals doubling up to maxPoll: quick for what comes at once, cheap
+// for what takes seconds (an HTTP request or a database query per look).
+const (
+	firstPoll = time.Millisecond
+	maxPoll   = 50 * time.Millisecond
+)
 
 // Eventually waits until cond holds, looking every few milliseconds, and
 // fails tb with the message if it does not hold within timeout. It is the
 // one way for a test to wait for something it cannot be told about (a
-// counter another goroutine increments, a file another process writes):
+// counter another goroutine increments, a row another goroutine writes):
 // bounded, so a bug shows as a failure and not as a hang, and not a fixed
 // sleep, so a fast machine does not wait and a slow one does not flake.
 func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	tb.Helper()
-	if cond() {
+	Poll(tb, timeout, func() (bool, string) { return cond(), "" }, format, args...)
+}
+
+// Poll is Eventually for a check that can say why it is not done yet:
+// try returns ok, or the reason, and the last reason is part of the
+// failure.
+func Poll(tb testing.TB, timeout time.Duration, try func() (ok bool, why string), format string, args ...any) {
+	tb.Helper()
+	ok, why := try()
+	if ok {
 		return
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
+	wait := time.NewTimer(firstPoll)
+	defer wait.Stop()
+	for every := firstPoll; ; {
 		select {
-		case <-tick.C:
-			if cond() {
-				return
-			}
+		case <-wait.C:
+			every = min(2*every, maxPoll)
+			wait.Reset(every)
 		case <-deadline.C:
-			if cond() {
-				return
+			if ok, why = try(); !ok {
+				msg := fmt.Sprintf(format, args...)
+				if why != "" {
+					msg += ": " + why
+				}
+				tb.Fatalf("not within %v: %s", timeout, msg)
 			}
-			tb.Fatalf("not within %v: "+format, append([]any{timeout}, args...)...)
+			return
+		}
+		if ok, why = try(); ok {
+			return
 		}
 	}
 }
@@ -47,10 +68,20 @@ func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, format s
 // goroutine is waiting now, instead of sleeping and hoping it is.
 func WaitBlocked(tb testing.TB, timeout time.Duration, fn string) {
 	tb.Helper()
-	Eventually(tb, timeout, func() bool { return blockedIn(fn) }, "no goroutine blocked on a mutex in %s", fn)
+	WaitWaiting(tb, timeout, fn, "sync.Mutex.Lock", "sync.RWMutex.")
 }
 
-func blockedIn(fn string) bool {
+// WaitWaiting waits until some goroutine whose stack has a function whose
+// name contains fn waits for one of the reasons a goroutine dump gives
+// ("select", "chan receive", "sync.Mutex.Lock", "IO wait", ...; a prefix
+// is enough), and fails tb after timeout. A test uses it to force an
+// interleaving: "the long poll is waiting now, change the data".
+func WaitWaiting(tb testing.TB, timeout time.Duration, fn string, reasons ...string) {
+	tb.Helper()
+	Eventually(tb, timeout, func() bool { return waitingIn(fn, reasons) }, "no goroutine in %s waiting for %q", fn, reasons)
+}
+
+func waitingIn(fn string, reasons []string) bool {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -61,12 +92,14 @@ func blockedIn(fn string) bool {
 		buf = make([]byte, 2*len(buf))
 	}
 	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		header, _, _ := bytes.Cut(g, []byte("\n"))
-		if !bytes.Contains(header, []byte("[sync.Mutex.Lock")) && !bytes.Contains(header, []byte("[sync.RWMutex.")) {
+		header, body, _ := bytes.Cut(g, []byte("\n"))
+		if !bytes.Contains(body, []byte(fn+"(")) {
 			continue
 		}
-		if bytes.Contains(g, []byte(fn+"(")) {
-			return true
+		for _, r := range reasons {
+			if bytes.Contains(header, []byte("["+r)) {
+				return true
+			}
 		}
 	}
 	return false
