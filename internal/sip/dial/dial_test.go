@@ -671,7 +671,12 @@ func TestStartSkew(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	rec := newFakeRecorder(t)
+	// The recorder answers no INVITE before all have come: the n calls
+	// are set up at the same time for certain, not one after the other.
+	hold := make(chan struct{})
+	var release sync.Once
+	defer release.Do(func() { close(hold) })
+	rec := newFakeRecorder(t, func(r *fakeRecorder) { r.hold = hold })
 	d := newTestDialer(t, Options{RTPPortLow: 31000, RTPPortHigh: 31999})
 	const n = 20
 	var wg sync.WaitGroup
@@ -682,6 +687,8 @@ func TestConcurrentCalls(t *testing.T) {
 			ids[i], errs[i] = d.Call(callCtx(t), Spec{Target: rec.target("udp"), Duration: 200 * time.Millisecond})
 		})
 	}
+	waitFor(t, "all INVITEs in flight at once", func() bool { return len(rec.snapshot()) == 2*n })
+	release.Do(func() { close(hold) })
 	wg.Wait()
 	seen := map[string]bool{}
 	for i := range n {
