@@ -21,6 +21,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // clock is an injected, manually advanced clock.
@@ -159,13 +160,8 @@ func (s *sender) send(t *testing.T, n int, payload byte) {
 // waitPackets waits until the recorder has accepted n packets.
 func waitPackets(t *testing.T, r *Recorder, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for r.Stats().PacketsReceived < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("recorder got %d packets, want %d", r.Stats().PacketsReceived, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { return r.Stats().PacketsReceived >= n },
+		"recorder got %d packets, want %d", r.Stats().PacketsReceived, n)
 }
 
 func onlyRecording(t *testing.T, db *sqlite.DB) store.Recording {
@@ -261,19 +257,11 @@ func TestMediaTimeoutEndsLeg(t *testing.T) {
 	if !strings.Contains(rec.StatusReason, "media timeout") {
 		t.Errorf("status reason = %q", rec.StatusReason)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	testtool.Eventually(t, 2*time.Second, func() bool {
 		f.hup.mu.Lock()
-		n := len(f.hup.ids)
-		f.hup.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no BYE sent for the timed-out leg")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer f.hup.mu.Unlock()
+		return len(f.hup.ids) == 1
+	}, "no BYE sent for the timed-out leg")
 }
 
 // Two recorded DNs of one call (two recording sessions, same CallUUID) are
