@@ -341,7 +341,7 @@ func (d *Dialer) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if dlg := l.dlg.Load(); dlg != nil {
 		if err := dlg.ReadBye(req, tx); err != nil {
-			d.log.Warn("answering BYE", "call_id", req.CallID().Value(), "error", err)
+			d.log.Warn("answering BYE", "sip_call_id", req.CallID().Value(), "error", err)
 		}
 	} else {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))

@@ -72,7 +72,7 @@ func (s *Server) refuseUnsupported(req *sip.Request, tx sip.ServerTransaction) b
 	if len(tags) == 0 {
 		return false
 	}
-	s.log.Info("sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", 420,
+	s.log.Info("sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", 420,
 		"reason", "Bad Extension", "unsupported", strings.Join(tags, ","), "source", req.Source())
 	s.respond(req, tx, 420, "Bad Extension", nil, sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
 	return true
@@ -165,7 +165,7 @@ func (s *Server) minSE() time.Duration {
 // refuseTimer answers a failed negotiation (422 carries Min-SE).
 func (s *Server) refuseTimer(req *sip.Request, tx sip.ServerTransaction, err error) {
 	if me, ok := err.(*minSEError); ok {
-		s.log.Info("sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", 422,
+		s.log.Info("sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", 422,
 			"reason", me.Reason, "error", me.Err, "source", req.Source())
 		s.respond(req, tx, 422, me.Reason, nil, sip.NewHeader("Min-SE", strconv.Itoa(int(me.minSE/time.Second))))
 		return
@@ -272,10 +272,10 @@ func (s *Server) expireSession(id string, a *armed, reason string) {
 		return
 	}
 	s.stopTimer(id)
-	s.log.Warn("sip session expired: ending it", "call_id", id, "interval", a.st.interval.String(), "refresher", a.st.refresher)
+	s.log.Warn("sip session expired: ending it", "sip_call_id", id, "interval", a.st.interval.String(), "refresher", a.st.refresher)
 	s.h.Bye(id, reason)
 	if err := s.Hangup(context.Background(), id, reason); err != nil {
-		s.log.Debug("bye after session expiry not delivered", "call_id", id, "error", err)
+		s.log.Debug("bye after session expiry not delivered", "sip_call_id", id, "error", err)
 	}
 }
 
@@ -300,13 +300,13 @@ func (s *Server) refreshSession(id string, a *armed) {
 		// peer that refuses the UPDATE otherwise (405 or 501: it does not
 		// do UPDATE; 491: glare) still has the call: it goes on being
 		// recorded, and the next refresh is tried at the next half interval.
-		s.log.Info("sip session refresh refused: session kept", "call_id", id, "code", code)
+		s.log.Info("sip session refresh refused: session kept", "sip_call_id", id, "code", code)
 		if s.current(id, a) {
 			s.armTimer(id, a.st)
 		}
 		return
 	}
-	s.log.Info("sip session refresh failed", "call_id", id, "code", code, "error", err)
+	s.log.Info("sip session refresh failed", "sip_call_id", id, "code", code, "error", err)
 	s.expireSession(id, a, "session refresh failed")
 }
 

@@ -56,7 +56,7 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		defer func() {
 			if r := recover(); r != nil {
-				recovered(s.counters, s.log, "request", r, "method", req.Method.String(), "call_id", callID(req), "source", req.Source())
+				recovered(s.counters, s.log, "request", r, "method", req.Method.String(), "sip_call_id", callID(req), "source", req.Source())
 				if answerable(req) {
 					s.respondSafely(req, tx, 500, "Server Internal Error")
 				}

@@ -318,7 +318,7 @@ func (s *Server) response(req *sip.Request, code int, reason string, body []byte
 
 func (s *Server) send(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
-		s.log.Warn("sip respond failed", "call_id", callID(req), "code", res.StatusCode, "error", err)
+		s.log.Warn("sip respond failed", "sip_call_id", callID(req), "code", res.StatusCode, "error", err)
 	}
 }
 
@@ -332,7 +332,7 @@ func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err er
 	if code >= 500 && code != 503 {
 		lvl = slog.LevelError
 	}
-	s.log.Log(context.Background(), lvl, "sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", code, "reason", reason, "source", req.Source(), "error", err)
+	s.log.Log(context.Background(), lvl, "sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", code, "reason", reason, "source", req.Source(), "error", err)
 	s.respond(req, tx, code, reason, nil, hdrs...)
 }
 
@@ -450,14 +450,14 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		if err != nil {
 			// An ACK cannot be refused; end the session that cannot be recorded.
-			s.log.Warn("sip ack with unusable sdp: ending session", "call_id", id, "error", err)
+			s.log.Warn("sip ack with unusable sdp: ending session", "sip_call_id", id, "error", err)
 			s.h.Bye(id, "bad sdp in ack")
 			go s.Hangup(context.Background(), id, "unusable SDP in ACK")
 			return
 		}
 	}
 	if err := s.h.Ack(id, sess); err != nil {
-		s.log.Warn("sip ack", "call_id", id, "error", err)
+		s.log.Warn("sip ack", "sip_call_id", id, "error", err)
 	}
 }
 
@@ -506,7 +506,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			recovered(s.counters, s.log, "hangup", r, "call_id", id)
+			recovered(s.counters, s.log, "hangup", r, "sip_call_id", id)
 			err = fmt.Errorf("sipsrv: bye %s: internal error", id)
 		}
 	}()
@@ -555,7 +555,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	defer tx.Terminate()
 	select {
 	case res := <-tx.Responses():
-		s.log.Debug("sip bye answered", "call_id", id, "code", res.StatusCode)
+		s.log.Debug("sip bye answered", "sip_call_id", id, "code", res.StatusCode)
 		return nil
 	case <-tx.Done():
 		return fmt.Errorf("sipsrv: bye %s: %w", id, tx.Err())
