@@ -194,8 +194,10 @@ func (s *Server) afterFunc(d time.Duration, f func()) func() bool {
 	return time.AfterFunc(d, f).Stop
 }
 
-// armTimer (re)starts the session timer of a dialog after a 2xx; a zero
-// timer (the refresh had no Session-Expires) switches it off.
+// armTimer (re)starts the session timer of a dialog before its 2xx
+// leaves; a zero timer (the refresh had no Session-Expires) switches it
+// off. The caller holds s.mu (lock order: s.mu, then s.timers.mu) or
+// knows the dialog is live.
 func (s *Server) armTimer(id string, st sessionTimer) {
 	t := &s.timers
 	t.mu.Lock()
@@ -317,7 +319,7 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 	s.mu.Lock()
 	d := s.dialogs[id]
 	var cseq uint32
-	if d != nil && !d.ended {
+	if d != nil {
 		d.cseq++
 		cseq = d.cseq
 	}

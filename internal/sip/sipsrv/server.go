@@ -116,14 +116,22 @@ type Server struct {
 	closeOnce sync.Once
 }
 
+// dialog is a confirmed dialog, UAS side. Dialogs are hand-written rather
+// than sipgo's DialogServerCache: the recorder needs the SDP of a delayed
+// offer from the ACK, Timer H with its own 2xx retransmission, peer
+// matching by tags before a guessed Call-ID ends a recording, session
+// timers refreshed with UPDATE, and BYEs with a Reason, the route set and
+// a new connection when the INVITE's is gone (byeDestination).
+//
+// A dialog is live while s.dialogs holds it; every field below is
+// immutable after creation except those marked (s.mu).
 type dialog struct {
 	invite   *sip.Request
 	localTag string
-	cseq     uint32
-	ended    bool
-	acked    bool        // the ACK of the 2xx came (acktimer.go)
-	ackTimer *time.Timer // Timer H
-	retx     *time.Timer // next 2xx retransmission (UDP)
+	cseq     uint32      // last CSeq we sent (s.mu)
+	acked    bool        // the ACK of the 2xx came, acktimer.go (s.mu)
+	ackTimer *time.Timer // Timer H (s.mu)
+	retx     *time.Timer // next 2xx retransmission, UDP (s.mu)
 }
 
 // sipgo's package settings are read by its goroutines without
@@ -381,9 +389,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	localTag, _ := res.To().Params.Get("tag")
 	// The dialog exists before the peer can see the 200 (its BYE may race).
 	d := &dialog{invite: req, localTag: localTag, cseq: 1}
+	// Its session timer too: a BYE handled right after the 200 finds it
+	// and stops it.
 	s.mu.Lock()
 	s.dialogs[id] = d
 	s.armAckTimer(id, d)
+	s.armTimer(id, st)
 	s.mu.Unlock()
 	s.send(req, tx, res)
 	s.retransmit2xx(id, d, res)
@@ -391,14 +402,17 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// the CANCEL got in first (ctx cancelled), the peer got 487, not our 200.
 	if ctx.Err() != nil {
 		s.mu.Lock()
-		if s.dialogs[id] == d {
+		mine := s.dialogs[id] == d
+		if mine {
 			delete(s.dialogs, id)
+			d.stopTimers()
 		}
 		s.mu.Unlock()
+		if mine {
+			s.stopTimer(id)
+		}
 		s.h.Bye(id, "cancelled")
-		return
 	}
-	s.armTimer(id, st)
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -406,7 +420,7 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.mu.Lock()
 	d := s.dialogs[id]
 	s.mu.Unlock()
-	if d == nil || d.ended || !d.matches(req) {
+	if d == nil || !d.matches(req) {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
@@ -425,8 +439,15 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respondError(req, tx, err)
 		return
 	}
+	// A refresh restarts the timer (RFC 4028 §10), before the 200 leaves,
+	// and only while the dialog lives: it may have ended meanwhile (BYE,
+	// Hangup), and a timer would end it a second time.
+	s.mu.Lock()
+	if s.dialogs[id] == d {
+		s.armTimer(id, st)
+	}
+	s.mu.Unlock()
 	s.respond(req, tx, 200, "OK", answer, st.headers()...)
-	s.armTimer(id, st) // a refresh restarts the timer (RFC 4028 §10)
 }
 
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
@@ -467,6 +488,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	d := s.dialogs[id]
 	if d != nil && d.matches(req) {
 		delete(s.dialogs, id)
+		d.stopTimers()
 	} else {
 		d = nil // not this dialog's peer: a guessed Call-ID ends no recording
 	}
@@ -512,10 +534,12 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	}()
 	s.mu.Lock()
 	d := s.dialogs[id]
+	var cseq uint32
 	if d != nil {
 		delete(s.dialogs, id)
-		d.ended = true
+		d.stopTimers()
 		d.cseq++
+		cseq = d.cseq
 	}
 	s.mu.Unlock()
 	s.stopTimer(id)
@@ -532,7 +556,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	bye.AppendHeader(&from)
 	bye.AppendHeader(&to)
 	bye.AppendHeader(sip.HeaderClone(inv.CallID()))
-	bye.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq, MethodName: sip.BYE})
+	bye.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.BYE})
 	mf := sip.MaxForwardsHeader(70)
 	bye.AppendHeader(&mf)
 	// The route set of the dialog (UAS side: Record-Route in order).
