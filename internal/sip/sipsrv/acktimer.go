@@ -1,7 +1,6 @@
 package sipsrv
 
 import (
-	"context"
 	"net"
 	"strings"
 	"time"
@@ -81,9 +80,9 @@ func (s *Server) ackTimedOut(id string, d *dialog) {
 		s.mu.Unlock()
 		return
 	}
-	s.wg.Add(1) // Close waits for the BYE below
+	s.work.Add(1) // Close waits for the BYE below
 	s.mu.Unlock()
-	defer s.wg.Done()
+	defer s.work.Done()
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(s.counters, s.log, "ack timer", r, "sip_call_id", id)
@@ -92,7 +91,7 @@ func (s *Server) ackTimedOut(id string, d *dialog) {
 	s.counters.noAck.Add(1)
 	s.log.Warn("sip: no ACK for the 200 OK: ending the session", "sip_call_id", id, "after", s.cfg.AckTimeout)
 	s.h.Bye(id, "no ACK")
-	if err := s.Hangup(context.Background(), id, "ACK not received"); err != nil {
+	if err := s.Hangup(s.ctx, id, "ACK not received"); err != nil {
 		s.log.Debug("sip: bye after missing ACK not delivered", "sip_call_id", id, "error", err)
 	}
 }

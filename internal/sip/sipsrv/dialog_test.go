@@ -2,8 +2,12 @@ package sipsrv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The dialog's state is read under the lock it is written under: a
@@ -74,5 +78,79 @@ func TestNoSessionTimerForDialogEndedDuringReinvite(t *testing.T) {
 	// The timer is armed, or not, before the answer leaves.
 	if armed := p.timers.armed(); len(armed) != 0 {
 		t.Errorf("%d session timers armed for a dialog that ended", len(armed))
+	}
+}
+
+// blockingHandler holds every INVITE until its context ends (or a bound
+// passes: the test then fails) and says when it entered and left.
+type blockingHandler struct {
+	*cancelHandler
+	entered chan string
+	left    chan error
+}
+
+func (h *blockingHandler) Invite(ctx context.Context, inv *Invite) ([]byte, error) {
+	h.entered <- inv.CallID
+	select {
+	case <-ctx.Done():
+		h.left <- ctx.Err()
+		return nil, ctx.Err()
+	case <-time.After(10 * time.Second): // a bound, not a synchronisation
+		h.left <- errors.New("context never cancelled")
+		return []byte(reviewSDP), nil
+	}
+}
+
+// Close abandons an INVITE in progress: the handler's context is
+// cancelled, Close returns only once the handler has, and the peer is
+// told 503 (it may try another recorder).
+func TestCloseAbandonsInviteInProgress(t *testing.T) {
+	var bh *blockingHandler
+	p := newOptionsPeerWith(t, func(_ *Server, h *cancelHandler) Handler {
+		bh = &blockingHandler{cancelHandler: h, entered: make(chan string, 1), left: make(chan error, 1)}
+		return bh
+	})
+	p.send(reviewRequest("INVITE", "close-during-invite", "z9hG4bKcdi", p.port, reviewSDP))
+	<-bh.entered
+	if err := p.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-bh.left:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("handler: %v, want its context cancelled", err)
+		}
+	default:
+		t.Fatal("Close returned while the INVITE handler was still running")
+	}
+	if res := p.read(); statusOfMsg(res) != "503 Service Unavailable" {
+		t.Errorf("INVITE abandoned by Close answered %q, want 503", statusOfMsg(res))
+	}
+	if err := p.s.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+}
+
+// The BYE the server sends on its own (an ACK with unusable SDP) runs in
+// a goroutine Close cancels and waits for: none is left behind, even when
+// the peer never answers.
+func TestCloseWaitsForServerBye(t *testing.T) {
+	p := newOptionsPeer(t)
+	const id = "bad-ack"
+	p.send(reviewRequest("INVITE", id, "z9hG4bKba1", p.port, ""))
+	res := p.read()
+	if statusOfMsg(res) != "200 OK" {
+		t.Fatalf("INVITE: %q", statusOfMsg(res))
+	}
+	p.send(inDialog(reviewRequest("ACK", id, "z9hG4bKba2", p.port, sdpWithMedia(DefaultMaxMediaLines+1)), toTag(res), "1 ACK"))
+	if bye := p.read(); !isRequest(bye, "BYE") { // not answered
+		t.Fatalf("got %q, want the BYE", statusOfMsg(bye))
+	}
+	if err := p.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "sipsrv.(*Server).Hangup") {
+		t.Errorf("Close left the BYE goroutine running:\n%s", stacks)
 	}
 }

@@ -276,7 +276,7 @@ func (s *Server) expireSession(id string, a *armed, reason string) {
 	s.stopTimer(id)
 	s.log.Warn("sip session expired: ending it", "sip_call_id", id, "interval", a.st.interval.String(), "refresher", a.st.refresher)
 	s.h.Bye(id, reason)
-	if err := s.Hangup(context.Background(), id, reason); err != nil {
+	if err := s.Hangup(s.ctx, id, reason); err != nil {
 		s.log.Debug("bye after session expiry not delivered", "sip_call_id", id, "error", err)
 	}
 }
@@ -288,7 +288,7 @@ func (s *Server) refreshSession(id string, a *armed) {
 	if !s.current(id, a) {
 		return
 	}
-	code, err := s.inDialogRequest(context.Background(), id, sip.UPDATE,
+	code, err := s.inDialogRequest(s.ctx, id, sip.UPDATE,
 		sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", int(a.st.interval/time.Second))),
 		sip.NewHeader("Supported", supportedHeader))
 	if err == nil && code >= 200 && code < 300 {

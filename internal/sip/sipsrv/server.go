@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -34,10 +35,13 @@ import (
 // Handler is what the server needs from the recorder.
 type Handler interface {
 	// Invite handles an initial INVITE and returns the SDP for the 200 OK
-	// (an answer, or an offer when inv.SDP is nil).
+	// (an answer, or an offer when inv.SDP is nil). ctx ends when the peer
+	// CANCELs or the server closes; Invite must then return soon (Close
+	// waits for it).
 	Invite(ctx context.Context, inv *Invite) ([]byte, error)
 	// Reinvite handles an in-dialog INVITE or UPDATE (new media, hold,
 	// codec change, metadata update). It returns the SDP for the 200 OK.
+	// ctx ends as Invite's.
 	Reinvite(ctx context.Context, inv *Invite) ([]byte, error)
 	// Ack delivers the ACK; sdp is the answer of a delayed-offer INVITE.
 	Ack(callID string, sdp *sdpoa.Session) error
@@ -107,12 +111,23 @@ type Server struct {
 
 	counters *counters
 
+	// ctx is the server's base context, cancelled by Close: handlers get a
+	// context derived from it, and the requests the server sends on its
+	// own (BYE, UPDATE refresh) use it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu      sync.Mutex
 	dialogs map[string]*dialog
 	closing bool
 	timers  timers // RFC 4028 session timers (options.go)
 
-	wg        sync.WaitGroup
+	// work counts the handlers running and the goroutines the server
+	// started (Timer H, a BYE); Close waits for it before closing the
+	// transports, so their answers still go out. Added to only under mu
+	// while !closing (enter).
+	work      sync.WaitGroup
+	wg        sync.WaitGroup // the serve loops (Start)
 	closeOnce sync.Once
 }
 
@@ -176,6 +191,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger, counters: s.counters}
 	s.tcp = newTCPListener(tcp, cfg, parser, s.counters)
 	if cfg.TLSListen != "" {
@@ -289,11 +305,16 @@ func (s *Server) Start() {
 	}()
 }
 
-// Close stops serving. It is idempotent.
+// Close stops serving: it cancels the handlers in progress (an INVITE not
+// yet answered gets 503) and the requests the server sent on its own,
+// waits for them and every goroutine the server started, then closes the
+// transports. It is idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.stopAckTimers()
+		s.stopAckTimers() // and no new work
+		s.cancel()
 		s.closeTimers()
+		s.work.Wait()
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		if s.tls != nil {
@@ -304,6 +325,30 @@ func (s *Server) Close() error {
 		s.wg.Wait()
 	})
 	return nil
+}
+
+// enter counts a unit of work Close must wait for, unless the server is
+// closing (then it reports false and nothing was counted).
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.work.Add(1)
+	return true
+}
+
+// goTracked runs f in a goroutine Close waits for (not at all once
+// closing).
+func (s *Server) goTracked(f func()) {
+	if !s.enter() {
+		return
+	}
+	go func() {
+		defer s.work.Done()
+		f()
+	}()
 }
 
 func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, body []byte, hdrs ...sip.Header) {
@@ -332,6 +377,9 @@ func (s *Server) send(req *sip.Request, tx sip.ServerTransaction, res *sip.Respo
 
 func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err error) {
 	code, reason, retry := statusOf(err)
+	if s.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		code, reason = 503, "Service Unavailable" // Close: the peer may try another recorder
+	}
 	var hdrs []sip.Header
 	if retry > 0 {
 		hdrs = append(hdrs, sip.NewHeader("Retry-After", strconv.Itoa(retry)))
@@ -371,18 +419,28 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuseTimer(req, tx, err)
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The INVITE ends with the peer's CANCEL or with Close.
+	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	if !tx.OnCancel(func(r *sip.Request) { cancel() }) {
-		cancel() // the CANCEL came before we listened: the peer got 487 already
+	var cancelled atomic.Bool // by the peer: the transaction layer sent 487
+	if !tx.OnCancel(func(r *sip.Request) { cancelled.Store(true); cancel() }) {
+		cancelled.Store(true) // the CANCEL came before we listened
+		cancel()
 	}
 	answer, err := s.h.Invite(ctx, inv)
-	if err != nil {
-		s.respondError(req, tx, err)
+	if ctx.Err() != nil {
+		reason := "cancelled"
+		if !cancelled.Load() {
+			reason = "shutdown"
+			s.respondError(req, tx, context.Canceled) // Close: 503
+		}
+		if err == nil { // the leg was set up when the INVITE ended
+			s.h.Bye(id, reason)
+		}
 		return
 	}
-	if ctx.Err() != nil { // CANCEL raced the answer: the transaction layer sent 487
-		s.h.Bye(id, "cancelled")
+	if err != nil {
+		s.respondError(req, tx, err)
 		return
 	}
 	res := s.response(req, 200, "OK", answer, st.headers()...)
@@ -399,8 +457,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.send(req, tx, res)
 	s.retransmit2xx(id, d, res)
 	// The transaction handles the CANCEL and the 200 one after the other: if
-	// the CANCEL got in first (ctx cancelled), the peer got 487, not our 200.
-	if ctx.Err() != nil {
+	// the CANCEL got in first, the peer got 487, not our 200. (Close after
+	// the 200 leaves the dialog: the peer has it.)
+	if cancelled.Load() {
 		s.mu.Lock()
 		mine := s.dialogs[id] == d
 		if mine {
@@ -434,7 +493,7 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuseTimer(req, tx, err)
 		return
 	}
-	answer, err := s.h.Reinvite(context.Background(), inv)
+	answer, err := s.h.Reinvite(s.ctx, inv)
 	if err != nil {
 		s.respondError(req, tx, err)
 		return
@@ -473,7 +532,11 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 			// An ACK cannot be refused; end the session that cannot be recorded.
 			s.log.Warn("sip ack with unusable sdp: ending session", "sip_call_id", id, "error", err)
 			s.h.Bye(id, "bad sdp in ack")
-			go s.Hangup(context.Background(), id, "unusable SDP in ACK")
+			s.goTracked(func() {
+				if err := s.Hangup(s.ctx, id, "unusable SDP in ACK"); err != nil {
+					s.log.Debug("sip: bye after unusable ack not delivered", "sip_call_id", id, "error", err)
+				}
+			})
 			return
 		}
 	}
