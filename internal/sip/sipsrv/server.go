@@ -29,6 +29,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/sipgoglobal"
 	"github.com/openrec/openrec/internal/sip/siprec"
 )
 
@@ -149,19 +150,10 @@ type dialog struct {
 	retx     *time.Timer // next 2xx retransmission, UDP (s.mu)
 }
 
-// sipgo's package settings are read by its goroutines without
-// synchronisation: they are set here, before any can run, never in New.
-func init() {
-	if sip.TransportBufferReadSize < 65535 {
-		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
-	}
-	if sip.UDPMTUSize < 65535 {
-		// sipgo refuses to send a UDP message over 1,300 bytes; a response
-		// must go back on the transport of its request (RFC 3261 §18.2.2),
-		// however long (the 200 to a wide SIPREC offer, RFC 4475 "longreq").
-		sip.UDPMTUSize = 65535
-	}
-}
+// sipgo's package settings (its UDP read buffer and send limit) cannot be
+// set per transport: sipgoglobal sets them, once, before any of its
+// goroutines can run.
+func init() { sipgoglobal.Set() }
 
 // New creates the server and binds its sockets (so Addr is known), but
 // starts no goroutines.
