@@ -75,9 +75,11 @@ var allow = map[string]rule{
 	// Signalling.
 	"internal/sip/siprec": {},
 	"internal/sip/sdpoa":  {internal: []string{"internal/media"}, external: []string{pionSDP}},
-	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/siprec"}, external: []string{sipgo}},
-	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/codec", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
+	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/sipgoglobal", "internal/sip/siprec"}, external: []string{sipgo}},
+	"internal/sip/dial": {internal: []string{"internal/sip/sipgoglobal", "internal/media", "internal/media/codec", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
 		external: []string{sipgo, pionRTCP, pionRTP, pionSDP, pionSRTP}},
+	// The one write to sipgo's package settings (sipsrv and dial).
+	"internal/sip/sipgoglobal": {external: []string{sipgo}},
 
 	// Storage.
 	"internal/store":           {},
