@@ -47,9 +47,8 @@ func (f *fakeCorrelator) Finished(s Session, end time.Time) ([]store.Couple, map
 }
 
 func TestCorrelatorHooks(t *testing.T) {
-	f := newFixture(t)
 	cor := &fakeCorrelator{}
-	f.r.SetCorrelator(cor)
+	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	ctx := context.Background()
 
 	excluded := msrInvite(t, "ex", "9999", 41600, "sendonly")
@@ -94,9 +93,8 @@ func TestCorrelatorHooks(t *testing.T) {
 // raised a false "one-leg" alert on every call longer than the detection
 // timeout).
 func TestCorrelatorHearsEveryLeg(t *testing.T) {
-	f := newFixture(t)
 	cor := &fakeCorrelator{}
-	f.r.SetCorrelator(cor)
+	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	ctx := context.Background()
 	if _, err := f.r.Invite(ctx, msrInvite(t, "leg1", "5001", 41700, "sendonly")); err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func newHarness(t *testing.T, rule func(*conversation.Call, string) conversation
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := conversation.New(conversation.Config{Record: conversation.RecordConfig{Rule: rule}, Now: c.Now, Logger: log})
 	link := &fakeLink{msgs: make(chan *tlib.Message, 1000)}
-	core, err := New(Config{Engine: eng, Requester: link, Now: c.Now, Logger: log, Tick: 5 * time.Millisecond})
+	core, err := New(Config{Engine: eng, Now: c.Now, Logger: log, Tick: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func newHarness(t *testing.T, rule func(*conversation.Call, string) conversation
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = core.Run(ctx)
+		_ = core.Run(ctx, link, nil)
 	}()
 	t.Cleanup(func() {
 		cancel()
