@@ -222,6 +222,9 @@ func (s *ctiSide) run(ctx context.Context, rec callcore.Recorder, log *slog.Logg
 	part := func(name string, run func() error) {
 		g.Go(func() error {
 			err := run()
+			if errors.Is(err, callcore.ErrClosed) || errors.Is(err, link.ErrClosed) {
+				err = nil // closed before it ran: a start cut short, not a failure
+			}
 			if err != nil {
 				log.Error("cti side: "+name+" stopped", "error", err)
 				err = fmt.Errorf("%s: %w", name, err)
