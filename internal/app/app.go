@@ -159,6 +159,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
 		Correlator:      cor,
+		LiveHub:         a.hub,
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -183,7 +184,6 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.rec.SetSignaler(a.sip)
-	a.rec.SetLiveHub(a.hub)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
 		_ = a.sip.Close()
 		_ = db.Close()

@@ -65,8 +65,12 @@ type Config struct {
 	// Correlator, if set, hears of every recording's sessions and gives
 	// what the CTI side knows of it (see Correlator).
 	Correlator Correlator
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// LiveHub, if set, is the hub live listening subscribes to: each
+	// recording publishes its decoded audio to it, under its recording
+	// id, from the RTP ingest.
+	LiveHub *live.Hub
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
@@ -143,6 +147,7 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		cfg:   cfg,
 		st:    st,
 		cor:   cfg.Correlator,
+		hub:   cfg.LiveHub,
 		log:   cfg.Logger,
 		calls: map[string]*call{},
 		legs:  map[string]*leg{},
