@@ -142,8 +142,9 @@ type pauseChange struct {
 
 // pauseChanges returns the recordings of call whose pause state changed
 // since last asked (GSIP_RECORD = PAUSED / ON, or an acknowledged PAUSE /
-// RESUME), and remembers the new states.
-func (l *ledger) pauseChanges(call *conversation.Call) []pauseChange {
+// RESUME); commit: remember the new states (only the dispatcher does, so
+// the recorder hears the changes in the order they happened).
+func (l *ledger) pauseChanges(call *conversation.Call, commit bool) []pauseChange {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []pauseChange
@@ -152,7 +153,9 @@ func (l *ledger) pauseChanges(call *conversation.Call) []pauseChange {
 			continue
 		}
 		prev := l.states[r.ID]
-		l.states[r.ID] = r.State
+		if commit {
+			l.states[r.ID] = r.State
+		}
 		paused := r.State == conversation.RecPaused
 		if (prev == conversation.RecPaused) == paused || prev == "" && !paused {
 			continue
@@ -177,11 +180,9 @@ func (c *Core) HandleEvent(server string, m *tlib.Message) {
 	if uuid == "" {
 		return
 	}
-	if call, ok := c.eng.Call(uuid); ok {
-		for _, p := range c.led.pauseChanges(call) {
-			if c.jobs.put(ctx, p) != nil {
-				return
-			}
+	if call, ok := c.eng.Call(uuid); ok && len(c.led.pauseChanges(call, false)) > 0 {
+		if c.jobs.put(ctx, pauseSync{uuid}) != nil {
+			return
 		}
 	}
 	if m.Type == tlib.EventAttachedDataChanged && c.led.hasFinished(uuid) {

@@ -84,11 +84,7 @@ func (d *dispatcher) privateService(ctx context.Context, a conversation.PrivateS
 	// Follow-ups run inline: the dispatcher is the queue's only consumer
 	// and must never wait on its own queue.
 	d.executeAll(ctx, d.eng.ServiceResult(a, err, d.cfg.Now()))
-	if call, ok := d.eng.Call(a.CallUUID); ok {
-		for _, p := range d.led.pauseChanges(call) {
-			d.setPaused(p)
-		}
-	}
+	d.syncPause(a.CallUUID)
 }
 
 // notify sends the Notification of Recording (RequestUpdateUserData).
@@ -118,16 +114,25 @@ func (d *dispatcher) request(ctx context.Context, server string, m *tlib.Message
 	return res, err
 }
 
-// do implements job: a pause or resume the CTI side asked for.
-func (p pauseChange) do(_ context.Context, d *dispatcher) { d.setPaused(p) }
+// pauseSync is a job: the pause state of a call's recordings changed.
+type pauseSync struct{ callUUID string }
 
-// setPaused tells the recorder when CTI pauses or resumes a recording.
-func (d *dispatcher) setPaused(p pauseChange) {
-	if d.rec == nil {
+func (p pauseSync) do(_ context.Context, d *dispatcher) { d.syncPause(p.callUUID) }
+
+// syncPause tells the recorder when CTI paused or resumed a recording of
+// the call, in the order of the changes (only the dispatcher does).
+func (d *dispatcher) syncPause(callUUID string) {
+	call, ok := d.eng.Call(callUUID)
+	if !ok {
 		return
 	}
-	if err := d.rec.SetPaused(p.recordID, p.dn, p.paused); err != nil && !errors.Is(err, recorder.ErrNoSuchCall) {
-		d.log.Warn("cti pause not applied", "record_id", p.recordID, "dn", p.dn, "error", err)
+	for _, p := range d.led.pauseChanges(call, true) {
+		if d.rec == nil {
+			continue
+		}
+		if err := d.rec.SetPaused(p.recordID, p.dn, p.paused); err != nil && !errors.Is(err, recorder.ErrNoSuchCall) {
+			d.log.Warn("cti pause not applied", "record_id", p.recordID, "dn", p.dn, "error", err)
+		}
 	}
 }
 
