@@ -124,6 +124,20 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	// The CTI side comes first: the recorder is built with its correlator,
+	// and the CTI side's Run gets the recorder (no setter closes a cycle).
+	var cor recorder.Correlator
+	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	running := false
+	defer func() {
+		if !running && a.cti != nil {
+			a.cti.close()
+		}
+	}()
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -144,6 +158,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		Ports:           ports,
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
+		Correlator:      cor,
+		LiveHub:         a.hub,
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -168,25 +184,19 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.rec.SetSignaler(a.sip)
-	a.rec.SetLiveHub(a.hub)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
-		_ = a.sip.Close()
-		_ = db.Close()
-		return nil, err
-	}
-	a.cti, err = startCTI(ctx, cfg, a.rec, db, a.certs, log)
-	if err != nil {
 		_ = a.sip.Close()
 		_ = db.Close()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	running = true
 	if a.cti != nil {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.cti.run(runCtx)
+			_ = a.cti.run(runCtx, a.rec, log) // each part's error is logged
 		}()
 	}
 	a.wg.Add(3)
@@ -445,10 +455,7 @@ func (a *App) Close() {
 		_ = a.rec.Close()
 		_ = a.sip.Close()
 		if a.cti != nil {
-			_ = a.cti.client.Close()
-			if a.cti.traceFile != nil {
-				_ = a.cti.traceFile.Close()
-			}
+			a.cti.close()
 		}
 		for _, srv := range []*http.Server{a.http, a.pprof, a.metrics} {
 			if srv != nil {

@@ -106,7 +106,7 @@ var allow = map[string]rule{
 	"internal/cti/link":         {internal: []string{"internal/cti/tlib"}},
 	"internal/cti/cfgsource":    {internal: []string{"internal/cti/cfgcache"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
-		"internal/cti/tlib", "internal/recorder", "internal/store", "internal/store/expire"}},
+		"internal/cti/tlib", "internal/recorder", "internal/store"}},
 
 	// Web: the API declares what it needs as interfaces; app adapts.
 	"internal/web":      {},
@@ -131,7 +131,7 @@ var allow = map[string]rule{
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
-		external: []string{prometheus, yamlV3}},
+		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",

@@ -32,6 +32,7 @@ type Store interface {
 	UpdateRecording(ctx context.Context, r *store.Recording) error
 	AddEvents(ctx context.Context, id string, events ...store.Event) error
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 }
 
 // Signaler sends in-dialog requests to the recording client.
@@ -60,9 +61,16 @@ type Config struct {
 	StrictRTPSource bool
 	// DTMF returns how key tones are treated in the recording of a session
 	// from a SIP source address (nil: kept).
-	DTMF   func(source string) mixer.DTMFMode
-	Now    func() time.Time
-	Logger *slog.Logger
+	DTMF func(source string) mixer.DTMFMode
+	// Correlator, if set, hears of every recording's sessions and gives
+	// what the CTI side knows of it (see Correlator).
+	Correlator Correlator
+	// LiveHub, if set, is the hub live listening subscribes to: each
+	// recording publishes its decoded audio to it, under its recording
+	// id, from the RTP ingest.
+	LiveHub *live.Hub
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
@@ -138,6 +146,8 @@ func New(cfg Config, st Store) (*Recorder, error) {
 	return &Recorder{
 		cfg:   cfg,
 		st:    st,
+		cor:   cfg.Correlator,
+		hub:   cfg.LiveHub,
 		log:   cfg.Logger,
 		calls: map[string]*call{},
 		legs:  map[string]*leg{},

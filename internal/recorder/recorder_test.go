@@ -58,7 +58,7 @@ func (h *hangups) Hangup(_ context.Context, id, reason string) error {
 
 var nextPort = 36000
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "openrec.db"))
@@ -72,11 +72,15 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{
+	cfg := Config{
 		DataDir: dir, Format: wav.FormatULaw, MaxCalls: 4, MediaTimeout: 30 * time.Second, LegWindow: 10 * time.Second,
 		ReorderWindow: 100 * time.Millisecond, FlushInterval: time.Second, RTPIP: netip.MustParseAddr("127.0.0.1"),
 		Ports: ports, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, db)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r, err := New(cfg, db)
 	if err != nil {
 		t.Fatal(err)
 	}

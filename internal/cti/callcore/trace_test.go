@@ -22,10 +22,9 @@ func (nopRequester) Request(context.Context, string, *tlib.Message) (*tlib.Messa
 func TestTraceRedactsDigits(t *testing.T) {
 	var buf bytes.Buffer
 	c, err := New(Config{
-		Engine:    conversation.New(conversation.Config{}),
-		Requester: nopRequester{},
-		Trace:     &buf,
-		Now:       func() time.Time { return time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC) },
+		Engine: conversation.New(conversation.Config{}),
+		Trace:  &buf,
+		Now:    func() time.Time { return time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC) },
 	})
 	if err != nil {
 		t.Fatal(err)
