@@ -37,7 +37,7 @@ func TestReceiverDropsUnofferedPayloadTypes(t *testing.T) {
 			return st.Packets == 3 && st.UnofferedPT == 3
 		})
 		st := leg.r.Stats()
-		if st.Source != good.addr() || st.ForeignSource != 0 || st.Invalid != 0 {
+		if st.Source != good.addr() || st.ForeignSource != 0 || st.Invalid != 0 || st.LastUnofferedPT != 18 {
 			t.Fatalf("stats %+v: want the offered stream locked, nothing else counted", st)
 		}
 		for _, p := range leg.h.packets() {

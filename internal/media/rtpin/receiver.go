@@ -63,10 +63,12 @@ type Config struct {
 // the locked stream (zero before the first packet). AuthFailures counts
 // SRTP/SRTCP packets that failed authentication (wrong key or MKI, plain
 // RTP on an SRTP leg). UnofferedPT counts RTP packets whose payload type
-// the SDP did not offer (Config.PayloadTypes).
+// the SDP did not offer (Config.PayloadTypes), LastUnofferedPT the type
+// of the last one.
 type Stats struct {
 	Packets, Bytes, RTCP, ForeignSource, StaleSSRC, Invalid uint64
 	AuthFailures, UnofferedPT                               uint64
+	LastUnofferedPT                                         uint8
 	SSRC                                                    uint32
 	Source                                                  netip.AddrPort
 	LastActivity                                            time.Time
@@ -107,6 +109,7 @@ type Receiver struct {
 
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
 	unoffered                                     atomic.Uint64
+	lastUnoffered                                 atomic.Uint32
 	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
 
 	// pts are the offered payload types (payloadtype.go); nil accepts any.
@@ -324,17 +327,18 @@ func (r *Receiver) Stats() Stats {
 	ssrc, src := r.ssrc, r.source
 	r.mu.Unlock()
 	return Stats{
-		Packets:       r.packets.Load(),
-		Bytes:         r.bytes.Load(),
-		RTCP:          r.rtcp.Load(),
-		ForeignSource: r.foreign.Load(),
-		StaleSSRC:     r.stale.Load(),
-		Invalid:       r.invalid.Load(),
-		AuthFailures:  r.authFail.Load(),
-		UnofferedPT:   r.unoffered.Load(),
-		SSRC:          ssrc,
-		Source:        src,
-		LastActivity:  r.LastActivity(),
+		Packets:         r.packets.Load(),
+		Bytes:           r.bytes.Load(),
+		RTCP:            r.rtcp.Load(),
+		ForeignSource:   r.foreign.Load(),
+		StaleSSRC:       r.stale.Load(),
+		Invalid:         r.invalid.Load(),
+		AuthFailures:    r.authFail.Load(),
+		UnofferedPT:     r.unoffered.Load(),
+		LastUnofferedPT: uint8(r.lastUnoffered.Load()),
+		SSRC:            ssrc,
+		Source:          src,
+		LastActivity:    r.LastActivity(),
 	}
 }
 
@@ -496,6 +500,7 @@ func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
 		return
 	}
 	if !r.offered(p.PayloadType) {
+		r.lastUnoffered.Store(uint32(p.PayloadType))
 		r.unoffered.Add(1)
 		return
 	}
