@@ -28,6 +28,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -207,7 +208,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	go func() {
 		defer a.wg.Done()
 		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
-			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention}}).Run(runCtx)
+			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention},
+			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
 	if cfg.PprofListen != "" {
@@ -234,6 +236,22 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
 		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
 	return a, nil
+}
+
+// rulePeriods gives the sweeper the retention periods of the recording
+// rules in force: those the CTI side reloads, or without a CTI link those
+// of the configuration file (recordings made with CTI earlier still name
+// their rule).
+func (a *App) rulePeriods() func() map[string]time.Duration {
+	if a.cti != nil {
+		return func() map[string]time.Duration { return a.cti.rules.set.Load().Retentions() }
+	}
+	set, err := rules.Compile(a.cfg.Rules)
+	if err != nil {
+		return nil // not reached: Start validated the rules
+	}
+	m := set.Retentions()
+	return func() map[string]time.Duration { return m }
 }
 
 // SIPAddr is the bound SIP address (UDP and TCP).

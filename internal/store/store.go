@@ -142,6 +142,10 @@ func (r Retention) Valid() bool {
 // tenant (Filter.Tenant, Deletion.Tenant).
 const TenantKey = "GEN_CFG_Tenant"
 
+// RuleKey is the external data key whose value names the recording rule
+// that started a recording (its retention period may be the rule's).
+const RuleKey = "GEN_REC_RULE"
+
 // Hold is a legal hold on a recording: no deletion while it stands.
 type Hold struct {
 	RecordingID string
