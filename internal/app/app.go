@@ -36,6 +36,7 @@ import (
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
@@ -104,7 +105,11 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
-	if err := privateDir(dataDir); err != nil {
+	perms, err := newDataPerms(cfg.DataGroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := perms.dataDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, DBPath(dataDir))
@@ -125,6 +130,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	if perms.shared() {
+		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
+	}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -203,6 +211,13 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		defer a.wg.Done()
 		a.sessionSweep(runCtx, 10*time.Minute)
 	}()
+	if perms.shared() {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			perms.shareExisting(runCtx, a.rec.MediaDir(), log)
+		}()
+	}
 	// Retention runs whether or not a CTI link is configured.
 	a.wg.Add(1)
 	go func() {
