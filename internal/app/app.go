@@ -438,7 +438,7 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", setting, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.SecurityHeaders(h), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
