@@ -152,6 +152,18 @@ type Hold struct {
 	Reason      string // why (a case number, a complaint)
 	SetBy       string // user name, or "cli:<login>"
 	SetAt       time.Time
+	// CallUUID names the call hold this hold comes from ("" = the
+	// recording's own); set by the store.
+	CallUUID string
+}
+
+// CallHold is a legal hold on a call: every recording of the call, also
+// those it makes after the hold is set, is held until it is released.
+type CallHold struct {
+	CallUUID string
+	Reason   string
+	SetBy    string
+	SetAt    time.Time
 }
 
 // Deletion is the audit record of a deleted recording.
