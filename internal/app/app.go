@@ -28,6 +28,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -35,6 +36,7 @@ import (
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
@@ -103,7 +105,11 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
-	if err := privateDir(dataDir); err != nil {
+	perms, err := newDataPerms(cfg.DataGroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := perms.dataDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, DBPath(dataDir))
@@ -138,6 +144,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			a.cti.close()
 		}
 	}()
+	if perms.shared() {
+		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
+	}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -212,12 +221,20 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		defer a.wg.Done()
 		a.sessionSweep(runCtx, 10*time.Minute)
 	}()
+	if perms.shared() {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			perms.shareExisting(runCtx, a.rec.MediaDir(), log)
+		}()
+	}
 	// Retention runs whether or not a CTI link is configured.
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
-			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention}}).Run(runCtx)
+			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention},
+			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
 	if cfg.PprofListen != "" {
@@ -244,6 +261,22 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
 		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
 	return a, nil
+}
+
+// rulePeriods gives the sweeper the retention periods of the recording
+// rules in force: those the CTI side reloads, or without a CTI link those
+// of the configuration file (recordings made with CTI earlier still name
+// their rule).
+func (a *App) rulePeriods() func() map[string]time.Duration {
+	if a.cti != nil {
+		return func() map[string]time.Duration { return a.cti.rules.set.Load().Retentions() }
+	}
+	set, err := rules.Compile(a.cfg.Rules)
+	if err != nil {
+		return nil // not reached: Start validated the rules
+	}
+	m := set.Retentions()
+	return func() map[string]time.Duration { return m }
 }
 
 // SIPAddr is the bound SIP address (UDP and TCP).
@@ -415,7 +448,7 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", setting, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.SecurityHeaders(h), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -23,9 +23,13 @@ import (
 
 // Serve is the configuration of the recorder process.
 type Serve struct {
-	SIPListen       string        `koanf:"sip_listen"`       // UDP and TCP
-	HTTPListen      string        `koanf:"http_listen"`      // health, metrics
-	DataDir         string        `koanf:"data_dir"`         // media + openrec.db
+	SIPListen  string `koanf:"sip_listen"`  // UDP and TCP
+	HTTPListen string `koanf:"http_listen"` // health, metrics
+	DataDir    string `koanf:"data_dir"`    // media + openrec.db
+	// DataGroup, if set (a group name or id), makes finished recordings
+	// readable by that group: media dirs 0750 and recording files 0640,
+	// group-owned; the database, keys and caches stay 0600/0700.
+	DataGroup       string        `koanf:"data_group"`
 	RTPPorts        string        `koanf:"rtp_ports"`        // LOW-HIGH
 	RTPIP           string        `koanf:"rtp_ip"`           // bind address for RTP sockets
 	AdvertiseIP     string        `koanf:"advertise_ip"`     // address put in SDP answers and Contact
@@ -307,6 +311,7 @@ var flagKeys = map[string]string{
 	"sip-listen":                   "sip_listen",
 	"http-listen":                  "http_listen",
 	"data-dir":                     "data_dir",
+	"data-group":                   "data_group",
 	"rtp-ports":                    "rtp_ports",
 	"rtp-ip":                       "rtp_ip",
 	"advertise-ip":                 "advertise_ip",
@@ -404,6 +409,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("sip-listen", d.SIPListen, "SIP address for UDP and TCP")
 	fs.String("http-listen", d.HTTPListen, "HTTP address (health, metrics)")
 	fs.String("data-dir", d.DataDir, "directory for media files and the openrec.db metadata")
+	fs.String("data-group", d.DataGroup, "group (name or id) that may read finished recordings: their files 0640 and dirs 0750 (the database and keys stay private)")
 	fs.String("rtp-ports", d.RTPPorts, "RTP port range LOW-HIGH (RTP even, RTCP odd)")
 	fs.String("rtp-ip", d.RTPIP, "address RTP sockets bind to")
 	fs.String("advertise-ip", d.AdvertiseIP, "address put in SDP answers (default: the SIP listen address, or the local address facing the peer)")

@@ -78,23 +78,29 @@ type stream struct {
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
 	dropped uint64    // foreign-source packets of the receiver, kept when it is closed
+	// unoffered: packets of a payload type the SDP did not offer, and the
+	// type of the last one, kept when the receiver is closed.
+	unoffered     uint64
+	unofferedLast uint8
 
 	srtp streamSRTP // keys and alert state (srtp.go)
 }
 
-// livePackets counts packets of receivers still open.
-func (c *call) livePackets() uint64 {
+// liveCounts counts the accepted packets of receivers still open and
+// those they dropped for a payload type the SDP did not offer.
+func (c *call) liveCounts() (packets, unoffered uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var n uint64
 	for _, l := range c.legs {
 		for _, s := range l.streams {
 			if s.rx != nil {
-				n += s.rx.Stats().Packets
+				st := s.rx.Stats()
+				packets += st.Packets
+				unoffered += st.UnofferedPT
 			}
 		}
 	}
-	return n
+	return packets, unoffered
 }
 
 func (c *call) ms(t time.Time) int64 { return t.Sub(c.start).Milliseconds() }

@@ -198,6 +198,10 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if dropped > 0 && rec.Status != store.StatusFailed {
 			rec.StatusReason += "; " + droppedReason(dropped)
 		}
+		if n := c.noteUnoffered(now); n > 0 && (rec.Status != store.StatusFailed || c.closedPkts == 0) {
+			// also on a failure for want of RTP: that RTP came, of a type nobody offered
+			rec.StatusReason += "; " + unofferedReason(n)
+		}
 		if note := c.srtpNote(); note != "" && rec.Status != store.StatusFailed {
 			rec.StatusReason += "; " + note
 		}

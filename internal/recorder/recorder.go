@@ -108,6 +108,7 @@ type counters struct {
 	legsTotal        atomic.Uint64
 	packetsClosed    atomic.Uint64 // packets of receivers already closed
 	packetsDropped   atomic.Uint64 // foreign-source packets of receivers already closed
+	packetsUnoffered atomic.Uint64 // packets of a payload type not offered, receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
 
@@ -189,6 +190,10 @@ type Stats struct {
 
 	SRTPAuthFailures  uint64 // SRTP/SRTCP packets that failed authentication (counted when their stream closes)
 	SRTPFailedStreams uint64 // streams that received packets but could decrypt none (wrong key)
+
+	// PacketsUnofferedPT counts RTP packets dropped because the SDP did not
+	// offer their payload type (open and closed receivers).
+	PacketsUnofferedPT uint64
 }
 
 // Stats returns current counters.
@@ -202,10 +207,13 @@ func (r *Recorder) Stats() Stats {
 	r.mu.Unlock()
 	// Not under r.mu: a call's mutex can be held for a disk flush, and SIP
 	// handling of every other call needs r.mu.
-	var pkts uint64
+	var pkts, unoffered uint64
 	for _, c := range calls {
-		pkts += c.livePackets()
+		p, u := c.liveCounts()
+		pkts += p
+		unoffered += u
 	}
+	s.PacketsUnofferedPT = unoffered + r.stats.packetsUnoffered.Load()
 	s.CallsAdmitted = r.stats.callsAdmitted.Load()
 	s.CallsRejected = r.stats.callsRejected.Load()
 	s.Legs = r.stats.legsTotal.Load()

@@ -306,3 +306,23 @@ func TestCapacityAdmitsSecondLeg(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// sendPT sends n packets of payload type pt.
+func (s *sender) sendPT(t *testing.T, n int, pt, payload byte) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		p := make([]byte, 12+160)
+		p[0], p[1] = 0x80, pt
+		binary.BigEndian.PutUint16(p[2:], s.seq)
+		binary.BigEndian.PutUint32(p[4:], s.ts)
+		binary.BigEndian.PutUint32(p[8:], s.ssrc)
+		for k := 12; k < len(p); k++ {
+			p[k] = payload
+		}
+		if _, err := s.c.WriteToUDP(p, s.to); err != nil {
+			t.Fatal(err)
+		}
+		s.seq++
+		s.ts += 160
+	}
+}

@@ -45,6 +45,7 @@ const (
 	AuditPlayback    = "playback"
 	AuditDownload    = "download"
 	AuditLiveListen  = "live_listen"
+	AuditLiveView    = "live_view" // a call in progress was shown in the live list (numbers, agents)
 	AuditExport      = "export"
 	AuditRulesChange = "rules_change"
 	AuditUserChange  = "user_change"

@@ -50,6 +50,12 @@ type RuleConfig struct {
 	Dest2       string `koanf:"dest2" yaml:"dest2,omitempty" json:"dest2,omitempty"`                      // second destination (media duplication)
 	AudioSrc    string `koanf:"audiosrc" yaml:"audiosrc,omitempty" json:"audiosrc,omitempty"`             // URI of the recording-notification tone
 	ToneSilence string `koanf:"tone_silence" yaml:"tone_silence,omitempty" json:"tone_silence,omitempty"` // tonesilenceduration, milliseconds
+
+	// Retention is how long the recordings this rule started are kept
+	// after they end, a duration such as "2160h" (90 days); "0" keeps
+	// them for ever. "" = the tenant's or the global retention period.
+	// A legal hold still wins.
+	Retention string `koanf:"retention" yaml:"retention,omitempty" json:"retention,omitempty"`
 }
 
 // LoadFile reads a serve YAML file and returns its `rules:` key; a file

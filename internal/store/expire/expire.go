@@ -128,32 +128,51 @@ type Store interface {
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
 }
 
-// Policy is how long finished recordings are kept: Default, or the period
-// of the recording's tenant (GEN_CFG_Tenant, ASCII case ignored). 0 = for
-// ever.
+// Policy is how long finished recordings are kept: the period of the
+// rule that started the recording (store.RuleKey), else the period of its
+// tenant (store.TenantKey), else Default. Names match ignoring ASCII case.
+// 0 = for ever.
 type Policy struct {
 	Default time.Duration
 	Tenants map[string]time.Duration
+	// Rules are the periods of the recording rules that set one.
+	Rules map[string]time.Duration
 }
 
 // Period returns how long r is kept (0 = for ever).
 func (p Policy) Period(r *store.Recording) time.Duration {
-	if t := r.ExternalData[store.TenantKey]; t != "" {
-		for name, d := range p.Tenants {
-			if strings.EqualFold(name, t) {
-				return d
+	d, _ := p.period(r)
+	return d
+}
+
+// period returns how long r is kept and, when its rule decided, the
+// rule's name.
+func (p Policy) period(r *store.Recording) (time.Duration, string) {
+	if name := r.ExternalData[store.RuleKey]; name != "" {
+		for rule, d := range p.Rules {
+			if strings.EqualFold(rule, name) {
+				return d, rule
 			}
 		}
 	}
-	return p.Default
+	if t := r.ExternalData[store.TenantKey]; t != "" {
+		for name, d := range p.Tenants {
+			if strings.EqualFold(name, t) {
+				return d, ""
+			}
+		}
+	}
+	return p.Default, ""
 }
 
 // shortest returns the shortest period > 0 (0 = nothing ever expires).
 func (p Policy) shortest() time.Duration {
 	min := p.Default
-	for _, d := range p.Tenants {
-		if d > 0 && (min == 0 || d < min) {
-			min = d
+	for _, ds := range []map[string]time.Duration{p.Tenants, p.Rules} {
+		for _, d := range ds {
+			if d > 0 && (min == 0 || d < min) {
+				min = d
+			}
 		}
 	}
 	return min
@@ -161,8 +180,12 @@ func (p Policy) shortest() time.Duration {
 
 // Sweeper deletes recordings whose retention period ended.
 type Sweeper struct {
-	Store   Store
-	Policy  Policy
+	Store  Store
+	Policy Policy
+	// Rules, if set, gives the rules' periods in force at each sweep
+	// (rules are reloaded while the server runs); it replaces
+	// Policy.Rules.
+	Rules   func() map[string]time.Duration
 	DataDir string
 	Every   time.Duration // default 1 minute
 	Now     func() time.Time
@@ -194,7 +217,11 @@ func (s *Sweeper) Run(ctx context.Context) {
 
 // Sweep deletes the recordings due now and returns how many it deleted.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
-	min := s.Policy.shortest()
+	pol := s.Policy
+	if s.Rules != nil {
+		pol.Rules = s.Rules()
+	}
+	min := pol.shortest()
 	if min == 0 {
 		return 0, nil
 	}
@@ -212,7 +239,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 		}
 		for i := range page.Items {
 			r := &page.Items[i]
-			p := s.Policy.Period(r)
+			p, rule := pol.period(r)
 			end := r.EndedAt
 			if r.Status == store.StatusRecording || p == 0 || end.IsZero() || now.Sub(end) < p {
 				continue
@@ -225,6 +252,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 				return deleted, err
 			}
 			reason := fmt.Sprintf("retention period %s ended", p)
+			if rule != "" {
+				reason = fmt.Sprintf("retention period %s of rule %q ended", p, rule)
+			}
 			switch err := Delete(ctx, s.Store, s.DataDir, full, reason); {
 			case errors.Is(err, store.ErrLegalHold):
 				held++
