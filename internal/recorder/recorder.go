@@ -24,6 +24,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // Store is what the recorder needs from the metadata store.
@@ -60,8 +61,13 @@ type Config struct {
 	StrictRTPSource bool
 	// DTMF returns how key tones are treated in the recording of a session
 	// from a SIP source address (nil: kept).
-	DTMF   func(source string) mixer.DTMFMode
-	Now    func() time.Time
+	DTMF func(source string) mixer.DTMFMode
+	// Encryption encrypts every new recording (and raw payload sidecar) at
+	// rest to the recipients of its tenant, named by Tenant from the SIP
+	// source (nil, or keys without recipients: plaintext WAV).
+	Encryption *mediacrypt.Keys
+	Tenant     func(source string) string
+	Now        func() time.Time
 	Logger *slog.Logger
 }
 

@@ -36,8 +36,13 @@ type Media struct {
 	size      int64
 	encrypted bool
 	truncated bool
+	data      int64
 	f         *os.File
 }
+
+// DataSize is the size of the WAV data chunk of an encrypted recording
+// (its whole frames; -1 for a plaintext file, whose header says).
+func (m *Media) DataSize() int64 { return m.data }
 
 // Size is the size of the plaintext WAV served.
 func (m *Media) Size() int64 { return m.size }
@@ -74,7 +79,7 @@ func (k *Keys) OpenMedia(path string) (*Media, error) {
 		return nil, fmt.Errorf("mediacrypt: %w", err)
 	}
 	if !Encrypted(f) {
-		return &Media{ReaderAt: f, size: st.Size(), f: f}, nil
+		return &Media{ReaderAt: f, size: st.Size(), data: -1, f: f}, nil
 	}
 	if !k.CanDecrypt() {
 		f.Close()
@@ -85,7 +90,7 @@ func (k *Keys) OpenMedia(path string) (*Media, error) {
 		f.Close()
 		return nil, fmt.Errorf("mediacrypt: %s: %w", path, err)
 	}
-	return &Media{ReaderAt: w, size: w.Size(), encrypted: true, truncated: w.Truncated(), f: f}, nil
+	return &Media{ReaderAt: w, size: w.Size(), encrypted: true, truncated: w.Truncated(), data: w.DataSize(), f: f}, nil
 }
 
 // IsEncryptedFile reports whether the file at path is an encrypted
@@ -97,4 +102,18 @@ func IsEncryptedFile(path string) bool {
 	}
 	defer f.Close()
 	return Encrypted(f)
+}
+
+// EstimatePlaintext estimates the plaintext size of an encrypted file of
+// size bytes without a key (the header slot, nonce and tags taken off):
+// what a recorder that holds only public keys can say of a recording
+// recovered after a crash. Exact for a finished file with the default
+// header slot; checkpoint records (20 bytes each) make it slightly high.
+func EstimatePlaintext(size int64) int64 {
+	payload := size - DefaultHeaderSize - nonceLen
+	if payload <= 0 {
+		return 0
+	}
+	chunks := (payload + encChunkSize - 1) / encChunkSize
+	return max(payload-chunks*overhead, 0)
 }
