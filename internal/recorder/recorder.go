@@ -68,7 +68,7 @@ type Config struct {
 	Encryption *mediacrypt.Keys
 	Tenant     func(source string) string
 	Now        func() time.Time
-	Logger *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
