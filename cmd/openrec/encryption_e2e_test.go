@@ -164,6 +164,15 @@ func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 	if o, err := run(t, "verify", "--data-dir", data, "--all"); err != nil {
 		t.Errorf("verify after rotation: %v\n%s", err, o)
 	}
+	if o, err := run(t, "verify", "--data-dir", data, "--all", "--dtmf"); err == nil || !strings.Contains(o, "pass --decrypt-keys") {
+		t.Errorf("verify --dtmf of an encrypted recording without a key: %v\n%s", err, o)
+	}
+	if o, err := run(t, "verify", "--data-dir", data, "--all", "--dtmf", "--decrypt-keys", i2); err != nil {
+		t.Errorf("verify --dtmf --decrypt-keys: %v\n%s", err, o)
+	}
+	if o, _ := run(t, "recordings", "show", r.ID, "--data-dir", data); !strings.Contains(o, "Encrypted") {
+		t.Errorf("show does not say the recording is encrypted:\n%s", o)
+	}
 	db, err := sqlite.Open(context.Background(), filepath.Join(data, dbFileName))
 	if err != nil {
 		t.Fatal(err)

@@ -794,6 +794,9 @@ func writeDetail(w io.Writer, r *store.Recording) error {
 	field("Codecs", dash(strings.Join(r.Codecs, ", ")))
 	field("Format", dash(r.Format))
 	field("Media", dash(r.MediaPath))
+	if mediacrypt.IsEncryptedFile(r.MediaPath) || mediacrypt.IsEncryptedFile(r.MediaPath+".part") {
+		field("Encrypted", "at rest (age); export --decrypt-keys FILE for a plaintext WAV")
+	}
 	field("Size", fmt.Sprintf("%d bytes", r.SizeBytes))
 	field("SHA-256", dash(r.SHA256))
 	field("Needs transcode", r.NeedsTranscode)
