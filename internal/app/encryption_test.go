@@ -25,6 +25,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // ageKeys writes a fresh key pair as a recipients file and an identities
@@ -235,6 +236,9 @@ func TestEncryptionAtRestMSRAndSIPREC(t *testing.T) {
 			if code := c.call("GET", "/api/v1/recordings/"+r.ID+"/peaks?buckets=50", nil, &pk); code != 200 || len(pk.Channels) != 2 || pk.DurationMS < 4900 {
 				t.Errorf("peaks: %d, %d channels, %d ms", code, len(pk.Channels), pk.DurationMS)
 			}
+			if mode == dial.ModeMSR {
+				checkEncryptedMP3(t, a, c, r.ID) // last: skipped without lame
+			}
 		})
 	}
 }
@@ -264,5 +268,33 @@ func TestEncryptedReplayWithoutKeyIsAProblem(t *testing.T) {
 			p.Title != "recording is encrypted" || !strings.Contains(p.Detail, "decrypt_keys") {
 			t.Errorf("%s: %d %s %+v; want 409 problem naming decrypt_keys", path, resp.StatusCode, resp.Header.Get("Content-Type"), p)
 		}
+	}
+}
+
+// checkEncryptedMP3: the MP3 of an encrypted recording is served (encoded
+// in memory) and nothing of it is kept on disk.
+func checkEncryptedMP3(t *testing.T, a *app.App, c *apiClient, id string) {
+	t.Helper()
+	testtool.Find(t, "OPENREC_TEST_LAME", "lame") // the server finds it on PATH the same way (mp3_encoder unset)
+	req, _ := http.NewRequest("GET", c.base+"/api/v1/recordings/"+id+"/media?format=mp3", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "audio/mpeg" || len(body) < 1000 || body[0] != 0xFF {
+		t.Fatalf("mp3: %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	var cached []string
+	filepath.WalkDir(filepath.Join(a.DataDir(), "cache"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			cached = append(cached, p)
+		}
+		return nil
+	})
+	if len(cached) != 0 {
+		t.Errorf("MP3 of an encrypted recording left on disk: %v", cached)
 	}
 }
