@@ -38,6 +38,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
@@ -68,6 +69,7 @@ type App struct {
 	guard       *resources.Guard // resources behind admission and health
 	hub         *live.Hub        // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache // MP3s made for downloads
+	keys        *mediacrypt.Keys // encryption at rest (nil: off, no identities)
 	dataDir     string
 
 	cancel    context.CancelFunc
@@ -116,7 +118,12 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	keys, err := loadEncryption(cfg.Encryption, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir, keys: keys}
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
 			_ = db.Close()
@@ -169,6 +176,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		DTMF:            dtmfBySource(cfg),
 		Correlator:      cor,
 		LiveHub:         a.hub,
+		Encryption:      keys,
+		Tenant:          sourceTenantName(cfg),
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -259,7 +268,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		ready = append(ready, "sip_tls", addr)
 	}
 	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
-		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String(),
+		"encryption_at_rest", keys.Encrypts(), "decrypt_keys", keys.CanDecrypt())...)
 	return a, nil
 }
 

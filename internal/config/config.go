@@ -108,6 +108,8 @@ type Serve struct {
 	// tenant name → duration); a recording on legal hold is never deleted.
 	RetentionPeriod time.Duration            `koanf:"retention_period"`
 	TenantRetention map[string]time.Duration `koanf:"tenant_retention"`
+	// Encryption at rest (issue 13): off by default.
+	Encryption Encryption `koanf:"encryption"`
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -200,6 +202,26 @@ type Tenant struct {
 	ConsentAudioSrc    string       `koanf:"consent_audiosrc"`
 	ConsentToneSilence string       `koanf:"consent_tone_silence"`
 	DTMF               string       `koanf:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
+}
+
+// Encryption is the `encryption:` section: new recordings are encrypted
+// (age, per-recording file key) to the recipients of their tenant, and
+// played back with the identities of decrypt_keys.
+//
+//	encryption:
+//	  enabled: true
+//	  encrypt_to: /etc/openrec/recipients.txt   # --encrypt-to (turns encryption on)
+//	  tenants:                                  # tenant → its own recipients file
+//	    acme: /etc/openrec/acme.recipients
+//	  decrypt_keys: /etc/openrec/identities.txt # --decrypt-keys: playback
+//
+// decrypt_keys alone (enabled false) plays back recordings encrypted
+// earlier without encrypting new ones.
+type Encryption struct {
+	Enabled     bool              `koanf:"enabled"`
+	EncryptTo   string            `koanf:"encrypt_to"`
+	Tenants     map[string]string `koanf:"tenants"`
+	DecryptKeys string            `koanf:"decrypt_keys"`
 }
 
 // Overrides reports whether t changes any default (else the tenant reuses
@@ -392,6 +414,8 @@ var flagKeys = map[string]string{
 	"prerecord-keep-key":           "prerecord_keep_key",
 	"config-reload":                "config_reload",
 	"tenants-only":                 "tenants_only",
+	"encrypt-to":                   "encryption.encrypt_to",
+	"decrypt-keys":                 "encryption.decrypt_keys",
 
 	// resources (admission and health)
 	"storage-low-watermark":      "storage_low_watermark",
@@ -400,7 +424,7 @@ var flagKeys = map[string]string{
 }
 
 // fileOnlyKeys are keys with no flag (lists, secrets).
-var fileOnlyKeys = []string{"metrics_token", "tenant_retention", "cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
+var fileOnlyKeys = []string{"encryption.enabled", "encryption.tenants", "metrics_token", "tenant_retention", "cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -492,6 +516,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("prerecord-keep-key", d.KeepKey, "attached-data (or EventUserEvent) key of pre-recording keep requests: true keeps, false discards")
 	fs.Duration("config-reload", d.ConfigReload, "reload the configuration data this often (changes of config_file / config_url are also picked up as they happen)")
 	fs.Bool("tenants-only", d.TenantsOnly, "only monitor the tenants listed under tenants: in the config file")
+	fs.String("encrypt-to", "", "encrypt new recordings at rest to the age recipients (age1..., one per line) in this file; turns encryption on")
+	fs.String("decrypt-keys", "", "age identities file (AGE-SECRET-KEY-1..., one per line) to play back encrypted recordings; keep it 0600")
 	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
 }
 
@@ -561,6 +587,9 @@ func Load(fs *pflag.FlagSet) (Serve, error) {
 	})
 	if ferr != nil {
 		return cfg, ferr
+	}
+	if f := fs.Lookup("encrypt-to"); f != nil && f.Changed && f.Value.String() != "" {
+		_ = k.Set("encryption.enabled", true) // --encrypt-to turns encryption on
 	}
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf", FlatPaths: false}); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
@@ -646,6 +675,7 @@ func (c Serve) Validate() error {
 			errs = append(errs, errors.New("sip_tls_listen needs tls_cert and tls_key"))
 		}
 	}
+	errs = append(errs, c.Encryption.validate()...)
 	if c.MetricsToken != "" && c.MetricsTokenFile != "" {
 		errs = append(errs, errors.New("metrics_token and metrics_token_file: set one of them"))
 	}
@@ -864,6 +894,25 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// validate checks the shape of the encryption section; the key files are
+// read (and their errors reported) when the server starts.
+func (e Encryption) validate() []error {
+	var errs []error
+	hasRecipients := e.EncryptTo != "" || len(e.Tenants) > 0
+	if e.Enabled && !hasRecipients {
+		errs = append(errs, errors.New("encryption.enabled: name the recipients new recordings are encrypted to (encrypt_to / --encrypt-to, or encryption.tenants)"))
+	}
+	if !e.Enabled && hasRecipients {
+		errs = append(errs, errors.New("encryption: encrypt_to or tenants is set but enabled is false: set enabled: true to encrypt new recordings (or remove the recipients)"))
+	}
+	for t, f := range e.Tenants {
+		if t == "" || f == "" {
+			errs = append(errs, fmt.Errorf("encryption.tenants: %q: want tenant name: recipients file", t))
+		}
+	}
+	return errs
 }
 
 // validDTMF reports whether s is a dtmf setting ("" = unset).

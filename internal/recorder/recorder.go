@@ -24,6 +24,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // Store is what the recorder needs from the metadata store.
@@ -69,8 +70,13 @@ type Config struct {
 	// recording publishes its decoded audio to it, under its recording
 	// id, from the RTP ingest.
 	LiveHub *live.Hub
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Encryption encrypts every new recording (and raw payload sidecar) at
+	// rest to the recipients of its tenant, named by Tenant from the SIP
+	// source (nil, or keys without recipients: plaintext WAV).
+	Encryption *mediacrypt.Keys
+	Tenant     func(source string) string
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
