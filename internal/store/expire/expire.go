@@ -153,12 +153,6 @@ type Policy struct {
 	Rules map[string]time.Duration
 }
 
-// Period returns how long r is kept (0 = for ever).
-func (p Policy) Period(r *store.Recording) time.Duration {
-	d, _ := p.period(r)
-	return d
-}
-
 // period returns how long r is kept and, when its rule decided, the
 // rule's name.
 func (p Policy) period(r *store.Recording) (time.Duration, string) {
