@@ -125,7 +125,7 @@ var allow = map[string]rule{
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
-		external: []string{"github.com/knadh/koanf", "github.com/spf13/pflag"}},
+		external: []string{"github.com/spf13/pflag", yamlV3}},
 	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
 		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
