@@ -172,6 +172,7 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 		Retention: retention, Deleter: deleter, PrerecordGrace: cfg.PrerecordGrace, KeepKey: cfg.KeepKey,
 		ObserveNotify: func(d time.Duration) { notifyHist.Observe(d.Seconds()) },
 		SourceTenant:  sourceTenant(cfg, cache),
+		DTMF:          ctiDTMF(cfg, holder),
 		Trace:         traceOut,
 	})
 	if err != nil {

@@ -329,7 +329,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		Start:         now,
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
-		DTMF:          r.dtmfMode(inv.Source),
+		DTMF:          r.dtmfFor(rec, inv.Source, now, c.log),
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
 		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
 			d, err := codec.NewDecoder(cd)

@@ -86,6 +86,10 @@ type Config struct {
 	// of a SIP session no CTI call explains, from its SIP source address,
 	// so tenant isolation is defined for every recording. Optional.
 	SourceTenant func(source string) map[string]string
+	// DTMF, if set, gives the dtmf setting (keep, mask,
+	// mask-and-drop-events; "" = none) of a recording from the rule that
+	// started it and the tenant of its call (see Core.DTMF).
+	DTMF func(rule, tenant string) string
 	// Trace, if set, receives every T-Library message in and out in the
 	// Genesys-log style of tlib (Message.Trace), each preceded by a
 	// "# <time> <direction> <server>" line: the file ParseTrace reads back.

@@ -56,6 +56,10 @@ type RuleConfig struct {
 	// them for ever. "" = the tenant's or the global retention period.
 	// A legal hold still wins.
 	Retention string `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// DTMF is how key tones are treated in the recordings this rule
+	// starts (PCI): keep, mask or mask-and-drop-events; "" = the tenant's
+	// or the global dtmf setting.
+	DTMF string `yaml:"dtmf,omitempty" json:"dtmf,omitempty"`
 }
 
 // LoadFile reads a serve YAML file and returns its `rules:` key; a file
