@@ -2,7 +2,6 @@ package callcore
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +9,6 @@ import (
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
-
-type nopRequester struct{}
-
-func (nopRequester) Request(context.Context, string, *tlib.Message) (*tlib.Message, error) {
-	return nil, nil
-}
 
 // Issue 21: the CTI trace (cti_trace) never holds collected digits or
 // passwords; the attributes stay, with their values redacted.
