@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,7 +196,7 @@ func (s *memStore) ListRecordings(_ context.Context, f store.Filter) ([]store.Re
 			out = append(out, *r)
 		}
 	}
-	slices.SortFunc(out, func(a, b store.Recording) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b store.Recording) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -214,16 +215,6 @@ func (s *memStore) hold(id string, on bool) {
 	s.mu.Lock()
 	s.holds[id] = on
 	s.mu.Unlock()
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // bubble is a Core running inside a synctest bubble: its clock is the
