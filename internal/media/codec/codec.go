@@ -1,12 +1,14 @@
 // Package codec decodes the RTP payloads of codecs other than G.711 into
 // the recorder's 8 kHz timeline: G.722 (wideband, 16 kHz audio under an
-// 8000 Hz RTP clock, RFC 3551 §4.5.2) and Opus (RFC 7587: 48000/2 in SDP,
-// any internal rate, mono or stereo). Both are pure Go, so the default
+// 8000 Hz RTP clock, RFC 3551 §4.5.2), Opus (RFC 7587: 48000/2 in SDP,
+// any internal rate, mono or stereo) and G.726 (16, 24, 32, 40 kbit/s,
+// RFC 3551 §4.5.4 or AAL2 bit order). They are pure Go, so the default
 // build needs no C library:
 //
 //	codec  implementation                   licence   notes
 //	G.722  github.com/gotranspile/g722      BSD       64 kbit/s mode (RFC 3551)
 //	Opus   github.com/pion/opus             MIT       SILK, CELT, hybrid; no FEC/PLC API
+//	G.726  this package (g726.go)           openrec   G726-nn, AAL2-G726-nn, G721; bit-exact with spandsp
 //	G.729  Debian libbcg729 (cgo)           GPL-3     only with -tags bcg729 (G729Build)
 //
 // Wideband audio is brought to 8 kHz by a windowed-sinc low-pass filter
@@ -61,12 +63,18 @@ func NewDecoder(c media.Codec) (Decoder, error) {
 		}
 		return newOpus()
 	}
+	if _, _, ok := g726For(strings.ToUpper(c.Name)); ok {
+		if c.ClockRate != 0 && c.ClockRate != 8000 {
+			return nil, fmt.Errorf("%w: %s/%d (RFC 3551: 8000)", ErrUnsupported, c.Name, c.ClockRate)
+		}
+		return newG726(strings.ToUpper(c.Name))
+	}
 	return nil, fmt.Errorf("%w: %s/%d", ErrUnsupported, c.Name, c.ClockRate)
 }
 
 // DecodableName reports whether this build decodes the codec of that SDP
-// encoding name at its standard clock rate (G722/8000, opus/48000, and
-// G729/8000 with the bcg729 build tag).
+// encoding name at its standard clock rate (G722/8000, opus/48000,
+// G726-nn and AAL2-G726-nn/8000, and G729/8000 with the bcg729 build tag).
 func DecodableName(name string) bool {
 	switch strings.ToUpper(name) {
 	case "G722", "OPUS":
@@ -74,5 +82,6 @@ func DecodableName(name string) bool {
 	case "G729", "G729A":
 		return G729Build != ""
 	}
-	return false
+	_, _, ok := g726For(strings.ToUpper(name))
+	return ok
 }
