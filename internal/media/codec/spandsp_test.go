@@ -4,6 +4,7 @@ package codec
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/openrec/openrec/internal/media"
@@ -24,10 +25,9 @@ func speechLike(n int) []int16 {
 		case 1:
 			seed = seed*1664525 + 1013904223
 			v = float64(int32(seed)>>16) / 32768 * 0.3
-		default:
-			tone := audiotest.Tone(float64(200+i%2000), 0.05*float64(seg*seg), Rate, 1)
-			v = float64(tone[0]) / 32768
-			_ = tone
+		default: // a chirp from 200 Hz up, at 0.2 then 0.45 of full scale
+			ts := float64(i%2000) / Rate
+			v = 0.05 * float64(seg*seg) * math.Sin(2*math.Pi*(200*ts+800*ts*ts))
 		}
 		out[i] = int16(v * 32767)
 	}
@@ -85,5 +85,32 @@ func TestG726BitExactWithSpandsp(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestGSMBitExactWithSpandsp: spandsp's GSM 06.10 (also derived from the
+// TU Berlin library) encodes a loud tone and a speech-like signal; our
+// decoder's output equals spandsp's decoder's.
+func TestGSMBitExactWithSpandsp(t *testing.T) {
+	for name, pcm := range map[string][]int16{
+		"3 kHz loud":  audiotest.Tone(3000, 0.95, Rate, Rate),
+		"speech-like": speechLike(4 * Rate),
+	} {
+		t.Run(name, func(t *testing.T) {
+			stream := spandspref.GSMEncode(pcm)
+			ref := spandspref.GSMDecode(stream)
+			ours, err := newGSM().Decode(stream, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ours) != len(ref) {
+				t.Fatalf("%d samples, spandsp %d", len(ours), len(ref))
+			}
+			for i := range ref {
+				if ours[i] != ref[i] {
+					t.Fatalf("sample %d: %d, spandsp %d", i, ours[i], ref[i])
+				}
+			}
+		})
 	}
 }
