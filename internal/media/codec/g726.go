@@ -1,6 +1,9 @@
 package codec
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // G.726 ADPCM (ITU-T G.726, 12/90), decoder only, in pure Go. The
 // arithmetic follows the Recommendation's §4 block by block (names in
@@ -76,14 +79,7 @@ func (s *g726State) reset() {
 
 // bitLen is the number of significant bits of v (0 ≤ v < 2^15): the
 // Recommendation's exponent of a magnitude.
-func bitLen(v int32) int32 {
-	var n int32
-	for v > 0 {
-		n++
-		v >>= 1
-	}
-	return n
-}
+func bitLen(v int32) int32 { return int32(bits.Len32(uint32(v))) }
 
 // fmult multiplies a predictor coefficient an by a signal sample srn in
 // 11-bit floating point (FMULT).
