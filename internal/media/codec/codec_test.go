@@ -3,6 +3,8 @@ package codec
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -204,24 +206,34 @@ func FuzzDecoders(f *testing.F) {
 	})
 }
 
-// BenchmarkDecode: one 20 ms packet of each codec.
+// BenchmarkDecode: one 20 ms packet of each codec. Each case makes its
+// payload only when it runs (Opus needs ffmpeg; G.726 and GSM come from
+// testdata), so `-bench Decode/GSM` under valgrind starts no child process.
 func BenchmarkDecode(b *testing.B) {
-	wide := audiotest.Tone(440, 0.3, 16000, 320)
-	g := encodeG722(wide)
-	opusPkts := ffmpegRTP(b, 440, 0, time.Second, "-ac", "1", "-c:a", "libopus", "-b:a", "24k")
-	g726Pkts := ffmpegRTP(b, 440, 0, time.Second, "-ar", "8000", "-ac", "1", "-c:a", "g726le", "-b:a", "32k", "-packetsize", "92")
-	gsm := ffmpegGSM(b, gsmSine(440, time.Second))
+	fixture := func(name string, off, n int) func(b *testing.B) []byte {
+		return func(b *testing.B) []byte {
+			data, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return data[off : off+n]
+		}
+	}
 	for _, bc := range []struct {
 		name    string
 		c       media.Codec
-		payload []byte
+		payload func(b *testing.B) []byte
 	}{
-		{"G722", media.Codec{Name: "G722", ClockRate: 8000}, g},
-		{"opus-24k", media.Codec{Name: "opus", ClockRate: 48000}, opusPkts[len(opusPkts)/2].Payload},
-		{"G726-32", media.Codec{Name: "G726-32", ClockRate: 8000}, g726Pkts[len(g726Pkts)/2].Payload},
-		{"GSM", media.Codec{Name: "GSM", ClockRate: 8000}, gsm[len(gsm)/2/gsmFrameBytes*gsmFrameBytes:][:gsmFrameBytes]},
+		{"G722", media.Codec{Name: "G722", ClockRate: 8000}, func(*testing.B) []byte { return encodeG722(audiotest.Tone(440, 0.3, 16000, 320)) }},
+		{"opus-24k", media.Codec{Name: "opus", ClockRate: 48000}, func(b *testing.B) []byte {
+			pkts := ffmpegRTP(b, 440, 0, time.Second, "-ac", "1", "-c:a", "libopus", "-b:a", "24k")
+			return pkts[len(pkts)/2].Payload
+		}},
+		{"G726-32", media.Codec{Name: "G726-32", ClockRate: 8000}, fixture("sine440.g726-32", 2000, 80)},
+		{"GSM", media.Codec{Name: "GSM", ClockRate: 8000}, fixture("sine440.gsm", 25*gsmFrameBytes, gsmFrameBytes)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			payload := bc.payload(b)
 			d, err := NewDecoder(bc.c)
 			if err != nil {
 				b.Fatal(err)
@@ -229,7 +241,7 @@ func BenchmarkDecode(b *testing.B) {
 			var buf []int16
 			b.ReportAllocs()
 			for b.Loop() {
-				buf, _ = d.Decode(bc.payload, buf)
+				buf, _ = d.Decode(payload, buf)
 			}
 		})
 	}
