@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,3 +82,22 @@ func TestG726FromFFmpeg(t *testing.T) {
 // from ffmpeg's decoder (measured 2026-12 on a 1 kHz tone: 16 kbit/s 26 dB,
 // 24 kbit/s 43 dB, 32 kbit/s 62 dB).
 var minSNR = map[int]float64{16: 20, 24: 35, 32: 50}
+
+// TestG726Names: every rate in both bit orders (and RFC 1890's G721) is
+// decodable by name, in any case; other rates and bare names are not.
+func TestG726Names(t *testing.T) {
+	for name, want := range map[string]string{
+		"G726-16": "RFC 3551", "g726-24": "RFC 3551", "G726-32": "RFC 3551", "G726-40": "RFC 3551", "G721": "RFC 3551",
+		"AAL2-G726-16": "AAL2", "AAL2-G726-24": "AAL2", "aal2-g726-32": "AAL2", "AAL2-G726-40": "AAL2",
+		"G726": "", "G726-64": "", "AAL2-G726": "", "G726-32X": "", "iLBC": "", "G723": "",
+	} {
+		d, err := NewDecoder(media.Codec{Name: name, ClockRate: 8000})
+		if DecodableName(name) != (want != "") || (err == nil) != (want != "") {
+			t.Errorf("%s: DecodableName %v, NewDecoder %v; want decodable %v", name, DecodableName(name), err, want != "")
+			continue
+		}
+		if d != nil && !strings.Contains(d.String(), want) {
+			t.Errorf("%s: %s, want %s packing", name, d, want)
+		}
+	}
+}
