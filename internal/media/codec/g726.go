@@ -7,9 +7,13 @@ import (
 
 // G.726 ADPCM (ITU-T G.726, 12/90), decoder only, in pure Go. The
 // arithmetic follows the Recommendation's §4 block by block (names in
-// comments: RECONST, FMULT, ...), with its fixed-point word sizes, so the
-// output matches a conformant decoder sample for sample (the tests compare
-// with spandsp's, which passes the ITU test sequences).
+// comments: RECONST, FMULT, ...), with its fixed-point word sizes, in the
+// structure of the public-domain Sun reference code, so the output matches
+// a conformant decoder sample for sample: the tests compare it with
+// spandsp's (checked there against the ITU test sequences). One deliberate
+// difference: a sample beyond full scale saturates, where spandsp's
+// int16(SR<<2) wraps around. ffmpeg's G.726 is not conformant (see
+// TestG726FromFFmpeg).
 //
 // RTP packing (RFC 3551 §4.5.4): "G726-16/24/32/40" put the first codeword
 // in the least significant bits of the first octet; "AAL2-G726-nn" (ITU-T
