@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,17 +21,58 @@ import (
 // errNoReason: a legal hold needs a reason.
 var errNoReason = errors.New("--reason is required (a case number, a complaint)")
 
+// errHoldTarget: a hold names one recording or one call.
+var errHoldTarget = errors.New("give a recording ID or --call UUID (one of them)")
+
+// holdTargets returns the recordings a hold or release names: the
+// recording id of args, or every recording of call (store.ErrNotFound when
+// the call has none).
+func holdTargets(ctx context.Context, db interface {
+	SearchRecordings(context.Context, store.Filter) (store.Page, error)
+}, args []string, call string) ([]string, error) {
+	if (len(args) == 1) == (call != "") {
+		return nil, errHoldTarget
+	}
+	if call == "" {
+		return args, nil
+	}
+	var ids []string
+	f := store.Filter{CallUUID: call, Sort: store.SortStartedAsc, Limit: 200}
+	for {
+		page, err := db.SearchRecordings(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Items {
+			ids = append(ids, r.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no recording of call %s: %w", call, store.ErrNotFound)
+	}
+	return ids, nil
+}
+
 func newRecordingsHoldCmd(dataDir *string) *cobra.Command {
-	var reason string
+	var reason, call string
 	cmd := &cobra.Command{
-		Use:   "hold ID --reason TEXT",
-		Short: "Put a recording on legal hold: nothing deletes it until released",
-		Long: `Put a recording on legal hold. While the hold stands no retention period,
-discard decision or erasure request deletes it (they skip it and say so).
-Release it with "openrec recordings release ID". Audited.`,
-		Args: cobra.ExactArgs(1),
+		Use:   "hold (ID | --call UUID) --reason TEXT",
+		Short: "Put a recording, or every recording of a call, on legal hold: nothing deletes it until released",
+		Long: `Put a recording (or with --call every recording of that call) on legal hold.
+While the hold stands no retention period, discard decision or erasure
+request deletes it (they skip it and say so). Release it with
+"openrec recordings release ID" (or --call UUID). Audited, one entry per
+recording.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reason = strings.TrimSpace(reason)
+			if (len(args) == 1) == (call != "") {
+				return errHoldTarget
+			}
 			if reason == "" {
 				return errNoReason
 			}
@@ -42,48 +84,75 @@ Release it with "openrec recordings release ID". Audited.`,
 				return err
 			}
 			defer db.Close()
-			h := store.Hold{RecordingID: args[0], Reason: reason, SetBy: cliActor(), SetAt: time.Now()}
-			if err := db.SetLegalHold(cmd.Context(), h); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("hold: recording %s not found in %s: %w", args[0], db.Path(), store.ErrNotFound)
+			ids, err := holdTargets(cmd.Context(), db, args, call)
+			if err != nil {
+				return fmt.Errorf("hold: %w", err)
+			}
+			for _, id := range ids {
+				h := store.Hold{RecordingID: id, Reason: reason, SetBy: cliActor(), SetAt: time.Now()}
+				if err := db.SetLegalHold(cmd.Context(), h); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("hold: recording %s not found in %s: %w", id, db.Path(), store.ErrNotFound)
+					}
+					return err
 				}
-				return err
+				if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditLegalHold, RecordingID: id, Detail: reason}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is on legal hold (%s)\n", id, reason)
 			}
-			if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditLegalHold, RecordingID: args[0], Detail: reason}); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is on legal hold (%s)\n", args[0], reason)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the recording is held (required)")
+	cmd.Flags().StringVar(&call, "call", "", "hold every recording of this call (its call UUID) instead of one recording")
 	return cmd
 }
 
 func newRecordingsReleaseCmd(dataDir *string) *cobra.Command {
-	return &cobra.Command{
-		Use:   "release ID",
-		Short: "Release a recording's legal hold",
-		Args:  cobra.ExactArgs(1),
+	var call string
+	cmd := &cobra.Command{
+		Use:   "release (ID | --call UUID)",
+		Short: "Release the legal hold of a recording, or of every recording of a call",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (call != "") {
+				return errHoldTarget
+			}
 			db, err := openExistingStore(cmd.Context(), *dataDir)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if err := db.ReleaseLegalHold(cmd.Context(), args[0]); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("release: recording %s is not on legal hold: %w", args[0], store.ErrNotFound)
+			ids, err := holdTargets(cmd.Context(), db, args, call)
+			if err != nil {
+				return fmt.Errorf("release: %w", err)
+			}
+			released := 0
+			for _, id := range ids {
+				if err := db.ReleaseLegalHold(cmd.Context(), id); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						if call != "" {
+							continue // a recording of the call that was not held
+						}
+						return fmt.Errorf("release: recording %s is not on legal hold: %w", id, store.ErrNotFound)
+					}
+					return err
 				}
-				return err
+				if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditHoldRelease, RecordingID: id}); err != nil {
+					return err
+				}
+				released++
+				fmt.Fprintf(cmd.OutOrStdout(), "released the legal hold on %s\n", id)
 			}
-			if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditHoldRelease, RecordingID: args[0]}); err != nil {
-				return err
+			if released == 0 {
+				return fmt.Errorf("release: no recording of call %s is on legal hold: %w", call, store.ErrNotFound)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "released the legal hold on %s\n", args[0])
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&call, "call", "", "release every recording of this call (its call UUID)")
+	return cmd
 }
 
 func newRecordingsHoldsCmd(dataDir *string) *cobra.Command {

@@ -92,3 +92,50 @@ func TestRecordingsHoldAndErase(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: a legal hold on a whole call from the command line, as the API
+// does: every recording of the call is held (and audited), and released.
+func TestRecordingsHoldCall(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, r := range []struct{ id, call string }{{"c1a", "CALL-1"}, {"c1b", "CALL-1"}, {"c2", "CALL-2"}} {
+		if err := db.CreateRecording(ctx, &store.Recording{ID: r.id, CallUUID: r.call, Mode: store.ModeMSR, Status: store.StatusCompleted,
+			StartedAt: t0, EndedAt: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "c2", "--call", "CALL-1", "--reason", "x", "--data-dir", dir); !errors.Is(err, errHoldTarget) {
+		t.Errorf("hold of an id and a call: %v, want errHoldTarget", err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "--reason", "x", "--data-dir", dir); !errors.Is(err, errHoldTarget) {
+		t.Errorf("hold of nothing: %v, want errHoldTarget", err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "--call", "NOPE", "--reason", "x", "--data-dir", dir); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("hold of an unknown call: %v, want ErrNotFound", err)
+	}
+	out, _, err := runAdmin(t, "", "recordings", "hold", "--call", "CALL-1", "--reason", "case 7", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "c1a is on legal hold") || !strings.Contains(out, "c1b is on legal hold") || strings.Contains(out, "c2") {
+		t.Fatalf("hold --call: %v\n%s", err, out)
+	}
+	hs, _ := db.ListLegalHolds(ctx)
+	if len(hs) != 2 {
+		t.Fatalf("holds: %+v", hs)
+	}
+	out, _, err = runAdmin(t, "", "recordings", "release", "--call", "CALL-1", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "released the legal hold on c1a") || !strings.Contains(out, "released the legal hold on c1b") {
+		t.Fatalf("release --call: %v\n%s", err, out)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "release", "--call", "CALL-1", "--data-dir", dir); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second release of the call: %v, want ErrNotFound", err)
+	}
+	audit, _ := db.ListAudit(ctx, store.AuditFilter{})
+	got := map[string]int{}
+	for _, e := range audit {
+		got[e.Action]++
+	}
+	if got[store.AuditLegalHold] != 2 || got[store.AuditHoldRelease] != 2 {
+		t.Errorf("audit: %v", got)
+	}
+}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -35,7 +36,9 @@ import (
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
@@ -66,6 +69,7 @@ type App struct {
 	guard       *resources.Guard // resources behind admission and health
 	hub         *live.Hub        // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache // MP3s made for downloads
+	keys        *mediacrypt.Keys // encryption at rest (nil: off, no identities)
 	dataDir     string
 
 	cancel    context.CancelFunc
@@ -103,14 +107,23 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
-	if err := privateDir(dataDir); err != nil {
+	perms, err := newDataPerms(cfg.DataGroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := perms.dataDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, DBPath(dataDir))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	keys, err := loadEncryption(cfg.Encryption, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir, keys: keys}
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
 			_ = db.Close()
@@ -124,6 +137,23 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	// The CTI side comes first: the recorder is built with its correlator,
+	// and the CTI side's Run gets the recorder (no setter closes a cycle).
+	var cor recorder.Correlator
+	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	running := false
+	defer func() {
+		if !running && a.cti != nil {
+			a.cti.close()
+		}
+	}()
+	if perms.shared() {
+		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
+	}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
@@ -144,6 +174,10 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		Ports:           ports,
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
+		Correlator:      cor,
+		LiveHub:         a.hub,
+		Encryption:      keys,
+		Tenant:          sourceTenantName(cfg),
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -168,25 +202,19 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.rec.SetSignaler(a.sip)
-	a.rec.SetLiveHub(a.hub)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
-		_ = a.sip.Close()
-		_ = db.Close()
-		return nil, err
-	}
-	a.cti, err = startCTI(ctx, cfg, a.rec, db, a.certs, log)
-	if err != nil {
 		_ = a.sip.Close()
 		_ = db.Close()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	running = true
 	if a.cti != nil {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.cti.run(runCtx)
+			_ = a.cti.run(runCtx, a.rec, log) // each part's error is logged
 		}()
 	}
 	a.wg.Add(3)
@@ -202,12 +230,20 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		defer a.wg.Done()
 		a.sessionSweep(runCtx, 10*time.Minute)
 	}()
+	if perms.shared() {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			perms.shareExisting(runCtx, a.rec.MediaDir(), log)
+		}()
+	}
 	// Retention runs whether or not a CTI link is configured.
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
-			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention}}).Run(runCtx)
+			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention},
+			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
 	if cfg.PprofListen != "" {
@@ -232,8 +268,25 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		ready = append(ready, "sip_tls", addr)
 	}
 	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
-		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String(),
+		"encryption_at_rest", keys.Encrypts(), "decrypt_keys", keys.CanDecrypt())...)
 	return a, nil
+}
+
+// rulePeriods gives the sweeper the retention periods of the recording
+// rules in force: those the CTI side reloads, or without a CTI link those
+// of the configuration file (recordings made with CTI earlier still name
+// their rule).
+func (a *App) rulePeriods() func() map[string]time.Duration {
+	if a.cti != nil {
+		return func() map[string]time.Duration { return a.cti.rules.set.Load().Retentions() }
+	}
+	set, err := rules.Compile(a.cfg.Rules)
+	if err != nil {
+		return nil // not reached: Start validated the rules
+	}
+	m := set.Retentions()
+	return func() map[string]time.Duration { return m }
 }
 
 // SIPAddr is the bound SIP address (UDP and TCP).
@@ -405,7 +458,7 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", setting, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.SecurityHeaders(h), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -445,10 +498,7 @@ func (a *App) Close() {
 		_ = a.rec.Close()
 		_ = a.sip.Close()
 		if a.cti != nil {
-			_ = a.cti.client.Close()
-			if a.cti.traceFile != nil {
-				_ = a.cti.traceFile.Close()
-			}
+			a.cti.close()
 		}
 		for _, srv := range []*http.Server{a.http, a.pprof, a.metrics} {
 			if srv != nil {

@@ -184,6 +184,18 @@ steps:
 	if _, ok, _ := env.a.Store().LegalHold(context.Background(), recs[0].ID); ok {
 		t.Error("hold still in the store after Release")
 	}
+	// ... and on the whole call: every recording of the call is held.
+	run(t, ctx, "legal hold on the call",
+		chromedp.SendKeys(chromedp.ID("hold-reason"), "case 4712"),
+		chromedp.Click(chromedp.ID("hold-set-call")),
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="held"] #hold-release`)),
+	)
+	for _, r := range recs {
+		if h, ok, err := env.a.Store().LegalHold(context.Background(), r.ID); err != nil || !ok || h.Reason != "case 4712" {
+			t.Errorf("call hold of %s in the store: %+v %v %v", r.ID, h, ok, err)
+		}
+		_ = env.a.Store().ReleaseLegalHold(context.Background(), r.ID)
+	}
 
 	// Live monitor during a call.
 	done := make(chan struct{})

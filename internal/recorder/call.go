@@ -22,6 +22,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/siprec"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // call is one recording: the legs (MSR) or streams (SIPREC) of one
@@ -34,8 +35,8 @@ type call struct {
 	rec        *store.Recording
 	mix        *mixer.Mixer
 	tap        *live.Stream // nil without a live hub
-	w          *wav.Writer
-	raw        []*os.File
+	w          mediaWriter
+	raw        []syncer
 	legs       []*leg
 	expectLegs int
 	start      time.Time
@@ -78,23 +79,29 @@ type stream struct {
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
 	dropped uint64    // foreign-source packets of the receiver, kept when it is closed
+	// unoffered: packets of a payload type the SDP did not offer, and the
+	// type of the last one, kept when the receiver is closed.
+	unoffered     uint64
+	unofferedLast uint8
 
 	srtp streamSRTP // keys and alert state (srtp.go)
 }
 
-// livePackets counts packets of receivers still open.
-func (c *call) livePackets() uint64 {
+// liveCounts counts the accepted packets of receivers still open and
+// those they dropped for a payload type the SDP did not offer.
+func (c *call) liveCounts() (packets, unoffered uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var n uint64
 	for _, l := range c.legs {
 		for _, s := range l.streams {
 			if s.rx != nil {
-				n += s.rx.Stats().Packets
+				st := s.rx.Stats()
+				packets += st.Packets
+				unoffered += st.UnofferedPT
 			}
 		}
 	}
-	return n
+	return packets, unoffered
 }
 
 func (c *call) ms(t time.Time) int64 { return t.Sub(c.start).Milliseconds() }
@@ -308,12 +315,13 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	}
 	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
 	rec.MediaPath = filepath.Join(dir, id+".wav")
-	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
+	// The call's logger first: a failure below is logged with it.
+	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
+	w, err := r.createMedia(rec.MediaPath, inv.Source, rec.Channels)
 	if err != nil {
 		return errf("create media file: %w", err)
 	}
 	c.w = w
-	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
 	mcfg := mixer.Config{
 		Channels:      rec.Channels,
 		Format:        mixerFormat(r.cfg.Format),
@@ -361,12 +369,55 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	return nil
 }
 
+// encrypts reports whether new recordings are encrypted at rest.
+func (r *Recorder) encrypts() bool { return r.cfg.Encryption.Encrypts() }
+
+// tenantOf is the tenant of a session from source, for its recipients.
+func (r *Recorder) tenantOf(source string) string {
+	if r.cfg.Tenant == nil {
+		return ""
+	}
+	return r.cfg.Tenant(source)
+}
+
+// createMedia creates the media file of a new recording: a plaintext WAV,
+// or with encryption on a WAV encrypted to the recipients of the tenant
+// of the session from source (an error, never plaintext, when that
+// tenant has none).
+func (r *Recorder) createMedia(path, source string, channels int) (mediaWriter, error) {
+	if !r.encrypts() {
+		return wav.Create(path, r.cfg.Format, channels, 8000)
+	}
+	return createCryptWAV(path, r.cfg.Encryption, r.tenantOf(source), r.cfg.Format, channels, 8000)
+}
+
 // openRaw opens the sidecar for payloads the mixer cannot decode.
 func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 	base := strings.TrimSuffix(c.rec.MediaPath, ".wav")
-	f, err := os.OpenFile(fmt.Sprintf("%s.ch%d.rtpraw", base, ch), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
+	path := fmt.Sprintf("%s.ch%d.rtpraw", base, ch)
+	var f syncer
+	if r.encrypts() {
+		file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := r.cfg.Encryption.Recipients(r.tenantOf(c.source))
+		var ew *mediacrypt.Writer
+		if err == nil {
+			ew, err = mediacrypt.NewWriter(file, rs, mediacrypt.Options{})
+		}
+		if err != nil {
+			file.Close()
+			os.Remove(path)
+			return nil, err
+		}
+		f = &cryptRaw{ew: ew, f: file}
+	} else {
+		file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		f = file
 	}
 	c.raw = append(c.raw, f)
 	var sdp []byte

@@ -162,6 +162,7 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 	tr := c.mix.Track(ch)
 	rx, err := rtpin.Listen(rtpin.Config{
 		SRTP:         keys,
+		PayloadTypes: m.PayloadTypes(),
 		IP:           r.cfg.RTPIP,
 		Ports:        r.cfg.Ports,
 		Handler:      tr,
@@ -323,6 +324,7 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 		}
 		te, cn := m.EventsFor(chosen)
 		tr.SetCodecs(m.Codecs, te, cn)
+		s.rx.SetPayloadTypes(m.PayloadTypes())
 		inactive := m.Direction == sdpoa.Inactive || m.Hold
 		everyInactive = everyInactive && inactive
 		open++
@@ -612,6 +614,11 @@ func (r *Recorder) closeStream(c *call, s *stream) {
 		r.stats.packetsClosed.Add(st.Packets)
 		s.dropped += st.ForeignSource
 		r.stats.packetsDropped.Add(st.ForeignSource)
+		if st.UnofferedPT > 0 {
+			s.unoffered += st.UnofferedPT
+			s.unofferedLast = st.LastUnofferedPT
+			r.stats.packetsUnoffered.Add(st.UnofferedPT)
+		}
 		s.rx = nil
 	}
 }

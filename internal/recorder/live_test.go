@@ -70,9 +70,8 @@ func samplesOf(frames []live.Frame) []int16 {
 // on the right channel; Live shows the call and its channels; when the
 // call ends the recording is no longer live and the subscription closes.
 func TestLiveListenDuringCall(t *testing.T) {
-	f := newFixture(t)
 	hub := live.NewHub()
-	f.r.SetLiveHub(hub)
+	f := newFixture(t, func(c *Config) { c.LiveHub = hub })
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA1) // the recorded DN 5001: channel 0
 	b := newSender(t, 0, 0xB1) // the other party: channel 1

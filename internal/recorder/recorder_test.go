@@ -58,7 +58,7 @@ func (h *hangups) Hangup(_ context.Context, id, reason string) error {
 
 var nextPort = 36000
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "openrec.db"))
@@ -72,11 +72,15 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{
+	cfg := Config{
 		DataDir: dir, Format: wav.FormatULaw, MaxCalls: 4, MediaTimeout: 30 * time.Second, LegWindow: 10 * time.Second,
 		ReorderWindow: 100 * time.Millisecond, FlushInterval: time.Second, RTPIP: netip.MustParseAddr("127.0.0.1"),
 		Ports: ports, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, db)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r, err := New(cfg, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,3 +306,23 @@ func TestCapacityAdmitsSecondLeg(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// sendPT sends n packets of payload type pt.
+func (s *sender) sendPT(t *testing.T, n int, pt, payload byte) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		p := make([]byte, 12+160)
+		p[0], p[1] = 0x80, pt
+		binary.BigEndian.PutUint16(p[2:], s.seq)
+		binary.BigEndian.PutUint32(p[4:], s.ts)
+		binary.BigEndian.PutUint32(p[8:], s.ssrc)
+		for k := 12; k < len(p); k++ {
+			p[k] = payload
+		}
+		if _, err := s.c.WriteToUDP(p, s.to); err != nil {
+			t.Fatal(err)
+		}
+		s.seq++
+		s.ts += 160
+	}
+}

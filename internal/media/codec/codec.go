@@ -64,12 +64,6 @@ func NewDecoder(c media.Codec) (Decoder, error) {
 	return nil, fmt.Errorf("%w: %s/%d", ErrUnsupported, c.Name, c.ClockRate)
 }
 
-// Supported reports whether NewDecoder would succeed for c.
-func Supported(c media.Codec) bool {
-	_, err := NewDecoder(c)
-	return err == nil
-}
-
 // DecodableName reports whether this build decodes the codec of that SDP
 // encoding name at its standard clock rate (G722/8000, opus/48000, and
 // G729/8000 with the bcg729 build tag).

@@ -54,9 +54,16 @@ func recovered(c *counters, log *slog.Logger, where string, r any, attrs ...any)
 // still be answered), never the process.
 func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if !s.enter() { // Close is waiting for the handlers in progress
+			if answerable(req) {
+				s.respondSafely(req, tx, 503, "Service Unavailable")
+			}
+			return
+		}
+		defer s.work.Done()
 		defer func() {
 			if r := recover(); r != nil {
-				recovered(s.counters, s.log, "request", r, "method", req.Method.String(), "call_id", callID(req), "source", req.Source())
+				recovered(s.counters, s.log, "request", r, "method", req.Method.String(), "sip_call_id", callID(req), "source", req.Source())
 				if answerable(req) {
 					s.respondSafely(req, tx, 500, "Server Internal Error")
 				}

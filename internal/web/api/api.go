@@ -23,6 +23,7 @@ import (
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // Store is what the API reads recordings from.
@@ -105,6 +106,10 @@ type Config struct {
 	Eraser  Eraser       // nil: erasure is 501
 	DataDir string       // to resolve relative media paths
 	MP3     *mediaconv.Cache
+	// Keys decrypt recordings encrypted at rest (nil: none; an encrypted
+	// recording then gets 409, never its ciphertext). MP3s of encrypted
+	// recordings are encoded for each request and never cached on disk.
+	Keys    *mediacrypt.Keys
 	Health  http.Handler // GET /healthz
 	Metrics http.Handler // GET /metrics
 	// MetricsToken, when set, is the bearer token /metrics asks for (a

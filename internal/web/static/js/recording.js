@@ -461,7 +461,8 @@ function extTable(entries) {
 /**
  * holdCard shows the recording's legal hold (a held recording is deleted by
  * nothing: retention, discard or erasure) and lets admins and supervisors
- * set one with a reason, or release it (docs/api.md "Legal holds").
+ * set one with a reason — on this recording or on every recording of its
+ * call — or release it (docs/api.md "Legal holds").
  */
 function holdCard(id, rec, ctx) {
   const role = ctx.user ? ctx.user.role : '';
@@ -477,8 +478,12 @@ function holdCard(id, rec, ctx) {
       body.push(h('button', { type: 'button', id: 'hold-release', class: 'btn', text: 'Release hold', onclick: release }));
     } else if (staff) {
       const reason = h('input', { id: 'hold-reason', type: 'text', maxlength: '500', placeholder: 'Reason (case number, complaint)', 'aria-label': 'Reason for the legal hold' });
-      body.push(h('div', { class: 'controls' }, reason,
-        h('button', { type: 'button', id: 'hold-set', class: 'btn btn-primary', text: 'Put on legal hold', onclick: () => set(reason.value) })));
+      const buttons = [h('button', { type: 'button', id: 'hold-set', class: 'btn btn-primary', text: 'Put on legal hold', onclick: () => set(reason.value) })];
+      if (rec.call_uuid) {
+        // every recording of the call (transfers, consultations): POST /holds {call_uuid}
+        buttons.push(h('button', { type: 'button', id: 'hold-set-call', class: 'btn', text: 'Hold the whole call', title: `Every recording of call ${rec.call_uuid}`, onclick: () => set(reason.value, true) }));
+      }
+      body.push(h('div', { class: 'controls' }, reason, ...buttons));
     }
     fill(el, h('h2', { text: 'Legal hold' }), ...body);
   };
@@ -486,14 +491,15 @@ function holdCard(id, rec, ctx) {
     const r = await get(paths.recording(id));
     render(r.legal_hold);
   };
-  const set = async (reason) => {
+  const set = async (reason, wholeCall) => {
     if (!reason.trim()) {
       showError({ title: 'Legal hold', detail: 'give a reason (a case number, a complaint)' });
       return;
     }
     try {
       clearBanner();
-      await post(paths.holds(), { recording_id: id, reason: reason.trim() });
+      const target = wholeCall ? { call_uuid: rec.call_uuid } : { recording_id: id };
+      await post(paths.holds(), { ...target, reason: reason.trim() });
       await refresh();
     } catch (err) {
       showError(err, 'Legal hold');
