@@ -92,8 +92,10 @@ func TestSIPTLSRecorderByeReachesPeer(t *testing.T) {
 	d := tlsDialer(t, &tls.Config{RootCAs: serverCA.Pool})
 	start := time.Now()
 	var muted atomic.Bool
+	// An hour-long call: only the recorder's BYE ends it (the test's
+	// timeout would come first otherwise).
 	res, err := d.Call(context.Background(), dial.Spec{
-		Target: a.SIPTLSAddr(), Transport: dial.TransportTLS, Mode: dial.ModeMSR, Duration: 6 * time.Second,
+		Target: a.SIPTLSAddr(), Transport: dial.TransportTLS, Mode: dial.ModeMSR, Duration: time.Hour,
 		Mute: func() bool {
 			if time.Since(start) > time.Second {
 				muted.Store(true)
@@ -108,9 +110,6 @@ func TestSIPTLSRecorderByeReachesPeer(t *testing.T) {
 		if !bye {
 			t.Errorf("INVITE %d: the recorder's BYE did not reach the TLS peer", i+1)
 		}
-	}
-	if el := time.Since(start); el > 5*time.Second {
-		t.Errorf("call lasted %v: ended by the dialer, not by the recorder's BYE", el)
 	}
 }
 

@@ -220,9 +220,8 @@ type slowHangups struct {
 }
 
 func (h *slowHangups) Hangup(_ context.Context, id, reason string) error {
-	// Models the peer's answer time (not synchronisation): a Shutdown
-	// that does not wait returns well before it.
-	time.Sleep(100 * time.Millisecond)
+	// A Shutdown that does not wait for the BYEs returns well before this.
+	time.Sleep(100 * time.Millisecond) // models time: the peer's answer time, not synchronisation
 	h.mu.Lock()
 	h.ids = append(h.ids, id)
 	h.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -82,16 +83,7 @@ func WaitWaiting(tb testing.TB, timeout time.Duration, fn string, reasons ...str
 }
 
 func waitingIn(fn string, reasons []string) bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+	for _, g := range bytes.Split(stacks(), []byte("\n\n")) {
 		header, body, _ := bytes.Cut(g, []byte("\n"))
 		if !bytes.Contains(body, []byte(fn+"(")) {
 			continue
@@ -103,4 +95,58 @@ func waitingIn(fn string, reasons []string) bool {
 		}
 	}
 	return false
+}
+
+// Lockstep runs f in n goroutines for the given number of rounds. Each
+// round releases the n goroutines at once and the next one starts when all
+// have returned: the calls of one round run concurrently (no call of a
+// round happens before another of the same round, for the race detector
+// as for the scheduler), and the goroutines interleave by construction, not
+// only when the scheduler happens to switch between them. g is the
+// goroutine (0..n-1), round the round (0..rounds-1).
+func Lockstep(n, rounds int, f func(g, round int)) {
+	release := make([]chan struct{}, rounds)
+	for i := range release {
+		release[i] = make(chan struct{})
+	}
+	var done sync.WaitGroup
+	var all sync.WaitGroup
+	for g := range n {
+		all.Go(func() {
+			for round := range rounds {
+				<-release[round]
+				f(g, round)
+				done.Done()
+			}
+		})
+	}
+	for round := range rounds {
+		done.Add(n)
+		close(release[round])
+		done.Wait()
+	}
+	all.Wait()
+}
+
+// CountGoroutines returns how many goroutines have a function whose name
+// contains fn on their stack.
+func CountGoroutines(fn string) int {
+	n := 0
+	for _, g := range bytes.Split(stacks(), []byte("\n\n")) {
+		if bytes.Contains(g, []byte(fn+"(")) {
+			n++
+		}
+	}
+	return n
+}
+
+func stacks() []byte {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return buf[:n]
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

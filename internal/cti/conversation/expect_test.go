@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Hand-written expectations beside the golden files. The golden files
@@ -460,5 +461,57 @@ func TestScenarioExpectations(t *testing.T) {
 			r.play(t, steps)
 			checkExpectation(t, r, want)
 		})
+	}
+}
+
+// TestDocumentedMidCallControl: "Using TPrivateService requests, T-Library
+// clients can control, in real-time, an ongoing recording session": the
+// request names ThisDN (the recorded DN), the ConnectionID of the call and
+// PrivateMsgID GSIP_RECORD_STOP (3014), GSIP_RECORD_PAUSE (3015) or
+// GSIP_RECORD_RESUME (3016); the recording is started with
+// GSIP_RECORD_START (3013) (Genesys Interaction Recording Solution Guide,
+// "Mid-Call Control of the Recording Session"; Active Recording
+// Ecosystem, "Development Info").
+func TestDocumentedMidCallControl(t *testing.T) {
+	x := newH(t, rule5002(false))
+	acts := x.established(0, "5002", cust, conn1, uuid1)
+	var start PrivateService
+	for _, a := range acts {
+		if ps, ok := a.(PrivateService); ok {
+			start = ps
+		}
+	}
+	if start.MsgID != 3013 || start.DN != "5002" || start.ConnID != conn1 {
+		t.Fatalf("start request %+v, want 3013 on 5002, ConnID %v", start, conn1)
+	}
+	x.add(ms(50), x.e.ServiceResult(start, nil, at(ms(50))))
+	steps := []struct {
+		op    Op
+		msgID int
+		state RecState
+	}{
+		{OpPause, 3015, RecPaused},
+		{OpResume, 3016, RecOn},
+		{OpStop, 3014, RecOff},
+	}
+	for i, st := range steps {
+		d := time.Duration(i+1) * s
+		acts, err := x.e.Control(uuid1, "5002", st.op, at(d))
+		if err != nil {
+			t.Fatalf("%s: %v", st.op, err)
+		}
+		var ps PrivateService
+		for _, a := range x.add(d, acts) {
+			if p, ok := a.(PrivateService); ok {
+				ps = p
+			}
+		}
+		if ps.MsgID != st.msgID || ps.DN != "5002" || ps.ConnID != conn1 {
+			t.Errorf("%s request: msg %d on %s ConnID %v; want %d on 5002, ConnID %v", st.op, ps.MsgID, ps.DN, ps.ConnID, st.msgID, conn1)
+		}
+		x.add(d, x.e.ServiceResult(ps, nil, at(d)))
+		if got := x.call(uuid1).Recordings[0].State; got != st.state {
+			t.Errorf("after %s: state %s, want %s", st.op, got, st.state)
+		}
 	}
 }

@@ -230,26 +230,40 @@ func TestResultStringOptions(t *testing.T) {
 	}
 }
 
-// TestConcurrentEvaluate runs Evaluate from several goroutines (meaningful
-// with -race).
+// TestConcurrentEvaluate runs Evaluate from several goroutines in
+// lockstep: every round has four Evaluate calls in flight at once
+// (meaningful with -race).
 func TestConcurrentEvaluate(t *testing.T) {
 	s, err := Compile(benchConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := s.Evaluate(benchFacts())
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 100 {
+	// (testtool.Lockstep, written out: this package's tests import only
+	// the standard library, see deps_test.go)
+	const n, rounds = 4, 100
+	var all, round sync.WaitGroup
+	release := make([]chan struct{}, rounds)
+	for i := range release {
+		release[i] = make(chan struct{})
+	}
+	for range n {
+		all.Go(func() {
+			for r := range rounds {
+				<-release[r]
 				if got := s.Evaluate(benchFacts()); got.Rule != want.Rule || len(got.Trace) != len(want.Trace) {
 					t.Errorf("got %s, want %s", got.Rule, want.Rule)
-					return
 				}
+				round.Done()
 			}
 		})
 	}
-	wg.Wait()
+	for r := range rounds {
+		round.Add(n)
+		close(release[r])
+		round.Wait()
+	}
+	all.Wait()
 }
 
 // Issue 13: retention periods per rule, by rule name.
