@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -152,5 +154,60 @@ func TestCloseWaitsForServerBye(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "sipsrv.(*Server).Hangup") {
 		t.Errorf("Close left the BYE goroutine running:\n%s", stacks)
+	}
+}
+
+// A CANCEL that wins the race after the recorder answered, while the 200
+// is being prepared: the peer got 487, and the retransmissions of the
+// final response (Timer G, the peer did not ACK yet) repeat the 487. sipgo
+// v1.7.2 keeps the last response handed to a transaction as the one to
+// retransmit even when its state machine refused to send it, so a 200
+// handed over after the 487 would be retransmitted after it.
+func TestCancelWinningBefore200KeepsThe487(t *testing.T) {
+	window := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	h := &cancelHandler{invited: map[string]bool{}, ended: map[string]bool{}}
+	s, err := New(Config{Listen: "127.0.0.1:0", AdvertiseIP: mustAddr("127.0.0.1"), Logger: discardLogger(),
+		AfterFunc: func(d time.Duration, f func()) func() bool {
+			// The session timer is armed between the answer and the 200.
+			once.Do(func() { close(window); <-release })
+			return func() bool { return true }
+		}}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { _ = s.Close() })
+	c, port := udpPeer(t)
+	to := net.UDPAddrFromAddrPort(s.Addr())
+	const id = "cancel-wins-late"
+	inv := withHeaders(reviewRequest("INVITE", id, "z9hG4bKcwl", port, reviewSDP), "Session-Expires: 1800\r\n")
+	_, _ = c.WriteToUDP([]byte(inv), to)
+	<-window
+	_, _ = c.WriteToUDP([]byte(reviewRequest("CANCEL", id, "z9hG4bKcwl", port, "")), to)
+	next := func() string { // the next final response to the INVITE
+		buf := make([]byte, 65535)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second)) // a bound; Timer G fires at 500 ms
+			n, _, err := c.ReadFromUDP(buf)
+			if err != nil {
+				t.Fatalf("no final response: %v", err)
+			}
+			msg := string(buf[:n])
+			if strings.Contains(header(msg, "CSeq"), "INVITE") && !strings.HasPrefix(msg, "SIP/2.0 1") {
+				return statusOfMsg(msg)
+			}
+		}
+	}
+	if got := next(); got != "487 Request Terminated" {
+		t.Fatalf("INVITE answered %q, want 487", got)
+	}
+	close(release)
+	if got := next(); got != "487 Request Terminated" {
+		t.Errorf("after the 487: %q, want the 487 retransmitted", got)
+	}
+	if n := s.Dialogs(); n != 0 {
+		t.Errorf("%d dialogs after the CANCEL won", n)
 	}
 }

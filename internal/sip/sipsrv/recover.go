@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo"
@@ -30,6 +31,33 @@ type counters struct {
 	tcpOpen                                    atomic.Int64
 	tcpAccepted, tcpRefused, tcpIdle, tcpLarge atomic.Uint64
 	tlsFailed                                  atomic.Uint64
+
+	// A change of the connection counters (accepted, refused, released,
+	// failed handshake) closes wake: Stats readers can wait for one
+	// (connChange) instead of polling.
+	mu   sync.Mutex
+	wake chan struct{}
+}
+
+// connChanged wakes those waiting for a connection counter to change.
+func (c *counters) connChanged() {
+	c.mu.Lock()
+	if c.wake != nil {
+		close(c.wake)
+		c.wake = nil
+	}
+	c.mu.Unlock()
+}
+
+// connChange returns a channel closed at the next connection counter
+// change.
+func (c *counters) connChange() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{})
+	}
+	return c.wake
 }
 
 // Stats returns the current counters.

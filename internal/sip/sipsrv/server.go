@@ -446,12 +446,17 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.armAckTimer(id, d)
 	s.armTimer(id, st)
 	s.mu.Unlock()
-	s.send(req, tx, res)
-	s.retransmit2xx(id, d, res)
+	if !cancelled.Load() {
+		s.send(req, tx, res)
+	}
 	// The transaction handles the CANCEL and the 200 one after the other: if
 	// the CANCEL got in first, the peer got 487, not our 200. (Close after
 	// the 200 leaves the dialog: the peer has it.)
 	if cancelled.Load() {
+		// sipgo v1.7.2 keeps the last response handed to the transaction
+		// as the one Timer G retransmits, even the 200 its state machine
+		// refused to send after the 487: hand it the 487 again.
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 487, "Request Terminated", nil))
 		s.mu.Lock()
 		mine := s.dialogs[id] == d
 		if mine {
@@ -463,7 +468,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			s.stopTimer(id)
 		}
 		s.h.Bye(id, "cancelled")
+		return
 	}
+	s.retransmit2xx(id, d, res)
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
