@@ -147,3 +147,34 @@ func TestRecordingsHoldCall(t *testing.T) {
 		t.Errorf("audit: %v", got)
 	}
 }
+
+// Issue 13: every view of call metadata is audited, from the command line
+// too: recordings show (view) and recordings list (search, with its
+// filters).
+func TestRecordingsListAndShowAudited(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if err := db.CreateRecording(ctx, &store.Recording{ID: "v1", Mode: store.ModeMSR, Status: store.StatusCompleted, RecordedDN: "5001",
+		StartedAt: t0, EndedAt: t0.Add(time.Minute), ExternalData: map[string]string{store.TenantKey: "Acme"}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runAdmin(t, "", "recordings", "show", "v1", "--data-dir", dir); err != nil || !strings.Contains(out, "v1") {
+		t.Fatalf("show: %v %q", err, out)
+	}
+	if out, _, err := runAdmin(t, "", "recordings", "list", "--dn", "5001", "--limit", "5", "--data-dir", dir); err != nil || !strings.Contains(out, "v1") {
+		t.Fatalf("list: %v %q", err, out)
+	}
+	audit, _ := db.ListAudit(ctx, store.AuditFilter{})
+	got := map[string]string{}
+	for _, e := range audit {
+		if !strings.HasPrefix(e.User, "cli") {
+			t.Errorf("audit user %q", e.User)
+		}
+		got[e.Action] = e.RecordingID + "|" + e.Detail + "|" + e.Tenant
+	}
+	if got[store.AuditView] != "v1||Acme" || got[store.AuditSearch] != "|dn=5001 limit=5|" {
+		t.Errorf("audit %v", got)
+	}
+}
