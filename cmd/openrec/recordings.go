@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
@@ -134,6 +135,9 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 				f.Limit = math.MaxInt32 // all
 			}
 			recs, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.Recording, error) {
+				if err := appendCLIAudit(ctx, db, store.AuditEntry{Action: store.AuditSearch, Detail: filterFlags(cmd)}); err != nil {
+					return nil, err
+				}
 				return db.ListRecordings(ctx, f)
 			})
 			if err != nil {
@@ -160,6 +164,18 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 	return cmd
 }
 
+// filterFlags describes the flags of cmd that were set, but --data-dir
+// and --json, for the audit log: "dn=5001 limit=5".
+func filterFlags(cmd *cobra.Command) string {
+	var parts []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "data-dir" && f.Name != "json" {
+			parts = append(parts, f.Name+"="+f.Value.String())
+		}
+	})
+	return strings.Join(parts, " ")
+}
+
 func parseTimeFlag(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -178,7 +194,7 @@ func newRecordingsShowCmd(dataDir *string) *cobra.Command {
 		Short: "Show one recording with its parties, segments, events and external data",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := getRecording(cmd.Context(), *dataDir, args[0])
+			r, err := viewRecording(cmd.Context(), *dataDir, args[0])
 			if err != nil {
 				return err
 			}
@@ -193,6 +209,16 @@ func newRecordingsShowCmd(dataDir *string) *cobra.Command {
 }
 
 func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
+	return readRecording(ctx, dataDir, id, false)
+}
+
+// viewRecording is getRecording for a person's eyes: audited as a view of
+// the recording's metadata.
+func viewRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
+	return readRecording(ctx, dataDir, id, true)
+}
+
+func readRecording(ctx context.Context, dataDir, id string, audit bool) (*store.Recording, error) {
 	db, err := openExistingStore(ctx, dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("recording %s: %w", id, err)
@@ -201,6 +227,9 @@ func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, er
 	r, err := db.GetRecording(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("recording %s not found in %s: %w", id, db.Path(), store.ErrNotFound)
+	}
+	if err == nil && audit {
+		err = appendCLIAudit(ctx, db, store.AuditEntry{Action: store.AuditView, RecordingID: r.ID, Tenant: r.ExternalData[store.TenantKey]})
 	}
 	return r, err
 }

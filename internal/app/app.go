@@ -88,6 +88,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if log == nil {
 		log = slog.Default()
 	}
+	warnReadableSecrets(cfg, log)
 	if err := raiseFileLimit(cfg.MaxCalls, cfg.FDReserve); err != nil {
 		return nil, err
 	}

@@ -191,10 +191,12 @@ steps:
 		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="held"] #hold-release`)),
 	)
 	for _, r := range recs {
-		if h, ok, err := env.a.Store().LegalHold(context.Background(), r.ID); err != nil || !ok || h.Reason != "case 4712" {
+		if h, ok, err := env.a.Store().LegalHold(context.Background(), r.ID); err != nil || !ok || h.Reason != "case 4712" || h.CallUUID != r.CallUUID {
 			t.Errorf("call hold of %s in the store: %+v %v %v", r.ID, h, ok, err)
 		}
-		_ = env.a.Store().ReleaseLegalHold(context.Background(), r.ID)
+	}
+	if _, err := env.a.Store().ReleaseCallHold(context.Background(), recs[0].CallUUID); err != nil {
+		t.Errorf("release the call hold: %v", err)
 	}
 
 	// Live monitor during a call.

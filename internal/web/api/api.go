@@ -233,6 +233,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/holds", true, staff, http.HandlerFunc(s.listHolds)},
 		{"POST", "/api/v1/holds", true, staff, http.HandlerFunc(s.setHold)},
 		{"DELETE", "/api/v1/holds/{id}", true, staff, http.HandlerFunc(s.releaseHold)},
+		{"DELETE", "/api/v1/holds/call/{uuid}", true, staff, http.HandlerFunc(s.releaseCallHold)},
 		{"POST", "/api/v1/admin/erasure", true, admin, http.HandlerFunc(s.erase)},
 	}
 }
