@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"net/netip"
+	"slices"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +25,7 @@ import (
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
@@ -175,6 +179,20 @@ func TestEncryptionAtRestMSRAndSIPREC(t *testing.T) {
 			if n := assertNoPlaintext(t, a, tones); n == 0 {
 				t.Error("no media file while recording")
 			}
+			// Replay while recording: the authenticated prefix, as a WAV.
+			var live []store.Recording
+			live, _ = a.Store().ListRecordings(context.Background(), store.Filter{Status: store.StatusRecording})
+			if len(live) == 1 {
+				code, body, _ := getMedia(t, c, live[0].ID, "")
+				f := filepath.Join(t.TempDir(), "live.wav")
+				os.WriteFile(f, body, 0o600)
+				w, err := wav.ReadFile(f)
+				if code != 200 || err != nil || w.Duration() < time.Second || !audiotest.HasTone(w.Channel(0), 8000, 440, tones) {
+					t.Errorf("replay while recording: %d, %v", code, err)
+				}
+			} else {
+				t.Errorf("%d recordings in progress, want 1", len(live))
+			}
 			wg.Wait()
 			if cerr != nil {
 				t.Fatal(cerr)
@@ -296,5 +314,50 @@ func checkEncryptedMP3(t *testing.T, a *app.App, c *apiClient, id string) {
 	})
 	if len(cached) != 0 {
 		t.Errorf("MP3 of an encrypted recording left on disk: %v", cached)
+	}
+}
+
+// Recipients per tenant: a session from a source of tenant Bank
+// (source_tenants) is encrypted to Bank's recipients only, others to
+// encrypt_to.
+func TestEncryptionPerTenantRecipients(t *testing.T) {
+	rAll, iAll := ageKeys(t)
+	rBank, iBank := ageKeys(t)
+	a := startApp(t, func(c *config.Serve) {
+		c.SourceTenants = map[string]string{"127.0.0.2/32": "Bank"}
+		c.Encryption = config.Encryption{Enabled: true, EncryptTo: rAll, Tenants: map[string]string{"Bank": rBank}}
+	})
+	for i, local := range []string{"127.0.0.1", "127.0.0.2"} {
+		d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr(local), Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		res, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeSIPREC, Duration: time.Second})
+		if err != nil {
+			t.Fatalf("call from %s: %v", local, err)
+		}
+		var r *store.Recording
+		for _, x := range waitFinished(t, a, i+1) {
+			if slices.Contains(x.SIPCallIDs, res.CallIDs[0]) {
+				r = &x
+			}
+		}
+		if r == nil {
+			t.Fatalf("no recording of the call from %s", local)
+		}
+		opens := map[string]bool{}
+		for name, ids := range map[string]string{"encrypt_to": iAll, "Bank": iBank} {
+			k, _ := mediacrypt.IdentityKeys(ids)
+			m, err := k.OpenMedia(r.MediaPath)
+			if err == nil {
+				m.Close()
+			}
+			opens[name] = err == nil
+		}
+		want := map[string]bool{"encrypt_to": local == "127.0.0.1", "Bank": local == "127.0.0.2"}
+		if !maps.Equal(opens, want) {
+			t.Errorf("recording from %s opens with %v, want %v", local, opens, want)
+		}
 	}
 }
