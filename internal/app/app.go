@@ -130,6 +130,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
+	if err := recordDecryptKeys(dataDir, cfg.Encryption.DecryptKeys); err != nil {
+		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
+	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
 	rtpIP := netip.MustParseAddr(cfg.RTPIP)
 	var adv netip.Addr
