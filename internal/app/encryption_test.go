@@ -289,8 +289,8 @@ func TestEncryptedReplayWithoutKeyIsAProblem(t *testing.T) {
 	}
 }
 
-// checkEncryptedMP3: the MP3 of an encrypted recording is served (encoded
-// in memory) and nothing of it is kept on disk.
+// checkEncryptedMP3: the MP3 of an encrypted recording is served, and
+// cached only encrypted (to a key held in memory).
 func checkEncryptedMP3(t *testing.T, a *app.App, c *apiClient, id string) {
 	t.Helper()
 	testtool.Find(t, "OPENREC_TEST_LAME", "lame") // the server finds it on PATH the same way (mp3_encoder unset)
@@ -312,8 +312,25 @@ func checkEncryptedMP3(t *testing.T, a *app.App, c *apiClient, id string) {
 		}
 		return nil
 	})
-	if len(cached) != 0 {
-		t.Errorf("MP3 of an encrypted recording left on disk: %v", cached)
+	if len(cached) != 1 || !strings.HasSuffix(cached[0], ".mp3.age") {
+		t.Fatalf("MP3 cache holds %v, want one encrypted .mp3.age", cached)
+	}
+	raw, _ := os.ReadFile(cached[0])
+	if !mediacrypt.Encrypted(bytes.NewReader(raw)) || bytes.Contains(raw, body[:64]) || bytes.Contains(raw, body[len(body)/2:len(body)/2+64]) {
+		t.Error("cached MP3 is on disk in clear")
+	}
+	// A Range request is served from the (encrypted) cache.
+	req, _ = http.NewRequest("GET", c.base+"/api/v1/recordings/"+id+"/media?format=mp3", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Range", "bytes=100-2099")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(part, body[100:2100]) {
+		t.Errorf("mp3 Range: %d, %d bytes; want 206 and bytes 100-2099", resp.StatusCode, len(part))
 	}
 }
 

@@ -108,7 +108,8 @@ type Config struct {
 	MP3     *mediaconv.Cache
 	// Keys decrypt recordings encrypted at rest (nil: none; an encrypted
 	// recording then gets 409, never its ciphertext). MP3s of encrypted
-	// recordings are encoded for each request and never cached on disk.
+	// recordings are cached in MP3.Dir encrypted to a key held only in
+	// memory (cryptMP3), never in clear.
 	Keys    *mediacrypt.Keys
 	Health  http.Handler // GET /healthz
 	Metrics http.Handler // GET /metrics
@@ -138,6 +139,7 @@ type Server struct {
 	paths  *http.ServeMux // every API path, any method: tells 405 from 404
 	recent recentAudit
 	limit  loginLimiter
+	mp3enc cryptMP3 // MP3s of encrypted recordings, cached encrypted
 }
 
 // New returns the API server; Handler serves it.
