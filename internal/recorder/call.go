@@ -420,8 +420,36 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 			sdp = append(sdp, l.offer.Raw...)
 		}
 	}
-	_ = os.WriteFile(base+".sdp", sdp, 0o600)
+	_ = r.writeSidecar(c, base+".sdp", sdp)
 	return f, nil
+}
+
+// writeSidecar writes a small sidecar file (the SDP offers beside raw
+// payloads: with SRTP they hold the key material), encrypted like the
+// media when encryption is on.
+func (r *Recorder) writeSidecar(c *call, path string, data []byte) error {
+	if !r.encrypts() {
+		return os.WriteFile(path, data, 0o600)
+	}
+	rs, err := r.cfg.Encryption.Recipients(r.tenantOf(c.source))
+	if err != nil {
+		return err
+	}
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	ew, err := mediacrypt.NewWriter(file, rs, mediacrypt.Options{NoCheckpoints: true})
+	if err == nil {
+		_, err = ew.Write(data)
+		if cerr := ew.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // abandon removes what openCall created for a call that never got a leg.
