@@ -79,3 +79,17 @@ func DecryptKeysFile(dataDir string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// reloadEncryption reads the key files of the encryption section again
+// (SIGHUP): new recordings use the new recipients, playback the new
+// identities (list the new identity beside the old one while rotating). A
+// file that does not load keeps the keys in force.
+func (a *App) reloadEncryption() error {
+	keys, err := loadEncryption(a.cfg.Encryption, a.log)
+	if err != nil {
+		return err
+	}
+	a.keys.Store(keys)
+	a.rec.SetEncryption(keys)
+	return nil
+}

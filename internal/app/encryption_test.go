@@ -378,3 +378,66 @@ func TestEncryptionPerTenantRecipients(t *testing.T) {
 		}
 	}
 }
+
+// SIGHUP (App.Reload) reads the key files again: recordings that start
+// afterwards are encrypted to the new recipients, playback uses the new
+// identities; a key file that no longer loads keeps the keys in force.
+func TestEncryptionKeysReloaded(t *testing.T) {
+	rcp, ids := ageKeys(t)
+	r2, i2 := ageKeys(t)
+	a := startApp(t, func(c *config.Serve) {
+		c.Encryption = config.Encryption{Enabled: true, EncryptTo: rcp, DecryptKeys: ids}
+	})
+	addUser(t, a, "admin", "admin", "")
+	c := signIn(t, a, "admin")
+	call := func(n int) store.Recording {
+		t.Helper()
+		res, err := newDialer(t).Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeSIPREC, Duration: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range waitFinished(t, a, n) {
+			if slices.Contains(r.SIPCallIDs, res.CallIDs[0]) {
+				return r
+			}
+		}
+		t.Fatal("no recording of the call")
+		return store.Recording{}
+	}
+	opensWith := func(r store.Recording, idFile string) bool {
+		k, _ := mediacrypt.IdentityKeys(idFile)
+		m, err := k.OpenMedia(r.MediaPath)
+		if err == nil {
+			m.Close()
+		}
+		return err == nil
+	}
+	first := call(1)
+	// Rotation: new recipients; identities: the new one beside the old.
+	newRcp, _ := os.ReadFile(r2)
+	newID, _ := os.ReadFile(i2)
+	oldID, _ := os.ReadFile(ids)
+	os.WriteFile(rcp, newRcp, 0o600)
+	os.WriteFile(ids, append(oldID, newID...), 0o600)
+	if err := a.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second := call(2)
+	if opensWith(first, i2) || !opensWith(second, i2) {
+		t.Errorf("after reload: first opens with the new key %v (want false), second %v (want true)", opensWith(first, i2), opensWith(second, i2))
+	}
+	for _, r := range []store.Recording{first, second} {
+		if code, _, _ := getMedia(t, c, r.ID, ""); code != 200 {
+			t.Errorf("replay of %s after reload: %d", r.ID, code)
+		}
+	}
+	// A broken file: Reload fails, the keys in force stay.
+	os.WriteFile(rcp, []byte("not a key\n"), 0o600)
+	if err := a.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "not an age recipient") {
+		t.Errorf("reload of a broken recipients file: %v", err)
+	}
+	third := call(3)
+	if !opensWith(third, i2) {
+		t.Error("after a failed reload the recording is not encrypted to the keys in force")
+	}
+}

@@ -38,7 +38,7 @@ func encryptedFixture(t *testing.T) (*fixture, *mediacrypt.Keys) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.cfg.Encryption = enc
+	f.r.SetEncryption(enc)
 	dec, err := mediacrypt.IdentityKeys(ip)
 	if err != nil {
 		t.Fatal(err)
@@ -152,13 +152,13 @@ func TestEncryptedRecordingRecoveredAfterKill(t *testing.T) {
 	}
 	// The row: a recorder restarted on the same store (the call's row is
 	// still "recording") with identities computes the exact duration.
-	f.r.cfg.Encryption = keys
+	f.r.SetEncryption(keys)
 	rec.MediaPath = final
 	want := w.Frames * 1000 / 8000
 	if got := f.r.encryptedDurationMS(&rec); got != want {
 		t.Errorf("duration with identities %d ms, want the %d ms that decrypt", got, want)
 	}
-	f.r.cfg.Encryption = nil
+	f.r.SetEncryption(nil)
 	if got := f.r.encryptedDurationMS(&rec); got < want || got > want*105/100 {
 		t.Errorf("duration estimated without identities %d ms, want %d ms (+5%%)", got, want)
 	}
@@ -176,7 +176,7 @@ func TestEncryptionWithoutRecipientsRecordsNothingInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.cfg.Encryption = enc
+	f.r.SetEncryption(enc)
 	f.r.cfg.Tenant = func(string) string { return "Other" }
 	a := newSender(t, 0, 0xA)
 	if _, err := f.r.Invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly")); err == nil {

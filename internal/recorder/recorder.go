@@ -64,7 +64,8 @@ type Config struct {
 	DTMF func(source string) mixer.DTMFMode
 	// Encryption encrypts every new recording (and raw payload sidecar) at
 	// rest to the recipients of its tenant, named by Tenant from the SIP
-	// source (nil, or keys without recipients: plaintext WAV).
+	// source (nil, or keys without recipients: plaintext WAV). Replaced
+	// while running by SetEncryption (SIGHUP).
 	Encryption *mediacrypt.Keys
 	Tenant     func(source string) string
 	Now        func() time.Time
@@ -91,6 +92,8 @@ type Recorder struct {
 	draining bool
 
 	ids sync.Map // recording id → *call, while in progress (IsLive)
+
+	enc atomic.Pointer[mediacrypt.Keys] // Config.Encryption, replaced by SetEncryption
 
 	stats counters
 
@@ -141,14 +144,16 @@ func New(cfg Config, st Store) (*Recorder, error) {
 	if !cfg.RTPIP.IsValid() {
 		cfg.RTPIP = netip.IPv4Unspecified()
 	}
-	return &Recorder{
+	r := &Recorder{
 		cfg:   cfg,
 		st:    st,
 		log:   cfg.Logger,
 		calls: map[string]*call{},
 		legs:  map[string]*leg{},
 		stop:  make(chan struct{}),
-	}, nil
+	}
+	r.enc.Store(cfg.Encryption)
+	return r, nil
 }
 
 // SetSignaler sets who sends BYE for legs the recorder ends itself.

@@ -414,7 +414,11 @@ func (s *Server) openSource(path string, inProgress bool) (*mediaconv.Source, er
 	if !mediacrypt.IsEncryptedFile(path) {
 		return mediaconv.Open(path)
 	}
-	m, err := s.cfg.Keys.OpenMedia(path)
+	var keys *mediacrypt.Keys
+	if s.cfg.Keys != nil {
+		keys = s.cfg.Keys()
+	}
+	m, err := keys.OpenMedia(path)
 	if err != nil {
 		return nil, err
 	}
