@@ -89,13 +89,14 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 			var dc *dtmfChecker
 			if checkDTMF || dtmfDecoder != "" {
 				dc = &dtmfChecker{tmpDir: os.TempDir()}
-				if decryptKeys == "" {
-					decryptKeys = app.DecryptKeysFile(dataDir) // serve's, when it had one
-				}
 				if decryptKeys != "" {
 					if dc.keys, err = mediacrypt.IdentityKeys(decryptKeys); err != nil {
 						return fmt.Errorf("--decrypt-keys: %w", err)
 					}
+				} else if serves := app.DecryptKeysFile(dataDir); serves != "" {
+					// serve's, when this account may read them; else an
+					// encrypted recording reports that it needs a key
+					dc.keys, _ = mediacrypt.IdentityKeys(serves)
 				}
 				if dtmfDecoder != "" {
 					bin, err := exec.LookPath(dtmfDecoder)
