@@ -124,11 +124,23 @@ func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 	}
 	scanPlaintext(t, data, tones)
 
-	// Export: refused without a key, plaintext WAV with one, audited.
+	// Export: a plaintext WAV with the keys serve uses (found through the
+	// data dir) or --decrypt-keys, audited; refused without any key.
 	out := filepath.Join(t.TempDir(), "call.wav")
-	if o, err := run(t, "recordings", "export", r.ID, "--data-dir", data, "--out", out); err == nil || !strings.Contains(o, "encrypted") {
+	if o, err := run(t, "recordings", "export", r.ID, "--data-dir", data, "--out", out); err != nil || !strings.Contains(o, "decrypted to plaintext") {
+		t.Fatalf("export with serve's keys: %v\n%s", err, o)
+	}
+	os.Remove(out)
+	pointer := filepath.Join(data, "keys", "decrypt_keys.path")
+	saved, err := os.ReadFile(pointer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(pointer) // as after a serve without decrypt_keys
+	if o, err := run(t, "recordings", "export", r.ID, "--data-dir", data, "--out", out); err == nil || !strings.Contains(o, "encrypted at rest: pass --decrypt-keys") {
 		t.Errorf("export without a key: %v\n%s", err, o)
 	}
+	os.WriteFile(pointer, saved, 0o600)
 	if o, err := run(t, "recordings", "export", r.ID, "--data-dir", data, "--out", out, "--decrypt-keys", i1); err != nil || !strings.Contains(o, "decrypted to plaintext") {
 		t.Fatalf("export --decrypt-keys: %v\n%s", err, o)
 	}
@@ -164,8 +176,8 @@ func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 	if o, err := run(t, "verify", "--data-dir", data, "--all"); err != nil {
 		t.Errorf("verify after rotation: %v\n%s", err, o)
 	}
-	if o, err := run(t, "verify", "--data-dir", data, "--all", "--dtmf"); err == nil || !strings.Contains(o, "pass --decrypt-keys") {
-		t.Errorf("verify --dtmf of an encrypted recording without a key: %v\n%s", err, o)
+	if o, err := run(t, "verify", "--data-dir", data, "--all", "--dtmf"); err == nil || !strings.Contains(o, "no identity matches") {
+		t.Errorf("verify --dtmf with serve's (now rotated-out) key: %v\n%s", err, o)
 	}
 	if o, err := run(t, "verify", "--data-dir", data, "--all", "--dtmf", "--decrypt-keys", i2); err != nil {
 		t.Errorf("verify --dtmf --decrypt-keys: %v\n%s", err, o)

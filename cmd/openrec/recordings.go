@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/sqlite"
@@ -425,12 +426,13 @@ header is fixed up so that it plays; the source file is not touched. Each export
 is written to the audit log (action export, user cli:$USER, the output path).
 
 A recording encrypted at rest (serve --encrypt-to) is exported as a plaintext WAV
-with --decrypt-keys (age identities): its stored bytes are checked against the
-sha256 first, and the audit entry says the export is plaintext. --encrypted copies
+with --decrypt-keys (age identities; default: the decrypt_keys file serve was last
+started with on this data dir, when this account can read it): its stored bytes are
+checked against the sha256 first, and the audit entry says the export is plaintext. --encrypted copies
 the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opt := exportOptions{encrypted: encrypted}
+			opt := exportOptions{encrypted: encrypted, serveKeys: app.DecryptKeysFile(*dataDir)}
 			if decryptKeys != "" {
 				if encrypted {
 					return errors.New("--decrypt-keys and --encrypted: choose a plaintext or an encrypted export")
@@ -506,6 +508,7 @@ type exportResult struct {
 type exportOptions struct {
 	keys      *mediacrypt.Keys // decrypt to a plaintext WAV
 	encrypted bool             // copy as stored
+	serveKeys string           // without keys: the identities file serve was started with on the data dir
 }
 
 // errEncrypted: an encrypted recording and neither --decrypt-keys nor
@@ -543,6 +546,13 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 	}()
 	isEncrypted := mediacrypt.Encrypted(in)
 	if isEncrypted && !opt.encrypted {
+		if opt.keys == nil && opt.serveKeys != "" {
+			k, err := mediacrypt.IdentityKeys(opt.serveKeys)
+			if err != nil {
+				return res, fmt.Errorf("%w (serve's decrypt_keys: %w)", errEncrypted, err)
+			}
+			opt.keys = k
+		}
 		if opt.keys == nil {
 			return res, errEncrypted
 		}

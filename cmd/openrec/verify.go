@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
@@ -92,6 +93,10 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 					if dc.keys, err = mediacrypt.IdentityKeys(decryptKeys); err != nil {
 						return fmt.Errorf("--decrypt-keys: %w", err)
 					}
+				} else if serves := app.DecryptKeysFile(dataDir); serves != "" {
+					// serve's, when this account may read them; else an
+					// encrypted recording reports that it needs a key
+					dc.keys, _ = mediacrypt.IdentityKeys(serves)
 				}
 				if dtmfDecoder != "" {
 					bin, err := exec.LookPath(dtmfDecoder)
@@ -129,7 +134,7 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&checkDTMF, "dtmf", false, "also fail recordings whose audio still holds readable DTMF digits")
 	fl.StringVar(&dtmfDecoder, "dtmf-decoder", "", "with --dtmf, also run this external DTMF decoder (multimon-ng) on each channel (not on recordings encrypted at rest: it reads a temporary plaintext file)")
-	fl.StringVar(&decryptKeys, "decrypt-keys", "", "with --dtmf, age identities to read recordings encrypted at rest (the sha256 and manifest checks need no key)")
+	fl.StringVar(&decryptKeys, "decrypt-keys", "", "with --dtmf, age identities to read recordings encrypted at rest (default: serve's decrypt_keys on this data dir; the sha256 and manifest checks need no key)")
 	return cmd
 }
 

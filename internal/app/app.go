@@ -66,10 +66,10 @@ type App struct {
 	// metrics_listen: /metrics on its own listener.
 	metrics     *http.Server
 	metricsAddr string
-	guard       *resources.Guard // resources behind admission and health
-	hub         *live.Hub        // live audio of recordings in progress (listen live)
-	mp3         *mediaconv.Cache // MP3s made for downloads
-	keys        *mediacrypt.Keys // encryption at rest (nil: off, no identities)
+	guard       *resources.Guard                // resources behind admission and health
+	hub         *live.Hub                       // live audio of recordings in progress (listen live)
+	mp3         *mediaconv.Cache                // MP3s made for downloads
+	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
 	dataDir     string
 
 	cancel    context.CancelFunc
@@ -124,7 +124,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		_ = db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir, keys: keys}
+	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
 			_ = db.Close()
@@ -137,6 +138,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
+	if err := recordDecryptKeys(dataDir, cfg.Encryption.DecryptKeys); err != nil {
+		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
+	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
 	// The CTI side comes first: the recorder is built with its correlator,
 	// and the CTI side's Run gets the recorder (no setter closes a cycle).
@@ -468,14 +472,17 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	return srv, l.Addr().String(), nil
 }
 
-// Reload reads the recording rules (from the configuration file) and the
-// configuration data again: what SIGHUP does. Without a CTI link there is
-// nothing to reload.
+// Reload reads the recording rules (from the configuration file), the
+// configuration data and the encryption key files again: what SIGHUP
+// does. A key file that no longer loads keeps the keys in force.
 func (a *App) Reload(ctx context.Context) error {
 	if a.certs != nil {
 		if err := a.certs.Reload(); err != nil {
 			return err
 		}
+	}
+	if err := a.reloadEncryption(); err != nil {
+		return err
 	}
 	if a.cti == nil {
 		return nil

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
@@ -41,4 +44,52 @@ func loadEncryption(e config.Encryption, log *slog.Logger) (*mediacrypt.Keys, er
 		log.Info("encryption: no decrypt_keys: recordings are encrypted but this server cannot play them back (409)")
 	}
 	return keys, nil
+}
+
+// decryptKeysPointer, under KeysDir, holds the absolute path of the
+// identities file serve was last started with (decrypt_keys), so that the
+// command line on the same machine (`recordings export`, `verify --dtmf`)
+// finds the keys without being told: the path only, never a key; reading
+// the file still needs its permissions.
+const decryptKeysPointer = "decrypt_keys.path"
+
+// recordDecryptKeys writes (or, without decrypt_keys, removes) the pointer
+// to the identities file in dataDir.
+func recordDecryptKeys(dataDir, identities string) error {
+	p := filepath.Join(dataDir, KeysDir, decryptKeysPointer)
+	if identities == "" {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	abs, err := filepath.Abs(identities)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(p, []byte(abs+"\n"), 0o600)
+}
+
+// DecryptKeysFile returns the identities file serve was last started with
+// on dataDir ("" when none was configured).
+func DecryptKeysFile(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, KeysDir, decryptKeysPointer))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// reloadEncryption reads the key files of the encryption section again
+// (SIGHUP): new recordings use the new recipients, playback the new
+// identities (list the new identity beside the old one while rotating). A
+// file that does not load keeps the keys in force.
+func (a *App) reloadEncryption() error {
+	keys, err := loadEncryption(a.cfg.Encryption, a.log)
+	if err != nil {
+		return err
+	}
+	a.keys.Store(keys)
+	a.rec.SetEncryption(keys)
+	return nil
 }

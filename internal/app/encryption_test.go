@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ import (
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
@@ -175,6 +179,20 @@ func TestEncryptionAtRestMSRAndSIPREC(t *testing.T) {
 			if n := assertNoPlaintext(t, a, tones); n == 0 {
 				t.Error("no media file while recording")
 			}
+			// Replay while recording: the authenticated prefix, as a WAV.
+			var live []store.Recording
+			live, _ = a.Store().ListRecordings(context.Background(), store.Filter{Status: store.StatusRecording})
+			if len(live) == 1 {
+				code, body, _ := getMedia(t, c, live[0].ID, "")
+				f := filepath.Join(t.TempDir(), "live.wav")
+				os.WriteFile(f, body, 0o600)
+				w, err := wav.ReadFile(f)
+				if code != 200 || err != nil || w.Duration() < time.Second || !audiotest.HasTone(w.Channel(0), 8000, 440, tones) {
+					t.Errorf("replay while recording: %d, %v", code, err)
+				}
+			} else {
+				t.Errorf("%d recordings in progress, want 1", len(live))
+			}
 			wg.Wait()
 			if cerr != nil {
 				t.Fatal(cerr)
@@ -271,8 +289,8 @@ func TestEncryptedReplayWithoutKeyIsAProblem(t *testing.T) {
 	}
 }
 
-// checkEncryptedMP3: the MP3 of an encrypted recording is served (encoded
-// in memory) and nothing of it is kept on disk.
+// checkEncryptedMP3: the MP3 of an encrypted recording is served, and
+// cached only encrypted (to a key held in memory).
 func checkEncryptedMP3(t *testing.T, a *app.App, c *apiClient, id string) {
 	t.Helper()
 	testtool.Find(t, "OPENREC_TEST_LAME", "lame") // the server finds it on PATH the same way (mp3_encoder unset)
@@ -294,7 +312,132 @@ func checkEncryptedMP3(t *testing.T, a *app.App, c *apiClient, id string) {
 		}
 		return nil
 	})
-	if len(cached) != 0 {
-		t.Errorf("MP3 of an encrypted recording left on disk: %v", cached)
+	if len(cached) != 1 || !strings.HasSuffix(cached[0], ".mp3.age") {
+		t.Fatalf("MP3 cache holds %v, want one encrypted .mp3.age", cached)
+	}
+	raw, _ := os.ReadFile(cached[0])
+	if !mediacrypt.Encrypted(bytes.NewReader(raw)) || bytes.Contains(raw, body[:64]) || bytes.Contains(raw, body[len(body)/2:len(body)/2+64]) {
+		t.Error("cached MP3 is on disk in clear")
+	}
+	// A Range request is served from the (encrypted) cache.
+	req, _ = http.NewRequest("GET", c.base+"/api/v1/recordings/"+id+"/media?format=mp3", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Range", "bytes=100-2099")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(part, body[100:2100]) {
+		t.Errorf("mp3 Range: %d, %d bytes; want 206 and bytes 100-2099", resp.StatusCode, len(part))
+	}
+}
+
+// Recipients per tenant: a session from a source of tenant Bank
+// (source_tenants) is encrypted to Bank's recipients only, others to
+// encrypt_to.
+func TestEncryptionPerTenantRecipients(t *testing.T) {
+	rAll, iAll := ageKeys(t)
+	rBank, iBank := ageKeys(t)
+	a := startApp(t, func(c *config.Serve) {
+		c.SourceTenants = map[string]string{"127.0.0.2/32": "Bank"}
+		c.Encryption = config.Encryption{Enabled: true, EncryptTo: rAll, Tenants: map[string]string{"Bank": rBank}}
+	})
+	for i, local := range []string{"127.0.0.1", "127.0.0.2"} {
+		d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr(local), Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		res, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeSIPREC, Duration: time.Second})
+		if err != nil {
+			t.Fatalf("call from %s: %v", local, err)
+		}
+		var r *store.Recording
+		for _, x := range waitFinished(t, a, i+1) {
+			if slices.Contains(x.SIPCallIDs, res.CallIDs[0]) {
+				r = &x
+			}
+		}
+		if r == nil {
+			t.Fatalf("no recording of the call from %s", local)
+		}
+		opens := map[string]bool{}
+		for name, ids := range map[string]string{"encrypt_to": iAll, "Bank": iBank} {
+			k, _ := mediacrypt.IdentityKeys(ids)
+			m, err := k.OpenMedia(r.MediaPath)
+			if err == nil {
+				m.Close()
+			}
+			opens[name] = err == nil
+		}
+		want := map[string]bool{"encrypt_to": local == "127.0.0.1", "Bank": local == "127.0.0.2"}
+		if !maps.Equal(opens, want) {
+			t.Errorf("recording from %s opens with %v, want %v", local, opens, want)
+		}
+	}
+}
+
+// SIGHUP (App.Reload) reads the key files again: recordings that start
+// afterwards are encrypted to the new recipients, playback uses the new
+// identities; a key file that no longer loads keeps the keys in force.
+func TestEncryptionKeysReloaded(t *testing.T) {
+	rcp, ids := ageKeys(t)
+	r2, i2 := ageKeys(t)
+	a := startApp(t, func(c *config.Serve) {
+		c.Encryption = config.Encryption{Enabled: true, EncryptTo: rcp, DecryptKeys: ids}
+	})
+	addUser(t, a, "admin", "admin", "")
+	c := signIn(t, a, "admin")
+	call := func(n int) store.Recording {
+		t.Helper()
+		res, err := newDialer(t).Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeSIPREC, Duration: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range waitFinished(t, a, n) {
+			if slices.Contains(r.SIPCallIDs, res.CallIDs[0]) {
+				return r
+			}
+		}
+		t.Fatal("no recording of the call")
+		return store.Recording{}
+	}
+	opensWith := func(r store.Recording, idFile string) bool {
+		k, _ := mediacrypt.IdentityKeys(idFile)
+		m, err := k.OpenMedia(r.MediaPath)
+		if err == nil {
+			m.Close()
+		}
+		return err == nil
+	}
+	first := call(1)
+	// Rotation: new recipients; identities: the new one beside the old.
+	newRcp, _ := os.ReadFile(r2)
+	newID, _ := os.ReadFile(i2)
+	oldID, _ := os.ReadFile(ids)
+	os.WriteFile(rcp, newRcp, 0o600)
+	os.WriteFile(ids, append(oldID, newID...), 0o600)
+	if err := a.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second := call(2)
+	if opensWith(first, i2) || !opensWith(second, i2) {
+		t.Errorf("after reload: first opens with the new key %v (want false), second %v (want true)", opensWith(first, i2), opensWith(second, i2))
+	}
+	for _, r := range []store.Recording{first, second} {
+		if code, _, _ := getMedia(t, c, r.ID, ""); code != 200 {
+			t.Errorf("replay of %s after reload: %d", r.ID, code)
+		}
+	}
+	// A broken file: Reload fails, the keys in force stay.
+	os.WriteFile(rcp, []byte("not a key\n"), 0o600)
+	if err := a.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "not an age recipient") {
+		t.Errorf("reload of a broken recipients file: %v", err)
+	}
+	third := call(3)
+	if !opensWith(third, i2) {
+		t.Error("after a failed reload the recording is not encrypted to the keys in force")
 	}
 }

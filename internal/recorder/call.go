@@ -370,7 +370,11 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 }
 
 // encrypts reports whether new recordings are encrypted at rest.
-func (r *Recorder) encrypts() bool { return r.cfg.Encryption.Encrypts() }
+func (r *Recorder) encrypts() bool { return r.enc.Load().Encrypts() }
+
+// SetEncryption replaces the encryption keys for recordings that start
+// from now on (nil: plaintext); recordings in progress keep theirs.
+func (r *Recorder) SetEncryption(k *mediacrypt.Keys) { r.enc.Store(k) }
 
 // tenantOf is the tenant of a session from source, for its recipients.
 func (r *Recorder) tenantOf(source string) string {
@@ -385,10 +389,11 @@ func (r *Recorder) tenantOf(source string) string {
 // of the session from source (an error, never plaintext, when that
 // tenant has none).
 func (r *Recorder) createMedia(path, source string, channels int) (mediaWriter, error) {
-	if !r.encrypts() {
+	keys := r.enc.Load()
+	if !keys.Encrypts() {
 		return wav.Create(path, r.cfg.Format, channels, 8000)
 	}
-	return createCryptWAV(path, r.cfg.Encryption, r.tenantOf(source), r.cfg.Format, channels, 8000)
+	return createCryptWAV(path, keys, r.tenantOf(source), r.cfg.Format, channels, 8000)
 }
 
 // openRaw opens the sidecar for payloads the mixer cannot decode.
@@ -396,12 +401,12 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 	base := strings.TrimSuffix(c.rec.MediaPath, ".wav")
 	path := fmt.Sprintf("%s.ch%d.rtpraw", base, ch)
 	var f syncer
-	if r.encrypts() {
+	if keys := r.enc.Load(); keys.Encrypts() {
 		file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o600)
 		if err != nil {
 			return nil, err
 		}
-		rs, err := r.cfg.Encryption.Recipients(r.tenantOf(c.source))
+		rs, err := keys.Recipients(r.tenantOf(c.source))
 		var ew *mediacrypt.Writer
 		if err == nil {
 			ew, err = mediacrypt.NewWriter(file, rs, mediacrypt.Options{})
@@ -426,8 +431,37 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 			sdp = append(sdp, l.offer.Raw...)
 		}
 	}
-	_ = os.WriteFile(base+".sdp", sdp, 0o600)
+	_ = r.writeSidecar(c, base+".sdp", sdp)
 	return f, nil
+}
+
+// writeSidecar writes a small sidecar file (the SDP offers beside raw
+// payloads: with SRTP they hold the key material), encrypted like the
+// media when encryption is on.
+func (r *Recorder) writeSidecar(c *call, path string, data []byte) error {
+	keys := r.enc.Load()
+	if !keys.Encrypts() {
+		return os.WriteFile(path, data, 0o600)
+	}
+	rs, err := keys.Recipients(r.tenantOf(c.source))
+	if err != nil {
+		return err
+	}
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	ew, err := mediacrypt.NewWriter(file, rs, mediacrypt.Options{NoCheckpoints: true})
+	if err == nil {
+		_, err = ew.Write(data)
+		if cerr := ew.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // abandon removes what openCall created for a call that never got a leg.

@@ -3,6 +3,8 @@ package recorder
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
@@ -35,7 +38,7 @@ func encryptedFixture(t *testing.T) (*fixture, *mediacrypt.Keys) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.cfg.Encryption = enc
+	f.r.SetEncryption(enc)
 	dec, err := mediacrypt.IdentityKeys(ip)
 	if err != nil {
 		t.Fatal(err)
@@ -149,13 +152,13 @@ func TestEncryptedRecordingRecoveredAfterKill(t *testing.T) {
 	}
 	// The row: a recorder restarted on the same store (the call's row is
 	// still "recording") with identities computes the exact duration.
-	f.r.cfg.Encryption = keys
+	f.r.SetEncryption(keys)
 	rec.MediaPath = final
 	want := w.Frames * 1000 / 8000
 	if got := f.r.encryptedDurationMS(&rec); got != want {
 		t.Errorf("duration with identities %d ms, want the %d ms that decrypt", got, want)
 	}
-	f.r.cfg.Encryption = nil
+	f.r.SetEncryption(nil)
 	if got := f.r.encryptedDurationMS(&rec); got < want || got > want*105/100 {
 		t.Errorf("duration estimated without identities %d ms, want %d ms (+5%%)", got, want)
 	}
@@ -173,7 +176,7 @@ func TestEncryptionWithoutRecipientsRecordsNothingInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.cfg.Encryption = enc
+	f.r.SetEncryption(enc)
 	f.r.cfg.Tenant = func(string) string { return "Other" }
 	a := newSender(t, 0, 0xA)
 	if _, err := f.r.Invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly")); err == nil {
@@ -188,5 +191,53 @@ func TestEncryptionWithoutRecipientsRecordsNothingInClear(t *testing.T) {
 	})
 	if len(files) != 0 {
 		t.Errorf("files written: %v", files)
+	}
+}
+
+// With encryption on, the raw payload sidecar of an undecodable codec and
+// its SDP (SRTP keys, when there are any) are encrypted too.
+func TestEncryptedRawSidecars(t *testing.T) {
+	f, keys := encryptedFixture(t)
+	a := newSender(t, 0, 0xE)
+	sdp := parseSDP(t, fmt.Sprintf("v=0\no=MCP 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 18\na=rtpmap:18 G729/8000\na=sendonly\n", a.port()))
+	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	payload := bytes.Repeat([]byte{0x5A}, 20)
+	for i := 0; i < 10; i++ {
+		p := make([]byte, 12, 12+20)
+		p[0], p[1] = 0x80, 18
+		binary.BigEndian.PutUint16(p[2:], uint16(i))
+		binary.BigEndian.PutUint32(p[4:], uint32(i*160))
+		binary.BigEndian.PutUint32(p[8:], 0xE)
+		if _, err := a.c.WriteToUDP(append(p, payload...), a.to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPackets(t, f.r, 10)
+	f.clk.Add(time.Second)
+	f.r.Tick(f.clk.Now())
+	f.r.Bye("g", "bye")
+	rec := onlyRecording(t, f.db)
+	base := strings.TrimSuffix(rec.MediaPath, ".wav")
+	ids := keys.Identities()
+	for name, inClear := range map[string][]byte{".ch0.rtpraw": payload, ".sdp": []byte("m=audio")} {
+		b, err := os.ReadFile(base + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, inClear) || !mediacrypt.Encrypted(bytes.NewReader(b)) {
+			t.Errorf("%s: not encrypted", name)
+		}
+		r, err := mediacrypt.Open(bytes.NewReader(b), int64(len(b)), ids...)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		plain, _ := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
+		if !bytes.Contains(plain, inClear) || r.Truncated() {
+			t.Errorf("%s: decrypted %d bytes without what was written (truncated %v)", name, len(plain), r.Truncated())
+		}
 	}
 }

@@ -245,8 +245,8 @@ func (r *Recorder) encryptedDurationMS(rec *store.Recording) int64 {
 		return 0
 	}
 	perSecond := int64(f.BytesPerSample() * rec.Channels * 8000)
-	if r.cfg.Encryption.CanDecrypt() {
-		if m, err := r.cfg.Encryption.OpenMedia(rec.MediaPath); err == nil {
+	if keys := r.enc.Load(); keys.CanDecrypt() {
+		if m, err := keys.OpenMedia(rec.MediaPath); err == nil {
 			defer m.Close()
 			return m.DataSize() * 1000 / perSecond
 		}

@@ -72,7 +72,8 @@ type Config struct {
 	LiveHub *live.Hub
 	// Encryption encrypts every new recording (and raw payload sidecar) at
 	// rest to the recipients of its tenant, named by Tenant from the SIP
-	// source (nil, or keys without recipients: plaintext WAV).
+	// source (nil, or keys without recipients: plaintext WAV). Replaced
+	// while running by SetEncryption (SIGHUP).
 	Encryption *mediacrypt.Keys
 	Tenant     func(source string) string
 	Now        func() time.Time
@@ -99,6 +100,8 @@ type Recorder struct {
 	draining bool
 
 	ids sync.Map // recording id → *call, while in progress (IsLive)
+
+	enc atomic.Pointer[mediacrypt.Keys] // Config.Encryption, replaced by SetEncryption
 
 	stats counters
 
@@ -150,7 +153,7 @@ func New(cfg Config, st Store) (*Recorder, error) {
 	if !cfg.RTPIP.IsValid() {
 		cfg.RTPIP = netip.IPv4Unspecified()
 	}
-	return &Recorder{
+	r := &Recorder{
 		cfg:   cfg,
 		st:    st,
 		cor:   cfg.Correlator,
@@ -159,7 +162,9 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		calls: map[string]*call{},
 		legs:  map[string]*leg{},
 		stop:  make(chan struct{}),
-	}, nil
+	}
+	r.enc.Store(cfg.Encryption)
+	return r, nil
 }
 
 // SetSignaler sets who sends BYE for legs the recorder ends itself.

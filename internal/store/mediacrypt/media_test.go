@@ -79,3 +79,39 @@ func TestOpenMedia(t *testing.T) {
 		t.Error("IsEncryptedFile wrong")
 	}
 }
+
+func TestEphemeral(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "derived.mp3.age")
+	e, err := mediacrypt.NewEphemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Create(path)
+	w, err := e.NewWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := bytes.Repeat([]byte("ID3 mp3 frames "), 10000)
+	w.Write(plain)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	raw, _ := os.ReadFile(path)
+	if bytes.Contains(raw, []byte("ID3 mp3")) {
+		t.Error("plaintext on disk")
+	}
+	r, err := e.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
+	r.Close()
+	if !bytes.Equal(got, plain) || r.Truncated() {
+		t.Errorf("read back %d bytes (truncated %v), want %d", len(got), r.Truncated(), len(plain))
+	}
+	other, _ := mediacrypt.NewEphemeral() // the next process
+	if _, err := other.OpenFile(path); !errors.Is(err, mediacrypt.ErrWrongKey) {
+		t.Errorf("another process's key: %v, want ErrWrongKey", err)
+	}
+}

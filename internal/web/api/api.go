@@ -106,10 +106,12 @@ type Config struct {
 	Eraser  Eraser       // nil: erasure is 501
 	DataDir string       // to resolve relative media paths
 	MP3     *mediaconv.Cache
-	// Keys decrypt recordings encrypted at rest (nil: none; an encrypted
+	// Keys returns the keys that decrypt recordings encrypted at rest (read
+	// per request: SIGHUP may replace them; nil or nil keys: none; an encrypted
 	// recording then gets 409, never its ciphertext). MP3s of encrypted
-	// recordings are encoded for each request and never cached on disk.
-	Keys    *mediacrypt.Keys
+	// recordings are cached in MP3.Dir encrypted to a key held only in
+	// memory (cryptMP3), never in clear.
+	Keys    func() *mediacrypt.Keys
 	Health  http.Handler // GET /healthz
 	Metrics http.Handler // GET /metrics
 	// MetricsToken, when set, is the bearer token /metrics asks for (a
@@ -138,6 +140,7 @@ type Server struct {
 	paths  *http.ServeMux // every API path, any method: tells 405 from 404
 	recent recentAudit
 	limit  loginLimiter
+	mp3enc cryptMP3 // MP3s of encrypted recordings, cached encrypted
 }
 
 // New returns the API server; Handler serves it.

@@ -1,9 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -414,7 +414,11 @@ func (s *Server) openSource(path string, inProgress bool) (*mediaconv.Source, er
 	if !mediacrypt.IsEncryptedFile(path) {
 		return mediaconv.Open(path)
 	}
-	m, err := s.cfg.Keys.OpenMedia(path)
+	var keys *mediacrypt.Keys
+	if s.cfg.Keys != nil {
+		keys = s.cfg.Keys()
+	}
+	m, err := keys.OpenMedia(path)
 	if err != nil {
 		return nil, err
 	}
@@ -524,11 +528,14 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			err error
 		)
 		if mediacrypt.IsEncryptedFile(path) {
-			// No plaintext on disk: encoded for this request, in memory.
-			var buf bytes.Buffer
-			err = s.cfg.MP3.Enc.EncodeMP3(r.Context(), src, channel, kbps, &buf)
+			// No plaintext on disk: cached encrypted (cryptMP3).
+			var mr *mediacrypt.Reader
+			if kbps, err = src.MP3Bitrate(channel, kbps); err == nil {
+				mr, err = s.mp3enc.open(r.Context(), s.cfg.MP3, rec.ID+"-"+rec.SHA256, src, channel, kbps)
+			}
 			if err == nil {
-				content = bytes.NewReader(buf.Bytes())
+				defer mr.Close()
+				content = io.NewSectionReader(mr, 0, mr.Size())
 			}
 		} else {
 			mp3, err = s.cfg.MP3.MP3(r.Context(), rec.ID+"-"+rec.SHA256, path, channel, kbps)
