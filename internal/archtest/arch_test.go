@@ -137,7 +137,7 @@ var allow = map[string]rule{
 	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
-		external: []string{"github.com/spf13/cobra", yamlV3}},
+		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", yamlV3}},
 }
 
 // subsystemOf is the room a package lives in: its first path element under
