@@ -85,7 +85,7 @@ func (c *Core) Control(ctx context.Context, t ControlTarget, op string) (Control
 	}
 	c.log.Info("recording control requested", "op", op, "dn", dn, "call_uuid", call.CallUUID,
 		"conn_id", res.ConnID, "record_id", res.RecordID)
-	if err := c.jobs.putActions(ctx, acts); err != nil { // waits for room until ctx ends
+	if err := c.sendActions(ctx, acts); err != nil { // waits for room until ctx ends
 		return res, fmt.Errorf("callcore: %s %s on %s: not queued: %w", op, dn, call.CallUUID, err)
 	}
 	return res, nil

@@ -172,7 +172,7 @@ func (l *ledger) pauseChanges(call *conversation.Call, commit bool) []pauseChang
 func (c *Core) HandleEvent(server string, m *tlib.Message) {
 	c.trace("<-", server, m)
 	ctx := c.life
-	if err := c.jobs.putActions(ctx, c.eng.Handle(server, m, c.cfg.Now())); err != nil {
+	if err := c.sendActions(ctx, c.eng.Handle(server, m, c.cfg.Now())); err != nil {
 		return
 	}
 	c.keepAfterCall(ctx, m)

@@ -48,14 +48,14 @@ func (q *queue) put(ctx context.Context, j job) error {
 }
 
 // putActions queues the engine's actions in order (put); it stops at the
-// first that cannot be queued.
-func (q *queue) putActions(ctx context.Context, acts []conversation.Action) error {
-	for _, a := range acts {
+// first that cannot be queued and returns how many were.
+func (q *queue) putActions(ctx context.Context, acts []conversation.Action) (int, error) {
+	for i, a := range acts {
 		if err := q.put(ctx, action{a}); err != nil {
-			return err
+			return i, err
 		}
 	}
-	return nil
+	return len(acts), nil
 }
 
 // offer queues j without waiting (the recorder's SIP and RTP paths must
@@ -89,4 +89,23 @@ func jobName(j job) string {
 		return fmt.Sprintf("%T", a.Action)
 	}
 	return fmt.Sprintf("%T", j)
+}
+
+// sendActions queues the engine's actions (putActions); the recording
+// requests among those that could not be queued were never sent, so the
+// engine is told they failed (else it would wait for their answer for
+// ever) and its follow-ups (alerts, notification) are offered.
+func (c *Core) sendActions(ctx context.Context, acts []conversation.Action) error {
+	n, err := c.jobs.putActions(ctx, acts)
+	if err == nil {
+		return nil
+	}
+	for _, a := range acts[n:] {
+		if ps, ok := a.(conversation.PrivateService); ok {
+			for _, f := range c.eng.ServiceResult(ps, fmt.Errorf("not sent: %w", err), c.cfg.Now()) {
+				c.jobs.offer(action{f})
+			}
+		}
+	}
+	return err
 }

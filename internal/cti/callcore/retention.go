@@ -145,5 +145,5 @@ func (c *Core) Keep(ctx context.Context, callUUID, dn string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	return c.jobs.putActions(ctx, acts)
+	return c.sendActions(ctx, acts)
 }

@@ -243,3 +243,29 @@ func TestUnknownActionLogged(t *testing.T) {
 		t.Errorf("job names %q %q", jobName(lateData{}), jobName(action{conversation.Alert{}}))
 	}
 }
+
+// A Control request that could not be queued (queue full until its ctx
+// ended) was never sent: the engine must not keep waiting for its answer
+// (the recording "requested" for ever, a second start refused).
+func TestControlNotQueuedIsNotPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newIdleCore(t, Config{QueueSize: 1, Engine: conversation.New(conversation.Config{Logger: quiet})})
+		c.eng.Handle(server, tlib.New(tlib.EventEstablished).SetStr(tlib.AttrThisDN, "5001").
+			SetConn(tlib.AttrConnID, conn1).SetStr(tlib.AttrCallUUID, uuid1).SetStr(tlib.AttrOtherDN, "+1"), time.Now())
+		c.jobs.offer(lateData{"full"})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := c.Control(ctx, ControlTarget{DN: "5001"}, "start"); err == nil {
+			t.Fatal("start with the queue full until ctx ended: no error")
+		}
+		call, _ := c.eng.Call(uuid1)
+		if n := len(call.Recordings); n != 1 || call.Recordings[0].State == conversation.RecRequested {
+			t.Fatalf("recordings after the unsent start: %+v, want one not left requested", call.Recordings)
+		}
+		<-c.jobs.ch // room again
+		if _, err := c.Control(context.Background(), ControlTarget{DN: "5001"}, "start"); err != nil {
+			t.Errorf("a second start after the unsent one: %v", err)
+		}
+		_ = c.Close()
+	})
+}
