@@ -43,10 +43,14 @@ func (s *Server) retransmit2xx(id string, d *dialog, res *sip.Response) {
 	send = func(interval time.Duration) {
 		s.mu.Lock()
 		ok := live()
+		if ok {
+			s.work.Add(1) // Close waits for a copy being sent
+		}
 		s.mu.Unlock()
 		if !ok {
 			return
 		}
+		defer s.work.Done()
 		if _, err := s.udp.WriteTo(data, to); err != nil {
 			s.log.Debug("sip: 2xx retransmission failed", "sip_call_id", id, "error", err)
 		}

@@ -113,11 +113,11 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
 	if !answerable(req) {
 		s.counters.dropped.Add(1)
-		s.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", req.Source())
+		s.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "sip_call_id", callID(req), "reason", reason, "source", req.Source())
 		return
 	}
 	s.counters.refused.Add(1)
-	s.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", req.Source())
+	s.log.Info("sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", code, "reason", reason, "source", req.Source())
 	var hdrs []sip.Header
 	if code == 415 { // RFC 3261 §21.4.13
 		hdrs = append(hdrs, sip.NewHeader("Accept", accepted))
