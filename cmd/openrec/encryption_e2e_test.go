@@ -21,6 +21,7 @@ import (
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // keyPair writes an age key pair (age-keygen's files) to dir.
@@ -93,21 +94,15 @@ func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 	defer func() { _ = call.Process.Kill(); _ = call.Wait() }()
 	// Kill once the file holds 2 s of flushed audio (stereo µ-law: 16 kB/s
 	// after the 4 kB header): polling another process's file.
-	deadline := time.Now().Add(15 * time.Second)
-	for grown := false; !grown; {
+	testtool.Poll(t, 15*time.Second, func() (bool, string) {
 		matches, _ := filepath.Glob(filepath.Join(data, "media", "*", "*", "*", "*.wav.part"))
 		for _, p := range matches {
 			if st, err := os.Stat(p); err == nil && st.Size() > 4096+16+2*16000 {
-				grown = true
+				return true, ""
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no recording grew to 2 s\n%s", s.logs.String())
-		}
-		if !grown {
-			time.Sleep(50 * time.Millisecond) // polling another process
-		}
-	}
+		return false, s.logs.String()
+	}, "a recording grown to 2 s")
 	if scanPlaintext(t, data, tones) == 0 {
 		t.Fatal("no media file while recording")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sip/dial"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // Issue 13: with data_group set, finished recordings (media, sidecars,
@@ -77,13 +78,10 @@ func TestDataGroupSharesFinishedRecordings(t *testing.T) {
 		}
 		return bad
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for bad := check(); len(bad) > 0; bad = check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("modes:\n%s", strings.Join(bad, "\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
+		bad := check()
+		return len(bad) == 0, strings.Join(bad, "\n")
+	}, "modes")
 	for _, p := range []string{recs[0].MediaPath, strings.TrimSuffix(recs[0].MediaPath, ".wav") + ".manifest.json", app.DBPath(dir)} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("not checked: %v", err)

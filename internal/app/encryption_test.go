@@ -160,22 +160,14 @@ func TestEncryptionAtRestMSRAndSIPREC(t *testing.T) {
 			}()
 			// While recording: the .part file grows past its header and
 			// is ciphertext.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				grown := false
+			testtool.Eventually(t, 10*time.Second, func() bool {
 				for _, p := range mediaFiles(t, a) {
 					if st, err := os.Stat(p); err == nil && strings.HasSuffix(p, ".wav.part") && st.Size() > 4096+16+16000 {
-						grown = true
+						return true
 					}
 				}
-				if grown {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("no recording in progress grew past 1 s of audio")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return false
+			}, "a recording in progress grown past 1 s of audio")
 			if n := assertNoPlaintext(t, a, tones); n == 0 {
 				t.Error("no media file while recording")
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // Issue 13: retention runs on a server without a CTI link, with the
@@ -73,21 +74,14 @@ func TestRetentionSweepsWithoutCTI(t *testing.T) {
 		t.Fatal("a CTI link in a test without one")
 	}
 	gone := map[string]bool{"old": true, "short": true}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testtool.Eventually(t, 10*time.Second, func() bool {
 		ok := true
 		for _, id := range []string{"old", "young", "acme", "short", "held"} {
 			_, err := a.Store().GetRecording(ctx, id)
 			ok = ok && (err != nil) == gone[id]
 		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sweeper did not delete exactly old and short")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return ok
+	}, "the sweeper deleting exactly old and short")
 	for id := range gone {
 		if _, err := os.Stat(filepath.Join(dir, "media", id+".wav")); !os.IsNotExist(err) {
 			t.Errorf("%s: media left: %v", id, err)

@@ -268,13 +268,7 @@ func TestOnlyUnofferedPayloadTypeFails(t *testing.T) {
 	}
 	a.to.Port = answerPort(t, ans)
 	a.sendPT(t, 9, 8, 0x20)
-	deadline := time.Now().Add(5 * time.Second)
-	for f.r.Stats().PacketsUnofferedPT < 9 {
-		if time.Now().After(deadline) {
-			t.Fatal("packets not counted")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { return f.r.Stats().PacketsUnofferedPT >= 9 }, "packets counted")
 	f.r.Bye("pt0", "bye")
 	rec := onlyRecording(t, f.db)
 	if rec.Status != store.StatusFailed || !strings.Contains(rec.StatusReason, "9 RTP packets dropped (payload type not offered") {
