@@ -18,7 +18,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
@@ -70,8 +70,8 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 // who each channel carries (agent or customer), so the UI shows people.
 type liveAdapter struct {
 	rec   *recorder.Recorder
-	core  *callcore.Core  // nil without a CTI link
-	cache *cfgcache.Cache // agents' names; nil without a CTI link
+	core  *callcore.Core // nil without a CTI link
+	cache *ccdata.Cache  // agents' names; nil without a CTI link
 }
 
 func (l liveAdapter) Live() []api.LiveCall {

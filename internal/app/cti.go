@@ -18,8 +18,8 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
-	"github.com/openrec/openrec/internal/cti/cfgcache"
-	"github.com/openrec/openrec/internal/cti/cfgsource"
+	"github.com/openrec/openrec/internal/cti/ccdata"
+	"github.com/openrec/openrec/internal/cti/ccdata/loader"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/link"
@@ -33,8 +33,8 @@ import (
 type ctiSide struct {
 	core       *callcore.Core
 	client     *link.Client
-	cache      *cfgcache.Cache
-	source     *cfgsource.Source
+	cache      *ccdata.Cache
+	source     *loader.Source
 	rules      *ruleHolder
 	notifyHist prometheus.Histogram
 	traceFile  *os.File
@@ -87,12 +87,12 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 			side.close()
 		}
 	}()
-	srcCfg := cfgsource.Config{File: cfg.ConfigFile, URL: cfg.ConfigURL, Reload: cfg.ConfigReload, Logger: log}
-	data, _, err := cfgsource.Load(ctx, srcCfg)
+	srcCfg := loader.Config{File: cfg.ConfigFile, URL: cfg.ConfigURL, Reload: cfg.ConfigReload, Logger: log}
+	data, _, err := loader.Load(ctx, srcCfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	cache := cfgcache.NewCache(data)
+	cache := ccdata.NewCache(data)
 	tenants, err := tenantConfigs(cfg, data)
 	if err != nil {
 		return nil, nil, err
@@ -199,14 +199,14 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 		return nil, nil, err
 	}
 	side.client = client
-	srcCfg.OnChange = func(old, cur *cfgcache.Snapshot) {
+	srcCfg.OnChange = func(old, cur *ccdata.Snapshot) {
 		log.Info("configuration data changed: registering the monitored DNs again",
 			"tenants", len(cur.Tenants()), "switches", len(cur.Switches()))
 		for _, s := range ctiServers {
 			client.Refresh(s.Name)
 		}
 	}
-	if side.source, err = cfgsource.New(srcCfg, cache); err != nil {
+	if side.source, err = loader.New(srcCfg, cache); err != nil {
 		return nil, nil, err
 	}
 	log.Info("cti link configured", "servers", len(ctiServers), "dn_filter", filter.String(),
@@ -274,7 +274,7 @@ func (s *ctiSide) reload(ctx context.Context) error {
 
 // sourceTenant maps a SIP source to a tenant: the longest source_tenants
 // prefix containing it, else default_tenant.
-func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[string]string {
+func sourceTenant(cfg config.Serve, cache *ccdata.Cache) func(string) map[string]string {
 	nameOf := sourceTenantName(cfg)
 	return func(source string) map[string]string {
 		name := nameOf(source)
@@ -283,9 +283,9 @@ func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[stri
 		}
 		t, ok := cache.Snapshot().TenantByName(name)
 		if !ok {
-			t = cfgcache.Tenant{Name: name}
+			t = ccdata.Tenant{Name: name}
 		}
-		return cfgcache.TenantKeys(t, cfgcache.Switch{})
+		return ccdata.TenantKeys(t, ccdata.Switch{})
 	}
 }
 
@@ -348,13 +348,13 @@ func engineKeys(cfg config.Serve) (conversation.Keys, error) {
 		}
 	}
 	if cfg.FullNameOrder == "last_first" {
-		keys.Agent.NameOrder = cfgcache.LastFirst
+		keys.Agent.NameOrder = ccdata.LastFirst
 	}
 	keys.Agent.Delimiter = cfg.FullNameDelimiter
 	return keys, keys.Agent.Validate()
 }
 
-func notifyConfig(cfg config.Serve, data *cfgcache.Data) conversation.NotifyConfig {
+func notifyConfig(cfg config.Serve, data *ccdata.Data) conversation.NotifyConfig {
 	base := func(enabled bool, key string, values map[string]string) conversation.NotifyConfig {
 		n := conversation.NotifyConfig{Disabled: !enabled, Timeout: cfg.NotifyTimeout}
 		if key != "" {

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/rules"
@@ -123,7 +123,7 @@ func (h *ruleHolder) watch(done <-chan struct{}, every time.Duration) {
 // decide is the conversation engine's RecordConfig.Rule: the rules in
 // force evaluated on the call's facts; with no rule matching, record_dns
 // (if set) still asks for recording.
-func (h *ruleHolder) decide(cache *cfgcache.Cache, ask *dnfilter.Filter) func(*conversation.Call, string) conversation.Decision {
+func (h *ruleHolder) decide(cache *ccdata.Cache, ask *dnfilter.Filter) func(*conversation.Call, string) conversation.Decision {
 	return func(c *conversation.Call, dn string) conversation.Decision {
 		res := h.set.Load().Evaluate(callFacts(c, dn, cache.Snapshot()))
 		d := conversation.Decision{Rule: res.Rule, Group: res.Group, Geo: res.Geo, Dest: res.Dest, Dest2: res.Dest2,
@@ -146,7 +146,7 @@ func (h *ruleHolder) decide(cache *cfgcache.Cache, ask *dnfilter.Filter) func(*c
 
 // callFacts describes a call to the rules: who called whom, who is on it,
 // its agents, attached data, type and the tenant of the recorded DN.
-func callFacts(c *conversation.Call, dn string, snap *cfgcache.Snapshot) rules.Facts {
+func callFacts(c *conversation.Call, dn string, snap *ccdata.Snapshot) rules.Facts {
 	f := rules.Facts{From: c.ANI, UserData: map[string]string{}}
 	add := func(list *[]string, v string) {
 		if v == "" || v == f.From {

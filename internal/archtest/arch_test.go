@@ -97,15 +97,15 @@ var allow = map[string]rule{
 		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
 
-	// The contact-center side: pure cores (tlib, dnfilter, rules, cfgcache,
+	// The contact-center side: pure cores (tlib, dnfilter, rules, ccdata,
 	// conversation), the link, configuration sources and the call core.
-	"internal/cti/tlib":         {},
-	"internal/cti/dnfilter":     {},
-	"internal/cti/rules":        {external: []string{yamlV3}},
-	"internal/cti/cfgcache":     {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
-	"internal/cti/conversation": {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/cfgcache"}},
-	"internal/cti/link":         {internal: []string{"internal/cti/tlib"}},
-	"internal/cti/cfgsource":    {internal: []string{"internal/cti/cfgcache"}},
+	"internal/cti/tlib":          {},
+	"internal/cti/dnfilter":      {},
+	"internal/cti/rules":         {external: []string{yamlV3}},
+	"internal/cti/ccdata":        {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
+	"internal/cti/conversation":  {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/ccdata"}},
+	"internal/cti/link":          {internal: []string{"internal/cti/tlib"}},
+	"internal/cti/ccdata/loader": {internal: []string{"internal/cti/ccdata"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
 		"internal/cti/tlib", "internal/recorder", "internal/store"}},
 
@@ -116,7 +116,7 @@ var allow = map[string]rule{
 		"internal/web/auth", "internal/store/expire", "internal/store/mediacrypt"}, external: []string{"github.com/coder/websocket"}},
 
 	// Tools.
-	"internal/sim": {internal: []string{"internal/cti/cfgcache", "internal/cti/tlib", "internal/media/wav",
+	"internal/sim": {internal: []string{"internal/cti/ccdata", "internal/cti/tlib", "internal/media/wav",
 		"internal/sip/dial"}, external: []string{yamlV3}},
 	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
@@ -127,14 +127,14 @@ var allow = map[string]rule{
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
 		external: []string{"github.com/spf13/pflag", yamlV3}},
-	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
-		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
+	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/ccdata",
+		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
-	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
+	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", yamlV3}},

@@ -15,7 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/goleak"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/testtool"
@@ -34,24 +34,24 @@ const testSwitch = "SW1"
 
 // testData: agents 5001/5002 (extensions), 5003 (ACD position, record=true),
 // supervisor 5100, routing point 7000, trunk T1.
-func testData() *cfgcache.Data {
-	dn := func(n, typ string, opts map[string]string) cfgcache.DN {
-		return cfgcache.DN{Number: n, Switch: testSwitch, Type: typ, TenantDBID: 1, Options: opts}
+func testData() *ccdata.Data {
+	dn := func(n, typ string, opts map[string]string) ccdata.DN {
+		return ccdata.DN{Number: n, Switch: testSwitch, Type: typ, TenantDBID: 1, Options: opts}
 	}
-	return &cfgcache.Data{
-		Tenants:  []cfgcache.Tenant{{DBID: 1, Name: "Acme"}},
-		Switches: []cfgcache.Switch{{DBID: 101, Name: testSwitch, TenantDBID: 1}},
-		DNs: []cfgcache.DN{
-			dn("5001", cfgcache.TypeExtension, nil), dn("5002", cfgcache.TypeExtension, nil),
-			dn("5003", cfgcache.TypeACDPosition, map[string]string{"record": "true"}),
-			dn("5100", cfgcache.TypeExtension, nil), dn("7000", cfgcache.TypeRoutingPoint, nil),
-			dn("T1", cfgcache.TypeTrunk, nil),
+	return &ccdata.Data{
+		Tenants:  []ccdata.Tenant{{DBID: 1, Name: "Acme"}},
+		Switches: []ccdata.Switch{{DBID: 101, Name: testSwitch, TenantDBID: 1}},
+		DNs: []ccdata.DN{
+			dn("5001", ccdata.TypeExtension, nil), dn("5002", ccdata.TypeExtension, nil),
+			dn("5003", ccdata.TypeACDPosition, map[string]string{"record": "true"}),
+			dn("5100", ccdata.TypeExtension, nil), dn("7000", ccdata.TypeRoutingPoint, nil),
+			dn("T1", ccdata.TypeTrunk, nil),
 		},
-		Persons: []cfgcache.Person{
+		Persons: []ccdata.Person{
 			{DBID: 11, EmployeeID: "E1", FirstName: "Ann", LastName: "Lee", UserName: "ann", IsAgent: true, TenantDBID: 1,
-				Logins: []cfgcache.AgentLogin{{DBID: 21, LoginCode: "1001", WrapupTime: 30}}},
+				Logins: []ccdata.AgentLogin{{DBID: 21, LoginCode: "1001", WrapupTime: 30}}},
 			{DBID: 12, EmployeeID: "E2", FirstName: "Bob", LastName: "Ray", UserName: "bob", IsAgent: true, TenantDBID: 1,
-				Logins: []cfgcache.AgentLogin{{DBID: 22, LoginCode: "1002", WrapupTime: 30}}},
+				Logins: []ccdata.AgentLogin{{DBID: 22, LoginCode: "1002", WrapupTime: 30}}},
 		},
 	}
 }

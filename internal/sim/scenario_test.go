@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/testtool"
 )
@@ -193,7 +193,7 @@ func TestConfigServer(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("X-Config-Version") != "1" {
 		t.Fatalf("GET: %d %v", res.StatusCode, res.Header)
 	}
-	d, err := cfgcache.Parse(body)
+	d, err := ccdata.Parse(body)
 	must(t, err)
 	if len(d.DNs) != len(testData().DNs) || d.DNs[2].Options["record"] != "true" || d.Persons[0].Logins[0].LoginCode != "1001" {
 		t.Fatalf("round trip lost data:\n%s", body)
@@ -212,7 +212,7 @@ func TestConfigServer(t *testing.T) {
 	}()
 	// change the data while the long poll waits (not before it came)
 	testtool.WaitWaiting(t, 5*time.Second, "sim.(*Sim).getConfig", "select")
-	d.DNs = append(d.DNs, cfgcache.DN{Number: "5004", Switch: testSwitch, Type: cfgcache.TypeExtension, TenantDBID: 1})
+	d.DNs = append(d.DNs, ccdata.DN{Number: "5004", Switch: testSwitch, Type: ccdata.TypeExtension, TenantDBID: 1})
 	s.SetConfig(d, append(src, body...))
 	select {
 	case b := <-done:

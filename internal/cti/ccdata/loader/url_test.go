@@ -1,4 +1,4 @@
-package cfgsource
+package loader
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/sim"
 )
 
@@ -30,7 +30,7 @@ type service struct {
 
 func newService(t *testing.T, initial []byte) *service {
 	t.Helper()
-	d, err := cfgcache.Parse(initial)
+	d, err := ccdata.Parse(initial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestLoadURL(t *testing.T) {
 		text string
 	}{
 		{"status", broken.URL + "/config", ErrStatus, "config_url " + broken.URL + "/config: unexpected HTTP status: 503"},
-		{"invalid", broken.URL + "/invalid", cfgcache.ErrInvalid, "config_url " + broken.URL + "/invalid: cfgcache: dns[0]"},
+		{"invalid", broken.URL + "/invalid", ccdata.ErrInvalid, "config_url " + broken.URL + "/invalid: configuration data: dns[0]"},
 		{"unreachable", deadURL, nil, "config_url: Get "},
 	}
 	for _, tt := range tests {
@@ -199,7 +199,7 @@ func TestURLInvalidVersion(t *testing.T) {
 	sv := newService(t, doc("5001"))
 	f := newFixture(t, Config{URL: sv.url(), Reload: -1, LongPoll: time.Minute, Retry: 5 * time.Millisecond}, true)
 	eventually(t, "first load", func() bool { return f.src.seenVersion() == "1" })
-	good, err := cfgcache.Parse(doc("5001"))
+	good, err := ccdata.Parse(doc("5001"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,10 +242,10 @@ func TestURLServiceDown(t *testing.T) {
 		_, _ = w.Write(doc("5005"))
 	}))
 	defer srv.Close()
-	cache := cfgcache.NewCache(nil)
-	changes := make(chan *cfgcache.Snapshot, 4)
+	cache := ccdata.NewCache(nil)
+	changes := make(chan *ccdata.Snapshot, 4)
 	src, err := New(Config{URL: srv.URL + "/config", Reload: -1, LongPoll: 50 * time.Millisecond, Retry: 5 * time.Millisecond,
-		OnChange: func(_, n *cfgcache.Snapshot) { changes <- n }}, cache)
+		OnChange: func(_, n *ccdata.Snapshot) { changes <- n }}, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func TestURLIgnoredWait(t *testing.T) {
 // at once (no time passes in the bubble), not at the poll's timeout.
 func TestURLRunStopsDuringLongPoll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, err := cfgcache.Parse(doc("5001"))
+		d, err := ccdata.Parse(doc("5001"))
 		if err != nil {
 			t.Fatal(err)
 		}

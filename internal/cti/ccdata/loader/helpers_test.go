@@ -1,4 +1,4 @@
-package cfgsource
+package loader
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/testtool"
 )
 
@@ -39,7 +39,7 @@ func doc(dns ...string) []byte {
 var invalidDoc = []byte("dns: [{number: \"5001\", switch: NOPE, type: Extension}]\n")
 
 // numbers lists the DN numbers of a snapshot.
-func numbers(s *cfgcache.Snapshot) []string {
+func numbers(s *ccdata.Snapshot) []string {
 	var out []string
 	for _, dn := range s.DNs("") {
 		out = append(out, dn.Number)
@@ -69,12 +69,12 @@ func writeFile(t *testing.T, path string, b []byte) {
 }
 
 // change is one OnChange call.
-type change struct{ old, new *cfgcache.Snapshot }
+type change struct{ old, new *ccdata.Snapshot }
 
 // fixture is a Source under test with its cache and the changes it reported.
 type fixture struct {
 	src     *Source
-	cache   *cfgcache.Cache
+	cache   *ccdata.Cache
 	changes chan change
 	logs    *syncBuf
 	cancel  context.CancelFunc
@@ -87,12 +87,12 @@ func newFixture(t *testing.T, cfg Config, run bool) *fixture {
 	t.Helper()
 	f := &fixture{changes: make(chan change, 16), logs: &syncBuf{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.OnChange = func(old, new *cfgcache.Snapshot) { f.changes <- change{old, new} }
+	cfg.OnChange = func(old, new *ccdata.Snapshot) { f.changes <- change{old, new} }
 	d, _, err := Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cache = cfgcache.NewCache(d)
+	f.cache = ccdata.NewCache(d)
 	if f.src, err = New(cfg, f.cache); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func tempFile(t *testing.T, b []byte) string {
 	return p
 }
 
-func wantDNs(t *testing.T, s *cfgcache.Snapshot, want ...string) {
+func wantDNs(t *testing.T, s *ccdata.Snapshot, want ...string) {
 	t.Helper()
 	if got := numbers(s); !slices.Equal(got, want) {
 		t.Fatalf("DNs = %q, want %q", got, want)

@@ -1,4 +1,4 @@
-package cfgsource
+package loader
 
 import "errors"
 
@@ -6,9 +6,9 @@ import "errors"
 var (
 	// ErrConfig reports an invalid Config (both File and URL, a URL that is
 	// not http(s), a nil cache).
-	ErrConfig = errors.New("cfgsource: invalid config")
+	ErrConfig = errors.New("configuration data source: invalid config")
 	// ErrRunning is returned by a second concurrent call to Run.
-	ErrRunning = errors.New("cfgsource: already running")
+	ErrRunning = errors.New("configuration data source: already running")
 	// ErrStatus reports an HTTP answer other than 200 (or 304 to a long
 	// poll) from the configuration service.
 	ErrStatus = errors.New("unexpected HTTP status")

@@ -1,4 +1,4 @@
-package cfgcache
+package ccdata
 
 import (
 	"errors"
@@ -106,22 +106,22 @@ func (k AgentKeys) Validate() error {
 	var errs []error
 	for _, key := range k.Keys {
 		if !supported(canonicalKey(key)) {
-			errs = append(errs, fmt.Errorf("cfgcache: agent data key %q is not one of %s: %w", key, strings.Join(AllAgentKeys, " "), ErrAgentKeys))
+			errs = append(errs, fmt.Errorf("configuration data: agent data key %q is not one of %s: %w", key, strings.Join(AllAgentKeys, " "), ErrAgentKeys))
 		}
 	}
 	for from, to := range k.Rename {
 		if !supported(canonicalKey(from)) {
-			errs = append(errs, fmt.Errorf("cfgcache: rename of unknown agent data key %q: %w", from, ErrAgentKeys))
+			errs = append(errs, fmt.Errorf("configuration data: rename of unknown agent data key %q: %w", from, ErrAgentKeys))
 		}
 		if to == "" {
-			errs = append(errs, fmt.Errorf("cfgcache: agent data key %q renamed to an empty name: %w", from, ErrAgentKeys))
+			errs = append(errs, fmt.Errorf("configuration data: agent data key %q renamed to an empty name: %w", from, ErrAgentKeys))
 		}
 	}
 	if n := utf8.RuneCountInString(k.Delimiter); n > MaxDelimiter {
-		errs = append(errs, fmt.Errorf("cfgcache: full name delimiter %q has %d characters, at most %d allowed: %w", k.Delimiter, n, MaxDelimiter, ErrAgentKeys))
+		errs = append(errs, fmt.Errorf("configuration data: full name delimiter %q has %d characters, at most %d allowed: %w", k.Delimiter, n, MaxDelimiter, ErrAgentKeys))
 	}
 	if k.NameOrder != FirstLast && k.NameOrder != LastFirst {
-		errs = append(errs, fmt.Errorf("cfgcache: unknown name order %d: %w", k.NameOrder, ErrAgentKeys))
+		errs = append(errs, fmt.Errorf("configuration data: unknown name order %d: %w", k.NameOrder, ErrAgentKeys))
 	}
 	return errors.Join(errs...)
 }

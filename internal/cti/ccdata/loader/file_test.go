@@ -1,4 +1,4 @@
-package cfgsource
+package loader
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 )
 
 func TestNewValidates(t *testing.T) {
-	cache := cfgcache.NewCache(nil)
+	cache := ccdata.NewCache(nil)
 	tests := []struct {
 		name  string
 		cfg   Config
-		cache *cfgcache.Cache
+		cache *ccdata.Cache
 	}{
 		{"nil cache", Config{}, nil},
 		{"file and url", Config{File: "x.yaml", URL: "http://h/config"}, cache},
@@ -64,7 +64,7 @@ func TestLoadFile(t *testing.T) {
 		{"file", Config{File: good}, 2, nil, ""},
 		{"neither", Config{}, 0, nil, ""},
 		{"missing", Config{File: filepath.Join(dir, "none.yaml")}, 0, os.ErrNotExist, "config_file: "},
-		{"invalid", Config{File: bad}, 0, cfgcache.ErrInvalid, "config_file " + bad + ": "},
+		{"invalid", Config{File: bad}, 0, ccdata.ErrInvalid, "config_file " + bad + ": "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,7 +229,7 @@ func TestReloadNow(t *testing.T) {
 	}
 	wantDNs(t, f.nextChange(t, time.Second).new, "5001", "5009")
 	writeFile(t, path, invalidDoc)
-	if err := f.src.ReloadNow(ctx); !errors.Is(err, cfgcache.ErrInvalid) {
+	if err := f.src.ReloadNow(ctx); !errors.Is(err, ccdata.ErrInvalid) {
 		t.Fatalf("ReloadNow = %v, want ErrInvalid", err)
 	}
 	wantDNs(t, f.cache.Snapshot(), "5001", "5009")
@@ -270,8 +270,8 @@ func TestRunStops(t *testing.T) {
 }
 
 func TestSameData(t *testing.T) {
-	base := func() *cfgcache.Data {
-		d, err := cfgcache.Parse(doc("5001", "5002"))
+	base := func() *ccdata.Data {
+		d, err := ccdata.Parse(doc("5001", "5002"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,18 +279,18 @@ func TestSameData(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		mod  func(d *cfgcache.Data)
+		mod  func(d *ccdata.Data)
 		same bool
 	}{
-		{"identical", func(*cfgcache.Data) {}, true},
-		{"snapshot copy", func(d *cfgcache.Data) { *d = *cfgcache.NewSnapshot(d).Data() }, true},
-		{"empty options", func(d *cfgcache.Data) { d.DNs[0].Options = map[string]string{} }, true},
-		{"empty skills", func(d *cfgcache.Data) { d.Persons[0].Skills = []cfgcache.Skill{} }, true},
-		{"option", func(d *cfgcache.Data) { d.DNs[0].Options = map[string]string{"record": "true"} }, false},
-		{"dn order", func(d *cfgcache.Data) { d.DNs[0], d.DNs[1] = d.DNs[1], d.DNs[0] }, false},
-		{"wrap-up", func(d *cfgcache.Data) { d.Persons[0].Logins[0].WrapupTime = 5 }, false},
-		{"person name", func(d *cfgcache.Data) { d.Persons[0].LastName = "Lee" }, false},
-		{"tenant", func(d *cfgcache.Data) { d.Tenants[0].Name = "Other" }, false},
+		{"identical", func(*ccdata.Data) {}, true},
+		{"snapshot copy", func(d *ccdata.Data) { *d = *ccdata.NewSnapshot(d).Data() }, true},
+		{"empty options", func(d *ccdata.Data) { d.DNs[0].Options = map[string]string{} }, true},
+		{"empty skills", func(d *ccdata.Data) { d.Persons[0].Skills = []ccdata.Skill{} }, true},
+		{"option", func(d *ccdata.Data) { d.DNs[0].Options = map[string]string{"record": "true"} }, false},
+		{"dn order", func(d *ccdata.Data) { d.DNs[0], d.DNs[1] = d.DNs[1], d.DNs[0] }, false},
+		{"wrap-up", func(d *ccdata.Data) { d.Persons[0].Logins[0].WrapupTime = 5 }, false},
+		{"person name", func(d *ccdata.Data) { d.Persons[0].LastName = "Lee" }, false},
+		{"tenant", func(d *ccdata.Data) { d.Tenants[0].Name = "Other" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

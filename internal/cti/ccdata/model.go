@@ -1,4 +1,4 @@
-// Package cfgcache is openrec's configuration cache: the contact-center
+// Package ccdata is openrec's configuration cache: the contact-center
 // objects the recorder needs from the Genesys Configuration Server
 // (tenants, switches, DNs with their options, persons with agent logins,
 // skill levels and place), loaded from YAML (testdata/config.yaml
@@ -11,7 +11,7 @@
 // 002 "Full Agent Name Assembly", and the tenant/switch keys (TenantKeys).
 //
 // The package is a pure core: no goroutines, no I/O except LoadFile.
-package cfgcache
+package ccdata
 
 // DN types (Genesys CfgDNType names) accepted in the configuration.
 const (

@@ -1,4 +1,4 @@
-// Package cfgsource keeps openrec's configuration cache (internal/cti/cfgcache)
+// Package loader keeps openrec's configuration cache (internal/cti/ccdata)
 // in step with where the configuration data comes from: a YAML file or a
 // configuration service (openrec sim's Configuration Server, or a site
 // bridge in front of the Genesys Configuration Server).
@@ -24,7 +24,7 @@
 // replaces the cache's snapshot — atomically, so work in progress keeps
 // the snapshot it took — and then calls Config.OnChange with the old and
 // the new snapshot (for example to re-register the DNs at the SIP Servers).
-package cfgsource
+package loader
 
 import (
 	"context"
@@ -41,7 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 )
 
 // Defaults and limits.
@@ -59,7 +59,7 @@ const (
 
 // Config configures a Source (and Load).
 type Config struct {
-	// File is a YAML file (format: cfgcache testdata/config.yaml); its
+	// File is a YAML file (format: ccdata testdata/config.yaml); its
 	// changes are detected by polling its size and modification time
 	// every Watch.
 	File string
@@ -87,7 +87,7 @@ type Config struct {
 	// from the goroutine that loaded the change (Run's, or ReloadNow's
 	// caller) and hold up further reloads until they return (so OnChange
 	// must not call ReloadNow).
-	OnChange func(old, new *cfgcache.Snapshot)
+	OnChange func(old, new *ccdata.Snapshot)
 }
 
 // check validates the source selection (shared by New and Load).
@@ -119,7 +119,7 @@ type Stats struct {
 // Source reloads the configuration into a cache; see the package doc.
 type Source struct {
 	cfg    Config
-	cache  *cfgcache.Cache
+	cache  *ccdata.Cache
 	log    *slog.Logger
 	client *http.Client
 	base   *url.URL // parsed cfg.URL
@@ -145,7 +145,7 @@ type Source struct {
 // New returns a Source for exactly one of cfg.File or cfg.URL (neither:
 // Run only waits for its context) that reloads into cache. It starts
 // nothing; call Run.
-func New(cfg Config, cache *cfgcache.Cache) (*Source, error) {
+func New(cfg Config, cache *ccdata.Cache) (*Source, error) {
 	if cache == nil {
 		return nil, fmt.Errorf("%w: nil cache", ErrConfig)
 	}
@@ -410,7 +410,7 @@ func (s *Source) apply(b []byte, version, cause string) error {
 		return nil
 	}
 	var (
-		d   *cfgcache.Data
+		d   *ccdata.Data
 		err error
 	)
 	if s.cfg.File != "" {
@@ -464,23 +464,23 @@ func (s *Source) fail(err error, cause string) {
 	s.statMu.Unlock()
 }
 
-func isEmpty(d *cfgcache.Data) bool {
+func isEmpty(d *ccdata.Data) bool {
 	return len(d.Tenants) == 0 && len(d.Switches) == 0 && len(d.DNs) == 0 && len(d.Persons) == 0
 }
 
 // sameData compares two configurations entry by entry; nil and empty
 // lists and maps are equal (a snapshot's copy and a fresh parse differ
 // there).
-func sameData(a, b *cfgcache.Data) bool {
+func sameData(a, b *ccdata.Data) bool {
 	return slices.Equal(a.Tenants, b.Tenants) &&
 		slices.Equal(a.Switches, b.Switches) &&
-		slices.EqualFunc(a.DNs, b.DNs, func(x, y cfgcache.DN) bool {
+		slices.EqualFunc(a.DNs, b.DNs, func(x, y ccdata.DN) bool {
 			if len(x.Options) == 0 && len(y.Options) == 0 {
 				x.Options, y.Options = nil, nil
 			}
 			return reflect.DeepEqual(x, y)
 		}) &&
-		slices.EqualFunc(a.Persons, b.Persons, func(x, y cfgcache.Person) bool {
+		slices.EqualFunc(a.Persons, b.Persons, func(x, y ccdata.Person) bool {
 			if len(x.Logins) == 0 && len(y.Logins) == 0 {
 				x.Logins, y.Logins = nil, nil
 			}

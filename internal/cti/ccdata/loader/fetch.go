@@ -1,4 +1,4 @@
-package cfgsource
+package loader
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 )
 
 // VersionHeader is the HTTP header carrying the configuration's version in
@@ -20,8 +20,8 @@ const VersionHeader = "X-Config-Version"
 // empty configuration), and returns it with the service's version ("" for
 // a file or a service without VersionHeader). It is what start-up uses
 // before a Source takes over. Errors read "config_file: ..." or
-// "config_url: ..."; the data is validated (cfgcache.Parse).
-func Load(ctx context.Context, cfg Config) (*cfgcache.Data, string, error) {
+// "config_url: ..."; the data is validated (ccdata.Parse).
+func Load(ctx context.Context, cfg Config) (*ccdata.Data, string, error) {
 	if err := cfg.check(); err != nil {
 		return nil, "", err
 	}
@@ -49,19 +49,19 @@ func Load(ctx context.Context, cfg Config) (*cfgcache.Data, string, error) {
 		}
 		return d, a.version, nil
 	}
-	return &cfgcache.Data{}, "", nil
+	return &ccdata.Data{}, "", nil
 }
 
-func parseFile(path string, b []byte) (*cfgcache.Data, error) {
-	d, err := cfgcache.Parse(b)
+func parseFile(path string, b []byte) (*ccdata.Data, error) {
+	d, err := ccdata.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("config_file %s: %w", path, err)
 	}
 	return d, nil
 }
 
-func parseURL(u string, b []byte) (*cfgcache.Data, error) {
-	d, err := cfgcache.Parse(b)
+func parseURL(u string, b []byte) (*ccdata.Data, error) {
+	d, err := ccdata.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("config_url %s: %w", u, err)
 	}

@@ -1,4 +1,4 @@
-package cfgcache
+package ccdata
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ const maxErrors = 20
 func LoadFile(path string) (*Data, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cfgcache: %w", err)
+		return nil, fmt.Errorf("configuration data: %w", err)
 	}
 	d, err := Parse(b)
 	if err != nil {
@@ -39,7 +39,7 @@ func Parse(b []byte) (*Data, error) {
 	dec.KnownFields(true)
 	var d Data
 	if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("cfgcache: %w: %v", ErrSyntax, err)
+		return nil, fmt.Errorf("configuration data: %w: %v", ErrSyntax, err)
 	}
 	d.normalize()
 	if err := d.Validate(); err != nil {
@@ -238,12 +238,12 @@ func (v *validator) addf(format string, args ...any) {
 		v.dropped++
 		return
 	}
-	v.errs = append(v.errs, fmt.Errorf("cfgcache: "+format+": %w", append(args, ErrInvalid)...))
+	v.errs = append(v.errs, fmt.Errorf("configuration data: "+format+": %w", append(args, ErrInvalid)...))
 }
 
 func (v *validator) err() error {
 	if v.dropped > 0 {
-		v.errs = append(v.errs, fmt.Errorf("cfgcache: %d more errors not shown: %w", v.dropped, ErrInvalid))
+		v.errs = append(v.errs, fmt.Errorf("configuration data: %d more errors not shown: %w", v.dropped, ErrInvalid))
 	}
 	return errors.Join(v.errs...)
 }

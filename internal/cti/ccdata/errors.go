@@ -1,4 +1,4 @@
-package cfgcache
+package ccdata
 
 import "errors"
 
