@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
@@ -30,20 +30,7 @@ func keyTonesWAV(t *testing.T, digits string) string {
 	if out, err := exec.Command(sox, "-n", "-r", "8000", "-c", "1", "-b", "16", hum, "synth", "1", "sin", "300", "vol", "0.2").CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, out)
 	}
-	rows, cols := []int{697, 770, 852, 941}, []int{1209, 1336, 1477, 1633}
-	const keys = "123A456B789C*0#D"
-	parts := []string{hum}
-	for _, vol := range []string{"0.4", "0.04"} {
-		for i := range len(digits) {
-			k := strings.IndexByte(keys, digits[i])
-			p := filepath.Join(dir, fmt.Sprintf("d%s-%d.wav", vol, i))
-			if out, err := exec.Command(sox, "-n", "-r", "8000", "-c", "1", "-b", "16", p, "synth", "0.08",
-				"sin", fmt.Sprint(rows[k/4]), "sin", fmt.Sprint(cols[k%4]), "channels", "1", "vol", vol, "pad", "0.07", "0").CombinedOutput(); err != nil {
-				t.Fatalf("sox: %v\n%s", err, out)
-			}
-			parts = append(parts, p)
-		}
-	}
+	parts := []string{hum, audiotest.SoxKeyTones(t, sox, dir, digits, "0.4", "0.04")}
 	parts = append(parts, hum)
 	out := filepath.Join(dir, "keys.wav")
 	if o, err := exec.Command(sox, append(parts, out)...).CombinedOutput(); err != nil {

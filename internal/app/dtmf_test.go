@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/sip/dial"
@@ -53,23 +54,7 @@ func TestDTMFMaskedByDefaultKeptPerTenant(t *testing.T) {
 		if r == nil {
 			t.Fatalf("from %s: no recording of SIP call %s", tc.local, res.CallIDs[0])
 		}
-		full, err := a.Store().GetRecording(context.Background(), r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var digits []string
-		masked := 0
-		for _, e := range full.Events {
-			switch e.Type {
-			case "dtmf":
-				digits = append(digits, e.Detail)
-			case "dtmf-masked":
-				masked++
-				if e.Detail != "rfc4733" && e.Detail != "in-band" {
-					t.Errorf("from %s: dtmf-masked detail %q", tc.local, e.Detail)
-				}
-			}
-		}
+		digits, masked, _ := dtmfEvents(t, a, r.ID)
 		if len(digits) != 1 || digits[0] != tc.wantDigit {
 			t.Errorf("from %s: dtmf event details %q, want one %q", tc.local, digits, tc.wantDigit)
 		}
@@ -111,20 +96,7 @@ steps:
 	recs := waitFinished(t, env.a, 2)
 	checked := 0
 	for _, r := range recs {
-		full, err := env.a.Store().GetRecording(context.Background(), r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var digits []string
-		masked := 0
-		for _, e := range full.Events {
-			switch e.Type {
-			case "dtmf":
-				digits = append(digits, e.Detail)
-			case "dtmf-masked":
-				masked++
-			}
-		}
+		digits, masked, full := dtmfEvents(t, env.a, r.ID)
 		switch r.RecordedDN {
 		case "5001":
 			checked++
@@ -142,4 +114,26 @@ steps:
 	if checked != 2 {
 		t.Fatalf("recordings of 5001 and 5002: %d of %+v", checked, recs)
 	}
+}
+
+// dtmfEvents returns the details of a recording's dtmf events and how many
+// dtmf-masked spans it has (each with a known detail), and the recording.
+func dtmfEvents(t *testing.T, a *app.App, id string) (digits []string, masked int, full *store.Recording) {
+	t.Helper()
+	full, err := a.Store().GetRecording(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range full.Events {
+		switch e.Type {
+		case "dtmf":
+			digits = append(digits, e.Detail)
+		case "dtmf-masked":
+			masked++
+			if e.Detail != "rfc4733" && e.Detail != "in-band" {
+				t.Errorf("%s: dtmf-masked detail %q", id, e.Detail)
+			}
+		}
+	}
+	return digits, masked, full
 }
