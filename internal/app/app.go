@@ -284,7 +284,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 // their rule).
 func (a *App) rulePeriods() func() map[string]time.Duration {
 	if a.cti != nil {
-		return func() map[string]time.Duration { return a.cti.rules.set.Load().Retentions() }
+		return func() map[string]time.Duration { return a.cti.rules.Set().Retentions() }
 	}
 	set, err := rules.Compile(a.cfg.Rules)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/link"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
@@ -35,7 +36,7 @@ type ctiSide struct {
 	client     *link.Client
 	cache      *ccdata.Cache
 	source     *loader.Source
-	rules      *ruleHolder
+	rules      *rules.Holder
 	notifyHist prometheus.Histogram
 	traceFile  *os.File
 }
@@ -130,12 +131,12 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 	if err != nil {
 		return nil, nil, fmt.Errorf("user_data_charset: %w", err)
 	}
-	holder, err := newRuleHolder(cfg.Rules, cfg.Path, log)
+	holder, err := rules.NewHolder(cfg.Rules, cfg.Path, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	rc := recordConfig(cfg)
-	rc.Rule = holder.decide(cache, recordDNs(cfg))
+	rc.Rule = decide(holder, cache, recordDNs(cfg))
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
 		Notify: notifyConfig(cfg, data), Record: rc, WrapUp: cfg.WrapUp, Logger: log,
 		Tenants: tenants, OnlyListedTenants: cfg.TenantsOnly,
@@ -235,7 +236,7 @@ func (s *ctiSide) run(ctx context.Context, rec callcore.Recorder, log *slog.Logg
 	}
 	part("call core", func() error { return s.core.Run(ctx, s.client, rec) })
 	part("configuration source", func() error { return s.source.Run(ctx) })
-	part("rules watch", func() error { s.rules.watch(ctx.Done(), 2*time.Second); return nil })
+	part("rules watch", func() error { s.rules.Watch(ctx.Done(), 2*time.Second); return nil })
 	part("cti client", func() error { return s.client.Run(ctx) })
 	return g.Wait()
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/mixer"
 )
 
@@ -27,10 +28,10 @@ func dtmfBySource(cfg config.Serve) func(string) mixer.DTMFMode {
 
 // ctiDTMF is the dtmf setting the CTI side gives a recording: its rule's
 // (the rules in force), else its tenant's own (tenants:), else none.
-func ctiDTMF(cfg config.Serve, holder *ruleHolder) func(rule, tenant string) string {
+func ctiDTMF(cfg config.Serve, holder *rules.Holder) func(rule, tenant string) string {
 	return func(rule, tenant string) string {
 		if rule != "" {
-			if m := holder.set.Load().DTMF(rule); m != "" {
+			if m := holder.Set().DTMF(rule); m != "" {
 				return m
 			}
 		}
