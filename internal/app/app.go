@@ -119,22 +119,32 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// One unwind: each step that acquires something pushes its release;
+	// a failed start releases them in reverse order.
+	var undo []func()
+	started := false
+	defer func() {
+		if started {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}()
+	undo = append(undo, func() { _ = db.Close() })
 	keys, err := loadEncryption(cfg.Encryption, log)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
 	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
-			_ = db.Close()
 			return nil, err
 		}
 	}
 	sealKey, err := seal.LoadOrCreateKey(filepath.Join(dataDir, KeysDir))
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
@@ -147,15 +157,11 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	var cor recorder.Correlator
 	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
-	running := false
-	defer func() {
-		if !running && a.cti != nil {
-			a.cti.close()
-		}
-	}()
+	if a.cti != nil {
+		undo = append(undo, a.cti.close)
+	}
 	if perms.shared() {
 		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
 	}
@@ -186,11 +192,10 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { _ = a.rec.Close() })
 	if n, err := a.rec.Recover(ctx); err != nil {
-		_ = db.Close()
 		return nil, err
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
@@ -198,23 +203,20 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	sipsrv.RouteLibraryLogs(log)
 	sc := sipConfig(cfg, adv, log)
 	if sc.TLS, sc.TLSClient, err = sipTLS(cfg, a.certs); err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	a.sip, err = sipsrv.New(sc, a.rec)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { _ = a.sip.Close() })
 	a.rec.SetSignaler(a.sip)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
-		_ = a.sip.Close()
-		_ = db.Close()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	running = true
+	started = true // from here a.Close releases everything
 	if a.cti != nil {
 		a.wg.Add(1)
 		go func() {
