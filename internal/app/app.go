@@ -92,7 +92,10 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err := raiseFileLimit(cfg.MaxCalls, cfg.FDReserve); err != nil {
 		return nil, err
 	}
-	low, high, _ := cfg.PortRange()
+	low, high, err := cfg.PortRange()
+	if err != nil {
+		return nil, err
+	}
 	ports, err := rtpin.NewPortAllocator(low, high, cfg.PortQuarantine, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("rtp_ports: %w", err)
@@ -165,10 +168,15 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if perms.shared() {
 		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
 	}
-	rtpIP := netip.MustParseAddr(cfg.RTPIP)
+	rtpIP, err := netip.ParseAddr(cfg.RTPIP)
+	if err != nil {
+		return nil, fmt.Errorf("rtp_ip: %w", err)
+	}
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
-		adv = netip.MustParseAddr(cfg.AdvertiseIP)
+		if adv, err = netip.ParseAddr(cfg.AdvertiseIP); err != nil {
+			return nil, fmt.Errorf("advertise_ip: %w", err)
+		}
 	}
 	a.rec, err = recorder.New(recorder.Config{
 		DataDir:         dataDir,

@@ -135,8 +135,15 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 	if err != nil {
 		return nil, nil, err
 	}
-	rc := recordConfig(cfg)
-	rc.Rule = decide(holder, cache, recordDNs(cfg))
+	rc, err := recordConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ask, err := recordDNs(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc.Rule = decide(holder, cache, ask)
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
 		Notify: notifyConfig(cfg, data), Record: rc, WrapUp: cfg.WrapUp, Logger: log,
 		Tenants: tenants, OnlyListedTenants: cfg.TenantsOnly,
@@ -407,16 +414,24 @@ func firstNonEmpty(v ...string) string {
 }
 
 // recordDNs is the record_dns filter (nil when unset).
-func recordDNs(cfg config.Serve) *dnfilter.Filter {
+func recordDNs(cfg config.Serve) (*dnfilter.Filter, error) {
 	if cfg.RecordDNs == "" {
-		return nil
+		return nil, nil
 	}
-	ask, _ := dnfilter.Parse(cfg.RecordDNs, "") // validated by config
-	return ask
+	ask, err := dnfilter.Parse(cfg.RecordDNs, "")
+	if err != nil {
+		return nil, fmt.Errorf("record_dns: %w", err)
+	}
+	return ask, nil
 }
 
-func recordConfig(cfg config.Serve) conversation.RecordConfig {
-	ids, _ := cfg.MsgIDs() // validated by config
+// recordConfig is the engine's recording configuration from the settings
+// (Validate checked them; an error here names the setting anyway).
+func recordConfig(cfg config.Serve) (conversation.RecordConfig, error) {
+	ids, err := cfg.MsgIDs()
+	if err != nil {
+		return conversation.RecordConfig{}, err
+	}
 	r := conversation.RecordConfig{
 		MsgIDs:  conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
 		Consult: cfg.RecordConsultCalls,
@@ -424,10 +439,14 @@ func recordConfig(cfg config.Serve) conversation.RecordConfig {
 		AudioSrc: cfg.ConsentAudioSrc, ToneSilenceDuration: cfg.ConsentToneSilence,
 		KeepKey: cfg.KeepKey,
 	}
-	r.Geo, _ = conversation.ParseGeo(cfg.RecordGeo) // validated by config
+	if r.Geo, err = conversation.ParseGeo(cfg.RecordGeo); err != nil {
+		return r, fmt.Errorf("record_geo: %w", err)
+	}
 	r.PCI.Key = cfg.PCIPauseKey
 	if cfg.PCIPauseDNs != "" {
-		r.PCI.DNs, _ = dnfilter.Parse(cfg.PCIPauseDNs, "") // validated by config
+		if r.PCI.DNs, err = dnfilter.Parse(cfg.PCIPauseDNs, ""); err != nil {
+			return r, fmt.Errorf("pci_pause_dns: %w", err)
+		}
 	}
-	return r
+	return r, nil
 }
