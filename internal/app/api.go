@@ -42,6 +42,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Listen:        listenAdapter{hub: a.hub, rec: a.rec},
 		DataDir:       a.dataDir,
 		MP3:           a.mp3,
+		Keys:          a.keys.Load,
 		Health:        health,
 		Metrics:       metrics,
 		MetricsToken:  metricsToken,

@@ -38,6 +38,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
@@ -65,9 +66,10 @@ type App struct {
 	// metrics_listen: /metrics on its own listener.
 	metrics     *http.Server
 	metricsAddr string
-	guard       *resources.Guard // resources behind admission and health
-	hub         *live.Hub        // live audio of recordings in progress (listen live)
-	mp3         *mediaconv.Cache // MP3s made for downloads
+	guard       *resources.Guard                // resources behind admission and health
+	hub         *live.Hub                       // live audio of recordings in progress (listen live)
+	mp3         *mediaconv.Cache                // MP3s made for downloads
+	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
 	dataDir     string
 
 	cancel    context.CancelFunc
@@ -117,7 +119,13 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	keys, err := loadEncryption(cfg.Encryption, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
 			_ = db.Close()
@@ -130,7 +138,24 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
+	if err := recordDecryptKeys(dataDir, cfg.Encryption.DecryptKeys); err != nil {
+		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
+	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	// The CTI side comes first: the recorder is built with its correlator,
+	// and the CTI side's Run gets the recorder (no setter closes a cycle).
+	var cor recorder.Correlator
+	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	running := false
+	defer func() {
+		if !running && a.cti != nil {
+			a.cti.close()
+		}
+	}()
 	if perms.shared() {
 		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
 	}
@@ -154,6 +179,10 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		Ports:           ports,
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
+		Correlator:      cor,
+		LiveHub:         a.hub,
+		Encryption:      keys,
+		Tenant:          sourceTenantName(cfg),
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -178,25 +207,19 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a.rec.SetSignaler(a.sip)
-	a.rec.SetLiveHub(a.hub)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
-		_ = a.sip.Close()
-		_ = db.Close()
-		return nil, err
-	}
-	a.cti, err = startCTI(ctx, cfg, a.rec, db, a.certs, log)
-	if err != nil {
 		_ = a.sip.Close()
 		_ = db.Close()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	running = true
 	if a.cti != nil {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.cti.run(runCtx)
+			_ = a.cti.run(runCtx, a.rec, log) // each part's error is logged
 		}()
 	}
 	a.wg.Add(3)
@@ -250,7 +273,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		ready = append(ready, "sip_tls", addr)
 	}
 	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
-		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String(),
+		"encryption_at_rest", keys.Encrypts(), "decrypt_keys", keys.CanDecrypt())...)
 	return a, nil
 }
 
@@ -448,14 +472,17 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	return srv, l.Addr().String(), nil
 }
 
-// Reload reads the recording rules (from the configuration file) and the
-// configuration data again: what SIGHUP does. Without a CTI link there is
-// nothing to reload.
+// Reload reads the recording rules (from the configuration file), the
+// configuration data and the encryption key files again: what SIGHUP
+// does. A key file that no longer loads keeps the keys in force.
 func (a *App) Reload(ctx context.Context) error {
 	if a.certs != nil {
 		if err := a.certs.Reload(); err != nil {
 			return err
 		}
+	}
+	if err := a.reloadEncryption(); err != nil {
+		return err
 	}
 	if a.cti == nil {
 		return nil
@@ -479,10 +506,7 @@ func (a *App) Close() {
 		_ = a.rec.Close()
 		_ = a.sip.Close()
 		if a.cti != nil {
-			_ = a.cti.client.Close()
-			if a.cti.traceFile != nil {
-				_ = a.cti.traceFile.Close()
-			}
+			a.cti.close()
 		}
 		for _, srv := range []*http.Server{a.http, a.pprof, a.metrics} {
 			if srv != nil {

@@ -54,6 +54,8 @@ func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {
 		func() float64 { return float64(s.core.Stats().Requests) }))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_request_failures_total", Help: "T-Library requests answered with EventError or lost."},
 		func() float64 { return float64(s.core.Stats().RequestFailures) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_actions_dropped_total", Help: "CTI actions dropped because the call core's queue was full (the recorder's SIP and RTP paths never wait)."},
+		func() float64 { return float64(s.core.Stats().Dropped) }))
 	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg"} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "openrec", Name: "failed_recordings_total",

@@ -88,6 +88,10 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--srtp", "on"}, "srtp"},
 		{"srtp: mandatory\n", nil, "srtp"},
 		{"", []string{"--dtmf", "hide"}, "dtmf"},
+		{"", []string{"--pci-pause-dns", "/[/"}, "pci_pause_dns"},
+		{"", []string{"--pci-pause-key", "PCI, CVV"}, "pci_pause_key"},
+		{"", []string{"--message-data-keys", "ANI,CollectedDigits"}, "message_data_keys: CollectedDigits"},
+		{"tenants:\n  - name: Bank\n    message_data_keys: collecteddigits\n", nil, "tenants[0] (Bank): message_data_keys"},
 		{"dtmf: \"\"\n", nil, "dtmf"},
 		{"tenants:\n  - name: Bank\n    dtmf: masked\n", nil, "tenants[0] (Bank): dtmf"},
 		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
@@ -278,5 +282,56 @@ func TestDTMFSetting(t *testing.T) {
 	c, err = load(t, "dtmf: keep\n", "--dtmf", "mask")
 	if err != nil || c.DTMF != "mask" {
 		t.Fatalf("flag over file: %q %v", c.DTMF, err)
+	}
+}
+
+// CollectedDigits may be stored as recording data only with dtmf: keep
+// (for the default or the tenant).
+func TestCollectedDigitsNeedsDTMFKeep(t *testing.T) {
+	if _, err := load(t, "dtmf: keep\nmessage_data_keys: ANI,CollectedDigits\n"); err != nil {
+		t.Errorf("dtmf: keep: %v", err)
+	}
+	if _, err := load(t, "tenants:\n  - name: Lab\n    dtmf: keep\n    message_data_keys: CollectedDigits\n"); err != nil {
+		t.Errorf("tenant with dtmf: keep: %v", err)
+	}
+	c, err := load(t, "pci_pause_dns: 7900-7999\npci_pause_key: PCI\n")
+	if err != nil || c.PCIPauseDNs != "7900-7999" || c.PCIPauseKey != "PCI" {
+		t.Errorf("pci settings: %+v %v", c.PCIPauseDNs, err)
+	}
+}
+
+func TestEncryptionSetting(t *testing.T) {
+	if d := Defaults(); d.Encryption.Enabled || d.Encryption.EncryptTo != "" {
+		t.Errorf("default encryption %+v, want off", d.Encryption)
+	}
+	c, err := load(t, "", "--encrypt-to", "/k/r.txt", "--decrypt-keys", "/k/i.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Encryption{Enabled: true, EncryptTo: "/k/r.txt", DecryptKeys: "/k/i.txt"}); !reflect.DeepEqual(c.Encryption, want) {
+		t.Errorf("flags: %+v, want %+v", c.Encryption, want)
+	}
+	file := "encryption:\n  enabled: true\n  encrypt_to: /k/all.txt\n  tenants:\n    Acme: /k/acme.txt\n  decrypt_keys: /k/i.txt\n"
+	c, err = load(t, file, "--encrypt-to", "/k/flag.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Encryption.EncryptTo != "/k/flag.txt" || c.Encryption.Tenants["Acme"] != "/k/acme.txt" || c.Encryption.DecryptKeys != "/k/i.txt" || !c.Encryption.Enabled {
+		t.Errorf("file then flag: %+v", c.Encryption)
+	}
+	// decrypt_keys alone: play back what was encrypted, encrypt nothing new.
+	c, err = load(t, "", "--decrypt-keys", "/k/i.txt")
+	if err != nil || c.Encryption.Enabled {
+		t.Errorf("decrypt_keys alone: %+v %v", c.Encryption, err)
+	}
+	for _, bad := range []struct{ file, want string }{
+		{"encryption:\n  enabled: true\n", "encryption.enabled: name the recipients"},
+		{"encryption:\n  encrypt_to: /k/r.txt\n", "enabled is false"},
+		{"encryption:\n  enabled: false\n  tenants: {Acme: /k/a.txt}\n", "enabled is false"},
+		{"encryption:\n  enable: true\n", `unknown key "encryption.enable"`},
+	} {
+		if _, err := load(t, bad.file); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err %v, want %q", bad.file, err, bad.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sdpoa"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // twoStreamOffer is a SIPREC offer with one labelled stream per port; ip
@@ -160,13 +161,7 @@ func TestDroppedPacketsAreReported(t *testing.T) {
 	a.send(t, 20, 0x10)
 	waitPackets(t, f.r, 20)
 	stray.send(t, 7, 0x20)
-	deadline := time.Now().Add(5 * time.Second)
-	for f.r.PacketsDropped() < 7 {
-		if time.Now().After(deadline) {
-			t.Fatalf("dropped = %d, want 7", f.r.PacketsDropped())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { return f.r.PacketsDropped() >= 7 }, "dropped = %d, want 7", f.r.PacketsDropped())
 	f.r.Bye("dr", "bye")
 	rec := onlyRecording(t, f.db)
 	if !strings.Contains(rec.StatusReason, "7 RTP packets dropped") {

@@ -20,8 +20,8 @@ import (
 type ioWriter = io.Writer
 
 // decodable says which codecs the mixer turns into audio: G.711 itself,
-// the others through internal/media/codec (G.722, Opus; G.729 in a bcg729
-// build).
+// the others through internal/media/codec (G.722, Opus, G.726, GSM; G.729
+// in a bcg729 build).
 func decodable(name string) bool {
 	return name == media.PCMU || name == media.PCMA || codec.DecodableName(name)
 }

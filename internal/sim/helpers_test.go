@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/cfgcache"
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/sip/dial"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -195,14 +197,11 @@ func (f *fakeMedia) events() []string {
 // waitFor polls the media log until it has n entries.
 func (f *fakeMedia) waitFor(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testtool.Poll(t, 5*time.Second, func() (bool, string) {
 		ev := f.events()
-		if len(ev) >= n || time.Now().After(deadline) {
-			return ev
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(ev) >= n, fmt.Sprint(ev)
+	}, "%d media events", n)
+	return f.events()
 }
 
 func (s *fakeSession) add(e string) {
@@ -316,13 +315,7 @@ func (r *sipRecorder) state() (invites []string, byes, rtp int) {
 // waitUntil polls cond for up to 10 s.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testtool.Eventually(t, 10*time.Second, cond, "waiting for %s", what)
 }
 
 func newDialer(t *testing.T) *dial.Dialer {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/openrec/openrec/internal/cti/cfgcache"
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // TestScenarioGolden plays the scenarios under testdata/ and compares the
@@ -209,7 +210,8 @@ func TestConfigServer(t *testing.T) {
 		_, b := get("?wait=1&timeout=10s")
 		done <- b
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// change the data while the long poll waits (not before it came)
+	testtool.WaitWaiting(t, 5*time.Second, "sim.(*Sim).getConfig", "select")
 	d.DNs = append(d.DNs, cfgcache.DN{Number: "5004", Switch: testSwitch, Type: cfgcache.TypeExtension, TenantDBID: 1})
 	s.SetConfig(d, append(src, body...))
 	select {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/cfgcache"
@@ -84,70 +85,87 @@ func TestLoadFile(t *testing.T) {
 	}
 }
 
-// TestFileWatch: an edit is applied within a few Watch periods; an invalid
-// edit, an emptied file or a deleted file keep the snapshot and count
-// failures; rewriting the same content changes nothing.
+// TestFileWatch: an edit is applied within two Watch periods (the first
+// poll sees the new signature, the next one finds it settled); an invalid
+// edit, an emptied file or a deleted file keep the snapshot and count one
+// failure each, not one per poll; rewriting the same content changes
+// nothing. It runs in a synctest bubble: time passes only when every
+// goroutine waits, so the bounds below are exact, not wall-clock guesses.
 func TestFileWatch(t *testing.T) {
-	path := tempFile(t, doc("5001"))
-	const watch = 10 * time.Millisecond
-	f := newFixture(t, Config{File: path, Watch: watch, Reload: -1}, true)
-	eventually(t, "first load", func() bool { return f.src.Stats().Reloads == 1 })
+	synctest.Test(t, func(t *testing.T) {
+		path := tempFile(t, doc("5001"))
+		const watch = 10 * time.Millisecond
+		f := newFixture(t, Config{File: path, Watch: watch, Reload: -1}, true)
+		synctest.Wait()
+		if n := f.src.Stats().Reloads; n != 1 {
+			t.Fatalf("reloads = %d after start, want 1", n)
+		}
+		// settle lets the watcher poll twice (first sight, then settled)
+		// and waits until it has handled both polls.
+		settle := func() {
+			time.Sleep(2 * watch) // synctest (virtual time): two polls
+			synctest.Wait()
+		}
 
-	writeFile(t, path, doc("5001", "5002"))
-	start := time.Now()
-	c := f.nextChange(t, 5*time.Second)
-	if took := time.Since(start); took > 100*watch {
-		t.Errorf("change seen after %v (watch %v)", took, watch)
-	}
-	wantDNs(t, c.old, "5001")
-	wantDNs(t, c.new, "5001", "5002")
-	if f.cache.Snapshot() != c.new {
-		t.Error("OnChange's new snapshot is not the cache's")
-	}
-	if st := f.src.Stats(); st.Changes != 1 || st.Failures != 0 || st.LastReload.IsZero() || st.Version != "" {
-		t.Errorf("stats %+v", st)
-	}
+		writeFile(t, path, doc("5001", "5002"))
+		settle()
+		c := f.pendingChange(t)
+		wantDNs(t, c.old, "5001")
+		wantDNs(t, c.new, "5001", "5002")
+		if f.cache.Snapshot() != c.new {
+			t.Error("OnChange's new snapshot is not the cache's")
+		}
+		if st := f.src.Stats(); st.Changes != 1 || st.Failures != 0 || st.LastReload.IsZero() || st.Version != "" {
+			t.Errorf("stats %+v", st)
+		}
 
-	steps := []struct {
-		name  string
-		write func()
-		log   string
-	}{
-		{"invalid", func() { writeFile(t, path, invalidDoc) }, "names no tenant"},
-		{"emptied", func() { writeFile(t, path, nil) }, ErrEmpty.Error()},
-		{"deleted", func() { _ = os.Remove(path) }, "no such file"},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
+		steps := []struct {
+			name  string
+			write func()
+			log   string
+		}{
+			{"invalid", func() { writeFile(t, path, invalidDoc) }, "names no tenant"},
+			{"emptied", func() { writeFile(t, path, nil) }, ErrEmpty.Error()},
+			{"deleted", func() { _ = os.Remove(path) }, "no such file"},
+		}
+		for _, st := range steps {
 			before := f.src.Stats().Failures
 			st.write()
-			eventually(t, "failure counted", func() bool { return f.src.Stats().Failures == before+1 })
+			settle()
+			if n := f.src.Stats().Failures; n != before+1 {
+				t.Fatalf("%s: failures = %d, want %d", st.name, n, before+1)
+			}
 			wantDNs(t, f.cache.Snapshot(), "5001", "5002")
 			f.noChange(t)
 			if !strings.Contains(f.logs.String(), st.log) {
-				t.Errorf("log lacks %q", st.log)
+				t.Errorf("%s: log lacks %q", st.name, st.log)
 			}
 			// The same broken file is not retried on every poll.
-			time.Sleep(5 * watch)
+			time.Sleep(5 * watch) // synctest (virtual time): five more polls
+			synctest.Wait()
 			if n := f.src.Stats().Failures; n != before+1 {
-				t.Errorf("failures = %d after more polls, want %d", n, before+1)
+				t.Errorf("%s: failures = %d after 5 more polls, want %d", st.name, n, before+1)
 			}
-		})
-	}
+		}
 
-	// Same content as the snapshot, new mtime: reloaded, no change.
-	reloads := f.src.Stats().Reloads
-	writeFile(t, path, doc("5001", "5002"))
-	eventually(t, "reload", func() bool { return f.src.Stats().Reloads > reloads })
-	f.noChange(t)
+		// Same content as the snapshot, new mtime: reloaded, no change.
+		reloads := f.src.Stats().Reloads
+		writeFile(t, path, doc("5001", "5002"))
+		settle()
+		if n := f.src.Stats().Reloads; n != reloads+1 {
+			t.Errorf("reloads = %d, want %d", n, reloads+1)
+		}
+		f.noChange(t)
 
-	writeFile(t, path, doc("5003"))
-	c = f.nextChange(t, 5*time.Second)
-	wantDNs(t, c.old, "5001", "5002")
-	wantDNs(t, c.new, "5003")
-	if st := f.src.Stats(); st.Changes != 2 || st.Failures != 3 {
-		t.Errorf("stats %+v", st)
-	}
+		writeFile(t, path, doc("5003"))
+		settle()
+		c = f.pendingChange(t)
+		wantDNs(t, c.old, "5001", "5002")
+		wantDNs(t, c.new, "5003")
+		if st := f.src.Stats(); st.Changes != 2 || st.Failures != 3 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 }
 
 // TestFileSettles: a file whose signature changes on every poll (still
@@ -175,14 +193,24 @@ func TestFileSettles(t *testing.T) {
 }
 
 // TestPeriodicReload: with the file watch off, the periodic reload picks
-// up an edit.
+// up an edit at the next period (synctest: exact periods).
 func TestPeriodicReload(t *testing.T) {
-	path := tempFile(t, doc("5001"))
-	f := newFixture(t, Config{File: path, Watch: -1, Reload: 20 * time.Millisecond}, true)
-	eventually(t, "periodic reloads", func() bool { return f.src.Stats().Reloads >= 3 })
-	f.noChange(t)
-	writeFile(t, path, doc("5002"))
-	wantDNs(t, f.nextChange(t, 5*time.Second).new, "5002")
+	synctest.Test(t, func(t *testing.T) {
+		path := tempFile(t, doc("5001"))
+		const period = 20 * time.Millisecond
+		f := newFixture(t, Config{File: path, Watch: -1, Reload: period}, true)
+		synctest.Wait()
+		time.Sleep(2*period + period/2) // synctest (virtual time): two and a half periods
+		synctest.Wait()
+		if n := f.src.Stats().Reloads; n != 3 { // start + 2 periods
+			t.Errorf("reloads = %d after 2.5 periods, want 3", n)
+		}
+		f.noChange(t)
+		writeFile(t, path, doc("5002"))
+		time.Sleep(period) // synctest (virtual time): one period
+		synctest.Wait()
+		wantDNs(t, f.pendingChange(t).new, "5002")
+	})
 }
 
 // TestReloadNow works without Run: it returns the load's error and keeps
@@ -221,19 +249,24 @@ func TestReloadNow(t *testing.T) {
 // TestRunStops: Run returns when its context ends, with or without a
 // source; a second concurrent Run is refused.
 func TestRunStops(t *testing.T) {
-	path := tempFile(t, doc("5001"))
-	for _, cfg := range []Config{{}, {File: path, Watch: time.Millisecond, Reload: time.Millisecond}} {
-		f := newFixture(t, cfg, true)
-		eventually(t, "running", func() bool { return f.src.running.Load() })
-		if err := f.src.Run(context.Background()); !errors.Is(err, ErrRunning) {
-			t.Errorf("second Run = %v, want ErrRunning", err)
+	synctest.Test(t, func(t *testing.T) {
+		path := tempFile(t, doc("5001"))
+		for _, cfg := range []Config{{}, {File: path, Watch: time.Millisecond, Reload: time.Millisecond}} {
+			f := newFixture(t, cfg, true)
+			synctest.Wait()
+			if !f.src.running.Load() {
+				t.Fatal("Run is not running")
+			}
+			if err := f.src.Run(context.Background()); !errors.Is(err, ErrRunning) {
+				t.Errorf("second Run = %v, want ErrRunning", err)
+			}
+			time.Sleep(10 * time.Millisecond) // synctest (virtual time): ten rounds of watch and reload
+			f.stop(t)
+			// Run may be called again after it returned.
+			f.start(t)
+			f.stop(t)
 		}
-		time.Sleep(10 * time.Millisecond)
-		f.stop(t)
-		// Run may be called again after it returned.
-		f.start(t)
-		f.stop(t)
-	}
+	})
 }
 
 func TestSameData(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
@@ -149,16 +150,23 @@ func (f *fixture) noChange(t *testing.T) {
 	}
 }
 
+// pendingChange returns the OnChange call that must have happened by now
+// (in a synctest bubble, after synctest.Wait).
+func (f *fixture) pendingChange(t *testing.T) change {
+	t.Helper()
+	select {
+	case c := <-f.changes:
+		return c
+	default:
+		t.Fatalf("no configuration change; stats %+v\nlogs:\n%s", f.src.Stats(), f.logs)
+		return change{}
+	}
+}
+
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, cond, "waiting for %s", what)
 }
 
 func tempFile(t *testing.T, b []byte) string {

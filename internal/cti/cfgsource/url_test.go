@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/cfgcache"
@@ -167,17 +168,14 @@ func TestURLLongPoll(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 
-	// A long poll waiting much longer than the test tolerates: the change
-	// must come through it, not through its timeout.
+	// A long poll waiting much longer than the test tolerates (a minute;
+	// nextChange gives up after 5 s): the change must come through it,
+	// not through its timeout.
 	f.stop(t)
 	f = newFixture(t, Config{URL: sv.url(), Reload: -1, LongPoll: time.Minute}, true)
-	eventually(t, "long poll in flight", func() bool { return f.src.seenVersion() == "1" })
-	start := time.Now()
+	eventually(t, "long poll in flight", func() bool { return sv.pending("wait=1", "timeout=1m0s") == 1 })
 	sv.put(t, doc("5001", "5002"))
 	c := f.nextChange(t, 5*time.Second)
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("change took %v", took)
-	}
 	wantDNs(t, c.old, "5001")
 	wantDNs(t, c.new, "5001", "5002")
 	if st := f.src.Stats(); st.Version != "2" || st.Changes != 1 {
@@ -274,86 +272,154 @@ func TestURLServiceDown(t *testing.T) {
 	}
 }
 
+// inProcess is an HTTP client whose requests are served by h in the
+// calling goroutine, without sockets: inside a synctest bubble a long poll
+// waiting in h is then a durably blocked goroutine, and time can pass.
+func inProcess(h http.Handler) *http.Client {
+	return &http.Client{Transport: handlerTransport{h}}
+}
+
+type handlerTransport struct{ h http.Handler }
+
+func (ht handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	ht.h.ServeHTTP(rec, r)
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
+
+const inProcessURL = "http://config.test/config"
+
 // TestURLWithoutVersion: a plain web server (no X-Config-Version, ignores
 // the query) is loaded at start and then only periodically, never in a
 // tight long-poll loop.
 func TestURLWithoutVersion(t *testing.T) {
-	var (
-		mu   sync.Mutex
-		hits int
-		body = doc("5001")
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu   sync.Mutex
+			hits int
+			body = doc("5001")
+		)
+		client := inProcess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			hits++
+			_, _ = w.Write(body)
+		}))
+		f := newFixture(t, Config{URL: inProcessURL, HTTPClient: client, Reload: -1, LongPoll: 10 * time.Millisecond}, true)
+		synctest.Wait()
+		if !strings.Contains(f.logs.String(), "no long poll") {
+			t.Fatalf("the watcher did not give up:\n%s", f.logs)
+		}
+		time.Sleep(50 * time.Millisecond) // synctest (virtual time): five long-poll timeouts
+		synctest.Wait()
 		mu.Lock()
-		defer mu.Unlock()
-		hits++
-		_, _ = w.Write(body)
-	}))
-	defer srv.Close()
-	f := newFixture(t, Config{URL: srv.URL, Reload: -1, LongPoll: 10 * time.Millisecond}, true)
-	eventually(t, "watcher gave up", func() bool { return strings.Contains(f.logs.String(), "no long poll") })
-	time.Sleep(50 * time.Millisecond)
-	mu.Lock()
-	n := hits
-	body = doc("5002")
-	mu.Unlock()
-	if n != 2 { // Load at start-up + Run's first reload
-		t.Errorf("%d requests, want 2", n)
-	}
-	if err := f.src.ReloadNow(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	wantDNs(t, f.nextChange(t, time.Second).new, "5002")
+		n := hits
+		body = doc("5002")
+		mu.Unlock()
+		if n != 2 { // Load at start-up + Run's first reload
+			t.Errorf("%d requests, want 2", n)
+		}
+		if err := f.src.ReloadNow(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wantDNs(t, f.pendingChange(t).new, "5002")
+	})
 }
 
 // TestURLIgnoredWait: a service that answers the long poll at once with
-// the same version is polled with back-off, not in a tight loop.
+// the same version is polled with back-off (Retry, doubled up to
+// LongPoll), not in a tight loop.
 func TestURLIgnoredWait(t *testing.T) {
-	var (
-		mu   sync.Mutex
-		hits int
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		hits++
-		mu.Unlock()
-		w.Header().Set(VersionHeader, "4")
-		_, _ = w.Write(doc("5001"))
-	}))
-	defer srv.Close()
-	f := newFixture(t, Config{URL: srv.URL, Reload: -1, LongPoll: 40 * time.Millisecond, Retry: 10 * time.Millisecond}, true)
-	hitCount := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return hits
-	}
-	// Load, Run's first load, then polls go on...
-	eventually(t, "polls", func() bool { return hitCount() >= 4 })
-	// ... backing off to one per 40 ms, not in a tight loop.
-	n0 := hitCount()
-	time.Sleep(200 * time.Millisecond)
-	if n := hitCount() - n0; n > 10 {
-		t.Errorf("%d requests in 200 ms", n)
-	}
-	f.stop(t)
-	f.noChange(t)
-	if st := f.src.Stats(); st.Failures != 0 || st.Version != "4" {
-		t.Errorf("stats %+v", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu   sync.Mutex
+			hits int
+		)
+		client := inProcess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			hits++
+			mu.Unlock()
+			w.Header().Set(VersionHeader, "4")
+			_, _ = w.Write(doc("5001"))
+		}))
+		const longPoll, retry = 40 * time.Millisecond, 10 * time.Millisecond
+		f := newFixture(t, Config{URL: inProcessURL, HTTPClient: client, Reload: -1, LongPoll: longPoll, Retry: retry}, true)
+		hitCount := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return hits
+		}
+		// Load, Run's first load, the first poll; then polls after 10,
+		// 20 and 40 ms (back-off reaches LongPoll at 70 ms).
+		synctest.Wait()
+		if n := hitCount(); n != 3 {
+			t.Errorf("%d requests at start, want 3", n)
+		}
+		time.Sleep(100 * time.Millisecond) // synctest (virtual time): back-off reaches LongPoll
+		synctest.Wait()
+		// ... then one per 40 ms.
+		n0 := hitCount()
+		time.Sleep(200 * time.Millisecond) // synctest (virtual time)
+		synctest.Wait()
+		if n := hitCount() - n0; n != 5 {
+			t.Errorf("%d requests in 200 ms, want 5 (one per %v)", n, longPoll)
+		}
+		f.stop(t)
+		f.noChange(t)
+		if st := f.src.Stats(); st.Failures != 0 || st.Version != "4" {
+			t.Errorf("stats %+v", st)
+		}
+	})
 }
 
-// TestURLRunStopsDuringLongPoll: cancelling Run ends a long poll in flight.
+// TestURLRunStopsDuringLongPoll: cancelling Run ends a long poll in flight
+// at once (no time passes in the bubble), not at the poll's timeout.
 func TestURLRunStopsDuringLongPoll(t *testing.T) {
-	sv := newService(t, doc("5001"))
-	f := newFixture(t, Config{URL: sv.url(), LongPoll: time.Minute}, true)
-	eventually(t, "long poll in flight", func() bool { return f.src.seenVersion() == "1" })
-	time.Sleep(20 * time.Millisecond)
-	start := time.Now()
-	f.stop(t)
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("Run took %v to return", took)
-	}
-	if st := f.src.Stats(); st.Failures != 0 {
-		t.Errorf("cancelled long poll counted as a failure: %+v", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		d, err := cfgcache.Parse(doc("5001"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csim, err := sim.New(sim.Config{Switch: "SW1", Config: d, ConfigSource: doc("5001")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = csim.Close() })
+		var mu sync.Mutex
+		var waiting int
+		h := csim.ConfigHandler()
+		client := inProcess(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			poll := r.URL.Query().Get("wait") != ""
+			if poll {
+				mu.Lock()
+				waiting++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+			if poll {
+				mu.Lock()
+				waiting--
+				mu.Unlock()
+			}
+		}))
+		f := newFixture(t, Config{URL: inProcessURL, HTTPClient: client, LongPoll: time.Minute}, true)
+		synctest.Wait()
+		mu.Lock()
+		n := waiting
+		mu.Unlock()
+		if f.src.seenVersion() != "1" || n != 1 {
+			t.Fatalf("version %q, %d long polls in flight; want 1, 1", f.src.seenVersion(), n)
+		}
+		start := time.Now()
+		f.stop(t)
+		if took := time.Since(start); took != 0 {
+			t.Errorf("Run took %v to return", took)
+		}
+		if st := f.src.Stats(); st.Failures != 0 {
+			t.Errorf("cancelled long poll counted as a failure: %+v", st)
+		}
+	})
 }

@@ -176,7 +176,23 @@ type RecordConfig struct {
 	// in the MSR Request-URI record=<id>). Default: CallUUID + 4 hex digits
 	// of a per-engine sequence.
 	NewID func(c *Call, dn string, seq uint64) string
+	// PCI pauses every running recording of a call while card data may be
+	// spoken or keyed (PCI DSS) and resumes what it paused afterwards.
+	PCI PCIConfig
 }
+
+// PCIConfig is the automatic PCI pause. A call is in a payment phase
+// while a DN matching DNs (a payment IVR, its routing point) is on the
+// call, or while the attached-data key Key says so (start/on/true/yes/1;
+// stop/off/false/no/0 ends it). Zero = off.
+type PCIConfig struct {
+	DNs *dnfilter.Filter // its include list (must not be empty) names the payment DNs
+
+	Key string
+}
+
+// On reports whether the automatic PCI pause is configured.
+func (c PCIConfig) On() bool { return c.DNs != nil || c.Key != "" }
 
 // Decision is the answer of RecordConfig.Rule.
 type Decision struct {

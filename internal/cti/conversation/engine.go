@@ -48,6 +48,8 @@ type state struct {
 	observers  map[string]bool     // DNs seen in the Observer role (supervisors)
 	decisions  map[string]Decision // last rule decision per DN
 	lastKeep   string              // last keep-request value seen in attached data
+	pci        bool                // in a payment phase (RecordConfig.PCI): recordings auto-paused
+	pciKey     bool                // the PCI attached-data key says payment phase
 }
 
 // markObserver records dn as a monitoring supervisor and takes it out of

@@ -293,6 +293,7 @@ func (e *Engine) ServiceResult(a PrivateService, err error, at time.Time) []Acti
 			}
 		}
 	}
+	acts = append(acts, e.pciPause(st, at)...)
 	e.refresh(st, at)
 	return append(acts, e.notify(st, at)...)
 }

@@ -153,6 +153,9 @@ type Recording struct {
 	Prerecord bool
 	Keep      Keep
 	Explicit  bool // stopped explicitly (GSIP_RECORD=OFF / STOP), not by the party leaving
+	// PCIPaused: the automatic PCI pause paused it (or asked to) and
+	// resumes it when the payment phase ends.
+	PCIPaused bool
 	Legs      []Leg
 	Audio     time.Time // first audio of any leg
 	Failure   Failure

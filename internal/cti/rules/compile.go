@@ -71,6 +71,7 @@ type rule struct {
 	name      string
 	action    Action
 	retention *time.Duration // nil = not set (tenant's or global period)
+	dtmf      string         // "" = not set
 	disabled  bool
 	tenant    string
 	callType  string
@@ -239,6 +240,16 @@ func compileRule(rc RuleConfig) (rule, error) {
 		}
 		r.retention = &d
 	}
+	switch rc.DTMF {
+	case "":
+	case "keep", "mask", "mask-and-drop-events":
+		if r.action == ActionDoNotRecord {
+			return r, fmt.Errorf("dtmf %q: a do_not_record rule records nothing", rc.DTMF)
+		}
+		r.dtmf = rc.DTMF
+	default:
+		return r, fmt.Errorf("dtmf %q: want keep, mask or mask-and-drop-events", rc.DTMF)
+	}
 	if ts := strings.TrimSpace(rc.ToneSilence); ts != "" {
 		if !allDigits(ts) {
 			return r, fmt.Errorf("tone_silence %q: want milliseconds (digits only)", rc.ToneSilence)
@@ -282,6 +293,19 @@ func (s *Set) Retentions() map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// DTMF returns the dtmf setting of the rule named name (case-insensitive;
+// disabled rules included, as for Retentions): "" when it sets none.
+func (s *Set) DTMF(name string) string {
+	for _, g := range s.groups {
+		for _, r := range g.rules {
+			if r.dtmf != "" && strings.EqualFold(r.name, name) {
+				return r.dtmf
+			}
+		}
+	}
+	return ""
 }
 
 // Len returns the number of rules (disabled ones included).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -836,16 +837,27 @@ func TestSilenceBytes(t *testing.T) {
 }
 
 // TestConcurrent runs two receive goroutines, an RTCP goroutine and a
-// flusher at once (meaningful with -race).
+// flusher at once (meaningful with -race). The flush due at the middle of
+// the streams waits until both receivers are there, and they wait for it:
+// at least one flush runs between packets of both channels for certain,
+// whatever the scheduler does with the rest.
 func TestConcurrent(t *testing.T) {
 	m, w := newTestMixer(t, Config{Channels: 2})
 	const n = 500
+	const midFlush = 50 // the flush at 5 s, the time of packet n/2
+	var atMid sync.WaitGroup
+	atMid.Add(2)
+	flushedMid := make(chan struct{})
 	done := make(chan struct{})
 	for ch := range 2 {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			l := leg{ch: ch, ssrc: uint32(ch + 1)}
 			for i := range n {
+				if i == n/2 {
+					atMid.Done()
+					<-flushedMid
+				}
 				s := l.packet(i, 0)
 				s.p.Arrival = at(s.arr)
 				m.Track(ch).HandleRTP(s.p)
@@ -856,11 +868,19 @@ func TestConcurrent(t *testing.T) {
 			}
 		}()
 	}
+	midPackets := make([]uint64, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		for i := range 100 {
+			if i == midFlush {
+				atMid.Wait()
+			}
 			if err := m.Flush(at(ms(i * 100))); err != nil {
 				t.Error(err)
+			}
+			if i == midFlush {
+				midPackets[0], midPackets[1] = m.Stats(0).Packets, m.Stats(1).Packets
+				close(flushedMid)
 			}
 			_ = m.Stats(i % 2)
 			_ = m.Events()
@@ -876,6 +896,9 @@ func TestConcurrent(t *testing.T) {
 	for ch := range 2 {
 		if st := m.Stats(ch); st.Packets != n {
 			t.Errorf("channel %d: %d packets", ch, st.Packets)
+		}
+		if midPackets[ch] != n/2 {
+			t.Errorf("channel %d: %d packets at the middle flush, want %d", ch, midPackets[ch], n/2)
 		}
 	}
 	if m.Frames() < n*160 || int64(len(w.bytes())) != 2*m.Frames() {

@@ -4,7 +4,8 @@
 // checked before a file is touched, and the store refuses the row too.
 // Deleting sets the media files aside, deletes the row with its deletion
 // record (refused for a recording held meanwhile: the files come back),
-// removes the files, then writes an audit entry.
+// removes the files (crypto-shredding encrypted ones first), then writes an
+// audit entry.
 package expire
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 )
 
@@ -56,7 +58,7 @@ func Files(r *store.Recording, dataDir string) []string {
 		}
 	}
 	base := strings.TrimSuffix(p, ".wav")
-	files := []string{p, p + ".part", base + ".sdp", seal.Path(p)}
+	files := []string{p, p + ".part", base + ".sdp", seal.Path(p), p + ".rewrap"}
 	raw, _ := filepath.Glob(base + ".ch*.rtpraw")
 	return append(append(files, raw...), mp3s...)
 }
@@ -110,7 +112,7 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 	}
 	var errs []error
 	for _, f := range aside {
-		if err := os.Remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
@@ -118,6 +120,18 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 		return fmt.Errorf("recording %s deleted, but not all its files: %w", r.ID, errors.Join(errs...))
 	}
 	return nil
+}
+
+// remove removes a file of a deleted recording; an encrypted one (media,
+// raw sidecar, rotation journal) is crypto-shredded first: its header, the
+// only wrapped copy of its file key, is overwritten with noise and synced,
+// so a copy of the blocks left behind (an undelete, a lagging replica) no
+// longer decrypts.
+func remove(path string) error {
+	if mediacrypt.IsEncryptedFile(path) {
+		return mediacrypt.ShredFile(path)
+	}
+	return os.Remove(path)
 }
 
 // Store is what the Sweeper and Erase need.
@@ -137,12 +151,6 @@ type Policy struct {
 	Tenants map[string]time.Duration
 	// Rules are the periods of the recording rules that set one.
 	Rules map[string]time.Duration
-}
-
-// Period returns how long r is kept (0 = for ever).
-func (p Policy) Period(r *store.Recording) time.Duration {
-	d, _ := p.period(r)
-	return d
 }
 
 // period returns how long r is kept and, when its rule decided, the

@@ -1,0 +1,153 @@
+package conversation
+
+import (
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/cti/dnfilter"
+	"github.com/openrec/openrec/internal/cti/tlib"
+)
+
+// Issue 21: the automatic PCI pause pauses the call's running recordings
+// while a payment IVR DN is on the call or while the PCI attached-data key
+// says start, and resumes only what it paused.
+func TestPCIPause(t *testing.T) {
+	const s = time.Second
+	newRec := func(t *testing.T) *h {
+		x := newH(t, func(c *Config) {
+			c.Record = RecordConfig{
+				Rule: func(*Call, string) Decision { return Decision{Record: true} },
+				PCI:  PCIConfig{DNs: dnfilter.MustParse("7900-7909", ""), Key: "PCI"},
+			}
+		})
+		acts := x.established(0, "5002", cust, conn1, uuid1)
+		if len(acts) != 1 {
+			t.Fatalf("start actions %v", acts)
+		}
+		x.add(0, x.e.ServiceResult(acts[0].(PrivateService), nil, at(0)))
+		return x
+	}
+	// ops lists the pause/resume requests sent after the start.
+	ops := func(x *h) []Op {
+		var out []Op
+		for _, p := range x.services() {
+			if p.Op != OpStart {
+				out = append(out, p.Op)
+			}
+		}
+		return out
+	}
+	ack := func(x *h, d time.Duration) {
+		for _, p := range x.services() {
+			if p.Op != OpStart {
+				x.e.ServiceResult(p, nil, at(d))
+			}
+		}
+		x.acts = nil
+	}
+	state := func(x *h) RecState { return x.call(uuid1).Recordings[0].State }
+
+	t.Run("attached data start and stop", func(t *testing.T) {
+		x := newRec(t)
+		x.acts = nil
+		x.userData(s, "5002", conn1, uuid1, "PCI", "start")
+		if got := ops(x); len(got) != 1 || got[0] != OpPause {
+			t.Fatalf("after PCI=start: %v, want one pause", got)
+		}
+		x.userData(s+10*time.Millisecond, "5002", conn1, uuid1, "Other", "x") // no second pause
+		if got := ops(x); len(got) != 1 {
+			t.Fatalf("requests %v, want still one pause", got)
+		}
+		ack(x, 2*s)
+		if state(x) != RecPaused {
+			t.Fatalf("state %s after the pause ACK", state(x))
+		}
+		x.userData(3*s, "5002", conn1, uuid1, "PCI", "stop")
+		if got := ops(x); len(got) != 1 || got[0] != OpResume {
+			t.Fatalf("after PCI=stop: %v, want one resume", got)
+		}
+		ack(x, 3*s)
+		if state(x) != RecOn {
+			t.Fatalf("state %s after the resume ACK", state(x))
+		}
+	})
+	t.Run("payment IVR joins and leaves", func(t *testing.T) {
+		x := newRec(t)
+		x.acts = nil
+		added := msg(tlib.EventPartyAdded, "5002", "7905", conn1, uuid1).SetStr(tlib.AttrThirdPartyDN, "7905")
+		x.ev(s, added)
+		if got := ops(x); len(got) != 1 || got[0] != OpPause {
+			t.Fatalf("after the IVR joined: %v, want one pause", got)
+		}
+		ack(x, s)
+		deleted := msg(tlib.EventPartyDeleted, "5002", "7905", conn1, uuid1).SetStr(tlib.AttrThirdPartyDN, "7905")
+		x.ev(2*s, deleted)
+		if got := ops(x); len(got) != 1 || got[0] != OpResume {
+			t.Fatalf("after the IVR left: %v, want one resume", got)
+		}
+	})
+	t.Run("a desktop pause is not resumed", func(t *testing.T) {
+		x := newRec(t)
+		p, err := x.e.Control(uuid1, "5002", OpPause, at(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.e.ServiceResult(p[0].(PrivateService), nil, at(s))
+		x.acts = nil
+		x.userData(2*s, "5002", conn1, uuid1, "PCI", "start")
+		x.userData(3*s, "5002", conn1, uuid1, "PCI", "stop")
+		if got := ops(x); len(got) != 0 {
+			t.Fatalf("requests %v, want none: the desktop paused it", got)
+		}
+		if state(x) != RecPaused {
+			t.Fatalf("state %s, want still paused", state(x))
+		}
+	})
+	t.Run("bad value ignored", func(t *testing.T) {
+		x := newRec(t)
+		x.acts = nil
+		x.userData(s, "5002", conn1, uuid1, "PCI", "maybe")
+		if got := ops(x); len(got) != 0 {
+			t.Fatalf("requests %v after PCI=maybe", got)
+		}
+	})
+}
+
+func TestParsePCIValue(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		on, ok bool
+	}{
+		{"start", true, true}, {" ON ", true, true}, {"1", true, true}, {"yes", true, true},
+		{"stop", false, true}, {"Off", false, true}, {"0", false, true}, {"false", false, true},
+		{"", false, false}, {"pause", false, false},
+	} {
+		if on, ok := parsePCIValue(tc.in); on != tc.on || ok != tc.ok {
+			t.Errorf("parsePCIValue(%q) = %v %v, want %v %v", tc.in, on, ok, tc.on, tc.ok)
+		}
+	}
+}
+
+// A recording that starts (is acknowledged) during a payment phase is
+// paused at once.
+func TestPCIPauseRecordingStartedDuringPhase(t *testing.T) {
+	x := newH(t, func(c *Config) {
+		c.Record = RecordConfig{
+			Rule: func(*Call, string) Decision { return Decision{Record: true} },
+			PCI:  PCIConfig{Key: "PCI"},
+		}
+	})
+	acts := x.established(0, "5002", cust, conn1, uuid1)
+	x.userData(time.Second, "5002", conn1, uuid1, "PCI", "start")
+	x.acts = nil
+	got := x.e.ServiceResult(acts[0].(PrivateService), nil, at(2*time.Second))
+	var pauses int
+	for _, a := range got {
+		if p, ok := a.(PrivateService); ok && p.Op == OpPause {
+			pauses++
+		}
+	}
+	if pauses != 1 {
+		t.Fatalf("actions after the start ACK %v, want one pause", got)
+	}
+}
