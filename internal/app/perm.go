@@ -86,19 +86,22 @@ func (p dataPerms) dataDir(dir string) error {
 }
 
 // shareDir gives dir to the group, 0750.
-func (p dataPerms) shareDir(dir string) error {
-	if err := os.Lchown(dir, -1, p.gid); err != nil {
-		return p.chownError(dir, err)
-	}
-	return os.Chmod(dir, sharedDirMode)
-}
+func (p dataPerms) shareDir(dir string) error { return p.share(dir, sharedDirMode) }
 
 // shareFile gives a regular file to the group, 0640.
-func (p dataPerms) shareFile(path string) error {
+func (p dataPerms) shareFile(path string) error { return p.share(path, sharedFileMode) }
+
+// share gives path to the group with mode. A path that already has both is
+// not touched: chmod and chown change a file's ctime, and backup tools
+// that go by ctime would copy every recording again at each start.
+func (p dataPerms) share(path string, mode fs.FileMode) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&(fs.ModePerm|fs.ModeSetgid) == mode && fileGID(fi) == p.gid {
+		return nil
+	}
 	if err := os.Lchown(path, -1, p.gid); err != nil {
 		return p.chownError(path, err)
 	}
-	return os.Chmod(path, sharedFileMode)
+	return os.Chmod(path, mode)
 }
 
 func (p dataPerms) chownError(path string, err error) error {

@@ -195,8 +195,17 @@ steps:
 			t.Errorf("call hold of %s in the store: %+v %v %v", r.ID, h, ok, err)
 		}
 	}
-	if _, err := env.a.Store().ReleaseCallHold(context.Background(), recs[0].CallUUID); err != nil {
-		t.Errorf("release the call hold: %v", err)
+	run(t, ctx, "release the call's hold",
+		chromedp.Click(chromedp.ID("hold-release-call")),
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="free"]`)),
+	)
+	for _, r := range recs {
+		if _, ok, _ := env.a.Store().LegalHold(context.Background(), r.ID); ok {
+			t.Errorf("%s still held after the call's hold was released", r.ID)
+		}
+	}
+	if chs, _ := env.a.Store().ListCallHolds(context.Background()); len(chs) != 0 {
+		t.Errorf("call holds left: %+v", chs)
 	}
 
 	// Live monitor during a call.

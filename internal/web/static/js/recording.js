@@ -470,12 +470,17 @@ function holdCard(id, rec, ctx) {
   const el = card(null, { id: 'hold-card' });
   const render = (hold) => {
     el.dataset.state = hold ? 'held' : 'free';
+    const onCall = hold && hold.call_uuid ? ` (a hold on the whole call ${hold.call_uuid}, also its later recordings)` : '';
     const text = hold
-      ? `On legal hold since ${fmtTime(hold.set_at)} by ${hold.set_by || 'unknown'}: ${hold.reason}`
+      ? `On legal hold since ${fmtTime(hold.set_at)} by ${hold.set_by || 'unknown'}: ${hold.reason}${onCall}`
       : 'Not on legal hold: retention and erasure may delete this recording.';
     const body = [h('p', { id: 'hold-text', text })];
     if (staff && hold) {
-      body.push(h('button', { type: 'button', id: 'hold-release', class: 'btn', text: 'Release hold', onclick: release }));
+      const buttons = [h('button', { type: 'button', id: 'hold-release', class: 'btn', text: 'Release hold', onclick: release })];
+      if (hold.call_uuid) {
+        buttons.push(h('button', { type: 'button', id: 'hold-release-call', class: 'btn', text: "Release the call's hold", onclick: releaseCall }));
+      }
+      body.push(h('div', { class: 'controls' }, ...buttons));
     } else if (staff) {
       const reason = h('input', { id: 'hold-reason', type: 'text', maxlength: '500', placeholder: 'Reason (case number, complaint)', 'aria-label': 'Reason for the legal hold' });
       const buttons = [h('button', { type: 'button', id: 'hold-set', class: 'btn btn-primary', text: 'Put on legal hold', onclick: () => set(reason.value) })];
@@ -512,6 +517,15 @@ function holdCard(id, rec, ctx) {
       await refresh();
     } catch (err) {
       showError(err, 'Release hold');
+    }
+  };
+  const releaseCall = async () => {
+    try {
+      clearBanner();
+      await del(paths.callHold(rec.call_uuid));
+      await refresh();
+    } catch (err) {
+      showError(err, "Release the call's hold");
     }
   };
   render(rec.legal_hold);
