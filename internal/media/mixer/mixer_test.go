@@ -1044,3 +1044,40 @@ func TestRawBufferBound(t *testing.T) {
 		t.Errorf("sidecar has %d bytes, want %d", raw.Len(), want)
 	}
 }
+
+// Arrival alignment follows the least-delayed packet of a stream's first
+// second, not its first packet: packets held up by a busy receiver and
+// then handed over in a burst no longer move the whole channel late;
+// packets that are only late (jitter) move nothing.
+func TestArrivalAnchorFollowsEarliestPacket(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		extra   func(i int) time.Duration // extra delay of frame i
+		wantLag int                       // samples channel 1 lags channel 0
+	}{
+		{"receiver busy 100 ms at the first packet, then a burst", func(i int) time.Duration {
+			return max(0, ms(100)-time.Duration(i)*ms(20))
+		}, 4000},
+		{"first three packets late, then on time", func(i int) time.Duration {
+			return max(0, ms(60)-time.Duration(i)*ms(20))
+		}, 4000},
+		{"jitter after an on-time first packet", func(i int) time.Duration { return time.Duration(i%5) * ms(7) }, 4000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := leg{ch: 0, ssrc: 0xA}
+			b := leg{ch: 1, ssrc: 0xB, seq0: 900, ts0: 77_000, arr0: ms(500)}
+			steps := a.packets(0, 150)
+			for i := range 125 {
+				steps = append(steps, b.packet(i, tc.extra(i)))
+			}
+			m, w := newTestMixer(t, Config{Channels: 2, ReorderWindow: 200 * time.Millisecond})
+			drive(t, m, steps, ms(3600))
+			data := w.bytes()
+			c0, c1 := channel(data, 2, 0), channel(data, 2, 1)
+			got := lag(c0, c1, 8000, 16000, 3000, 5000)
+			if d := got - tc.wantLag; d < -8 || d > 8 {
+				t.Errorf("channel 1 lags channel 0 by %d samples, want %d ±8", got, tc.wantLag)
+			}
+		})
+	}
+}
