@@ -86,7 +86,9 @@ type Track struct {
 	// refine: the stream is young and nothing has been placed by
 	// position but audio, so an early packet may still move its arrival
 	// anchor back (see refineAnchor).
-	refine bool
+	refine    bool
+	anchorArr int64 // arrival (ns since Start) of the stream's first packet
+	refined   int64 // how far (samples) refineAnchor has moved the anchor back
 
 	dtmf struct {
 		active, ended bool
@@ -323,7 +325,7 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 	t.anchored = true
 	t.dtmf.active = false
 	t.anchorAtArrival(arrNS, t.refTS)
-	t.refine = true
+	t.refine, t.anchorArr, t.refined = true, arrNS, 0
 	if !t.sr.have || t.sr.ssrc != t.ssrc {
 		t.sr.have = false
 		return
@@ -342,12 +344,15 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 const (
 	refineWindow    = sampleRate // 1 s of timeline
 	refineThreshold = alignThreshold
+	refineMax       = sampleRate / 4 // 250 ms in all
 )
 
 // refineAnchor moves the arrival anchor of a young stream back when a
 // later packet arrives earlier than the anchor implies: the first packet
 // was delayed more than this one (a busy receiver, jitter), and arrival
-// alignment should follow the least-delayed packet, not the first. Audio
+// alignment should follow the least-delayed packet, not the first. Only
+// packets that arrived after the first count (those handed over with it
+// carry its arrival time), and the anchor moves back 250 ms at most. Audio
 // placed so far moves along (shift). Only while no sender report aligns
 // the track and nothing but audio has been placed by position (refine).
 // It returns pos for the anchor in force. t.mu must be held.
@@ -356,11 +361,20 @@ func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
 		t.refine = t.refine && !t.sr.have && pos-t.anchorPos < refineWindow
 		return pos
 	}
+	if arrNS <= t.anchorArr {
+		// Handed over with the first packet (one read, one timestamp):
+		// says nothing about its delay.
+		return pos
+	}
 	arr := max(nsToPos(arrNS), t.final)
 	if arr >= pos-refineThreshold {
 		return pos
 	}
-	delta := arr - pos
+	delta := max(arr-pos, -(refineMax - t.refined))
+	if delta >= 0 {
+		return pos
+	}
+	t.refined -= delta
 	t.m.log.Debug("mixer: arrival anchor moved back to an earlier packet", "channel", t.ch, "ms", posToMS(-delta))
 	t.shift(delta)
 	return pos + delta
