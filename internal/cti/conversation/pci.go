@@ -47,17 +47,38 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 	for i := range st.Recordings {
 		r := &st.Recordings[i]
 		switch {
-		case in && r.State == RecOn && !r.PCIPaused:
-			r.PCIPaused = true
-			acts = append(acts, e.service(st, r.DN, r.ID, OpPause, Decision{}))
-		case !in && r.PCIPaused:
-			r.PCIPaused = false
-			if r.State == RecPaused {
-				acts = append(acts, e.service(st, r.DN, r.ID, OpResume, Decision{}))
+		case in:
+			// Not paused yet, started during the phase, or resumed by
+			// someone else (SIP Server's GSIP_RECORD=ON) during it.
+			if r.State == RecOn && !r.pciPending && !r.pciFailed {
+				r.PCIPaused, r.pciPending = true, true
+				acts = append(acts, e.service(st, r.DN, r.ID, OpPause, Decision{}))
+			}
+		case r.pciPending:
+			// The phase ended before the pause was answered: resume
+			// once it is.
+		default:
+			r.pciFailed = false
+			if r.PCIPaused {
+				r.PCIPaused = false
+				if r.State == RecPaused {
+					acts = append(acts, e.service(st, r.DN, r.ID, OpResume, Decision{}))
+				}
 			}
 		}
 	}
 	return acts
+}
+
+// pciAnswered notes the answer to a pause request the PCI pause sent.
+func pciAnswered(r *Recording, op Op, err error) {
+	if op != OpPause || !r.pciPending {
+		return
+	}
+	r.pciPending = false
+	if err != nil {
+		r.pciFailed = true
+	}
 }
 
 // parsePCIValue reads the PCI attached-data value: start/on/true/yes/1

@@ -237,6 +237,9 @@ func (e *Engine) Control(callUUID, dn string, op Op, at time.Time) ([]Action, er
 		if !active || (op == OpPause && r.State != RecOn) || (op == OpResume && r.State != RecPaused) {
 			return nil, errorf(ErrState, "%s %s", op, dn)
 		}
+		if op == OpResume && st.pci {
+			return nil, errorf(ErrRefused, "%s on %s: payment phase (PCI pause)", dn, callUUID)
+		}
 		return []Action{e.service(st, dn, r.ID, op, Decision{})}, nil
 	}
 	return nil, errorf(ErrState, "unknown op %q", op)
@@ -263,12 +266,14 @@ func (e *Engine) ServiceResult(a PrivateService, err error, at time.Time) []Acti
 		acts = append(acts, Alert{Kind: AlertServiceError, At: at, CallUUID: st.CallUUID, RecordID: a.RecordID, DN: a.DN, Detail: err.Error()})
 		e.cfg.Logger.Warn("recording request failed", "call", st.CallUUID, "dn", a.DN, "record", a.RecordID, "op", string(a.Op), "err", err)
 		if r != nil {
+			pciAnswered(r, a.Op, err)
 			r.Error = err.Error()
 			if a.Op == OpStart && r.State == RecRequested {
 				r.State = RecFailed
 			}
 		}
 	} else if r != nil {
+		pciAnswered(r, a.Op, nil)
 		switch a.Op {
 		case OpStart:
 			if r.State == RecRequested {

@@ -156,6 +156,10 @@ type Recording struct {
 	// PCIPaused: the automatic PCI pause paused it (or asked to) and
 	// resumes it when the payment phase ends.
 	PCIPaused bool
+	// pciPending: that pause request is not answered yet (the phase may
+	// end before it is: the resume waits for the answer); pciFailed: it
+	// failed, and is not asked again until the phase ends.
+	pciPending, pciFailed bool
 	Legs      []Leg
 	Audio     time.Time // first audio of any leg
 	Failure   Failure
