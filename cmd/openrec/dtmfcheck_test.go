@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openrec/openrec/internal/media/dtmf"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/seal"
+	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/testtool"
 )
 
@@ -77,5 +81,43 @@ func TestDTMFMaskedSummary(t *testing.T) {
 	}
 	if got := dtmfMaskedSummary(nil); got != "" {
 		t.Errorf("no events: %q", got)
+	}
+}
+
+// A recording whose codec was not decoded (needs_transcode) has a silent
+// file and the audio in raw payloads beside it, never masked: verify
+// --dtmf must not call it clean.
+func TestVerifyDTMFFailsRawPayloads(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(data, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	media := writeKeyTones(t, "", false) // no tone in the file
+	sum, size, err := seal.HashFile(media)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, r := range []*store.Recording{
+		{ID: "R1", Mode: store.ModeMSR, Status: store.StatusCompleted, StartedAt: t0, EndedAt: t0.Add(time.Second), Channels: 2, MediaPath: media, SHA256: sum, SizeBytes: size, NeedsTranscode: true},
+		{ID: "R2", Mode: store.ModeMSR, Status: store.StatusCompleted, StartedAt: t0, EndedAt: t0.Add(time.Second), Channels: 2, MediaPath: media, SHA256: sum, SizeBytes: size},
+	} {
+		if err := db.CreateRecording(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := verify(ctx, db, data, nil, []string{"R1", "R2"}, true, "", &dtmfChecker{tmpDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changed) != 1 || rep.Changed[0].RecordingID != "R1" || !strings.Contains(strings.Join(rep.Changed[0].Problems, "; "), "raw payloads") {
+		t.Fatalf("changed %+v, want R1 failed for its raw payloads", rep.Changed)
+	}
+	// Without --dtmf the raw payloads are no problem.
+	if rep, err = verify(ctx, db, data, nil, []string{"R1"}, true, "", nil); err != nil || len(rep.Changed) != 0 {
+		t.Fatalf("without --dtmf: %+v %v", rep.Changed, err)
 	}
 }
