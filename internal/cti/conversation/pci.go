@@ -3,6 +3,8 @@ package conversation
 import (
 	"strings"
 	"time"
+
+	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
 // pciPause applies the automatic PCI pause (RecordConfig.PCI) after an
@@ -16,7 +18,7 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 		return nil
 	}
 	if pc.Key != "" {
-		if v := st.UserData.String(pc.Key); v != "" {
+		if v := st.pciValue; v != "" {
 			if on, ok := parsePCIValue(v); ok {
 				st.pciKey = on
 			} else {
@@ -78,6 +80,27 @@ func pciAnswered(r *Recording, op Op, err error) {
 	r.pciPending = false
 	if err != nil {
 		r.pciFailed = true
+	}
+}
+
+// pciKeyFrom notes the PCI key's value from an event's user data. The
+// call's user data is merged from every event (a key once attached stays
+// in the metadata), but EventAttachedDataChanged carries the whole user
+// data after the change: a key missing from it was deleted.
+func (e *Engine) pciKeyFrom(st *state, m *tlib.Message) {
+	key := e.cfg.Record.PCI.Key
+	if key == "" {
+		return
+	}
+	switch m.Type {
+	case tlib.EventAttachedDataChanged, tlib.EventRinging, tlib.EventEstablished, tlib.EventPartyInfo:
+	default:
+		return
+	}
+	if kv, ok := m.UserData().Get(key); ok {
+		st.pciValue = e.decodeList(tlib.KVList{kv}).String(key)
+	} else if m.Type == tlib.EventAttachedDataChanged {
+		st.pciValue = ""
 	}
 }
 

@@ -55,7 +55,9 @@ func TestPCIPause(t *testing.T) {
 		if got := ops(x); len(got) != 1 || got[0] != OpPause {
 			t.Fatalf("after PCI=start: %v, want one pause", got)
 		}
-		x.userData(s+10*time.Millisecond, "5002", conn1, uuid1, "Other", "x") // no second pause
+		// Another change (EventAttachedDataChanged carries the whole user
+		// data): no second pause.
+		x.userData(s+10*time.Millisecond, "5002", conn1, uuid1, "PCI", "start", "Other", "x")
 		if got := ops(x); len(got) != 1 {
 			t.Fatalf("requests %v, want still one pause", got)
 		}
@@ -234,7 +236,7 @@ func TestPCIPauseHoldsAgainstResumeDuringThePhase(t *testing.T) {
 		t.Fatalf("desktop resume during the payment phase: err %v, want ErrRefused", err)
 	}
 	x.acts = nil
-	x.userData(3*s, "5002", conn1, uuid1, "GSIP_RECORD", "ON")
+	x.userData(3*s, "5002", conn1, uuid1, "PCI", "start", "GSIP_RECORD", "ON")
 	if ops = pciOps(x); len(ops) != 1 || ops[0].Op != OpPause {
 		t.Fatalf("after GSIP_RECORD=ON in the phase: requests %v, want one pause", ops)
 	}
@@ -248,5 +250,31 @@ func TestPCIPauseHoldsAgainstResumeDuringThePhase(t *testing.T) {
 	// After the phase the desktop may pause and resume again.
 	if _, err := x.e.Control(uuid1, "5002", OpPause, at(5*s)); err != nil {
 		t.Fatalf("desktop pause after the phase: %v", err)
+	}
+}
+
+// EventAttachedDataChanged carries the call's whole user data after the
+// change: an IVR that deletes the PCI key (RequestDeleteUserData, or
+// deletes all user data) ends the payment phase as stop does.
+func TestPCIPauseKeyDeleted(t *testing.T) {
+	const s = time.Second
+	for _, tc := range []struct {
+		name string
+		kv   []string // the user data after the deletion
+	}{{"the key", []string{"Other", "x"}}, {"all user data", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := pciRec(t)
+			x.userData(s, "5002", conn1, uuid1, "Other", "x", "PCI", "start")
+			ops := pciOps(x)
+			if len(ops) != 1 || ops[0].Op != OpPause {
+				t.Fatalf("requests %v, want one pause", ops)
+			}
+			x.e.ServiceResult(ops[0], nil, at(s))
+			x.acts = nil
+			x.userData(2*s, "5002", conn1, uuid1, tc.kv...)
+			if ops = pciOps(x); len(ops) != 1 || ops[0].Op != OpResume {
+				t.Fatalf("after the PCI key was deleted: requests %v, want one resume", ops)
+			}
+		})
 	}
 }
