@@ -48,7 +48,7 @@ func Load(fs *pflag.FlagSet) (Serve, error) {
 // decodeFile reads the YAML file at path over cfg: every key must name a
 // field (the error gives the line and the dotted key).
 func decodeFile(path string, cfg *Serve) error {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return fmt.Errorf("config: read %s: %w", path, err)
 	}
@@ -80,6 +80,27 @@ func decodeFile(path string, cfg *Serve) error {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	return nil
+}
+
+// maxFileBytes bounds the configuration file: a path given by mistake
+// (a log file, /dev/zero) must give an error, not exhaust memory.
+var maxFileBytes int64 = 32 << 20
+
+// readFile reads the file at path, at most maxFileBytes.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxFileBytes {
+		return nil, fmt.Errorf("larger than %d MiB: not a configuration file", maxFileBytes>>20)
+	}
+	return data, nil
 }
 
 // nameKeys prefixes yaml's "line N: ..." messages with the key of line N.

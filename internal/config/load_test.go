@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -125,5 +126,29 @@ func TestFileKeysThroughAliasesMergesAndDocuments(t *testing.T) {
 		t.Logf("chained aliases: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("chained aliases: still checking after 10s")
+	}
+}
+
+// A file too large to be a configuration (a log file, /dev/zero given by
+// mistake) is an error, not a crash for want of memory.
+func TestFileTooLarge(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		AddFlags(fs)
+		if err := fs.Parse([]string{"--config", "/dev/zero"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(fs); err == nil || !strings.Contains(err.Error(), "not a configuration file") {
+			t.Errorf("--config /dev/zero: %v", err)
+		}
+	}
+	old := maxFileBytes
+	maxFileBytes = 1 << 10
+	defer func() { maxFileBytes = old }()
+	if _, err := load(t, strings.Repeat("# comment\n", 200)+"max_calls: 5\n"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a 2 KiB file over a 1 KiB limit: %v", err)
+	}
+	if _, err := load(t, "max_calls: 5\n"); err != nil {
+		t.Errorf("a small file: %v", err)
 	}
 }
