@@ -278,3 +278,29 @@ func TestPCIPauseKeyDeleted(t *testing.T) {
 		})
 	}
 }
+
+// A desktop that pauses during the payment phase (the recording is
+// already paused by it) keeps it paused afterwards: only what the PCI
+// pause alone paused is resumed.
+func TestPCIPauseDesktopPauseDuringThePhase(t *testing.T) {
+	const s = time.Second
+	x := pciRec(t)
+	x.userData(s, "5002", conn1, uuid1, "PCI", "start")
+	ops := pciOps(x)
+	if len(ops) != 1 {
+		t.Fatalf("requests %v, want one pause", ops)
+	}
+	x.e.ServiceResult(ops[0], nil, at(s))
+	acts, err := x.e.Control(uuid1, "5002", OpPause, at(2*s))
+	if err != nil || len(acts) != 0 {
+		t.Fatalf("desktop pause during the phase: %v %v, want accepted with nothing to send (already paused)", acts, err)
+	}
+	x.acts = nil
+	x.userData(3*s, "5002", conn1, uuid1, "PCI", "stop")
+	if ops = pciOps(x); len(ops) != 0 {
+		t.Fatalf("after the phase: requests %v, want none: the desktop paused it too", ops)
+	}
+	if st := x.call(uuid1).Recordings[0].State; st != RecPaused {
+		t.Fatalf("state %s, want still paused", st)
+	}
+}

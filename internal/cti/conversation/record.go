@@ -234,6 +234,12 @@ func (e *Engine) Control(callUUID, dn string, op Op, at time.Time) ([]Action, er
 		st.Recordings = append(st.Recordings, Recording{ID: id, DN: dn, State: RecRequested, RuleAction: "request"})
 		return []Action{e.service(st, dn, id, OpStart, Decision{})}, nil
 	case OpStop, OpPause, OpResume:
+		if op == OpPause && active && r.State == RecPaused && r.PCIPaused && !r.pciPending {
+			// Paused by the PCI pause: it stays paused after the
+			// payment phase, as the desktop asks.
+			r.PCIPaused = false
+			return nil, nil
+		}
 		if !active || (op == OpPause && r.State != RecOn) || (op == OpResume && r.State != RecPaused) {
 			return nil, errorf(ErrState, "%s %s", op, dn)
 		}
