@@ -58,7 +58,8 @@ func (c dtmfChecker) check(path string) []string {
 	var problems []string
 	for ch := range f.Channels {
 		pcm := f.Channel(ch)
-		d := dtmf.NewDetector(dtmf.Config{}, nil)
+		// As sensitive as the masker: what it would mask, it finds.
+		d := dtmf.NewDetector(dtmf.Config{MaxReverseTwist: dtmf.MaskReverseTwist, MinBlocks: dtmf.MaskMinBlocks}, nil)
 		d.Write(pcm)
 		if n := len(d.Close()); n > 0 {
 			problems = append(problems, fmt.Sprintf("channel %d: %d DTMF digit(s) readable (openrec's detector)", ch, n))

@@ -138,6 +138,10 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 	return cmd
 }
 
+// rawPayloadUnchecked is the --dtmf problem of a recording with raw
+// payloads of a codec openrec does not decode (needs_transcode).
+const rawPayloadUnchecked = "dtmf check: raw payloads of a codec openrec does not decode are kept beside the file (needs_transcode): key tones in them are neither masked nor checked"
+
 func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
 	rep := verifyReport{Changed: []verifyProblem{}}
 	one := func(r *store.Recording) {
@@ -165,6 +169,12 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			}
 			if dc != nil {
 				problems = append(problems, dc.check(path)...)
+				if r.NeedsTranscode {
+					// The file is silent where the codec was not
+					// decoded; the payloads kept beside it were never
+					// masked nor checked.
+					problems = append(problems, rawPayloadUnchecked)
+				}
 			}
 			if unsealed && len(problems) == 0 {
 				return

@@ -76,6 +76,10 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 	}
 	servers := cfg.Servers()
 	if len(servers) == 0 {
+		if cfg.PCIPauseDNs != "" || cfg.PCIPauseKey != "" {
+			// Only the CTI side sees a payment IVR or attached data.
+			log.Warn("pci_pause_dns and pci_pause_key need a CTI link (cti, cti_servers): without one no recording is paused for payments")
+		}
 		if cfg.DNExclude != "" {
 			return nil, callcore.FilterOnly(filter), nil
 		}

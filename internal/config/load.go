@@ -48,19 +48,28 @@ func Load(fs *pflag.FlagSet) (Serve, error) {
 // decodeFile reads the YAML file at path over cfg: every key must name a
 // field (the error gives the line and the dotted key).
 func decodeFile(path string, cfg *Serve) error {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return fmt.Errorf("config: read %s: %w", path, err)
 	}
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil // an empty file
 		}
 		return fmt.Errorf("config: read %s: %w", path, err)
 	}
+	// A second document would be silently ignored: refuse it.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return fmt.Errorf("config: read %s: %w", path, err)
+		}
+		return fmt.Errorf("config: %s: line %d: a second YAML document (---): put every setting in one", path, max(more.Line, 1))
+	}
 	keys := map[int]string{}
-	if err := checkKeys(&doc, reflect.TypeOf(*cfg), "", keys); err != nil {
+	if err := (&keyChecker{keys: keys, seen: map[checked]bool{}}).check(&doc, reflect.TypeOf(*cfg), ""); err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	if err := doc.Decode(cfg); err != nil {
@@ -71,6 +80,27 @@ func decodeFile(path string, cfg *Serve) error {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	return nil
+}
+
+// maxFileBytes bounds the configuration file: a path given by mistake
+// (a log file, /dev/zero) must give an error, not exhaust memory.
+var maxFileBytes int64 = 32 << 20
+
+// readFile reads the file at path, at most maxFileBytes.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxFileBytes {
+		return nil, fmt.Errorf("larger than %d MiB: not a configuration file", maxFileBytes>>20)
+	}
+	return data, nil
 }
 
 // nameKeys prefixes yaml's "line N: ..." messages with the key of line N.
@@ -86,25 +116,43 @@ func nameKeys(msgs []string, keys map[int]string) string {
 	return strings.Join(out, "; ")
 }
 
-// checkKeys reports the first mapping key of n (at prefix) that is no
-// field of t: what yaml's KnownFields does, with the dotted key named.
-// keys gets the dotted key of each line holding a value.
-func checkKeys(n *yaml.Node, t reflect.Type, prefix string, keys map[int]string) error {
+// keyChecker reports the first mapping key that is no field of the
+// struct it is decoded into: what yaml's KnownFields does, with the dotted
+// key named. Aliases and merge keys (<<) are followed, each node once per
+// type (an alias may point at its own ancestor, and aliases of aliases
+// would otherwise be walked exponentially often).
+type keyChecker struct {
+	keys map[int]string // the dotted key of each line holding a value
+	seen map[checked]bool
+}
+
+type checked struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+func (kc *keyChecker) check(n *yaml.Node, t reflect.Type, prefix string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if n == nil || kc.seen[checked{n, t}] {
+		return nil
+	}
+	kc.seen[checked{n, t}] = true
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil
 		}
-		return checkKeys(n.Content[0], t, prefix, keys)
+		return kc.check(n.Content[0], t, prefix)
+	case yaml.AliasNode:
+		return kc.check(n.Alias, t, prefix)
 	case yaml.SequenceNode:
-		if t.Kind() != reflect.Slice {
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
 			return nil // the decoder reports the type error
 		}
 		for _, c := range n.Content {
-			if err := checkKeys(c, t.Elem(), prefix, keys); err != nil {
+			if err := kc.check(c, t.Elem(), prefix); err != nil {
 				return err
 			}
 		}
@@ -112,27 +160,61 @@ func checkKeys(n *yaml.Node, t reflect.Type, prefix string, keys map[int]string)
 		switch t.Kind() {
 		case reflect.Map:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				keys[n.Content[i+1].Line] = prefix + n.Content[i].Value
-				if err := checkKeys(n.Content[i+1], t.Elem(), prefix+n.Content[i].Value+".", keys); err != nil {
+				k, v := n.Content[i], n.Content[i+1]
+				if isMerge(k) {
+					if err := kc.merge(v, t, prefix); err != nil {
+						return err
+					}
+					continue
+				}
+				kc.keys[v.Line] = prefix + k.Value
+				if err := kc.check(v, t.Elem(), prefix+k.Value+"."); err != nil {
 					return err
 				}
 			}
 		case reflect.Struct:
 			fields := yamlFields(t)
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
+				k, v := n.Content[i], n.Content[i+1]
+				if isMerge(k) {
+					if err := kc.merge(v, t, prefix); err != nil {
+						return err
+					}
+					continue
+				}
 				ft, ok := fields[k.Value]
 				if !ok {
 					return fmt.Errorf("line %d: unknown key %q", k.Line, prefix+k.Value)
 				}
-				keys[n.Content[i+1].Line] = prefix + k.Value
-				if err := checkKeys(n.Content[i+1], ft, prefix+k.Value+".", keys); err != nil {
+				kc.keys[v.Line] = prefix + k.Value
+				if err := kc.check(v, ft, prefix+k.Value+"."); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// merge checks the value of a merge key (<<: a mapping, an alias of one,
+// or a sequence of them) as part of the mapping that holds it.
+func (kc *keyChecker) merge(v *yaml.Node, t reflect.Type, prefix string) error {
+	for v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	if v.Kind == yaml.SequenceNode {
+		for _, c := range v.Content {
+			if err := kc.merge(c, t, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return kc.check(v, t, prefix)
+}
+
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "!!merge" || k.Tag == "")
 }
 
 // yamlFields maps the yaml keys of struct t to their types (inline

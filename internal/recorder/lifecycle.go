@@ -207,7 +207,12 @@ func (r *Recorder) finalise(c *call, reason string) {
 			rec.StatusReason += "; " + note
 		}
 		if rec.NeedsTranscode && !strings.Contains(rec.StatusReason, "needs_transcode") {
-			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+"; needs_transcode: codec not decoded, raw payload kept", "; ")
+			note := "; needs_transcode: codec not decoded, raw payload kept"
+			if c.mix.DTMF() != mixer.DTMFKeep {
+				// Nothing can find a key tone in audio it cannot decode.
+				note += " (key tones in it not masked)"
+			}
+			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+note, "; ")
 		}
 		if r.cor != nil {
 			couples, ext, corr := r.cor.Finished(c.session(), now)

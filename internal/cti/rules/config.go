@@ -62,13 +62,33 @@ type RuleConfig struct {
 	DTMF string `yaml:"dtmf,omitempty" json:"dtmf,omitempty"`
 }
 
+// maxFileBytes bounds the file LoadFile reads (the serve configuration,
+// which may be replaced by anything while openrec runs).
+var maxFileBytes int64 = 32 << 20
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a configuration file", path, maxFileBytes>>20)
+	}
+	return data, nil
+}
+
 // LoadFile reads a serve YAML file and returns its `rules:` key; a file
 // without the key (or with `rules:` empty) gives an empty Config. Other
 // top-level keys are ignored; unknown keys inside rules: are an error that
 // wraps ErrInvalid and names the line. LoadFile does not validate the
 // rules: pass the result to Compile.
 func LoadFile(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("rules: %w", err)
 	}
