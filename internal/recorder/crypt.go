@@ -144,8 +144,12 @@ func syncDir(dir string) error {
 	return err
 }
 
-// recoverEncrypted finishes the encrypted ".wav.part" files a killed
-// recorder left under root: the recorder holds only public keys, so it
+// rewrapJournal is the suffix of mediacrypt.RewrapFile's journal.
+const rewrapJournal = ".rewrap"
+
+// recoverEncrypted finishes key rotations a killed `recordings rewrap`
+// left (a ".rewrap" journal beside the file) and the encrypted ".wav.part"
+// files a killed recorder left under root: the recorder holds only public keys, so it
 // cannot (and need not) repair them; each is renamed to its final name,
 // and playback decrypts the authenticated prefix (chunks and checkpoint
 // records) and ignores the torn tail. It returns the final paths. Plaintext
@@ -160,7 +164,18 @@ func recoverEncrypted(root string) ([]string, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || !strings.HasSuffix(d.Name(), ".wav"+wav.PartSuffix) || !mediacrypt.IsEncryptedFile(path) {
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), rewrapJournal) {
+			// `recordings rewrap` killed mid-rotation: finish it (the
+			// journal holds the new header; no key needed).
+			if _, err := mediacrypt.RecoverRewrap(strings.TrimSuffix(path, rewrapJournal)); err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".wav"+wav.PartSuffix) || !mediacrypt.IsEncryptedFile(path) {
 			return nil
 		}
 		final := strings.TrimSuffix(path, wav.PartSuffix)
