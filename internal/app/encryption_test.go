@@ -438,3 +438,38 @@ func TestEncryptionKeysReloaded(t *testing.T) {
 		t.Error("after a failed reload the recording is not encrypted to the keys in force")
 	}
 }
+
+// With CTI, a recording is encrypted to the recipients of its call's
+// tenant (encryption.tenants), known from the CTI side when the Media
+// Server's session arrives, although its SIP source maps to no tenant.
+func TestEncryptionRecipientsOfTheCTITenant(t *testing.T) {
+	rAll, iAll := ageKeys(t)
+	rAcme, iAcme := ageKeys(t)
+	env := startContactCenterWith(t, nil, func(c *config.Serve) {
+		c.Encryption = config.Encryption{Enabled: true, EncryptTo: rAll, Tenants: map[string]string{"Acme": rAcme}}
+	})
+	step(t, env.sim, `
+name: encrypted
+steps:
+  - {at: 0s, action: login, dn: "5001", agent: "1001"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15550000011", rp: "7000", to: "5001"}
+  - {at: 50ms, action: answer, call: c1, dn: "5001"}
+  - {at: 1500ms, action: release, call: c1, dn: "5001"}
+`)
+	recs := waitFinished(t, env.a, 1)
+	r := recs[0]
+	if r.ExternalData[store.TenantKey] != "Acme" {
+		t.Fatalf("recording tenant %q, want Acme (the simulator's)", r.ExternalData[store.TenantKey])
+	}
+	opens := func(idFile string) bool {
+		k, _ := mediacrypt.IdentityKeys(idFile)
+		m, err := k.OpenMedia(r.MediaPath)
+		if err == nil {
+			m.Close()
+		}
+		return err == nil
+	}
+	if !opens(iAcme) || opens(iAll) {
+		t.Errorf("recording of tenant Acme opens with Acme's key %v (want true), with encrypt_to's %v (want false)", opens(iAcme), opens(iAll))
+	}
+}
