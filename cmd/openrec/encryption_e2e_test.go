@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -82,6 +83,9 @@ func scanPlaintext(t *testing.T, data string, tones []float64) int {
 // new one does, verify still passes); erasure shreds the file.
 func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 	data, keys := t.TempDir(), t.TempDir()
+	if out, err := run(t, "admin", "create-user", "--data-dir", data, "--name", "ops", "--password", "a-long-password", "--role", "admin"); err != nil {
+		t.Fatalf("create-user: %v\n%s", err, out)
+	}
 	r1, i1 := keyPair(t, keys, "old")
 	r2, i2 := keyPair(t, keys, "new")
 	tones := []float64{440, 1000}
@@ -92,17 +96,17 @@ func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = call.Process.Kill(); _ = call.Wait() }()
-	// Kill once the file holds 2 s of flushed audio (stereo µ-law: 16 kB/s
-	// after the 4 kB header): polling another process's file.
+	// Kill once the file holds 2.5 s of flushed audio (stereo µ-law: 16 kB/s
+	// after the 4 kB header).
 	testtool.Poll(t, 15*time.Second, func() (bool, string) {
 		matches, _ := filepath.Glob(filepath.Join(data, "media", "*", "*", "*", "*.wav.part"))
 		for _, p := range matches {
-			if st, err := os.Stat(p); err == nil && st.Size() > 4096+16+2*16000 {
+			if st, err := os.Stat(p); err == nil && st.Size() > 4096+16+40000 { // 2.5 s: the checks below want 2 s
 				return true, ""
 			}
 		}
-		return false, s.logs.String()
-	}, "a recording grown to 2 s")
+		return false, fmt.Sprintf("files %v", matches)
+	}, "a recording in progress grows to 2.5 s")
 	if scanPlaintext(t, data, tones) == 0 {
 		t.Fatal("no media file while recording")
 	}
@@ -118,6 +122,24 @@ func TestEncryptedKill9ExportRewrapErase(t *testing.T) {
 		t.Errorf("recovered duration %d ms, want >= 2000", r.DurationMS)
 	}
 	scanPlaintext(t, data, tones)
+
+	// Replay of the recovered recording through the API: the flushed
+	// prefix as a WAV with the tones, and Range requests of it.
+	base, token := "http://"+s2.httpAddr, apiToken(t, s2.httpAddr, "ops", "a-long-password")
+	code, _, body := apiCall(t, base, "GET", "/api/v1/recordings/"+r.ID+"/media?format=wav", token, nil, nil)
+	replayed := filepath.Join(t.TempDir(), "replay.wav")
+	os.WriteFile(replayed, body, 0o600)
+	if w, err := wav.ReadFile(replayed); code != 200 || err != nil || w.Duration() < 2*time.Second ||
+		!audiotest.HasTone(w.Channel(0), 8000, 440, tones) || !audiotest.HasTone(w.Channel(1), 8000, 1000, tones) {
+		t.Errorf("API replay after kill -9: %d, %v", code, err)
+	}
+	for _, rg := range [][2]int{{0, 99}, {len(body)/2 - 1000, len(body)/2 + 1000}, {len(body) - 1000, len(body) - 1}} {
+		code, _, part := apiCall(t, base, "GET", "/api/v1/recordings/"+r.ID+"/media?format=wav", token, nil,
+			map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", rg[0], rg[1])})
+		if code != 206 || !bytes.Equal(part, body[rg[0]:rg[1]+1]) {
+			t.Errorf("Range %v after kill -9: %d, %d bytes", rg, code, len(part))
+		}
+	}
 
 	// Export: a plaintext WAV with the keys serve uses (found through the
 	// data dir) or --decrypt-keys, audited; refused without any key.

@@ -45,6 +45,7 @@ type call struct {
 	paused     bool
 	meta       *siprec.Metadata
 	source     string // SIP source of the first leg
+	tenant     string // whose recipients the files are encrypted to (encryption on)
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -317,7 +318,10 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	rec.MediaPath = filepath.Join(dir, id+".wav")
 	// The call's logger first: a failure below is logged with it.
 	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
-	w, err := r.createMedia(rec.MediaPath, inv.Source, rec.Channels)
+	if r.encrypts() {
+		c.tenant = r.recipientTenant(rec, inv.Source, now)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
 	if err != nil {
 		return errf("create media file: %w", err)
 	}
@@ -385,15 +389,14 @@ func (r *Recorder) tenantOf(source string) string {
 }
 
 // createMedia creates the media file of a new recording: a plaintext WAV,
-// or with encryption on a WAV encrypted to the recipients of the tenant
-// of the session from source (an error, never plaintext, when that
-// tenant has none).
-func (r *Recorder) createMedia(path, source string, channels int) (mediaWriter, error) {
+// or with encryption on a WAV encrypted to the recipients of tenant (an
+// error, never plaintext, when that tenant has none).
+func (r *Recorder) createMedia(path, tenant string, channels int) (mediaWriter, error) {
 	keys := r.enc.Load()
 	if !keys.Encrypts() {
 		return wav.Create(path, r.cfg.Format, channels, 8000)
 	}
-	return createCryptWAV(path, keys, r.tenantOf(source), r.cfg.Format, channels, 8000)
+	return createCryptWAV(path, keys, tenant, r.cfg.Format, channels, 8000)
 }
 
 // openRaw opens the sidecar for payloads the mixer cannot decode.
@@ -406,7 +409,7 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 		if err != nil {
 			return nil, err
 		}
-		rs, err := keys.Recipients(r.tenantOf(c.source))
+		rs, err := keys.Recipients(c.tenant)
 		var ew *mediacrypt.Writer
 		if err == nil {
 			ew, err = mediacrypt.NewWriter(file, rs, mediacrypt.Options{})
@@ -443,7 +446,7 @@ func (r *Recorder) writeSidecar(c *call, path string, data []byte) error {
 	if !keys.Encrypts() {
 		return os.WriteFile(path, data, 0o600)
 	}
-	rs, err := keys.Recipients(r.tenantOf(c.source))
+	rs, err := keys.Recipients(c.tenant)
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,35 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
+
+// TenantAdvisor is optionally implemented by a Correlator: the tenant the
+// CTI side knows for a new recording (its call's), asked once when the
+// recording is created so that its media is encrypted to that tenant's
+// recipients (encryption.tenants). ok=false leaves the tenant of the SIP
+// source (Config.Tenant: source_tenants, default_tenant).
+type TenantAdvisor interface {
+	Tenant(s Session) (tenant string, ok bool)
+}
+
+// recipientTenant is the tenant whose recipients a new recording is
+// encrypted to: the CTI side's when it knows the call, else the SIP
+// source's.
+func (r *Recorder) recipientTenant(rec *store.Recording, source string, now time.Time) string {
+	if adv, ok := r.cfg.Correlator.(TenantAdvisor); ok {
+		s := Session{RecordingID: rec.ID, Mode: rec.Mode, RecordID: rec.RecordID, CallUUID: rec.CallUUID,
+			RecordedDN: rec.RecordedDN, OtherDN: rec.OtherDN, Start: now, Source: source}
+		if t, ok := adv.Tenant(s); ok && t != "" {
+			return t
+		}
+	}
+	return r.tenantOf(source)
+}
 
 // mediaWriter is where a call's mixer writes: a plaintext WAV file
 // (wav.Writer from wav.Create) or the same WAV stream encrypted at rest
@@ -144,8 +169,12 @@ func syncDir(dir string) error {
 	return err
 }
 
-// recoverEncrypted finishes the encrypted ".wav.part" files a killed
-// recorder left under root: the recorder holds only public keys, so it
+// rewrapJournal is the suffix of mediacrypt.RewrapFile's journal.
+const rewrapJournal = ".rewrap"
+
+// recoverEncrypted finishes key rotations a killed `recordings rewrap`
+// left (a ".rewrap" journal beside the file) and the encrypted ".wav.part"
+// files a killed recorder left under root: the recorder holds only public keys, so it
 // cannot (and need not) repair them; each is renamed to its final name,
 // and playback decrypts the authenticated prefix (chunks and checkpoint
 // records) and ignores the torn tail. It returns the final paths. Plaintext
@@ -160,7 +189,18 @@ func recoverEncrypted(root string) ([]string, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || !strings.HasSuffix(d.Name(), ".wav"+wav.PartSuffix) || !mediacrypt.IsEncryptedFile(path) {
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), rewrapJournal) {
+			// `recordings rewrap` killed mid-rotation: finish it (the
+			// journal holds the new header; no key needed).
+			if _, err := mediacrypt.RecoverRewrap(strings.TrimSuffix(path, rewrapJournal)); err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".wav"+wav.PartSuffix) || !mediacrypt.IsEncryptedFile(path) {
 			return nil
 		}
 		final := strings.TrimSuffix(path, wav.PartSuffix)

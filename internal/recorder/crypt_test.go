@@ -241,3 +241,36 @@ func TestEncryptedRawSidecars(t *testing.T) {
 		}
 	}
 }
+
+// A rotation killed after its journal was written but while the header
+// was being overwritten is finished at start-up: the file opens with the
+// new key.
+func TestRecoverFinishesInterruptedRewrap(t *testing.T) {
+	f, oldKeys := encryptedFixture(t)
+	recordOneCall(t, f)
+	rec := onlyRecording(t, f.db)
+	newID, _ := age.GenerateX25519Identity()
+	// What RewrapFile writes: the new header, first to the journal.
+	done := filepath.Join(t.TempDir(), "rotated.wav")
+	b, _ := os.ReadFile(rec.MediaPath)
+	os.WriteFile(done, b, 0o600)
+	if err := mediacrypt.RewrapFile(done, oldKeys.Identities(), []age.Recipient{newID.Recipient()}); err != nil {
+		t.Fatal(err)
+	}
+	rotated, _ := os.ReadFile(done)
+	os.WriteFile(rec.MediaPath+".rewrap", rotated[:4096], 0o600)
+	torn := append([]byte(nil), b...)
+	copy(torn[:2000], rotated[:2000]) // killed halfway through the header
+	os.WriteFile(rec.MediaPath, torn, 0o600)
+	if _, err := recoverEncrypted(f.r.MediaDir()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rec.MediaPath + ".rewrap"); !os.IsNotExist(err) {
+		t.Errorf("journal left: %v", err)
+	}
+	r, err := mediacrypt.OpenFile(rec.MediaPath, newID)
+	if err != nil {
+		t.Fatalf("after recovery the new key does not open the recording: %v", err)
+	}
+	r.Close()
+}
