@@ -33,9 +33,11 @@ var subsystems = map[string][]string{
 	"internal/load":     {"internal/media", "internal/sip"},
 	"internal/config":   {"internal/cti"},
 	"internal/testtool": {}, // what tests need from outside the module (tools on PATH)
-	"internal/app": {"internal/config", "internal/cti", "internal/media", "internal/recorder",
+	// passive recording: packets → SIP dialogs and RTP → the recorder's passive entry point
+	"internal/capture": {"internal/media", "internal/sip", "internal/recorder"},
+	"internal/app": {"internal/capture", "internal/config", "internal/cti", "internal/media", "internal/recorder",
 		"internal/sip", "internal/store", "internal/web"},
-	"cmd": {"internal/app", "internal/config", "internal/cti", "internal/load", "internal/media",
+	"cmd": {"internal/app", "internal/capture", "internal/config", "internal/cti", "internal/load", "internal/media",
 		"internal/sim", "internal/sip", "internal/store", "internal/web"},
 }
 
@@ -54,6 +56,7 @@ const (
 	pionSRTP   = "github.com/pion/srtp/v3"
 	yamlV3     = "go.yaml.in/yaml/v3"
 	prometheus = "github.com/prometheus/client_golang"
+	gopacket   = "github.com/gopacket/gopacket"
 )
 
 // allow places every package of the module. A new package fails the test
@@ -117,6 +120,16 @@ var allow = map[string]rule{
 		"internal/sip/dial"}, external: []string{yamlV3}},
 	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
+	// Passive recording (openrec capture): decoding, SIP dialogs + RTP
+	// routing, the capture filter, the pipeline and its sources.
+	"internal/capture/decode": {external: []string{gopacket}},
+	"internal/capture/follow": {internal: []string{"internal/capture/decode", "internal/media", "internal/sip/sdpoa", "internal/sip/siprec"},
+		external: []string{pionRTP}},
+	"internal/capture/filter":      {internal: []string{"internal/capture/decode"}},
+	"internal/capture/capturetest": {internal: []string{"internal/media/audiotest", "internal/media/g711"}, external: []string{gopacket}},
+	"internal/capture": {internal: []string{"internal/capture/decode", "internal/capture/follow", "internal/recorder"},
+		external: []string{gopacket}},
+
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
 	"internal/testtool":         {},
 	"internal/testtool/testpki": {},
@@ -124,14 +137,14 @@ var allow = map[string]rule{
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
 		external: []string{"github.com/knadh/koanf", "github.com/spf13/pflag"}},
-	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
+	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
 		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
-	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/cfgcache",
+	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/filter", "internal/config", "internal/cti/cfgcache",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", yamlV3}},

@@ -1,0 +1,224 @@
+// Package capture records calls passively (Enhanced Passive Recording):
+// it reads frames from a pcap/pcapng file or a live interface (AF_PACKET,
+// TPACKET_V3 ring), decodes them (capture/decode), follows SIP dialogs and
+// routes their RTP (capture/follow), and records each call through the
+// recorder's passive entry point (recorder.OpenPassive): the same mixer,
+// WAV files, store rows and life cycle as active recording.
+//
+// Time: replaying a file, the capture's clock is the packets' timestamps
+// (a one-hour pcap is processed in seconds and its recordings carry the
+// times of the call); live, it is the wall clock.
+package capture
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/openrec/openrec/internal/capture/decode"
+	"github.com/openrec/openrec/internal/capture/follow"
+	"github.com/openrec/openrec/internal/recorder"
+)
+
+// Source is where frames come from: a capture file or an interface.
+type Source interface {
+	// ReadPacketData returns the next frame. io.EOF ends a file;
+	// ErrTimeout (live) means nothing arrived within the poll interval.
+	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	LinkType() layers.LinkType
+}
+
+// ErrTimeout is returned by a live Source's ReadPacketData when no frame
+// arrived within its poll interval.
+var ErrTimeout = errors.New("capture: read timeout")
+
+// Recorder is what capture needs of the recorder.
+type Recorder interface {
+	OpenPassive(spec recorder.PassiveSpec) (*recorder.Passive, error)
+	Tick(now time.Time)
+}
+
+// Clock is the capture's time: the packets' timestamps while a file is
+// replayed (never going backwards). The recorder's Now must read it.
+type Clock struct{ ns atomic.Int64 }
+
+// Now returns the capture time (the zero time before the first packet).
+func (c *Clock) Now() time.Time {
+	ns := c.ns.Load()
+	if ns == 0 {
+		return time.Unix(0, 0)
+	}
+	return time.Unix(0, ns)
+}
+
+func (c *Clock) advance(t time.Time) time.Time {
+	ns := t.UnixNano()
+	if ns > c.ns.Load() {
+		c.ns.Store(ns)
+	}
+	return c.Now()
+}
+
+// Config configures Run.
+type Config struct {
+	Recorder Recorder
+	// Clock: set for a file (the recorder reads it); nil for a live
+	// interface (the wall clock).
+	Clock         *Clock
+	Follow        follow.Config
+	DedupWindow   time.Duration // see decode.Config
+	FlushInterval time.Duration // recorder Tick period in capture time (default 1 s)
+	// Filter, if set, keeps only the frames it accepts (after decoding, so
+	// it sees inside VLAN tags and tunnels).
+	Filter func(d *decode.Datagram) bool
+	Logger *slog.Logger
+	// Loss, if set, reports the drops of a live ring (for Stats).
+	Loss func() (packets, drops uint64)
+}
+
+// Stats are the counters of one run.
+// Datagram is a decoded datagram (for filters).
+type Datagram = decode.Datagram
+
+type Stats struct {
+	Decode   decode.Stats
+	Follow   follow.Stats
+	Filtered uint64 // datagrams the filter refused
+	// Ring counters of a live interface (AF_PACKET): packets the kernel
+	// delivered and dropped.
+	RingPackets, RingDrops uint64
+}
+
+// Engine is one capture pipeline: decoder → follower → recorder. Stats
+// may be read while it runs.
+type Engine struct {
+	cfg   Config
+	dec   *decode.Decoder
+	fol   *follow.Follower
+	stats atomic.Pointer[Stats]
+
+	filtered uint64
+	lastTick time.Time
+}
+
+// New builds an Engine for frames of link type lt.
+func New(cfg Config, lt layers.LinkType) *Engine {
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Follow.Logger = cfg.Logger
+	e := &Engine{cfg: cfg}
+	e.fol = follow.New(cfg.Follow, follow.SinkFunc(e.open))
+	e.dec = decode.New(decode.Config{LinkType: lt, DedupWindow: cfg.DedupWindow}, e.datagram)
+	e.stats.Store(&Stats{})
+	return e
+}
+
+func (e *Engine) datagram(d *decode.Datagram) {
+	if e.cfg.Filter != nil && !e.cfg.Filter(d) {
+		e.filtered++
+		return
+	}
+	e.fol.Handle(d)
+}
+
+func (e *Engine) open(c follow.CallInfo) (follow.Recording, error) {
+	p, err := e.cfg.Recorder.OpenPassive(recorder.PassiveSpec{
+		SIPCallID: c.SIPCallID, CallUUID: c.CallUUID, CallerDN: c.CallerDN, CalleeDN: c.CalleeDN, Source: c.Caller.String(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// now is the capture time of a frame taken at ts.
+func (e *Engine) now(ts time.Time) time.Time {
+	if e.cfg.Clock != nil {
+		return e.cfg.Clock.advance(ts)
+	}
+	return time.Now()
+}
+
+// Frame processes one frame taken at ts.
+func (e *Engine) Frame(ts time.Time, data []byte) {
+	now := e.now(ts)
+	if e.cfg.Clock == nil && ts.IsZero() {
+		ts = now
+	}
+	e.dec.Frame(ts, data)
+	e.tick(now, false)
+}
+
+// tick runs the periodic work when FlushInterval of capture time passed.
+func (e *Engine) tick(now time.Time, force bool) {
+	if !force && now.Sub(e.lastTick) < e.cfg.FlushInterval {
+		return
+	}
+	e.lastTick = now
+	e.dec.Tick(now)
+	e.fol.Tick(now)
+	e.cfg.Recorder.Tick(now)
+	e.publish()
+}
+
+func (e *Engine) publish() {
+	s := &Stats{Decode: e.dec.Stats(), Follow: e.fol.Stats(), Filtered: e.filtered}
+	if e.cfg.Loss != nil {
+		s.RingPackets, s.RingDrops = e.cfg.Loss()
+	}
+	e.stats.Store(s)
+}
+
+// Stats returns the counters as of the last flush.
+func (e *Engine) Stats() Stats { return *e.stats.Load() }
+
+// Close flushes TCP streams and ends every call still open (end of file,
+// or the capture was stopped).
+func (e *Engine) Close(reason string) Stats {
+	e.dec.Close()
+	now := e.now(time.Time{})
+	e.fol.Close(reason)
+	e.cfg.Recorder.Tick(now)
+	e.publish()
+	return e.Stats()
+}
+
+// Run reads src until it ends (io.EOF: a file) or ctx is done (live), then
+// ends every call still open. A read error other than EOF/timeout ends
+// the run with that error (the calls are still finalised).
+func Run(ctx context.Context, src Source, cfg Config) (Stats, error) {
+	e := New(cfg, src.LinkType())
+	reason := "end of capture"
+	var rerr error
+	for {
+		if ctx.Err() != nil {
+			reason = "capture stopped"
+			break
+		}
+		data, ci, err := src.ReadPacketData()
+		if errors.Is(err, ErrTimeout) {
+			e.tick(e.now(time.Time{}), false)
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			rerr = err
+			reason = "capture read error"
+			break
+		}
+		e.Frame(ci.Timestamp, data)
+	}
+	return e.Close(reason), rerr
+}
