@@ -93,7 +93,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	stats, err := capture.Run(ctx, src, capture.Config{
 		Recorder:      rec,
 		Clock:         clock,
-		Follow:        follow.Config{MediaTimeout: cfg.MediaTimeout, MaxCalls: cfg.MaxCalls},
+		Follow:        follow.Config{MediaTimeout: cfg.MediaTimeout, Linger: cfg.ReorderWindow},
 		DedupWindow:   opt.DedupWindow,
 		FlushInterval: cfg.FlushInterval,
 		Filter:        opt.Filter,

@@ -46,10 +46,13 @@ type Recorder interface {
 
 // Clock is the capture's time: the packets' timestamps while a file is
 // replayed (never going backwards). The recorder's Now must read it.
-type Clock struct{ ns atomic.Int64 }
+type Clock struct{ ns, pinned atomic.Int64 }
 
 // Now returns the capture time (the zero time before the first packet).
 func (c *Clock) Now() time.Time {
+	if p := c.pinned.Load(); p != 0 {
+		return time.Unix(0, p)
+	}
 	ns := c.ns.Load()
 	if ns == 0 {
 		return time.Unix(0, 0)
@@ -131,6 +134,22 @@ func (e *Engine) datagram(d *decode.Datagram) {
 	e.fol.Handle(d)
 }
 
+// passive adapts a recorder.Passive to follow.Recording: replaying a
+// file, a call is closed at its own end time (the clock is pinned there
+// while it is finalised) so its duration is the call's, not the capture's.
+type passive struct {
+	*recorder.Passive
+	clock *Clock
+}
+
+func (p passive) Close(reason string, at time.Time) {
+	if p.clock != nil && !at.IsZero() && at.Before(p.clock.Now()) {
+		p.clock.pinned.Store(at.UnixNano())
+		defer p.clock.pinned.Store(0)
+	}
+	p.Passive.Close(reason)
+}
+
 func (e *Engine) open(c follow.CallInfo) (follow.Recording, error) {
 	p, err := e.cfg.Recorder.OpenPassive(recorder.PassiveSpec{
 		SIPCallID: c.SIPCallID, CallUUID: c.CallUUID, CallerDN: c.CallerDN, CalleeDN: c.CalleeDN, Source: c.Caller.String(),
@@ -138,7 +157,7 @@ func (e *Engine) open(c follow.CallInfo) (follow.Recording, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return passive{Passive: p, clock: e.cfg.Clock}, nil
 }
 
 // now is the capture time of a frame taken at ts.
@@ -156,6 +175,9 @@ func (e *Engine) Frame(ts time.Time, data []byte) {
 		ts = now
 	}
 	e.dec.Frame(ts, data)
+	if next := e.fol.Next(); !next.IsZero() && !now.Before(next) {
+		e.fol.Tick(now)
+	}
 	e.tick(now, false)
 }
 

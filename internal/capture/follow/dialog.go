@@ -147,6 +147,9 @@ func (f *Follower) ending(c *call, at time.Time, reason string) {
 		return
 	}
 	c.endAt, c.endReason = at.Add(f.cfg.Linger), reason
+	if f.next.IsZero() || c.endAt.Before(f.next) {
+		f.next = c.endAt
+	}
 }
 
 // setMedia applies party p's new audio m-line: its receive address is

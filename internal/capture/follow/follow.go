@@ -40,7 +40,9 @@ type Recording interface {
 	Track(ch int) media.PacketHandler
 	SetCodecs(ch int, codecs []media.Codec, te, cn *media.Codec)
 	SetHeld(ch int, held bool, at time.Time)
-	Close(reason string)
+	// Close ends the recording; at is when the call ended (its BYE, its
+	// last packet), which may be before the capture's current time.
+	Close(reason string, at time.Time)
 }
 
 // Sink opens recordings.
@@ -97,6 +99,7 @@ type Follower struct {
 	streams map[[2]netip.AddrPort]*tcpBuf
 	pkt     media.Packet
 	hdr     rtp.Header
+	next    time.Time // earliest end deadline of a call (zero: none)
 }
 
 // endpoint: party receives media at an address of call c.
@@ -271,9 +274,22 @@ func (f *Follower) rtp(d *decode.Datagram) {
 	c.rec.Track(ch).HandleRTP(&f.pkt)
 }
 
+// Next is the earliest time a call ends after its BYE or failure (zero:
+// none): a caller replaying a file calls Tick then, so the call ends at
+// its own time, not at the next periodic tick.
+func (f *Follower) Next() time.Time { return f.next }
+
 // Tick ends calls whose linger passed or whose media timed out, and
 // forgets INVITEs never answered, at capture time now.
 func (f *Follower) Tick(now time.Time) {
+	f.next = time.Time{}
+	defer func() {
+		for _, c := range f.calls {
+			if !c.endAt.IsZero() && (f.next.IsZero() || c.endAt.Before(f.next)) {
+				f.next = c.endAt
+			}
+		}
+	}()
 	for _, c := range f.calls {
 		switch {
 		case !c.endAt.IsZero() && !now.Before(c.endAt):
@@ -295,6 +311,7 @@ func (f *Follower) Close(reason string) {
 		}
 		f.finish(c, r)
 	}
+	f.next = time.Time{}
 }
 
 func (f *Follower) finish(c *call, reason string) {
@@ -305,7 +322,11 @@ func (f *Follower) finish(c *call, reason string) {
 		}
 	}
 	if c.rec != nil {
-		c.rec.Close(reason)
+		at := c.last
+		if !c.endAt.IsZero() {
+			at = c.endAt.Add(-f.cfg.Linger)
+		}
+		c.rec.Close(reason, at)
 		c.rec = nil
 		f.log.Debug("capture: call ended", "sip_call_id", c.id, "reason", reason, "packets_caller", c.packets[0], "packets_callee", c.packets[1])
 	}
