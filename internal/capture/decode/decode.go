@@ -110,6 +110,18 @@ type Decoder struct {
 	head int
 
 	dg Datagram // reused for UDP
+
+	// fast path: gopacket's DecodingLayerParser for the common frame
+	// (Ethernet, VLAN tags, IPv4/IPv6, UDP or TCP, no tunnel, no fragment)
+	dlp     *gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	sll     layers.LinuxSLL
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	udp     layers.UDP
+	tcp     layers.TCP
 }
 
 type dedupEntry struct {
@@ -133,6 +145,17 @@ func New(cfg Config, h Handler) *Decoder {
 		seed:    maphash.MakeSeed(),
 		seen:    map[uint64]time.Time{},
 	}
+	first := gopacket.LayerType(0)
+	switch cfg.LinkType {
+	case layers.LinkTypeEthernet:
+		first = layers.LayerTypeEthernet
+	case layers.LinkTypeLinuxSLL:
+		first = layers.LayerTypeLinuxSLL
+	}
+	if first != 0 {
+		d.dlp = gopacket.NewDecodingLayerParser(first, &d.eth, &d.dot1q, &d.sll, &d.ip4, &d.ip6, &d.udp, &d.tcp)
+		d.dlp.IgnoreUnsupported = true
+	}
 	pool := tcpassembly.NewStreamPool(&streamFactory{d: d})
 	d.asm = tcpassembly.NewAssembler(pool)
 	d.asm.MaxBufferedPagesPerConnection = 64
@@ -148,6 +171,9 @@ func (d *Decoder) Stats() Stats { return d.stats }
 func (d *Decoder) Frame(ts time.Time, data []byte) {
 	d.stats.Frames++
 	d.now = ts
+	if d.fast(data) {
+		return
+	}
 	pkt := gopacket.NewPacket(data, d.cfg.LinkType, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
 	// The innermost IP packet: a tunnel (GRE/ERSPAN, VXLAN) carries the
 	// mirrored frame inside an outer IP packet.
@@ -182,6 +208,70 @@ func (d *Decoder) Frame(ts time.Time, data []byte) {
 		d.ipv6(v, frag6)
 	}
 }
+
+// fast handles a plain frame without allocating; false leaves it to the
+// general path (tunnels, fragments, IPv6 extension headers, errors).
+func (d *Decoder) fast(data []byte) bool {
+	if d.dlp == nil {
+		return false
+	}
+	if err := d.dlp.DecodeLayers(data, &d.decoded); err != nil && len(d.decoded) == 0 {
+		return false
+	}
+	var ip gopacket.NetworkLayer
+	var proto layers.IPProtocol
+	var src, dst netip.Addr
+	transport := false
+	for _, lt := range d.decoded {
+		switch lt {
+		case layers.LayerTypeIPv4:
+			if ip != nil || d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+				return false
+			}
+			ip, proto = &d.ip4, d.ip4.Protocol
+			src, _ = netip.AddrFromSlice(d.ip4.SrcIP.To4())
+			dst, _ = netip.AddrFromSlice(d.ip4.DstIP.To4())
+		case layers.LayerTypeIPv6:
+			if ip != nil || (d.ip6.NextHeader != layers.IPProtocolUDP && d.ip6.NextHeader != layers.IPProtocolTCP) {
+				return false
+			}
+			ip, proto = &d.ip6, d.ip6.NextHeader
+			src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+			dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
+		case layers.LayerTypeUDP:
+			if proto != layers.IPProtocolUDP || tunnelPort(uint16(d.udp.DstPort)) {
+				return false
+			}
+			transport = true
+		case layers.LayerTypeTCP:
+			if proto != layers.IPProtocolTCP {
+				return false
+			}
+			transport = true
+		}
+	}
+	if !transport || !src.IsValid() || !dst.IsValid() {
+		return false
+	}
+	if d.duplicate(ip) {
+		d.stats.Duplicates++
+		return true
+	}
+	if proto == layers.IPProtocolTCP {
+		d.stats.TCPSegments++
+		d.asm.AssembleWithTimestamp(ip.NetworkFlow(), &d.tcp, d.now)
+		return true
+	}
+	d.stats.Datagrams++
+	d.dg = Datagram{Time: d.now, Proto: UDP, Payload: d.udp.Payload,
+		Src: netip.AddrPortFrom(src.Unmap(), uint16(d.udp.SrcPort)), Dst: netip.AddrPortFrom(dst.Unmap(), uint16(d.udp.DstPort))}
+	d.handler(&d.dg)
+	return true
+}
+
+// tunnelPort: UDP ports of encapsulations the general path unwraps
+// (VXLAN 4789, VXLAN-GPE 4790, Geneve 6081, GTP-U 2152).
+func tunnelPort(p uint16) bool { return p == 4789 || p == 4790 || p == 6081 || p == 2152 }
 
 func (d *Decoder) ipv4(ip *layers.IPv4) {
 	if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
