@@ -56,12 +56,11 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err != nil {
 		return capture.Stats{}, err
 	}
-	now := time.Now
-	var clock *capture.Clock
-	if opt.Replay {
-		clock = &capture.Clock{}
-		now = clock.Now
+	clock := &capture.Clock{}
+	if !opt.Replay {
+		clock.Advance(time.Now())
 	}
+	now := clock.Now
 	st := &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() {}}
 	// The recorder opens no RTP socket for a passive call; its allocator
 	// is required but unused.
@@ -93,6 +92,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	stats, err := capture.Run(ctx, src, capture.Config{
 		Recorder:      rec,
 		Clock:         clock,
+		Live:          !opt.Replay,
 		Follow:        follow.Config{MediaTimeout: cfg.MediaTimeout, Linger: cfg.ReorderWindow},
 		DedupWindow:   opt.DedupWindow,
 		FlushInterval: cfg.FlushInterval,

@@ -60,6 +60,10 @@ func (c *Clock) Now() time.Time {
 	return time.Unix(0, ns)
 }
 
+// Advance moves the clock to t unless it is already later, and returns
+// the clock's time.
+func (c *Clock) Advance(t time.Time) time.Time { return c.advance(t) }
+
 func (c *Clock) advance(t time.Time) time.Time {
 	ns := t.UnixNano()
 	if ns > c.ns.Load() {
@@ -71,9 +75,12 @@ func (c *Clock) advance(t time.Time) time.Time {
 // Config configures Run.
 type Config struct {
 	Recorder Recorder
-	// Clock: set for a file (the recorder reads it); nil for a live
-	// interface (the wall clock).
+	// Clock is the capture's time; the recorder's Now must read it. It
+	// follows the packets' timestamps (a file) or, with Live, the wall
+	// clock. A call is finalised with the clock pinned at its end (BYE,
+	// last packet) so its duration is the call's.
 	Clock         *Clock
+	Live          bool
 	Follow        follow.Config
 	DedupWindow   time.Duration // see decode.Config
 	FlushInterval time.Duration // recorder Tick period in capture time (default 1 s)
@@ -118,6 +125,9 @@ func New(cfg Config, lt layers.LinkType) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = &Clock{}
+	}
 	cfg.Follow.Logger = cfg.Logger
 	e := &Engine{cfg: cfg}
 	e.fol = follow.New(cfg.Follow, follow.SinkFunc(e.open))
@@ -143,7 +153,7 @@ type passive struct {
 }
 
 func (p passive) Close(reason string, at time.Time) {
-	if p.clock != nil && !at.IsZero() && at.Before(p.clock.Now()) {
+	if !at.IsZero() && at.Before(p.clock.Now()) {
 		p.clock.pinned.Store(at.UnixNano())
 		defer p.clock.pinned.Store(0)
 	}
@@ -162,16 +172,16 @@ func (e *Engine) open(c follow.CallInfo) (follow.Recording, error) {
 
 // now is the capture time of a frame taken at ts.
 func (e *Engine) now(ts time.Time) time.Time {
-	if e.cfg.Clock != nil {
-		return e.cfg.Clock.advance(ts)
+	if e.cfg.Live {
+		return e.cfg.Clock.advance(time.Now())
 	}
-	return time.Now()
+	return e.cfg.Clock.advance(ts)
 }
 
 // Frame processes one frame taken at ts.
 func (e *Engine) Frame(ts time.Time, data []byte) {
 	now := e.now(ts)
-	if e.cfg.Clock == nil && ts.IsZero() {
+	if ts.IsZero() {
 		ts = now
 	}
 	e.dec.Frame(ts, data)

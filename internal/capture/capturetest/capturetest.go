@@ -366,3 +366,24 @@ func (w *Writer) Write(calls ...Call) error {
 	}
 	return nil
 }
+
+// WriteRTP writes a pcap of one RTP stream (PCMU, 20 ms frames) carrying
+// tone for d, for SIPp's play_pcap_audio (which rewrites the addresses).
+func WriteRTP(w io.Writer, tone float64, d time.Duration) error {
+	pw, err := NewWriter(w, Options{})
+	if err != nil {
+		return err
+	}
+	const frame = 160
+	n := int(d / (20 * time.Millisecond))
+	pcm := audiotest.Tone(tone, 8000, 8000, n*frame)
+	src, dst := netip.MustParseAddrPort("192.0.2.1:6000"), netip.MustParseAddrPort("192.0.2.2:6000")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		p := rtpPacket(0x5555, uint16(i), uint32(i*frame), pcm[i*frame:(i+1)*frame])
+		if err := pw.UDP(t0.Add(time.Duration(i)*20*time.Millisecond), src, dst, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
