@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/capture"
+	"github.com/openrec/openrec/internal/capture/capturetest"
 	"github.com/openrec/openrec/internal/capture/filter"
 	"github.com/openrec/openrec/internal/config"
 )
@@ -104,5 +107,46 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 	fs.IntVar(&ringMB, "ring-mb", 64, "size of the live capture ring in MiB")
 	fs.BoolVar(&jsonOut, "json", false, "print the capture counters as JSON on stdout")
 	config.AddFlags(fs)
+	cmd.AddCommand(newCaptureSampleCmd())
 	return cmd
+}
+
+// newCaptureSampleCmd writes a capture file to try openrec capture on:
+// two overlapping calls between the same hosts, one over UDP and one over
+// TCP, a tone per party.
+func newCaptureSampleCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sample FILE",
+		Short: "Write a sample pcap (two calls, SIP over UDP and TCP, a tone per party) to try capture on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Create(args[0])
+			if err != nil {
+				return err
+			}
+			w, err := capturetest.NewWriter(f, capturetest.Options{})
+			if err != nil {
+				_ = f.Close()
+				return err
+			}
+			at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+			party := func(dn, ip string, rtp int, tone float64) capturetest.Party {
+				return capturetest.Party{DN: dn, SIP: netip.MustParseAddrPort(ip + ":5060"),
+					RTP: netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(rtp)), Tone: tone}
+			}
+			calls := []capturetest.Call{
+				{ID: "sample-1@192.0.2.10", Caller: party("5001", "192.0.2.10", 20000, 440), Callee: party("7001", "192.0.2.20", 30000, 1000), Start: at, Talk: 5 * time.Second},
+				{ID: "sample-2@192.0.2.10", Caller: party("5002", "192.0.2.10", 20002, 700), Callee: party("7002", "192.0.2.20", 30002, 1600), Start: at.Add(time.Second), Talk: 3 * time.Second, TCP: true},
+			}
+			if err := w.Write(calls...); err != nil {
+				_ = f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d frames, 2 calls\n", args[0], w.Frames())
+			return nil
+		},
+	}
 }

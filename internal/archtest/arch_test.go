@@ -144,7 +144,7 @@ var allow = map[string]rule{
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
-	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/filter", "internal/config", "internal/cti/cfgcache",
+	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/cfgcache",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", yamlV3}},

@@ -46,8 +46,9 @@ type frame struct {
 	data []byte
 }
 
-// callsPcap returns the frames of n overlapping calls of talk each.
-func callsPcap(tb testing.TB, n int, talk time.Duration) []frame {
+// callsPcap returns the frames of n overlapping calls of talk each (SIP
+// over TCP for every third one when tcp is set).
+func callsPcap(tb testing.TB, n int, talk time.Duration, tcp bool) []frame {
 	var buf bytes.Buffer
 	w, err := capturetest.NewWriter(&buf, capturetest.Options{})
 	if err != nil {
@@ -64,6 +65,7 @@ func callsPcap(tb testing.TB, n int, talk time.Duration) []frame {
 			Callee: capturetest.Party{DN: fmt.Sprint(7000 + i), SIP: netip.AddrPortFrom(b, 5060), RTP: netip.AddrPortFrom(b, 30000), Tone: 1600},
 			Start:  t0.Add(time.Duration(i) * 7 * time.Millisecond),
 			Talk:   talk,
+			TCP:    tcp && i%3 == 1,
 		})
 	}
 	if err := w.Write(calls...); err != nil {
@@ -100,10 +102,11 @@ func newBenchRecorder(tb testing.TB, clock *Clock) (*recorder.Recorder, *memStor
 	return rec, st
 }
 
-// TestEngineRecordsEveryCall: 20 overlapping calls replayed through the
-// engine and a real recorder all end completed with both channels.
+// TestEngineRecordsEveryCall: 20 overlapping calls (some with SIP over
+// TCP between the same two ports) replayed through the engine and a real
+// recorder all end completed with both channels and their own duration.
 func TestEngineRecordsEveryCall(t *testing.T) {
-	frames := callsPcap(t, 20, time.Second)
+	frames := callsPcap(t, 20, time.Second, true)
 	clock := &Clock{}
 	rec, st := newBenchRecorder(t, clock)
 	e := New(Config{Recorder: rec, Clock: clock, Logger: slog.New(slog.DiscardHandler), Follow: follow.Config{Linger: 200 * time.Millisecond}}, 1)
@@ -126,7 +129,7 @@ func TestEngineRecordsEveryCall(t *testing.T) {
 // records (mixer + WAV on disk) replaying 100 concurrent calls of 30 s
 // (one fsync per finished call included).
 func BenchmarkReplay(b *testing.B) {
-	frames := callsPcap(b, 100, 30*time.Second)
+	frames := callsPcap(b, 100, 30*time.Second, false)
 	var bytesTotal int
 	for _, f := range frames {
 		bytesTotal += len(f.data)

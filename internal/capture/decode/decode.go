@@ -22,7 +22,7 @@ import (
 	"github.com/gopacket/gopacket/ip4defrag"
 	"github.com/gopacket/gopacket/ip6defrag"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/tcpassembly"
+	"github.com/gopacket/gopacket/reassembly"
 )
 
 // Proto is the transport of a Datagram.
@@ -101,7 +101,8 @@ type Decoder struct {
 
 	def4 *ip4defrag.IPv4Defragmenter
 	def6 *ip6defrag.IPv6Defragmenter
-	asm  *tcpassembly.Assembler
+	asm  *reassembly.Assembler
+	actx asmContext
 	now  time.Time // time of the frame being decoded
 
 	seed maphash.Seed
@@ -156,8 +157,8 @@ func New(cfg Config, h Handler) *Decoder {
 		d.dlp = gopacket.NewDecodingLayerParser(first, &d.eth, &d.dot1q, &d.sll, &d.ip4, &d.ip6, &d.udp, &d.tcp)
 		d.dlp.IgnoreUnsupported = true
 	}
-	pool := tcpassembly.NewStreamPool(&streamFactory{d: d})
-	d.asm = tcpassembly.NewAssembler(pool)
+	pool := reassembly.NewStreamPool(&streamFactory{d: d})
+	d.asm = reassembly.NewAssembler(pool)
 	d.asm.MaxBufferedPagesPerConnection = 64
 	d.asm.MaxBufferedPagesTotal = 4096
 	return d
@@ -259,7 +260,7 @@ func (d *Decoder) fast(data []byte) bool {
 	}
 	if proto == layers.IPProtocolTCP {
 		d.stats.TCPSegments++
-		d.asm.AssembleWithTimestamp(ip.NetworkFlow(), &d.tcp, d.now)
+		d.assemble(ip.NetworkFlow(), &d.tcp)
 		return true
 	}
 	d.stats.Datagrams++
@@ -345,7 +346,7 @@ func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, src, dst ne
 			return
 		}
 		d.stats.TCPSegments++
-		d.asm.AssembleWithTimestamp(flow, &t, d.now)
+		d.assemble(flow, &t)
 	default:
 		d.stats.Other++
 	}
@@ -404,11 +405,12 @@ func (d *Decoder) expire() {
 	}
 }
 
-// Tick does the periodic work at capture time now: TCP streams idle with
-// out-of-order data are flushed, stale fragments discarded.
+// Tick does the periodic work at capture time now: TCP streams waiting
+// for missing bytes longer than TCPIdle skip them, streams idle for 10
+// minutes are forgotten, stale fragments discarded.
 func (d *Decoder) Tick(now time.Time) {
 	d.now = now
-	d.asm.FlushOlderThan(now.Add(-d.cfg.TCPIdle))
+	d.asm.FlushWithOptions(reassembly.FlushOptions{T: now.Add(-d.cfg.TCPIdle), TC: now.Add(-10 * time.Minute)})
 	d.def4.DiscardOlderThan(now.Add(-30 * time.Second))
 	d.def6.DiscardOlderThan(now.Add(-30 * time.Second))
 }
@@ -418,9 +420,18 @@ func (d *Decoder) Close() {
 	d.asm.FlushAll()
 }
 
+type asmContext struct{ ci gopacket.CaptureInfo }
+
+func (c *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+func (d *Decoder) assemble(flow gopacket.Flow, t *layers.TCP) {
+	d.actx.ci = gopacket.CaptureInfo{Timestamp: d.now}
+	d.asm.AssembleWithContext(flow, t, &d.actx)
+}
+
 type streamFactory struct{ d *Decoder }
 
-func (f *streamFactory) New(netFlow, tcpFlow gopacket.Flow) tcpassembly.Stream {
+func (f *streamFactory) New(netFlow, tcpFlow gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
 	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())
 	dst, _ := netip.AddrFromSlice(netFlow.Dst().Raw())
 	sp, dp := tcpFlow.Src().Raw(), tcpFlow.Dst().Raw()
@@ -429,27 +440,51 @@ func (f *streamFactory) New(netFlow, tcpFlow gopacket.Flow) tcpassembly.Stream {
 		dst: netip.AddrPortFrom(dst.Unmap(), uint16(dp[0])<<8|uint16(dp[1]))}
 }
 
+// stream is one TCP connection (both directions; src → dst is the
+// direction of its first packet).
 type stream struct {
 	d        *Decoder
 	src, dst netip.AddrPort
 	dg       Datagram
 }
 
-func (s *stream) Reassembled(rs []tcpassembly.Reassembly) {
-	for _, r := range rs {
-		if len(r.Bytes) == 0 && r.Skip == 0 {
-			continue
-		}
-		at := r.Seen
-		if at.IsZero() {
-			at = s.d.now
-		}
-		s.dg = Datagram{Time: at, Src: s.src, Dst: s.dst, Proto: TCP, Payload: r.Bytes, Gap: r.Skip != 0}
+func (s *stream) addrs(dir reassembly.TCPFlowDirection) (netip.AddrPort, netip.AddrPort) {
+	if dir == reassembly.TCPDirClientToServer {
+		return s.src, s.dst
+	}
+	return s.dst, s.src
+}
+
+// Accept takes every segment and starts a direction at the first one
+// seen, SYN or not.
+func (s *stream) Accept(_ *layers.TCP, _ gopacket.CaptureInfo, _ reassembly.TCPFlowDirection, _ reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
+	*start = true
+	return true
+}
+
+func (s *stream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
+	dir, _, end, skip := sg.Info()
+	n, _ := sg.Lengths()
+	src, dst := s.addrs(dir)
+	at := sg.CaptureInfo(0).Timestamp
+	if at.IsZero() {
+		at = s.d.now
+	}
+	if n > 0 || skip != 0 {
+		s.dg = Datagram{Time: at, Src: src, Dst: dst, Proto: TCP, Payload: sg.Fetch(n), Gap: skip != 0}
+		s.d.handler(&s.dg)
+	}
+	if end {
+		s.dg = Datagram{Time: s.d.now, Src: src, Dst: dst, Proto: TCP, End: true}
 		s.d.handler(&s.dg)
 	}
 }
 
-func (s *stream) ReassemblyComplete() {
-	s.dg = Datagram{Time: s.d.now, Src: s.src, Dst: s.dst, Proto: TCP, End: true}
-	s.d.handler(&s.dg)
+func (s *stream) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
+	for _, dir := range []reassembly.TCPFlowDirection{reassembly.TCPDirClientToServer, reassembly.TCPDirServerToClient} {
+		src, dst := s.addrs(dir)
+		s.dg = Datagram{Time: s.d.now, Src: src, Dst: dst, Proto: TCP, End: true}
+		s.d.handler(&s.dg)
+	}
+	return true
 }

@@ -163,6 +163,29 @@ func TestFragmentsAndTCP(t *testing.T) {
 	}
 }
 
+// TestTCPMidStream: a connection whose start was not captured (a SIP
+// trunk's long-lived connection) is taken up at its first segment, and
+// data after a long idle gap comes out at once, not at the next flush.
+func TestTCPMidStream(t *testing.T) {
+	g := &got{}
+	d := New(Config{LinkType: layers.LinkTypeEthernet}, g.handle)
+	seg := func(seq uint32, p string) []byte {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Id: uint16(seq), Protocol: layers.IPProtocolTCP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+		tc := &layers.TCP{SrcPort: 40000, DstPort: 5060, Seq: seq, ACK: true, PSH: true, Window: 1000}
+		_ = tc.SetNetworkLayerForChecksum(ip)
+		return ser(t, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}, ip, tc, gopacket.Payload(p))
+	}
+	d.Frame(t0, seg(5000, "hello"))
+	if len(g.d) != 1 || string(g.d[0].Payload) != "hello" {
+		t.Fatalf("first segment without SYN: %+v", g.d)
+	}
+	d.Tick(t0.Add(5 * time.Second))
+	d.Frame(t0.Add(6*time.Second), seg(5005, "world"))
+	if len(g.d) != 2 || string(g.d[1].Payload) != "world" || !g.d[1].Time.Equal(t0.Add(6*time.Second)) {
+		t.Fatalf("after an idle gap: %+v", g.d)
+	}
+}
+
 // FuzzDecoder: no frame makes the decoder panic.
 func FuzzDecoder(f *testing.F) {
 	f.Add(udpFrame(f, 1, []byte("INVITE sip:x SIP/2.0\r\n\r\n")), uint8(1))
