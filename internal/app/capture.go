@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/openrec/openrec/internal/capture"
 	"github.com/openrec/openrec/internal/capture/follow"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
@@ -89,6 +93,35 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
 	}
+	var identify func(follow.CallInfo) (capture.Identity, error)
+	if len(cfg.Servers()) > 0 && opt.Replay {
+		log.Warn("cti settings ignored: a capture file is replayed, CTI events are live")
+	} else if !opt.Replay {
+		// Enhanced Passive Recording: the CTI link runs beside the capture;
+		// each observed call is matched to the CTI call of its DN.
+		side, err := startCTI(ctx, cfg, rec, db, nil, log)
+		if err != nil {
+			_ = rec.Close()
+			return capture.Stats{}, err
+		}
+		if side != nil {
+			ctiCtx, stop := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				side.run(ctiCtx)
+			}()
+			defer func() {
+				_ = side.client.Close()
+				stop()
+				<-done
+				if side.traceFile != nil {
+					_ = side.traceFile.Close()
+				}
+			}()
+			identify = eprIdentify(side.core, log)
+		}
+	}
 	stats, err := capture.Run(ctx, src, capture.Config{
 		Recorder:      rec,
 		Clock:         clock,
@@ -98,8 +131,79 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 		FlushInterval: cfg.FlushInterval,
 		Filter:        opt.Filter,
 		Loss:          opt.Loss,
+		Identify:      identify,
 		Logger:        log,
 	})
 	_ = rec.Close()
 	return stats, err
+}
+
+// ErrDoNotRecord refuses an observed call the CTI side's rules say must
+// not be recorded: its captured audio is dropped.
+var ErrDoNotRecord = errors.New("do-not-record decision for the call's DN")
+
+// liveCalls is what EPR matching needs of the CTI side.
+type liveCalls interface {
+	LiveCalls() []callcore.LiveCTICall
+}
+
+var eprSeq atomic.Uint64
+
+// eprIdentify matches an observed call to the CTI call it belongs to: by
+// the CallUUID the switch copied into SIP when there is one, else by DN
+// (a monitored party of a live CTI call is the caller or the callee),
+// ANI/DNIS and the closest start.
+func eprIdentify(cc liveCalls, log *slog.Logger) func(follow.CallInfo) (capture.Identity, error) {
+	return func(c follow.CallInfo) (capture.Identity, error) {
+		var best *callcore.LiveCTICall
+		var bestParty callcore.LiveParty
+		bestScore := -1
+		calls := cc.LiveCalls()
+		for i := range calls {
+			call := &calls[i]
+			for _, p := range call.Parties {
+				if !p.Monitored || (p.DN != c.CalleeDN && p.DN != c.CallerDN) {
+					continue
+				}
+				score := 1
+				switch {
+				case c.CallUUID != "" && c.CallUUID == call.CallUUID:
+					score = 100
+				case c.CallUUID != "":
+					continue // the switch named another call
+				}
+				if call.ANI != "" && call.ANI == c.CallerDN {
+					score += 2
+				}
+				if call.DNIS != "" && call.DNIS == c.CalleeDN {
+					score += 2
+				}
+				if p.State == "established" {
+					score++
+				}
+				if score > bestScore || (score == bestScore && absDur(call.Started.Sub(c.Start)) < absDur(best.Started.Sub(c.Start))) {
+					best, bestParty, bestScore = call, p, score
+				}
+			}
+		}
+		if best == nil {
+			log.Info("passive call matches no CTI call", "sip_call_id", c.SIPCallID, "caller", c.CallerDN, "callee", c.CalleeDN)
+			return capture.Identity{}, nil
+		}
+		if bestParty.Decision == "do-not-record" {
+			log.Info("passive call not recorded: do-not-record", "sip_call_id", c.SIPCallID, "call_uuid", best.CallUUID, "dn", bestParty.DN)
+			return capture.Identity{}, fmt.Errorf("%w (%s, call %s)", ErrDoNotRecord, bestParty.DN, best.CallUUID)
+		}
+		id := capture.Identity{CallUUID: best.CallUUID, RecordedDN: bestParty.DN,
+			RecordID: fmt.Sprintf("%s%d-%d", conversation.LocalRecordPrefix, time.Now().UnixNano(), eprSeq.Add(1))}
+		log.Debug("passive call matched to a CTI call", "sip_call_id", c.SIPCallID, "call_uuid", id.CallUUID, "recorded_dn", id.RecordedDN)
+		return id, nil
+	}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

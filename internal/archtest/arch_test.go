@@ -127,7 +127,7 @@ var allow = map[string]rule{
 		external: []string{pionRTP}},
 	"internal/capture/filter":      {internal: []string{"internal/capture/decode"}},
 	"internal/capture/capturetest": {internal: []string{"internal/media/audiotest", "internal/media/g711"}, external: []string{gopacket}},
-	"internal/capture": {internal: []string{"internal/capture/decode", "internal/capture/follow", "internal/recorder"},
+	"internal/capture": {internal: []string{"internal/capture/decode", "internal/capture/follow", "internal/media", "internal/recorder"},
 		external: []string{gopacket}},
 
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).

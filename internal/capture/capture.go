@@ -23,6 +23,7 @@ import (
 
 	"github.com/openrec/openrec/internal/capture/decode"
 	"github.com/openrec/openrec/internal/capture/follow"
+	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/recorder"
 )
 
@@ -72,6 +73,17 @@ func (c *Clock) advance(t time.Time) time.Time {
 	return c.Now()
 }
 
+// Identity is what the CTI side says about an observed call (Enhanced
+// Passive Recording): the CTI call it is, and which of its DNs is the
+// monitored (recorded) one.
+type Identity struct {
+	CallUUID   string
+	RecordedDN string
+	// RecordID names the recording towards the CTI side: pause/resume
+	// requests (PCI) reach it through it.
+	RecordID string
+}
+
 // Config configures Run.
 type Config struct {
 	Recorder Recorder
@@ -90,6 +102,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Loss, if set, reports the drops of a live ring (for Stats).
 	Loss func() (packets, drops uint64)
+	// Identify, if set, is asked when an observed call is answered; an
+	// error means the call is not recorded (a do-not-record decision).
+	Identify func(c follow.CallInfo) (Identity, error)
 }
 
 // Stats are the counters of one run.
@@ -147,12 +162,27 @@ func (e *Engine) datagram(d *decode.Datagram) {
 // passive adapts a recorder.Passive to follow.Recording: replaying a
 // file, a call is closed at its own end time (the clock is pinned there
 // while it is finalised) so its duration is the call's, not the capture's.
+// Its tracks tell the correlator of the first RTP (Notification of
+// Recording).
 type passive struct {
 	*recorder.Passive
-	clock *Clock
+	clock  *Clock
+	tracks [2]audioTrack
 }
 
-func (p passive) Close(reason string, at time.Time) {
+type audioTrack struct {
+	media.PacketHandler
+	p *recorder.Passive
+}
+
+func (t *audioTrack) HandleRTP(pkt *media.Packet) {
+	t.p.AudioStarted(pkt.Arrival)
+	t.PacketHandler.HandleRTP(pkt)
+}
+
+func (p *passive) Track(ch int) media.PacketHandler { return &p.tracks[ch&1] }
+
+func (p *passive) Close(reason string, at time.Time) {
 	if !at.IsZero() && at.Before(p.clock.Now()) {
 		p.clock.pinned.Store(at.UnixNano())
 		defer p.clock.pinned.Store(0)
@@ -161,13 +191,29 @@ func (p passive) Close(reason string, at time.Time) {
 }
 
 func (e *Engine) open(c follow.CallInfo) (follow.Recording, error) {
+	var id Identity
+	if e.cfg.Identify != nil {
+		var err error
+		if id, err = e.cfg.Identify(c); err != nil {
+			return nil, err
+		}
+	}
+	uuid := c.CallUUID
+	if uuid == "" {
+		uuid = id.CallUUID
+	}
 	p, err := e.cfg.Recorder.OpenPassive(recorder.PassiveSpec{
-		SIPCallID: c.SIPCallID, CallUUID: c.CallUUID, CallerDN: c.CallerDN, CalleeDN: c.CalleeDN, Source: c.Caller.String(),
+		SIPCallID: c.SIPCallID, CallUUID: uuid, CallerDN: c.CallerDN, CalleeDN: c.CalleeDN, Source: c.Caller.String(),
+		RecordedDN: id.RecordedDN, RecordID: id.RecordID,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return passive{Passive: p, clock: e.cfg.Clock}, nil
+	pr := &passive{Passive: p, clock: e.cfg.Clock}
+	for ch := range pr.tracks {
+		pr.tracks[ch] = audioTrack{PacketHandler: p.Track(ch), p: p}
+	}
+	return pr, nil
 }
 
 // now is the capture time of a frame taken at ts.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
@@ -19,10 +20,16 @@ import (
 // the caller (the party that sent the first INVITE), channel 1 the callee.
 type PassiveSpec struct {
 	SIPCallID string
-	CallUUID  string // a Genesys CallUUID the switch copied into SIP, if any
+	CallUUID  string // a Genesys CallUUID the switch copied into SIP, or the CTI call's
 	CallerDN  string // user part of From
 	CalleeDN  string // user part of To
 	Source    string // signalling address of the caller, host:port
+	// RecordedDN is the monitored party (EPR: the DN the CTI side knows),
+	// CallerDN or CalleeDN; "" means the caller. RecordID, if set, is the
+	// recording's id towards the correlator (EPR): pause and resume from
+	// CTI reach the call through SetPaused(RecordID, RecordedDN).
+	RecordedDN string
+	RecordID   string
 }
 
 // Passive is a recording whose media the caller hands in packet by packet
@@ -30,8 +37,9 @@ type PassiveSpec struct {
 // mixer, WAV writer, store row, live tap, flush loop (Tick) and
 // finalisation as an active recording.
 type Passive struct {
-	r *Recorder
-	c *call
+	r     *Recorder
+	c     *call
+	audio atomic.Bool // AudioStarted told
 }
 
 // OpenPassive creates the store row, the WAV file and the mixer of a
@@ -45,6 +53,15 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 		return nil, r.unavailable("draining")
 	}
 	r.mu.Unlock()
+	recorded, other := spec.CallerDN, spec.CalleeDN
+	if spec.RecordedDN != "" && spec.RecordedDN == spec.CalleeDN && spec.RecordedDN != spec.CallerDN {
+		recorded, other = spec.CalleeDN, spec.CallerDN
+	}
+	if r.cor != nil {
+		if err := r.cor.Admit(recorded); err != nil {
+			return nil, err // an excluded DN: its audio is not recorded
+		}
+	}
 	id := newID(now)
 	rec := &store.Recording{
 		ID:         id,
@@ -54,8 +71,9 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 		Format:     r.cfg.Format.String(),
 		Channels:   2,
 		CallUUID:   spec.CallUUID,
-		RecordedDN: spec.CallerDN,
-		OtherDN:    spec.CalleeDN,
+		RecordID:   spec.RecordID,
+		RecordedDN: recorded,
+		OtherDN:    other,
 		Parties: []store.Party{
 			{Channel: 0, Role: "caller", DN: spec.CallerDN},
 			{Channel: 1, Role: "callee", DN: spec.CalleeDN},
@@ -65,6 +83,15 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 		rec.SIPCallIDs = []string{spec.SIPCallID}
 	}
 	c := &call{key: "passive|" + id, start: now, expectLegs: 1, source: spec.Source}
+	if spec.RecordID != "" {
+		c.key = "msr|" + spec.RecordID + "|" + recorded // SetPaused finds it like an MSR call
+		r.mu.Lock()
+		taken := r.calls[c.key] != nil
+		r.mu.Unlock()
+		if taken {
+			return nil, errf("passive recording: record id %q of %s already in use", spec.RecordID, recorded)
+		}
+	}
 	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
 	rec.MediaPath = filepath.Join(dir, id+".wav")
 	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
@@ -127,6 +154,14 @@ func (p *Passive) ID() string { return p.c.rec.ID }
 
 // Track is where channel ch's RTP goes (0 caller, 1 callee).
 func (p *Passive) Track(ch int) media.PacketHandler { return p.c.mix.Track(ch) }
+
+// AudioStarted tells the correlator the call's first RTP arrived
+// (Notification of Recording, failed-recording detection). Once.
+func (p *Passive) AudioStarted(at time.Time) {
+	if p.r.cor != nil && p.audio.CompareAndSwap(false, true) {
+		p.r.cor.AudioStarted(p.c.rec.ID, at)
+	}
+}
 
 // SetCodecs installs the payload types of channel ch (from the SDP the
 // channel's packets are sent against) and notes the codec in the row.

@@ -49,10 +49,16 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 		switch {
 		case in && r.State == RecOn && !r.PCIPaused:
 			r.PCIPaused = true
+			if r.Local() {
+				r.State, r.Since = RecPaused, at // the recorder pauses it (callcore's Pauser)
+				continue
+			}
 			acts = append(acts, e.service(st, r.DN, r.ID, OpPause, Decision{}))
 		case !in && r.PCIPaused:
 			r.PCIPaused = false
-			if r.State == RecPaused {
+			if r.State == RecPaused && r.Local() {
+				r.State, r.Since = RecOn, at
+			} else if r.State == RecPaused {
 				acts = append(acts, e.service(st, r.DN, r.ID, OpResume, Decision{}))
 			}
 		}
