@@ -194,8 +194,12 @@ func eprIdentify(cc liveCalls, log *slog.Logger) func(follow.CallInfo) (capture.
 			log.Info("passive call not recorded: do-not-record", "sip_call_id", c.SIPCallID, "call_uuid", best.CallUUID, "dn", bestParty.DN)
 			return capture.Identity{}, fmt.Errorf("%w (%s, call %s)", ErrDoNotRecord, bestParty.DN, best.CallUUID)
 		}
-		id := capture.Identity{CallUUID: best.CallUUID, RecordedDN: bestParty.DN,
-			RecordID: fmt.Sprintf("%s%d-%d", conversation.LocalRecordPrefix, time.Now().UnixNano(), eprSeq.Add(1))}
+		id := capture.Identity{CallUUID: best.CallUUID, RecordedDN: bestParty.DN, RecordID: bestParty.RecordID}
+		if id.RecordID == "" {
+			// no recording of the DN asked from SIP Server: ours, paused and
+			// resumed here
+			id.RecordID = fmt.Sprintf("%s%d-%d", conversation.LocalRecordPrefix, time.Now().UnixNano(), eprSeq.Add(1))
+		}
 		log.Debug("passive call matched to a CTI call", "sip_call_id", c.SIPCallID, "call_uuid", id.CallUUID, "recorded_dn", id.RecordedDN)
 		return id, nil
 	}
