@@ -111,6 +111,23 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 	return cmd
 }
 
+// liveCapture opens the capture role of serve (--capture-interface).
+func liveCapture(iface, bpf string, ringMB int) (*app.LiveCapture, func(), error) {
+	f, err := filter.Compile(bpf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--capture-bpf: %w", err)
+	}
+	live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--capture-interface: %w", err)
+	}
+	lc := &app.LiveCapture{Source: live, Loss: live.Loss}
+	if f != nil {
+		lc.Filter = f
+	}
+	return lc, func() { _ = live.Close() }, nil
+}
+
 // newCaptureSampleCmd writes a capture file to try openrec capture on:
 // two overlapping calls between the same hosts, one over UDP and one over
 // TCP, a tone per party.

@@ -62,17 +62,7 @@ func TestCaptureLiveInterface(t *testing.T) {
 	sipp := testtool.Find(t, "OPENREC_TEST_SIPP", "sipp")
 	nsA, nsB, ifB := netnsPair(t)
 	dir := t.TempDir()
-	callerPcap, calleePcap := filepath.Join(dir, "caller.pcap"), filepath.Join(dir, "callee.pcap")
-	for path, tone := range map[string]float64{callerPcap: toneCaller, calleePcap: toneCallee} {
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := capturetest.WriteRTP(f, tone, 2*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		_ = f.Close()
-	}
+	callerPcap, calleePcap := tonePcaps(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	data := filepath.Join(dir, "data")
@@ -94,22 +84,7 @@ func TestCaptureLiveInterface(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // the ring is bound before the log line; let it settle
-	sippArgs := func(ns, ip, scenario, pcap string, extra ...string) *exec.Cmd {
-		args := append([]string{"netns", "exec", ns, sipp, "-sf", filepath.Join("testdata", "capture", scenario), "-m", "1",
-			"-i", ip, "-mi", ip, "-mp", "16000", "-timeout", "20s", "-timeout_error", "-nostdin", "-key", "pcap", pcap}, extra...)
-		return exec.CommandContext(ctx, "ip", args...)
-	}
-	uas := sippArgs(nsB, "10.77.0.2", "uas.xml", calleePcap, "-p", "5060")
-	uasOut := &syncBuffer{}
-	uas.Stdout, uas.Stderr = uasOut, uasOut
-	if err := uas.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = uas.Process.Kill(); _ = uas.Wait() })
-	time.Sleep(300 * time.Millisecond)
-	if out, err := sippArgs(nsA, "10.77.0.1", "uac.xml", callerPcap, "-p", "5060", "10.77.0.2:5060").CombinedOutput(); err != nil {
-		t.Fatalf("sipp caller: %v\n%s\n--- callee ---\n%s", err, lastLines(string(out), 20), uasOut.String())
-	}
+	sippCall(ctx, t, sipp, nsA, nsB, callerPcap, calleePcap)
 	time.Sleep(700 * time.Millisecond) // past the linger after BYE
 	_ = capCmd.Process.Signal(syscall.SIGINT)
 	select {
@@ -128,6 +103,115 @@ func TestCaptureLiveInterface(t *testing.T) {
 	checkTonesIn(t, recs[0], [2]float64{toneCaller, toneCallee}, 2*time.Second, 2400*time.Millisecond, 2700*time.Millisecond)
 	if recs[0].RecordedDN != "5001" {
 		t.Errorf("caller DN %q", recs[0].RecordedDN)
+	}
+}
+
+// tonePcaps writes the RTP pcaps SIPp replays: the caller's tone and the
+// callee's, 2 s each.
+func tonePcaps(t *testing.T, dir string) (caller, callee string) {
+	t.Helper()
+	caller, callee = filepath.Join(dir, "caller.pcap"), filepath.Join(dir, "callee.pcap")
+	for path, tone := range map[string]float64{caller: toneCaller, callee: toneCallee} {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := capturetest.WriteRTP(f, tone, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.Close()
+	}
+	return caller, callee
+}
+
+// sippCall places one call from SIPp in nsA (10.77.0.1, 5001) to SIPp in
+// nsB (10.77.0.2:5060, 7001), RTP both ways, and returns when it ended.
+func sippCall(ctx context.Context, t *testing.T, sipp, nsA, nsB, callerPcap, calleePcap string) {
+	t.Helper()
+	sippArgs := func(ns, ip, scenario, pcap string, extra ...string) *exec.Cmd {
+		args := append([]string{"netns", "exec", ns, sipp, "-sf", filepath.Join("testdata", "capture", scenario), "-m", "1",
+			"-i", ip, "-mi", ip, "-mp", "16000", "-timeout", "20s", "-timeout_error", "-nostdin", "-key", "pcap", pcap}, extra...)
+		return exec.CommandContext(ctx, "ip", args...)
+	}
+	uas := sippArgs(nsB, "10.77.0.2", "uas.xml", calleePcap, "-p", "5060")
+	uasOut := &syncBuffer{}
+	uas.Stdout, uas.Stderr = uasOut, uasOut
+	if err := uas.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = uas.Process.Kill(); _ = uas.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+	if out, err := sippArgs(nsA, "10.77.0.1", "uac.xml", callerPcap, "-p", "5060", "10.77.0.2:5060").CombinedOutput(); err != nil {
+		t.Fatalf("sipp caller: %v\n%s\n--- callee ---\n%s", err, lastLines(string(out), 20), uasOut.String())
+	}
+}
+
+// TestCaptureServeRole: serve --capture-interface records the call seen on
+// the veth beside its SIP service; /metrics shows the capture counters
+// (the ring's loss among them); SIGTERM ends it cleanly.
+func TestCaptureServeRole(t *testing.T) {
+	sipp := testtool.Find(t, "OPENREC_TEST_SIPP", "sipp")
+	nsA, nsB, ifB := netnsPair(t)
+	dir := t.TempDir()
+	callerPcap, calleePcap := tonePcaps(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	data := filepath.Join(dir, "data")
+	logs := &syncBuffer{}
+	srv := exec.CommandContext(ctx, "ip", "netns", "exec", nsB, binPath, "serve", "--capture-interface", ifB, "--capture-bpf", "udp",
+		"--sip-listen", "127.0.0.1:5070", "--http-listen", "127.0.0.1:18080", "--data-dir", data, "--log-level", "info")
+	srv.Stdout, srv.Stderr = logs, logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	t.Cleanup(func() { _ = srv.Process.Kill() })
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(logs.String(), "openrec recorder ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	sippCall(ctx, t, sipp, nsA, nsB, callerPcap, calleePcap)
+	var recs []listed
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		recs = listJSON(t, data)
+		if len(recs) == 1 && recs[0].Status != "recording" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recordings %+v\n%s", recs, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// serve's recorder runs on the wall clock: the call ends up to the
+	// linger and a ring poll after its BYE
+	checkTonesIn(t, recs[0], [2]float64{toneCaller, toneCallee}, 2*time.Second, 2400*time.Millisecond, 3100*time.Millisecond)
+	time.Sleep(1200 * time.Millisecond) // the counters are published every flush interval
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", nsB, "curl", "-sf", "http://127.0.0.1:18080/metrics").CombinedOutput()
+	if err != nil {
+		t.Fatalf("metrics: %v\n%s", err, out)
+	}
+	for _, want := range []string{"openrec_capture_recordings_total 1", "openrec_capture_ring_drops_total 0", "openrec_capture_calls_total 1"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if !strings.Contains(string(out), "openrec_capture_ring_packets_total") {
+		t.Errorf("metrics lack the ring counters")
+	}
+	_ = srv.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop on SIGTERM\n%s", logs.String())
 	}
 }
 

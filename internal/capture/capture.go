@@ -231,6 +231,12 @@ func (e *Engine) Frame(ts time.Time, data []byte) {
 		ts = now
 	}
 	e.dec.Frame(ts, data)
+	e.idle(now)
+}
+
+// idle runs what is due at now: calls whose end (BYE + linger) passed,
+// and the periodic work.
+func (e *Engine) idle(now time.Time) {
 	if next := e.fol.Next(); !next.IsZero() && !now.Before(next) {
 		e.fol.Tick(now)
 	}
@@ -275,7 +281,12 @@ func (e *Engine) Close(reason string) Stats {
 // ends every call still open. A read error other than EOF/timeout ends
 // the run with that error (the calls are still finalised).
 func Run(ctx context.Context, src Source, cfg Config) (Stats, error) {
-	e := New(cfg, src.LinkType())
+	return New(cfg, src.LinkType()).Run(ctx, src)
+}
+
+// Run is the package Run on an Engine built by New (whose Stats can be
+// read while it runs, e.g. by /metrics).
+func (e *Engine) Run(ctx context.Context, src Source) (Stats, error) {
 	reason := "end of capture"
 	var rerr error
 	for {
@@ -285,7 +296,7 @@ func Run(ctx context.Context, src Source, cfg Config) (Stats, error) {
 		}
 		data, ci, err := src.ReadPacketData()
 		if errors.Is(err, ErrTimeout) {
-			e.tick(e.now(time.Time{}), false)
+			e.idle(e.now(time.Time{}))
 			continue
 		}
 		if errors.Is(err, io.EOF) {
