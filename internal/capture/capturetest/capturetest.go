@@ -31,24 +31,47 @@ type Options struct {
 	// larger (IPv4 fragments, last fragment first when Reverse is set).
 	FragmentMTU int
 	Reverse     bool
+	// PcapNG writes pcapng instead of pcap (call Flush at the end).
+	PcapNG bool
 }
 
 // Writer writes Ethernet frames to a pcap file.
 type Writer struct {
-	w    *pcapgo.Writer
+	w interface {
+		WritePacket(ci gopacket.CaptureInfo, data []byte) error
+	}
+	ng   *pcapgo.NgWriter
 	opt  Options
 	ipID uint16
 	tcp  map[[2]netip.AddrPort]uint32 // next sequence number per direction
 	n    int
 }
 
-// NewWriter writes the pcap header to w.
+// NewWriter writes the pcap (or pcapng) header to w.
 func NewWriter(w io.Writer, opt Options) (*Writer, error) {
+	out := &Writer{opt: opt, tcp: map[[2]netip.AddrPort]uint32{}}
+	if opt.PcapNG {
+		ng, err := pcapgo.NewNgWriter(w, layers.LinkTypeEthernet)
+		if err != nil {
+			return nil, err
+		}
+		out.w, out.ng = ng, ng
+		return out, nil
+	}
 	pw := pcapgo.NewWriter(w)
 	if err := pw.WriteFileHeader(65536, layers.LinkTypeEthernet); err != nil {
 		return nil, err
 	}
-	return &Writer{w: pw, opt: opt, tcp: map[[2]netip.AddrPort]uint32{}}, nil
+	out.w = pw
+	return out, nil
+}
+
+// Flush writes what a pcapng writer buffers (a no-op for pcap).
+func (w *Writer) Flush() error {
+	if w.ng != nil {
+		return w.ng.Flush()
+	}
+	return nil
 }
 
 // Frames is the number of frames written.
@@ -364,7 +387,7 @@ func (w *Writer) Write(calls ...Call) error {
 			return err
 		}
 	}
-	return nil
+	return w.Flush()
 }
 
 // WriteRTP writes a pcap of one RTP stream (PCMU, 20 ms frames) carrying
