@@ -22,7 +22,7 @@ import (
 func newCaptureCmd() *cobra.Command {
 	var pcap, iface, bpf string
 	var dedup time.Duration
-	var ringMB int
+	var ringMB, fanout int
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "capture (--pcap FILE | --interface IF) [--bpf EXPR]",
@@ -72,12 +72,12 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 				defer file.Close()
 				src, opt.Replay = file, true
 			} else {
-				live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20})
+				live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20, Fanout: fanout})
 				if err != nil {
 					return fmt.Errorf("--interface: %w", err)
 				}
 				defer live.Close()
-				src, opt.Loss = live, live.Loss
+				src, opt.Loss, opt.Fanout = live, live.Loss, live.Sources()
 				var stop context.CancelFunc
 				ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 				defer stop()
@@ -90,7 +90,7 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 				fmt.Fprintf(cmd.ErrOrStderr(), "capture: %d frames, %d duplicates dropped, %d SIP messages, %d calls, %d recordings, %d RTP packets recorded, %d unmatched\n",
 					stats.Decode.Frames, stats.Decode.Duplicates, stats.Follow.SIPMessages, stats.Follow.Calls, stats.Follow.Recordings, stats.Follow.RTPMatched, stats.Follow.RTPUnmatched)
 				if stats.RingDrops > 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "capture: the kernel ring dropped %d of %d packets (raise --ring-mb)\n", stats.RingDrops, stats.RingPackets+stats.RingDrops)
+					fmt.Fprintf(cmd.ErrOrStderr(), "capture: the kernel ring dropped %d of %d packets (raise --ring-mb or --fanout)\n", stats.RingDrops, stats.RingPackets)
 				}
 			}
 			if err != nil {
@@ -105,6 +105,7 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 	fs.StringVar(&bpf, "bpf", "", "capture filter, e.g. 'udp or tcp port 5060'")
 	fs.DurationVar(&dedup, "dedup-window", 0, "drop an IP packet identical to one seen this recently (default 50ms; negative: off)")
 	fs.IntVar(&ringMB, "ring-mb", 64, "size of the live capture ring in MiB")
+	fs.IntVar(&fanout, "fanout", 1, "live: sockets in a PACKET_FANOUT group, each decoded on its own core (SIP and recording stay on one)")
 	fs.BoolVar(&jsonOut, "json", false, "print the capture counters as JSON on stdout")
 	config.AddFlags(fs)
 	cmd.AddCommand(newCaptureSampleCmd())
@@ -112,16 +113,16 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 }
 
 // liveCapture opens the capture role of serve (--capture-interface).
-func liveCapture(iface, bpf string, ringMB int) (*app.LiveCapture, func(), error) {
+func liveCapture(iface, bpf string, ringMB, fanout int) (*app.LiveCapture, func(), error) {
 	f, err := filter.Compile(bpf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--capture-bpf: %w", err)
 	}
-	live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20})
+	live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20, Fanout: fanout})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--capture-interface: %w", err)
 	}
-	lc := &app.LiveCapture{Source: live, Loss: live.Loss}
+	lc := &app.LiveCapture{Source: live, Loss: live.Loss, Fanout: live.Sources()}
 	if f != nil {
 		lc.Filter = f
 	}

@@ -57,25 +57,34 @@ func netnsPair(t *testing.T) (a, b, ifB string) {
 
 // TestCaptureLiveInterface: SIPp places a call from one namespace to
 // SIPp in the other (RTP both ways, a tone each); openrec capture
-// --interface on the veth records it until SIGINT.
+// --interface on the veth records it until SIGINT, with one socket and
+// with a fanout group of two (decoded on two goroutines).
 func TestCaptureLiveInterface(t *testing.T) {
 	sipp := testtool.Find(t, "OPENREC_TEST_SIPP", "sipp")
 	nsA, nsB, ifB := netnsPair(t)
+	for _, fanout := range []string{"1", "2"} {
+		t.Run("fanout="+fanout, func(t *testing.T) {
+			captureLive(t, sipp, nsA, nsB, ifB, "--fanout", fanout)
+		})
+	}
+}
+
+func captureLive(t *testing.T, sipp, nsA, nsB, ifB string, extra ...string) {
 	dir := t.TempDir()
 	callerPcap, calleePcap := tonePcaps(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	data := filepath.Join(dir, "data")
 	logs := &syncBuffer{}
-	capCmd := exec.CommandContext(ctx, "ip", "netns", "exec", nsB, binPath, "capture", "--interface", ifB,
-		"--bpf", "udp", "--data-dir", data, "--log-level", "info")
+	capCmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", nsB, binPath, "capture", "--interface", ifB,
+		"--bpf", "udp", "--data-dir", data, "--log-level", "info"}, extra...)...)
 	capCmd.Stdout, capCmd.Stderr = logs, logs
 	if err := capCmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- capCmd.Wait() }()
-	t.Cleanup(func() { _ = capCmd.Process.Kill() })
+	defer func() { _ = capCmd.Process.Kill() }()
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(logs.String(), "capturing") {
 		if time.Now().After(deadline) {
@@ -100,7 +109,7 @@ func TestCaptureLiveInterface(t *testing.T) {
 		t.Fatalf("%d recordings, want 1\n%s", len(recs), logs.String())
 	}
 	// answered → BYE: the caller's 2.5 s pause after the ACK
-	checkTonesIn(t, recs[0], [2]float64{toneCaller, toneCallee}, 2*time.Second, 2400*time.Millisecond, 2700*time.Millisecond)
+	checkTonesIn(t, recs[0], [2]float64{toneCaller, toneCallee}, 2*time.Second, 2400*time.Millisecond, 2800*time.Millisecond)
 	if recs[0].RecordedDN != "5001" {
 		t.Errorf("caller DN %q", recs[0].RecordedDN)
 	}

@@ -16,7 +16,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var capIface, capBPF string
-	var capRingMB int
+	var capRingMB, capFanout int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the recording server (SIP on UDP+TCP 5060, HTTP 8080, data in ./openrec-data)",
@@ -35,7 +35,7 @@ playable.`,
 			}
 			var opt app.Options
 			if capIface != "" {
-				lc, closeCapture, err := liveCapture(capIface, capBPF, capRingMB)
+				lc, closeCapture, err := liveCapture(capIface, capBPF, capRingMB, capFanout)
 				if err != nil {
 					return err
 				}
@@ -49,6 +49,7 @@ playable.`,
 	cmd.Flags().StringVar(&capIface, "capture-interface", "", "also record passively the calls seen on this interface (a SPAN/mirror port; see openrec capture)")
 	cmd.Flags().StringVar(&capBPF, "capture-bpf", "", "filter of --capture-interface, e.g. 'udp or tcp port 5060'")
 	cmd.Flags().IntVar(&capRingMB, "capture-ring-mb", 64, "size of the --capture-interface ring in MiB")
+	cmd.Flags().IntVar(&capFanout, "capture-fanout", 1, "sockets of --capture-interface in a PACKET_FANOUT group, each decoded on its own core")
 	return cmd
 }
 

@@ -29,8 +29,9 @@ type CaptureOptions struct {
 	// Loss reports a live ring's counters.
 	Loss        func() (packets, drops uint64)
 	DedupWindow time.Duration
-	// Stats, if set, is called with the final counters.
-	Stats func(capture.Stats)
+	// Fanout: the sockets of a fanout group (live), decoded in parallel;
+	// src is then the first of them.
+	Fanout []capture.Source
 }
 
 // RunCapture records the calls observed on src (openrec capture) into the
@@ -122,7 +123,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 			identify = eprIdentify(side.core, log)
 		}
 	}
-	stats, err := capture.Run(ctx, src, capture.Config{
+	eng := capture.New(capture.Config{
 		Recorder:      rec,
 		Clock:         clock,
 		Live:          !opt.Replay,
@@ -133,7 +134,13 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 		Loss:          opt.Loss,
 		Identify:      identify,
 		Logger:        log,
-	})
+	}, src.LinkType())
+	var stats capture.Stats
+	if len(opt.Fanout) > 1 {
+		stats, err = eng.RunFanout(ctx, opt.Fanout)
+	} else {
+		stats, err = eng.Run(ctx, src)
+	}
 	_ = rec.Close()
 	return stats, err
 }

@@ -15,6 +15,7 @@ import (
 // UI, live listening, search and /metrics see them.
 type LiveCapture struct {
 	Source capture.Source
+	Fanout []capture.Source // the sockets of a fanout group (Source is the first)
 	Filter func(d *capture.Datagram) bool
 	Loss   func() (packets, drops uint64)
 }
@@ -48,7 +49,11 @@ func (a *App) startCapture(ctx context.Context, lc *LiveCapture) {
 	}
 	go func() {
 		defer close(done)
-		if _, err := a.capture.Run(ctx, lc.Source); err != nil {
+		run := func() (capture.Stats, error) { return a.capture.Run(ctx, lc.Source) }
+		if len(lc.Fanout) > 1 {
+			run = func() (capture.Stats, error) { return a.capture.RunFanout(ctx, lc.Fanout) }
+		}
+		if _, err := run(); err != nil {
 			a.log.Error("capture stopped", "error", err)
 		}
 	}()

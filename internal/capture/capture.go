@@ -130,6 +130,9 @@ type Engine struct {
 
 	filtered uint64
 	lastTick time.Time
+	readers  []atomic.Pointer[decode.Stats] // decoders of a fanout capture (fanout.go)
+
+	filteredFanout atomic.Uint64
 }
 
 // New builds an Engine for frames of link type lt.
@@ -256,11 +259,29 @@ func (e *Engine) tick(now time.Time, force bool) {
 }
 
 func (e *Engine) publish() {
-	s := &Stats{Decode: e.dec.Stats(), Follow: e.fol.Stats(), Filtered: e.filtered}
+	s := &Stats{Decode: e.dec.Stats(), Follow: e.fol.Stats(), Filtered: e.filtered + e.filteredFanout.Load()}
+	for i := range e.readers {
+		if r := e.readers[i].Load(); r != nil {
+			s.Decode = addDecode(s.Decode, *r)
+		}
+	}
 	if e.cfg.Loss != nil {
 		s.RingPackets, s.RingDrops = e.cfg.Loss()
 	}
 	e.stats.Store(s)
+}
+
+func addDecode(a, b decode.Stats) decode.Stats {
+	a.Frames += b.Frames
+	a.Datagrams += b.Datagrams
+	a.TCPSegments += b.TCPSegments
+	a.Duplicates += b.Duplicates
+	a.Fragments += b.Fragments
+	a.Reassembled += b.Reassembled
+	a.NotIP += b.NotIP
+	a.Other += b.Other
+	a.Malformed += b.Malformed
+	return a
 }
 
 // Stats returns the counters as of the last flush.
