@@ -294,12 +294,25 @@ func (f *Follower) Tick(now time.Time) {
 		switch {
 		case !c.endAt.IsZero() && !now.Before(c.endAt):
 			f.finish(c, c.endReason)
-		case c.rec != nil && now.Sub(c.last) >= f.cfg.MediaTimeout:
-			f.finish(c, "media timeout: no RTP or SIP for "+f.cfg.MediaTimeout.String())
+		case c.rec != nil && now.Sub(c.last) >= f.mediaTimeout(c):
+			f.finish(c, "media timeout: no RTP or SIP for "+f.mediaTimeout(c).String())
 		case c.rec == nil && now.Sub(c.last) >= f.cfg.SetupTimeout:
 			f.finish(c, "setup timeout")
 		}
 	}
+}
+
+// heldTimeout ends a call held both ways (no RTP expected) that sent no
+// SIP for this long: session timers refresh a live one far more often.
+const heldTimeout = 2 * time.Hour
+
+// mediaTimeout is how long c may stay silent: MediaTimeout, or
+// heldTimeout while neither party sends (hold, inactive).
+func (f *Follower) mediaTimeout(c *call) time.Duration {
+	if c.held[0] && c.held[1] {
+		return max(heldTimeout, f.cfg.MediaTimeout)
+	}
+	return f.cfg.MediaTimeout
 }
 
 // Close ends every call (end of the capture).

@@ -165,8 +165,18 @@ func TestHoldAndDelayedOffer(t *testing.T) {
 	if r.held != [2]bool{} {
 		t.Fatalf("held %v after retrieve; history %v", r.held, r.holds)
 	}
+	// both ways inactive: no RTP is expected, the media timeout waits
+	udp(f, 3*time.Second, bSIP, aSIP, msg("INVITE sip:5001@10.0.0.1 SIP/2.0", "h", "tb", "ta", 3, "INVITE", sdp(bRTP, "inactive")))
+	udp(f, 3*time.Second, aSIP, bSIP, msg("SIP/2.0 200 OK", "h", "tb", "ta", 3, "INVITE", sdp(aRTP, "inactive")))
+	if r.held != [2]bool{true, true} {
+		t.Fatalf("held %v, want both", r.held)
+	}
+	f.Tick(t0.Add(10 * time.Minute))
+	if r.closed != "" {
+		t.Fatalf("a call held both ways ended by the media timeout: %q", r.closed)
+	}
 	// media timeout ends it
-	f.Tick(t0.Add(time.Hour))
+	f.Tick(t0.Add(3 * time.Hour))
 	if !strings.HasPrefix(r.closed, "media timeout") {
 		t.Errorf("closed %q", r.closed)
 	}
