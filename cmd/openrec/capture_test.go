@@ -136,6 +136,9 @@ func TestCaptureScenarios(t *testing.T) {
 	nat := capCall("nat-1@10.0.0.1", 0, talk)
 	nat.CalleeRTPFrom = ap("192.0.2.9:41000") // the callee's SDP says 10.0.0.2:30000
 	// the callee answers to the caller's SDP; RTP to the NAT source must be latched:
+	srtpCall := capCall("srtp-1@10.0.0.1", 0, talk)
+	srtpCall.SRTP = true
+	srtpCall.Moves = []capturetest.Move{{At: 700 * time.Millisecond, RTP: ap("10.0.0.1:24000")}} // a re-INVITE with the same keys
 	v6 := capCall("v6-1@2001:db8::1", 0, talk)
 	v6.Caller.SIP, v6.Caller.RTP = ap("[2001:db8::1]:5060"), ap("[2001:db8::1]:20000")
 	v6.Callee.SIP, v6.Callee.RTP = ap("[2001:db8::2]:5060"), ap("[2001:db8::2]:30000")
@@ -146,6 +149,7 @@ func TestCaptureScenarios(t *testing.T) {
 	}{
 		{"ipv6", capturetest.Options{}, []capturetest.Call{v6}},
 		{"pcapng", capturetest.Options{PcapNG: true}, []capturetest.Call{capCall("ng-1@10.0.0.1", 0, talk)}},
+		{"srtp with sdes keys", capturetest.Options{}, []capturetest.Call{srtpCall}},
 		{"sip over tcp, several messages per segment, a message split over segments", capturetest.Options{}, []capturetest.Call{tcp}},
 		{"vlan tagged", capturetest.Options{VLANs: []uint16{42}}, []capturetest.Call{capCall("vlan-1@10.0.0.1", 0, talk)}},
 		{"qinq", capturetest.Options{VLANs: []uint16{100, 42}}, []capturetest.Call{capCall("qinq-1@10.0.0.1", 0, talk)}},

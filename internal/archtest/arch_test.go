@@ -123,10 +123,10 @@ var allow = map[string]rule{
 	// Passive recording (openrec capture): decoding, SIP dialogs + RTP
 	// routing, the capture filter, the pipeline and its sources.
 	"internal/capture/decode": {external: []string{gopacket}},
-	"internal/capture/follow": {internal: []string{"internal/capture/decode", "internal/media", "internal/sip/sdpoa", "internal/sip/siprec"},
-		external: []string{pionRTP}},
+	"internal/capture/follow": {internal: []string{"internal/capture/decode", "internal/media", "internal/media/rtpin", "internal/sip/sdpoa", "internal/sip/siprec"},
+		external: []string{pionRTP, pionSRTP}},
 	"internal/capture/filter":      {internal: []string{"internal/capture/decode"}},
-	"internal/capture/capturetest": {internal: []string{"internal/media/audiotest", "internal/media/g711"}, external: []string{gopacket}},
+	"internal/capture/capturetest": {internal: []string{"internal/media/audiotest", "internal/media/g711"}, external: []string{gopacket, pionRTP, pionSRTP}},
 	"internal/capture": {internal: []string{"internal/capture/decode", "internal/capture/follow", "internal/media", "internal/recorder"},
 		external: []string{gopacket}},
 

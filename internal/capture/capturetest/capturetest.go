@@ -7,6 +7,7 @@
 package capturetest
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/g711"
@@ -233,6 +236,50 @@ type Call struct {
 	CalleeRTPFrom netip.AddrPort
 	BigInvite     bool   // pad the INVITE past one MTU (fragmentation)
 	Headers       string // extra INVITE header lines ("X-Genesys-CallUUID: ...\r\n")
+	// SRTP: RTP/SAVP with SDES keys (AES_CM_128_HMAC_SHA1_80), each
+	// party encrypting with the key of its own SDP.
+	SRTP bool
+}
+
+// srtpKey is party n's master key + salt (30 bytes) of a Call with SRTP.
+func srtpKey(n byte) []byte {
+	k := make([]byte, 30)
+	for i := range k {
+		k[i] = n*40 + byte(i)
+	}
+	return k
+}
+
+func (c *Call) sdp(a netip.AddrPort, dir string, party byte) string {
+	body := SDP(a, dir)
+	if !c.SRTP {
+		return body
+	}
+	body = strings.Replace(body, "RTP/AVP", "RTP/SAVP", 1)
+	return body + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + base64.StdEncoding.EncodeToString(srtpKey(party)) + "\r\n"
+}
+
+// encrypter protects a party's RTP when the call uses SRTP.
+func (c *Call) encrypter(party byte) func([]byte) []byte {
+	if !c.SRTP {
+		return func(b []byte) []byte { return b }
+	}
+	k := srtpKey(party)
+	ctx, err := srtp.CreateContext(k[:16], k[16:], srtp.ProtectionProfileAes128CmHmacSha1_80)
+	if err != nil {
+		panic(err) // fixed, valid key
+	}
+	return func(b []byte) []byte {
+		var h rtp.Header
+		if _, err := h.Unmarshal(b); err != nil {
+			panic(err)
+		}
+		out, err := ctx.EncryptRTP(nil, b, &h)
+		if err != nil {
+			panic(err)
+		}
+		return out
+	}
 }
 
 type event struct {
@@ -297,10 +344,10 @@ func (c *Call) events(w *Writer) []event {
 	if c.BigInvite {
 		extra += "X-Padding: " + strings.Repeat("p", 2000) + "\r\n"
 	}
-	invite := c.msg(fmt.Sprintf("INVITE sip:%s@%s SIP/2.0", c.Callee.DN, c.Callee.SIP), caller, callee, ft, "", 1, "INVITE", SDP(caller.RTP, "sendrecv"), extra)
+	invite := c.msg(fmt.Sprintf("INVITE sip:%s@%s SIP/2.0", c.Callee.DN, c.Callee.SIP), caller, callee, ft, "", 1, "INVITE", c.sdp(caller.RTP, "sendrecv", 1), extra)
 	trying := c.msg("SIP/2.0 100 Trying", caller, callee, ft, "", 1, "INVITE", "", "")
 	ringing := c.msg("SIP/2.0 180 Ringing", caller, callee, ft, tt, 1, "INVITE", "", "")
-	ok := c.msg("SIP/2.0 200 OK", caller, callee, ft, tt, 1, "INVITE", SDP(callee.RTP, "sendrecv"), "")
+	ok := c.msg("SIP/2.0 200 OK", caller, callee, ft, tt, 1, "INVITE", c.sdp(callee.RTP, "sendrecv", 2), "")
 	ack := c.msg(fmt.Sprintf("ACK sip:%s@%s SIP/2.0", c.Callee.DN, c.Callee.SIP), caller, callee, ft, tt, 1, "ACK", "", "")
 	if c.TCP {
 		// the INVITE split over two segments; 100 and 180 in one segment
@@ -324,6 +371,7 @@ func (c *Call) events(w *Writer) []event {
 	toneA := audiotest.Tone(c.Caller.Tone, 8000, 8000, frames*frame)
 	toneB := audiotest.Tone(c.Callee.Tone, 8000, 8000, frames*frame)
 	moves := append([]Move(nil), c.Moves...)
+	encA, encB := c.encrypter(1), c.encrypter(2)
 	cseq := 1
 	for i := 0; i < frames; i++ {
 		d := 70*time.Millisecond + time.Duration(i)*20*time.Millisecond
@@ -331,8 +379,8 @@ func (c *Call) events(w *Writer) []event {
 			mv := moves[0]
 			moves = moves[1:]
 			cseq++
-			re := c.msg(fmt.Sprintf("INVITE sip:%s@%s SIP/2.0", c.Callee.DN, c.Callee.SIP), caller, callee, ft, tt, cseq, "INVITE", SDP(mv.RTP, "sendrecv"), "")
-			reok := c.msg("SIP/2.0 200 OK", caller, callee, ft, tt, cseq, "INVITE", SDP(callee.RTP, "sendrecv"), "")
+			re := c.msg(fmt.Sprintf("INVITE sip:%s@%s SIP/2.0", c.Callee.DN, c.Callee.SIP), caller, callee, ft, tt, cseq, "INVITE", c.sdp(mv.RTP, "sendrecv", 1), "")
+			reok := c.msg("SIP/2.0 200 OK", caller, callee, ft, tt, cseq, "INVITE", c.sdp(callee.RTP, "sendrecv", 2), "")
 			reack := c.msg(fmt.Sprintf("ACK sip:%s@%s SIP/2.0", c.Callee.DN, c.Callee.SIP), caller, callee, ft, tt, cseq, "ACK", "", "")
 			send(d-9*time.Millisecond, caller, callee, re, 0)
 			send(d-6*time.Millisecond, callee, caller, reok, 0)
@@ -340,8 +388,8 @@ func (c *Call) events(w *Writer) []event {
 			callerRTP = mv.RTP
 		}
 		seq, ts := uint16(i), uint32(i*frame)
-		a := rtpPacket(0x1111, seq, ts, toneA[i*frame:(i+1)*frame])
-		b := rtpPacket(0x2222, seq+300, ts+9000, toneB[i*frame:(i+1)*frame])
+		a := encA(rtpPacket(0x1111, seq, ts, toneA[i*frame:(i+1)*frame]))
+		b := encB(rtpPacket(0x2222, seq+300, ts+9000, toneB[i*frame:(i+1)*frame]))
 		from := callerRTP
 		add(d, func() error { return w.UDP(c.Start.Add(d), from, c.Callee.RTP, a) })
 		to := callerRTP

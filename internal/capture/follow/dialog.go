@@ -27,6 +27,7 @@ type call struct {
 	held    [2]bool
 
 	rec       Recording
+	srtp      [2]*srtpState // decryption of each channel (SDES keys in the SDP), nil: plain RTP
 	addrs     []netip.AddrPort
 	last      time.Time // last SIP or RTP of the call
 	endAt     time.Time // finish at (after BYE, CANCEL, a failure), zero while running
@@ -188,6 +189,7 @@ func (f *Follower) setMedia(c *call, p int, m *sdpoa.Media, at time.Time) {
 			cn = snd.ComfortNoise
 		}
 		c.rec.SetCodecs(ch, codecs, te, cn)
+		f.setSRTP(c, ch)
 		held := !c.parties[ch].sends() || !c.parties[1-ch].receives()
 		if held != c.held[ch] {
 			c.held[ch] = held

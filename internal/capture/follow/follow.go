@@ -84,6 +84,7 @@ type Stats struct {
 	RTPBeforeOpen uint64 // RTP of a call whose recording is not open yet
 	RTCP          uint64 // RTCP packets (not used)
 	Other         uint64 // UDP payloads neither SIP nor RTP
+	SRTPFailures  uint64 // SRTP packets that failed authentication or decryption
 	Dropped       uint64 // INVITEs refused at MaxCalls
 }
 
@@ -100,6 +101,7 @@ type Follower struct {
 	pkt     media.Packet
 	hdr     rtp.Header
 	next    time.Time // earliest end deadline of a call (zero: none)
+	srtpBuf []byte
 }
 
 // endpoint: party receives media at an address of call c.
@@ -252,6 +254,18 @@ func (f *Follower) rtp(d *decode.Datagram) {
 	if c.rec == nil {
 		f.stats.RTPBeforeOpen++
 		return
+	}
+	if s := c.srtp[ch]; s != nil {
+		if s.ctx == nil {
+			f.stats.SRTPFailures++
+			return
+		}
+		out, err := s.ctx.DecryptRTP(f.srtpBuf[:0], b, &f.hdr)
+		if err != nil {
+			f.stats.SRTPFailures++
+			return
+		}
+		f.srtpBuf, b = out[:cap(out)], out
 	}
 	n, err := f.hdr.Unmarshal(b)
 	if err != nil || n > len(b) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openrec/openrec/internal/capture/decode"
 	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/sip/sdpoa"
 )
 
 // fakeRec records what the follower does to a recording.
@@ -296,5 +297,24 @@ func splitOn(b, sep []byte) [][]byte {
 		}
 		out = append(out, b[:i])
 		b = b[i+len(sep):]
+	}
+}
+
+// TestSendKey: the offerer sends with the crypto line the answer chose
+// (RFC 4568 §7.1.2), the answerer with its own.
+func TestSendKey(t *testing.T) {
+	k1 := "1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd"
+	k2 := "2 AES_CM_128_HMAC_SHA1_32 inline:HRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEA"
+	ans := "2 AES_CM_128_HMAC_SHA1_32 inline:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9"
+	offer := &sdpoa.Media{Proto: "RTP/SAVP", Crypto: []string{k1, k2}}
+	answer := &sdpoa.Media{Proto: "RTP/SAVP", Crypto: []string{ans}}
+	if c, ok := sendKey(offer, answer); !ok || c.Tag != 2 || c.Suite != "AES_CM_128_HMAC_SHA1_32" {
+		t.Errorf("offerer: %+v %v", c, ok)
+	}
+	if c, ok := sendKey(answer, offer); !ok || c.Tag != 2 || c.Key[0] != 0x20 {
+		t.Errorf("answerer: %+v %v", c, ok)
+	}
+	if _, ok := sendKey(&sdpoa.Media{Proto: "UDP/TLS/RTP/SAVP"}, nil); ok {
+		t.Error("a DTLS-SRTP stream has no SDES key")
 	}
 }
