@@ -38,19 +38,106 @@ const maxDepth = 64
 
 // Compile parses expr. An empty expression keeps everything (nil Filter).
 func Compile(expr string) (Filter, error) {
+	n, err := parse(expr)
+	if err != nil || n == nil {
+		return nil, err
+	}
+	return n.filter(), nil
+}
+
+// parse returns the expression tree of expr (nil for an empty one).
+func parse(expr string) (*node, error) {
 	toks := tokenize(expr)
 	if len(toks) == 0 {
 		return nil, nil
 	}
 	p := &parser{toks: toks}
-	f, err := p.expr(0)
+	n, err := p.expr(0)
 	if err != nil {
 		return nil, err
 	}
 	if p.i < len(p.toks) {
 		return nil, p.errf("unexpected %q (join primitives with and/or)", p.toks[p.i])
 	}
-	return f, nil
+	return n, nil
+}
+
+// node is one operator or primitive of a filter expression.
+type node struct {
+	op   string // and, or, not, prim
+	l, r *node
+	p    prim
+}
+
+// prim is one primitive: kind udp, tcp, ip, ip6, host, net, port; dir
+// "", src or dst.
+type prim struct {
+	kind   string
+	dir    string
+	addr   netip.Addr
+	pfx    netip.Prefix
+	lo, hi uint16
+}
+
+func (n *node) filter() Filter {
+	switch n.op {
+	case "and":
+		a, b := n.l.filter(), n.r.filter()
+		return func(d *decode.Datagram) bool { return a(d) && b(d) }
+	case "or":
+		a, b := n.l.filter(), n.r.filter()
+		return func(d *decode.Datagram) bool { return a(d) || b(d) }
+	case "not":
+		a := n.l.filter()
+		return func(d *decode.Datagram) bool { return !a(d) }
+	}
+	return n.p.filter()
+}
+
+func (p prim) filter() Filter {
+	var match func(d *decode.Datagram, src bool) bool
+	switch p.kind {
+	case "udp":
+		return func(d *decode.Datagram) bool { return d.Proto == decode.UDP }
+	case "tcp":
+		return func(d *decode.Datagram) bool { return d.Proto == decode.TCP }
+	case "ip":
+		return func(d *decode.Datagram) bool { return d.Src.Addr().Is4() }
+	case "ip6":
+		return func(d *decode.Datagram) bool { return d.Src.Addr().Is6() }
+	case "host":
+		a := p.addr
+		match = func(d *decode.Datagram, src bool) bool {
+			if src {
+				return d.Src.Addr() == a
+			}
+			return d.Dst.Addr() == a
+		}
+	case "net":
+		n := p.pfx
+		match = func(d *decode.Datagram, src bool) bool {
+			if src {
+				return n.Contains(d.Src.Addr())
+			}
+			return n.Contains(d.Dst.Addr())
+		}
+	default: // port
+		lo, hi := p.lo, p.hi
+		match = func(d *decode.Datagram, src bool) bool {
+			pt := d.Dst.Port()
+			if src {
+				pt = d.Src.Port()
+			}
+			return pt >= lo && pt <= hi
+		}
+	}
+	switch p.dir {
+	case "src":
+		return func(d *decode.Datagram) bool { return match(d, true) }
+	case "dst":
+		return func(d *decode.Datagram) bool { return match(d, false) }
+	}
+	return func(d *decode.Datagram) bool { return match(d, true) || match(d, false) }
 }
 
 func tokenize(s string) []string {
@@ -106,7 +193,7 @@ func (p *parser) next() (string, bool) {
 	return p.toks[p.i-1], true
 }
 
-func (p *parser) expr(depth int) (Filter, error) {
+func (p *parser) expr(depth int) (*node, error) {
 	l, err := p.term(depth)
 	if err != nil {
 		return nil, err
@@ -117,13 +204,12 @@ func (p *parser) expr(depth int) (Filter, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, b := l, r
-		l = func(d *decode.Datagram) bool { return a(d) || b(d) }
+		l = &node{op: "or", l: l, r: r}
 	}
 	return l, nil
 }
 
-func (p *parser) term(depth int) (Filter, error) {
+func (p *parser) term(depth int) (*node, error) {
 	l, err := p.factor(depth)
 	if err != nil {
 		return nil, err
@@ -134,27 +220,26 @@ func (p *parser) term(depth int) (Filter, error) {
 		if err != nil {
 			return nil, err
 		}
-		a, b := l, r
-		l = func(d *decode.Datagram) bool { return a(d) && b(d) }
+		l = &node{op: "and", l: l, r: r}
 	}
 	return l, nil
 }
 
-func (p *parser) factor(depth int) (Filter, error) {
+func (p *parser) factor(depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, p.errf("nested too deeply")
 	}
 	switch p.peek() {
 	case "not", "!":
 		p.i++
-		f, err := p.factor(depth + 1)
+		n, err := p.factor(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		return func(d *decode.Datagram) bool { return !f(d) }, nil
+		return &node{op: "not", l: n}, nil
 	case "(":
 		p.i++
-		f, err := p.expr(depth + 1)
+		n, err := p.expr(depth + 1)
 		if err != nil {
 			return nil, err
 		}
@@ -162,27 +247,21 @@ func (p *parser) factor(depth int) (Filter, error) {
 			return nil, p.errf("missing )")
 		}
 		p.i++
-		return f, nil
+		return n, nil
 	}
 	return p.prim()
 }
 
-func (p *parser) prim() (Filter, error) {
+func (p *parser) prim() (*node, error) {
 	tok, ok := p.next()
 	if !ok {
 		return nil, p.errf("expression ends early")
 	}
-	switch strings.ToLower(tok) {
-	case "udp":
-		return func(d *decode.Datagram) bool { return d.Proto == decode.UDP }, nil
-	case "tcp":
-		return func(d *decode.Datagram) bool { return d.Proto == decode.TCP }, nil
-	case "ip":
-		return func(d *decode.Datagram) bool { return d.Src.Addr().Is4() }, nil
-	case "ip6":
-		return func(d *decode.Datagram) bool { return d.Src.Addr().Is6() }, nil
+	switch k := strings.ToLower(tok); k {
+	case "udp", "tcp", "ip", "ip6":
+		return &node{op: "prim", p: prim{kind: k}}, nil
 	case "src", "dst":
-		return p.qualified(strings.ToLower(tok))
+		return p.qualified(k)
 	case "host", "net", "port", "portrange":
 		p.i--
 		return p.qualified("")
@@ -190,7 +269,7 @@ func (p *parser) prim() (Filter, error) {
 	return nil, p.errf("unknown primitive %q (supported: udp tcp ip ip6 host net port portrange, src/dst, and or not)", tok)
 }
 
-func (p *parser) qualified(dir string) (Filter, error) {
+func (p *parser) qualified(dir string) (*node, error) {
 	kind, ok := p.next()
 	if !ok {
 		return nil, p.errf("%s: host, net, port or portrange expected", dir)
@@ -199,54 +278,30 @@ func (p *parser) qualified(dir string) (Filter, error) {
 	if !ok {
 		return nil, p.errf("%s needs a value", kind)
 	}
-	var addr func(*decode.Datagram, bool) bool
-	switch strings.ToLower(kind) {
+	pr := prim{dir: dir, kind: strings.ToLower(kind)}
+	switch pr.kind {
 	case "host":
 		a, err := netip.ParseAddr(arg)
-		if err != nil {
+		if err != nil || a.Zone() != "" {
 			return nil, p.errf("host %q: not an IP address", arg)
 		}
-		a = a.Unmap()
-		addr = func(d *decode.Datagram, src bool) bool {
-			if src {
-				return d.Src.Addr() == a
-			}
-			return d.Dst.Addr() == a
-		}
+		pr.addr = a.Unmap()
 	case "net":
 		n, err := netip.ParsePrefix(arg)
 		if err != nil {
 			return nil, p.errf("net %q: not a CIDR prefix", arg)
 		}
-		n = n.Masked()
-		addr = func(d *decode.Datagram, src bool) bool {
-			if src {
-				return n.Contains(d.Src.Addr())
-			}
-			return n.Contains(d.Dst.Addr())
-		}
+		pr.pfx = n.Masked()
 	case "port", "portrange":
-		lo, hi, err := ports(strings.ToLower(kind), arg)
+		lo, hi, err := ports(pr.kind, arg)
 		if err != nil {
 			return nil, p.errf("%v", err)
 		}
-		addr = func(d *decode.Datagram, src bool) bool {
-			pt := d.Dst.Port()
-			if src {
-				pt = d.Src.Port()
-			}
-			return pt >= lo && pt <= hi
-		}
+		pr.kind, pr.lo, pr.hi = "port", lo, hi
 	default:
 		return nil, p.errf("%s: host, net, port or portrange expected, not %q", dir, kind)
 	}
-	switch dir {
-	case "src":
-		return func(d *decode.Datagram) bool { return addr(d, true) }, nil
-	case "dst":
-		return func(d *decode.Datagram) bool { return addr(d, false) }, nil
-	}
-	return func(d *decode.Datagram) bool { return addr(d, true) || addr(d, false) }, nil
+	return &node{op: "prim", p: pr}, nil
 }
 
 func ports(kind, arg string) (lo, hi uint16, err error) {
