@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	xbpf "golang.org/x/net/bpf"
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/capture"
@@ -72,7 +74,11 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 				defer file.Close()
 				src, opt.Replay = file, true
 			} else {
-				live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20, Fanout: fanout})
+				prog, err := kernelFilter(bpf, log)
+				if err != nil {
+					return err
+				}
+				live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20, Fanout: fanout, BPF: prog})
 				if err != nil {
 					return fmt.Errorf("--interface: %w", err)
 				}
@@ -112,13 +118,28 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 	return cmd
 }
 
+// kernelFilter compiles --bpf for the kernel; an expression too long for
+// a classic BPF program is only evaluated in openrec.
+func kernelFilter(expr string, log *slog.Logger) ([]xbpf.RawInstruction, error) {
+	prog, err := filter.KernelProgram(expr)
+	if errors.Is(err, filter.ErrTooComplex) {
+		log.Warn("capture filter too long for the kernel: evaluated in openrec only", "filter", expr)
+		return nil, nil
+	}
+	return prog, err
+}
+
 // liveCapture opens the capture role of serve (--capture-interface).
-func liveCapture(iface, bpf string, ringMB, fanout int) (*app.LiveCapture, func(), error) {
+func liveCapture(iface, bpf string, ringMB, fanout int, log *slog.Logger) (*app.LiveCapture, func(), error) {
 	f, err := filter.Compile(bpf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--capture-bpf: %w", err)
 	}
-	live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20, Fanout: fanout})
+	prog, err := kernelFilter(bpf, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--capture-bpf: %w", err)
+	}
+	live, err := capture.OpenInterface(capture.InterfaceConfig{Name: iface, RingBytes: ringMB << 20, Fanout: fanout, BPF: prog})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--capture-interface: %w", err)
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,15 +71,58 @@ func TestCaptureLiveInterface(t *testing.T) {
 	}
 }
 
+// TestCaptureLiveKernelFilter: --bpf is also a kernel program: with
+// "port 5060" the kernel keeps the SIP frames only (the RTP never reaches
+// the ring), so the call is seen but its recording has no audio.
+func TestCaptureLiveKernelFilter(t *testing.T) {
+	sipp := testtool.Find(t, "OPENREC_TEST_SIPP", "sipp")
+	nsA, nsB, ifB := netnsPair(t)
+	out, recs := captureLiveRun(t, sipp, nsA, nsB, ifB, "--bpf", "port 5060", "--json")
+	var st struct {
+		Decode struct{ Frames, Datagrams uint64 }
+		Follow struct{ Calls, RTPMatched uint64 }
+	}
+	i := strings.Index(out, "{")
+	if i < 0 {
+		t.Fatalf("no JSON counters in\n%s", out)
+	}
+	if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&st); err != nil {
+		t.Fatalf("counters: %v\n%s", err, out)
+	}
+	if st.Follow.Calls != 1 || st.Follow.RTPMatched != 0 || st.Decode.Frames > 30 {
+		t.Errorf("counters %+v: want the call's SIP frames only", st)
+	}
+	if len(recs) != 1 || recs[0].Status != "failed" {
+		t.Errorf("recordings %+v, want one without audio", recs)
+	}
+}
+
 func captureLive(t *testing.T, sipp, nsA, nsB, ifB string, extra ...string) {
+	_, recs := captureLiveRun(t, sipp, nsA, nsB, ifB, extra...)
+	if len(recs) != 1 {
+		t.Fatalf("%d recordings, want 1", len(recs))
+	}
+	// answered → BYE: the caller's 2.5 s pause after the ACK
+	checkTonesIn(t, recs[0], [2]float64{toneCaller, toneCallee}, 2*time.Second, 2400*time.Millisecond, 2800*time.Millisecond)
+	if recs[0].RecordedDN != "5001" {
+		t.Errorf("caller DN %q", recs[0].RecordedDN)
+	}
+}
+
+// captureLiveRun runs openrec capture --interface in nsB around one SIPp
+// call and returns its output and recordings.
+func captureLiveRun(t *testing.T, sipp, nsA, nsB, ifB string, extra ...string) (string, []listed) {
 	dir := t.TempDir()
 	callerPcap, calleePcap := tonePcaps(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	data := filepath.Join(dir, "data")
 	logs := &syncBuffer{}
-	capCmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", nsB, binPath, "capture", "--interface", ifB,
-		"--bpf", "udp", "--data-dir", data, "--log-level", "info"}, extra...)...)
+	args := []string{"netns", "exec", nsB, binPath, "capture", "--interface", ifB, "--data-dir", data, "--log-level", "info"}
+	if !slices.Contains(extra, "--bpf") {
+		args = append(args, "--bpf", "udp")
+	}
+	capCmd := exec.CommandContext(ctx, "ip", append(args, extra...)...)
 	capCmd.Stdout, capCmd.Stderr = logs, logs
 	if err := capCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,15 +149,7 @@ func captureLive(t *testing.T, sipp, nsA, nsB, ifB string, extra ...string) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("capture did not stop on SIGINT\n%s", logs.String())
 	}
-	recs := listJSON(t, data)
-	if len(recs) != 1 {
-		t.Fatalf("%d recordings, want 1\n%s", len(recs), logs.String())
-	}
-	// answered → BYE: the caller's 2.5 s pause after the ACK
-	checkTonesIn(t, recs[0], [2]float64{toneCaller, toneCallee}, 2*time.Second, 2400*time.Millisecond, 2800*time.Millisecond)
-	if recs[0].RecordedDN != "5001" {
-		t.Errorf("caller DN %q", recs[0].RecordedDN)
-	}
+	return logs.String(), listJSON(t, data)
 }
 
 // tonePcaps writes the RTP pcaps SIPp replays: the caller's tone and the

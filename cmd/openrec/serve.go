@@ -35,7 +35,7 @@ playable.`,
 			}
 			var opt app.Options
 			if capIface != "" {
-				lc, closeCapture, err := liveCapture(capIface, capBPF, capRingMB, capFanout)
+				lc, closeCapture, err := liveCapture(capIface, capBPF, capRingMB, capFanout, newLogger(cfg.LogLevel))
 				if err != nil {
 					return err
 				}

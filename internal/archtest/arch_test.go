@@ -125,10 +125,10 @@ var allow = map[string]rule{
 	"internal/capture/decode": {external: []string{gopacket}},
 	"internal/capture/follow": {internal: []string{"internal/capture/decode", "internal/media", "internal/media/rtpin", "internal/sip/sdpoa", "internal/sip/siprec"},
 		external: []string{pionRTP, pionSRTP}},
-	"internal/capture/filter":      {internal: []string{"internal/capture/decode"}},
+	"internal/capture/filter":      {internal: []string{"internal/capture/decode"}, external: []string{"golang.org/x/net"}},
 	"internal/capture/capturetest": {internal: []string{"internal/media/audiotest", "internal/media/g711"}, external: []string{gopacket, pionRTP, pionSRTP}},
 	"internal/capture": {internal: []string{"internal/capture/decode", "internal/capture/follow", "internal/media", "internal/recorder"},
-		external: []string{gopacket}},
+		external: []string{gopacket, "golang.org/x/net"}},
 
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
 	"internal/testtool":         {},
@@ -147,7 +147,7 @@ var allow = map[string]rule{
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/cfgcache",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
-		external: []string{"github.com/spf13/cobra", yamlV3}},
+		external: []string{"github.com/spf13/cobra", "golang.org/x/net", yamlV3}},
 }
 
 // subsystemOf is the room a package lives in: its first path element under

@@ -11,6 +11,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
 )
 
 // Interface is a live capture on a network interface: an AF_PACKET socket
@@ -30,6 +31,9 @@ type InterfaceConfig struct {
 	// (hash of the flow, IP fragments reassembled by the kernel first):
 	// each is decoded on its own goroutine (Interface.Sources, RunFanout).
 	Fanout int
+	// BPF, if set, is attached to every socket (filter.KernelProgram):
+	// the kernel drops what it refuses before the ring.
+	BPF []bpf.RawInstruction
 }
 
 // OpenInterface opens a live capture (needs CAP_NET_RAW) in promiscuous
@@ -53,6 +57,18 @@ func OpenInterface(cfg InterfaceConfig) (*Interface, error) {
 			if err = tp.SetFanout(afpacket.FanoutHashWithDefrag, group); err != nil {
 				tp.Close()
 				err = fmt.Errorf("fanout: %w", err)
+			}
+		}
+		if err != nil {
+			if first != nil {
+				_ = first.Close()
+			}
+			return nil, fmt.Errorf("open interface %q: %w", cfg.Name, err)
+		}
+		if err == nil && len(cfg.BPF) > 0 {
+			if err = tp.SetBPF(cfg.BPF); err != nil {
+				tp.Close()
+				err = fmt.Errorf("kernel filter: %w", err)
 			}
 		}
 		if err != nil {
