@@ -38,6 +38,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetErrPrefix("openrec: error:")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd(), newHostileCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd(), newHostileCmd(), newCaptureCmd())
 	return root
 }

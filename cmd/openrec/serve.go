@@ -15,6 +15,8 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
+	var capIface, capBPF string
+	var capRingMB, capFanout int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the recording server (SIP on UDP+TCP 5060, HTTP 8080, data in ./openrec-data)",
@@ -31,10 +33,23 @@ playable.`,
 			if err != nil {
 				return err
 			}
-			return runServe(cmd.Context(), cfg)
+			var opt app.Options
+			if capIface != "" {
+				lc, closeCapture, err := liveCapture(capIface, capBPF, capRingMB, capFanout, newLogger(cfg.LogLevel))
+				if err != nil {
+					return err
+				}
+				defer closeCapture()
+				opt.Capture = lc
+			}
+			return runServeWith(cmd.Context(), cfg, opt)
 		},
 	}
 	config.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&capIface, "capture-interface", "", "also record passively the calls seen on this interface (a SPAN/mirror port; see openrec capture)")
+	cmd.Flags().StringVar(&capBPF, "capture-bpf", "", "filter of --capture-interface, e.g. 'udp or tcp port 5060'")
+	cmd.Flags().IntVar(&capRingMB, "capture-ring-mb", 64, "size of the --capture-interface ring in MiB")
+	cmd.Flags().IntVar(&capFanout, "capture-fanout", 1, "sockets of --capture-interface in a PACKET_FANOUT group, each decoded on its own core")
 	return cmd
 }
 
@@ -53,12 +68,12 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-func runServe(ctx context.Context, cfg config.Serve) error {
+func runServeWith(ctx context.Context, cfg config.Serve, opt app.Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	log := newLogger(cfg.LogLevel)
-	a, err := app.Start(ctx, cfg, log)
+	a, err := app.StartWith(ctx, cfg, log, opt)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/openrec/openrec/internal/capture"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
 	"github.com/openrec/openrec/internal/cti/rules"
@@ -71,6 +72,8 @@ type App struct {
 	mp3         *mediaconv.Cache                // MP3s made for downloads
 	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
 	dataDir     string
+	capture     *capture.Engine // serve --capture-interface, nil without
+	stopCapture func()          // stops it and waits (Close, Shutdown); idempotent
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -261,6 +264,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
+	if opt.Capture != nil {
+		a.startCapture(runCtx, opt.Capture)
+	}
 	if cfg.PprofListen != "" {
 		if err := a.startPprof(cfg.PprofListen); err != nil {
 			a.Close()
@@ -387,6 +393,9 @@ func (a *App) startHTTP() error {
 		registerCTIMetrics(reg, a.cti)
 	}
 	registerResourceMetrics(reg, a.guard, a.rec)
+	if a.capture != nil {
+		registerCaptureMetrics(reg, a.capture)
+	}
 	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code, body := a.health()
 		w.Header().Set("Content-Type", "application/json")
@@ -504,6 +513,9 @@ func (a *App) Reload(ctx context.Context) error {
 // until ctx ends, then end and finalise the rest.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.log.Info("shutting down: draining active calls", "active_calls", a.rec.Active())
+	if a.stopCapture != nil {
+		a.stopCapture() // passive calls cannot be drained: they end now, finalised by the capture
+	}
 	err := a.rec.Shutdown(ctx)
 	a.Close()
 	return err
@@ -513,6 +525,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 // so its file is playable. Idempotent.
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
+		if a.stopCapture != nil {
+			a.stopCapture()
+		}
 		_ = a.rec.Close()
 		_ = a.sip.Close()
 		if a.cti != nil {

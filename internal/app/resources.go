@@ -28,6 +28,9 @@ type Options struct {
 	// ResourceInterval is how often disk, descriptors and store are
 	// sampled (default 1 s).
 	ResourceInterval time.Duration
+	// Capture, if set, also records the calls observed on an interface
+	// (serve --capture-interface, capturerole.go).
+	Capture *LiveCapture
 }
 
 // Start opens everything and starts serving.

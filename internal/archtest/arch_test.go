@@ -33,9 +33,11 @@ var subsystems = map[string][]string{
 	"internal/load":     {"internal/media", "internal/sip"},
 	"internal/config":   {"internal/cti"},
 	"internal/testtool": {}, // what tests need from outside the module (tools on PATH)
-	"internal/app": {"internal/config", "internal/cti", "internal/media", "internal/recorder",
+	// passive recording: packets → SIP dialogs and RTP → the recorder's passive entry point
+	"internal/capture": {"internal/media", "internal/sip", "internal/recorder"},
+	"internal/app": {"internal/capture", "internal/config", "internal/cti", "internal/media", "internal/recorder",
 		"internal/sip", "internal/store", "internal/web"},
-	"cmd": {"internal/app", "internal/config", "internal/cti", "internal/load", "internal/media",
+	"cmd": {"internal/app", "internal/capture", "internal/config", "internal/cti", "internal/load", "internal/media",
 		"internal/sim", "internal/sip", "internal/store", "internal/web"},
 }
 
@@ -54,6 +56,7 @@ const (
 	pionSRTP   = "github.com/pion/srtp/v3"
 	yamlV3     = "go.yaml.in/yaml/v3"
 	prometheus = "github.com/prometheus/client_golang"
+	gopacket   = "github.com/gopacket/gopacket"
 )
 
 // allow places every package of the module. A new package fails the test
@@ -120,6 +123,16 @@ var allow = map[string]rule{
 		"internal/sip/dial"}, external: []string{yamlV3}},
 	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
+	// Passive recording (openrec capture): decoding, SIP dialogs + RTP
+	// routing, the capture filter, the pipeline and its sources.
+	"internal/capture/decode": {external: []string{gopacket}},
+	"internal/capture/follow": {internal: []string{"internal/capture/decode", "internal/media", "internal/media/rtpin", "internal/sip/sdpoa", "internal/sip/siprec"},
+		external: []string{pionRTP, pionSRTP}},
+	"internal/capture/filter":      {internal: []string{"internal/capture/decode"}, external: []string{"golang.org/x/net"}},
+	"internal/capture/capturetest": {internal: []string{"internal/media/audiotest", "internal/media/g711"}, external: []string{gopacket, pionRTP, pionSRTP}},
+	"internal/capture": {internal: []string{"internal/capture/decode", "internal/capture/follow", "internal/media", "internal/recorder"},
+		external: []string{gopacket, "golang.org/x/net"}},
+
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
 	"internal/testtool":         {},
 	"internal/testtool/testpki": {},
@@ -127,17 +140,17 @@ var allow = map[string]rule{
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
 		external: []string{"github.com/spf13/pflag", yamlV3}},
-	"internal/app": {internal: []string{"internal/config", "internal/cti/callcore", "internal/cti/ccdata",
+	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/ccdata",
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
-	"cmd/openrec": {internal: []string{"internal/app", "internal/config", "internal/cti/ccdata",
+	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
-		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", yamlV3}},
+		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 
 // subsystemOf is the room a package lives in: its first path element under

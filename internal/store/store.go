@@ -45,11 +45,14 @@ const (
 	ModeSIPREC Mode = "siprec"
 	ModeCisco  Mode = "cisco"
 	ModePlain  Mode = "plain"
+	// ModePassive is a call recorded from observed SIP and RTP (openrec
+	// capture: a SPAN port or a pcap file), not sent to the recorder.
+	ModePassive Mode = "passive"
 )
 
 // Valid reports whether m is one of the known modes.
 func (m Mode) Valid() bool {
-	return m == ModeMSR || m == ModeSIPREC || m == ModeCisco || m == ModePlain
+	return m == ModeMSR || m == ModeSIPREC || m == ModeCisco || m == ModePlain || m == ModePassive
 }
 
 // Recording is the stored metadata of one recording (one couple: usually two

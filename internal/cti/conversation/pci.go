@@ -53,7 +53,12 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 			// Not paused yet, started during the phase, or resumed by
 			// someone else (SIP Server's GSIP_RECORD=ON) during it.
 			if r.State == RecOn && !r.pciPending && !r.pciFailed {
-				r.PCIPaused, r.pciPending = true, true
+				r.PCIPaused = true
+				if r.Local() {
+					r.State, r.Since = RecPaused, at // the recorder pauses it (callcore's Pauser)
+					continue
+				}
+				r.pciPending = true
 				acts = append(acts, e.service(st, r.DN, r.ID, OpPause, Decision{}))
 			}
 		case r.pciPending:
@@ -63,7 +68,9 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 			r.pciFailed = false
 			if r.PCIPaused {
 				r.PCIPaused = false
-				if r.State == RecPaused {
+				if r.State == RecPaused && r.Local() {
+					r.State, r.Since = RecOn, at
+				} else if r.State == RecPaused {
 					acts = append(acts, e.service(st, r.DN, r.ID, OpResume, Decision{}))
 				}
 			}

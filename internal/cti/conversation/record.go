@@ -105,7 +105,12 @@ func (e *Engine) discard(st *state, r *Recording, reason string, at time.Time) [
 	}
 	e.cfg.Logger.Info("recording discarded: its audio will be deleted", "call", st.CallUUID, "record", r.ID, "dn", r.DN, "reason", reason)
 	acts := []Action{e.retention(st, r, reason, at)}
-	if r.active() {
+	switch {
+	case r.active() && r.Local():
+		// SIP Server does not record it: silence from now on (the
+		// recorder pauses it), the row and file go at the end
+		r.State, r.Since = RecPaused, at
+	case r.active():
 		acts = append(acts, e.service(st, r.DN, r.ID, OpStop, Decision{}))
 	}
 	return acts

@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/tlib"
@@ -172,6 +173,16 @@ type Recording struct {
 	Discarded     bool
 	DiscardReason string
 }
+
+// LocalRecordPrefix starts the record id of a recording the recorder
+// makes without SIP Server (passive capture, EPR): SIP Server is not asked
+// to pause or resume it (it would refuse: it does not record the call);
+// its state changes here and the recorder applies it (callcore's Pauser).
+const LocalRecordPrefix = "epr-"
+
+// Local reports whether the recording is made without SIP Server
+// (LocalRecordPrefix).
+func (r *Recording) Local() bool { return strings.HasPrefix(r.ID, LocalRecordPrefix) }
 
 // active reports whether the recording is running or about to.
 func (r *Recording) active() bool {

@@ -1,0 +1,75 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// ErrNotCapture is returned by OpenFile for a file that is neither pcap
+// nor pcapng.
+var ErrNotCapture = errors.New("not a pcap or pcapng file")
+
+// File is a capture file being read.
+type File struct {
+	f  *os.File
+	rd interface {
+		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+		LinkType() layers.LinkType
+	}
+}
+
+// OpenFile opens a pcap (any timestamp resolution, either byte order) or
+// pcapng file.
+func OpenFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	magic, err := br.Peek(4)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w (%d bytes)", path, ErrNotCapture, len(magic))
+	}
+	out := &File{f: f}
+	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("%s: %w: %v", path, ErrNotCapture, err)
+		}
+		out.rd = r
+		return out, nil
+	}
+	r, err := pcapgo.NewReader(br)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotCapture, err)
+	}
+	out.rd = r
+	return out, nil
+}
+
+// ReadPacketData implements Source. A file cut short mid-record ends like
+// EOF (a capture stopped abruptly): what came before is used.
+func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	data, ci, err := f.rd.ReadPacketData()
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, ci, io.EOF
+	}
+	return data, ci, err
+}
+
+// LinkType implements Source.
+func (f *File) LinkType() layers.LinkType { return f.rd.LinkType() }
+
+// Close closes the file.
+func (f *File) Close() error { return f.f.Close() }
