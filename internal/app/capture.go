@@ -88,7 +88,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if len(cfg.Servers()) > 0 && opt.Replay {
 		log.Warn("cti settings ignored: a capture file is replayed, CTI events are live")
 	} else if !opt.Replay {
-		if side, cor, err = startCTI(ctx, cfg, st, dataDir, nil, log); err != nil {
+		if side, cor, err = startCTI(ctx, cfg, db, dataDir, nil, log); err != nil {
 			return capture.Stats{}, err
 		}
 	}
