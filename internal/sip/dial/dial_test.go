@@ -756,9 +756,19 @@ func TestCloseHangsUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := callAsync(d, context.Background(), Spec{Target: rec.target("udp"), Duration: time.Hour})
-	waitFor(t, "answer", func() bool {
+	waitFor(t, "answer, ACKs and media", func() bool {
 		invs := rec.snapshot()
-		return len(invs) == 2 && len(invs[1].sinks) == 1 && len(invs[1].sinks[0].packets()) > 0
+		if len(invs) != 2 || len(invs[1].sinks) != 1 || len(invs[1].sinks[0].packets()) == 0 {
+			return false
+		}
+		for _, inv := range invs { // Close before an ACK went out is another test
+			select {
+			case <-inv.acked:
+			default:
+				return false
+			}
+		}
+		return true
 	})
 	closed := make(chan struct{})
 	go func() {
