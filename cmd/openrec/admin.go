@@ -23,7 +23,7 @@ var (
 	errUserNotFound  = errors.New("no such user")
 	errTenantNeeded  = errors.New("--tenant is required for this role")
 	errNoPassword    = errors.New("a password is required: --password-file FILE, or --password - to read it from standard input")
-	errTwoPasswords  = errors.New("--password and --password-file: give one of them")
+	errTwoPasswords  = errors.New("give one of them")
 	errEmptyPassword = errors.New("no password on standard input")
 	errEmptyPwFile   = errors.New("the password file is empty")
 )
@@ -122,23 +122,34 @@ func describeUser(u *store.User) string {
 // of --password - (the first line of standard input) or of --password
 // itself, with a warning: a command line is visible in the process list.
 func readPassword(cmd *cobra.Command, flag, file string) (string, error) {
+	if flag == "" && file == "" {
+		return "", errNoPassword
+	}
+	return readSecret(cmd, "password", flag, file)
+}
+
+// readSecret reads a secret given by the flags --NAME (a value, or "-" for
+// the first line of standard input, which warns: a command line is
+// visible in the process list) and --NAME-file (the file's first line).
+// Neither set gives "".
+func readSecret(cmd *cobra.Command, name, flag, file string) (string, error) {
 	switch {
 	case flag != "" && file != "":
-		return "", errTwoPasswords
+		return "", fmt.Errorf("--%s and --%s-file: %w", name, name, errTwoPasswords)
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
+			return "", fmt.Errorf("--%s-file: %w", name, err)
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		if line = strings.TrimRight(line, "\r"); line == "" {
-			return "", fmt.Errorf("--password-file %s: %w", file, errEmptyPwFile)
+			return "", fmt.Errorf("--%s-file %s: %w", name, file, errEmptyPwFile)
 		}
 		return line, nil
 	case flag == "":
-		return "", errNoPassword
+		return "", nil
 	case flag != "-":
-		fmt.Fprintln(cmd.ErrOrStderr(), "warning: a password on the command line is visible in the process list and shell history: use --password-file FILE or --password -")
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: a password on the command line is visible in the process list and shell history: use --%s-file FILE or --%s -\n", name, name)
 		return flag, nil
 	}
 	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/openrec/openrec/internal/testtool"
 	"io"
 	"net/http"
 	"os/exec"
@@ -54,20 +55,13 @@ func TestServeAdminUserAndAPI(t *testing.T) {
 		} `json:"items"`
 		NextCursor *string `json:"next_cursor"`
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
 		_, _, b = call("GET", "/api/v1/recordings?limit=1", tok.Token, nil, nil)
 		if err := json.Unmarshal(b, &page); err != nil {
 			t.Fatalf("recordings: %v %s", err, b)
 		}
-		if len(page.Items) == 1 && page.Items[0].Status == "completed" && page.NextCursor != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings: %s", b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(page.Items) == 1 && page.Items[0].Status == "completed" && page.NextCursor != nil, string(b)
+	}, "a completed recording and a next page")
 	id := page.Items[0].ID
 	if code, _, b := call("GET", "/api/v1/recordings?limit=1&cursor="+*page.NextCursor, tok.Token, nil, nil); code != 200 || bytes.Contains(b, []byte(id)) {
 		t.Errorf("second page: %d, repeats the first: %v", code, bytes.Contains(b, []byte(id)))

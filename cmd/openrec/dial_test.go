@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 	"strings"
 	"testing"
 	"time"
@@ -93,20 +95,13 @@ func TestDialCmdSRTP(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 ok") {
 		t.Fatalf("dial --srtp: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
 		recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) == 1 && recs[0].Status == store.StatusCompleted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings %+v", recs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(recs) == 1 && recs[0].Status == store.StatusCompleted, fmt.Sprintf("%+v", recs)
+	}, "one completed recording")
 	if st := a.Recorder().Stats(); st.SRTPAuthFailures != 0 || st.PacketsReceived < 90 {
 		t.Fatalf("recorder stats %+v", st)
 	}

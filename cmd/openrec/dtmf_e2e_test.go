@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/testtool"
 )
 
@@ -31,19 +32,7 @@ func cardWAV(t *testing.T, dir string) string {
 	if out, err := exec.Command(sox, speech, "-r", "8000", "-c", "1", "-b", "16", parts[0]).CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, out)
 	}
-	rows, cols := []int{697, 770, 852, 941}, []int{1209, 1336, 1477, 1633}
-	const keys = "123A456B789C*0#D"
-	for _, vol := range []string{"0.4", "0.04"} {
-		for i := range len(e2eCard) {
-			k := strings.IndexByte(keys, e2eCard[i])
-			p := filepath.Join(dir, fmt.Sprintf("d%s-%d.wav", vol, i))
-			if out, err := exec.Command(sox, "-n", "-r", "8000", "-c", "1", "-b", "16", p, "synth", "0.08",
-				"sin", fmt.Sprint(rows[k/4]), "sin", fmt.Sprint(cols[k%4]), "channels", "1", "vol", vol, "pad", "0.07", "0").CombinedOutput(); err != nil {
-				t.Fatalf("sox: %v\n%s", err, out)
-			}
-			parts = append(parts, p)
-		}
-	}
+	parts = append(parts, audiotest.SoxKeyTones(t, sox, dir, e2eCard, "0.4", "0.04"))
 	parts = append(parts, parts[0])
 	out := filepath.Join(dir, "card.wav")
 	if o, err := exec.Command(sox, append(parts, out)...).CombinedOutput(); err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media/dtmf"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // dtmfChecker reads a stored recording back and reports every DTMF digit
@@ -20,13 +23,33 @@ import (
 type dtmfChecker struct {
 	external string // multimon-ng binary, or ""
 	tmpDir   string
+	keys     *mediacrypt.Keys // identities for recordings encrypted at rest
 }
 
 // check returns one problem per channel that still holds digits. Digits
 // themselves are never printed (they may be card numbers): only counts.
+// A recording encrypted at rest is decrypted in memory (--decrypt-keys);
+// the external decoder, which reads a file, is not run on it.
 func (c dtmfChecker) check(path string) []string {
-	f, err := wav.ReadFile(path)
+	var (
+		f   *wav.File
+		err error
+	)
+	encrypted := mediacrypt.IsEncryptedFile(path)
+	if encrypted {
+		var m *mediacrypt.Media
+		if m, err = c.keys.OpenMedia(path); err == nil {
+			f, err = wav.Decode(io.NewSectionReader(m, 0, m.Size()))
+			m.Close()
+		}
+		c.external = ""
+	} else {
+		f, err = wav.ReadFile(path)
+	}
 	if err != nil {
+		if encrypted && errors.Is(err, mediacrypt.ErrNoKeys) {
+			return []string{"dtmf check: the recording is encrypted at rest: pass --decrypt-keys"}
+		}
 		return []string{fmt.Sprintf("dtmf check: %v", err)}
 	}
 	if f.SampleRate != dtmf.SampleRate {
@@ -35,7 +58,8 @@ func (c dtmfChecker) check(path string) []string {
 	var problems []string
 	for ch := range f.Channels {
 		pcm := f.Channel(ch)
-		d := dtmf.NewDetector(dtmf.Config{}, nil)
+		// As sensitive as the masker: what it would mask, it finds.
+		d := dtmf.NewDetector(dtmf.Config{MaxReverseTwist: dtmf.MaskReverseTwist, MinBlocks: dtmf.MaskMinBlocks}, nil)
 		d.Write(pcm)
 		if n := len(d.Close()); n > 0 {
 			problems = append(problems, fmt.Sprintf("channel %d: %d DTMF digit(s) readable (openrec's detector)", ch, n))

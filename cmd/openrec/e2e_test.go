@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // These tests run the real binary the README tells users to run: serve in
@@ -37,6 +41,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -197,13 +207,32 @@ func TestServeDialListExport(t *testing.T) {
 func TestKill9LeavesPlayableRecording(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, data, "33200-33399")
-	dial := exec.Command(binPath, "dial", "--target", s.sipAddr, "--duration", "6s", "--tones", "440,1000")
+	// A call far longer than the test: only the kill ends it.
+	dial := exec.Command(binPath, "dial", "--target", s.sipAddr, "--duration", "1m", "--tones", "440,1000")
 	dial.Stdout, dial.Stderr = io.Discard, io.Discard
 	if err := dial.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = dial.Process.Kill(); _ = dial.Wait() }()
-	time.Sleep(3 * time.Second)
+	// Kill once the file holds 2.5 s of audio (2 channels of 8-bit u-law
+	// at 8 kHz: 16000 bytes a second after the 44-byte header), not after
+	// a fixed time that a slow start of dial would eat into.
+	testtool.Poll(t, 15*time.Second, func() (bool, string) {
+		var size int64
+		var files []string
+		_ = filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, p)
+				if strings.HasSuffix(p, ".wav.part") { // the file of a call in progress
+					if fi, err := d.Info(); err == nil {
+						size = max(size, fi.Size())
+					}
+				}
+			}
+			return nil
+		})
+		return size >= 44+5*16000/2, fmt.Sprintf("largest WAV %d bytes; files %v\n%s", size, files, s.logs.String())
+	}, "2.5 s of audio on disk")
 	s.stop(t, syscall.SIGKILL)
 
 	s2 := startServe(t, data, "33400-33599")
@@ -219,7 +248,8 @@ func TestKill9LeavesPlayableRecording(t *testing.T) {
 	if err != nil {
 		t.Fatalf("recovered file unreadable: %v", err)
 	}
-	// Killed at ~3 s; the header is made valid every 200 ms: at least 1.5 s kept.
+	// Killed after 2.5 s on disk; the header is made valid every 200 ms:
+	// at least 1.5 s kept.
 	if d := f.Duration(); d < 1500*time.Millisecond {
 		t.Errorf("recovered %v of audio, want >= 1.5s", d)
 	}
@@ -240,22 +270,17 @@ func TestServeRejectsBadConfig(t *testing.T) {
 // waitListedFinished lists the recordings of data (with the CLI, while serve
 // runs on it) until n of them exist and none is still recording. The
 // recorder is another process: there is no event to wait on, so the list is
-// polled every 100 ms for at most 10 s.
+// polled for at most 10 s.
 func waitListedFinished(t *testing.T, s *server, data string, n int) []listed {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		recs := listJSON(t, data)
+	var recs []listed
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
+		recs = listJSON(t, data)
 		done := len(recs) == n
 		for _, r := range recs {
 			done = done && r.Status != "recording"
 		}
-		if done {
-			return recs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings did not finish: %+v\n%s", recs, s.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond) // polling another process (see above)
-	}
+		return done, fmt.Sprintf("%+v\n%s", recs, s.logs.String())
+	}, "%d finished recordings", n)
+	return recs
 }

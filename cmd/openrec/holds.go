@@ -20,17 +20,27 @@ import (
 // errNoReason: a legal hold needs a reason.
 var errNoReason = errors.New("--reason is required (a case number, a complaint)")
 
+// errHoldTarget: a hold names one recording or one call.
+var errHoldTarget = errors.New("give a recording ID or --call UUID (one of them)")
+
 func newRecordingsHoldCmd(dataDir *string) *cobra.Command {
-	var reason string
+	var reason, call string
 	cmd := &cobra.Command{
-		Use:   "hold ID --reason TEXT",
-		Short: "Put a recording on legal hold: nothing deletes it until released",
-		Long: `Put a recording on legal hold. While the hold stands no retention period,
-discard decision or erasure request deletes it (they skip it and say so).
-Release it with "openrec recordings release ID". Audited.`,
-		Args: cobra.ExactArgs(1),
+		Use:   "hold (ID | --call UUID) --reason TEXT",
+		Short: "Put a recording, or every recording of a call, on legal hold: nothing deletes it until released",
+		Long: `Put a recording on legal hold, or with --call a whole call: every recording
+the call has and every one it makes later (a transfer, a consultation).
+While the hold stands no retention period, discard decision or erasure
+request deletes it (they skip it and say so). Release it with
+"openrec recordings release ID" (or --call UUID, which releases what the
+call's hold held; a recording held on its own keeps its hold). Audited,
+one entry per recording and one for a call.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reason = strings.TrimSpace(reason)
+			if (len(args) == 1) == (call != "") {
+				return errHoldTarget
+			}
 			if reason == "" {
 				return errNoReason
 			}
@@ -42,55 +52,88 @@ Release it with "openrec recordings release ID". Audited.`,
 				return err
 			}
 			defer db.Close()
-			h := store.Hold{RecordingID: args[0], Reason: reason, SetBy: cliActor(), SetAt: time.Now()}
-			if err := db.SetLegalHold(cmd.Context(), h); err != nil {
+			ids := args
+			if call != "" {
+				ids, err = db.SetCallHold(cmd.Context(), store.CallHold{CallUUID: call, Reason: reason, SetBy: cliActor(), SetAt: time.Now()})
+				if err != nil {
+					return fmt.Errorf("hold: %w", err)
+				}
+				if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditLegalHold, Detail: "call " + call + ": " + reason}); err != nil {
+					return err
+				}
+			} else if err := db.SetLegalHold(cmd.Context(), store.Hold{RecordingID: args[0], Reason: reason, SetBy: cliActor(), SetAt: time.Now()}); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("hold: recording %s not found in %s: %w", args[0], db.Path(), store.ErrNotFound)
 				}
 				return err
 			}
-			if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditLegalHold, RecordingID: args[0], Detail: reason}); err != nil {
-				return err
+			for _, id := range ids {
+				if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditLegalHold, RecordingID: id, Detail: reason}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is on legal hold (%s)\n", id, reason)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is on legal hold (%s)\n", args[0], reason)
+			if call != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "call %s is on legal hold: its later recordings will be held too\n", call)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the recording is held (required)")
+	cmd.Flags().StringVar(&call, "call", "", "hold every recording of this call (its call UUID) instead of one recording")
 	return cmd
 }
 
 func newRecordingsReleaseCmd(dataDir *string) *cobra.Command {
-	return &cobra.Command{
-		Use:   "release ID",
-		Short: "Release a recording's legal hold",
-		Args:  cobra.ExactArgs(1),
+	var call string
+	cmd := &cobra.Command{
+		Use:   "release (ID | --call UUID)",
+		Short: "Release the legal hold of a recording, or of every recording of a call",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (call != "") {
+				return errHoldTarget
+			}
 			db, err := openExistingStore(cmd.Context(), *dataDir)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if err := db.ReleaseLegalHold(cmd.Context(), args[0]); err != nil {
+			ids := args
+			if call != "" {
+				if ids, err = db.ReleaseCallHold(cmd.Context(), call); err != nil {
+					return fmt.Errorf("release: %w", err)
+				}
+				if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditHoldRelease, Detail: "call " + call}); err != nil {
+					return err
+				}
+			} else if err := db.ReleaseLegalHold(cmd.Context(), args[0]); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("release: recording %s is not on legal hold: %w", args[0], store.ErrNotFound)
 				}
 				return err
 			}
-			if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditHoldRelease, RecordingID: args[0]}); err != nil {
-				return err
+			for _, id := range ids {
+				if err := appendCLIAudit(cmd.Context(), db, store.AuditEntry{Action: store.AuditHoldRelease, RecordingID: id}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "released the legal hold on %s\n", id)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "released the legal hold on %s\n", args[0])
+			if call != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "released the legal hold on call %s\n", call)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&call, "call", "", "release every recording of this call (its call UUID)")
+	return cmd
 }
 
 func newRecordingsHoldsCmd(dataDir *string) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "holds",
-		Short: "List the recordings on legal hold",
+		Short: "List the calls and recordings on legal hold",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, err := openExistingStore(cmd.Context(), *dataDir)
@@ -102,15 +145,36 @@ func newRecordingsHoldsCmd(dataDir *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			calls, err := db.ListCallHolds(cmd.Context())
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				if hs == nil {
 					hs = []store.Hold{}
 				}
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(hs)
+				if calls == nil {
+					calls = []store.CallHold{}
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"recordings": hs, "calls": calls})
+			}
+			if len(calls) > 0 {
+				rows := make([][]string, 0, len(calls))
+				for _, h := range calls {
+					rows = append(rows, []string{h.CallUUID, h.SetAt.UTC().Format(time.RFC3339), h.SetBy, h.Reason})
+				}
+				if err := writeRows(cmd.OutOrStdout(), "call holds", "CALL\tSINCE\tBY\tREASON", rows); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
 			}
 			rows := make([][]string, 0, len(hs))
 			for _, h := range hs {
-				rows = append(rows, []string{h.RecordingID, h.SetAt.UTC().Format(time.RFC3339), h.SetBy, h.Reason})
+				by := h.SetBy
+				if h.CallUUID != "" {
+					by += " (call " + h.CallUUID + ")"
+				}
+				rows = append(rows, []string{h.RecordingID, h.SetAt.UTC().Format(time.RFC3339), by, h.Reason})
 			}
 			return writeRows(cmd.OutOrStdout(), "holds", "RECORDING\tSINCE\tBY\tREASON", rows)
 		},

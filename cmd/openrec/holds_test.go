@@ -92,3 +92,89 @@ func TestRecordingsHoldAndErase(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: a legal hold on a whole call from the command line, as the API
+// does: every recording of the call is held (and audited), and released.
+func TestRecordingsHoldCall(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, r := range []struct{ id, call string }{{"c1a", "CALL-1"}, {"c1b", "CALL-1"}, {"c2", "CALL-2"}} {
+		if err := db.CreateRecording(ctx, &store.Recording{ID: r.id, CallUUID: r.call, Mode: store.ModeMSR, Status: store.StatusCompleted,
+			StartedAt: t0, EndedAt: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "c2", "--call", "CALL-1", "--reason", "x", "--data-dir", dir); !errors.Is(err, errHoldTarget) {
+		t.Errorf("hold of an id and a call: %v, want errHoldTarget", err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "--reason", "x", "--data-dir", dir); !errors.Is(err, errHoldTarget) {
+		t.Errorf("hold of nothing: %v, want errHoldTarget", err)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "hold", "--call", "NOPE", "--reason", "x", "--data-dir", dir); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("hold of an unknown call: %v, want ErrNotFound", err)
+	}
+	out, _, err := runAdmin(t, "", "recordings", "hold", "--call", "CALL-1", "--reason", "case 7", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "c1a is on legal hold") || !strings.Contains(out, "c1b is on legal hold") || strings.Contains(out, "c2") {
+		t.Fatalf("hold --call: %v\n%s", err, out)
+	}
+	// The call goes on: its next recording is held too.
+	if err := db.CreateRecording(ctx, &store.Recording{ID: "c1c", CallUUID: "CALL-1", Mode: store.ModeMSR, Status: store.StatusRecording, StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	hs, _ := db.ListLegalHolds(ctx)
+	if len(hs) != 3 {
+		t.Fatalf("holds: %+v", hs)
+	}
+	if out, _, _ := runAdmin(t, "", "recordings", "holds", "--data-dir", dir); !strings.Contains(out, "CALL-1") || !strings.Contains(out, "c1c") {
+		t.Errorf("holds list: %q", out)
+	}
+	out, _, err = runAdmin(t, "", "recordings", "release", "--call", "CALL-1", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "released the legal hold on c1a") || !strings.Contains(out, "released the legal hold on c1c") {
+		t.Fatalf("release --call: %v\n%s", err, out)
+	}
+	if _, _, err := runAdmin(t, "", "recordings", "release", "--call", "CALL-1", "--data-dir", dir); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second release of the call: %v, want ErrNotFound", err)
+	}
+	audit, _ := db.ListAudit(ctx, store.AuditFilter{})
+	got := map[string]int{}
+	for _, e := range audit {
+		got[e.Action]++
+	}
+	// one entry per recording held (two) and released (three), one per call hold and release
+	if got[store.AuditLegalHold] != 3 || got[store.AuditHoldRelease] != 4 {
+		t.Errorf("audit: %v", got)
+	}
+}
+
+// Issue 13: every view of call metadata is audited, from the command line
+// too: recordings show (view) and recordings list (search, with its
+// filters).
+func TestRecordingsListAndShowAudited(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if err := db.CreateRecording(ctx, &store.Recording{ID: "v1", Mode: store.ModeMSR, Status: store.StatusCompleted, RecordedDN: "5001",
+		StartedAt: t0, EndedAt: t0.Add(time.Minute), ExternalData: map[string]string{store.TenantKey: "Acme"}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runAdmin(t, "", "recordings", "show", "v1", "--data-dir", dir); err != nil || !strings.Contains(out, "v1") {
+		t.Fatalf("show: %v %q", err, out)
+	}
+	if out, _, err := runAdmin(t, "", "recordings", "list", "--dn", "5001", "--limit", "5", "--data-dir", dir); err != nil || !strings.Contains(out, "v1") {
+		t.Fatalf("list: %v %q", err, out)
+	}
+	audit, _ := db.ListAudit(ctx, store.AuditFilter{})
+	got := map[string]string{}
+	for _, e := range audit {
+		if !strings.HasPrefix(e.User, "cli") {
+			t.Errorf("audit user %q", e.User)
+		}
+		got[e.Action] = e.RecordingID + "|" + e.Detail + "|" + e.Tenant
+	}
+	if got[store.AuditView] != "v1||Acme" || got[store.AuditSearch] != "|dn=5001 limit=5|" {
+		t.Errorf("audit %v", got)
+	}
+}

@@ -21,6 +21,7 @@ import (
 type loadFlags struct {
 	target, mode, metricsURL, localIP, logLevel string
 	ports, apiURL, apiUser, apiPassword         string
+	apiPasswordFile                             string
 	calls, pid, apiConc, apiSample              int
 	rate, loss, reorder                         float64
 	duration, jitter                            time.Duration
@@ -44,8 +45,8 @@ CPU (utime+stime from /proc/PID/stat over the run's wall time, percent of one co
 snmp6) and backlog drops (/proc/net/softnet_stat) are read before and after the run; zero_loss
 is true when every packet sent was counted and none of them moved (they are machine-wide).
 setup_rate_cps is calls answered per second from the first INVITE to the last answer (it
-cannot exceed --rate). With --api-url, --api-user and --api-password (or
-$OPENREC_API_PASSWORD) each call's recordings are searched every 20 ms after its hang-up
+cannot exceed --rate). With --api-url, --api-user and --api-password-file (or --api-password -
+for standard input, or $OPENREC_API_PASSWORD) each call's recordings are searched every 20 ms after its hang-up
 until none is still "recording" (searchable_ms_p50/p99/max; --api-sample K follows every K-th
 call only, to keep the polling light).
 
@@ -62,6 +63,11 @@ Loopback targets only unless --allow-remote.`,
       --duration 30s --metrics-url http://127.0.0.1:9100/metrics --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			pw, err := loadAPIPassword(cmd, f)
+			if err != nil {
+				return err
+			}
+			f.apiPassword = pw
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return runLoad(ctx, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -78,7 +84,8 @@ Loopback targets only unless --allow-remote.`,
 	fl.IntVar(&f.pid, "recorder-pid", 0, "recorder process id (CPU and RSS from /proc)")
 	fl.StringVar(&f.apiURL, "api-url", "", "recorder REST API base URL, e.g. http://127.0.0.1:8080 (measures hang-up → searchable)")
 	fl.StringVar(&f.apiUser, "api-user", "", "API user name (openrec admin create-user)")
-	fl.StringVar(&f.apiPassword, "api-password", "", "API password (default $OPENREC_API_PASSWORD)")
+	fl.StringVar(&f.apiPassword, "api-password", "", `API password; "-" reads it from standard input (default $OPENREC_API_PASSWORD; a password given here is visible in the process list)`)
+	fl.StringVar(&f.apiPasswordFile, "api-password-file", "", "read the API password from the first line of this file")
 	fl.IntVar(&f.apiConc, "api-concurrency", load.DefaultAPIConcurrency, "API requests in flight at most")
 	fl.IntVar(&f.apiSample, "api-sample", 1, "follow every K-th call to searchable (1: every call)")
 	fl.Float64Var(&f.loss, "loss", 0, "probability a packet is not sent (0..1)")
@@ -93,6 +100,20 @@ Loopback targets only unless --allow-remote.`,
 	return cmd
 }
 
+// loadAPIPassword returns the API password: --api-password-file,
+// --api-password - (standard input), --api-password (warned), else
+// $OPENREC_API_PASSWORD; "" without --api-url.
+func loadAPIPassword(cmd *cobra.Command, f loadFlags) (string, error) {
+	if f.apiURL == "" {
+		return "", nil
+	}
+	pw, err := readSecret(cmd, "api-password", f.apiPassword, f.apiPasswordFile)
+	if err != nil || pw != "" {
+		return pw, err
+	}
+	return os.Getenv("OPENREC_API_PASSWORD"), nil
+}
+
 func runLoad(ctx context.Context, f loadFlags, out, progress io.Writer) error {
 	ip, err := netip.ParseAddr(f.localIP)
 	if err != nil {
@@ -105,9 +126,6 @@ func runLoad(ctx context.Context, f loadFlags, out, progress io.Writer) error {
 		APIURL: f.apiURL, APIUser: f.apiUser, APIPassword: f.apiPassword, APIConcurrency: f.apiConc,
 		APISample: f.apiSample,
 		LocalIP:   ip, Progress: progress, Logger: newLogger(f.logLevel),
-	}
-	if cfg.APIURL != "" && cfg.APIPassword == "" {
-		cfg.APIPassword = os.Getenv("OPENREC_API_PASSWORD")
 	}
 	switch {
 	case f.mode == load.ModeRaw && f.ports == "":

@@ -21,8 +21,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
@@ -65,7 +68,7 @@ writing it.`,
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
 	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir),
 		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir),
-		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir))
+		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir), newRecordingsRewrapCmd(&dataDir))
 	return cmd
 }
 
@@ -133,6 +136,9 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 				f.Limit = math.MaxInt32 // all
 			}
 			recs, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.Recording, error) {
+				if err := appendCLIAudit(ctx, db, store.AuditEntry{Action: store.AuditSearch, Detail: filterFlags(cmd)}); err != nil {
+					return nil, err
+				}
 				return db.ListRecordings(ctx, f)
 			})
 			if err != nil {
@@ -159,6 +165,18 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 	return cmd
 }
 
+// filterFlags describes the flags of cmd that were set, but --data-dir
+// and --json, for the audit log: "dn=5001 limit=5".
+func filterFlags(cmd *cobra.Command) string {
+	var parts []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "data-dir" && f.Name != "json" {
+			parts = append(parts, f.Name+"="+f.Value.String())
+		}
+	})
+	return strings.Join(parts, " ")
+}
+
 func parseTimeFlag(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -177,7 +195,7 @@ func newRecordingsShowCmd(dataDir *string) *cobra.Command {
 		Short: "Show one recording with its parties, segments, events and external data",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := getRecording(cmd.Context(), *dataDir, args[0])
+			r, err := viewRecording(cmd.Context(), *dataDir, args[0])
 			if err != nil {
 				return err
 			}
@@ -192,6 +210,16 @@ func newRecordingsShowCmd(dataDir *string) *cobra.Command {
 }
 
 func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
+	return readRecording(ctx, dataDir, id, false)
+}
+
+// viewRecording is getRecording for a person's eyes: audited as a view of
+// the recording's metadata.
+func viewRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
+	return readRecording(ctx, dataDir, id, true)
+}
+
+func readRecording(ctx context.Context, dataDir, id string, audit bool) (*store.Recording, error) {
 	db, err := openExistingStore(ctx, dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("recording %s: %w", id, err)
@@ -200,6 +228,9 @@ func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, er
 	r, err := db.GetRecording(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("recording %s not found in %s: %w", id, db.Path(), store.ErrNotFound)
+	}
+	if err == nil && audit {
+		err = appendCLIAudit(ctx, db, store.AuditEntry{Action: store.AuditView, RecordingID: r.ID, Tenant: r.ExternalData[store.TenantKey]})
 	}
 	return r, err
 }
@@ -380,6 +411,10 @@ func newRecordingsExportCmd(dataDir *string) *cobra.Command {
 		out   string
 		force bool
 	)
+	var (
+		decryptKeys string
+		encrypted   bool
+	)
 	cmd := &cobra.Command{
 		Use:   "export ID --out FILE.wav",
 		Short: "Copy a recording's media to a file",
@@ -388,14 +423,31 @@ func newRecordingsExportCmd(dataDir *string) *cobra.Command {
 A finished recording is copied and checked against its stored sha256. A recording
 still in progress (its .wav.part file) is copied as it is now and the copy's WAV
 header is fixed up so that it plays; the source file is not touched. Each export
-is written to the audit log (action export, user cli:$USER, the output path).`,
+is written to the audit log (action export, user cli:$USER, the output path).
+
+A recording encrypted at rest (serve --encrypt-to) is exported as a plaintext WAV
+with --decrypt-keys (age identities; default: the decrypt_keys file serve was last
+started with on this data dir, when this account can read it): its stored bytes are
+checked against the sha256 first, and the audit entry says the export is plaintext. --encrypted copies
+the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opt := exportOptions{encrypted: encrypted, serveKeys: app.DecryptKeysFile(*dataDir)}
+			if decryptKeys != "" {
+				if encrypted {
+					return errors.New("--decrypt-keys and --encrypted: choose a plaintext or an encrypted export")
+				}
+				k, err := mediacrypt.IdentityKeys(decryptKeys)
+				if err != nil {
+					return fmt.Errorf("--decrypt-keys: %w", err)
+				}
+				opt.keys = k
+			}
 			r, err := getRecording(cmd.Context(), *dataDir, args[0])
 			if err != nil {
 				return err
 			}
-			res, err := exportRecording(r, *dataDir, out, force)
+			res, err := exportRecording(r, *dataDir, out, force, opt)
 			if err != nil {
 				return fmt.Errorf("export %s: %w", r.ID, err)
 			}
@@ -403,12 +455,23 @@ is written to the audit log (action export, user cli:$USER, the output path).`,
 			if res.inProgress {
 				state = "in progress, header repaired"
 			}
+			detail := out
+			switch {
+			case res.decrypted:
+				state += ", decrypted to plaintext"
+				detail = "plaintext (decrypted): " + out
+			case res.encrypted:
+				state += ", encrypted as stored"
+				detail = "encrypted: " + out
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %s (%s, %d bytes) to %s\n", r.ID, state, res.size, out)
-			return auditExport(cmd.Context(), *dataDir, r, out)
+			return auditExport(cmd.Context(), *dataDir, r, out, detail)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (required)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite --out if it exists")
+	cmd.Flags().StringVar(&decryptKeys, "decrypt-keys", "", "age identities file: export an encrypted recording as a plaintext WAV (audited)")
+	cmd.Flags().BoolVar(&encrypted, "encrypted", false, "export an encrypted recording as it is stored (no key needed)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -417,15 +480,16 @@ is written to the audit log (action export, user cli:$USER, the output path).`,
 // data directory's audit log. The copy is already in place when this
 // fails; the command still fails, so that an export never goes unlogged
 // silently.
-func auditExport(ctx context.Context, dataDir string, r *store.Recording, out string) error {
+func auditExport(ctx context.Context, dataDir string, r *store.Recording, out, detail string) error {
 	if abs, err := filepath.Abs(out); err == nil {
+		detail = strings.Replace(detail, out, abs, 1)
 		out = abs
 	}
 	db, err := openExistingStore(ctx, dataDir)
 	if err == nil {
 		defer db.Close()
 		err = appendCLIAudit(ctx, db, store.AuditEntry{Tenant: r.ExternalData[store.TenantKey], Action: store.AuditExport,
-			RecordingID: r.ID, Detail: out})
+			RecordingID: r.ID, Detail: detail})
 	}
 	if err != nil {
 		return fmt.Errorf("export %s: exported to %s, but: %w", r.ID, out, err)
@@ -436,12 +500,25 @@ func auditExport(ctx context.Context, dataDir string, r *store.Recording, out st
 type exportResult struct {
 	inProgress bool
 	size       int64
+	decrypted  bool // an encrypted recording written as plaintext
+	encrypted  bool // an encrypted recording copied as stored
 }
+
+// exportOptions say what to do with a recording encrypted at rest.
+type exportOptions struct {
+	keys      *mediacrypt.Keys // decrypt to a plaintext WAV
+	encrypted bool             // copy as stored
+	serveKeys string           // without keys: the identities file serve was started with on the data dir
+}
+
+// errEncrypted: an encrypted recording and neither --decrypt-keys nor
+// --encrypted.
+var errEncrypted = errors.New("the recording is encrypted at rest: pass --decrypt-keys FILE (age identities) for a plaintext WAV, or --encrypted for the file as stored")
 
 // exportRecording copies r's media to out through a temporary file in out's
 // directory, which is renamed (or, without force, hard-linked so that an
 // existing out is never replaced) into place.
-func exportRecording(r *store.Recording, dataDir, out string, force bool) (exportResult, error) {
+func exportRecording(r *store.Recording, dataDir, out string, force bool, opt exportOptions) (exportResult, error) {
 	var res exportResult
 	if !force {
 		if _, err := os.Lstat(out); err == nil {
@@ -467,13 +544,28 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool) (expor
 		tmp.Close()
 		os.Remove(tmpName)
 	}()
+	isEncrypted := mediacrypt.Encrypted(in)
+	if isEncrypted && !opt.encrypted {
+		if opt.keys == nil && opt.serveKeys != "" {
+			k, err := mediacrypt.IdentityKeys(opt.serveKeys)
+			if err != nil {
+				return res, fmt.Errorf("%w (serve's decrypt_keys: %w)", errEncrypted, err)
+			}
+			opt.keys = k
+		}
+		if opt.keys == nil {
+			return res, errEncrypted
+		}
+		return res, exportDecrypted(r, src, in, tmp, tmpName, out, force, opt.keys, &res)
+	}
+	res.encrypted = isEncrypted
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), in)
 	if err != nil {
 		return res, fmt.Errorf("copy %s: %w", src, err)
 	}
 	res.size = n
-	if inProgress {
+	if inProgress && !isEncrypted {
 		rep, err := repairWAVHeader(tmp, n)
 		if err != nil {
 			return res, fmt.Errorf("repair copy of %s: %w", src, err)
@@ -484,18 +576,51 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool) (expor
 			return res, fmt.Errorf("%s: %w: got %s, want %s", src, errChecksum, got, r.SHA256)
 		}
 	}
+	return res, placeExport(tmp, tmpName, out, force)
+}
+
+// placeExport syncs and closes the temporary copy and moves it to out.
+func placeExport(tmp *os.File, tmpName, out string, force bool) error {
 	if err := tmp.Sync(); err != nil {
-		return res, err
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return res, err
+		return err
 	}
+	var err error
 	if force {
 		err = os.Rename(tmpName, out)
 	} else if err = os.Link(tmpName, out); errors.Is(err, fs.ErrExist) {
 		err = fmt.Errorf("%s: %w", out, errOutExists)
 	}
-	return res, err
+	return err
+}
+
+// exportDecrypted writes the plaintext WAV of the encrypted recording in
+// (at src) to tmp, after checking the stored bytes against r's sha256
+// (the digest covers the encrypted file), and moves it to out. A recording
+// still being written decrypts to the prefix flushed so far.
+func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, tmpName, out string, force bool, keys *mediacrypt.Keys, res *exportResult) error {
+	if !res.inProgress && r.SHA256 != "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(in, 0, 1<<62)); err != nil {
+			return fmt.Errorf("read %s: %w", src, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, r.SHA256) {
+			return fmt.Errorf("%s: %w: got %s, want %s", src, errChecksum, got, r.SHA256)
+		}
+	}
+	m, err := keys.OpenMedia(src)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	n, err := io.Copy(tmp, io.NewSectionReader(m, 0, m.Size()))
+	if err != nil {
+		return fmt.Errorf("decrypt %s: %w", src, err)
+	}
+	res.size, res.decrypted = n, true
+	return placeExport(tmp, tmpName, out, force)
 }
 
 // wavPatchFile is what repairWAVHeader needs: an *os.File in production.
@@ -708,6 +833,9 @@ func writeDetail(w io.Writer, r *store.Recording) error {
 	field("Codecs", dash(strings.Join(r.Codecs, ", ")))
 	field("Format", dash(r.Format))
 	field("Media", dash(r.MediaPath))
+	if mediacrypt.IsEncryptedFile(r.MediaPath) || mediacrypt.IsEncryptedFile(r.MediaPath+".part") {
+		field("Encrypted", "at rest (age); export --decrypt-keys FILE for a plaintext WAV")
+	}
 	field("Size", fmt.Sprintf("%d bytes", r.SizeBytes))
 	field("SHA-256", dash(r.SHA256))
 	field("Needs transcode", r.NeedsTranscode)

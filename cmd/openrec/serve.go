@@ -94,7 +94,7 @@ func waitForSignal(ctx context.Context, a *app.App, cfg config.Serve, log *slog.
 			if err := a.Reload(ctx); err != nil {
 				log.Warn("SIGHUP: reload failed; the settings in force are kept", "error", err)
 			} else {
-				log.Info("SIGHUP: recording rules and configuration data reloaded")
+				log.Info("SIGHUP: recording rules, configuration data, certificates and encryption keys reloaded")
 			}
 			continue
 		case <-ctx.Done():

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/sip/dial"
 )
@@ -24,7 +24,7 @@ import (
 //
 //	listen: 127.0.0.1:7001          # T-Library (CTI link) address
 //	switch: SIP_Switch              # switch name of the DNs in the configuration data
-//	config: sim-config.yaml         # configuration data (internal/cti/cfgcache YAML)
+//	config: sim-config.yaml         # configuration data (internal/cti/ccdata YAML)
 //	config_listen: 127.0.0.1:7002   # Configuration Server HTTP (optional)
 //	recorders: [127.0.0.1:5060]     # MSR destinations; the first is used, the rest fail-over
 //	transport: udp                  # SIP transport to the recorders (udp|tcp)
@@ -125,13 +125,13 @@ func runSim(ctx context.Context, path string) error {
 		return err
 	}
 	log := newLogger(f.LogLevel)
-	data := &cfgcache.Data{}
+	data := &ccdata.Data{}
 	var source []byte
 	if f.Config != "" {
 		if source, err = os.ReadFile(f.Config); err != nil {
 			return err
 		}
-		if data, err = cfgcache.Parse(source); err != nil {
+		if data, err = ccdata.Parse(source); err != nil {
 			return fmt.Errorf("%s: %w", f.Config, err)
 		}
 	}
@@ -200,8 +200,8 @@ func runSim(ctx context.Context, path string) error {
 			}
 			b, err := os.ReadFile(f.Config)
 			if err == nil {
-				var d *cfgcache.Data
-				if d, err = cfgcache.Parse(b); err == nil {
+				var d *ccdata.Data
+				if d, err = ccdata.Parse(b); err == nil {
 					csim.SetConfig(d, b)
 					continue
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/testtool"
 	"github.com/openrec/openrec/internal/testtool/testpki"
 )
 
@@ -56,15 +58,10 @@ func TestServeAndDialOverTLS(t *testing.T) {
 		}
 	}
 	var recs []listed
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
 		recs = listJSON(t, data)
-		if len(recs) == 2 && recs[0].Status != "recording" && recs[1].Status != "recording" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings over TLS did not finish: %+v\n%s", recs, s.logs.String())
-		}
-	}
+		return len(recs) == 2 && recs[0].Status != "recording" && recs[1].Status != "recording", fmt.Sprintf("%+v\n%s", recs, s.logs.String())
+	}, "recordings over TLS finished")
 	for _, r := range recs {
 		if r.Status != "completed" || r.Channels != 2 {
 			t.Errorf("recording over TLS: %+v", r)

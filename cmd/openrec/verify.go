@@ -15,7 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
@@ -42,8 +44,8 @@ type verifyProblem struct {
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		dataDir, pubFile, auditHead, dtmfDecoder string
-		all, allowUnsealed, asJSON, checkDTMF    bool
+		dataDir, pubFile, auditHead, dtmfDecoder, decryptKeys string
+		all, allowUnsealed, asJSON, checkDTMF                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [ID...] [--all]",
@@ -62,7 +64,9 @@ deletes the manifest with the recording) is reported too. --audit-head ID:HASH (
 removed from the end. --dtmf reads each recording's audio back and fails it
 when DTMF digits are still readable in a channel (PCI: proof that masking
 worked; digits are counted, never printed); --dtmf-decoder multimon-ng adds
-an independent decoder.
+an independent decoder. The sha256 and the manifest cover a recording as stored: for one
+encrypted at rest (serve --encrypt-to) that is the encrypted file, checked without a key;
+--dtmf reads its audio with --decrypt-keys.
 
 Exit status: 0 all intact, 1 something changed or could not be checked.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -85,6 +89,15 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 			var dc *dtmfChecker
 			if checkDTMF || dtmfDecoder != "" {
 				dc = &dtmfChecker{tmpDir: os.TempDir()}
+				if decryptKeys != "" {
+					if dc.keys, err = mediacrypt.IdentityKeys(decryptKeys); err != nil {
+						return fmt.Errorf("--decrypt-keys: %w", err)
+					}
+				} else if serves := app.DecryptKeysFile(dataDir); serves != "" {
+					// serve's, when this account may read them; else an
+					// encrypted recording reports that it needs a key
+					dc.keys, _ = mediacrypt.IdentityKeys(serves)
+				}
 				if dtmfDecoder != "" {
 					bin, err := exec.LookPath(dtmfDecoder)
 					if err != nil {
@@ -120,9 +133,14 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 	fl.BoolVar(&allowUnsealed, "allow-unsealed", false, "recordings without a manifest (finished before sealing existed) are counted, not failures")
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&checkDTMF, "dtmf", false, "also fail recordings whose audio still holds readable DTMF digits")
-	fl.StringVar(&dtmfDecoder, "dtmf-decoder", "", "with --dtmf, also run this external DTMF decoder (multimon-ng) on each channel")
+	fl.StringVar(&dtmfDecoder, "dtmf-decoder", "", "with --dtmf, also run this external DTMF decoder (multimon-ng) on each channel (not on recordings encrypted at rest: it reads a temporary plaintext file)")
+	fl.StringVar(&decryptKeys, "decrypt-keys", "", "with --dtmf, age identities to read recordings encrypted at rest (default: serve's decrypt_keys on this data dir; the sha256 and manifest checks need no key)")
 	return cmd
 }
+
+// rawPayloadUnchecked is the --dtmf problem of a recording with raw
+// payloads of a codec openrec does not decode (needs_transcode).
+const rawPayloadUnchecked = "dtmf check: raw payloads of a codec openrec does not decode are kept beside the file (needs_transcode): key tones in them are neither masked nor checked"
 
 func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
 	rep := verifyReport{Changed: []verifyProblem{}}
@@ -151,6 +169,12 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			}
 			if dc != nil {
 				problems = append(problems, dc.check(path)...)
+				if r.NeedsTranscode {
+					// The file is silent where the codec was not
+					// decoded; the payloads kept beside it were never
+					// masked nor checked.
+					problems = append(problems, rawPayloadUnchecked)
+				}
 			}
 			if unsealed && len(problems) == 0 {
 				return

@@ -18,7 +18,7 @@ import (
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
@@ -42,6 +42,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Listen:        listenAdapter{hub: a.hub, rec: a.rec},
 		DataDir:       a.dataDir,
 		MP3:           a.mp3,
+		Keys:          a.keys.Load,
 		Health:        health,
 		Metrics:       metrics,
 		MetricsToken:  metricsToken,
@@ -69,8 +70,8 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 // who each channel carries (agent or customer), so the UI shows people.
 type liveAdapter struct {
 	rec   *recorder.Recorder
-	core  *callcore.Core  // nil without a CTI link
-	cache *cfgcache.Cache // agents' names; nil without a CTI link
+	core  *callcore.Core // nil without a CTI link
+	cache *ccdata.Cache  // agents' names; nil without a CTI link
 }
 
 func (l liveAdapter) Live() []api.LiveCall {
@@ -255,22 +256,22 @@ func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (ap
 
 // rulesAdapter reads and writes the `rules:` key of the serve
 // configuration file and installs the result.
-type rulesAdapter struct{ h *ruleHolder }
+type rulesAdapter struct{ h *rules.Holder }
 
 func (r rulesAdapter) Rules() (api.RulesDoc, error) {
-	doc := api.RulesDoc{Path: r.h.path, Editable: r.h.path != ""}
-	set := r.h.set.Load()
+	doc := api.RulesDoc{Path: r.h.Path(), Editable: r.h.Path() != ""}
+	set := r.h.Set()
 	doc.Rules, doc.Warnings = set.Len(), set.Warnings()
-	if r.h.path == "" {
+	if r.h.Path() == "" {
 		return doc, nil
 	}
-	data, err := os.ReadFile(r.h.path)
+	data, err := os.ReadFile(r.h.Path())
 	if err != nil {
 		return doc, err
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return doc, fmt.Errorf("%s: %w", r.h.path, err)
+		return doc, fmt.Errorf("%s: %w", r.h.Path(), err)
 	}
 	if n := mappingValue(&root, "rules"); n != nil {
 		var buf bytes.Buffer
@@ -289,7 +290,7 @@ func (r rulesAdapter) Rules() (api.RulesDoc, error) {
 }
 
 func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
-	if r.h.path == "" {
+	if r.h.Path() == "" {
 		return api.RulesDoc{}, &api.Problem{Status: http.StatusConflict, Title: "Rules not editable",
 			Detail: "this server was started without a configuration file (serve --config FILE): there is nowhere to save rules"}
 	}
@@ -297,10 +298,10 @@ func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
 	if err != nil {
 		return api.RulesDoc{}, err
 	}
-	if err := r.h.writeRules(&value); err != nil {
-		var inv *invalidRules
-		if errors.As(err, &inv) {
-			return api.RulesDoc{}, invalidRulesProblem(inv.err)
+	if err := r.h.Save(&value); err != nil {
+		var rej *rules.RejectedError
+		if errors.As(err, &rej) {
+			return api.RulesDoc{}, invalidRulesProblem(rej.Err)
 		}
 		return api.RulesDoc{}, err
 	}
@@ -314,7 +315,7 @@ func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) {
 	if err != nil {
 		return api.RulesDoc{}, err
 	}
-	return api.RulesDoc{YAML: text, Path: r.h.path, Editable: r.h.path != "", Groups: len(c.Groups), Rules: set.Len(),
+	return api.RulesDoc{YAML: text, Path: r.h.Path(), Editable: r.h.Path() != "", Groups: len(c.Groups), Rules: set.Len(),
 		Warnings: set.Warnings()}, nil
 }
 
@@ -342,90 +343,6 @@ func parseRules(text string) (rules.Config, yaml.Node, *rules.Set, error) {
 
 func invalidRulesProblem(err error) error {
 	return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
-}
-
-// invalidRules: the configuration file with the new rules would not load.
-type invalidRules struct{ err error }
-
-func (e *invalidRules) Error() string { return e.err.Error() }
-
-// writeRules replaces the `rules:` key of the configuration file with value
-// (a document node; empty = no rules), keeping the other keys and their
-// comments, and installs the rules: the new file is written to a temporary
-// file, loaded from there exactly as a reload would (else *invalidRules and
-// nothing changes), renamed into place and put in force, all under
-// writeMu. The file watcher then loads the same rules once more.
-func (h *ruleHolder) writeRules(value *yaml.Node) error {
-	h.writeMu.Lock()
-	defer h.writeMu.Unlock()
-	data, err := os.ReadFile(h.path)
-	if err != nil {
-		return err
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%s: %w", h.path, err)
-	}
-	if root.Kind == 0 {
-		root = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
-	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return fmt.Errorf("%s: the configuration file is not a YAML mapping", h.path)
-	}
-	m := root.Content[0]
-	newValue := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	if value.Kind == yaml.DocumentNode && len(value.Content) > 0 {
-		newValue = value.Content[0]
-	}
-	replaced := false
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "rules" {
-			m.Content[i+1] = newValue
-			replaced = true
-		}
-	}
-	if !replaced {
-		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "rules"}, newValue)
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return err
-	}
-	fi, err := os.Stat(h.path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(h.path), "."+filepath.Base(h.path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	set, groups, err := compileFile(tmp.Name())
-	if err != nil {
-		return &invalidRules{err}
-	}
-	if err := os.Rename(tmp.Name(), h.path); err != nil {
-		return err
-	}
-	h.install(set, groups)
-	return nil
 }
 
 // mappingValue returns the value of key in the top-level mapping of a

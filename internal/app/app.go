@@ -29,6 +29,7 @@ import (
 	"github.com/openrec/openrec/internal/capture"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -36,7 +37,9 @@ import (
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
@@ -64,9 +67,10 @@ type App struct {
 	// metrics_listen: /metrics on its own listener.
 	metrics     *http.Server
 	metricsAddr string
-	guard       *resources.Guard // resources behind admission and health
-	hub         *live.Hub        // live audio of recordings in progress (listen live)
-	mp3         *mediaconv.Cache // MP3s made for downloads
+	guard       *resources.Guard                // resources behind admission and health
+	hub         *live.Hub                       // live audio of recordings in progress (listen live)
+	mp3         *mediaconv.Cache                // MP3s made for downloads
+	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
 	dataDir     string
 	capture     *capture.Engine // serve --capture-interface, nil without
 	stopCapture func()          // stops it and waits (Close, Shutdown); idempotent
@@ -87,10 +91,14 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if log == nil {
 		log = slog.Default()
 	}
+	warnReadableSecrets(cfg, log)
 	if err := raiseFileLimit(cfg.MaxCalls, cfg.FDReserve); err != nil {
 		return nil, err
 	}
-	low, high, _ := cfg.PortRange()
+	low, high, err := cfg.PortRange()
+	if err != nil {
+		return nil, err
+	}
 	ports, err := rtpin.NewPortAllocator(low, high, cfg.PortQuarantine, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("rtp_ports: %w", err)
@@ -106,31 +114,72 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
-	if err := privateDir(dataDir); err != nil {
+	perms, err := newDataPerms(cfg.DataGroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := perms.dataDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, DBPath(dataDir))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// One unwind: each step that acquires something pushes its release;
+	// a failed start releases them in reverse order.
+	var undo []func()
+	started := false
+	defer func() {
+		if started {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}()
+	undo = append(undo, func() { _ = db.Close() })
+	keys, err := loadEncryption(cfg.Encryption, log)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
-			_ = db.Close()
 			return nil, err
 		}
 	}
 	sealKey, err := seal.LoadOrCreateKey(filepath.Join(dataDir, KeysDir))
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	a.fpKey = seal.FingerprintKey(sealKey)
+	if err := recordDecryptKeys(dataDir, cfg.Encryption.DecryptKeys); err != nil {
+		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
+	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
-	rtpIP := netip.MustParseAddr(cfg.RTPIP)
+	// The CTI side comes first: the recorder is built with its correlator,
+	// and the CTI side's Run gets the recorder (no setter closes a cycle).
+	var cor recorder.Correlator
+	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
+	if err != nil {
+		return nil, err
+	}
+	if a.cti != nil {
+		undo = append(undo, a.cti.close)
+	}
+	if perms.shared() {
+		a.sealed.share = func(r *store.Recording) error { return perms.shareRecording(dataDir, r) }
+	}
+	rtpIP, err := netip.ParseAddr(cfg.RTPIP)
+	if err != nil {
+		return nil, fmt.Errorf("rtp_ip: %w", err)
+	}
 	var adv netip.Addr
 	if cfg.AdvertiseIP != "" {
-		adv = netip.MustParseAddr(cfg.AdvertiseIP)
+		if adv, err = netip.ParseAddr(cfg.AdvertiseIP); err != nil {
+			return nil, fmt.Errorf("advertise_ip: %w", err)
+		}
 	}
 	a.rec, err = recorder.New(recorder.Config{
 		DataDir:         dataDir,
@@ -147,14 +196,17 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		Ports:           ports,
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
+		Correlator:      cor,
+		LiveHub:         a.hub,
+		Encryption:      keys,
+		Tenant:          sourceTenantName(cfg),
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { _ = a.rec.Close() })
 	if n, err := a.rec.Recover(ctx); err != nil {
-		_ = db.Close()
 		return nil, err
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
@@ -162,34 +214,25 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	sipsrv.RouteLibraryLogs(log)
 	sc := sipConfig(cfg, adv, log)
 	if sc.TLS, sc.TLSClient, err = sipTLS(cfg, a.certs); err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	a.sip, err = sipsrv.New(sc, a.rec)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { _ = a.sip.Close() })
 	a.rec.SetSignaler(a.sip)
-	a.rec.SetLiveHub(a.hub)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
-		_ = a.sip.Close()
-		_ = db.Close()
-		return nil, err
-	}
-	a.cti, err = startCTI(ctx, cfg, a.rec, db, a.certs, log)
-	if err != nil {
-		_ = a.sip.Close()
-		_ = db.Close()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	started = true // from here a.Close releases everything
 	if a.cti != nil {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.cti.run(runCtx)
+			_ = a.cti.run(runCtx, a.rec, log) // each part's error is logged
 		}()
 	}
 	a.wg.Add(3)
@@ -205,12 +248,20 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		defer a.wg.Done()
 		a.sessionSweep(runCtx, 10*time.Minute)
 	}()
+	if perms.shared() {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			perms.shareExisting(runCtx, a.rec.MediaDir(), log)
+		}()
+	}
 	// Retention runs whether or not a CTI link is configured.
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
-			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention}}).Run(runCtx)
+			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention},
+			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
 	if opt.Capture != nil {
@@ -238,8 +289,25 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		ready = append(ready, "sip_tls", addr)
 	}
 	log.Info("openrec recorder ready", append(ready, "http", a.HTTPAddr(), "data_dir", dataDir,
-		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String())...)
+		"rtp_ports", cfg.RTPPorts, "max_calls", cfg.MaxCalls, "format", format.String(),
+		"encryption_at_rest", keys.Encrypts(), "decrypt_keys", keys.CanDecrypt())...)
 	return a, nil
+}
+
+// rulePeriods gives the sweeper the retention periods of the recording
+// rules in force: those the CTI side reloads, or without a CTI link those
+// of the configuration file (recordings made with CTI earlier still name
+// their rule).
+func (a *App) rulePeriods() func() map[string]time.Duration {
+	if a.cti != nil {
+		return func() map[string]time.Duration { return a.cti.rules.Set().Retentions() }
+	}
+	set, err := rules.Compile(a.cfg.Rules)
+	if err != nil {
+		return nil // not reached: Start validated the rules
+	}
+	m := set.Retentions()
+	return func() map[string]time.Duration { return m }
 }
 
 // SIPAddr is the bound SIP address (UDP and TCP).
@@ -414,7 +482,7 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", setting, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.SecurityHeaders(h), ReadHeaderTimeout: 10 * time.Second}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -423,14 +491,17 @@ func (a *App) serveOwn(setting, addr string, h http.Handler) (*http.Server, stri
 	return srv, l.Addr().String(), nil
 }
 
-// Reload reads the recording rules (from the configuration file) and the
-// configuration data again: what SIGHUP does. Without a CTI link there is
-// nothing to reload.
+// Reload reads the recording rules (from the configuration file), the
+// configuration data and the encryption key files again: what SIGHUP
+// does. A key file that no longer loads keeps the keys in force.
 func (a *App) Reload(ctx context.Context) error {
 	if a.certs != nil {
 		if err := a.certs.Reload(); err != nil {
 			return err
 		}
+	}
+	if err := a.reloadEncryption(); err != nil {
+		return err
 	}
 	if a.cti == nil {
 		return nil
@@ -460,10 +531,7 @@ func (a *App) Close() {
 		_ = a.rec.Close()
 		_ = a.sip.Close()
 		if a.cti != nil {
-			_ = a.cti.client.Close()
-			if a.cti.traceFile != nil {
-				_ = a.cti.traceFile.Close()
-			}
+			a.cti.close()
 		}
 		for _, srv := range []*http.Server{a.http, a.pprof, a.metrics} {
 			if srv != nil {

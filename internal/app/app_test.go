@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // startApp runs a recorder on loopback with port 0 and a temp data dir.
@@ -43,9 +45,10 @@ func newDialer(t testing.TB) *dial.Dialer {
 // waitFinished waits until n recordings are no longer "recording".
 func waitFinished(t testing.TB, a *app.App, n int) []store.Recording {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 100})
+	var recs []store.Recording
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
+		var err error
+		recs, err = a.Store().ListRecordings(context.Background(), store.Filter{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,14 +58,9 @@ func waitFinished(t testing.TB, a *app.App, n int) []store.Recording {
 				done++
 			}
 		}
-		if done >= n && a.Recorder().Active() == 0 {
-			return recs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d finished recordings, have %d of %d", n, done, len(recs))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return done >= n && a.Recorder().Active() == 0, fmt.Sprintf("have %d of %d, %d calls active", done, len(recs), a.Recorder().Active())
+	}, "%d finished recordings", n)
+	return recs
 }
 
 // checkTones asserts each channel carries its own tone over the expected
@@ -196,9 +194,7 @@ func TestCapacityAndOptions(t *testing.T) {
 		_, err := d.Call(ctx, dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Duration: 3 * time.Second, RecordID: "cap-1", StartSkew: 300 * time.Millisecond})
 		first <- err
 	}()
-	for a.Recorder().Active() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "the first call", func() bool { return a.Recorder().Active() > 0 })
 	_, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Duration: 500 * time.Millisecond, RecordID: "cap-2"})
 	var se dial.StatusError
 	if !asStatus(err, &se) || se.Code != 503 {
@@ -295,16 +291,12 @@ func TestShutdownDrainsActiveCalls(t *testing.T) {
 		_, err := d.Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeMSR, Duration: 2 * time.Second, RecordID: "drain-1"})
 		done <- err
 	}()
-	for a.Recorder().Stats().ActiveLegs < 2 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "both legs of the call", func() bool { return a.Recorder().Stats().ActiveLegs >= 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	shut := make(chan error, 1)
 	go func() { shut <- a.Shutdown(ctx) }()
-	for !a.Recorder().Stats().Draining {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "draining", func() bool { return a.Recorder().Stats().Draining })
 	if code, _ := d.Options(context.Background(), a.SIPAddr().String()); code != 503 {
 		t.Errorf("OPTIONS while draining = %d, want 503", code)
 	}

@@ -49,7 +49,11 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err != nil {
 		return capture.Stats{}, err
 	}
-	if err := privateDir(dataDir); err != nil {
+	perms, err := newDataPerms(cfg.DataGroup)
+	if err != nil {
+		return capture.Stats{}, err
+	}
+	if err := perms.dataDir(dataDir); err != nil {
 		return capture.Stats{}, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, DBPath(dataDir))
@@ -73,6 +77,21 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err != nil {
 		return capture.Stats{}, err
 	}
+	// Enhanced Passive Recording: with a live capture the CTI link runs
+	// beside it, and each observed call is matched to the CTI call of its
+	// DN. The CTI side comes first: the recorder is built with its
+	// correlator (as in serve).
+	var (
+		side *ctiSide
+		cor  recorder.Correlator
+	)
+	if len(cfg.Servers()) > 0 && opt.Replay {
+		log.Warn("cti settings ignored: a capture file is replayed, CTI events are live")
+	} else if !opt.Replay {
+		if side, cor, err = startCTI(ctx, cfg, db, dataDir, nil, log); err != nil {
+			return capture.Stats{}, err
+		}
+	}
 	rec, err := recorder.New(recorder.Config{
 		DataDir:       dataDir,
 		Format:        format,
@@ -83,45 +102,38 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 		FsyncInterval: cfg.FsyncInterval,
 		Ports:         ports,
 		DTMF:          dtmfBySource(cfg),
+		Correlator:    cor,
 		Now:           now,
 		Logger:        log,
 	}, st)
 	if err != nil {
+		if side != nil {
+			side.close()
+		}
 		return capture.Stats{}, err
 	}
 	if n, err := rec.Recover(ctx); err != nil {
+		if side != nil {
+			side.close()
+		}
 		return capture.Stats{}, err
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
 	}
 	var identify func(follow.CallInfo) (capture.Identity, error)
-	if len(cfg.Servers()) > 0 && opt.Replay {
-		log.Warn("cti settings ignored: a capture file is replayed, CTI events are live")
-	} else if !opt.Replay {
-		// Enhanced Passive Recording: the CTI link runs beside the capture;
-		// each observed call is matched to the CTI call of its DN.
-		side, err := startCTI(ctx, cfg, rec, db, nil, log)
-		if err != nil {
-			_ = rec.Close()
-			return capture.Stats{}, err
-		}
-		if side != nil {
-			ctiCtx, stop := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				side.run(ctiCtx)
-			}()
-			defer func() {
-				_ = side.client.Close()
-				stop()
-				<-done
-				if side.traceFile != nil {
-					_ = side.traceFile.Close()
-				}
-			}()
-			identify = eprIdentify(side.core, log)
-		}
+	if side != nil {
+		ctiCtx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = side.run(ctiCtx, rec, log) // each part's error is logged
+		}()
+		defer func() {
+			stop()
+			side.close()
+			<-done
+		}()
+		identify = eprIdentify(side.core, log)
 	}
 	eng := capture.New(capture.Config{
 		Recorder:      rec,

@@ -14,16 +14,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
-	"github.com/openrec/openrec/internal/cti/cfgcache"
-	"github.com/openrec/openrec/internal/cti/cfgsource"
+	"github.com/openrec/openrec/internal/cti/ccdata"
+	"github.com/openrec/openrec/internal/cti/ccdata/loader"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/link"
-	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/expire"
 )
 
 // ctiSide is the CTI half of the process: configuration cache, DN filter,
@@ -31,9 +34,9 @@ import (
 type ctiSide struct {
 	core       *callcore.Core
 	client     *link.Client
-	cache      *cfgcache.Cache
-	source     *cfgsource.Source
-	rules      *ruleHolder
+	cache      *ccdata.Cache
+	source     *loader.Source
+	rules      *rules.Holder
 	notifyHist prometheus.Histogram
 	traceFile  *os.File
 }
@@ -61,29 +64,43 @@ func ctiTLS(s config.CTIServer, c *certs) (*tls.Config, error) {
 	return conf, nil
 }
 
-// startCTI builds the CTI side when SIP Servers are configured; with only
-// a DN filter it still enforces exclusion at the SIP side.
-func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st callcore.Store, clientCert *certs, log *slog.Logger) (*ctiSide, error) {
+// startCTI builds the CTI side when SIP Servers are configured, before the
+// recorder: the recorder gets the correlator it returns (nil: none) and
+// Run gets the recorder. With only a DN filter there is no CTI side, but
+// the correlator still enforces exclusion at the SIP side. It starts no
+// goroutine; on error nothing is left open.
+func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir string, clientCert *certs, log *slog.Logger) (*ctiSide, recorder.Correlator, error) {
 	filter, err := dnfilter.Parse(cfg.DNInclude, cfg.DNExclude)
 	if err != nil {
-		return nil, fmt.Errorf("dn_include/dn_exclude: %w", err)
+		return nil, nil, fmt.Errorf("dn_include/dn_exclude: %w", err)
 	}
 	servers := cfg.Servers()
 	if len(servers) == 0 {
-		if cfg.DNExclude != "" {
-			rec.SetCorrelator(callcore.FilterOnly(filter))
+		if cfg.PCIPauseDNs != "" || cfg.PCIPauseKey != "" {
+			// Only the CTI side sees a payment IVR or attached data.
+			log.Warn("pci_pause_dns and pci_pause_key need a CTI link (cti, cti_servers): without one no recording is paused for payments")
 		}
-		return nil, nil
+		if cfg.DNExclude != "" {
+			return nil, callcore.FilterOnly(filter), nil
+		}
+		return nil, nil, nil
 	}
-	srcCfg := cfgsource.Config{File: cfg.ConfigFile, URL: cfg.ConfigURL, Reload: cfg.ConfigReload, Logger: log}
-	data, _, err := cfgsource.Load(ctx, srcCfg)
+	side := &ctiSide{}
+	built := false
+	defer func() {
+		if !built {
+			side.close()
+		}
+	}()
+	srcCfg := loader.Config{File: cfg.ConfigFile, URL: cfg.ConfigURL, Reload: cfg.ConfigReload, Logger: log}
+	data, _, err := loader.Load(ctx, srcCfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cache := cfgcache.NewCache(data)
+	cache := ccdata.NewCache(data)
 	tenants, err := tenantConfigs(cfg, data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switches := map[string]string{}
 	var ctiServers []link.Server
@@ -95,7 +112,7 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		srv := link.Server{Name: name, Switch: s.Switch, Primary: s.Primary, Backup: s.Backup}
 		if s.TLS {
 			if srv.TLS, err = ctiTLS(s, clientCert); err != nil {
-				return nil, fmt.Errorf("cti server %q: %w", name, err)
+				return nil, nil, fmt.Errorf("cti server %q: %w", name, err)
 			}
 		}
 		if t, listed := tenantOfSwitch(cfg, data, s.Switch); listed {
@@ -108,28 +125,35 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		ctiServers = append(ctiServers, srv)
 	}
 	if len(ctiServers) == 0 {
-		return nil, fmt.Errorf("tenants_only: no cti server belongs to a listed tenant")
+		return nil, nil, fmt.Errorf("tenants_only: no cti server belongs to a listed tenant")
 	}
 	keys, err := engineKeys(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("data keys: %w", err)
+		return nil, nil, fmt.Errorf("data keys: %w", err)
 	}
 	charset, err := conversation.ParseCharset(cfg.UserDataCharset)
 	if err != nil {
-		return nil, fmt.Errorf("user_data_charset: %w", err)
+		return nil, nil, fmt.Errorf("user_data_charset: %w", err)
 	}
-	holder, err := newRuleHolder(cfg.Rules, cfg.Path, log)
+	holder, err := rules.NewHolder(cfg.Rules, cfg.Path, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	rc := recordConfig(cfg)
-	rc.Rule = holder.decide(cache, recordDNs(cfg))
+	rc, err := recordConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ask, err := recordDNs(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc.Rule = decide(holder, cache, ask)
 	eng := conversation.New(conversation.Config{Filter: filter, Config: cache, Switches: switches, Keys: keys, Charset: charset,
 		Notify: notifyConfig(cfg, data), Record: rc, WrapUp: cfg.WrapUp, Logger: log,
 		Tenants: tenants, OnlyListedTenants: cfg.TenantsOnly,
 		Detect: conversation.DetectConfig{LegTimeout: cfg.DetectLegTimeout, RTPTimeout: cfg.DetectRTPTimeout, OrphanTimeout: cfg.DetectOrphanTimeout,
 			AudioPerLeg: true}}) // the recorder reports the first RTP of every leg
-	side := &ctiSide{cache: cache, rules: holder}
+	side.cache, side.rules = cache, holder
 	var traceOut io.Writer
 	switch cfg.CTITrace {
 	case "":
@@ -138,7 +162,7 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 	default:
 		f, err := os.OpenFile(cfg.CTITrace, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("cti_trace: %w", err)
+			return nil, nil, fmt.Errorf("cti_trace: %w", err)
 		}
 		side.traceFile = f
 		traceOut = f
@@ -149,19 +173,22 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		Buckets: []float64{.005, .01, .025, .05, .1, .15, .25, .5, 1, 3, 5},
 	})
 	retention, _ := st.(callcore.RetentionStore)
+	var deleter callcore.Deleter
+	if d, ok := st.(expire.Deleter); ok {
+		deleter = recordingDeleter{st: d, dataDir: dataDir}
+	}
+	notifyHist := side.notifyHist
 	core, err := callcore.New(callcore.Config{
-		Engine: eng, Filter: filter, Pauser: rec, Store: st, Logger: log,
+		Engine: eng, Filter: filter, Store: st, Logger: log,
 		Exclude:   excluder(filter, tenants, cache),
-		Retention: retention, PrerecordGrace: cfg.PrerecordGrace, KeepKey: cfg.KeepKey,
-		ObserveNotify: func(d time.Duration) { side.notifyHist.Observe(d.Seconds()) },
+		Retention: retention, Deleter: deleter, PrerecordGrace: cfg.PrerecordGrace, KeepKey: cfg.KeepKey,
+		ObserveNotify: func(d time.Duration) { notifyHist.Observe(d.Seconds()) },
 		SourceTenant:  sourceTenant(cfg, cache),
+		DTMF:          ctiDTMF(cfg, holder),
 		Trace:         traceOut,
-		Requester: requesterFunc(func(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error) {
-			return side.client.Request(ctx, server, m)
-		}),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	side.core = core
 	client, err := link.New(link.Config{
@@ -181,30 +208,74 @@ func startCTI(ctx context.Context, cfg config.Serve, rec *recorder.Recorder, st 
 		},
 	}, core)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	side.client = client
-	srcCfg.OnChange = func(old, cur *cfgcache.Snapshot) {
+	srcCfg.OnChange = func(old, cur *ccdata.Snapshot) {
 		log.Info("configuration data changed: registering the monitored DNs again",
 			"tenants", len(cur.Tenants()), "switches", len(cur.Switches()))
 		for _, s := range ctiServers {
 			client.Refresh(s.Name)
 		}
 	}
-	if side.source, err = cfgsource.New(srcCfg, cache); err != nil {
-		return nil, err
+	if side.source, err = loader.New(srcCfg, cache); err != nil {
+		return nil, nil, err
 	}
-	rec.SetCorrelator(core)
 	log.Info("cti link configured", "servers", len(ctiServers), "dn_filter", filter.String(),
 		"tenants", len(data.Tenants), "dns", len(data.DNs), "persons", len(data.Persons))
-	return side, nil
+	built = true
+	return side, core, nil
 }
 
-func (s *ctiSide) run(ctx context.Context) {
-	go func() { _ = s.core.Run(ctx) }()
-	go func() { _ = s.source.Run(ctx) }()
-	go s.rules.watch(ctx.Done(), 2*time.Second)
-	_ = s.client.Run(ctx)
+// run runs the CTI side until ctx ends: the call core (commanding rec),
+// the configuration source, the rules file watch and the CTI client. Each
+// part's error is logged as it ends; the first is returned once all ended.
+func (s *ctiSide) run(ctx context.Context, rec callcore.Recorder, log *slog.Logger) error {
+	var g errgroup.Group
+	part := func(name string, run func() error) {
+		g.Go(func() error {
+			err := run()
+			if errors.Is(err, callcore.ErrClosed) || errors.Is(err, link.ErrClosed) {
+				err = nil // closed before it ran: a start cut short, not a failure
+			}
+			if err != nil {
+				log.Error("cti side: "+name+" stopped", "error", err)
+				err = fmt.Errorf("%s: %w", name, err)
+			}
+			return err
+		})
+	}
+	part("call core", func() error { return s.core.Run(ctx, s.client, rec) })
+	part("configuration source", func() error { return s.source.Run(ctx) })
+	part("rules watch", func() error { s.rules.Watch(ctx.Done(), 2*time.Second); return nil })
+	part("cti client", func() error { return s.client.Run(ctx) })
+	return g.Wait()
+}
+
+// close releases what startCTI opened and stops what run started (the
+// call core, the CTI client); safe on a side startCTI left half built.
+func (s *ctiSide) close() {
+	if s.core != nil {
+		_ = s.core.Close()
+	}
+	if s.client != nil {
+		_ = s.client.Close()
+	}
+	if s.traceFile != nil {
+		_ = s.traceFile.Close()
+	}
+}
+
+// recordingDeleter deletes the recordings the CTI side's retention
+// decisions made due through store/expire, the one place that knows a
+// recording's files.
+type recordingDeleter struct {
+	st      expire.Deleter
+	dataDir string
+}
+
+func (d recordingDeleter) Delete(ctx context.Context, r *store.Recording, reason string) error {
+	return expire.Delete(ctx, d.st, d.dataDir, r, reason)
 }
 
 // reload reads the recording rules and the configuration data again
@@ -213,15 +284,9 @@ func (s *ctiSide) reload(ctx context.Context) error {
 	return errors.Join(s.rules.Reload(), s.source.ReloadNow(ctx))
 }
 
-type requesterFunc func(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error)
-
-func (f requesterFunc) Request(ctx context.Context, server string, m *tlib.Message) (*tlib.Message, error) {
-	return f(ctx, server, m)
-}
-
 // sourceTenant maps a SIP source to a tenant: the longest source_tenants
 // prefix containing it, else default_tenant.
-func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[string]string {
+func sourceTenant(cfg config.Serve, cache *ccdata.Cache) func(string) map[string]string {
 	nameOf := sourceTenantName(cfg)
 	return func(source string) map[string]string {
 		name := nameOf(source)
@@ -230,9 +295,9 @@ func sourceTenant(cfg config.Serve, cache *cfgcache.Cache) func(string) map[stri
 		}
 		t, ok := cache.Snapshot().TenantByName(name)
 		if !ok {
-			t = cfgcache.Tenant{Name: name}
+			t = ccdata.Tenant{Name: name}
 		}
-		return cfgcache.TenantKeys(t, cfgcache.Switch{})
+		return ccdata.TenantKeys(t, ccdata.Switch{})
 	}
 }
 
@@ -295,13 +360,13 @@ func engineKeys(cfg config.Serve) (conversation.Keys, error) {
 		}
 	}
 	if cfg.FullNameOrder == "last_first" {
-		keys.Agent.NameOrder = cfgcache.LastFirst
+		keys.Agent.NameOrder = ccdata.LastFirst
 	}
 	keys.Agent.Delimiter = cfg.FullNameDelimiter
 	return keys, keys.Agent.Validate()
 }
 
-func notifyConfig(cfg config.Serve, data *cfgcache.Data) conversation.NotifyConfig {
+func notifyConfig(cfg config.Serve, data *ccdata.Data) conversation.NotifyConfig {
 	base := func(enabled bool, key string, values map[string]string) conversation.NotifyConfig {
 		n := conversation.NotifyConfig{Disabled: !enabled, Timeout: cfg.NotifyTimeout}
 		if key != "" {
@@ -353,16 +418,24 @@ func firstNonEmpty(v ...string) string {
 }
 
 // recordDNs is the record_dns filter (nil when unset).
-func recordDNs(cfg config.Serve) *dnfilter.Filter {
+func recordDNs(cfg config.Serve) (*dnfilter.Filter, error) {
 	if cfg.RecordDNs == "" {
-		return nil
+		return nil, nil
 	}
-	ask, _ := dnfilter.Parse(cfg.RecordDNs, "") // validated by config
-	return ask
+	ask, err := dnfilter.Parse(cfg.RecordDNs, "")
+	if err != nil {
+		return nil, fmt.Errorf("record_dns: %w", err)
+	}
+	return ask, nil
 }
 
-func recordConfig(cfg config.Serve) conversation.RecordConfig {
-	ids, _ := cfg.MsgIDs() // validated by config
+// recordConfig is the engine's recording configuration from the settings
+// (Validate checked them; an error here names the setting anyway).
+func recordConfig(cfg config.Serve) (conversation.RecordConfig, error) {
+	ids, err := cfg.MsgIDs()
+	if err != nil {
+		return conversation.RecordConfig{}, err
+	}
 	r := conversation.RecordConfig{
 		MsgIDs:  conversation.MsgIDs{Start: ids[0], Stop: ids[1], Pause: ids[2], Resume: ids[3]},
 		Consult: cfg.RecordConsultCalls,
@@ -370,10 +443,14 @@ func recordConfig(cfg config.Serve) conversation.RecordConfig {
 		AudioSrc: cfg.ConsentAudioSrc, ToneSilenceDuration: cfg.ConsentToneSilence,
 		KeepKey: cfg.KeepKey,
 	}
-	r.Geo, _ = conversation.ParseGeo(cfg.RecordGeo) // validated by config
+	if r.Geo, err = conversation.ParseGeo(cfg.RecordGeo); err != nil {
+		return r, fmt.Errorf("record_geo: %w", err)
+	}
 	r.PCI.Key = cfg.PCIPauseKey
 	if cfg.PCIPauseDNs != "" {
-		r.PCI.DNs, _ = dnfilter.Parse(cfg.PCIPauseDNs, "") // validated by config
+		if r.PCI.DNs, err = dnfilter.Parse(cfg.PCIPauseDNs, ""); err != nil {
+			return r, fmt.Errorf("pci_pause_dns: %w", err)
+		}
 	}
-	return r
+	return r, nil
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // ccEnv is a recorder (app) with a CTI link to a running simulator.
@@ -86,13 +88,7 @@ func startContactCenterWith(t testing.TB, simMut func(*sim.Config), more ...func
 	} else {
 		csim.SetRecorders([]string{env.a.SIPAddr().String()})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(metrics(t, env.a), "openrec_cti_links_up 1") {
-		if time.Now().After(deadline) {
-			t.Fatalf("CTI link did not come up:\n%s", metrics(t, env.a))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitMetric(t, env.a, "openrec_cti_links_up 1", 10*time.Second)
 	return env
 }
 
@@ -109,13 +105,10 @@ func metrics(t testing.TB, a *app.App) string {
 // the attached data; why says what is missing if it never comes.
 func (e *ccEnv) waitNotification(t testing.TB, value, why string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !contains(e.notifications(), value) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", why, e.notifications())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtool.Poll(t, 5*time.Second, func() (bool, string) {
+		n := e.notifications()
+		return contains(n, value), fmt.Sprint(n)
+	}, "%s", why)
 }
 
 func (e *ccEnv) notifications() []string {
@@ -356,30 +349,24 @@ steps:
 	if target == "" {
 		t.Fatalf("no recording of the consulted agent: %+v", recs)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r, err := env.a.Store().GetRecording(context.Background(), target)
-		if err != nil {
+	var r *store.Recording
+	testtool.Poll(t, 5*time.Second, func() (bool, string) {
+		var err error
+		if r, err = env.a.Store().GetRecording(context.Background(), target); err != nil {
 			t.Fatal(err)
 		}
-		if r.ExternalData["GEN_USR_CallReason"] == "Upsell" {
-			if len(r.Couples) == 0 || r.Couples[0].StartMS > 300 {
-				t.Errorf("couples do not cover the consult part: %+v", r.Couples)
-			}
-			for i := 1; i < len(r.Couples); i++ {
-				if gap := r.Couples[i].StartMS - r.Couples[i-1].EndMS; gap > 300 {
-					t.Errorf("gap of %d ms between couples: %+v", gap, r.Couples)
-				}
-			}
-			if last := r.Couples[len(r.Couples)-1]; r.DurationMS-last.EndMS > 300 {
-				t.Errorf("couples end at %d ms of %d: %+v", last.EndMS, r.DurationMS, r.Couples)
-			}
-			return
+		return r.ExternalData["GEN_USR_CallReason"] == "Upsell", fmt.Sprint(r.ExternalData)
+	}, "data attached after release reaching the recording")
+	if len(r.Couples) == 0 || r.Couples[0].StartMS > 300 {
+		t.Errorf("couples do not cover the consult part: %+v", r.Couples)
+	}
+	for i := 1; i < len(r.Couples); i++ {
+		if gap := r.Couples[i].StartMS - r.Couples[i-1].EndMS; gap > 300 {
+			t.Errorf("gap of %d ms between couples: %+v", gap, r.Couples)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("data attached after release never reached the recording: %v", r.ExternalData)
-		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	if last := r.Couples[len(r.Couples)-1]; r.DurationMS-last.EndMS > 300 {
+		t.Errorf("couples end at %d ms of %d: %+v", last.EndMS, r.DurationMS, r.Couples)
 	}
 }
 

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,10 +101,8 @@ func TestDiskFullTmpfs(t *testing.T) {
 				done <- err
 			}()
 		}
-		for a.Recorder().Active() < 3 {
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(1500 * time.Millisecond)
+		waitFor(t, 10*time.Second, "three calls", func() bool { return a.Recorder().Active() >= 3 })
+		time.Sleep(1500 * time.Millisecond) // models time: 1.5 s recorded before the disk fills
 		fill(t, filler, 3e6)
 		wantUnavailable(t, a, "disk below critical watermark")
 		for range 3 {
@@ -144,10 +143,8 @@ func TestDiskFullTmpfs(t *testing.T) {
 			_, err := d.Call(context.Background(), spec)
 			done <- err
 		}()
-		for a.Recorder().Active() == 0 {
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(1500 * time.Millisecond)
+		waitFor(t, 10*time.Second, "the call", func() bool { return a.Recorder().Active() > 0 })
+		time.Sleep(1500 * time.Millisecond) // models time: 1.5 s recorded before the disk fills
 		filler := filepath.Join(dir, "filler")
 		fill(t, filler, 0)
 		select {
@@ -169,23 +166,16 @@ func TestDiskFullTmpfs(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantAvailable(t, a)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			recs, err := a.Store().ListRecordings(context.Background(), store.Filter{})
-			if err != nil {
+		var recs []store.Recording
+		testtool.Poll(t, 10*time.Second, func() (bool, string) {
+			var err error
+			if recs, err = a.Store().ListRecordings(context.Background(), store.Filter{}); err != nil {
 				t.Fatal(err)
 			}
-			if len(recs) == 1 && recs[0].Status != store.StatusRecording {
-				r := recs[0]
-				if r.Status != store.StatusPartial || !strings.HasPrefix(r.StatusReason, "disk-full") || r.DurationMS < 1000 {
-					t.Errorf("row: %s (%s), %d ms; want partial, disk-full, > 1 s", r.Status, r.StatusReason, r.DurationMS)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("row never left recording: %+v", recs)
-			}
-			time.Sleep(100 * time.Millisecond)
+			return len(recs) == 1 && recs[0].Status != store.StatusRecording, fmt.Sprintf("%+v", recs)
+		}, "the row leaving recording")
+		if r := recs[0]; r.Status != store.StatusPartial || !strings.HasPrefix(r.StatusReason, "disk-full") || r.DurationMS < 1000 {
+			t.Errorf("row: %s (%s), %d ms; want partial, disk-full, > 1 s", r.Status, r.StatusReason, r.DurationMS)
 		}
 	})
 }

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"strings"
+
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/cti/rules"
 	"github.com/openrec/openrec/internal/media/mixer"
 )
 
@@ -20,5 +23,23 @@ func dtmfBySource(cfg config.Serve) func(string) mixer.DTMFMode {
 			return mixer.DTMFMask
 		}
 		return mode
+	}
+}
+
+// ctiDTMF is the dtmf setting the CTI side gives a recording: its rule's
+// (the rules in force), else its tenant's own (tenants:), else none.
+func ctiDTMF(cfg config.Serve, holder *rules.Holder) func(rule, tenant string) string {
+	return func(rule, tenant string) string {
+		if rule != "" {
+			if m := holder.Set().DTMF(rule); m != "" {
+				return m
+			}
+		}
+		for _, t := range cfg.Tenants {
+			if tenant != "" && t.DTMF != "" && strings.EqualFold(t.Name, tenant) {
+				return t.DTMF
+			}
+		}
+		return ""
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // shortDetect makes failed-recording detection fire within a second, so
@@ -91,8 +92,9 @@ steps:
 		t.Fatalf("only %d recordings: the traffic did not run", len(recs))
 	}
 	t.Logf("%d recordings", len(recs))
-	// The detection ticks on: give it time to (wrongly) fire after the end.
-	time.Sleep(1500 * time.Millisecond)
+	// The detection ticks on: give it time to (wrongly) fire after the
+	// end. Models time (a negative check), not synchronisation.
+	time.Sleep(1500 * time.Millisecond) // models time (see above)
 	for kind, n := range alertCounts(t, metrics(t, env.a)) {
 		if n != 0 {
 			t.Errorf("%d false %s alerts", n, kind)
@@ -146,14 +148,13 @@ func TestCTIFailureAlarmsExactlyOnce(t *testing.T) {
 			} else {
 				step(t, env.sim, "name: fail\nmisbehave: "+tt.misbehave+"\nsteps:"+call)
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for alertCounts(t, metrics(t, env.a))[tt.kind] == 0 || env.a.Recorder().Active() != 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("no %s alert: %v", tt.kind, alertCounts(t, metrics(t, env.a)))
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			time.Sleep(1500 * time.Millisecond) // a second alert would come by now
+			testtool.Poll(t, 10*time.Second, func() (bool, string) {
+				c := alertCounts(t, metrics(t, env.a))
+				return c[tt.kind] > 0 && env.a.Recorder().Active() == 0, fmt.Sprint(c)
+			}, "a %s alert", tt.kind)
+			// Models time (a negative check): a second alert would come
+			// within a few detection periods.
+			time.Sleep(1500 * time.Millisecond) // models time (see above)
 			got := alertCounts(t, metrics(t, env.a))
 			for kind, n := range got {
 				want := 0
@@ -197,10 +198,10 @@ func TestCTIFailureAlarmsExactlyOnce(t *testing.T) {
 // finished, and returns the rows.
 func waitQuiet(t testing.TB, a *app.App) []store.Recording {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 1000})
-		if err != nil {
+	var recs []store.Recording
+	testtool.Poll(t, 15*time.Second, func() (bool, string) {
+		var err error
+		if recs, err = a.Store().ListRecordings(context.Background(), store.Filter{Limit: 1000}); err != nil {
 			t.Fatal(err)
 		}
 		busy := a.Recorder().Active()
@@ -209,12 +210,7 @@ func waitQuiet(t testing.TB, a *app.App) []store.Recording {
 				busy++
 			}
 		}
-		if busy == 0 {
-			return recs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings still in progress: %d", busy)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return busy == 0, fmt.Sprintf("%d still in progress", busy)
+	}, "recordings finished")
+	return recs
 }

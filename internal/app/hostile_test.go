@@ -17,6 +17,7 @@ import (
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // rawPeer talks raw SIP to the recorder over UDP or TCP on loopback.
@@ -258,12 +259,9 @@ func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
 		}
 		return "?"
 	}
-	for deadline := time.Now().Add(2 * time.Second); open() != fmt.Sprint(n) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond) // the dials return before the server accepts
-	}
-	if got := open(); got != fmt.Sprint(n) {
-		t.Errorf("openrec_sip_tcp_connections = %s with %d idle connections", got, n)
-	}
+	// the dials return before the server accepts
+	testtool.Poll(t, 5*time.Second, func() (bool, string) { got := open(); return got == fmt.Sprint(n), got },
+		"openrec_sip_tcp_connections = %d with %d idle connections", n, n)
 	buf := make([]byte, 1)
 	for i, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -271,13 +269,8 @@ func TestIdleSIPTCPConnectionsAreClosed(t *testing.T) {
 			t.Fatalf("idle connection %d not closed: %v", i, err)
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for open() != "0" && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got := open(); got != "0" {
-		t.Errorf("openrec_sip_tcp_connections = %s after the idle timeout", got)
-	}
+	testtool.Poll(t, 5*time.Second, func() (bool, string) { got := open(); return got == "0", got },
+		"openrec_sip_tcp_connections = 0 after the idle timeout")
 	spec := dialSpec(a, "5001")
 	spec.Transport = dial.TransportTCP
 	if _, err := newDialer(t).Call(context.Background(), spec); err != nil {
@@ -314,10 +307,7 @@ func TestTortureMessagesThenAGoodCallIsRecorded(t *testing.T) {
 	if _, err := newDialer(t).Call(context.Background(), spec); err != nil {
 		t.Fatalf("good call after the torture messages: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for a.Recorder().Active() > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "no active call", func() bool { return a.Recorder().Active() == 0 })
 	recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // CTI link loss, end to end: recorder (app) and simulator (sim) over
@@ -39,19 +40,12 @@ func restoreLink(t *testing.T, env *ccEnv) {
 	waitMetric(t, env.a, "openrec_cti_links_up 1", 5*time.Second)
 }
 
-func waitMetric(t *testing.T, a *app.App, line string, d time.Duration) {
+func waitMetric(t testing.TB, a *app.App, line string, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	testtool.Poll(t, d, func() (bool, string) {
 		m := metrics(t, a)
-		if strings.Contains(m, line) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metric %q not seen within %v:\n%s", line, d, grepLines(m, "openrec_"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(m, line), "\n" + grepLines(m, "openrec_")
+	}, "metric %q", line)
 }
 
 func grepLines(s, prefix string) string {
@@ -307,13 +301,8 @@ steps:
 	checkNoCTIFailure(t, env.a)
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+// waitFor waits up to d for cond (see testtool.Eventually).
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testtool.Eventually(t, d, cond, "waiting for %s", what)
 }

@@ -26,6 +26,7 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder, sealFailu
 	counter("rtp_packets_received_total", "RTP packets accepted by the receivers.", func(s recorder.Stats) float64 { return float64(s.PacketsReceived) })
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "rtp_packets_dropped_total",
 		Help: "RTP packets refused because they came from another source than the locked one."}, func() float64 { return float64(rec.PacketsDropped()) }))
+	counter("rtp_packets_unoffered_pt_total", "RTP packets dropped because the SDP did not offer their payload type (not decoded).", func(s recorder.Stats) float64 { return float64(s.PacketsUnofferedPT) })
 	counter("media_timeouts_total", "Legs ended because RTP stopped.", func(s recorder.Stats) float64 { return float64(s.MediaTimeouts) })
 	counter("srtp_auth_failures_total", "SRTP/SRTCP packets that failed authentication (wrong key), counted when their stream closes.", func(s recorder.Stats) float64 { return float64(s.SRTPAuthFailures) })
 	counter("srtp_failed_streams_total", "Recorded streams whose every packet failed SRTP authentication (failed recording alert).", func(s recorder.Stats) float64 { return float64(s.SRTPFailedStreams) })
@@ -53,6 +54,8 @@ func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {
 		func() float64 { return float64(s.core.Stats().Requests) }))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_request_failures_total", Help: "T-Library requests answered with EventError or lost."},
 		func() float64 { return float64(s.core.Stats().RequestFailures) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_actions_dropped_total", Help: "CTI actions dropped because the call core's queue was full (the recorder's SIP and RTP paths never wait)."},
+		func() float64 { return float64(s.core.Stats().Dropped) }))
 	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg"} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "openrec", Name: "failed_recordings_total",

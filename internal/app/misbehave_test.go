@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"time"
 
 	"context"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // The simulator's Media Server misbehaves on purpose; the recorder copes
@@ -119,28 +121,23 @@ steps:
   - {at: 50ms, action: answer, call: c1, dn: "5001"}
   - {at: 3s, action: release, call: c1, dn: "5001"}
 `)
-			deadline := time.Now().Add(8 * time.Second)
-			for {
+			var failure *store.Recording
+			testtool.Poll(t, 8*time.Second, func() (bool, string) {
 				recs, err := env.a.Store().ListRecordings(context.Background(), store.Filter{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				var failure *store.Recording
+				failure = nil
 				for i := range recs {
 					if strings.HasPrefix(recs[i].ID, "noleg-") {
 						failure = &recs[i]
 					}
 				}
-				if failure != nil && failure.Correlation == tt.correlation && len(recs) == tt.rows && env.a.Recorder().Active() == 0 {
-					if failure.Status != store.StatusFailed || failure.RecordedDN != "5001" || failure.ExternalData["GEN_TEV_ThisDN"] != "5001" {
-						t.Errorf("failure row = %+v", failure)
-					}
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("want %d rows with a %s failure row, got %+v", tt.rows, tt.correlation, recs)
-				}
-				time.Sleep(50 * time.Millisecond)
+				return failure != nil && failure.Correlation == tt.correlation && len(recs) == tt.rows && env.a.Recorder().Active() == 0,
+					fmt.Sprintf("%+v", recs)
+			}, "%d rows with a %s failure row", tt.rows, tt.correlation)
+			if failure.Status != store.StatusFailed || failure.RecordedDN != "5001" || failure.ExternalData["GEN_TEV_ThisDN"] != "5001" {
+				t.Errorf("failure row = %+v", failure)
 			}
 		})
 	}

@@ -66,3 +66,36 @@ steps:
 		t.Errorf("%d recordings of 5004, want 2: %+v", checked, recs)
 	}
 }
+
+// An IVR that ends the payment phase by deleting the PCI key (or all the
+// call's attached data) instead of setting stop: the recording resumes.
+func TestCTIAutomaticPCIPauseKeyDeleted(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.RecordDNs = "5004"
+		c.PCIPauseKey = "PCI"
+	})
+	step(t, env.sim, `
+name: pci-delete
+steps:
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551237777", rp: "7000", to: "5004"}
+  - {at: 50ms, action: answer, call: c1, dn: "5004"}
+  - {at: 1200ms, action: update, call: c1, dn: "5004", data: {PCI: start, Lang: en}}
+  - {at: 2400ms, action: delete-data, call: c1, dn: "5004", data: {PCI: ""}}
+  - {at: 3400ms, action: release, call: c1, dn: "5004"}
+`)
+	recs := waitFinished(t, env.a, 1)
+	full, err := env.a.Store().GetRecording(context.Background(), recs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pauses []store.Segment
+	for _, s := range full.Segments {
+		if s.Type == store.SegmentPause {
+			pauses = append(pauses, s)
+		}
+	}
+	if len(pauses) != 1 || pauses[0].EndMS-pauses[0].StartMS > 1800 || pauses[0].EndMS >= full.DurationMS {
+		t.Errorf("pause segments %+v (recording of %d ms), want one of ~1.2 s ended before the call", pauses, full.DurationMS)
+	}
+}

@@ -67,8 +67,16 @@ steps:
 	if r := byCall(t, env.a, env.sim, "r1"); len(r) != 0 {
 		t.Fatalf("recorded without a rule: %+v", r)
 	}
-	time.Sleep(20 * time.Millisecond) // a distinct mtime
+	before, err := os.Stat(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(cfgFile, []byte("rules:\n  groups:\n    - name: Admin\n      rules:\n        - {name: new, action: record, mask: \">5004\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// a distinct mtime whatever the file system's timestamp granularity
+	later := before.ModTime().Add(time.Second)
+	if err := os.Chtimes(cfgFile, later, later); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)

@@ -23,6 +23,7 @@ import (
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // sipStatus is what a SIP response said.
@@ -94,41 +95,34 @@ func healthz(t testing.TB, a *app.App) (int, healthBody, string) {
 // reason (a resource is sampled periodically), and checks Retry-After.
 func wantUnavailable(t testing.TB, a *app.App, reason string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		o := sipOptions(t, a)
-		code, h, retry := healthz(t, a)
-		if o.Code == 503 && code == 503 && strings.Contains(o.Reason, reason) && strings.Contains(h.Reason, reason) {
-			if o.RetryAfter == "" || retry == "" {
-				t.Errorf("503 without Retry-After: OPTIONS %q, healthz %q", o.RetryAfter, retry)
-			}
-			if h.Status != "unavailable" {
-				t.Errorf("healthz status %q", h.Status)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want 503 %q: OPTIONS %d %q, healthz %d %+v", reason, o.Code, o.Reason, code, h)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var (
+		o     sipStatus
+		h     healthBody
+		retry string
+	)
+	testtool.Poll(t, 5*time.Second, func() (bool, string) {
+		var code int
+		o = sipOptions(t, a)
+		code, h, retry = healthz(t, a)
+		return o.Code == 503 && code == 503 && strings.Contains(o.Reason, reason) && strings.Contains(h.Reason, reason),
+			fmt.Sprintf("OPTIONS %d %q, healthz %d %+v", o.Code, o.Reason, code, h)
+	}, "want 503 %q", reason)
+	if o.RetryAfter == "" || retry == "" {
+		t.Errorf("503 without Retry-After: OPTIONS %q, healthz %q", o.RetryAfter, retry)
+	}
+	if h.Status != "unavailable" {
+		t.Errorf("healthz status %q", h.Status)
 	}
 }
 
 // wantAvailable waits until OPTIONS and /healthz both say 200.
 func wantAvailable(t testing.TB, a *app.App) {
 	t.Helper()
-	deadline := time.Now().Add(8 * time.Second)
-	for {
+	testtool.Poll(t, 8*time.Second, func() (bool, string) {
 		o := sipOptions(t, a)
 		code, h, _ := healthz(t, a)
-		if o.Code == 200 && code == 200 && h.Status == "ok" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want 200: OPTIONS %d %q, healthz %d %+v", o.Code, o.Reason, code, h)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return o.Code == 200 && code == 200 && h.Status == "ok", fmt.Sprintf("OPTIONS %d %q, healthz %d %+v", o.Code, o.Reason, code, h)
+	}, "want 200")
 }
 
 // metricValue reads one sample of /metrics.
@@ -285,10 +279,8 @@ func TestDiskWatermarks(t *testing.T) {
 		_, err := d.Call(context.Background(), spec)
 		done <- err
 	}()
-	for a.Recorder().Active() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(1500 * time.Millisecond)
+	waitFor(t, 10*time.Second, "the call", func() bool { return a.Recorder().Active() > 0 })
+	time.Sleep(1500 * time.Millisecond) // models time: 1.5 s of the call recorded before the disk fills
 	disk.set(100e6)
 	wantUnavailable(t, a, "disk below critical watermark")
 	select {

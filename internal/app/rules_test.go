@@ -121,7 +121,7 @@ steps:
 			t.Errorf("media %s still on disk: %v", d.MediaPath, err)
 		}
 	}
-	time.Sleep(1500 * time.Millisecond) // a sweep after c1's session (if any) ended
+	time.Sleep(1500 * time.Millisecond) // models time (negative check): a sweep after c1's session (if any) ended
 	if r := byCall(t, env.a, env.sim, "c1"); len(r) != 0 {
 		t.Errorf("do-not-record call c1 still stored: %+v", r)
 	}

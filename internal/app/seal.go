@@ -22,6 +22,9 @@ type sealingStore struct {
 	log    *slog.Logger
 	now    func() time.Time
 	failed func() // counts a manifest not written
+	// share, if set, gives a finished recording's files to the data_group
+	// (perm.go) once its manifest is written.
+	share func(*store.Recording) error
 }
 
 // The manifest is written before the row: a reader that sees the row
@@ -34,6 +37,11 @@ func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) 
 			s.log.Error("recording manifest not written: the recording is kept, but not sealed", "recording_id", r.ID, "error", err)
 			if s.failed != nil {
 				s.failed()
+			}
+		}
+		if s.share != nil {
+			if err := s.share(r); err != nil {
+				s.log.Warn("recording not shared with the data_group: it stays readable by this account only", "recording_id", r.ID, "error", err)
 			}
 		}
 	}

@@ -46,6 +46,21 @@ func TestMetricsOwnListenerAndToken(t *testing.T) {
 	if code, body := get("http://"+a.MetricsAddr()+"/metrics", "scrape-secret"); code != 200 || !strings.Contains(body, "openrec_") {
 		t.Errorf("/metrics with the token: %d %.80q", code, body)
 	}
+	// The metrics listener's answers carry the security headers too.
+	for _, tok := range []string{"", "scrape-secret"} {
+		req, _ := http.NewRequest("GET", "http://"+a.MetricsAddr()+"/metrics", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("metrics listener (%d): headers %v", resp.StatusCode, resp.Header)
+		}
+	}
 	// The web UI carries the security headers.
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/")
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 )
@@ -14,7 +14,7 @@ import (
 // configuration data (by DBID): the engine's per-tenant overrides. A listed
 // tenant missing from the configuration data is an error: its DNs could
 // never be recorded as configured.
-func tenantConfigs(cfg config.Serve, data *cfgcache.Data) (map[int]conversation.TenantConfig, error) {
+func tenantConfigs(cfg config.Serve, data *ccdata.Data) (map[int]conversation.TenantConfig, error) {
 	if len(cfg.Tenants) == 0 {
 		return nil, nil
 	}
@@ -60,7 +60,7 @@ func tenantConfigs(cfg config.Serve, data *cfgcache.Data) (map[int]conversation.
 	return out, nil
 }
 
-func tenantDBID(data *cfgcache.Data, name string) (int, bool) {
+func tenantDBID(data *ccdata.Data, name string) (int, bool) {
 	for _, t := range data.Tenants {
 		if strings.EqualFold(t.Name, name) {
 			return t.DBID, true
@@ -70,7 +70,7 @@ func tenantDBID(data *cfgcache.Data, name string) (int, bool) {
 }
 
 // tenantOfSwitch returns the tenants: entry of a switch's tenant.
-func tenantOfSwitch(cfg config.Serve, data *cfgcache.Data, sw string) (config.Tenant, bool) {
+func tenantOfSwitch(cfg config.Serve, data *ccdata.Data, sw string) (config.Tenant, bool) {
 	for _, s := range data.Switches {
 		if s.Name != sw {
 			continue
@@ -104,7 +104,7 @@ func notifyTenants(cfg config.Serve) map[string]config.NotifyTenant {
 // excluder says why a recorded DN must never be recorded ("" = it may):
 // the global dn_exclude, or the dn_exclude of the DN's tenant (the DN is
 // looked up on every switch of the configuration data).
-func excluder(global *dnfilter.Filter, tenants map[int]conversation.TenantConfig, cache *cfgcache.Cache) func(string) string {
+func excluder(global *dnfilter.Filter, tenants map[int]conversation.TenantConfig, cache *ccdata.Cache) func(string) string {
 	return func(dn string) string {
 		if global != nil && global.Excluded(dn) {
 			return global.String()

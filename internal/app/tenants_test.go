@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/store"
@@ -53,7 +53,7 @@ func (s *tenantSim) seen() []string {
 	return append([]string(nil), s.values...)
 }
 
-func startTenantSim(t *testing.T, sw string, data *cfgcache.Data) *tenantSim {
+func startTenantSim(t *testing.T, sw string, data *ccdata.Data) *tenantSim {
 	t.Helper()
 	ts := &tenantSim{}
 	csim, err := sim.New(sim.Config{
@@ -87,7 +87,7 @@ func startTenantSim(t *testing.T, sw string, data *cfgcache.Data) *tenantSim {
 // values and recording-request extensions; every recording carries its
 // tenant and switch, and store queries are isolated by tenant.
 func TestTenantsTwoSIPServers(t *testing.T) {
-	data, err := cfgcache.Parse([]byte(twoTenants))
+	data, err := ccdata.Parse([]byte(twoTenants))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,6 +184,29 @@ steps:
 	if _, ok, _ := env.a.Store().LegalHold(context.Background(), recs[0].ID); ok {
 		t.Error("hold still in the store after Release")
 	}
+	// ... and on the whole call: every recording of the call is held.
+	run(t, ctx, "legal hold on the call",
+		chromedp.SendKeys(chromedp.ID("hold-reason"), "case 4712"),
+		chromedp.Click(chromedp.ID("hold-set-call")),
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="held"] #hold-release`)),
+	)
+	for _, r := range recs {
+		if h, ok, err := env.a.Store().LegalHold(context.Background(), r.ID); err != nil || !ok || h.Reason != "case 4712" || h.CallUUID != r.CallUUID {
+			t.Errorf("call hold of %s in the store: %+v %v %v", r.ID, h, ok, err)
+		}
+	}
+	run(t, ctx, "release the call's hold",
+		chromedp.Click(chromedp.ID("hold-release-call")),
+		chromedp.WaitVisible(chromedp.CSS(`#hold-card[data-state="free"]`)),
+	)
+	for _, r := range recs {
+		if _, ok, _ := env.a.Store().LegalHold(context.Background(), r.ID); ok {
+			t.Errorf("%s still held after the call's hold was released", r.ID)
+		}
+	}
+	if chs, _ := env.a.Store().ListCallHolds(context.Background()); len(chs) != 0 {
+		t.Errorf("call holds left: %+v", chs)
+	}
 
 	// Live monitor during a call.
 	done := make(chan struct{})

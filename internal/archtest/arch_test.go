@@ -63,60 +63,63 @@ const (
 // until it is added here, with what it may import.
 var allow = map[string]rule{
 	// The media path.
-	"internal/media":           {},
-	"internal/media/g711":      {},
-	"internal/media/dtmf":      {},
-	"internal/media/codec":     {internal: []string{"internal/media"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
-	"internal/media/audiotest": {},
-	"internal/media/live":      {},
-	"internal/media/wav":       {internal: []string{"internal/media/g711"}},
-	"internal/media/mediaconv": {internal: []string{"internal/media/wav", "internal/media/g711"}},
-	"internal/media/mixer":     {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711"}},
-	"internal/media/rtpin":     {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
-	"internal/media/rawrecv":   {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
+	"internal/media":                  {},
+	"internal/media/g711":             {},
+	"internal/media/dtmf":             {},
+	"internal/media/codec":            {internal: []string{"internal/media"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
+	"internal/media/codec/spandspref": {}, // test reference only (cgo spandsp, build tag spandsp)
+	"internal/media/audiotest":        {},
+	"internal/media/live":             {},
+	"internal/media/wav":              {internal: []string{"internal/media/g711"}},
+	"internal/media/mediaconv":        {internal: []string{"internal/media/wav", "internal/media/g711"}},
+	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711"}},
+	"internal/media/rtpin":            {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
+	"internal/media/rawrecv":          {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
 
 	// Signalling.
 	"internal/sip/siprec": {},
 	"internal/sip/sdpoa":  {internal: []string{"internal/media"}, external: []string{pionSDP}},
-	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/siprec"}, external: []string{sipgo}},
-	"internal/sip/dial": {internal: []string{"internal/media", "internal/media/codec", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
+	"internal/sip/sipsrv": {internal: []string{"internal/sip/sdpoa", "internal/sip/sipgoglobal", "internal/sip/siprec"}, external: []string{sipgo}},
+	"internal/sip/dial": {internal: []string{"internal/sip/sipgoglobal", "internal/media", "internal/media/codec", "internal/media/g711", "internal/media/rtpin", "internal/media/wav"},
 		external: []string{sipgo, pionRTCP, pionRTP, pionSDP, pionSRTP}},
+	// The one write to sipgo's package settings (sipsrv and dial).
+	"internal/sip/sipgoglobal": {external: []string{sipgo}},
 
 	// Storage.
 	"internal/store":           {},
 	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
 	"internal/store/storetest": {internal: []string{"internal/store"}},
 	"internal/store/seal":      {internal: []string{"internal/store"}},
-	"internal/store/expire":    {internal: []string{"internal/store", "internal/store/seal"}},
+	"internal/store/expire":    {internal: []string{"internal/store", "internal/store/mediacrypt", "internal/store/seal"}},
 	// Encryption at rest: age recipients/identities, chunked payload, WAV size synthesis.
 	"internal/store/mediacrypt": {external: []string{"filippo.io/age", "golang.org/x/crypto"}},
 
 	// Sessions → recordings.
 	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
-		"internal/sip/sipsrv", "internal/store"}},
+		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
 
-	// The contact-center side: pure cores (tlib, dnfilter, rules, cfgcache,
+	// The contact-center side: pure cores (tlib, dnfilter, rules, ccdata,
 	// conversation), the link, configuration sources and the call core.
-	"internal/cti/tlib":         {},
-	"internal/cti/dnfilter":     {},
-	"internal/cti/rules":        {external: []string{yamlV3}},
-	"internal/cti/cfgcache":     {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
-	"internal/cti/conversation": {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/cfgcache"}},
-	"internal/cti/link":         {internal: []string{"internal/cti/tlib"}},
-	"internal/cti/cfgsource":    {internal: []string{"internal/cti/cfgcache"}},
+	"internal/cti/tlib":          {},
+	"internal/cti/dnfilter":      {},
+	"internal/cti/rules":         {external: []string{yamlV3}},
+	"internal/cti/ccdata":        {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
+	"internal/cti/conversation":  {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/ccdata"}},
+	"internal/cti/link":          {internal: []string{"internal/cti/tlib"}},
+	"internal/cti/ccdata/loader": {internal: []string{"internal/cti/ccdata"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
-		"internal/cti/tlib", "internal/recorder", "internal/store", "internal/store/expire"}},
+		"internal/cti/tlib", "internal/recorder", "internal/store"}},
 
 	// Web: the API declares what it needs as interfaces; app adapts.
 	"internal/web":      {},
 	"internal/web/auth": {external: []string{"golang.org/x/crypto"}},
 	"internal/web/api": {internal: []string{"internal/media/live", "internal/media/mediaconv", "internal/store",
-		"internal/web/auth", "internal/store/expire"}, external: []string{"github.com/coder/websocket"}},
+		"internal/web/auth", "internal/store/expire", "internal/store/mediacrypt"}, external: []string{"github.com/coder/websocket"}},
 
 	// Tools.
-	"internal/sim": {internal: []string{"internal/cti/cfgcache", "internal/cti/tlib", "internal/media/wav",
+	"internal/sim": {internal: []string{"internal/cti/ccdata", "internal/cti/tlib", "internal/media/wav",
 		"internal/sip/dial"}, external: []string{yamlV3}},
 	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
@@ -136,18 +139,18 @@ var allow = map[string]rule{
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
-		external: []string{"github.com/knadh/koanf", "github.com/spf13/pflag"}},
-	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/cfgcache",
-		"internal/cti/cfgsource", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
+		external: []string{"github.com/spf13/pflag", yamlV3}},
+	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/ccdata",
+		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
-		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
-		external: []string{prometheus, yamlV3}},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
-	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/cfgcache",
+	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/expire", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
-		external: []string{"github.com/spf13/cobra", "golang.org/x/net", yamlV3}},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
+		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 
 // subsystemOf is the room a package lives in: its first path element under

@@ -37,6 +37,15 @@ func (m *memStore) UpdateRecording(ctx context.Context, r *store.Recording) erro
 	return m.CreateRecording(ctx, r)
 }
 func (m *memStore) AddEvents(context.Context, string, ...store.Event) error { return nil }
+func (m *memStore) GetRecording(_ context.Context, id string) (*store.Recording, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &r, nil
+}
 func (m *memStore) ListRecordings(context.Context, store.Filter) ([]store.Recording, error) {
 	return nil, nil
 }

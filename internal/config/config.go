@@ -15,56 +15,57 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 )
 
 // Serve is the configuration of the recorder process.
 type Serve struct {
-	SIPListen       string        `koanf:"sip_listen"`       // UDP and TCP
-	HTTPListen      string        `koanf:"http_listen"`      // health, metrics
-	DataDir         string        `koanf:"data_dir"`         // media + openrec.db
-	RTPPorts        string        `koanf:"rtp_ports"`        // LOW-HIGH
-	RTPIP           string        `koanf:"rtp_ip"`           // bind address for RTP sockets
-	AdvertiseIP     string        `koanf:"advertise_ip"`     // address put in SDP answers and Contact
-	MaxCalls        int           `koanf:"max_calls"`        // concurrent calls (a call = its legs)
-	StorageFormat   string        `koanf:"storage_format"`   // ulaw | alaw | pcm16
-	MediaTimeout    time.Duration `koanf:"media_timeout"`    // no RTP for this long on an active leg ends it
-	SessionMinSE    time.Duration `koanf:"session_min_se"`   // RFC 4028 Min-SE: smaller Session-Expires get 422
-	LegWindow       time.Duration `koanf:"leg_window"`       // wait for the second MSR leg
-	ReorderWindow   time.Duration `koanf:"reorder_window"`   // jitter/reorder buffer
-	FlushInterval   time.Duration `koanf:"flush_interval"`   // batched disk writes + crash-safe header
-	FsyncInterval   time.Duration `koanf:"fsync_interval"`   // flush to stable storage at most this often (power-loss window)
-	PortQuarantine  time.Duration `koanf:"port_quarantine"`  // freed RTP ports rest this long
-	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"` // SIGTERM: wait this long for active calls
-	MaxBody         int           `koanf:"max_body"`         // bytes; larger SIP bodies get 413
-	StrictRTPSource bool          `koanf:"strict_rtp_source"`
-	RetryAfter      int           `koanf:"retry_after"` // seconds, sent with 503
-	LogLevel        string        `koanf:"log_level"`
-	PprofListen     string        `koanf:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
+	SIPListen  string `yaml:"sip_listen"`  // UDP and TCP
+	HTTPListen string `yaml:"http_listen"` // health, metrics
+	DataDir    string `yaml:"data_dir"`    // media + openrec.db
+	// DataGroup, if set (a group name or id), makes finished recordings
+	// readable by that group: media dirs 0750 and recording files 0640,
+	// group-owned; the database, keys and caches stay 0600/0700.
+	DataGroup       string        `yaml:"data_group"`
+	RTPPorts        string        `yaml:"rtp_ports"`        // LOW-HIGH
+	RTPIP           string        `yaml:"rtp_ip"`           // bind address for RTP sockets
+	AdvertiseIP     string        `yaml:"advertise_ip"`     // address put in SDP answers and Contact
+	MaxCalls        int           `yaml:"max_calls"`        // concurrent calls (a call = its legs)
+	StorageFormat   string        `yaml:"storage_format"`   // ulaw | alaw | pcm16
+	MediaTimeout    time.Duration `yaml:"media_timeout"`    // no RTP for this long on an active leg ends it
+	SessionMinSE    time.Duration `yaml:"session_min_se"`   // RFC 4028 Min-SE: smaller Session-Expires get 422
+	LegWindow       time.Duration `yaml:"leg_window"`       // wait for the second MSR leg
+	ReorderWindow   time.Duration `yaml:"reorder_window"`   // jitter/reorder buffer
+	FlushInterval   time.Duration `yaml:"flush_interval"`   // batched disk writes + crash-safe header
+	FsyncInterval   time.Duration `yaml:"fsync_interval"`   // flush to stable storage at most this often (power-loss window)
+	PortQuarantine  time.Duration `yaml:"port_quarantine"`  // freed RTP ports rest this long
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // SIGTERM: wait this long for active calls
+	MaxBody         int           `yaml:"max_body"`         // bytes; larger SIP bodies get 413
+	StrictRTPSource bool          `yaml:"strict_rtp_source"`
+	RetryAfter      int           `yaml:"retry_after"` // seconds, sent with 503
+	LogLevel        string        `yaml:"log_level"`
+	PprofListen     string        `yaml:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
 
 	// Hostile SIP input (issue 11): m-lines per offer (488 above), the wait
 	// for the ACK of a 200 (RFC 3261 Timer H), SIP TCP idle timeout and
 	// connection limits (0 = no limit).
-	SIPMaxMediaLines        int           `koanf:"sip_max_media_lines"`
-	SIPAckTimeout           time.Duration `koanf:"sip_ack_timeout"`
-	SIPTCPIdleTimeout       time.Duration `koanf:"sip_tcp_idle_timeout"`
-	SIPTCPMaxConns          int           `koanf:"sip_tcp_max_conns"`
-	SIPTCPMaxConnsPerSource int           `koanf:"sip_tcp_max_conns_per_source"`
+	SIPMaxMediaLines        int           `yaml:"sip_max_media_lines"`
+	SIPAckTimeout           time.Duration `yaml:"sip_ack_timeout"`
+	SIPTCPIdleTimeout       time.Duration `yaml:"sip_tcp_idle_timeout"`
+	SIPTCPMaxConns          int           `yaml:"sip_tcp_max_conns"`
+	SIPTCPMaxConnsPerSource int           `yaml:"sip_tcp_max_conns_per_source"`
 
 	// Resources (admission and health, issue 11): new calls get 503 and
 	// OPTIONS / healthz say unavailable before a scarce resource runs out.
-	StorageLowWatermark      string `koanf:"storage_low_watermark"`      // free space of data_dir below this (bytes like 2GB, or 5%): new calls 503
-	StorageCriticalWatermark string `koanf:"storage_critical_watermark"` // below this: calls in progress end (partial, disk-full)
-	FDReserve                int    `koanf:"fd_reserve"`                 // file descriptors kept for the HTTP API, the store and health
+	StorageLowWatermark      string `yaml:"storage_low_watermark"`      // free space of data_dir below this (bytes like 2GB, or 5%): new calls 503
+	StorageCriticalWatermark string `yaml:"storage_critical_watermark"` // below this: calls in progress end (partial, disk-full)
+	FDReserve                int    `yaml:"fd_reserve"`                 // file descriptors kept for the HTTP API, the store and health
 
 	// SRTP (SDES, RFC 4568) policy for every offer, global (the tenant of
 	// an MSR session is only known from CTI after the INVITE is answered):
 	// optional (SRTP and RTP), required (RTP offers get 488), off (SRTP
 	// offers get 488).
-	SRTP string `koanf:"srtp"`
+	SRTP string `yaml:"srtp"`
 
 	// DTMF (PCI, issue 21): key tones in the stored audio, as RFC 4733
 	// events and in-band, are kept, masked (silenced with a guard; events
@@ -72,130 +73,152 @@ type Serve struct {
 	// dropped: keep | mask | mask-and-drop-events. Per tenant in tenants:
 	// for sessions whose tenant is known when they arrive (source_tenants,
 	// default_tenant).
-	DTMF string `koanf:"dtmf"`
+	DTMF string `yaml:"dtmf"`
 
 	// REST API and web UI (served on http_listen).
-	SecureCookies bool          `koanf:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
-	SessionTTL    time.Duration `koanf:"session_ttl"`    // web UI session lifetime
-	TokenTTL      time.Duration `koanf:"token_ttl"`      // API token lifetime
-	MP3Encoder    string        `koanf:"mp3_encoder"`    // lame binary for MP3 downloads ("" = lame on PATH)
+	SecureCookies bool          `yaml:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
+	SessionTTL    time.Duration `yaml:"session_ttl"`    // web UI session lifetime
+	TokenTTL      time.Duration `yaml:"token_ttl"`      // API token lifetime
+	MP3Encoder    string        `yaml:"mp3_encoder"`    // lame binary for MP3 downloads ("" = lame on PATH)
 	// /metrics: on http_listen, or on its own address; behind a bearer
 	// token when one is set (metrics_token in the file, or read from
 	// metrics_token_file: never on a command line).
-	MetricsListen    string `koanf:"metrics_listen"`
-	MetricsToken     string `koanf:"metrics_token"`
-	MetricsTokenFile string `koanf:"metrics_token_file"`
+	MetricsListen    string `yaml:"metrics_listen"`
+	MetricsToken     string `yaml:"metrics_token"`
+	MetricsTokenFile string `yaml:"metrics_token_file"`
 	// TLS: the server certificate of HTTPS (http_tls) and SIP over TLS,
 	// reloaded when its files change or on SIGHUP; a client CA (and
 	// subjects) for mutual TLS on SIP.
-	TLSCert           string `koanf:"tls_cert"`
-	TLSKey            string `koanf:"tls_key"`
-	HTTPTLS           bool   `koanf:"http_tls"`
-	TLSClientCA       string `koanf:"tls_client_ca"`
-	TLSClientSubjects string `koanf:"tls_client_subjects"`
+	TLSCert           string `yaml:"tls_cert"`
+	TLSKey            string `yaml:"tls_key"`
+	HTTPTLS           bool   `yaml:"http_tls"`
+	TLSClientCA       string `yaml:"tls_client_ca"`
+	TLSClientSubjects string `yaml:"tls_client_subjects"`
 	// SIP over TLS: the listener ("" = off; 5061 by convention), and the
 	// CA the recorder verifies SIP TLS peers with when it connects to them
 	// itself (a BYE after the peer's connection closed; default:
 	// tls_client_ca, else the system roots).
-	SIPTLSListen string `koanf:"sip_tls_listen"`
-	SIPTLSPeerCA string `koanf:"sip_tls_peer_ca"`
+	SIPTLSListen string `yaml:"sip_tls_listen"`
+	SIPTLSPeerCA string `yaml:"sip_tls_peer_ca"`
 	// Retention: finished recordings are deleted this long after they
 	// ended (0 = kept for ever), per tenant in tenant_retention (file only,
 	// tenant name → duration); a recording on legal hold is never deleted.
-	RetentionPeriod time.Duration            `koanf:"retention_period"`
-	TenantRetention map[string]time.Duration `koanf:"tenant_retention"`
+	RetentionPeriod time.Duration            `yaml:"retention_period"`
+	TenantRetention map[string]time.Duration `yaml:"tenant_retention"`
+	// Encryption at rest (issue 13): off by default.
+	Encryption Encryption `yaml:"encryption"`
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
-	CTI             string            `koanf:"cti"`        // HOST:PORT[,BACKUP] of one SIP Server
-	CTISwitch       string            `koanf:"cti_switch"` // its switch name in the configuration
-	CTIServers      []CTIServer       `koanf:"cti_servers"`
-	CTIClientName   string            `koanf:"cti_client_name"`
-	CTIReconnect    time.Duration     `koanf:"cti_reconnect"`
-	CTITLS          bool              `koanf:"cti_tls"`    // T-Library over TLS to every SIP Server
-	CTITLSCA        string            `koanf:"cti_tls_ca"` // PEM CA of the SIP Servers' certificates ("" = system roots)
-	DNInclude       string            `koanf:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
-	DNExclude       string            `koanf:"dn_exclude"`
-	ConfigFile      string            `koanf:"config_file"` // configuration data (tenants, DNs, persons) as YAML
-	ConfigURL       string            `koanf:"config_url"`  // ... or from a configuration service (openrec sim)
-	UserDataKeys    string            `koanf:"user_data_keys"`
-	UserDataCharset string            `koanf:"user_data_charset"` // source charset of attached data (cp1250, latin1, ...)
-	DefaultTenant   string            `koanf:"default_tenant"`    // tenant of SIP sessions no CTI call explains
-	SourceTenants   map[string]string `koanf:"source_tenants"`    // CIDR of the SIP source → tenant name (file only)
-	CTITrace        string            `koanf:"cti_trace"`         // file for a Genesys-style trace of every T-Library message ("-" = stderr)
+	CTI             string            `yaml:"cti"`        // HOST:PORT[,BACKUP] of one SIP Server
+	CTISwitch       string            `yaml:"cti_switch"` // its switch name in the configuration
+	CTIServers      []CTIServer       `yaml:"cti_servers"`
+	CTIClientName   string            `yaml:"cti_client_name"`
+	CTIReconnect    time.Duration     `yaml:"cti_reconnect"`
+	CTITLS          bool              `yaml:"cti_tls"`    // T-Library over TLS to every SIP Server
+	CTITLSCA        string            `yaml:"cti_tls_ca"` // PEM CA of the SIP Servers' certificates ("" = system roots)
+	DNInclude       string            `yaml:"dn_include"` // DN activity detection (comma list, ranges, /regex/)
+	DNExclude       string            `yaml:"dn_exclude"`
+	ConfigFile      string            `yaml:"config_file"` // configuration data (tenants, DNs, persons) as YAML
+	ConfigURL       string            `yaml:"config_url"`  // ... or from a configuration service (openrec sim)
+	UserDataKeys    string            `yaml:"user_data_keys"`
+	UserDataCharset string            `yaml:"user_data_charset"` // source charset of attached data (cp1250, latin1, ...)
+	DefaultTenant   string            `yaml:"default_tenant"`    // tenant of SIP sessions no CTI call explains
+	SourceTenants   map[string]string `yaml:"source_tenants"`    // CIDR of the SIP source → tenant name (file only)
+	CTITrace        string            `yaml:"cti_trace"`         // file for a Genesys-style trace of every T-Library message ("-" = stderr)
 
 	// Recording control (RequestPrivateService) and Notification of Recording.
-	RecordDNs          string        `koanf:"record_dns"`           // monitored DNs openrec itself asks SIP Server to record (dnfilter syntax); rules come later
-	RecordGeo          string        `koanf:"record_geo"`           // none | source | destination (Extensions record=)
-	RecordDest         string        `koanf:"record_dest"`          // Extensions dest
-	RecordDest2        string        `koanf:"record_dest2"`         // Extensions dest2 (duplicate recording)
-	ConsentAudioSrc    string        `koanf:"consent_audiosrc"`     // Extensions audiosrc (consent tone)
-	ConsentToneSilence string        `koanf:"consent_tone_silence"` // Extensions tonesilenceduration
-	PrivateMsgIDs      string        `koanf:"private_msg_ids"`      // START,STOP,PAUSE,RESUME (default 3013,3014,3015,3016)
-	NotifyEnabled      bool          `koanf:"notify_enabled"`
-	NotifyKey          string        `koanf:"notify_key"`           // <mandatory>_<optional>, default RECORDING_STATUS_GIM ("KEY" alone: no optional part)
-	NotifyTimeout      time.Duration `koanf:"notify_timeout"`       // decide by then even without audio
-	NotifyTimeoutValue string        `koanf:"notify_timeout_value"` // undefined | no
+	RecordDNs          string        `yaml:"record_dns"`           // monitored DNs openrec itself asks SIP Server to record (dnfilter syntax); rules come later
+	RecordGeo          string        `yaml:"record_geo"`           // none | source | destination (Extensions record=)
+	RecordDest         string        `yaml:"record_dest"`          // Extensions dest
+	RecordDest2        string        `yaml:"record_dest2"`         // Extensions dest2 (duplicate recording)
+	ConsentAudioSrc    string        `yaml:"consent_audiosrc"`     // Extensions audiosrc (consent tone)
+	ConsentToneSilence string        `yaml:"consent_tone_silence"` // Extensions tonesilenceduration
+	PrivateMsgIDs      string        `yaml:"private_msg_ids"`      // START,STOP,PAUSE,RESUME (default 3013,3014,3015,3016)
+	NotifyEnabled      bool          `yaml:"notify_enabled"`
+	NotifyKey          string        `yaml:"notify_key"`           // <mandatory>_<optional>, default RECORDING_STATUS_GIM ("KEY" alone: no optional part)
+	NotifyTimeout      time.Duration `yaml:"notify_timeout"`       // decide by then even without audio
+	NotifyTimeoutValue string        `yaml:"notify_timeout_value"` // undefined | no
 	// NotifyValues overrides the value strings: yes, no, no_longer, prerecord, undefined.
-	NotifyValues map[string]string `koanf:"notify_values"` // file only
+	NotifyValues map[string]string `yaml:"notify_values"` // file only
 	// NotifyTenants overrides notification per tenant name (file only).
-	NotifyTenants map[string]NotifyTenant `koanf:"notify_tenants"`
+	NotifyTenants map[string]NotifyTenant `yaml:"notify_tenants"`
 	// Failed-recording detection: how long after CTI says "recorded" a SIP
 	// session / RTP must arrive, and how long a session may match no call.
-	DetectLegTimeout    time.Duration `koanf:"detect_leg_timeout"`
-	DetectRTPTimeout    time.Duration `koanf:"detect_rtp_timeout"`
-	DetectOrphanTimeout time.Duration `koanf:"detect_orphan_timeout"`
-	RecordConsultCalls  bool          `koanf:"record_consult_calls"` // consult calls are offered to record_dns too
-	MessageDataKeys     string        `koanf:"message_data_keys"`    // GEN_TEV_* keys (configuring any turns defaults off)
-	ExtensionDataKeys   string        `koanf:"extension_data_keys"`  // GEN_EXT_* keys
-	AgentDataKeys       string        `koanf:"agent_data_keys"`      // GEN_CFG_* keys (configuring any turns defaults off)
-	FullNameOrder       string        `koanf:"fullname_order"`       // first_last | last_first
-	FullNameDelimiter   string        `koanf:"fullname_delimiter"`   // up to 5 characters, default " "
-	WrapUp              time.Duration `koanf:"wrap_up"`              // attached data after release still counts this long
+	DetectLegTimeout    time.Duration `yaml:"detect_leg_timeout"`
+	DetectRTPTimeout    time.Duration `yaml:"detect_rtp_timeout"`
+	DetectOrphanTimeout time.Duration `yaml:"detect_orphan_timeout"`
+	RecordConsultCalls  bool          `yaml:"record_consult_calls"` // consult calls are offered to record_dns too
+	MessageDataKeys     string        `yaml:"message_data_keys"`    // GEN_TEV_* keys (configuring any turns defaults off)
+	ExtensionDataKeys   string        `yaml:"extension_data_keys"`  // GEN_EXT_* keys
+	AgentDataKeys       string        `yaml:"agent_data_keys"`      // GEN_CFG_* keys (configuring any turns defaults off)
+	FullNameOrder       string        `yaml:"fullname_order"`       // first_last | last_first
+	FullNameDelimiter   string        `yaml:"fullname_delimiter"`   // up to 5 characters, default " "
+	WrapUp              time.Duration `yaml:"wrap_up"`              // attached data after release still counts this long
 	// Automatic PCI pause (issue 21): running recordings of a call pause
 	// while a payment IVR DN is on it or the attached-data key says start,
 	// and resume after.
-	PCIPauseDNs string `koanf:"pci_pause_dns"` // dnfilter syntax (e.g. 7900-7999)
-	PCIPauseKey string `koanf:"pci_pause_key"` // attached-data key: start/stop
+	PCIPauseDNs string `yaml:"pci_pause_dns"` // dnfilter syntax (e.g. 7900-7999)
+	PCIPauseKey string `yaml:"pci_pause_key"` // attached-data key: start/stop
 
 	// Recording rules (file only; docs/rules.md) and pre-recording.
-	Rules          rules.Config  `koanf:"rules"`
-	PrerecordGrace time.Duration `koanf:"prerecord_grace"`    // a pre-recording is kept only if a keep request arrives by call end + this
-	KeepKey        string        `koanf:"prerecord_keep_key"` // attached-data / user-event key of keep requests (true/false)
+	Rules          rules.Config  `yaml:"rules"`
+	PrerecordGrace time.Duration `yaml:"prerecord_grace"`    // a pre-recording is kept only if a keep request arrives by call end + this
+	KeepKey        string        `yaml:"prerecord_keep_key"` // attached-data / user-event key of keep requests (true/false)
 	// Configuration data reload (config_file / config_url).
-	ConfigReload time.Duration `koanf:"config_reload"` // full reload period (default 30m); changes are also picked up as they happen
+	ConfigReload time.Duration `yaml:"config_reload"` // full reload period (default 30m); changes are also picked up as they happen
 	// Multi-tenancy (file only): per-tenant settings; with tenants_only only
 	// the DNs of listed tenants are monitored and only their SIP Servers
 	// connected.
-	TenantsOnly bool     `koanf:"tenants_only"`
-	Tenants     []Tenant `koanf:"tenants"`
+	TenantsOnly bool     `yaml:"tenants_only"`
+	Tenants     []Tenant `yaml:"tenants"`
 
 	// Path is the configuration file Load read ("" = none): the recording
 	// rules are reloaded from it when it changes.
-	Path string `koanf:"-"`
+	Path string `yaml:"-"`
 }
 
 // Tenant is one tenant's configuration ("override defaults"): every empty
 // field reuses the default setting of the same name.
 type Tenant struct {
-	Name               string       `koanf:"name"` // tenant name in the configuration data
-	ClientName         string       `koanf:"client_name"`
-	Password           string       `koanf:"password"`
-	DNInclude          string       `koanf:"dn_include"`
-	DNExclude          string       `koanf:"dn_exclude"`
-	Notify             NotifyTenant `koanf:"notify"`
-	UserDataKeys       string       `koanf:"user_data_keys"`
-	MessageDataKeys    string       `koanf:"message_data_keys"`
-	ExtensionDataKeys  string       `koanf:"extension_data_keys"`
-	AgentDataKeys      string       `koanf:"agent_data_keys"`
-	FullNameOrder      string       `koanf:"fullname_order"`
-	FullNameDelimiter  string       `koanf:"fullname_delimiter"`
-	RecordGeo          string       `koanf:"record_geo"`
-	RecordDest         string       `koanf:"record_dest"`
-	RecordDest2        string       `koanf:"record_dest2"`
-	ConsentAudioSrc    string       `koanf:"consent_audiosrc"`
-	ConsentToneSilence string       `koanf:"consent_tone_silence"`
-	DTMF               string       `koanf:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
+	Name               string       `yaml:"name"` // tenant name in the configuration data
+	ClientName         string       `yaml:"client_name"`
+	Password           string       `yaml:"password"`
+	DNInclude          string       `yaml:"dn_include"`
+	DNExclude          string       `yaml:"dn_exclude"`
+	Notify             NotifyTenant `yaml:"notify"`
+	UserDataKeys       string       `yaml:"user_data_keys"`
+	MessageDataKeys    string       `yaml:"message_data_keys"`
+	ExtensionDataKeys  string       `yaml:"extension_data_keys"`
+	AgentDataKeys      string       `yaml:"agent_data_keys"`
+	FullNameOrder      string       `yaml:"fullname_order"`
+	FullNameDelimiter  string       `yaml:"fullname_delimiter"`
+	RecordGeo          string       `yaml:"record_geo"`
+	RecordDest         string       `yaml:"record_dest"`
+	RecordDest2        string       `yaml:"record_dest2"`
+	ConsentAudioSrc    string       `yaml:"consent_audiosrc"`
+	ConsentToneSilence string       `yaml:"consent_tone_silence"`
+	DTMF               string       `yaml:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
+}
+
+// Encryption is the `encryption:` section: new recordings are encrypted
+// (age, per-recording file key) to the recipients of their tenant, and
+// played back with the identities of decrypt_keys.
+//
+//	encryption:
+//	  enabled: true
+//	  encrypt_to: /etc/openrec/recipients.txt   # --encrypt-to (turns encryption on)
+//	  tenants:                                  # tenant → its own recipients file
+//	    acme: /etc/openrec/acme.recipients
+//	  decrypt_keys: /etc/openrec/identities.txt # --decrypt-keys: playback
+//
+// decrypt_keys alone (enabled false) plays back recordings encrypted
+// earlier without encrypting new ones.
+type Encryption struct {
+	Enabled     bool              `yaml:"enabled"`
+	EncryptTo   string            `yaml:"encrypt_to"`
+	Tenants     map[string]string `yaml:"tenants"`
+	DecryptKeys string            `yaml:"decrypt_keys"`
 }
 
 // Overrides reports whether t changes any default (else the tenant reuses
@@ -212,9 +235,9 @@ func (t Tenant) Overrides() bool {
 
 // NotifyTenant is one tenant's Notification of Recording setting.
 type NotifyTenant struct {
-	Enabled *bool             `koanf:"enabled"`
-	Key     string            `koanf:"key"`
-	Values  map[string]string `koanf:"values"`
+	Enabled *bool             `yaml:"enabled"`
+	Key     string            `yaml:"key"`
+	Values  map[string]string `yaml:"values"`
 }
 
 // NotifyValueNames are the keys of notify_values.
@@ -222,16 +245,16 @@ var NotifyValueNames = []string{"yes", "no", "no_longer", "prerecord", "undefine
 
 // CTIServer is one SIP Server of the CTI link.
 type CTIServer struct {
-	Name    string `koanf:"name"`
-	Switch  string `koanf:"switch"`
-	Primary string `koanf:"primary"`
-	Backup  string `koanf:"backup"`
+	Name    string `yaml:"name"`
+	Switch  string `yaml:"switch"`
+	Primary string `yaml:"primary"`
+	Backup  string `yaml:"backup"`
 	// T-Library over TLS to this server (also when cti_tls is on), its
 	// certificate verified with TLSCA (default cti_tls_ca, else the system
 	// roots) for the name TLSServerName (default the host dialled).
-	TLS           bool   `koanf:"tls"`
-	TLSCA         string `koanf:"tls_ca"`
-	TLSServerName string `koanf:"tls_server_name"`
+	TLS           bool   `yaml:"tls"`
+	TLSCA         string `yaml:"tls_ca"`
+	TLSServerName string `yaml:"tls_server_name"`
 }
 
 // Servers returns the configured SIP Servers (cti_servers, plus the one
@@ -307,6 +330,7 @@ var flagKeys = map[string]string{
 	"sip-listen":                   "sip_listen",
 	"http-listen":                  "http_listen",
 	"data-dir":                     "data_dir",
+	"data-group":                   "data_group",
 	"rtp-ports":                    "rtp_ports",
 	"rtp-ip":                       "rtp_ip",
 	"advertise-ip":                 "advertise_ip",
@@ -387,15 +411,14 @@ var flagKeys = map[string]string{
 	"prerecord-keep-key":           "prerecord_keep_key",
 	"config-reload":                "config_reload",
 	"tenants-only":                 "tenants_only",
+	"encrypt-to":                   "encryption.encrypt_to",
+	"decrypt-keys":                 "encryption.decrypt_keys",
 
 	// resources (admission and health)
 	"storage-low-watermark":      "storage_low_watermark",
 	"storage-critical-watermark": "storage_critical_watermark",
 	"fd-reserve":                 "fd_reserve",
 }
-
-// fileOnlyKeys are keys with no flag (lists, secrets).
-var fileOnlyKeys = []string{"metrics_token", "tenant_retention", "cti_servers", "source_tenants", "notify_values", "notify_tenants", "rules", "tenants"}
 
 // AddFlags declares the serve flags on fs with the defaults as values.
 func AddFlags(fs *pflag.FlagSet) {
@@ -404,6 +427,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("sip-listen", d.SIPListen, "SIP address for UDP and TCP")
 	fs.String("http-listen", d.HTTPListen, "HTTP address (health, metrics)")
 	fs.String("data-dir", d.DataDir, "directory for media files and the openrec.db metadata")
+	fs.String("data-group", d.DataGroup, "group (name or id) that may read finished recordings: their files 0640 and dirs 0750 (the database and keys stay private)")
 	fs.String("rtp-ports", d.RTPPorts, "RTP port range LOW-HIGH (RTP even, RTCP odd)")
 	fs.String("rtp-ip", d.RTPIP, "address RTP sockets bind to")
 	fs.String("advertise-ip", d.AdvertiseIP, "address put in SDP answers (default: the SIP listen address, or the local address facing the peer)")
@@ -486,6 +510,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("prerecord-keep-key", d.KeepKey, "attached-data (or EventUserEvent) key of pre-recording keep requests: true keeps, false discards")
 	fs.Duration("config-reload", d.ConfigReload, "reload the configuration data this often (changes of config_file / config_url are also picked up as they happen)")
 	fs.Bool("tenants-only", d.TenantsOnly, "only monitor the tenants listed under tenants: in the config file")
+	fs.String("encrypt-to", "", "encrypt new recordings at rest to the age recipients (age1..., one per line) in this file; turns encryption on")
+	fs.String("decrypt-keys", "", "age identities file (AGE-SECRET-KEY-1..., one per line) to play back encrypted recordings; keep it 0600")
 	fs.String("default-tenant", d.DefaultTenant, "tenant given to SIP sessions no CTI call explains (source_tenants in the file maps SIP sources to tenants)")
 }
 
@@ -526,64 +552,6 @@ func KeyList(s string) ([]KeyPair, error) {
 		out = append(out, KeyPair{From: from, To: to})
 	}
 	return out, nil
-}
-
-// Load builds the configuration: defaults, then the file named by --config
-// (if any), then the flags the user set explicitly.
-func Load(fs *pflag.FlagSet) (Serve, error) {
-	cfg := Defaults()
-	k := koanf.New(".")
-	if path, _ := fs.GetString("config"); path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return cfg, fmt.Errorf("config: read %s: %w", path, err)
-		}
-		for _, key := range k.Keys() {
-			if !knownKey(key) {
-				return cfg, fmt.Errorf("config: %s: unknown key %q", path, key)
-			}
-		}
-	}
-	var ferr error
-	fs.Visit(func(f *pflag.Flag) {
-		key, ok := flagKeys[f.Name]
-		if !ok {
-			return
-		}
-		if err := k.Set(key, f.Value.String()); err != nil && ferr == nil {
-			ferr = err
-		}
-	})
-	if ferr != nil {
-		return cfg, ferr
-	}
-	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf", FlatPaths: false}); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
-	}
-	cfg.Path, _ = fs.GetString("config")
-	if cfg.Path != "" {
-		// rules: read by the rules package itself (strict keys, and
-		// attached-data keys may contain the "." koanf splits on)
-		r, err := rules.LoadFile(cfg.Path)
-		if err != nil {
-			return cfg, fmt.Errorf("config: %w", err)
-		}
-		cfg.Rules = r
-	}
-	return cfg, cfg.Validate()
-}
-
-func knownKey(key string) bool {
-	for _, v := range fileOnlyKeys {
-		if key == v || strings.HasPrefix(key, v+".") {
-			return true
-		}
-	}
-	for _, v := range flagKeys {
-		if v == key {
-			return true
-		}
-	}
-	return false
 }
 
 // Validate reports the first invalid setting in words a user can act on.
@@ -640,6 +608,7 @@ func (c Serve) Validate() error {
 			errs = append(errs, errors.New("sip_tls_listen needs tls_cert and tls_key"))
 		}
 	}
+	errs = append(errs, c.Encryption.validate()...)
 	if c.MetricsToken != "" && c.MetricsTokenFile != "" {
 		errs = append(errs, errors.New("metrics_token and metrics_token_file: set one of them"))
 	}
@@ -858,6 +827,25 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// validate checks the shape of the encryption section; the key files are
+// read (and their errors reported) when the server starts.
+func (e Encryption) validate() []error {
+	var errs []error
+	hasRecipients := e.EncryptTo != "" || len(e.Tenants) > 0
+	if e.Enabled && !hasRecipients {
+		errs = append(errs, errors.New("encryption.enabled: name the recipients new recordings are encrypted to (encrypt_to / --encrypt-to, or encryption.tenants)"))
+	}
+	if !e.Enabled && hasRecipients {
+		errs = append(errs, errors.New("encryption: encrypt_to or tenants is set but enabled is false: set enabled: true to encrypt new recordings (or remove the recipients)"))
+	}
+	for t, f := range e.Tenants {
+		if t == "" || f == "" {
+			errs = append(errs, fmt.Errorf("encryption.tenants: %q: want tenant name: recipients file", t))
+		}
+	}
+	return errs
 }
 
 // validDTMF reports whether s is a dtmf setting ("" = unset).

@@ -299,3 +299,39 @@ func TestCollectedDigitsNeedsDTMFKeep(t *testing.T) {
 		t.Errorf("pci settings: %+v %v", c.PCIPauseDNs, err)
 	}
 }
+
+func TestEncryptionSetting(t *testing.T) {
+	if d := Defaults(); d.Encryption.Enabled || d.Encryption.EncryptTo != "" {
+		t.Errorf("default encryption %+v, want off", d.Encryption)
+	}
+	c, err := load(t, "", "--encrypt-to", "/k/r.txt", "--decrypt-keys", "/k/i.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Encryption{Enabled: true, EncryptTo: "/k/r.txt", DecryptKeys: "/k/i.txt"}); !reflect.DeepEqual(c.Encryption, want) {
+		t.Errorf("flags: %+v, want %+v", c.Encryption, want)
+	}
+	file := "encryption:\n  enabled: true\n  encrypt_to: /k/all.txt\n  tenants:\n    Acme: /k/acme.txt\n  decrypt_keys: /k/i.txt\n"
+	c, err = load(t, file, "--encrypt-to", "/k/flag.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Encryption.EncryptTo != "/k/flag.txt" || c.Encryption.Tenants["Acme"] != "/k/acme.txt" || c.Encryption.DecryptKeys != "/k/i.txt" || !c.Encryption.Enabled {
+		t.Errorf("file then flag: %+v", c.Encryption)
+	}
+	// decrypt_keys alone: play back what was encrypted, encrypt nothing new.
+	c, err = load(t, "", "--decrypt-keys", "/k/i.txt")
+	if err != nil || c.Encryption.Enabled {
+		t.Errorf("decrypt_keys alone: %+v %v", c.Encryption, err)
+	}
+	for _, bad := range []struct{ file, want string }{
+		{"encryption:\n  enabled: true\n", "encryption.enabled: name the recipients"},
+		{"encryption:\n  encrypt_to: /k/r.txt\n", "enabled is false"},
+		{"encryption:\n  enabled: false\n  tenants: {Acme: /k/a.txt}\n", "enabled is false"},
+		{"encryption:\n  enable: true\n", `unknown key "encryption.enable"`},
+	} {
+		if _, err := load(t, bad.file); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err %v, want %q", bad.file, err, bad.want)
+		}
+	}
+}

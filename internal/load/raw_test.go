@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/app/apptest"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // TestRunRaw streams 3 raw calls to plain sockets on the ports the
@@ -60,19 +61,15 @@ func TestRunRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Let the last datagrams be read, then stop the readers.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testtool.Eventually(t, 5*time.Second, func() bool {
 		mu.Lock()
+		defer mu.Unlock()
 		sum := 0
 		for _, st := range got {
 			sum += st.packets + st.bad
 		}
-		mu.Unlock()
-		if uint64(sum) >= rep.PacketsSent || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return uint64(sum) >= rep.PacketsSent
+	}, "the %d datagrams sent read", rep.PacketsSent)
 	if rep.CallsAnswered != calls || rep.CallsFailed != 0 || rep.PacketsSent != calls*2*10 {
 		t.Errorf("report %+v", rep)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/siprec"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // call is one recording: the legs (MSR) or streams (SIPREC) of one
@@ -34,8 +35,8 @@ type call struct {
 	rec        *store.Recording
 	mix        *mixer.Mixer
 	tap        *live.Stream // nil without a live hub
-	w          *wav.Writer
-	raw        []*os.File
+	w          mediaWriter
+	raw        []syncer
 	legs       []*leg
 	expectLegs int
 	start      time.Time
@@ -44,6 +45,7 @@ type call struct {
 	paused     bool
 	meta       *siprec.Metadata
 	source     string // SIP source of the first leg
+	tenant     string // whose recipients the files are encrypted to (encryption on)
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -78,23 +80,29 @@ type stream struct {
 	opened  time.Time
 	lastRTP time.Time // last RTP of the receiver, kept when it is closed
 	dropped uint64    // foreign-source packets of the receiver, kept when it is closed
+	// unoffered: packets of a payload type the SDP did not offer, and the
+	// type of the last one, kept when the receiver is closed.
+	unoffered     uint64
+	unofferedLast uint8
 
 	srtp streamSRTP // keys and alert state (srtp.go)
 }
 
-// livePackets counts packets of receivers still open.
-func (c *call) livePackets() uint64 {
+// liveCounts counts the accepted packets of receivers still open and
+// those they dropped for a payload type the SDP did not offer.
+func (c *call) liveCounts() (packets, unoffered uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var n uint64
 	for _, l := range c.legs {
 		for _, s := range l.streams {
 			if s.rx != nil {
-				n += s.rx.Stats().Packets
+				st := s.rx.Stats()
+				packets += st.Packets
+				unoffered += st.UnofferedPT
 			}
 		}
 	}
-	return n
+	return packets, unoffered
 }
 
 func (c *call) ms(t time.Time) int64 { return t.Sub(c.start).Milliseconds() }
@@ -308,12 +316,16 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	}
 	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
 	rec.MediaPath = filepath.Join(dir, id+".wav")
-	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
+	// The call's logger first: a failure below is logged with it.
+	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
+	if r.encrypts() {
+		c.tenant = r.recipientTenant(rec, inv.Source, now)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
 	if err != nil {
 		return errf("create media file: %w", err)
 	}
 	c.w = w
-	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
 	mcfg := mixer.Config{
 		Channels:      rec.Channels,
 		Format:        mixerFormat(r.cfg.Format),
@@ -321,7 +333,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		Start:         now,
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
-		DTMF:          r.dtmfMode(inv.Source),
+		DTMF:          r.dtmfFor(rec, inv.Source, now, c.log),
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
 		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
 			d, err := codec.NewDecoder(cd)
@@ -361,12 +373,59 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	return nil
 }
 
+// encrypts reports whether new recordings are encrypted at rest.
+func (r *Recorder) encrypts() bool { return r.enc.Load().Encrypts() }
+
+// SetEncryption replaces the encryption keys for recordings that start
+// from now on (nil: plaintext); recordings in progress keep theirs.
+func (r *Recorder) SetEncryption(k *mediacrypt.Keys) { r.enc.Store(k) }
+
+// tenantOf is the tenant of a session from source, for its recipients.
+func (r *Recorder) tenantOf(source string) string {
+	if r.cfg.Tenant == nil {
+		return ""
+	}
+	return r.cfg.Tenant(source)
+}
+
+// createMedia creates the media file of a new recording: a plaintext WAV,
+// or with encryption on a WAV encrypted to the recipients of tenant (an
+// error, never plaintext, when that tenant has none).
+func (r *Recorder) createMedia(path, tenant string, channels int) (mediaWriter, error) {
+	keys := r.enc.Load()
+	if !keys.Encrypts() {
+		return wav.Create(path, r.cfg.Format, channels, 8000)
+	}
+	return createCryptWAV(path, keys, tenant, r.cfg.Format, channels, 8000)
+}
+
 // openRaw opens the sidecar for payloads the mixer cannot decode.
 func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 	base := strings.TrimSuffix(c.rec.MediaPath, ".wav")
-	f, err := os.OpenFile(fmt.Sprintf("%s.ch%d.rtpraw", base, ch), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
+	path := fmt.Sprintf("%s.ch%d.rtpraw", base, ch)
+	var f syncer
+	if keys := r.enc.Load(); keys.Encrypts() {
+		file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := keys.Recipients(c.tenant)
+		var ew *mediacrypt.Writer
+		if err == nil {
+			ew, err = mediacrypt.NewWriter(file, rs, mediacrypt.Options{})
+		}
+		if err != nil {
+			file.Close()
+			os.Remove(path)
+			return nil, err
+		}
+		f = &cryptRaw{ew: ew, f: file}
+	} else {
+		file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		f = file
 	}
 	c.raw = append(c.raw, f)
 	var sdp []byte
@@ -375,8 +434,37 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 			sdp = append(sdp, l.offer.Raw...)
 		}
 	}
-	_ = os.WriteFile(base+".sdp", sdp, 0o600)
+	_ = r.writeSidecar(c, base+".sdp", sdp)
 	return f, nil
+}
+
+// writeSidecar writes a small sidecar file (the SDP offers beside raw
+// payloads: with SRTP they hold the key material), encrypted like the
+// media when encryption is on.
+func (r *Recorder) writeSidecar(c *call, path string, data []byte) error {
+	keys := r.enc.Load()
+	if !keys.Encrypts() {
+		return os.WriteFile(path, data, 0o600)
+	}
+	rs, err := keys.Recipients(c.tenant)
+	if err != nil {
+		return err
+	}
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	ew, err := mediacrypt.NewWriter(file, rs, mediacrypt.Options{NoCheckpoints: true})
+	if err == nil {
+		_, err = ew.Write(data)
+		if cerr := ew.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // abandon removes what openCall created for a call that never got a leg.

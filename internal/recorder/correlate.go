@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -9,9 +10,13 @@ import (
 )
 
 // Correlator joins recording sessions to the calls the CTI side knows
-// (conversations). It is optional: without it recordings carry only what
-// SIP says. Implementations must not block: the recorder calls them on its
-// SIP and RTP paths.
+// (conversations). It is optional (Config.Correlator): without it
+// recordings carry only what SIP says. Implementations must not block: the
+// recorder calls them on its SIP and RTP paths.
+//
+// The recorder only tells and asks through it; the CTI side acts on a
+// recording only through the recorder's methods (SetPaused, Recorrelate):
+// the recorder alone writes its rows and files.
 type Correlator interface {
 	// Admit is asked before a new MSR recording is created; an error
 	// refuses it for good (603 Decline: the Resource Manager must not try
@@ -46,9 +51,6 @@ type Session struct {
 
 // ErrExcluded is what a Correlator returns from Admit for an excluded DN.
 var ErrExcluded = errors.New("recorder: recorded DN is excluded from recording")
-
-// SetCorrelator installs the CTI correlator (before Run).
-func (r *Recorder) SetCorrelator(c Correlator) { r.cor = c }
 
 func (c *call) session() Session {
 	return Session{
@@ -90,3 +92,32 @@ func (r *Recorder) SetPaused(recordID, recordDN string, paused bool) error {
 
 // ErrNoSuchCall is returned for a recording that is not in progress.
 var ErrNoSuchCall = errors.New("recorder: no such recording in progress")
+
+// Recorrelate stores what the CTI side learnt after a recording was
+// finalised (attached data after release, the call's end): its couples,
+// and external data merged over the stored (new keys win). A recording
+// still in progress is left alone (ErrInProgress): its couples are written
+// when it is finalised.
+func (r *Recorder) Recorrelate(ctx context.Context, recordingID string, couples []store.Couple, external map[string]string) error {
+	if r.IsLive(recordingID) {
+		return ErrInProgress
+	}
+	rec, err := r.st.GetRecording(ctx, recordingID)
+	if err != nil {
+		return err
+	}
+	if rec.Status == store.StatusRecording {
+		return ErrInProgress
+	}
+	rec.Couples = couples
+	if rec.ExternalData == nil {
+		rec.ExternalData = map[string]string{}
+	}
+	for k, v := range external {
+		rec.ExternalData[k] = v
+	}
+	return r.st.UpdateRecording(ctx, rec)
+}
+
+// ErrInProgress is returned by Recorrelate for a recording not finalised.
+var ErrInProgress = errors.New("recorder: recording in progress")

@@ -47,9 +47,8 @@ func (f *fakeCorrelator) Finished(s Session, end time.Time) ([]store.Couple, map
 }
 
 func TestCorrelatorHooks(t *testing.T) {
-	f := newFixture(t)
 	cor := &fakeCorrelator{}
-	f.r.SetCorrelator(cor)
+	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	ctx := context.Background()
 
 	excluded := msrInvite(t, "ex", "9999", 41600, "sendonly")
@@ -94,9 +93,8 @@ func TestCorrelatorHooks(t *testing.T) {
 // raised a false "one-leg" alert on every call longer than the detection
 // timeout).
 func TestCorrelatorHearsEveryLeg(t *testing.T) {
-	f := newFixture(t)
 	cor := &fakeCorrelator{}
-	f.r.SetCorrelator(cor)
+	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	ctx := context.Background()
 	if _, err := f.r.Invite(ctx, msrInvite(t, "leg1", "5001", 41700, "sendonly")); err != nil {
 		t.Fatal(err)
@@ -110,5 +108,36 @@ func TestCorrelatorHearsEveryLeg(t *testing.T) {
 	defer cor.mu.Unlock()
 	if len(cor.started) != 1 || len(cor.joined) != 1 || cor.started[0].RecordingID != cor.joined[0].RecordingID || cor.joined[0].RecordID != "r1" {
 		t.Errorf("Started %+v, LegJoined %+v: want the first leg started and the second joined, same recording", cor.started, cor.joined)
+	}
+}
+
+// Late CTI data reaches a finished recording only through the recorder:
+// Recorrelate replaces its couples and merges its external data; a
+// recording still in progress is refused (its couples come at finalise).
+func TestRecorrelate(t *testing.T) {
+	cor := &fakeCorrelator{}
+	f := newFixture(t, func(c *Config) { c.Correlator = cor })
+	ctx := context.Background()
+	if _, err := f.r.Invite(ctx, msrInvite(t, "leg1", "5001", 41800, "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	live := onlyRecording(t, f.db)
+	if err := f.r.Recorrelate(ctx, live.ID, nil, nil); !errors.Is(err, ErrInProgress) {
+		t.Errorf("Recorrelate of a live recording = %v, want ErrInProgress", err)
+	}
+	f.clk.Add(3 * time.Second)
+	f.r.Bye("leg1", "bye")
+	late := []store.Couple{{StartMS: 0, EndMS: 3000, ThisDN: "5001", OtherDN: "+1555", ConnID: "006502a8c4e1b001",
+		ExternalData: map[string]string{"GEN_USR_Segment": "Gold"}}}
+	if err := f.r.Recorrelate(ctx, live.ID, late, map[string]string{"GEN_USR_Segment": "Gold"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := onlyRecording(t, f.db)
+	if len(rec.Couples) != 1 || rec.Couples[0].ExternalData["GEN_USR_Segment"] != "Gold" ||
+		rec.ExternalData["GEN_USR_Segment"] != "Gold" || rec.ExternalData["GEN_TEV_CallUuid"] != "UUID1" {
+		t.Errorf("after Recorrelate: couples %+v, external data %v", rec.Couples, rec.ExternalData)
+	}
+	if err := f.r.Recorrelate(ctx, "no-such-id", late, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Recorrelate of an unknown recording = %v, want store.ErrNotFound", err)
 	}
 }

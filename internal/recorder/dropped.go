@@ -87,3 +87,44 @@ func (r *Recorder) PacketsDropped() uint64 {
 	}
 	return n
 }
+
+// Packets of a payload type the SDP did not offer (rtpin
+// Stats.UnofferedPT) are not decoded: whatever they carry is not in the
+// recording. A recording that dropped any says so, like foreign-source
+// packets: an event per channel naming the last such type, and its
+// status reason.
+
+// noteUnoffered adds a payload-type-dropped event per channel that
+// dropped packets of a payload type not offered and returns the total
+// (c.mu held; the streams are closed by then).
+func (c *call) noteUnoffered(now time.Time) uint64 {
+	type count struct {
+		n    uint64
+		last uint8
+	}
+	by := map[int]count{}
+	for _, l := range c.legs {
+		for _, s := range l.streams {
+			if s.unoffered > 0 {
+				by[s.channel] = count{by[s.channel].n + s.unoffered, s.unofferedLast}
+			}
+		}
+	}
+	var total uint64
+	for ch := 0; ch < c.rec.Channels; ch++ {
+		if n := by[ch]; n.n > 0 {
+			total += n.n
+			c.event("payload-type-dropped", ch, now, fmt.Sprintf("%d RTP packets of a payload type the SDP did not offer (last: payload type %d), not decoded", n.n, n.last))
+		}
+	}
+	if total > 0 && c.log != nil {
+		c.log.Warn("recording dropped RTP packets of a payload type the SDP did not offer", "dropped", total)
+	}
+	return total
+}
+
+// unofferedReason is the status-reason note for n packets of a payload
+// type not offered.
+func unofferedReason(n uint64) string {
+	return fmt.Sprintf("%d RTP packets dropped (payload type not offered in the SDP)", n)
+}

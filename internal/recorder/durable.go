@@ -2,8 +2,6 @@ package recorder
 
 import (
 	"time"
-
-	"github.com/openrec/openrec/internal/media/wav"
 )
 
 // durable is the mixer's FrameWriter over a recording's WAV file: every
@@ -13,7 +11,7 @@ import (
 // recorder's CPU at 1,000 calls (BENCHMARKS.md); a power loss costs at most
 // every of audio instead of one flush interval. Close always syncs.
 type durable struct {
-	w     *wav.Writer
+	w     mediaWriter
 	every time.Duration
 	now   func() time.Time
 	last  time.Time // last fsync

@@ -12,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // flakyStore fails the final row writes (status other than recording)
@@ -61,28 +62,20 @@ func TestFinalRowWriteRetried(t *testing.T) {
 	fs.failEvents.Store(2)
 	f.r.st = fs
 	recordOneCall(t, f)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		rec := onlyRecording(t, f.db)
-		if rec.Status != store.StatusRecording {
-			if rec.DurationMS < 900 {
-				t.Errorf("duration %d ms, want ~1 s", rec.DurationMS)
-			}
-			byes := 0
-			for _, e := range rec.Events {
-				if e.Type == "bye" {
-					byes++
-				}
-			}
-			if byes != 1 {
-				t.Errorf("%d bye events, want 1: %+v", byes, rec.Events)
-			}
-			break
+	testtool.Eventually(t, 5*time.Second, func() bool { return onlyRecording(t, f.db).Status != store.StatusRecording },
+		"row still recording after the call ended")
+	rec := onlyRecording(t, f.db)
+	if rec.DurationMS < 900 {
+		t.Errorf("duration %d ms, want ~1 s", rec.DurationMS)
+	}
+	byes := 0
+	for _, e := range rec.Events {
+		if e.Type == "bye" {
+			byes++
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("row still recording 5 s after the call ended")
-		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	if byes != 1 {
+		t.Errorf("%d bye events, want 1: %+v", byes, rec.Events)
 	}
 	if n := f.r.FaultStats().StoreRetries; n < 2 {
 		t.Errorf("store retries = %d, want >= 2", n)

@@ -12,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sdpoa"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // twoStreamOffer is a SIPREC offer with one labelled stream per port; ip
@@ -160,13 +161,7 @@ func TestDroppedPacketsAreReported(t *testing.T) {
 	a.send(t, 20, 0x10)
 	waitPackets(t, f.r, 20)
 	stray.send(t, 7, 0x20)
-	deadline := time.Now().Add(5 * time.Second)
-	for f.r.PacketsDropped() < 7 {
-		if time.Now().After(deadline) {
-			t.Fatalf("dropped = %d, want 7", f.r.PacketsDropped())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { return f.r.PacketsDropped() >= 7 }, "dropped = %d, want 7", f.r.PacketsDropped())
 	f.r.Bye("dr", "bye")
 	rec := onlyRecording(t, f.db)
 	if !strings.Contains(rec.StatusReason, "7 RTP packets dropped") {
@@ -223,5 +218,60 @@ func TestLostPacketsAreAnEvent(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no packets-lost event with the count: %+v", rec.Events)
+	}
+}
+
+// RTP of a payload type the SDP did not offer (here PCMA and G.729 on a
+// PCMU offer) is not decoded as noise: dropped, counted per channel in
+// an event, named in the status reason and in the counters.
+func TestUnofferedPayloadTypeDropped(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := newSender(t, 0, 0xA1)
+	ans, err := f.r.Invite(ctx, msrInvite(t, "pt", "5001", a.port(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	a.send(t, 20, 0x10)
+	waitPackets(t, f.r, 20)
+	a.sendPT(t, 5, 8, 0x20)
+	a.sendPT(t, 2, 18, 0x30)
+	a.send(t, 20, 0x10)
+	waitPackets(t, f.r, 40)
+	f.r.Bye("pt", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.Status == store.StatusFailed || !strings.Contains(rec.StatusReason, "7 RTP packets dropped (payload type not offered") {
+		t.Errorf("status %s %q: want a recording naming the dropped packets", rec.Status, rec.StatusReason)
+	}
+	found := false
+	for _, e := range rec.Events {
+		found = found || e.Type == "payload-type-dropped" && e.Channel == 0 && strings.HasPrefix(e.Detail, "7 ") && strings.Contains(e.Detail, "payload type 18")
+	}
+	if !found {
+		t.Errorf("no payload-type-dropped event: %+v", rec.Events)
+	}
+	if st := f.r.Stats(); st.PacketsUnofferedPT != 7 || st.PacketsReceived != 40 {
+		t.Errorf("stats: unoffered %d, received %d", st.PacketsUnofferedPT, st.PacketsReceived)
+	}
+}
+
+// A stream whose every packet had a payload type nobody offered failed,
+// and says why.
+func TestOnlyUnofferedPayloadTypeFails(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := newSender(t, 0, 0xA1)
+	ans, err := f.r.Invite(ctx, msrInvite(t, "pt0", "5001", a.port(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	a.sendPT(t, 9, 8, 0x20)
+	testtool.Eventually(t, 5*time.Second, func() bool { return f.r.Stats().PacketsUnofferedPT >= 9 }, "packets counted")
+	f.r.Bye("pt0", "bye")
+	rec := onlyRecording(t, f.db)
+	if rec.Status != store.StatusFailed || !strings.Contains(rec.StatusReason, "9 RTP packets dropped (payload type not offered") {
+		t.Errorf("status %s %q", rec.Status, rec.StatusReason)
 	}
 }

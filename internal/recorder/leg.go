@@ -20,8 +20,8 @@ import (
 type ioWriter = io.Writer
 
 // decodable says which codecs the mixer turns into audio: G.711 itself,
-// the others through internal/media/codec (G.722, Opus; G.729 in a bcg729
-// build).
+// the others through internal/media/codec (G.722, Opus, G.726, GSM; G.729
+// in a bcg729 build).
 func decodable(name string) bool {
 	return name == media.PCMU || name == media.PCMA || codec.DecodableName(name)
 }
@@ -162,6 +162,7 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 	tr := c.mix.Track(ch)
 	rx, err := rtpin.Listen(rtpin.Config{
 		SRTP:         keys,
+		PayloadTypes: m.PayloadTypes(),
 		IP:           r.cfg.RTPIP,
 		Ports:        r.cfg.Ports,
 		Handler:      tr,
@@ -323,6 +324,7 @@ func (r *Recorder) applySDP(c *call, l *leg, sdp *sdpoa.Session, now time.Time, 
 		}
 		te, cn := m.EventsFor(chosen)
 		tr.SetCodecs(m.Codecs, te, cn)
+		s.rx.SetPayloadTypes(m.PayloadTypes())
 		inactive := m.Direction == sdpoa.Inactive || m.Hold
 		everyInactive = everyInactive && inactive
 		open++
@@ -612,6 +614,11 @@ func (r *Recorder) closeStream(c *call, s *stream) {
 		r.stats.packetsClosed.Add(st.Packets)
 		s.dropped += st.ForeignSource
 		r.stats.packetsDropped.Add(st.ForeignSource)
+		if st.UnofferedPT > 0 {
+			s.unoffered += st.UnofferedPT
+			s.unofferedLast = st.LastUnofferedPT
+			r.stats.packetsUnoffered.Add(st.UnofferedPT)
+		}
 		s.rx = nil
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // Run flushes audio, enforces media timeouts and the MSR leg window every
@@ -198,11 +199,20 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if dropped > 0 && rec.Status != store.StatusFailed {
 			rec.StatusReason += "; " + droppedReason(dropped)
 		}
+		if n := c.noteUnoffered(now); n > 0 && (rec.Status != store.StatusFailed || c.closedPkts == 0) {
+			// also on a failure for want of RTP: that RTP came, of a type nobody offered
+			rec.StatusReason += "; " + unofferedReason(n)
+		}
 		if note := c.srtpNote(); note != "" && rec.Status != store.StatusFailed {
 			rec.StatusReason += "; " + note
 		}
 		if rec.NeedsTranscode && !strings.Contains(rec.StatusReason, "needs_transcode") {
-			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+"; needs_transcode: codec not decoded, raw payload kept", "; ")
+			note := "; needs_transcode: codec not decoded, raw payload kept"
+			if c.mix.DTMF() != mixer.DTMFKeep {
+				// Nothing can find a key tone in audio it cannot decode.
+				note += " (key tones in it not masked)"
+			}
+			rec.StatusReason = strings.TrimPrefix(rec.StatusReason+note, "; ")
 		}
 		if r.cor != nil {
 			couples, ext, corr := r.cor.Finished(c.session(), now)
@@ -229,6 +239,29 @@ func (r *Recorder) finalise(c *call, reason string) {
 			"record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "other_dn", rec.OtherDN,
 			"duration_ms", rec.DurationMS, "packets", strings.Join(stats, " "), "bytes", rec.SizeBytes, "path", rec.MediaPath)
 	})
+}
+
+// encryptedDurationMS is the duration of the encrypted recording rec:
+// exact when the recorder holds an identity (decrypt_keys), else
+// estimated from the file size.
+func (r *Recorder) encryptedDurationMS(rec *store.Recording) int64 {
+	f, err := wav.ParseFormat(rec.Format)
+	if err != nil || rec.Channels < 1 {
+		return 0
+	}
+	perSecond := int64(f.BytesPerSample() * rec.Channels * 8000)
+	if keys := r.enc.Load(); keys.CanDecrypt() {
+		if m, err := keys.OpenMedia(rec.MediaPath); err == nil {
+			defer m.Close()
+			return m.DataSize() * 1000 / perSecond
+		}
+	}
+	st, err := os.Stat(rec.MediaPath)
+	if err != nil {
+		return 0
+	}
+	data := max(mediacrypt.EstimatePlaintext(st.Size())-44, 0)
+	return data * 1000 / perSecond
 }
 
 func segmentsOf(in []mixer.Segment) []store.Segment {
@@ -333,6 +366,14 @@ func (r *Recorder) endAll(reason string, hangup bool) {
 // Recover repairs media files a killed process left behind and closes their
 // store rows: status partial, reason "recovered after unclean shutdown".
 func (r *Recorder) Recover(ctx context.Context) (int, error) {
+	encrypted, err := recoverEncrypted(r.MediaDir())
+	if err != nil {
+		r.log.Warn("some encrypted media files could not be recovered", "error", err)
+	}
+	encPaths := map[string]bool{}
+	for _, p := range encrypted {
+		encPaths[p] = true
+	}
 	recovered, err := wav.RecoverDir(r.MediaDir())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Files that cannot be repaired (killed before the first header
@@ -352,7 +393,13 @@ func (r *Recorder) Recover(ctx context.Context) (int, error) {
 		rec := &open[i]
 		rv, ok := byPath[rec.MediaPath]
 		rec.EndedAt = r.cfg.Now().UTC()
-		if ok {
+		if encPaths[rec.MediaPath] || mediacrypt.IsEncryptedFile(rec.MediaPath) {
+			// killed (or closed without its final row): the prefix up to
+			// the last flush decrypts at playback
+			rec.Status = store.StatusPartial
+			rec.StatusReason = "recovered after unclean shutdown"
+			rec.DurationMS = r.encryptedDurationMS(rec)
+		} else if ok {
 			rec.Status = store.StatusPartial
 			rec.StatusReason = "recovered after unclean shutdown"
 			rec.DurationMS = rv.Frames * 1000 / 8000

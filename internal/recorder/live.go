@@ -4,7 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/store"
 )
 
@@ -43,11 +42,6 @@ type LiveChannel struct {
 type LiveCorrelator interface {
 	LiveInfo(s Session) (correlation, tenant string)
 }
-
-// SetLiveHub installs the hub that live listening subscribes to (before
-// Run; nil = no tap). Recordings opened afterwards publish their decoded
-// audio to it, under their recording id, from the RTP ingest.
-func (r *Recorder) SetLiveHub(h *live.Hub) { r.hub = h }
 
 // IsLive reports whether the recording is in progress on this recorder.
 func (r *Recorder) IsLive(recordingID string) bool {

@@ -11,6 +11,7 @@ import (
 	"github.com/openrec/openrec/internal/media/g711"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mixer"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // sendTone sends n 20 ms packets of a µ-law sine of freq Hz.
@@ -69,9 +70,8 @@ func samplesOf(frames []live.Frame) []int16 {
 // on the right channel; Live shows the call and its channels; when the
 // call ends the recording is no longer live and the subscription closes.
 func TestLiveListenDuringCall(t *testing.T) {
-	f := newFixture(t)
 	hub := live.NewHub()
-	f.r.SetLiveHub(hub)
+	f := newFixture(t, func(c *Config) { c.LiveHub = hub })
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA1) // the recorded DN 5001: channel 0
 	b := newSender(t, 0, 0xB1) // the other party: channel 1
@@ -176,7 +176,7 @@ func TestLiveDoesNotStallInvitesBehindBusyCall(t *testing.T) {
 	busy.mu.Lock() // the busy call's flush or finalise
 	liveDone := make(chan []LiveCall, 1)
 	go func() { liveDone <- f.r.Live() }()
-	time.Sleep(50 * time.Millisecond) // Live is waiting for the busy call now
+	testtool.WaitBlocked(t, 5*time.Second, "recorder.(*Recorder).Live") // Live is waiting for the busy call now
 	other := msrInvite(t, "other", "6001", 40910, "sendonly")
 	other.MSR.RecordID, other.MSR.RecordDN = "r-other", "6001"
 	invDone := make(chan error, 1)

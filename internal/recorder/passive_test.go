@@ -18,9 +18,8 @@ import (
 // a CTI pause reaches it through its record id, an excluded DN is
 // refused, and a channel without packets makes it partial.
 func TestPassiveRecording(t *testing.T) {
-	f := newFixture(t)
 	cor := &fakeCorrelator{}
-	f.r.SetCorrelator(cor)
+	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	if _, err := f.r.OpenPassive(PassiveSpec{CallerDN: "+1555", CalleeDN: "9999", RecordedDN: "9999"}); !errors.Is(err, ErrExcluded) {
 		t.Fatalf("excluded DN: %v", err)
 	}

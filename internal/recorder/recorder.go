@@ -24,6 +24,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // Store is what the recorder needs from the metadata store.
@@ -32,6 +33,7 @@ type Store interface {
 	UpdateRecording(ctx context.Context, r *store.Recording) error
 	AddEvents(ctx context.Context, id string, events ...store.Event) error
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
+	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 }
 
 // Signaler sends in-dialog requests to the recording client.
@@ -60,9 +62,22 @@ type Config struct {
 	StrictRTPSource bool
 	// DTMF returns how key tones are treated in the recording of a session
 	// from a SIP source address (nil: kept).
-	DTMF   func(source string) mixer.DTMFMode
-	Now    func() time.Time
-	Logger *slog.Logger
+	DTMF func(source string) mixer.DTMFMode
+	// Correlator, if set, hears of every recording's sessions and gives
+	// what the CTI side knows of it (see Correlator).
+	Correlator Correlator
+	// LiveHub, if set, is the hub live listening subscribes to: each
+	// recording publishes its decoded audio to it, under its recording
+	// id, from the RTP ingest.
+	LiveHub *live.Hub
+	// Encryption encrypts every new recording (and raw payload sidecar) at
+	// rest to the recipients of its tenant, named by Tenant from the SIP
+	// source (nil, or keys without recipients: plaintext WAV). Replaced
+	// while running by SetEncryption (SIGHUP).
+	Encryption *mediacrypt.Keys
+	Tenant     func(source string) string
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
@@ -86,6 +101,8 @@ type Recorder struct {
 
 	ids sync.Map // recording id → *call, while in progress (IsLive)
 
+	enc atomic.Pointer[mediacrypt.Keys] // Config.Encryption, replaced by SetEncryption
+
 	stats counters
 
 	wg        sync.WaitGroup
@@ -100,6 +117,7 @@ type counters struct {
 	legsTotal        atomic.Uint64
 	packetsClosed    atomic.Uint64 // packets of receivers already closed
 	packetsDropped   atomic.Uint64 // foreign-source packets of receivers already closed
+	packetsUnoffered atomic.Uint64 // packets of a payload type not offered, receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
 
@@ -135,14 +153,18 @@ func New(cfg Config, st Store) (*Recorder, error) {
 	if !cfg.RTPIP.IsValid() {
 		cfg.RTPIP = netip.IPv4Unspecified()
 	}
-	return &Recorder{
+	r := &Recorder{
 		cfg:   cfg,
 		st:    st,
+		cor:   cfg.Correlator,
+		hub:   cfg.LiveHub,
 		log:   cfg.Logger,
 		calls: map[string]*call{},
 		legs:  map[string]*leg{},
 		stop:  make(chan struct{}),
-	}, nil
+	}
+	r.enc.Store(cfg.Encryption)
+	return r, nil
 }
 
 // SetSignaler sets who sends BYE for legs the recorder ends itself.
@@ -179,6 +201,10 @@ type Stats struct {
 
 	SRTPAuthFailures  uint64 // SRTP/SRTCP packets that failed authentication (counted when their stream closes)
 	SRTPFailedStreams uint64 // streams that received packets but could decrypt none (wrong key)
+
+	// PacketsUnofferedPT counts RTP packets dropped because the SDP did not
+	// offer their payload type (open and closed receivers).
+	PacketsUnofferedPT uint64
 }
 
 // Stats returns current counters.
@@ -192,10 +218,13 @@ func (r *Recorder) Stats() Stats {
 	r.mu.Unlock()
 	// Not under r.mu: a call's mutex can be held for a disk flush, and SIP
 	// handling of every other call needs r.mu.
-	var pkts uint64
+	var pkts, unoffered uint64
 	for _, c := range calls {
-		pkts += c.livePackets()
+		p, u := c.liveCounts()
+		pkts += p
+		unoffered += u
 	}
+	s.PacketsUnofferedPT = unoffered + r.stats.packetsUnoffered.Load()
 	s.CallsAdmitted = r.stats.callsAdmitted.Load()
 	s.CallsRejected = r.stats.callsRejected.Load()
 	s.Legs = r.stats.legsTotal.Load()

@@ -21,6 +21,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // clock is an injected, manually advanced clock.
@@ -57,7 +58,7 @@ func (h *hangups) Hangup(_ context.Context, id, reason string) error {
 
 var nextPort = 36000
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "openrec.db"))
@@ -71,11 +72,15 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{
+	cfg := Config{
 		DataDir: dir, Format: wav.FormatULaw, MaxCalls: 4, MediaTimeout: 30 * time.Second, LegWindow: 10 * time.Second,
 		ReorderWindow: 100 * time.Millisecond, FlushInterval: time.Second, RTPIP: netip.MustParseAddr("127.0.0.1"),
 		Ports: ports, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, db)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r, err := New(cfg, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,13 +164,8 @@ func (s *sender) send(t *testing.T, n int, payload byte) {
 // waitPackets waits until the recorder has accepted n packets.
 func waitPackets(t *testing.T, r *Recorder, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for r.Stats().PacketsReceived < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("recorder got %d packets, want %d", r.Stats().PacketsReceived, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { return r.Stats().PacketsReceived >= n },
+		"recorder got %d packets, want %d", r.Stats().PacketsReceived, n)
 }
 
 func onlyRecording(t *testing.T, db *sqlite.DB) store.Recording {
@@ -261,19 +261,11 @@ func TestMediaTimeoutEndsLeg(t *testing.T) {
 	if !strings.Contains(rec.StatusReason, "media timeout") {
 		t.Errorf("status reason = %q", rec.StatusReason)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	testtool.Eventually(t, 2*time.Second, func() bool {
 		f.hup.mu.Lock()
-		n := len(f.hup.ids)
-		f.hup.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no BYE sent for the timed-out leg")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer f.hup.mu.Unlock()
+		return len(f.hup.ids) == 1
+	}, "no BYE sent for the timed-out leg")
 }
 
 // Two recorded DNs of one call (two recording sessions, same CallUUID) are
@@ -314,3 +306,23 @@ func TestCapacityAdmitsSecondLeg(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// sendPT sends n packets of payload type pt.
+func (s *sender) sendPT(t *testing.T, n int, pt, payload byte) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		p := make([]byte, 12+160)
+		p[0], p[1] = 0x80, pt
+		binary.BigEndian.PutUint16(p[2:], s.seq)
+		binary.BigEndian.PutUint32(p[4:], s.ts)
+		binary.BigEndian.PutUint32(p[8:], s.ssrc)
+		for k := 12; k < len(p); k++ {
+			p[k] = payload
+		}
+		if _, err := s.c.WriteToUDP(p, s.to); err != nil {
+			t.Fatal(err)
+		}
+		s.seq++
+		s.ts += 160
+	}
+}

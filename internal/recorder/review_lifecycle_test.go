@@ -11,6 +11,7 @@ import (
 
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // Run and Close may be called concurrently (app.Start runs Run in a
@@ -18,20 +19,54 @@ import (
 // WaitGroup must not be Added concurrently with Wait (the race detector
 // flags it, and sync may panic).
 func TestReviewRunCloseConcurrently(t *testing.T) {
-	for _, wait := range []time.Duration{0, 20 * time.Millisecond} {
-		f := newFixture(t)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = f.r.Run(context.Background())
-		}()
-		time.Sleep(wait) // 0: Close before Run; 20 ms: Run is in its loop
-		_ = f.r.Close()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Run did not return after Close")
-		}
+	cases := []struct {
+		name string
+		// before runs between starting Run's goroutine and Close
+		before func(f *fixture, inLoop <-chan struct{})
+	}{
+		// no wait: Run's start and Close race (the case the race
+		// detector watches)
+		{"together", func(*fixture, <-chan struct{}) {}},
+		// Run is in its loop: it has ticked once
+		{"in loop", func(_ *fixture, inLoop <-chan struct{}) { <-inLoop }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			inLoop := make(chan struct{})
+			var once sync.Once
+			now := f.r.cfg.Now
+			f.r.cfg.Now = func() time.Time { // Run's ticker calls it
+				once.Do(func() { close(inLoop) })
+				return now()
+			}
+			f.r.cfg.FlushInterval = time.Millisecond
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = f.r.Run(context.Background())
+			}()
+			tc.before(f, inLoop)
+			_ = f.r.Close()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run did not return after Close")
+			}
+		})
+	}
+	// Close before Run: Run returns at once.
+	f := newFixture(t)
+	_ = f.r.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.r.Run(context.Background())
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run after Close did not return")
 	}
 }
 
@@ -67,18 +102,15 @@ func TestReviewInviteFailureDoesNotDeadlockWithJoiningLeg(t *testing.T) {
 		_, err := f.r.Invite(context.Background(), msrInvite(t, "x2", "+1555", 40102, "sendonly"))
 		secondDone <- err
 	}()
-	// Wait until the second leg holds Recorder.mu (waiting for call.mu).
-	for deadline := time.Now().Add(2 * time.Second); ; {
-		if !f.r.mu.TryLock() {
-			break
-		}
-		f.r.mu.Unlock()
-		if time.Now().After(deadline) {
-			close(bs.release)
-			t.Fatal("second leg never took Recorder.mu")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// Wait until the second leg waits for call.mu (holding Recorder.mu).
+	func() {
+		defer func() {
+			if t.Failed() {
+				close(bs.release)
+			}
+		}()
+		testtool.WaitBlocked(t, 5*time.Second, "recorder.(*Recorder).Invite")
+	}()
 	close(bs.release)
 	for _, ch := range []chan error{firstDone, secondDone} {
 		select {
@@ -188,7 +220,8 @@ type slowHangups struct {
 }
 
 func (h *slowHangups) Hangup(_ context.Context, id, reason string) error {
-	time.Sleep(100 * time.Millisecond)
+	// A Shutdown that does not wait for the BYEs returns well before this.
+	time.Sleep(100 * time.Millisecond) // models time: the peer's answer time, not synchronisation
 	h.mu.Lock()
 	h.ids = append(h.ids, id)
 	h.mu.Unlock()
@@ -234,7 +267,7 @@ func TestReviewStatsDoesNotStallInvitesBehindBusyCall(t *testing.T) {
 		defer close(statsDone)
 		_ = f.r.Stats()
 	}()
-	time.Sleep(50 * time.Millisecond) // Stats is waiting now
+	testtool.WaitBlocked(t, 5*time.Second, "recorder.(*Recorder).Stats") // Stats is waiting now
 	other := msrInvite(t, "other", "6001", 40810, "sendonly")
 	other.MSR.RecordID, other.MSR.RecordDN = "r-other", "6001"
 	invDone := make(chan error, 1)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/sip/sdpoa"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
@@ -246,9 +247,11 @@ func TestDelayedOffer(t *testing.T) {
 	}
 }
 
-// A codec we cannot decode yet is answered and recorded raw.
+// A codec we cannot decode yet is answered and recorded raw; with dtmf:
+// mask the status says the raw payload was not masked (nothing can find a
+// key tone in audio it cannot decode).
 func TestUndecodableCodecRecordedRaw(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, func(c *Config) { c.DTMF = func(string) mixer.DTMFMode { return mixer.DTMFMask } })
 	a := newSender(t, 0, 0xE)
 	sdp := parseSDP(t, fmt.Sprintf("v=0\no=MCP 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 18\na=rtpmap:18 G729/8000\na=sendonly\n", a.port()))
 	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
@@ -276,6 +279,9 @@ func TestUndecodableCodecRecordedRaw(t *testing.T) {
 	rec := onlyRecording(t, f.db)
 	if !rec.NeedsTranscode || len(rec.Codecs) == 0 || rec.Codecs[0] != "G729" {
 		t.Errorf("needs_transcode=%v codecs=%v", rec.NeedsTranscode, rec.Codecs)
+	}
+	if !strings.Contains(rec.StatusReason, "raw payload kept (key tones in it not masked)") {
+		t.Errorf("status reason %q does not say the raw payload is unmasked", rec.StatusReason)
 	}
 	raw := strings.TrimSuffix(rec.MediaPath, ".wav") + ".ch0.rtpraw"
 	if st, err := os.Stat(raw); err != nil || st.Size() < 10*20 {

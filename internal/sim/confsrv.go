@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 )
 
 // maxConfigBody bounds PUT /config.
@@ -22,11 +22,11 @@ const maxLongPoll = 5 * time.Minute
 // SetConfig replaces the configuration data (DN options, persons) the SIP
 // Server uses and the Configuration Server serves, and wakes its long
 // polls. source, when not nil, is served verbatim.
-func (s *Sim) SetConfig(d *cfgcache.Data, source []byte) {
+func (s *Sim) SetConfig(d *ccdata.Data, source []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.data, s.source = d, source
-	s.snap = cfgcache.NewSnapshot(d)
+	s.snap = ccdata.NewSnapshot(d)
 	s.cfgVer++
 	close(s.cfgWake)
 	s.cfgWake = make(chan struct{})
@@ -117,7 +117,7 @@ func (s *Sim) putConfig(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body unreadable or too large", http.StatusBadRequest)
 		return
 	}
-	d, err := cfgcache.Parse(b)
+	d, err := ccdata.Parse(b)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("configuration: %v", err), http.StatusBadRequest)
 		return

@@ -4,7 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 )
 
 //go:embed demo/config.yaml
@@ -19,8 +19,8 @@ const DemoSwitch = "SIP_Switch"
 // DemoConfig returns the built-in demo contact center's configuration data
 // (tenant Acme, agents 5001–5004 with logins 1001–1004, DNs 5001–5003
 // recorded full-time) and its YAML source.
-func DemoConfig() (*cfgcache.Data, []byte, error) {
-	d, err := cfgcache.Parse(demoConfig)
+func DemoConfig() (*ccdata.Data, []byte, error) {
+	d, err := ccdata.Parse(demoConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sim: demo config: %w", err)
 	}
@@ -31,8 +31,8 @@ func DemoConfig() (*cfgcache.Data, []byte, error) {
 // `openrec demo` runs (tenant Acme, fourteen named agents in care, billing,
 // sales, HR and a queue, a supervisor; see demo/center.yaml) and its YAML
 // source. DemoConfig is the smaller one tests use.
-func DemoCenter() (*cfgcache.Data, []byte, error) {
-	d, err := cfgcache.Parse(demoCenter)
+func DemoCenter() (*ccdata.Data, []byte, error) {
+	d, err := ccdata.Parse(demoCenter)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sim: demo center: %w", err)
 	}

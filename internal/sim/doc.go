@@ -2,7 +2,7 @@
 // `openrec sim`: a SIP Server speaking the T-Library message model over
 // openrec's CTI framing (internal/cti/tlib), a Media Server placing Genesys MSR
 // recording sessions (internal/sip/dial) and a Configuration Server serving the
-// configuration data (internal/cti/cfgcache) over HTTP.
+// configuration data (internal/cti/ccdata) over HTTP.
 //
 // # SIP Server
 //

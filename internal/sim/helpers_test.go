@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -14,9 +15,10 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/goleak"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/sip/dial"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -32,24 +34,24 @@ const testSwitch = "SW1"
 
 // testData: agents 5001/5002 (extensions), 5003 (ACD position, record=true),
 // supervisor 5100, routing point 7000, trunk T1.
-func testData() *cfgcache.Data {
-	dn := func(n, typ string, opts map[string]string) cfgcache.DN {
-		return cfgcache.DN{Number: n, Switch: testSwitch, Type: typ, TenantDBID: 1, Options: opts}
+func testData() *ccdata.Data {
+	dn := func(n, typ string, opts map[string]string) ccdata.DN {
+		return ccdata.DN{Number: n, Switch: testSwitch, Type: typ, TenantDBID: 1, Options: opts}
 	}
-	return &cfgcache.Data{
-		Tenants:  []cfgcache.Tenant{{DBID: 1, Name: "Acme"}},
-		Switches: []cfgcache.Switch{{DBID: 101, Name: testSwitch, TenantDBID: 1}},
-		DNs: []cfgcache.DN{
-			dn("5001", cfgcache.TypeExtension, nil), dn("5002", cfgcache.TypeExtension, nil),
-			dn("5003", cfgcache.TypeACDPosition, map[string]string{"record": "true"}),
-			dn("5100", cfgcache.TypeExtension, nil), dn("7000", cfgcache.TypeRoutingPoint, nil),
-			dn("T1", cfgcache.TypeTrunk, nil),
+	return &ccdata.Data{
+		Tenants:  []ccdata.Tenant{{DBID: 1, Name: "Acme"}},
+		Switches: []ccdata.Switch{{DBID: 101, Name: testSwitch, TenantDBID: 1}},
+		DNs: []ccdata.DN{
+			dn("5001", ccdata.TypeExtension, nil), dn("5002", ccdata.TypeExtension, nil),
+			dn("5003", ccdata.TypeACDPosition, map[string]string{"record": "true"}),
+			dn("5100", ccdata.TypeExtension, nil), dn("7000", ccdata.TypeRoutingPoint, nil),
+			dn("T1", ccdata.TypeTrunk, nil),
 		},
-		Persons: []cfgcache.Person{
+		Persons: []ccdata.Person{
 			{DBID: 11, EmployeeID: "E1", FirstName: "Ann", LastName: "Lee", UserName: "ann", IsAgent: true, TenantDBID: 1,
-				Logins: []cfgcache.AgentLogin{{DBID: 21, LoginCode: "1001", WrapupTime: 30}}},
+				Logins: []ccdata.AgentLogin{{DBID: 21, LoginCode: "1001", WrapupTime: 30}}},
 			{DBID: 12, EmployeeID: "E2", FirstName: "Bob", LastName: "Ray", UserName: "bob", IsAgent: true, TenantDBID: 1,
-				Logins: []cfgcache.AgentLogin{{DBID: 22, LoginCode: "1002", WrapupTime: 30}}},
+				Logins: []ccdata.AgentLogin{{DBID: 22, LoginCode: "1002", WrapupTime: 30}}},
 		},
 	}
 }
@@ -195,14 +197,11 @@ func (f *fakeMedia) events() []string {
 // waitFor polls the media log until it has n entries.
 func (f *fakeMedia) waitFor(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testtool.Poll(t, 5*time.Second, func() (bool, string) {
 		ev := f.events()
-		if len(ev) >= n || time.Now().After(deadline) {
-			return ev
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(ev) >= n, fmt.Sprint(ev)
+	}, "%d media events", n)
+	return f.events()
 }
 
 func (s *fakeSession) add(e string) {
@@ -316,13 +315,7 @@ func (r *sipRecorder) state() (invites []string, byes, rtp int) {
 // waitUntil polls cond for up to 10 s.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testtool.Eventually(t, 10*time.Second, cond, "waiting for %s", what)
 }
 
 func newDialer(t *testing.T) *dial.Dialer {

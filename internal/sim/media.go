@@ -130,6 +130,9 @@ type DialMedia struct {
 	// from the DN, turn-taking within the call) instead of a tone per
 	// party: the demo's recordings look and sound like conversations.
 	Speech bool
+	// DTMF: key presses the recorded party sends as RFC 4733 events on
+	// every recording, shortly after it starts (dial.Spec.DTMF).
+	DTMF string
 
 	hmu     sync.Mutex
 	health  map[string]*recorderHealth // by host:port
@@ -401,6 +404,7 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 			RecordID: rec.RecordID, CallUUID: rec.CallUUID, DN: rec.ThisDN, OtherDN: otherDN,
 			Codec:     d.Codec,
 			SRTP:      d.SRTP,
+			DTMF:      d.DTMF,
 			Sources:   []dial.Source{recSrc, otherSrc(other)},
 			Duration:  maxLen,
 			SingleLeg: rec.Misbehave.SingleLeg,

@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // TestClients: Clients lists the registered clients with the identification
@@ -57,11 +59,8 @@ func TestClients(t *testing.T) {
 
 	_ = beta.conn.Close()
 	_ = pending.conn.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.Clients()) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("closed clients still listed: %+v", s.Clients())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testtool.Poll(t, 5*time.Second, func() (bool, string) {
+		c := s.Clients()
+		return len(c) == 1, fmt.Sprintf("%+v", c)
+	}, "closed clients gone from the list")
 }

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // TestScenarioGolden plays the scenarios under testdata/ and compares the
@@ -192,7 +193,7 @@ func TestConfigServer(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("X-Config-Version") != "1" {
 		t.Fatalf("GET: %d %v", res.StatusCode, res.Header)
 	}
-	d, err := cfgcache.Parse(body)
+	d, err := ccdata.Parse(body)
 	must(t, err)
 	if len(d.DNs) != len(testData().DNs) || d.DNs[2].Options["record"] != "true" || d.Persons[0].Logins[0].LoginCode != "1001" {
 		t.Fatalf("round trip lost data:\n%s", body)
@@ -209,8 +210,9 @@ func TestConfigServer(t *testing.T) {
 		_, b := get("?wait=1&timeout=10s")
 		done <- b
 	}()
-	time.Sleep(50 * time.Millisecond)
-	d.DNs = append(d.DNs, cfgcache.DN{Number: "5004", Switch: testSwitch, Type: cfgcache.TypeExtension, TenantDBID: 1})
+	// change the data while the long poll waits (not before it came)
+	testtool.WaitWaiting(t, 5*time.Second, "sim.(*Sim).getConfig", "select")
+	d.DNs = append(d.DNs, ccdata.DN{Number: "5004", Switch: testSwitch, Type: ccdata.TypeExtension, TenantDBID: 1})
 	s.SetConfig(d, append(src, body...))
 	select {
 	case b := <-done:

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
@@ -42,7 +42,7 @@ type Config struct {
 	// Switch is the switch name; DNs are looked up in Config for it.
 	Switch string
 	// Config is the configuration data (DNs with options, persons).
-	Config *cfgcache.Data
+	Config *ccdata.Data
 	// ConfigSource is served verbatim by the Configuration Server when set
 	// (the YAML file Config was loaded from); otherwise Config is marshalled.
 	ConfigSource []byte
@@ -93,8 +93,8 @@ type Sim struct {
 	httpSrv   *http.Server
 	httpLn    net.Listener
 	clients   map[*client]struct{}
-	snap      *cfgcache.Snapshot
-	data      *cfgcache.Data
+	snap      *ccdata.Snapshot
+	data      *ccdata.Data
 	source    []byte
 	cfgVer    int64
 	cfgWake   chan struct{} // closed and replaced on every config change
@@ -120,7 +120,7 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("%w: switch name is empty", ErrConfig)
 	}
 	if cfg.Config == nil {
-		cfg.Config = &cfgcache.Data{}
+		cfg.Config = &ccdata.Data{}
 	}
 	if cfg.PrivateIDs == [4]int{} {
 		cfg.PrivateIDs = [4]int{PrivateRecordStart, PrivateRecordStop, PrivateRecordPause, PrivateRecordResume}
@@ -150,7 +150,7 @@ func New(cfg Config) (*Sim, error) {
 		clients: make(map[*client]struct{}),
 		data:    cfg.Config,
 		source:  cfg.ConfigSource,
-		snap:    cfgcache.NewSnapshot(cfg.Config),
+		snap:    ccdata.NewSnapshot(cfg.Config),
 		cfgVer:  1,
 		cfgWake: make(chan struct{}),
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),

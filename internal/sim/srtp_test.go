@@ -23,7 +23,7 @@ func TestDialMediaSRTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "audio at the recorder", func() bool { return receiving(a) })
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // models time: 1 s of audio
 	if err := ms.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}

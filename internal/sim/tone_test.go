@@ -356,7 +356,7 @@ func TestDialMediaConsentToneChannels(t *testing.T) {
 			if voice == [2]float64{} {
 				voice = rec.Tones
 			}
-			f := consentCall(t, tc.o, rec, func(MediaSession) { time.Sleep(2200 * time.Millisecond) })
+			f := consentCall(t, tc.o, rec, func(MediaSession) { time.Sleep(2200 * time.Millisecond) }) // models time: the call's length
 			for ch, want := range []bool{tc.chan1, tc.chan2} {
 				pcm := f.Channel(ch)
 				o := firstSound(pcm)
@@ -397,11 +397,11 @@ func TestDialMediaConsentToneNotWhilePaused(t *testing.T) {
 	rec := Recording{RecordID: "R-CONSENT-PAUSE", ThisDN: "5001", OtherDN: "+15550100", Tones: [2]float64{440, 1000},
 		AudioSrc: "http://example.com/tone.wav", ToneSilence: "600"}
 	f := consentCall(t, o, rec, func(ms MediaSession) {
-		time.Sleep(time.Second) // ~1.2 s into the audio: in the silence after the first tone
+		time.Sleep(time.Second) // models time: ~1.2 s into the audio: in the silence after the first tone
 		ms.Pause(true)
-		time.Sleep(1500 * time.Millisecond) // the tone due at 1.6 s falls in here
+		time.Sleep(1500 * time.Millisecond) // models time: the tone due at 1.6 s falls in here
 		ms.Pause(false)
-		time.Sleep(1400 * time.Millisecond)
+		time.Sleep(1400 * time.Millisecond) // models time: audio after the resume
 	})
 	for ch := range 2 {
 		pcm := f.Channel(ch)

@@ -145,12 +145,28 @@ func (r Retention) Valid() bool {
 // tenant (Filter.Tenant, Deletion.Tenant).
 const TenantKey = "GEN_CFG_Tenant"
 
+// RuleKey is the external data key whose value names the recording rule
+// that started a recording (its retention period may be the rule's).
+const RuleKey = "GEN_REC_RULE"
+
 // Hold is a legal hold on a recording: no deletion while it stands.
 type Hold struct {
 	RecordingID string
 	Reason      string // why (a case number, a complaint)
 	SetBy       string // user name, or "cli:<login>"
 	SetAt       time.Time
+	// CallUUID names the call hold this hold comes from ("" = the
+	// recording's own); set by the store.
+	CallUUID string
+}
+
+// CallHold is a legal hold on a call: every recording of the call, also
+// those it makes after the hold is set, is held until it is released.
+type CallHold struct {
+	CallUUID string
+	Reason   string
+	SetBy    string
+	SetAt    time.Time
 }
 
 // Deletion is the audit record of a deleted recording.

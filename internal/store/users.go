@@ -45,6 +45,7 @@ const (
 	AuditPlayback    = "playback"
 	AuditDownload    = "download"
 	AuditLiveListen  = "live_listen"
+	AuditLiveView    = "live_view" // a call in progress was shown in the live list (numbers, agents)
 	AuditExport      = "export"
 	AuditRulesChange = "rules_change"
 	AuditUserChange  = "user_change"
@@ -60,6 +61,7 @@ const (
 	AuditErasure     = "erasure"      // an erasure request (a fingerprint of the party, the counts)
 	AuditLegalHold   = "legal_hold"   // a legal hold set
 	AuditHoldRelease = "hold_release" // a legal hold released
+	AuditRewrap      = "rewrap"       // the keys of an encrypted recording rotated (Detail: old and new sha256)
 )
 
 // AuditEntry is one line of the audit log: who did what to which recording,

@@ -34,8 +34,8 @@ type ControlResult struct{ CallUUID, ConnID, DN, RecordID, Op string }
 // Control operates the recording of a party like an agent desktop does:
 // start, pause, resume and stop send RequestPrivateService on the CTI link
 // (GSIP_RECORD_START 3013, STOP 3014, PAUSE 3015, RESUME 3016 by default);
-// the request is queued and Control returns without waiting for SIP
-// Server's answer (the recording state follows it: LiveCalls). keep and
+// the request is queued (a full queue makes Control wait until ctx ends)
+// and Control returns without waiting for SIP Server's answer (the recording state follows it: LiveCalls). keep and
 // discard decide a pre-recording (Keep). Errors: ErrBadOp, ErrNoTarget,
 // ErrAmbiguous, and the engine's conversation.ErrNoCall, ErrNoParty,
 // ErrState (e.g. pause of a recording that is not on) and ErrRefused (a
@@ -85,7 +85,9 @@ func (c *Core) Control(ctx context.Context, t ControlTarget, op string) (Control
 	}
 	c.log.Info("recording control requested", "op", op, "dn", dn, "call_uuid", call.CallUUID,
 		"conn_id", res.ConnID, "record_id", res.RecordID)
-	c.enqueueAsync(acts) // never blocks the caller, never drops the request
+	if err := c.sendActions(ctx, acts); err != nil { // waits for room until ctx ends
+		return res, fmt.Errorf("callcore: %s %s on %s: not queued: %w", op, dn, call.CallUUID, err)
+	}
 	return res, nil
 }
 

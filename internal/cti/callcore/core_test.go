@@ -1,11 +1,13 @@
 package callcore
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
+	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/recorder"
 )
 
@@ -57,4 +59,47 @@ func TestCouplesUncertainEndExtends(t *testing.T) {
 	if len(got) != 1 || got[0].EndMS != 30000 {
 		t.Errorf("couples = %+v, want one ending at 30 s", got)
 	}
+}
+
+// Admit refuses excluded DNs (603 at the SIP side): through Exclude when
+// set (a tenant's dn_exclude, with its reason), else through Filter.
+func TestAdmit(t *testing.T) {
+	eng := conversation.New(conversation.Config{})
+	byFilter, _ := New(Config{Engine: eng, Filter: dnfilter.MustParse("", "7000-7999")})
+	byTenant, _ := New(Config{Engine: eng, Filter: dnfilter.MustParse("", "7000-7999"), Exclude: func(dn string) string {
+		if dn == "5009" {
+			return "tenant Acme dn_exclude"
+		}
+		return ""
+	}})
+	cases := []struct {
+		c        *Core
+		dn       string
+		excluded bool
+	}{
+		{byFilter, "7001", true}, {byFilter, "5001", false},
+		{byTenant, "5009", true}, {byTenant, "7001", false}, {byTenant, "5001", false},
+	}
+	for _, tc := range cases {
+		err := tc.c.Admit(tc.dn)
+		if got := errors.Is(err, recorder.ErrExcluded); got != tc.excluded {
+			t.Errorf("Admit(%s) = %v, want excluded %v", tc.dn, err, tc.excluded)
+		}
+	}
+}
+
+// A link going down keeps the calls; the engine hears of it.
+func TestLinkState(t *testing.T) {
+	c := newIdleCore(t, Config{})
+	c.HandleEvent(server, tlib.New(tlib.EventEstablished).SetStr(tlib.AttrThisDN, "5001").
+		SetConn(tlib.AttrConnID, conn1).SetStr(tlib.AttrCallUUID, uuid1))
+	c.LinkState(server, false)
+	if calls := c.LiveCalls(); len(calls) != 1 || calls[0].CallUUID != uuid1 {
+		t.Errorf("live calls while the link is down = %+v, want the call kept", calls)
+	}
+	c.LinkState(server, true)
+	if calls := c.LiveCalls(); len(calls) != 1 {
+		t.Errorf("live calls after reconnect = %+v, want the call kept until resynchronised", calls)
+	}
+	_ = c.Close()
 }

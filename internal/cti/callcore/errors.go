@@ -16,3 +16,12 @@ var (
 	// discard.
 	ErrBadOp = errors.New("callcore: unknown recording operation")
 )
+
+// Errors of the life cycle.
+var (
+	// ErrClosed: Core was closed, or its Run returned; the action was not
+	// queued.
+	ErrClosed = errors.New("callcore: closed")
+	// ErrRunning: Run was called a second time.
+	ErrRunning = errors.New("callcore: already running")
+)

@@ -45,12 +45,7 @@ type LiveParty struct {
 // first, with their parties' recording states and open alerts.
 func (c *Core) LiveCalls() []LiveCTICall {
 	calls := c.eng.Calls()
-	c.mu.Lock()
-	sessions := make([]recorder.Session, 0, len(c.sessions))
-	for _, s := range c.sessions {
-		sessions = append(sessions, s)
-	}
-	c.mu.Unlock()
+	sessions := c.led.liveSessions()
 	out := make([]LiveCTICall, 0, len(calls))
 	for _, call := range calls {
 		if !call.Released.IsZero() {

@@ -2,7 +2,6 @@ package callcore
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,21 +10,14 @@ import (
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
-type nopRequester struct{}
-
-func (nopRequester) Request(context.Context, string, *tlib.Message) (*tlib.Message, error) {
-	return nil, nil
-}
-
 // Issue 21: the CTI trace (cti_trace) never holds collected digits or
 // passwords; the attributes stay, with their values redacted.
 func TestTraceRedactsDigits(t *testing.T) {
 	var buf bytes.Buffer
 	c, err := New(Config{
-		Engine:    conversation.New(conversation.Config{}),
-		Requester: nopRequester{},
-		Trace:     &buf,
-		Now:       func() time.Time { return time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC) },
+		Engine: conversation.New(conversation.Config{}),
+		Trace:  &buf,
+		Now:    func() time.Time { return time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC) },
 	})
 	if err != nil {
 		t.Fatal(err)

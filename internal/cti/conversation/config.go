@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 )
 
@@ -15,7 +15,7 @@ type Config struct {
 	Filter *dnfilter.Filter
 	// Config is the configuration cache (DN options, agents, tenants); nil
 	// means no GEN_CFG_* data and no record=true DNs.
-	Config *cfgcache.Cache
+	Config *ccdata.Cache
 	// Switches maps a CTI server name to its switch name in the
 	// configuration; a server missing here is its own switch name.
 	Switches map[string]string
@@ -72,8 +72,8 @@ type Keys struct {
 	User []KeyMap
 	// Extension: GEN_EXT_<To> from AttributeExtensions key From. No defaults.
 	Extension []KeyMap
-	// Agent: GEN_CFG_* agent data (cfgcache.AgentData); empty Keys = defaults.
-	Agent cfgcache.AgentKeys
+	// Agent: GEN_CFG_* agent data (ccdata.AgentData); empty Keys = defaults.
+	Agent ccdata.AgentKeys
 }
 
 // DefaultMessageKeys are the GEN_TEV_* keys stored by default (seed 000, bold).

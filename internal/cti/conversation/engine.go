@@ -50,6 +50,7 @@ type state struct {
 	lastKeep   string              // last keep-request value seen in attached data
 	pci        bool                // in a payment phase (RecordConfig.PCI): recordings auto-paused
 	pciKey     bool                // the PCI attached-data key says payment phase
+	pciValue   string              // the PCI key's value as last reported ("" = absent)
 }
 
 // markObserver records dn as a monitoring supervisor and takes it out of

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
@@ -50,7 +50,7 @@ func TestExternalData(t *testing.T) {
 				Message:   []KeyMap{{From: "CallID"}, {From: "ThisDN", To: "SomeDN"}, {From: "ThisQueue"}, {From: "NodeID"}, {From: "CustomerID"}},
 				User:      []KeyMap{{From: "Customer", To: "CustomerName"}, {From: "Priority"}, {From: "Empty"}, {From: "Missing"}},
 				Extension: []KeyMap{{From: "BusinessID"}},
-				Agent:     cfgcache.AgentKeys{Keys: []string{"EmployeeID", "AgentLoginInfo_:_WrapupTime"}, DisableFullName: true},
+				Agent:     ccdata.AgentKeys{Keys: []string{"EmployeeID", "AgentLoginInfo_:_WrapupTime"}, DisableFullName: true},
 			},
 			want: map[string]string{
 				"GEN_TEV_CallID": "77", "GEN_TEV_SomeDN": "5001", "GEN_TEV_ThisQueue": "7000", "GEN_TEV_NodeID": "3",

@@ -15,8 +15,9 @@ var (
 	ErrNoParty = errors.New("conversation: no such party")
 	// ErrState: the operation does not fit the recording state.
 	ErrState = errors.New("conversation: invalid recording state")
-	// ErrRefused: a recording rule forbids the operation (do not record).
-	ErrRefused = errors.New("conversation: refused by a recording rule")
+	// ErrRefused: a recording rule forbids the operation (do not record),
+	// or the automatic PCI pause does (no resume in a payment phase).
+	ErrRefused = errors.New("conversation: refused")
 	// ErrConfig: an invalid configuration value.
 	ErrConfig = errors.New("conversation: invalid configuration")
 )

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 )
 
 // External-data key prefixes and fixed keys (seed 000).
@@ -120,7 +120,7 @@ func (e *Engine) fill(st *state, cp *Couple, p *Party) {
 	if snap := e.snapshot(); snap != nil {
 		if p.AgentID != "" {
 			if person, ok := snap.PersonByLogin(st.Switch, p.AgentID); ok {
-				for k, v := range cfgcache.AgentData(person, keys.Agent) {
+				for k, v := range ccdata.AgentData(person, keys.Agent) {
 					put(k, v)
 				}
 			}
@@ -131,7 +131,7 @@ func (e *Engine) fill(st *state, cp *Couple, p *Party) {
 			tid = d.TenantDBID
 		}
 		t, _ := snap.Tenant(tid)
-		for k, v := range cfgcache.TenantKeys(t, sw) {
+		for k, v := range ccdata.TenantKeys(t, sw) {
 			put(k, v)
 		}
 	}

@@ -70,6 +70,7 @@ func (e *Engine) Handle(server string, m *tlib.Message, at time.Time) []Action {
 	case tlib.EventAttachedDataChanged, tlib.EventRinging, tlib.EventEstablished, tlib.EventPartyInfo:
 		acts = append(acts, e.userDataChanged(st, m, at)...)
 	}
+	e.pciKeyFrom(st, m)
 	acts = append(acts, e.pciPause(st, at)...)
 	e.refresh(st, at)
 	acts = append(acts, e.notify(st, at)...)

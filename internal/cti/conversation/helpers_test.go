@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
@@ -20,16 +20,16 @@ const (
 )
 
 // testData: switch SW, DN 5001 record=true, 5002 plain, agent01 at tenant 1.
-func testData() *cfgcache.Data {
-	return &cfgcache.Data{
-		Tenants:  []cfgcache.Tenant{{DBID: 1, Name: "T1"}},
-		Switches: []cfgcache.Switch{{DBID: 2, Name: sw, TenantDBID: 1}},
-		DNs: []cfgcache.DN{
+func testData() *ccdata.Data {
+	return &ccdata.Data{
+		Tenants:  []ccdata.Tenant{{DBID: 1, Name: "T1"}},
+		Switches: []ccdata.Switch{{DBID: 2, Name: sw, TenantDBID: 1}},
+		DNs: []ccdata.DN{
 			{Number: "5001", Switch: sw, Type: "Extension", Options: map[string]string{"record": "true"}},
 			{Number: "5002", Switch: sw, Type: "Extension"},
 		},
-		Persons: []cfgcache.Person{{DBID: 10, EmployeeID: "E1", FirstName: "Jana", LastName: "Nová", UserName: "jnova",
-			IsAgent: true, TenantDBID: 1, Logins: []cfgcache.AgentLogin{{DBID: 20, LoginCode: "agent01", WrapupTime: 15}}}},
+		Persons: []ccdata.Person{{DBID: 10, EmployeeID: "E1", FirstName: "Jana", LastName: "Nová", UserName: "jnova",
+			IsAgent: true, TenantDBID: 1, Logins: []ccdata.AgentLogin{{DBID: 20, LoginCode: "agent01", WrapupTime: 15}}}},
 	}
 }
 
@@ -47,7 +47,7 @@ type timed struct {
 
 func newH(t *testing.T, mod func(*Config)) *h {
 	t.Helper()
-	cfg := Config{Config: cfgcache.NewCache(testData())}
+	cfg := Config{Config: ccdata.NewCache(testData())}
 	if mod != nil {
 		mod(&cfg)
 	}

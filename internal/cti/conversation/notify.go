@@ -3,11 +3,11 @@ package conversation
 import (
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
-func (e *Engine) snapshot() *cfgcache.Snapshot {
+func (e *Engine) snapshot() *ccdata.Snapshot {
 	if e.cfg.Config == nil {
 		return nil
 	}

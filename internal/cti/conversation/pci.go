@@ -3,6 +3,8 @@ package conversation
 import (
 	"strings"
 	"time"
+
+	"github.com/openrec/openrec/internal/cti/tlib"
 )
 
 // pciPause applies the automatic PCI pause (RecordConfig.PCI) after an
@@ -16,7 +18,7 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 		return nil
 	}
 	if pc.Key != "" {
-		if v := st.UserData.String(pc.Key); v != "" {
+		if v := st.pciValue; v != "" {
 			if on, ok := parsePCIValue(v); ok {
 				st.pciKey = on
 			} else {
@@ -47,23 +49,66 @@ func (e *Engine) pciPause(st *state, at time.Time) []Action {
 	for i := range st.Recordings {
 		r := &st.Recordings[i]
 		switch {
-		case in && r.State == RecOn && !r.PCIPaused:
-			r.PCIPaused = true
-			if r.Local() {
-				r.State, r.Since = RecPaused, at // the recorder pauses it (callcore's Pauser)
-				continue
+		case in:
+			// Not paused yet, started during the phase, or resumed by
+			// someone else (SIP Server's GSIP_RECORD=ON) during it.
+			if r.State == RecOn && !r.pciPending && !r.pciFailed {
+				r.PCIPaused = true
+				if r.Local() {
+					r.State, r.Since = RecPaused, at // the recorder pauses it (callcore's Pauser)
+					continue
+				}
+				r.pciPending = true
+				acts = append(acts, e.service(st, r.DN, r.ID, OpPause, Decision{}))
 			}
-			acts = append(acts, e.service(st, r.DN, r.ID, OpPause, Decision{}))
-		case !in && r.PCIPaused:
-			r.PCIPaused = false
-			if r.State == RecPaused && r.Local() {
-				r.State, r.Since = RecOn, at
-			} else if r.State == RecPaused {
-				acts = append(acts, e.service(st, r.DN, r.ID, OpResume, Decision{}))
+		case r.pciPending:
+			// The phase ended before the pause was answered: resume
+			// once it is.
+		default:
+			r.pciFailed = false
+			if r.PCIPaused {
+				r.PCIPaused = false
+				if r.State == RecPaused && r.Local() {
+					r.State, r.Since = RecOn, at
+				} else if r.State == RecPaused {
+					acts = append(acts, e.service(st, r.DN, r.ID, OpResume, Decision{}))
+				}
 			}
 		}
 	}
 	return acts
+}
+
+// pciAnswered notes the answer to a pause request the PCI pause sent.
+func pciAnswered(r *Recording, op Op, err error) {
+	if op != OpPause || !r.pciPending {
+		return
+	}
+	r.pciPending = false
+	if err != nil {
+		r.pciFailed = true
+	}
+}
+
+// pciKeyFrom notes the PCI key's value from an event's user data. The
+// call's user data is merged from every event (a key once attached stays
+// in the metadata), but EventAttachedDataChanged carries the whole user
+// data after the change: a key missing from it was deleted.
+func (e *Engine) pciKeyFrom(st *state, m *tlib.Message) {
+	key := e.cfg.Record.PCI.Key
+	if key == "" {
+		return
+	}
+	switch m.Type {
+	case tlib.EventAttachedDataChanged, tlib.EventRinging, tlib.EventEstablished, tlib.EventPartyInfo:
+	default:
+		return
+	}
+	if kv, ok := m.UserData().Get(key); ok {
+		st.pciValue = e.decodeList(tlib.KVList{kv}).String(key)
+	} else if m.Type == tlib.EventAttachedDataChanged {
+		st.pciValue = ""
+	}
 }
 
 // parsePCIValue reads the PCI attached-data value: start/on/true/yes/1

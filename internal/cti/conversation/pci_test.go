@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -54,7 +55,9 @@ func TestPCIPause(t *testing.T) {
 		if got := ops(x); len(got) != 1 || got[0] != OpPause {
 			t.Fatalf("after PCI=start: %v, want one pause", got)
 		}
-		x.userData(s+10*time.Millisecond, "5002", conn1, uuid1, "Other", "x") // no second pause
+		// Another change (EventAttachedDataChanged carries the whole user
+		// data): no second pause.
+		x.userData(s+10*time.Millisecond, "5002", conn1, uuid1, "PCI", "start", "Other", "x")
 		if got := ops(x); len(got) != 1 {
 			t.Fatalf("requests %v, want still one pause", got)
 		}
@@ -149,5 +152,155 @@ func TestPCIPauseRecordingStartedDuringPhase(t *testing.T) {
 	}
 	if pauses != 1 {
 		t.Fatalf("actions after the start ACK %v, want one pause", got)
+	}
+}
+
+// pciRec is a call of 5002 recorded (ON) with the PCI pause on key PCI.
+func pciRec(t *testing.T) *h {
+	x := newH(t, func(c *Config) {
+		c.Record = RecordConfig{
+			Rule: func(*Call, string) Decision { return Decision{Record: true} },
+			PCI:  PCIConfig{Key: "PCI"},
+		}
+	})
+	acts := x.established(0, "5002", cust, conn1, uuid1)
+	x.add(0, x.e.ServiceResult(acts[0].(PrivateService), nil, at(0)))
+	x.acts = nil
+	return x
+}
+
+// pciOps returns the pause and resume requests sent since x.acts was
+// cleared.
+func pciOps(x *h) []PrivateService {
+	var out []PrivateService
+	for _, p := range x.services() {
+		if p.Op == OpPause || p.Op == OpResume {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// A payment phase shorter than the round trip of its pause request: the
+// pause acknowledged after the phase ended must be followed by a resume,
+// or the rest of the call is never recorded.
+func TestPCIPausePhaseEndsBeforeThePauseIsAcknowledged(t *testing.T) {
+	const s = time.Second
+	x := pciRec(t)
+	x.userData(s, "5002", conn1, uuid1, "PCI", "start")
+	x.userData(s+100*time.Millisecond, "5002", conn1, uuid1, "PCI", "stop")
+	ops := pciOps(x)
+	if len(ops) != 1 || ops[0].Op != OpPause {
+		t.Fatalf("requests %v, want one pause", ops)
+	}
+	x.acts = nil
+	x.add(2*s, x.e.ServiceResult(ops[0], nil, at(2*s)))
+	ops = pciOps(x)
+	if len(ops) != 1 || ops[0].Op != OpResume {
+		t.Fatalf("after the late pause ACK: requests %v, want one resume", ops)
+	}
+	x.e.ServiceResult(ops[0], nil, at(3*s))
+	if st := x.call(uuid1).Recordings[0].State; st != RecOn {
+		t.Fatalf("state %s after the phase, want ON", st)
+	}
+	// A failed pause in a later phase leaves nothing behind: the phase
+	// after it pauses again.
+	x.acts = nil
+	x.userData(4*s, "5002", conn1, uuid1, "PCI", "start")
+	ops = pciOps(x)
+	if len(ops) != 1 || ops[0].Op != OpPause {
+		t.Fatalf("second phase: requests %v, want one pause", ops)
+	}
+	x.e.ServiceResult(ops[0], errors.New("EventError"), at(4*s))
+	x.userData(5*s, "5002", conn1, uuid1, "PCI", "stop")
+	x.acts = nil
+	x.userData(6*s, "5002", conn1, uuid1, "PCI", "start")
+	if ops = pciOps(x); len(ops) != 1 || ops[0].Op != OpPause {
+		t.Fatalf("third phase after a failed pause: requests %v, want one pause", ops)
+	}
+}
+
+// During a payment phase nothing resumes the recording: a desktop resume
+// is refused, and a resume SIP Server reports (GSIP_RECORD=ON, a third
+// party) is paused again.
+func TestPCIPauseHoldsAgainstResumeDuringThePhase(t *testing.T) {
+	const s = time.Second
+	x := pciRec(t)
+	x.userData(s, "5002", conn1, uuid1, "PCI", "start")
+	ops := pciOps(x)
+	if len(ops) != 1 {
+		t.Fatalf("requests %v, want one pause", ops)
+	}
+	x.e.ServiceResult(ops[0], nil, at(s))
+	if _, err := x.e.Control(uuid1, "5002", OpResume, at(2*s)); !errors.Is(err, ErrRefused) {
+		t.Fatalf("desktop resume during the payment phase: err %v, want ErrRefused", err)
+	}
+	x.acts = nil
+	x.userData(3*s, "5002", conn1, uuid1, "PCI", "start", "GSIP_RECORD", "ON")
+	if ops = pciOps(x); len(ops) != 1 || ops[0].Op != OpPause {
+		t.Fatalf("after GSIP_RECORD=ON in the phase: requests %v, want one pause", ops)
+	}
+	x.e.ServiceResult(ops[0], nil, at(3*s))
+	x.acts = nil
+	x.userData(4*s, "5002", conn1, uuid1, "PCI", "stop")
+	if ops = pciOps(x); len(ops) != 1 || ops[0].Op != OpResume {
+		t.Fatalf("after the phase: requests %v, want one resume", ops)
+	}
+	x.e.ServiceResult(ops[0], nil, at(4*s))
+	// After the phase the desktop may pause and resume again.
+	if _, err := x.e.Control(uuid1, "5002", OpPause, at(5*s)); err != nil {
+		t.Fatalf("desktop pause after the phase: %v", err)
+	}
+}
+
+// EventAttachedDataChanged carries the call's whole user data after the
+// change: an IVR that deletes the PCI key (RequestDeleteUserData, or
+// deletes all user data) ends the payment phase as stop does.
+func TestPCIPauseKeyDeleted(t *testing.T) {
+	const s = time.Second
+	for _, tc := range []struct {
+		name string
+		kv   []string // the user data after the deletion
+	}{{"the key", []string{"Other", "x"}}, {"all user data", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := pciRec(t)
+			x.userData(s, "5002", conn1, uuid1, "Other", "x", "PCI", "start")
+			ops := pciOps(x)
+			if len(ops) != 1 || ops[0].Op != OpPause {
+				t.Fatalf("requests %v, want one pause", ops)
+			}
+			x.e.ServiceResult(ops[0], nil, at(s))
+			x.acts = nil
+			x.userData(2*s, "5002", conn1, uuid1, tc.kv...)
+			if ops = pciOps(x); len(ops) != 1 || ops[0].Op != OpResume {
+				t.Fatalf("after the PCI key was deleted: requests %v, want one resume", ops)
+			}
+		})
+	}
+}
+
+// A desktop that pauses during the payment phase (the recording is
+// already paused by it) keeps it paused afterwards: only what the PCI
+// pause alone paused is resumed.
+func TestPCIPauseDesktopPauseDuringThePhase(t *testing.T) {
+	const s = time.Second
+	x := pciRec(t)
+	x.userData(s, "5002", conn1, uuid1, "PCI", "start")
+	ops := pciOps(x)
+	if len(ops) != 1 {
+		t.Fatalf("requests %v, want one pause", ops)
+	}
+	x.e.ServiceResult(ops[0], nil, at(s))
+	acts, err := x.e.Control(uuid1, "5002", OpPause, at(2*s))
+	if err != nil || len(acts) != 0 {
+		t.Fatalf("desktop pause during the phase: %v %v, want accepted with nothing to send (already paused)", acts, err)
+	}
+	x.acts = nil
+	x.userData(3*s, "5002", conn1, uuid1, "PCI", "stop")
+	if ops = pciOps(x); len(ops) != 0 {
+		t.Fatalf("after the phase: requests %v, want none: the desktop paused it too", ops)
+	}
+	if st := x.call(uuid1).Recordings[0].State; st != RecPaused {
+		t.Fatalf("state %s, want still paused", st)
 	}
 }

@@ -239,8 +239,17 @@ func (e *Engine) Control(callUUID, dn string, op Op, at time.Time) ([]Action, er
 		st.Recordings = append(st.Recordings, Recording{ID: id, DN: dn, State: RecRequested, RuleAction: "request"})
 		return []Action{e.service(st, dn, id, OpStart, Decision{})}, nil
 	case OpStop, OpPause, OpResume:
+		if op == OpPause && active && r.State == RecPaused && r.PCIPaused && !r.pciPending {
+			// Paused by the PCI pause: it stays paused after the
+			// payment phase, as the desktop asks.
+			r.PCIPaused = false
+			return nil, nil
+		}
 		if !active || (op == OpPause && r.State != RecOn) || (op == OpResume && r.State != RecPaused) {
 			return nil, errorf(ErrState, "%s %s", op, dn)
+		}
+		if op == OpResume && st.pci {
+			return nil, errorf(ErrRefused, "%s on %s: payment phase (PCI pause)", dn, callUUID)
 		}
 		return []Action{e.service(st, dn, r.ID, op, Decision{})}, nil
 	}
@@ -268,12 +277,14 @@ func (e *Engine) ServiceResult(a PrivateService, err error, at time.Time) []Acti
 		acts = append(acts, Alert{Kind: AlertServiceError, At: at, CallUUID: st.CallUUID, RecordID: a.RecordID, DN: a.DN, Detail: err.Error()})
 		e.cfg.Logger.Warn("recording request failed", "call", st.CallUUID, "dn", a.DN, "record", a.RecordID, "op", string(a.Op), "err", err)
 		if r != nil {
+			pciAnswered(r, a.Op, err)
 			r.Error = err.Error()
 			if a.Op == OpStart && r.State == RecRequested {
 				r.State = RecFailed
 			}
 		}
 	} else if r != nil {
+		pciAnswered(r, a.Op, nil)
 		switch a.Op {
 		case OpStart:
 			if r.State == RecRequested {

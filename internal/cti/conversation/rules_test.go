@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
@@ -190,15 +190,15 @@ func TestRulesReevaluated(t *testing.T) {
 // connect to tenants listed".
 func TestTenantOverrides(t *testing.T) {
 	data := testData()
-	data.Tenants = append(data.Tenants, cfgcache.Tenant{DBID: 2, Name: "T2"})
-	data.DNs = append(data.DNs, cfgcache.DN{Number: "6001", Switch: sw, Type: "Extension", TenantDBID: 2},
-		cfgcache.DN{Number: "6002", Switch: sw, Type: "Extension", TenantDBID: 2})
+	data.Tenants = append(data.Tenants, ccdata.Tenant{DBID: 2, Name: "T2"})
+	data.DNs = append(data.DNs, ccdata.DN{Number: "6001", Switch: sw, Type: "Extension", TenantDBID: 2},
+		ccdata.DN{Number: "6002", Switch: sw, Type: "Extension", TenantDBID: 2})
 	f2, err := dnfilter.Parse("6001", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rule := func(*Call, string) Decision { return Decision{Record: true, Rule: "all"} }
-	e := New(Config{Config: cfgcache.NewCache(data), Switches: map[string]string{sw: sw},
+	e := New(Config{Config: ccdata.NewCache(data), Switches: map[string]string{sw: sw},
 		Record: RecordConfig{Rule: rule, Dest: "sip:default@r", Geo: GeoSource},
 		Tenants: map[int]TenantConfig{
 			1: {Name: "T1"},
@@ -218,7 +218,7 @@ func TestTenantOverrides(t *testing.T) {
 	if got := kvMap(ps.Ext); got["dest"] != "sip:default@r" || got["record"] != "source" || got["tonesilenceduration"] != "" {
 		t.Errorf("tenant 1 START %v", got)
 	}
-	only := New(Config{Config: cfgcache.NewCache(data), OnlyListedTenants: true, Tenants: map[int]TenantConfig{2: {Name: "T2"}}})
+	only := New(Config{Config: ccdata.NewCache(data), OnlyListedTenants: true, Tenants: map[int]TenantConfig{2: {Name: "T2"}}})
 	if only.Monitored(sw, "5002") || !only.Monitored(sw, "6002") {
 		t.Errorf("only listed tenants: 5002=%v 6002=%v", only.Monitored(sw, "5002"), only.Monitored(sw, "6002"))
 	}

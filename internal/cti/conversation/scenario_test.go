@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/tlib"
 )
@@ -119,7 +119,7 @@ const testServer = "sip1"
 // scenarioConfig is the engine configuration of every golden scenario.
 func scenarioConfig(t testing.TB) Config {
 	t.Helper()
-	data, err := cfgcache.LoadFile("testdata/config.yaml")
+	data, err := ccdata.LoadFile("testdata/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func scenarioConfig(t testing.TB) Config {
 	}
 	return Config{
 		Filter:   dnfilter.MustParse("5001-5099", ""),
-		Config:   cfgcache.NewCache(data),
+		Config:   ccdata.NewCache(data),
 		Switches: map[string]string{testServer: "SIP_Switch"},
 		Keys: Keys{
 			User:      []KeyMap{{From: "Customer", To: "CustomerName"}, {From: "Wrapup"}, {From: "IVR_Language"}},

@@ -157,10 +157,14 @@ type Recording struct {
 	// PCIPaused: the automatic PCI pause paused it (or asked to) and
 	// resumes it when the payment phase ends.
 	PCIPaused bool
-	Legs      []Leg
-	Audio     time.Time // first audio of any leg
-	Failure   Failure
-	Error     string // EventError text of a request
+	// pciPending: that pause request is not answered yet (the phase may
+	// end before it is: the resume waits for the answer); pciFailed: it
+	// failed, and is not asked again until the phase ends.
+	pciPending, pciFailed bool
+	Legs                  []Leg
+	Audio                 time.Time // first audio of any leg
+	Failure               Failure
+	Error                 string // EventError text of a request
 	// Rule, RuleGroup, RuleAction: the recording rule that decided this
 	// DN last (GEN_REC_RULE, GEN_REC_RULE_GROUP, GEN_REC_RULE_ACTION).
 	Rule, RuleGroup, RuleAction string

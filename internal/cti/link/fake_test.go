@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/testtool"
 	"go.uber.org/goleak"
 )
 
@@ -279,13 +280,7 @@ func (tm *timers) next(t *testing.T) timerReq {
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, cond, "waiting for %s", what)
 }
 
 // syncBuf is a goroutine-safe log sink.

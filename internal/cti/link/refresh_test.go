@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // TestRefresh: a DN added to the list is registered and resynchronised
@@ -232,28 +233,28 @@ func TestRefreshConcurrent(t *testing.T) {
 	h := &recorder{}
 	hs := start(t, Config{Servers: []Server{{Name: "sip1", Primary: srv.addr()}}, DNs: dns.get}, h)
 	eventually(t, "link up", func() bool { return hs.c.Connected("sip1") })
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(g), 1))
-			for range 50 {
-				var list []string
-				for _, dn := range all {
-					if rng.IntN(2) == 0 {
-						list = append(list, dn)
-					}
-				}
-				dns.set("sip1", list...)
-				if rng.IntN(2) == 0 {
-					hs.c.Refresh("sip1")
-				} else {
-					hs.c.RefreshAll()
-				}
-				_ = hs.c.Stats()
-			}
-		})
+	// four goroutines in lockstep: every round has four list changes and
+	// refreshes in flight at once
+	rngs := make([]*rand.Rand, 4)
+	for g := range rngs {
+		rngs[g] = rand.New(rand.NewPCG(uint64(g), 1))
 	}
-	wg.Wait()
+	testtool.Lockstep(4, 50, func(g, _ int) {
+		rng := rngs[g]
+		var list []string
+		for _, dn := range all {
+			if rng.IntN(2) == 0 {
+				list = append(list, dn)
+			}
+		}
+		dns.set("sip1", list...)
+		if rng.IntN(2) == 0 {
+			hs.c.Refresh("sip1")
+		} else {
+			hs.c.RefreshAll()
+		}
+		_ = hs.c.Stats()
+	})
 	final := []string{"5002", "5005", "5008"}
 	dns.set("sip1", final...)
 	hs.c.Refresh("sip1")

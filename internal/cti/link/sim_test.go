@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/sim"
 )
 
@@ -15,11 +15,11 @@ import (
 // events, and no longer gets the dropped DN's.
 func TestRefreshWithSimulator(t *testing.T) {
 	const sw = "SW1"
-	dn := func(n string) cfgcache.DN { return cfgcache.DN{Number: n, Switch: sw, Type: cfgcache.TypeExtension} }
-	csim, err := sim.New(sim.Config{Switch: sw, Seed: 3, Config: &cfgcache.Data{
-		Tenants:  []cfgcache.Tenant{{DBID: 1, Name: "Acme"}},
-		Switches: []cfgcache.Switch{{DBID: 11, Name: sw, TenantDBID: 1}},
-		DNs:      []cfgcache.DN{dn("5001"), dn("5002"), dn("5003"), dn("5004")},
+	dn := func(n string) ccdata.DN { return ccdata.DN{Number: n, Switch: sw, Type: ccdata.TypeExtension} }
+	csim, err := sim.New(sim.Config{Switch: sw, Seed: 3, Config: &ccdata.Data{
+		Tenants:  []ccdata.Tenant{{DBID: 1, Name: "Acme"}},
+		Switches: []ccdata.Switch{{DBID: 11, Name: sw, TenantDBID: 1}},
+		DNs:      []ccdata.DN{dn("5001"), dn("5002"), dn("5003"), dn("5004")},
 	}})
 	if err != nil {
 		t.Fatal(err)

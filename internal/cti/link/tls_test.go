@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openrec/openrec/internal/cti/cfgcache"
+	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/sim"
 	"github.com/openrec/openrec/internal/testtool/testpki"
 )
@@ -31,10 +31,10 @@ func TestLinkOverTLS(t *testing.T) {
 	cliCert, cliPool := selfSignedTLS(t, "recorder")
 	csim, err := sim.New(sim.Config{Switch: sw, Seed: 5,
 		TLS: &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientCAs: cliPool, ClientAuth: tls.RequireAndVerifyClientCert},
-		Config: &cfgcache.Data{
-			Tenants:  []cfgcache.Tenant{{DBID: 1, Name: "Acme"}},
-			Switches: []cfgcache.Switch{{DBID: 11, Name: sw, TenantDBID: 1}},
-			DNs:      []cfgcache.DN{{Number: "5001", Switch: sw, Type: cfgcache.TypeExtension}, {Number: "5002", Switch: sw, Type: cfgcache.TypeExtension}},
+		Config: &ccdata.Data{
+			Tenants:  []ccdata.Tenant{{DBID: 1, Name: "Acme"}},
+			Switches: []ccdata.Switch{{DBID: 11, Name: sw, TenantDBID: 1}},
+			DNs:      []ccdata.DN{{Number: "5001", Switch: sw, Type: ccdata.TypeExtension}, {Number: "5002", Switch: sw, Type: ccdata.TypeExtension}},
 		}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -67,19 +68,21 @@ type group struct {
 func (g *group) scoped() bool { return g.tenant != "" || g.dns != nil || g.agents != nil }
 
 type rule struct {
-	name     string
-	action   Action
-	disabled bool
-	tenant   string
-	callType string
-	mask     *mask // nil = any call
-	maskTxt  string
-	agent    *mask
-	agentTxt string
-	person   *mask
-	persTxt  string
-	userdata []udCond // sorted by key
-	opts     options
+	name      string
+	action    Action
+	retention *time.Duration // nil = not set (tenant's or global period)
+	dtmf      string         // "" = not set
+	disabled  bool
+	tenant    string
+	callType  string
+	mask      *mask // nil = any call
+	maskTxt   string
+	agent     *mask
+	agentTxt  string
+	person    *mask
+	persTxt   string
+	userdata  []udCond // sorted by key
+	opts      options
 }
 
 // matchesEverything reports whether the rule matches every call its group
@@ -227,6 +230,26 @@ func compileRule(rc RuleConfig) (rule, error) {
 		}
 		*f.dst = f.v
 	}
+	if t := strings.TrimSpace(rc.Retention); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d < 0 {
+			return r, fmt.Errorf("retention %q: want a duration such as 2160h (90 days), or 0 to keep for ever", rc.Retention)
+		}
+		if r.action == ActionDoNotRecord {
+			return r, fmt.Errorf("retention %q: a do_not_record rule keeps no recordings", rc.Retention)
+		}
+		r.retention = &d
+	}
+	switch rc.DTMF {
+	case "":
+	case "keep", "mask", "mask-and-drop-events":
+		if r.action == ActionDoNotRecord {
+			return r, fmt.Errorf("dtmf %q: a do_not_record rule records nothing", rc.DTMF)
+		}
+		r.dtmf = rc.DTMF
+	default:
+		return r, fmt.Errorf("dtmf %q: want keep, mask or mask-and-drop-events", rc.DTMF)
+	}
 	if ts := strings.TrimSpace(rc.ToneSilence); ts != "" {
 		if !allDigits(ts) {
 			return r, fmt.Errorf("tone_silence %q: want milliseconds (digits only)", rc.ToneSilence)
@@ -255,6 +278,35 @@ func checkText(s string) error {
 
 // Config returns a deep copy of the configuration the set was compiled from.
 func (s *Set) Config() Config { return s.cfg.clone() }
+
+// Retentions returns the retention period of every rule that sets one
+// (disabled rules included: their recordings still carry their name), by
+// rule name as written. A period of 0 keeps the rule's recordings for
+// ever.
+func (s *Set) Retentions() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, g := range s.groups {
+		for _, r := range g.rules {
+			if r.retention != nil {
+				out[r.name] = *r.retention
+			}
+		}
+	}
+	return out
+}
+
+// DTMF returns the dtmf setting of the rule named name (case-insensitive;
+// disabled rules included, as for Retentions): "" when it sets none.
+func (s *Set) DTMF(name string) string {
+	for _, g := range s.groups {
+		for _, r := range g.rules {
+			if r.dtmf != "" && strings.EqualFold(r.name, name) {
+				return r.dtmf
+			}
+		}
+	}
+	return ""
+}
 
 // Len returns the number of rules (disabled ones included).
 func (s *Set) Len() int { return s.n }

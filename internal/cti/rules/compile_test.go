@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func oneRule(r RuleConfig) Config {
@@ -55,6 +56,16 @@ func TestCompileErrors(t *testing.T) {
 			`rules: group "Sales" rule 2 ("x"): tone_silence "30s": want milliseconds (digits only)`, false},
 		{"dest with space", oneRule(RuleConfig{Name: "x", Action: "record", Dest: "sip:a b"}),
 			`rules: group "Sales" rule 2 ("x"): dest "sip:a b": spaces and control characters are not allowed`, false},
+		{"bad retention", oneRule(RuleConfig{Name: "x", Action: "record", Retention: "90 days"}),
+			`rules: group "Sales" rule 2 ("x"): retention "90 days": want a duration such as 2160h (90 days), or 0 to keep for ever`, false},
+		{"negative retention", oneRule(RuleConfig{Name: "x", Action: "record", Retention: "-1h"}),
+			`rules: group "Sales" rule 2 ("x"): retention "-1h": want a duration such as 2160h (90 days), or 0 to keep for ever`, false},
+		{"retention of do-not-record", oneRule(RuleConfig{Name: "x", Action: "do_not_record", Retention: "24h"}),
+			`rules: group "Sales" rule 2 ("x"): retention "24h": a do_not_record rule keeps no recordings`, false},
+		{"bad dtmf", oneRule(RuleConfig{Name: "x", Action: "record", DTMF: "hide"}),
+			`rules: group "Sales" rule 2 ("x"): dtmf "hide": want keep, mask or mask-and-drop-events`, false},
+		{"dtmf of do-not-record", oneRule(RuleConfig{Name: "x", Action: "do_not_record", DTMF: "keep"}),
+			`rules: group "Sales" rule 2 ("x"): dtmf "keep": a do_not_record rule records nothing`, false},
 		{"group dns", Config{Groups: []GroupConfig{{Name: "Sales", DNs: "20??="}}},
 			`rules: group "Sales": dns "20??=": "=" (calls between) needs a pattern on both sides`, true},
 		{"group agents", Config{Groups: []GroupConfig{{Name: "Sales", Agents: []string{"10??", ""}}}},
@@ -219,24 +230,76 @@ func TestResultStringOptions(t *testing.T) {
 	}
 }
 
-// TestConcurrentEvaluate runs Evaluate from several goroutines (meaningful
-// with -race).
+// TestConcurrentEvaluate runs Evaluate from several goroutines in
+// lockstep: every round has four Evaluate calls in flight at once
+// (meaningful with -race).
 func TestConcurrentEvaluate(t *testing.T) {
 	s, err := Compile(benchConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := s.Evaluate(benchFacts())
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 100 {
+	// (testtool.Lockstep, written out: this package's tests import only
+	// the standard library, see deps_test.go)
+	const n, rounds = 4, 100
+	var all, round sync.WaitGroup
+	release := make([]chan struct{}, rounds)
+	for i := range release {
+		release[i] = make(chan struct{})
+	}
+	for range n {
+		all.Go(func() {
+			for r := range rounds {
+				<-release[r]
 				if got := s.Evaluate(benchFacts()); got.Rule != want.Rule || len(got.Trace) != len(want.Trace) {
 					t.Errorf("got %s, want %s", got.Rule, want.Rule)
-					return
 				}
+				round.Done()
 			}
 		})
 	}
-	wg.Wait()
+	for r := range rounds {
+		round.Add(n)
+		close(release[r])
+		round.Wait()
+	}
+	all.Wait()
+}
+
+// Issue 13: retention periods per rule, by rule name.
+func TestRetentions(t *testing.T) {
+	s, err := Compile(Config{Groups: []GroupConfig{
+		{Name: "Admin", Rules: []RuleConfig{{Name: "Complaints", Action: "record", Retention: "0"}}},
+		{Name: "Sales", Rules: []RuleConfig{
+			{Name: "vip", Action: "prerecord", Retention: "2160h", Disabled: true},
+			{Name: "all", Action: "record"},
+			{Name: "short", Action: "record", Retention: " 36h "},
+		}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Duration{"Complaints": 0, "vip": 2160 * time.Hour, "short": 36 * time.Hour}
+	if got := s.Retentions(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Retentions = %v, want %v", got, want)
+	}
+	if got := (&Set{}).Retentions(); len(got) != 0 {
+		t.Errorf("empty set: %v", got)
+	}
+}
+
+func TestRuleDTMF(t *testing.T) {
+	s, err := Compile(Config{Groups: []GroupConfig{{Name: "Sales", Rules: []RuleConfig{
+		{Name: "Lab", Action: "record", DTMF: "keep"},
+		{Name: "Cards", Action: "record", DTMF: "mask-and-drop-events", Disabled: true},
+		{Name: "all", Action: "record"},
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"Lab": "keep", "lab": "keep", "Cards": "mask-and-drop-events", "all": "", "nope": ""} {
+		if got := s.DTMF(name); got != want {
+			t.Errorf("DTMF(%q) = %q, want %q", name, got, want)
+		}
+	}
 }

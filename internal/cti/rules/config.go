@@ -16,40 +16,70 @@ import (
 // the rules API). Groups are evaluated in order: the first group (Admin)
 // has the highest priority.
 type Config struct {
-	Groups []GroupConfig `koanf:"groups" yaml:"groups" json:"groups"`
+	Groups []GroupConfig `yaml:"groups" json:"groups"`
 }
 
 // GroupConfig is a group of rules, optionally scoped to some calls.
 type GroupConfig struct {
-	Name string `koanf:"name" yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Optional scope: when set, the group's rules only apply to calls that
 	// match it (all set fields must match). An empty scope is global (Admin).
-	DNs    string   `koanf:"dns" yaml:"dns,omitempty" json:"dns,omitempty"`          // number mask (same grammar as RuleConfig.Mask), e.g. "20??"
-	Agents []string `koanf:"agents" yaml:"agents,omitempty" json:"agents,omitempty"` // agent masks: some agent's ID (login code) or user name matches one
-	Tenant string   `koanf:"tenant" yaml:"tenant,omitempty" json:"tenant,omitempty"` // tenant name, case-insensitive
+	DNs    string   `yaml:"dns,omitempty" json:"dns,omitempty"`       // number mask (same grammar as RuleConfig.Mask), e.g. "20??"
+	Agents []string `yaml:"agents,omitempty" json:"agents,omitempty"` // agent masks: some agent's ID (login code) or user name matches one
+	Tenant string   `yaml:"tenant,omitempty" json:"tenant,omitempty"` // tenant name, case-insensitive
 	// Rules in priority order (the first one that matches wins).
-	Rules []RuleConfig `koanf:"rules" yaml:"rules" json:"rules"`
+	Rules []RuleConfig `yaml:"rules" json:"rules"`
 }
 
 // RuleConfig is one recording rule. Every set condition must match (AND).
 type RuleConfig struct {
-	Name     string            `koanf:"name" yaml:"name" json:"name"`                                    // required, unique in the whole set (case-insensitive)
-	Action   string            `koanf:"action" yaml:"action" json:"action"`                              // record | prerecord | do_not_record
-	Mask     string            `koanf:"mask" yaml:"mask,omitempty" json:"mask,omitempty"`                // number mask; "" or "*" = any call
-	Agent    string            `koanf:"agent" yaml:"agent,omitempty" json:"agent,omitempty"`             // mask on any agent's ID (login code) or user name
-	Person   string            `koanf:"person" yaml:"person,omitempty" json:"person,omitempty"`          // mask on any agent's user name, employee id or full name
-	UserData map[string]string `koanf:"userdata" yaml:"userdata,omitempty" json:"userdata,omitempty"`    // attached-data key -> value pattern; all must match
-	CallType string            `koanf:"call_type" yaml:"call_type,omitempty" json:"call_type,omitempty"` // inbound | outbound | internal | consult; "" = any
-	Tenant   string            `koanf:"tenant" yaml:"tenant,omitempty" json:"tenant,omitempty"`          // tenant name, case-insensitive; "" = any
-	Disabled bool              `koanf:"disabled" yaml:"disabled,omitempty" json:"disabled,omitempty"`
+	Name     string            `yaml:"name" json:"name"`                               // required, unique in the whole set (case-insensitive)
+	Action   string            `yaml:"action" json:"action"`                           // record | prerecord | do_not_record
+	Mask     string            `yaml:"mask,omitempty" json:"mask,omitempty"`           // number mask; "" or "*" = any call
+	Agent    string            `yaml:"agent,omitempty" json:"agent,omitempty"`         // mask on any agent's ID (login code) or user name
+	Person   string            `yaml:"person,omitempty" json:"person,omitempty"`       // mask on any agent's user name, employee id or full name
+	UserData map[string]string `yaml:"userdata,omitempty" json:"userdata,omitempty"`   // attached-data key -> value pattern; all must match
+	CallType string            `yaml:"call_type,omitempty" json:"call_type,omitempty"` // inbound | outbound | internal | consult; "" = any
+	Tenant   string            `yaml:"tenant,omitempty" json:"tenant,omitempty"`       // tenant name, case-insensitive; "" = any
+	Disabled bool              `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 
 	// Sent with the recording START when this rule wins ("" = the
 	// tenant's or the global setting).
-	Geo         string `koanf:"geo" yaml:"geo,omitempty" json:"geo,omitempty"`                            // none | source | destination
-	Dest        string `koanf:"dest" yaml:"dest,omitempty" json:"dest,omitempty"`                         // recording destination URI
-	Dest2       string `koanf:"dest2" yaml:"dest2,omitempty" json:"dest2,omitempty"`                      // second destination (media duplication)
-	AudioSrc    string `koanf:"audiosrc" yaml:"audiosrc,omitempty" json:"audiosrc,omitempty"`             // URI of the recording-notification tone
-	ToneSilence string `koanf:"tone_silence" yaml:"tone_silence,omitempty" json:"tone_silence,omitempty"` // tonesilenceduration, milliseconds
+	Geo         string `yaml:"geo,omitempty" json:"geo,omitempty"`                   // none | source | destination
+	Dest        string `yaml:"dest,omitempty" json:"dest,omitempty"`                 // recording destination URI
+	Dest2       string `yaml:"dest2,omitempty" json:"dest2,omitempty"`               // second destination (media duplication)
+	AudioSrc    string `yaml:"audiosrc,omitempty" json:"audiosrc,omitempty"`         // URI of the recording-notification tone
+	ToneSilence string `yaml:"tone_silence,omitempty" json:"tone_silence,omitempty"` // tonesilenceduration, milliseconds
+
+	// Retention is how long the recordings this rule started are kept
+	// after they end, a duration such as "2160h" (90 days); "0" keeps
+	// them for ever. "" = the tenant's or the global retention period.
+	// A legal hold still wins.
+	Retention string `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// DTMF is how key tones are treated in the recordings this rule
+	// starts (PCI): keep, mask or mask-and-drop-events; "" = the tenant's
+	// or the global dtmf setting.
+	DTMF string `yaml:"dtmf,omitempty" json:"dtmf,omitempty"`
+}
+
+// maxFileBytes bounds the file LoadFile reads (the serve configuration,
+// which may be replaced by anything while openrec runs).
+var maxFileBytes int64 = 32 << 20
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a configuration file", path, maxFileBytes>>20)
+	}
+	return data, nil
 }
 
 // LoadFile reads a serve YAML file and returns its `rules:` key; a file
@@ -58,7 +88,7 @@ type RuleConfig struct {
 // wraps ErrInvalid and names the line. LoadFile does not validate the
 // rules: pass the result to Compile.
 func LoadFile(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("rules: %w", err)
 	}

@@ -116,3 +116,20 @@ func TestLoadFileErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// The serve file may be replaced by anything while openrec runs: a file
+// too large to be a configuration (or /dev/zero) is an error on reload,
+// not a crash for want of memory.
+func TestLoadFileTooLarge(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		if _, err := LoadFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a configuration file") {
+			t.Errorf("/dev/zero: %v", err)
+		}
+	}
+	old := maxFileBytes
+	maxFileBytes = 1 << 10
+	defer func() { maxFileBytes = old }()
+	if _, err := LoadFile(writeTemp(t, strings.Repeat("# comment\n", 200))); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a 2 KiB file over a 1 KiB limit: %v", err)
+	}
+}

@@ -37,11 +37,14 @@ func FFmpegRTP(tb testing.TB, ffmpeg string, freq, freq2 float64, dur time.Durat
 	var pkts [][]byte
 	var wg sync.WaitGroup
 	wg.Add(1)
+	// The reader waits as long as ffmpeg runs (its start can take more
+	// than a second on a loaded machine: an idle timeout here once ended
+	// the read before the first packet); once ffmpeg has exited, the read
+	// deadline below ends it after the datagrams still queued.
 	go func() {
 		defer wg.Done()
 		buf := make([]byte, 2048)
 		for {
-			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
 			n, err := conn.Read(buf)
 			if err != nil {
 				return
@@ -53,10 +56,12 @@ func FFmpegRTP(tb testing.TB, ffmpeg string, freq, freq2 float64, dur time.Durat
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, ffmpeg, args...).CombinedOutput(); err != nil {
+	out, err := exec.CommandContext(ctx, ffmpeg, args...).CombinedOutput()
+	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+	wg.Wait()
+	if err != nil {
 		tb.Fatalf("ffmpeg %v: %v\n%s", codecArgs, err, out)
 	}
-	wg.Wait()
 	seq := func(p []byte) uint16 { return uint16(p[2])<<8 | uint16(p[3]) }
 	sort.SliceStable(pkts, func(i, j int) bool { return int16(seq(pkts[i])-seq(pkts[j])) < 0 })
 	if len(pkts) < int(dur/(40*time.Millisecond)) {

@@ -1,12 +1,16 @@
 // Package codec decodes the RTP payloads of codecs other than G.711 into
 // the recorder's 8 kHz timeline: G.722 (wideband, 16 kHz audio under an
-// 8000 Hz RTP clock, RFC 3551 §4.5.2) and Opus (RFC 7587: 48000/2 in SDP,
-// any internal rate, mono or stereo). Both are pure Go, so the default
-// build needs no C library:
+// 8000 Hz RTP clock, RFC 3551 §4.5.2), Opus (RFC 7587: 48000/2 in SDP,
+// any internal rate, mono or stereo), G.726 (16, 24, 32, 40 kbit/s,
+// RFC 3551 §4.5.4 or AAL2 bit order) and GSM 06.10 (RFC 3551 §4.5.8,
+// static payload type 3). They are pure Go, so the default build needs no
+// C library:
 //
 //	codec  implementation                   licence   notes
 //	G.722  github.com/gotranspile/g722      BSD       64 kbit/s mode (RFC 3551)
 //	Opus   github.com/pion/opus             MIT       SILK, CELT, hybrid; no FEC/PLC API
+//	G.726  this package (g726.go)           openrec   G726-nn, AAL2-G726-nn, G721; bit-exact with spandsp
+//	GSM    this package (gsm.go)            openrec   06.10 full rate; bit-exact with libgsm and spandsp
 //	G.729  Debian libbcg729 (cgo)           GPL-3     only with -tags bcg729 (G729Build)
 //
 // Wideband audio is brought to 8 kHz by a windowed-sinc low-pass filter
@@ -55,30 +59,37 @@ func NewDecoder(c media.Codec) (Decoder, error) {
 			return nil, fmt.Errorf("%w: G729/%d", ErrUnsupported, c.ClockRate)
 		}
 		return newG729()
+	case "GSM":
+		if c.ClockRate != 0 && c.ClockRate != 8000 {
+			return nil, fmt.Errorf("%w: GSM/%d", ErrUnsupported, c.ClockRate)
+		}
+		return newGSM(), nil
 	case "OPUS":
 		if c.ClockRate != 0 && c.ClockRate != 48000 {
 			return nil, fmt.Errorf("%w: opus/%d (RFC 7587: 48000)", ErrUnsupported, c.ClockRate)
 		}
 		return newOpus()
 	}
+	if _, _, ok := g726For(strings.ToUpper(c.Name)); ok {
+		if c.ClockRate != 0 && c.ClockRate != 8000 {
+			return nil, fmt.Errorf("%w: %s/%d (RFC 3551: 8000)", ErrUnsupported, c.Name, c.ClockRate)
+		}
+		return newG726(strings.ToUpper(c.Name))
+	}
 	return nil, fmt.Errorf("%w: %s/%d", ErrUnsupported, c.Name, c.ClockRate)
 }
 
-// Supported reports whether NewDecoder would succeed for c.
-func Supported(c media.Codec) bool {
-	_, err := NewDecoder(c)
-	return err == nil
-}
-
 // DecodableName reports whether this build decodes the codec of that SDP
-// encoding name at its standard clock rate (G722/8000, opus/48000, and
-// G729/8000 with the bcg729 build tag).
+// encoding name at its standard clock rate (G722/8000, opus/48000,
+// G726-nn and AAL2-G726-nn/8000, GSM/8000, and G729/8000 with the bcg729
+// build tag).
 func DecodableName(name string) bool {
 	switch strings.ToUpper(name) {
-	case "G722", "OPUS":
+	case "G722", "OPUS", "GSM":
 		return true
 	case "G729", "G729A":
 		return G729Build != ""
 	}
-	return false
+	_, _, ok := g726For(strings.ToUpper(name))
+	return ok
 }

@@ -3,6 +3,8 @@ package codec
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -149,19 +151,41 @@ func TestBadPayloadsFailCleanly(t *testing.T) {
 	if _, err := NewDecoder(media.Codec{Name: "G729", ClockRate: 8000}); (G729Build == "") != errors.Is(err, ErrUnsupported) {
 		t.Errorf("G729 in a build with %q: %v", G729Build, err)
 	}
-	if _, err := NewDecoder(media.Codec{Name: "G722", ClockRate: 16000}); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("G722/16000: %v", err)
+	for _, c := range []media.Codec{{Name: "G722", ClockRate: 16000}, {Name: "G726-32", ClockRate: 16000},
+		{Name: "G726-64", ClockRate: 8000}, {Name: "AAL2-G726", ClockRate: 8000}, {Name: "GSM", ClockRate: 16000}} {
+		if _, err := NewDecoder(c); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s/%d: %v", c.Name, c.ClockRate, err)
+		}
 	}
+	gsm, _ := NewDecoder(media.Codec{Name: "GSM", ClockRate: 8000})
+	for _, p := range [][]byte{nil, {0xd0}, make([]byte, 34)} {
+		if _, err := gsm.Decode(p, nil); !errors.Is(err, ErrPayload) {
+			t.Errorf("GSM payload of %d bytes: %v", len(p), err)
+		}
+	}
+}
+
+// fuzzCodecs are the decoders FuzzDecoders drives, picked by its first
+// argument.
+var fuzzCodecs = []media.Codec{
+	{Name: "opus", ClockRate: 48000},
+	{Name: "G722", ClockRate: 8000},
+	{Name: "GSM", ClockRate: 8000},
+	{Name: "G726-16", ClockRate: 8000},
+	{Name: "G726-24", ClockRate: 8000},
+	{Name: "G726-32", ClockRate: 8000},
+	{Name: "AAL2-G726-40", ClockRate: 8000},
 }
 
 func FuzzDecoders(f *testing.F) {
 	f.Add(uint8(0), []byte{0x78, 0x01, 0x02})
 	f.Add(uint8(1), []byte{0x55, 0xaa})
+	f.Add(uint8(2), append([]byte{0xd0}, make([]byte, 32)...))
+	f.Add(uint8(2), slices.Repeat([]byte{0xff}, 66))
+	f.Add(uint8(5), slices.Repeat([]byte{0x7f, 0x80}, 40))
+	f.Add(uint8(6), slices.Repeat([]byte{0xff, 0x00, 0xff}, 33))
 	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
-		c := media.Codec{Name: "opus", ClockRate: 48000}
-		if which%2 == 1 {
-			c = media.Codec{Name: "G722", ClockRate: 8000}
-		}
+		c := fuzzCodecs[int(which)%len(fuzzCodecs)]
 		d, err := NewDecoder(c)
 		if err != nil {
 			t.Fatal(err)
@@ -171,27 +195,45 @@ func FuzzDecoders(f *testing.F) {
 			if err != nil && !errors.Is(err, ErrPayload) {
 				t.Fatalf("error %v does not wrap ErrPayload", err)
 			}
-			if len(pcm) > maxOpusSamples && c.Name == "opus" {
-				t.Fatalf("%d samples", len(pcm))
+			limit := 8 * len(payload) // G.722, G.726-16: 4 samples per byte; GSM: 160 per 33
+			if c.Name == "opus" {
+				limit = maxOpusSamples
+			}
+			if len(pcm) > limit {
+				t.Fatalf("%s: %d samples from %d bytes", c.Name, len(pcm), len(payload))
 			}
 		}
 	})
 }
 
-// BenchmarkDecode: one 20 ms packet of each codec.
+// BenchmarkDecode: one 20 ms packet of each codec. Each case makes its
+// payload only when it runs (Opus needs ffmpeg; G.726 and GSM come from
+// testdata), so `-bench Decode/GSM` under valgrind starts no child process.
 func BenchmarkDecode(b *testing.B) {
-	wide := audiotest.Tone(440, 0.3, 16000, 320)
-	g := encodeG722(wide)
-	opusPkts := ffmpegRTP(b, 440, 0, time.Second, "-ac", "1", "-c:a", "libopus", "-b:a", "24k")
+	fixture := func(name string, off, n int) func(b *testing.B) []byte {
+		return func(b *testing.B) []byte {
+			data, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return data[off : off+n]
+		}
+	}
 	for _, bc := range []struct {
 		name    string
 		c       media.Codec
-		payload []byte
+		payload func(b *testing.B) []byte
 	}{
-		{"G722", media.Codec{Name: "G722", ClockRate: 8000}, g},
-		{"opus-24k", media.Codec{Name: "opus", ClockRate: 48000}, opusPkts[len(opusPkts)/2].Payload},
+		{"G722", media.Codec{Name: "G722", ClockRate: 8000}, func(*testing.B) []byte { return encodeG722(audiotest.Tone(440, 0.3, 16000, 320)) }},
+		{"opus-24k", media.Codec{Name: "opus", ClockRate: 48000}, func(b *testing.B) []byte {
+			pkts := ffmpegRTP(b, 440, 0, time.Second, "-ac", "1", "-c:a", "libopus", "-b:a", "24k")
+			return pkts[len(pkts)/2].Payload
+		}},
+		{"G726-32", media.Codec{Name: "G726-32", ClockRate: 8000}, fixture("sine440.g726-32", 2000, 80)},
+		{"GSM", media.Codec{Name: "GSM", ClockRate: 8000}, fixture("sine440.gsm", 25*gsmFrameBytes, gsmFrameBytes)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			payload := bc.payload(b)
 			d, err := NewDecoder(bc.c)
 			if err != nil {
 				b.Fatal(err)
@@ -199,7 +241,7 @@ func BenchmarkDecode(b *testing.B) {
 			var buf []int16
 			b.ReportAllocs()
 			for b.Loop() {
-				buf, _ = d.Decode(bc.payload, buf)
+				buf, _ = d.Decode(payload, buf)
 			}
 		})
 	}

@@ -3,8 +3,11 @@ package live
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
@@ -133,6 +136,7 @@ func TestConcurrentPublishAndClose(t *testing.T) {
 	buf := pcm(3, 160)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	var published [2]atomic.Uint64
 	for ch := range 2 {
 		wg.Add(1)
 		go func() {
@@ -143,6 +147,7 @@ func TestConcurrentPublishAndClose(t *testing.T) {
 					return
 				default:
 					s.Publish(ch, t0, buf)
+					published[ch].Add(1)
 					runtime.Gosched()
 				}
 			}
@@ -157,6 +162,13 @@ func TestConcurrentPublishAndClose(t *testing.T) {
 			}
 		}
 		sub.Close()
+		// Both publishers publish again after this Close before the next
+		// Subscribe: the publish-after-close path runs every round for
+		// certain, not only when the scheduler happens to interleave.
+		after := [2]uint64{published[0].Load(), published[1].Load()}
+		testtool.Eventually(t, 5*time.Second, func() bool {
+			return published[0].Load() > after[0]+1 && published[1].Load() > after[1]+1
+		}, "both publishers publishing after a Close")
 	}
 	close(stop)
 	wg.Wait()

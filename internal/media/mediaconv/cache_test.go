@@ -4,21 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
-// countingLame wraps lame in a script that appends a line to the returned
-// file at every run.
-func countingLame(t *testing.T, lame string) (script, count string) {
+// gatedLame wraps lame in a script that appends a line to the returned
+// count file at every run, then waits until the gate file exists.
+func gatedLame(t *testing.T, lame, gate string) (script, count string) {
 	t.Helper()
 	count = filepath.Join(t.TempDir(), "runs")
-	return fakeEncoder(t, "echo run >> "+count+"\nexec "+lame+` "$@"`+"\n"), count
+	return fakeEncoder(t, "echo run >> "+count+"\nwhile [ ! -e "+gate+" ]; do sleep 0.01; done\nexec "+lame+` "$@"`+"\n"), count
 }
 
 func runs(t *testing.T, count string) int {
@@ -50,9 +53,16 @@ func dirNames(t *testing.T, dir string) []string {
 func TestCacheConcurrentCallersShareOneEncode(t *testing.T) {
 	lame := lamePath(t)
 	src := writeRecording(t, wav.FormatULaw, tones(2, 5*rate))
-	script, count := countingLame(t, lame)
+	// The encoder waits for the gate: every caller must have joined the
+	// encode in flight before it can end, so the callers are concurrent
+	// for certain (without the gate, a fast encode could finish before the
+	// next caller comes, which then finds the file: one run, nothing
+	// shared, and the test would pass all the same).
+	gate := filepath.Join(t.TempDir(), "gate")
+	script, count := gatedLame(t, lame, gate)
 	c := &Cache{Dir: filepath.Join(t.TempDir(), "mp3"), Enc: Encoder{Path: script}}
 	defer c.Close()
+	defer func() { _ = os.WriteFile(gate, nil, 0o644) }() // on failure too: Close waits for the encodes
 
 	const callers = 8
 	paths := make([]string, callers)
@@ -67,6 +77,18 @@ func TestCacheConcurrentCallersShareOneEncode(t *testing.T) {
 			}
 			paths[i], errs[i] = c.MP3(context.Background(), "01HREC-abc123", src, -1, kbps)
 		})
+	}
+	testtool.Poll(t, 10*time.Second, func() (bool, string) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for _, call := range c.inflight {
+			n += call.waiters
+		}
+		return len(c.inflight) == 1 && n == callers, fmt.Sprintf("%d encodes in flight, %d waiters", len(c.inflight), n)
+	}, "all %d callers waiting for one encode", callers)
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	wg.Wait()
 	for i := range callers {

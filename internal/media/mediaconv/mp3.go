@@ -55,6 +55,16 @@ func MP3Bitrate(outChannels, kbps int) (int, error) {
 	return 0, fmt.Errorf("%w: %d kbit/s %s (valid: 8, 16 or 32 mono; 16 or 32 stereo; 0 = default)", ErrBitrate, kbps, mode)
 }
 
+// MP3Bitrate returns the bitrate the MP3 of channel (-1 = all) of s is
+// made at for kbps (0 = the default), or the error Cache.MP3 returns.
+func (s *Source) MP3Bitrate(channel, kbps int) (int, error) {
+	outCh, err := mp3Channels(s, channel)
+	if err != nil {
+		return 0, err
+	}
+	return MP3Bitrate(outCh, kbps)
+}
+
 // mp3Channels returns the channel count of the MP3 of channel.
 func mp3Channels(s *Source, channel int) (int, error) {
 	if err := s.checkChannel(channel); err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
-
 	"github.com/openrec/openrec/internal/testtool"
 )
 
@@ -271,20 +270,23 @@ func fakeEncoder(t *testing.T, script string) string {
 // waitForPID waits for a fake encoder to write its pid to path.
 func waitForPID(t *testing.T, path string, done <-chan error) int {
 	t.Helper()
-	for {
-		if b, err := os.ReadFile(path); err == nil && strings.HasSuffix(string(b), "\n") {
-			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return pid
-		}
+	pid := 0
+	testtool.Eventually(t, 10*time.Second, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("encoder ended before it started: %v", err)
-		case <-time.After(5 * time.Millisecond):
+		default:
 		}
-	}
+		b, err := os.ReadFile(path)
+		if err != nil || !strings.HasSuffix(string(b), "\n") {
+			return false
+		}
+		if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}, "the fake encoder's pid in %s", path)
+	return pid
 }
 
 // assertGone checks that process pid no longer exists (it was killed and

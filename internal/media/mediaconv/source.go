@@ -24,7 +24,7 @@ const blockBytes = 32 << 10
 // later are not seen.
 type Source struct {
 	r    io.ReaderAt
-	file *os.File // closed by Close; nil for sources built in tests
+	file io.Closer // closed by Close; nil for sources built in tests
 	h    header
 
 	closed    atomic.Bool
@@ -55,6 +55,17 @@ func Open(path string) (*Source, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &Source{r: f, file: f, h: h}, nil
+}
+
+// NewSource opens a recording served by r (size bytes of WAV, such as the
+// plaintext of an encrypted recording) and parses its header; Close closes
+// c (may be nil). part is as for Open. Parse errors wrap ErrInvalid.
+func NewSource(r io.ReaderAt, size int64, c io.Closer, part bool) (*Source, error) {
+	h, err := parseHeader(r, size, part)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{r: r, file: c, h: h}, nil
 }
 
 // Close closes the file. It is idempotent: later calls return the first

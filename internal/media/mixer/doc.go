@@ -10,6 +10,13 @@
 // first packet: the packet goes at the position of its arrival time, and
 // every later packet of the same stream at anchor + (RTP timestamp - anchor
 // timestamp), with 32-bit timestamps and 16-bit sequence numbers unwrapped.
+// During the stream's first second, a packet that arrives after the first
+// one and more than 10 ms earlier than the anchor implies moves the anchor
+// back to it, 250 ms at most (and the samples placed so far with it): the
+// first packets were delayed (a busy receiver, jitter), and arrival
+// alignment follows the least-delayed packet. That stops once a sender
+// report aligns the track or an event (DTMF, comfort noise, codec change)
+// was placed by position.
 // Missing packets therefore become silence of exactly the right length; a
 // single lost packet between two received ones is concealed by repeating the
 // previous packet at half amplitude (TrackStats.ConcealedSamples), and the
@@ -31,7 +38,7 @@
 // # RTCP alignment
 //
 // Without RTCP, channels are aligned by the arrival time of their first
-// packets. Once a track has a sender report for its SSRC, its RTP
+// packets (the least-delayed of their first second). Once a track has a sender report for its SSRC, its RTP
 // timestamps map to the sender's wall clock. The mixer keeps one offset
 // between that sender clock and the timeline, taken from the first track
 // that has both an arrival anchor and a sender report; every other track

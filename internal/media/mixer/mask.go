@@ -70,6 +70,9 @@ type eventSpan struct {
 	first      bool
 }
 
+// DTMF returns the mixer's DTMF mode.
+func (m *Mixer) DTMF() DTMFMode { return m.cfg.DTMF }
+
 // masked reports whether the mixer masks DTMF.
 func (m *Mixer) masked() bool { return m.cfg.DTMF != DTMFKeep }
 

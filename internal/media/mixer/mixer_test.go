@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -836,16 +837,27 @@ func TestSilenceBytes(t *testing.T) {
 }
 
 // TestConcurrent runs two receive goroutines, an RTCP goroutine and a
-// flusher at once (meaningful with -race).
+// flusher at once (meaningful with -race). The flush due at the middle of
+// the streams waits until both receivers are there, and they wait for it:
+// at least one flush runs between packets of both channels for certain,
+// whatever the scheduler does with the rest.
 func TestConcurrent(t *testing.T) {
 	m, w := newTestMixer(t, Config{Channels: 2})
 	const n = 500
+	const midFlush = 50 // the flush at 5 s, the time of packet n/2
+	var atMid sync.WaitGroup
+	atMid.Add(2)
+	flushedMid := make(chan struct{})
 	done := make(chan struct{})
 	for ch := range 2 {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			l := leg{ch: ch, ssrc: uint32(ch + 1)}
 			for i := range n {
+				if i == n/2 {
+					atMid.Done()
+					<-flushedMid
+				}
 				s := l.packet(i, 0)
 				s.p.Arrival = at(s.arr)
 				m.Track(ch).HandleRTP(s.p)
@@ -856,11 +868,19 @@ func TestConcurrent(t *testing.T) {
 			}
 		}()
 	}
+	midPackets := make([]uint64, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
 		for i := range 100 {
+			if i == midFlush {
+				atMid.Wait()
+			}
 			if err := m.Flush(at(ms(i * 100))); err != nil {
 				t.Error(err)
+			}
+			if i == midFlush {
+				midPackets[0], midPackets[1] = m.Stats(0).Packets, m.Stats(1).Packets
+				close(flushedMid)
 			}
 			_ = m.Stats(i % 2)
 			_ = m.Events()
@@ -876,6 +896,9 @@ func TestConcurrent(t *testing.T) {
 	for ch := range 2 {
 		if st := m.Stats(ch); st.Packets != n {
 			t.Errorf("channel %d: %d packets", ch, st.Packets)
+		}
+		if midPackets[ch] != n/2 {
+			t.Errorf("channel %d: %d packets at the middle flush, want %d", ch, midPackets[ch], n/2)
 		}
 	}
 	if m.Frames() < n*160 || int64(len(w.bytes())) != 2*m.Frames() {
@@ -1019,5 +1042,42 @@ func TestRawBufferBound(t *testing.T) {
 	}
 	if want := 17 * (rawHeaderLen + 60000); raw.Len() != want {
 		t.Errorf("sidecar has %d bytes, want %d", raw.Len(), want)
+	}
+}
+
+// Arrival alignment follows the least-delayed packet of a stream's first
+// second, not its first packet: packets held up by a busy receiver and
+// then handed over in a burst no longer move the whole channel late;
+// packets that are only late (jitter) move nothing.
+func TestArrivalAnchorFollowsEarliestPacket(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		extra   func(i int) time.Duration // extra delay of frame i
+		wantLag int                       // samples channel 1 lags channel 0
+	}{
+		{"receiver busy 100 ms at the first packet, then a burst", func(i int) time.Duration {
+			return max(0, ms(100)-time.Duration(i)*ms(20))
+		}, 4000},
+		{"first three packets late, then on time", func(i int) time.Duration {
+			return max(0, ms(60)-time.Duration(i)*ms(20))
+		}, 4000},
+		{"jitter after an on-time first packet", func(i int) time.Duration { return time.Duration(i%5) * ms(7) }, 4000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := leg{ch: 0, ssrc: 0xA}
+			b := leg{ch: 1, ssrc: 0xB, seq0: 900, ts0: 77_000, arr0: ms(500)}
+			steps := a.packets(0, 150)
+			for i := range 125 {
+				steps = append(steps, b.packet(i, tc.extra(i)))
+			}
+			m, w := newTestMixer(t, Config{Channels: 2, ReorderWindow: 200 * time.Millisecond})
+			drive(t, m, steps, ms(3600))
+			data := w.bytes()
+			c0, c1 := channel(data, 2, 0), channel(data, 2, 1)
+			got := lag(c0, c1, 8000, 16000, 3000, 5000)
+			if d := got - tc.wantLag; d < -8 || d > 8 {
+				t.Errorf("channel 1 lags channel 0 by %d samples, want %d ±8", got, tc.wantLag)
+			}
+		})
 	}
 }

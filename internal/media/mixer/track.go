@@ -83,6 +83,12 @@ type Track struct {
 	codec     string
 	sr        srState
 	warnedSR  bool
+	// refine: the stream is young and nothing has been placed by
+	// position but audio, so an early packet may still move its arrival
+	// anchor back (see refineAnchor).
+	refine    bool
+	anchorArr int64 // arrival (ns since Start) of the stream's first packet
+	refined   int64 // how far (samples) refineAnchor has moved the anchor back
 
 	dtmf struct {
 		active, ended bool
@@ -319,6 +325,7 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 	t.anchored = true
 	t.dtmf.active = false
 	t.anchorAtArrival(arrNS, t.refTS)
+	t.refine, t.anchorArr, t.refined = true, arrNS, 0
 	if !t.sr.have || t.sr.ssrc != t.ssrc {
 		t.sr.have = false
 		return
@@ -329,6 +336,48 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 	} else {
 		m.realignPending.Store(true)
 	}
+}
+
+// refineWindow is how long after its first packet a stream's arrival
+// anchor may still move back; refineThreshold is how much earlier than
+// the anchor implies a packet must arrive to move it.
+const (
+	refineWindow    = sampleRate // 1 s of timeline
+	refineThreshold = alignThreshold
+	refineMax       = sampleRate / 4 // 250 ms in all
+)
+
+// refineAnchor moves the arrival anchor of a young stream back when a
+// later packet arrives earlier than the anchor implies: the first packet
+// was delayed more than this one (a busy receiver, jitter), and arrival
+// alignment should follow the least-delayed packet, not the first. Only
+// packets that arrived after the first count (those handed over with it
+// carry its arrival time), and the anchor moves back 250 ms at most. Audio
+// placed so far moves along (shift). Only while no sender report aligns
+// the track and nothing but audio has been placed by position (refine).
+// It returns pos for the anchor in force. t.mu must be held.
+func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
+	if t.sr.have || pos-t.anchorPos >= refineWindow {
+		t.refine = t.refine && !t.sr.have && pos-t.anchorPos < refineWindow
+		return pos
+	}
+	if arrNS <= t.anchorArr {
+		// Handed over with the first packet (one read, one timestamp):
+		// says nothing about its delay.
+		return pos
+	}
+	arr := max(nsToPos(arrNS), t.final)
+	if arr >= pos-refineThreshold {
+		return pos
+	}
+	delta := max(arr-pos, -(refineMax - t.refined))
+	if delta >= 0 {
+		return pos
+	}
+	t.refined -= delta
+	t.m.log.Debug("mixer: arrival anchor moved back to an earlier packet", "channel", t.ch, "ms", posToMS(-delta))
+	t.shift(delta)
+	return pos + delta
 }
 
 // anchorAtArrival anchors the stream so that timestamp extTS is at the
@@ -358,6 +407,9 @@ func (t *Track) audio(s samples, e ptEntry, slot *seqSlot, ext, extTS, arrNS int
 		t.endComfortNoise(extTS)
 	}
 	pos := t.pos(extTS)
+	if newer && t.refine {
+		pos = t.refineAnchor(pos, extTS, arrNS)
+	}
 	if pos+n > t.written+t.size || (newer && pos < t.final-t.m.window) {
 		// Timestamp jump: re-anchor at arrival. The old sender report
 		// describes the old timestamps, so it is forgotten.
@@ -482,6 +534,7 @@ func (t *Track) noteCodec(name string, extTS int64) {
 		return
 	}
 	if t.codec != "" {
+		t.refine = false
 		t.m.addEvent(Event{Type: EventCodecChange, Channel: t.ch, AtMS: posToMS(t.pos(extTS)),
 			Detail: t.codec + "->" + name})
 	}
@@ -519,6 +572,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 	if t.m.pausedAt(-1, pos) {
 		return
 	}
+	t.refine = false // the event's position is kept: the anchor stays
 	d.active, d.ended, d.ts, d.event, d.durMS, d.pos = true, ev.End, extTS, ev.Event, durMS, pos
 	switch t.m.cfg.DTMF {
 	case DTMFKeep:
@@ -542,6 +596,7 @@ func (t *Track) comfortNoise(extTS int64) {
 		return
 	}
 	pos := t.pos(extTS)
+	t.refine = false
 	t.cn.active, t.cn.pos = true, pos
 	t.cn.idx = t.m.addEvent(Event{Type: EventComfortNoise, Channel: t.ch, AtMS: posToMS(pos)})
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openrec/openrec/internal/app/apptest"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -90,13 +91,7 @@ func TestReaderCountsAndServesMetrics(t *testing.T) {
 	if _, err := senders[0].WriteToUDPAddrPort([]byte{1, 2, 3}, netip.AddrPortFrom(loopback, uint16(low+2))); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		s := r.Stats()
-		if s.Packets+s.Invalid >= 21 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { s := r.Stats(); return s.Packets+s.Invalid >= 21 }, "21 datagrams read")
 	s := r.Stats()
 	if s.Packets != 20 || s.Invalid != 1 || s.Bytes != 20*172 || s.Locked != 2 {
 		t.Errorf("stats %+v", s)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // fakeClock is an injectable clock for quarantine tests.
@@ -237,21 +239,16 @@ func TestPortAllocatorConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
 	seen := make(chan int, 1000)
-	for range 4 {
-		wg.Go(func() {
-			for range 25 {
-				p, err := a.Allocate()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				seen <- p
-			}
-		})
-	}
-	wg.Wait()
+	// four Allocate calls in flight at once, 25 rounds
+	testtool.Lockstep(4, 25, func(_, _ int) {
+		p, err := a.Allocate()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		seen <- p
+	})
 	close(seen)
 	uniq := map[int]bool{}
 	for p := range seen {

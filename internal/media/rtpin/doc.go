@@ -24,6 +24,10 @@
 // source; packets that fail count as Stats.AuthFailures. This path does not
 // allocate either.
 //
+// Packets of a payload type the SDP did not offer (Config.PayloadTypes)
+// are dropped before they may lock the source and counted
+// (Stats.UnofferedPT).
+//
 // References: RFC 3550 (RTP/RTCP), RFC 5761 (RTP and RTCP on one port),
 // RFC 3711 (SRTP), RFC 7714 (AES-GCM for SRTP).
 package rtpin

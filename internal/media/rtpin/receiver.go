@@ -45,6 +45,13 @@ type Config struct {
 	// SRTP, if set, are the sender's SRTP keys (srtp.go): every RTP and
 	// RTCP packet is authenticated and decrypted before it is parsed.
 	SRTP *SRTP
+	// PayloadTypes are the payload types the SDP offered on this m-line;
+	// an RTP packet of any other type is not audio of this stream (a
+	// misconfigured or foreign sender, a codec nobody agreed on): it is
+	// dropped before it may lock the source and counted as
+	// Stats.UnofferedPT, never handed on to be decoded as noise. Empty
+	// accepts every payload type.
+	PayloadTypes []uint8
 }
 
 // Stats are a receiver's counters. Packets and Bytes count accepted RTP
@@ -55,10 +62,13 @@ type Config struct {
 // valid RTP nor valid RTCP (including oversize ones). SSRC and Source are
 // the locked stream (zero before the first packet). AuthFailures counts
 // SRTP/SRTCP packets that failed authentication (wrong key or MKI, plain
-// RTP on an SRTP leg).
+// RTP on an SRTP leg). UnofferedPT counts RTP packets whose payload type
+// the SDP did not offer (Config.PayloadTypes), LastUnofferedPT the type
+// of the last one.
 type Stats struct {
 	Packets, Bytes, RTCP, ForeignSource, StaleSSRC, Invalid uint64
-	AuthFailures                                            uint64
+	AuthFailures, UnofferedPT                               uint64
+	LastUnofferedPT                                         uint8
 	SSRC                                                    uint32
 	Source                                                  netip.AddrPort
 	LastActivity                                            time.Time
@@ -98,7 +108,12 @@ type Receiver struct {
 	pending netip.AddrPort
 
 	packets, bytes, rtcp, foreign, stale, invalid atomic.Uint64
+	unoffered                                     atomic.Uint64
+	lastUnoffered                                 atomic.Uint32
 	lastActivity                                  atomic.Int64 // UnixNano, 0 = none
+
+	// pts are the offered payload types (payloadtype.go); nil accepts any.
+	pts atomic.Pointer[ptSet]
 
 	// SRTP (srtp.go): the sender's keys (nil: plain RTP) and the packets
 	// that failed authentication.
@@ -228,6 +243,7 @@ func newReceiver(cfg Config, port int, rtpConn, rtcpConn *net.UDPConn) (*Receive
 	}
 	r.rtpLoop.strictIP = strictIP(cfg.StrictSource, cfg.Remote)
 	r.strict = cfg.StrictSource
+	r.SetPayloadTypes(cfg.PayloadTypes)
 	if cfg.SRTP != nil {
 		if err := r.SetSRTP(cfg.SRTP); err != nil {
 			return nil, err
@@ -311,16 +327,18 @@ func (r *Receiver) Stats() Stats {
 	ssrc, src := r.ssrc, r.source
 	r.mu.Unlock()
 	return Stats{
-		Packets:       r.packets.Load(),
-		Bytes:         r.bytes.Load(),
-		RTCP:          r.rtcp.Load(),
-		ForeignSource: r.foreign.Load(),
-		StaleSSRC:     r.stale.Load(),
-		Invalid:       r.invalid.Load(),
-		AuthFailures:  r.authFail.Load(),
-		SSRC:          ssrc,
-		Source:        src,
-		LastActivity:  r.LastActivity(),
+		Packets:         r.packets.Load(),
+		Bytes:           r.bytes.Load(),
+		RTCP:            r.rtcp.Load(),
+		ForeignSource:   r.foreign.Load(),
+		StaleSSRC:       r.stale.Load(),
+		Invalid:         r.invalid.Load(),
+		AuthFailures:    r.authFail.Load(),
+		UnofferedPT:     r.unoffered.Load(),
+		LastUnofferedPT: uint8(r.lastUnoffered.Load()),
+		SSRC:            ssrc,
+		Source:          src,
+		LastActivity:    r.LastActivity(),
 	}
 }
 
@@ -348,7 +366,7 @@ func (r *Receiver) Close() error {
 		s := r.Stats()
 		r.log.Debug("rtp receiver closed", "port", r.port, "source", s.Source, "ssrc", s.SSRC,
 			"packets", s.Packets, "bytes", s.Bytes, "rtcp", s.RTCP, "foreign", s.ForeignSource,
-			"stale", s.StaleSSRC, "invalid", s.Invalid, "auth_failures", s.AuthFailures)
+			"stale", s.StaleSSRC, "invalid", s.Invalid, "auth_failures", s.AuthFailures, "unoffered_pt", s.UnofferedPT)
 		if err != nil {
 			r.closeErr = fmt.Errorf("rtpin: close port %d: %w", r.port, err)
 		}
@@ -479,6 +497,11 @@ func (r *Receiver) onRTP(l *loop, b []byte, src netip.AddrPort, now time.Time) {
 	}
 	if r.isStale(src.Addr(), src.Port(), true, p.SSRC) {
 		r.stale.Add(1)
+		return
+	}
+	if !r.offered(p.PayloadType) {
+		r.lastUnoffered.Store(uint32(p.PayloadType))
+		r.unoffered.Add(1)
 		return
 	}
 	switch {

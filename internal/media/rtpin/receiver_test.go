@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
@@ -147,13 +148,7 @@ func (s *sender) sendRTCP(to int, pkts ...rtcp.Packet) {
 // eventually polls cond until it holds or 5 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, cond, "waiting for %s", what)
 }
 
 // readers runs f once with the recvmmsg reader (on Linux) and once with

@@ -125,7 +125,7 @@ func (d *Dialer) Call(ctx context.Context, s Spec) (*Result, error) {
 	for i, ss := range sessions {
 		ss.d, ss.p, ss.idx = d, p, i
 		ss.callID = randHex(16) + "@" + d.localIP.String()
-		ss.log = log.With("call_id", ss.callID)
+		ss.log = log.With("sip_call_id", ss.callID)
 		ss.ready, ss.paceDone = make(chan struct{}), make(chan struct{})
 		if p.Reinvites != nil {
 			ss.ctl = make(chan mediaSwitch)

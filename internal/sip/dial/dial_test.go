@@ -16,6 +16,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/media/g711"
+	"github.com/openrec/openrec/internal/testtool"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
@@ -36,15 +37,43 @@ func callCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// waitFor polls cond for up to 2 s (BYE handling and the last packets
+// waitFor polls cond for up to 5 s (BYE handling and the last packets
 // race the return of Call by a few ms on the recorder side).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(2 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	testtool.Eventually(t, 5*time.Second, cond, "waiting for %s", what)
+}
+
+// returnWithin is the bound for a Call that must end on an event (BYE,
+// cancel, Close) rather than by its Duration or a SIP timer (Timer B is
+// 32 s): far from both, and far above any scheduling delay of a loaded
+// machine, so it does not flake; the Durations below are an hour.
+const returnWithin = 10 * time.Second
+
+// callAsync runs d.Call in a goroutine; the result comes on the channel.
+func callAsync(d *Dialer, ctx context.Context, spec Spec) <-chan callResult {
+	ch := make(chan callResult, 1)
+	go func() {
+		res, err := d.Call(ctx, spec)
+		ch <- callResult{res, err}
+	}()
+	return ch
+}
+
+type callResult struct {
+	res *Result
+	err error
+}
+
+// await waits for callAsync's result, failing the test after returnWithin.
+func await(t *testing.T, ch <-chan callResult, what string) (*Result, error) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r.res, r.err
+	case <-time.After(returnWithin):
+		t.Fatalf("Call did not return within %v after %s", returnWithin, what)
+		return nil, nil
 	}
 }
 
@@ -534,13 +563,10 @@ func itoa3(c int) string {
 func TestRecorderHangsUp(t *testing.T) {
 	rec := newFakeRecorder(t, func(r *fakeRecorder) { r.hangupAfter = 100 * time.Millisecond })
 	d := newTestDialer(t, Options{})
-	start := time.Now()
-	res, err := d.Call(callCtx(t), Spec{Target: rec.target("udp"), Duration: 3 * time.Second})
+	// An hour-long call: only the recorder's BYE can end it in time.
+	res, err := await(t, callAsync(d, context.Background(), Spec{Target: rec.target("udp"), Duration: time.Hour}), "the recorder's BYE")
 	if err != nil {
 		t.Fatal(err)
-	}
-	if el := time.Since(start); el > 1500*time.Millisecond {
-		t.Errorf("call took %v after the recorder's BYE", el)
 	}
 	for i, id := range res.CallIDs {
 		if !res.RemoteBye[i] {
@@ -549,8 +575,8 @@ func TestRecorderHangsUp(t *testing.T) {
 		if rec.gotBye(id) {
 			t.Errorf("leg %d: dialer sent BYE after the recorder's", i)
 		}
-		if res.PacketsSent[i] == 0 || res.PacketsSent[i] > 50 {
-			t.Errorf("leg %d sent %d packets", i, res.PacketsSent[i])
+		if res.PacketsSent[i] == 0 {
+			t.Errorf("leg %d sent no packets", i)
 		}
 	}
 }
@@ -559,21 +585,32 @@ func TestCancel(t *testing.T) {
 	rec := newFakeRecorder(t)
 	d := newTestDialer(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
-	start := time.Now()
-	res, err := d.Call(ctx, Spec{Target: rec.target("udp"), Duration: 5 * time.Second})
+	defer cancel()
+	done := callAsync(d, ctx, Spec{Target: rec.target("udp"), Duration: time.Hour})
+	// Cancel once both legs stream.
+	waitFor(t, "3 packets on both legs", func() bool {
+		invs := rec.snapshot()
+		if len(invs) != 2 {
+			return false
+		}
+		for _, inv := range invs {
+			if len(inv.sinks) != 1 || len(inv.sinks[0].packets()) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	cancel()
+	res, err := await(t, done, "cancel")
 	if err != nil {
 		t.Fatalf("cancel while streaming: %v", err)
-	}
-	if el := time.Since(start); el > 1500*time.Millisecond {
-		t.Errorf("Call returned %v after start", el)
 	}
 	for i, id := range res.CallIDs {
 		if !rec.gotBye(id) {
 			t.Errorf("leg %d: no BYE after cancel", i)
 		}
-		if res.PacketsSent[i] < 3 || res.PacketsSent[i] > 30 {
-			t.Errorf("leg %d sent %d packets in ~200 ms", i, res.PacketsSent[i])
+		if res.PacketsSent[i] < 3 {
+			t.Errorf("leg %d sent %d packets, want >= 3 (the recorder had 3)", i, res.PacketsSent[i])
 		}
 	}
 }
@@ -582,15 +619,12 @@ func TestCancelDuringSetup(t *testing.T) {
 	t.Run("after 100 Trying: CANCEL", func(t *testing.T) {
 		rec := newFakeRecorder(t, func(r *fakeRecorder) { r.stall = true })
 		d := newTestDialer(t, Options{})
+		// The timeout models a caller that gives up after 400 ms.
 		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 		defer cancel()
-		start := time.Now()
-		res, err := d.Call(ctx, Spec{Target: rec.target("udp")})
+		res, err := await(t, callAsync(d, ctx, Spec{Target: rec.target("udp")}), "its context ended")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %v, want deadline exceeded", err)
-		}
-		if el := time.Since(start); el > time.Second {
-			t.Errorf("Call returned after %v", el)
 		}
 		// sipgo's server transaction sends 100 Trying after 200 ms, so
 		// the dialer can CANCEL and the INVITE ends with 487.
@@ -608,13 +642,15 @@ func TestCancelDuringSetup(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err = d.Call(ctx, Spec{Target: hole.LocalAddr().String()})
+		_, err = await(t, callAsync(d, ctx, Spec{Target: hole.LocalAddr().String()}), "its context ended")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %v, want deadline exceeded", err)
 		}
-		// No provisional response: no CANCEL allowed; wait cancelGrace.
-		if el := time.Since(start); el < cancelGrace || el > cancelGrace+time.Second {
-			t.Errorf("Call returned after %v", el)
+		// No provisional response: no CANCEL allowed; wait cancelGrace
+		// (a lower bound: a loaded machine only makes it longer), then
+		// give up rather than wait for Timer B (await's bound).
+		if el := time.Since(start); el < cancelGrace {
+			t.Errorf("Call returned after %v, before cancelGrace (%v)", el, cancelGrace)
 		}
 	})
 }
@@ -626,13 +662,21 @@ func TestStartSkew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if skew := rec.byCallID(t, res.CallIDs[1]).at.Sub(rec.byCallID(t, res.CallIDs[0]).at); skew < 140*time.Millisecond || skew > 400*time.Millisecond {
-		t.Errorf("second INVITE %v after the first", skew)
+	// A lower bound (scheduling only delays the second INVITE); the
+	// upper one says the skew is the one asked for, not a Duration or a
+	// SIP timer, with room for a loaded machine.
+	if skew := rec.byCallID(t, res.CallIDs[1]).at.Sub(rec.byCallID(t, res.CallIDs[0]).at); skew < 140*time.Millisecond || skew > 5*time.Second {
+		t.Errorf("second INVITE %v after the first, want 150 ms", skew)
 	}
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	rec := newFakeRecorder(t)
+	// The recorder answers no INVITE before all have come: the n calls
+	// are set up at the same time for certain, not one after the other.
+	hold := make(chan struct{})
+	var release sync.Once
+	defer release.Do(func() { close(hold) })
+	rec := newFakeRecorder(t, func(r *fakeRecorder) { r.hold = hold })
 	d := newTestDialer(t, Options{RTPPortLow: 31000, RTPPortHigh: 31999})
 	const n = 20
 	var wg sync.WaitGroup
@@ -643,6 +687,8 @@ func TestConcurrentCalls(t *testing.T) {
 			ids[i], errs[i] = d.Call(callCtx(t), Spec{Target: rec.target("udp"), Duration: 200 * time.Millisecond})
 		})
 	}
+	waitFor(t, "all INVITEs in flight at once", func() bool { return len(rec.snapshot()) == 2*n })
+	release.Do(func() { close(hold) })
 	wg.Wait()
 	seen := map[string]bool{}
 	for i := range n {
@@ -709,20 +755,21 @@ func TestCloseHangsUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan *Result)
-	go func() {
-		res, _ := d.Call(context.Background(), Spec{Target: rec.target("udp"), Duration: 5 * time.Second})
-		done <- res
-	}()
+	done := callAsync(d, context.Background(), Spec{Target: rec.target("udp"), Duration: time.Hour})
 	waitFor(t, "answer", func() bool {
 		invs := rec.snapshot()
 		return len(invs) == 2 && len(invs[1].sinks) == 1 && len(invs[1].sinks[0].packets()) > 0
 	})
-	start := time.Now()
-	_ = d.Close()
-	res := <-done
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("Close took %v", el)
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = d.Close()
+	}()
+	res, _ := await(t, done, "Close")
+	select {
+	case <-closed:
+	case <-time.After(returnWithin):
+		t.Fatalf("Close did not return within %v", returnWithin)
 	}
 	for _, id := range res.CallIDs {
 		if !rec.gotBye(id) {

@@ -34,26 +34,18 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/openrec/openrec/internal/sip/sipgoglobal"
 )
 
 // UserAgent is the User-Agent header and the From user of our requests.
 const UserAgent = "openrec-dial"
 
-func init() {
-	// sipgo package state, set once before any transport exists:
-	//   - SIPREC INVITEs can exceed the default 32 KiB read buffer
-	//     (DEPENDENCIES.md);
-	//   - sipgo refuses to send UDP messages over 1300 bytes (RFC 3261
-	//     §18.1.1 would switch to TCP), but SBCs and media servers send
-	//     SIPREC INVITEs of several KiB over UDP, relying on IP
-	//     fragmentation; the dialer must do the same to be realistic.
-	if sip.TransportBufferReadSize < 65535 {
-		sip.TransportBufferReadSize = 65535
-	}
-	if sip.UDPMTUSize < 65535 {
-		sip.UDPMTUSize = 65535
-	}
-}
+// sipgo package state, set once before any transport exists: SIPREC
+// INVITEs exceed its default read buffer and its UDP send limit; the
+// dialer sends them over UDP relying on IP fragmentation, as SBCs and
+// media servers do (sipgoglobal says why it cannot be per transport).
+func init() { sipgoglobal.Set() }
 
 // Options configure a Dialer.
 type Options struct {
@@ -341,7 +333,7 @@ func (d *Dialer) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if dlg := l.dlg.Load(); dlg != nil {
 		if err := dlg.ReadBye(req, tx); err != nil {
-			d.log.Warn("answering BYE", "call_id", req.CallID().Value(), "error", err)
+			d.log.Warn("answering BYE", "sip_call_id", req.CallID().Value(), "error", err)
 		}
 	} else {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))

@@ -35,6 +35,7 @@ type fakeRecorder struct {
 	// Behaviour, set through newFakeRecorder's options.
 	status      int           // reject INVITEs with this status (0: answer 200)
 	stall       bool          // never answer INVITEs
+	hold        chan struct{} // answer INVITEs only once it is closed
 	hangupAfter time.Duration // >0: send BYE this long after the ACK
 	noDTMF      bool          // answer without telephone-event
 	answerCodec string        // answer with this codec instead of the offered one
@@ -217,6 +218,13 @@ func (r *fakeRecorder) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
+	if r.hold != nil {
+		select {
+		case <-r.hold:
+		case <-tx.Done():
+			return
+		}
+	}
 	dlg, err := r.dialogs.ReadInvite(req, tx)
 	if err != nil {
 		r.fail("ReadInvite: %v", err)
@@ -242,7 +250,7 @@ func (r *fakeRecorder) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if r.hangupAfter > 0 {
-		time.Sleep(r.hangupAfter)
+		time.Sleep(r.hangupAfter) // models the peer's call length (not synchronisation)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := dlg.Bye(ctx); err != nil {

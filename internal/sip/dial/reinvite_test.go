@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"github.com/openrec/openrec/internal/app/apptest"
+	"github.com/openrec/openrec/internal/testtool"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -105,8 +106,8 @@ func newDialer(t *testing.T) *dial.Dialer {
 func finishedRecording(t *testing.T, a *app.App) store.Recording {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var rec store.Recording
+	testtool.Eventually(t, 10*time.Second, func() bool {
 		recs, err := a.Store().ListRecordings(ctx, store.Filter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
@@ -119,13 +120,12 @@ func finishedRecording(t *testing.T, a *app.App) store.Recording {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return *full
+			rec = *full
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished recording after 10 s (%d rows)", len(recs))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	}, "no finished recording")
+	return rec
 }
 
 // span returns where freq is present in channel ch of the WAV, as

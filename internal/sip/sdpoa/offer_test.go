@@ -647,3 +647,25 @@ func TestParseOfferSkipsStrayLines(t *testing.T) {
 		})
 	}
 }
+
+// PayloadTypes lists every payload type of the m-line, in offer order —
+// events, comfort noise and dynamic types without a=rtpmap included —
+// so that RTP of any other type can be refused.
+func TestPayloadTypes(t *testing.T) {
+	s, err := ParseOffer([]byte(sdpLines(
+		"v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "t=0 0",
+		"m=audio 7000 RTP/AVP 8 0 18 101 13 96 97 008 t38 8",
+		"a=rtpmap:101 telephone-event/8000",
+		"a=rtpmap:97 telephone-event/16000",
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Media[0].PayloadTypes(), []uint8{8, 0, 18, 101, 13, 96, 97}; !slices.Equal(got, want) {
+		t.Errorf("PayloadTypes = %v, want %v", got, want)
+	}
+	byHand := Media{Codecs: []media.Codec{pcma, pcmu}, TelephoneEvent: &te101, ComfortNoise: &cn13}
+	if got, want := byHand.PayloadTypes(), []uint8{8, 0, 101, 13}; !slices.Equal(got, want) {
+		t.Errorf("hand-built PayloadTypes = %v, want %v", got, want)
+	}
+}

@@ -44,6 +44,8 @@ package sdpoa
 
 import (
 	"net/netip"
+	"slices"
+	"strconv"
 
 	"github.com/openrec/openrec/internal/media"
 )
@@ -158,4 +160,40 @@ func AnswerDirection(offered Direction, hold bool) Direction {
 	default:
 		return Inactive
 	}
+}
+
+// PayloadTypes returns every RTP payload type the m-line offers, in offer
+// order without repeats: codecs, telephone-event and CN, and dynamic types
+// without a=rtpmap too. RTP of any other type is not this stream's audio.
+// Media built by hand (not by ParseOffer) gives its codecs, events and
+// comfort noise.
+func (m Media) PayloadTypes() []uint8 {
+	var seen [128]bool
+	var out []uint8
+	add := func(pt int) {
+		if pt >= 0 && pt < 128 && !seen[pt] {
+			seen[pt] = true
+			out = append(out, uint8(pt))
+		}
+	}
+	if m.formats != nil {
+		for _, f := range m.formats {
+			if pt, err := strconv.Atoi(f); err == nil && strconv.Itoa(pt) == f {
+				add(pt)
+			}
+		}
+		return out
+	}
+	for _, c := range m.Codecs {
+		add(int(c.PT))
+	}
+	for _, c := range slices.Concat(m.events, m.noises) {
+		add(int(c.PT))
+	}
+	for _, c := range []*media.Codec{m.TelephoneEvent, m.ComfortNoise} {
+		if c != nil {
+			add(int(c.PT))
+		}
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package sipsrv
 
 import (
-	"context"
 	"net"
 	"strings"
 	"time"
@@ -44,12 +43,16 @@ func (s *Server) retransmit2xx(id string, d *dialog, res *sip.Response) {
 	send = func(interval time.Duration) {
 		s.mu.Lock()
 		ok := live()
+		if ok {
+			s.work.Add(1) // Close waits for a copy being sent
+		}
 		s.mu.Unlock()
 		if !ok {
 			return
 		}
+		defer s.work.Done()
 		if _, err := s.udp.WriteTo(data, to); err != nil {
-			s.log.Debug("sip: 2xx retransmission failed", "call_id", id, "error", err)
+			s.log.Debug("sip: 2xx retransmission failed", "sip_call_id", id, "error", err)
 		}
 		next := min(2*interval, 8*t1)
 		s.mu.Lock()
@@ -81,19 +84,19 @@ func (s *Server) ackTimedOut(id string, d *dialog) {
 		s.mu.Unlock()
 		return
 	}
-	s.wg.Add(1) // Close waits for the BYE below
+	s.work.Add(1) // Close waits for the BYE below
 	s.mu.Unlock()
-	defer s.wg.Done()
+	defer s.work.Done()
 	defer func() {
 		if r := recover(); r != nil {
-			recovered(s.counters, s.log, "ack timer", r, "call_id", id)
+			recovered(s.counters, s.log, "ack timer", r, "sip_call_id", id)
 		}
 	}()
 	s.counters.noAck.Add(1)
-	s.log.Warn("sip: no ACK for the 200 OK: ending the session", "call_id", id, "after", s.cfg.AckTimeout)
+	s.log.Warn("sip: no ACK for the 200 OK: ending the session", "sip_call_id", id, "after", s.cfg.AckTimeout)
 	s.h.Bye(id, "no ACK")
-	if err := s.Hangup(context.Background(), id, "ACK not received"); err != nil {
-		s.log.Debug("sip: bye after missing ACK not delivered", "call_id", id, "error", err)
+	if err := s.Hangup(s.ctx, id, "ACK not received"); err != nil {
+		s.log.Debug("sip: bye after missing ACK not delivered", "sip_call_id", id, "error", err)
 	}
 }
 

@@ -68,16 +68,11 @@ func goodCall(t *testing.T, p *peer, h *cancelHandler, id string) {
 		t.Fatalf("good BYE %s answered %q", id, status(res))
 	}
 	// The handler hears of the BYE just after the 200 leaves.
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		h.mu.Lock()
-		invited, ended := h.invited[id], h.ended[id]
-		h.mu.Unlock()
-		if invited && ended {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("good call %s: invited %v ended %v", id, invited, ended)
-		}
+	h.waitEnded(t, id)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.invited[id] {
+		t.Fatalf("good call %s: not invited", id)
 	}
 }
 

@@ -72,7 +72,7 @@ func (s *Server) refuseUnsupported(req *sip.Request, tx sip.ServerTransaction) b
 	if len(tags) == 0 {
 		return false
 	}
-	s.log.Info("sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", 420,
+	s.log.Info("sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", 420,
 		"reason", "Bad Extension", "unsupported", strings.Join(tags, ","), "source", req.Source())
 	s.respond(req, tx, 420, "Bad Extension", nil, sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
 	return true
@@ -165,7 +165,7 @@ func (s *Server) minSE() time.Duration {
 // refuseTimer answers a failed negotiation (422 carries Min-SE).
 func (s *Server) refuseTimer(req *sip.Request, tx sip.ServerTransaction, err error) {
 	if me, ok := err.(*minSEError); ok {
-		s.log.Info("sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", 422,
+		s.log.Info("sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", 422,
 			"reason", me.Reason, "error", me.Err, "source", req.Source())
 		s.respond(req, tx, 422, me.Reason, nil, sip.NewHeader("Min-SE", strconv.Itoa(int(me.minSE/time.Second))))
 		return
@@ -194,8 +194,10 @@ func (s *Server) afterFunc(d time.Duration, f func()) func() bool {
 	return time.AfterFunc(d, f).Stop
 }
 
-// armTimer (re)starts the session timer of a dialog after a 2xx; a zero
-// timer (the refresh had no Session-Expires) switches it off.
+// armTimer (re)starts the session timer of a dialog before its 2xx
+// leaves; a zero timer (the refresh had no Session-Expires) switches it
+// off. The caller holds s.mu (lock order: s.mu, then s.timers.mu) or
+// knows the dialog is live.
 func (s *Server) armTimer(id string, st sessionTimer) {
 	t := &s.timers
 	t.mu.Lock()
@@ -272,10 +274,10 @@ func (s *Server) expireSession(id string, a *armed, reason string) {
 		return
 	}
 	s.stopTimer(id)
-	s.log.Warn("sip session expired: ending it", "call_id", id, "interval", a.st.interval.String(), "refresher", a.st.refresher)
+	s.log.Warn("sip session expired: ending it", "sip_call_id", id, "interval", a.st.interval.String(), "refresher", a.st.refresher)
 	s.h.Bye(id, reason)
-	if err := s.Hangup(context.Background(), id, reason); err != nil {
-		s.log.Debug("bye after session expiry not delivered", "call_id", id, "error", err)
+	if err := s.Hangup(s.ctx, id, reason); err != nil {
+		s.log.Debug("bye after session expiry not delivered", "sip_call_id", id, "error", err)
 	}
 }
 
@@ -286,7 +288,7 @@ func (s *Server) refreshSession(id string, a *armed) {
 	if !s.current(id, a) {
 		return
 	}
-	code, err := s.inDialogRequest(context.Background(), id, sip.UPDATE,
+	code, err := s.inDialogRequest(s.ctx, id, sip.UPDATE,
 		sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", int(a.st.interval/time.Second))),
 		sip.NewHeader("Supported", supportedHeader))
 	if err == nil && code >= 200 && code < 300 {
@@ -300,13 +302,13 @@ func (s *Server) refreshSession(id string, a *armed) {
 		// peer that refuses the UPDATE otherwise (405 or 501: it does not
 		// do UPDATE; 491: glare) still has the call: it goes on being
 		// recorded, and the next refresh is tried at the next half interval.
-		s.log.Info("sip session refresh refused: session kept", "call_id", id, "code", code)
+		s.log.Info("sip session refresh refused: session kept", "sip_call_id", id, "code", code)
 		if s.current(id, a) {
 			s.armTimer(id, a.st)
 		}
 		return
 	}
-	s.log.Info("sip session refresh failed", "call_id", id, "code", code, "error", err)
+	s.log.Info("sip session refresh failed", "sip_call_id", id, "code", code, "error", err)
 	s.expireSession(id, a, "session refresh failed")
 }
 
@@ -317,7 +319,7 @@ func (s *Server) inDialogRequest(ctx context.Context, id string, method sip.Requ
 	s.mu.Lock()
 	d := s.dialogs[id]
 	var cseq uint32
-	if d != nil && !d.ended {
+	if d != nil {
 		d.cseq++
 		cseq = d.cseq
 	}

@@ -13,8 +13,9 @@ import (
 // manualTimers is an injected Config.AfterFunc: timers fire only when the
 // test says so.
 type manualTimers struct {
-	mu  sync.Mutex
-	all []*manualTimer
+	mu   sync.Mutex
+	all  []*manualTimer
+	next chan struct{} // closed at the next AfterFunc
 }
 
 type manualTimer struct {
@@ -28,6 +29,10 @@ func (m *manualTimers) AfterFunc(d time.Duration, f func()) func() bool {
 	defer m.mu.Unlock()
 	t := &manualTimer{d: d, f: f}
 	m.all = append(m.all, t)
+	if m.next != nil {
+		close(m.next)
+		m.next = nil
+	}
 	return func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -37,19 +42,33 @@ func (m *manualTimers) AfterFunc(d time.Duration, f func()) func() bool {
 	}
 }
 
+// changed returns a channel closed when the next timer is armed.
+func (m *manualTimers) changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.next == nil {
+		m.next = make(chan struct{})
+	}
+	return m.next
+}
+
 // waitArmed waits until exactly one timer is armed and it is not old, and
-// returns it (the server arms right after sending the 2xx).
+// returns it. The server arms a dialog's timer before its 2xx leaves, but
+// re-arms after the answer to its own refresh, which the test cannot see.
 func (m *manualTimers) waitArmed(t *testing.T, old *manualTimer) *manualTimer {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	timeout := time.NewTimer(3 * time.Second)
+	defer timeout.Stop()
 	for {
+		ch := m.changed()
 		if a := m.armed(); len(a) == 1 && a[0] != old {
 			return a[0]
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-ch:
+		case <-timeout.C:
 			t.Fatalf("armed timers %+v, want one new timer", m.armed())
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -79,6 +98,12 @@ type optionsPeer struct {
 }
 
 func newOptionsPeer(t *testing.T) *optionsPeer {
+	return newOptionsPeerWith(t, nil)
+}
+
+// newOptionsPeerWith is newOptionsPeer with the handler wrapped by wrap
+// (nil: none) before the server starts.
+func newOptionsPeerWith(t *testing.T, wrap func(*Server, *cancelHandler) Handler) *optionsPeer {
 	t.Helper()
 	h := &cancelHandler{invited: map[string]bool{}, ended: map[string]bool{}}
 	mt := &manualTimers{}
@@ -86,6 +111,9 @@ func newOptionsPeer(t *testing.T) *optionsPeer {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		s.h = wrap(s, h)
 	}
 	s.Start()
 	t.Cleanup(func() { _ = s.Close() })
@@ -247,8 +275,7 @@ func TestSessionTimerNegotiation(t *testing.T) {
 			if tt.se != "" && !strings.Contains(header(res, "Supported"), "timer") {
 				t.Errorf("200 with a session timer lacks Supported: timer\n%s", res)
 			}
-			if tt.armedWait == 0 {
-				time.Sleep(20 * time.Millisecond) // arming follows the 2xx: give it the chance to be wrong
+			if tt.armedWait == 0 { // armed before the 2xx leaves, or never
 				if armed := p.timers.armed(); len(armed) != 0 {
 					t.Errorf("%d timers armed, want none", len(armed))
 				}
@@ -298,12 +325,8 @@ func TestSessionTimerExpiryEndsSession(t *testing.T) {
 	if !ended {
 		t.Error("the recorder was not told the session ended")
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for p.s.Dialogs() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("dialog kept after expiry")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if n := p.s.Dialogs(); n != 0 { // forgotten before the BYE left
+		t.Fatalf("%d dialogs kept after expiry", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo"
@@ -30,6 +31,33 @@ type counters struct {
 	tcpOpen                                    atomic.Int64
 	tcpAccepted, tcpRefused, tcpIdle, tcpLarge atomic.Uint64
 	tlsFailed                                  atomic.Uint64
+
+	// A change of the connection counters (accepted, refused, released,
+	// failed handshake) closes wake: Stats readers can wait for one
+	// (connChange) instead of polling.
+	mu   sync.Mutex
+	wake chan struct{}
+}
+
+// connChanged wakes those waiting for a connection counter to change.
+func (c *counters) connChanged() {
+	c.mu.Lock()
+	if c.wake != nil {
+		close(c.wake)
+		c.wake = nil
+	}
+	c.mu.Unlock()
+}
+
+// connChange returns a channel closed at the next connection counter
+// change.
+func (c *counters) connChange() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{})
+	}
+	return c.wake
 }
 
 // Stats returns the current counters.
@@ -54,9 +82,16 @@ func recovered(c *counters, log *slog.Logger, where string, r any, attrs ...any)
 // still be answered), never the process.
 func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if !s.enter() { // Close is waiting for the handlers in progress
+			if answerable(req) {
+				s.respondSafely(req, tx, 503, "Service Unavailable")
+			}
+			return
+		}
+		defer s.work.Done()
 		defer func() {
 			if r := recover(); r != nil {
-				recovered(s.counters, s.log, "request", r, "method", req.Method.String(), "call_id", callID(req), "source", req.Source())
+				recovered(s.counters, s.log, "request", r, "method", req.Method.String(), "sip_call_id", callID(req), "source", req.Source())
 				if answerable(req) {
 					s.respondSafely(req, tx, 500, "Server Internal Error")
 				}
@@ -78,11 +113,11 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
 	if !answerable(req) {
 		s.counters.dropped.Add(1)
-		s.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "reason", reason, "source", req.Source())
+		s.log.Debug("sip: dropped invalid request", "method", req.Method.String(), "sip_call_id", callID(req), "reason", reason, "source", req.Source())
 		return
 	}
 	s.counters.refused.Add(1)
-	s.log.Info("sip request refused", "method", req.Method.String(), "code", code, "reason", reason, "source", req.Source())
+	s.log.Info("sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", code, "reason", reason, "source", req.Source())
 	var hdrs []sip.Header
 	if code == 415 { // RFC 3261 §21.4.13
 		hdrs = append(hdrs, sip.NewHeader("Accept", accepted))

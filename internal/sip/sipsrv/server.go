@@ -22,22 +22,27 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/openrec/openrec/internal/sip/sdpoa"
+	"github.com/openrec/openrec/internal/sip/sipgoglobal"
 	"github.com/openrec/openrec/internal/sip/siprec"
 )
 
 // Handler is what the server needs from the recorder.
 type Handler interface {
 	// Invite handles an initial INVITE and returns the SDP for the 200 OK
-	// (an answer, or an offer when inv.SDP is nil).
+	// (an answer, or an offer when inv.SDP is nil). ctx ends when the peer
+	// CANCELs or the server closes; Invite must then return soon (Close
+	// waits for it).
 	Invite(ctx context.Context, inv *Invite) ([]byte, error)
 	// Reinvite handles an in-dialog INVITE or UPDATE (new media, hold,
 	// codec change, metadata update). It returns the SDP for the 200 OK.
+	// ctx ends as Invite's.
 	Reinvite(ctx context.Context, inv *Invite) ([]byte, error)
 	// Ack delivers the ACK; sdp is the answer of a delayed-offer INVITE.
 	Ack(callID string, sdp *sdpoa.Session) error
@@ -107,38 +112,48 @@ type Server struct {
 
 	counters *counters
 
+	// ctx is the server's base context, cancelled by Close: handlers get a
+	// context derived from it, and the requests the server sends on its
+	// own (BYE, UPDATE refresh) use it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu      sync.Mutex
 	dialogs map[string]*dialog
 	closing bool
 	timers  timers // RFC 4028 session timers (options.go)
 
-	wg        sync.WaitGroup
+	// work counts the handlers running and the goroutines the server
+	// started (Timer H, a BYE); Close waits for it before closing the
+	// transports, so their answers still go out. Added to only under mu
+	// while !closing (enter).
+	work      sync.WaitGroup
+	wg        sync.WaitGroup // the serve loops (Start)
 	closeOnce sync.Once
 }
 
+// dialog is a confirmed dialog, UAS side. Dialogs are hand-written rather
+// than sipgo's DialogServerCache: the recorder needs the SDP of a delayed
+// offer from the ACK, Timer H with its own 2xx retransmission, peer
+// matching by tags before a guessed Call-ID ends a recording, session
+// timers refreshed with UPDATE, and BYEs with a Reason, the route set and
+// a new connection when the INVITE's is gone (byeDestination).
+//
+// A dialog is live while s.dialogs holds it; every field below is
+// immutable after creation except those marked (s.mu).
 type dialog struct {
 	invite   *sip.Request
 	localTag string
-	cseq     uint32
-	ended    bool
-	acked    bool        // the ACK of the 2xx came (acktimer.go)
-	ackTimer *time.Timer // Timer H
-	retx     *time.Timer // next 2xx retransmission (UDP)
+	cseq     uint32      // last CSeq we sent (s.mu)
+	acked    bool        // the ACK of the 2xx came, acktimer.go (s.mu)
+	ackTimer *time.Timer // Timer H (s.mu)
+	retx     *time.Timer // next 2xx retransmission, UDP (s.mu)
 }
 
-// sipgo's package settings are read by its goroutines without
-// synchronisation: they are set here, before any can run, never in New.
-func init() {
-	if sip.TransportBufferReadSize < 65535 {
-		sip.TransportBufferReadSize = 65535 // big SIPREC INVITEs over UDP
-	}
-	if sip.UDPMTUSize < 65535 {
-		// sipgo refuses to send a UDP message over 1,300 bytes; a response
-		// must go back on the transport of its request (RFC 3261 §18.2.2),
-		// however long (the 200 to a wide SIPREC offer, RFC 4475 "longreq").
-		sip.UDPMTUSize = 65535
-	}
-}
+// sipgo's package settings (its UDP read buffer and send limit) cannot be
+// set per transport: sipgoglobal sets them, once, before any of its
+// goroutines can run.
+func init() { sipgoglobal.Set() }
 
 // New creates the server and binds its sockets (so Addr is known), but
 // starts no goroutines.
@@ -168,6 +183,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.udp = &guardConn{PacketConn: udp, parser: parser, log: cfg.Logger, counters: s.counters}
 	s.tcp = newTCPListener(tcp, cfg, parser, s.counters)
 	if cfg.TLSListen != "" {
@@ -281,11 +297,16 @@ func (s *Server) Start() {
 	}()
 }
 
-// Close stops serving. It is idempotent.
+// Close stops serving: it cancels the handlers in progress (an INVITE not
+// yet answered gets 503) and the requests the server sent on its own,
+// waits for them and every goroutine the server started, then closes the
+// transports. It is idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.stopAckTimers()
+		s.stopAckTimers() // and no new work
+		s.cancel()
 		s.closeTimers()
+		s.work.Wait()
 		_ = s.udp.Close()
 		_ = s.tcp.Close()
 		if s.tls != nil {
@@ -296,6 +317,30 @@ func (s *Server) Close() error {
 		s.wg.Wait()
 	})
 	return nil
+}
+
+// enter counts a unit of work Close must wait for, unless the server is
+// closing (then it reports false and nothing was counted).
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.work.Add(1)
+	return true
+}
+
+// goTracked runs f in a goroutine Close waits for (not at all once
+// closing).
+func (s *Server) goTracked(f func()) {
+	if !s.enter() {
+		return
+	}
+	go func() {
+		defer s.work.Done()
+		f()
+	}()
 }
 
 func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, body []byte, hdrs ...sip.Header) {
@@ -318,12 +363,15 @@ func (s *Server) response(req *sip.Request, code int, reason string, body []byte
 
 func (s *Server) send(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
-		s.log.Warn("sip respond failed", "call_id", callID(req), "code", res.StatusCode, "error", err)
+		s.log.Warn("sip respond failed", "sip_call_id", callID(req), "code", res.StatusCode, "error", err)
 	}
 }
 
 func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err error) {
 	code, reason, retry := statusOf(err)
+	if s.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		code, reason = 503, "Service Unavailable" // Close: the peer may try another recorder
+	}
 	var hdrs []sip.Header
 	if retry > 0 {
 		hdrs = append(hdrs, sip.NewHeader("Retry-After", strconv.Itoa(retry)))
@@ -332,7 +380,7 @@ func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err er
 	if code >= 500 && code != 503 {
 		lvl = slog.LevelError
 	}
-	s.log.Log(context.Background(), lvl, "sip request refused", "method", req.Method.String(), "call_id", callID(req), "code", code, "reason", reason, "source", req.Source(), "error", err)
+	s.log.Log(context.Background(), lvl, "sip request refused", "method", req.Method.String(), "sip_call_id", callID(req), "code", code, "reason", reason, "source", req.Source(), "error", err)
 	s.respond(req, tx, code, reason, nil, hdrs...)
 }
 
@@ -363,42 +411,66 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuseTimer(req, tx, err)
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The INVITE ends with the peer's CANCEL or with Close.
+	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	if !tx.OnCancel(func(r *sip.Request) { cancel() }) {
-		cancel() // the CANCEL came before we listened: the peer got 487 already
+	var cancelled atomic.Bool // by the peer: the transaction layer sent 487
+	if !tx.OnCancel(func(r *sip.Request) { cancelled.Store(true); cancel() }) {
+		cancelled.Store(true) // the CANCEL came before we listened
+		cancel()
 	}
 	answer, err := s.h.Invite(ctx, inv)
-	if err != nil {
-		s.respondError(req, tx, err)
+	if ctx.Err() != nil {
+		reason := "cancelled"
+		if !cancelled.Load() {
+			reason = "shutdown"
+			s.respondError(req, tx, context.Canceled) // Close: 503
+		}
+		if err == nil { // the leg was set up when the INVITE ended
+			s.h.Bye(id, reason)
+		}
 		return
 	}
-	if ctx.Err() != nil { // CANCEL raced the answer: the transaction layer sent 487
-		s.h.Bye(id, "cancelled")
+	if err != nil {
+		s.respondError(req, tx, err)
 		return
 	}
 	res := s.response(req, 200, "OK", answer, st.headers()...)
 	localTag, _ := res.To().Params.Get("tag")
 	// The dialog exists before the peer can see the 200 (its BYE may race).
 	d := &dialog{invite: req, localTag: localTag, cseq: 1}
+	// Its session timer too: a BYE handled right after the 200 finds it
+	// and stops it.
 	s.mu.Lock()
 	s.dialogs[id] = d
 	s.armAckTimer(id, d)
+	s.armTimer(id, st)
 	s.mu.Unlock()
-	s.send(req, tx, res)
-	s.retransmit2xx(id, d, res)
+	if !cancelled.Load() {
+		s.send(req, tx, res)
+	}
 	// The transaction handles the CANCEL and the 200 one after the other: if
-	// the CANCEL got in first (ctx cancelled), the peer got 487, not our 200.
-	if ctx.Err() != nil {
+	// the CANCEL got in first, the peer got 487, not our 200. (Close after
+	// the 200 leaves the dialog: the peer has it.)
+	if cancelled.Load() {
+		// sipgo v1.7.2 keeps the last response handed to the transaction
+		// as the one Timer G retransmits, even the 200 its state machine
+		// refused to send after the 487: hand it the 487 again.
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 487, "Request Terminated", nil))
 		s.mu.Lock()
-		if s.dialogs[id] == d {
+		mine := s.dialogs[id] == d
+		if mine {
 			delete(s.dialogs, id)
+			d.stopTimers()
 		}
 		s.mu.Unlock()
+		if mine {
+			s.stopTimer(id)
+		}
 		s.h.Bye(id, "cancelled")
 		return
 	}
-	s.armTimer(id, st)
+	s.retransmit2xx(id, d, res)
 }
 
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -406,7 +478,7 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.mu.Lock()
 	d := s.dialogs[id]
 	s.mu.Unlock()
-	if d == nil || d.ended || !d.matches(req) {
+	if d == nil || !d.matches(req) {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
@@ -420,13 +492,20 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuseTimer(req, tx, err)
 		return
 	}
-	answer, err := s.h.Reinvite(context.Background(), inv)
+	answer, err := s.h.Reinvite(s.ctx, inv)
 	if err != nil {
 		s.respondError(req, tx, err)
 		return
 	}
+	// A refresh restarts the timer (RFC 4028 §10), before the 200 leaves,
+	// and only while the dialog lives: it may have ended meanwhile (BYE,
+	// Hangup), and a timer would end it a second time.
+	s.mu.Lock()
+	if s.dialogs[id] == d {
+		s.armTimer(id, st)
+	}
+	s.mu.Unlock()
 	s.respond(req, tx, 200, "OK", answer, st.headers()...)
-	s.armTimer(id, st) // a refresh restarts the timer (RFC 4028 §10)
 }
 
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
@@ -450,14 +529,18 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		if err != nil {
 			// An ACK cannot be refused; end the session that cannot be recorded.
-			s.log.Warn("sip ack with unusable sdp: ending session", "call_id", id, "error", err)
+			s.log.Warn("sip ack with unusable sdp: ending session", "sip_call_id", id, "error", err)
 			s.h.Bye(id, "bad sdp in ack")
-			go s.Hangup(context.Background(), id, "unusable SDP in ACK")
+			s.goTracked(func() {
+				if err := s.Hangup(s.ctx, id, "unusable SDP in ACK"); err != nil {
+					s.log.Debug("sip: bye after unusable ack not delivered", "sip_call_id", id, "error", err)
+				}
+			})
 			return
 		}
 	}
 	if err := s.h.Ack(id, sess); err != nil {
-		s.log.Warn("sip ack", "call_id", id, "error", err)
+		s.log.Warn("sip ack", "sip_call_id", id, "error", err)
 	}
 }
 
@@ -467,6 +550,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	d := s.dialogs[id]
 	if d != nil && d.matches(req) {
 		delete(s.dialogs, id)
+		d.stopTimers()
 	} else {
 		d = nil // not this dialog's peer: a guessed Call-ID ends no recording
 	}
@@ -506,16 +590,18 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			recovered(s.counters, s.log, "hangup", r, "call_id", id)
+			recovered(s.counters, s.log, "hangup", r, "sip_call_id", id)
 			err = fmt.Errorf("sipsrv: bye %s: internal error", id)
 		}
 	}()
 	s.mu.Lock()
 	d := s.dialogs[id]
+	var cseq uint32
 	if d != nil {
 		delete(s.dialogs, id)
-		d.ended = true
+		d.stopTimers()
 		d.cseq++
+		cseq = d.cseq
 	}
 	s.mu.Unlock()
 	s.stopTimer(id)
@@ -532,7 +618,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	bye.AppendHeader(&from)
 	bye.AppendHeader(&to)
 	bye.AppendHeader(sip.HeaderClone(inv.CallID()))
-	bye.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq, MethodName: sip.BYE})
+	bye.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.BYE})
 	mf := sip.MaxForwardsHeader(70)
 	bye.AppendHeader(&mf)
 	// The route set of the dialog (UAS side: Record-Route in order).
@@ -555,7 +641,7 @@ func (s *Server) Hangup(ctx context.Context, id, reason string) (err error) {
 	defer tx.Terminate()
 	select {
 	case res := <-tx.Responses():
-		s.log.Debug("sip bye answered", "call_id", id, "code", res.StatusCode)
+		s.log.Debug("sip bye answered", "sip_call_id", id, "code", res.StatusCode)
 		return nil
 	case <-tx.Done():
 		return fmt.Errorf("sipsrv: bye %s: %w", id, tx.Err())

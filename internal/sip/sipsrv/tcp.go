@@ -101,6 +101,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		src := remoteAddr(c)
 		if reason := l.admit(src); reason != "" {
 			l.counters.tcpRefused.Add(1)
+			l.counters.connChanged()
 			l.log.Warn("sip tcp connection refused", "transport", l.transport, "source", c.RemoteAddr().String(), "reason", reason)
 			raw := c
 			if tc, ok := c.(*tls.Conn); ok {
@@ -114,6 +115,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		}
 		l.counters.tcpAccepted.Add(1)
 		l.counters.tcpOpen.Add(1)
+		l.counters.connChanged()
 		tc := &tcpConn{Conn: c, l: l, src: src, stream: l.parser.NewSIPStream(), buf: make([]byte, 32<<10)}
 		tc.touch()
 		return tc, nil
@@ -143,6 +145,7 @@ func (l *tcpListener) release(src netip.Addr) {
 	}
 	l.mu.Unlock()
 	l.counters.tcpOpen.Add(-1)
+	l.counters.connChanged()
 }
 
 func remoteAddr(c net.Conn) netip.Addr {

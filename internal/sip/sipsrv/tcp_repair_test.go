@@ -133,7 +133,7 @@ func TestTCPRepairByteBySegment(t *testing.T) {
 			t.Fatalf("write at byte %d: %v", i, err)
 		}
 		if i%8 == 0 {
-			time.Sleep(200 * time.Microsecond)
+			time.Sleep(200 * time.Microsecond) // models a peer's bytes arriving in separate segments
 		}
 	}
 	got := finalStatuses(t, conn, 2)

@@ -61,10 +61,20 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitConns waits until cond holds, checking it at each change of the
+// server's connection counters (5 s bound).
+func waitConns(t *testing.T, s *Server, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
+	bound := time.NewTimer(5 * time.Second)
+	defer bound.Stop()
+	for {
+		changed := s.counters.connChange()
+		if cond() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-bound.C:
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
@@ -82,7 +92,7 @@ func TestTCPIdleConnectionsAreClosed(t *testing.T) {
 	}
 	// Counted as accepted (on a loaded machine the first may already have
 	// idled out before the last is accepted).
-	waitFor(t, "connections counted", func() bool { return s.Stats().TCPAccepted == n })
+	waitConns(t, s, "connections counted", func() bool { return s.Stats().TCPAccepted == n })
 	talker := dialFrom(t, s, "127.0.0.1")
 	start := time.Now()
 	for i := 0; time.Since(start) < 700*time.Millisecond; i++ {
@@ -90,14 +100,14 @@ func TestTCPIdleConnectionsAreClosed(t *testing.T) {
 		if got := status(talker.read(time.Second)); got != "SIP/2.0 200 OK" {
 			t.Fatalf("OPTIONS on a busy connection: %q", got)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // models a peer talking every 100 ms across the idle timeout
 	}
 	for i, p := range idle {
 		if !closedByServer(p, 2*time.Second) {
 			t.Fatalf("idle connection %d still open after %v", i, time.Since(start))
 		}
 	}
-	waitFor(t, "idle connections released", func() bool { return s.Stats().TCPOpen == 1 })
+	waitConns(t, s, "idle connections released", func() bool { return s.Stats().TCPOpen == 1 })
 	if st := s.Stats(); st.TCPIdle < n {
 		t.Errorf("idle closes counted %d, want %d", st.TCPIdle, n)
 	}
@@ -129,7 +139,7 @@ func TestTCPConnectionLimits(t *testing.T) {
 		t.Errorf("stats %+v, want 3 refused and 6 open", st)
 	}
 	open[0].tcp.Close()
-	waitFor(t, "a place freed", func() bool { return s.Stats().TCPOpen == 5 })
+	waitConns(t, s, "a place freed", func() bool { return s.Stats().TCPOpen == 5 })
 	p := dialFrom(t, s, "127.0.0.3")
 	goodCall(t, p, h, "within-limits")
 }
@@ -209,7 +219,7 @@ func TestHangupAfterIdleCloseUsesContact(t *testing.T) {
 	if !closedByServer(p, 2*time.Second) {
 		t.Fatal("idle connection not closed")
 	}
-	waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+	waitConns(t, s, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
 	done := make(chan error, 1)
 	go func() { done <- s.Hangup(context.Background(), "idle-bye", "media timeout") }()
 	_ = contact.(*net.TCPListener).SetDeadline(time.Now().Add(3 * time.Second))
@@ -270,7 +280,7 @@ func TestSessionRefreshOverTCP(t *testing.T) {
 				if !closedByServer(p, 2*time.Second) {
 					t.Fatal("idle connection not closed")
 				}
-				waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+				waitConns(t, s, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
 			}
 			armed := mt.waitArmed(t, nil)
 			go armed.f()

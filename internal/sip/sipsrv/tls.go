@@ -84,6 +84,7 @@ func (c *tcpConn) handshake() error {
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.l.counters.tlsFailed.Add(1)
+		c.l.counters.connChanged()
 		c.l.log.Info("sip tls handshake failed: closing connection", "source", c.RemoteAddr().String(), "error", err)
 		return errClose
 	}

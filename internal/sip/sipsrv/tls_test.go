@@ -90,7 +90,12 @@ func TestTLSDialogContactAndBye(t *testing.T) {
 				t.Errorf("Contact = %q, want %s", c, tc.want)
 			}
 			p.send(hostileRequest("ACK", "TLS", id, p.port))
-			waitFor(t, "invite handled", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.invited[id] })
+			h.mu.Lock() // Invite ran before the 200 left
+			invited := h.invited[id]
+			h.mu.Unlock()
+			if !invited {
+				t.Fatal("invite not handled")
+			}
 			done := make(chan error, 1)
 			go func() { done <- s.Hangup(context.Background(), id, "media timeout") }()
 			bye := p.read(3 * time.Second)
@@ -139,7 +144,7 @@ func TestTLSHangupAfterIdleCloseDialsContact(t *testing.T) {
 	if !closedByServer(p, 2*time.Second) {
 		t.Fatal("idle TLS connection not closed")
 	}
-	waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+	waitConns(t, s, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
 	done := make(chan error, 1)
 	go func() { done <- s.Hangup(context.Background(), "tls-idle", "media timeout") }()
 	type accepted struct {
@@ -207,7 +212,7 @@ func TestTLSHangupAfterIdleCloseFollowsRouteSet(t *testing.T) {
 	if !closedByServer(p, 2*time.Second) {
 		t.Fatal("idle TLS connection not closed")
 	}
-	waitFor(t, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
+	waitConns(t, s, "connection released", func() bool { return s.Stats().TCPOpen == 0 })
 	done := make(chan error, 1)
 	go func() { done <- s.Hangup(context.Background(), "tls-rr", "media timeout") }()
 	got := make(chan net.Conn, 1)
@@ -291,8 +296,8 @@ func TestTLSRefusedClients(t *testing.T) {
 		t.Error("client that never handshakes not closed")
 	}
 
-	waitFor(t, "three handshake failures counted", func() bool { return s.Stats().TLSFailed >= 3 })
-	waitFor(t, "connections released", func() bool { return s.Stats().TCPOpen == 0 })
+	waitConns(t, s, "three handshake failures counted", func() bool { return s.Stats().TLSFailed >= 3 })
+	waitConns(t, s, "connections released", func() bool { return s.Stats().TCPOpen == 0 })
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.invited) != 0 {

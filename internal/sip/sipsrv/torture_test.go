@@ -18,13 +18,28 @@ type tapConn struct {
 	net.PacketConn
 	mu   sync.Mutex
 	sent []string
+	wake chan struct{} // closed at the next datagram sent
 }
 
 func (c *tapConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	c.mu.Lock()
 	c.sent = append(c.sent, status(string(p)))
+	if c.wake != nil {
+		close(c.wake)
+		c.wake = nil
+	}
 	c.mu.Unlock()
 	return c.PacketConn.WriteTo(p, addr)
+}
+
+// next returns a channel closed when the server sends its next datagram.
+func (c *tapConn) next() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{})
+	}
+	return c.wake
 }
 
 func (c *tapConn) lines() []string {
@@ -152,9 +167,18 @@ func TestTortureMessages(t *testing.T) {
 				}
 				var got []string
 				if transport == "UDP" {
-					deadline := time.Now().Add(wait)
-					for time.Now().Before(deadline) && !hasCode(tap.lines(), want) {
-						time.Sleep(5 * time.Millisecond)
+					bound := time.After(wait) // silence is awaited for wait
+				await:
+					for {
+						sent := tap.next()
+						if hasCode(tap.lines(), want) {
+							break
+						}
+						select {
+						case <-sent:
+						case <-bound:
+							break await
+						}
 					}
 					got = tap.lines()
 				} else {

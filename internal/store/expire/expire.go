@@ -4,7 +4,8 @@
 // checked before a file is touched, and the store refuses the row too.
 // Deleting sets the media files aside, deletes the row with its deletion
 // record (refused for a recording held meanwhile: the files come back),
-// removes the files, then writes an audit entry.
+// removes the files (crypto-shredding encrypted ones first), then writes an
+// audit entry.
 package expire
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
 )
 
@@ -56,7 +58,7 @@ func Files(r *store.Recording, dataDir string) []string {
 		}
 	}
 	base := strings.TrimSuffix(p, ".wav")
-	files := []string{p, p + ".part", base + ".sdp", seal.Path(p)}
+	files := []string{p, p + ".part", base + ".sdp", seal.Path(p), p + ".rewrap"}
 	raw, _ := filepath.Glob(base + ".ch*.rtpraw")
 	return append(append(files, raw...), mp3s...)
 }
@@ -110,7 +112,7 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 	}
 	var errs []error
 	for _, f := range aside {
-		if err := os.Remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
@@ -118,6 +120,18 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 		return fmt.Errorf("recording %s deleted, but not all its files: %w", r.ID, errors.Join(errs...))
 	}
 	return nil
+}
+
+// remove removes a file of a deleted recording; an encrypted one (media,
+// raw sidecar, rotation journal) is crypto-shredded first: its header, the
+// only wrapped copy of its file key, is overwritten with noise and synced,
+// so a copy of the blocks left behind (an undelete, a lagging replica) no
+// longer decrypts.
+func remove(path string) error {
+	if mediacrypt.IsEncryptedFile(path) {
+		return mediacrypt.ShredFile(path)
+	}
+	return os.Remove(path)
 }
 
 // Store is what the Sweeper and Erase need.
@@ -128,32 +142,45 @@ type Store interface {
 	AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error)
 }
 
-// Policy is how long finished recordings are kept: Default, or the period
-// of the recording's tenant (GEN_CFG_Tenant, ASCII case ignored). 0 = for
-// ever.
+// Policy is how long finished recordings are kept: the period of the
+// rule that started the recording (store.RuleKey), else the period of its
+// tenant (store.TenantKey), else Default. Names match ignoring ASCII case.
+// 0 = for ever.
 type Policy struct {
 	Default time.Duration
 	Tenants map[string]time.Duration
+	// Rules are the periods of the recording rules that set one.
+	Rules map[string]time.Duration
 }
 
-// Period returns how long r is kept (0 = for ever).
-func (p Policy) Period(r *store.Recording) time.Duration {
-	if t := r.ExternalData[store.TenantKey]; t != "" {
-		for name, d := range p.Tenants {
-			if strings.EqualFold(name, t) {
-				return d
+// period returns how long r is kept and, when its rule decided, the
+// rule's name.
+func (p Policy) period(r *store.Recording) (time.Duration, string) {
+	if name := r.ExternalData[store.RuleKey]; name != "" {
+		for rule, d := range p.Rules {
+			if strings.EqualFold(rule, name) {
+				return d, rule
 			}
 		}
 	}
-	return p.Default
+	if t := r.ExternalData[store.TenantKey]; t != "" {
+		for name, d := range p.Tenants {
+			if strings.EqualFold(name, t) {
+				return d, ""
+			}
+		}
+	}
+	return p.Default, ""
 }
 
 // shortest returns the shortest period > 0 (0 = nothing ever expires).
 func (p Policy) shortest() time.Duration {
 	min := p.Default
-	for _, d := range p.Tenants {
-		if d > 0 && (min == 0 || d < min) {
-			min = d
+	for _, ds := range []map[string]time.Duration{p.Tenants, p.Rules} {
+		for _, d := range ds {
+			if d > 0 && (min == 0 || d < min) {
+				min = d
+			}
 		}
 	}
 	return min
@@ -161,8 +188,12 @@ func (p Policy) shortest() time.Duration {
 
 // Sweeper deletes recordings whose retention period ended.
 type Sweeper struct {
-	Store   Store
-	Policy  Policy
+	Store  Store
+	Policy Policy
+	// Rules, if set, gives the rules' periods in force at each sweep
+	// (rules are reloaded while the server runs); it replaces
+	// Policy.Rules.
+	Rules   func() map[string]time.Duration
 	DataDir string
 	Every   time.Duration // default 1 minute
 	Now     func() time.Time
@@ -194,7 +225,11 @@ func (s *Sweeper) Run(ctx context.Context) {
 
 // Sweep deletes the recordings due now and returns how many it deleted.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
-	min := s.Policy.shortest()
+	pol := s.Policy
+	if s.Rules != nil {
+		pol.Rules = s.Rules()
+	}
+	min := pol.shortest()
 	if min == 0 {
 		return 0, nil
 	}
@@ -212,7 +247,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 		}
 		for i := range page.Items {
 			r := &page.Items[i]
-			p := s.Policy.Period(r)
+			p, rule := pol.period(r)
 			end := r.EndedAt
 			if r.Status == store.StatusRecording || p == 0 || end.IsZero() || now.Sub(end) < p {
 				continue
@@ -225,6 +260,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 				return deleted, err
 			}
 			reason := fmt.Sprintf("retention period %s ended", p)
+			if rule != "" {
+				reason = fmt.Sprintf("retention period %s of rule %q ended", p, rule)
+			}
 			switch err := Delete(ctx, s.Store, s.DataDir, full, reason); {
 			case errors.Is(err, store.ErrLegalHold):
 				held++

@@ -378,3 +378,57 @@ func TestEraseRemovesCachedMP3(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: retention periods per rule. The winning rule (GEN_REC_RULE)
+// decides before the tenant and the default; 0 keeps for ever; the rules
+// in force are read at every sweep; a recording whose rule is gone falls
+// back to its tenant's period, then the default.
+func TestSweepRetentionPerRule(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	now := t0.Add(400 * 24 * time.Hour)
+	withRule := func(id, tenant, rule string, ago time.Duration) {
+		r := f.add(t, id, tenant, "+33"+id, "5001", now.Add(-ago), store.StatusCompleted)
+		if rule != "" {
+			r.ExternalData[store.RuleKey] = rule
+			if err := f.db.UpdateRecording(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	day := 24 * time.Hour
+	withRule("short-rule", "Acme", "Short", 3*day)       // rule: 2 days, tenant a year
+	withRule("young-rule", "", "short", 1*day)           // rule names match case-insensitively
+	withRule("forever-rule", "", "Complaints", 300*day)  // rule 0: for ever, default 30 days
+	withRule("no-period-rule", "", "All", 31*day)        // the rule sets none: the default
+	withRule("acme-no-rule", "Acme", "", 31*day)         // tenant: a year
+	withRule("gone-rule", "Acme", "Removed", 31*day)     // the rule is gone: the tenant's year
+	withRule("gone-rule-default", "", "Removed", 31*day) // ... or the default
+	rules := map[string]time.Duration{"Short": 2 * day, "Complaints": 0}
+	s := &Sweeper{Store: f.db, DataDir: f.dir, Now: func() time.Time { return now }, Log: quiet(),
+		Policy: Policy{Default: 30 * day, Tenants: map[string]time.Duration{"Acme": 365 * day}},
+		Rules:  func() map[string]time.Duration { return rules }}
+	if n, err := s.Sweep(ctx); err != nil || n != 3 {
+		t.Fatalf("Sweep = %d, %v; want 3 deleted", n, err)
+	}
+	for id, want := range map[string]bool{"short-rule": false, "young-rule": true, "forever-rule": true, "no-period-rule": false,
+		"acme-no-rule": true, "gone-rule": true, "gone-rule-default": false} {
+		if row, media := f.exists(t, id); row != want || media != want {
+			t.Errorf("%s: row %v media %v, want both %v", id, row, media, want)
+		}
+	}
+	audit, _ := f.db.ListAudit(ctx, store.AuditFilter{Action: store.AuditExpire, RecordingID: "short-rule"})
+	if len(audit) != 1 || !strings.Contains(audit[0].Detail, `rule "Short"`) {
+		t.Errorf("audit of a rule's expiry: %+v, want the rule named", audit)
+	}
+	// A rule's period changes: the next sweep follows it, even with no
+	// default or tenant period at all.
+	rules = map[string]time.Duration{"Complaints": 100 * day}
+	s.Policy = Policy{}
+	if n, _ := s.Sweep(ctx); n != 1 {
+		t.Errorf("after the rule changed: %d deleted, want 1", n)
+	}
+	if row, _ := f.exists(t, "forever-rule"); row {
+		t.Error("forever-rule kept after its rule got a period")
+	}
+}

@@ -2,8 +2,12 @@
 // recording, the audio encrypted in independently authenticated chunks as
 // it is written, the file key wrapped to one or more age X25519 recipients
 // per tenant, rotation that re-wraps the key without touching the audio,
-// and crypto-shredding. It is the standalone core: a media store wraps
-// its file writer in a Writer and serves playback through Open / OpenWAV.
+// and crypto-shredding. A media store wraps its file writer in a Writer
+// and serves playback through Open / OpenWAV: the recorder
+// (internal/recorder, crypt.go) writes every recording so when the
+// `encryption:` section is on, the API plays back through Keys.OpenMedia,
+// deletion shreds (internal/store/expire) and the command line exports and
+// rotates (`recordings export --decrypt-keys`, `recordings rewrap`).
 //
 // # Format
 //

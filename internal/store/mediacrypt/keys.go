@@ -21,10 +21,10 @@ import (
 //	    acme: /etc/openrec/acme.recipients
 //	  decrypt_keys: /etc/openrec/identities.txt # --decrypt-keys: where playback happens
 type Config struct {
-	Enabled     bool              `koanf:"enabled" yaml:"enabled" json:"enabled"`
-	EncryptTo   string            `koanf:"encrypt_to" yaml:"encrypt_to" json:"encrypt_to"`
-	Tenants     map[string]string `koanf:"tenants" yaml:"tenants" json:"tenants"`
-	DecryptKeys string            `koanf:"decrypt_keys" yaml:"decrypt_keys" json:"decrypt_keys"`
+	Enabled     bool              `yaml:"enabled" json:"enabled"`
+	EncryptTo   string            `yaml:"encrypt_to" json:"encrypt_to"`
+	Tenants     map[string]string `yaml:"tenants" json:"tenants"`
+	DecryptKeys string            `yaml:"decrypt_keys" json:"decrypt_keys"`
 }
 
 // Keys are the parsed key files of a Config.

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -262,13 +264,50 @@ func TestSeveralRecipients(t *testing.T) {
 	}
 }
 
+// rendezvousReaderAt holds the first reads until two are in flight at
+// once (or a few seconds passed): concurrent ReadAt calls of the Reader
+// then overlap in the file reads for certain, not only when the scheduler
+// happens to interleave them.
+type rendezvousReaderAt struct {
+	io.ReaderAt
+	armed   atomic.Bool
+	mu      sync.Mutex
+	waiting int
+	met     chan struct{}
+}
+
+func (r *rendezvousReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if r.armed.Load() {
+		r.mu.Lock()
+		r.waiting++
+		if r.waiting == 2 {
+			close(r.met)
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.met:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return r.ReaderAt.ReadAt(p, off)
+}
+
 func TestConcurrentReadAt(t *testing.T) {
 	plain := randomBytes(6*cs+3, 11)
 	ct := encrypt(t, plain, 32000, true, recipient(t, recipientA))
-	r, err := mediacrypt.Open(bytes.NewReader(ct), int64(len(ct)), identity(t, identityA))
+	src := &rendezvousReaderAt{ReaderAt: bytes.NewReader(ct), met: make(chan struct{})}
+	r, err := mediacrypt.Open(src, int64(len(ct)), identity(t, identityA))
 	if err != nil {
 		t.Fatal(err)
 	}
+	src.armed.Store(true) // after Open's header read
+	defer func() {
+		select {
+		case <-src.met:
+		default:
+			t.Error("no two chunk reads were ever in flight at once")
+		}
+	}()
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

@@ -336,6 +336,6 @@ func recordForever(t *testing.T, path string) {
 		}
 		n += len(sec)
 		fmt.Printf("synced %d\n", n)
-		time.Sleep(10 * time.Millisecond) // paces the child; the parent kills it
+		time.Sleep(10 * time.Millisecond) // models time: paces the child (a writer at work); the parent kills it
 	}
 }

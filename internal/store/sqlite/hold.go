@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
@@ -30,7 +31,7 @@ func (db *DB) SetLegalHold(ctx context.Context, h store.Hold) error {
 			return fmt.Errorf("legal hold %s: %w", h.RecordingID, store.ErrNotFound)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO legal_holds (recording_id, reason, set_by, set_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (recording_id) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, set_at = excluded.set_at`,
+			ON CONFLICT (recording_id) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, set_at = excluded.set_at, call_uuid = ''`,
 			h.RecordingID, h.Reason, h.SetBy, formatTime(h.SetAt))
 		if err != nil {
 			return fmt.Errorf("legal hold %s: %w", h.RecordingID, err)
@@ -67,8 +68,8 @@ func (db *DB) LegalHold(ctx context.Context, id string) (h store.Hold, ok bool, 
 	}
 	defer leave()
 	var at string
-	err = db.sql.QueryRowContext(ctx, `SELECT recording_id, reason, set_by, set_at FROM legal_holds WHERE recording_id = ?`, id).
-		Scan(&h.RecordingID, &h.Reason, &h.SetBy, &at)
+	err = db.sql.QueryRowContext(ctx, `SELECT recording_id, reason, set_by, set_at, call_uuid FROM legal_holds WHERE recording_id = ?`, id).
+		Scan(&h.RecordingID, &h.Reason, &h.SetBy, &at, &h.CallUUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, false, nil
 	}
@@ -88,7 +89,7 @@ func (db *DB) ListLegalHolds(ctx context.Context) ([]store.Hold, error) {
 		return nil, err
 	}
 	defer leave()
-	rows, err := db.sql.QueryContext(ctx, `SELECT recording_id, reason, set_by, set_at FROM legal_holds ORDER BY set_at DESC, recording_id`)
+	rows, err := db.sql.QueryContext(ctx, `SELECT recording_id, reason, set_by, set_at, call_uuid FROM legal_holds ORDER BY set_at DESC, recording_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list legal holds: %w", err)
 	}
@@ -97,7 +98,7 @@ func (db *DB) ListLegalHolds(ctx context.Context) ([]store.Hold, error) {
 	for rows.Next() {
 		var h store.Hold
 		var at string
-		if err := rows.Scan(&h.RecordingID, &h.Reason, &h.SetBy, &at); err != nil {
+		if err := rows.Scan(&h.RecordingID, &h.Reason, &h.SetBy, &at, &h.CallUUID); err != nil {
 			return nil, fmt.Errorf("list legal holds: %w", err)
 		}
 		if h.SetAt, err = time.Parse(timeLayout, at); err != nil {
@@ -106,4 +107,133 @@ func (db *DB) ListLegalHolds(ctx context.Context) ([]store.Hold, error) {
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// SetCallHold puts call h.CallUUID on legal hold: every recording of the
+// call now (returned, in id order) and every one it makes later (a trigger
+// holds them as they are created or learn their call). Recordings already
+// on their own hold keep it. A call without recordings is
+// store.ErrNotFound. Setting it again updates the reason and who.
+func (db *DB) SetCallHold(ctx context.Context, h store.CallHold) ([]string, error) {
+	leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	if h.SetAt.IsZero() {
+		h.SetAt = db.now()
+	}
+	var ids []string
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ids, err = callRecordings(ctx, tx, h.CallUUID); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("legal hold of call %s: no recording: %w", h.CallUUID, store.ErrNotFound)
+		}
+		at := formatTime(h.SetAt)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO call_holds (call_uuid, reason, set_by, set_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (call_uuid) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, set_at = excluded.set_at`,
+			h.CallUUID, h.Reason, h.SetBy, at); err != nil {
+			return fmt.Errorf("legal hold of call %s: %w", h.CallUUID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO legal_holds (recording_id, reason, set_by, set_at, call_uuid)
+			SELECT id, ?, ?, ?, ? FROM recordings WHERE call_uuid = ?
+			ON CONFLICT (recording_id) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, set_at = excluded.set_at
+			WHERE legal_holds.call_uuid = excluded.call_uuid`,
+			h.Reason, h.SetBy, at, h.CallUUID, h.CallUUID); err != nil {
+			return fmt.Errorf("legal hold of call %s: %w", h.CallUUID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// ReleaseCallHold ends the hold on call callUUID and releases the holds it
+// made (returned, in id order); recordings on their own hold keep it.
+// store.ErrNotFound when the call was not on hold.
+func (db *DB) ReleaseCallHold(ctx context.Context, callUUID string) ([]string, error) {
+	leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	var ids []string
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM call_holds WHERE call_uuid = ?`, callUUID)
+		if err != nil {
+			return fmt.Errorf("release legal hold of call %s: %w", callUUID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("release legal hold of call %s: not on hold: %w", callUUID, store.ErrNotFound)
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM legal_holds WHERE call_uuid = ? RETURNING recording_id`, callUUID)
+		if err != nil {
+			return fmt.Errorf("release legal hold of call %s: %w", callUUID, err)
+		}
+		defer rows.Close()
+		ids = nil // a retried transaction starts again
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// ListCallHolds returns every call on hold, newest first.
+func (db *DB) ListCallHolds(ctx context.Context) ([]store.CallHold, error) {
+	leave, err := db.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	rows, err := db.sql.QueryContext(ctx, `SELECT call_uuid, reason, set_by, set_at FROM call_holds ORDER BY set_at DESC, call_uuid`)
+	if err != nil {
+		return nil, fmt.Errorf("list call holds: %w", err)
+	}
+	defer rows.Close()
+	var out []store.CallHold
+	for rows.Next() {
+		var h store.CallHold
+		var at string
+		if err := rows.Scan(&h.CallUUID, &h.Reason, &h.SetBy, &at); err != nil {
+			return nil, fmt.Errorf("list call holds: %w", err)
+		}
+		if h.SetAt, err = time.Parse(timeLayout, at); err != nil {
+			return nil, fmt.Errorf("list call holds: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// callRecordings returns the ids of call's recordings, in id order.
+func callRecordings(ctx context.Context, tx *sql.Tx, call string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM recordings WHERE call_uuid = ? AND call_uuid != '' ORDER BY id`, call)
+	if err != nil {
+		return nil, fmt.Errorf("recordings of call %s: %w", call, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

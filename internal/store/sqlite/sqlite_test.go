@@ -12,6 +12,7 @@ import (
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/storetest"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 var _ storetest.Store = (*DB)(nil)
@@ -101,15 +102,38 @@ func TestReopenMigrationsIdempotent(t *testing.T) {
 }
 
 // Two processes starting at once on a fresh file apply each migration once.
+// The first migration to be applied (its clock is read inside the write
+// transaction) waits until all n Opens are in progress: the others are
+// then held at the write lock for certain, not run after it.
 func TestConcurrentOpenFreshFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "openrec.db")
 	const n = 4
+	var once, released sync.Once
+	inMigration, release := make(chan struct{}), make(chan struct{})
+	free := func() { released.Do(func() { close(release) }) }
+	clock := WithClock(func() time.Time {
+		once.Do(func() {
+			close(inMigration)
+			<-release
+		})
+		return time.Now()
+	})
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	dbs := make([]*DB, n)
 	for i := range n {
-		wg.Go(func() { dbs[i], errs[i] = Open(context.Background(), path) })
+		wg.Go(func() { dbs[i], errs[i] = Open(context.Background(), path, clock) })
 	}
+	func() {
+		defer free() // on failure too: the Opens must end
+		select {
+		case <-inMigration:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no migration applied")
+		}
+		testtool.Eventually(t, 10*time.Second, func() bool { return testtool.CountGoroutines("internal/store/sqlite.Open") == n },
+			"all %d Opens in progress while the first migration holds the write lock", n)
+	}()
 	wg.Wait()
 	for i := range n {
 		if errs[i] != nil {

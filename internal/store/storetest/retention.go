@@ -489,18 +489,17 @@ func testKeepDiscardRace(t *testing.T, a, b Store) {
 			StartedAt: base, Retention: store.RetentionPending, KeepUntil: base})
 	}
 	keepErr, discardErr := make([]error, n), make([]error, n)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := range n {
-			keepErr[i] = a.KeepRecording(ctx, fmt.Sprintf("race-%02d", i), "kept by request (cti)")
+	// In lockstep: the keep and the discard of one recording are released
+	// together, so they race for certain (two loops could as well run one
+	// after the other, and every keep would win uncontested).
+	lockstep(2, n, func(g, i int) {
+		id := fmt.Sprintf("race-%02d", i)
+		if g == 0 {
+			keepErr[i] = a.KeepRecording(ctx, id, "kept by request (cti)")
+		} else {
+			discardErr[i] = b.DiscardRecording(ctx, id, "not kept")
 		}
 	})
-	wg.Go(func() {
-		for i := range n {
-			discardErr[i] = b.DiscardRecording(ctx, fmt.Sprintf("race-%02d", i), "not kept")
-		}
-	})
-	wg.Wait()
 	for i := range n {
 		id := fmt.Sprintf("race-%02d", i)
 		got := get(t, a, id)
@@ -517,4 +516,30 @@ func testKeepDiscardRace(t *testing.T, a, b Store) {
 			t.Errorf("%s: keep = %v, discard = %v; want exactly one to win, the other ErrNotPending", id, keepErr[i], discardErr[i])
 		}
 	}
+}
+
+// lockstep runs f in n goroutines for the given number of rounds; each
+// round releases the n goroutines at once and the next starts when all
+// have returned (testtool.Lockstep, which this package may not import).
+func lockstep(n, rounds int, f func(g, round int)) {
+	release := make([]chan struct{}, rounds)
+	for i := range release {
+		release[i] = make(chan struct{})
+	}
+	var round, all sync.WaitGroup
+	for g := range n {
+		all.Go(func() {
+			for r := range rounds {
+				<-release[r]
+				f(g, r)
+				round.Done()
+			}
+		})
+	}
+	for r := range rounds {
+		round.Add(n)
+		close(release[r])
+		round.Wait()
+	}
+	all.Wait()
 }

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,11 +112,20 @@ func RunConcurrent(t *testing.T, openPair func(t *testing.T) (writer, reader Sto
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	done := make(chan struct{})
+	// The writer waits for a read after each recording, so reads and writes
+	// alternate for certain (the reader could otherwise be scheduled only
+	// after the writer is done, and check nothing).
+	readDone := make(chan struct{}, 1)
+	var partial atomic.Bool // a read saw some recordings completed, not all
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer close(done)
 		for i := range n {
+			select { // a read that ended before this write does not count
+			case <-readDone:
+			default:
+			}
 			rec := fullRecording(fmt.Sprintf("conc-%03d", i), base.Add(time.Duration(i)*time.Second))
 			rec.Status = store.StatusRecording
 			rec.EndedAt = time.Time{}
@@ -130,6 +140,12 @@ func RunConcurrent(t *testing.T, openPair func(t *testing.T) (writer, reader Sto
 			rec.Status, rec.EndedAt = store.StatusCompleted, rec.StartedAt.Add(time.Minute)
 			if err := w.UpdateRecording(ctx, rec); err != nil {
 				errc <- fmt.Errorf("update %s: %w", rec.ID, err)
+				return
+			}
+			select {
+			case <-readDone:
+			case <-time.After(10 * time.Second):
+				errc <- fmt.Errorf("no read while the writer waited after %s", rec.ID)
 				return
 			}
 		}
@@ -147,7 +163,11 @@ func RunConcurrent(t *testing.T, openPair func(t *testing.T) (writer, reader Sto
 				errc <- fmt.Errorf("reader list: %w", err)
 				return
 			}
+			completed := 0
 			for _, rec := range list {
+				if rec.Status == store.StatusCompleted {
+					completed++
+				}
 				// A row and its children are read in one snapshot: a
 				// completed recording always has its bye event.
 				if rec.Status == store.StatusCompleted && len(rec.Events) < 2 {
@@ -159,12 +179,22 @@ func RunConcurrent(t *testing.T, openPair func(t *testing.T) (writer, reader Sto
 					return
 				}
 			}
+			if completed > 0 && completed < n {
+				partial.Store(true)
+			}
+			select {
+			case readDone <- struct{}{}:
+			default:
+			}
 		}
 	}()
 	wg.Wait()
 	close(errc)
 	for err := range errc {
 		t.Fatal(err)
+	}
+	if !partial.Load() {
+		t.Error("the reader never saw the writer half way")
 	}
 	list, err := r.ListRecordings(ctx, store.Filter{Limit: 2 * n})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // Store is what the API reads recordings from.
@@ -105,6 +106,12 @@ type Config struct {
 	Eraser  Eraser       // nil: erasure is 501
 	DataDir string       // to resolve relative media paths
 	MP3     *mediaconv.Cache
+	// Keys returns the keys that decrypt recordings encrypted at rest (read
+	// per request: SIGHUP may replace them; nil or nil keys: none; an encrypted
+	// recording then gets 409, never its ciphertext). MP3s of encrypted
+	// recordings are cached in MP3.Dir encrypted to a key held only in
+	// memory (cryptMP3), never in clear.
+	Keys    func() *mediacrypt.Keys
 	Health  http.Handler // GET /healthz
 	Metrics http.Handler // GET /metrics
 	// MetricsToken, when set, is the bearer token /metrics asks for (a
@@ -133,6 +140,7 @@ type Server struct {
 	paths  *http.ServeMux // every API path, any method: tells 405 from 404
 	recent recentAudit
 	limit  loginLimiter
+	mp3enc cryptMP3 // MP3s of encrypted recordings, cached encrypted
 }
 
 // New returns the API server; Handler serves it.
@@ -228,6 +236,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/holds", true, staff, http.HandlerFunc(s.listHolds)},
 		{"POST", "/api/v1/holds", true, staff, http.HandlerFunc(s.setHold)},
 		{"DELETE", "/api/v1/holds/{id}", true, staff, http.HandlerFunc(s.releaseHold)},
+		{"DELETE", "/api/v1/holds/call/{uuid}", true, staff, http.HandlerFunc(s.releaseCallHold)},
 		{"POST", "/api/v1/admin/erasure", true, admin, http.HandlerFunc(s.erase)},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1139,4 +1140,29 @@ func TestFailedSignInFingerprintIsKeyed(t *testing.T) {
 	if got := audit.Items[0].User; strings.Contains(got, fmt.Sprintf("%x", sum[:4])) || got != "(unknown user "+store.Fingerprint(key, typed)+")" {
 		t.Errorf("audited name %q: want the keyed fingerprint %s, not a plain hash", got, store.Fingerprint(key, typed))
 	}
+}
+
+// Issue 13: guessing slowly enough never to reach the minute's limit (9 a
+// minute, from one address) still ends in a lockout of the account within
+// the hour, over the real API.
+func TestSignInSlowGuessingLocksTheAccount(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC).UnixNano())
+	e := newEnv(t, func(c *api.Config) { c.Now = func() time.Time { return time.Unix(0, clock.Load()) } })
+	bad := map[string]string{"username": "root", "password": "wrong"}
+	for guess := 1; guess <= 60; guess++ {
+		code := e.do("", "POST", "/api/v1/auth/token", bad, nil)
+		if code == 429 {
+			if guess <= 9 {
+				t.Fatalf("locked after %d guesses", guess-1)
+			}
+			t.Logf("locked after %d guesses", guess-1)
+			return
+		}
+		if code != 401 {
+			t.Fatalf("guess %d: %d", guess, code)
+		}
+		clock.Add(int64(7 * time.Second)) // 8.6 a minute
+	}
+	t.Fatal("60 guesses at 9 a minute, never locked")
 }

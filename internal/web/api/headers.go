@@ -18,6 +18,14 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // security policy, and HSTS over TLS (or behind a TLS proxy, when
 // secure_cookies says so).
 func (s *Server) securityHeaders(h http.Handler) http.Handler {
+	return withSecurityHeaders(h, s.cfg.SecureCookies)
+}
+
+// SecurityHeaders sets the same headers on every response of h, for the
+// server's other listeners (metrics_listen, pprof_listen); HSTS over TLS.
+func SecurityHeaders(h http.Handler) http.Handler { return withSecurityHeaders(h, false) }
+
+func withSecurityHeaders(h http.Handler, behindTLS bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
@@ -27,7 +35,7 @@ func (s *Server) securityHeaders(h http.Handler) http.Handler {
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if r.TLS != nil || s.cfg.SecureCookies {
+		if r.TLS != nil || behindTLS {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		h.ServeHTTP(w, r)

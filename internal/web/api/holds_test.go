@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
@@ -111,7 +112,7 @@ func TestLegalHoldAndErasureAPI(t *testing.T) {
 			t.Errorf("erasure audit: %q", it.Detail)
 		}
 	}
-	if seen["legal_hold"] != 1 || seen["hold_release"] != 1 || seen["erase"] != 2 || seen["erasure"] != 3 {
+	if seen["legal_hold"] != 2 || seen["hold_release"] != 1 || seen["erase"] != 2 || seen["erasure"] != 3 {
 		t.Errorf("audit actions %v", seen)
 	}
 }
@@ -142,5 +143,88 @@ func TestLegalHoldReasonRefusesControlCharacters(t *testing.T) {
 	}
 	if code := e.do(sup, "POST", "/api/v1/holds", map[string]string{"recording_id": "rec-a1", "reason": "Beschwerde Nr. 7 — Müller"}, nil); code != 200 {
 		t.Errorf("plain reason: %d, want 200", code)
+	}
+}
+
+// Issue 13: a hold on a call also holds the recordings the call makes
+// afterwards, is listed, and is released as a whole (by a user who sees
+// the call), audited.
+func TestCallHoldAPI(t *testing.T) {
+	e := newEnv(t, func(c *api.Config) { c.Holds = c.Store.(*sqlite.DB) })
+	sup, supb, root := e.token("supa"), e.token("supb"), e.token("root")
+	var held struct {
+		Held     []string
+		CallUUID string `json:"call_uuid"`
+	}
+	if code := e.do(sup, "POST", "/api/v1/holds", map[string]string{"call_uuid": "UUID-rec-a1", "reason": "case 8"}, &held); code != 200 || len(held.Held) != 1 || held.CallUUID != "UUID-rec-a1" {
+		t.Fatalf("hold by call: %d %+v", code, held)
+	}
+	// The call goes on: a consultation recorded afterwards is held too.
+	later := *e.recs["rec-a1"]
+	later.ID, later.Status, later.EndedAt = "rec-a1-later", store.StatusRecording, time.Time{}
+	later.ExternalData = map[string]string{store.TenantKey: "TenantA"}
+	if err := e.db.CreateRecording(context.Background(), &later); err != nil {
+		t.Fatal(err)
+	}
+	var detail struct {
+		LegalHold *struct {
+			Reason   string
+			CallUUID string `json:"call_uuid"`
+		} `json:"legal_hold"`
+	}
+	e.do(sup, "GET", "/api/v1/recordings/rec-a1-later", nil, &detail)
+	if detail.LegalHold == nil || detail.LegalHold.Reason != "case 8" || detail.LegalHold.CallUUID != "UUID-rec-a1" {
+		t.Errorf("later recording of the held call: legal_hold %+v", detail.LegalHold)
+	}
+	var list struct {
+		Items []struct {
+			RecordingID string `json:"recording_id"`
+		}
+		Calls []struct {
+			CallUUID string `json:"call_uuid"`
+			Reason   string
+		}
+	}
+	e.do(sup, "GET", "/api/v1/holds", nil, &list)
+	if len(list.Items) != 2 || len(list.Calls) != 1 || list.Calls[0].CallUUID != "UUID-rec-a1" || list.Calls[0].Reason != "case 8" {
+		t.Errorf("holds: %+v", list)
+	}
+	list.Calls = nil
+	if e.do(supb, "GET", "/api/v1/holds", nil, &list); len(list.Calls) != 0 {
+		t.Errorf("another tenant's supervisor sees the call hold: %+v", list.Calls)
+	}
+	if code := e.do(supb, "DELETE", "/api/v1/holds/call/UUID-rec-a1", nil, nil); code != 404 {
+		t.Errorf("another tenant's supervisor releases the call: %d, want 404", code)
+	}
+	var rel struct{ Released []string }
+	if code := e.do(sup, "DELETE", "/api/v1/holds/call/UUID-rec-a1", nil, &rel); code != 200 || len(rel.Released) != 2 {
+		t.Errorf("release the call: %d %+v", code, rel)
+	}
+	if code := e.do(sup, "DELETE", "/api/v1/holds/call/UUID-rec-a1", nil, nil); code != 404 {
+		t.Errorf("second release of the call: %d, want 404", code)
+	}
+	var audit struct {
+		Items []struct {
+			Action, Detail string
+			RecordingID    string `json:"recording_id"`
+		}
+	}
+	e.do(root, "GET", "/api/v1/audit?limit=1000", nil, &audit)
+	got := map[string]int{}
+	for _, it := range audit.Items {
+		if it.Action == "legal_hold" || it.Action == "hold_release" {
+			key := it.Action + " " + it.RecordingID
+			if it.RecordingID == "" {
+				key = it.Action + " " + it.Detail
+			}
+			got[key]++
+		}
+	}
+	want := map[string]int{"legal_hold rec-a1": 1, "legal_hold call UUID-rec-a1: case 8": 1,
+		"hold_release rec-a1": 1, "hold_release rec-a1-later": 1, "hold_release call UUID-rec-a1": 1}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("audit %q: %d, want %d (all %v)", k, got[k], n, got)
+		}
 	}
 }

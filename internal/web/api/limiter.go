@@ -14,8 +14,13 @@ import (
 // loginMaxLock). Only a successful sign-in of an account forgets that
 // account's failures; an address is never forgiven early (a valid sign-in
 // to a low-privilege account must not buy more guesses at another one).
+// An account is also locked after loginHourLimit failures within an hour
+// (fixed windows), with the same backoff: 9 guesses a minute never reach
+// the minute's limit. Addresses have no hourly limit: one NAT address may
+// carry a whole contact center's typos.
 const (
 	loginFailLimit   = 10
+	loginHourLimit   = 30
 	loginFailWindow  = time.Minute
 	loginMaxLock     = 15 * time.Minute
 	loginForgetAfter = time.Hour
@@ -32,6 +37,8 @@ func accountKey(name string) string {
 
 type throttle struct {
 	fails     []time.Time // within loginFailWindow
+	hourStart time.Time   // accounts: the hour hourFails counts in
+	hourFails int
 	lockUntil time.Time
 	lockouts  int // consecutive lockouts
 	lastLock  time.Time
@@ -64,8 +71,8 @@ func (l *loginLimiter) failed(ip, account string, now time.Time) {
 	if l.addrs == nil {
 		l.addrs, l.accounts = map[string]*throttle{}, map[string]*throttle{}
 	}
-	fail(l.addrs, ip, now)
-	fail(l.accounts, account, now)
+	fail(l.addrs, ip, now, false)
+	fail(l.accounts, account, now, true)
 }
 
 // succeeded forgets the failures of account (not of the address).
@@ -75,7 +82,7 @@ func (l *loginLimiter) succeeded(account string) {
 	delete(l.accounts, account)
 }
 
-func fail(m map[string]*throttle, key string, now time.Time) {
+func fail(m map[string]*throttle, key string, now time.Time, hourly bool) {
 	if len(m) >= loginMaxKeys {
 		for k, t := range m {
 			if idle(t, now) {
@@ -93,7 +100,13 @@ func fail(m map[string]*throttle, key string, now time.Time) {
 		i++
 	}
 	t.fails = append(t.fails[i:], now)
-	if len(t.fails) < loginFailLimit {
+	if hourly {
+		if now.Sub(t.hourStart) >= time.Hour {
+			t.hourStart, t.hourFails = now, 0
+		}
+		t.hourFails++
+	}
+	if len(t.fails) < loginFailLimit && (!hourly || t.hourFails < loginHourLimit) {
 		return
 	}
 	if !t.lastLock.IsZero() && now.Sub(t.lastLock) > loginForgetAfter {
@@ -104,11 +117,13 @@ func fail(m map[string]*throttle, key string, now time.Time) {
 	t.lockouts++
 	t.lastLock = now
 	t.fails = t.fails[:0]
+	t.hourStart, t.hourFails = now, 0
 }
 
 // idle reports whether t carries nothing worth keeping.
 func idle(t *throttle, now time.Time) bool {
-	recent := len(t.fails) > 0 && now.Sub(t.fails[len(t.fails)-1]) < loginFailWindow
+	recent := len(t.fails) > 0 && now.Sub(t.fails[len(t.fails)-1]) < loginFailWindow ||
+		t.hourFails > 0 && now.Sub(t.hourStart) < time.Hour
 	return !recent && !now.Before(t.lockUntil) && (t.lastLock.IsZero() || now.Sub(t.lastLock) > loginForgetAfter)
 }
 

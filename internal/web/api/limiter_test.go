@@ -73,11 +73,37 @@ func TestLoginLimiter(t *testing.T) {
 	})
 	t.Run("failures spread beyond the window never lock", func(t *testing.T) {
 		var l loginLimiter
-		for i := 0; i < 30; i++ {
+		for i := 0; i < loginHourLimit-1; i++ {
 			l.failed("10.0.0.1", "root", t0.Add(time.Duration(i)*7*time.Second))
 		}
 		if w, _ := l.blocked("10.0.0.1", "root", t0.Add(210*time.Second)); w != 0 {
 			t.Errorf("9 failures a minute locked: %v", w)
+		}
+	})
+	// Issue 13: 9 guesses a minute stay under the minute's limit for ever
+	// (540 an hour on the admin account). An account has an hourly limit
+	// too, with the same backoff; an address has none (one NAT address may
+	// carry a whole contact center's typos).
+	t.Run("a slow steady guesser is locked by the account's hourly limit", func(t *testing.T) {
+		var l loginLimiter
+		at := t0
+		guesses := 0
+		for ; guesses < 1000; guesses++ {
+			if w, _ := l.blocked("10.0.0.1", "root", at); w != 0 {
+				break
+			}
+			l.failed(throttleAddr(fmt.Sprintf("10.0.%d.%d", guesses/200, guesses%200)), "root", at)
+			at = at.Add(7 * time.Second)
+		}
+		if guesses > loginHourLimit {
+			t.Fatalf("%d guesses at 9 a minute before a lockout, want at most %d", guesses, loginHourLimit)
+		}
+		var m loginLimiter
+		for i := 0; i < 3*loginHourLimit; i++ {
+			m.failed("10.0.0.1", fmt.Sprintf("user%d", i), t0.Add(time.Duration(i)*7*time.Second))
+		}
+		if w, _ := m.blocked("10.0.0.1", "someone", t0.Add(time.Duration(3*loginHourLimit)*7*time.Second)); w != 0 {
+			t.Errorf("an address locked by its hourly count: %v", w)
 		}
 	})
 	t.Run("idle keys are forgotten beyond the table size", func(t *testing.T) {

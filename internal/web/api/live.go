@@ -111,6 +111,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 					c.Channels = []LiveChannel{}
 				}
 				calls = append(calls, c)
+				s.recordOnce(r, store.AuditLiveView+"|"+c.RecordingID, store.AuditEntry{Action: store.AuditLiveView, RecordingID: c.RecordingID})
 			}
 		}
 		for _, c := range s.cfg.Live.LiveCTI() {
@@ -122,6 +123,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 					c.Alerts = []string{}
 				}
 				cti = append(cti, c)
+				s.recordOnce(r, store.AuditLiveView+"|cti|"+c.CallUUID, store.AuditEntry{Action: store.AuditLiveView, Detail: "call_uuid=" + c.CallUUID})
 			}
 		}
 	}

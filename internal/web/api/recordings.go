@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
 
 // External data keys of the winning recording rule (conversation).
@@ -396,12 +398,53 @@ func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Re
 		}
 		return nil, "", false, false
 	}
-	src, err := mediaconv.Open(path)
+	src, err := s.openSource(path, inProgress)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("open media of %s: %w", rec.ID, err))
+		s.failMedia(w, r, rec, err)
 		return nil, "", false, false
 	}
 	return src, path, inProgress, true
+}
+
+// openSource opens a media file for conversion: a plaintext WAV as it is,
+// an encrypted one as its plaintext, decrypted with the configured keys
+// (chunk by chunk as it is read: a Range request decrypts only the chunks
+// it touches).
+func (s *Server) openSource(path string, inProgress bool) (*mediaconv.Source, error) {
+	if !mediacrypt.IsEncryptedFile(path) {
+		return mediaconv.Open(path)
+	}
+	var keys *mediacrypt.Keys
+	if s.cfg.Keys != nil {
+		keys = s.cfg.Keys()
+	}
+	m, err := keys.OpenMedia(path)
+	if err != nil {
+		return nil, err
+	}
+	// The synthesised sizes are those of the authenticated prefix, also
+	// while the file is being written.
+	src, err := mediaconv.NewSource(m, m.Size(), m, false)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+// failMedia answers a media file that cannot be opened: an encrypted
+// recording without a key that opens it is 409 with what to configure.
+func (s *Server) failMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording, err error) {
+	switch {
+	case errors.Is(err, mediacrypt.ErrNoKeys):
+		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is encrypted",
+			Detail: "recording " + rec.ID + " is encrypted at rest and this server has no decryption key (decrypt_keys / --decrypt-keys)"})
+	case errors.Is(err, mediacrypt.ErrWrongKey):
+		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is encrypted",
+			Detail: "recording " + rec.ID + " is encrypted to recipients none of this server's decryption keys (decrypt_keys) matches"})
+	default:
+		s.fail(w, r, fmt.Errorf("open media of %s: %w", rec.ID, err))
+	}
 }
 
 // media: GET /api/v1/recordings/{id}/media?format=wav|mp3&channel=&kbps=&download=1.
@@ -480,7 +523,23 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "MP3 encoder not available", Detail: "this server has no MP3 cache configured"})
 			return
 		}
-		mp3, err := s.cfg.MP3.MP3(r.Context(), rec.ID+"-"+rec.SHA256, path, channel, kbps)
+		var (
+			mp3 string
+			err error
+		)
+		if mediacrypt.IsEncryptedFile(path) {
+			// No plaintext on disk: cached encrypted (cryptMP3).
+			var mr *mediacrypt.Reader
+			if kbps, err = src.MP3Bitrate(channel, kbps); err == nil {
+				mr, err = s.mp3enc.open(r.Context(), s.cfg.MP3, rec.ID+"-"+rec.SHA256, src, channel, kbps)
+			}
+			if err == nil {
+				defer mr.Close()
+				content = io.NewSectionReader(mr, 0, mr.Size())
+			}
+		} else {
+			mp3, err = s.cfg.MP3.MP3(r.Context(), rec.ID+"-"+rec.SHA256, path, channel, kbps)
+		}
 		switch {
 		case errors.Is(err, mediaconv.ErrNoEncoder):
 			writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "MP3 encoder not available",
@@ -493,16 +552,18 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		f, err := os.Open(mp3)
-		if err != nil {
-			s.fail(w, r, err)
-			return
+		if content == nil {
+			f, err := os.Open(mp3)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			defer f.Close()
+			if fi, err := f.Stat(); err == nil {
+				modtime = fi.ModTime()
+			}
+			content = f
 		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil {
-			modtime = fi.ModTime()
-		}
-		content = f
 		name += ".mp3"
 		w.Header().Set("Content-Type", "audio/mpeg")
 	}

@@ -50,6 +50,16 @@ func TestLiveListeningEndsWhenAccessEnds(t *testing.T) {
 				t.Errorf("disable: %d", code)
 			}
 		}},
+		{"rights withdrawn", func(e *env, _ string, _ *atomic.Int64) {
+			if code := e.do(e.token("root"), "PUT", "/api/v1/admin/users/supa", map[string]any{"role": "agent", "agent_id": "1001"}, nil); code != 200 {
+				t.Errorf("demote: %d", code)
+			}
+		}},
+		{"moved to another tenant", func(e *env, _ string, _ *atomic.Int64) {
+			if code := e.do(e.token("root"), "PUT", "/api/v1/admin/users/supa", map[string]any{"tenant": "TenantB"}, nil); code != 200 {
+				t.Errorf("move: %d", code)
+			}
+		}},
 		{"token expired", func(_ *env, _ string, clock *atomic.Int64) {
 			clock.Add(int64(25 * time.Hour))
 		}},

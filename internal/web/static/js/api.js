@@ -122,4 +122,5 @@ export const paths = {
   audit: () => '/api/v1/audit',
   holds: () => '/api/v1/holds',
   hold: (id) => `/api/v1/holds/${enc(id)}`,
+  callHold: (uuid) => `/api/v1/holds/call/${enc(uuid)}`,
 };

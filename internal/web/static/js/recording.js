@@ -461,7 +461,8 @@ function extTable(entries) {
 /**
  * holdCard shows the recording's legal hold (a held recording is deleted by
  * nothing: retention, discard or erasure) and lets admins and supervisors
- * set one with a reason, or release it (docs/api.md "Legal holds").
+ * set one with a reason — on this recording or on every recording of its
+ * call — or release it (docs/api.md "Legal holds").
  */
 function holdCard(id, rec, ctx) {
   const role = ctx.user ? ctx.user.role : '';
@@ -469,16 +470,25 @@ function holdCard(id, rec, ctx) {
   const el = card(null, { id: 'hold-card' });
   const render = (hold) => {
     el.dataset.state = hold ? 'held' : 'free';
+    const onCall = hold && hold.call_uuid ? ` (a hold on the whole call ${hold.call_uuid}, also its later recordings)` : '';
     const text = hold
-      ? `On legal hold since ${fmtTime(hold.set_at)} by ${hold.set_by || 'unknown'}: ${hold.reason}`
+      ? `On legal hold since ${fmtTime(hold.set_at)} by ${hold.set_by || 'unknown'}: ${hold.reason}${onCall}`
       : 'Not on legal hold: retention and erasure may delete this recording.';
     const body = [h('p', { id: 'hold-text', text })];
     if (staff && hold) {
-      body.push(h('button', { type: 'button', id: 'hold-release', class: 'btn', text: 'Release hold', onclick: release }));
+      const buttons = [h('button', { type: 'button', id: 'hold-release', class: 'btn', text: 'Release hold', onclick: release })];
+      if (hold.call_uuid) {
+        buttons.push(h('button', { type: 'button', id: 'hold-release-call', class: 'btn', text: "Release the call's hold", onclick: releaseCall }));
+      }
+      body.push(h('div', { class: 'controls' }, ...buttons));
     } else if (staff) {
       const reason = h('input', { id: 'hold-reason', type: 'text', maxlength: '500', placeholder: 'Reason (case number, complaint)', 'aria-label': 'Reason for the legal hold' });
-      body.push(h('div', { class: 'controls' }, reason,
-        h('button', { type: 'button', id: 'hold-set', class: 'btn btn-primary', text: 'Put on legal hold', onclick: () => set(reason.value) })));
+      const buttons = [h('button', { type: 'button', id: 'hold-set', class: 'btn btn-primary', text: 'Put on legal hold', onclick: () => set(reason.value) })];
+      if (rec.call_uuid) {
+        // every recording of the call (transfers, consultations): POST /holds {call_uuid}
+        buttons.push(h('button', { type: 'button', id: 'hold-set-call', class: 'btn', text: 'Hold the whole call', title: `Every recording of call ${rec.call_uuid}`, onclick: () => set(reason.value, true) }));
+      }
+      body.push(h('div', { class: 'controls' }, reason, ...buttons));
     }
     fill(el, h('h2', { text: 'Legal hold' }), ...body);
   };
@@ -486,14 +496,15 @@ function holdCard(id, rec, ctx) {
     const r = await get(paths.recording(id));
     render(r.legal_hold);
   };
-  const set = async (reason) => {
+  const set = async (reason, wholeCall) => {
     if (!reason.trim()) {
       showError({ title: 'Legal hold', detail: 'give a reason (a case number, a complaint)' });
       return;
     }
     try {
       clearBanner();
-      await post(paths.holds(), { recording_id: id, reason: reason.trim() });
+      const target = wholeCall ? { call_uuid: rec.call_uuid } : { recording_id: id };
+      await post(paths.holds(), { ...target, reason: reason.trim() });
       await refresh();
     } catch (err) {
       showError(err, 'Legal hold');
@@ -506,6 +517,15 @@ function holdCard(id, rec, ctx) {
       await refresh();
     } catch (err) {
       showError(err, 'Release hold');
+    }
+  };
+  const releaseCall = async () => {
+    try {
+      clearBanner();
+      await del(paths.callHold(rec.call_uuid));
+      await refresh();
+    } catch (err) {
+      showError(err, "Release the call's hold");
     }
   };
   render(rec.legal_hold);
