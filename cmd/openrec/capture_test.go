@@ -150,6 +150,8 @@ func TestCaptureScenarios(t *testing.T) {
 		{"ipv6", capturetest.Options{}, []capturetest.Call{v6}},
 		{"pcapng", capturetest.Options{PcapNG: true}, []capturetest.Call{capCall("ng-1@10.0.0.1", 0, talk)}},
 		{"srtp with sdes keys", capturetest.Options{}, []capturetest.Call{srtpCall}},
+		{"vxlan mirror", capturetest.Options{Encap: "vxlan", VLANs: []uint16{42}}, []capturetest.Call{capCall("vx-1@10.0.0.1", 0, talk)}},
+		{"erspan mirror, duplicated", capturetest.Options{Encap: "erspan", Duplicate: true}, []capturetest.Call{capCall("er-1@10.0.0.1", 0, talk)}},
 		{"sip over tcp, several messages per segment, a message split over segments", capturetest.Options{}, []capturetest.Call{tcp}},
 		{"vlan tagged", capturetest.Options{VLANs: []uint16{42}}, []capturetest.Call{capCall("vlan-1@10.0.0.1", 0, talk)}},
 		{"qinq", capturetest.Options{VLANs: []uint16{100, 42}}, []capturetest.Call{capCall("qinq-1@10.0.0.1", 0, talk)}},

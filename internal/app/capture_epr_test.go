@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/capture"
 	"github.com/openrec/openrec/internal/capture/capturetest"
 	"github.com/openrec/openrec/internal/config"
@@ -328,4 +329,37 @@ func listStore(t *testing.T, dataDir string) []store.Recording {
 		out = append(out, *full)
 	}
 	return out
+}
+
+// TestCaptureServeRoleInProcess: serve with a capture role (an in-memory
+// live source here) lists the passive call among the live recordings while
+// it runs (listen live), stores it like any other, and exports the capture
+// counters in /metrics.
+func TestCaptureServeRoleInProcess(t *testing.T) {
+	call := eprCall()
+	call.Start = time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
+	call.Talk = 1500 * time.Millisecond
+	a := apptest.StartWith(t, nil, nil, app.Options{Capture: &app.LiveCapture{Source: pacedCall(t, call)}})
+	var live bool
+	deadline := time.Now().Add(5 * time.Second)
+	for !live && time.Now().Before(deadline) {
+		for _, c := range a.Recorder().Live() {
+			live = live || (c.Mode == store.ModePassive && c.RecordedDN == "+15551237777" && len(c.Channels) == 2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !live {
+		t.Fatal("the passive call was never among the live recordings")
+	}
+	recs := waitFinished(t, a, 1)
+	if len(recs) != 1 || recs[0].Mode != store.ModePassive || recs[0].Status != store.StatusCompleted {
+		t.Fatalf("recordings %+v", recs)
+	}
+	time.Sleep(1200 * time.Millisecond) // counters are published every flush interval
+	m := metrics(t, a)
+	for _, want := range []string{"openrec_capture_recordings_total 1", "openrec_capture_calls_total 1", "openrec_capture_ring_drops_total 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

@@ -71,6 +71,8 @@ func registerCaptureMetrics(reg *prometheus.Registry, e *capture.Engine) {
 	counter("sip_messages_total", "SIP messages followed.", func(s capture.Stats) uint64 { return s.Follow.SIPMessages })
 	counter("calls_total", "SIP dialogs (INVITEs) observed.", func(s capture.Stats) uint64 { return s.Follow.Calls })
 	counter("recordings_total", "Passive recordings opened.", func(s capture.Stats) uint64 { return s.Follow.Recordings })
+	counter("refused_total", "Answered calls not recorded: at max_calls, resources, excluded or do-not-record.", func(s capture.Stats) uint64 { return s.Follow.OpenFailures })
+	counter("srtp_failures_total", "SRTP packets not decrypted (no SDES key, authentication failed).", func(s capture.Stats) uint64 { return s.Follow.SRTPFailures })
 	counter("rtp_packets_total", "RTP packets recorded.", func(s capture.Stats) uint64 { return s.Follow.RTPMatched })
 	counter("rtp_unmatched_total", "RTP-looking packets of no followed call.", func(s capture.Stats) uint64 { return s.Follow.RTPUnmatched })
 	counter("ring_packets_total", "Packets the kernel delivered to the capture ring.", func(s capture.Stats) uint64 { return s.RingPackets })

@@ -48,9 +48,20 @@ type Passive struct {
 func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 	now := r.cfg.Now()
 	r.mu.Lock()
-	if r.draining {
+	switch {
+	case r.draining:
 		r.mu.Unlock()
 		return nil, r.unavailable("draining")
+	case len(r.calls) >= r.cfg.MaxCalls:
+		r.mu.Unlock()
+		return nil, r.unavailable("at capacity")
+	}
+	if r.gate != nil {
+		// disk, store and descriptors; a passive call needs no RTP port
+		if err := r.gate.Admit(0); err != nil {
+			r.mu.Unlock()
+			return nil, r.unavailable(err.Error())
+		}
 	}
 	r.mu.Unlock()
 	recorded, other := spec.CallerDN, spec.CalleeDN

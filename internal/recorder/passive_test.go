@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -67,11 +68,28 @@ func TestPassiveRecording(t *testing.T) {
 		t.Errorf("no pause segment: %+v", rec.Segments)
 	}
 	cor.mu.Lock()
-	defer cor.mu.Unlock()
 	if len(cor.started) != 1 || cor.started[0].RecordedDN != "5004" || cor.started[0].Mode != store.ModePassive || len(cor.audio) != 1 {
 		t.Errorf("correlator: started %+v audio %v", cor.started, cor.audio)
 	}
+	cor.mu.Unlock()
 	if f.r.Active() != 0 {
 		t.Errorf("%d calls still active", f.r.Active())
+	}
+	// max_calls (4 in the fixture) bounds passive calls too
+	var open []*Passive
+	for i := range 5 {
+		p, err := f.r.OpenPassive(PassiveSpec{CallerDN: "+1555", CalleeDN: fmt.Sprint(6000 + i)})
+		if i < 4 && err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if i == 4 && err == nil {
+			t.Fatal("a fifth call over max_calls opened")
+		}
+		if p != nil {
+			open = append(open, p)
+		}
+	}
+	for _, p := range open {
+		p.Close("end")
 	}
 }

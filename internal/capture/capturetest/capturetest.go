@@ -36,6 +36,9 @@ type Options struct {
 	Reverse     bool
 	// PcapNG writes pcapng instead of pcap (call Flush at the end).
 	PcapNG bool
+	// Encap wraps every frame as a remote mirror sends it: "vxlan" (UDP
+	// 4789) or "erspan" (GRE, ERSPAN type II), from 192.0.2.1 to 192.0.2.2.
+	Encap string
 }
 
 // Writer writes Ethernet frames to a pcap file.
@@ -105,6 +108,12 @@ func (w *Writer) frame(at time.Time, ls ...gopacket.SerializableLayer) error {
 		return err
 	}
 	b := buf.Bytes()
+	if w.opt.Encap != "" {
+		var err error
+		if b, err = encap(w.opt.Encap, b); err != nil {
+			return err
+		}
+	}
 	copies := 1
 	if w.opt.Duplicate {
 		copies = 2
@@ -117,6 +126,31 @@ func (w *Writer) frame(at time.Time, ls ...gopacket.SerializableLayer) error {
 		w.n++
 	}
 	return nil
+}
+
+// encap wraps a mirrored frame in VXLAN or ERSPAN II.
+func encap(kind string, inner []byte) ([]byte, error) {
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 3}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 4}, EthernetType: layers.EthernetTypeIPv4}
+	src, dst := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	var ls []gopacket.SerializableLayer
+	switch kind {
+	case "vxlan":
+		ip := ipv4(src, dst, layers.IPProtocolUDP, 1)
+		u := &layers.UDP{SrcPort: 49152, DstPort: 4789}
+		_ = u.SetNetworkLayerForChecksum(ip)
+		ls = []gopacket.SerializableLayer{eth, ip, u, &layers.VXLAN{ValidIDFlag: true, VNI: 42}, gopacket.Payload(inner)}
+	case "erspan":
+		hdr := []byte{0x10, 0x2a, 0x00, 0x01, 0, 0, 0, 0} // type II, VLAN 42, session 1
+		ls = []gopacket.SerializableLayer{eth, ipv4(src, dst, layers.IPProtocolGRE, 1),
+			&layers.GRE{Protocol: layers.EthernetTypeERSPAN, SeqPresent: true, Seq: 1}, gopacket.Payload(append(hdr, inner...))}
+	default:
+		return nil, fmt.Errorf("capturetest: unknown encapsulation %q", kind)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), buf.Bytes()...), nil
 }
 
 func ipv4(src, dst netip.Addr, proto layers.IPProtocol, id uint16) *layers.IPv4 {

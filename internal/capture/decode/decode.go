@@ -180,14 +180,19 @@ func (d *Decoder) Frame(ts time.Time, data []byte) {
 	// mirrored frame inside an outer IP packet.
 	var ip gopacket.NetworkLayer
 	var frag6 *layers.IPv6Fragment
+	var tl gopacket.Layer // the transport layer after ip
 	for _, l := range pkt.Layers() {
 		switch v := l.(type) {
 		case *layers.IPv4:
-			ip, frag6 = v, nil
+			ip, frag6, tl = v, nil, nil
 		case *layers.IPv6:
-			ip, frag6 = v, nil
+			ip, frag6, tl = v, nil, nil
 		case *layers.IPv6Fragment:
 			frag6 = v
+		case *layers.UDP, *layers.TCP:
+			if tl == nil {
+				tl = l
+			}
 		}
 	}
 	if ip == nil {
@@ -206,7 +211,7 @@ func (d *Decoder) Frame(ts time.Time, data []byte) {
 	case *layers.IPv4:
 		d.ipv4(v)
 	case *layers.IPv6:
-		d.ipv6(v, frag6)
+		d.ipv6(v, frag6, tl)
 	}
 }
 
@@ -293,7 +298,7 @@ func (d *Decoder) ipv4(ip *layers.IPv4) {
 	d.transport(ip.Protocol, ip.Payload, src, dst, ip.NetworkFlow())
 }
 
-func (d *Decoder) ipv6(ip *layers.IPv6, frag *layers.IPv6Fragment) {
+func (d *Decoder) ipv6(ip *layers.IPv6, frag *layers.IPv6Fragment, tl gopacket.Layer) {
 	next := ip.NextHeader
 	payload := ip.Payload
 	if frag != nil {
@@ -309,17 +314,16 @@ func (d *Decoder) ipv6(ip *layers.IPv6, frag *layers.IPv6Fragment) {
 		next, payload = frag.NextHeader, whole.Payload
 		ip = whole
 	} else if next != layers.IPProtocolUDP && next != layers.IPProtocolTCP {
-		// Hop-by-hop, routing, destination options: gopacket decoded them
-		// as layers after the IPv6 header; find the transport.
-		p := gopacket.NewPacket(ip.Contents, layers.LayerTypeIPv6, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
-		if t := p.TransportLayer(); t != nil {
-			switch t.(type) {
-			case *layers.UDP:
-				next = layers.IPProtocolUDP
-			case *layers.TCP:
-				next = layers.IPProtocolTCP
-			}
-			payload = append(t.LayerContents(), t.LayerPayload()...)
+		// Hop-by-hop, routing, destination options: gopacket decoded
+		// them; the transport layer it found after them is the packet's.
+		switch tl.(type) {
+		case *layers.UDP:
+			next = layers.IPProtocolUDP
+		case *layers.TCP:
+			next = layers.IPProtocolTCP
+		}
+		if tl != nil {
+			payload = append(append([]byte(nil), tl.LayerContents()...), tl.LayerPayload()...)
 		}
 	}
 	src, _ := netip.AddrFromSlice(ip.SrcIP)

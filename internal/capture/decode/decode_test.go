@@ -63,6 +63,11 @@ func TestEncapsulations(t *testing.T) {
 	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP("2001:db8::1"), DstIP: net.ParseIP("2001:db8::2")}
 	u6 := &layers.UDP{SrcPort: 5060, DstPort: 5060}
 	_ = u6.SetNetworkLayerForChecksum(ip6)
+	ip6h := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6HopByHop, SrcIP: net.ParseIP("2001:db8::1"), DstIP: net.ParseIP("2001:db8::2")}
+	hbh := &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}}
+	hbh.NextHeader = layers.IPProtocolUDP
+	u6h := &layers.UDP{SrcPort: 5060, DstPort: 5060}
+	_ = u6h.SetNetworkLayerForChecksum(ip6h)
 	sllIP := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
 	sllU := &layers.UDP{SrcPort: 5060, DstPort: 5060}
 	_ = sllU.SetNetworkLayerForChecksum(sllIP)
@@ -81,6 +86,7 @@ func TestEncapsulations(t *testing.T) {
 			&layers.GRE{Protocol: layers.EthernetTypeTransparentEthernetBridging}, gopacket.Payload(inner)), "10.0.0.1:5060"},
 		{"ipv6", layers.LinkTypeEthernet, ser(t, eth(layers.EthernetTypeIPv6), ip6, u6, gopacket.Payload(payload)), "[2001:db8::1]:5060"},
 		{"linux cooked", layers.LinkTypeLinuxSLL, sll, "10.0.0.1:5060"},
+		{"ipv6 hop-by-hop", layers.LinkTypeEthernet, ser(t, eth(layers.EthernetTypeIPv6), ip6h, hbh, u6h, gopacket.Payload(payload)), "[2001:db8::1]:5060"},
 		{"raw ip", layers.LinkTypeRaw, ser(t, sllIP, sllU, gopacket.Payload(payload)), "10.0.0.1:5060"},
 	}
 	for _, tc := range cases {
@@ -188,7 +194,13 @@ func TestTCPMidStream(t *testing.T) {
 
 // FuzzDecoder: no frame makes the decoder panic.
 func FuzzDecoder(f *testing.F) {
-	f.Add(udpFrame(f, 1, []byte("INVITE sip:x SIP/2.0\r\n\r\n")), uint8(1))
+	f.Add(udpFrame(f, 1, []byte("INVITE sip:x SIP/2.0\r\n\r\n")), uint8(0))
+	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6HopByHop, SrcIP: net.ParseIP("2001:db8::1"), DstIP: net.ParseIP("2001:db8::2")}
+	hbh := &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}}
+	hbh.NextHeader = layers.IPProtocolUDP
+	u6 := &layers.UDP{SrcPort: 5060, DstPort: 5060}
+	_ = u6.SetNetworkLayerForChecksum(ip6)
+	f.Add(ser(f, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv6}, ip6, hbh, u6, gopacket.Payload("SIP/2.0 200 OK\r\n\r\n")), uint8(0))
 	f.Add([]byte{0, 1, 2}, uint8(0))
 	f.Fuzz(func(t *testing.T, frame []byte, link uint8) {
 		lt := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeRaw, layers.LinkTypeIPv4}[int(link)%4]

@@ -6,7 +6,9 @@
 // and routes every RTP packet to the call and channel it belongs to
 // (channel 0 caller, channel 1 callee): by destination (the SDP of the
 // receiver), by source (symmetric RTP), and by a source latched from the
-// first packets (a party behind NAT whose SDP address is private).
+// first packets (a party behind NAT whose SDP address is private). SRTP
+// keyed with SDES is decrypted with each sender's key from its SDP
+// (srtp.go).
 //
 // A Follower does no I/O and is used by one goroutine; recordings are
 // opened and fed through a Sink the caller provides. It must never panic

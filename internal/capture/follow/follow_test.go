@@ -318,3 +318,30 @@ func TestSendKey(t *testing.T) {
 		t.Error("a DTLS-SRTP stream has no SDES key")
 	}
 }
+
+// TestUpdateMovesMedia: an UPDATE (RFC 3311) from the callee moves its
+// media; RTP to the new address is routed to the call, the old address
+// keeps working for packets in flight, and the call's end frees both.
+func TestUpdateMovesMedia(t *testing.T) {
+	s := &fakeSink{}
+	f := New(Config{}, s)
+	moved := netip.MustParseAddrPort("10.0.0.2:31000")
+	udp(f, 0, aSIP, bSIP, msg("INVITE sip:7001@10.0.0.2 SIP/2.0", "u", "ta", "", 1, "INVITE", sdp(aRTP, "sendrecv")))
+	udp(f, 10*time.Millisecond, bSIP, aSIP, msg("SIP/2.0 200 OK", "u", "ta", "tb", 1, "INVITE", sdp(bRTP, "sendrecv")))
+	update := strings.Replace(string(msg("UPDATE sip:5001@10.0.0.1 SIP/2.0", "u", "tb", "ta", 1, "UPDATE", sdp(moved, "sendrecv"))),
+		"From: \"A\" <sip:5001@10.0.0.1>", "From: <sip:7001@10.0.0.2>", 1)
+	udp(f, time.Second, bSIP, aSIP, []byte(update))
+	udp(f, time.Second, aSIP, bSIP, msg("SIP/2.0 200 OK", "u", "tb", "ta", 1, "UPDATE", sdp(aRTP, "sendrecv")))
+	udp(f, time.Second, aRTP, moved, rtpPkt(1)) // the caller's audio to the callee's new address
+	udp(f, time.Second, aRTP, bRTP, rtpPkt(2))  // in flight to the old one
+	udp(f, time.Second, moved, aRTP, rtpPkt(3)) // the callee's audio from its new address
+	r := s.recs[0]
+	if r.packets != [2]int{2, 1} || f.Stats().RTPUnmatched != 0 {
+		t.Fatalf("packets %v stats %+v", r.packets, f.Stats())
+	}
+	udp(f, 2*time.Second, aSIP, bSIP, msg("BYE sip:x SIP/2.0", "u", "ta", "tb", 2, "BYE", ""))
+	f.Tick(t0.Add(3 * time.Second))
+	if r.closed != "bye" || len(f.byAddr) != 0 {
+		t.Fatalf("closed %q, %d media addresses still routed", r.closed, len(f.byAddr))
+	}
+}
