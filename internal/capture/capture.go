@@ -300,13 +300,8 @@ func (e *Engine) Close(reason string) Stats {
 
 // Run reads src until it ends (io.EOF: a file) or ctx is done (live), then
 // ends every call still open. A read error other than EOF/timeout ends
-// the run with that error (the calls are still finalised).
-func Run(ctx context.Context, src Source, cfg Config) (Stats, error) {
-	return New(cfg, src.LinkType()).Run(ctx, src)
-}
-
-// Run is the package Run on an Engine built by New (whose Stats can be
-// read while it runs, e.g. by /metrics).
+// the run with that error (the calls are still finalised). Stats can be
+// read while it runs (e.g. by /metrics).
 func (e *Engine) Run(ctx context.Context, src Source) (Stats, error) {
 	reason := "end of capture"
 	var rerr error
