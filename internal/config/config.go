@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/rules"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -675,10 +676,20 @@ func (c Serve) Validate() error {
 			}
 		}
 	}
-	for cidr := range c.SourceTenants {
-		if _, err := netip.ParsePrefix(cidr); err != nil {
+	nets := map[netip.Prefix]string{}
+	for _, cidr := range slices.Sorted(maps.Keys(c.SourceTenants)) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("source_tenants: %q is not a CIDR prefix (e.g. 10.1.0.0/16)", cidr))
+			continue
 		}
+		// Two keys for one network: which tenant (and its dtmf,
+		// encryption, retention) a source gets would be chance.
+		if other, dup := nets[p.Masked()]; dup {
+			errs = append(errs, fmt.Errorf("source_tenants: %q and %q are the same network %s", other, cidr, p.Masked()))
+			continue
+		}
+		nets[p.Masked()] = cidr
 	}
 	if c.PCIPauseDNs != "" {
 		if _, err := dnfilter.Parse(c.PCIPauseDNs, ""); err != nil {

@@ -95,6 +95,9 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"dtmf: \"\"\n", nil, "dtmf"},
 		{"tenants:\n  - name: Bank\n    dtmf: masked\n", nil, "tenants[0] (Bank): dtmf"},
 		{"max_callz: 5\n", nil, `unknown key "max_callz"`},
+		// One network under two keys: the tenant of a source (its dtmf,
+		// encryption, retention) would be chance.
+		{"source_tenants: {10.1.0.0/16: A, 10.1.2.0/16: B}\n", nil, `source_tenants: "10.1.0.0/16" and "10.1.2.0/16" are the same network 10.1.0.0/16`},
 		{"max_calls: [1,2\n", nil, "read"},
 	}
 	for _, tt := range tests {

@@ -60,13 +60,20 @@ func decodeFile(path string, cfg *Serve) error {
 		}
 		return fmt.Errorf("config: read %s: %w", path, err)
 	}
-	// A second document would be silently ignored: refuse it.
-	var more yaml.Node
-	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+	// A second document would be silently ignored: refuse one that holds
+	// anything (a trailing --- alone is harmless).
+	for {
+		var more yaml.Node
+		err := dec.Decode(&more)
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("config: read %s: %w", path, err)
 		}
-		return fmt.Errorf("config: %s: line %d: a second YAML document (---): put every setting in one", path, max(more.Line, 1))
+		if len(more.Content) > 0 && more.Content[0].Tag != "!!null" {
+			return fmt.Errorf("config: %s: line %d: a second YAML document (---): put every setting in one", path, max(more.Line, 1))
+		}
 	}
 	keys := map[int]string{}
 	if err := (&keyChecker{keys: keys, seen: map[checked]bool{}}).check(&doc, reflect.TypeOf(*cfg), ""); err != nil {

@@ -104,6 +104,12 @@ func TestFileKeysThroughAliasesMergesAndDocuments(t *testing.T) {
 			t.Errorf("%q: err %v, want %q", tc.file, err, tc.want)
 		}
 	}
+	// A trailing --- (an empty second document) holds no setting.
+	for _, f := range []string{"dtmf: keep\n---\n", "dtmf: keep\n---\n# a comment\n---\n"} {
+		if c, err := load(t, f); err != nil || c.DTMF != "keep" {
+			t.Errorf("%q: dtmf %q, err %v", f, c.DTMF, err)
+		}
+	}
 	// Merge keys and aliases of known keys work.
 	c, err := load(t, "tenants:\n  - &t {name: A, dtmf: keep}\n  - <<: *t\n    name: B\n")
 	if err != nil {

@@ -90,18 +90,13 @@ func pciAnswered(r *Recording, op Op, err error) {
 	}
 }
 
-// pciKeyFrom notes the PCI key's value from an event's user data. The
+// pciKeyFrom notes the PCI key's value from any event's user data. The
 // call's user data is merged from every event (a key once attached stays
 // in the metadata), but EventAttachedDataChanged carries the whole user
 // data after the change: a key missing from it was deleted.
 func (e *Engine) pciKeyFrom(st *state, m *tlib.Message) {
 	key := e.cfg.Record.PCI.Key
 	if key == "" {
-		return
-	}
-	switch m.Type {
-	case tlib.EventAttachedDataChanged, tlib.EventRinging, tlib.EventEstablished, tlib.EventPartyInfo:
-	default:
 		return
 	}
 	if kv, ok := m.UserData().Get(key); ok {

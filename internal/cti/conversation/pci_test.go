@@ -304,3 +304,16 @@ func TestPCIPauseDesktopPauseDuringThePhase(t *testing.T) {
 		t.Fatalf("state %s, want still paused", st)
 	}
 }
+
+// The PCI key counts in whatever event carries the call's user data (a
+// call transferred in the payment phase may first be seen in an event
+// other than EventAttachedDataChanged).
+func TestPCIPauseKeyFromAnyEvent(t *testing.T) {
+	x := pciRec(t)
+	m := msg(tlib.EventPartyChanged, "5002", cust, conn1, uuid1)
+	m.SetList(tlib.AttrUserData, tlib.KVList{}.Set("PCI", "start"))
+	x.ev(time.Second, m)
+	if ops := pciOps(x); len(ops) != 1 || ops[0].Op != OpPause {
+		t.Fatalf("requests %v after an event carrying PCI=start, want one pause", ops)
+	}
+}

@@ -105,6 +105,22 @@ func LoadFile(path string) (Config, error) {
 		}
 		return Config{}, &invalidError{msg: fmt.Sprintf("rules: %s: %s", path, err), cause: err}
 	}
+	// A second document (rules: moved below a ---) would be ignored and
+	// the rules in force replaced by none: refuse one that holds anything.
+	for {
+		var more yaml.Node
+		err := dec.Decode(&more)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Config{}, &invalidError{msg: fmt.Sprintf("rules: %s: %s", path, err), cause: err}
+		}
+		if len(more.Content) > 0 && more.Content[0].Tag != "!!null" {
+			msg := fmt.Sprintf("rules: %s: line %d: a second YAML document (---): put every setting in one", path, max(more.Line, 1))
+			return Config{}, &invalidError{msg: msg, cause: errors.New(msg)}
+		}
+	}
 	if doc.Rules == nil {
 		return Config{}, nil
 	}

@@ -133,3 +133,16 @@ func TestLoadFileTooLarge(t *testing.T) {
 		t.Errorf("a 2 KiB file over a 1 KiB limit: %v", err)
 	}
 }
+
+// A serve file whose rules: sits below a --- (a second YAML document) is
+// invalid, not a file without rules: a reload keeps the rules in force
+// instead of replacing them by none. A trailing --- alone is harmless.
+func TestLoadFileSecondDocument(t *testing.T) {
+	_, err := LoadFile(writeTemp(t, "max_calls: 5\n---\n"+serveYAML))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "second YAML document") {
+		t.Errorf("rules below ---: %v, want ErrInvalid naming the second document", err)
+	}
+	if cfg, err := LoadFile(writeTemp(t, serveYAML+"---\n")); err != nil || len(cfg.Groups) == 0 {
+		t.Errorf("trailing ---: %+v %v", cfg, err)
+	}
+}

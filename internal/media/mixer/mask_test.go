@@ -138,3 +138,106 @@ func TestDTMFModeParse(t *testing.T) {
 		t.Error("mode 9 accepted")
 	}
 }
+
+// tonesAt is µ-law audio of a 200 Hz hum with the key tones of tones
+// (digit, sender samples [on, off)) over it; alaw encodes A-law.
+func tonesAt(alaw bool, tones ...[3]int64) func(s int64, n int) []byte {
+	return func(s int64, n int) []byte {
+		out := make([]byte, n)
+		for k := range out {
+			p := s + int64(k)
+			x := 800 * math.Sin(2*math.Pi*200*float64(p)/8000)
+			for _, tn := range tones {
+				if p >= tn[1] && p < tn[2] {
+					i := strings.IndexByte(dtmf.Digits, byte(tn[0]))
+					r, c := []float64{697, 770, 852, 941}[i/4], []float64{1209, 1336, 1477, 1633}[i%4]
+					x = 5000*math.Sin(2*math.Pi*r*float64(p)/8000) + 5000*math.Sin(2*math.Pi*c*float64(p)/8000)
+				}
+			}
+			if alaw {
+				out[k] = g711.EncodeALaw(int16(x))
+			} else {
+				out[k] = g711.EncodeULaw(int16(x))
+			}
+		}
+		return out
+	}
+}
+
+// Key tones where the stream is awkward for the masker: at the first and
+// the last sample of the call (Close right after), across flushes 20 ms
+// apart, across one and two lost packets, a reordered packet, a codec
+// change and an SSRC change, and across the start of a pause. No tone
+// sample is left in the file, and no detector finds a tone in it.
+func TestDTMFMaskingAtTheEdges(t *testing.T) {
+	codecs := []media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000}, {PT: 8, Name: media.PCMA, ClockRate: 8000}}
+	without := func(steps []step, drop ...int) []step {
+		var out []step
+		for i, s := range steps {
+			if !slices.Contains(drop, i) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	flushes := func(every time.Duration, until time.Duration) []step {
+		var out []step
+		for d := every; d < until; d += every {
+			out = append(out, step{arr: d + ms(7), fn: func(m *Mixer, now time.Time) { _ = m.Flush(now) }})
+		}
+		return out
+	}
+	type tc struct {
+		name  string
+		tones [][3]int64
+		steps func(tones [][3]int64) []step
+		end   time.Duration
+	}
+	plain := func(tones [][3]int64) []step { return leg{ssrc: 1, content: tonesAt(false, tones...)}.packets(0, 100) }
+	for _, c := range []tc{
+		{"last 60 ms, closed at once", [][3]int64{{'5', 16000 - 480, 16000}}, plain, ms(2000)},
+		{"first 60 ms", [][3]int64{{'1', 0, 480}}, plain, ms(2100)},
+		{"flushes every 20 ms", [][3]int64{{'9', 7800, 8300}, {'#', 11983, 12320}}, func(tn [][3]int64) []step {
+			return append(plain(tn), flushes(ms(20), ms(2100))...)
+		}, ms(2200)},
+		{"one lost packet", [][3]int64{{'7', 8000, 9600}}, func(tn [][3]int64) []step { return without(plain(tn), 53) }, ms(2100)},
+		{"two lost packets", [][3]int64{{'7', 8000, 9600}}, func(tn [][3]int64) []step { return without(plain(tn), 53, 54) }, ms(2100)},
+		{"reordered packet", [][3]int64{{'3', 8000, 8800}}, func(tn [][3]int64) []step {
+			s := plain(tn)
+			s[51].arr += ms(45)
+			return s
+		}, ms(2100)},
+		{"PCMU to PCMA", [][3]int64{{'0', 8000, 8960}}, func(tn [][3]int64) []step {
+			return append(leg{ssrc: 1, content: tonesAt(false, tn...)}.packets(0, 52),
+				leg{ssrc: 1, pt: 8, content: tonesAt(true, tn...)}.packets(52, 100)...)
+		}, ms(2100)},
+		{"SSRC change", [][3]int64{{'8', 8000, 8960}}, func(tn [][3]int64) []step {
+			return append(leg{ssrc: 1, content: tonesAt(false, tn...)}.packets(0, 52),
+				leg{ssrc: 2, seq0: 5000, ts0: 123456, content: tonesAt(false, tn...)}.packets(52, 100)...)
+		}, ms(2100)},
+		{"pause ends mid-tone", [][3]int64{{'4', 8000, 9600}}, func(tn [][3]int64) []step {
+			return append(plain(tn),
+				step{arr: ms(900), fn: func(m *Mixer, now time.Time) { m.SetPaused(true, now) }},
+				step{arr: ms(1100), fn: func(m *Mixer, now time.Time) { m.SetPaused(false, now) }})
+		}, ms(2100)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, w := newTestMixer(t, Config{DTMF: DTMFMask})
+			m.Track(0).SetCodecs(codecs, nil, nil)
+			drive(t, m, c.steps(c.tones), c.end)
+			out := w.bytes()
+			for _, tn := range c.tones {
+				for p := tn[1]; p < tn[2] && p < int64(len(out)); p++ {
+					if out[p] != g711.ULawSilence {
+						t.Fatalf("sample %d of the %c tone [%d,%d) = %#x, not silence", p, tn[0], tn[1], tn[2], out[p])
+					}
+				}
+			}
+			d := dtmf.NewDetector(dtmf.Config{MaxReverseTwist: dtmf.MaskReverseTwist, MinBlocks: dtmf.MaskMinBlocks}, nil)
+			d.Write(decodeU(out))
+			if spans := d.Close(); len(spans) != 0 {
+				t.Errorf("tones left in the file: %v", spans)
+			}
+		})
+	}
+}
