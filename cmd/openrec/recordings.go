@@ -26,6 +26,7 @@ import (
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
@@ -525,7 +526,7 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 			return res, fmt.Errorf("%s: %w", out, errOutExists)
 		}
 	}
-	src, inProgress, err := store.MediaFile(r, dataDir)
+	src, inProgress, err := mediastore.Locate(r, dataDir)
 	if err != nil {
 		return res, err
 	}

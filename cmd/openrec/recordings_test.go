@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
@@ -759,7 +760,7 @@ func TestMediaSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, inProgress, err := store.MediaFile(&store.Recording{MediaPath: tt.mediaPath}, dataDir)
+			got, inProgress, err := mediastore.Locate(&store.Recording{MediaPath: tt.mediaPath}, dataDir)
 			if !errors.Is(err, tt.err) || got != tt.want || inProgress != tt.inProgress {
 				t.Errorf("MediaFile(%q) = %q, %v, %v; want %q, %v, %v", tt.mediaPath, got, inProgress, err, tt.want, tt.inProgress, tt.err)
 			}

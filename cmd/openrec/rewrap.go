@@ -16,6 +16,7 @@ import (
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
@@ -146,7 +147,7 @@ func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Reco
 	if r.Status == store.StatusRecording {
 		return "in progress", nil
 	}
-	path, inProgress, err := store.MediaFile(r, dataDir)
+	path, inProgress, err := mediastore.Locate(r, dataDir)
 	if errors.Is(err, store.ErrNoMedia) {
 		return "plaintext", nil // nothing stored (never had audio, or deleted)
 	}
@@ -169,7 +170,7 @@ func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Reco
 	if r.SHA256 != "" && !strings.EqualFold(old, r.SHA256) {
 		return "", fmt.Errorf("%s changed since it was sealed (sha256 %s, stored %s): not rotated; run openrec verify", path, old, r.SHA256)
 	}
-	raws, _ := filepath.Glob(strings.TrimSuffix(path, ".wav") + ".ch*.rtpraw")
+	raws := mediastore.Raws(path)
 	for _, p := range append([]string{path}, raws...) {
 		if _, err := mediacrypt.RecoverRewrap(p); err != nil {
 			return "", err
@@ -186,10 +187,10 @@ func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Reco
 		return "", err
 	}
 	r.SHA256, r.SizeBytes = sum, size
-	if _, err := os.Stat(seal.Path(path)); err == nil || r.SHA256 != "" {
+	if _, err := os.Stat(mediastore.Manifest(path)); err == nil || r.SHA256 != "" {
 		m := seal.New(r, time.Now())
 		m.Sign(key)
-		if err := seal.Write(seal.Path(path), m); err != nil {
+		if err := seal.Write(mediastore.Manifest(path), m); err != nil {
 			return "", fmt.Errorf("rotated, but the manifest was not written: %w", err)
 		}
 	}

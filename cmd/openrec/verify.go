@@ -18,6 +18,7 @@ import (
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
@@ -150,7 +151,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			rep.InProgress++
 			return
 		}
-		path, inProgress, err := store.MediaFile(r, dataDir)
+		path, inProgress, err := mediastore.Locate(r, dataDir)
 		var problems []string
 		switch {
 		case errors.Is(err, store.ErrNoMedia) && neverHadAudio(r, dataDir):
@@ -285,12 +286,8 @@ func neverHadAudio(r *store.Recording, dataDir string) bool {
 	if r.MediaPath == "" {
 		return true
 	}
-	paths := []string{r.MediaPath}
-	if !filepath.IsAbs(r.MediaPath) && dataDir != "" {
-		paths = append(paths, filepath.Join(dataDir, r.MediaPath))
-	}
-	for _, p := range paths {
-		if _, err := os.Lstat(seal.Path(strings.TrimSuffix(p, ".part"))); !errors.Is(err, os.ErrNotExist) {
+	for _, p := range mediastore.Candidates(r.MediaPath, dataDir) {
+		if _, err := os.Lstat(mediastore.Manifest(p)); !errors.Is(err, os.ErrNotExist) {
 			return false
 		}
 	}

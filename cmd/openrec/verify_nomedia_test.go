@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
@@ -64,7 +65,7 @@ func TestVerifyFailedRecordingWithoutAudio(t *testing.T) {
 		Channels: 2, MediaPath: sealedMedia, SHA256: sum, SizeBytes: size}
 	m := seal.New(sealed, t0)
 	m.Sign(key)
-	if err := seal.Write(seal.Path(sealedMedia), m); err != nil {
+	if err := seal.Write(mediastore.Manifest(sealedMedia), m); err != nil {
 		t.Fatal(err)
 	}
 	sealed.Status, sealed.SHA256, sealed.SizeBytes = store.StatusFailed, "", 0
@@ -116,7 +117,7 @@ func TestVerifyFindsARemovedRow(t *testing.T) {
 			Channels: 2, MediaPath: media, SHA256: sum, SizeBytes: size}
 		m := seal.New(r, t0)
 		m.Sign(key)
-		if err := seal.Write(seal.Path(media), m); err != nil {
+		if err := seal.Write(mediastore.Manifest(media), m); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.CreateRecording(ctx, r); err != nil {
@@ -144,7 +145,7 @@ func TestVerifyFindsARemovedRow(t *testing.T) {
 	}
 	// A deletion through openrec (the row with its deletion record, the
 	// files) is no change.
-	if err := os.Remove(seal.Path(filepath.Join(data, "media", "2026", "12", "01", "S2.wav"))); err != nil {
+	if err := os.Remove(mediastore.Manifest(filepath.Join(data, "media", "2026", "12", "01", "S2.wav"))); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := verify(ctx, db, data, pub, nil, false, "", nil); err != nil || len(rep.Changed) != 0 {

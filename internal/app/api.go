@@ -26,6 +26,7 @@ import (
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web"
 	"github.com/openrec/openrec/internal/web/api"
@@ -431,7 +432,7 @@ func splitList(s string) []string {
 }
 
 // mp3CacheDir holds the MP3s made for downloads.
-func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, expire.MP3CacheDir) }
+func (a *App) mp3CacheDir() string { return filepath.Join(a.dataDir, mediastore.MP3CacheDir) }
 
 // sessionSweep deletes expired sessions and tokens, and the cached MP3s of
 // recordings that no longer exist, now and then.

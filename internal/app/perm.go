@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/store/expire"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // dataPerms are the file modes of the data dir. Private (gid < 0): the
@@ -119,7 +119,7 @@ func (p dataPerms) shareRecording(dataDir string, r *store.Recording) error {
 		return nil
 	}
 	var errs []error
-	for _, f := range expire.Files(r, "") {
+	for _, f := range mediastore.Files(r, "") {
 		if strings.HasSuffix(f, ".part") {
 			continue
 		}

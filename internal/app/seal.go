@@ -8,6 +8,7 @@ import (
 
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/seal"
 )
 
@@ -33,7 +34,7 @@ func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) 
 	if r.Status != store.StatusRecording && r.SHA256 != "" && r.MediaPath != "" {
 		m := seal.New(r, s.now())
 		m.Sign(s.key)
-		if err := seal.Write(seal.Path(r.MediaPath), m); err != nil {
+		if err := seal.Write(mediastore.Manifest(r.MediaPath), m); err != nil {
 			s.log.Error("recording manifest not written: the recording is kept, but not sealed", "recording_id", r.ID, "error", err)
 			if s.failed != nil {
 				s.failed()

@@ -89,15 +89,17 @@ var allow = map[string]rule{
 	"internal/store":           {},
 	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
 	"internal/store/storetest": {internal: []string{"internal/store"}},
-	"internal/store/seal":      {internal: []string{"internal/store"}},
-	"internal/store/expire":    {internal: []string{"internal/store", "internal/store/mediacrypt", "internal/store/seal"}},
+	// The media layout: a recording's files, Locate, the atomic writer.
+	"internal/store/mediastore": {internal: []string{"internal/store"}},
+	"internal/store/seal":       {internal: []string{"internal/store", "internal/store/mediastore"}},
+	"internal/store/expire":     {internal: []string{"internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	// Encryption at rest: age recipients/identities, chunked payload, WAV size synthesis.
 	"internal/store/mediacrypt": {external: []string{"filippo.io/age", "golang.org/x/crypto"}},
 
 	// Sessions → recordings.
 	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
-		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt"}},
+		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
 
 	// The contact-center side: pure cores (tlib, dnfilter, rules, ccdata,
@@ -116,7 +118,7 @@ var allow = map[string]rule{
 	"internal/web":      {},
 	"internal/web/auth": {external: []string{"golang.org/x/crypto"}},
 	"internal/web/api": {internal: []string{"internal/media/live", "internal/media/mediaconv", "internal/store",
-		"internal/web/auth", "internal/store/expire", "internal/store/mediacrypt"}, external: []string{"github.com/coder/websocket"}},
+		"internal/web/auth", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore"}, external: []string{"github.com/coder/websocket"}},
 
 	// Tools.
 	"internal/sim": {internal: []string{"internal/cti/ccdata", "internal/cti/tlib", "internal/media/wav",
@@ -144,12 +146,12 @@ var allow = map[string]rule{
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 

@@ -2,11 +2,9 @@ package recorder
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +21,7 @@ import (
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // call is one recording: the legs (MSR) or streams (SIPREC) of one
@@ -314,8 +313,7 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 			{Channel: 1, Role: "other", DN: rec.OtherDN},
 		}
 	}
-	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
-	rec.MediaPath = filepath.Join(dir, id+".wav")
+	rec.MediaPath = mediastore.Layout{Root: r.MediaDir()}.NewMedia(now, id)
 	// The call's logger first: a failure below is logged with it.
 	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode))
 	if r.encrypts() {
@@ -401,8 +399,7 @@ func (r *Recorder) createMedia(path, tenant string, channels int) (mediaWriter, 
 
 // openRaw opens the sidecar for payloads the mixer cannot decode.
 func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
-	base := strings.TrimSuffix(c.rec.MediaPath, ".wav")
-	path := fmt.Sprintf("%s.ch%d.rtpraw", base, ch)
+	path := mediastore.Raw(c.rec.MediaPath, ch)
 	var f syncer
 	if keys := r.enc.Load(); keys.Encrypts() {
 		file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o600)
@@ -434,7 +431,7 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 			sdp = append(sdp, l.offer.Raw...)
 		}
 	}
-	_ = r.writeSidecar(c, base+".sdp", sdp)
+	_ = r.writeSidecar(c, mediastore.SDP(c.rec.MediaPath), sdp)
 	return f, nil
 }
 
@@ -443,28 +440,24 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 // media when encryption is on.
 func (r *Recorder) writeSidecar(c *call, path string, data []byte) error {
 	keys := r.enc.Load()
-	if !keys.Encrypts() {
-		return os.WriteFile(path, data, 0o600)
-	}
-	rs, err := keys.Recipients(c.tenant)
-	if err != nil {
-		return err
-	}
-	file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	ew, err := mediacrypt.NewWriter(file, rs, mediacrypt.Options{NoCheckpoints: true})
-	if err == nil {
-		_, err = ew.Write(data)
-		if cerr := ew.Close(); err == nil {
-			err = cerr
+	return mediastore.WriteFile(path, mediastore.Options{}, func(f *os.File) error {
+		if !keys.Encrypts() {
+			_, err := f.Write(data)
+			return err
 		}
-	}
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	return err
+		rs, err := keys.Recipients(c.tenant)
+		if err != nil {
+			return err
+		}
+		ew, err := mediacrypt.NewWriter(f, rs, mediacrypt.Options{NoCheckpoints: true})
+		if err != nil {
+			return err
+		}
+		if _, err := ew.Write(data); err != nil {
+			return err
+		}
+		return ew.Close()
+	})
 }
 
 // abandon removes what openCall created for a call that never got a leg.

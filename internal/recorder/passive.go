@@ -3,7 +3,6 @@ package recorder
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // PassiveSpec describes a call recorded from observed traffic (openrec
@@ -103,8 +103,7 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 			return nil, errf("passive recording: record id %q of %s already in use", spec.RecordID, recorded)
 		}
 	}
-	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
-	rec.MediaPath = filepath.Join(dir, id+".wav")
+	rec.MediaPath = mediastore.Layout{Root: r.MediaDir()}.NewMedia(now, id)
 	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
 	if err != nil {
 		return nil, errf("create media file: %w", err)

@@ -22,4 +22,7 @@ var (
 	ErrNotPending = errors.New("store: recording is not a pre-recording awaiting a decision")
 	// ErrLegalHold: the recording is on legal hold and cannot be deleted.
 	ErrLegalHold = errors.New("store: recording on legal hold")
+	// ErrNoMedia: a recording has no media file (none was written, or it
+	// is gone); see mediastore.Locate.
+	ErrNoMedia = errors.New("store: recording has no media file")
 )

@@ -14,13 +14,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
-	"github.com/openrec/openrec/internal/store/seal"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // Deleter is what deleting one recording needs of the store.
@@ -29,58 +28,21 @@ type Deleter interface {
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 }
 
-// MP3CacheDir is where the server caches MP3 encodings of recordings,
-// relative to the data dir; its files are named "<recording id>-<sha256
-// prefix>.<variant>.mp3".
-var MP3CacheDir = filepath.Join("cache", "mp3")
-
-// Files returns the files of recording r: the media (finished and in
-// progress), its SDP and raw RTP sidecars, its signed manifest and, when
-// dataDir is known, its cached MP3s. A relative media path is taken
-// relative to dataDir.
-func Files(r *store.Recording, dataDir string) []string {
-	var mp3s []string
-	if dataDir != "" && r.ID != "" && !strings.ContainsAny(r.ID, `*?[\/`) {
-		all, _ := filepath.Glob(filepath.Join(dataDir, MP3CacheDir, r.ID+"-*"))
-		for _, p := range all {
-			if !strings.HasSuffix(p, deletingSuffix) { // a copy, re-encoded at will: never put back
-				mp3s = append(mp3s, p)
-			}
-		}
-	}
-	if r.MediaPath == "" {
-		return mp3s
-	}
-	p := r.MediaPath
-	if !filepath.IsAbs(p) && dataDir != "" {
-		if _, err := os.Stat(p); err != nil {
-			p = filepath.Join(dataDir, p)
-		}
-	}
-	base := strings.TrimSuffix(p, ".wav")
-	files := []string{p, p + ".part", base + ".sdp", seal.Path(p), p + ".rewrap"}
-	raw, _ := filepath.Glob(base + ".ch*.rtpraw")
-	return append(append(files, raw...), mp3s...)
-}
-
-// deletingSuffix marks a file set aside by a deletion under way.
-const deletingSuffix = ".deleting"
-
 // Delete deletes recording r for reason, unless it is on legal hold
 // (store.ErrLegalHold, nothing touched).
 //
 // The row decides, in one transaction with the hold check, so that a hold
 // landing while the deletion runs keeps the recording whole: the files are
-// first set aside (renamed with deletingSuffix; a file that cannot be
+// first set aside (renamed with mediastore.DeletingSuffix; a file that cannot be
 // renamed stops the deletion and the row stays, so the next attempt finds
 // it), then the row goes — or, refused (held meanwhile, or any error), the
 // files come back — and only then are the files removed. Files left aside
 // by an attempt that never finished (a crash) are put back first.
 func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording, reason string) error {
-	files := Files(r, dataDir)
+	files := mediastore.Files(r, dataDir)
 	for _, f := range files {
 		if _, err := os.Lstat(f); errors.Is(err, os.ErrNotExist) {
-			_ = os.Rename(f+deletingSuffix, f) // no-op unless left aside
+			_ = os.Rename(f+mediastore.DeletingSuffix, f) // no-op unless left aside
 		}
 	}
 	if _, held, err := st.LegalHold(ctx, r.ID); err != nil {
@@ -91,11 +53,11 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 	var aside []string
 	restore := func() {
 		for _, f := range aside {
-			_ = os.Rename(f+deletingSuffix, f)
+			_ = os.Rename(f+mediastore.DeletingSuffix, f)
 		}
 	}
 	for _, f := range files {
-		if err := os.Rename(f, f+deletingSuffix); err != nil {
+		if err := os.Rename(f, f+mediastore.DeletingSuffix); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
@@ -112,7 +74,7 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 	}
 	var errs []error
 	for _, f := range aside {
-		if err := remove(f + deletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := remove(f + mediastore.DeletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

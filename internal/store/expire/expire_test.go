@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/store/seal"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
@@ -47,7 +47,7 @@ func (f *fixture) add(t *testing.T, id, tenant, ani, dn string, ended time.Time,
 	if err := os.MkdirAll(filepath.Dir(media), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{media, seal.Path(media), filepath.Join(f.dir, "media", id+".sdp")} {
+	for _, p := range []string{media, mediastore.Manifest(media), filepath.Join(f.dir, "media", id+".sdp")} {
 		if err := os.WriteFile(p, []byte(id), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestSweepRetentionPerTenantAndLegalHold(t *testing.T) {
 			t.Errorf("%s: row %v media %v, want both %v", id, row, media, want)
 		}
 	}
-	if _, err := os.Stat(seal.Path(filepath.Join(f.dir, "media", "old-default.wav"))); !os.IsNotExist(err) {
+	if _, err := os.Stat(mediastore.Manifest(filepath.Join(f.dir, "media", "old-default.wav"))); !os.IsNotExist(err) {
 		t.Error("the manifest of a deleted recording was left behind")
 	}
 	dels, _ := f.db.ListDeletions(ctx, time.Time{}, 10)
@@ -227,12 +227,12 @@ func TestLegalHoldRacingDeleteKeepsFiles(t *testing.T) {
 	if !row || !media {
 		t.Fatalf("held recording torn: row %v media %v", row, media)
 	}
-	for _, p := range Files(r, f.dir)[2:4] { // sdp, manifest
+	for _, p := range mediastore.Files(r, f.dir)[2:4] { // sdp, manifest
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("held recording lost %s: %v", filepath.Base(p), err)
 		}
 	}
-	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*"+deletingSuffix)); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*"+mediastore.DeletingSuffix)); len(left) != 0 {
 		t.Errorf("files left aside: %v", left)
 	}
 	// Released, it goes whole.
@@ -256,7 +256,7 @@ func TestDeleteRestoresFilesSetAside(t *testing.T) {
 	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "R1", Reason: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(r.MediaPath, r.MediaPath+deletingSuffix); err != nil {
+	if err := os.Rename(r.MediaPath, r.MediaPath+mediastore.DeletingSuffix); err != nil {
 		t.Fatal(err)
 	}
 	if err := Delete(ctx, f.db, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
@@ -358,7 +358,7 @@ func TestEraseRemovesCachedMP3(t *testing.T) {
 	f := newFixture(t)
 	f.add(t, "a1", "", "+33155500001", "5001", t0, store.StatusCompleted)
 	f.add(t, "a10", "", "+33155500002", "5002", t0, store.StatusCompleted)
-	cache := filepath.Join(f.dir, MP3CacheDir)
+	cache := filepath.Join(f.dir, mediastore.MP3CacheDir)
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		t.Fatal(err)
 	}

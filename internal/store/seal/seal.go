@@ -19,10 +19,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // Errors.
@@ -110,41 +110,18 @@ func (m Manifest) Verify(pub ed25519.PublicKey) error {
 	return nil
 }
 
-// Path is the manifest file of a media file: <base>.manifest.json.
-func Path(mediaPath string) string {
-	return strings.TrimSuffix(mediaPath, filepath.Ext(mediaPath)) + ".manifest.json"
-}
-
-// Write writes m to path: temp file, fsync, rename, directory fsync,
+// Write writes m to path (mediastore.Manifest of the media) atomically,
 // readable by the owner only.
 func Write(path string, m Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+	if err := mediastore.WriteFile(path, mediastore.Options{}, func(f *os.File) error {
+		_, err := f.Write(append(b, '\n'))
+		return err
+	}); err != nil {
 		return fmt.Errorf("seal: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("seal: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("seal: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }
@@ -280,12 +257,12 @@ func Check(r *store.Recording, mediaPath string, pub ed25519.PublicKey) []string
 	case size != r.SizeBytes:
 		out = append(out, fmt.Sprintf("media %s: %d bytes, the row says %d", filepath.Base(mediaPath), size, r.SizeBytes))
 	}
-	m, err := Read(Path(mediaPath))
+	m, err := Read(mediastore.Manifest(mediaPath))
 	if err != nil {
 		return append(out, err.Error())
 	}
 	if err := m.Verify(pub); err != nil {
-		return append(out, fmt.Sprintf("manifest %s: %v (changed, or signed by another key)", filepath.Base(Path(mediaPath)), err))
+		return append(out, fmt.Sprintf("manifest %s: %v (changed, or signed by another key)", filepath.Base(mediastore.Manifest(mediaPath)), err))
 	}
 	if sum != "" && m.SHA256 != sum {
 		out = append(out, fmt.Sprintf("media differs from the signed manifest: sha256 %s, manifest %s", sum, m.SHA256))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // sealed writes a media file and its signed manifest; it returns the row,
@@ -38,7 +39,7 @@ func sealed(t *testing.T) (*store.Recording, string, string) {
 	}
 	m := New(r, t0.Add(66*time.Second))
 	m.Sign(key)
-	if err := Write(Path(media), m); err != nil {
+	if err := Write(mediastore.Manifest(media), m); err != nil {
 		t.Fatal(err)
 	}
 	return r, media, keys
@@ -68,16 +69,16 @@ func TestCheck(t *testing.T) {
 		{"intact", func(*testing.T, *store.Recording, string, string) {}, ""},
 		{"one byte of audio flipped", func(t *testing.T, _ *store.Recording, media, _ string) { flipByte(t, media, -3) }, "media R1.wav changed"},
 		{"one byte of the manifest flipped", func(t *testing.T, _ *store.Recording, media, _ string) {
-			b, _ := os.ReadFile(Path(media))
+			b, _ := os.ReadFile(mediastore.Manifest(media))
 			i := strings.Index(string(b), `"duration_ms": 65000`) + len(`"duration_ms": 6`)
-			flipByte(t, Path(media), i)
+			flipByte(t, mediastore.Manifest(media), i)
 		}, "signature does not verify"},
 		{"row duration edited", func(_ *testing.T, r *store.Recording, _, _ string) { r.DurationMS = 5000 }, "row duration_ms 5000"},
 		{"row and media replaced together", func(t *testing.T, r *store.Recording, media, _ string) {
 			_ = os.WriteFile(media, []byte("other audio"), 0o600)
 			r.SHA256, r.SizeBytes, _ = HashFile(media)
 		}, "media differs from the signed manifest"},
-		{"manifest removed", func(_ *testing.T, _ *store.Recording, media, _ string) { _ = os.Remove(Path(media)) }, "no manifest"},
+		{"manifest removed", func(_ *testing.T, _ *store.Recording, media, _ string) { _ = os.Remove(mediastore.Manifest(media)) }, "no manifest"},
 		{"manifest re-signed by another key", func(t *testing.T, r *store.Recording, media, _ string) {
 			other, err := LoadOrCreateKey(t.TempDir())
 			if err != nil {
@@ -85,7 +86,7 @@ func TestCheck(t *testing.T) {
 			}
 			m := New(r, time.Now())
 			m.Sign(other)
-			_ = Write(Path(media), m)
+			_ = Write(mediastore.Manifest(media), m)
 		}, "signed by another key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // External data keys of the winning recording rule (conversation).
@@ -389,7 +390,7 @@ func (s *Server) fillInProgress(v *recordingView, live map[string]LiveCall) {
 
 // openMedia opens the media of rec for conversion.
 func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*mediaconv.Source, string, bool, bool) {
-	path, inProgress, err := store.MediaFile(rec, s.cfg.DataDir)
+	path, inProgress, err := mediastore.Locate(rec, s.cfg.DataDir)
 	if err != nil {
 		if errors.Is(err, store.ErrNoMedia) {
 			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" has no media file"))

@@ -1,0 +1,126 @@
+package mediastore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openrec/openrec/internal/store"
+)
+
+// Suffixes and names of a recording's files (see the package doc).
+const (
+	Ext          = ".wav"           // the media
+	PartSuffix   = ".part"          // appended while the media is written (media/wav.PartSuffix)
+	RewrapSuffix = ".rewrap"        // a key rotation's journal beside the media
+	SDPExt       = ".sdp"           // the negotiated SDP
+	ManifestExt  = ".manifest.json" // the signed manifest
+	rawExt       = ".rtpraw"
+)
+
+// MP3CacheDir is where the server caches MP3 encodings of recordings,
+// relative to the data dir; its files are named "<recording id>-<sha256
+// prefix>.<variant>.mp3".
+var MP3CacheDir = filepath.Join("cache", "mp3")
+
+// Layout places new recordings under Root (<data-dir>/media).
+type Layout struct {
+	Root string
+}
+
+// NewMedia is the media path of a recording id started at t: the UTC day
+// directory under Root and "<id>.wav". The directory is not created.
+func (l Layout) NewMedia(t time.Time, id string) string {
+	return filepath.Join(l.Root, t.UTC().Format("2006/01/02"), id+Ext)
+}
+
+// Part is the file media is written to until it is finished.
+func Part(media string) string { return media + PartSuffix }
+
+// Final is the finished media path of a path that may be a .part file.
+func Final(path string) string { return strings.TrimSuffix(path, PartSuffix) }
+
+// base is the media path without its extension.
+func base(media string) string { return strings.TrimSuffix(Final(media), filepath.Ext(Final(media))) }
+
+// Raw is the sidecar of channel ch's undecodable payloads.
+func Raw(media string, ch int) string { return base(media) + ".ch" + strconv.Itoa(ch) + rawExt }
+
+// Raws lists the raw payload sidecars that exist beside media.
+func Raws(media string) []string {
+	raws, _ := filepath.Glob(base(media) + ".ch*" + rawExt)
+	return raws
+}
+
+// SDP is the sidecar holding the negotiated SDP.
+func SDP(media string) string { return base(media) + SDPExt }
+
+// Manifest is the signed manifest of media: <base>.manifest.json.
+func Manifest(media string) string { return base(media) + ManifestExt }
+
+// Candidates are the paths a stored MediaPath may name: as given and, when
+// relative, under dataDir.
+func Candidates(mediaPath, dataDir string) []string {
+	out := []string{mediaPath}
+	if !filepath.IsAbs(mediaPath) && dataDir != "" {
+		out = append(out, filepath.Join(dataDir, mediaPath))
+	}
+	return out
+}
+
+// Locate finds the file holding r's media: the finished file, or the .part
+// file while it is being written (inProgress). A relative MediaPath is tried
+// as given (serve stores <data-dir>/media/..., relative to its working
+// directory when --data-dir is) and then relative to dataDir. A recording
+// without media gives store.ErrNoMedia.
+func Locate(r *store.Recording, dataDir string) (path string, inProgress bool, err error) {
+	if r.MediaPath == "" {
+		return "", false, store.ErrNoMedia
+	}
+	var tried []string
+	for _, p := range Candidates(r.MediaPath, dataDir) {
+		final := Final(p)
+		// Prefer the finished file: the row may lag the rename by a moment.
+		for _, c := range []string{final, Part(final)} {
+			if _, err := os.Stat(c); err == nil {
+				return c, c != final, nil
+			}
+			tried = append(tried, c)
+		}
+	}
+	return "", false, fmt.Errorf("%w: none of %s exists", store.ErrNoMedia, strings.Join(tried, ", "))
+}
+
+// DeletingSuffix marks a file set aside by a deletion under way.
+const DeletingSuffix = ".deleting"
+
+// Files returns the files of recording r: the media (finished and in
+// progress), its SDP and raw RTP sidecars, its rotation journal, its signed
+// manifest and, when dataDir is known, its cached MP3s. A relative media
+// path is taken as given when it exists, else relative to dataDir. Not all
+// of them need exist.
+func Files(r *store.Recording, dataDir string) []string {
+	var mp3s []string
+	if dataDir != "" && r.ID != "" && !strings.ContainsAny(r.ID, `*?[\/`) {
+		all, _ := filepath.Glob(filepath.Join(dataDir, MP3CacheDir, r.ID+"-*"))
+		for _, p := range all {
+			if !strings.HasSuffix(p, DeletingSuffix) { // a copy, re-encoded at will: never put back
+				mp3s = append(mp3s, p)
+			}
+		}
+	}
+	if r.MediaPath == "" {
+		return mp3s
+	}
+	p := r.MediaPath
+	if !filepath.IsAbs(p) && dataDir != "" {
+		if _, err := os.Stat(p); err != nil {
+			p = filepath.Join(dataDir, p)
+		}
+	}
+	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix}
+	return append(append(files, Raws(p)...), mp3s...)
+}
