@@ -34,7 +34,7 @@ import (
 
 // newAPI builds the REST API and web UI of the process.
 func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Server {
-	a.mp3 = &mediaconv.Cache{Dir: a.mp3CacheDir(), Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}}
+	a.mp3 = &mediaconv.Cache{Dir: a.mp3CacheDir(), Place: mediastore.Put, Enc: mediaconv.Encoder{Path: a.cfg.MP3Encoder}}
 	cfg := api.Config{
 		Store:         a.db,
 		Users:         newDegradedSessions(a.db, a.log),
@@ -481,7 +481,7 @@ func (a *App) pruneMP3Cache(ctx context.Context) {
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(a.mp3CacheDir(), name)
-		if strings.HasPrefix(name, ".tmp-") {
+		if mediastore.IsTemp(name) {
 			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
 				_ = os.Remove(path)
 			}

@@ -15,15 +15,19 @@ const maxKeyLen = 128
 // Cache encodes each MP3 variant of a recording once and keeps it as a
 // plain file under Dir, named "<key>.<channel>.<kbps>k.mp3" (channel "all"
 // or "ch<N>"), so repeated downloads and Range requests are served from
-// disk. Files are written to a temporary name and renamed, so a reader
-// never sees a partial MP3. Concurrent callers for the same variant wait
+// disk. Files are put in place by Place, which must be atomic (openrec uses
+// store/mediastore.Put: temporary file, fsync, rename), so a reader never
+// sees a partial MP3; a file store or an object store plugs in here. Concurrent callers for the same variant wait
 // for one encode; the encode is stopped when every caller waiting for it
-// has given up. Close stops the encodes still running. Set Dir before use. Nothing is ever
+// has given up. Close stops the encodes still running. Set Dir and Place before use. Nothing is ever
 // evicted; a key that names the content (recording id and sha256) keeps
 // stale variants from being served.
 type Cache struct {
 	Dir string
 	Enc Encoder
+	// Place writes path atomically, creating its directory, with what
+	// write puts into the file it is given.
+	Place func(path string, write func(f *os.File) error) error
 
 	mu       sync.Mutex
 	inflight map[string]*encodeCall
@@ -142,39 +146,17 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-// encodeFile encodes into a temporary file in Dir and renames it to path.
-func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps int) (err error) {
-	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
-		return fmt.Errorf("mediaconv: cache: %w", err)
+// encodeFile encodes src into path through Place.
+func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps int) error {
+	if c.Place == nil {
+		return fmt.Errorf("mediaconv: cache: %w", ErrNoPlace)
 	}
 	s, err := Open(src)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	tmp, err := os.CreateTemp(c.Dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("mediaconv: cache: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := c.Enc.EncodeMP3(ctx, s, channel, kbps, tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("mediaconv: cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("mediaconv: cache: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return fmt.Errorf("mediaconv: cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := c.Place(path, func(f *os.File) error { return c.Enc.EncodeMP3(ctx, s, channel, kbps, f) }); err != nil {
 		return fmt.Errorf("mediaconv: cache: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/testtool"
 )
 
@@ -60,7 +61,7 @@ func TestCacheConcurrentCallersShareOneEncode(t *testing.T) {
 	// shared, and the test would pass all the same).
 	gate := filepath.Join(t.TempDir(), "gate")
 	script, count := gatedLame(t, lame, gate)
-	c := &Cache{Dir: filepath.Join(t.TempDir(), "mp3"), Enc: Encoder{Path: script}}
+	c := &Cache{Dir: filepath.Join(t.TempDir(), "mp3"), Place: mediastore.Put, Enc: Encoder{Path: script}}
 	defer c.Close()
 	defer func() { _ = os.WriteFile(gate, nil, 0o644) }() // on failure too: Close waits for the encodes
 
@@ -140,7 +141,7 @@ func TestCacheConcurrentCallersShareOneEncode(t *testing.T) {
 func TestCacheErrors(t *testing.T) {
 	src := writeRecording(t, wav.FormatULaw, tones(2, 100))
 	dir := t.TempDir()
-	c := &Cache{Dir: dir, Enc: Encoder{Path: filepath.Join(dir, "no-lame")}}
+	c := &Cache{Dir: dir, Place: mediastore.Put, Enc: Encoder{Path: filepath.Join(dir, "no-lame")}}
 	defer c.Close()
 	ctx := context.Background()
 	tests := []struct {
@@ -176,7 +177,7 @@ func TestCacheCancelStopsEncode(t *testing.T) {
 	src := writeRecording(t, wav.FormatULaw, tones(2, 10*rate))
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	dir := t.TempDir()
-	c := &Cache{Dir: dir, Enc: Encoder{Path: fakeEncoder(t, "echo $$ > "+pidFile+"\nexec sleep 600\n")}}
+	c := &Cache{Dir: dir, Place: mediastore.Put, Enc: Encoder{Path: fakeEncoder(t, "echo $$ > "+pidFile+"\nexec sleep 600\n")}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -207,7 +208,7 @@ func TestCacheCancelStopsEncode(t *testing.T) {
 func TestCacheCloseStopsRunningEncode(t *testing.T) {
 	src := writeRecording(t, wav.FormatULaw, tones(2, 10*rate))
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	c := &Cache{Dir: t.TempDir(), Enc: Encoder{Path: fakeEncoder(t, "echo $$ > "+pidFile+"\nexec sleep 600\n")}}
+	c := &Cache{Dir: t.TempDir(), Place: mediastore.Put, Enc: Encoder{Path: fakeEncoder(t, "echo $$ > "+pidFile+"\nexec sleep 600\n")}}
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.MP3(context.Background(), "rec1", src, 0, 0)

@@ -39,6 +39,9 @@ var (
 	// letters, digits, '-', '_' and '.', or starting with '.').
 	ErrKey = errors.New("mediaconv: invalid cache key")
 
+	// ErrNoPlace is returned by Cache.MP3 when the Cache has no Place.
+	ErrNoPlace = errors.New("mediaconv: cache has no Place")
+
 	// ErrSeek is returned by PCMReader.Seek for a negative offset or an
 	// unknown whence.
 	ErrSeek = errors.New("mediaconv: invalid seek")

@@ -106,7 +106,12 @@ func TestWriteFile(t *testing.T) {
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v", st.Mode())
 	}
-	if err := mediastore.WriteFile(p, mediastore.Options{}, write("three")); err != nil {
+	if err := mediastore.WriteFile(p, mediastore.Options{}, func(f *os.File) error {
+		if !mediastore.IsTemp(filepath.Base(f.Name())) {
+			t.Errorf("temporary file %s: not IsTemp", f.Name())
+		}
+		return write("three")(f)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "three" {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Options tune WriteFile.
@@ -19,8 +20,8 @@ type Options struct {
 // directory (it may seek and WriteAt), which is then synced, closed, given
 // its mode, renamed (or, Exclusive, linked) to path, and the directory is
 // synced, so after a crash path is either absent, the old file, or the whole
-// new one. A temporary file is named ".<name>.*.tmp" and removed on error;
-// one left by a crash is garbage for whoever prunes the directory.
+// new one. A temporary file is named ".tmp-<name>-*" (IsTemp) and removed
+// on error; one left by a crash is garbage for whoever prunes the directory.
 func WriteFile(path string, o Options, write func(f *os.File) error) (err error) {
 	dir := filepath.Dir(path)
 	if o.MkdirAll {
@@ -28,7 +29,7 @@ func WriteFile(path string, o Options, write func(f *os.File) error) (err error)
 			return fmt.Errorf("mediastore: %w", err)
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("mediastore: %w", err)
 	}
@@ -67,6 +68,18 @@ func WriteFile(path string, o Options, write func(f *os.File) error) (err error)
 	}
 	return SyncDir(dir)
 }
+
+// Put is WriteFile with its directory created and the mode 0o600: the
+// placer of files a cache makes (mediaconv.Cache.Place).
+func Put(path string, write func(f *os.File) error) error {
+	return WriteFile(path, Options{MkdirAll: true}, write)
+}
+
+const tempPrefix = ".tmp-"
+
+// IsTemp tells whether a file name is one of WriteFile's temporary files
+// (in use by a write under way, or left by a crash).
+func IsTemp(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 
 // SyncDir makes a rename or a removal in dir durable.
 func SyncDir(dir string) error {

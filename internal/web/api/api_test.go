@@ -24,6 +24,7 @@ import (
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
 	"github.com/openrec/openrec/internal/web/auth"
@@ -102,7 +103,7 @@ func newEnv(t *testing.T, mut func(*api.Config)) *env {
 	}
 	cfg := api.Config{
 		Store: db, Users: db, Audit: db, DataDir: dir,
-		MP3:    &mediaconv.Cache{Dir: filepath.Join(dir, "cache"), Enc: mediaconv.Encoder{Path: testtool.Lookup("OPENREC_TEST_LAME", "lame")}},
+		MP3:    &mediaconv.Cache{Dir: filepath.Join(dir, "cache"), Place: mediastore.Put, Enc: mediaconv.Encoder{Path: testtool.Lookup("OPENREC_TEST_LAME", "lame")}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mut != nil {
@@ -596,7 +597,7 @@ func TestMediaMP3(t *testing.T) {
 
 func TestMP3WithoutEncoderIs501(t *testing.T) {
 	e := newEnv(t, func(c *api.Config) {
-		c.MP3 = &mediaconv.Cache{Dir: t.TempDir(), Enc: mediaconv.Encoder{Path: filepath.Join(t.TempDir(), "no-lame")}}
+		c.MP3 = &mediaconv.Cache{Dir: t.TempDir(), Place: mediastore.Put, Enc: mediaconv.Encoder{Path: filepath.Join(t.TempDir(), "no-lame")}}
 	})
 	var p api.Problem
 	if code := e.do(e.token("root"), "GET", "/api/v1/recordings/rec-a1/media?format=mp3", nil, &p); code != 501 || !strings.Contains(p.Detail, "lame") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 )
 
 // cryptMP3 caches the MP3s of recordings encrypted at rest without putting
@@ -61,34 +62,17 @@ func (c *cryptMP3) open(ctx context.Context, cache *mediaconv.Cache, key string,
 	return c.key.OpenFile(path)
 }
 
-// encode writes the encrypted MP3 to a temporary file (".tmp-…", removed
-// by the cache pruning if a crash leaves it) and renames it into place.
-func (c *cryptMP3) encode(ctx context.Context, cache *mediaconv.Cache, path string, src *mediaconv.Source, channel, kbps int) (err error) {
-	if err := os.MkdirAll(cache.Dir, 0o700); err != nil {
-		return fmt.Errorf("mp3 cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(cache.Dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("mp3 cache: %w", err)
-	}
-	defer func() {
+// encode writes the encrypted MP3 atomically (mediastore.WriteFile: a
+// crash leaves at most a ".…tmp" file, removed by the cache pruning).
+func (c *cryptMP3) encode(ctx context.Context, cache *mediaconv.Cache, path string, src *mediaconv.Source, channel, kbps int) error {
+	return mediastore.WriteFile(path, mediastore.Options{MkdirAll: true}, func(f *os.File) error {
+		ew, err := c.key.NewWriter(f)
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return err
 		}
-	}()
-	ew, err := c.key.NewWriter(tmp)
-	if err != nil {
-		return err
-	}
-	if err := cache.Enc.EncodeMP3(ctx, src, channel, kbps, ew); err != nil {
-		return err
-	}
-	if err := ew.Close(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("mp3 cache: %w", err)
-	}
-	return os.Rename(tmp.Name(), path)
+		if err := cache.Enc.EncodeMP3(ctx, src, channel, kbps, ew); err != nil {
+			return err
+		}
+		return ew.Close()
+	})
 }
