@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/openrec/openrec/internal/app"
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
@@ -641,8 +642,8 @@ type wavRepair struct {
 }
 
 // repairWAVHeader makes a copy of a WAV file that was still being written
-// playable: it walks the chunks up to "data" (the last chunk of a streaming
-// file), takes everything after the data header as samples, drops a trailing
+// playable: it finds the chunks up to "data" (the last chunk of a streaming
+// file) with wav.ParseChunks, takes everything after the data header as samples, drops a trailing
 // partial frame, and patches the RIFF size, the data size and the fact
 // chunk's sample count (RF64: the ds64 sizes) from the file's length. size is
 // the file's current length.
@@ -657,54 +658,12 @@ type wavRepair struct {
 //	   "data": samples
 func repairWAVHeader(f wavPatchFile, size int64) (wavRepair, error) {
 	var rep wavRepair
-	var hdr [12]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return rep, fmt.Errorf("%w: short RIFF header: %v", errBadWAV, err)
+	c, err := wav.ParseChunks(f, size)
+	if err != nil {
+		return rep, fmt.Errorf("%w: %w", errBadWAV, err)
 	}
-	rf64 := string(hdr[0:4]) == "RF64"
-	if (string(hdr[0:4]) != "RIFF" && !rf64) || string(hdr[8:12]) != "WAVE" {
-		return rep, fmt.Errorf("%w: no RIFF/WAVE signature", errBadWAV)
-	}
-	var ds64At, factAt int64 = -1, -1
-	off := int64(12)
-	for {
-		var ch [8]byte
-		if _, err := f.ReadAt(ch[:], off); err != nil {
-			return rep, fmt.Errorf("%w: no data chunk (at %d: %v)", errBadWAV, off, err)
-		}
-		id, csize := string(ch[0:4]), int64(binary.LittleEndian.Uint32(ch[4:8]))
-		body := off + 8
-		switch id {
-		case "data":
-			rep.DataOffset = body
-		case "ds64":
-			ds64At = body
-		case "fact":
-			factAt = body
-		case "fmt ":
-			var fmtb [14]byte
-			if csize < 14 {
-				return rep, fmt.Errorf("%w: fmt chunk of %d bytes", errBadWAV, csize)
-			}
-			if _, err := f.ReadAt(fmtb[:], body); err != nil {
-				return rep, fmt.Errorf("%w: short fmt chunk: %v", errBadWAV, err)
-			}
-			rep.BlockAlign = int64(binary.LittleEndian.Uint16(fmtb[12:14]))
-		}
-		if id == "data" {
-			break
-		}
-		if body+csize+csize%2 > size {
-			return rep, fmt.Errorf("%w: chunk %q at %d runs past the end", errBadWAV, id, off)
-		}
-		off = body + csize + csize%2
-	}
-	if rep.BlockAlign <= 0 {
-		return rep, fmt.Errorf("%w: no fmt chunk (or block align 0) before data", errBadWAV)
-	}
-	if rf64 && ds64At < 0 {
-		return rep, fmt.Errorf("%w: RF64 without ds64 chunk", errBadWAV)
-	}
+	rf64, ds64At, factAt := c.RF64, c.DS64Offset, c.FactOffset
+	rep.DataOffset, rep.BlockAlign = c.DataOffset, int64(c.Fmt.BlockAlign)
 	rep.Frames = max(size-rep.DataOffset, 0) / rep.BlockAlign
 	rep.DataBytes = rep.Frames * rep.BlockAlign
 	end := rep.DataOffset + rep.DataBytes

@@ -199,3 +199,36 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseChunks(f *testing.F) {
+	for _, format := range []Format{FormatULaw, FormatPCM16} {
+		path := filepath.Join(f.TempDir(), "seed.wav")
+		w, err := Create(path, format, 2, 8000)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if _, err := w.Write(make([]byte, 4*format.BytesPerSample())); err != nil {
+			f.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			f.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseChunks(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error %v wraps neither ErrInvalid nor ErrUnsupported", err)
+			}
+			return
+		}
+		if c.DataOffset < 20 || c.DataOffset > int64(len(b)) || c.Fmt.BlockAlign <= 0 {
+			t.Fatalf("inconsistent %+v of %d bytes", c, len(b))
+		}
+	})
+}
