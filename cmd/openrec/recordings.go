@@ -517,9 +517,8 @@ type exportOptions struct {
 // --encrypted.
 var errEncrypted = errors.New("the recording is encrypted at rest: pass --decrypt-keys FILE (age identities) for a plaintext WAV, or --encrypted for the file as stored")
 
-// exportRecording copies r's media to out through a temporary file in out's
-// directory, which is renamed (or, without force, hard-linked so that an
-// existing out is never replaced) into place.
+// exportRecording copies r's media to out with mediastore.WriteFile
+// (without force, Exclusive: an existing out is never replaced).
 func exportRecording(r *store.Recording, dataDir, out string, force bool, opt exportOptions) (exportResult, error) {
 	var res exportResult
 	if !force {
@@ -537,72 +536,60 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 		return res, err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
-	if err != nil {
-		return res, err
+	err = mediastore.WriteFile(out, mediastore.Options{Exclusive: !force}, func(tmp *os.File) error {
+		return copyExport(r, src, in, tmp, opt, &res)
+	})
+	if !force && errors.Is(err, fs.ErrExist) {
+		err = fmt.Errorf("%s: %w", out, errOutExists)
 	}
-	tmpName := tmp.Name()
-	defer func() {
-		tmp.Close()
-		os.Remove(tmpName)
-	}()
+	return res, err
+}
+
+// copyExport writes the export of r's media in (at src) to tmp: the
+// stored bytes (checked against r's sha256; a copy of a recording still
+// being written gets its WAV header repaired) or, decrypted, the
+// plaintext WAV.
+func copyExport(r *store.Recording, src string, in, tmp *os.File, opt exportOptions, res *exportResult) error {
 	isEncrypted := mediacrypt.Encrypted(in)
 	if isEncrypted && !opt.encrypted {
 		if opt.keys == nil && opt.serveKeys != "" {
 			k, err := mediacrypt.IdentityKeys(opt.serveKeys)
 			if err != nil {
-				return res, fmt.Errorf("%w (serve's decrypt_keys: %w)", errEncrypted, err)
+				return fmt.Errorf("%w (serve's decrypt_keys: %w)", errEncrypted, err)
 			}
 			opt.keys = k
 		}
 		if opt.keys == nil {
-			return res, errEncrypted
+			return errEncrypted
 		}
-		return res, exportDecrypted(r, src, in, tmp, tmpName, out, force, opt.keys, &res)
+		return exportDecrypted(r, src, in, tmp, opt.keys, res)
 	}
 	res.encrypted = isEncrypted
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), in)
 	if err != nil {
-		return res, fmt.Errorf("copy %s: %w", src, err)
+		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	res.size = n
-	if inProgress && !isEncrypted {
+	if res.inProgress && !isEncrypted {
 		rep, err := repairWAVHeader(tmp, n)
 		if err != nil {
-			return res, fmt.Errorf("repair copy of %s: %w", src, err)
+			return fmt.Errorf("repair copy of %s: %w", src, err)
 		}
 		res.size = rep.FileSize
 	} else if r.SHA256 != "" {
 		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, r.SHA256) {
-			return res, fmt.Errorf("%s: %w: got %s, want %s", src, errChecksum, got, r.SHA256)
+			return fmt.Errorf("%s: %w: got %s, want %s", src, errChecksum, got, r.SHA256)
 		}
 	}
-	return res, placeExport(tmp, tmpName, out, force)
-}
-
-// placeExport syncs and closes the temporary copy and moves it to out.
-func placeExport(tmp *os.File, tmpName, out string, force bool) error {
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	var err error
-	if force {
-		err = os.Rename(tmpName, out)
-	} else if err = os.Link(tmpName, out); errors.Is(err, fs.ErrExist) {
-		err = fmt.Errorf("%s: %w", out, errOutExists)
-	}
-	return err
+	return nil
 }
 
 // exportDecrypted writes the plaintext WAV of the encrypted recording in
 // (at src) to tmp, after checking the stored bytes against r's sha256
-// (the digest covers the encrypted file), and moves it to out. A recording
-// still being written decrypts to the prefix flushed so far.
-func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, tmpName, out string, force bool, keys *mediacrypt.Keys, res *exportResult) error {
+// (the digest covers the encrypted file). A recording still being written
+// decrypts to the prefix flushed so far.
+func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, keys *mediacrypt.Keys, res *exportResult) error {
 	if !res.inProgress && r.SHA256 != "" {
 		h := sha256.New()
 		if _, err := io.Copy(h, io.NewSectionReader(in, 0, 1<<62)); err != nil {
@@ -622,7 +609,7 @@ func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, 
 		return fmt.Errorf("decrypt %s: %w", src, err)
 	}
 	res.size, res.decrypted = n, true
-	return placeExport(tmp, tmpName, out, force)
+	return nil
 }
 
 // wavPatchFile is what repairWAVHeader needs: an *os.File in production.

@@ -665,7 +665,7 @@ func TestExportCompleted(t *testing.T) {
 	// No temporary files are left behind.
 	entries, _ := os.ReadDir(outDir)
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".tmp") {
+		if mediastore.IsTemp(e.Name()) {
 			t.Errorf("left %s behind", e.Name())
 		}
 	}
