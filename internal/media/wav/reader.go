@@ -38,15 +38,20 @@ func ReadFile(path string) (*File, error) {
 // WAVE_FORMAT_EXTENSIBLE), an optional fact chunk, and the data chunk;
 // other chunks before data are skipped and anything after it is ignored.
 // A data chunk shorter than its header claims (a file still being written,
-// or cut off) yields the whole frames present. Errors wrap ErrInvalid.
+// or cut off) yields the whole frames present. r is read to its end (the
+// header is parsed by ParseChunks). Errors wrap ErrInvalid.
 func Decode(r io.Reader) (*File, error) {
-	h, err := readHeader(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading: %w", ErrInvalid, err)
+	}
+	h, err := readHeader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(h.dataSize)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading data: %w", ErrInvalid, err)
+	data := b[h.dataOff:]
+	if int64(len(data)) > int64(h.dataSize) {
+		data = data[:h.dataSize]
 	}
 	frames := int64(len(data) / h.l.blockAlign)
 	return &File{
@@ -100,60 +105,22 @@ var extensibleTail = []byte{0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00
 
 const waveFormatExtensible = 0xFFFE
 
-// readHeader reads r up to the first sample byte.
-func readHeader(r io.Reader) (header, error) {
-	var b [12]byte
-	if _, err := io.ReadFull(r, b[:12]); err != nil {
-		return header{}, fmt.Errorf("%w: short RIFF header: %w", ErrInvalid, err)
+// readHeader reads the header of a RIFF/WAVE file (not RF64: this package
+// writes none) of size bytes with ParseChunks.
+func readHeader(r io.ReaderAt, size int64) (header, error) {
+	c, err := ParseChunks(r, size)
+	if err != nil {
+		return header{}, err
 	}
-	if string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return header{}, fmt.Errorf("%w: not a RIFF/WAVE file", ErrInvalid)
+	if c.RF64 {
+		return header{}, fmt.Errorf("%w: not a RIFF/WAVE file (RF64)", ErrInvalid)
 	}
-	riffSize := binary.LittleEndian.Uint32(b[4:8])
-	off := int64(12)
-	var (
-		l       layout
-		haveFmt bool
-	)
-	for {
-		if _, err := io.ReadFull(r, b[:8]); err != nil {
-			return header{}, fmt.Errorf("%w: no data chunk: %w", ErrInvalid, err)
-		}
-		off += 8
-		id := string(b[0:4])
-		size := binary.LittleEndian.Uint32(b[4:8])
-		switch id {
-		case "fmt ":
-			if haveFmt {
-				return header{}, fmt.Errorf("%w: second fmt chunk", ErrInvalid)
-			}
-			if size < 16 || size > maxFmtLen {
-				return header{}, fmt.Errorf("%w: fmt chunk of %d bytes", ErrInvalid, size)
-			}
-			body := make([]byte, size+size&1)
-			if _, err := io.ReadFull(r, body); err != nil {
-				return header{}, fmt.Errorf("%w: short fmt chunk: %w", ErrInvalid, err)
-			}
-			off += int64(len(body))
-			var err error
-			if l, err = parseFmt(body[:size]); err != nil {
-				return header{}, err
-			}
-			haveFmt = true
-		case "data":
-			if !haveFmt {
-				return header{}, fmt.Errorf("%w: data chunk before fmt chunk", ErrInvalid)
-			}
-			return header{l: l, dataOff: off, dataSize: size, riffSize: riffSize}, nil
-		default: // fact, LIST, ...: the frame count comes from the data chunk
-			skip := int64(size) + int64(size&1)
-			n, err := io.CopyN(io.Discard, r, skip)
-			off += n
-			if err != nil {
-				return header{}, fmt.Errorf("%w: short %q chunk: %w", ErrInvalid, id, err)
-			}
-		}
+	var b [4]byte
+	if err := readFullAt(r, b[:], 4); err != nil {
+		return header{}, fmt.Errorf("%w: short RIFF header", ErrInvalid)
 	}
+	l := layout{format: c.Fmt.Format, channels: c.Fmt.Channels, sampleRate: c.Fmt.SampleRate, blockAlign: c.Fmt.BlockAlign}
+	return header{l: l, dataOff: c.DataOffset, dataSize: c.DataSize, riffSize: binary.LittleEndian.Uint32(b[:])}, nil
 }
 
 // FmtChunk is the decoded body of a WAVE fmt chunk.

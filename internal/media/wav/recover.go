@@ -3,7 +3,6 @@ package wav
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,7 +58,7 @@ func repair(path string) (rec Recovered, err error) {
 	if err != nil {
 		return rec, err
 	}
-	h, err := readHeader(io.LimitReader(f, maxHeaderLen))
+	h, err := readHeader(f, st.Size())
 	if err != nil {
 		return rec, err
 	}

@@ -2,7 +2,6 @@ package wav
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"time"
 )
@@ -35,7 +34,7 @@ func Stat(path string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	h, err := readHeader(io.LimitReader(f, maxHeaderLen+maxFmtLen))
+	h, err := readHeader(f, st.Size())
 	if err != nil {
 		return Info{}, fmt.Errorf("wav: stat %s: %w", path, err)
 	}
