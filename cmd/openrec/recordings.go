@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,12 +38,10 @@ const dbFileName = "openrec.db"
 
 // Errors of the recordings commands.
 var (
-	errNoDatabase  = errors.New("no recordings database")
-	errChecksum    = errors.New("media file does not match the recorded sha256")
-	errOutExists   = errors.New("output file exists (use --force to overwrite)")
-	errNoMedia     = store.ErrNoMedia
-	errBadWAV      = errors.New("not a repairable WAV file")
-	errWAVTooLarge = errors.New("WAV data beyond 4 GiB in a RIFF (not RF64) header")
+	errNoDatabase = errors.New("no recordings database")
+	errChecksum   = errors.New("media file does not match the recorded sha256")
+	errOutExists  = errors.New("output file exists (use --force to overwrite)")
+	errNoMedia    = store.ErrNoMedia
 )
 
 // Default reasons stored by keep and discard.
@@ -572,11 +569,14 @@ func copyExport(r *store.Recording, src string, in, tmp *os.File, opt exportOpti
 	}
 	res.size = n
 	if res.inProgress && !isEncrypted {
-		rep, err := repairWAVHeader(tmp, n)
-		if err != nil {
+		if _, err := wav.Repair(tmp); err != nil {
 			return fmt.Errorf("repair copy of %s: %w", src, err)
 		}
-		res.size = rep.FileSize
+		st, err := tmp.Stat()
+		if err != nil {
+			return err
+		}
+		res.size = st.Size()
 	} else if r.SHA256 != "" {
 		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, r.SHA256) {
 			return fmt.Errorf("%s: %w: got %s, want %s", src, errChecksum, got, r.SHA256)
@@ -610,91 +610,6 @@ func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, 
 	}
 	res.size, res.decrypted = n, true
 	return nil
-}
-
-// wavPatchFile is what repairWAVHeader needs: an *os.File in production.
-type wavPatchFile interface {
-	io.ReaderAt
-	io.WriterAt
-	Truncate(size int64) error
-}
-
-// wavRepair describes a repaired WAV file.
-type wavRepair struct {
-	DataOffset int64 // first byte of the samples
-	DataBytes  int64 // whole frames only
-	BlockAlign int64 // bytes per frame (all channels)
-	Frames     int64
-	FileSize   int64 // after truncation (and the pad byte of an odd data chunk)
-}
-
-// repairWAVHeader makes a copy of a WAV file that was still being written
-// playable: it finds the chunks up to "data" (the last chunk of a streaming
-// file) with wav.ParseChunks, takes everything after the data header as samples, drops a trailing
-// partial frame, and patches the RIFF size, the data size and the fact
-// chunk's sample count (RF64: the ds64 sizes) from the file's length. size is
-// the file's current length.
-//
-// RIFF layout (Microsoft RIFF/WAVE; EBU Tech 3306 for RF64):
-//
-//	0  "RIFF" | "RF64"   4  size-8 (0xFFFFFFFF in RF64)   8  "WAVE"
-//	12 chunks: id[4] size[4 LE] body, padded to an even length:
-//	   "ds64" (RF64 only, first): riffSize[8] dataSize[8] sampleCount[8] ...
-//	   "fmt ": formatTag[2] channels[2] rate[4] byteRate[4] blockAlign[2] ...
-//	   "fact": sampleLength[4] (frames; present for µ-law / A-law)
-//	   "data": samples
-func repairWAVHeader(f wavPatchFile, size int64) (wavRepair, error) {
-	var rep wavRepair
-	c, err := wav.ParseChunks(f, size)
-	if err != nil {
-		return rep, fmt.Errorf("%w: %w", errBadWAV, err)
-	}
-	rf64, ds64At, factAt := c.RF64, c.DS64Offset, c.FactOffset
-	rep.DataOffset, rep.BlockAlign = c.DataOffset, int64(c.Fmt.BlockAlign)
-	rep.Frames = max(size-rep.DataOffset, 0) / rep.BlockAlign
-	rep.DataBytes = rep.Frames * rep.BlockAlign
-	end := rep.DataOffset + rep.DataBytes
-	rep.FileSize = end
-	if rep.DataBytes%2 == 1 {
-		rep.FileSize++ // RIFF pads odd chunks with one zero byte
-	}
-	if !rf64 && rep.FileSize-8 > 0xFFFFFFFF {
-		return rep, errWAVTooLarge
-	}
-	if err := f.Truncate(end); err != nil {
-		return rep, err
-	}
-	if rep.FileSize > end {
-		if _, err := f.WriteAt([]byte{0}, end); err != nil {
-			return rep, err
-		}
-	}
-	put32 := func(at, v int64) error {
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(v))
-		_, err := f.WriteAt(b[:], at)
-		return err
-	}
-	put64 := func(at, v int64) error {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(v))
-		_, err := f.WriteAt(b[:], at)
-		return err
-	}
-	var patches []error
-	if rf64 {
-		patches = append(patches, put32(4, 0xFFFFFFFF), put32(rep.DataOffset-4, 0xFFFFFFFF),
-			put64(ds64At, rep.FileSize-8), put64(ds64At+8, rep.DataBytes), put64(ds64At+16, rep.Frames))
-		if factAt >= 0 {
-			patches = append(patches, put32(factAt, 0xFFFFFFFF))
-		}
-	} else {
-		patches = append(patches, put32(4, rep.FileSize-8), put32(rep.DataOffset-4, rep.DataBytes))
-		if factAt >= 0 {
-			patches = append(patches, put32(factAt, min(rep.Frames, 0xFFFFFFFF)))
-		}
-	}
-	return rep, errors.Join(patches...)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -320,7 +319,6 @@ func TestShowUnknown(t *testing.T) {
 // optional extra chunk before data, then data whose declared size is
 // declared (a streaming writer's header may lag the bytes).
 type wavFile struct {
-	rf64       bool
 	formatTag  uint16
 	channels   uint16
 	bits       uint16
@@ -342,17 +340,9 @@ func (w wavFile) bytes() []byte {
 			b.WriteByte(0)
 		}
 	}
-	if w.rf64 {
-		b.WriteString("RF64")
-		le(uint32(0xFFFFFFFF))
-	} else {
-		b.WriteString("RIFF")
-		le(uint32(0))
-	}
+	b.WriteString("RIFF")
+	le(uint32(0))
 	b.WriteString("WAVE")
-	if w.rf64 {
-		chunk("ds64", make([]byte, 28))
-	}
 	rate := w.sampleRate
 	if rate == 0 {
 		rate = 8000
@@ -389,8 +379,8 @@ type wavHeader struct {
 	blockAlign, formatTag uint16
 }
 
-// parseWAVForTest reads back the header fields independently of
-// repairWAVHeader.
+// parseWAVForTest reads back the header fields independently of the
+// export's header repair (wav.Repair).
 func parseWAVForTest(t *testing.T, b []byte) wavHeader {
 	t.Helper()
 	var h wavHeader
@@ -421,153 +411,6 @@ func parseWAVForTest(t *testing.T, b []byte) wavHeader {
 	}
 	t.Fatal("no data chunk")
 	return h
-}
-
-func TestRepairWAVHeader(t *testing.T) {
-	seq := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(i*7 + 1)
-		}
-		return b
-	}
-	tests := []struct {
-		name       string
-		wav        wavFile
-		wantFrames int64
-		wantPad    bool
-	}{
-		{"ulaw stereo, partial frame, header sizes 0", wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, data: seq(801)}, 400, false},
-		{"alaw stereo, stale sizes", wavFile{formatTag: 6, channels: 2, bits: 8, fact: true, declared: 100, data: seq(1000)}, 500, false},
-		{"pcm16 stereo, 3 extra bytes", wavFile{formatTag: 1, channels: 2, bits: 16, data: seq(4*123 + 3)}, 123, false},
-		{"ulaw mono, odd data gets a pad byte", wavFile{formatTag: 7, channels: 1, bits: 8, fact: true, data: seq(333)}, 333, true},
-		{"chunk before data", wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, extra: "LIST", data: seq(64)}, 32, false},
-		{"no samples yet", wavFile{formatTag: 7, channels: 2, bits: 8, fact: true}, 0, false},
-		{"only a partial frame", wavFile{formatTag: 1, channels: 2, bits: 16, data: seq(3)}, 0, false},
-		{"rf64", wavFile{rf64: true, formatTag: 7, channels: 2, bits: 8, fact: true, declared: 0xFFFFFFFF, data: seq(41)}, 20, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := tt.wav.bytes()
-			m := &memFile{b: append([]byte{}, in...)}
-			rep, err := repairWAVHeader(m, int64(len(in)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			align := int64(tt.wav.channels * tt.wav.bits / 8)
-			if rep.Frames != tt.wantFrames || rep.BlockAlign != align || rep.DataBytes != tt.wantFrames*align {
-				t.Errorf("repair = %+v, want %d frames of %d bytes", rep, tt.wantFrames, align)
-			}
-			if int64(len(m.b)) != rep.FileSize {
-				t.Errorf("file is %d bytes, repair says %d", len(m.b), rep.FileSize)
-			}
-			h := parseWAVForTest(t, m.b)
-			wantSize := int64(h.dataOffset) + rep.DataBytes
-			if tt.wantPad {
-				wantSize++
-				if m.b[len(m.b)-1] != 0 {
-					t.Error("pad byte is not zero")
-				}
-			}
-			if int64(len(m.b)) != wantSize {
-				t.Errorf("file size %d, want %d", len(m.b), wantSize)
-			}
-			if tt.wav.rf64 {
-				if h.riff != "RF64" || h.riffSizeV != 0xFFFFFFFF || h.dataSizeV != 0xFFFFFFFF {
-					t.Errorf("RF64 32-bit fields = %s %x %x", h.riff, h.riffSizeV, h.dataSizeV)
-				}
-				if h.ds64Riff != uint64(len(m.b)-8) || h.ds64Data != uint64(rep.DataBytes) || h.ds64Frames != uint64(rep.Frames) {
-					t.Errorf("ds64 = %d/%d/%d, want %d/%d/%d", h.ds64Riff, h.ds64Data, h.ds64Frames, len(m.b)-8, rep.DataBytes, rep.Frames)
-				}
-			} else {
-				if h.riff != "RIFF" || h.wave != "WAVE" || h.riffSizeV != uint32(len(m.b)-8) {
-					t.Errorf("RIFF size = %d, want %d", h.riffSizeV, len(m.b)-8)
-				}
-				if int64(h.dataSizeV) != rep.DataBytes {
-					t.Errorf("data size = %d, want %d", h.dataSizeV, rep.DataBytes)
-				}
-				if tt.wav.fact && int64(h.factV) != rep.Frames {
-					t.Errorf("fact = %d, want %d", h.factV, rep.Frames)
-				}
-			}
-			// Samples are untouched.
-			if !bytes.Equal(m.b[h.dataOffset:h.dataOffset+int(rep.DataBytes)], in[h.dataOffset:h.dataOffset+int(rep.DataBytes)]) {
-				t.Error("samples changed")
-			}
-		})
-	}
-}
-
-func TestRepairWAVHeaderErrors(t *testing.T) {
-	good := wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, data: make([]byte, 10)}.bytes()
-	tests := []struct {
-		name string
-		b    []byte
-	}{
-		{"empty", nil},
-		{"short", good[:10]},
-		{"not riff", append([]byte("RIFX"), good[4:]...)},
-		{"not wave", append(append(append([]byte{}, good[:8]...), "AVI "...), good[12:]...)},
-		{"header without data chunk", good[:12+8+18]},
-		{"data before fmt", append(append([]byte{}, good[:12]...), "data\x00\x00\x00\x00\x01\x02"...)},
-		{"rf64 without ds64", append([]byte("RF64"), good[4:]...)},
-		{"chunk past end", append(append([]byte{}, good[:12]...), "JUNK\xff\xff\x00\x00"...)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := repairWAVHeader(&memFile{b: append([]byte{}, tt.b...)}, int64(len(tt.b)))
-			if !errors.Is(err, errBadWAV) {
-				t.Fatalf("err = %v, want errBadWAV", err)
-			}
-		})
-	}
-}
-
-func FuzzRepairWAVHeader(f *testing.F) {
-	f.Add(wavFile{formatTag: 7, channels: 2, bits: 8, fact: true, data: make([]byte, 9)}.bytes())
-	f.Add(wavFile{formatTag: 1, channels: 1, bits: 16, extra: "LIST", data: make([]byte, 9)}.bytes())
-	f.Add(wavFile{rf64: true, formatTag: 7, channels: 2, bits: 8, fact: true, data: make([]byte, 9)}.bytes())
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m := &memFile{b: append([]byte{}, b...)}
-		rep, err := repairWAVHeader(m, int64(len(b)))
-		if err != nil {
-			return
-		}
-		if int64(len(m.b)) != rep.FileSize || rep.DataBytes != rep.Frames*rep.BlockAlign || rep.DataBytes < 0 ||
-			rep.DataOffset+rep.DataBytes > rep.FileSize || rep.FileSize > int64(len(b))+1 {
-			t.Fatalf("inconsistent repair %+v of %d bytes (now %d)", rep, len(b), len(m.b))
-		}
-	})
-}
-
-// memFile is an in-memory wavPatchFile.
-type memFile struct{ b []byte }
-
-func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(m.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, m.b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
-	if end := off + int64(len(p)); end > int64(len(m.b)) {
-		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
-	}
-	return copy(m.b[off:], p), nil
-}
-
-func (m *memFile) Truncate(size int64) error {
-	if size <= int64(len(m.b)) {
-		m.b = m.b[:size]
-	} else {
-		m.b = append(m.b, make([]byte, size-int64(len(m.b)))...)
-	}
-	return nil
 }
 
 func writeMedia(t *testing.T, dir, rel string, b []byte) {

@@ -54,6 +54,15 @@ func repair(path string) (rec Recovered, err error) {
 			err = cerr
 		}
 	}()
+	return Repair(f)
+}
+
+// Repair rewrites, in place, the header of a WAV file this package was
+// writing (a .part file, or a copy of one) from the file's size: a trailing
+// partial frame is dropped, the sizes and the fact count are set, and f is
+// synced. Recovered.Path is left empty. Errors wrap ErrInvalid for a file
+// whose header was never written or was not written by this package.
+func Repair(f *os.File) (rec Recovered, err error) {
 	st, err := f.Stat()
 	if err != nil {
 		return rec, err
