@@ -695,7 +695,7 @@ func writeDetail(w io.Writer, r *store.Recording) error {
 	field("Codecs", dash(strings.Join(r.Codecs, ", ")))
 	field("Format", dash(r.Format))
 	field("Media", dash(r.MediaPath))
-	if mediacrypt.IsEncryptedFile(r.MediaPath) || mediacrypt.IsEncryptedFile(r.MediaPath+".part") {
+	if mediacrypt.IsEncryptedFile(r.MediaPath) || mediacrypt.IsEncryptedFile(mediastore.Part(r.MediaPath)) {
 		field("Encrypted", "at rest (age); export --decrypt-keys FILE for a plaintext WAV")
 	}
 	field("Size", fmt.Sprintf("%d bytes", r.SizeBytes))

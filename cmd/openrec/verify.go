@@ -252,7 +252,7 @@ func orphanManifests(ctx context.Context, db *sqlite.DB, mediaDir string, seen m
 			return err
 		}
 		name := d.Name()
-		if d.IsDir() || !strings.HasSuffix(name, ".manifest.json") || strings.HasPrefix(name, ".") {
+		if d.IsDir() || !strings.HasSuffix(name, mediastore.ManifestExt) || strings.HasPrefix(name, ".") {
 			return nil
 		}
 		m, err := seal.Read(path)

@@ -120,7 +120,7 @@ func (p dataPerms) shareRecording(dataDir string, r *store.Recording) error {
 	}
 	var errs []error
 	for _, f := range mediastore.Files(r, "") {
-		if strings.HasSuffix(f, ".part") {
+		if strings.HasSuffix(f, mediastore.PartSuffix) {
 			continue
 		}
 		if fi, err := os.Lstat(f); err != nil || !fi.Mode().IsRegular() {
@@ -155,7 +155,7 @@ func (p dataPerms) shareExisting(ctx context.Context, media string, log *slog.Lo
 		switch {
 		case e.IsDir():
 			return p.shareDir(path)
-		case e.Type().IsRegular() && !strings.HasSuffix(path, ".part"):
+		case e.Type().IsRegular() && !strings.HasSuffix(path, mediastore.PartSuffix):
 			n++
 			return p.shareFile(path)
 		}

@@ -21,11 +21,16 @@
 //
 // # Another back end
 //
-// The functions here name files on a local disk. Callers that only need to
-// find, read or delete a recording's objects keep to the names this package
-// gives (Locate, Files, WriteFile); an object store (S3) would be added as a
-// second implementation of the small interfaces those callers declare for
-// themselves (a Deleter in store/expire, a media opener in web/api), with
-// keys built from the same layout — the day prefix and base name — so no
-// caller spells a path or a suffix of its own.
+// The functions here name files on a local disk, and callers use them
+// directly. An object store (S3) is added without touching the callers'
+// logic this way: each consumer declares the few operations it needs as an
+// interface of its own (expire: the files of a recording and remove; the
+// API: open for reading with Range; the MP3 cache: Place, already a
+// function field of mediaconv.Cache; the recorder: create, sync, finish),
+// this package provides a Disk type implementing them with the functions
+// below, and an S3 type implements them with keys made of the same layout
+// (the day prefix and base name, the suffixes above), WriteFile becoming a
+// single PUT (objects are replaced atomically) and a finished .part a
+// multipart upload completed on finish. The wiring (app, cmd) picks one.
+// Not done yet: only the MP3 cache takes its writer as a value today.
 package mediastore
