@@ -66,11 +66,7 @@ func (c *Cache) MP3(ctx context.Context, key, src string, channel, kbps int) (st
 	if err != nil {
 		return "", err
 	}
-	chName := "all"
-	if channel >= 0 {
-		chName = "ch" + strconv.Itoa(channel)
-	}
-	name := fmt.Sprintf("%s.%s.%dk.mp3", key, chName, kbps)
+	name := MP3Name(key, channel, kbps)
 	path := filepath.Join(c.Dir, name)
 
 	c.mu.Lock()
@@ -160,6 +156,16 @@ func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps 
 		return fmt.Errorf("mediaconv: cache: %w", err)
 	}
 	return nil
+}
+
+// MP3Name is the cache file name of the MP3 of channel (-1 = all) at kbps
+// for key: "<key>.<channel>.<kbps>k.mp3", channel "all" or "ch<N>".
+func MP3Name(key string, channel, kbps int) string {
+	chName := "all"
+	if channel >= 0 {
+		chName = "ch" + strconv.Itoa(channel)
+	}
+	return fmt.Sprintf("%s.%s.%dk.mp3", key, chName, kbps)
 }
 
 // checkKey accepts keys made of ASCII letters, digits, '-', '_' and '.',

@@ -26,6 +26,11 @@ const (
 // prefix>.<variant>.mp3".
 var MP3CacheDir = filepath.Join("cache", "mp3")
 
+// MP3Key is the MP3 cache key of r, "<id>-<sha256>": the id first, so that
+// Files finds a recording's cached MP3s, the digest so that a changed
+// recording is never served a stale MP3.
+func MP3Key(r *store.Recording) string { return r.ID + "-" + r.SHA256 }
+
 // Layout places new recordings under Root (<data-dir>/media).
 type Layout struct {
 	Root string

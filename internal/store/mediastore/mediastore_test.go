@@ -50,6 +50,9 @@ func TestFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if k := mediastore.MP3Key(&store.Recording{ID: "R1", SHA256: "ab"}); k != "R1-ab" {
+		t.Errorf("MP3Key = %s", k)
+	}
 	got := mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.wav")}, dir)
 	want := []string{m, m + ".part", filepath.Join(dir, "media", "R1.sdp"), filepath.Join(dir, "media", "R1.manifest.json"),
 		m + ".rewrap", mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}

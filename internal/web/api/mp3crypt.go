@@ -2,10 +2,8 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 
 	"github.com/openrec/openrec/internal/media/mediaconv"
@@ -36,11 +34,7 @@ func (c *cryptMP3) open(ctx context.Context, cache *mediaconv.Cache, key string,
 	if c.err != nil {
 		return nil, c.err
 	}
-	chName := "all"
-	if channel >= 0 {
-		chName = "ch" + strconv.Itoa(channel)
-	}
-	path := filepath.Join(cache.Dir, fmt.Sprintf("%s.%s.%dk.mp3.age", key, chName, kbps))
+	path := filepath.Join(cache.Dir, mediaconv.MP3Name(key, channel, kbps)+".age")
 	c.mu.Lock()
 	if c.busy == nil {
 		c.busy = map[string]*sync.Mutex{}

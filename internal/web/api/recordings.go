@@ -532,14 +532,14 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			// No plaintext on disk: cached encrypted (cryptMP3).
 			var mr *mediacrypt.Reader
 			if kbps, err = src.MP3Bitrate(channel, kbps); err == nil {
-				mr, err = s.mp3enc.open(r.Context(), s.cfg.MP3, rec.ID+"-"+rec.SHA256, src, channel, kbps)
+				mr, err = s.mp3enc.open(r.Context(), s.cfg.MP3, mediastore.MP3Key(rec), src, channel, kbps)
 			}
 			if err == nil {
 				defer mr.Close()
 				content = io.NewSectionReader(mr, 0, mr.Size())
 			}
 		} else {
-			mp3, err = s.cfg.MP3.MP3(r.Context(), rec.ID+"-"+rec.SHA256, path, channel, kbps)
+			mp3, err = s.cfg.MP3.MP3(r.Context(), mediastore.MP3Key(rec), path, channel, kbps)
 		}
 		switch {
 		case errors.Is(err, mediaconv.ErrNoEncoder):
