@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -235,12 +236,21 @@ func TestCaptureBadInput(t *testing.T) {
 	if err := os.WriteFile(cut, full[:len(full)*2/3], 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// a pcap of a link type nothing can decode (USER0): unusable, not
+	// "0 calls" and exit 0
+	user0 := filepath.Join(dir, "user0.pcap")
+	bad := append([]byte(nil), full...)
+	binary.LittleEndian.PutUint32(bad[20:24], 147)
+	if err := os.WriteFile(user0, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"capture", "--pcap", filepath.Join(dir, "missing.pcap")}, "no such file"},
 		{[]string{"capture", "--pcap", junk}, "not a pcap or pcapng file"},
+		{[]string{"capture", "--pcap", user0}, "link type not supported: 147"},
 		{[]string{"capture"}, "exactly one of --pcap FILE or --interface IF"},
 		{[]string{"capture", "--pcap", good, "--interface", "lo"}, "exactly one of"},
 		{[]string{"capture", "--pcap", good, "--bpf", "udp and ("}, "--bpf"},
