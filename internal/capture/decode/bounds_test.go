@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -84,4 +85,71 @@ func TestDedupBoundedWithoutClock(t *testing.T) {
 	if d.Stats().Duplicates != 1 {
 		t.Fatalf("stats %+v", d.Stats())
 	}
+}
+
+// FuzzDecoderStream: any sequence of frames (fragments of one packet and
+// of many, TCP segments in any order, tunnels, garbage), of any link type
+// the decoder accepts, with capture times that stand still or go back,
+// never makes the decoder panic, and its held state stays within bounds.
+func FuzzDecoderStream(f *testing.F) {
+	sep := []byte{0xde, 0xad, 0xbe, 0xef}
+	join := func(parts ...[]byte) []byte {
+		var out []byte
+		for _, p := range parts {
+			out = append(append(out, p...), sep...)
+		}
+		return out
+	}
+	eth4 := &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Id: 9, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	u := &layers.UDP{SrcPort: 5060, DstPort: 5060}
+	_ = u.SetNetworkLayerForChecksum(ip)
+	whole := ser(f, u, gopacket.Payload(bytes.Repeat([]byte("INVITE "), 300)))
+	f1, f2 := *ip, *ip
+	f1.Flags = layers.IPv4MoreFragments
+	f2.FragOffset = 1480 / 8
+	frag1 := ser(f, eth4, &f1, gopacket.Payload(whole[:1480]))
+	frag2 := ser(f, eth4, &f2, gopacket.Payload(whole[1480:]))
+	seg := func(seq uint32, p string, syn bool) []byte {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Id: uint16(seq), Protocol: layers.IPProtocolTCP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+		tc := &layers.TCP{SrcPort: 40000, DstPort: 5060, Seq: seq, SYN: syn, ACK: !syn, Window: 1000}
+		_ = tc.SetNetworkLayerForChecksum(ip)
+		return ser(f, eth4, ip, tc, gopacket.Payload(p))
+	}
+	f.Add(join(frag2, frag1, frag1, frag2), uint8(0), uint16(0))
+	f.Add(join(seg(99, "", true), seg(105, "world", false), seg(100, "hello", false), seg(100, "HELLO", false)), uint8(0), uint16(0x0f0f))
+	f.Add(join(udpFrame(f, 1, []byte("x")), []byte{1, 2, 3}, frag1), uint8(1), uint16(0xffff))
+	f.Fuzz(func(t *testing.T, data []byte, link uint8, clock uint16) {
+		lts := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLoop}
+		d := New(Config{LinkType: lts[int(link)%len(lts)], DedupWindow: time.Duration(link%3) * 10 * time.Millisecond}, func(*Datagram) {})
+		now := t0
+		for i, fr := range splitFrames(data, sep) {
+			switch clock >> (2 * (i % 8)) & 3 {
+			case 1:
+				now = now.Add(time.Second)
+			case 2:
+				now = now.Add(-time.Second) // a capture whose clock goes back
+			case 3:
+				d.Tick(now.Add(time.Duration(i) * time.Minute))
+			}
+			d.Frame(now, fr)
+			if d.fragHeld > maxFragHeld || len(d.seen) > maxSeen {
+				t.Fatalf("held %d fragment bytes, %d hashes", d.fragHeld, len(d.seen))
+			}
+		}
+		d.Close()
+	})
+}
+
+func splitFrames(b, sep []byte) [][]byte {
+	var out [][]byte
+	for len(out) < 256 {
+		i := bytes.Index(b, sep)
+		if i < 0 {
+			break
+		}
+		out = append(out, b[:i])
+		b = b[i+len(sep):]
+	}
+	return append(out, b)
 }
