@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/openrec/openrec/internal/capture/capturetest"
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
@@ -285,4 +288,65 @@ func TestCaptureBPF(t *testing.T) {
 		t.Fatalf("recordings %+v, want only bpf-a", recs)
 	}
 	checkTones(t, recs[0], [2]float64{toneCaller, toneCallee}, time.Second)
+}
+
+// TestCaptureMixedLinkTypes: a pcapng whose interfaces have different
+// link types (dumpcap -i eth0 -i any) is read with the first interface's;
+// the packets of the others are skipped, and the command says so instead
+// of leaving their calls out silently.
+func TestCaptureMixedLinkTypes(t *testing.T) {
+	t.Parallel()
+	plain := writePcap(t, capturetest.Options{}, capCall("mixed@10.0.0.1", 0, time.Second))
+	in, err := os.Open(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	rd, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mixed.pcapng")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pcapgo.NewNgWriterInterface(out, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anyIf, err := w.AddInterface(pcapgo.NgInterface{Name: "any", LinkType: layers.LinkTypeLinuxSLL, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := rd.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ci.InterfaceIndex = 0
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+		ci.InterfaceIndex = anyIf
+		ci.CaptureLength, ci.Length = 16+len(data), 16+len(data)
+		if err := w.WritePacket(ci, make([]byte, 16+len(data))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	o, err := run(t, "capture", "--pcap", path, "--data-dir", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, o)
+	}
+	if !strings.Contains(o, "were skipped: any (Linux SLL)") {
+		t.Errorf("no word of the skipped interface:\n%s", o)
+	}
+	if recs := listJSON(t, data); len(recs) != 1 {
+		t.Errorf("%d recordings", len(recs))
+	}
 }

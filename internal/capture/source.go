@@ -91,5 +91,27 @@ func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 // LinkType implements Source.
 func (f *File) LinkType() layers.LinkType { return f.rd.LinkType() }
 
+// OtherLinkTypes names the interfaces of a pcapng file (read so far) whose
+// link type is not the first interface's: their packets were skipped (one
+// decoder per file), which the caller should say.
+func (f *File) OtherLinkTypes() []string {
+	ng, ok := f.rd.(*pcapgo.NgReader)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := range ng.NInterfaces() {
+		intf, err := ng.Interface(i)
+		if err == nil && intf.LinkType != ng.LinkType() {
+			name := intf.Name
+			if name == "" {
+				name = fmt.Sprintf("#%d", i)
+			}
+			out = append(out, fmt.Sprintf("%s (%s)", name, intf.LinkType))
+		}
+	}
+	return out
+}
+
 // Close closes the file.
 func (f *File) Close() error { return f.f.Close() }
