@@ -301,6 +301,7 @@ func (d *Decoder) ipv4(ip *layers.IPv4) {
 		d.holdFragment(len(ip.Payload))
 		whole, err := d.def4.DefragIPv4WithTimestamp(ip, d.now)
 		if err != nil {
+			d.fragHeld = max(0, d.fragHeld-len(ip.Payload)) // refused, not held
 			d.stats.Malformed++
 			return
 		}
