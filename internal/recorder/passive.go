@@ -11,7 +11,6 @@ import (
 	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/media/codec"
 	"github.com/openrec/openrec/internal/media/mixer"
-	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
 )
 
@@ -105,7 +104,11 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 	}
 	dir := filepath.Join(r.MediaDir(), now.UTC().Format("2006/01/02"))
 	rec.MediaPath = filepath.Join(dir, id+".wav")
-	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
+	// Encrypted at rest like every other recording when encryption is on.
+	if r.encrypts() {
+		c.tenant = r.recipientTenant(rec, spec.Source, now)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
 	if err != nil {
 		return nil, errf("create media file: %w", err)
 	}
