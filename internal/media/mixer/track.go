@@ -371,7 +371,9 @@ func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
 	if arr >= pos-refineThreshold {
 		return pos
 	}
-	delta := max(arr-pos, -(refineMax - t.refined))
+	// Never move audio already placed behind what is final (it would be
+	// dropped), and 250 ms at most in all.
+	delta := max(arr-pos, -(refineMax - t.refined), t.final-t.anchorPos)
 	if delta >= 0 {
 		return pos
 	}
@@ -417,6 +419,7 @@ func (t *Track) audio(s samples, e ptEntry, slot *seqSlot, ext, extTS, arrNS int
 		t.m.log.Debug("mixer: timestamp jump, re-anchoring", "channel", t.ch, "samples", pos-t.written)
 		t.anchorAtArrival(arrNS, extTS)
 		t.sr.have = false
+		t.refine = false // anchored on a late packet: its arrival says nothing about delay
 		pos = t.anchorPos
 		if pos+n > t.written+t.size {
 			t.stats.Late++ // Flush is behind by more than MaxAhead
