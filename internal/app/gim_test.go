@@ -125,3 +125,57 @@ func testPollMetric(t *testing.T, env *ccEnv, want bool) {
 func alerted(metrics string) bool {
 	return strings.Contains(metrics, orphanAlert+" ") && !strings.Contains(metrics, orphanAlert+" 0\n")
 }
+
+// TestGIMCaptureLookup (issue 19 item 4, passive): an observed call from
+// the customer to agent DN 5004, which openrec does not follow
+// (dn_include 5001-5003, so EPR matching finds no CTI call), gets the
+// CallUUID and GEN_* data of SIP Server's call on 5004 from the lookup.
+func TestGIMCaptureLookup(t *testing.T) {
+	env := startEPR(t, eprCall(), gimSettings(""))
+	time.Sleep(time.Until(env.start.Add(-300 * time.Millisecond)))
+	step(t, env.sim, gimScenario)
+	rec := capturedRecording(t, env)
+	c1, _ := env.sim.Call("c1")
+	if rec.Mode != store.ModePassive || rec.Correlation != "gim" || rec.CallUUID != c1.CallUUID {
+		t.Fatalf("mode %s correlation %q CallUUID %q, want passive, gim, %q\n%s", rec.Mode, rec.Correlation, rec.CallUUID, c1.CallUUID, env.logs.String())
+	}
+	if rec.ExternalData["GEN_USR_Segment"] != "Gold" || len(rec.Couples) != 1 || rec.Couples[0].ThisDN != "5004" {
+		t.Errorf("external data %v couples %+v", rec.ExternalData, rec.Couples)
+	}
+	if logs := env.logs.String(); strings.Contains(logs, "failed recording") || strings.Contains(logs, "matches no call") {
+		t.Errorf("failed-recording alert for a call SIP Server controls:\n%s", logs)
+	}
+}
+
+// TestGIMCaptureNotControlled: an observed call between two numbers SIP
+// Server knows nothing about is stored as not contact-center controlled,
+// and no failed-recording alert is logged.
+func TestGIMCaptureNotControlled(t *testing.T) {
+	call := eprCall()
+	call.Caller.DN, call.Callee.DN = "+15559990000", "+15558880000"
+	env := startEPR(t, call, gimSettings(""))
+	rec := capturedRecording(t, env)
+	if rec.Correlation != "not-cc-controlled" || rec.ExternalData["CC_CONTROLLED"] != "no" || rec.CallUUID != "" {
+		t.Fatalf("correlation %q external data %v CallUUID %q\n%s", rec.Correlation, rec.ExternalData, rec.CallUUID, env.logs.String())
+	}
+	time.Sleep(500 * time.Millisecond)
+	logs := env.logs.String()
+	if !strings.Contains(logs, "not contact-center controlled") || strings.Contains(logs, "failed recording") || strings.Contains(logs, "matches no call") {
+		t.Errorf("want the not-controlled log line and no failed-recording alert:\n%s", logs)
+	}
+}
+
+func capturedRecording(t *testing.T, env *eprEnv) store.Recording {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		recs := listStore(t, env.cfg.DataDir)
+		if len(recs) == 1 && recs[0].Status != store.StatusRecording {
+			return recs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finished recording: %+v\n%s", recs, env.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

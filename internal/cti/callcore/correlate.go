@@ -318,8 +318,12 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	if len(couples) == 0 && recordedDN != "" {
 		// The recorded DN joined the call while the CTI link was down: no
 		// event described its couple. The recording is still this call's.
+		other := s.OtherDN
+		if recordedDN != s.RecordedDN { // GIM found the call on the other DN
+			other = s.RecordedDN
+		}
 		couples = []store.Couple{{StartMS: 0, EndMS: end.Sub(s.Start).Milliseconds(), ThisDN: recordedDN,
-			OtherDN: s.OtherDN, ConnID: calls[0].ConnID.String(), CallUUID: calls[0].CallUUID}}
+			OtherDN: other, ConnID: calls[0].ConnID.String(), CallUUID: calls[0].CallUUID}}
 	}
 	return couples, ext, corr
 }
