@@ -98,6 +98,16 @@ func (c *Core) startGIM(s recorder.Session) {
 	}()
 }
 
+// finished reports whether the lookup is over (its fields can be read).
+func (l *gimLookup) finished() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (l *gimLookup) callUUID() string {
 	if l.call != nil {
 		return l.call.CallUUID

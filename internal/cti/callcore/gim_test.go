@@ -81,16 +81,21 @@ func startGIMCore(t *testing.T, l *gimLink, gim bool) *Core {
 	return c
 }
 
-// record runs a recording of dn/other without Genesys ids for d.
+// record runs a recording of dn/other without Genesys ids for d; the
+// correlation says so when the live one (LiveInfo before the end) differs.
 func record(c *Core, dn, other string, d time.Duration) (corr string, ext map[string]string, uuids []string) {
 	start := time.Now()
 	s := recorder.Session{RecordingID: "r-" + dn, RecordedDN: dn, OtherDN: other, Start: start, ExpectLegs: 1}
 	c.Started(s)
 	c.AudioStarted(s.RecordingID, start)
 	time.Sleep(d)
+	live, _ := c.LiveInfo(s)
 	couples, ext, corr := c.Finished(s, time.Now())
 	for _, cp := range couples {
 		uuids = append(uuids, cp.CallUUID)
+	}
+	if live != corr {
+		corr = "live " + live + ", stored " + corr // the live list showed another correlation
 	}
 	return corr, ext, uuids
 }
