@@ -234,7 +234,7 @@ func (c *Core) Close() error {
 	if c.running.Load() {
 		<-c.exited
 	}
-	c.gim.wg.Wait()
+	c.gim.close()
 	return nil
 }
 

@@ -50,9 +50,23 @@ type gimLookup struct {
 }
 
 type gimTable struct {
-	mu sync.Mutex
-	m  map[string]*gimLookup // recording id → lookup
-	wg sync.WaitGroup
+	mu     sync.Mutex
+	m      map[string]*gimLookup // recording id → lookup
+	closed bool                  // Core closed: no new lookups
+	flying int                   // lookups in flight
+	wg     sync.WaitGroup
+}
+
+// maxLookups bounds the lookups in flight (a burst of SBC sessions): past
+// it a session is left to the usual detection (no-cti-call).
+const maxLookups = 256
+
+// close stops new lookups and waits for those in flight.
+func (g *gimTable) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
 }
 
 func (g *gimTable) get(recordingID string) *gimLookup {
@@ -81,15 +95,29 @@ func (c *Core) startGIM(s recorder.Session) {
 	}
 	l := &gimLookup{done: make(chan struct{})}
 	c.gim.mu.Lock()
+	if c.gim.closed || c.gim.flying >= maxLookups {
+		full := !c.gim.closed
+		c.gim.mu.Unlock()
+		if full {
+			c.log.Warn("gim lookup skipped: too many in flight", "recording_id", s.RecordingID, "max", maxLookups)
+		}
+		return
+	}
 	if c.gim.m == nil {
 		c.gim.m = map[string]*gimLookup{}
 	}
 	c.gim.m[s.RecordingID] = l
+	c.gim.flying++
 	c.gim.wg.Add(1)
 	c.gim.mu.Unlock()
 	c.eng.LookupStarted(s.RecordID, s.CallUUID, s.RecordedDN)
 	go func() {
 		defer c.gim.wg.Done()
+		defer func() {
+			c.gim.mu.Lock()
+			c.gim.flying--
+			c.gim.mu.Unlock()
+		}()
 		defer close(l.done)
 		c.lookup(*link, s, l)
 		c.eng.LookupDone(s.RecordID, s.CallUUID, s.RecordedDN, l.settled)
