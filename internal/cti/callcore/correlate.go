@@ -282,8 +282,11 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	calls := c.callsOf(s)
 	recordedDN, corr := s.RecordedDN, "matched"
 	var gim *gimLookup
-	if c.needsGIM(s) {
+	switch {
+	case c.needsGIM(s) && len(calls) == 0:
 		gim = c.gimResult(s.RecordingID)
+	case c.needsGIM(s):
+		c.gim.forget(s.RecordingID) // matched meanwhile: the lookup's answer is moot
 	}
 	if len(calls) == 0 && gim != nil && gim.controlled {
 		calls, recordedDN, corr = c.gimCalls(gim), gim.dn, CorrelationGIM
