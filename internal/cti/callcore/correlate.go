@@ -285,6 +285,9 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 	switch {
 	case c.needsGIM(s) && len(calls) == 0:
 		gim = c.gimResult(s.RecordingID)
+		if gim != nil && !gim.controlled {
+			gim.recheck(c.eng, s) // a call that reached a followed DN since the lookup
+		}
 	case c.needsGIM(s):
 		c.gim.forget(s.RecordingID) // matched meanwhile: the lookup's answer is moot
 	}

@@ -269,6 +269,23 @@ func (c *Core) gimResult(recordingID string) *gimLookup {
 	}
 }
 
+// recheck asks the engine again (no request) about the session's DNs
+// when the lookup found no call: the call may have reached one of them
+// that the CTI side follows since (SIP Server did not have it yet when
+// the recording started). A call that reaches only other DNs is not
+// found: the session names no DN of it.
+func (l *gimLookup) recheck(eng *conversation.Engine, s recorder.Session) {
+	for _, dn := range []string{s.RecordedDN, s.OtherDN} {
+		if dn == "" {
+			continue
+		}
+		if call, ok := eng.FindForLeg("", "", dn); ok {
+			l.settled, l.controlled, l.dn, l.uuid, l.call = true, true, dn, call.CallUUID, nil
+			return
+		}
+	}
+}
+
 // gimCalls returns the call a settled, controlled lookup found.
 func (c *Core) gimCalls(l *gimLookup) []*conversation.Call {
 	if l.uuid != "" {

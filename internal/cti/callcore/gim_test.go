@@ -160,3 +160,24 @@ func TestGIMLookupMonitoredDN(t *testing.T) {
 		t.Error("the engine does not hold the call the lookup reported")
 	}
 }
+
+// A call SIP Server did not have yet when the recording started (the
+// lookup found nothing on either DN) reaches followed DN 5002, the
+// session's other DN: the finished recording is that call's.
+func TestGIMRecheckAtEnd(t *testing.T) {
+	const uuid = "00A1B2C3D4E5F6G7H8I9J0K1L2M3N4O7"
+	l := &gimLink{calls: map[string]*tlib.Message{}}
+	c := startGIMCore(t, l, true)
+	s := recorder.Session{RecordingID: "r1", RecordedDN: "+15551237777", OtherDN: "5002", Start: time.Now(), ExpectLegs: 1}
+	c.Started(s)
+	for c.gim.get("r1") == nil || !c.gim.get("r1").finished() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ev := partyInfo("5002", "+15551237777", 0x2c, uuid)
+	ev.Type = tlib.EventEstablished
+	c.HandleEvent(server, ev)
+	couples, _, corr := c.Finished(s, time.Now())
+	if corr != CorrelationGIM || len(couples) != 1 || couples[0].CallUUID != uuid {
+		t.Fatalf("correlation %q couples %+v, want the call %s", corr, couples, uuid)
+	}
+}
