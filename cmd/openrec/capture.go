@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -95,6 +96,12 @@ Every serve setting applies (--data-dir, --storage-format, --flush-interval,
 			} else {
 				fmt.Fprintf(cmd.ErrOrStderr(), "capture: %d frames, %d duplicates dropped, %d SIP messages, %d calls, %d recordings, %d RTP packets recorded, %d unmatched\n",
 					stats.Decode.Frames, stats.Decode.Duplicates, stats.Follow.SIPMessages, stats.Follow.Calls, stats.Follow.Recordings, stats.Follow.RTPMatched, stats.Follow.RTPUnmatched)
+				if pf, ok := src.(*capture.File); ok {
+					if other := pf.OtherLinkTypes(); len(other) > 0 {
+						fmt.Fprintf(cmd.ErrOrStderr(), "capture: packets of interfaces of another link type than the first (%s) were skipped: %s (split the file, e.g. tshark -r FILE -w OUT -Y 'frame.interface_id==N')\n",
+							pf.LinkType(), strings.Join(other, ", "))
+					}
+				}
 				if stats.RingDrops > 0 {
 					fmt.Fprintf(cmd.ErrOrStderr(), "capture: the kernel ring dropped %d of %d packets (raise --ring-mb or --fanout)\n", stats.RingDrops, stats.RingPackets)
 				}

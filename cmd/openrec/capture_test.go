@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/openrec/openrec/internal/capture/capturetest"
 	"github.com/openrec/openrec/internal/media/audiotest"
@@ -235,12 +239,21 @@ func TestCaptureBadInput(t *testing.T) {
 	if err := os.WriteFile(cut, full[:len(full)*2/3], 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// a pcap of a link type nothing can decode (USER0): unusable, not
+	// "0 calls" and exit 0
+	user0 := filepath.Join(dir, "user0.pcap")
+	bad := append([]byte(nil), full...)
+	binary.LittleEndian.PutUint32(bad[20:24], 147)
+	if err := os.WriteFile(user0, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"capture", "--pcap", filepath.Join(dir, "missing.pcap")}, "no such file"},
 		{[]string{"capture", "--pcap", junk}, "not a pcap or pcapng file"},
+		{[]string{"capture", "--pcap", user0}, "link type not supported: 147"},
 		{[]string{"capture"}, "exactly one of --pcap FILE or --interface IF"},
 		{[]string{"capture", "--pcap", good, "--interface", "lo"}, "exactly one of"},
 		{[]string{"capture", "--pcap", good, "--bpf", "udp and ("}, "--bpf"},
@@ -275,4 +288,98 @@ func TestCaptureBPF(t *testing.T) {
 		t.Fatalf("recordings %+v, want only bpf-a", recs)
 	}
 	checkTones(t, recs[0], [2]float64{toneCaller, toneCallee}, time.Second)
+}
+
+// TestCaptureMixedLinkTypes: a pcapng whose interfaces have different
+// link types (dumpcap -i eth0 -i any) is read with the first interface's;
+// the packets of the others are skipped, and the command says so instead
+// of leaving their calls out silently.
+func TestCaptureMixedLinkTypes(t *testing.T) {
+	t.Parallel()
+	plain := writePcap(t, capturetest.Options{}, capCall("mixed@10.0.0.1", 0, time.Second))
+	in, err := os.Open(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	rd, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mixed.pcapng")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pcapgo.NewNgWriterInterface(out, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anyIf, err := w.AddInterface(pcapgo.NgInterface{Name: "any", LinkType: layers.LinkTypeLinuxSLL, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := rd.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ci.InterfaceIndex = 0
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+		ci.InterfaceIndex = anyIf
+		ci.CaptureLength, ci.Length = 16+len(data), 16+len(data)
+		if err := w.WritePacket(ci, make([]byte, 16+len(data))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	o, err := run(t, "capture", "--pcap", path, "--data-dir", data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, o)
+	}
+	if !strings.Contains(o, "were skipped: any (Linux SLL)") {
+		t.Errorf("no word of the skipped interface:\n%s", o)
+	}
+	if recs := listJSON(t, data); len(recs) != 1 {
+		t.Errorf("%d recordings", len(recs))
+	}
+}
+
+// TestCaptureEncrypted: with encryption on, passively captured calls are
+// encrypted at rest like any other (they were written as plaintext WAV:
+// capture ignored --encrypt-to, and the recorder's passive path created a
+// plain WAV even in serve), and export with the identity gives the audio.
+func TestCaptureEncrypted(t *testing.T) {
+	t.Parallel()
+	keys := t.TempDir()
+	rcp, ids := keyPair(t, keys, "cap")
+	pcap := writePcap(t, capturetest.Options{}, capCall("enc@10.0.0.1", 0, 2*time.Second))
+	data := filepath.Join(t.TempDir(), "data")
+	if out, err := run(t, "capture", "--pcap", pcap, "--data-dir", data, "--encrypt-to", rcp); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if n := scanPlaintext(t, data, []float64{toneCaller, toneCallee}); n == 0 {
+		t.Fatal("no media file")
+	}
+	recs := listJSON(t, data)
+	if len(recs) != 1 {
+		t.Fatalf("%d recordings", len(recs))
+	}
+	wavOut := filepath.Join(t.TempDir(), "call.wav")
+	if out, err := run(t, "recordings", "export", recs[0].ID, "--data-dir", data, "--out", wavOut, "--decrypt-keys", ids); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	f, err := wav.ReadFile(wavOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Channels != 2 || f.Frames < 8000 {
+		t.Errorf("exported %d channels, %d frames", f.Channels, f.Frames)
+	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -167,8 +170,17 @@ func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Reco
 	if err != nil {
 		return "", err
 	}
+	resume := false // an earlier run rotated the file and was stopped before the row was updated
 	if r.SHA256 != "" && !strings.EqualFold(old, r.SHA256) {
-		return "", fmt.Errorf("%s changed since it was sealed (sha256 %s, stored %s): not rotated; run openrec verify", path, old, r.SHA256)
+		if !rotatedSince(path, r.SHA256) {
+			return "", fmt.Errorf("%s changed since it was sealed (sha256 %s, stored %s): not rotated; run openrec verify", path, old, r.SHA256)
+		}
+		resume, old = true, r.SHA256
+	}
+	if !resume {
+		if err := writeRewrapIntent(path, old); err != nil {
+			return "", err
+		}
 	}
 	raws := mediastore.Raws(path)
 	for _, p := range append([]string{path}, raws...) {
@@ -178,7 +190,13 @@ func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Reco
 		if p != path && !mediacrypt.IsEncryptedFile(p) {
 			continue
 		}
+		if resume && p == path {
+			continue
+		}
 		if err := rotate(p); err != nil {
+			if resume && errors.Is(err, mediacrypt.ErrWrongKey) {
+				continue // a sidecar the stopped run rotated already
+			}
 			return "", err
 		}
 	}
@@ -201,5 +219,96 @@ func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Reco
 		RecordingID: r.ID, Detail: "sha256 " + old + " -> " + sum}); err != nil {
 		return "", err
 	}
+	os.Remove(path + rewrapIntentSuffix)
 	return "rewrapped", nil
+}
+
+// rewrapIntentSuffix names the note rewrapOne leaves beside a recording
+// while it rotates it: the sealed sha256 and the sha256 of what follows the
+// header slot (the audio, which rotation does not touch). A run stopped
+// after the header was rewritten but before the row got the new hash
+// (kill -9, power loss) left a file that no longer matches its row; the
+// note lets the next run tell that from tampering and finish. It holds no
+// key material.
+const rewrapIntentSuffix = ".rewrap-sum"
+
+// headerSlot is the length of an age file's header (through the MAC line).
+func headerSlot(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b := make([]byte, 2<<20)
+	n, _ := io.ReadFull(f, b)
+	b = b[:n]
+	i := bytes.Index(b, []byte("\n--- "))
+	if i < 0 {
+		return 0, fmt.Errorf("%s: no age header", path)
+	}
+	j := bytes.IndexByte(b[i+1:], '\n')
+	if j < 0 {
+		return 0, fmt.Errorf("%s: no age header", path)
+	}
+	return int64(i + 1 + j + 1), nil
+}
+
+// tailSum is the sha256 of path from off.
+func tailSum(path string, off int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func writeRewrapIntent(path, sealed string) error {
+	off, err := headerSlot(path)
+	if err != nil {
+		return err
+	}
+	tail, err := tailSum(path, off)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path+rewrapIntentSuffix, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "%s %d %s\n", sealed, off, tail)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// rotatedSince reports whether path differs from the file sealed with
+// sha256 sealed only by a rotation an earlier run recorded (its note
+// matches: same header slot, same bytes after it).
+func rotatedSince(path, sealed string) bool {
+	b, err := os.ReadFile(path + rewrapIntentSuffix)
+	if err != nil {
+		return false
+	}
+	var sum, tail string
+	var off int64
+	if _, err := fmt.Sscanf(string(b), "%s %d %s", &sum, &off, &tail); err != nil || !strings.EqualFold(sum, sealed) {
+		return false
+	}
+	if got, err := headerSlot(path); err != nil || got != off {
+		return false
+	}
+	t, err := tailSum(path, off)
+	return err == nil && t == tail
 }

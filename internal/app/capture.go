@@ -65,6 +65,12 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err != nil {
 		return capture.Stats{}, err
 	}
+	// Encryption at rest applies as in serve: never a plaintext recording
+	// when it is on.
+	keys, err := loadEncryption(cfg.Encryption, log)
+	if err != nil {
+		return capture.Stats{}, err
+	}
 	clock := &capture.Clock{}
 	if !opt.Replay {
 		clock.Advance(time.Now())
@@ -103,6 +109,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 		Ports:         ports,
 		DTMF:          dtmfBySource(cfg),
 		Correlator:    cor,
+		Encryption:    keys,
 		Now:           now,
 		Logger:        log,
 	}, st)

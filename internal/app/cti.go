@@ -186,6 +186,8 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 		SourceTenant:  sourceTenant(cfg, cache),
 		DTMF:          ctiDTMF(cfg, holder),
 		Trace:         traceOut,
+		GIM:           cfg.GIM != config.GIMOff,
+		Servers:       serverNames(ctiServers),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -453,4 +455,12 @@ func recordConfig(cfg config.Serve) (conversation.RecordConfig, error) {
 		}
 	}
 	return r, nil
+}
+
+func serverNames(servers []link.Server) []string {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.Name
+	}
+	return out
 }

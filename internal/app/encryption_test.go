@@ -244,6 +244,31 @@ func TestEncryptionAtRestMSRAndSIPREC(t *testing.T) {
 					t.Errorf("Range %v: %d %s, %d bytes; want 206 and plaintext[%d:%d]", rg, code, hdr.Get("Content-Range"), len(part), rg[0], rg[1]+1)
 				}
 			}
+			// edge ranges against the plaintext: one byte, a suffix, an end
+			// past the file, a start past it, two ranges in one request
+			n := len(plain)
+			for _, c2 := range []struct {
+				rng  string
+				code int
+				want []byte
+			}{
+				{"bytes=0-0", 206, plain[:1]},
+				{"bytes=-1", 206, plain[n-1:]},
+				{"bytes=-300", 206, plain[n-300:]},
+				{fmt.Sprintf("bytes=%d-%d", n-10, n+5000), 206, plain[n-10:]},
+				{fmt.Sprintf("bytes=%d-", n-1), 206, plain[n-1:]},
+				{fmt.Sprintf("bytes=%d-", n), 416, nil},
+				{fmt.Sprintf("bytes=%d-%d", n+10, n+20), 416, nil},
+			} {
+				code, part, hdr := getMedia(t, c, r.ID, c2.rng)
+				if code != c2.code || (c2.want != nil && !bytes.Equal(part, c2.want)) {
+					t.Errorf("Range %s: %d %s, %d bytes; want %d and %d bytes of plaintext", c2.rng, code, hdr.Get("Content-Range"), len(part), c2.code, len(c2.want))
+				}
+			}
+			if code, part, hdr := getMedia(t, c, r.ID, "bytes=0-0,65530-65545"); code != 206 ||
+				!strings.HasPrefix(hdr.Get("Content-Type"), "multipart/byteranges") || !bytes.Contains(part, plain[65530:65546]) {
+				t.Errorf("multi-range: %d %s, %d bytes", code, hdr.Get("Content-Type"), len(part))
+			}
 			var pk struct {
 				DurationMS int64       `json:"duration_ms"`
 				Channels   [][]float32 `json:"channels"`

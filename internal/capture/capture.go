@@ -281,6 +281,7 @@ func addDecode(a, b decode.Stats) decode.Stats {
 	a.NotIP += b.NotIP
 	a.Other += b.Other
 	a.Malformed += b.Malformed
+	a.FragFlushes += b.FragFlushes
 	return a
 }
 

@@ -17,6 +17,18 @@ import (
 // nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng file")
 
+// ErrLinkType is returned by OpenFile for a file whose frames are of a
+// link type the decoder does not know (nothing in it could be recorded).
+var ErrLinkType = errors.New("link type not supported")
+
+// checkLinkType refuses a link type gopacket has no decoder for.
+func checkLinkType(path string, lt layers.LinkType) error {
+	if lt.String() == "UnknownLinkType" {
+		return fmt.Errorf("%s: %w: %d (Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback are)", path, ErrLinkType, uint16(lt))
+	}
+	return nil
+}
+
 // File is a capture file being read.
 type File struct {
 	f  *os.File
@@ -46,6 +58,10 @@ func OpenFile(path string) (*File, error) {
 			_ = f.Close()
 			return nil, fmt.Errorf("%s: %w: %v", path, ErrNotCapture, err)
 		}
+		if err := checkLinkType(path, r.LinkType()); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
 		out.rd = r
 		return out, nil
 	}
@@ -53,6 +69,10 @@ func OpenFile(path string) (*File, error) {
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("%s: %w: %v", path, ErrNotCapture, err)
+	}
+	if err := checkLinkType(path, r.LinkType()); err != nil {
+		_ = f.Close()
+		return nil, err
 	}
 	out.rd = r
 	return out, nil
@@ -70,6 +90,28 @@ func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 
 // LinkType implements Source.
 func (f *File) LinkType() layers.LinkType { return f.rd.LinkType() }
+
+// OtherLinkTypes names the interfaces of a pcapng file (read so far) whose
+// link type is not the first interface's: their packets were skipped (one
+// decoder per file), which the caller should say.
+func (f *File) OtherLinkTypes() []string {
+	ng, ok := f.rd.(*pcapgo.NgReader)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := range ng.NInterfaces() {
+		intf, err := ng.Interface(i)
+		if err == nil && intf.LinkType != ng.LinkType() {
+			name := intf.Name
+			if name == "" {
+				name = fmt.Sprintf("#%d", i)
+			}
+			out = append(out, fmt.Sprintf("%s (%s)", name, intf.LinkType))
+		}
+	}
+	return out
+}
 
 // Close closes the file.
 func (f *File) Close() error { return f.f.Close() }

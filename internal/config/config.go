@@ -161,6 +161,10 @@ type Serve struct {
 	// and resume after.
 	PCIPauseDNs string `yaml:"pci_pause_dns"` // dnfilter syntax (e.g. 7900-7999)
 	PCIPauseKey string `yaml:"pci_pause_key"` // attached-data key: start/stop
+	// GIM (issue 19 item 4): recordings without Genesys identifiers
+	// (passive capture, SIPREC from an SBC) are looked up over T-Library:
+	// lookup (default; "" too) | off. Only with a CTI link.
+	GIM string `yaml:"gim"`
 
 	// Recording rules (file only; docs/rules.md) and pre-recording.
 	Rules          rules.Config  `yaml:"rules"`
@@ -284,6 +288,7 @@ func Defaults() Serve {
 		RTPPorts:                "20000-39999",
 		RTPIP:                   "0.0.0.0",
 		MaxCalls:                500,
+		GIM:                     GIMLookup,
 		StorageFormat:           "ulaw",
 		MediaTimeout:            30 * time.Second,
 		SessionMinSE:            90 * time.Second,
@@ -404,6 +409,7 @@ var flagKeys = map[string]string{
 	"wrap-up":                      "wrap_up",
 	"pci-pause-dns":                "pci_pause_dns",
 	"pci-pause-key":                "pci_pause_key",
+	"gim":                          "gim",
 	"detect-leg-timeout":           "detect_leg_timeout",
 	"detect-rtp-timeout":           "detect_rtp_timeout",
 	"detect-orphan-timeout":        "detect_orphan_timeout",
@@ -504,6 +510,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Duration("detect-orphan-timeout", d.DetectOrphanTimeout, "failed recording: a SIP session matches no CTI call for this long")
 	fs.Bool("record-consult-calls", d.RecordConsultCalls, "offer consult calls to record_dns too")
 	fs.String("pci-pause-dns", d.PCIPauseDNs, "payment IVR DNs (comma list, ranges, /regex/): recordings of a call pause while one is on the call, and resume after (PCI)")
+	fs.String("gim", d.GIM, "recordings without Genesys ids (passive, SIPREC from an SBC): lookup = ask SIP Server over T-Library, attach its call's data or mark them not contact-center controlled; off = flag them no-cti-call")
 	fs.String("pci-pause-key", d.PCIPauseKey, "attached-data key that pauses a call's recordings (start) and resumes them (stop), e.g. PCI")
 	fs.Duration("wrap-up", d.WrapUp, "attached data arriving this long after release still updates the recording")
 	fs.String("cti-trace", d.CTITrace, "write every T-Library message in and out, Genesys-log style, to this file (- = stderr)")
@@ -695,6 +702,9 @@ func (c Serve) Validate() error {
 		if _, err := dnfilter.Parse(c.PCIPauseDNs, ""); err != nil {
 			errs = append(errs, fmt.Errorf("pci_pause_dns: %w", err))
 		}
+	}
+	if c.GIM != "" && c.GIM != GIMLookup && c.GIM != GIMOff {
+		errs = append(errs, fmt.Errorf("gim %q: want lookup or off", c.GIM))
 	}
 	if strings.ContainsAny(c.PCIPauseKey, " \t,") {
 		errs = append(errs, fmt.Errorf("pci_pause_key %q: one attached-data key", c.PCIPauseKey))
@@ -893,3 +903,9 @@ func (c Serve) PortRange() (low, high int, err error) {
 	}
 	return low, high, nil
 }
+
+// Values of Serve.GIM.
+const (
+	GIMLookup = "lookup"
+	GIMOff    = "off"
+)

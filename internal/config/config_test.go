@@ -90,6 +90,7 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		{"", []string{"--dtmf", "hide"}, "dtmf"},
 		{"", []string{"--pci-pause-dns", "/[/"}, "pci_pause_dns"},
 		{"", []string{"--pci-pause-key", "PCI, CVV"}, "pci_pause_key"},
+		{"", []string{"--gim", "on"}, "gim"},
 		{"", []string{"--message-data-keys", "ANI,CollectedDigits"}, "message_data_keys: CollectedDigits"},
 		{"tenants:\n  - name: Bank\n    message_data_keys: collecteddigits\n", nil, "tenants[0] (Bank): message_data_keys"},
 		{"dtmf: \"\"\n", nil, "dtmf"},

@@ -217,6 +217,11 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if r.cor != nil {
 			couples, ext, corr := r.cor.Finished(c.session(), now)
 			rec.Couples, rec.Correlation = couples, corr
+			if rec.CallUUID == "" && len(couples) > 0 {
+				// arrived without Genesys ids, matched by the CTI side
+				// (EPR, GIM lookup): the call's id, for search
+				rec.CallUUID = couples[0].CallUUID
+			}
 			if rec.ExternalData == nil {
 				rec.ExternalData = map[string]string{}
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/media/codec"
 	"github.com/openrec/openrec/internal/media/mixer"
-	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediastore"
 )
@@ -104,7 +103,11 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 		}
 	}
 	rec.MediaPath = mediastore.Layout{Root: r.MediaDir()}.NewMedia(now, id)
-	w, err := wav.Create(rec.MediaPath, r.cfg.Format, rec.Channels, 8000)
+	// Encrypted at rest like every other recording when encryption is on.
+	if r.encrypts() {
+		c.tenant = r.recipientTenant(rec, spec.Source, now)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
 	if err != nil {
 		return nil, errf("create media file: %w", err)
 	}

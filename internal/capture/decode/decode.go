@@ -80,6 +80,13 @@ type Config struct {
 // retransmission (RFC 3261 T1), far above the skew between two SPAN copies.
 const DefaultDedupWindow = 50 * time.Millisecond
 
+// maxFragHeld bounds the fragment bytes held for reassembly.
+const maxFragHeld = 32 << 20
+
+// maxSeen bounds the packets remembered for duplicate detection (a file
+// whose timestamps never advance would otherwise never expire any).
+const maxSeen = 1 << 16
+
 // Stats are the decoder's counters.
 type Stats struct {
 	Frames      uint64 // frames given to Frame
@@ -91,6 +98,7 @@ type Stats struct {
 	NotIP       uint64 // frames without an IP packet (ARP, LLDP ...)
 	Other       uint64 // IP packets neither UDP nor TCP (ICMP ...)
 	Malformed   uint64 // frames gopacket could not decode, bad fragments
+	FragFlushes uint64 // times the held fragments passed their bound and were dropped
 }
 
 // Decoder decodes frames of one link type.
@@ -104,6 +112,14 @@ type Decoder struct {
 	asm  *reassembly.Assembler
 	actx asmContext
 	now  time.Time // time of the frame being decoded
+
+	// fragHeld approximates the bytes the defragmenters hold (fragments
+	// added, reassembled packets taken out); past maxFragHeld every
+	// incomplete packet is dropped, as a kernel does above
+	// ipfrag_high_thresh, so a flood of fragments that never complete
+	// cannot take the memory (their timeouts are in capture time, which
+	// a file may never advance).
+	fragHeld int
 
 	seed maphash.Seed
 	seen map[uint64]time.Time
@@ -282,8 +298,10 @@ func tunnelPort(p uint16) bool { return p == 4789 || p == 4790 || p == 6081 || p
 func (d *Decoder) ipv4(ip *layers.IPv4) {
 	if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
 		d.stats.Fragments++
+		d.holdFragment(len(ip.Payload))
 		whole, err := d.def4.DefragIPv4WithTimestamp(ip, d.now)
 		if err != nil {
+			d.fragHeld = max(0, d.fragHeld-len(ip.Payload)) // refused, not held
 			d.stats.Malformed++
 			return
 		}
@@ -291,6 +309,7 @@ func (d *Decoder) ipv4(ip *layers.IPv4) {
 			return // more fragments to come
 		}
 		d.stats.Reassembled++
+		d.fragHeld = max(0, d.fragHeld-len(whole.Payload))
 		ip = whole
 	}
 	src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
@@ -303,6 +322,7 @@ func (d *Decoder) ipv6(ip *layers.IPv6, frag *layers.IPv6Fragment, tl gopacket.L
 	payload := ip.Payload
 	if frag != nil {
 		d.stats.Fragments++
+		d.holdFragment(len(frag.LayerPayload()))
 		whole := d.def6.DefragIPv6(ip, frag)
 		if whole == nil {
 			return
@@ -310,6 +330,7 @@ func (d *Decoder) ipv6(ip *layers.IPv6, frag *layers.IPv6Fragment, tl gopacket.L
 		if whole != ip {
 			d.stats.Reassembled++
 		}
+		d.fragHeld = max(0, d.fragHeld-len(whole.Payload))
 		// The rebuilt packet's payload starts at the fragmented part.
 		next, payload = frag.NextHeader, whole.Payload
 		ip = whole
@@ -386,6 +407,12 @@ func (d *Decoder) duplicate(ip gopacket.NetworkLayer) bool {
 	}
 	d.seen[sum] = d.now
 	d.ring = append(d.ring, dedupEntry{h: sum, at: d.now})
+	if len(d.ring)-d.head > maxSeen { // forget the oldest
+		if e := d.ring[d.head]; d.seen[e.h].Equal(e.at) {
+			delete(d.seen, e.h)
+		}
+		d.head++
+	}
 	return false
 }
 
@@ -409,6 +436,18 @@ func (d *Decoder) expire() {
 	}
 }
 
+// holdFragment accounts for a fragment about to be held; past
+// maxFragHeld every incomplete packet is forgotten first.
+func (d *Decoder) holdFragment(n int) {
+	if d.fragHeld+n > maxFragHeld {
+		d.def4 = ip4defrag.NewIPv4Defragmenter()
+		d.def6 = ip6defrag.NewIPv6Defragmenter()
+		d.fragHeld = 0
+		d.stats.FragFlushes++
+	}
+	d.fragHeld += n
+}
+
 // Tick does the periodic work at capture time now: TCP streams waiting
 // for missing bytes longer than TCPIdle skip them, streams idle for 10
 // minutes are forgotten, stale fragments discarded.
@@ -416,7 +455,8 @@ func (d *Decoder) Tick(now time.Time) {
 	d.now = now
 	d.asm.FlushWithOptions(reassembly.FlushOptions{T: now.Add(-d.cfg.TCPIdle), TC: now.Add(-10 * time.Minute)})
 	d.def4.DiscardOlderThan(now.Add(-30 * time.Second))
-	d.def6.DiscardOlderThan(now.Add(-30 * time.Second))
+	// ip6defrag stamps a packet with the wall clock, not the capture's
+	d.def6.DiscardOlderThan(time.Now().Add(-30 * time.Second))
 }
 
 // Close flushes every TCP stream (end of a capture file).

@@ -78,6 +78,7 @@ type Stats struct {
 	SIPMessages   uint64 // SIP messages parsed
 	SIPMalformed  uint64 // SIP-looking payloads that could not be parsed
 	TCPResyncs    uint64 // TCP streams resynchronised after a gap or garbage
+	TCPOverflows  uint64 // TCP stream buffers dropped at the bound of all of them
 	Calls         uint64 // dialogs started by an INVITE
 	Recordings    uint64 // recordings opened
 	OpenFailures  uint64 // Sink.Open errors
@@ -89,6 +90,9 @@ type Stats struct {
 	SRTPFailures  uint64 // SRTP packets that failed authentication or decryption
 	Dropped       uint64 // INVITEs refused at MaxCalls
 }
+
+// maxTCPHeld bounds the bytes the TCP stream buffers hold together.
+const maxTCPHeld = 64 << 20
 
 // Follower follows SIP dialogs and routes RTP to recordings.
 type Follower struct {
@@ -102,6 +106,7 @@ type Follower struct {
 	streams map[[2]netip.AddrPort]*tcpBuf
 	pkt     media.Packet
 	hdr     rtp.Header
+	tcpHeld int       // capacity of the TCP stream buffers (bounded by maxTCPHeld)
 	next    time.Time // earliest end deadline of a call (zero: none)
 	srtpBuf []byte
 }
@@ -176,6 +181,9 @@ func (f *Follower) tcp(d *decode.Datagram) {
 	key := [2]netip.AddrPort{d.Src, d.Dst}
 	s := f.streams[key]
 	if d.End {
+		if s != nil {
+			f.tcpHeld -= cap(s.b)
+		}
 		delete(f.streams, key)
 		return
 	}
@@ -186,8 +194,16 @@ func (f *Follower) tcp(d *decode.Datagram) {
 		s = &tcpBuf{}
 		f.streams[key] = s
 	}
+	held := cap(s.b)
+	defer func() { f.tcpHeld += cap(s.b) - held }()
 	if d.Gap {
 		s.b, s.synced = s.b[:0], false
+	}
+	if need := len(s.b) + len(d.Payload); need > cap(s.b) && f.tcpHeld-held+need > maxTCPHeld {
+		// All streams together may not buffer more than maxTCPHeld (many
+		// connections each stalled inside a large message): others, taken
+		// at random, drop what they hold and resynchronise.
+		f.evictTCP(s, f.tcpHeld-held+need-maxTCPHeld)
 	}
 	s.b = append(s.b, d.Payload...)
 	for len(s.b) > 0 {
@@ -222,6 +238,23 @@ func (f *Follower) tcp(d *decode.Datagram) {
 	}
 	if len(s.b) == 0 && cap(s.b) > 2*maxMessage {
 		s.b = nil
+	}
+}
+
+// evictTCP frees at least want bytes of stream buffers other than keep's.
+func (f *Follower) evictTCP(keep *tcpBuf, want int) {
+	for _, o := range f.streams {
+		if want <= 0 {
+			return
+		}
+		if o == keep || cap(o.b) == 0 {
+			continue
+		}
+		want -= cap(o.b)
+		f.tcpHeld -= cap(o.b)
+		o.b, o.synced = nil, false
+		f.stats.TCPResyncs++
+		f.stats.TCPOverflows++
 	}
 }
 

@@ -278,6 +278,13 @@ func FuzzFollower(f *testing.F) {
 			if i%3 == 0 {
 				fl.Tick(t0.Add(time.Duration(i) * time.Second))
 			}
+			held := 0
+			for _, s := range fl.streams {
+				held += cap(s.b)
+			}
+			if held != fl.tcpHeld || held > maxTCPHeld+maxMessage {
+				t.Fatalf("TCP buffers hold %d bytes, accounted %d", held, fl.tcpHeld)
+			}
 		}
 		fl.Close("end")
 		for _, r := range s.recs {

@@ -110,6 +110,11 @@ type Config struct {
 	// RecordConfig.KeepKey): it also reaches calls the engine no longer
 	// holds, through the store. Empty = RECORDING_KEEP.
 	KeepKey string
+	// GIM looks up recordings that arrive without Genesys identifiers
+	// (passive capture, SIPREC from an SBC) over T-Library at every
+	// server of Servers (see gim.go).
+	GIM     bool
+	Servers []string
 	Tick    time.Duration // engine timers (default 100 ms)
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -136,6 +141,9 @@ type Core struct {
 	exited  chan struct{} // closed when Run returns
 
 	traceMu sync.Mutex
+
+	link atomic.Pointer[Requester] // set by Run, for GIM lookups
+	gim  gimTable
 
 	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
 	requests atomic.Uint64
@@ -208,6 +216,7 @@ func (c *Core) Run(ctx context.Context, link Requester, rec Recorder) error {
 	defer cancel()
 	defer context.AfterFunc(c.life, cancel)()
 
+	c.link.Store(&link)
 	d := &dispatcher{Core: c, link: link, rec: rec}
 	s := &sweeper{Core: c}
 	var wg sync.WaitGroup
@@ -225,6 +234,7 @@ func (c *Core) Close() error {
 	if c.running.Load() {
 		<-c.exited
 	}
+	c.gim.close()
 	return nil
 }
 

@@ -249,6 +249,11 @@ func (c *Core) Started(s recorder.Session) {
 		parties = 2 // one session carries both parties (single-session MSR, SIPREC)
 	}
 	c.jobs.offerActions(c.eng.SessionArrived(s.RecordID, s.CallUUID, s.RecordedDN, parties, s.Start))
+	if c.needsGIM(s) {
+		if _, ok := c.eng.FindForLeg(s.RecordID, s.CallUUID, s.RecordedDN); !ok {
+			c.startGIM(s)
+		}
+	}
 }
 
 var _ recorder.LegCorrelator = (*Core)(nil)
@@ -275,8 +280,33 @@ func (c *Core) AudioStarted(recordingID string, at time.Time) {
 // call for its recorded DN, as offsets into the media.
 func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[string]string, string) {
 	calls := c.callsOf(s)
+	recordedDN, corr := s.RecordedDN, "matched"
+	var gim *gimLookup
+	switch {
+	case c.needsGIM(s) && len(calls) == 0:
+		gim = c.gimResult(s.RecordingID)
+		if gim != nil && !gim.controlled {
+			gim.recheck(c.eng, s) // a call that reached a followed DN since the lookup
+		}
+	case c.needsGIM(s):
+		c.gim.forget(s.RecordingID) // matched meanwhile: the lookup's answer is moot
+	}
+	if len(calls) == 0 && gim != nil && gim.controlled {
+		calls, recordedDN, corr = c.gimCalls(gim), gim.dn, CorrelationGIM
+	}
 	c.led.ended(s, calls)
 	alerted := c.eng.SessionEnded(s.RecordID, s.CallUUID, s.RecordedDN)
+	if len(calls) == 0 && gim != nil && gim.settled {
+		c.log.Info("recording is not contact-center controlled: SIP Server controls no call of its DNs",
+			"recording_id", s.RecordingID, "recorded_dn", s.RecordedDN, "other_dn", s.OtherDN, "source", s.Source)
+		ext := map[string]string{KeyCCControlled: "no"}
+		if c.cfg.SourceTenant != nil {
+			for k, v := range c.cfg.SourceTenant(s.Source) {
+				ext[k] = v
+			}
+		}
+		return nil, ext, CorrelationNotControlled
+	}
 	if len(calls) == 0 {
 		c.log.Warn("failed recording: SIP session matches no CTI call", "recording_id", s.RecordingID,
 			"record_id", s.RecordID, "call_uuid", s.CallUUID, "recorded_dn", s.RecordedDN, "source", s.Source)
@@ -287,17 +317,21 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 		if c.cfg.SourceTenant != nil {
 			ext = c.cfg.SourceTenant(s.Source)
 		}
-		return nil, ext, "no-cti-call"
+		return nil, ext, CorrelationNoCall
 	}
 	c.prerecordEnded(calls, s, end)
-	couples, ext := Couples(calls, s.RecordedDN, s.Start, end)
-	if len(couples) == 0 && s.RecordedDN != "" {
+	couples, ext := Couples(calls, recordedDN, s.Start, end)
+	if len(couples) == 0 && recordedDN != "" {
 		// The recorded DN joined the call while the CTI link was down: no
 		// event described its couple. The recording is still this call's.
-		couples = []store.Couple{{StartMS: 0, EndMS: end.Sub(s.Start).Milliseconds(), ThisDN: s.RecordedDN,
-			OtherDN: s.OtherDN, ConnID: calls[0].ConnID.String(), CallUUID: calls[0].CallUUID}}
+		other := s.OtherDN
+		if recordedDN != s.RecordedDN { // GIM found the call on the other DN
+			other = s.RecordedDN
+		}
+		couples = []store.Couple{{StartMS: 0, EndMS: end.Sub(s.Start).Milliseconds(), ThisDN: recordedDN,
+			OtherDN: other, ConnID: calls[0].ConnID.String(), CallUUID: calls[0].CallUUID}}
 	}
-	return couples, ext, "matched"
+	return couples, ext, corr
 }
 
 // callsOf returns the CTI calls a recording spans: the call its leg joined

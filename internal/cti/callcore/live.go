@@ -83,22 +83,34 @@ func (c *Core) LiveCalls() []LiveCTICall {
 }
 
 // LiveInfo implements recorder.LiveCorrelator: the correlation the
-// recording would be stored with if it ended now ("matched" or
-// "no-cti-call") and its tenant.
+// recording would be stored with if it ended now ("matched", "gim",
+// "not-cc-controlled" or "no-cti-call") and its tenant.
 func (c *Core) LiveInfo(s recorder.Session) (correlation, tenant string) {
-	calls := c.callsOf(s)
+	calls, dn, corr := c.callsOf(s), s.RecordedDN, "matched"
+	if len(calls) == 0 && c.needsGIM(s) {
+		if l := c.gim.get(s.RecordingID); l != nil && l.finished() {
+			if l.controlled {
+				calls, dn, corr = c.gimCalls(l), l.dn, CorrelationGIM
+			} else if l.settled {
+				corr = CorrelationNotControlled
+			}
+		}
+	}
 	if len(calls) == 0 {
 		if c.cfg.SourceTenant != nil {
 			tenant = c.cfg.SourceTenant(s.Source)[store.TenantKey]
 		}
-		return "no-cti-call", tenant
+		if corr != CorrelationNotControlled {
+			corr = CorrelationNoCall
+		}
+		return corr, tenant
 	}
-	_, ext := Couples(calls, s.RecordedDN, s.Start, c.cfg.Now())
+	_, ext := Couples(calls, dn, s.Start, c.cfg.Now())
 	tenant = ext[store.TenantKey]
 	if tenant == "" {
 		tenant = tenantOf(calls[0])
 	}
-	return "matched", tenant
+	return corr, tenant
 }
 
 var _ recorder.LiveCorrelator = (*Core)(nil)

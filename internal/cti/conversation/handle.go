@@ -146,8 +146,13 @@ func (e *Engine) indexConn(st *state, conn tlib.ConnID) {
 
 // common copies call-wide attributes of any event.
 func (e *Engine) common(st *state, server string, m *tlib.Message, at time.Time) {
+	e.indexConn(st, m.ConnID())
+	e.attrs(st, m)
+}
+
+// attrs copies the call-wide attributes of m to st (no index changes).
+func (e *Engine) attrs(st *state, m *tlib.Message) {
 	conn := m.ConnID()
-	e.indexConn(st, conn)
 	if m.Type != tlib.EventReleased && m.Type != tlib.EventAbandoned {
 		st.ConnID = conn
 	}

@@ -613,7 +613,7 @@ func (e *Engine) Tick(now time.Time) []Action {
 		}
 	}
 	for i, o := range e.orphans {
-		if !hold && !o.Reported && !now.Before(o.At.Add(e.cfg.Detect.OrphanTimeout)) {
+		if !hold && !o.Reported && !o.Lookup && !now.Before(o.At.Add(e.cfg.Detect.OrphanTimeout)) {
 			// one alert per recording: its other legs are the same failure
 			for _, p := range e.orphans[i:] {
 				if p.RecordID == o.RecordID && p.CallUUID == o.CallUUID && p.DN == o.DN {

@@ -295,7 +295,10 @@ type Orphan struct {
 	At                     time.Time
 	Audio                  time.Time
 	Reported               bool // past OrphanTimeout, alert sent
-	Parties                int  // as in Leg
+	// Lookup: a GIM lookup over T-Library is asking SIP Server about the
+	// leg; no alert until it settles (see LookupStarted).
+	Lookup  bool
+	Parties int // as in Leg
 }
 
 // Open reports whether the couple is still open.

@@ -241,3 +241,30 @@ func TestDTMFMaskingAtTheEdges(t *testing.T) {
 		})
 	}
 }
+
+// An RFC 4733 event masks the span its packets cover as they arrive, not
+// whatever duration one packet claims: a single packet saying 65535
+// samples (8 s) must not blank the seconds of audio that follow it (a
+// hostile or broken endpoint could otherwise silence its own recording).
+func TestDTMFEventMaskBoundedByArrival(t *testing.T) {
+	l := leg{ssrc: 1, content: keyTone('7', -1, -1)} // hum only
+	te := &media.Codec{PT: 101, Name: media.TelephoneEvent, ClockRate: 8000}
+	steps := l.packets(0, 110)
+	steps = append(steps, l.at1(110, 110*160, ms(110*20), 101, []byte{9, 10, 0xFF, 0xFF}))
+	l2 := l
+	l2.seq0++
+	steps = append(steps, l2.packets(111, 200)...)
+	m, w := newTestMixer(t, Config{DTMF: DTMFMask})
+	m.Track(0).SetCodecs([]media.Codec{{PT: 0, Name: media.PCMU, ClockRate: 8000}}, te, nil)
+	drive(t, m, steps, ms(4500))
+	out := w.bytes()
+	masked := 0
+	for p := 110 * 160; p < 200*160 && p < len(out); p++ {
+		if out[p] != keyTone('7', -1, -1)(int64(p), 1)[0] {
+			masked++
+		}
+	}
+	if max := 8000 * 250 / 1000; masked > max {
+		t.Errorf("%d samples (%d ms) after the event packet changed, want at most %d ms", masked, masked/8, max/8)
+	}
+}

@@ -97,6 +97,7 @@ type Track struct {
 		idx           int
 		durMS         int64
 		pos           int64 // the event's start on the timeline
+		arr           int64 // arrival (ns since Start) of its first packet
 	}
 	cn struct {
 		active bool
@@ -282,7 +283,7 @@ func (t *Track) HandleRTP(p *media.Packet) {
 		t.audio(samples{pcm: pcm, kind: kindCodec}, e, slot, ext, extTS, arrNS, newer, paused, concealed)
 	case kindEvent:
 		if !paused {
-			t.telephoneEvent(p.Payload, e, extTS)
+			t.telephoneEvent(p.Payload, e, extTS, arrNS)
 		}
 	case kindCN:
 		if newer {
@@ -370,7 +371,9 @@ func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
 	if arr >= pos-refineThreshold {
 		return pos
 	}
-	delta := max(arr-pos, -(refineMax - t.refined))
+	// Never move audio already placed behind what is final (it would be
+	// dropped), and 250 ms at most in all.
+	delta := max(arr-pos, -(refineMax - t.refined), t.final-t.anchorPos)
 	if delta >= 0 {
 		return pos
 	}
@@ -416,6 +419,7 @@ func (t *Track) audio(s samples, e ptEntry, slot *seqSlot, ext, extTS, arrNS int
 		t.m.log.Debug("mixer: timestamp jump, re-anchoring", "channel", t.ch, "samples", pos-t.written)
 		t.anchorAtArrival(arrNS, extTS)
 		t.sr.have = false
+		t.refine = false // anchored on a late packet: its arrival says nothing about delay
 		pos = t.anchorPos
 		if pos+n > t.written+t.size {
 			t.stats.Late++ // Flush is behind by more than MaxAhead
@@ -541,8 +545,19 @@ func (t *Track) noteCodec(name string, extTS int64) {
 	t.codec = name
 }
 
+// eventSlack is how far an RFC 4733 event's mask may reach past the time
+// its packets have been arriving: the first packet's own duration plus
+// jitter (100 ms).
+const eventSlack = sampleRate / 10
+
 // telephoneEvent records one "dtmf" event per RFC 4733 tone.
-func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
+//
+// With masking, the span masked is what the event's packets have covered
+// as they arrived (duration, but no more than the time since its first
+// packet plus eventSlack): one packet claiming a long duration must not
+// blank the audio that follows. An in-band tone is masked by detection
+// anyway.
+func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS, arrNS int64) {
 	ev, ok := parseTelephoneEvent(payload)
 	if !ok {
 		return
@@ -562,7 +577,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 			d.durMS = durMS
 			t.m.setEventDuration(d.idx, durMS)
 			if t.m.masked() {
-				t.queueEventMask(d.pos, d.pos+durPos, false)
+				t.queueEventMask(d.pos, d.pos+min(durPos, nsToPos(arrNS-d.arr)+eventSlack), false)
 			}
 		}
 		d.ended = ev.End
@@ -573,7 +588,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 		return
 	}
 	t.refine = false // the event's position is kept: the anchor stays
-	d.active, d.ended, d.ts, d.event, d.durMS, d.pos = true, ev.End, extTS, ev.Event, durMS, pos
+	d.active, d.ended, d.ts, d.event, d.durMS, d.pos, d.arr = true, ev.End, extTS, ev.Event, durMS, pos, arrNS
 	switch t.m.cfg.DTMF {
 	case DTMFKeep:
 		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: posToMS(pos), DurationMS: durMS, Detail: digit})
@@ -585,7 +600,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS int64) {
 	if t.m.masked() {
 		// Until the next packet says how long the tone lasts, mask at
 		// least a packet's worth past what is known.
-		t.queueEventMask(pos, pos+max(durPos, 400), true)
+		t.queueEventMask(pos, pos+max(min(durPos, eventSlack), 400), true)
 	}
 }
 

@@ -386,7 +386,11 @@ func (ss *session) buildInvite() *sip.Request {
 		body = sdpBody
 	} else {
 		ruri = sip.Uri{Scheme: "sip", User: "srs", Host: p.host, Port: port}
-		md := rsMetadata(p.CallUUID, []siprecParty{
+		uuid := p.CallUUID
+		if p.NoGenesysIDs {
+			uuid = ""
+		}
+		md := rsMetadata(uuid, []siprecParty{
 			{aor: "sip:" + p.DN + "@" + host, name: p.DN, label: "1"},
 			{aor: "sip:" + p.OtherDN + "@" + host, name: p.OtherDN, label: "2"},
 		}, d.now())

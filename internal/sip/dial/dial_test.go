@@ -803,6 +803,8 @@ func TestSpecValidation(t *testing.T) {
 		{"bad mode", Spec{Target: "h:1", Mode: "sipi"}, false},
 		{"bad transport", Spec{Target: "h:1", Transport: "sctp"}, false},
 		{"siprec single", Spec{Target: "h:1", Mode: ModeSIPREC, SingleSession: true}, false},
+		{"sbc siprec", Spec{Target: "h:1", Mode: ModeSIPREC, NoGenesysIDs: true}, true},
+		{"msr without ids", Spec{Target: "h:1", NoGenesysIDs: true}, false},
 		{"bad codec", Spec{Target: "h:1", Codec: "G729"}, false},
 		{"per-leg codec", Spec{Target: "h:1", Codecs: []string{"pcma", ""}}, true},
 		{"loss > 1", Spec{Target: "h:1", Loss: 1.5}, false},
@@ -910,5 +912,17 @@ func TestMuteParty(t *testing.T) {
 	}
 	if res.PacketsSent[0] != 20 || res.PacketsSent[1] != 0 {
 		t.Fatalf("sent %v, want [20 0] (party 1 muted)", res.PacketsSent)
+	}
+}
+
+// An SBC's metadata carries no Genesys extension data.
+func TestRSMetadataWithoutCallUUID(t *testing.T) {
+	parties := []siprecParty{{aor: "sip:5004@h", name: "5004", label: "1"}, {aor: "sip:+1555@h", name: "+1555", label: "2"}}
+	now := time.Unix(0, 0)
+	if md := string(rsMetadata("", parties, now)); strings.Contains(md, "extensiondata") || strings.Contains(md, "X-Genesys") {
+		t.Errorf("metadata without a CallUUID:\n%s", md)
+	}
+	if md := string(rsMetadata("U1", parties, now)); !strings.Contains(md, "<X-Genesys-CallUUID>U1</X-Genesys-CallUUID>") {
+		t.Errorf("metadata with a CallUUID:\n%s", md)
 	}
 }

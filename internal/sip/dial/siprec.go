@@ -16,7 +16,7 @@ type siprecParty struct {
 }
 
 // rsMetadata builds an RFC 7865 recording metadata document (datamode
-// complete): one session carrying the Genesys CallUUID as extension data,
+// complete): one session carrying the Genesys CallUUID as extension data (none when it is empty),
 // one participant per party with its nameID, one stream per label and the
 // participant/stream associations (each party sends its own stream and
 // receives the other's).
@@ -34,7 +34,9 @@ func rsMetadata(callUUID string, parties []siprecParty, now time.Time) []byte {
 	b.WriteString("  <datamode>complete</datamode>\r\n")
 	fmt.Fprintf(&b, "  <session session_id=%q>\r\n", sessionID)
 	fmt.Fprintf(&b, "    <start-time>%s</start-time>\r\n", ts)
-	fmt.Fprintf(&b, "    <extensiondata xmlns:gen=\"http://genesys.com/recording\">\r\n      <X-Genesys-CallUUID>%s</X-Genesys-CallUUID>\r\n    </extensiondata>\r\n", xmlEscape(callUUID))
+	if callUUID != "" { // SIPREC from an SBC carries none
+		fmt.Fprintf(&b, "    <extensiondata xmlns:gen=\"http://genesys.com/recording\">\r\n      <X-Genesys-CallUUID>%s</X-Genesys-CallUUID>\r\n    </extensiondata>\r\n", xmlEscape(callUUID))
+	}
 	b.WriteString("  </session>\r\n")
 	for i, p := range parties {
 		fmt.Fprintf(&b, "  <participant participant_id=%q>\r\n", pids[i])

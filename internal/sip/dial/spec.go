@@ -46,8 +46,11 @@ type Spec struct {
 
 	RecordID string // MSR record=<id>; generated when empty
 	CallUUID string // 32 chars of [0-9A-V]; generated when empty
-	DN       string // recorded DN (default "5001")
-	OtherDN  string // other party (default "+15550100")
+	// NoGenesysIDs (SIPREC only): the metadata carries no Genesys
+	// CallUUID, like SIPREC from an SBC (CallUUID is then ignored).
+	NoGenesysIDs bool
+	DN           string // recorded DN (default "5001")
+	OtherDN      string // other party (default "+15550100")
 
 	Codec  string   // "PCMU" (default), "PCMA" or "G722"
 	Codecs []string // optional per-stream override of Codec ([recorded, other])
@@ -173,6 +176,9 @@ func newPlan(s Spec, localIP netip.Addr) (*plan, error) {
 		}
 	default:
 		return nil, fmt.Errorf("%w: mode %q", ErrInvalidSpec, p.Mode)
+	}
+	if p.NoGenesysIDs && p.Mode != ModeSIPREC {
+		return nil, fmt.Errorf("%w: no-genesys-ids is a SIPREC variant", ErrInvalidSpec)
 	}
 
 	if err := CheckSRTPSuite(p.SRTP); err != nil {

@@ -499,3 +499,43 @@ func TestPostQuantumRecipients(t *testing.T) {
 		t.Fatalf("mixed recipients: %v", err)
 	}
 }
+
+// TestShredDamagedHeader: a file that starts like an encrypted one but
+// whose header does not parse (cut while the header was written, a
+// damaged byte) still holds wrapped keys: ShredFile must destroy them and
+// remove the file, not fail and leave it (deletion then left it behind).
+func TestShredDamagedHeader(t *testing.T) {
+	ra := recipient(t, recipientA)
+	ct := encrypt(t, randomBytes(2*cs, 23), 32000, true, ra)
+	stanza := bytes.Index(ct, []byte("-> X25519"))
+	if stanza < 0 {
+		t.Fatal("no stanza")
+	}
+	cut := bytes.Clone(ct[:stanza+200]) // header cut after the stanza
+	damaged := bytes.Clone(ct)
+	damaged[mediacrypt.DefaultHeaderSize/2] ^= 0xff // in the padding
+	for name, data := range map[string][]byte{"cut": cut, "damaged": damaged} {
+		path := filepath.Join(t.TempDir(), "r.wav.age")
+		os.WriteFile(path, data, 0o600)
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = mediacrypt.Shred(f, int64(len(data)))
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: Shred: %v", name, err)
+		}
+		got, _ := os.ReadFile(path)
+		if bytes.Contains(got, []byte("X25519")) || bytes.Contains(got, []byte("age-encryption")) || len(got) != len(data) {
+			t.Fatalf("%s: stanzas survive the shred (%d bytes)", name, len(got))
+		}
+		os.WriteFile(path, data, 0o600)
+		if err := mediacrypt.ShredFile(path); err != nil {
+			t.Fatalf("%s: ShredFile: %v", name, err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("%s: ShredFile left the file", name)
+		}
+	}
+}

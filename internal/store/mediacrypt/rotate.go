@@ -141,12 +141,23 @@ func RecoverRewrap(path string) (bool, error) {
 // SSD remapping and backups may keep old blocks, and a backup of the file
 // still decrypts with the tenant's identity: keys that must be shreddable
 // beyond this file belong in a key store, not the header.
+//
+// A file that starts like an age file but whose header does not parse (a
+// writer killed or a disk filled while the header was written, damage)
+// may still hold whole stanzas: its header slot, as far as it can be made
+// out, and at least DefaultHeaderSize are overwritten.
 func Shred(f File, size int64) error {
+	n := int64(0)
 	hdr, err := readHeader(f, size)
-	if err != nil {
+	switch {
+	case err == nil:
+		n = int64(len(hdr))
+	case Encrypted(f):
+		n = damagedHeaderLen(f, size)
+	default:
 		return err
 	}
-	noise := make([]byte, len(hdr)+nonceLen)
+	noise := make([]byte, n+nonceLen)
 	rand.Read(noise)
 	if _, err := f.WriteAt(noise[:min(int64(len(noise)), size)], 0); err != nil {
 		return fmt.Errorf("mediacrypt: shred: %w", err)
@@ -182,6 +193,25 @@ func ShredFile(path string) error {
 		return fmt.Errorf("mediacrypt: %w", err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// damagedHeaderLen is how much of a file with an unparseable header may be
+// header: through the line of its MAC ("--- ") when there is one, and
+// never less than the default slot.
+func damagedHeaderLen(f io.ReaderAt, size int64) int64 {
+	b := make([]byte, min(size, 2<<20))
+	n, _ := f.ReadAt(b, 0)
+	b = b[:n]
+	end := int64(DefaultHeaderSize)
+	if i := bytes.Index(b, []byte("\n--- ")); i >= 0 {
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			end = max(end, int64(n))
+		} else {
+			end = max(end, int64(i+1+j+1))
+		}
+	}
+	return end
 }
 
 func shredJournal(journal string) error {
