@@ -2,7 +2,6 @@ package wav
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -107,12 +106,6 @@ func ParseChunks(r io.ReaderAt, size int64) (Chunks, error) {
 
 // readFullAt fills b from r at off; a short read is an error.
 func readFullAt(r io.ReaderAt, b []byte, off int64) error {
-	n, err := r.ReadAt(b, off)
-	if n == len(b) {
-		return nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
+	_, err := io.ReadFull(io.NewSectionReader(r, off, int64(len(b))), b)
 	return err
 }
