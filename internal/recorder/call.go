@@ -262,6 +262,50 @@ func (r *Recorder) forgetCall(c *call) {
 	}
 }
 
+// startMixer creates the recording's mixer over w (with the live tap and
+// DTMF treatment dtmf) and its store row; on failure the media file is
+// removed and the tap closed. c.mix and c.rec are set on success.
+func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf mixer.DTMFMode, now time.Time) error {
+	mcfg := mixer.Config{
+		Channels:      rec.Channels,
+		Format:        mixerFormat(r.cfg.Format),
+		SampleRate:    8000,
+		Start:         now,
+		ReorderWindow: r.cfg.ReorderWindow,
+		Logger:        c.log,
+		DTMF:          dtmf,
+		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
+		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
+			d, err := codec.NewDecoder(cd)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
+	}
+	if r.hub != nil {
+		c.tap = r.hub.Open(rec.ID)
+		mcfg.Tap = c.tap
+	}
+	fail := func(err error) error {
+		_ = w.Close()
+		_ = os.Remove(rec.MediaPath)
+		if c.tap != nil {
+			c.tap.Close()
+		}
+		return err
+	}
+	mix, err := mixer.New(mcfg, &durable{w: w, every: r.cfg.FsyncInterval, now: r.cfg.Now})
+	if err != nil {
+		return fail(errf("mixer: %w", err))
+	}
+	c.mix, c.rec = mix, rec
+	if err := r.st.CreateRecording(context.Background(), rec); err != nil {
+		return fail(errf("store: %w", err))
+	}
+	return nil
+}
+
 // dtmfMode is the DTMF treatment of a session from source.
 func (r *Recorder) dtmfMode(source string) mixer.DTMFMode {
 	if r.cfg.DTMF == nil {
@@ -324,43 +368,8 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		return errf("create media file: %w", err)
 	}
 	c.w = w
-	mcfg := mixer.Config{
-		Channels:      rec.Channels,
-		Format:        mixerFormat(r.cfg.Format),
-		SampleRate:    8000,
-		Start:         now,
-		ReorderWindow: r.cfg.ReorderWindow,
-		Logger:        c.log,
-		DTMF:          r.dtmfFor(rec, inv.Source, now, c.log),
-		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
-			d, err := codec.NewDecoder(cd)
-			if err != nil {
-				return nil, err
-			}
-			return d, nil
-		},
-	}
-	if r.hub != nil {
-		c.tap = r.hub.Open(id)
-		mcfg.Tap = c.tap
-	}
-	fail := func(err error) error {
-		_ = w.Close()
-		_ = os.Remove(rec.MediaPath)
-		if c.tap != nil {
-			c.tap.Close()
-		}
+	if err := r.startMixer(c, rec, w, r.dtmfFor(rec, inv.Source, now, c.log), now); err != nil {
 		return err
-	}
-	mix, err := mixer.New(mcfg, &durable{w: w, every: r.cfg.FsyncInterval, now: r.cfg.Now})
-	if err != nil {
-		return fail(errf("mixer: %w", err))
-	}
-	c.mix = mix
-	c.rec = rec
-	if err := r.st.CreateRecording(context.Background(), rec); err != nil {
-		return fail(errf("store: %w", err))
 	}
 	c.source = inv.Source
 	r.ids.Store(id, c)

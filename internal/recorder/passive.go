@@ -1,15 +1,11 @@
 package recorder
 
 import (
-	"context"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/openrec/openrec/internal/media"
-	"github.com/openrec/openrec/internal/media/codec"
-	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediastore"
 )
@@ -113,42 +109,8 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 	}
 	c.w = w
 	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode), "sip_call_id", spec.SIPCallID)
-	mcfg := mixer.Config{
-		Channels:      rec.Channels,
-		Format:        mixerFormat(r.cfg.Format),
-		SampleRate:    8000,
-		Start:         now,
-		ReorderWindow: r.cfg.ReorderWindow,
-		Logger:        c.log,
-		DTMF:          r.dtmfMode(spec.Source),
-		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
-			d, err := codec.NewDecoder(cd)
-			if err != nil {
-				return nil, err
-			}
-			return d, nil
-		},
-	}
-	if r.hub != nil {
-		c.tap = r.hub.Open(id)
-		mcfg.Tap = c.tap
-	}
-	fail := func(err error) error {
-		_ = w.Close()
-		_ = os.Remove(rec.MediaPath)
-		if c.tap != nil {
-			c.tap.Close()
-		}
-		return err
-	}
-	mix, err := mixer.New(mcfg, &durable{w: w, every: r.cfg.FsyncInterval, now: r.cfg.Now})
-	if err != nil {
-		return nil, fail(errf("mixer: %w", err))
-	}
-	c.mix, c.rec = mix, rec
-	if err := r.st.CreateRecording(context.Background(), rec); err != nil {
-		return nil, fail(errf("store: %w", err))
+	if err := r.startMixer(c, rec, w, r.dtmfFor(rec, spec.Source, now, c.log), now); err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	r.calls[c.key] = c
