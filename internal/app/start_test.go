@@ -10,13 +10,14 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 func openFDs(t *testing.T) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
+		testtool.Missing(t, "no /proc/self/fd: %v", err)
 	}
 	return len(ents)
 }
