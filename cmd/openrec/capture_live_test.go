@@ -135,7 +135,7 @@ func captureLiveRun(t *testing.T, sipp, nsA, nsB, ifB string, extra ...string) (
 		if time.Now().After(deadline) {
 			t.Fatalf("capture did not start:\n%s", logs.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polled until the deadline above
 	}
 	time.Sleep(200 * time.Millisecond) // the ring is bound before the log line; let it settle
 	sippCall(ctx, t, sipp, nsA, nsB, callerPcap, calleePcap)
@@ -186,7 +186,7 @@ func sippCall(ctx context.Context, t *testing.T, sipp, nsA, nsB, callerPcap, cal
 		t.Fatal(err)
 	}
 	defer func() { _ = uas.Process.Kill(); _ = uas.Wait() }()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // models time: the UAS scenario binds its port before the UAC calls
 	if out, err := sippArgs(nsA, "10.77.0.1", "uac.xml", callerPcap, "-p", "5060", "10.77.0.2:5060").CombinedOutput(); err != nil {
 		t.Fatalf("sipp caller: %v\n%s\n--- callee ---\n%s", err, lastLines(string(out), 20), uasOut.String())
 	}
@@ -218,9 +218,9 @@ func TestCaptureServeRole(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("serve did not start:\n%s", logs.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polled until the deadline above
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // models time: the capture ring is bound before it logs; let it settle
 	sippCall(ctx, t, sipp, nsA, nsB, callerPcap, calleePcap)
 	var recs []listed
 	deadline = time.Now().Add(10 * time.Second)
@@ -232,7 +232,7 @@ func TestCaptureServeRole(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("recordings %+v\n%s", recs, logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polled until the deadline above
 	}
 	// serve's recorder runs on the wall clock: the call ends up to the
 	// linger and a ring poll after its BYE

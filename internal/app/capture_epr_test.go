@@ -42,12 +42,12 @@ type pacedFrame struct {
 
 func (p *pacedSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	if p.i >= len(p.frames) {
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // models time: a live source idles once its frames are out
 		return nil, gopacket.CaptureInfo{}, capture.ErrTimeout
 	}
 	f := p.frames[p.i]
 	if d := time.Until(f.ci.Timestamp); d > 0 {
-		time.Sleep(min(d, 50*time.Millisecond))
+		time.Sleep(min(d, 50*time.Millisecond)) // models time: frames are handed over at their capture time (live pacing)
 		return nil, gopacket.CaptureInfo{}, capture.ErrTimeout
 	}
 	p.i++
@@ -181,7 +181,7 @@ func startEPR(t *testing.T, call capturetest.Call, mut func(*config.Serve)) *epr
 		if time.Now().After(deadline) {
 			t.Fatalf("cti link did not come up:\n%s", env.logs.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polled until the deadline above
 	}
 	return env
 }
@@ -219,7 +219,7 @@ steps:
 // silences the captured audio (both channels) for its span.
 func TestCaptureEPRCorrelation(t *testing.T) {
 	env := startEPR(t, eprCall(), nil)
-	time.Sleep(time.Until(env.start))
+	time.Sleep(time.Until(env.start)) // models time: the paced capture starts at env.start
 	step(t, env.sim, eprScenario)
 	var rec store.Recording
 	deadline := time.Now().Add(10 * time.Second)
@@ -232,7 +232,7 @@ func TestCaptureEPRCorrelation(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no finished recording: %+v\n%s", recs, env.logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polled until the deadline above
 	}
 	if rec.Mode != store.ModePassive || rec.Correlation != "matched" || rec.CallUUID == "" || rec.RecordedDN != "5004" || rec.OtherDN != "+15551237777" {
 		t.Fatalf("recording: mode %s correlation %q uuid %q recorded %q other %q (%s)\n%s", rec.Mode, rec.Correlation, rec.CallUUID, rec.RecordedDN, rec.OtherDN, rec.StatusReason, env.logs.String())
@@ -291,14 +291,14 @@ rules:
         - {name: no-5004, action: do_not_record, mask: "5004"}
 `)
 	})
-	time.Sleep(time.Until(env.start))
+	time.Sleep(time.Until(env.start)) // models time: the paced capture starts at env.start
 	step(t, env.sim, eprScenario)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(env.logs.String(), "msg=\"recording deleted\"") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the do-not-record call's recording was not deleted:\n%s", env.logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polled until the deadline above
 	}
 	if recs := listStore(t, env.cfg.DataDir); len(recs) != 0 {
 		t.Fatalf("do-not-record call stored: %+v", recs)
@@ -346,7 +346,7 @@ func TestCaptureServeRoleInProcess(t *testing.T) {
 		for _, c := range a.Recorder().Live() {
 			live = live || (c.Mode == store.ModePassive && c.RecordedDN == "+15551237777" && len(c.Channels) == 2)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polled until the deadline above
 	}
 	if !live {
 		t.Fatal("the passive call was never among the live recordings")

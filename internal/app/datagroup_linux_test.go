@@ -47,7 +47,7 @@ func TestDataGroupLeavesSharedFilesAlone(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("not shared: %v %v", fi.Mode(), err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // polled until the deadline above
 		}
 		a.Close()
 	}
@@ -60,7 +60,7 @@ func TestDataGroupLeavesSharedFilesAlone(t *testing.T) {
 		return fi.Sys().(*syscall.Stat_t).Ctim
 	}
 	before := ctime()
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // models time: a ctime change must be visible at the clock's resolution
 	start()
 	if after := ctime(); after != before {
 		t.Errorf("ctime moved from %v to %v on a second start", before, after)

@@ -37,7 +37,7 @@ func TestDiskFullEncrypted(t *testing.T) {
 		done <- err
 	}()
 	waitFor(t, 10*time.Second, "the call", func() bool { return a.Recorder().Active() > 0 })
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // models time: the call records into the small volume until it fills
 	filler := filepath.Join(dir, "filler")
 	fill(t, filler, 0)
 	select {
@@ -45,7 +45,7 @@ func TestDiskFullEncrypted(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the call still runs 5 s after the disk filled up")
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // models time: the finalise after the disk-full end
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}

@@ -230,7 +230,7 @@ func sendLockstep(t *testing.T, legs []codecLeg, socks []*net.UDPConn, dsts []ne
 		if !sent {
 			return
 		}
-		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 20 * time.Millisecond)))
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 20 * time.Millisecond))) // models time: one RTP packet per 20 ms, paced like a phone
 	}
 }
 

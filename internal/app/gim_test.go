@@ -115,7 +115,7 @@ func testPollMetric(t *testing.T, env *ccEnv, want bool) {
 		waitMetric(t, env.a, orphanAlert+" 1", 5*time.Second)
 		return
 	}
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // models time: no alert may come well past the orphan timeout (a negative check)
 	if m := metrics(t, env.a); alerted(m) {
 		t.Errorf("failed-recording alert:\n%s", grepLines(m, "openrec_failed"))
 	}
@@ -132,7 +132,7 @@ func alerted(metrics string) bool {
 // CallUUID and GEN_* data of SIP Server's call on 5004 from the lookup.
 func TestGIMCaptureLookup(t *testing.T) {
 	env := startEPR(t, eprCall(), gimSettings(""))
-	time.Sleep(time.Until(env.start.Add(-300 * time.Millisecond)))
+	time.Sleep(time.Until(env.start.Add(-300 * time.Millisecond))) // models time: the CTI call exists 300 ms before the paced capture starts
 	step(t, env.sim, gimScenario)
 	rec := capturedRecording(t, env)
 	c1, _ := env.sim.Call("c1")
@@ -158,7 +158,7 @@ func TestGIMCaptureNotControlled(t *testing.T) {
 	if rec.Correlation != "not-cc-controlled" || rec.ExternalData["CC_CONTROLLED"] != "no" || rec.CallUUID != "" {
 		t.Fatalf("correlation %q external data %v CallUUID %q\n%s", rec.Correlation, rec.ExternalData, rec.CallUUID, env.logs.String())
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // models time: no alert may follow the finished recording (a negative check)
 	logs := env.logs.String()
 	if !strings.Contains(logs, "not contact-center controlled") || strings.Contains(logs, "failed recording") || strings.Contains(logs, "matches no call") {
 		t.Errorf("want the not-controlled log line and no failed-recording alert:\n%s", logs)
@@ -176,6 +176,6 @@ func capturedRecording(t *testing.T, env *eprEnv) store.Recording {
 		if time.Now().After(deadline) {
 			t.Fatalf("no finished recording: %+v\n%s", recs, env.logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polled until the deadline above
 	}
 }

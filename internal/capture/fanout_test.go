@@ -21,12 +21,12 @@ type pacedSource struct {
 
 func (p *pacedSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	if p.i >= len(p.frames) {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // models time: a live source idles once its frames are out
 		return nil, gopacket.CaptureInfo{}, ErrTimeout
 	}
 	f := p.frames[p.i]
 	if d := time.Until(f.at); d > 0 {
-		time.Sleep(min(d, 5*time.Millisecond))
+		time.Sleep(min(d, 5*time.Millisecond)) // models time: frames are handed over at their capture time (live pacing)
 		return nil, gopacket.CaptureInfo{}, ErrTimeout
 	}
 	p.i++
@@ -68,7 +68,7 @@ func TestRunFanout(t *testing.T) {
 		}
 		done <- s
 	}()
-	time.Sleep(time.Until(frames[len(frames)-1].at.Add(shift)) + 500*time.Millisecond)
+	time.Sleep(time.Until(frames[len(frames)-1].at.Add(shift)) + 500*time.Millisecond) // models time: the paced frames are all handed over, plus the linger
 	cancel()
 	stats := <-done
 	_ = rec.Close()

@@ -41,7 +41,7 @@ func TestRecordingLifeCycle(t *testing.T) {
 		if _, p, _ := (&harness{core: b.core}).party(uuid1, "5001"); p.RecordingID != "REC-1" || p.RecordingState != "on" {
 			t.Errorf("live party after Started = %+v", p)
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // bubble time (synctest)
 		b.core.AudioStarted("REC-1", time.Now())
 		b.core.AudioStarted("REC-unknown", time.Now()) // not a session: ignored
 		time.Sleep(200 * time.Millisecond)             // the engine's tick sends the notification
@@ -54,7 +54,7 @@ func TestRecordingLifeCycle(t *testing.T) {
 			t.Errorf("notification latency observed %v, stats %+v", observed, st)
 		}
 
-		time.Sleep(10 * time.Second)
+		time.Sleep(10 * time.Second) // bubble time (synctest)
 		b.send(b.event(tlib.EventReleased, "5001", "", conn1, uuid1))
 		end := time.Now()
 		couples, ext, corr := b.core.Finished(s, end)
@@ -111,7 +111,7 @@ func TestFinishedWithoutCall(t *testing.T) {
 		if corr, tenant := b.core.LiveInfo(s); corr != "no-cti-call" || tenant != "Acme" {
 			t.Errorf("LiveInfo = %q %q", corr, tenant)
 		}
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // bubble time (synctest)
 		couples, ext, corr := b.core.Finished(s, time.Now())
 		if corr != "no-cti-call" || couples != nil || ext[store.TenantKey] != "Acme" {
 			t.Errorf("Finished = %+v %v %q", couples, ext, corr)
@@ -174,7 +174,7 @@ func TestNoLegRowAndRecovery(t *testing.T) {
 		b.send(b.event(tlib.EventEstablished, "5001", "+15550100", conn1, uuid1))
 		synctest.Wait()
 		recordID := b.link.of(tlib.RequestPrivateService)[0].List(tlib.AttrExtensions).String("id")
-		time.Sleep(6 * time.Second)
+		time.Sleep(6 * time.Second) // bubble time (synctest)
 		synctest.Wait()
 		id := noLegID(uuid1, "5001")
 		row, ok := b.st.row(id)

@@ -11,6 +11,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // gimLink is a SIP Server answering GIM lookups: calls maps a DN to the
@@ -75,9 +76,7 @@ func startGIMCore(t *testing.T, l *gimLink, gim bool) *Core {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	for c.link.Load() == nil {
-		time.Sleep(time.Millisecond)
-	}
+	testtool.Eventually(t, 5*time.Second, func() bool { return c.link.Load() != nil }, "Run installs the link")
 	return c
 }
 
@@ -88,7 +87,7 @@ func record(c *Core, dn, other string, d time.Duration) (corr string, ext map[st
 	s := recorder.Session{RecordingID: "r-" + dn, RecordedDN: dn, OtherDN: other, Start: start, ExpectLegs: 1}
 	c.Started(s)
 	c.AudioStarted(s.RecordingID, start)
-	time.Sleep(d)
+	time.Sleep(d) // models time: the recording lasts d while the lookup runs
 	live, _ := c.LiveInfo(s)
 	couples, ext, corr := c.Finished(s, time.Now())
 	for _, cp := range couples {
@@ -170,9 +169,7 @@ func TestGIMRecheckAtEnd(t *testing.T) {
 	c := startGIMCore(t, l, true)
 	s := recorder.Session{RecordingID: "r1", RecordedDN: "+15551237777", OtherDN: "5002", Start: time.Now(), ExpectLegs: 1}
 	c.Started(s)
-	for c.gim.get("r1") == nil || !c.gim.get("r1").finished() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testtool.Eventually(t, 10*time.Second, func() bool { l := c.gim.get("r1"); return l != nil && l.finished() }, "the lookup of r1 finishes")
 	ev := partyInfo("5002", "+15551237777", 0x2c, uuid)
 	ev.Type = tlib.EventEstablished
 	c.HandleEvent(server, ev)

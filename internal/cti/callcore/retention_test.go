@@ -69,7 +69,7 @@ func TestDiscardPausesThenDeletes(t *testing.T) {
 			t.Fatalf("deleted while recording: %v", d)
 		}
 		b.finish(s)
-		time.Sleep(DefaultSweep)
+		time.Sleep(DefaultSweep) // bubble time (synctest)
 		synctest.Wait()
 		if d := b.st.deletedIDs(); len(d) != 1 || d[0] != "REC-1" || b.core.Stats().Deleted != 1 {
 			t.Errorf("deleted %v (stats %d), want REC-1", d, b.core.Stats().Deleted)
@@ -87,7 +87,7 @@ func TestPrerecordDeadline(t *testing.T) {
 			Config{PrerecordGrace: time.Minute})
 		s1 := b.startRecording(t, "REC-1", "5001", conn1, uuid1)
 		s2 := b.startRecording(t, "REC-2", "5002", 0x02, "U2")
-		time.Sleep(5 * time.Second)
+		time.Sleep(5 * time.Second) // bubble time (synctest)
 		b.send(b.event(tlib.EventReleased, "5001", "", conn1, uuid1))
 		b.send(b.event(tlib.EventReleased, "5002", "", 0x02, "U2"))
 		b.finish(s1)
@@ -106,7 +106,7 @@ func TestPrerecordDeadline(t *testing.T) {
 		if r, _ := b.st.row("REC-2"); r.Retention != store.RetentionKept {
 			t.Errorf("REC-2 after a keep request: retention %q, want kept", r.Retention)
 		}
-		time.Sleep(time.Minute)
+		time.Sleep(time.Minute) // bubble time (synctest)
 		synctest.Wait()
 		if d := b.st.deletedIDs(); len(d) != 1 || d[0] != "REC-1" {
 			t.Errorf("deleted %v, want REC-1 (no keep request by its deadline)", d)
@@ -135,7 +135,7 @@ func TestKeepAfterCallFromAPI(t *testing.T) {
 		if _, err := b.core.Control(t.Context(), ControlTarget{CallUUID: "U-old"}, OpDiscard); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(DefaultSweep)
+		time.Sleep(DefaultSweep) // bubble time (synctest)
 		synctest.Wait()
 		if d := b.st.deletedIDs(); len(d) != 1 || d[0] != "OLD" {
 			t.Errorf("deleted %v, want OLD", d)
@@ -168,7 +168,7 @@ func TestSweepHoldsAndLostDeadlines(t *testing.T) {
 			t.Errorf("NOEND keep until %v, want now + grace", r.KeepUntil)
 		}
 		st.hold("HELD", false)
-		time.Sleep(DefaultSweep)
+		time.Sleep(DefaultSweep) // bubble time (synctest)
 		synctest.Wait()
 		if d := st.deletedIDs(); len(d) != 1 || d[0] != "HELD" {
 			t.Errorf("deleted %v, want HELD once its hold is lifted", d)

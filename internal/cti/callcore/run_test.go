@@ -208,12 +208,12 @@ func TestRequestTimeout(t *testing.T) {
 		if c.Stats().RequestFailures != 0 {
 			t.Fatal("request failed before its timeout")
 		}
-		time.Sleep(3*time.Second - time.Nanosecond)
+		time.Sleep(3*time.Second - time.Nanosecond) // bubble time (synctest)
 		synctest.Wait()
 		if c.Stats().RequestFailures != 0 {
 			t.Fatal("request failed before its timeout")
 		}
-		time.Sleep(time.Nanosecond)
+		time.Sleep(time.Nanosecond) // bubble time (synctest)
 		synctest.Wait()
 		st := c.Stats()
 		if st.RequestFailures != 1 || st.Alerts[string(conversation.AlertServiceError)] != 1 || time.Since(start) != 3*time.Second {

@@ -100,7 +100,7 @@ func TestHolderWatch(t *testing.T) {
 			t.Fatalf("rules after the file changed: %d, want 2", n)
 		}
 		write(holderFile + "      - {name: bad, action: nope}\n")
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // bubble time (synctest)
 		synctest.Wait()
 		if n := h.Set().Len(); n != 2 {
 			t.Errorf("an invalid file replaced the rules in force: %d rules", n)
