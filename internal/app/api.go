@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,8 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
@@ -229,23 +226,19 @@ func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (ap
 			return api.ControlResult{}, err
 		}
 		if !ok {
-			return api.ControlResult{}, &api.Problem{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such live call in tenant " + req.Tenant}
+			return api.ControlResult{}, api.NotFound(fmt.Errorf("no such live call in tenant %s", req.Tenant))
 		}
 	}
 	res, err := c.core.Control(ctx, callcore.ControlTarget{CallUUID: req.CallUUID, ConnID: req.ConnID, DN: req.DN}, req.Op)
-	if err != nil {
-		status := 0
-		switch {
-		case errors.Is(err, callcore.ErrNoTarget), errors.Is(err, conversation.ErrNoCall), errors.Is(err, conversation.ErrNoParty):
-			status = http.StatusNotFound
-		case errors.Is(err, callcore.ErrAmbiguous), errors.Is(err, conversation.ErrState), errors.Is(err, conversation.ErrRefused):
-			status = http.StatusConflict
-		case errors.Is(err, callcore.ErrBadOp):
-			status = http.StatusBadRequest
-		}
-		if status != 0 {
-			return api.ControlResult{}, &api.Problem{Status: status, Title: http.StatusText(status), Detail: err.Error()}
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, callcore.ErrNoTarget), errors.Is(err, conversation.ErrNoCall), errors.Is(err, conversation.ErrNoParty):
+		return api.ControlResult{}, api.NotFound(err)
+	case errors.Is(err, callcore.ErrAmbiguous), errors.Is(err, conversation.ErrState), errors.Is(err, conversation.ErrRefused):
+		return api.ControlResult{}, api.Conflict(err)
+	case errors.Is(err, callcore.ErrBadOp):
+		return api.ControlResult{}, api.BadRequest(err)
+	default:
 		return api.ControlResult{}, err
 	}
 	state := "requested"
@@ -255,110 +248,29 @@ func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (ap
 	return api.ControlResult{Op: res.Op, CallUUID: res.CallUUID, ConnID: res.ConnID, DN: res.DN, RecordID: res.RecordID, State: state}, nil
 }
 
-// rulesAdapter reads and writes the `rules:` key of the serve
-// configuration file and installs the result.
+// rulesAdapter shows the rules holder (the `rules:` key of the serve
+// configuration file) to the API.
 type rulesAdapter struct{ h *rules.Holder }
 
-func (r rulesAdapter) Rules() (api.RulesDoc, error) {
-	doc := api.RulesDoc{Path: r.h.Path(), Editable: r.h.Path() != ""}
-	set := r.h.Set()
-	doc.Rules, doc.Warnings = set.Len(), set.Warnings()
-	if r.h.Path() == "" {
-		return doc, nil
-	}
-	data, err := os.ReadFile(r.h.Path())
-	if err != nil {
-		return doc, err
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return doc, fmt.Errorf("%s: %w", r.h.Path(), err)
-	}
-	if n := mappingValue(&root, "rules"); n != nil {
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(n); err != nil {
-			return doc, err
-		}
-		doc.YAML = buf.String()
-		var c rules.Config
-		if err := n.Decode(&c); err == nil {
-			doc.Groups = len(c.Groups)
-		}
-	}
-	return doc, nil
-}
+func (r rulesAdapter) Rules() (api.RulesDoc, error) { return rulesDoc(r.h.Document()) }
 
 func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
-	if r.h.Path() == "" {
-		return api.RulesDoc{}, &api.Problem{Status: http.StatusConflict, Title: "Rules not editable",
-			Detail: "this server was started without a configuration file (serve --config FILE): there is nowhere to save rules"}
-	}
-	_, value, _, err := parseRules(text)
-	if err != nil {
+	return rulesDoc(r.h.SaveText(text))
+}
+
+func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) { return rulesDoc(r.h.Check(text)) }
+
+// rulesDoc converts a rules document and classifies the holder's errors.
+func rulesDoc(d rules.Document, err error) (api.RulesDoc, error) {
+	switch {
+	case errors.Is(err, rules.ErrInvalid):
+		return api.RulesDoc{}, api.Unprocessable(err)
+	case errors.Is(err, rules.ErrNotEditable):
+		return api.RulesDoc{}, api.Conflict(err)
+	case err != nil:
 		return api.RulesDoc{}, err
 	}
-	if err := r.h.Save(&value); err != nil {
-		var rej *rules.RejectedError
-		if errors.As(err, &rej) {
-			return api.RulesDoc{}, invalidRulesProblem(rej.Err)
-		}
-		return api.RulesDoc{}, err
-	}
-	return r.Rules()
-}
-
-// CheckRules compiles text as SetRules would and saves nothing: the
-// Validate button of the Rules page.
-func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) {
-	c, _, set, err := parseRules(text)
-	if err != nil {
-		return api.RulesDoc{}, err
-	}
-	return api.RulesDoc{YAML: text, Path: r.h.Path(), Editable: r.h.Path() != "", Groups: len(c.Groups), Rules: set.Len(),
-		Warnings: set.Warnings()}, nil
-}
-
-// parseRules reads the YAML of the `rules:` key strictly (unknown keys are
-// errors) and compiles it; errors are 422 problems.
-func parseRules(text string) (rules.Config, yaml.Node, *rules.Set, error) {
-	var c rules.Config
-	var value yaml.Node
-	if strings.TrimSpace(text) != "" {
-		dec := yaml.NewDecoder(strings.NewReader(text))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
-			return c, value, nil, invalidRulesProblem(err)
-		}
-		if err := yaml.Unmarshal([]byte(text), &value); err != nil {
-			return c, value, nil, invalidRulesProblem(err)
-		}
-	}
-	set, err := rules.Compile(c)
-	if err != nil {
-		return c, value, nil, invalidRulesProblem(err)
-	}
-	return c, value, set, nil
-}
-
-func invalidRulesProblem(err error) error {
-	return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
-}
-
-// mappingValue returns the value of key in the top-level mapping of a
-// document node, or nil.
-func mappingValue(doc *yaml.Node, key string) *yaml.Node {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil
-	}
-	m := doc.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
+	return api.RulesDoc{YAML: d.YAML, Path: d.Path, Editable: d.Editable(), Groups: d.Groups, Rules: d.Rules, Warnings: d.Warnings}, nil
 }
 
 // tenantsAdapter lists the tenants of the configuration data with the

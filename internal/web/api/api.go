@@ -71,7 +71,8 @@ type Listener interface {
 }
 
 // Controller asks for a recording operation on a live call through the
-// CTI link. Errors that are the client's fault are *Problem values.
+// CTI link. Errors that are the client's fault are classified (NotFound,
+// Conflict, BadRequest).
 type Controller interface {
 	Control(ctx context.Context, req ControlRequest) (ControlResult, error)
 }
@@ -79,11 +80,12 @@ type Controller interface {
 // RulesAdmin reads and replaces the recording rules.
 type RulesAdmin interface {
 	Rules() (RulesDoc, error)
-	// SetRules validates and installs yaml (the `rules:` value); a
-	// *Problem (422) when the rules do not compile.
+	// SetRules validates and installs yaml (the `rules:` value); an
+	// Unprocessable error when the rules do not compile, a Conflict when
+	// there is nowhere to save them.
 	SetRules(yaml string) (RulesDoc, error)
 	// CheckRules compiles yaml as SetRules would and saves nothing: the
-	// counts and warnings, or a *Problem (422).
+	// counts and warnings, or an Unprocessable error.
 	CheckRules(yaml string) (RulesDoc, error)
 }
 
