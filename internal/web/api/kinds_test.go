@@ -46,7 +46,9 @@ func TestAdapterErrorKinds(t *testing.T) {
 			if strings.Contains(prob.Detail, "/secret") {
 				t.Errorf("a 500 shows its cause: %q", prob.Detail)
 			}
-			var audit struct{ Items []struct{ Action, Detail string } }
+			var audit struct {
+				Items []struct{ Action, Detail string }
+			}
 			if code := e.do(e.token("root"), "GET", "/api/v1/audit?limit=100", nil, &audit); code != 200 {
 				t.Fatal(code)
 			}
