@@ -49,6 +49,7 @@ type rule struct {
 }
 
 const (
+	pgx        = "github.com/jackc/pgx/v5"
 	sipgo      = "github.com/emiago/sipgo"
 	pionRTCP   = "github.com/pion/rtcp"
 	pionRTP    = "github.com/pion/rtp"
@@ -89,6 +90,8 @@ var allow = map[string]rule{
 	"internal/store":           {},
 	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
 	"internal/store/storetest": {internal: []string{"internal/store"}},
+	// The shared store: the same model and semantics in PostgreSQL (pgx).
+	"internal/store/postgres": {internal: []string{"internal/store"}, external: []string{pgx}},
 	// The media layout: a recording's files, Locate, the atomic writer.
 	"internal/store/mediastore": {internal: []string{"internal/store"}},
 	"internal/store/seal":       {internal: []string{"internal/store", "internal/store/mediastore"}},
@@ -138,6 +141,7 @@ var allow = map[string]rule{
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
 	"internal/testtool":         {},
 	"internal/testtool/testpki": {},
+	"internal/testtool/pgtest":  {internal: []string{"internal/testtool"}, external: []string{pgx}}, // a test's own PostgreSQL database
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
