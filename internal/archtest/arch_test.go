@@ -92,6 +92,10 @@ var allow = map[string]rule{
 	"internal/store/storetest": {internal: []string{"internal/store"}},
 	// The shared store: the same model and semantics in PostgreSQL (pgx).
 	"internal/store/postgres": {internal: []string{"internal/store"}, external: []string{pgx}},
+	// The store by URL (sqlite:PATH, postgres://...) and the interface both implement.
+	"internal/store/backend": {internal: []string{"internal/store", "internal/store/postgres", "internal/store/sqlite"}},
+	// openrec store migrate: every table from one store to another, resumable.
+	"internal/store/storecopy": {internal: []string{"internal/store", "internal/store/backend", "internal/store/postgres", "internal/store/sqlite"}, external: []string{pgx}},
 	// The media layout: a recording's files, Locate, the atomic writer.
 	"internal/store/mediastore": {internal: []string{"internal/store"}},
 	"internal/store/seal":       {internal: []string{"internal/store", "internal/store/mediastore"}},
@@ -150,12 +154,12 @@ var allow = map[string]rule{
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 
