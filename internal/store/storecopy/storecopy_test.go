@@ -33,7 +33,7 @@ func fill(t *testing.T, path string, n int) {
 			ID: fmt.Sprintf("rec-%04d", i), Mode: store.ModeSIPREC, Status: store.StatusCompleted,
 			CallUUID: fmt.Sprintf("CALL-%d", i%7), RecordID: fmt.Sprint(i), SIPCallIDs: []string{"a@x", "b@x"},
 			RecordedDN: "5001", OtherDN: fmt.Sprintf("+4930%04d", i),
-			Parties: []store.Party{{Channel: 0, Role: store.RoleRecorded, DN: "5001", Name: "Ägent"}, {Channel: 1, Role: store.RoleOther, DN: "+49"}},
+			Parties:   []store.Party{{Channel: 0, Role: store.RoleRecorded, DN: "5001", Name: "Ägent"}, {Channel: 1, Role: store.RoleOther, DN: "+49"}},
 			StartedAt: t0.Add(time.Duration(i) * time.Minute), EndedAt: t0.Add(time.Duration(i)*time.Minute + 30*time.Second), DurationMS: 30000 + int64(i),
 			Channels: 2, Codecs: []string{"PCMU"}, Format: "ulaw", MediaPath: fmt.Sprintf("media/2026/12/07/rec-%04d.wav", i),
 			SizeBytes: 480000, SHA256: "ab", NeedsTranscode: i%5 == 0, Metadata: "<x/>",
