@@ -3,12 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrec/openrec/internal/testtool"
 	"github.com/openrec/openrec/internal/testtool/pgtest"
 )
 
@@ -103,4 +111,40 @@ func TestStoreURLErrors(t *testing.T) {
 			t.Errorf("%v: %v, want an error containing %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+// openrec serve --store postgres://...: the metadata goes to PostgreSQL
+// (no SQLite file appears in the data directory), the media to the data
+// directory, and the CLI lists and exports with the same --store.
+func TestServeOnPostgres(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	data := t.TempDir()
+	s := startServe(t, data, "35000-35099", "--store", url)
+	if out, err := run(t, "dial", "--target", s.sipAddr, "--mode", "msr", "--duration", "1s", "--tones", "440,1000",
+		"--dn", "5001", "--record-id", "pg-1"); err != nil {
+		t.Fatalf("dial: %v\n%s", err, out)
+	}
+	var recs []listed
+	testtool.Poll(t, 20*time.Second, func() (bool, string) {
+		out, err := run(t, "recordings", "list", "--data-dir", data, "--store", url, "--json")
+		if err != nil {
+			return false, fmt.Sprintf("list: %v\n%s", err, out)
+		}
+		recs = nil
+		if err := json.Unmarshal([]byte(out), &recs); err != nil {
+			return false, out
+		}
+		return len(recs) == 1 && recs[0].Status == "completed", out
+	}, "the call listed as completed from PostgreSQL")
+	if recs[0].RecordID != "pg-1" {
+		t.Errorf("recording %+v", recs[0])
+	}
+	if _, err := os.Stat(filepath.Join(data, dbFileName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("serve --store postgres://... left a SQLite file in the data directory: %v", err)
+	}
+	exported := filepath.Join(t.TempDir(), "call.wav")
+	if out, err := run(t, "recordings", "export", recs[0].ID, "--data-dir", data, "--store", url, "--out", exported); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	s.stop(t, syscall.SIGTERM)
 }
