@@ -168,6 +168,12 @@ func Copy(ctx context.Context, from, to string, opt Options) (Report, error) {
 		}
 		rep.Tables = append(rep.Tables, tc)
 	}
+	// Fresh statistics: the planner of a database just filled knows none
+	// (autovacuum would analyze it only later), and without them searches
+	// collect every match instead of walking the sort index.
+	if _, err := conn.Exec(ctx, `ANALYZE`); err != nil {
+		return rep, fmt.Errorf("target: analyze: %w", err)
+	}
 	var bad []string
 	for _, tc := range rep.Tables {
 		if tc.Source != tc.Target {
