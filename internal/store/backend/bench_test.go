@@ -29,7 +29,7 @@ func benchRecording(i int) *store.Recording {
 		ID: fmt.Sprintf("bench-%08d", i), Mode: store.ModeMSR, Status: store.StatusCompleted,
 		CallUUID: fmt.Sprintf("CALL%012d", i/2), RecordID: fmt.Sprint(i), SIPCallIDs: []string{fmt.Sprintf("%d@sip", i)},
 		RecordedDN: fmt.Sprintf("5%03d", i%1000), OtherDN: fmt.Sprintf("+4930%06d", i),
-		Parties: []store.Party{{Channel: 0, Role: store.RoleRecorded, DN: "5001"}, {Channel: 1, Role: store.RoleOther, DN: "+4930"}},
+		Parties:   []store.Party{{Channel: 0, Role: store.RoleRecorded, DN: "5001"}, {Channel: 1, Role: store.RoleOther, DN: "+4930"}},
 		StartedAt: benchT0.Add(time.Duration(i) * time.Second), EndedAt: benchT0.Add(time.Duration(i)*time.Second + time.Minute),
 		DurationMS: 60000 + int64(i%600)*100, Channels: 2, Codecs: []string{"PCMU"}, Format: "ulaw",
 		MediaPath: fmt.Sprintf("media/2026/12/01/bench-%08d.wav", i), SizeBytes: 960000,

@@ -40,8 +40,12 @@ func (db *DB) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error
 	if e.At.IsZero() {
 		e.At = db.now()
 	}
+	// The hash commits to the text as stored (text.go).
+	for _, f := range []*string{&e.User, &e.Role, &e.Tenant, &e.Action, &e.RecordingID, &e.Detail, &e.Remote} {
+		*f = storable(*f)
+	}
 	var id int64
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx cleanTx) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE audit IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}

@@ -124,7 +124,7 @@ func (db *DB) SetCallHold(ctx context.Context, h store.CallHold) ([]string, erro
 		h.SetAt = db.now()
 	}
 	var ids []string
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx cleanTx) error {
 		if _, err := tx.Exec(ctx, `SELECT call_hold_lock($1)`, h.CallUUID); err != nil {
 			return fmt.Errorf("legal hold of call %s: %w", h.CallUUID, err)
 		}
@@ -166,7 +166,7 @@ func (db *DB) ReleaseCallHold(ctx context.Context, callUUID string) ([]string, e
 	}
 	defer leave()
 	var ids []string
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx cleanTx) error {
 		if _, err := tx.Exec(ctx, `SELECT call_hold_lock($1)`, callUUID); err != nil {
 			return fmt.Errorf("release legal hold of call %s: %w", callUUID, err)
 		}
@@ -225,7 +225,7 @@ func (db *DB) ListCallHolds(ctx context.Context) ([]store.CallHold, error) {
 }
 
 // callRecordings returns the ids of call's recordings, in id order.
-func callRecordings(ctx context.Context, tx pgx.Tx, call string) ([]string, error) {
+func callRecordings(ctx context.Context, tx cleanTx, call string) ([]string, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM recordings WHERE call_uuid = $1 AND call_uuid <> '' ORDER BY id`, call)
 	if err != nil {
 		return nil, fmt.Errorf("recordings of call %s: %w", call, err)

@@ -47,7 +47,7 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // DB is a recording store in one PostgreSQL database. It is safe for
 // concurrent use, also by several processes.
 type DB struct {
-	pool *pgxpool.Pool
+	pool cleanPool // every query's strings made storable (text.go)
 	url  string
 	now  func() time.Time
 
@@ -92,7 +92,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate %s: %w", Redact(url), err)
 	}
-	db.pool = pool
+	db.pool = cleanPool{pool}
 	return db, nil
 }
 
@@ -141,14 +141,15 @@ func (db *DB) enter() (func(), error) {
 
 // inTx runs fn in a read-committed write transaction; rows whose state
 // decides a change are read FOR UPDATE by fn.
-func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, fn)
+func (db *DB) inTx(ctx context.Context, fn func(cleanTx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return fn(cleanTx{tx}) })
 }
 
 // inReadTx runs fn in a read-only REPEATABLE READ transaction: one
 // consistent snapshot for a page of recordings and their children.
-func (db *DB) inReadTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+func (db *DB) inReadTx(ctx context.Context, fn func(cleanTx) error) error {
+	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(cleanTx{tx}) })
 }
 
 // CreateRecording inserts r with its sip call ids, parties, segments,
@@ -172,11 +173,13 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 	if created.IsZero() {
 		created = db.now()
 	}
+	out := r
+	r = storableRecording(r)
 	codecs, err := encodeCodecs(r.Codecs)
 	if err != nil {
 		return err
 	}
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx cleanTx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO recordings (`+recordingColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
 			$21, $22, $23, $24, $25, $26, $27)`,
@@ -202,7 +205,7 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 	if err != nil {
 		return err
 	}
-	r.CreatedAt, r.UpdatedAt = created.UTC(), created.UTC()
+	out.CreatedAt, out.UpdatedAt = created.UTC(), created.UTC()
 	return nil
 }
 
@@ -218,6 +221,8 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 		return err
 	}
 	defer leave()
+	out := r
+	r = storableRecording(r)
 	codecs, err := encodeCodecs(r.Codecs)
 	if err != nil {
 		return err
@@ -227,7 +232,7 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 		created, retention, reason string
 		keepUntil                  *string
 	)
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx cleanTx) error {
 		// The UPDATE locks the row: concurrent updates of one recording
 		// replace its children one after the other.
 		err := tx.QueryRow(ctx, `UPDATE recordings SET
@@ -267,8 +272,8 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	if err != nil {
 		return err
 	}
-	r.CreatedAt, r.UpdatedAt = c, updated.UTC()
-	r.Retention, r.KeepUntil, r.RetentionReason = store.Retention(retention), ku, reason
+	out.CreatedAt, out.UpdatedAt = c, updated.UTC()
+	out.Retention, out.KeepUntil, out.RetentionReason = store.Retention(retention), ku, reason
 	return nil
 }
 
@@ -280,7 +285,7 @@ func (db *DB) AddEvents(ctx context.Context, id string, events ...store.Event) e
 		return err
 	}
 	defer leave()
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx cleanTx) error {
 		// FOR KEY SHARE: the recording cannot be deleted before the events
 		// are in (as their foreign key would do), other writers go on.
 		var one int
@@ -292,7 +297,7 @@ func (db *DB) AddEvents(ctx context.Context, id string, events ...store.Event) e
 			return fmt.Errorf("add events to %s: %w", id, err)
 		}
 		b := &pgx.Batch{}
-		queueEvents(b, id, events)
+		queueEvents(b, storable(id), storableEvents(events))
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("add events to %s: %w", id, err)
 		}
@@ -310,7 +315,7 @@ func (db *DB) GetRecording(ctx context.Context, id string) (*store.Recording, er
 	}
 	defer leave()
 	var out []store.Recording
-	err = db.inReadTx(ctx, func(tx pgx.Tx) error {
+	err = db.inReadTx(ctx, func(tx cleanTx) error {
 		var err error
 		out, err = queryRecordings(ctx, tx, `SELECT `+recordingColumns+` FROM recordings WHERE id = $1`, id)
 		return err

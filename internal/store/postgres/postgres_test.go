@@ -389,3 +389,40 @@ func TestCallHoldRacesCreate(t *testing.T) {
 		t.Errorf("%d recordings held, want %d (%v)", len(hs), n+1, err)
 	}
 }
+
+// Text PostgreSQL cannot hold (invalid UTF-8, NUL bytes: SQLite takes
+// them) is stored with U+FFFD in their place instead of losing the row,
+// and an audit entry with such text still verifies.
+func TestUnstorableText(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, pgtest.NewDatabase(t))
+	bad := "caller \xff\xfe M\x00ller"
+	want := "caller \uFFFD M\uFFFDller" // a run of invalid bytes is one U+FFFD
+	r := &store.Recording{ID: "u1", Mode: store.ModeSIPREC, Status: store.StatusRecording, StartedAt: time.Now(),
+		Metadata: bad, Parties: []store.Party{{Name: bad}}, ExternalData: map[string]string{"GEN_TEV_UserData": bad},
+		Events: []store.Event{{Type: "metadata", Detail: bad}}}
+	if err := db.CreateRecording(ctx, r); err != nil {
+		t.Fatalf("CreateRecording with invalid UTF-8 and NUL: %v", err)
+	}
+	got, err := db.GetRecording(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Metadata != want || got.Parties[0].Name != want || got.ExternalData["GEN_TEV_UserData"] != want || got.Events[0].Detail != want {
+		t.Errorf("stored %q %q %q %q, want %q", got.Metadata, got.Parties[0].Name, got.ExternalData["GEN_TEV_UserData"], got.Events[0].Detail, want)
+	}
+	if n, err := db.CountRecordings(ctx, store.Filter{External: []store.KV{{Key: "GEN_TEV_UserData", Value: bad}}}); err != nil || n != 1 {
+		t.Errorf("search by the same bytes: %d, %v", n, err)
+	}
+	if _, err := db.AppendAudit(ctx, store.AuditEntry{Action: store.AuditLoginFailed, User: bad, Detail: bad}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.VerifyAudit(ctx); err != nil || c.Broken != 0 || c.Entries != 1 {
+		t.Errorf("chain: %+v %v", c, err)
+	}
+	for _, tc := range []struct{ in, want string }{{"plain", "plain"}, {"", ""}, {"ä\x00", "ä\uFFFD"}, {"\xc3", "\uFFFD"}} {
+		if got := storable(tc.in); got != tc.want {
+			t.Errorf("storable(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -51,7 +51,7 @@ func (db *DB) KeepRecording(ctx context.Context, id, reason string) error {
 		return err
 	}
 	defer leave()
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx cleanTx) error {
 		cur, err := retentionOf(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("keep recording %s: %w", id, err)
@@ -82,7 +82,7 @@ func (db *DB) DiscardRecording(ctx context.Context, id, reason string) error {
 		return err
 	}
 	defer leave()
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx cleanTx) error {
 		cur, err := retentionOf(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("discard recording %s: %w", id, err)
@@ -122,7 +122,7 @@ func (db *DB) DeleteRecording(ctx context.Context, d store.Deletion) error {
 	if d.At.IsZero() {
 		d.At = db.now()
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx cleanTx) error {
 		var (
 			callUUID, recordID, recordedDN, mediaPath, tenant string
 			started                                           *string
@@ -230,7 +230,7 @@ func (db *DB) ListDeletions(ctx context.Context, since time.Time, limit int) ([]
 
 // retentionOf reads the retention state of recording id in tx and locks
 // the row until tx ends.
-func retentionOf(ctx context.Context, tx pgx.Tx, id string) (store.Retention, error) {
+func retentionOf(ctx context.Context, tx cleanTx, id string) (store.Retention, error) {
 	var cur string
 	err := tx.QueryRow(ctx, `SELECT retention FROM recordings WHERE id = $1 FOR UPDATE`, id).Scan(&cur)
 	if errors.Is(err, pgx.ErrNoRows) {

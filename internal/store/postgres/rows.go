@@ -18,7 +18,7 @@ const recordingColumns = `id, mode, status, status_reason, call_uuid, record_id,
 
 // queryRecordings runs q (which selects recordingColumns) and loads the
 // children of every row.
-func queryRecordings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]store.Recording, error) {
+func queryRecordings(ctx context.Context, tx cleanTx, q string, args ...any) ([]store.Recording, error) {
 	out, err := scanRecordings(ctx, tx, q, args...)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func queryRecordings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]s
 	return out, nil
 }
 
-func scanRecordings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]store.Recording, error) {
+func scanRecordings(ctx context.Context, tx cleanTx, q string, args ...any) ([]store.Recording, error) {
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func scanRecordings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]st
 
 // loadChildren loads the children of every recording of out: one query per
 // child table for the whole page (id = ANY($1)), sent in one batch.
-func loadChildren(ctx context.Context, tx pgx.Tx, out []store.Recording) error {
+func loadChildren(ctx context.Context, tx cleanTx, out []store.Recording) error {
 	if len(out) == 0 {
 		return nil
 	}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/openrec/openrec/internal/store"
 )
 
@@ -80,7 +78,7 @@ func (db *DB) search(ctx context.Context, op string, f store.Filter) (store.Page
 		return store.Page{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var page store.Page
-	err = db.inReadTx(ctx, func(tx pgx.Tx) error {
+	err = db.inReadTx(ctx, func(tx cleanTx) error {
 		page = store.Page{}
 		out, err := scanRecordings(ctx, tx, sq.query, sq.args...)
 		if err != nil {

@@ -314,8 +314,8 @@ func keyOf(t table, row []any) []any {
 }
 
 // readRows runs q on the source and returns its rows with SQLite's values
-// turned into the target's types (0/1 into booleans, the ASCII-folded
-// session user).
+// turned into the target's types: 0/1 into booleans, text PostgreSQL
+// cannot hold (invalid UTF-8, NUL) made storable as the store does.
 func readRows(ctx context.Context, src *sql.DB, q string, args []any, t table) ([][]any, error) {
 	rows, err := src.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -339,7 +339,9 @@ func readRows(ctx context.Context, src *sql.DB, q string, args []any, t table) (
 					vals[i] = v != 0
 				}
 			case []byte:
-				vals[i] = string(v)
+				vals[i] = postgres.Storable(string(v))
+			case string:
+				vals[i] = postgres.Storable(v)
 			}
 		}
 		out = append(out, vals)
