@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/openrec/openrec/internal/store"
 )
 
@@ -24,6 +26,14 @@ import (
 // ESCAPE '\' ('%', '_' and '\' escaped: they match themselves), on
 // lower(value) for external data (case-insensitive) and on the DN columns
 // themselves (case-sensitive, as SQLite's GLOB).
+
+// customPlan runs a search as an unnamed statement, planned for its
+// arguments every time. A cached prepared statement gets a generic plan
+// after five runs, and the best plan of a search depends on its values: a
+// tenant most recordings share is found by walking the sort index, a rare
+// agent by collecting its few matches. Measured (BENCHMARKS.md): the
+// generic plan made a tenant's first page 5 to 10 times slower.
+const customPlan = pgx.QueryExecModeExec
 
 // startedKey is the sort key of the started orders.
 const startedKey = `coalesce(started_at, '')`
@@ -61,7 +71,7 @@ func (db *DB) CountRecordings(ctx context.Context, f store.Filter) (int, error) 
 		return 0, fmt.Errorf("count recordings: %w", err)
 	}
 	var n int
-	if err := db.pool.QueryRow(ctx, rebind(`SELECT count(*) FROM recordings`+w.sql()), w.args...).Scan(&n); err != nil {
+	if err := db.pool.QueryRow(ctx, rebind(`SELECT count(*) FROM recordings`+w.sql()), append([]any{customPlan}, w.args...)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count recordings: %w", err)
 	}
 	return n, nil
@@ -80,7 +90,7 @@ func (db *DB) search(ctx context.Context, op string, f store.Filter) (store.Page
 	var page store.Page
 	err = db.inReadTx(ctx, func(tx cleanTx) error {
 		page = store.Page{}
-		out, err := scanRecordings(ctx, tx, sq.query, sq.args...)
+		out, err := scanRecordings(ctx, tx, sq.query, append([]any{customPlan}, sq.args...)...)
 		if err != nil {
 			return err
 		}
