@@ -17,10 +17,10 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
 // errTampered: verify found something changed (exit 1).
@@ -45,8 +45,9 @@ type verifyProblem struct {
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		dataDir, pubFile, auditHead, dtmfDecoder, decryptKeys string
-		all, allowUnsealed, asJSON, checkDTMF                 bool
+		pubFile, auditHead, dtmfDecoder, decryptKeys string
+		loc                                          storeLoc
+		all, allowUnsealed, asJSON, checkDTMF        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [ID...] [--all]",
@@ -75,7 +76,8 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 				return errors.New("name recording IDs or --all (not both)")
 			}
 			ctx := cmd.Context()
-			db, err := openExistingStore(ctx, dataDir)
+			dataDir := loc.dataDir
+			db, err := openExistingStore(ctx, loc)
 			if err != nil {
 				return err
 			}
@@ -127,7 +129,7 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database, media, keys)")
+	loc.addFlags(fl, "data directory (database, media, keys)")
 	fl.StringVar(&pubFile, "public-key", "", "the server's manifest public key (default <data-dir>/keys/seal.pub)")
 	fl.StringVar(&auditHead, "audit-head", "", `an audit chain head seen before, "ID:HASH": the entry must still be there with that hash`)
 	fl.BoolVar(&all, "all", false, "verify every finished recording")
@@ -143,7 +145,7 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 // payloads of a codec openrec does not decode (needs_transcode).
 const rawPayloadUnchecked = "dtmf check: raw payloads of a codec openrec does not decode are kept beside the file (needs_transcode): key tones in them are neither masked nor checked"
 
-func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
+func verify(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
 	rep := verifyReport{Changed: []verifyProblem{}}
 	one := func(r *store.Recording) {
 		rep.Recordings++
@@ -242,7 +244,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 // recording has no row: openrec deletes a recording's manifest with it
 // (retention, erasure), so a manifest left without its row means the row
 // was removed behind openrec's back. seen holds the rows already checked.
-func orphanManifests(ctx context.Context, db *sqlite.DB, mediaDir string, seen map[string]bool) ([]verifyProblem, error) {
+func orphanManifests(ctx context.Context, db backend.Store, mediaDir string, seen map[string]bool) ([]verifyProblem, error) {
 	var out []verifyProblem
 	err := filepath.WalkDir(mediaDir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -295,7 +297,7 @@ func neverHadAudio(r *store.Recording, dataDir string) bool {
 }
 
 // checkAuditHead checks "ID:HASH" against the log: "ok" or what is wrong.
-func checkAuditHead(ctx context.Context, db *sqlite.DB, head string) string {
+func checkAuditHead(ctx context.Context, db backend.Store, head string) string {
 	idText, want, ok := strings.Cut(head, ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if !ok || err != nil || id <= 0 || len(want) != 64 {

@@ -22,9 +22,9 @@ import (
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/mediastore"
-	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -413,7 +413,7 @@ func (a *App) pruneMP3Cache(ctx context.Context) {
 
 // eraseAdapter runs erasure requests of the API (internal/store/expire).
 type eraseAdapter struct {
-	db      *sqlite.DB
+	db      backend.Store
 	dataDir string
 	fpKey   []byte // keys the audit's fingerprint of the party
 	log     *slog.Logger

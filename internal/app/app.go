@@ -38,10 +38,10 @@ import (
 	"github.com/openrec/openrec/internal/recorder/resources"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
 )
 
@@ -49,7 +49,7 @@ import (
 type App struct {
 	cfg       config.Serve
 	log       *slog.Logger
-	db        *sqlite.DB
+	db        backend.Store
 	rec       *recorder.Recorder
 	sip       *sipsrv.Server
 	http      *http.Server
@@ -81,7 +81,16 @@ type App struct {
 }
 
 // DBPath is where the metadata database of a data directory lives.
-func DBPath(dataDir string) string { return filepath.Join(dataDir, "openrec.db") }
+func DBPath(dataDir string) string { return filepath.Join(dataDir, backend.DBFile) }
+
+// StoreURL is the metadata store of cfg: its store setting, else the
+// SQLite file of dataDir.
+func StoreURL(cfg config.Serve, dataDir string) string {
+	if cfg.Store != "" {
+		return cfg.Store
+	}
+	return backend.Default(dataDir)
+}
 
 // StartWith is Start with injected resource sources (tests).
 func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Options) (*App, error) {
@@ -121,7 +130,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err := perms.dataDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, DBPath(dataDir))
+	db, err := backend.Open(ctx, StoreURL(cfg, dataDir))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -334,7 +343,7 @@ func (a *App) HTTPAddr() string {
 const KeysDir = "keys"
 
 // DataDir is the absolute data directory.
-func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
+func (a *App) DataDir() string { return a.dataDir }
 
 // PprofAddr is the profiling address, or "" when off.
 func (a *App) PprofAddr() string { return a.pprofAddr }
@@ -371,7 +380,7 @@ func (a *App) SIPStats() sipsrv.Stats { return a.sip.Stats() }
 func (a *App) Recorder() *recorder.Recorder { return a.rec }
 
 // Store returns the metadata store.
-func (a *App) Store() *sqlite.DB { return a.db }
+func (a *App) Store() backend.Store { return a.db }
 
 func (a *App) startHTTP() error {
 	l, err := net.Listen("tcp", a.cfg.HTTPListen)

@@ -17,8 +17,8 @@ import (
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
 // CaptureOptions says where a passive capture reads and how.
@@ -56,7 +56,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err := perms.dataDir(dataDir); err != nil {
 		return capture.Stats{}, fmt.Errorf("data_dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, DBPath(dataDir))
+	db, err := backend.Open(ctx, StoreURL(cfg, dataDir))
 	if err != nil {
 		return capture.Stats{}, fmt.Errorf("open store: %w", err)
 	}

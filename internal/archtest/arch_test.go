@@ -49,6 +49,7 @@ type rule struct {
 }
 
 const (
+	pgx        = "github.com/jackc/pgx/v5"
 	sipgo      = "github.com/emiago/sipgo"
 	pionRTCP   = "github.com/pion/rtcp"
 	pionRTP    = "github.com/pion/rtp"
@@ -89,6 +90,12 @@ var allow = map[string]rule{
 	"internal/store":           {},
 	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
 	"internal/store/storetest": {internal: []string{"internal/store"}},
+	// The shared store: the same model and semantics in PostgreSQL (pgx).
+	"internal/store/postgres": {internal: []string{"internal/store"}, external: []string{pgx}},
+	// The store by URL (sqlite:PATH, postgres://...) and the interface both implement.
+	"internal/store/backend": {internal: []string{"internal/store", "internal/store/postgres", "internal/store/sqlite"}},
+	// openrec store migrate: every table from one store to another, resumable.
+	"internal/store/storecopy": {internal: []string{"internal/store", "internal/store/backend", "internal/store/postgres", "internal/store/sqlite"}, external: []string{pgx}},
 	// The media layout: a recording's files, Locate, the atomic writer.
 	"internal/store/mediastore": {internal: []string{"internal/store"}},
 	"internal/store/seal":       {internal: []string{"internal/store", "internal/store/mediastore"}},
@@ -138,6 +145,7 @@ var allow = map[string]rule{
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
 	"internal/testtool":         {},
 	"internal/testtool/testpki": {},
+	"internal/testtool/pgtest":  {internal: []string{"internal/testtool"}, external: []string{pgx}}, // a test's own PostgreSQL database
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
@@ -146,12 +154,12 @@ var allow = map[string]rule{
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 

@@ -24,6 +24,9 @@ type Serve struct {
 	SIPListen  string `yaml:"sip_listen"`  // UDP and TCP
 	HTTPListen string `yaml:"http_listen"` // health, metrics
 	DataDir    string `yaml:"data_dir"`    // media + openrec.db
+	// Store is the metadata store's URL: sqlite:PATH or postgres://...
+	// ("" = sqlite:<data_dir>/openrec.db). Media stays in data_dir.
+	Store string `yaml:"store"`
 	// DataGroup, if set (a group name or id), makes finished recordings
 	// readable by that group: media dirs 0750 and recording files 0640,
 	// group-owned; the database, keys and caches stay 0600/0700.
@@ -336,6 +339,7 @@ var flagKeys = map[string]string{
 	"sip-listen":                   "sip_listen",
 	"http-listen":                  "http_listen",
 	"data-dir":                     "data_dir",
+	"store":                        "store",
 	"data-group":                   "data_group",
 	"rtp-ports":                    "rtp_ports",
 	"rtp-ip":                       "rtp_ip",
@@ -434,6 +438,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("sip-listen", d.SIPListen, "SIP address for UDP and TCP")
 	fs.String("http-listen", d.HTTPListen, "HTTP address (health, metrics)")
 	fs.String("data-dir", d.DataDir, "directory for media files and the openrec.db metadata")
+	fs.String("store", d.Store, "metadata store URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:<data-dir>/openrec.db; media stays in --data-dir)")
 	fs.String("data-group", d.DataGroup, "group (name or id) that may read finished recordings: their files 0640 and dirs 0750 (the database and keys stay private)")
 	fs.String("rtp-ports", d.RTPPorts, "RTP port range LOW-HIGH (RTP even, RTCP odd)")
 	fs.String("rtp-ip", d.RTPIP, "address RTP sockets bind to")
@@ -579,6 +584,9 @@ func (c Serve) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir must not be empty"))
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		errs = append(errs, errors.New("store: want sqlite:PATH, postgres://... or postgresql://... (or empty: sqlite:<data_dir>/openrec.db)"))
 	}
 	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
 		errs = append(errs, fmt.Errorf("metrics_listen %q: want HOST:PORT (or empty: /metrics on http_listen)", c.MetricsListen))
