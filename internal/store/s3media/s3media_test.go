@@ -17,9 +17,9 @@ import (
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/s3media"
-	"github.com/openrec/openrec/internal/testtool/s3test"
 	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/testtool"
+	"github.com/openrec/openrec/internal/testtool/s3test"
 )
 
 func newBucket(t *testing.T, srv *s3test.Server, prefix string) *s3media.Bucket {

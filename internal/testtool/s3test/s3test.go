@@ -8,6 +8,7 @@
 package s3test
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -97,7 +98,8 @@ func (s *Server) Restart() {
 	}
 	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--port", s.addr, "--quiet", "--health", "/health",
 		"posix", "--sidecar", s.meta, s.Dir)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	var out bytes.Buffer // the banner and errors: shown when it fails to start
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		s.tb.Fatalf("start versitygw: %v", err)
 	}
@@ -116,12 +118,14 @@ func (s *Server) Restart() {
 		}
 		select {
 		case <-s.done:
-			s.tb.Fatalf("versitygw exited at start")
+			s.tb.Fatalf("versitygw exited at start: %s", out.String())
 		case <-time.After(20 * time.Millisecond): // poll interval of a process start-up
 		}
 	}
 	if !ok {
-		s.tb.Fatalf("versitygw does not answer on %s", s.addr)
+		_ = cmd.Process.Kill()
+		<-s.done
+		s.tb.Fatalf("versitygw does not answer on %s: %s", s.addr, out.String())
 	}
 }
 
