@@ -215,7 +215,13 @@ fingerprint of the party, never the number or name.`,
 			if err != nil {
 				return err
 			}
-			rep, err := expire.Erase(cmd.Context(), db, *dataDir, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+			media := expire.Media{DataDir: *dataDir}
+			if b, err := cliBucket(cmd); err != nil {
+				return err
+			} else if b != nil {
+				media.Objects = b
+			}
+			rep, err := expire.Erase(cmd.Context(), db, media, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err != nil {
 				return err
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
+	"github.com/openrec/openrec/internal/store/s3media"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
@@ -65,6 +66,8 @@ writing it.`,
 		SilenceUsage: true,
 	}
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
+	cmd.PersistentFlags().String("media", "", "where serve keeps finished recordings, as its --media: s3://BUCKET/PREFIX for recordings uploaded to S3 (export, erase; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	cmd.PersistentFlags().String("s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
 	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir),
 		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir),
 		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir), newRecordingsRewrapCmd(&dataDir))
@@ -432,6 +435,11 @@ the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt := exportOptions{encrypted: encrypted, serveKeys: app.DecryptKeysFile(*dataDir)}
+			bucket, err := cliBucket(cmd)
+			if err != nil {
+				return err
+			}
+			opt.bucket = bucket
 			if decryptKeys != "" {
 				if encrypted {
 					return errors.New("--decrypt-keys and --encrypted: choose a plaintext or an encrypted export")
@@ -505,6 +513,7 @@ type exportResult struct {
 
 // exportOptions say what to do with a recording encrypted at rest.
 type exportOptions struct {
+	bucket    *s3media.Bucket  // recordings uploaded to S3 (--media s3://...)
 	keys      *mediacrypt.Keys // decrypt to a plaintext WAV
 	encrypted bool             // copy as stored
 	serveKeys string           // without keys: the identities file serve was started with on the data dir
@@ -524,7 +533,17 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 		}
 	}
 	src, inProgress, err := mediastore.Locate(r, dataDir)
-	if err != nil {
+	if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+		// Uploaded: a local copy of the object, exported as a file is.
+		if opt.bucket == nil {
+			return res, fmt.Errorf("recording %s is stored in %s: pass --media s3://BUCKET/PREFIX --s3-endpoint URL as serve has them (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)", r.ID, r.MediaObject)
+		}
+		var done func()
+		if src, done, err = fetchObject(opt.bucket, r.MediaObject); err != nil {
+			return res, err
+		}
+		defer done()
+	} else if err != nil {
 		return res, err
 	}
 	res.inProgress = inProgress
@@ -610,6 +629,42 @@ func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, 
 	}
 	res.size, res.decrypted = n, true
 	return nil
+}
+
+// fetchObject copies an object of the bucket into a temporary file and
+// returns its path and the function that removes it.
+func fetchObject(b *s3media.Bucket, object string) (string, func(), error) {
+	ctx := context.Background()
+	o, err := b.Open(ctx, object)
+	if err != nil {
+		return "", nil, err
+	}
+	defer o.Close()
+	f, err := os.CreateTemp("", "openrec-export-*"+filepath.Ext(object))
+	if err != nil {
+		return "", nil, err
+	}
+	done := func() { _ = os.Remove(f.Name()) }
+	_, err = io.Copy(f, io.NewSectionReader(o, 0, o.Size()))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		done()
+		return "", nil, fmt.Errorf("download %s: %w", object, err)
+	}
+	return f.Name(), done, nil
+}
+
+// cliBucket is the bucket of the --media and --s3-endpoint flags (nil for
+// file media).
+func cliBucket(cmd *cobra.Command) (*s3media.Bucket, error) {
+	media, _ := cmd.Flags().GetString("media")
+	endpoint, _ := cmd.Flags().GetString("s3-endpoint")
+	if media == "" {
+		return nil, nil
+	}
+	return app.OpenBucket(media, endpoint)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/store/sqlite"
 )
@@ -94,7 +95,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if len(cfg.Servers()) > 0 && opt.Replay {
 		log.Warn("cti settings ignored: a capture file is replayed, CTI events are live")
 	} else if !opt.Replay {
-		if side, cor, err = startCTI(ctx, cfg, db, dataDir, nil, log); err != nil {
+		if side, cor, err = startCTI(ctx, cfg, db, expire.Media{DataDir: dataDir}, nil, log); err != nil {
 			return capture.Stats{}, err
 		}
 	}

@@ -105,6 +105,9 @@ func (a *App) health() (int, map[string]any) {
 			"open_fds": s.OpenFDs, "fd_limit": s.FDLimit, "store_writable": s.StoreErr == nil,
 		}
 	}
+	if u := a.uploadHealth(); u != nil {
+		body["media_upload"] = u
+	}
 	return code, body
 }
 

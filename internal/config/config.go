@@ -601,7 +601,7 @@ func (c Serve) Validate() error {
 	if c.RetentionPeriod < 0 {
 		errs = append(errs, fmt.Errorf("retention_period %s: want >= 0 (0 keeps recordings for ever)", c.RetentionPeriod))
 	}
-	errs = append(errs, c.validateMedia()...)
+	errs = append(errs, c.ValidateMedia()...)
 	for t, d := range c.TenantRetention {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("tenant_retention %s: %s: want >= 0", t, d))

@@ -42,7 +42,9 @@ func (c Serve) MediaLocation() (kind MediaKind, dir, bucket, prefix string, err 
 	return 0, "", "", "", fmt.Errorf("media %q: want file:DIR or s3://BUCKET/PREFIX", c.Media)
 }
 
-func (c Serve) validateMedia() []error {
+// ValidateMedia checks the media, s3_endpoint and s3_upload_workers
+// settings alone (the command line's --media).
+func (c Serve) ValidateMedia() []error {
 	var errs []error
 	kind, _, _, _, err := c.MediaLocation()
 	if err != nil {
