@@ -562,6 +562,9 @@ func (a *App) Close() {
 		if a.uploader != nil {
 			_ = a.uploader.Close() // an upload under way is done again after a restart
 		}
+		if a.media.bucket != nil {
+			a.media.bucket.Close()
+		}
 		if a.mp3 != nil {
 			_ = a.mp3.Close() // stops encodes still running
 		}

@@ -69,8 +69,9 @@ func ParseLocation(s string) (bucket, prefix string, err error) {
 // Bucket is a bucket (and key prefix) of an S3-compatible server. Its
 // methods are safe for concurrent use.
 type Bucket struct {
-	cfg Config
-	c   *s3.Client
+	cfg  Config
+	c    *s3.Client
+	http *http.Client
 }
 
 // New returns the bucket of cfg. It does not contact the server.
@@ -92,6 +93,7 @@ func New(cfg Config) (*Bucket, error) {
 		cfg.Timeout = 5 * time.Minute
 	}
 	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
+	hc := &http.Client{Timeout: cfg.Timeout}
 	c := s3.New(s3.Options{
 		Region:       cfg.Region,
 		BaseEndpoint: aws.String(cfg.Endpoint),
@@ -105,10 +107,14 @@ func New(cfg Config) (*Bucket, error) {
 		// The Uploader retries with its own backoff; the SDK retries
 		// a little within one attempt.
 		RetryMaxAttempts: 2,
-		HTTPClient:       &http.Client{Timeout: cfg.Timeout},
+		HTTPClient:       hc,
 	})
-	return &Bucket{cfg: cfg, c: c}, nil
+	return &Bucket{cfg: cfg, c: c, http: hc}, nil
 }
+
+// Close closes the idle connections to the server (requests still work
+// after it, on new connections).
+func (b *Bucket) Close() { b.http.CloseIdleConnections() }
 
 // Location is "s3://BUCKET/PREFIX" of b.
 func (b *Bucket) Location() string { return "s3://" + b.cfg.Bucket + "/" + b.cfg.Prefix }
