@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -539,10 +540,13 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 			return res, fmt.Errorf("recording %s is stored in %s: pass --media s3://BUCKET/PREFIX --s3-endpoint URL as serve has them (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)", r.ID, r.MediaObject)
 		}
 		var done func()
-		if src, done, err = fetchObject(opt.bucket, r.MediaObject); err != nil {
+		src, done, err = fetchRecording(opt.bucket, r.MediaObject)
+		if done != nil {
+			defer done()
+		}
+		if err != nil {
 			return res, err
 		}
-		defer done()
 	} else if err != nil {
 		return res, err
 	}
@@ -631,29 +635,45 @@ func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, 
 	return nil
 }
 
-// fetchObject copies an object of the bucket into a temporary file and
-// returns its path and the function that removes it.
-func fetchObject(b *s3media.Bucket, object string) (string, func(), error) {
-	ctx := context.Background()
-	o, err := b.Open(ctx, object)
+// fetchRecording copies the media object and its signed manifest into a
+// temporary directory (same names) and returns the media's path there and
+// the function that removes the directory. A missing manifest is left
+// missing (the check reports it).
+func fetchRecording(b *s3media.Bucket, object string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "openrec-verify-*")
 	if err != nil {
 		return "", nil, err
+	}
+	done := func() { _ = os.RemoveAll(dir) }
+	media := filepath.Join(dir, path.Base(object))
+	if err := fetchInto(b, object, media); err != nil {
+		return "", done, err
+	}
+	if err := fetchInto(b, mediastore.Manifest(object), mediastore.Manifest(media)); err != nil && !errors.Is(err, s3media.ErrNotFound) {
+		return "", done, err
+	}
+	return media, done, nil
+}
+
+// fetchInto copies an object of the bucket to the file at dst.
+func fetchInto(b *s3media.Bucket, object, dst string) error {
+	o, err := b.Open(context.Background(), object)
+	if err != nil {
+		return err
 	}
 	defer o.Close()
-	f, err := os.CreateTemp("", "openrec-export-*"+filepath.Ext(object))
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	done := func() { _ = os.Remove(f.Name()) }
 	_, err = io.Copy(f, io.NewSectionReader(o, 0, o.Size()))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		done()
-		return "", nil, fmt.Errorf("download %s: %w", object, err)
+		return fmt.Errorf("download %s: %w", object, err)
 	}
-	return f.Name(), done, nil
+	return nil
 }
 
 // cliBucket is the bucket of the --media and --s3-endpoint flags (nil for
