@@ -219,6 +219,7 @@ fingerprint of the party, never the number or name.`,
 			if b, err := cliBucket(cmd); err != nil {
 				return err
 			} else if b != nil {
+				defer b.Close()
 				media.Objects = b
 			}
 			rep, err := expire.Erase(cmd.Context(), db, media, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))

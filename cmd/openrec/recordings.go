@@ -440,6 +440,7 @@ the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 			if err != nil {
 				return err
 			}
+			defer bucket.Close()
 			opt.bucket = bucket
 			if decryptKeys != "" {
 				if encrypted {

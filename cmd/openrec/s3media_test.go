@@ -67,6 +67,7 @@ func TestCLIWithMediaInS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close()
 	u := s3media.NewUploader(s3media.UploaderConfig{Objects: b, Store: db, Spool: filepath.Join(data, "media")})
 	if err := u.Start(); err != nil {
 		t.Fatal(err)

@@ -115,6 +115,7 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 			if err != nil {
 				return err
 			}
+			defer bucket.Close()
 			rep, err := verifyWith(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc, bucket)
 			if err != nil {
 				return err

@@ -113,8 +113,12 @@ func New(cfg Config) (*Bucket, error) {
 }
 
 // Close closes the idle connections to the server (requests still work
-// after it, on new connections).
-func (b *Bucket) Close() { b.http.CloseIdleConnections() }
+// after it, on new connections). A nil Bucket is fine.
+func (b *Bucket) Close() {
+	if b != nil {
+		b.http.CloseIdleConnections()
+	}
+}
 
 // Location is "s3://BUCKET/PREFIX" of b.
 func (b *Bucket) Location() string { return "s3://" + b.cfg.Bucket + "/" + b.cfg.Prefix }

@@ -80,6 +80,7 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 	v := recordingView{RecordingView: store.NewView(r)}
 	if !admin {
 		v.MediaPath = "" // a server path is not the user's business
+		v.MediaObject = ""
 	}
 	x := r.ExternalData
 	v.CallID = r.CallUUID
