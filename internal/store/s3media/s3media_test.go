@@ -201,7 +201,7 @@ func spoolRecording(t *testing.T, db *sqlite.DB, spool, id string, size int) *st
 	return r
 }
 
-func openDB(t *testing.T) *sqlite.DB {
+func openDB(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "openrec.db"))
 	if err != nil {
