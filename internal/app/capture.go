@@ -50,6 +50,17 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err != nil {
 		return capture.Stats{}, err
 	}
+	media, err := openMediaPlace(cfg)
+	if err != nil {
+		return capture.Stats{}, err
+	}
+	if media.bucket != nil {
+		// One pass over a file or an interface has no uploader running
+		// after it: serve --capture-interface uploads, or serve on the
+		// same data dir uploads what this left in the spool.
+		media.bucket.Close()
+		return capture.Stats{}, fmt.Errorf("media %s: openrec capture keeps recordings as local files; use serve --capture-interface with --media s3://..., or run serve --media s3://... on this data dir afterwards (it uploads the spool)", cfg.Media)
+	}
 	perms, err := newDataPerms(cfg.DataGroup)
 	if err != nil {
 		return capture.Stats{}, err
@@ -101,6 +112,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	}
 	rec, err := recorder.New(recorder.Config{
 		DataDir:       dataDir,
+		MediaDir:      media.dir,
 		Format:        format,
 		MaxCalls:      cfg.MaxCalls,
 		MediaTimeout:  cfg.MediaTimeout,
