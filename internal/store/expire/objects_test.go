@@ -23,6 +23,7 @@ func TestSweepDeletesObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close()
 	ctx := context.Background()
 	f := newFixture(t)
 	now := t0.Add(100 * 24 * time.Hour)

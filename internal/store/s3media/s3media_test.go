@@ -29,6 +29,7 @@ func newBucket(t *testing.T, srv *s3test.Server, prefix string) *s3media.Bucket 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(b.Close)
 	return b
 }
 
