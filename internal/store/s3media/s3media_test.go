@@ -394,3 +394,28 @@ func TestUploadRowGone(t *testing.T) {
 		t.Errorf("objects of a deleted recording: %v %v", keys, err)
 	}
 }
+
+// TestUploadWaitsForKeyRotation: a recording whose key is being rotated
+// in place (.rewrap journal beside it) is not uploaded until the rotation
+// ends.
+func TestUploadWaitsForKeyRotation(t *testing.T) {
+	srv := s3test.Start(t, "rec")
+	b := newBucket(t, srv, "")
+	db := openDB(t)
+	spool := filepath.Join(t.TempDir(), "media")
+	r := spoolRecording(t, db, spool, "01JROT000000000000000000A1", 8<<10)
+	journal := r.MediaPath + mediastore.RewrapSuffix
+	if err := os.WriteFile(journal, []byte("j"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := newUploader(t, b, db, spool)
+	if err := u.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Eventually(t, 10*time.Second, func() bool { return u.Stats().Failures >= 1 }, "upload held back")
+	if keys, _ := b.List(context.Background(), ""); len(keys) != 0 {
+		t.Fatalf("uploaded during a key rotation: %v", keys)
+	}
+	os.Remove(journal)
+	waitUploaded(t, db, r, 20*time.Second)
+}

@@ -335,6 +335,11 @@ func (u *Uploader) upload(ctx context.Context, id string) (int64, error) {
 	if r.Status == store.StatusRecording || r.MediaPath == "" {
 		return 0, errGone // the finalise hook enqueues it again
 	}
+	if _, err := os.Stat(mediastore.Final(u.resolve(r.MediaPath)) + mediastore.RewrapSuffix); err == nil {
+		// `recordings rewrap` is rotating its key in place: the bytes and
+		// the row's sha256 are about to change.
+		return 0, fmt.Errorf("upload %s: a key rotation is under way", id)
+	}
 	files := mediastore.Finished(u.resolve(r.MediaPath))
 	if len(files) == 0 {
 		return 0, errGone
