@@ -35,6 +35,9 @@ func openMediaPlace(cfg config.Serve) (mediaPlace, error) {
 			return mediaPlace{}, nil
 		}
 		abs, err := filepath.Abs(dir)
+		if err == nil {
+			err = os.MkdirAll(abs, 0o700) // watched for free space from the start
+		}
 		if err != nil {
 			return mediaPlace{}, fmt.Errorf("media: %w", err)
 		}

@@ -196,14 +196,36 @@ func TestMediaInS3(t *testing.T) {
 	a3 := startApp(t, s3Media(t, srv, dataDir, func(c *config.Serve) { c.RetentionPeriod = time.Millisecond }))
 	testtool.Poll(t, 20*time.Second, func() (bool, string) {
 		objs := bucketObjects(t, srv)
-		return len(objs) == 0, fmt.Sprintf("objects left: %v", objs)
-	}, "retention deleting the objects")
+		audit, err := a3.Store().ListAudit(context.Background(), store.AuditFilter{Action: store.AuditExpire})
+		return len(objs) == 0 && err == nil && len(audit) == 2, fmt.Sprintf("objects left: %v, expiry audit entries %d (%v)", objs, len(audit), err)
+	}, "retention deleting the objects, audited")
 	for _, id := range []string{r1.ID, r2.ID} {
 		if _, err := a3.Store().GetRecording(context.Background(), id); err == nil {
 			t.Errorf("%s: row kept after retention", id)
 		}
 	}
-	if audit, err := a3.Store().ListAudit(context.Background(), store.AuditFilter{Action: store.AuditExpire}); err != nil || len(audit) != 2 {
-		t.Errorf("expiry audit: %+v %v", audit, err)
+}
+
+// media: file:DIR puts the YYYY/MM/DD tree under DIR; replay finds it there.
+func TestMediaFileDir(t *testing.T) {
+	mediaDir := filepath.Join(t.TempDir(), "recordings")
+	a := startApp(t, func(c *config.Serve) { c.Media = "file:" + mediaDir })
+	addUser(t, a, "root", "admin", "")
+	c := signIn(t, a, "root")
+	if _, err := newDialer(t).Call(context.Background(), dial.Spec{Target: a.SIPAddr().String(), Mode: dial.ModeSIPREC, Duration: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	r := waitFinished(t, a, 1)[0]
+	if !strings.HasPrefix(r.MediaPath, mediaDir+string(filepath.Separator)) || r.MediaObject != "" {
+		t.Fatalf("media at %s (object %q), want under %s", r.MediaPath, r.MediaObject, mediaDir)
+	}
+	if _, err := os.Stat(r.MediaPath); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := get(t, c, "/api/v1/recordings/"+r.ID+"/media?format=wav", "bytes=0-99"); code != http.StatusPartialContent || len(body) != 100 {
+		t.Errorf("replay: %d, %d bytes", code, len(body))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(a.DataDir(), "media")); len(entries) != 0 {
+		t.Errorf("data dir's media holds %d entries with media: file:DIR", len(entries))
 	}
 }
