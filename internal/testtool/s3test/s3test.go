@@ -98,7 +98,7 @@ func (s *Server) Restart() {
 	}
 	cmd := exec.Command(s.bin, "--port", s.addr, "--quiet", "--health", "/health", "posix", "--sidecar", s.meta, s.Dir)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+AccessKey, "ROOT_SECRET_ACCESS_KEY="+SecretKey) // keys off the command line
-	var out bytes.Buffer // the banner and errors: shown when it fails to start
+	var out bytes.Buffer                                                                                 // the banner and errors: shown when it fails to start
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		s.tb.Fatalf("start versitygw: %v", err)
