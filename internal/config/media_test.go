@@ -44,3 +44,25 @@ func TestMediaSettings(t *testing.T) {
 		})
 	}
 }
+
+func FuzzMediaLocation(f *testing.F) {
+	for _, s := range []string{"", "file:/x", "s3://rec/p", "s3://", "s3://a/b//c", "gs://x", "file:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		kind, dir, bucket, prefix, err := Serve{Media: s}.MediaLocation()
+		if err != nil {
+			return
+		}
+		switch kind {
+		case MediaS3:
+			if bucket == "" || strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
+				t.Fatalf("%q: bucket %q prefix %q", s, bucket, prefix)
+			}
+		case MediaFile:
+			if bucket != "" || (strings.TrimSpace(s) != "" && dir == "") {
+				t.Fatalf("%q: dir %q bucket %q", s, dir, bucket)
+			}
+		}
+	})
+}

@@ -27,7 +27,8 @@ import (
 
 // Errors of the bucket.
 var (
-	// ErrURL wraps an unusable s3:// location.
+	// ErrURL wraps an unusable endpoint or s3:// location (openrec's
+	// media setting is parsed by config.Serve.MediaLocation).
 	ErrURL = errors.New("s3media: invalid location")
 	// ErrVerify wraps an object that is not what was uploaded (size or
 	// sha256 differ): never trusted, the local copy is kept.
@@ -50,20 +51,6 @@ type Config struct {
 	AccessKey, SecretKey, SessionToken string
 	// Timeout bounds one request (0 = 5 minutes).
 	Timeout time.Duration
-}
-
-// ParseLocation parses "s3://BUCKET/PREFIX" (PREFIX optional).
-func ParseLocation(s string) (bucket, prefix string, err error) {
-	rest, ok := strings.CutPrefix(s, "s3://")
-	if !ok {
-		return "", "", fmt.Errorf("%w: %q: want s3://BUCKET/PREFIX", ErrURL, s)
-	}
-	bucket, prefix, _ = strings.Cut(rest, "/")
-	prefix = strings.Trim(prefix, "/")
-	if bucket == "" || strings.ContainsAny(bucket, " \t?#") || strings.Contains(prefix, "//") {
-		return "", "", fmt.Errorf("%w: %q: want s3://BUCKET/PREFIX", ErrURL, s)
-	}
-	return bucket, prefix, nil
 }
 
 // Bucket is a bucket (and key prefix) of an S3-compatible server. Its

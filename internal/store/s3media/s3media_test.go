@@ -33,44 +33,6 @@ func newBucket(t *testing.T, srv *s3test.Server, prefix string) *s3media.Bucket 
 	return b
 }
 
-func TestParseLocation(t *testing.T) {
-	for _, tt := range []struct {
-		in, bucket, prefix string
-		bad                bool
-	}{
-		{in: "s3://rec", bucket: "rec"},
-		{in: "s3://rec/", bucket: "rec"},
-		{in: "s3://rec/a/b/", bucket: "rec", prefix: "a/b"},
-		{in: "s3:///x", bad: true},
-		{in: "file:/x", bad: true},
-		{in: "s3://rec/a//b", bad: true},
-		{in: "", bad: true},
-	} {
-		b, p, err := s3media.ParseLocation(tt.in)
-		if tt.bad {
-			if !errors.Is(err, s3media.ErrURL) {
-				t.Errorf("%q: err %v, want ErrURL", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || b != tt.bucket || p != tt.prefix {
-			t.Errorf("%q: %q %q %v", tt.in, b, p, err)
-		}
-	}
-}
-
-func FuzzParseLocation(f *testing.F) {
-	for _, s := range []string{"s3://rec/p", "s3://", "s3://a/b//c", "http://x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b, _, err := s3media.ParseLocation(s)
-		if err == nil && b == "" {
-			t.Fatalf("%q: no bucket and no error", s)
-		}
-	})
-}
-
 func TestNewRefuses(t *testing.T) {
 	for _, c := range []s3media.Config{
 		{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "s"},
