@@ -84,9 +84,9 @@ func bucketObjects(t *testing.T, srv *s3test.Server) []string {
 // Issue 16, media in S3: a recording goes to the local spool, is uploaded
 // after finalise and verified, its local copy deleted; the API replays it
 // straight from the bucket (Range → 206, waveform, MP3); with the bucket
-// down the spool keeps the next recording (health shows the backlog), and
-// a restarted server uploads it when the bucket is back; retention deletes
-// the objects.
+// down the spool keeps the next recording (health shows the backlog) and
+// uploads it when the bucket returns; one left pending across a restart is
+// uploaded by the new process; retention deletes the objects.
 func TestMediaInS3(t *testing.T) {
 	srv := s3test.Start(t, "rec")
 	dataDir := t.TempDir()
@@ -185,11 +185,30 @@ func TestMediaInS3(t *testing.T) {
 			t.Errorf("/metrics lacks %q", m)
 		}
 	}
-	// Restart with the upload pending and the bucket back.
+	// The bucket comes back: the running server uploads what waited.
+	srv.Restart()
+	waitInBucket(t, a, r2.ID, 30*time.Second)
+
+	// Down again, a recording waits, the server restarts: the new process
+	// finds it in the spool and uploads it once the bucket is back.
+	srv.Stop()
+	call(a, "00M2V3L4A58BV0LJ3C8G4A0AAS3003")
+	var r3 store.Recording
+	for _, r := range waitFinished(t, a, 3) {
+		if r.ID != r1.ID && r.ID != r2.ID {
+			r3 = r
+		}
+	}
+	if row, err := a.Store().GetRecording(context.Background(), r3.ID); err != nil || row.MediaObject != "" {
+		t.Fatalf("bucket down: %v %+v", err, row)
+	}
 	a.Close()
+	if n := len(mediastore.Finished(r3.MediaPath)); n != 2 {
+		t.Fatalf("bucket down, server stopped: %d local files, want 2", n)
+	}
 	srv.Restart()
 	a2 := startApp(t, s3Media(t, srv, dataDir, nil))
-	waitInBucket(t, a2, r2.ID, 30*time.Second)
+	waitInBucket(t, a2, r3.ID, 30*time.Second)
 	a2.Close()
 
 	// Retention deletes the objects of both.
@@ -197,9 +216,9 @@ func TestMediaInS3(t *testing.T) {
 	testtool.Poll(t, 20*time.Second, func() (bool, string) {
 		objs := bucketObjects(t, srv)
 		audit, err := a3.Store().ListAudit(context.Background(), store.AuditFilter{Action: store.AuditExpire})
-		return len(objs) == 0 && err == nil && len(audit) == 2, fmt.Sprintf("objects left: %v, expiry audit entries %d (%v)", objs, len(audit), err)
+		return len(objs) == 0 && err == nil && len(audit) == 3, fmt.Sprintf("objects left: %v, expiry audit entries %d (%v)", objs, len(audit), err)
 	}, "retention deleting the objects, audited")
-	for _, id := range []string{r1.ID, r2.ID} {
+	for _, id := range []string{r1.ID, r2.ID, r3.ID} {
 		if _, err := a3.Store().GetRecording(context.Background(), id); err == nil {
 			t.Errorf("%s: row kept after retention", id)
 		}
