@@ -215,7 +215,14 @@ fingerprint of the party, never the number or name.`,
 			if err != nil {
 				return err
 			}
-			rep, err := expire.Erase(cmd.Context(), db, loc.dataDir, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+			media := expire.Media{DataDir: loc.dataDir}
+			if b, err := cliBucket(cmd); err != nil {
+				return err
+			} else if b != nil {
+				defer b.Close()
+				media.Objects = b
+			}
+			rep, err := expire.Erase(cmd.Context(), db, media, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err != nil {
 				return err
 			}

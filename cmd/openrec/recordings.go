@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
+	"github.com/openrec/openrec/internal/store/s3media"
 )
 
 // defaultDataDir is where serve keeps its database and media unless told.
@@ -65,6 +67,8 @@ writing it.`,
 		SilenceUsage: true,
 	}
 	loc.addFlags(cmd.PersistentFlags(), "data directory (database and media)")
+	cmd.PersistentFlags().String("media", "", "where serve keeps finished recordings, as its --media: s3://BUCKET/PREFIX for recordings uploaded to S3 (export, erase; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	cmd.PersistentFlags().String("s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
 	cmd.AddCommand(newRecordingsListCmd(&loc), newRecordingsShowCmd(&loc), newRecordingsExportCmd(&loc),
 		newRecordingsKeepCmd(&loc), newRecordingsDiscardCmd(&loc), newRecordingsDeletionsCmd(&loc),
 		newRecordingsHoldCmd(&loc), newRecordingsReleaseCmd(&loc), newRecordingsHoldsCmd(&loc), newRecordingsEraseCmd(&loc), newRecordingsRewrapCmd(&loc))
@@ -419,6 +423,12 @@ the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt := exportOptions{encrypted: encrypted, serveKeys: app.DecryptKeysFile(loc.dataDir)}
+			bucket, err := cliBucket(cmd)
+			if err != nil {
+				return err
+			}
+			defer bucket.Close()
+			opt.bucket = bucket
 			if decryptKeys != "" {
 				if encrypted {
 					return errors.New("--decrypt-keys and --encrypted: choose a plaintext or an encrypted export")
@@ -492,6 +502,7 @@ type exportResult struct {
 
 // exportOptions say what to do with a recording encrypted at rest.
 type exportOptions struct {
+	bucket    *s3media.Bucket  // recordings uploaded to S3 (--media s3://...)
 	keys      *mediacrypt.Keys // decrypt to a plaintext WAV
 	encrypted bool             // copy as stored
 	serveKeys string           // without keys: the identities file serve was started with on the data dir
@@ -511,7 +522,20 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 		}
 	}
 	src, inProgress, err := mediastore.Locate(r, dataDir)
-	if err != nil {
+	if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+		// Uploaded: a local copy of the object, exported as a file is.
+		if opt.bucket == nil {
+			return res, fmt.Errorf("recording %s is stored in %s: pass --media s3://BUCKET/PREFIX --s3-endpoint URL as serve has them (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)", r.ID, r.MediaObject)
+		}
+		var done func()
+		src, done, err = fetchRecording(opt.bucket, r.MediaObject)
+		if done != nil {
+			defer done()
+		}
+		if err != nil {
+			return res, err
+		}
+	} else if err != nil {
 		return res, err
 	}
 	res.inProgress = inProgress
@@ -597,6 +621,58 @@ func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, 
 	}
 	res.size, res.decrypted = n, true
 	return nil
+}
+
+// fetchRecording copies the media object and its signed manifest into a
+// temporary directory (same names) and returns the media's path there and
+// the function that removes the directory. A missing manifest is left
+// missing (the check reports it).
+func fetchRecording(b *s3media.Bucket, object string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "openrec-verify-*")
+	if err != nil {
+		return "", nil, err
+	}
+	done := func() { _ = os.RemoveAll(dir) }
+	media := filepath.Join(dir, path.Base(object))
+	if err := fetchInto(b, object, media); err != nil {
+		return "", done, err
+	}
+	if err := fetchInto(b, mediastore.Manifest(object), mediastore.Manifest(media)); err != nil && !errors.Is(err, s3media.ErrNotFound) {
+		return "", done, err
+	}
+	return media, done, nil
+}
+
+// fetchInto copies an object of the bucket to the file at dst.
+func fetchInto(b *s3media.Bucket, object, dst string) error {
+	o, err := b.Open(context.Background(), object)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, io.NewSectionReader(o, 0, o.Size()))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("download %s: %w", object, err)
+	}
+	return nil
+}
+
+// cliBucket is the bucket of the --media and --s3-endpoint flags (nil for
+// file media).
+func cliBucket(cmd *cobra.Command) (*s3media.Bucket, error) {
+	media, _ := cmd.Flags().GetString("media")
+	endpoint, _ := cmd.Flags().GetString("s3-endpoint")
+	if media == "" {
+		return nil, nil
+	}
+	return app.OpenBucket(media, endpoint)
 }
 
 func writeJSON(w io.Writer, v any) error {

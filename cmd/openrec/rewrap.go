@@ -151,6 +151,9 @@ func rewrapOne(ctx context.Context, db backend.Store, dataDir string, r *store.R
 		return "in progress", nil
 	}
 	path, inProgress, err := mediastore.Locate(r, dataDir)
+	if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+		return "", fmt.Errorf("recording %s was uploaded to %s: rewrap rotates local files only (not rotated)", r.ID, r.MediaObject)
+	}
 	if errors.Is(err, store.ErrNoMedia) {
 		return "plaintext", nil // nothing stored (never had audio, or deleted)
 	}

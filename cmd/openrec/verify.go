@@ -20,6 +20,7 @@ import (
 	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
+	"github.com/openrec/openrec/internal/store/s3media"
 	"github.com/openrec/openrec/internal/store/seal"
 )
 
@@ -28,14 +29,17 @@ var errTampered = errors.New("verification failed: recordings or the audit log c
 
 // verifyReport is `openrec verify --json`.
 type verifyReport struct {
-	Recordings int              `json:"recordings"`
-	Intact     int              `json:"intact"`
-	Unsealed   int              `json:"unsealed"`
-	InProgress int              `json:"in_progress"`
-	NoAudio    int              `json:"no_audio"` // failed before any audio was written: nothing to prove
-	Changed    []verifyProblem  `json:"changed"`
-	Audit      store.AuditCheck `json:"audit"`
-	AuditHead  string           `json:"audit_head_check,omitempty"`
+	Recordings int `json:"recordings"`
+	Intact     int `json:"intact"`
+	Unsealed   int `json:"unsealed"`
+	InProgress int `json:"in_progress"`
+	NoAudio    int `json:"no_audio"` // failed before any audio was written: nothing to prove
+	// InBucket counts recordings uploaded to S3 and not checked (verify
+	// without --media s3://...: their files are not here).
+	InBucket  int              `json:"in_bucket_unchecked,omitempty"`
+	Changed   []verifyProblem  `json:"changed"`
+	Audit     store.AuditCheck `json:"audit"`
+	AuditHead string           `json:"audit_head_check,omitempty"`
 }
 
 type verifyProblem struct {
@@ -45,9 +49,9 @@ type verifyProblem struct {
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		pubFile, auditHead, dtmfDecoder, decryptKeys string
-		loc                                          storeLoc
-		all, allowUnsealed, asJSON, checkDTMF        bool
+		pubFile, auditHead, dtmfDecoder, decryptKeys, media, s3Endpoint string
+		loc                                                             storeLoc
+		all, allowUnsealed, asJSON, checkDTMF                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [ID...] [--all]",
@@ -109,7 +113,12 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 					dc.external = bin
 				}
 			}
-			rep, err := verify(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc)
+			bucket, err := app.OpenBucket(media, s3Endpoint)
+			if err != nil {
+				return err
+			}
+			defer bucket.Close()
+			rep, err := verifyWith(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc, bucket)
 			if err != nil {
 				return err
 			}
@@ -130,6 +139,8 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 	}
 	fl := cmd.Flags()
 	loc.addFlags(fl, "data directory (database, media, keys)")
+	fl.StringVar(&media, "media", "", "serve's --media: with s3://BUCKET/PREFIX, recordings uploaded to S3 are read back and checked (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	fl.StringVar(&s3Endpoint, "s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
 	fl.StringVar(&pubFile, "public-key", "", "the server's manifest public key (default <data-dir>/keys/seal.pub)")
 	fl.StringVar(&auditHead, "audit-head", "", `an audit chain head seen before, "ID:HASH": the entry must still be there with that hash`)
 	fl.BoolVar(&all, "all", false, "verify every finished recording")
@@ -146,6 +157,13 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 const rawPayloadUnchecked = "dtmf check: raw payloads of a codec openrec does not decode are kept beside the file (needs_transcode): key tones in them are neither masked nor checked"
 
 func verify(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
+	return verifyWith(ctx, db, dataDir, pub, ids, allowUnsealed, auditHead, dc, nil)
+}
+
+// verifyWith is verify that also checks recordings uploaded to bucket (nil:
+// they are counted as unchecked): their media and manifest are read into a
+// temporary directory and checked as local files are.
+func verifyWith(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker, bucket *s3media.Bucket) (verifyReport, error) {
 	rep := verifyReport{Changed: []verifyProblem{}}
 	one := func(r *store.Recording) {
 		rep.Recordings++
@@ -154,6 +172,17 @@ func verify(ctx context.Context, db backend.Store, dataDir string, pub ed25519.P
 			return
 		}
 		path, inProgress, err := mediastore.Locate(r, dataDir)
+		if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+			if bucket == nil {
+				rep.InBucket++
+				return
+			}
+			var done func()
+			path, done, err = fetchRecording(bucket, r.MediaObject)
+			if done != nil {
+				defer done()
+			}
+		}
 		var problems []string
 		switch {
 		case errors.Is(err, store.ErrNoMedia) && neverHadAudio(r, dataDir):
@@ -329,6 +358,9 @@ func writeVerifyReport(w io.Writer, rep verifyReport) {
 	}
 	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress, %d failed without audio\n",
 		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress, rep.NoAudio)
+	if rep.InBucket > 0 {
+		fmt.Fprintf(w, "recordings in S3, not checked: %d (pass --media s3://BUCKET/PREFIX --s3-endpoint URL)\n", rep.InBucket)
+	}
 	fmt.Fprintf(w, "audit log: %d entries, %d broken, %d from before the chain; head %d %s\n",
 		rep.Audit.Entries, rep.Audit.Broken, rep.Audit.Unchained, rep.Audit.HeadID, rep.Audit.Head)
 }

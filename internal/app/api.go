@@ -51,9 +51,12 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Logger:        a.log,
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
 		Holds:         a.db,
-		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, fpKey: a.fpKey, log: a.log},
+		Eraser:        eraseAdapter{db: a.db, media: a.expireMedia(), fpKey: a.fpKey, log: a.log},
 		// audit fingerprints keyed with the signing key's secret
 		FingerprintKey: a.fpKey,
+	}
+	if a.media.bucket != nil {
+		cfg.Objects = apiObjects{a.media.bucket}
 	}
 	if a.cti != nil {
 		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core, cache: a.cti.cache}
@@ -413,12 +416,12 @@ func (a *App) pruneMP3Cache(ctx context.Context) {
 
 // eraseAdapter runs erasure requests of the API (internal/store/expire).
 type eraseAdapter struct {
-	db      backend.Store
-	dataDir string
-	fpKey   []byte // keys the audit's fingerprint of the party
-	log     *slog.Logger
+	db    backend.Store
+	media expire.Media
+	fpKey []byte // keys the audit's fingerprint of the party
+	log   *slog.Logger
 }
 
 func (e eraseAdapter) Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error) {
-	return expire.Erase(ctx, e.db, e.dataDir, q, actor, e.fpKey, time.Now(), e.log)
+	return expire.Erase(ctx, e.db, e.media, q, actor, e.fpKey, time.Now(), e.log)
 }

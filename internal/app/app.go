@@ -41,6 +41,7 @@ import (
 	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/s3media"
 	"github.com/openrec/openrec/internal/store/seal"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -72,8 +73,10 @@ type App struct {
 	mp3         *mediaconv.Cache                // MP3s made for downloads
 	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
 	dataDir     string
-	capture     *capture.Engine // serve --capture-interface, nil without
-	stopCapture func()          // stops it and waits (Close, Shutdown); idempotent
+	media       mediaPlace        // media: local files, or the S3 bucket
+	uploader    *s3media.Uploader // media in S3: spool → bucket (nil without)
+	capture     *capture.Engine   // serve --capture-interface, nil without
+	stopCapture func()            // stops it and waits (Close, Shutdown); idempotent
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -151,7 +154,11 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	media, err := openMediaPlace(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir, media: media}
 	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
@@ -170,7 +177,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	// The CTI side comes first: the recorder is built with its correlator,
 	// and the CTI side's Run gets the recorder (no setter closes a cycle).
 	var cor recorder.Correlator
-	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
+	a.cti, cor, err = startCTI(ctx, cfg, db, a.expireMedia(), a.certs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +199,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	}
 	a.rec, err = recorder.New(recorder.Config{
 		DataDir:         dataDir,
+		MediaDir:        media.dir,
 		Format:          format,
 		MaxCalls:        cfg.MaxCalls,
 		RetryAfter:      cfg.RetryAfter,
@@ -219,6 +227,12 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
+	}
+	if err := a.startUploads(); err != nil {
+		return nil, err
+	}
+	if a.uploader != nil {
+		undo = append(undo, func() { _ = a.uploader.Close() })
 	}
 	sipsrv.RouteLibraryLogs(log)
 	sc := sipConfig(cfg, adv, log)
@@ -268,7 +282,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
+		(&expire.Sweeper{Store: db, DataDir: dataDir, Objects: a.expireMedia().Objects, Now: time.Now, Log: log,
 			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention},
 			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
@@ -397,6 +411,9 @@ func (a *App) startHTTP() error {
 	a.hl = l
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg, a.rec, a.sealFailures.Load)
+	if a.uploader != nil {
+		registerUploadMetrics(reg, a.uploader)
+	}
 	registerSIPMetrics(reg, a.sip)
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
@@ -551,6 +568,12 @@ func (a *App) Close() {
 		}
 		a.cancel()
 		a.wg.Wait()
+		if a.uploader != nil {
+			_ = a.uploader.Close() // an upload under way is done again after a restart
+		}
+		if a.media.bucket != nil {
+			a.media.bucket.Close()
+		}
 		if a.mp3 != nil {
 			_ = a.mp3.Close() // stops encodes still running
 		}

@@ -52,8 +52,12 @@ func (a *App) newGuard(ctx context.Context, ports *rtpin.PortAllocator, opt Opti
 	if low.Percent == 0 && crit.Percent == 0 && low.Bytes != 0 && crit.Bytes > low.Bytes {
 		return fmt.Errorf("storage_critical_watermark %s is above storage_low_watermark %s", crit, low)
 	}
+	disk := a.dataDir // the spool and the default media dir
+	if a.media.dir != "" {
+		disk = a.media.dir // media: file:DIR elsewhere: where the audio is written
+	}
 	a.guard = resources.New(ctx, resources.Config{
-		Ports: ports, Dir: a.dataDir, Disk: opt.Disk, Low: low, Critical: crit,
+		Ports: ports, Dir: disk, Disk: opt.Disk, Low: low, Critical: crit,
 		FDs: opt.FDs, FDReserve: a.cfg.FDReserve, Probe: probeDir(a.dataDir),
 		Interval: opt.ResourceInterval, Logger: a.log,
 		OnCritical: func(s resources.Snapshot) {
@@ -104,6 +108,9 @@ func (a *App) health() (int, map[string]any) {
 			"disk_free_bytes": s.DiskFree, "disk_total_bytes": s.DiskTotal, "disk": s.Disk.String(),
 			"open_fds": s.OpenFDs, "fd_limit": s.FDLimit, "store_writable": s.StoreErr == nil,
 		}
+	}
+	if u := a.uploadHealth(); u != nil {
+		body["media_upload"] = u
 	}
 	return code, body
 }

@@ -56,6 +56,7 @@ const (
 	pionSDP    = "github.com/pion/sdp/v3"
 	pionSRTP   = "github.com/pion/srtp/v3"
 	yamlV3     = "go.yaml.in/yaml/v3"
+	awsSDK     = "github.com/aws/aws-sdk-go-v2"
 	prometheus = "github.com/prometheus/client_golang"
 	gopacket   = "github.com/gopacket/gopacket"
 )
@@ -102,6 +103,8 @@ var allow = map[string]rule{
 	"internal/store/expire":     {internal: []string{"internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	// Encryption at rest: age recipients/identities, chunked payload, WAV size synthesis.
 	"internal/store/mediacrypt": {external: []string{"filippo.io/age", "golang.org/x/crypto"}},
+	// Media in an S3 bucket: the client (ranged reads) and the uploader from the local spool.
+	"internal/store/s3media": {internal: []string{"internal/store", "internal/store/mediastore"}, external: []string{awsSDK, "github.com/aws/smithy-go"}},
 
 	// Sessions → recordings.
 	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
@@ -146,6 +149,7 @@ var allow = map[string]rule{
 	"internal/testtool":         {},
 	"internal/testtool/testpki": {},
 	"internal/testtool/pgtest":  {internal: []string{"internal/testtool"}, external: []string{pgx}}, // a test's own PostgreSQL database
+	"internal/testtool/s3test":  {internal: []string{"internal/testtool"}},
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
@@ -154,12 +158,12 @@ var allow = map[string]rule{
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
 		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
 		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 

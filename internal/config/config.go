@@ -111,6 +111,14 @@ type Serve struct {
 	TenantRetention map[string]time.Duration `yaml:"tenant_retention"`
 	// Encryption at rest (issue 13): off by default.
 	Encryption Encryption `yaml:"encryption"`
+	// Where finished recordings are kept (issue 16): "" or file:DIR (local
+	// files; "" = <data_dir>/media), or s3://BUCKET/PREFIX: recorded to the
+	// local spool (<data_dir>/media) and uploaded after finalise to the
+	// S3-compatible server at s3_endpoint (path-style; credentials from
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).
+	Media           string `yaml:"media"`
+	S3Endpoint      string `yaml:"s3_endpoint"`
+	S3UploadWorkers int    `yaml:"s3_upload_workers"` // recordings uploaded at once
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -331,6 +339,7 @@ func Defaults() Serve {
 		StorageLowWatermark:      "2GB",
 		StorageCriticalWatermark: "200MB",
 		FDReserve:                64,
+		S3UploadWorkers:          2,
 	}
 }
 
@@ -376,6 +385,9 @@ var flagKeys = map[string]string{
 	"http-tls":                     "http_tls",
 	"tls-client-ca":                "tls_client_ca",
 	"retention-period":             "retention_period",
+	"media":                        "media",
+	"s3-endpoint":                  "s3_endpoint",
+	"s3-upload-workers":            "s3_upload_workers",
 	"tls-client-subjects":          "tls_client_subjects",
 	"sip-tls-listen":               "sip_tls_listen",
 	"sip-tls-peer-ca":              "sip_tls_peer_ca",
@@ -482,6 +494,9 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("sip-tls-listen", d.SIPTLSListen, "SIP over TLS address (e.g. 0.0.0.0:5061; needs --tls-cert and --tls-key; empty: off)")
 	fs.String("sip-tls-peer-ca", d.SIPTLSPeerCA, "PEM CA file to verify SIP TLS peers the recorder connects to (a BYE after their connection closed); default: --tls-client-ca, else the system roots")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
+	fs.String("media", d.Media, "where finished recordings are kept: file:DIR (default file:<data-dir>/media) or s3://BUCKET/PREFIX (recorded to the local spool, uploaded after finalise; needs --s3-endpoint and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	fs.String("s3-endpoint", d.S3Endpoint, "URL of the S3-compatible server for --media s3://... (path-style addressing), e.g. http://127.0.0.1:7070")
+	fs.Int("s3-upload-workers", d.S3UploadWorkers, "recordings uploaded to S3 at once")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
 	fs.String("cti-client-name", d.CTIClientName, "application name the recorder registers with")
@@ -594,6 +609,7 @@ func (c Serve) Validate() error {
 	if c.RetentionPeriod < 0 {
 		errs = append(errs, fmt.Errorf("retention_period %s: want >= 0 (0 keeps recordings for ever)", c.RetentionPeriod))
 	}
+	errs = append(errs, c.ValidateMedia()...)
 	for t, d := range c.TenantRetention {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("tenant_retention %s: %s: want >= 0", t, d))

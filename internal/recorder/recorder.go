@@ -43,7 +43,10 @@ type Signaler interface {
 
 // Config configures a Recorder.
 type Config struct {
-	DataDir       string
+	DataDir string
+	// MediaDir is where recordings are written ("" = <DataDir>/media):
+	// serve's media: file:DIR.
+	MediaDir      string
 	Format        wav.Format
 	MaxCalls      int
 	RetryAfter    int // seconds, with 503
@@ -171,7 +174,12 @@ func New(cfg Config, st Store) (*Recorder, error) {
 func (r *Recorder) SetSignaler(s Signaler) { r.sig = s }
 
 // MediaDir is where recordings are written.
-func (r *Recorder) MediaDir() string { return filepath.Join(r.cfg.DataDir, "media") }
+func (r *Recorder) MediaDir() string {
+	if r.cfg.MediaDir != "" {
+		return r.cfg.MediaDir
+	}
+	return filepath.Join(r.cfg.DataDir, "media")
+}
 
 // Available implements sipsrv.Handler (OPTIONS).
 func (r *Recorder) Available() error {

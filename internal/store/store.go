@@ -76,10 +76,15 @@ type Recording struct {
 	EndedAt    time.Time // zero while recording
 	DurationMS int64
 
-	Channels       int
-	Codecs         []string // negotiated encoding names, e.g. PCMU, PCMA
-	Format         string   // storage format of the samples: ulaw | alaw | pcm16
-	MediaPath      string
+	Channels  int
+	Codecs    []string // negotiated encoding names, e.g. PCMU, PCMA
+	Format    string   // storage format of the samples: ulaw | alaw | pcm16
+	MediaPath string
+	// MediaObject is where the media lives when it left the local spool:
+	// "s3://BUCKET/KEY" of the media object (its sidecars share the key
+	// prefix); "" = on local disk at MediaPath. Only SetMediaObject writes it
+	// (UpdateRecording leaves it and reads it back).
+	MediaObject    string
 	SizeBytes      int64
 	SHA256         string // hex sha256 of the finished media file
 	NeedsTranscode bool

@@ -27,6 +27,7 @@ type RecordingView struct {
 	Codecs          []string          `json:"codecs"`
 	Format          string            `json:"format"`
 	MediaPath       string            `json:"media_path"`
+	MediaObject     string            `json:"media_object,omitempty"` // s3://BUCKET/KEY once uploaded
 	SizeBytes       int64             `json:"size_bytes"`
 	SHA256          string            `json:"sha256"`
 	NeedsTranscode  bool              `json:"needs_transcode"`
@@ -113,6 +114,7 @@ func NewView(r *Recording) RecordingView {
 		Codecs:          append([]string{}, r.Codecs...),
 		Format:          r.Format,
 		MediaPath:       r.MediaPath,
+		MediaObject:     r.MediaObject,
 		SizeBytes:       r.SizeBytes,
 		SHA256:          r.SHA256,
 		NeedsTranscode:  r.NeedsTranscode,

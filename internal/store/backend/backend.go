@@ -27,6 +27,7 @@ type Store interface {
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
 	SearchRecordings(ctx context.Context, f store.Filter) (store.Page, error)
+	SetMediaObject(ctx context.Context, id, object string) error
 	CountRecordings(ctx context.Context, f store.Filter) (int, error)
 
 	SetRetention(ctx context.Context, id string, r store.Retention, keepUntil time.Time, reason string) error

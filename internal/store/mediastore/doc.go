@@ -21,16 +21,12 @@
 //
 // # Another back end
 //
-// The functions here name files on a local disk, and callers use them
-// directly. An object store (S3) is added without touching the callers'
-// logic this way: each consumer declares the few operations it needs as an
-// interface of its own (expire: the files of a recording and remove; the
-// API: open for reading with Range; the MP3 cache: Place, already a
-// function field of mediaconv.Cache; the recorder: create, sync, finish),
-// this package provides a Disk type implementing them with the functions
-// below, and an S3 type implements them with keys made of the same layout
-// (the day prefix and base name, the suffixes above), WriteFile becoming a
-// single PUT (objects are replaced atomically) and a finished .part a
-// multipart upload completed on finish. The wiring (app, cmd) picks one.
-// Not done yet: only the MP3 cache takes its writer as a value today.
+// Local files are the spool and the default. Media in an S3 bucket
+// (store/s3media) keeps this layout as object keys (ObjectName:
+// "YYYY/MM/DD/<file>" under the bucket's prefix) and moves a recording's
+// Finished files there after finalise; each consumer declares the few
+// operations it needs as an interface of its own: expire.Objects
+// (delete a recording's objects), api.MediaObjects (open for ranged
+// reads), s3media.Objects (put, verify); the MP3 cache takes an opener
+// (mediaconv.Cache.MP3Open). The recorder writes only local files.
 package mediastore

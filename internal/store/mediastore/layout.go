@@ -129,3 +129,45 @@ func Files(r *store.Recording, dataDir string) []string {
 	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix}
 	return append(append(files, Raws(p)...), mp3s...)
 }
+
+// ObjectName is the layout name of the recording file at path relative to
+// the media root, "YYYY/MM/DD/<file>" with forward slashes: the key of its
+// object in a bucket, after the bucket's prefix (store/s3media).
+func ObjectName(path string) string {
+	dir, file := filepath.Split(filepath.Clean(path))
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(dir)), "/")
+	if len(parts) > 3 {
+		parts = parts[len(parts)-3:]
+	}
+	var out []string
+	for _, p := range parts {
+		if p != "" && p != "." && p != "/" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(append(out, file), "/")
+}
+
+// Finished lists the files of the finished recording whose media is at
+// media that exist now: the media, its SDP and raw payload sidecars and its
+// signed manifest — what moves to an object store after finalise. Nothing
+// while the media is still a .part file or a key rotation's journal is
+// beside it (the files are about to change).
+func Finished(media string) []string {
+	media = Final(media)
+	if exists(Part(media)) || exists(media+RewrapSuffix) {
+		return nil
+	}
+	var out []string
+	for _, f := range append([]string{media, SDP(media), Manifest(media)}, Raws(media)...) {
+		if exists(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func exists(path string) bool {
+	st, err := os.Lstat(path)
+	return err == nil && st.Mode().IsRegular()
+}

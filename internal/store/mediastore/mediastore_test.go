@@ -125,3 +125,46 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("temporary files left: %v", ents)
 	}
 }
+
+func TestFinished(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "2026", "12", "07", "R1.wav")
+	if err := os.MkdirAll(filepath.Dir(m), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(p string) {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mediastore.Finished(m); len(got) != 0 {
+		t.Errorf("nothing written: %v", got)
+	}
+	touch(mediastore.Part(m))
+	touch(mediastore.SDP(m))
+	if got := mediastore.Finished(m); len(got) != 0 {
+		t.Errorf("while .part exists: %v", got)
+	}
+	os.Remove(mediastore.Part(m))
+	touch(m)
+	touch(mediastore.Manifest(m))
+	touch(mediastore.Raw(m, 1))
+	want := []string{m, mediastore.SDP(m), mediastore.Manifest(m), mediastore.Raw(m, 1)}
+	if got := mediastore.Finished(mediastore.Part(m)); !slices.Equal(got, want) {
+		t.Errorf("Finished = %q, want %q", got, want)
+	}
+	touch(m + mediastore.RewrapSuffix)
+	if got := mediastore.Finished(m); len(got) != 0 {
+		t.Errorf("during a key rotation: %v", got)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{m, "2026/12/07/R1.wav"},
+		{"media/2026/12/07/R1.sdp", "2026/12/07/R1.sdp"},
+		{"R1.wav", "R1.wav"},
+		{"/R1.wav", "R1.wav"},
+	} {
+		if got := mediastore.ObjectName(tt.in); got != tt.want {
+			t.Errorf("ObjectName(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

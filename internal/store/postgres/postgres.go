@@ -182,12 +182,12 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 	err = db.inTx(ctx, func(tx cleanTx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO recordings (`+recordingColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-			$21, $22, $23, $24, $25, $26, $27)`,
+			$21, $22, $23, $24, $25, $26, $27, $28)`,
 			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
 			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
 			r.MetadataProblem, r.Correlation, string(r.Retention), nullTime(r.KeepUntil), r.RetentionReason,
-			formatTime(created), formatTime(created))
+			formatTime(created), formatTime(created), "") // media_object: only SetMediaObject writes it
 		if err != nil {
 			if isCode(err, codeUniqueViolation, "recordings_pkey") {
 				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
@@ -229,8 +229,8 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	}
 	updated := db.now()
 	var (
-		created, retention, reason string
-		keepUntil                  *string
+		created, retention, reason, mediaObject string
+		keepUntil                               *string
 	)
 	err = db.inTx(ctx, func(tx cleanTx) error {
 		// The UPDATE locks the row: concurrent updates of one recording
@@ -240,11 +240,11 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 			recorded_dn = $7, other_dn = $8, started_at = $9, ended_at = $10, duration_ms = $11, channels = $12,
 			codecs = $13, format = $14, media_path = $15, size_bytes = $16, sha256 = $17, needs_transcode = $18,
 			metadata = $19, metadata_problem = $20, correlation = $21, updated_at = $22
-			WHERE id = $23 RETURNING created_at, retention, keep_until, retention_reason`,
+			WHERE id = $23 RETURNING created_at, retention, keep_until, retention_reason, media_object`,
 			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
 			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
-			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created, &retention, &keepUntil, &reason)
+			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created, &retention, &keepUntil, &reason, &mediaObject)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
 		}
@@ -274,7 +274,29 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	}
 	out.CreatedAt, out.UpdatedAt = c, updated.UTC()
 	out.Retention, out.KeepUntil, out.RetentionReason = store.Retention(retention), ku, reason
+	out.MediaObject = mediaObject
 	return nil
+}
+
+// SetMediaObject records that the media of recording id now lives at
+// object ("s3://BUCKET/KEY"; "" = back on local disk). It touches nothing
+// else of the row. An unknown id is store.ErrNotFound.
+func (db *DB) SetMediaObject(ctx context.Context, id, object string) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return db.inTx(ctx, func(tx cleanTx) error {
+		tag, err := tx.Exec(ctx, `UPDATE recordings SET media_object = $1, updated_at = $2 WHERE id = $3`, storable(object), formatTime(db.now()), storable(id))
+		if err != nil {
+			return fmt.Errorf("set media object of %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("set media object of %s: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // AddEvents appends events to recording id. An unknown id is

@@ -35,6 +35,7 @@ type Store interface {
 	DiscardRecording(ctx context.Context, id, reason string) error
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
+	SetMediaObject(ctx context.Context, id, object string) error
 
 	UserStore
 
@@ -71,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListDeletionsOrder", testListDeletionsOrder},
 		{"ListTenantIsolation", testListTenantIsolation},
 		{"ListRetentionFilters", testListRetentionFilters},
+		{"MediaObject", testMediaObject},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserCreateErrors", testUserCreateErrors},
 		{"UserNotFound", testUserNotFound},

@@ -107,6 +107,10 @@ type Config struct {
 	Holds   Holds        // nil: legal holds are 501
 	Eraser  Eraser       // nil: erasure is 501
 	DataDir string       // to resolve relative media paths
+	// Objects opens media kept in an object store (store.Recording.
+	// MediaObject set, the local copy gone); nil: none configured (such a
+	// recording gets 409).
+	Objects MediaObjects
 	MP3     *mediaconv.Cache
 	// Keys returns the keys that decrypt recordings encrypted at rest (read
 	// per request: SIGHUP may replace them; nil or nil keys: none; an encrypted

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,7 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 	v := recordingView{RecordingView: store.NewView(r)}
 	if !admin {
 		v.MediaPath = "" // a server path is not the user's business
+		v.MediaObject = ""
 	}
 	x := r.ExternalData
 	v.CallID = r.CallUUID
@@ -388,23 +390,96 @@ func (s *Server) fillInProgress(v *recordingView, live map[string]LiveCall) {
 	}
 }
 
-// openMedia opens the media of rec for conversion.
-func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*mediaconv.Source, string, bool, bool) {
+// MediaObjects opens recordings kept in an object store (store/s3media
+// through app): object is store.Recording.MediaObject.
+type MediaObjects interface {
+	OpenObject(ctx context.Context, object string) (MediaObject, error)
+}
+
+// MediaObject is an object opened for ranged reads (each ReadAt may be a
+// ranged GET).
+type MediaObject interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// errNoObjects: a recording in an object store, none configured.
+var errNoObjects = errors.New("no object store configured")
+
+// openedMedia is the media of a recording opened for conversion.
+type openedMedia struct {
+	src        *mediaconv.Source
+	path       string // the local file; "" when read from the object store
+	inProgress bool
+	encrypted  bool
+	// reopen opens the same media again (an MP3 encode that may outlive
+	// the request).
+	reopen func() (*mediaconv.Source, error)
+}
+
+// openMedia opens the media of rec for conversion: the local file while
+// there is one (recording, spool, or media kept as files), else the
+// object the store names (media uploaded to S3): Range requests then
+// become ranged GETs.
+func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*openedMedia, bool) {
 	path, inProgress, err := mediastore.Locate(rec, s.cfg.DataDir)
+	if err != nil && errors.Is(err, store.ErrNoMedia) && rec.MediaObject != "" {
+		ctx := context.WithoutCancel(r.Context())
+		src, encrypted, err := s.openObject(ctx, rec.MediaObject)
+		if err != nil {
+			s.failMedia(w, r, rec, err)
+			return nil, false
+		}
+		reopen := func() (*mediaconv.Source, error) {
+			src, _, err := s.openObject(ctx, rec.MediaObject)
+			return src, err
+		}
+		return &openedMedia{src: src, encrypted: encrypted, reopen: reopen}, true
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNoMedia) {
 			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" has no media file"))
 		} else {
 			s.fail(w, r, err)
 		}
-		return nil, "", false, false
+		return nil, false
 	}
 	src, err := s.openSource(path, inProgress)
 	if err != nil {
 		s.failMedia(w, r, rec, err)
-		return nil, "", false, false
+		return nil, false
 	}
-	return src, path, inProgress, true
+	return &openedMedia{src: src, path: path, inProgress: inProgress, encrypted: mediacrypt.IsEncryptedFile(path),
+		reopen: func() (*mediaconv.Source, error) { return mediaconv.Open(path) }}, true
+}
+
+// openObject opens an object of the object store for conversion, an
+// encrypted one as its plaintext (decrypted chunk by chunk as read), and
+// whether it is encrypted.
+func (s *Server) openObject(ctx context.Context, object string) (*mediaconv.Source, bool, error) {
+	if s.cfg.Objects == nil {
+		return nil, false, fmt.Errorf("media %s: %w", object, errNoObjects)
+	}
+	o, err := s.cfg.Objects.OpenObject(ctx, object)
+	if err != nil {
+		return nil, false, err
+	}
+	var keys *mediacrypt.Keys
+	if s.cfg.Keys != nil {
+		keys = s.cfg.Keys()
+	}
+	m, err := keys.OpenMediaAt(o, o.Size(), o, object)
+	if err != nil {
+		o.Close()
+		return nil, false, err
+	}
+	src, err := mediaconv.NewSource(m, m.Size(), m, false)
+	if err != nil {
+		m.Close()
+		return nil, false, err
+	}
+	return src, m.Encrypted(), nil
 }
 
 // openSource opens a media file for conversion: a plaintext WAV as it is,
@@ -440,6 +515,9 @@ func (s *Server) failMedia(w http.ResponseWriter, r *http.Request, rec *store.Re
 	case errors.Is(err, mediacrypt.ErrNoKeys):
 		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is encrypted",
 			Detail: "recording " + rec.ID + " is encrypted at rest and this server has no decryption key (decrypt_keys / --decrypt-keys)"})
+	case errors.Is(err, errNoObjects):
+		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is in an object store",
+			Detail: "the media of recording " + rec.ID + " is " + rec.MediaObject + " and this server has no object store configured (--media s3://BUCKET/PREFIX --s3-endpoint URL)"})
 	case errors.Is(err, mediacrypt.ErrWrongKey):
 		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is encrypted",
 			Detail: "recording " + rec.ID + " is encrypted to recipients none of this server's decryption keys (decrypt_keys) matches"})
@@ -482,10 +560,11 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	src, path, inProgress, ok := s.openMedia(w, r, rec)
+	om, ok := s.openMedia(w, r, rec)
 	if !ok {
 		return
 	}
+	src, inProgress := om.src, om.inProgress
 	defer src.Close()
 	if channel >= src.Channels() {
 		writeProblem(w, r, problemf(http.StatusBadRequest, fmt.Sprintf("query parameter channel: recording %s has %d channels", rec.ID, src.Channels())))
@@ -528,7 +607,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			mp3 string
 			err error
 		)
-		if mediacrypt.IsEncryptedFile(path) {
+		if om.encrypted {
 			// No plaintext on disk: cached encrypted (cryptMP3).
 			var mr *mediacrypt.Reader
 			if kbps, err = src.MP3Bitrate(channel, kbps); err == nil {
@@ -539,7 +618,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 				content = io.NewSectionReader(mr, 0, mr.Size())
 			}
 		} else {
-			mp3, err = s.cfg.MP3.MP3(r.Context(), mediastore.MP3Key(rec), path, channel, kbps)
+			mp3, err = s.cfg.MP3.MP3Open(r.Context(), mediastore.MP3Key(rec), om.reopen, channel, kbps)
 		}
 		switch {
 		case errors.Is(err, mediaconv.ErrNoEncoder):
@@ -601,10 +680,11 @@ func (s *Server) peaks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	src, _, _, ok := s.openMedia(w, r, rec)
+	om, ok := s.openMedia(w, r, rec)
 	if !ok {
 		return
 	}
+	src := om.src
 	defer src.Close()
 	pk, err := src.Peaks(buckets)
 	if err != nil {
