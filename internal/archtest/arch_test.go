@@ -107,12 +107,13 @@ var allow = map[string]rule{
 	"internal/cti/tlib":          {},
 	"internal/cti/dnfilter":      {},
 	"internal/cti/rules":         {external: []string{yamlV3}},
+	"internal/cti/screen":        {},
 	"internal/cti/ccdata":        {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
 	"internal/cti/conversation":  {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/ccdata"}},
 	"internal/cti/link":          {internal: []string{"internal/cti/tlib"}},
 	"internal/cti/ccdata/loader": {internal: []string{"internal/cti/ccdata"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
-		"internal/cti/tlib", "internal/recorder", "internal/store"}},
+		"internal/cti/tlib", "internal/cti/screen", "internal/recorder", "internal/store"}},
 
 	// Web: the API declares what it needs as interfaces; app adapts.
 	"internal/web":      {},

@@ -90,6 +90,14 @@ type Config struct {
 	// mask-and-drop-events; "" = none) of a recording from the rule that
 	// started it and the tenant of its call (see Core.DTMF).
 	DTMF func(rule, tenant string) string
+	// Screen, if set, is told when a recording that asks for screen
+	// recording (ScreenWanted) starts, pauses, resumes and stops, for the
+	// agent on its recorded DN (issue 18: screen-recording clients
+	// subscribe per agent).
+	Screen ScreenPublisher
+	// ScreenWanted decides whether a recording asks for screen recording
+	// from the rule that started it and its call's tenant (nil: never).
+	ScreenWanted func(rule, tenant string) bool
 	// Trace, if set, receives every T-Library message in and out in the
 	// Genesys-log style of tlib (Message.Trace), each preceded by a
 	// "# <time> <direction> <server>" line: the file ParseTrace reads back.
@@ -144,6 +152,7 @@ type Core struct {
 
 	link atomic.Pointer[Requester] // set by Run, for GIM lookups
 	gim  gimTable
+	scr  screenTable
 
 	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
 	requests atomic.Uint64
@@ -189,6 +198,7 @@ func New(cfg Config) (*Core, error) {
 		cfg: cfg, eng: cfg.Engine, log: cfg.Logger,
 		jobs: newQueue(cfg.QueueSize, life.Done(), cfg.Logger),
 		led:  newLedger(),
+		scr:  screenTable{pending: map[string]recorder.Session{}},
 		lat:  newNotifyLatency(),
 		life: life, quit: quit,
 		exited: make(chan struct{}),

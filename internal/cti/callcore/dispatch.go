@@ -127,6 +127,7 @@ func (d *dispatcher) syncPause(callUUID string) {
 		return
 	}
 	for _, p := range d.led.pauseChanges(call, true) {
+		d.screenPaused(callUUID, p)
 		if d.rec == nil {
 			continue
 		}
