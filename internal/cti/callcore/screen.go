@@ -24,12 +24,12 @@ type screenTable struct {
 
 // screenWanted reports whether recording s asks for screen recording (its
 // rule's or its tenant's screen setting) and the agent on its recorded DN.
-func (c *Core) screenWanted(s recorder.Session) (want bool, agent string) {
+func (c *Core) screenWanted(s recorder.Session) (want bool, agent, tenant string) {
 	if c.cfg.Screen == nil || c.cfg.ScreenWanted == nil {
-		return false, ""
+		return false, "", ""
 	}
 	calls := c.callsOf(s)
-	rule, tenant := "", ""
+	rule := ""
 	if len(calls) > 0 {
 		if r := latestRecording(calls[0], s.RecordedDN); r != nil {
 			rule = r.Rule
@@ -49,13 +49,13 @@ func (c *Core) screenWanted(s recorder.Session) (want bool, agent string) {
 	if agent == "" && s.RecordedDN != "" {
 		agent = c.eng.AgentOn(s.RecordedDN)
 	}
-	return c.cfg.ScreenWanted(rule, tenant), agent
+	return c.cfg.ScreenWanted(rule, tenant), agent, tenant
 }
 
 // screenStarted tells the agent's screen client that a recording started
 // (called from the recorder's Started: it never blocks).
 func (c *Core) screenStarted(s recorder.Session) {
-	want, agent := c.screenWanted(s)
+	want, agent, tenant := c.screenWanted(s)
 	if !want {
 		return
 	}
@@ -65,12 +65,12 @@ func (c *Core) screenStarted(s recorder.Session) {
 		c.scr.mu.Unlock()
 		return
 	}
-	c.publishStart(s, agent)
+	c.publishStart(s, agent, tenant)
 }
 
-func (c *Core) publishStart(s recorder.Session, agent string) {
+func (c *Core) publishStart(s recorder.Session, agent, tenant string) {
 	if e, ok := c.cfg.Screen.Publish(screen.Event{Kind: screen.Start, Agent: agent, DN: s.RecordedDN,
-		RecordingID: s.RecordingID, CallUUID: s.CallUUID, At: c.cfg.Now()}); ok {
+		RecordingID: s.RecordingID, CallUUID: s.CallUUID, Tenant: tenant, At: c.cfg.Now()}); ok {
 		c.log.Info("screen recording requested", "recording_id", s.RecordingID, "agent", agent, "dn", s.RecordedDN, "event_id", e.ID)
 	}
 }
@@ -84,11 +84,11 @@ func (c *Core) screenRetry(s recorder.Session) {
 	if !pending {
 		return
 	}
-	if _, agent := c.screenWanted(s); agent != "" {
+	if _, agent, tenant := c.screenWanted(s); agent != "" {
 		c.scr.mu.Lock()
 		delete(c.scr.pending, s.RecordingID)
 		c.scr.mu.Unlock()
-		c.publishStart(s, agent)
+		c.publishStart(s, agent, tenant)
 	}
 }
 

@@ -39,6 +39,7 @@ type Event struct {
 	DN          string // the recorded DN
 	RecordingID string // openrec recording id: the upload goes to /api/v1/recordings/{id}/screen
 	CallUUID    string
+	Tenant      string // the call's tenant (a Start's; "" = unknown)
 	At          time.Time
 	// Reason of a pause or resume: "pci" (automatic PCI pause), else ""
 	// (a desktop or API request).
@@ -310,9 +311,9 @@ func (s *Sub) Close() {
 // Recording is what the hub knows of a recording that asked for screen
 // recording.
 type Recording struct {
-	Agent, DN, CallUUID string
-	Started             time.Time
-	State               Kind // the last event's kind
+	Agent, DN, CallUUID, Tenant string
+	Started                     time.Time
+	State                       Kind // the last event's kind
 }
 
 // Lookup returns what the hub knows of recordingID (in progress, or
@@ -325,5 +326,5 @@ func (h *Hub) Lookup(recordingID string) (Recording, bool) {
 	if !ok {
 		return Recording{}, false
 	}
-	return Recording{Agent: r.agent, DN: r.start.DN, CallUUID: r.start.CallUUID, Started: r.start.At, State: r.last.Kind}, true
+	return Recording{Agent: r.agent, DN: r.start.DN, CallUUID: r.start.CallUUID, Tenant: r.start.Tenant, Started: r.start.At, State: r.last.Kind}, true
 }
