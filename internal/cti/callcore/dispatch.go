@@ -34,6 +34,7 @@ func (d *dispatcher) run(ctx context.Context) {
 			j.do(ctx, d)
 		case <-t.C:
 			d.executeAll(ctx, d.eng.Tick(d.cfg.Now()))
+			d.executeAll(ctx, d.screenTick(d.cfg.Now()))
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/screen"
+	"github.com/openrec/openrec/internal/cti/tlib"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
 )
@@ -20,6 +22,15 @@ type ScreenPublisher interface {
 type screenTable struct {
 	mu      sync.Mutex
 	pending map[string]recorder.Session // recording id → session
+	watch   map[string]*screenWatch     // recording id → its screen video's arrival
+}
+
+// screenWatch follows whether a recording's screen video arrives in time.
+type screenWatch struct {
+	deadline       time.Time
+	callUUID, dn   string
+	tenant         string
+	received, done bool
 }
 
 // screenWanted reports whether recording s asks for screen recording (its
@@ -69,8 +80,14 @@ func (c *Core) screenStarted(s recorder.Session) {
 }
 
 func (c *Core) publishStart(s recorder.Session, agent, tenant string) {
+	now := c.cfg.Now()
 	if e, ok := c.cfg.Screen.Publish(screen.Event{Kind: screen.Start, Agent: agent, DN: s.RecordedDN,
-		RecordingID: s.RecordingID, CallUUID: s.CallUUID, Tenant: tenant, At: c.cfg.Now()}); ok {
+		RecordingID: s.RecordingID, CallUUID: s.CallUUID, Tenant: tenant, At: now}); ok {
+		c.scr.mu.Lock()
+		if _, seen := c.scr.watch[s.RecordingID]; !seen {
+			c.scr.watch[s.RecordingID] = &screenWatch{deadline: now.Add(c.cfg.ScreenTimeout), callUUID: s.CallUUID, dn: s.RecordedDN, tenant: tenant}
+		}
+		c.scr.mu.Unlock()
 		c.log.Info("screen recording requested", "recording_id", s.RecordingID, "agent", agent, "dn", s.RecordedDN, "event_id", e.ID)
 	}
 }
@@ -125,4 +142,68 @@ func (d *dispatcher) screenPaused(callUUID string, p pauseChange) {
 		d.cfg.Screen.Publish(screen.Event{Kind: kind, DN: s.RecordedDN, RecordingID: s.RecordingID,
 			CallUUID: s.CallUUID, At: d.cfg.Now(), Reason: reason})
 	}
+}
+
+// ScreenReceived tells Core that the screen video of a recording started
+// arriving (the upload API, at its first stored bytes): the Notification
+// of Recording for video says so. Never blocks.
+func (c *Core) ScreenReceived(recordingID string) {
+	c.scr.mu.Lock()
+	w := c.scr.watch[recordingID]
+	first := w != nil && !w.received
+	if first {
+		w.received = true
+	}
+	c.scr.mu.Unlock()
+	if !first {
+		return
+	}
+	c.log.Info("screen video arriving", "recording_id", recordingID, "call_uuid", w.callUUID, "dn", w.dn)
+	if a, ok := c.videoNotify(w, "yes"); ok {
+		c.jobs.offerActions([]conversation.Action{a})
+	}
+}
+
+// videoNotify is the attached-data update of the video notification of
+// w's call (false: no key for its tenant, or the call is gone).
+func (c *Core) videoNotify(w *screenWatch, value string) (conversation.Action, bool) {
+	if c.cfg.VideoNotifyKey == nil {
+		return nil, false
+	}
+	key := c.cfg.VideoNotifyKey(w.tenant)
+	call, ok := c.eng.Call(w.callUUID)
+	if key == "" || !ok {
+		return nil, false
+	}
+	return conversation.UpdateUserData{Server: call.Server, DN: w.dn, ConnID: call.ConnID, CallUUID: w.callUUID,
+		Data: tlib.KVList{}.Set(key, value)}, true
+}
+
+// screenTick raises the no-screen alert of the recordings whose screen
+// video did not arrive in time, and forgets the settled ones (dispatcher).
+func (d *dispatcher) screenTick(now time.Time) []conversation.Action {
+	var due []*screenWatch
+	var ids []string
+	d.scr.mu.Lock()
+	for id, w := range d.scr.watch {
+		if now.Before(w.deadline) {
+			continue
+		}
+		delete(d.scr.watch, id)
+		if !w.received && !w.done {
+			w.done = true
+			due = append(due, w)
+			ids = append(ids, id)
+		}
+	}
+	d.scr.mu.Unlock()
+	var acts []conversation.Action
+	for i, w := range due {
+		acts = append(acts, conversation.Alert{Kind: conversation.AlertNoScreen, At: now, CallUUID: w.callUUID, DN: w.dn,
+			Detail: "recording " + ids[i] + " asked for screen recording and no screen video arrived within " + d.cfg.ScreenTimeout.String()})
+		if a, ok := d.videoNotify(w, "no"); ok {
+			acts = append(acts, a)
+		}
+	}
+	return acts
 }

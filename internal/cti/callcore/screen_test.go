@@ -65,3 +65,47 @@ func TestScreenSessionFollowsRecording(t *testing.T) {
 		})
 	}
 }
+
+// The Notification of Recording for video: "yes" in the call's attached
+// data when its screen video starts arriving; a recording whose screen
+// video never arrives raises a no-screen alert after ScreenTimeout and the
+// key says "no".
+func TestVideoNotificationAndNoScreenAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := screen.New(screen.Config{})
+		b := startBubble(t, conversation.Config{Record: conversation.RecordConfig{Rule: recordAll}},
+			Config{Screen: hub, ScreenWanted: func(string, string) bool { return true }, ScreenTimeout: 5 * time.Second,
+				VideoNotifyKey: func(string) string { return "RECORDING_VIDEO_STATUS" }})
+		b.send(b.event(tlib.EventAgentLogin, "5001", "", 0, "").SetStr(tlib.AttrAgentID, "1004"))
+		b.send(b.event(tlib.EventAgentLogin, "5002", "", 0, "").SetStr(tlib.AttrAgentID, "1005"))
+		b.startRecording(t, "REC-Y", "5001", conn1, uuid1)
+		b.startRecording(t, "REC-N", "5002", tlib.ConnID(0x0065000000000002), "U0000000000000000000000000000002")
+		time.Sleep(time.Second) // bubble time (synctest)
+		b.core.ScreenReceived("REC-Y")
+		b.core.ScreenReceived("REC-Y") // once
+		synctest.Wait()
+		video := func() map[string][]string {
+			out := map[string][]string{}
+			for _, m := range b.link.of(tlib.RequestUpdateUserData) {
+				if v := m.List(tlib.AttrUserData).String("RECORDING_VIDEO_STATUS"); v != "" {
+					out[m.Str(tlib.AttrThisDN)] = append(out[m.Str(tlib.AttrThisDN)], v)
+				}
+			}
+			return out
+		}
+		if got := video(); len(got["5001"]) != 1 || got["5001"][0] != "yes" || len(got["5002"]) != 0 {
+			t.Fatalf("after the first screen bytes: %v", got)
+		}
+		if n := b.core.Stats().Alerts[string(conversation.AlertNoScreen)]; n != 0 {
+			t.Fatalf("%d no-screen alerts before the timeout", n)
+		}
+		time.Sleep(5 * time.Second) // bubble time (synctest): past ScreenTimeout
+		synctest.Wait()
+		if got := video(); len(got["5002"]) != 1 || got["5002"][0] != "no" || len(got["5001"]) != 1 {
+			t.Fatalf("after the timeout: %v", got)
+		}
+		if n := b.core.Stats().Alerts[string(conversation.AlertNoScreen)]; n != 1 {
+			t.Fatalf("%d no-screen alerts, want 1 (REC-N)", n)
+		}
+	})
+}
