@@ -145,7 +145,7 @@ var allow = map[string]rule{
 		external: []string{"github.com/spf13/pflag", yamlV3}},
 	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/ccdata",
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
-		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
+		"internal/cti/rules", "internal/cti/screen", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},

@@ -88,6 +88,11 @@ type Serve struct {
 	ScreenMaxHeight int           `yaml:"screen_max_height"`
 	ScreenMaxBytes  int64         `yaml:"screen_max_bytes"` // largest screen video accepted per recording (413 above)
 	ScreenTimeout   time.Duration `yaml:"screen_timeout"`   // no screen data this long after the start: alert
+	// ScreenNotifyKey is the attached-data key of the Notification of
+	// Recording for video ("" = none; per tenant: screen_notify_key, "off"
+	// turns it off): yes when the screen video arrives, no at the timeout.
+	ScreenNotifyKey string `yaml:"screen_notify_key"`
+	FFmpeg          string `yaml:"ffmpeg"` // ffmpeg binary of muxed downloads ("" = ffmpeg on PATH)
 
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `yaml:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
@@ -219,7 +224,8 @@ type Tenant struct {
 	DTMF               string       `yaml:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
 	// Screen: the tenant's recordings ask for screen recording (nil = the
 	// default screen setting).
-	Screen *bool `yaml:"screen"`
+	Screen          *bool  `yaml:"screen"`
+	ScreenNotifyKey string `yaml:"screen_notify_key"` // "" = the default's, "off" = none
 }
 
 // Encryption is the `encryption:` section: new recordings are encrypted
@@ -251,7 +257,7 @@ func (t Tenant) Overrides() bool {
 		u.ClientName != "" || u.Password != "" || u.DNInclude != "" || u.DNExclude != "" ||
 		u.UserDataKeys != "" || u.MessageDataKeys != "" || u.ExtensionDataKeys != "" || u.AgentDataKeys != "" ||
 		u.FullNameOrder != "" || u.FullNameDelimiter != "" || u.RecordGeo != "" || u.RecordDest != "" ||
-		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != "" || u.Screen != nil
+		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != "" || u.Screen != nil || u.ScreenNotifyKey != ""
 }
 
 // NotifyTenant is one tenant's Notification of Recording setting.
@@ -330,6 +336,7 @@ func Defaults() Serve {
 		ScreenMaxHeight:         1080,
 		ScreenMaxBytes:          2 << 30,
 		ScreenTimeout:           30 * time.Second,
+		ScreenNotifyKey:         "RECORDING_VIDEO_STATUS",
 		SessionTTL:              12 * time.Hour,
 		TokenTTL:                24 * time.Hour,
 		CTISwitch:               "SIP_Switch",
@@ -389,6 +396,8 @@ var flagKeys = map[string]string{
 	"screen-max-height":            "screen_max_height",
 	"screen-max-bytes":             "screen_max_bytes",
 	"screen-timeout":               "screen_timeout",
+	"screen-notify-key":            "screen_notify_key",
+	"ffmpeg":                       "ffmpeg",
 	"secure-cookies":               "secure_cookies",
 	"session-ttl":                  "session_ttl",
 	"token-ttl":                    "token_ttl",
@@ -496,6 +505,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("screen-max-height", d.ScreenMaxHeight, "largest height of the captured screen (pixels)")
 	fs.Int64("screen-max-bytes", d.ScreenMaxBytes, "largest screen video accepted per recording, in bytes (413 above)")
 	fs.Duration("screen-timeout", d.ScreenTimeout, "a recording that asked for screen recording and got no screen data this long after its start raises a failed-recording alert")
+	fs.String("screen-notify-key", d.ScreenNotifyKey, "attached-data key of the Notification of Recording for video: yes when the screen video arrives, no when it does not in time (\"\" = none; per tenant: screen_notify_key)")
+	fs.String("ffmpeg", d.FFmpeg, "ffmpeg binary for muxed downloads of screen video and audio (default: ffmpeg on PATH)")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -921,6 +932,31 @@ func validDTMF(s string) bool {
 		return true
 	}
 	return false
+}
+
+// TenantScreen reports whether the tenant named name's recordings ask for
+// screen recording: its own screen setting, else the default.
+func (c Serve) TenantScreen(name string) bool {
+	for _, t := range c.Tenants {
+		if t.Screen != nil && name != "" && strings.EqualFold(t.Name, name) {
+			return *t.Screen
+		}
+	}
+	return c.Screen
+}
+
+// TenantScreenNotifyKey is the video notification key of the tenant named
+// name ("" = none).
+func (c Serve) TenantScreenNotifyKey(name string) string {
+	for _, t := range c.Tenants {
+		if t.ScreenNotifyKey != "" && name != "" && strings.EqualFold(t.Name, name) {
+			if strings.EqualFold(t.ScreenNotifyKey, "off") {
+				return ""
+			}
+			return t.ScreenNotifyKey
+		}
+	}
+	return c.ScreenNotifyKey
 }
 
 // TenantDTMF returns the dtmf setting of the tenant named name: its own,
