@@ -72,6 +72,9 @@ type mediaParameters struct {
 	Height   int    `json:"height,omitempty"`
 	Agent    string `json:"agent,omitempty"`
 	Complete *bool  `json:"complete,omitempty"`
+	// OffsetMS: the video's first frame is this long after the audio's
+	// start (a player shows video time = audio time - offset).
+	OffsetMS *int64 `json:"offset_ms,omitempty"`
 }
 
 type recordingDetail struct {
@@ -112,7 +115,7 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 }
 
 // addScreen lists rec's screen video, when it has one, in v's media files.
-func (v *recordingView) addScreen(sc *store.Screen) {
+func (v *recordingView) addScreen(sc *store.Screen, recStart time.Time) {
 	if sc == nil || sc.Held.Prefix() == 0 {
 		return
 	}
@@ -122,6 +125,11 @@ func (v *recordingView) addScreen(sc *store.Screen) {
 		dur = sc.EndedAt.Sub(sc.StartedAt).Milliseconds()
 	}
 	complete := sc.Complete
+	var offset *int64
+	if !recStart.IsZero() && !sc.StartedAt.IsZero() {
+		o := sc.StartedAt.Sub(recStart).Milliseconds()
+		offset = &o
+	}
 	size := sc.Held.Prefix()
 	if complete {
 		size = sc.Total
@@ -131,7 +139,7 @@ func (v *recordingView) addScreen(sc *store.Screen) {
 		Type:       "video/webm",
 		DurationMS: dur,
 		Size:       size,
-		Parameters: mediaParameters{Codec: sc.Codec, Storage: "webm", Width: sc.Width, Height: sc.Height, Agent: sc.Agent, Complete: &complete},
+		Parameters: mediaParameters{Codec: sc.Codec, Storage: "webm", Width: sc.Width, Height: sc.Height, Agent: sc.Agent, Complete: &complete, OffsetMS: offset},
 		URL:        "/api/v1/recordings/" + url.PathEscape(v.ID) + "/media?kind=screen",
 	})
 }
@@ -351,7 +359,7 @@ func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
 	screens := s.screens(r, ids...)
 	for i := range page.Items {
 		v := newRecordingView(&page.Items[i], p.user.Role == roleAdmin)
-		v.addScreen(screens[v.ID])
+		v.addScreen(screens[v.ID], page.Items[i].StartedAt)
 		if v.Status == store.StatusRecording {
 			if live == nil {
 				live = s.liveByID()
@@ -403,7 +411,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 	}
 	d := store.NewDetail(rec)
 	v := newRecordingView(rec, principalOf(r).user.Role == roleAdmin)
-	v.addScreen(s.screens(r, rec.ID)[rec.ID])
+	v.addScreen(s.screens(r, rec.ID)[rec.ID], rec.StartedAt)
 	if v.Status == store.StatusRecording {
 		s.fillInProgress(&v, s.liveByID())
 	}

@@ -56,6 +56,7 @@ type ScreenSubscription interface {
 // for screen recording.
 type ScreenRecording struct {
 	Agent, Tenant string
+	Started       time.Time // when the start event went out (≈ the voice recording's start)
 }
 
 // ScreenSource is the CTI side of screen recording.
@@ -422,36 +423,49 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("bytes up to %d are held already: the video is not %d bytes", held[n-1].End, cr.total)))
 		return
 	}
-	if row.Complete || length == 0 {
+	if row.Complete || length == 0 && (cr.total < 0 || !row.Held.Covers(cr.total)) {
 		// A chunk of a complete video (a retry) or a status query.
-		s.answerScreen(w, row, http.StatusOK)
+		code := http.StatusOK
+		if !row.Complete {
+			code = http.StatusPermanentRedirect
+		}
+		s.answerScreen(w, row, code)
 		return
 	}
 	now := s.cfg.Now()
 	path := mediastore.Screen(mediastore.Resolve(rec, s.cfg.DataDir))
 	part := mediastore.Part(path)
-	if err := writeRange(part, cr.start, length, r.Body); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
-			writeProblem(w, r, problemf(http.StatusBadRequest, "the body ended before the range did: "+err.Error()))
+	first := row.Held.Len() == 0
+	if length > 0 {
+		if err := writeRange(part, cr.start, length, r.Body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
+				writeProblem(w, r, problemf(http.StatusBadRequest, "the body ended before the range did: "+err.Error()))
+				return
+			}
+			s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
 			return
 		}
-		s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
-		return
+		row.Held = row.Held.Add(cr.start, cr.end)
+		row.EndedAt = now
 	}
-	first := row.Held.Len() == 0
-	row.Held = row.Held.Add(cr.start, cr.end)
 	if cr.total >= 0 {
 		row.Total = cr.total
 	}
 	if row.StartedAt.IsZero() {
+		// The video's first frame: the start event's time plus how long
+		// the client took to start recording after it (X-Screen-Start-Delay-Ms),
+		// else the arrival of its first bytes.
 		row.StartedAt = now
+		if d := headerInt(r, "X-Screen-Start-Delay-Ms"); !sr.Started.IsZero() && d >= 0 && r.Header.Get("X-Screen-Start-Delay-Ms") != "" {
+			row.StartedAt = sr.Started.Add(time.Duration(d) * time.Millisecond)
+		}
 	}
-	row.EndedAt, row.UpdatedAt = now, now
+	row.UpdatedAt = now
 	if codec != "" {
 		row.Codec = codec
 	}
-	if wd, ht := headerInt(r, "X-Screen-Width"), headerInt(r, "X-Screen-Height"); wd > 0 && ht > 0 {
+	if wd, ht := headerInt(r, "X-Screen-Width"), headerInt(r, "X-Screen-Height"); wd > 0 && ht > 0 && wd <= 16384 && ht <= 16384 {
 		row.Width, row.Height = wd, ht
 	}
 	status := http.StatusPermanentRedirect
@@ -481,9 +495,11 @@ func totalText(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
+// headerInt reads a small non-negative number header (0 when absent or
+// out of 0..60000).
 func headerInt(r *http.Request, name string) int {
 	n, err := strconv.Atoi(r.Header.Get(name))
-	if err != nil || n < 0 || n > 16384 {
+	if err != nil || n < 0 || n > 60000 {
 		return 0
 	}
 	return n

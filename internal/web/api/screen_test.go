@@ -358,3 +358,27 @@ func TestScreenMuxed(t *testing.T) {
 		t.Fatalf("muxed streams: %q", s)
 	}
 }
+
+// A client that learns the size only after its last chunk (MediaRecorder
+// stopped with nothing more to send) completes the upload with a status
+// query naming it; the agent uploads for its own recording (rec-a1 is
+// agent 7001's) even when the CTI side does not know it.
+func TestScreenUploadCompletedByStatusQuery(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	if code, rng, _ := e.put(tok, "rec-a1", "video/webm", "bytes 0-5/*", []byte("abcdef")); code != 308 || rng != "bytes=0-5" {
+		t.Fatalf("chunk: %d %q", code, rng)
+	}
+	if code, _, body := e.put(tok, "rec-a1", "video/webm", "bytes */*", nil); code != 308 || !strings.Contains(body, `"complete":false`) {
+		t.Fatalf("query without size: %d %s", code, body)
+	}
+	if code, _, body := e.put(tok, "rec-a1", "video/webm", "bytes */6", nil); code != 201 || !strings.Contains(body, `"complete":true`) {
+		t.Fatalf("query with size: %d %s", code, body)
+	}
+	resp := e.raw(tok, "GET", "/api/v1/recordings/rec-a1/media?kind=screen", nil, nil)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != "abcdef" {
+		t.Fatalf("video: %d %q", resp.StatusCode, got)
+	}
+}
