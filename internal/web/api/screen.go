@@ -228,7 +228,8 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 		return rc.Flush()
 	}
 	// retry: how soon EventSource reconnects after a drop (ms).
-	if _, err := fmt.Fprintf(w, "retry: 1000\nevent: hello\ndata: {\"agent\":%q,\"gap\":%t}\n\n", agent, gap); err != nil {
+	hello, _ := json.Marshal(map[string]any{"agent": agent, "gap": gap, "capture": s.cfg.ScreenCapture})
+	if _, err := fmt.Fprintf(w, "retry: 1000\nevent: hello\ndata: %s\n\n", hello); err != nil {
 		return
 	}
 	if rc.Flush() != nil {

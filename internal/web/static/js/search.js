@@ -171,7 +171,8 @@ export function render(main, ctx) {
       h('td', { text: r.caller || '' }),
       h('td', { text: r.dialed || '' }),
       h('td', { text: r.direction || '' }),
-      h('td', null, statusBadge(r.status, r.status_reason)),
+      h('td', null, statusBadge(r.status, r.status_reason),
+        r.has_screen ? h('span', { class: 'badge screen-marker', title: 'has screen video', text: '▣ screen' }) : null),
       h('td', { text: r.tenant || '' }));
     tr.addEventListener('click', () => open(r.id));
     tr.addEventListener('keydown', (e) => {
