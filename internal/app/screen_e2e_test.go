@@ -209,7 +209,8 @@ steps:
 	}
 	// The pause lasted ~2.5 s from ~3 s into the call: one black span there.
 	off := float64(*video.Parameters.OffsetMS) / 1000
-	t.Logf("start delay %s ms, video offset %.2f s, %d frames, black spans %v", delay, off, frames, black)
+	t.Logf("start delay %s ms, video offset %.2f s, %d frames, black spans %v, %d bytes for %d ms of call (%.0f kbit/s)",
+		delay, off, frames, black, video.Size, rec.DurationMS, float64(video.Size)*8/float64(rec.DurationMS))
 	found := false
 	for _, b := range black {
 		if b[1]-b[0] > 1.5 && b[0]+off > 2 && b[0]+off < 4.5 {

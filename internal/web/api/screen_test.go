@@ -61,7 +61,7 @@ func (f *fakeScreen) ScreenReceived(id string) {
 	f.mu.Unlock()
 }
 
-func newScreenEnv(t *testing.T, ffmpeg string) (*env, *fakeScreen) {
+func newScreenEnv(t testing.TB, ffmpeg string) (*env, *fakeScreen) {
 	fs := &fakeScreen{recs: map[string]api.ScreenRecording{"rec-a2": {Agent: "7001", Tenant: "TenantA"}}, events: make(chan api.ScreenEvent, 4)}
 	e := newEnv(t, func(c *api.Config) {
 		c.Screen = fs

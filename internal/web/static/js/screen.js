@@ -16,6 +16,9 @@ import { byId, card, fill, h } from './dom.js';
 import { ChunkUploader } from './screenupload.js';
 
 const TIMESLICE_MS = 1000;
+// The encoder's bitrate ceiling: a screen is mostly still text, 600 kbit/s
+// keeps 1080p legible and bounds the upload (Chrome's default is 2.5 Mbit/s).
+const VIDEO_BITS_PER_SECOND = 600000;
 
 /** pickMimeType returns the first WebM type the browser records (VP9, then VP8). */
 export function pickMimeType(isSupported) {
@@ -124,7 +127,7 @@ export function render(main, ctx) {
     const own = stream.clone(); // its own track: blanking one recording leaves others alone
     const [track] = own.getVideoTracks();
     const mimeType = pickMimeType((t) => MediaRecorder.isTypeSupported(t));
-    const recorder = new MediaRecorder(own, mimeType ? { mimeType } : undefined);
+    const recorder = new MediaRecorder(own, mimeType ? { mimeType, videoBitsPerSecond: VIDEO_BITS_PER_SECOND } : { videoBitsPerSecond: VIDEO_BITS_PER_SECOND });
     const settings = track.getSettings();
     const uploader = new ChunkUploader(ev.upload_url || paths.screenUpload(ev.recording_id), {
       csrf,
