@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/testtool"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -380,5 +382,73 @@ func TestScreenUploadCompletedByStatusQuery(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(got) != "abcdef" {
 		t.Fatalf("video: %d %q", resp.StatusCode, got)
+	}
+}
+
+// A recording encrypted at rest gets its screen video encrypted too: the
+// stored file is an age file (no plaintext left), played back decrypted
+// with Range, and 409 without a key that opens it.
+func TestScreenUploadEncryptedRecording(t *testing.T) {
+	dir := t.TempDir()
+	// Test-only key pair (protects nothing; also in mediacrypt's tests).
+	const identity = "AGE-SECRET-KEY-1LS8PX4ZKN323W6M0S8TJJ8NAA7XXYNC4R5RKA7MP6NHPAQW4C72SHEF3K9"
+	const recipient = "age1yfqmfms8rn5r8ylrsphexjha8fe5weyxakz6utf3gcj780w2kylsjdwx7x"
+	rcp, ids := filepath.Join(dir, "r.txt"), filepath.Join(dir, "i.txt")
+	_ = os.WriteFile(rcp, []byte(recipient+"\n"), 0o600)
+	_ = os.WriteFile(ids, []byte(identity+"\n"), 0o600)
+	keys, err := mediacrypt.Config{Enabled: true, EncryptTo: rcp, DecryptKeys: ids}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encryptOnly, err := mediacrypt.Config{Enabled: true, EncryptTo: rcp}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current atomic.Pointer[mediacrypt.Keys]
+	current.Store(keys)
+	fs := &fakeScreen{recs: map[string]api.ScreenRecording{"rec-a2": {Agent: "7001", Tenant: "TenantA"}}}
+	e := newEnv(t, func(c *api.Config) {
+		c.Screen = fs
+		c.ScreenStore = c.Store.(api.ScreenStore)
+		c.Keys = current.Load
+	})
+	// Make rec-a2's audio an age file, as the recorder writes it encrypted.
+	media := e.recs["rec-a2"].MediaPath
+	plain, _ := os.ReadFile(media)
+	recips, _ := keys.Recipients("TenantA")
+	f, _ := os.Create(media)
+	w, err := mediacrypt.NewWriter(f, recips, mediacrypt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write(plain)
+	_ = w.Close()
+	_ = f.Close()
+
+	video := bytes.Repeat([]byte("screen-video-bytes "), 5000)
+	tok := e.token("agent1")
+	if code, _, body := e.put(tok, "rec-a2", "video/webm", fmt.Sprintf("bytes 0-%d/%d", len(video)-1, len(video)), video); code != 201 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	stored := strings.TrimSuffix(media, ".wav") + ".screen.webm"
+	if !mediacrypt.IsEncryptedFile(stored) {
+		t.Fatal("the screen video of an encrypted recording is stored in clear")
+	}
+	if raw, _ := os.ReadFile(stored); bytes.Contains(raw, []byte("screen-video-bytes")) {
+		t.Fatal("plaintext in the stored video")
+	}
+	if _, err := os.Stat(stored + ".part"); !os.IsNotExist(err) {
+		t.Fatalf("plaintext part left: %v", err)
+	}
+	sup := e.token("supa")
+	resp := e.raw(sup, "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, http.Header{"Range": {"bytes=19-37"}})
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 206 || string(got) != "screen-video-bytes " {
+		t.Fatalf("decrypted Range: %d %q", resp.StatusCode, got)
+	}
+	current.Store(encryptOnly)
+	if code := e.do(sup, "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil); code != 409 {
+		t.Fatalf("without a decryption key: %d, want 409", code)
 	}
 }
