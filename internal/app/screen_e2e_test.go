@@ -224,6 +224,10 @@ steps:
 	// Playback: the agent's browser session ends; the admin plays it.
 	run(t, ctx, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-username")))
 	signInUI(t, ctx, base, "root")
+	run(t, ctx, "search with screen", chromedp.Navigate(base+"/#/search?has_screen=true"), chromedp.WaitVisible(chromedp.ID("results")))
+	waitJS(t, ctx, "the screen marker and thumbnail in search", fmt.Sprintf(`(() => { const tr = document.querySelector('tr[data-recording-id="%s"]');
+		const img = tr && tr.querySelector('img.screen-thumb');
+		return !!tr && !!tr.querySelector('.screen-marker') && !!img && img.complete && img.naturalWidth === 160; })()`, rec.ID), 15*time.Second)
 	run(t, ctx, "open the recording", chromedp.Navigate(base+"/#/recording/"+rec.ID), chromedp.WaitVisible(chromedp.ID("screen-video")))
 	waitJS(t, ctx, "media loaded", `document.getElementById('screen-video').readyState >= 1 && document.getElementById('player').readyState >= 1`, 15*time.Second)
 	syncOK := fmt.Sprintf(`(() => { const a = document.getElementById('player'), v = document.getElementById('screen-video');

@@ -174,6 +174,7 @@ func New(cfg Config) *Server {
 		cfg.SessionTTL = 12 * time.Hour
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), paths: http.NewServeMux()}
+	s.screen.thumbs = make(chan struct{}, maxThumbnailJobs)
 	allow := map[string][]string{}
 	for _, rt := range s.routes() {
 		h := rt.h

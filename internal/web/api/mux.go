@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/openrec/openrec/internal/store"
 )
@@ -123,4 +124,53 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
+}
+
+// maxThumbnailJobs bounds the ffmpeg processes making thumbnails at once
+// (a search page asks for up to a page of them).
+const maxThumbnailJobs = 2
+
+// serveThumbnail answers GET .../media?kind=thumbnail: a PNG, 160 pixels
+// wide, of a representative frame of the start of the screen video (ffmpeg's
+// thumbnail filter over its first frames), for the search list. Without
+// ffmpeg: 501.
+func (s *Server) serveThumbnail(w http.ResponseWriter, r *http.Request, rec *store.Recording) {
+	bin := s.cfg.FFmpeg
+	if bin == "" {
+		bin = "ffmpeg"
+	}
+	bin, err := exec.LookPath(bin)
+	if err != nil {
+		writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "ffmpeg not available",
+			Detail: "thumbnails need ffmpeg on the server (Debian: apt-get install ffmpeg)"})
+		return
+	}
+	video, closeVideo, _, ok := s.openScreen(w, r, rec)
+	if !ok {
+		return
+	}
+	defer closeVideo()
+	select {
+	case s.screen.thumbs <- struct{}{}:
+		defer func() { <-s.screen.thumbs }()
+	case <-r.Context().Done():
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "webm", "-i", "pipe:0",
+		"-vf", "thumbnail=10,scale=160:-2", "-frames:v", "1", "-f", "image2", "-c:v", "png", "pipe:1")
+	cmd.Stdin = io.LimitReader(video, 32<<20) // the first frames are enough
+	var png, stderr strings.Builder
+	cmd.Stdout = &limitedWriter{w: &png, n: 1 << 20}
+	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+	if err := cmd.Run(); err != nil || png.Len() == 0 {
+		s.log.Warn("screen thumbnail failed", "recording_id", rec.ID, "error", err, "ffmpeg", stderr.String())
+		writeProblem(w, r, problemf(http.StatusUnprocessableEntity, "no frame could be decoded from the screen video of "+rec.ID))
+		return
+	}
+	s.recordOnce(r, store.AuditView+"|"+rec.ID+"|thumbnail", store.AuditEntry{Action: store.AuditView, RecordingID: rec.ID, Detail: "kind=thumbnail"})
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, _ = io.WriteString(w, png.String())
 }

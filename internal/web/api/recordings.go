@@ -522,20 +522,24 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch kind := q.Get("kind"); kind {
 	case "", "audio":
-	case "screen", "muxed":
+	case "screen", "muxed", "thumbnail":
 		rec, ok := s.visibleRecording(w, r)
 		if !ok {
 			return
 		}
 		download := q.Get("download") == "1" || q.Get("download") == "true"
-		if kind == "muxed" {
+		switch kind {
+		case "muxed":
 			s.serveMuxed(w, r, rec)
+			return
+		case "thumbnail":
+			s.serveThumbnail(w, r, rec)
 			return
 		}
 		s.serveScreen(w, r, rec, download)
 		return
 	default:
-		writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter kind: want audio, screen or muxed"))
+		writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter kind: want audio, screen, muxed or thumbnail"))
 		return
 	}
 	format := q.Get("format")

@@ -98,9 +98,10 @@ const (
 
 // screenState is the Server's bookkeeping of screen requests.
 type screenState struct {
-	mu    sync.Mutex
-	locks map[string]*screenLock // recording id → its upload lock
-	subs  map[string]int         // agent → event streams open
+	thumbs chan struct{} // thumbnail jobs running (maxThumbnailJobs)
+	mu     sync.Mutex
+	locks  map[string]*screenLock // recording id → its upload lock
+	subs   map[string]int         // agent → event streams open
 }
 
 type screenLock struct {

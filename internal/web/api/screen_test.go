@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -330,6 +331,9 @@ func TestScreenMuxed(t *testing.T) {
 	if resp.StatusCode != 501 || p.Links["video"] == "" || p.Links["audio"] == "" {
 		t.Fatalf("without ffmpeg: %d %+v", resp.StatusCode, p)
 	}
+	if code := e.do(e.token("supa"), "GET", "/api/v1/recordings/rec-a2/media?kind=thumbnail", nil, nil); code != 501 {
+		t.Fatalf("thumbnail without ffmpeg: %d", code)
+	}
 
 	ffmpeg := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
 	ffprobe := testtool.Find(t, "OPENREC_TEST_FFPROBE", "ffprobe")
@@ -358,6 +362,12 @@ func TestScreenMuxed(t *testing.T) {
 	}
 	if s := string(probe); !strings.Contains(s, "vp8,video") || !strings.Contains(s, "opus,audio") {
 		t.Fatalf("muxed streams: %q", s)
+	}
+	resp = e.raw(e.token("supa"), "GET", "/api/v1/recordings/rec-a2/media?kind=thumbnail", nil, nil)
+	img, err := png.Decode(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Header.Get("Content-Type") != "image/png" || img.Bounds().Dx() != 160 || img.Bounds().Dy() != 120 {
+		t.Fatalf("thumbnail: %d %q %v %v", resp.StatusCode, resp.Header.Get("Content-Type"), err, img)
 	}
 }
 
