@@ -18,6 +18,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/cti/screen"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
@@ -54,17 +55,69 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Eraser:        eraseAdapter{db: a.db, media: a.expireMedia(), fpKey: a.fpKey, log: a.log},
 		// audit fingerprints keyed with the signing key's secret
 		FingerprintKey: a.fpKey,
+		ScreenStore:    a.db,
+		ScreenCapture:  api.ScreenCapture{FrameRate: a.cfg.ScreenFrameRate, MaxWidth: a.cfg.ScreenMaxWidth, MaxHeight: a.cfg.ScreenMaxHeight},
+		ScreenMaxBytes: a.cfg.ScreenMaxBytes,
+		FFmpeg:         a.cfg.FFmpeg,
 	}
 	if a.media.bucket != nil {
 		cfg.Objects = apiObjects{a.media.bucket}
 	}
 	if a.cti != nil {
+		cfg.Screen = screenAdapter{hub: a.cti.screen, core: a.cti.core}
 		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core, cache: a.cti.cache}
 		cfg.Control = controlAdapter{core: a.cti.core, st: a.db}
 		cfg.Rules = rulesAdapter{h: a.cti.rules}
 	}
 	return api.New(cfg)
 }
+
+// screenAdapter gives the API the CTI side's screen sessions (issue 18).
+type screenAdapter struct {
+	hub  *screen.Hub
+	core *callcore.Core
+}
+
+func (s screenAdapter) SubscribeScreen(agent string, after uint64) (api.ScreenSubscription, bool) {
+	sub, gap := s.hub.Subscribe(agent, after)
+	return screenSub{sub}, gap
+}
+
+func (s screenAdapter) ScreenRecording(id string) (api.ScreenRecording, bool) {
+	r, ok := s.hub.Lookup(id)
+	return api.ScreenRecording{Agent: r.Agent, Tenant: r.Tenant, Started: r.Started}, ok
+}
+
+func (s screenAdapter) ScreenReceived(id string) { s.core.ScreenReceived(id) }
+
+type screenSub struct{ sub *screen.Sub }
+
+func screenEvent(e screen.Event) api.ScreenEvent {
+	return api.ScreenEvent{ID: e.ID, Kind: string(e.Kind), Agent: e.Agent, DN: e.DN, RecordingID: e.RecordingID,
+		CallUUID: e.CallUUID, At: e.At.UTC(), Reason: e.Reason}
+}
+
+func (s screenSub) Backlog() []api.ScreenEvent {
+	out := make([]api.ScreenEvent, len(s.sub.Backlog))
+	for i, e := range s.sub.Backlog {
+		out[i] = screenEvent(e)
+	}
+	return out
+}
+
+func (s screenSub) Next(ctx context.Context) (api.ScreenEvent, error) {
+	select {
+	case e, ok := <-s.sub.C:
+		if !ok {
+			return api.ScreenEvent{}, api.ErrScreenLagged
+		}
+		return screenEvent(e), nil
+	case <-ctx.Done():
+		return api.ScreenEvent{}, ctx.Err()
+	}
+}
+
+func (s screenSub) Close() { s.sub.Close() }
 
 // liveAdapter lists the calls in progress for the API. With the CTI side,
 // each recording gets its call's numbers, the agent on its recorded DN and

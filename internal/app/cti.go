@@ -24,6 +24,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/link"
 	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/cti/screen"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
@@ -33,6 +34,7 @@ import (
 // conversation engine, CTI client and the bridge to the recorder.
 type ctiSide struct {
 	core       *callcore.Core
+	screen     *screen.Hub // screen-session events per agent (issue 18)
 	client     *link.Client
 	cache      *ccdata.Cache
 	source     *loader.Source
@@ -178,8 +180,11 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, media ex
 		deleter = recordingDeleter{st: d, media: media}
 	}
 	notifyHist := side.notifyHist
+	side.screen = screen.New(screen.Config{})
 	core, err := callcore.New(callcore.Config{
-		Engine: eng, Filter: filter, Store: st, Logger: log,
+		Screen: side.screen, ScreenWanted: ctiScreen(cfg, holder), ScreenTimeout: cfg.ScreenTimeout,
+		VideoNotifyKey: cfg.TenantScreenNotifyKey,
+		Engine:         eng, Filter: filter, Store: st, Logger: log,
 		Exclude:   excluder(filter, tenants, cache),
 		Retention: retention, Deleter: deleter, PrerecordGrace: cfg.PrerecordGrace, KeepKey: cfg.KeepKey,
 		ObserveNotify: func(d time.Duration) { notifyHist.Observe(d.Seconds()) },

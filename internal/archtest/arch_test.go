@@ -117,12 +117,13 @@ var allow = map[string]rule{
 	"internal/cti/tlib":          {},
 	"internal/cti/dnfilter":      {},
 	"internal/cti/rules":         {external: []string{yamlV3}},
+	"internal/cti/screen":        {},
 	"internal/cti/ccdata":        {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
 	"internal/cti/conversation":  {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/ccdata"}},
 	"internal/cti/link":          {internal: []string{"internal/cti/tlib"}},
 	"internal/cti/ccdata/loader": {internal: []string{"internal/cti/ccdata"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
-		"internal/cti/tlib", "internal/recorder", "internal/store"}},
+		"internal/cti/tlib", "internal/cti/screen", "internal/recorder", "internal/store"}},
 
 	// Web: the API declares what it needs as interfaces; app adapts.
 	"internal/web":      {},
@@ -156,7 +157,7 @@ var allow = map[string]rule{
 		external: []string{"github.com/spf13/pflag", yamlV3}},
 	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/ccdata",
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
-		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
+		"internal/cti/rules", "internal/cti/screen", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},

@@ -79,6 +79,24 @@ type Serve struct {
 	// default_tenant).
 	DTMF string `yaml:"dtmf"`
 
+	// Screen recording linked to the call (issue 18): whether recordings
+	// ask their agent's screen client to record the screen (a rule's
+	// screen: true, then the tenant's screen, then this), the capture the
+	// browser client is told to use, the upload bound, and how long after a
+	// recording's start its screen video must begin arriving before a
+	// failed-recording alert.
+	Screen          bool          `yaml:"screen"`
+	ScreenFrameRate int           `yaml:"screen_frame_rate"` // frames per second the client captures
+	ScreenMaxWidth  int           `yaml:"screen_max_width"`  // resolution cap of the capture
+	ScreenMaxHeight int           `yaml:"screen_max_height"`
+	ScreenMaxBytes  int64         `yaml:"screen_max_bytes"` // largest screen video accepted per recording (413 above)
+	ScreenTimeout   time.Duration `yaml:"screen_timeout"`   // no screen data this long after the start: alert
+	// ScreenNotifyKey is the attached-data key of the Notification of
+	// Recording for video ("" = none; per tenant: screen_notify_key, "off"
+	// turns it off): yes when the screen video arrives, no at the timeout.
+	ScreenNotifyKey string `yaml:"screen_notify_key"`
+	FFmpeg          string `yaml:"ffmpeg"` // ffmpeg binary of muxed downloads ("" = ffmpeg on PATH)
+
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `yaml:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
 	SessionTTL    time.Duration `yaml:"session_ttl"`    // web UI session lifetime
@@ -215,6 +233,10 @@ type Tenant struct {
 	ConsentAudioSrc    string       `yaml:"consent_audiosrc"`
 	ConsentToneSilence string       `yaml:"consent_tone_silence"`
 	DTMF               string       `yaml:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
+	// Screen: the tenant's recordings ask for screen recording (nil = the
+	// default screen setting).
+	Screen          *bool  `yaml:"screen"`
+	ScreenNotifyKey string `yaml:"screen_notify_key"` // "" = the default's, "off" = none
 }
 
 // Encryption is the `encryption:` section: new recordings are encrypted
@@ -246,7 +268,7 @@ func (t Tenant) Overrides() bool {
 		u.ClientName != "" || u.Password != "" || u.DNInclude != "" || u.DNExclude != "" ||
 		u.UserDataKeys != "" || u.MessageDataKeys != "" || u.ExtensionDataKeys != "" || u.AgentDataKeys != "" ||
 		u.FullNameOrder != "" || u.FullNameDelimiter != "" || u.RecordGeo != "" || u.RecordDest != "" ||
-		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != ""
+		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != "" || u.Screen != nil || u.ScreenNotifyKey != ""
 }
 
 // NotifyTenant is one tenant's Notification of Recording setting.
@@ -320,6 +342,12 @@ func Defaults() Serve {
 		SIPTCPMaxConnsPerSource: 128,
 		SRTP:                    "optional",
 		DTMF:                    "mask",
+		ScreenFrameRate:         5,
+		ScreenMaxWidth:          1920,
+		ScreenMaxHeight:         1080,
+		ScreenMaxBytes:          2 << 30,
+		ScreenTimeout:           30 * time.Second,
+		ScreenNotifyKey:         "RECORDING_VIDEO_STATUS",
 		SessionTTL:              12 * time.Hour,
 		TokenTTL:                24 * time.Hour,
 		CTISwitch:               "SIP_Switch",
@@ -375,6 +403,14 @@ var flagKeys = map[string]string{
 	"sip-tcp-max-conns-per-source": "sip_tcp_max_conns_per_source",
 	"srtp":                         "srtp",
 	"dtmf":                         "dtmf",
+	"screen":                       "screen",
+	"screen-frame-rate":            "screen_frame_rate",
+	"screen-max-width":             "screen_max_width",
+	"screen-max-height":            "screen_max_height",
+	"screen-max-bytes":             "screen_max_bytes",
+	"screen-timeout":               "screen_timeout",
+	"screen-notify-key":            "screen_notify_key",
+	"ffmpeg":                       "ffmpeg",
 	"secure-cookies":               "secure_cookies",
 	"session-ttl":                  "session_ttl",
 	"token-ttl":                    "token_ttl",
@@ -480,6 +516,14 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("sip-tcp-max-conns-per-source", d.SIPTCPMaxConnsPerSource, "most SIP TCP connections from one IP address (0: no limit)")
 	fs.String("srtp", d.SRTP, "SRTP (SDES) policy: optional (record SRTP and RTP), required (RTP offers get 488) or off (SRTP offers get 488)")
 	fs.String("dtmf", d.DTMF, "key tones (card numbers) in stored audio: mask (silenced, events without digits), mask-and-drop-events, or keep; per tenant: dtmf under tenants: in the config file")
+	fs.Bool("screen", d.Screen, "recordings ask the agent's screen client (the /screen page) to record the screen; per rule and per tenant: screen: true|false in the config file")
+	fs.Int("screen-frame-rate", d.ScreenFrameRate, "frames per second the screen client captures")
+	fs.Int("screen-max-width", d.ScreenMaxWidth, "largest width of the captured screen (pixels; larger screens are scaled down)")
+	fs.Int("screen-max-height", d.ScreenMaxHeight, "largest height of the captured screen (pixels)")
+	fs.Int64("screen-max-bytes", d.ScreenMaxBytes, "largest screen video accepted per recording, in bytes (413 above)")
+	fs.Duration("screen-timeout", d.ScreenTimeout, "a recording that asked for screen recording and got no screen data this long after its start raises a failed-recording alert")
+	fs.String("screen-notify-key", d.ScreenNotifyKey, "attached-data key of the Notification of Recording for video: yes when the screen video arrives, no when it does not in time (\"\" = none; per tenant: screen_notify_key)")
+	fs.String("ffmpeg", d.FFmpeg, "ffmpeg binary for muxed downloads of screen video and audio (default: ffmpeg on PATH)")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -678,6 +722,18 @@ func (c Serve) Validate() error {
 	case "optional", "required", "off":
 	default:
 		errs = append(errs, fmt.Errorf("srtp %q: must be optional, required or off", c.SRTP))
+	}
+	if c.ScreenFrameRate < 1 || c.ScreenFrameRate > 60 {
+		errs = append(errs, fmt.Errorf("screen_frame_rate %d: want 1..60", c.ScreenFrameRate))
+	}
+	if c.ScreenMaxWidth < 160 || c.ScreenMaxHeight < 120 || c.ScreenMaxWidth > 7680 || c.ScreenMaxHeight > 4320 {
+		errs = append(errs, fmt.Errorf("screen_max_width %d, screen_max_height %d: want 160x120..7680x4320", c.ScreenMaxWidth, c.ScreenMaxHeight))
+	}
+	if c.ScreenMaxBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("screen_max_bytes %d: want at least 1048576 (1 MiB)", c.ScreenMaxBytes))
+	}
+	if c.ScreenTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("screen_timeout %v: must be positive", c.ScreenTimeout))
 	}
 	if !validDTMF(c.DTMF) || c.DTMF == "" {
 		errs = append(errs, fmt.Errorf("dtmf %q: want mask, mask-and-drop-events or keep", c.DTMF))
@@ -900,6 +956,31 @@ func validDTMF(s string) bool {
 		return true
 	}
 	return false
+}
+
+// TenantScreen reports whether the tenant named name's recordings ask for
+// screen recording: its own screen setting, else the default.
+func (c Serve) TenantScreen(name string) bool {
+	for _, t := range c.Tenants {
+		if t.Screen != nil && name != "" && strings.EqualFold(t.Name, name) {
+			return *t.Screen
+		}
+	}
+	return c.Screen
+}
+
+// TenantScreenNotifyKey is the video notification key of the tenant named
+// name ("" = none).
+func (c Serve) TenantScreenNotifyKey(name string) string {
+	for _, t := range c.Tenants {
+		if t.ScreenNotifyKey != "" && name != "" && strings.EqualFold(t.Name, name) {
+			if strings.EqualFold(t.ScreenNotifyKey, "off") {
+				return ""
+			}
+			return t.ScreenNotifyKey
+		}
+	}
+	return c.ScreenNotifyKey
 }
 
 // TenantDTMF returns the dtmf setting of the tenant named name: its own,

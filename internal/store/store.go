@@ -303,6 +303,10 @@ type Filter struct {
 	// is ErrInvalid.
 	External []KV
 
+	// HasScreen, when set, keeps the recordings with (true) or without
+	// (false) screen video (issue 18: any bytes of it stored).
+	HasScreen *bool
+
 	// OwnerAgent restricts the result to one agent's recordings (a user
 	// with the agent role): those whose GEN_TEV_AgentID or
 	// GEN_CFG_UserName equals it ignoring case ('*' is no wildcard here).

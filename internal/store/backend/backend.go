@@ -28,6 +28,9 @@ type Store interface {
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
 	SearchRecordings(ctx context.Context, f store.Filter) (store.Page, error)
 	SetMediaObject(ctx context.Context, id, object string) error
+	PutScreen(ctx context.Context, s *store.Screen) error
+	GetScreen(ctx context.Context, recordingID string) (*store.Screen, error)
+	Screens(ctx context.Context, ids []string) (map[string]*store.Screen, error)
 	CountRecordings(ctx context.Context, f store.Filter) (int, error)
 
 	SetRetention(ctx context.Context, id string, r store.Retention, keepUntil time.Time, reason string) error

@@ -11,6 +11,9 @@
 //	<id>.chN.rtpraw    payloads of channel N the mixer could not decode
 //	<id>.sdp           the negotiated SDP
 //	<id>.manifest.json the signed manifest (store/seal)
+//	<id>.screen.webm   the screen video the agent's screen client uploaded
+//	                   (".part" while incomplete; age-encrypted when the
+//	                   media is)
 //
 // and the server's MP3 cache (<data-dir>/cache/mp3) names its entries
 // "<id>-<sha256 prefix>.<variant>.mp3" (".mp3.age" when encrypted), so a

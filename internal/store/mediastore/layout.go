@@ -19,6 +19,7 @@ const (
 	SDPExt       = ".sdp"           // the negotiated SDP
 	ManifestExt  = ".manifest.json" // the signed manifest
 	rawExt       = ".rtpraw"
+	ScreenExt    = ".screen.webm" // the screen video uploaded by the agent's screen client (issue 18)
 )
 
 // MP3CacheDir is where the server caches MP3 encodings of recordings,
@@ -63,6 +64,10 @@ func Raws(media string) []string {
 // SDP is the sidecar holding the negotiated SDP.
 func SDP(media string) string { return base(media) + SDPExt }
 
+// Screen is the screen video of media: <base>.screen.webm, written as
+// Part(Screen(media)) while its upload is incomplete.
+func Screen(media string) string { return base(media) + ScreenExt }
+
 // Manifest is the signed manifest of media: <base>.manifest.json.
 func Manifest(media string) string { return base(media) + ManifestExt }
 
@@ -74,6 +79,21 @@ func Candidates(mediaPath, dataDir string) []string {
 		out = append(out, filepath.Join(dataDir, mediaPath))
 	}
 	return out
+}
+
+// Resolve is the path r's MediaPath names on this machine: as given when
+// it exists (or when dataDir is empty), else relative to dataDir; the
+// finished name (never the .part one).
+func Resolve(r *store.Recording, dataDir string) string {
+	p := r.MediaPath
+	if !filepath.IsAbs(p) && dataDir != "" {
+		if _, err := os.Stat(p); err != nil {
+			if _, err := os.Stat(Part(p)); err != nil {
+				p = filepath.Join(dataDir, p)
+			}
+		}
+	}
+	return Final(p)
 }
 
 // Locate finds the file holding r's media: the finished file, or the .part
@@ -103,7 +123,8 @@ func Locate(r *store.Recording, dataDir string) (path string, inProgress bool, e
 const DeletingSuffix = ".deleting"
 
 // Files returns the files of recording r: the media (finished and in
-// progress), its SDP and raw RTP sidecars, its rotation journal, its signed
+// progress), its screen video (complete and in upload), its SDP and raw
+// RTP sidecars, its rotation journal, its signed
 // manifest and, when dataDir is known, its cached MP3s. A relative media
 // path is taken as given when it exists, else relative to dataDir. Not all
 // of them need exist.
@@ -126,7 +147,7 @@ func Files(r *store.Recording, dataDir string) []string {
 			p = filepath.Join(dataDir, p)
 		}
 	}
-	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix}
+	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix, Screen(p), Part(Screen(p))}
 	return append(append(files, Raws(p)...), mp3s...)
 }
 

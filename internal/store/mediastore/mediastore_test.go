@@ -55,7 +55,7 @@ func TestFiles(t *testing.T) {
 	}
 	got := mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.wav")}, dir)
 	want := []string{m, m + ".part", filepath.Join(dir, "media", "R1.sdp"), filepath.Join(dir, "media", "R1.manifest.json"),
-		m + ".rewrap", mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
+		m + ".rewrap", filepath.Join(dir, "media", "R1.screen.webm"), filepath.Join(dir, "media", "R1.screen.webm.part"), mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
 	if !slices.Equal(got, want) {
 		t.Errorf("Files =\n%q\nwant\n%q", got, want)
 	}

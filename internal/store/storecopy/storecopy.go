@@ -114,6 +114,8 @@ var tables = []table{
 	{name: "couples", key: []string{"recording_id", "pos"}, cols: cols("recording_id", "pos", "start_ms", "end_ms", "this_dn", "other_dn", "conn_id", "call_uuid", "external_data")},
 	{name: "deletions", key: []string{"seq"}, identity: "seq", cols: cols("seq", "recording_id", "call_uuid", "record_id", "recorded_dn", "tenant", "media_path", "reason", "started_at", "deleted_at")},
 	{name: "audit", key: []string{"id"}, identity: "id", cols: cols("id", "at", "user_name", "role", "tenant", "action", "recording_id", "detail", "remote", "hash")},
+	{name: "screen_media", key: []string{"recording_id"}, cols: append(cols("recording_id", "agent", "started_at", "ended_at", "width", "height", "codec",
+		"total_bytes", "held_bytes", "held"), column{"complete", true}, column{"encrypted", true}, column{name: "updated_at"})},
 	{name: "legal_holds", key: []string{"recording_id"}, cols: cols("recording_id", "reason", "set_by", "set_at", "call_uuid")},
 	{name: "call_holds", key: []string{"call_uuid"}, cols: cols("call_uuid", "reason", "set_by", "set_at")},
 }

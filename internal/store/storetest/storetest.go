@@ -36,6 +36,8 @@ type Store interface {
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
 	SetMediaObject(ctx context.Context, id, object string) error
+	PutScreen(ctx context.Context, s *store.Screen) error
+	GetScreen(ctx context.Context, recordingID string) (*store.Screen, error)
 
 	UserStore
 
@@ -51,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		fn   func(t *testing.T, s Store)
 	}{
 		{"CreateGetRoundTrip", testRoundTrip},
+		{"ScreenRows", testScreenRows},
 		{"CreateMinimal", testCreateMinimal},
 		{"CreateConflict", testConflict},
 		{"GetNotFound", testGetNotFound},

@@ -105,8 +105,19 @@ type Config struct {
 	Rules   RulesAdmin   // nil: rules are 501 (no CTI link)
 	Tenants TenantsAdmin // nil: no tenants configured
 	Holds   Holds        // nil: legal holds are 501
-	Eraser  Eraser       // nil: erasure is 501
-	DataDir string       // to resolve relative media paths
+	// Screen recording (issue 18): the CTI side's per-agent events (nil:
+	// the event stream is 501), the screen video rows (nil: uploads are
+	// 501), what clients capture, and the bound of one video (0:
+	// DefaultScreenMaxBytes).
+	Screen         ScreenSource
+	ScreenStore    ScreenStore
+	ScreenCapture  ScreenCapture
+	ScreenMaxBytes int64
+	// FFmpeg is the ffmpeg binary of muxed downloads ("" = ffmpeg on
+	// PATH; none: 501 with the separate files' links).
+	FFmpeg  string
+	Eraser  Eraser // nil: erasure is 501
+	DataDir string // to resolve relative media paths
 	// Objects opens media kept in an object store (store.Recording.
 	// MediaObject set, the local copy gone); nil: none configured (such a
 	// recording gets 409).
@@ -147,6 +158,7 @@ type Server struct {
 	recent recentAudit
 	limit  loginLimiter
 	mp3enc cryptMP3 // MP3s of encrypted recordings, cached encrypted
+	screen screenState
 }
 
 // New returns the API server; Handler serves it.
@@ -168,6 +180,7 @@ func New(cfg Config) *Server {
 		cfg.SessionTTL = 12 * time.Hour
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), paths: http.NewServeMux()}
+	s.screen.thumbs = make(chan struct{}, maxThumbnailJobs)
 	allow := map[string][]string{}
 	for _, rt := range s.routes() {
 		h := rt.h
@@ -227,6 +240,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/recordings/{id}", true, nil, http.HandlerFunc(s.getRecording)},
 		{"GET", "/api/v1/recordings/{id}/media", true, nil, http.HandlerFunc(s.media)},
 		{"GET", "/api/v1/recordings/{id}/peaks", true, nil, http.HandlerFunc(s.peaks)},
+		{"POST", "/api/v1/recordings/{id}/screen", true, nil, http.HandlerFunc(s.uploadScreen)},
+		{"GET", "/api/v1/screen/events", true, nil, http.HandlerFunc(s.screenEvents)},
 		{"GET", "/api/v1/live", true, staff, http.HandlerFunc(s.live)},
 		{"GET", "/api/v1/live/{id}/listen", true, staff, http.HandlerFunc(s.listen)},
 		{"POST", "/api/v1/calls/control", true, staff, http.HandlerFunc(s.control)},

@@ -41,7 +41,7 @@ const (
 // env is an API server over real HTTP with a real SQLite store, three
 // recordings (tenants A and B) with media files, and users of each role.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	db   *sqlite.DB
 	dir  string
@@ -50,7 +50,7 @@ type env struct {
 
 func init() { auth.Cost = 4 } // bcrypt's minimum: the tests log in often
 
-func newEnv(t *testing.T, mut func(*api.Config)) *env {
+func newEnv(t testing.TB, mut func(*api.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -115,7 +115,7 @@ func newEnv(t *testing.T, mut func(*api.Config)) *env {
 }
 
 // writeStereo writes a µ-law stereo WAV: 440 Hz on channel 0, 1 kHz on 1.
-func writeStereo(t *testing.T, path string, secs int) {
+func writeStereo(t testing.TB, path string, secs int) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ type recordingView struct {
 	Direction string      `json:"direction"`
 	Rule      *ruleView   `json:"rule"`
 	Media     []mediaFile `json:"media_files"`
+	HasScreen bool        `json:"has_screen"` // screen video stored (issue 18)
 }
 
 type agentView struct {
@@ -67,6 +68,14 @@ type mediaParameters struct {
 	SampleRate int    `json:"sample_rate"`
 	Codec      string `json:"codec"`
 	Storage    string `json:"storage_format"`
+	// Screen video only.
+	Width    int    `json:"width,omitempty"`
+	Height   int    `json:"height,omitempty"`
+	Agent    string `json:"agent,omitempty"`
+	Complete *bool  `json:"complete,omitempty"`
+	// OffsetMS: the video's first frame is this long after the audio's
+	// start (a player shows video time = audio time - offset).
+	OffsetMS *int64 `json:"offset_ms,omitempty"`
 }
 
 type recordingDetail struct {
@@ -105,6 +114,50 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 		})
 	}
 	return v
+}
+
+// addScreen lists rec's screen video, when it has one, in v's media files.
+func (v *recordingView) addScreen(sc *store.Screen, recStart time.Time) {
+	if sc == nil || sc.Held.Prefix() == 0 {
+		return
+	}
+	v.HasScreen = true
+	var dur int64
+	if !sc.StartedAt.IsZero() && sc.EndedAt.After(sc.StartedAt) {
+		dur = sc.EndedAt.Sub(sc.StartedAt).Milliseconds()
+	}
+	complete := sc.Complete
+	var offset *int64
+	if !recStart.IsZero() && !sc.StartedAt.IsZero() {
+		o := sc.StartedAt.Sub(recStart).Milliseconds()
+		offset = &o
+	}
+	size := sc.Held.Prefix()
+	if complete {
+		size = sc.Total
+	}
+	v.Media = append(v.Media, mediaFile{
+		MediaID:    v.ID + "-screen",
+		Type:       "video/webm",
+		DurationMS: dur,
+		Size:       size,
+		Parameters: mediaParameters{Codec: sc.Codec, Storage: "webm", Width: sc.Width, Height: sc.Height, Agent: sc.Agent, Complete: &complete, OffsetMS: offset},
+		URL:        "/api/v1/recordings/" + url.PathEscape(v.ID) + "/media?kind=screen",
+	})
+}
+
+// screens returns the screen video rows of ids (nil without a screen
+// store; a failure is logged and shows no screen).
+func (s *Server) screens(r *http.Request, ids ...string) map[string]*store.Screen {
+	if s.cfg.ScreenStore == nil || len(ids) == 0 {
+		return nil
+	}
+	out, err := s.cfg.ScreenStore.Screens(r.Context(), ids)
+	if err != nil {
+		s.log.Warn("screen video lookup failed", "error", err)
+		return nil
+	}
+	return out
 }
 
 // scope restricts f to what p may see: supervisors their tenant, agents
@@ -210,6 +263,13 @@ func searchFilter(q url.Values) (store.Filter, error) {
 	f.DN, f.Agent, f.ANI, f.DNIS = q.Get("dn"), q.Get("agent"), q.Get("ani"), q.Get("dnis")
 	f.CallUUID, f.ConnID, f.Tenant, f.Direction = q.Get("call_uuid"), q.Get("conn_id"), q.Get("tenant"), q.Get("direction")
 	f.RecordID = q.Get("record_id")
+	if v := q.Get("has_screen"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, bad("has_screen", "want true or false")
+		}
+		f.HasScreen = &b
+	}
 	f.Cursor = q.Get("cursor")
 	if v := q.Get("status"); v != "" {
 		if f.Status = store.Status(v); !f.Status.Valid() {
@@ -259,7 +319,7 @@ func query(r *http.Request) (url.Values, error) {
 }
 
 var searchParams = []string{"limit", "cursor", "count", "sort", "since", "until", "min_duration", "max_duration",
-	"dn", "agent", "ani", "dnis", "call_uuid", "conn_id", "record_id", "tenant", "status", "direction", "mode", "retention", "ext"}
+	"dn", "agent", "ani", "dnis", "call_uuid", "conn_id", "record_id", "tenant", "status", "direction", "mode", "retention", "ext", "has_screen"}
 
 // searchRecordings: GET /api/v1/recordings.
 func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
@@ -294,8 +354,14 @@ func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
 	s.recordOnce(r, store.AuditSearch+"|"+qs, store.AuditEntry{Action: store.AuditSearch, Detail: qs})
 	items := make([]recordingView, 0, len(page.Items))
 	var live map[string]LiveCall
+	ids := make([]string, len(page.Items))
+	for i := range page.Items {
+		ids[i] = page.Items[i].ID
+	}
+	screens := s.screens(r, ids...)
 	for i := range page.Items {
 		v := newRecordingView(&page.Items[i], p.user.Role == roleAdmin)
+		v.addScreen(screens[v.ID], page.Items[i].StartedAt)
 		if v.Status == store.StatusRecording {
 			if live == nil {
 				live = s.liveByID()
@@ -347,6 +413,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 	}
 	d := store.NewDetail(rec)
 	v := newRecordingView(rec, principalOf(r).user.Role == roleAdmin)
+	v.addScreen(s.screens(r, rec.ID)[rec.ID], rec.StartedAt)
 	if v.Status == store.StatusRecording {
 		s.fillInProgress(&v, s.liveByID())
 	}
@@ -526,9 +593,33 @@ func (s *Server) failMedia(w http.ResponseWriter, r *http.Request, rec *store.Re
 	}
 }
 
-// media: GET /api/v1/recordings/{id}/media?format=wav|mp3&channel=&kbps=&download=1.
+// media: GET /api/v1/recordings/{id}/media?format=wav|mp3&channel=&kbps=&download=1,
+// or ?kind=screen (the screen video, WebM) / ?kind=muxed (video and audio in
+// one WebM, made by ffmpeg).
 func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	switch kind := q.Get("kind"); kind {
+	case "", "audio":
+	case "screen", "muxed", "thumbnail":
+		rec, ok := s.visibleRecording(w, r)
+		if !ok {
+			return
+		}
+		download := q.Get("download") == "1" || q.Get("download") == "true"
+		switch kind {
+		case "muxed":
+			s.serveMuxed(w, r, rec)
+			return
+		case "thumbnail":
+			s.serveThumbnail(w, r, rec)
+			return
+		}
+		s.serveScreen(w, r, rec, download)
+		return
+	default:
+		writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter kind: want audio, screen, muxed or thumbnail"))
+		return
+	}
 	format := q.Get("format")
 	if format == "" {
 		format = "wav"
