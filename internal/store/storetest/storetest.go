@@ -37,6 +37,7 @@ type Store interface {
 	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
 
 	UserStore
+	TranscodeStore
 
 	Close() error
 }
@@ -90,6 +91,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"SearchPagination", testSearchPagination},
 		{"SearchPaginationStable", testSearchPaginationStable},
 		{"SearchInvalid", testSearchInvalid},
+		{"TranscodeEnqueue", testTranscodeEnqueue},
+		{"TranscodeClaim", testTranscodeClaim},
+		{"TranscodeRetryAndWait", testTranscodeRetryAndWait},
+		{"TranscodeFinish", testTranscodeFinish},
 		{"CloseIdempotent", testCloseIdempotent},
 	}
 	for _, tt := range tests {
