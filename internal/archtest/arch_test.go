@@ -101,6 +101,9 @@ var allow = map[string]rule{
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
+	// Decoding what a recording kept raw: replay through the mixer, the job queue.
+	"internal/recorder/transcode": {internal: []string{"internal/media", "internal/media/codec", "internal/media/g711", "internal/media/mixer",
+		"internal/media/wav", "internal/sip/sdpoa", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal"}},
 
 	// The contact-center side: pure cores (tlib, dnfilter, rules, ccdata,
 	// conversation), the link, configuration sources and the call core.

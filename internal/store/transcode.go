@@ -56,4 +56,7 @@ type TranscodeResult struct {
 	DurationMS   int64
 	Codecs       []string
 	StatusReason string
+	// Events are added to the recording in the same transaction
+	// (EventTranscoded, key tones found in the decoded audio).
+	Events []Event
 }

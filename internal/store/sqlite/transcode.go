@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
@@ -85,10 +86,18 @@ func (db *DB) EnqueueTranscode(ctx context.Context, id string, now time.Time) (*
 }
 
 // EnqueueTranscodes queues a job for every finished recording that needs
-// transcoding and has none, and queues again the waiting ones (this
-// process may have the decoder they waited for) and, with retryFailed, the
-// failed ones (attempts reset). It returns how many jobs became queued.
-func (db *DB) EnqueueTranscodes(ctx context.Context, now time.Time, retryFailed bool) (int, error) {
+// transcoding and has none, and queues again (attempts reset) the jobs in
+// the states again names: waiting ones when a process starts (it may have
+// the decoder they waited for), failed ones when a user asks. It returns
+// how many jobs became queued.
+func (db *DB) EnqueueTranscodes(ctx context.Context, now time.Time, again ...store.TranscodeState) (int, error) {
+	var states []any
+	for _, s := range again {
+		if s != store.TranscodeWaiting && s != store.TranscodeFailed && s != store.TranscodeDone {
+			return 0, fmt.Errorf("enqueue transcodes: again %q: %w", s, store.ErrInvalid)
+		}
+		states = append(states, string(s))
+	}
 	leave, err := db.enter()
 	if err != nil {
 		return 0, err
@@ -104,17 +113,19 @@ func (db *DB) EnqueueTranscodes(ctx context.Context, now time.Time, retryFailed 
 			return err
 		}
 		added, _ := res.RowsAffected()
-		again := `state = 'waiting'`
-		if retryFailed {
-			again = `state IN ('waiting', 'failed')`
+		n = added
+		if len(states) == 0 {
+			return nil
 		}
+		in := strings.Repeat("?, ", len(states)-1) + "?"
 		res, err = tx.ExecContext(ctx, `UPDATE transcode_jobs SET state = 'queued', attempts = 0, next_attempt_at = ?, updated_at = ?
-			WHERE `+again+` AND recording_id IN (SELECT id FROM recordings WHERE `+finishedNeedingTranscode+`)`, due, ts)
+			WHERE state IN (`+in+`) AND recording_id IN (SELECT id FROM recordings WHERE `+finishedNeedingTranscode+`)`,
+			append([]any{due, ts}, states...)...)
 		if err != nil {
 			return err
 		}
 		requeued, _ := res.RowsAffected()
-		n = added + requeued
+		n += requeued
 		return nil
 	})
 	if err != nil {
@@ -178,7 +189,7 @@ func (db *DB) ClaimTranscode(ctx context.Context, id string, now time.Time, leas
 
 // FinishTranscode records a finished transcode of recording id in one
 // transaction: the recording's media columns from res, needs_transcode
-// cleared, and its job done. A recording without a job is
+// cleared, res.Events added, and its job done. A recording without a job is
 // store.ErrNotFound.
 func (db *DB) FinishTranscode(ctx context.Context, id string, res store.TranscodeResult) error {
 	codecs, err := encodeCodecs(res.Codecs)
@@ -202,7 +213,10 @@ func (db *DB) FinishTranscode(ctx context.Context, id string, res store.Transcod
 		_, err = tx.ExecContext(ctx, `UPDATE recordings SET needs_transcode = 0, size_bytes = ?, sha256 = ?, duration_ms = ?,
 			codecs = ?, status_reason = ?, updated_at = ? WHERE id = ?`,
 			res.SizeBytes, res.SHA256, res.DurationMS, codecs, res.StatusReason, ts, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, id, res.Events)
 	})
 	if err != nil {
 		return fmt.Errorf("finish transcode %s: %w", id, err)

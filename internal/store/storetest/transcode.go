@@ -16,7 +16,7 @@ import (
 // raw, decoded later by internal/recorder/transcode).
 type TranscodeStore interface {
 	EnqueueTranscode(ctx context.Context, id string, now time.Time) (*store.TranscodeJob, error)
-	EnqueueTranscodes(ctx context.Context, now time.Time, retryFailed bool) (int, error)
+	EnqueueTranscodes(ctx context.Context, now time.Time, again ...store.TranscodeState) (int, error)
 	ClaimTranscode(ctx context.Context, id string, now time.Time, lease time.Duration) (*store.TranscodeJob, error)
 	FinishTranscode(ctx context.Context, id string, res store.TranscodeResult) error
 	EndTranscodeAttempt(ctx context.Context, id string, state store.TranscodeState, lastError string, next time.Time) error
@@ -82,10 +82,10 @@ func testTranscodeEnqueue(t *testing.T, s Store) {
 	}
 	// EnqueueTranscodes adds what is missing, only finished raw recordings.
 	create(t, s, rawRecording("raw-2", base.Add(time.Second)))
-	if n, err := s.EnqueueTranscodes(ctx, now, false); err != nil || n != 1 {
+	if n, err := s.EnqueueTranscodes(ctx, now); err != nil || n != 1 {
 		t.Errorf("EnqueueTranscodes = %d, %v; want 1 (raw-2)", n, err)
 	}
-	if n, err := s.EnqueueTranscodes(ctx, now, false); err != nil || n != 0 {
+	if n, err := s.EnqueueTranscodes(ctx, now); err != nil || n != 0 {
 		t.Errorf("EnqueueTranscodes again = %d, %v; want 0", n, err)
 	}
 	if _, err := s.TranscodeJob(ctx, "live-1"); !errors.Is(err, store.ErrNotFound) {
@@ -154,7 +154,7 @@ func testTranscodeRetryAndWait(t *testing.T, s Store) {
 	create(t, s, rawRecording("raw-r", base))
 	create(t, s, rawRecording("raw-w", base))
 	create(t, s, rawRecording("raw-f", base))
-	if n, err := s.EnqueueTranscodes(ctx, now, false); err != nil || n != 3 {
+	if n, err := s.EnqueueTranscodes(ctx, now); err != nil || n != 3 {
 		t.Fatalf("EnqueueTranscodes = %d, %v", n, err)
 	}
 	for range 3 {
@@ -192,15 +192,22 @@ func testTranscodeRetryAndWait(t *testing.T, s Store) {
 	if j, err := s.ClaimTranscode(ctx, "", retry, lease); err != nil || j.RecordingID != "raw-r" || j.Attempts != 2 {
 		t.Errorf("claim after the backoff: %+v, %v", j, err)
 	}
-	// A new process queues the waiting job again, the failed one only when asked.
-	if n, err := s.EnqueueTranscodes(ctx, now, false); err != nil || n != 1 || jobState(t, s, "raw-w") != store.TranscodeQueued {
+	// Neither is queued again unless asked; a new process asks for the
+	// waiting ones, a user for the failed ones too.
+	if n, err := s.EnqueueTranscodes(ctx, now); err != nil || n != 0 || jobState(t, s, "raw-w") != store.TranscodeWaiting {
+		t.Errorf("EnqueueTranscodes(): %d, %v", n, err)
+	}
+	if _, err := s.EnqueueTranscodes(ctx, now, store.TranscodeQueued); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("EnqueueTranscodes(queued): %v, want ErrInvalid", err)
+	}
+	if n, err := s.EnqueueTranscodes(ctx, now, store.TranscodeWaiting); err != nil || n != 1 || jobState(t, s, "raw-w") != store.TranscodeQueued {
 		t.Errorf("EnqueueTranscodes: %d, %v, raw-w %s", n, err, jobState(t, s, "raw-w"))
 	}
 	if jobState(t, s, "raw-f") != store.TranscodeFailed {
 		t.Errorf("failed job requeued without retryFailed")
 	}
-	if n, err := s.EnqueueTranscodes(ctx, now, true); err != nil || n != 1 || jobState(t, s, "raw-f") != store.TranscodeQueued {
-		t.Errorf("EnqueueTranscodes(retryFailed): %d, %v", n, err)
+	if n, err := s.EnqueueTranscodes(ctx, now, store.TranscodeWaiting, store.TranscodeFailed); err != nil || n != 1 || jobState(t, s, "raw-f") != store.TranscodeQueued {
+		t.Errorf("EnqueueTranscodes(waiting, failed): %d, %v", n, err)
 	}
 	if j, _ := s.TranscodeJob(ctx, "raw-f"); j.Attempts != 0 || j.LastError != "boom raw-f" {
 		t.Errorf("requeued failed job %+v: attempts reset, last error kept", j)
@@ -219,7 +226,9 @@ func testTranscodeFinish(t *testing.T, s Store) {
 	now := base.Add(time.Hour)
 	rec := rawRecording("raw-x", base)
 	create(t, s, rec)
-	res := store.TranscodeResult{SizeBytes: 4242, SHA256: "abcdef", DurationMS: 95300, Codecs: []string{"G729", "PCMU"}, StatusReason: "bye"}
+	ev := store.Event{Type: "transcoded", Channel: 0, Detail: "G729", At: now}
+	res := store.TranscodeResult{SizeBytes: 4242, SHA256: "abcdef", DurationMS: 95300, Codecs: []string{"G729", "PCMU"}, StatusReason: "bye",
+		Events: []store.Event{ev}}
 	if err := s.FinishTranscode(ctx, "raw-x", res); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("finish without a job: %v", err)
 	}
@@ -236,12 +245,13 @@ func testTranscodeFinish(t *testing.T, s Store) {
 	want := *rec
 	want.NeedsTranscode, want.SizeBytes, want.SHA256, want.DurationMS, want.StatusReason = false, 4242, "abcdef", 95300, "bye"
 	want.CreatedAt, want.UpdatedAt = got.CreatedAt, got.UpdatedAt
+	want.Events = append(slices.Clone(want.Events), ev)
 	mustEqual(t, "transcoded", *got, want)
 	if j, _ := s.TranscodeJob(ctx, "raw-x"); j.State != store.TranscodeDone || j.LastError != "" {
 		t.Errorf("job %+v after finish", j)
 	}
 	// Done and no longer needing it: nothing is queued again.
-	if n, err := s.EnqueueTranscodes(ctx, now, true); err != nil || n != 0 {
+	if n, err := s.EnqueueTranscodes(ctx, now, store.TranscodeWaiting, store.TranscodeFailed); err != nil || n != 0 {
 		t.Errorf("EnqueueTranscodes after finish = %d, %v", n, err)
 	}
 	if _, err := s.EnqueueTranscode(ctx, "raw-x", now); !errors.Is(err, store.ErrNoTranscode) {
