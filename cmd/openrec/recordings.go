@@ -67,7 +67,8 @@ writing it.`,
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
 	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir),
 		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir),
-		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir), newRecordingsRewrapCmd(&dataDir))
+		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir), newRecordingsRewrapCmd(&dataDir),
+		newRecordingsTranscodeCmd(&dataDir))
 	return cmd
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
+	"github.com/openrec/openrec/internal/recorder/transcode"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
@@ -71,6 +72,7 @@ type App struct {
 	hub         *live.Hub                       // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache                // MP3s made for downloads
 	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
+	transcode   *transcode.Queue                // background transcoding (transcode_workers; nil: off)
 	dataDir     string
 	capture     *capture.Engine // serve --capture-interface, nil without
 	stopCapture func()          // stops it and waits (Close, Shutdown); idempotent
@@ -158,6 +160,15 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
 	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	if a.transcode = newTranscodeQueue(cfg, db, dataDir, sealKey, log); a.transcode != nil {
+		q := a.transcode
+		a.sealed.finished = func(r *store.Recording) {
+			if r.NeedsTranscode {
+				q.Wake()
+			}
+		}
+		undo = append(undo, func() { _ = q.Close() })
+	}
 	// The CTI side comes first: the recorder is built with its correlator,
 	// and the CTI side's Run gets the recorder (no setter closes a cycle).
 	var cor recorder.Correlator
@@ -200,6 +211,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		LiveHub:         a.hub,
 		Encryption:      keys,
 		Tenant:          sourceTenantName(cfg),
+		Decoders:        opt.LiveDecoders,
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -264,6 +276,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
+	if a.transcode != nil {
+		a.transcode.Start()
+	}
 	if opt.Capture != nil {
 		a.startCapture(runCtx, opt.Capture)
 	}
@@ -393,6 +408,9 @@ func (a *App) startHTTP() error {
 		registerCTIMetrics(reg, a.cti)
 	}
 	registerResourceMetrics(reg, a.guard, a.rec)
+	if a.transcode != nil {
+		registerTranscodeMetrics(reg, a.transcode)
+	}
 	if a.capture != nil {
 		registerCaptureMetrics(reg, a.capture)
 	}
@@ -542,6 +560,9 @@ func (a *App) Close() {
 		}
 		a.cancel()
 		a.wg.Wait()
+		if a.transcode != nil {
+			_ = a.transcode.Close() // a transcode in progress is queued again
+		}
 		if a.mp3 != nil {
 			_ = a.mp3.Close() // stops encodes still running
 		}

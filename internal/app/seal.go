@@ -26,6 +26,9 @@ type sealingStore struct {
 	// share, if set, gives a finished recording's files to the data_group
 	// (perm.go) once its manifest is written.
 	share func(*store.Recording) error
+	// finished, if set, hears of every finished row (the transcode queue
+	// wakes for one that needs it).
+	finished func(*store.Recording)
 }
 
 // The manifest is written before the row: a reader that sees the row
@@ -46,5 +49,9 @@ func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) 
 			}
 		}
 	}
-	return s.Store.UpdateRecording(ctx, r)
+	err := s.Store.UpdateRecording(ctx, r)
+	if err == nil && s.finished != nil && r.Status != store.StatusRecording {
+		s.finished(r)
+	}
+	return err
 }

@@ -275,13 +275,16 @@ func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf
 		Logger:        c.log,
 		DTMF:          dtmf,
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
+		Decoders:      r.cfg.Decoders,
+	}
+	if mcfg.Decoders == nil {
+		mcfg.Decoders = func(cd media.Codec) (mixer.Decoder, error) {
 			d, err := codec.NewDecoder(cd)
 			if err != nil {
 				return nil, err
 			}
 			return d, nil
-		},
+		}
 	}
 	if r.hub != nil {
 		c.tap = r.hub.Open(rec.ID)

@@ -62,6 +62,7 @@ const (
 	AuditLegalHold   = "legal_hold"   // a legal hold set
 	AuditHoldRelease = "hold_release" // a legal hold released
 	AuditRewrap      = "rewrap"       // the keys of an encrypted recording rotated (Detail: old and new sha256)
+	AuditTranscode   = "transcode"    // raw payloads decoded into the media by the CLI (Detail: codecs, old and new sha256)
 )
 
 // AuditEntry is one line of the audit log: who did what to which recording,

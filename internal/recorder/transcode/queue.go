@@ -222,8 +222,22 @@ func (q *Queue) RunOne(ctx context.Context, id string) (*Outcome, error) {
 	}
 	q.log.Log(ctx, lvl, "transcode attempt ended", "recording_id", job.RecordingID, "attempt", job.Attempts,
 		"state", string(state), "next", next, "error", err)
-	return nil, fmt.Errorf("transcode %s (%s): %w", job.RecordingID, state, err)
+	return nil, &JobError{RecordingID: job.RecordingID, State: state, Err: err}
 }
+
+// JobError is a failed attempt of RunOne: the job and the state it was
+// left in (queued for a retry, waiting for a decoder, failed).
+type JobError struct {
+	RecordingID string
+	State       store.TranscodeState
+	Err         error
+}
+
+func (e *JobError) Error() string {
+	return fmt.Sprintf("transcode %s (%s): %v", e.RecordingID, e.State, e.Err)
+}
+
+func (e *JobError) Unwrap() error { return e.Err }
 
 func (q *Queue) attempt(ctx context.Context, job *store.TranscodeJob) (*Outcome, error) {
 	rec, err := q.st.GetRecording(ctx, job.RecordingID)

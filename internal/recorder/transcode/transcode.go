@@ -127,10 +127,11 @@ func New(cfg Config) *Transcoder {
 // Outcome is a finished transcode: the row's new values and what was
 // decoded.
 type Outcome struct {
-	Result    store.TranscodeResult
-	Decoded   map[int][]string // channel → codec names decoded into it
-	Recovered bool             // finished from a journal (a crash after the new file was in place)
-	Seconds   float64          // recorded seconds transcoded
+	RecordingID string
+	Result      store.TranscodeResult
+	Decoded     map[int][]string // channel → codec names decoded into it
+	Recovered   bool             // finished from a journal (a crash after the new file was in place)
+	Seconds     float64          // recorded seconds transcoded
 }
 
 // journal is the crash journal's content.
@@ -167,7 +168,7 @@ func (t *Transcoder) Transcode(ctx context.Context, rec *store.Recording) (*Outc
 	if j, err := readJournal(Journal(path)); err == nil {
 		switch sum {
 		case j.Result.SHA256: // the new file is in place: only the row is missing
-			return &Outcome{Result: j.Result, Recovered: true, Decoded: decodedFrom(j.Result.Events),
+			return &Outcome{RecordingID: rec.ID, Result: j.Result, Recovered: true, Decoded: decodedFrom(j.Result.Events),
 				Seconds: float64(j.Result.DurationMS) / 1000}, nil
 		case j.From: // the crash came before the rename: start again
 		default:
@@ -361,7 +362,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	if err := t.reseal(rec, path, res); err != nil {
 		t.log.Error("transcoded recording's manifest not written", "recording_id", rec.ID, "error", err)
 	}
-	return &Outcome{Result: res, Decoded: decoded, Seconds: float64(out) / 8000}, nil
+	return &Outcome{RecordingID: rec.ID, Result: res, Decoded: decoded, Seconds: float64(out) / 8000}, nil
 }
 
 // reseal writes the signed manifest again for the new media, when the
