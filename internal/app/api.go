@@ -54,6 +54,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Logger:        a.log,
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
 		Holds:         a.db,
+		Transcodes:    a.db,
 		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, fpKey: a.fpKey, log: a.log},
 		// audit fingerprints keyed with the signing key's secret
 		FingerprintKey: a.fpKey,

@@ -33,6 +33,12 @@ type Store interface {
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 }
 
+// Transcodes reads the transcode jobs of recordings kept raw
+// (store.ErrNotFound: the recording has none).
+type Transcodes interface {
+	TranscodeJob(ctx context.Context, id string) (*store.TranscodeJob, error)
+}
+
 // Users stores users and their sessions.
 type Users interface {
 	GetUser(ctx context.Context, name string) (*store.User, error)
@@ -104,8 +110,11 @@ type Config struct {
 	Tenants TenantsAdmin // nil: no tenants configured
 	Holds   Holds        // nil: legal holds are 501
 	Eraser  Eraser       // nil: erasure is 501
-	DataDir string       // to resolve relative media paths
-	MP3     *mediaconv.Cache
+	// Transcodes gives a recording's transcode job (its detail's
+	// "transcode"); nil: always null.
+	Transcodes Transcodes
+	DataDir    string // to resolve relative media paths
+	MP3        *mediaconv.Cache
 	// Keys returns the keys that decrypt recordings encrypted at rest (read
 	// per request: SIGHUP may replace them; nil or nil keys: none; an encrypted
 	// recording then gets 409, never its ciphertext). MP3s of encrypted
