@@ -71,13 +71,8 @@ var (
 // recording; its detail names the codecs decoded per channel.
 const EventTranscoded = "transcoded"
 
-// journalExt is the crash journal beside the media (see the package doc).
-const journalExt = ".transcode.json"
-
-// Journal is the path of media's transcode journal.
-func Journal(media string) string {
-	return strings.TrimSuffix(mediastore.Manifest(media), mediastore.ManifestExt) + journalExt
-}
+// Journal is the path of media's transcode journal (see the package doc).
+func Journal(media string) string { return mediastore.TranscodeJournal(media) }
 
 // Config configures a Transcoder.
 type Config struct {
@@ -277,7 +272,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	}
 
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-replay-"+rec.ID+"-*")
+	tmp, err := os.CreateTemp(dir, ".tmp-"+rec.ID+".replay-*") // mediastore.IsTemp: garbage if a crash leaves it
 	if err != nil {
 		return nil, fmt.Errorf("transcode %s: %w", rec.ID, err)
 	}

@@ -11,6 +11,7 @@
 //	<id>.chN.rtpraw    payloads of channel N the mixer could not decode
 //	<id>.sdp           the negotiated SDP
 //	<id>.manifest.json the signed manifest (store/seal)
+//	<id>.transcode.json a transcode's journal (recorder/transcode)
 //
 // and the server's MP3 cache (<data-dir>/cache/mp3) names its entries
 // "<id>-<sha256 prefix>.<variant>.mp3" (".mp3.age" when encrypted), so a

@@ -18,6 +18,8 @@ const (
 	RewrapSuffix = ".rewrap"        // a key rotation's journal beside the media
 	SDPExt       = ".sdp"           // the negotiated SDP
 	ManifestExt  = ".manifest.json" // the signed manifest
+	// TranscodeExt is the journal of a transcode under way (recorder/transcode).
+	TranscodeExt = ".transcode.json"
 	rawExt       = ".rtpraw"
 )
 
@@ -66,6 +68,10 @@ func SDP(media string) string { return base(media) + SDPExt }
 // Manifest is the signed manifest of media: <base>.manifest.json.
 func Manifest(media string) string { return base(media) + ManifestExt }
 
+// TranscodeJournal is the journal of a transcode of media under way:
+// <base>.transcode.json.
+func TranscodeJournal(media string) string { return base(media) + TranscodeExt }
+
 // Candidates are the paths a stored MediaPath may name: as given and, when
 // relative, under dataDir.
 func Candidates(mediaPath, dataDir string) []string {
@@ -103,7 +109,8 @@ func Locate(r *store.Recording, dataDir string) (path string, inProgress bool, e
 const DeletingSuffix = ".deleting"
 
 // Files returns the files of recording r: the media (finished and in
-// progress), its SDP and raw RTP sidecars, its rotation journal, its signed
+// progress), its SDP and raw RTP sidecars, its rotation and transcode
+// journals, its signed
 // manifest and, when dataDir is known, its cached MP3s. A relative media
 // path is taken as given when it exists, else relative to dataDir. Not all
 // of them need exist.
@@ -126,6 +133,6 @@ func Files(r *store.Recording, dataDir string) []string {
 			p = filepath.Join(dataDir, p)
 		}
 	}
-	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix}
+	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix, TranscodeJournal(p)}
 	return append(append(files, Raws(p)...), mp3s...)
 }
