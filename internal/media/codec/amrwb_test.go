@@ -50,7 +50,7 @@ func TestAMRWBPayloads(t *testing.T) {
 		for _, set := range [][][]byte{
 			{frameOf(8, true)},
 			{frameOf(2, true), frameOf(2, false), frameOf(9, true)}, // two frames and a SID
-			{frameOf(15, false)},                                    // no data
+			{frameOf(15, false)}, // no data
 			{frameOf(1, true), frameOf(14, false), frameOf(7, true)},
 		} {
 			p := packAMRWB(set, f)
