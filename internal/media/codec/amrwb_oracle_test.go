@@ -112,3 +112,28 @@ func TestAMRWBAgainstFFmpeg(t *testing.T) {
 		t.Error("AMR-WB/8000 accepted")
 	}
 }
+
+// BenchmarkDecodeAMRWB: one 20 ms AMR-WB packet (23.85 kbit/s, one frame,
+// bandwidth-efficient) parsed, decoded by opencore-amrwb and low-passed to
+// 8 kHz.
+func BenchmarkDecodeAMRWB(b *testing.B) {
+	enc, err := NewAMRWBEncoder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tone := audiotest.Tone(440, 0.25, 16000, 3200)
+	var fr []byte
+	for i := 0; i+320 <= len(tone); i += 320 {
+		fr = enc.Encode(tone[i:i+320], 8, false)
+	}
+	payload := packAMRWB([][]byte{fr}, amrwbFormat{})
+	d, err := NewDecoder(media.Codec{Name: "AMR-WB", ClockRate: 16000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []int16
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = d.Decode(payload, buf)
+	}
+}

@@ -408,6 +408,7 @@ func readRaws(path string, channels int, maps []payloadMap) ([]rawChannel, error
 			return nil, fmt.Errorf("%w: %s is encrypted", ErrPermanent, mediastore.Raw(path, ch))
 		}
 		rc := rawChannel{ch: ch, pm: maps[ch]}
+		var named [128]bool
 		for len(b) > 0 {
 			r, rest, err := mixer.ReadRawRecord(b)
 			if err != nil {
@@ -416,6 +417,10 @@ func readRaws(path string, channels int, maps []payloadMap) ([]rawChannel, error
 			}
 			rc.records = append(rc.records, r)
 			b = rest
+			if named[r.PayloadType&0x7F] {
+				continue
+			}
+			named[r.PayloadType&0x7F] = true
 			name := fmt.Sprintf("PT%d", r.PayloadType)
 			if c, ok := rc.pm.codecOf(r.PayloadType); ok {
 				name = c.Name
@@ -502,6 +507,7 @@ func (t *Transcoder) replay(ctx context.Context, rec *store.Recording, f mixer.F
 	}
 	slices.SortStableFunc(all, func(a, b ref) int { return int(int64(a.ms) - int64(b.ms)) })
 	var lastFlush uint32
+	var pkt media.Packet // one for every record: the mixer copies what it keeps
 	for i, r := range all {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return 0, nil, ctx.Err()
@@ -513,8 +519,9 @@ func (t *Transcoder) replay(ctx context.Context, rec *store.Recording, f mixer.F
 			}
 			lastFlush = r.ms
 		}
-		mix.Track(r.ch).HandleRTP(&media.Packet{SSRC: replaySSRC + uint32(r.ch), Seq: r.rec.Seq, Timestamp: r.rec.Timestamp,
-			PayloadType: r.rec.PayloadType, Payload: r.rec.Payload, Arrival: at})
+		pkt = media.Packet{SSRC: replaySSRC + uint32(r.ch), Seq: r.rec.Seq, Timestamp: r.rec.Timestamp,
+			PayloadType: r.rec.PayloadType, Payload: r.rec.Payload, Arrival: at}
+		mix.Track(r.ch).HandleRTP(&pkt)
 	}
 	end := start.Add(time.Duration(frames) * time.Second / 8000)
 	if err := mix.Close(end); err != nil {
