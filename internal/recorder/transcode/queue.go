@@ -249,6 +249,12 @@ func (q *Queue) attempt(ctx context.Context, job *store.TranscodeJob) (*Outcome,
 		return nil, err
 	}
 	if err := q.st.FinishTranscode(ctx, rec.ID, o.Result); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Deleted while it was transcoded (retention, erasure): the
+			// file just written must not outlive it.
+			q.t.Discard(rec)
+			q.log.Warn("transcoded recording was deleted meanwhile: its new file is removed", "recording_id", rec.ID)
+		}
 		return nil, err
 	}
 	q.t.Done(rec)

@@ -185,3 +185,41 @@ func TestQueueWaitsForADecoderAndFailsWhatCannotWork(t *testing.T) {
 	}
 	fx.checkTranscoded(t, fx.rec.MediaPath)
 }
+
+// A recording deleted while it is transcoded (retention, erasure) does
+// not get its file back.
+func TestQueueRemovesTheFileOfARecordingDeletedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	fx := newFixture(t, dir)
+	db := openStore(t, dir)
+	ctx := context.Background()
+	if err := db.CreateRecording(ctx, fx.rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EnqueueTranscode(ctx, "R1", t0); err != nil {
+		t.Fatal(err)
+	}
+	gone := &deletingStore{DB: db}
+	q := transcode.NewQueue(gone, transcode.New(transcode.Config{DataDir: dir}), transcode.QueueConfig{})
+	defer q.Close()
+	if _, err := q.RunOne(ctx, "R1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RunOne: %v, want ErrNotFound", err)
+	}
+	for _, p := range []string{fx.rec.MediaPath, transcode.Journal(fx.rec.MediaPath)} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
+	}
+}
+
+// deletingStore deletes the recording's row just before the transcode's
+// row is stored: expire removed the old file while the transcode ran, and
+// the rename put a new one in its place.
+type deletingStore struct{ *sqlite.DB }
+
+func (s *deletingStore) FinishTranscode(ctx context.Context, id string, res store.TranscodeResult) error {
+	if err := s.DB.DeleteRecording(ctx, store.Deletion{RecordingID: id, Reason: "test", At: time.Now()}); err != nil {
+		return err
+	}
+	return s.DB.FinishTranscode(ctx, id, res)
+}

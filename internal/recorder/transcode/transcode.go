@@ -186,6 +186,16 @@ func (t *Transcoder) Done(rec *store.Recording) {
 	}
 }
 
+// Discard removes what a transcode of rec wrote (the media file and the
+// journal) when rec was deleted while it ran.
+func (t *Transcoder) Discard(rec *store.Recording) {
+	for _, p := range mediastore.Candidates(rec.MediaPath, t.cfg.DataDir) {
+		final := mediastore.Final(p)
+		_ = os.Remove(Journal(final))
+		_ = os.Remove(final)
+	}
+}
+
 func readJournal(path string) (journal, error) {
 	var j journal
 	b, err := os.ReadFile(path)
