@@ -71,7 +71,8 @@ writing it.`,
 	cmd.PersistentFlags().String("s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
 	cmd.AddCommand(newRecordingsListCmd(&loc), newRecordingsShowCmd(&loc), newRecordingsExportCmd(&loc),
 		newRecordingsKeepCmd(&loc), newRecordingsDiscardCmd(&loc), newRecordingsDeletionsCmd(&loc),
-		newRecordingsHoldCmd(&loc), newRecordingsReleaseCmd(&loc), newRecordingsHoldsCmd(&loc), newRecordingsEraseCmd(&loc), newRecordingsRewrapCmd(&loc))
+		newRecordingsHoldCmd(&loc), newRecordingsReleaseCmd(&loc), newRecordingsHoldsCmd(&loc), newRecordingsEraseCmd(&loc), newRecordingsRewrapCmd(&loc),
+		newRecordingsTranscodeCmd(&loc))
 	return cmd
 }
 

@@ -52,6 +52,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Logger:        a.log,
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
 		Holds:         a.db,
+		Transcodes:    a.db,
 		Eraser:        eraseAdapter{db: a.db, media: a.expireMedia(), fpKey: a.fpKey, log: a.log},
 		// audit fingerprints keyed with the signing key's secret
 		FingerprintKey: a.fpKey,

@@ -36,6 +36,7 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
+	"github.com/openrec/openrec/internal/recorder/transcode"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/backend"
@@ -72,6 +73,7 @@ type App struct {
 	hub         *live.Hub                       // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache                // MP3s made for downloads
 	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
+	transcode   *transcode.Queue                // background transcoding (transcode_workers; nil: off)
 	dataDir     string
 	media       mediaPlace        // media: local files, or the S3 bucket
 	uploader    *s3media.Uploader // media in S3: spool → bucket (nil without)
@@ -174,6 +176,22 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
 	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	// A settled transcode releases its recording to the S3 uploader
+	// (started after recovery, before the queue: see startUploads).
+	settled := func(id string) {
+		if a.uploader != nil {
+			a.uploader.Enqueue(id)
+		}
+	}
+	if a.transcode = newTranscodeQueue(cfg, db, dataDir, sealKey, settled, log); a.transcode != nil {
+		q := a.transcode
+		a.sealed.finished = func(r *store.Recording) {
+			if r.NeedsTranscode {
+				q.Wake()
+			}
+		}
+		undo = append(undo, func() { _ = q.Close() })
+	}
 	// The CTI side comes first: the recorder is built with its correlator,
 	// and the CTI side's Run gets the recorder (no setter closes a cycle).
 	var cor recorder.Correlator
@@ -217,6 +235,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		LiveHub:         a.hub,
 		Encryption:      keys,
 		Tenant:          sourceTenantName(cfg),
+		Decoders:        opt.LiveDecoders,
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -287,6 +306,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
+	if a.transcode != nil {
+		a.transcode.Start()
+	}
 	if opt.Capture != nil {
 		a.startCapture(runCtx, opt.Capture)
 	}
@@ -419,6 +441,9 @@ func (a *App) startHTTP() error {
 		registerCTIMetrics(reg, a.cti)
 	}
 	registerResourceMetrics(reg, a.guard, a.rec)
+	if a.transcode != nil {
+		registerTranscodeMetrics(reg, a.transcode)
+	}
 	if a.capture != nil {
 		registerCaptureMetrics(reg, a.capture)
 	}
@@ -568,6 +593,9 @@ func (a *App) Close() {
 		}
 		a.cancel()
 		a.wg.Wait()
+		if a.transcode != nil {
+			_ = a.transcode.Close() // a transcode in progress is queued again
+		}
 		if a.uploader != nil {
 			_ = a.uploader.Close() // an upload under way is done again after a restart
 		}

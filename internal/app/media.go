@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/s3media"
 	"github.com/openrec/openrec/internal/web/api"
@@ -91,10 +92,38 @@ func (a *App) startUploads() error {
 	if a.media.bucket == nil {
 		return nil
 	}
-	a.uploader = s3media.NewUploader(s3media.UploaderConfig{Objects: a.media.bucket, Store: a.db, Spool: a.rec.MediaDir(),
-		Workers: a.cfg.S3UploadWorkers, Log: a.log})
-	a.sealed.finished = a.uploader.Enqueue
+	uc := s3media.UploaderConfig{Objects: a.media.bucket, Store: a.db, Spool: a.rec.MediaDir(),
+		Workers: a.cfg.S3UploadWorkers, Log: a.log}
+	if a.transcode != nil {
+		uc.Hold = a.holdForTranscode
+	}
+	a.uploader = s3media.NewUploader(uc)
+	transcodeWake := a.sealed.finished // the transcode queue's, if any
+	a.sealed.finished = func(r *store.Recording) {
+		if transcodeWake != nil {
+			transcodeWake(r)
+		}
+		if r.MediaPath != "" {
+			a.uploader.Enqueue(r.ID)
+		}
+	}
 	return a.uploader.Start()
+}
+
+// holdForTranscode keeps a recording stored raw (needs_transcode) in the
+// spool while the transcode queue may still decode it: the transcoder
+// reads the raw payload sidecars from local disk. It is released (the
+// queue's Settled enqueues it) when its job is done or has failed for good;
+// one waiting for a decoder this build lacks stays local.
+func (a *App) holdForTranscode(ctx context.Context, r *store.Recording) bool {
+	if !r.NeedsTranscode {
+		return false
+	}
+	j, err := a.db.TranscodeJob(ctx, r.ID)
+	if err != nil {
+		return true // no job yet (queued at start or by the finalise hook), or the store is down: keep it local
+	}
+	return j.State != store.TranscodeFailed && j.State != store.TranscodeDone
 }
 
 // uploadHealth is the upload backlog in /healthz (nil without S3).

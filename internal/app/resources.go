@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
@@ -31,6 +33,12 @@ type Options struct {
 	// Capture, if set, also records the calls observed on an interface
 	// (serve --capture-interface, capturerole.go).
 	Capture *LiveCapture
+	// LiveDecoders, if set, makes the decoders used while recording in
+	// place of every decoder of this build: a codec it refuses is kept
+	// raw (needs_transcode) and transcoded later by the background queue,
+	// which has them all (tests: a build without a decoder, then one
+	// with it).
+	LiveDecoders func(media.Codec) (mixer.Decoder, error)
 }
 
 // Start opens everything and starts serving.

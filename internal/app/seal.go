@@ -28,8 +28,9 @@ type sealingStore struct {
 	share func(*store.Recording) error
 	// finished, if set, hears of every finished recording's row written
 	// (the final one, and later rewrites that re-seal its manifest): the
-	// uploader of media in S3 (media.go).
-	finished func(id string)
+	// uploader of media in S3 (media.go) and the transcode queue, which
+	// wakes for one that needs it.
+	finished func(*store.Recording)
 }
 
 // The manifest is written before the row: a reader that sees the row
@@ -53,8 +54,8 @@ func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) 
 	if err := s.Store.UpdateRecording(ctx, r); err != nil {
 		return err
 	}
-	if s.finished != nil && r.Status != store.StatusRecording && r.MediaPath != "" {
-		s.finished(r.ID)
+	if s.finished != nil && r.Status != store.StatusRecording {
+		s.finished(r)
 	}
 	return nil
 }

@@ -111,6 +111,9 @@ var allow = map[string]rule{
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
+	// Decoding what a recording kept raw: replay through the mixer, the job queue.
+	"internal/recorder/transcode": {internal: []string{"internal/media", "internal/media/codec", "internal/media/g711", "internal/media/mixer",
+		"internal/media/wav", "internal/sip/sdpoa", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal"}},
 
 	// The contact-center side: pure cores (tlib, dnfilter, rules, ccdata,
 	// conversation), the link, configuration sources and the call core.
@@ -157,8 +160,8 @@ var allow = map[string]rule{
 		external: []string{"github.com/spf13/pflag", yamlV3}},
 	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/ccdata",
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
-		"internal/cti/rules", "internal/cti/screen", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
-		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
+		"internal/cti/rules", "internal/cti/screen", "internal/cti/tlib", "internal/media", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
+		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/recorder/transcode", "internal/sip/sipsrv",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},

@@ -65,6 +65,11 @@ type Serve struct {
 	StorageCriticalWatermark string `yaml:"storage_critical_watermark"` // below this: calls in progress end (partial, disk-full)
 	FDReserve                int    `yaml:"fd_reserve"`                 // file descriptors kept for the HTTP API, the store and health
 
+	// TranscodeWorkers is how many recordings kept raw (needs_transcode)
+	// are decoded at once in the background (0: none; `openrec recordings
+	// transcode` still does it on request).
+	TranscodeWorkers int `yaml:"transcode_workers"`
+
 	// SRTP (SDES, RFC 4568) policy for every offer, global (the tenant of
 	// an MSR session is only known from CTI after the INVITE is answered):
 	// optional (SRTP and RTP), required (RTP offers get 488), off (SRTP
@@ -368,6 +373,7 @@ func Defaults() Serve {
 		StorageCriticalWatermark: "200MB",
 		FDReserve:                64,
 		S3UploadWorkers:          2,
+		TranscodeWorkers:         1,
 	}
 }
 
@@ -477,6 +483,8 @@ var flagKeys = map[string]string{
 	"storage-low-watermark":      "storage_low_watermark",
 	"storage-critical-watermark": "storage_critical_watermark",
 	"fd-reserve":                 "fd_reserve",
+
+	"transcode-workers": "transcode_workers",
 }
 
 // AddFlags declares the serve flags on fs with the defaults as values.
@@ -509,6 +517,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("storage-low-watermark", d.StorageLowWatermark, "free space of data-dir below which new calls get 503 and health says unavailable (bytes like 2GB, or a percentage like 5%; 0 = off)")
 	fs.String("storage-critical-watermark", d.StorageCriticalWatermark, "free space below which calls in progress end cleanly as partial, reason disk-full (0 = off)")
 	fs.Int("fd-reserve", d.FDReserve, "file descriptors kept free for the HTTP API, the store and health: new calls get 503 before they are used")
+	fs.Int("transcode-workers", d.TranscodeWorkers, "recordings kept raw (needs_transcode: a codec this build could not decode live) decoded at once in the background, once a decoder exists (0 = off)")
 	fs.Int("sip-max-media-lines", d.SIPMaxMediaLines, "most m-lines accepted in one SDP offer (each takes an RTP port pair); more get 488")
 	fs.Duration("sip-ack-timeout", d.SIPAckTimeout, "end a session whose 200 OK is never acknowledged after this long and free its ports (RFC 3261 Timer H)")
 	fs.Duration("sip-tcp-idle-timeout", d.SIPTCPIdleTimeout, "close a SIP TCP connection quiet in both directions this long (0: never)")
@@ -693,6 +702,9 @@ func (c Serve) Validate() error {
 	}
 	if c.FDReserve < 0 {
 		errs = append(errs, fmt.Errorf("fd_reserve %d: want >= 0", c.FDReserve))
+	}
+	if c.TranscodeWorkers < 0 || c.TranscodeWorkers > 64 {
+		errs = append(errs, fmt.Errorf("transcode_workers %d: want 0 (off) to 64", c.TranscodeWorkers))
 	}
 	if c.MaxCalls < 1 {
 		errs = append(errs, fmt.Errorf("max_calls %d: must be at least 1", c.MaxCalls))

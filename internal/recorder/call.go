@@ -3,8 +3,10 @@ package recorder
 import (
 	"context"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -275,13 +277,16 @@ func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf
 		Logger:        c.log,
 		DTMF:          dtmf,
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
+		Decoders:      r.cfg.Decoders,
+	}
+	if mcfg.Decoders == nil {
+		mcfg.Decoders = func(cd media.Codec) (mixer.Decoder, error) {
 			d, err := codec.NewDecoder(cd)
 			if err != nil {
 				return nil, err
 			}
 			return d, nil
-		},
+		}
 	}
 	if r.hub != nil {
 		c.tap = r.hub.Open(rec.ID)
@@ -434,14 +439,28 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 		f = file
 	}
 	c.raw = append(c.raw, f)
+	// The offers in channel order (an MSR leg's channel is its DN's, not
+	// its arrival order): internal/recorder/transcode maps the m-lines to
+	// channels in this order.
+	legs := slices.Clone(c.legs)
+	slices.SortStableFunc(legs, func(a, b *leg) int { return legChannel(a) - legChannel(b) })
 	var sdp []byte
-	for _, l := range c.legs {
+	for _, l := range legs {
 		if l.offer != nil {
 			sdp = append(sdp, l.offer.Raw...)
 		}
 	}
 	_ = r.writeSidecar(c, mediastore.SDP(c.rec.MediaPath), sdp)
 	return f, nil
+}
+
+// legChannel is the lowest channel of l's streams (MaxInt without any).
+func legChannel(l *leg) int {
+	ch := math.MaxInt
+	for _, s := range l.streams {
+		ch = min(ch, s.channel)
+	}
+	return ch
 }
 
 // writeSidecar writes a small sidecar file (the SDP offers beside raw

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -78,9 +79,15 @@ type Config struct {
 	// source (nil, or keys without recipients: plaintext WAV). Replaced
 	// while running by SetEncryption (SIGHUP).
 	Encryption *mediacrypt.Keys
-	Tenant     func(source string) string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Decoders makes the decoder of a codec other than G.711 while
+	// recording; nil means every decoder of this build (codec.NewDecoder).
+	// A codec it refuses is kept raw (needs_transcode) for
+	// internal/recorder/transcode.
+	Decoders func(media.Codec) (mixer.Decoder, error)
+
+	Tenant func(source string) string
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.

@@ -63,6 +63,7 @@ const (
 	AuditHoldRelease  = "hold_release"  // a legal hold released
 	AuditRewrap       = "rewrap"        // the keys of an encrypted recording rotated (Detail: old and new sha256)
 	AuditScreenUpload = "screen_upload" // a screen client uploaded a recording's screen video
+	AuditTranscode    = "transcode"     // raw payloads decoded into the media by the CLI (Detail: codecs, old and new sha256)
 )
 
 // AuditEntry is one line of the audit log: who did what to which recording,

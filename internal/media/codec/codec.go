@@ -12,6 +12,14 @@
 //	G.726  this package (g726.go)           openrec   G726-nn, AAL2-G726-nn, G721; bit-exact with spandsp
 //	GSM    this package (gsm.go)            openrec   06.10 full rate; bit-exact with libgsm and spandsp
 //	G.729  Debian libbcg729 (cgo)           GPL-3     only with -tags bcg729 (G729Build)
+//	AMR-WB Debian libopencore-amrwb (cgo)   Apache-2  only with -tags amrwb (AMRWBBuild); RFC 4867
+//	                                                  octet-aligned and bandwidth-efficient payloads
+//	                                                  (parsed here, pure Go); no crc/interleaving
+//
+// iLBC is not decoded (kept raw, needs_transcode): Debian 12 packages no
+// iLBC library (no libilbc-dev) and its ffmpeg has no iLBC encoder, so
+// neither a maintained implementation nor an independent oracle is at
+// hand; the RFC 3951 reference code would have to be vendored.
 //
 // Wideband audio is brought to 8 kHz by a windowed-sinc low-pass filter
 // (not by dropping samples); storing it at 16 kHz is future work.
@@ -64,6 +72,11 @@ func NewDecoder(c media.Codec) (Decoder, error) {
 			return nil, fmt.Errorf("%w: GSM/%d", ErrUnsupported, c.ClockRate)
 		}
 		return newGSM(), nil
+	case "AMR-WB":
+		if c.ClockRate != 0 && c.ClockRate != 16000 || c.Channels > 1 {
+			return nil, fmt.Errorf("%w: AMR-WB/%d/%d (RFC 4867: 16000, mono)", ErrUnsupported, c.ClockRate, c.Channels)
+		}
+		return newAMRWB(c)
 	case "OPUS":
 		if c.ClockRate != 0 && c.ClockRate != 48000 {
 			return nil, fmt.Errorf("%w: opus/%d (RFC 7587: 48000)", ErrUnsupported, c.ClockRate)
@@ -81,14 +94,16 @@ func NewDecoder(c media.Codec) (Decoder, error) {
 
 // DecodableName reports whether this build decodes the codec of that SDP
 // encoding name at its standard clock rate (G722/8000, opus/48000,
-// G726-nn and AAL2-G726-nn/8000, GSM/8000, and G729/8000 with the bcg729
-// build tag).
+// G726-nn and AAL2-G726-nn/8000, GSM/8000, G729/8000 with the bcg729
+// build tag, AMR-WB/16000 with the amrwb build tag).
 func DecodableName(name string) bool {
 	switch strings.ToUpper(name) {
 	case "G722", "OPUS", "GSM":
 		return true
 	case "G729", "G729A":
 		return G729Build != ""
+	case "AMR-WB":
+		return AMRWBBuild != ""
 	}
 	_, _, ok := g726For(strings.ToUpper(name))
 	return ok

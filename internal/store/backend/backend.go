@@ -28,6 +28,13 @@ type Store interface {
 	ListRecordings(ctx context.Context, f store.Filter) ([]store.Recording, error)
 	SearchRecordings(ctx context.Context, f store.Filter) (store.Page, error)
 	SetMediaObject(ctx context.Context, id, object string) error
+	TranscodeJob(ctx context.Context, id string) (*store.TranscodeJob, error)
+	EnqueueTranscode(ctx context.Context, id string, now time.Time) (*store.TranscodeJob, error)
+	EnqueueTranscodes(ctx context.Context, now time.Time, again ...store.TranscodeState) (int, error)
+	ClaimTranscode(ctx context.Context, id string, now time.Time, lease time.Duration) (*store.TranscodeJob, error)
+	FinishTranscode(ctx context.Context, id string, res store.TranscodeResult) error
+	EndTranscodeAttempt(ctx context.Context, id string, state store.TranscodeState, lastError string, next time.Time) error
+	CountTranscodeJobs(ctx context.Context) (map[store.TranscodeState]int, error)
 	PutScreen(ctx context.Context, s *store.Screen) error
 	GetScreen(ctx context.Context, recordingID string) (*store.Screen, error)
 	Screens(ctx context.Context, ids []string) (map[string]*store.Screen, error)

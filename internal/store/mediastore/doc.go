@@ -14,6 +14,7 @@
 //	<id>.screen.webm   the screen video the agent's screen client uploaded
 //	                   (".part" while incomplete; age-encrypted when the
 //	                   media is)
+//	<id>.transcode.json a transcode's journal (recorder/transcode)
 //
 // and the server's MP3 cache (<data-dir>/cache/mp3) names its entries
 // "<id>-<sha256 prefix>.<variant>.mp3" (".mp3.age" when encrypted), so a

@@ -18,6 +18,8 @@ const (
 	RewrapSuffix = ".rewrap"        // a key rotation's journal beside the media
 	SDPExt       = ".sdp"           // the negotiated SDP
 	ManifestExt  = ".manifest.json" // the signed manifest
+	// TranscodeExt is the journal of a transcode under way (recorder/transcode).
+	TranscodeExt = ".transcode.json"
 	rawExt       = ".rtpraw"
 	ScreenExt    = ".screen.webm" // the screen video uploaded by the agent's screen client (issue 18)
 )
@@ -70,6 +72,10 @@ func Screen(media string) string { return base(media) + ScreenExt }
 
 // Manifest is the signed manifest of media: <base>.manifest.json.
 func Manifest(media string) string { return base(media) + ManifestExt }
+
+// TranscodeJournal is the journal of a transcode of media under way:
+// <base>.transcode.json.
+func TranscodeJournal(media string) string { return base(media) + TranscodeExt }
 
 // Candidates are the paths a stored MediaPath may name: as given and, when
 // relative, under dataDir.
@@ -124,7 +130,7 @@ const DeletingSuffix = ".deleting"
 
 // Files returns the files of recording r: the media (finished and in
 // progress), its screen video (complete and in upload), its SDP and raw
-// RTP sidecars, its rotation journal, its signed
+// RTP sidecars, its rotation and transcode journals, its signed
 // manifest and, when dataDir is known, its cached MP3s. A relative media
 // path is taken as given when it exists, else relative to dataDir. Not all
 // of them need exist.
@@ -147,7 +153,7 @@ func Files(r *store.Recording, dataDir string) []string {
 			p = filepath.Join(dataDir, p)
 		}
 	}
-	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix, Screen(p), Part(Screen(p))}
+	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix, TranscodeJournal(p), Screen(p), Part(Screen(p))}
 	return append(append(files, Raws(p)...), mp3s...)
 }
 

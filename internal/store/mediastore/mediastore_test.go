@@ -27,6 +27,7 @@ func TestLayout(t *testing.T) {
 		{mediastore.SDP(m), "/d/media/2026/12/08/R1.sdp"},
 		{mediastore.Manifest(m), "/d/media/2026/12/08/R1.manifest.json"},
 		{mediastore.Manifest(mediastore.Part(m)), "/d/media/2026/12/08/R1.manifest.json"},
+		{mediastore.TranscodeJournal(m), "/d/media/2026/12/08/R1.transcode.json"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %s, want %s", tt.got, tt.want)
@@ -55,7 +56,7 @@ func TestFiles(t *testing.T) {
 	}
 	got := mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.wav")}, dir)
 	want := []string{m, m + ".part", filepath.Join(dir, "media", "R1.sdp"), filepath.Join(dir, "media", "R1.manifest.json"),
-		m + ".rewrap", filepath.Join(dir, "media", "R1.screen.webm"), filepath.Join(dir, "media", "R1.screen.webm.part"), mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
+		m + ".rewrap", filepath.Join(dir, "media", "R1.transcode.json"), filepath.Join(dir, "media", "R1.screen.webm"), filepath.Join(dir, "media", "R1.screen.webm.part"), mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
 	if !slices.Equal(got, want) {
 		t.Errorf("Files =\n%q\nwant\n%q", got, want)
 	}

@@ -44,6 +44,10 @@ type UploaderConfig struct {
 	// tried again, doubling from MinBackoff (0 = 1 s; 0 = 5 min).
 	MinBackoff, MaxBackoff time.Duration
 	Log                    *slog.Logger
+	// Hold, if set, keeps a finished recording in the spool for now: it is
+	// not uploaded until it is enqueued again after Hold turns false (a
+	// recording whose raw payloads the transcode queue may still decode).
+	Hold func(ctx context.Context, r *store.Recording) bool
 }
 
 // Stats are the Uploader's counters (openrec_media_upload_* in /metrics).
@@ -334,6 +338,9 @@ func (u *Uploader) upload(ctx context.Context, id string) (int64, error) {
 	}
 	if r.Status == store.StatusRecording || r.MediaPath == "" {
 		return 0, errGone // the finalise hook enqueues it again
+	}
+	if u.cfg.Hold != nil && u.cfg.Hold(ctx, r) {
+		return 0, errGone // enqueued again when released
 	}
 	if _, err := os.Stat(mediastore.Final(u.resolve(r.MediaPath)) + mediastore.RewrapSuffix); err == nil {
 		// `recordings rewrap` is rotating its key in place: the bytes and

@@ -116,6 +116,7 @@ var tables = []table{
 	{name: "audit", key: []string{"id"}, identity: "id", cols: cols("id", "at", "user_name", "role", "tenant", "action", "recording_id", "detail", "remote", "hash")},
 	{name: "screen_media", key: []string{"recording_id"}, cols: append(cols("recording_id", "agent", "started_at", "ended_at", "width", "height", "codec",
 		"total_bytes", "held_bytes", "held"), column{"complete", true}, column{"encrypted", true}, column{name: "updated_at"})},
+	{name: "transcode_jobs", key: []string{"recording_id"}, cols: cols("recording_id", "state", "attempts", "last_error", "next_attempt_at", "created_at", "updated_at")},
 	{name: "legal_holds", key: []string{"recording_id"}, cols: cols("recording_id", "reason", "set_by", "set_at", "call_uuid")},
 	{name: "call_holds", key: []string{"call_uuid"}, cols: cols("call_uuid", "reason", "set_by", "set_at")},
 }

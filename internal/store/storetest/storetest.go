@@ -40,6 +40,7 @@ type Store interface {
 	GetScreen(ctx context.Context, recordingID string) (*store.Screen, error)
 
 	UserStore
+	TranscodeStore
 
 	Close() error
 }
@@ -95,6 +96,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"SearchPagination", testSearchPagination},
 		{"SearchPaginationStable", testSearchPaginationStable},
 		{"SearchInvalid", testSearchInvalid},
+		{"TranscodeEnqueue", testTranscodeEnqueue},
+		{"TranscodeClaim", testTranscodeClaim},
+		{"TranscodeRetryAndWait", testTranscodeRetryAndWait},
+		{"TranscodeFinish", testTranscodeFinish},
 		{"CloseIdempotent", testCloseIdempotent},
 	}
 	for _, tt := range tests {

@@ -33,6 +33,12 @@ type Store interface {
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 }
 
+// Transcodes reads the transcode jobs of recordings kept raw
+// (store.ErrNotFound: the recording has none).
+type Transcodes interface {
+	TranscodeJob(ctx context.Context, id string) (*store.TranscodeJob, error)
+}
+
 // Users stores users and their sessions.
 type Users interface {
 	GetUser(ctx context.Context, name string) (*store.User, error)
@@ -115,9 +121,12 @@ type Config struct {
 	ScreenMaxBytes int64
 	// FFmpeg is the ffmpeg binary of muxed downloads ("" = ffmpeg on
 	// PATH; none: 501 with the separate files' links).
-	FFmpeg  string
-	Eraser  Eraser // nil: erasure is 501
-	DataDir string // to resolve relative media paths
+	FFmpeg string
+	Eraser Eraser // nil: erasure is 501
+	// Transcodes gives a recording's transcode job (its detail's
+	// "transcode"); nil: always null.
+	Transcodes Transcodes
+	DataDir    string // to resolve relative media paths
 	// Objects opens media kept in an object store (store.Recording.
 	// MediaObject set, the local copy gone); nil: none configured (such a
 	// recording gets 409).

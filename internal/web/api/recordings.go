@@ -83,6 +83,37 @@ type recordingDetail struct {
 	Metadata  string            `json:"metadata"`
 	Events    []store.EventView `json:"events"`
 	LegalHold *holdView         `json:"legal_hold"` // null when not on hold
+	Transcode *transcodeView    `json:"transcode"`  // null when never queued for transcoding
+}
+
+// transcodeView is a recording's transcode job (needs_transcode).
+type transcodeView struct {
+	State         store.TranscodeState `json:"state"`
+	Attempts      int                  `json:"attempts"`
+	NextAttemptAt *time.Time           `json:"next_attempt_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
+	LastError     string               `json:"last_error,omitempty"` // admins only: it may name server paths
+}
+
+// transcodeOf returns recording id's transcode job for its detail (nil =
+// none, or no Transcodes configured).
+func (s *Server) transcodeOf(ctx context.Context, id string, admin bool) *transcodeView {
+	if s.cfg.Transcodes == nil {
+		return nil
+	}
+	j, err := s.cfg.Transcodes.TranscodeJob(ctx, id)
+	if err != nil {
+		return nil
+	}
+	v := &transcodeView{State: j.State, Attempts: j.Attempts, UpdatedAt: j.UpdatedAt.UTC()}
+	if !j.NextAttemptAt.IsZero() && (j.State == store.TranscodeQueued || j.State == store.TranscodeRunning) {
+		t := j.NextAttemptAt.UTC()
+		v.NextAttemptAt = &t
+	}
+	if admin {
+		v.LastError = j.LastError
+	}
+	return v
 }
 
 func newRecordingView(r *store.Recording, admin bool) recordingView {
@@ -418,7 +449,8 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 		s.fillInProgress(&v, s.liveByID())
 	}
 	s.recordOnce(r, store.AuditView+"|"+rec.ID, store.AuditEntry{Action: store.AuditView, RecordingID: rec.ID})
-	writeJSON(w, http.StatusOK, recordingDetail{recordingView: v, Metadata: d.Metadata, Events: d.Events, LegalHold: s.holdOf(r.Context(), rec.ID)})
+	writeJSON(w, http.StatusOK, recordingDetail{recordingView: v, Metadata: d.Metadata, Events: d.Events, LegalHold: s.holdOf(r.Context(), rec.ID),
+		Transcode: s.transcodeOf(r.Context(), rec.ID, principalOf(r).user.Role == roleAdmin)})
 }
 
 // liveByID returns the calls in progress by recording id.

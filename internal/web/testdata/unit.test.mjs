@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ApiError, paths, problemFrom, query } from './js/api.js';
-import { agentLabel, channelRoleLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, statusText, toLocalInput, toRFC3339 } from './js/format.js';
+import { agentLabel, channelRoleLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, statusText, toLocalInput, toRFC3339, transcodeState } from './js/format.js';
 import { canControl, confirmOp, controlKey, controlNotice, controlRequest, elapsedMs, liveOps, liveStatus, partyOps } from './js/livestate.js';
 import { decodeFrame, level, Scheduler } from './js/pcm.js';
 import { apiQuery, queryFromValues, valuesFromQuery } from './js/searchquery.js';
@@ -315,4 +315,24 @@ test('screen capture settings', () => {
   assert.deepEqual(captureConstraints({ frame_rate: 10, max_width: 1280, max_height: 720 }),
     { frameRate: { ideal: 10, max: 10 }, width: { max: 1280 }, height: { max: 720 } });
   assert.equal(captureConstraints(null).frameRate.max, 5);
+});
+
+test('transcodeState', () => {
+  assert.equal(transcodeState({ id: 'R1' }), null);
+  assert.equal(transcodeState(null), null);
+  const cases = [
+    [{ needs_transcode: true }, 'needs transcode', 'warn', 'none'],
+    [{ needs_transcode: true, transcode: { state: 'waiting' } }, 'needs transcode', 'warn', 'waiting'],
+    [{ needs_transcode: true, transcode: { state: 'queued' } }, 'transcoding', 'info', 'queued'],
+    [{ needs_transcode: true, transcode: { state: 'running' } }, 'transcoding', 'info', 'running'],
+    [{ needs_transcode: true, transcode: { state: 'failed', last_error: 'boom' } }, 'transcode failed', 'error', 'failed'],
+    [{ needs_transcode: false, transcode: { state: 'done' } }, 'transcoded', 'neutral', 'done'],
+  ];
+  for (const [rec, label, kind, state] of cases) {
+    const got = transcodeState({ id: 'R1', ...rec });
+    assert.equal(got.label, label, JSON.stringify(rec));
+    assert.equal(got.kind, kind);
+    assert.equal(got.state, state);
+  }
+  assert.match(transcodeState({ id: 'R1', needs_transcode: true, transcode: { state: 'failed', last_error: 'boom' } }).title, /boom.*transcode R1/);
 });

@@ -3,7 +3,7 @@
 
 import { del, get, paths, post, problemFrom, query } from './api.js';
 import { badge, card, clearBanner, fill, h, kv, select, showError, table } from './dom.js';
-import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel, statusText } from './format.js';
+import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel, statusText, transcodeState } from './format.js';
 import { syncMedia } from './screensync.js';
 import { Waveform } from './waveform.js';
 
@@ -13,6 +13,12 @@ const STATUS_KIND = { recording: 'info', completed: 'ok', partial: 'warn', faile
 export function statusBadge(status, reason) {
   const plain = statusText(status, reason);
   return badge(status || 'unknown', STATUS_KIND[status] || 'neutral', { title: reason && reason !== plain ? `${plain} (${reason})` : plain, dataset: { status: status || '' } });
+}
+
+/** transcodeBadge shows transcodeState (null when there is nothing to say). */
+export function transcodeBadge(rec) {
+  const st = transcodeState(rec);
+  return st ? badge(st.label, st.kind, { id: 'transcode-state', title: st.title, dataset: { state: st.state } }) : null;
 }
 
 const DOWNLOADS = [
@@ -107,6 +113,7 @@ function build(page, ctx, id, rec) {
   const title = h('div', { class: 'page-title' },
     h('h1', null, 'Recording ', h('span', { class: 'mono', id: 'recording-id', text: id })),
     statusBadge(rec.status, rec.status_reason),
+    transcodeBadge(rec),
     h('span', { class: 'muted', id: 'status-text', title: rec.status_reason || '', text: statusText(rec.status, rec.status_reason) }));
 
   // Player.
