@@ -66,13 +66,14 @@ var allow = map[string]rule{
 	"internal/media":                  {},
 	"internal/media/g711":             {},
 	"internal/media/dtmf":             {},
-	"internal/media/codec":            {internal: []string{"internal/media"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
+	"internal/media/resample":         {},
+	"internal/media/codec":            {internal: []string{"internal/media", "internal/media/resample"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
 	"internal/media/codec/spandspref": {}, // test reference only (cgo spandsp, build tag spandsp)
 	"internal/media/audiotest":        {},
 	"internal/media/live":             {},
 	"internal/media/wav":              {internal: []string{"internal/media/g711"}},
 	"internal/media/mediaconv":        {internal: []string{"internal/media/wav", "internal/media/g711"}},
-	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711"}},
+	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711", "internal/media/resample"}},
 	"internal/media/rtpin":            {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
 	"internal/media/rawrecv":          {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
 
