@@ -22,12 +22,12 @@ type FrameWriter interface {
 
 // Config configures a Mixer.
 type Config struct {
-	Channels      int
-	Format        Format
+	Channels int
+	Format   Format
 	// SampleRate of the timeline and the file: 8000 (0) or 16000
 	// (wideband; needs FormatPCM16). At 16 kHz, G.711 and the other
 	// narrowband payloads are upsampled (Decoders must render 16 kHz).
-	SampleRate int
+	SampleRate    int
 	Start         time.Time     // timeline origin = recording start
 	ReorderWindow time.Duration // default 200 ms: packets are held this long (by arrival) before their samples are final
 	MaxAhead      time.Duration // default 4 s: per-track ring size; packets placed beyond it re-anchor the track
@@ -133,7 +133,7 @@ type Mixer struct {
 	// rate is the timeline's sample rate; wide() says it is 16 kHz.
 	rate int64
 	bps  int
-	sil [2]byte
+	sil  [2]byte
 	// silBlock is MaxAhead of silence, copied over ring runs.
 	silBlock []byte
 	window   int64 // samples

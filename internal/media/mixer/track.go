@@ -353,7 +353,7 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 // refineWindow is how long after its first packet a stream's arrival
 // anchor may still move back; refineThreshold is how much earlier than
 // the anchor implies a packet must arrive to move it.
-func (m *Mixer) refineWindow() int64    { return m.rate }            // 1 s of timeline
+func (m *Mixer) refineWindow() int64    { return m.rate }             // 1 s of timeline
 func (m *Mixer) refineThreshold() int64 { return m.alignThreshold() } // 10 ms
 func (m *Mixer) refineMax() int64       { return m.rate / 4 }         // 250 ms in all
 
