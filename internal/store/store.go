@@ -79,6 +79,7 @@ type Recording struct {
 	Channels       int
 	Codecs         []string // negotiated encoding names, e.g. PCMU, PCMA
 	Format         string   // storage format of the samples: ulaw | alaw | pcm16
+	SampleRate     int      // Hz: 16000 for a wideband call; 0 (unset) and 8000 mean 8000 (Rate)
 	MediaPath      string
 	SizeBytes      int64
 	SHA256         string // hex sha256 of the finished media file
@@ -114,6 +115,14 @@ type Recording struct {
 	// on every create and update.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Rate is the recording's sample rate in Hz (8000 when SampleRate is unset).
+func (r *Recording) Rate() int {
+	if r.SampleRate <= 0 {
+		return 8000
+	}
+	return r.SampleRate
 }
 
 // Retention is the keep/delete state of a recording.

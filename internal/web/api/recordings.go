@@ -98,7 +98,7 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 			Type:       "audio/wav",
 			DurationMS: r.DurationMS,
 			Size:       r.SizeBytes,
-			Parameters: mediaParameters{Channels: r.Channels, SampleRate: 8000, Codec: codec, Storage: r.Format},
+			Parameters: mediaParameters{Channels: r.Channels, SampleRate: r.Rate(), Codec: codec, Storage: r.Format},
 			URL:        "/api/v1/recordings/" + url.PathEscape(r.ID) + "/media?format=wav",
 		})
 	}
