@@ -43,8 +43,8 @@ type call struct {
 	endReason  string
 	paused     bool
 	meta       *siprec.Metadata
-	source     string // SIP source of the first leg
-	tenant     string // whose recipients the files are encrypted to (encryption on)
+	source     string     // SIP source of the first leg
+	tenant     string     // whose recipients the files are encrypted to (encryption on)
 	format     wav.Format // the WAV's sample format (pcm16 when wideband)
 	rate       int        // the WAV's sample rate: 8000, or 16000 with a wideband leg
 	pending    []store.Event
