@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,6 +184,7 @@ func khz(rate int) string {
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
+	name string // the tool, "" = lame
 	mu   sync.Mutex
 	max  int
 	buf  []byte
@@ -212,5 +214,9 @@ func (t *tailBuffer) suffix() string {
 	if t.drop {
 		msg = "..." + msg
 	}
-	return ": lame stderr: " + msg
+	name := t.name
+	if name == "" {
+		name = "lame"
+	}
+	return ": " + filepath.Base(name) + " stderr: " + msg
 }
