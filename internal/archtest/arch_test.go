@@ -98,7 +98,7 @@ var allow = map[string]rule{
 	"internal/store/mediacrypt": {external: []string{"filippo.io/age", "golang.org/x/crypto"}},
 
 	// Sessions → recordings.
-	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
+	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors

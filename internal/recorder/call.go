@@ -47,6 +47,8 @@ type call struct {
 	tenant     string     // whose recipients the files are encrypted to (encryption on)
 	format     wav.Format // the WAV's sample format (pcm16 when wideband)
 	rate       int        // the WAV's sample rate: 8000, or 16000 with a wideband leg
+	storeFmt   string     // storage format made when it ends (compress.go)
+	storeKbps  int
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -371,6 +373,9 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 		c.format, c.rate = wav.FormatPCM16, codec.WideRate
 	}
 	rec.Format, rec.SampleRate = c.format.String(), c.rate
+	if err := r.planStored(c, rec.MediaPath, inv.Source); err != nil {
+		return errf("create media file: %w", err)
+	}
 	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels, c.format, c.rate)
 	if err != nil {
 		return errf("create media file: %w", err)

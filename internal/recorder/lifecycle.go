@@ -240,6 +240,7 @@ func (r *Recorder) finalise(c *call, reason string) {
 		c.mu.Unlock()
 		r.forgetCall(c)
 		r.countRecording(rec.Status)
+		r.queueStored(c, rec)
 		c.log.Info("recording finished", "status", string(rec.Status), "reason", rec.StatusReason,
 			"record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "other_dn", rec.OtherDN,
 			"duration_ms", rec.DurationMS, "packets", strings.Join(stats, " "), "bytes", rec.SizeBytes, "path", rec.MediaPath)
@@ -336,6 +337,7 @@ func (r *Recorder) Close() error {
 		r.endAll("recorder stopped", false)
 		r.hangups.Wait() // BYEs of legs the recorder ended (media timeout, drain timeout)
 		r.retries.Wait() // final row writes being retried: one last attempt each
+		r.comp.close()   // an encode running is stopped: redone at the next start
 	})
 	return nil
 }

@@ -76,8 +76,14 @@ type Config struct {
 	// while running by SetEncryption (SIGHUP).
 	Encryption *mediacrypt.Keys
 	Tenant     func(source string) string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// MediaFormat gives the storage format (mediaconv.StoreWAV, StoreMP3,
+	// StoreOpus) and bitrate (kbit/s, 0 = default) of the recording of a
+	// session from a SIP source ("" source: the deployment's); nil, or no
+	// Encoder, keeps every recording as WAV. See compress.go.
+	MediaFormat func(source string) (format string, kbps int)
+	Encoder     Encoder
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
@@ -104,6 +110,7 @@ type Recorder struct {
 	enc atomic.Pointer[mediacrypt.Keys] // Config.Encryption, replaced by SetEncryption
 
 	stats counters
+	comp  *compressor // storage formats made when recordings end
 
 	wg        sync.WaitGroup
 	hangups   sync.WaitGroup // BYEs sent by endLeg
@@ -163,6 +170,7 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		legs:  map[string]*leg{},
 		stop:  make(chan struct{}),
 	}
+	r.comp = newCompressor(r)
 	r.enc.Store(cfg.Encryption)
 	return r, nil
 }
