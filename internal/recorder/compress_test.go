@@ -1,0 +1,172 @@
+package recorder
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/sipsrv"
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
+)
+
+// storedFixture is a recorder storing recordings as format.
+func storedFixture(t *testing.T, format string) *fixture {
+	codec := mediaconv.StoreCodec{FFmpeg: testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")}
+	return newFixture(t, func(c *Config) {
+		c.MediaFormat = func(string) (string, int) { return format, 0 }
+		c.Encoder = codec
+	})
+}
+
+// recordCall records one single-session MSR call of n packets and returns
+// its row once its storage format is made.
+func recordCall(t *testing.T, f *fixture, n int) store.Recording {
+	t.Helper()
+	a := newSender(t, 0, 0xC)
+	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{
+		CallID: "stored", Kind: sipsrv.KindMSR, SDP: offer(t, a.port(), "sendonly"),
+		MSR: sipsrv.MSRParams{RecordID: "r9", RecordDN: "5001", DN: "5001", OtherDN: "+1555"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.to.Port = answerPort(t, ans)
+	a.send(t, n, 0x20)
+	waitPackets(t, f.r, uint64(n))
+	f.clk.Add(time.Duration(n) * 20 * time.Millisecond)
+	f.r.Bye("stored", "bye")
+	f.r.WaitStored()
+	return onlyRecording(t, f.db)
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// A recording stored as MP3 or Opus: the row names the compressed file
+// (format, size, sha256 of it), and the WAV and the marker are gone.
+func TestStoredFormatReplacesTheWAV(t *testing.T) {
+	for _, format := range []string{mediaconv.StoreMP3, mediaconv.StoreOpus} {
+		t.Run(format, func(t *testing.T) {
+			f := storedFixture(t, format)
+			rec := recordCall(t, f, 100)
+			if !strings.HasSuffix(rec.MediaPath, "."+format) || rec.Format != format || rec.Status == store.StatusFailed {
+				t.Fatalf("row: %s %s %s", rec.MediaPath, rec.Format, rec.Status)
+			}
+			size, sum, err := fileDigest(rec.MediaPath)
+			if err != nil || size != rec.SizeBytes || sum != rec.SHA256 {
+				t.Errorf("row says %d bytes %s, file has %d %s (%v)", rec.SizeBytes, rec.SHA256, size, sum, err)
+			}
+			w := strings.TrimSuffix(rec.MediaPath, "."+format) + ".wav"
+			if exists(w) || exists(rec.MediaPath+".part") {
+				t.Errorf("WAV or marker left: %v %v", exists(w), exists(rec.MediaPath+".part"))
+			}
+			// 2 s of µ-law stereo is 32,044 bytes; 16-24 kbit/s is ~4-6 kB.
+			if rec.SizeBytes > 8000 {
+				t.Errorf("2 s stored in %d bytes", rec.SizeBytes)
+			}
+		})
+	}
+}
+
+// A recording with no audio (failed) keeps its WAV and loses its marker.
+func TestStoredFormatSkipsFailedRecordings(t *testing.T) {
+	f := storedFixture(t, mediaconv.StoreMP3)
+	a := newSender(t, 0, 0xD)
+	if _, err := f.r.Invite(context.Background(), &sipsrv.Invite{
+		CallID: "silent", Kind: sipsrv.KindMSR, SDP: offer(t, a.port(), "sendonly"),
+		MSR: sipsrv.MSRParams{RecordID: "r8", RecordDN: "5001", DN: "5001", OtherDN: "+1555"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.r.Bye("silent", "bye")
+	f.r.WaitStored()
+	rec := onlyRecording(t, f.db)
+	if rec.Status != store.StatusFailed || !strings.HasSuffix(rec.MediaPath, ".wav") || exists(storedPath(rec.MediaPath, "mp3")+".part") {
+		t.Errorf("row %s %s, marker left %v", rec.Status, rec.MediaPath, exists(storedPath(rec.MediaPath, "mp3")+".part"))
+	}
+}
+
+// Crash safety: whatever a killed process left (the marker beside a
+// recovered WAV, a half-written .part, a finished compressed file the row
+// does not name yet, a WAV beside a swap already done), the WAV stays
+// playable until the row names the compressed file, and RecoverStored
+// finishes the job.
+func TestRecoverStoredFinishesWhatACrashLeft(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		leave func(path string, mp3 []byte) // turns the finished MP3 at path into what a crash leaves
+	}{
+		{"killed before encoding (empty marker)", func(path string, _ []byte) {
+			os.WriteFile(path+".part", nil, 0o600)
+			os.Remove(path)
+		}},
+		{"killed while encoding (half a .part)", func(path string, mp3 []byte) {
+			os.WriteFile(path+".part", mp3[:len(mp3)/2], 0o600)
+			os.Remove(path)
+		}},
+		{"killed after the rename, before the row", func(string, []byte) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := storedFixture(t, mediaconv.StoreMP3)
+			done := recordCall(t, f, 100)
+			mp3, err := os.ReadFile(done.MediaPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Rebuild the WAV the row named before the swap (the encode is
+			// deterministic for a given WAV: redo it by recovery).
+			w := strings.TrimSuffix(done.MediaPath, ".mp3") + ".wav"
+			ww, err := wav.Create(w, wav.FormatULaw, 2, 8000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame := make([]byte, 2*8000)
+			for i := range frame {
+				frame[i] = 0x20
+			}
+			ww.Write(frame)
+			if err := ww.Close(); err != nil {
+				t.Fatal(err)
+			}
+			size, sum, _ := fileDigest(w)
+			before := done
+			before.MediaPath, before.Format, before.SizeBytes, before.SHA256 = w, "ulaw", size, sum
+			if err := f.db.UpdateRecording(context.Background(), &before); err != nil {
+				t.Fatal(err)
+			}
+			tc.leave(done.MediaPath, mp3)
+			// What a reader sees now: the WAV, whole.
+			if info, err := wav.Stat(w); err != nil || info.Frames != 8000 {
+				t.Fatalf("WAV before recovery: %+v %v", info, err)
+			}
+			n, err := f.r.RecoverStored(context.Background())
+			if err != nil || n != 1 {
+				t.Fatalf("RecoverStored: %d, %v", n, err)
+			}
+			f.r.WaitStored()
+			rec := onlyRecording(t, f.db)
+			if rec.MediaPath != done.MediaPath || rec.Format != "mp3" {
+				t.Fatalf("after recovery the row names %s (%s)", rec.MediaPath, rec.Format)
+			}
+			if size, sum, err := fileDigest(rec.MediaPath); err != nil || size != rec.SizeBytes || sum != rec.SHA256 || size < 1000 {
+				t.Errorf("row %d %s, file %d %s %v", rec.SizeBytes, rec.SHA256, size, sum, err)
+			}
+			if _, err := os.Stat(w); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("WAV left after recovery: %v", err)
+			}
+			if exists(rec.MediaPath + ".part") {
+				t.Error("marker left after recovery")
+			}
+			// A second start finds nothing to do.
+			if n, err := f.r.RecoverStored(context.Background()); n != 0 || err != nil {
+				t.Errorf("second RecoverStored: %d, %v", n, err)
+			}
+		})
+	}
+}
