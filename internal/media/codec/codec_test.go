@@ -232,17 +232,26 @@ func BenchmarkDecode(b *testing.B) {
 		{"G726-32", media.Codec{Name: "G726-32", ClockRate: 8000}, fixture("sine440.g726-32", 2000, 80)},
 		{"GSM", media.Codec{Name: "GSM", ClockRate: 8000}, fixture("sine440.gsm", 25*gsmFrameBytes, gsmFrameBytes)},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			payload := bc.payload(b)
-			d, err := NewDecoder(bc.c)
-			if err != nil {
-				b.Fatal(err)
+		// At 8 kHz (a narrowband recording) and at 16 kHz (a wideband
+		// one: G.722 unfiltered, Opus rendered at 16 kHz, the others
+		// doubled by the polyphase interpolator).
+		for _, rate := range []int{Rate, WideRate} {
+			name := bc.name
+			if rate == WideRate {
+				name += "@16k"
 			}
-			var buf []int16
-			b.ReportAllocs()
-			for b.Loop() {
-				buf, _ = d.Decode(payload, buf)
-			}
-		})
+			b.Run(name, func(b *testing.B) {
+				payload := bc.payload(b)
+				d, err := NewDecoderRate(bc.c, rate)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var buf []int16
+				b.ReportAllocs()
+				for b.Loop() {
+					buf, _ = d.Decode(payload, buf)
+				}
+			})
+		}
 	}
 }

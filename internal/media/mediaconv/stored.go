@@ -121,8 +121,8 @@ func (c StoreCodec) Check(format string) error {
 // syncs it. MP3: CBR, joint stereo for two channels, at 8 kHz (16 kHz for
 // a wideband recording at 32 kbit/s per channel, MP3Rate), with a LAME tag
 // so that decoders trim the encoder delay. Opus: in Ogg, VBR, voip
-// application, each channel its own stream (mapping family 255). ctx
-// kills the child.
+// application, complexity 5, each channel its own stream (mapping family
+// 255). ctx kills the child.
 func (c StoreCodec) Encode(ctx context.Context, s *Source, format string, kbps int, dst string) error {
 	kbps, err := StoreBitrate(format, s.h.channels, kbps)
 	if err != nil {
@@ -149,7 +149,9 @@ func (c StoreCodec) Encode(ctx context.Context, s *Source, format string, kbps i
 	case StoreMP3:
 		args = append(args, "-c:a", "libmp3lame", "-ar", strconv.Itoa(MP3Rate(s.h.sampleRate, s.h.channels, kbps)), "-f", "mp3", dst)
 	case StoreOpus:
-		args = append(args, "-c:a", "libopus", "-application", "voip")
+		// Complexity 5 of 10: half the CPU of libopus's default for
+		// speech at these rates (BENCHMARKS.md).
+		args = append(args, "-c:a", "libopus", "-application", "voip", "-compression_level", "5")
 		if s.h.channels > 1 {
 			// Independent streams: coupled stereo at these rates mixes
 			// the parties' channels into each other.

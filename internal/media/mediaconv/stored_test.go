@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -149,4 +150,68 @@ func TestStoreRoundTrip(t *testing.T) {
 			})
 		}
 	}
+}
+
+// BenchmarkStoreEncode: storing one minute of a stereo call in each
+// format (ffmpeg as a child process: the time is wall time, ffmpeg's
+// start included). It reports the bytes one recorded hour takes and the
+// seconds one recorded hour costs to encode. The audio is a stand-in for
+// speech (two tones per channel under noise, in 300 ms bursts): Opus is
+// VBR and would spend less on silence or a pure tone.
+func BenchmarkStoreEncode(b *testing.B) {
+	c := StoreCodec{FFmpeg: testtool.Find(b, "OPENREC_TEST_FFMPEG", "ffmpeg")}
+	for _, sr := range []int{8000, 16000} {
+		src := filepath.Join(b.TempDir(), "minute.wav")
+		w, err := wav.Create(src, wav.FormatPCM16, 2, sr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.Write(encodeFrames(wav.FormatPCM16, [][]int16{talk(sr, 60, 1), talk(sr, 60, 2)}))
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		for _, tc := range []struct {
+			format string
+			kbps   int
+		}{{StoreMP3, 16}, {StoreMP3, 32}, {StoreOpus, 16}, {StoreOpus, 24}, {StoreOpus, 32}} {
+			b.Run(fmt.Sprintf("%s-%dk/%dHz", tc.format, tc.kbps, sr), func(b *testing.B) {
+				s := openT(b, src)
+				dst := filepath.Join(b.TempDir(), "out"+StoreExt(tc.format))
+				var size int64
+				for b.Loop() {
+					if err := c.Encode(context.Background(), s, tc.format, tc.kbps, dst); err != nil {
+						b.Fatal(err)
+					}
+					st, err := os.Stat(dst)
+					if err != nil {
+						b.Fatal(err)
+					}
+					size = st.Size()
+				}
+				b.ReportMetric(float64(size)*60/1e6, "MB/rec-hour")
+				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*60, "s/rec-hour")
+			})
+		}
+	}
+}
+
+// talk is secs of speech-like audio at sr: bursts of two tones (seeded
+// per channel) under noise, 300 ms on, 200 ms off.
+func talk(sr, secs int, seed uint64) []int16 {
+	out := make([]int16, sr*secs)
+	x := seed*0x9E3779B97F4A7C15 + 1
+	for i := range out {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		noise := float64(int16(x>>48)) / 32768 * 600
+		t := float64(i) / float64(sr)
+		v := noise
+		if (i/(sr/10))%5 < 3 {
+			f := 200 + 100*float64(seed) + 50*float64((i/(sr/2))%4)
+			v += 5000*math.Sin(2*math.Pi*f*t) + 2500*math.Sin(2*math.Pi*3*f*t)
+		}
+		out[i] = int16(v)
+	}
+	return out
 }
