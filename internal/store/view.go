@@ -26,6 +26,7 @@ type RecordingView struct {
 	Channels        int               `json:"channels"`
 	Codecs          []string          `json:"codecs"`
 	Format          string            `json:"format"`
+	SampleRate      int               `json:"sample_rate"`
 	MediaPath       string            `json:"media_path"`
 	SizeBytes       int64             `json:"size_bytes"`
 	SHA256          string            `json:"sha256"`
@@ -112,6 +113,7 @@ func NewView(r *Recording) RecordingView {
 		Channels:        r.Channels,
 		Codecs:          append([]string{}, r.Codecs...),
 		Format:          r.Format,
+		SampleRate:      r.Rate(),
 		MediaPath:       r.MediaPath,
 		SizeBytes:       r.SizeBytes,
 		SHA256:          r.SHA256,
