@@ -52,8 +52,12 @@ type compressor struct {
 	queue   []compressJob
 	running bool
 	closed  bool
-	idle    *sync.Cond // signalled when the queue is empty and nothing runs
-	wg      sync.WaitGroup
+	// reserved counts finished recordings whose job is about to be
+	// added (finalise reserves before the final row is written, adds
+	// after): wait covers them too.
+	reserved int
+	idle     *sync.Cond // signalled when the queue is empty and nothing runs or is reserved
+	wg       sync.WaitGroup
 }
 
 func newCompressor(r *Recorder) *compressor {
@@ -63,10 +67,30 @@ func newCompressor(r *Recorder) *compressor {
 	return c
 }
 
-// add queues j; nothing after close.
-func (c *compressor) add(j compressJob) {
+// reserve announces a job that add (or release) follows.
+func (c *compressor) reserve() {
+	c.mu.Lock()
+	c.reserved++
+	c.mu.Unlock()
+}
+
+// release withdraws a reservation without a job.
+func (c *compressor) release() {
+	c.mu.Lock()
+	c.reserved--
+	c.idle.Broadcast()
+	c.mu.Unlock()
+}
+
+// add queues j (reserved: it takes a reservation's place); nothing after
+// close.
+func (c *compressor) add(j compressJob, reserved bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if reserved {
+		c.reserved--
+		c.idle.Broadcast()
+	}
 	if c.closed {
 		j.log.Info("storage format not made: the recorder is stopping; redone at the next start", "format", j.format)
 		return
@@ -98,11 +122,12 @@ func (c *compressor) run() {
 	}
 }
 
-// wait blocks until the queue is empty and no job runs (tests, benchmarks).
+// wait blocks until the queue is empty, no job runs and none is
+// reserved.
 func (c *compressor) wait() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.running {
+	for c.running || c.reserved > 0 {
 		c.idle.Wait()
 	}
 }
@@ -160,17 +185,22 @@ func markStored(wav, format string) error {
 	return f.Close()
 }
 
-// queueStored hands a finished recording to the compressor, or drops its
-// marker when there is nothing to compress (failed: no audio).
+// stored reports whether the call's recording is to be compressed.
+func (c *call) stored() bool { return c.storeFmt != "" && c.storeFmt != mediaconv.StoreWAV }
+
+// queueStored hands a finished recording to the compressor (finalise
+// reserved its place before writing the final row), or drops its marker
+// when there is nothing to compress (failed: no audio).
 func (r *Recorder) queueStored(c *call, rec *store.Recording) {
-	if c.storeFmt == "" || c.storeFmt == mediaconv.StoreWAV {
+	if !c.stored() {
 		return
 	}
 	if rec.Status == store.StatusFailed {
 		_ = os.Remove(mediastore.Part(storedPath(rec.MediaPath, c.storeFmt)))
+		r.comp.release()
 		return
 	}
-	r.comp.add(compressJob{id: rec.ID, wav: rec.MediaPath, format: c.storeFmt, kbps: c.storeKbps, log: c.log})
+	r.comp.add(compressJob{id: rec.ID, wav: rec.MediaPath, format: c.storeFmt, kbps: c.storeKbps, log: c.log}, true)
 }
 
 // compress makes the storage format of one finished WAV and swaps it in.
@@ -304,7 +334,7 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 			if _, err := os.Stat(final); err == nil {
 				continue // the finished file is handled on its own
 			}
-			r.comp.add(compressJob{id: id, wav: wav, format: format, kbps: r.storedKbps(format), log: log})
+			r.comp.add(compressJob{id: id, wav: wav, format: format, kbps: r.storedKbps(format), log: log}, false)
 			n++
 		}
 	}

@@ -230,6 +230,9 @@ func (r *Recorder) finalise(c *call, reason string) {
 			}
 		}
 		r.savePending(c)
+		if c.stored() {
+			r.comp.reserve() // WaitStored covers it from the moment the row is final
+		}
 		r.saveFinal(c, rec)
 		stats := make([]string, 0, rec.Channels)
 		droppedBy := c.droppedByChannel()
