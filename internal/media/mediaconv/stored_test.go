@@ -215,3 +215,36 @@ func talk(sr, secs int, seed uint64) []int16 {
 	}
 	return out
 }
+
+// FuzzStoreSettings: any format name and bitrate is either refused with
+// ErrStoreFormat/ErrBitrate or gives a format whose bitrate is in range.
+func FuzzStoreSettings(f *testing.F) {
+	f.Add("mp3", 2, 16)
+	f.Add("opus", 5, 0)
+	f.Add("OGG", 1, 33)
+	f.Fuzz(func(t *testing.T, name string, channels, kbps int) {
+		format, err := ParseStoreFormat(name)
+		if err != nil {
+			if !errors.Is(err, ErrStoreFormat) {
+				t.Fatalf("%q: %v", name, err)
+			}
+			return
+		}
+		channels = 1 + abs(channels)%16
+		got, err := StoreBitrate(format, channels, kbps)
+		switch {
+		case err != nil && !errors.Is(err, ErrBitrate) && !errors.Is(err, ErrStoreFormat):
+			t.Fatalf("%s %d ch %d kbit/s: %v", format, channels, kbps, err)
+		case err == nil && format == StoreWAV && got != 0,
+			err == nil && format != StoreWAV && (got < 8 || got > 32+12*channels):
+			t.Fatalf("%s %d ch %d kbit/s: %d", format, channels, kbps, got)
+		}
+	})
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
