@@ -51,6 +51,7 @@ type compressor struct {
 	mu      sync.Mutex
 	queue   []compressJob
 	running bool
+	busy    bool // a job is being encoded
 	closed  bool
 	// reserved counts finished recordings whose job is about to be
 	// added (finalise reserves before the final row is written, adds
@@ -116,7 +117,15 @@ func (c *compressor) run() {
 		j := c.queue[0]
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
-		if err := c.r.compress(c.ctx, j); err != nil {
+		c.mu.Lock()
+		c.busy = true
+		c.mu.Unlock()
+		err := c.r.compress(c.ctx, j)
+		c.mu.Lock()
+		c.busy = false
+		c.mu.Unlock()
+		if err != nil {
+			c.r.stats.storedFailed.Add(1)
 			j.log.Error("storage format not made: the WAV is kept (redone at the next start)", "format", j.format, "error", err)
 		}
 	}
@@ -130,6 +139,17 @@ func (c *compressor) wait() {
 	for c.running || c.reserved > 0 {
 		c.idle.Wait()
 	}
+}
+
+// queued is the number of jobs waiting or running.
+func (c *compressor) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.queue)
+	if c.busy {
+		n++
+	}
+	return n
 }
 
 // close stops taking jobs, cancels the one running and waits. Idempotent.
@@ -259,6 +279,7 @@ func (r *Recorder) swapStored(ctx context.Context, id, wav, final, format string
 		if err := r.st.UpdateRecording(ctx, rec); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
+		r.stats.storedOK.Add(1)
 		log.Info("recording stored compressed", "format", format, "bytes", size, "wav_bytes", wavSize, "path", final)
 	default:
 		return fmt.Errorf("the row names %s, neither %s nor %s", rec.MediaPath, wav, final)

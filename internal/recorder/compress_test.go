@@ -70,6 +70,9 @@ func TestStoredFormatReplacesTheWAV(t *testing.T) {
 			if rec.SizeBytes > 8000 {
 				t.Errorf("2 s stored in %d bytes", rec.SizeBytes)
 			}
+			if st := f.r.Stats(); st.StoredCompressed != 1 || st.StoredFailed != 0 || st.StoredQueued != 0 {
+				t.Errorf("stats: %d stored, %d failed, %d queued", st.StoredCompressed, st.StoredFailed, st.StoredQueued)
+			}
 		})
 	}
 }

@@ -127,6 +127,8 @@ type counters struct {
 	packetsUnoffered atomic.Uint64 // packets of a payload type not offered, receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
+	storedOK         atomic.Uint64 // recordings swapped to their storage format
+	storedFailed     atomic.Uint64 // storage format attempts that failed (the WAV kept)
 
 	srtpAuthFailures  atomic.Uint64 // packets of closed streams that failed SRTP authentication
 	srtpFailedStreams atomic.Uint64 // streams whose every packet failed SRTP authentication
@@ -213,6 +215,13 @@ type Stats struct {
 	// PacketsUnofferedPT counts RTP packets dropped because the SDP did not
 	// offer their payload type (open and closed receivers).
 	PacketsUnofferedPT uint64
+
+	// StoredCompressed counts recordings replaced by their MP3 or Opus
+	// file (media_format); StoredFailed the attempts that failed (the
+	// WAV is kept, retried at the next start); StoredQueued the
+	// recordings waiting for (or in) the encoder.
+	StoredCompressed, StoredFailed uint64
+	StoredQueued                   int
 }
 
 // Stats returns current counters.
@@ -238,6 +247,8 @@ func (r *Recorder) Stats() Stats {
 	s.Legs = r.stats.legsTotal.Load()
 	s.PacketsReceived = pkts + r.stats.packetsClosed.Load()
 	s.MediaTimeouts = r.stats.mediaTimeouts.Load()
+	s.StoredCompressed, s.StoredFailed = r.stats.storedOK.Load(), r.stats.storedFailed.Load()
+	s.StoredQueued = r.comp.queued()
 	s.SRTPAuthFailures = r.stats.srtpAuthFailures.Load()
 	s.SRTPFailedStreams = r.stats.srtpFailedStreams.Load()
 	s.PortsInUse = r.cfg.Ports.InUse()
