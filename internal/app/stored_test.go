@@ -69,6 +69,15 @@ func TestRecordingsStoredAsMP3AndOpus(t *testing.T) {
 			checkStoredAPI(t, a, c, rec.ID)
 		})
 	}
+	m, err := httpGet("http://" + a.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"openrec_recordings_stored_compressed_total 2", "openrec_recordings_store_failures_total 0", "openrec_recordings_store_queue 0"} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }
 
 // checkStoredAPI replays a compressed recording as WAV, by Range, as
