@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"math"
@@ -13,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/resample"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/testtool"
 )
@@ -216,5 +221,92 @@ func checkWideAPI(t *testing.T, a *app.App, r store.Recording, legs []codecLeg) 
 	pcm := f.Channel(0)
 	if f.SampleRate != 16000 || !audiotest.HasTone(pcm[len(pcm)/4:len(pcm)/2], 16000, legs[0].freq, []float64{440, 2000}) {
 		t.Errorf("MP3: %d Hz, no %g Hz tone", f.SampleRate, legs[0].freq)
+	}
+}
+
+// Issue 17 with issue 21: in a wideband SIPREC call (a G.722 stream and a
+// PCMU stream typing a card number in-band, key tones made by sox), the
+// 16 kHz file and the live stream (8 kHz) hold no digit multimon-ng can
+// read with dtmf: mask, and every digit with dtmf: keep — which shows the
+// checks would catch them.
+func TestWidebandDTMFMaskedInFileAndLive(t *testing.T) {
+	const card = "4111111111111111"
+	keysWAV := keyTonesWAV(t, card)
+	for _, mode := range []string{"mask", "keep"} {
+		t.Run(mode, func(t *testing.T) {
+			a := startApp(t, func(c *config.Serve) { c.DTMF = mode })
+			addUser(t, a, "sup", "admin", "")
+			sup := signIn(t, a, "sup")
+			src, err := dial.WAVFile(keysWAV)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := newDialer(t)
+			callDone := make(chan error, 1)
+			go func() {
+				_, err := d.Call(context.Background(), dial.Spec{
+					Target: a.SIPAddr().String(), Mode: dial.ModeSIPREC, DN: "5001", OtherDN: "+15550100",
+					Codecs: []string{"G722", "PCMU"}, Duration: 8 * time.Second,
+					Sources: []dial.Source{dial.Tone(1000, 0.3), src},
+				})
+				callDone <- err
+			}()
+			var recID string
+			waitFor(t, 5*time.Second, "the call is being recorded", func() bool {
+				recs, err := a.Store().ListRecordings(context.Background(), store.Filter{Limit: 10})
+				if err == nil && len(recs) == 1 && recs[0].Status == store.StatusRecording {
+					recID = recs[0].ID
+				}
+				return recID != ""
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			ws, _, err := websocket.Dial(ctx, "ws://"+a.HTTPAddr()+"/api/v1/live/"+recID+"/listen?channel=1",
+				&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + sup.token}}})
+			if err != nil {
+				t.Fatalf("listen: %v", err)
+			}
+			defer ws.CloseNow()
+			var live []int16
+			for {
+				_, msg, err := ws.Read(ctx)
+				if err != nil {
+					break // the recording ended
+				}
+				for i := 1; i+1 < len(msg); i += 2 {
+					live = append(live, int16(binary.LittleEndian.Uint16(msg[i:])))
+				}
+			}
+			if err := <-callDone; err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			r := waitFinished(t, a, 1)[0]
+			f, err := wav.ReadFile(r.MediaPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.SampleRate != 16000 || r.SampleRate != 16000 {
+				t.Fatalf("file at %d Hz (row %d), want a wideband recording", f.SampleRate, r.SampleRate)
+			}
+			// multimon-ng reads 8 kHz: the file's channel halved by the
+			// same filter the recorder uses (the tones are far below 4 kHz).
+			var h resample.Halver
+			stored := h.Halve(f.Channel(1), nil)
+			if len(live) < 6*8000 {
+				t.Fatalf("live stream: %d samples, want the whole call (>= 6 s at 8 kHz)", len(live))
+			}
+			nFile, nLive := multimonCount(t, stored), multimonCount(t, live)
+			t.Logf("dtmf: %s: multimon-ng reads %d digits in the 16 kHz file, %d in %.1f s of live audio", mode, nFile, nLive, float64(len(live))/8000)
+			if mode == "mask" && (nFile != 0 || nLive != 0) {
+				t.Errorf("dtmf: mask: %d digits readable in the file, %d live", nFile, nLive)
+			}
+			if mode == "keep" && (nFile < len(card) || nLive < len(card)) {
+				t.Errorf("dtmf: keep: %d digits in the file, %d live, want >= %d each", nFile, nLive, len(card))
+			}
+			// The G.722 channel keeps its tone whatever the mode.
+			if !audiotest.HasTone(f.Channel(0)[16000:48000], 16000, 1000, []float64{300, 697, 1209}) {
+				t.Error("channel 0: no 1 kHz")
+			}
+		})
 	}
 }
