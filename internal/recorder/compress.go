@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -40,30 +41,37 @@ type compressJob struct {
 	log             *slog.Logger
 }
 
-// compressor runs compressJobs on one goroutine, started with the first
-// job; close cancels the encode running and waits for it. Jobs not done
-// keep their markers, and RecoverStored does them at the next start.
+// compressor runs compressJobs on up to workers goroutines, started as
+// jobs come and ended when the queue is empty; close cancels the encodes
+// running and waits for them. Jobs not done keep their markers, and
+// RecoverStored does them at the next start.
 type compressor struct {
-	r      *Recorder
-	ctx    context.Context
-	cancel context.CancelFunc
+	r       *Recorder
+	workers int
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	mu      sync.Mutex
 	queue   []compressJob
-	running bool
-	busy    bool // a job is being encoded
+	running int // goroutines
+	busy    int // jobs being encoded
 	closed  bool
 	// reserved counts finished recordings whose job is about to be
 	// added (finalise reserves before the final row is written, adds
 	// after): wait covers them too.
 	reserved int
-	idle     *sync.Cond // signalled when the queue is empty and nothing runs or is reserved
+	idle     *sync.Cond // signalled when a goroutine ends or a reservation goes
 	wg       sync.WaitGroup
 }
 
-func newCompressor(r *Recorder) *compressor {
+// compressWorkers is how many recordings are encoded at once: half the
+// CPUs Go may use (at least one), so that encoding after calls never
+// takes the CPU the calls being recorded need.
+func compressWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+func newCompressor(r *Recorder, workers int) *compressor {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &compressor{r: r, ctx: ctx, cancel: cancel}
+	c := &compressor{r: r, workers: max(workers, 1), ctx: ctx, cancel: cancel}
 	c.idle = sync.NewCond(&c.mu)
 	return c
 }
@@ -97,8 +105,8 @@ func (c *compressor) add(j compressJob, reserved bool) {
 		return
 	}
 	c.queue = append(c.queue, j)
-	if !c.running {
-		c.running = true
+	if c.running < c.workers {
+		c.running++
 		c.wg.Add(1)
 		go c.run()
 	}
@@ -106,29 +114,23 @@ func (c *compressor) add(j compressJob, reserved bool) {
 
 func (c *compressor) run() {
 	defer c.wg.Done()
-	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 || c.closed {
-			c.running = false
-			c.idle.Broadcast()
-			c.mu.Unlock()
-			return
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.queue) > 0 && !c.closed {
 		j := c.queue[0]
 		c.queue = c.queue[1:]
-		c.mu.Unlock()
-		c.mu.Lock()
-		c.busy = true
+		c.busy++
 		c.mu.Unlock()
 		err := c.r.compress(c.ctx, j)
-		c.mu.Lock()
-		c.busy = false
-		c.mu.Unlock()
 		if err != nil {
 			c.r.stats.storedFailed.Add(1)
 			j.log.Error("storage format not made: the WAV is kept (redone at the next start)", "format", j.format, "error", err)
 		}
+		c.mu.Lock()
+		c.busy--
 	}
+	c.running--
+	c.idle.Broadcast()
 }
 
 // wait blocks until the queue is empty, no job runs and none is
@@ -136,7 +138,7 @@ func (c *compressor) run() {
 func (c *compressor) wait() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.running || c.reserved > 0 {
+	for c.running > 0 || c.reserved > 0 {
 		c.idle.Wait()
 	}
 }
@@ -145,14 +147,11 @@ func (c *compressor) wait() {
 func (c *compressor) queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := len(c.queue)
-	if c.busy {
-		n++
-	}
-	return n
+	return len(c.queue) + c.busy
 }
 
-// close stops taking jobs, cancels the one running and waits. Idempotent.
+// close stops taking jobs, cancels the encodes running and waits.
+// Idempotent.
 func (c *compressor) close() {
 	c.mu.Lock()
 	c.closed = true

@@ -3,9 +3,12 @@ package recorder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +174,103 @@ func TestRecoverStoredFinishesWhatACrashLeft(t *testing.T) {
 				t.Errorf("second RecoverStored: %d, %v", n, err)
 			}
 		})
+	}
+}
+
+// slowEncoder writes a stand-in file after a while and records how many
+// encodes overlap; a cancelled context stops it.
+type slowEncoder struct {
+	delay     time.Duration
+	mu        sync.Mutex
+	now, peak int
+	done      int
+}
+
+func (e *slowEncoder) Encode(ctx context.Context, _ *mediaconv.Source, _ string, _ int, dst string) error {
+	e.mu.Lock()
+	e.now++
+	e.peak = max(e.peak, e.now)
+	e.mu.Unlock()
+	defer func() { e.mu.Lock(); e.now--; e.mu.Unlock() }()
+	t := time.NewTimer(e.delay) // an encode takes time: the jobs overlap
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	e.mu.Lock()
+	e.done++
+	e.mu.Unlock()
+	return os.WriteFile(dst, []byte("encoded"), 0o600)
+}
+
+// The compressor runs at most its workers at once, does every job, and
+// Close stops the encodes still running (their markers stay for the next
+// start).
+func TestCompressorWorkers(t *testing.T) {
+	enc := &slowEncoder{delay: 30 * time.Millisecond}
+	f := newFixture(t, func(c *Config) {
+		c.MediaFormat = func(string) (string, int) { return mediaconv.StoreOpus, 0 }
+		c.Encoder = enc
+	})
+	f.r.comp.close()
+	f.r.comp = newCompressor(f.r, 2)
+	const n = 7
+	var wavs []string
+	for i := range n {
+		id := fmt.Sprintf("R%02d", i)
+		w := filepath.Join(f.r.MediaDir(), "2026", "11", "21", id+".wav")
+		os.MkdirAll(filepath.Dir(w), 0o700)
+		ww, err := wav.Create(w, wav.FormatULaw, 2, 8000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ww.Write(make([]byte, 1600))
+		if err := ww.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := markStored(w, mediaconv.StoreOpus); err != nil {
+			t.Fatal(err)
+		}
+		rec := &store.Recording{ID: id, Mode: store.ModeMSR, Status: store.StatusCompleted, StartedAt: f.clk.Now(), Channels: 2, Format: "ulaw", MediaPath: w}
+		if err := f.db.CreateRecording(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		wavs = append(wavs, w)
+	}
+	if got, err := f.r.RecoverStored(context.Background()); got != n || err != nil {
+		t.Fatalf("RecoverStored: %d, %v", got, err)
+	}
+	f.r.WaitStored()
+	if enc.done != n || enc.peak != 2 {
+		t.Errorf("%d encodes done, at most %d at once; want %d, 2", enc.done, enc.peak, n)
+	}
+	for _, w := range wavs {
+		if exists(w) || !exists(storedPath(w, mediaconv.StoreOpus)) {
+			t.Errorf("%s: WAV %v, Opus %v", filepath.Base(w), exists(w), exists(storedPath(w, mediaconv.StoreOpus)))
+		}
+	}
+
+	// Close while encoding: the jobs stop, WAVs and markers stay.
+	enc2 := &slowEncoder{delay: time.Minute} // ends only by close
+	f.r.cfg.Encoder = enc2
+	w := wavs[0]
+	for _, p := range []string{storedPath(w, mediaconv.StoreOpus)} {
+		os.Remove(p)
+	}
+	rec, _ := f.db.GetRecording(context.Background(), "R00")
+	ww, _ := wav.Create(w, wav.FormatULaw, 2, 8000)
+	ww.Write(make([]byte, 1600))
+	ww.Close()
+	rec.MediaPath, rec.Format = w, "ulaw"
+	f.db.UpdateRecording(context.Background(), rec)
+	markStored(w, mediaconv.StoreOpus)
+	if got, _ := f.r.RecoverStored(context.Background()); got != 1 {
+		t.Fatalf("RecoverStored: %d", got)
+	}
+	f.r.comp.close()
+	if enc2.done != 0 || !exists(w) || !exists(storedPath(w, mediaconv.StoreOpus)+".part") {
+		t.Errorf("after close: %d done, WAV %v, marker %v", enc2.done, exists(w), exists(storedPath(w, mediaconv.StoreOpus)+".part"))
 	}
 }

@@ -172,7 +172,7 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		legs:  map[string]*leg{},
 		stop:  make(chan struct{}),
 	}
-	r.comp = newCompressor(r)
+	r.comp = newCompressor(r, compressWorkers())
 	r.enc.Store(cfg.Encryption)
 	return r, nil
 }
