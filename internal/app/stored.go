@@ -19,11 +19,16 @@ func storeCodec(cfg config.Serve) (mediaconv.StoreCodec, error) {
 		f, _ := cfg.TenantMediaFormat(t.Name)
 		formats = append(formats, f)
 	}
+	checked := map[string]bool{}
 	for _, f := range formats {
 		f, err := mediaconv.ParseStoreFormat(f)
 		if err != nil {
 			return c, fmt.Errorf("media_format: %w", err)
 		}
+		if checked[f] {
+			continue
+		}
+		checked[f] = true
 		if err := c.Check(f); err != nil {
 			return c, fmt.Errorf("media_format %s: %w", f, err)
 		}
