@@ -329,6 +329,12 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 		log := r.log.With("recording_id", id)
 		rec, err := r.st.GetRecording(ctx, id)
 		if err != nil {
+			if st, serr := os.Stat(path); errors.Is(err, store.ErrNotFound) && serr == nil && st.Size() == 0 && path != final {
+				// A marker made just before a crash, before the row: nothing
+				// was recorded.
+				_ = os.Remove(path)
+				continue
+			}
 			log.Warn("storage format left over without its recording: kept for inspection", "path", path, "error", err)
 			continue
 		}
