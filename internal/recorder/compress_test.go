@@ -274,3 +274,20 @@ func TestCompressorWorkers(t *testing.T) {
 		t.Errorf("after close: %d done, WAV %v, marker %v", enc2.done, exists(w), exists(storedPath(w, mediaconv.StoreOpus)+".part"))
 	}
 }
+
+// A marker without a row (killed between the two) is removed at start; a
+// compressed file without a row is kept for inspection.
+func TestRecoverStoredOrphans(t *testing.T) {
+	f := storedFixture(t, mediaconv.StoreMP3)
+	dir := filepath.Join(f.r.MediaDir(), "2026", "11", "21")
+	os.MkdirAll(dir, 0o700)
+	marker, orphan := filepath.Join(dir, "R1.mp3.part"), filepath.Join(dir, "R2.mp3")
+	os.WriteFile(marker, nil, 0o600)
+	os.WriteFile(orphan, []byte("ID3"), 0o600)
+	if n, err := f.r.RecoverStored(context.Background()); n != 0 || err != nil {
+		t.Fatalf("RecoverStored: %d, %v", n, err)
+	}
+	if exists(marker) || !exists(orphan) {
+		t.Errorf("marker left %v, orphan kept %v", exists(marker), exists(orphan))
+	}
+}
