@@ -97,7 +97,7 @@ func failedRecording() *store.Recording {
 var requiredListKeys = []string{
 	"id", "status", "status_reason", "mode", "call_uuid", "record_id", "siprec_session_id", "sip_call_ids",
 	"recorded_dn", "other_dn", "parties", "started_at", "ended_at", "duration_ms", "channels", "codecs",
-	"format", "media_path", "size_bytes", "sha256", "needs_transcode", "segments", "couples", "external_data", "correlation",
+	"format", "sample_rate", "media_path", "size_bytes", "sha256", "needs_transcode", "segments", "couples", "external_data", "correlation",
 }
 
 func TestListJSON(t *testing.T) {

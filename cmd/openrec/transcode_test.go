@@ -28,11 +28,11 @@ import (
 // second run finds nothing to do; bad requests exit non-zero.
 func TestRecordingsTranscodeCmd(t *testing.T) {
 	a := apptest.StartWith(t, func(c *config.Serve) { c.TranscodeWorkers = 0; c.DTMF = "keep" }, nil,
-		app.Options{LiveDecoders: func(c media.Codec) (mixer.Decoder, error) {
+		app.Options{LiveDecoders: func(c media.Codec, rate int) (mixer.Decoder, error) {
 			if c.Name == "G722" {
 				return nil, fmt.Errorf("%w: G722 left out", codec.ErrUnsupported)
 			}
-			return codec.NewDecoder(c)
+			return codec.NewDecoderRate(c, rate)
 		}})
 	d, err := dial.NewDialer(dial.Options{LocalIP: netip.MustParseAddr("127.0.0.1"), Logger: apptest.Logger(t)})
 	if err != nil {

@@ -41,6 +41,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Listen:        listenAdapter{hub: a.hub, rec: a.rec},
 		DataDir:       a.dataDir,
 		MP3:           a.mp3,
+		Stored:        a.stored,
 		Keys:          a.keys.Load,
 		Health:        health,
 		Metrics:       metrics,

@@ -72,6 +72,7 @@ type App struct {
 	guard       *resources.Guard                // resources behind admission and health
 	hub         *live.Hub                       // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache                // MP3s made for downloads
+	stored      mediaconv.StoreCodec            // media_format mp3/opus: encoder and decoder
 	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
 	transcode   *transcode.Queue                // background transcoding (transcode_workers; nil: off)
 	dataDir     string
@@ -215,6 +216,11 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			return nil, fmt.Errorf("advertise_ip: %w", err)
 		}
 	}
+	codec, err := storeCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.stored = codec
 	a.rec, err = recorder.New(recorder.Config{
 		DataDir:         dataDir,
 		MediaDir:        media.dir,
@@ -236,6 +242,8 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		Encryption:      keys,
 		Tenant:          sourceTenantName(cfg),
 		Decoders:        opt.LiveDecoders,
+		MediaFormat:     mediaFormatBySource(cfg),
+		Encoder:         codec,
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -246,6 +254,11 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
+	}
+	if n, err := a.rec.RecoverStored(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("storage formats left undone by a stop or crash: being made now", "count", n)
 	}
 	if err := a.startUploads(); err != nil {
 		return nil, err

@@ -28,6 +28,9 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder, sealFailu
 		Help: "RTP packets refused because they came from another source than the locked one."}, func() float64 { return float64(rec.PacketsDropped()) }))
 	counter("rtp_packets_unoffered_pt_total", "RTP packets dropped because the SDP did not offer their payload type (not decoded).", func(s recorder.Stats) float64 { return float64(s.PacketsUnofferedPT) })
 	counter("media_timeouts_total", "Legs ended because RTP stopped.", func(s recorder.Stats) float64 { return float64(s.MediaTimeouts) })
+	counter("recordings_stored_compressed_total", "Recordings replaced by their MP3 or Opus file (media_format).", func(s recorder.Stats) float64 { return float64(s.StoredCompressed) })
+	counter("recordings_store_failures_total", "Storage format encodes that failed: the WAV is kept and the encode redone at the next start.", func(s recorder.Stats) float64 { return float64(s.StoredFailed) })
+	gauge("recordings_store_queue", "Finished recordings waiting for (or in) the storage format encoder.", func(s recorder.Stats) float64 { return float64(s.StoredQueued) })
 	counter("srtp_auth_failures_total", "SRTP/SRTCP packets that failed authentication (wrong key), counted when their stream closes.", func(s recorder.Stats) float64 { return float64(s.SRTPAuthFailures) })
 	counter("srtp_failed_streams_total", "Recorded streams whose every packet failed SRTP authentication (failed recording alert).", func(s recorder.Stats) float64 { return float64(s.SRTPFailedStreams) })
 	for _, st := range []store.Status{store.StatusCompleted, store.StatusPartial, store.StatusFailed} {

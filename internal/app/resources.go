@@ -38,7 +38,7 @@ type Options struct {
 	// raw (needs_transcode) and transcoded later by the background queue,
 	// which has them all (tests: a build without a decoder, then one
 	// with it).
-	LiveDecoders func(media.Codec) (mixer.Decoder, error)
+	LiveDecoders func(c media.Codec, rate int) (mixer.Decoder, error)
 }
 
 // Start opens everything and starts serving.

@@ -17,7 +17,6 @@ import (
 	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/media"
-	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/codec"
 	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/recorder/transcode"
@@ -26,26 +25,14 @@ import (
 	"github.com/openrec/openrec/internal/testtool"
 )
 
-// g722Leg: ffmpeg encodes the tone as G.722 (static payload type 9) and
-// sends it as RTP; ffmpeg's decoder gives the reference.
-func g722Leg(t *testing.T, freq float64) codecLeg {
-	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
-	pkts := audiotest.FFmpegRTP(t, ff, freq, 0, codecLegDur, "-ar", "16000", "-ac", "1", "-c:a", "g722", "-payload_type", "9")
-	var stream []byte
-	for _, p := range pkts {
-		stream = append(stream, p[12:]...)
-	}
-	return codecLeg{pt: 9, rtpmap: "G722/8000", freq: freq, pkts: pkts, stored: "G722", ref: ffmpegPCM(t, ff, stream, "-f", "g722")}
-}
-
 // without returns the decoders of this build but name's: a recorder built
 // without that decoder (a default build meeting G.729).
-func without(name string) func(media.Codec) (mixer.Decoder, error) {
-	return func(c media.Codec) (mixer.Decoder, error) {
+func without(name string) func(media.Codec, int) (mixer.Decoder, error) {
+	return func(c media.Codec, rate int) (mixer.Decoder, error) {
 		if c.Name == name {
 			return nil, fmt.Errorf("%w: %s left out of this recorder", codec.ErrUnsupported, name)
 		}
-		return codec.NewDecoder(c)
+		return codec.NewDecoderRate(c, rate)
 	}
 }
 
@@ -78,8 +65,9 @@ func recordRaw(t *testing.T, a *app.App, siprec bool, legs []codecLeg) store.Rec
 // (here G.722, left out of the live decoders as G.729 is out of a default
 // build) is stored raw with needs_transcode; serve's background queue,
 // which has the decoder, transcodes it: the stored file then matches
-// ffmpeg's reference decode on the G.722 channel (tone, level, length),
-// keeps the G.711 channel as recorded, both aligned within 20 ms; the row,
+// ffmpeg's reference decode on the G.722 channel (tone, level, length, at
+// 16 kHz: a G.722 call is a wideband recording), keeps the G.711 channel
+// as recorded, both aligned within 20 ms; the row,
 // the API (transcode job, events), /metrics and the manifest follow.
 func TestRawRecordingIsTranscodedInTheBackground(t *testing.T) {
 	for _, tc := range []struct {
@@ -122,7 +110,10 @@ func TestRawRecordingIsTranscodedInTheBackground(t *testing.T) {
 				t.Errorf("seal check after transcoding: %v", probs)
 			}
 			f := checkTones(t, got.MediaPath, []float64{legs[0].freq, legs[1].freq}, codecLegDur)
-			checkAgainstReference(t, f, legs)
+			if f.SampleRate != 16000 {
+				t.Fatalf("a call with a G.722 leg is stored at %d Hz, want 16000", f.SampleRate)
+			}
+			checkWideChannels(t, f, legs) // G.722 makes it a 16 kHz recording
 
 			// The API shows the job done; /metrics counts it.
 			addUser(t, a, "root", "admin", "")

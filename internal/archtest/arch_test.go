@@ -68,13 +68,14 @@ var allow = map[string]rule{
 	"internal/media":                  {},
 	"internal/media/g711":             {},
 	"internal/media/dtmf":             {},
-	"internal/media/codec":            {internal: []string{"internal/media"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
+	"internal/media/resample":         {},
+	"internal/media/codec":            {internal: []string{"internal/media", "internal/media/resample"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
 	"internal/media/codec/spandspref": {}, // test reference only (cgo spandsp, build tag spandsp)
 	"internal/media/audiotest":        {},
 	"internal/media/live":             {},
 	"internal/media/wav":              {internal: []string{"internal/media/g711"}},
 	"internal/media/mediaconv":        {internal: []string{"internal/media/wav", "internal/media/g711"}},
-	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711"}},
+	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711", "internal/media/resample"}},
 	"internal/media/rtpin":            {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
 	"internal/media/rawrecv":          {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
 
@@ -107,7 +108,7 @@ var allow = map[string]rule{
 	"internal/store/s3media": {internal: []string{"internal/store", "internal/store/mediastore"}, external: []string{awsSDK, "github.com/aws/smithy-go"}},
 
 	// Sessions → recordings.
-	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
+	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
@@ -166,7 +167,7 @@ var allow = map[string]rule{
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
-		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
+		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/mediaconv", "internal/media/rawrecv", "internal/media/resample", "internal/media/wav", "internal/sim", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }

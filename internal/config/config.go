@@ -30,12 +30,20 @@ type Serve struct {
 	// DataGroup, if set (a group name or id), makes finished recordings
 	// readable by that group: media dirs 0750 and recording files 0640,
 	// group-owned; the database, keys and caches stay 0600/0700.
-	DataGroup       string        `yaml:"data_group"`
-	RTPPorts        string        `yaml:"rtp_ports"`        // LOW-HIGH
-	RTPIP           string        `yaml:"rtp_ip"`           // bind address for RTP sockets
-	AdvertiseIP     string        `yaml:"advertise_ip"`     // address put in SDP answers and Contact
-	MaxCalls        int           `yaml:"max_calls"`        // concurrent calls (a call = its legs)
-	StorageFormat   string        `yaml:"storage_format"`   // ulaw | alaw | pcm16
+	DataGroup     string `yaml:"data_group"`
+	RTPPorts      string `yaml:"rtp_ports"`      // LOW-HIGH
+	RTPIP         string `yaml:"rtp_ip"`         // bind address for RTP sockets
+	AdvertiseIP   string `yaml:"advertise_ip"`   // address put in SDP answers and Contact
+	MaxCalls      int    `yaml:"max_calls"`      // concurrent calls (a call = its legs)
+	StorageFormat string `yaml:"storage_format"` // ulaw | alaw | pcm16 (the WAV's samples while recording)
+	// MediaFormat is the form a finished recording is kept in: wav (the
+	// file written while recording), or mp3 / opus (Opus in Ogg) made from
+	// it by ffmpeg when the recording ends, the WAV kept until the
+	// compressed file is complete. MediaBitrate in kbit/s (0 = default:
+	// mp3 8 mono / 16 stereo, opus 24). Per tenant in tenants (sessions
+	// whose tenant is known when they arrive).
+	MediaFormat     string        `yaml:"media_format"`
+	MediaBitrate    int           `yaml:"media_bitrate"`
 	MediaTimeout    time.Duration `yaml:"media_timeout"`    // no RTP for this long on an active leg ends it
 	SessionMinSE    time.Duration `yaml:"session_min_se"`   // RFC 4028 Min-SE: smaller Session-Expires get 422
 	LegWindow       time.Duration `yaml:"leg_window"`       // wait for the second MSR leg
@@ -237,7 +245,9 @@ type Tenant struct {
 	RecordDest2        string       `yaml:"record_dest2"`
 	ConsentAudioSrc    string       `yaml:"consent_audiosrc"`
 	ConsentToneSilence string       `yaml:"consent_tone_silence"`
-	DTMF               string       `yaml:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
+	DTMF               string       `yaml:"dtmf"`          // keep | mask | mask-and-drop-events ("" = the default dtmf)
+	MediaFormat        string       `yaml:"media_format"`  // wav | mp3 | opus ("" = the default media_format)
+	MediaBitrate       int          `yaml:"media_bitrate"` // kbit/s (0 = the default media_bitrate)
 	// Screen: the tenant's recordings ask for screen recording (nil = the
 	// default screen setting).
 	Screen          *bool  `yaml:"screen"`
@@ -273,7 +283,8 @@ func (t Tenant) Overrides() bool {
 		u.ClientName != "" || u.Password != "" || u.DNInclude != "" || u.DNExclude != "" ||
 		u.UserDataKeys != "" || u.MessageDataKeys != "" || u.ExtensionDataKeys != "" || u.AgentDataKeys != "" ||
 		u.FullNameOrder != "" || u.FullNameDelimiter != "" || u.RecordGeo != "" || u.RecordDest != "" ||
-		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != "" || u.Screen != nil || u.ScreenNotifyKey != ""
+		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != "" || u.Screen != nil || u.ScreenNotifyKey != "" ||
+		u.MediaFormat != "" || u.MediaBitrate != 0
 }
 
 // NotifyTenant is one tenant's Notification of Recording setting.
@@ -328,6 +339,7 @@ func Defaults() Serve {
 		MaxCalls:                500,
 		GIM:                     GIMLookup,
 		StorageFormat:           "ulaw",
+		MediaFormat:             "wav",
 		MediaTimeout:            30 * time.Second,
 		SessionMinSE:            90 * time.Second,
 		LegWindow:               10 * time.Second,
@@ -389,6 +401,8 @@ var flagKeys = map[string]string{
 	"advertise-ip":                 "advertise_ip",
 	"max-calls":                    "max_calls",
 	"storage-format":               "storage_format",
+	"media-format":                 "media_format",
+	"media-bitrate":                "media_bitrate",
 	"media-timeout":                "media_timeout",
 	"session-min-se":               "session_min_se",
 	"leg-window":                   "leg_window",
@@ -501,6 +515,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("advertise-ip", d.AdvertiseIP, "address put in SDP answers (default: the SIP listen address, or the local address facing the peer)")
 	fs.Int("max-calls", d.MaxCalls, "concurrent calls; above it new calls get 503")
 	fs.String("storage-format", d.StorageFormat, "WAV storage format: ulaw, alaw or pcm16")
+	fs.String("media-format", d.MediaFormat, "form finished recordings are kept in: wav, mp3 or opus (Opus in Ogg; mp3 and opus need ffmpeg); per tenant: media_format under tenants: in the config file")
+	fs.Int("media-bitrate", d.MediaBitrate, "kbit/s of media_format mp3 (8 mono, 16 or 32 stereo) or opus (16-32); 0 = default (mp3 8 mono / 16 stereo, opus 24)")
 	fs.Duration("media-timeout", d.MediaTimeout, "end a leg after this long without RTP while active")
 	fs.Duration("session-min-se", d.SessionMinSE, "smallest SIP session interval accepted (RFC 4028 Min-SE, at least 90s)")
 	fs.Duration("leg-window", d.LegWindow, "how long to wait for the second MSR leg before flagging the call partial")
@@ -532,7 +548,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int64("screen-max-bytes", d.ScreenMaxBytes, "largest screen video accepted per recording, in bytes (413 above)")
 	fs.Duration("screen-timeout", d.ScreenTimeout, "a recording that asked for screen recording and got no screen data this long after its start raises a failed-recording alert")
 	fs.String("screen-notify-key", d.ScreenNotifyKey, "attached-data key of the Notification of Recording for video: yes when the screen video arrives, no when it does not in time (\"\" = none; per tenant: screen_notify_key)")
-	fs.String("ffmpeg", d.FFmpeg, "ffmpeg binary for muxed downloads of screen video and audio (default: ffmpeg on PATH)")
+	fs.String("ffmpeg", d.FFmpeg, "ffmpeg binary: media_format mp3 and opus, reading recordings stored compressed, muxed downloads of screen video and audio (default: ffmpeg on PATH)")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -750,6 +766,12 @@ func (c Serve) Validate() error {
 	if !validDTMF(c.DTMF) || c.DTMF == "" {
 		errs = append(errs, fmt.Errorf("dtmf %q: want mask, mask-and-drop-events or keep", c.DTMF))
 	}
+	if err := validMediaFormat(c.MediaFormat, c.MediaBitrate, c.Encryption.Enabled); err != nil {
+		errs = append(errs, err)
+	}
+	if err := compressedInS3(c); err != nil {
+		errs = append(errs, err)
+	}
 	if c.SIPMaxMediaLines < 1 {
 		errs = append(errs, fmt.Errorf("sip_max_media_lines %d: must be at least 1", c.SIPMaxMediaLines))
 	}
@@ -912,6 +934,12 @@ func (c Serve) Validate() error {
 		if !validDTMF(t.DTMF) {
 			errs = append(errs, fmt.Errorf("%s: dtmf %q: want mask, mask-and-drop-events or keep", place, t.DTMF))
 		}
+		if t.MediaFormat != "" || t.MediaBitrate != 0 {
+			f, kbps := c.TenantMediaFormat(t.Name)
+			if err := validMediaFormat(f, kbps, c.Encryption.Enabled); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", place, err))
+			}
+		}
 	}
 	if c.ConfigFile != "" && c.ConfigURL != "" {
 		errs = append(errs, errors.New("config_file and config_url: set one, not both"))
@@ -959,6 +987,67 @@ func (e Encryption) validate() []error {
 		}
 	}
 	return errs
+}
+
+// compressedInS3 refuses media_format mp3/opus (deployment or tenant)
+// with media in S3: the uploader would race the compression of a finished
+// WAV, and replay from the bucket reads WAV only. Not supported together
+// yet.
+func compressedInS3(c Serve) error {
+	if !strings.HasPrefix(strings.ToLower(c.Media), "s3://") {
+		return nil
+	}
+	formats := []string{c.MediaFormat}
+	for _, t := range c.Tenants {
+		formats = append(formats, t.MediaFormat)
+	}
+	for _, f := range formats {
+		if f := strings.ToLower(f); f == "mp3" || f == "opus" {
+			return fmt.Errorf("media_format %s with media: s3://...: not supported together yet (recordings in S3 are kept as WAV); use media_format wav, or media: file:DIR", f)
+		}
+	}
+	return nil
+}
+
+// validMediaFormat checks a media_format and its media_bitrate.
+func validMediaFormat(format string, kbps int, encrypted bool) error {
+	switch strings.ToLower(format) {
+	case "wav", "":
+		if kbps != 0 {
+			return fmt.Errorf("media_bitrate %d: media_format wav has no bitrate", kbps)
+		}
+		return nil
+	case "mp3":
+		if kbps != 0 && kbps != 8 && kbps != 16 && kbps != 32 {
+			return fmt.Errorf("media_bitrate %d: mp3 is stored at 8 (mono), 16 or 32 kbit/s (0 = default)", kbps)
+		}
+	case "opus":
+		if kbps != 0 && (kbps < 16 || kbps > 32) {
+			return fmt.Errorf("media_bitrate %d: opus is stored at 16-32 kbit/s (0 = default 24)", kbps)
+		}
+	default:
+		return fmt.Errorf("media_format %q: want wav, mp3 or opus", format)
+	}
+	if encrypted {
+		return fmt.Errorf("media_format %s with encryption at rest: not supported (the compressed file would be written in clear); use wav", format)
+	}
+	return nil
+}
+
+// TenantMediaFormat returns the media_format and media_bitrate of the
+// tenant named name: its own where set, else the defaults. A tenant
+// that names its own format without a bitrate gets that format's default.
+func (c Serve) TenantMediaFormat(name string) (string, int) {
+	for _, t := range c.Tenants {
+		if !strings.EqualFold(t.Name, name) || (t.MediaFormat == "" && t.MediaBitrate == 0) {
+			continue
+		}
+		if t.MediaFormat == "" {
+			return c.MediaFormat, t.MediaBitrate
+		}
+		return t.MediaFormat, t.MediaBitrate
+	}
+	return c.MediaFormat, c.MediaBitrate
 }
 
 // validDTMF reports whether s is a dtmf setting ("" = unset).

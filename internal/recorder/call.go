@@ -45,8 +45,12 @@ type call struct {
 	endReason  string
 	paused     bool
 	meta       *siprec.Metadata
-	source     string // SIP source of the first leg
-	tenant     string // whose recipients the files are encrypted to (encryption on)
+	source     string     // SIP source of the first leg
+	tenant     string     // whose recipients the files are encrypted to (encryption on)
+	format     wav.Format // the WAV's sample format (pcm16 when wideband)
+	rate       int        // the WAV's sample rate: 8000, or 16000 with a wideband leg
+	storeFmt   string     // storage format made when it ends (compress.go)
+	storeKbps  int
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -270,23 +274,24 @@ func (r *Recorder) forgetCall(c *call) {
 func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf mixer.DTMFMode, now time.Time) error {
 	mcfg := mixer.Config{
 		Channels:      rec.Channels,
-		Format:        mixerFormat(r.cfg.Format),
-		SampleRate:    8000,
+		Format:        mixerFormat(c.format),
+		SampleRate:    c.rate,
 		Start:         now,
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
 		DTMF:          dtmf,
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-		Decoders:      r.cfg.Decoders,
 	}
-	if mcfg.Decoders == nil {
-		mcfg.Decoders = func(cd media.Codec) (mixer.Decoder, error) {
-			d, err := codec.NewDecoder(cd)
-			if err != nil {
-				return nil, err
-			}
-			return d, nil
+	decoders := r.cfg.Decoders
+	if decoders == nil {
+		decoders = func(cd media.Codec, rate int) (mixer.Decoder, error) { return codec.NewDecoderRate(cd, rate) }
+	}
+	mcfg.Decoders = func(cd media.Codec) (mixer.Decoder, error) {
+		d, err := decoders(cd, c.rate)
+		if err != nil {
+			return nil, err
 		}
+		return d, nil
 	}
 	if r.hub != nil {
 		c.tap = r.hub.Open(rec.ID)
@@ -368,7 +373,16 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	if r.encrypts() {
 		c.tenant = r.recipientTenant(rec, inv.Source, now)
 	}
-	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
+	c.format, c.rate = r.cfg.Format, codec.Rate
+	if wideband(inv.SDP) {
+		// A wideband leg: 16 kHz PCM16, the narrowband legs upsampled.
+		c.format, c.rate = wav.FormatPCM16, codec.WideRate
+	}
+	rec.Format, rec.SampleRate = c.format.String(), c.rate
+	if err := r.planStored(c, rec.MediaPath, inv.Source); err != nil {
+		return errf("create media file: %w", err)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels, c.format, c.rate)
 	if err != nil {
 		return errf("create media file: %w", err)
 	}
@@ -403,12 +417,32 @@ func (r *Recorder) tenantOf(source string) string {
 // createMedia creates the media file of a new recording: a plaintext WAV,
 // or with encryption on a WAV encrypted to the recipients of tenant (an
 // error, never plaintext, when that tenant has none).
-func (r *Recorder) createMedia(path, tenant string, channels int) (mediaWriter, error) {
+func (r *Recorder) createMedia(path, tenant string, channels int, f wav.Format, rate int) (mediaWriter, error) {
 	keys := r.enc.Load()
 	if !keys.Encrypts() {
-		return wav.Create(path, r.cfg.Format, channels, 8000)
+		return wav.Create(path, f, channels, rate)
 	}
-	return createCryptWAV(path, keys, tenant, r.cfg.Format, channels, 8000)
+	return createCryptWAV(path, keys, tenant, f, channels, rate)
+}
+
+// wideband reports whether an offer has a recordable audio stream whose
+// chosen codec (the one the answer names) is wideband: the recording is
+// then stored at 16 kHz. The rate is fixed when the file is created: a
+// wideband codec arriving later (a second MSR leg, a re-INVITE) is decoded
+// to the file's rate.
+func wideband(s *sdpoa.Session) bool {
+	if s == nil {
+		return false
+	}
+	for _, m := range s.Media {
+		if !m.Recordable() {
+			continue
+		}
+		if c, ok := sdpoa.ChooseCodec(m, decodable); ok && codec.Wideband(c.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // openRaw opens the sidecar for payloads the mixer cannot decode.

@@ -80,14 +80,20 @@ type Config struct {
 	// while running by SetEncryption (SIGHUP).
 	Encryption *mediacrypt.Keys
 	// Decoders makes the decoder of a codec other than G.711 while
-	// recording; nil means every decoder of this build (codec.NewDecoder).
-	// A codec it refuses is kept raw (needs_transcode) for
-	// internal/recorder/transcode.
-	Decoders func(media.Codec) (mixer.Decoder, error)
+	// recording, rendering rate (8000, or 16000 in a wideband recording);
+	// nil means every decoder of this build (codec.NewDecoderRate). A codec
+	// it refuses is kept raw (needs_transcode) for internal/recorder/transcode.
+	Decoders func(c media.Codec, rate int) (mixer.Decoder, error)
 
 	Tenant func(source string) string
-	Now    func() time.Time
-	Logger *slog.Logger
+	// MediaFormat gives the storage format (mediaconv.StoreWAV, StoreMP3,
+	// StoreOpus) and bitrate (kbit/s, 0 = default) of the recording of a
+	// session from a SIP source ("" source: the deployment's); nil, or no
+	// Encoder, keeps every recording as WAV. See compress.go.
+	MediaFormat func(source string) (format string, kbps int)
+	Encoder     Encoder
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
@@ -114,6 +120,7 @@ type Recorder struct {
 	enc atomic.Pointer[mediacrypt.Keys] // Config.Encryption, replaced by SetEncryption
 
 	stats counters
+	comp  *compressor // storage formats made when recordings end
 
 	wg        sync.WaitGroup
 	hangups   sync.WaitGroup // BYEs sent by endLeg
@@ -130,6 +137,8 @@ type counters struct {
 	packetsUnoffered atomic.Uint64 // packets of a payload type not offered, receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
+	storedOK         atomic.Uint64 // recordings swapped to their storage format
+	storedFailed     atomic.Uint64 // storage format attempts that failed (the WAV kept)
 
 	srtpAuthFailures  atomic.Uint64 // packets of closed streams that failed SRTP authentication
 	srtpFailedStreams atomic.Uint64 // streams whose every packet failed SRTP authentication
@@ -173,6 +182,7 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		legs:  map[string]*leg{},
 		stop:  make(chan struct{}),
 	}
+	r.comp = newCompressor(r, compressWorkers())
 	r.enc.Store(cfg.Encryption)
 	return r, nil
 }
@@ -220,6 +230,13 @@ type Stats struct {
 	// PacketsUnofferedPT counts RTP packets dropped because the SDP did not
 	// offer their payload type (open and closed receivers).
 	PacketsUnofferedPT uint64
+
+	// StoredCompressed counts recordings replaced by their MP3 or Opus
+	// file (media_format); StoredFailed the attempts that failed (the
+	// WAV is kept, retried at the next start); StoredQueued the
+	// recordings waiting for (or in) the encoder.
+	StoredCompressed, StoredFailed uint64
+	StoredQueued                   int
 }
 
 // Stats returns current counters.
@@ -245,6 +262,8 @@ func (r *Recorder) Stats() Stats {
 	s.Legs = r.stats.legsTotal.Load()
 	s.PacketsReceived = pkts + r.stats.packetsClosed.Load()
 	s.MediaTimeouts = r.stats.mediaTimeouts.Load()
+	s.StoredCompressed, s.StoredFailed = r.stats.storedOK.Load(), r.stats.storedFailed.Load()
+	s.StoredQueued = r.comp.queued()
 	s.SRTPAuthFailures = r.stats.srtpAuthFailures.Load()
 	s.SRTPFailedStreams = r.stats.srtpFailedStreams.Load()
 	s.PortsInUse = r.cfg.Ports.InUse()

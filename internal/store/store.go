@@ -76,10 +76,11 @@ type Recording struct {
 	EndedAt    time.Time // zero while recording
 	DurationMS int64
 
-	Channels  int
-	Codecs    []string // negotiated encoding names, e.g. PCMU, PCMA
-	Format    string   // storage format of the samples: ulaw | alaw | pcm16
-	MediaPath string
+	Channels   int
+	Codecs     []string // negotiated encoding names, e.g. PCMU, PCMA
+	Format     string   // storage format of the samples: ulaw | alaw | pcm16
+	SampleRate int      // Hz: 16000 for a wideband call; 0 (unset) and 8000 mean 8000 (Rate)
+	MediaPath  string
 	// MediaObject is where the media lives when it left the local spool:
 	// "s3://BUCKET/KEY" of the media object (its sidecars share the key
 	// prefix); "" = on local disk at MediaPath. Only SetMediaObject writes it
@@ -119,6 +120,14 @@ type Recording struct {
 	// on every create and update.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Rate is the recording's sample rate in Hz (8000 when SampleRate is unset).
+func (r *Recording) Rate() int {
+	if r.SampleRate <= 0 {
+		return 8000
+	}
+	return r.SampleRate
 }
 
 // Retention is the keep/delete state of a recording.

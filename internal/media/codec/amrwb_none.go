@@ -14,6 +14,6 @@ import (
 // are recorded raw and flagged needs_transcode.
 const AMRWBBuild = ""
 
-func newAMRWB(media.Codec) (Decoder, error) {
+func newAMRWB(media.Codec, int) (Decoder, error) {
 	return nil, fmt.Errorf("%w: AMR-WB (build with -tags amrwb and libopencore-amrwb-dev)", ErrUnsupported)
 }

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/resample"
 )
 
 // AMRWBBuild says whether this build decodes AMR-WB: with the amrwb build
@@ -23,7 +24,8 @@ import (
 const AMRWBBuild = "opencore-amrwb (cgo, Apache-2.0)"
 
 // amrwbDecoder decodes AMR-WB (RFC 4867, 16000 Hz clock): each frame is
-// 20 ms at 16 kHz, brought to 8 kHz by the halver.
+// 20 ms at 16 kHz, kept for a wideband recording, else brought to 8 kHz
+// by the halver.
 type amrwbDecoder struct {
 	st     unsafe.Pointer
 	format amrwbFormat
@@ -32,13 +34,14 @@ type amrwbDecoder struct {
 	in     *C.uchar // one storage-format frame, C memory (cgo may not keep Go pointers)
 	out    [320]C.short
 	wide   []int16
-	half   halver
+	keep   bool // render 16 kHz (a wideband recording)
+	half   resample.Halver
 }
 
 // amrwbMaxFrame is the largest storage-format frame: header + 477 bits.
 const amrwbMaxFrame = 1 + (477+7)/8
 
-func newAMRWB(c media.Codec) (Decoder, error) {
+func newAMRWB(c media.Codec, rate int) (Decoder, error) {
 	f, err := parseAMRWBFmtp(c.Fmtp)
 	if err != nil {
 		return nil, err
@@ -48,7 +51,7 @@ func newAMRWB(c media.Codec) (Decoder, error) {
 		return nil, fmt.Errorf("%w: opencore-amrwb decoder init failed", ErrUnsupported)
 	}
 	in := (*C.uchar)(C.calloc(amrwbMaxFrame, 1))
-	d := &amrwbDecoder{st: st, format: f, in: in, wide: make([]int16, 0, 320)}
+	d := &amrwbDecoder{st: st, format: f, in: in, wide: make([]int16, 0, 320), keep: rate == WideRate}
 	runtime.AddCleanup(d, func(p [2]unsafe.Pointer) { C.D_IF_exit(p[0]); C.free(p[1]) }, [2]unsafe.Pointer{st, unsafe.Pointer(in)})
 	return d, nil
 }
@@ -77,7 +80,11 @@ func (d *amrwbDecoder) Decode(payload []byte, dst []int16) ([]int16, error) {
 		for _, v := range d.out {
 			d.wide = append(d.wide, int16(v))
 		}
-		dst = d.half.process(d.wide, dst)
+		if d.keep {
+			dst = append(dst, d.wide...)
+		} else {
+			dst = d.half.Halve(d.wide, dst)
+		}
 	}
 	runtime.KeepAlive(d)
 	return dst, nil

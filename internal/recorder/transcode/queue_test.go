@@ -158,11 +158,11 @@ func TestQueueWaitsForADecoderAndFailsWhatCannotWork(t *testing.T) {
 	if err := db.CreateRecording(ctx, &gone); err != nil {
 		t.Fatal(err)
 	}
-	noG722 := func(c media.Codec) (mixer.Decoder, error) {
+	noG722 := func(c media.Codec, rate int) (mixer.Decoder, error) {
 		if c.Name == "G722" {
 			return nil, fmt.Errorf("%w: not in this build", codec.ErrUnsupported)
 		}
-		return codec.NewDecoder(c)
+		return codec.NewDecoderRate(c, rate)
 	}
 	old := transcode.NewQueue(db, transcode.New(transcode.Config{DataDir: dir, Decoders: noG722}), transcode.QueueConfig{Poll: 20 * time.Millisecond})
 	old.Start()

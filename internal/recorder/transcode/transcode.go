@@ -78,9 +78,10 @@ func Journal(media string) string { return mediastore.TranscodeJournal(media) }
 type Config struct {
 	// DataDir resolves relative media paths (mediastore.Locate).
 	DataDir string
-	// Decoders makes the decoder of a codec; nil means codec.NewDecoder
-	// (what this build decodes).
-	Decoders func(media.Codec) (mixer.Decoder, error)
+	// Decoders makes the decoder of a codec rendering rate (the stored
+	// file's: 8000, or 16000 for a wideband recording); nil means
+	// codec.NewDecoderRate (what this build decodes).
+	Decoders func(c media.Codec, rate int) (mixer.Decoder, error)
 	// DTMF is the key tone treatment of a recording's replayed audio
 	// (nil: keep), as the live path would have applied it.
 	DTMF func(*store.Recording) mixer.DTMFMode
@@ -102,8 +103,8 @@ type Transcoder struct {
 // New returns a Transcoder.
 func New(cfg Config) *Transcoder {
 	if cfg.Decoders == nil {
-		cfg.Decoders = func(c media.Codec) (mixer.Decoder, error) {
-			d, err := codec.NewDecoder(c)
+		cfg.Decoders = func(c media.Codec, rate int) (mixer.Decoder, error) {
+			d, err := codec.NewDecoderRate(c, rate)
 			if err != nil {
 				return nil, err
 			}
@@ -241,8 +242,9 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 		return nil, fmt.Errorf("%w: %s: %v", ErrPermanent, path, err)
 	}
 	fm := chunks.Fmt
-	if fm.SampleRate != 8000 || fm.Channels < 1 || fm.Channels > mixer.MaxChannels {
-		return nil, fmt.Errorf("%w: %s: %d channels at %d Hz (the mixer replays 8000 Hz)", ErrPermanent, path, fm.Channels, fm.SampleRate)
+	rate := int64(fm.SampleRate)
+	if rate != codec.Rate && rate != codec.WideRate || fm.Channels < 1 || fm.Channels > mixer.MaxChannels {
+		return nil, fmt.Errorf("%w: %s: %d channels at %d Hz (the mixer replays 8000 or 16000 Hz)", ErrPermanent, path, fm.Channels, fm.SampleRate)
 	}
 	dataLen := st.Size() - chunks.DataOffset
 	if chunks.DataSize != wav.SizeUnknown {
@@ -269,7 +271,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 				missing = append(missing, fmt.Sprintf("ch%d %s (not in the SDP)", rc.ch, n))
 				continue
 			}
-			if _, err := t.cfg.Decoders(c); err != nil {
+			if _, err := t.cfg.Decoders(c, int(rate)); err != nil {
 				missing = append(missing, fmt.Sprintf("ch%d %s: %v", rc.ch, n, err))
 			}
 		}
@@ -291,7 +293,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	if t.cfg.DTMF != nil {
 		dtmf = t.cfg.DTMF(rec)
 	}
-	replayed, events, err := t.replay(ctx, rec, mixer.Format(fm.Format), fm.Channels, frames, raws, dtmf, tmp)
+	replayed, events, err := t.replay(ctx, rec, mixer.Format(fm.Format), int(rate), fm.Channels, frames, raws, dtmf, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +306,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	for _, rc := range raws {
 		rawChs[rc.ch] = true
 	}
-	res := store.TranscodeResult{DurationMS: out * 1000 / 8000, StatusReason: clearNote(rec.StatusReason)}
+	res := store.TranscodeResult{DurationMS: out * 1000 / rate, StatusReason: clearNote(rec.StatusReason)}
 	res.Codecs = slices.Clone(rec.Codecs)
 	decoded := map[int][]string{}
 	for _, rc := range raws {
@@ -329,7 +331,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	res.Events = evs
 	merge := merger{format: wav.Format(fm.Format), channels: fm.Channels, raw: rawChs, segs: segs}
 	err = mediastore.WriteFile(path, mediastore.Options{Perm: st.Mode().Perm()}, func(nf *os.File) error {
-		w, err := wav.NewWith(nf, wav.Format(fm.Format), fm.Channels, 8000)
+		w, err := wav.NewWith(nf, wav.Format(fm.Format), fm.Channels, int(rate))
 		if err != nil {
 			return err
 		}
@@ -367,7 +369,7 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	if err := t.reseal(rec, path, res); err != nil {
 		t.log.Error("transcoded recording's manifest not written", "recording_id", rec.ID, "error", err)
 	}
-	return &Outcome{RecordingID: rec.ID, Result: res, Decoded: decoded, Seconds: float64(out) / 8000}, nil
+	return &Outcome{RecordingID: rec.ID, Result: res, Decoded: decoded, Seconds: float64(out) / float64(rate)}, nil
 }
 
 // reseal writes the signed manifest again for the new media, when the
@@ -485,7 +487,7 @@ func (s frameSink) Sync() error                 { return nil }
 // replay hands every record to a mixer at its arrival time and writes the
 // mixer's frames to tmp. It returns how many frames were written and the
 // mixer's events.
-func (t *Transcoder) replay(ctx context.Context, rec *store.Recording, f mixer.Format, channels int, frames int64,
+func (t *Transcoder) replay(ctx context.Context, rec *store.Recording, f mixer.Format, rate, channels int, frames int64,
 	raws []rawChannel, dtmf mixer.DTMFMode, tmp *os.File) (int64, []mixer.Event, error) {
 	start := rec.StartedAt
 	if start.IsZero() {
@@ -493,8 +495,8 @@ func (t *Transcoder) replay(ctx context.Context, rec *store.Recording, f mixer.F
 	}
 	bw := bufio.NewWriterSize(tmp, 64<<10)
 	mix, err := mixer.New(mixer.Config{
-		Channels: channels, Format: f, SampleRate: 8000, Start: start, Logger: t.log, DTMF: dtmf,
-		Decoders: t.cfg.Decoders,
+		Channels: channels, Format: f, SampleRate: rate, Start: start, Logger: t.log, DTMF: dtmf,
+		Decoders: func(c media.Codec) (mixer.Decoder, error) { return t.cfg.Decoders(c, rate) },
 	}, frameSink{bw})
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: mixer: %v", ErrPermanent, err)
@@ -533,7 +535,7 @@ func (t *Transcoder) replay(ctx context.Context, rec *store.Recording, f mixer.F
 			PayloadType: r.rec.PayloadType, Payload: r.rec.Payload, Arrival: at}
 		mix.Track(r.ch).HandleRTP(&pkt)
 	}
-	end := start.Add(time.Duration(frames) * time.Second / 8000)
+	end := start.Add(time.Duration(frames) * time.Second / time.Duration(rate))
 	if err := mix.Close(end); err != nil {
 		return 0, nil, fmt.Errorf("transcode: replay: %w", err)
 	}

@@ -265,11 +265,11 @@ func TestTranscodeRestartsAfterACrashBeforeTheRename(t *testing.T) {
 func TestTranscodeRefuses(t *testing.T) {
 	dir := t.TempDir()
 	fx := newFixture(t, dir)
-	noG722 := func(c media.Codec) (mixer.Decoder, error) {
+	noG722 := func(c media.Codec, rate int) (mixer.Decoder, error) {
 		if c.Name == "G722" {
 			return nil, fmt.Errorf("%w: G722 left out", codec.ErrUnsupported)
 		}
-		return codec.NewDecoder(c)
+		return codec.NewDecoderRate(c, rate)
 	}
 	for _, tc := range []struct {
 		name string

@@ -7,6 +7,10 @@
 //
 //	<id>.wav           the media (plain, or age-encrypted by mediacrypt)
 //	<id>.wav.part      the media while it is being written
+//	<id>.mp3, <id>.opus the media stored compressed (media_format); the WAV
+//	                   is removed once the row names it
+//	<id>.mp3.part      the compressed file being made, or (empty) the
+//	                   marker that it is to be made (also .opus.part)
 //	<id>.wav.rewrap    a key rotation's journal (mediacrypt)
 //	<id>.chN.rtpraw    payloads of channel N the mixer could not decode
 //	<id>.sdp           the negotiated SDP
@@ -18,7 +22,8 @@
 //
 // and the server's MP3 cache (<data-dir>/cache/mp3) names its entries
 // "<id>-<sha256 prefix>.<variant>.mp3" (".mp3.age" when encrypted), so a
-// recording's cached copies are found by its id.
+// recording's cached copies are found by its id; a compressed recording's
+// decoded WAV is cached as <data-dir>/cache/pcm/<id>-<sha256>.wav.
 //
 // WriteFile is the one atomic writer: temporary file in the target's
 // directory, fsync, rename, directory fsync.

@@ -125,6 +125,15 @@ func Locate(r *store.Recording, dataDir string) (path string, inProgress bool, e
 	return "", false, fmt.Errorf("%w: none of %s exists", store.ErrNoMedia, strings.Join(tried, ", "))
 }
 
+// StoredExts are the extensions a recording's media file has in each
+// storage format (media_format): WAV while recording, and MP3 or Opus
+// (in Ogg) once compressed.
+var StoredExts = []string{Ext, ".mp3", ".opus"}
+
+// PCMCacheDir is where the API keeps the decoded WAV of a recording stored
+// compressed, "<id>-<sha256>.wav" (relative to the data dir).
+var PCMCacheDir = filepath.Join("cache", "pcm")
+
 // DeletingSuffix marks a file set aside by a deletion under way.
 const DeletingSuffix = ".deleting"
 
@@ -138,7 +147,8 @@ func Files(r *store.Recording, dataDir string) []string {
 	var mp3s []string
 	if dataDir != "" && r.ID != "" && !strings.ContainsAny(r.ID, `*?[\/`) {
 		all, _ := filepath.Glob(filepath.Join(dataDir, MP3CacheDir, r.ID+"-*"))
-		for _, p := range all {
+		pcm, _ := filepath.Glob(filepath.Join(dataDir, PCMCacheDir, r.ID+"-*"))
+		for _, p := range append(all, pcm...) {
 			if !strings.HasSuffix(p, DeletingSuffix) { // a copy, re-encoded at will: never put back
 				mp3s = append(mp3s, p)
 			}
@@ -154,6 +164,13 @@ func Files(r *store.Recording, dataDir string) []string {
 		}
 	}
 	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix, TranscodeJournal(p), Screen(p), Part(Screen(p))}
+	// The media in its other storage formats (a WAV being compressed, a
+	// compression's .part, a leftover of either).
+	for _, ext := range StoredExts {
+		if o := base(p) + ext; o != p {
+			files = append(files, o, Part(o))
+		}
+	}
 	return append(append(files, Raws(p)...), mp3s...)
 }
 

@@ -55,10 +55,24 @@ func TestFiles(t *testing.T) {
 		t.Errorf("MP3Key = %s", k)
 	}
 	got := mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.wav")}, dir)
-	want := []string{m, m + ".part", filepath.Join(dir, "media", "R1.sdp"), filepath.Join(dir, "media", "R1.manifest.json"),
-		m + ".rewrap", filepath.Join(dir, "media", "R1.transcode.json"), filepath.Join(dir, "media", "R1.screen.webm"), filepath.Join(dir, "media", "R1.screen.webm.part"), mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
+	b := filepath.Join(dir, "media", "R1")
+	want := []string{m, m + ".part", b + ".sdp", b + ".manifest.json",
+		m + ".rewrap", b + ".transcode.json", b + ".screen.webm", b + ".screen.webm.part", b + ".mp3", b + ".mp3.part", b + ".opus", b + ".opus.part",
+		mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
 	if !slices.Equal(got, want) {
 		t.Errorf("Files =\n%q\nwant\n%q", got, want)
+	}
+	// Stored compressed (media_format): the WAV it was made from, and the
+	// decoded WAV the API cached, are the recording's files too.
+	pcm := filepath.Join(dir, mediastore.PCMCacheDir, "R1-ab.wav")
+	os.MkdirAll(filepath.Dir(pcm), 0o700)
+	os.WriteFile(pcm, nil, 0o600)
+	got = mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.opus")}, dir)
+	want = []string{b + ".opus", b + ".opus.part", b + ".sdp", b + ".manifest.json", b + ".opus.rewrap",
+		m, m + ".part", b + ".mp3", b + ".mp3.part", mediastore.Raw(m, 0), mediastore.Raw(m, 1),
+		filepath.Join(cache, "R1-ab.all.8k.mp3"), pcm}
+	if !slices.Equal(got, want) {
+		t.Errorf("Files of an Opus recording =\n%q\nwant\n%q", got, want)
 	}
 }
 

@@ -182,12 +182,12 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 	err = db.inTx(ctx, func(tx cleanTx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO recordings (`+recordingColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-			$21, $22, $23, $24, $25, $26, $27, $28)`,
+			$21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
 			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
 			r.MetadataProblem, r.Correlation, string(r.Retention), nullTime(r.KeepUntil), r.RetentionReason,
-			formatTime(created), formatTime(created), "") // media_object: only SetMediaObject writes it
+			formatTime(created), formatTime(created), "", r.SampleRate) // media_object: only SetMediaObject writes it
 		if err != nil {
 			if isCode(err, codeUniqueViolation, "recordings_pkey") {
 				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
@@ -239,12 +239,12 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 			mode = $1, status = $2, status_reason = $3, call_uuid = $4, record_id = $5, siprec_session_id = $6,
 			recorded_dn = $7, other_dn = $8, started_at = $9, ended_at = $10, duration_ms = $11, channels = $12,
 			codecs = $13, format = $14, media_path = $15, size_bytes = $16, sha256 = $17, needs_transcode = $18,
-			metadata = $19, metadata_problem = $20, correlation = $21, updated_at = $22
+			metadata = $19, metadata_problem = $20, correlation = $21, updated_at = $22, sample_rate = $24
 			WHERE id = $23 RETURNING created_at, retention, keep_until, retention_reason, media_object`,
 			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
 			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
-			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created, &retention, &keepUntil, &reason, &mediaObject)
+			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID, r.SampleRate).Scan(&created, &retention, &keepUntil, &reason, &mediaObject)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
 		}

@@ -182,13 +182,13 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 			id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 			recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 			format, media_path, size_bytes, sha256, needs_transcode, metadata,
-			metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at, sample_rate)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
 			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
 			r.MetadataProblem, r.Correlation, string(r.Retention), nullTime(r.KeepUntil), r.RetentionReason,
-			formatTime(created), formatTime(created))
+			formatTime(created), formatTime(created), r.SampleRate)
 		if err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
@@ -233,12 +233,12 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 			mode = ?, status = ?, status_reason = ?, call_uuid = ?, record_id = ?, siprec_session_id = ?,
 			recorded_dn = ?, other_dn = ?, started_at = ?, ended_at = ?, duration_ms = ?, channels = ?,
 			codecs = ?, format = ?, media_path = ?, size_bytes = ?, sha256 = ?, needs_transcode = ?,
-			metadata = ?, metadata_problem = ?, correlation = ?, updated_at = ?
+			metadata = ?, metadata_problem = ?, correlation = ?, updated_at = ?, sample_rate = ?
 			WHERE id = ? RETURNING created_at, retention, keep_until, retention_reason, media_object`,
 			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
 			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
-			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created, &retention, &keepUntil, &reason, &mediaObject)
+			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.SampleRate, r.ID).Scan(&created, &retention, &keepUntil, &reason, &mediaObject)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
 		}

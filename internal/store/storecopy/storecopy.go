@@ -105,7 +105,7 @@ var tables = []table{
 	{name: "recordings", key: []string{"id"}, cols: append(append(cols("id", "mode", "status", "status_reason", "call_uuid", "record_id", "siprec_session_id",
 		"recorded_dn", "other_dn", "started_at", "ended_at", "duration_ms", "channels", "codecs",
 		"format", "media_path", "size_bytes", "sha256"), column{"needs_transcode", true}), cols("metadata",
-		"metadata_problem", "correlation", "retention", "keep_until", "retention_reason", "created_at", "updated_at", "media_object")...)},
+		"metadata_problem", "correlation", "retention", "keep_until", "retention_reason", "created_at", "updated_at", "media_object", "sample_rate")...)},
 	{name: "sip_call_ids", key: []string{"recording_id", "pos"}, cols: cols("recording_id", "pos", "sip_call_id")},
 	{name: "parties", key: []string{"recording_id", "pos"}, cols: cols("recording_id", "pos", "channel", "role", "dn", "label", "aor", "name", "participant_id", "sip_call_id")},
 	{name: "segments", key: []string{"recording_id", "pos"}, cols: cols("recording_id", "pos", "type", "channel", "start_ms", "end_ms")},

@@ -132,6 +132,10 @@ type Config struct {
 	// recording gets 409).
 	Objects MediaObjects
 	MP3     *mediaconv.Cache
+	// Stored decodes recordings stored as MP3 or Opus (media_format) into
+	// a WAV cached under DataDir/cache/pcm, from which replay (Range),
+	// peaks and MP3 are served like any WAV; nil: such recordings get 501.
+	Stored StoredDecoder
 	// Keys returns the keys that decrypt recordings encrypted at rest (read
 	// per request: SIGHUP may replace them; nil or nil keys: none; an encrypted
 	// recording then gets 409, never its ciphertext). MP3s of encrypted
@@ -156,6 +160,12 @@ type Config struct {
 	FingerprintKey []byte
 	Now            func() time.Time
 	Logger         *slog.Logger
+}
+
+// StoredDecoder turns a recording stored compressed into a PCM16 WAV file
+// (mediaconv.StoreCodec).
+type StoredDecoder interface {
+	Decode(ctx context.Context, src, format string, rate, channels int, dst string) error
 }
 
 // Server serves the API.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -140,7 +141,7 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 			Type:       "audio/wav",
 			DurationMS: r.DurationMS,
 			Size:       r.SizeBytes,
-			Parameters: mediaParameters{Channels: r.Channels, SampleRate: 8000, Codec: codec, Storage: r.Format},
+			Parameters: mediaParameters{Channels: r.Channels, SampleRate: r.Rate(), Codec: codec, Storage: r.Format},
 			URL:        "/api/v1/recordings/" + url.PathEscape(r.ID) + "/media?format=wav",
 		})
 	}
@@ -544,6 +545,17 @@ func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Re
 		}
 		return nil, false
 	}
+	if format := storedFormat(path); format != "" && !inProgress {
+		if path, err = s.decodedWAV(r.Context(), rec, path, format); err != nil {
+			if errors.Is(err, mediaconv.ErrNoEncoder) || s.cfg.Stored == nil {
+				writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "stored format not readable here",
+					Detail: "recording " + rec.ID + " is stored as " + format + "; reading it needs ffmpeg on the server (Debian: apt-get install ffmpeg; the ffmpeg setting names another)"})
+			} else {
+				s.fail(w, r, err)
+			}
+			return nil, false
+		}
+	}
 	src, err := s.openSource(path, inProgress)
 	if err != nil {
 		s.failMedia(w, r, rec, err)
@@ -579,6 +591,50 @@ func (s *Server) openObject(ctx context.Context, object string) (*mediaconv.Sour
 		return nil, false, err
 	}
 	return src, m.Encrypted(), nil
+}
+
+// storedFormat is the storage format of a compressed media file (mp3,
+// opus), "" for a WAV.
+func storedFormat(path string) string {
+	switch filepath.Ext(path) {
+	case ".mp3":
+		return mediaconv.StoreMP3
+	case ".opus":
+		return mediaconv.StoreOpus
+	}
+	return ""
+}
+
+// decodedWAV returns the WAV decoded from rec's compressed media file,
+// made once into DataDir/cache/pcm (written beside its final name and
+// renamed: concurrent requests each make a whole file, the last rename
+// wins) and named by the file's sha256, so a re-encoded file is decoded
+// afresh.
+func (s *Server) decodedWAV(ctx context.Context, rec *store.Recording, path, format string) (string, error) {
+	if s.cfg.Stored == nil {
+		return "", fmt.Errorf("%w: no decoder configured", mediaconv.ErrNoEncoder)
+	}
+	dir := filepath.Join(s.cfg.DataDir, mediastore.PCMCacheDir)
+	out := filepath.Join(dir, mediastore.MP3Key(rec)+".wav")
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".decode-*.wav")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := s.cfg.Stored.Decode(ctx, path, format, rec.Rate(), max(rec.Channels, 1), tmp.Name()); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // openSource opens a media file for conversion: a plaintext WAV as it is,
