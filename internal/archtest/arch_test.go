@@ -124,7 +124,7 @@ var allow = map[string]rule{
 	"internal/sim": {internal: []string{"internal/cti/ccdata", "internal/cti/tlib", "internal/media/wav",
 		"internal/sim/rm", "internal/sip/dial"}, external: []string{yamlV3}},
 	"internal/sim/rm": {}, // the simulator's Resource Manager: load balancing and OPTIONS health of a recorder group
-	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
+	"internal/load":   {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
 	// Passive recording (openrec capture): decoding, SIP dialogs + RTP
 	// routing, the capture filter, the pipeline and its sources.
