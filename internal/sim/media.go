@@ -312,6 +312,7 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 				}
 				lost.Store(true)
 				cancelCall()
+				lease.Release() // the session is gone as far as the group is concerned
 				ms.log.Warn("recorder lost: sessions torn down", "recorder", target)
 				if rec.OnLost != nil {
 					rec.OnLost(target)
