@@ -151,7 +151,7 @@ var allow = map[string]rule{
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
-		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
+		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sim/rm", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
