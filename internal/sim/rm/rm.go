@@ -214,7 +214,8 @@ func (g *Group) pings() bool { return g.cfg.Pinger != nil && g.cfg.Interval > 0 
 func (g *Group) Policy() Policy { return g.cfg.Policy }
 
 // Start starts the ping loop: a first round at once, then one every
-// Interval. Idempotent; a no-op without pings.
+// Interval. Idempotent; a no-op without pings or after Close. The first
+// Acquire starts it too.
 func (g *Group) Start() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -403,6 +404,7 @@ func (g *Group) wake() {
 // for that first ping (or ctx). It returns ErrNoRecorder when no member can
 // take the session.
 func (g *Group) Acquire(ctx context.Context, skip []string) (*Lease, error) {
+	g.Start() // a Group used before Start pings on its first Acquire
 	for {
 		g.mu.Lock()
 		if g.closed {

@@ -404,3 +404,19 @@ func TestNoPingsEveryMemberUp(t *testing.T) {
 		t.Errorf("empty group: %v", err)
 	}
 }
+
+// A Group nobody started pings on its first Acquire (a Sim used without
+// Start, a Media Server's own group).
+func TestAcquireStartsThePings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPinger(map[string]int{"a": 200})
+		g, err := New(Config{Members: []string{"a"}, Pinger: p, Interval: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		if l, err := g.Acquire(context.Background(), nil); err != nil || l.Addr() != "a" || p.count("a") != 1 {
+			t.Fatalf("%v %v, %d pings", l, err, p.count("a"))
+		}
+	})
+}
