@@ -359,7 +359,8 @@ func (l *Lease) Release() {
 // answer was accepted: status 503 (or another 5xx) takes the member out
 // until a ping finds it up; status 0 (no answer, transport error) takes it
 // out and pings it at once. Other statuses (a 4xx or 6xx refusal of this
-// one session) say nothing about its health.
+// one session) say nothing about its health. Without pings the member
+// stays up (the caller skips it for this session only).
 func (l *Lease) Fail(status int, err error) {
 	l.Release()
 	g, m := l.g, l.m
@@ -368,7 +369,8 @@ func (l *Lease) Fail(status int, err error) {
 	}
 	g.mu.Lock()
 	m.Failed++
-	if m.State == Up || m.State == Unknown {
+	// Without pings nothing would put it back: its health is not tracked.
+	if g.pings() && (m.State == Up || m.State == Unknown) {
 		g.setState(m, Out, status, fmt.Errorf("INVITE: %w", err))
 	}
 	if status == 0 && g.pings() {

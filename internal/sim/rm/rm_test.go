@@ -399,6 +399,15 @@ func TestNoPingsEveryMemberUp(t *testing.T) {
 	if st := g.Stats(); st[0].State != Up {
 		t.Errorf("%+v", st)
 	}
+	// Nothing would bring it back: a failed INVITE leaves it up.
+	l, err := g.Acquire(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Fail(503, errors.New("busy"))
+	if st := g.Stats(); st[0].State != Up || st[0].Failed != 1 || st[0].Active != 0 {
+		t.Errorf("after a failed INVITE without pings: %+v", st)
+	}
 	g2 := newGroup(t, Config{})
 	if _, err := g2.Acquire(context.Background(), nil); !errors.Is(err, ErrNoRecorder) {
 		t.Errorf("empty group: %v", err)
