@@ -9,9 +9,14 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/app/apptest"
@@ -266,4 +271,65 @@ func TestResourceManagerRecorderDiesCoreRestarts(t *testing.T) {
 	if live := b.Recorder().Live(); len(live) != 1 || live[0].CallUUID != ci.CallUUID {
 		t.Errorf("live at b: %+v", live)
 	}
+}
+
+// A recorder that answered its first OPTIONS and then died, before its
+// INVITE: the INVITE gets no answer, and once the pings find the recorder
+// down (not after the INVITE transaction's 32 s) the recording goes to the
+// other recorder.
+func TestResourceManagerInviteToDyingRecorder(t *testing.T) {
+	dying := dyingPeer(t)
+	b := startRecorderApp(t, nil)
+	dm := &DialMedia{Dialer: newDialer(t)}
+	t.Cleanup(func() { _ = dm.Close() })
+	s := newSim(t, func(c *Config) {
+		c.Config = &ccdata.Data{}
+		c.Recorders = []string{dying, b.SIPAddr().String()}
+		c.Media = dm
+		c.ResourceManager = rm.Config{Interval: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, Failures: 2}
+		c.RecorderLoss = RecorderLossRestart
+		c.Now = nil
+	})
+	waitUntil(t, "the first ping of both", func() bool {
+		st := s.RecorderStats()
+		return st[0].PingsOK == 1 && st[1].State == rm.Up
+	})
+	t0 := time.Now()
+	recordCall(t, s, 0) // round-robin: the dying one first
+	waitUntil(t, "the recording at b", func() bool { return active(b) == 1 })
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("placed at b after %v", d)
+	}
+	if st := s.RecorderStats(); st[0].State != rm.Down || st[0].Placed != 1 || st[1].Placed != 1 {
+		t.Errorf("group %+v", st)
+	}
+}
+
+// dyingPeer is a SIP peer on loopback UDP that answers its first OPTIONS
+// with 200 and then nothing at all (INVITEs included).
+func dyingPeer(t *testing.T) string {
+	t.Helper()
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answered atomic.Bool
+	srv.OnInvite(func(*sip.Request, sip.ServerTransaction) {})
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		if answered.CompareAndSwap(false, true) {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		}
+	})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeUDP(conn) }()
+	t.Cleanup(func() { _ = conn.Close(); _ = ua.Close(); <-done })
+	return conn.LocalAddr().String()
 }
