@@ -119,7 +119,7 @@ func newSimCmd() *cobra.Command {
 	var path string
 	var fl simFlags
 	cmd := &cobra.Command{
-		Use:   "sim --config FILE",
+		Use:   "sim [--config FILE] [--recorders ADDR,ADDR] [--lb round-robin|least-used]",
 		Short: "Run the contact-center simulator (SIP Server CTI link, Media Server, Configuration Server)",
 		Long: `Run a simulated Genesys contact center: a SIP Server speaking the T-Library message
 model on the CTI link (openrec's framing), a Media Server placing MSR recording sessions
