@@ -137,8 +137,9 @@ var allow = map[string]rule{
 
 	// Tools.
 	"internal/sim": {internal: []string{"internal/cti/ccdata", "internal/cti/tlib", "internal/media/wav",
-		"internal/sip/dial"}, external: []string{yamlV3}},
-	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
+		"internal/sim/rm", "internal/sip/dial"}, external: []string{yamlV3}},
+	"internal/sim/rm": {}, // the simulator's Resource Manager: load balancing and OPTIONS health of a recorder group
+	"internal/load":   {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
 	// Passive recording (openrec capture): decoding, SIP dialogs + RTP
 	// routing, the capture filter, the pipeline and its sources.
@@ -167,7 +168,7 @@ var allow = map[string]rule{
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
-		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/mediaconv", "internal/media/rawrecv", "internal/media/resample", "internal/media/wav", "internal/sim", "internal/sip/dial",
+		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/mediaconv", "internal/media/rawrecv", "internal/media/resample", "internal/media/wav", "internal/sim", "internal/sim/rm", "internal/sip/dial",
 		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
