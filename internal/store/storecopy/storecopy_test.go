@@ -20,7 +20,7 @@ var t0 = time.Date(2026, 12, 7, 9, 0, 0, 123456789, time.UTC)
 
 // fill writes n recordings with every kind of child, users, sessions, an
 // audit log, deletions and holds through the store API.
-func fill(t *testing.T, path string, n int) {
+func fill(t testing.TB, path string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
