@@ -33,6 +33,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestHoldConformance(t *testing.T) {
+	storetest.RunHolds(t, func(t *testing.T) storetest.HoldStore {
+		return open(t, pgtest.NewDatabase(t))
+	})
+}
+
 func TestConcurrentHandles(t *testing.T) {
 	storetest.RunConcurrent(t, func(t *testing.T) (storetest.Store, storetest.Store) {
 		url := pgtest.NewDatabase(t)
