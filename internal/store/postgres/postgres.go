@@ -377,3 +377,22 @@ func foldASCII(s string) string {
 	}
 	return string(b)
 }
+
+// Probe checks that the database takes writes now: it answers, and it is
+// not a read-only standby (after a failover to one, or during recovery).
+// The recorder's resource guard calls it with its data directory probe.
+func (db *DB) Probe(ctx context.Context) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	var standby bool
+	if err := db.pool.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		return fmt.Errorf("postgres %s: %w", db.URL(), err)
+	}
+	if standby {
+		return fmt.Errorf("postgres %s: the database is a read-only standby", db.URL())
+	}
+	return nil
+}

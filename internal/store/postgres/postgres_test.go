@@ -432,3 +432,14 @@ func TestUnstorableText(t *testing.T) {
 		}
 	}
 }
+
+func TestProbe(t *testing.T) {
+	db := open(t, pgtest.NewDatabase(t))
+	if err := db.Probe(context.Background()); err != nil {
+		t.Errorf("Probe of a primary: %v", err)
+	}
+	db.Close()
+	if err := db.Probe(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Probe after Close: %v", err)
+	}
+}
