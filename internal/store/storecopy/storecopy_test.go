@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -284,9 +286,16 @@ func TestCopyBadURLs(t *testing.T) {
 		{"sqlite:", "postgres://h/db", backend.ErrBadURL},
 		{"postgres://h/a", "postgres://h/b", ErrUnsupported},
 		{sqliteURL, sqliteURL, ErrUnsupported},
+		{"sqlite:" + filepath.Join(t.TempDir(), "missing", "openrec.db"), "postgres://h/db", fs.ErrNotExist},
 	} {
 		if _, err := Copy(ctx, tc.from, tc.to, Options{}); !errors.Is(err, tc.want) {
 			t.Errorf("Copy(%s, %s) = %v, want %v", tc.from, tc.to, err, tc.want)
 		}
+	}
+	if _, err := os.Stat(filepath.Dir(sqliteURL[len("sqlite:"):])); err != nil {
+		t.Fatal(err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(sqliteURL[len("sqlite:"):]), "*")); len(matches) != 0 {
+		t.Errorf("a refused copy created %v", matches)
 	}
 }
