@@ -45,7 +45,7 @@ when run again, and copies no row twice. At the end it compares the row count
 of every table and the audit chain's head on both sides; any difference is an
 error (exit status 1).
 
-Stop "openrec serve" before the final run (the source is only read, but rows
+Stop "openrec serve" before the final run (the source's rows are only read, but rows
 written during the copy make the counts differ), then start it with
 --store postgres://... and the same --data-dir: media paths stay relative to
 the data directory.`,

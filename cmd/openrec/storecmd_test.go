@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/storecopy"
 	"github.com/openrec/openrec/internal/testtool"
 	"github.com/openrec/openrec/internal/testtool/pgtest"
 )
@@ -147,4 +151,77 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	s.stop(t, syscall.SIGTERM)
+}
+
+// kill -9 of `openrec store migrate` in the middle of the recordings: run
+// again, it continues where the killed run stopped, and the CLI lists the
+// same recordings from either store.
+func TestStoreMigrateKilledResumes(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	recs := make([]*store.Recording, 1000)
+	for i := range recs {
+		r := completedRecording()
+		r.ID = fmt.Sprintf("01KILL%06d", i)
+		r.StartedAt = r.StartedAt.Add(time.Duration(i) * time.Second)
+		recs[i] = r
+	}
+	dir := seedDataDir(t, recs...)
+	from := "sqlite:" + filepath.Join(dir, dbFileName)
+
+	cmd := exec.Command(binPath, "store", "migrate", "--from", from, "--to", url, "--batch", "2")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "store migrate: recordings") {
+				_ = cmd.Process.Kill() // SIGKILL at the first progress line of the recordings
+				killed <- sc.Text()
+				break
+			}
+		}
+		for sc.Scan() { // drain
+		}
+		close(killed)
+	}()
+	line, ok := <-killed
+	if !ok {
+		t.Fatal("migrate showed no progress of the recordings")
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("migrate finished before the kill (%s)", line)
+	}
+	again := exec.Command(binPath, "store", "migrate", "--from", from, "--to", url, "--json")
+	var progress bytes.Buffer
+	again.Stderr = &progress
+	out, err := again.Output()
+	if err != nil {
+		t.Fatalf("migrate after the kill: %v\n%s%s", err, out, progress.String())
+	}
+	if !strings.Contains(progress.String(), "store migrate: recordings") {
+		t.Errorf("the resumed run copied no recordings (killed at %q):\n%s", line, progress.String())
+	}
+	var rep storecopy.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, tc := range rep.Tables {
+		if tc.Table == "recordings" && (tc.Source != 1000 || tc.Target != 1000 || tc.Copied == 0 || tc.Copied == 1000) {
+			t.Errorf("after the resume: %+v, want some of the 1000 copied by each run", tc)
+		}
+	}
+	want, err := run(t, "recordings", "list", "--data-dir", dir, "--json", "--limit", "2000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := run(t, "recordings", "list", "--data-dir", dir, "--store", url, "--json", "--limit", "2000")
+	if err != nil || got != want {
+		t.Errorf("PostgreSQL lists other recordings than SQLite after kill and resume (%v)", err)
+	}
 }

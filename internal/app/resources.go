@@ -66,7 +66,7 @@ func (a *App) newGuard(ctx context.Context, ports *rtpin.PortAllocator, opt Opti
 	}
 	a.guard = resources.New(ctx, resources.Config{
 		Ports: ports, Dir: disk, Disk: opt.Disk, Low: low, Critical: crit,
-		FDs: opt.FDs, FDReserve: a.cfg.FDReserve, Probe: probeDir(a.dataDir),
+		FDs: opt.FDs, FDReserve: a.cfg.FDReserve, Probe: storeProbe(probeDir(a.dataDir), a.db),
 		Interval: opt.ResourceInterval, Logger: a.log,
 		OnCritical: func(s resources.Snapshot) {
 			a.rec.DiskFull(fmt.Sprintf("free space %d bytes below the critical watermark %s", s.DiskFree, crit))
@@ -76,7 +76,26 @@ func (a *App) newGuard(ctx context.Context, ports *rtpin.PortAllocator, opt Opti
 	return nil
 }
 
-// probeDir is the store probe: a small file created, written and removed
+// storeProbe is the guard's store probe: the data directory's (media
+// and, by default, the SQLite file live there), then the metadata store's
+// own when it has one (PostgreSQL: reachable and not a read-only standby).
+func storeProbe(dir func(context.Context) error, db any) func(context.Context) error {
+	p, ok := db.(interface{ Probe(context.Context) error })
+	if !ok {
+		return dir
+	}
+	return func(ctx context.Context) error {
+		if err := dir(ctx); err != nil {
+			return err
+		}
+		if err := p.Probe(ctx); err != nil {
+			return fmt.Errorf("metadata store: %w", err)
+		}
+		return nil
+	}
+}
+
+// probeDir is the data directory probe: a small file created, written and removed
 // in the data directory (media and openrec.db live there).
 func probeDir(dir string) func(context.Context) error {
 	return func(context.Context) error {

@@ -100,6 +100,8 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		// encryption, retention) would be chance.
 		{"source_tenants: {10.1.0.0/16: A, 10.1.2.0/16: B}\n", nil, `source_tenants: "10.1.0.0/16" and "10.1.2.0/16" are the same network 10.1.0.0/16`},
 		{"max_calls: [1,2\n", nil, "read"},
+		{"", []string{"--store", "mysql://db/openrec"}, "store: want sqlite:PATH, postgres://... or postgresql://..."},
+		{"store: /var/lib/openrec/openrec.db\n", nil, "store: want sqlite:PATH"},
 	}
 	for _, tt := range tests {
 		_, err := load(t, tt.file, tt.args...)

@@ -6,8 +6,9 @@
 // views the CLI and the REST API print (view.go), and the errors every
 // store implementation returns (errors.go).
 //
-// Implementations live in sub-packages (store/sqlite); the conformance suite
-// every implementation must pass lives in store/storetest.
+// Implementations live in sub-packages (store/sqlite, store/postgres;
+// store/backend opens either by URL); the conformance suite every
+// implementation must pass lives in store/storetest.
 package store
 
 import "time"

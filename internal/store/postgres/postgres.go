@@ -44,6 +44,10 @@ import (
 // timeLayout is RFC 3339 with a fixed nine-digit fraction (as store/sqlite).
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
+// defaultConnectTimeout bounds a connection attempt without
+// connect_timeout in the URL.
+const defaultConnectTimeout = 10 * time.Second
+
 // DB is a recording store in one PostgreSQL database. It is safe for
 // concurrent use, also by several processes.
 type DB struct {
@@ -74,6 +78,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", Redact(url), err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that drops packets fails a start (or a probe) in
+		// seconds, not after the kernel's SYN retries (connect_timeout in
+		// the URL overrides this).
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -398,4 +408,23 @@ func foldASCII(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// Probe checks that the database takes writes now: it answers, and it is
+// not a read-only standby (after a failover to one, or during recovery).
+// The recorder's resource guard calls it with its data directory probe.
+func (db *DB) Probe(ctx context.Context) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	var standby bool
+	if err := db.pool.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		return fmt.Errorf("postgres %s: %w", db.URL(), err)
+	}
+	if standby {
+		return fmt.Errorf("postgres %s: the database is a read-only standby", db.URL())
+	}
+	return nil
 }

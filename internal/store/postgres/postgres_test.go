@@ -33,6 +33,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestHoldConformance(t *testing.T) {
+	storetest.RunHolds(t, func(t *testing.T) storetest.HoldStore {
+		return open(t, pgtest.NewDatabase(t))
+	})
+}
+
 func TestConcurrentHandles(t *testing.T) {
 	storetest.RunConcurrent(t, func(t *testing.T) (storetest.Store, storetest.Store) {
 		url := pgtest.NewDatabase(t)
@@ -424,5 +430,16 @@ func TestUnstorableText(t *testing.T) {
 		if got := storable(tc.in); got != tc.want {
 			t.Errorf("storable(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestProbe(t *testing.T) {
+	db := open(t, pgtest.NewDatabase(t))
+	if err := db.Probe(context.Background()); err != nil {
+		t.Errorf("Probe of a primary: %v", err)
+	}
+	db.Close()
+	if err := db.Probe(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Probe after Close: %v", err)
 	}
 }

@@ -9,7 +9,9 @@
 // run again, a table continues after the largest key the target has, and
 // no row is copied twice. Rows are copied as stored (both stores keep the
 // same text for times), not through the store API, so nothing is
-// recomputed or renumbered. The source is only read; stop `openrec serve`
+// recomputed or renumbered. The source's rows are only read (its schema is
+// brought to this binary's version first, as any openrec command does; a
+// missing source file is an error, never created); stop `openrec serve`
 // (or point it at the target) before the final run, or the counts will
 // differ and say so.
 package storecopy
@@ -19,6 +21,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -140,6 +143,11 @@ func Copy(ctx context.Context, from, to string, opt Options) (Report, error) {
 	if opt.Batch <= 0 {
 		opt.Batch = DefaultBatch
 	}
+	// A mistyped source must not become a new empty database (and an
+	// empty copy).
+	if _, err := os.Stat(path); err != nil {
+		return rep, fmt.Errorf("source: %w", err)
+	}
 	// Opening through the stores brings both schemas to this binary's
 	// version, so the tables and columns below exist on both sides.
 	src, err := sqlite.Open(ctx, path)
@@ -153,7 +161,7 @@ func Copy(ctx context.Context, from, to string, opt Options) (Report, error) {
 	}
 	defer dst.Close()
 	// The driver "sqlite" is modernc.org/sqlite's, registered by
-	// store/sqlite. The copy only reads its source.
+	// store/sqlite. The copy only reads the source's rows.
 	sdb, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		return rep, fmt.Errorf("source: %w", err)

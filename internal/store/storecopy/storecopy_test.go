@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -21,7 +23,7 @@ var t0 = time.Date(2026, 12, 7, 9, 0, 0, 123456789, time.UTC)
 
 // fill writes n recordings with every kind of child, users, sessions, an
 // audit log, deletions and holds through the store API.
-func fill(t *testing.T, path string, n int) {
+func fill(t testing.TB, path string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
@@ -353,9 +355,16 @@ func TestCopyBadURLs(t *testing.T) {
 		{"sqlite:", "postgres://h/db", backend.ErrBadURL},
 		{"postgres://h/a", "postgres://h/b", ErrUnsupported},
 		{sqliteURL, sqliteURL, ErrUnsupported},
+		{"sqlite:" + filepath.Join(t.TempDir(), "missing", "openrec.db"), "postgres://h/db", fs.ErrNotExist},
 	} {
 		if _, err := Copy(ctx, tc.from, tc.to, Options{}); !errors.Is(err, tc.want) {
 			t.Errorf("Copy(%s, %s) = %v, want %v", tc.from, tc.to, err, tc.want)
 		}
+	}
+	if _, err := os.Stat(filepath.Dir(sqliteURL[len("sqlite:"):])); err != nil {
+		t.Fatal(err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(sqliteURL[len("sqlite:"):]), "*")); len(matches) != 0 {
+		t.Errorf("a refused copy created %v", matches)
 	}
 }

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every recording store
-// (store/sqlite now, PostgreSQL later) must pass.
+// (store/sqlite, store/postgres) must pass.
 //
 // An implementation's tests call Run with a constructor that returns a fresh,
 // empty store, and RunConcurrent with one that returns two handles on the
