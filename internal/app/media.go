@@ -121,7 +121,7 @@ func registerUploadMetrics(reg *prometheus.Registry, u *s3media.Uploader) {
 	gauge("media_upload_backlog", "Finished recordings in the local spool waiting for their upload to S3 (or its retry).", func(s s3media.Stats) float64 { return float64(s.Pending) })
 	gauge("media_upload_backlog_bytes", "Local bytes of the recordings whose upload failed and waits for a retry.", func(s s3media.Stats) float64 { return float64(s.PendingBytes) })
 	counter("media_uploads_total", "Recordings uploaded to S3, verified, and removed from the spool.", func(s s3media.Stats) float64 { return float64(s.Uploaded) })
-	counter("media_upload_bytes_total", "Bytes of the recordings uploaded to S3.", func(s s3media.Stats) float64 { return float64(s.UploadedByte) })
+	counter("media_upload_bytes_total", "Bytes of the recordings uploaded to S3.", func(s s3media.Stats) float64 { return float64(s.UploadedBytes) })
 	counter("media_upload_failures_total", "Failed upload attempts (retried with backoff; the spool keeps the recording).", func(s s3media.Stats) float64 { return float64(s.Failures) })
 	counter("media_upload_unverified_total", "Uploaded objects whose size or sha256 did not match the local file (not trusted, retried).", func(s s3media.Stats) float64 { return float64(s.Unverified) })
 }

@@ -231,7 +231,7 @@ func TestUploadVerifyDelete(t *testing.T) {
 		}
 	}
 	testtool.Eventually(t, 5*time.Second, func() bool { return u.Stats().Pending == 0 }, "backlog empty")
-	if s := u.Stats(); s.Uploaded != 1 || s.UploadedByte < 300<<10 || s.Failures != 0 {
+	if s := u.Stats(); s.Uploaded != 1 || s.UploadedBytes < 300<<10 || s.Failures != 0 {
 		t.Errorf("stats %+v", s)
 	}
 	// A manifest re-sealed later goes up too and leaves the spool.

@@ -51,7 +51,7 @@ type Stats struct {
 	Pending      int   // recordings waiting to be uploaded (or retried)
 	PendingBytes int64 // their local bytes
 	Uploaded     int64 // recordings moved to the bucket
-	UploadedByte int64 // their bytes
+	UploadedBytes int64 // their bytes
 	Failures     int64 // failed attempts (each retried)
 	Unverified   int64 // objects that did not match the local file
 	LastError    string
@@ -289,7 +289,7 @@ func (u *Uploader) done(id string, bytes int64, err error) {
 	if err == nil || errors.Is(err, errGone) {
 		if err == nil && bytes > 0 {
 			u.stats.Uploaded++
-			u.stats.UploadedByte += bytes
+			u.stats.UploadedBytes += bytes
 		}
 		if e.again {
 			*e = entry{}
