@@ -48,13 +48,13 @@ type UploaderConfig struct {
 
 // Stats are the Uploader's counters (openrec_media_upload_* in /metrics).
 type Stats struct {
-	Pending      int   // recordings waiting to be uploaded (or retried)
-	PendingBytes int64 // their local bytes
-	Uploaded     int64 // recordings moved to the bucket
+	Pending       int   // recordings waiting to be uploaded (or retried)
+	PendingBytes  int64 // their local bytes
+	Uploaded      int64 // recordings moved to the bucket
 	UploadedBytes int64 // their bytes
-	Failures     int64 // failed attempts (each retried)
-	Unverified   int64 // objects that did not match the local file
-	LastError    string
+	Failures      int64 // failed attempts (each retried)
+	Unverified    int64 // objects that did not match the local file
+	LastError     string
 }
 
 // Uploader moves finished recordings from the local spool to the bucket
