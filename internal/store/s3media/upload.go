@@ -53,7 +53,7 @@ type UploaderConfig struct {
 // Stats are the Uploader's counters (openrec_media_upload_* in /metrics).
 type Stats struct {
 	Pending        int   // recordings waiting to be uploaded (or retried)
-	PendingBytes   int64 // their local bytes, as far as known (after a first attempt)
+	PendingBytes   int64 // their local bytes, as far as known (from their first attempt on)
 	PendingDeletes int   // deletions of objects queued (the bucket was unreachable)
 	Uploaded       int64 // recordings moved to the bucket
 	UploadedBytes  int64 // their bytes
@@ -441,6 +441,11 @@ func (u *Uploader) upload(ctx context.Context, id string) (int64, error) {
 		total += st.Size()
 		puts = append(puts, put{path: f, st: st})
 	}
+	u.mu.Lock()
+	if e := u.pending[id]; e != nil {
+		e.bytes = total // the backlog's bytes while this attempt runs
+	}
+	u.mu.Unlock()
 	for i := range puts {
 		p := &puts[i]
 		d, err := DigestFile(p.path)
