@@ -48,12 +48,7 @@ func (o *memObjects) OpenObject(_ context.Context, object string) (api.MediaObje
 // object's location is shown to admins only.
 func TestMediaFromObjectStore(t *testing.T) {
 	objs := &memObjects{objs: map[string][]byte{}}
-	var withObjects bool
-	e := newEnv(t, func(c *api.Config) {
-		if withObjects {
-			c.Objects = objs
-		}
-	})
+	e := newEnv(t, nil) // no object store configured
 	rec := e.recs["rec-a1"]
 	const object = "s3://rec/calls/2026/11/20/rec-a1.wav"
 	body, err := os.ReadFile(rec.MediaPath)
@@ -83,7 +78,6 @@ func TestMediaFromObjectStore(t *testing.T) {
 		t.Errorf("no object store: %d %+v", resp.StatusCode, p)
 	}
 
-	withObjects = true
 	e = newEnv(t, func(c *api.Config) { c.Objects = objs })
 	rec = e.recs["rec-a1"]
 	os.Remove(rec.MediaPath)
