@@ -426,3 +426,27 @@ func TestDeleteQueuedWhileBucketDown(t *testing.T) {
 	}, "queued deletion done after the restart")
 	testtool.Eventually(t, 5*time.Second, func() bool { return u2.Stats().PendingDeletes == 0 }, "queue empty")
 }
+
+// TestSuccessReleasesBackoff: uploads waiting out a long backoff after an
+// outage go as soon as another upload shows the bucket is back.
+func TestSuccessReleasesBackoff(t *testing.T) {
+	srv := s3test.Start(t, "rec")
+	b := newBucket(t, srv, "")
+	db := openDB(t)
+	spool := filepath.Join(t.TempDir(), "media")
+	srv.Stop()
+	r1 := spoolRecording(t, db, spool, "01JREL000000000000000000A1", 8<<10)
+	r2 := spoolRecording(t, db, spool, "01JREL000000000000000000A2", 8<<10)
+	u := s3media.NewUploader(s3media.UploaderConfig{Objects: b, Store: db, Spool: spool, MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	t.Cleanup(func() { u.Close() })
+	if err := u.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Eventually(t, 20*time.Second, func() bool { return u.Stats().Failures >= 2 }, "both failed once (next try in an hour)")
+	srv.Restart()
+	r3 := spoolRecording(t, db, spool, "01JREL000000000000000000A3", 8<<10)
+	u.Enqueue(r3.ID) // new: tried at once, succeeds, releases the others
+	for _, r := range []*store.Recording{r3, r1, r2} {
+		waitUploaded(t, db, r, 20*time.Second)
+	}
+}

@@ -87,6 +87,7 @@ type entry struct {
 	running  bool
 	again    bool  // enqueued again while running
 	bytes    int64 // local bytes when last seen
+	verify   bool  // the last attempt failed verification (not an outage)
 }
 
 // NewUploader returns an Uploader; Start starts it.
@@ -364,6 +365,14 @@ func (u *Uploader) done(id string, bytes int64, err error) {
 		if err == nil && bytes > 0 {
 			u.stats.Uploaded++
 			u.stats.UploadedBytes += bytes
+			// The bucket answers again: what waits out an outage's
+			// backoff goes now, not minutes later (a mismatch keeps
+			// its backoff).
+			for _, o := range u.pending {
+				if o.attempts > 0 && !o.running && !o.verify {
+					o.due = time.Time{}
+				}
+			}
 		}
 		if e.again {
 			*e = entry{}
@@ -378,6 +387,7 @@ func (u *Uploader) done(id string, bytes int64, err error) {
 	e.again = false
 	e.attempts++
 	e.bytes = bytes
+	e.verify = errors.Is(err, ErrVerify)
 	wait := u.cfg.MinBackoff << min(e.attempts-1, 20)
 	if wait <= 0 || wait > u.cfg.MaxBackoff {
 		wait = u.cfg.MaxBackoff
