@@ -125,7 +125,9 @@ func TestMediaInS3(t *testing.T) {
 		t.Fatalf("wav from S3: %d %s %d bytes", code, h.Get("Content-Type"), len(full))
 	}
 	wavPath := filepath.Join(t.TempDir(), "replay.wav")
-	os.WriteFile(wavPath, full, 0o600)
+	if err := os.WriteFile(wavPath, full, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	checkTones(t, wavPath, []float64{440, 1000}, 2*time.Second)
 	code, h, part := get(t, c, "/api/v1/recordings/"+r1.ID+"/media?format=wav", "bytes=1000-40999")
 	if code != http.StatusPartialContent || !bytes.Equal(part, full[1000:41000]) ||
@@ -276,7 +278,9 @@ func TestEncryptedMediaInS3(t *testing.T) {
 		t.Fatalf("encrypted replay from S3: %d", code)
 	}
 	wavPath := filepath.Join(t.TempDir(), "replay.wav")
-	os.WriteFile(wavPath, full, 0o600)
+	if err := os.WriteFile(wavPath, full, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	checkTones(t, wavPath, []float64{440, 1000}, 2*time.Second)
 	code, _, part := get(t, c, "/api/v1/recordings/"+r.ID+"/media?format=wav", "bytes=30000-40000")
 	if code != http.StatusPartialContent || !bytes.Equal(part, full[30000:40001]) {

@@ -378,7 +378,9 @@ func TestUploadWaitsForKeyRotation(t *testing.T) {
 	if keys, _ := b.List(context.Background(), ""); len(keys) != 0 {
 		t.Fatalf("uploaded during a key rotation: %v", keys)
 	}
-	os.Remove(journal)
+	if err := os.Remove(journal); err != nil {
+		t.Fatal(err)
+	}
 	waitUploaded(t, db, r, 20*time.Second)
 }
 

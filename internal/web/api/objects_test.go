@@ -80,7 +80,9 @@ func TestMediaFromObjectStore(t *testing.T) {
 
 	e = newEnv(t, func(c *api.Config) { c.Objects = objs })
 	rec = e.recs["rec-a1"]
-	os.Remove(rec.MediaPath)
+	if err := os.Remove(rec.MediaPath); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.db.SetMediaObject(context.Background(), rec.ID, object); err != nil {
 		t.Fatal(err)
 	}
