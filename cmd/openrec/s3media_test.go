@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/s3media"
@@ -120,5 +127,76 @@ func TestCLIWithMediaInS3(t *testing.T) {
 	}
 	if keys, err := b.List(ctx, "calls/"); err != nil || len(keys) != 0 {
 		t.Errorf("objects left after erase: %v %v", keys, err)
+	}
+}
+
+// kill -9 mid-call with media in S3: the restarted server repairs the
+// spool's file, marks the recording partial and uploads it; what was
+// recorded before the kill is in the bucket and exports from it.
+func TestKill9WithMediaInS3(t *testing.T) {
+	srv := s3test.Start(t, "rec")
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	s3flags := []string{"--media", "s3://rec/calls", "--s3-endpoint", srv.Endpoint}
+	data := t.TempDir()
+	s := startServe(t, data, "35000-35199", s3flags...)
+	dial := exec.Command(binPath, "dial", "--target", s.sipAddr, "--duration", "1m", "--tones", "440,1000")
+	dial.Stdout, dial.Stderr = io.Discard, io.Discard
+	if err := dial.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = dial.Process.Kill(); _ = dial.Wait() }()
+	testtool.Poll(t, 15*time.Second, func() (bool, string) {
+		var size int64
+		_ = filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".wav.part") {
+				if fi, err := d.Info(); err == nil {
+					size = max(size, fi.Size())
+				}
+			}
+			return nil
+		})
+		return size >= 44+5*16000/2, fmt.Sprintf("largest WAV %d bytes", size)
+	}, "2.5 s of audio in the spool")
+	s.stop(t, syscall.SIGKILL)
+
+	s2 := startServe(t, data, "35200-35399", s3flags...)
+	defer s2.stop(t, syscall.SIGINT)
+	var r struct {
+		ID, Status, MediaObject string
+	}
+	testtool.Poll(t, 30*time.Second, func() (bool, string) {
+		recs := listJSON(t, data)
+		if len(recs) != 1 {
+			return false, fmt.Sprintf("%+v", recs)
+		}
+		out, err := run(t, "recordings", "show", recs[0].ID, "--data-dir", data, "--json")
+		if err != nil {
+			return false, out
+		}
+		var v struct {
+			ID          string `json:"id"`
+			Status      string `json:"status"`
+			MediaObject string `json:"media_object"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			return false, out
+		}
+		r.ID, r.Status, r.MediaObject = v.ID, v.Status, v.MediaObject
+		return v.MediaObject != "", fmt.Sprintf("%+v\n%s", v, s2.logs.String())
+	}, "the recovered recording uploaded")
+	if r.Status != "partial" {
+		t.Errorf("status %s, want partial", r.Status)
+	}
+	out := filepath.Join(t.TempDir(), "recovered.wav")
+	if o, err := run(t, append([]string{"recordings", "export", r.ID, "--data-dir", data, "--out", out}, s3flags...)...); err != nil {
+		t.Fatalf("export from S3: %v\n%s", err, o)
+	}
+	f, err := wav.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := f.Duration(); d < 1500*time.Millisecond {
+		t.Errorf("recovered %v of audio from the bucket, want >= 1.5s", d)
 	}
 }

@@ -118,7 +118,11 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 				return err
 			}
 			defer bucket.Close()
-			rep, err := verifyWith(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc, bucket)
+			vm := verifyMedia{bucket: bucket}
+			if dir, ok := strings.CutPrefix(media, "file:"); ok && dir != "" {
+				vm.root = dir
+			}
+			rep, err := verifyWith(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc, vm)
 			if err != nil {
 				return err
 			}
@@ -139,7 +143,7 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 	}
 	fl := cmd.Flags()
 	loc.addFlags(fl, "data directory (database, media, keys)")
-	fl.StringVar(&media, "media", "", "serve's --media: with s3://BUCKET/PREFIX, recordings uploaded to S3 are read back and checked (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	fl.StringVar(&media, "media", "", "serve's --media: with s3://BUCKET/PREFIX, recordings uploaded to S3 are read back and checked (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); with file:DIR, --all looks for orphan manifests under DIR")
 	fl.StringVar(&s3Endpoint, "s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
 	fl.StringVar(&pubFile, "public-key", "", "the server's manifest public key (default <data-dir>/keys/seal.pub)")
 	fl.StringVar(&auditHead, "audit-head", "", `an audit chain head seen before, "ID:HASH": the entry must still be there with that hash`)
@@ -157,13 +161,21 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 const rawPayloadUnchecked = "dtmf check: raw payloads of a codec openrec does not decode are kept beside the file (needs_transcode): key tones in them are neither masked nor checked"
 
 func verify(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
-	return verifyWith(ctx, db, dataDir, pub, ids, allowUnsealed, auditHead, dc, nil)
+	return verifyWith(ctx, db, dataDir, pub, ids, allowUnsealed, auditHead, dc, verifyMedia{})
+}
+
+// verifyMedia is where serve keeps media (its --media): a bucket for
+// recordings uploaded to S3, or the root of file:DIR ("" = <data-dir>/media).
+type verifyMedia struct {
+	bucket *s3media.Bucket
+	root   string
 }
 
 // verifyWith is verify that also checks recordings uploaded to bucket (nil:
 // they are counted as unchecked): their media and manifest are read into a
 // temporary directory and checked as local files are.
-func verifyWith(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker, bucket *s3media.Bucket) (verifyReport, error) {
+func verifyWith(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker, vm verifyMedia) (verifyReport, error) {
+	bucket := vm.bucket
 	rep := verifyReport{Changed: []verifyProblem{}}
 	one := func(r *store.Recording) {
 		rep.Recordings++
@@ -252,7 +264,11 @@ func verifyWith(ctx context.Context, db backend.Store, dataDir string, pub ed255
 			}
 			f.Cursor = page.NextCursor
 		}
-		orphans, err := orphanManifests(ctx, db, filepath.Join(dataDir, "media"), seen)
+		root := vm.root
+		if root == "" {
+			root = filepath.Join(dataDir, "media")
+		}
+		orphans, err := orphanManifests(ctx, db, root, seen)
 		if err != nil {
 			return rep, err
 		}

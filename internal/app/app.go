@@ -162,6 +162,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir, media: media}
+	a.newUploader()
 	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {

@@ -72,8 +72,8 @@ func OpenBucket(media, endpoint string) (*s3media.Bucket, error) {
 // expireMedia is where deletions find a recording's files.
 func (a *App) expireMedia() expire.Media {
 	m := expire.Media{DataDir: a.dataDir}
-	if a.media.bucket != nil {
-		m.Objects = a.media.bucket
+	if a.uploader != nil {
+		m.Objects = a.uploader // deletes, or queues the deletion while the bucket is down
 	}
 	return m
 }
@@ -85,19 +85,25 @@ func (o apiObjects) OpenObject(ctx context.Context, object string) (api.MediaObj
 	return o.b.Open(ctx, object)
 }
 
-// startUploads starts the uploader of finished recordings (media in S3):
-// the sealing store tells it of each finished row; the spool is rescanned
-// for what an earlier run left.
-func (a *App) startUploads() error {
+// newUploader makes the uploader of finished recordings (media in S3),
+// not started: deletions are handed to it from the start.
+func (a *App) newUploader() {
 	if a.media.bucket == nil {
+		return
+	}
+	a.uploader = s3media.NewUploader(s3media.UploaderConfig{Objects: a.media.bucket, Store: a.db,
+		Spool: filepath.Join(a.dataDir, "media"), Workers: a.cfg.S3UploadWorkers, Hold: a.holdForTranscode, Log: a.log})
+}
+
+// startUploads starts the uploader: the sealing store tells it of each
+// finished row; the spool is rescanned for what an earlier run left.
+func (a *App) startUploads() error {
+	if a.uploader == nil {
 		return nil
 	}
-	uc := s3media.UploaderConfig{Objects: a.media.bucket, Store: a.db, Spool: a.rec.MediaDir(),
-		Workers: a.cfg.S3UploadWorkers, Log: a.log}
-	if a.transcode != nil {
-		uc.Hold = a.holdForTranscode
+	if a.rec.MediaDir() != filepath.Join(a.dataDir, "media") {
+		return fmt.Errorf("media %s: the spool must be %s, the recorder writes to %s", a.cfg.Media, filepath.Join(a.dataDir, "media"), a.rec.MediaDir())
 	}
-	a.uploader = s3media.NewUploader(uc)
 	transcodeWake := a.sealed.finished // the transcode queue's, if any
 	a.sealed.finished = func(r *store.Recording) {
 		if transcodeWake != nil {
@@ -116,7 +122,7 @@ func (a *App) startUploads() error {
 // queue's Settled enqueues it) when its job is done or has failed for good;
 // one waiting for a decoder this build lacks stays local.
 func (a *App) holdForTranscode(ctx context.Context, r *store.Recording) bool {
-	if !r.NeedsTranscode {
+	if !r.NeedsTranscode || a.transcode == nil {
 		return false
 	}
 	j, err := a.db.TranscodeJob(ctx, r.ID)
@@ -133,7 +139,7 @@ func (a *App) uploadHealth() map[string]any {
 	}
 	s := a.uploader.Stats()
 	h := map[string]any{"bucket": a.media.bucket.Location(), "pending_recordings": s.Pending, "pending_bytes": s.PendingBytes,
-		"uploaded": s.Uploaded, "failures": s.Failures}
+		"pending_deletes": s.PendingDeletes, "uploaded": s.Uploaded, "failures": s.Failures}
 	if s.LastError != "" {
 		h["last_error"] = s.LastError
 	}
@@ -149,8 +155,9 @@ func registerUploadMetrics(reg *prometheus.Registry, u *s3media.Uploader) {
 	}
 	gauge("media_upload_backlog", "Finished recordings in the local spool waiting for their upload to S3 (or its retry).", func(s s3media.Stats) float64 { return float64(s.Pending) })
 	gauge("media_upload_backlog_bytes", "Local bytes of the recordings whose upload failed and waits for a retry.", func(s s3media.Stats) float64 { return float64(s.PendingBytes) })
+	gauge("media_object_deletes_pending", "Deletions of a deleted recording's objects queued because the bucket could not do them (retried).", func(s s3media.Stats) float64 { return float64(s.PendingDeletes) })
 	counter("media_uploads_total", "Recordings uploaded to S3, verified, and removed from the spool.", func(s s3media.Stats) float64 { return float64(s.Uploaded) })
-	counter("media_upload_bytes_total", "Bytes of the recordings uploaded to S3.", func(s s3media.Stats) float64 { return float64(s.UploadedByte) })
+	counter("media_upload_bytes_total", "Bytes of the recordings uploaded to S3.", func(s s3media.Stats) float64 { return float64(s.UploadedBytes) })
 	counter("media_upload_failures_total", "Failed upload attempts (retried with backoff; the spool keeps the recording).", func(s s3media.Stats) float64 { return float64(s.Failures) })
 	counter("media_upload_unverified_total", "Uploaded objects whose size or sha256 did not match the local file (not trusted, retried).", func(s s3media.Stats) float64 { return float64(s.Unverified) })
 }

@@ -37,7 +37,9 @@ func TestSweepDeletesObjects(t *testing.T) {
 			if err := b.Put(ctx, b.Key(p), p, d); err != nil {
 				t.Fatal(err)
 			}
-			os.Remove(p)
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := f.db.SetMediaObject(ctx, id, b.URL(b.Key(r.MediaPath))); err != nil {
 			t.Fatal(err)

@@ -69,7 +69,7 @@ func BenchmarkUpload(b *testing.B) {
 				if s := u.Stats(); s.Uploaded != recs || s.Failures != 0 {
 					b.Fatalf("stats %+v", s)
 				}
-				total += u.Stats().UploadedByte
+				total += u.Stats().UploadedBytes
 				u.Close()
 				db.Close()
 			}

@@ -287,7 +287,8 @@ func (b *Bucket) wrap(op, key string, err error) error {
 }
 
 // Open opens the object a store.Recording.MediaObject names for ranged
-// reading (Range replay, waveform, MP3 encoding).
+// reading (Range replay, waveform, MP3 encoding). Its reads end with ctx
+// (a replay request whose client left).
 func (b *Bucket) Open(ctx context.Context, object string) (*Object, error) {
 	key, err := b.keyOf(object)
 	if err != nil {
@@ -297,7 +298,7 @@ func (b *Bucket) Open(ctx context.Context, object string) (*Object, error) {
 	if err != nil {
 		return nil, b.wrap("head", key, err)
 	}
-	return &Object{b: b, key: key, size: aws.ToInt64(h.ContentLength)}, nil
+	return &Object{ctx: ctx, b: b, key: key, size: aws.ToInt64(h.ContentLength)}, nil
 }
 
 // readAhead is how much one GetObject fetches at least: the converters
@@ -308,6 +309,7 @@ const readAhead = 256 << 10
 // Object is an object opened for reading: each ReadAt outside the bytes
 // fetched last is one ranged GetObject. Safe for concurrent use.
 type Object struct {
+	ctx  context.Context
 	b    *Bucket
 	key  string
 	size int64
@@ -352,7 +354,7 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	// Fetched without the lock: another reader is not held up by this
 	// request.
 	end := min(o.size, off+max(want, readAhead)) - 1
-	out, err := o.b.c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(o.b.cfg.Bucket), Key: aws.String(o.key),
+	out, err := o.b.c.GetObject(o.ctx, &s3.GetObjectInput{Bucket: aws.String(o.b.cfg.Bucket), Key: aws.String(o.key),
 		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, end))})
 	if err != nil {
 		return 0, o.b.wrap("get", o.key, err)

@@ -231,7 +231,7 @@ func TestUploadVerifyDelete(t *testing.T) {
 		}
 	}
 	testtool.Eventually(t, 5*time.Second, func() bool { return u.Stats().Pending == 0 }, "backlog empty")
-	if s := u.Stats(); s.Uploaded != 1 || s.UploadedByte < 300<<10 || s.Failures != 0 {
+	if s := u.Stats(); s.Uploaded != 1 || s.UploadedBytes < 300<<10 || s.Failures != 0 {
 		t.Errorf("stats %+v", s)
 	}
 	// A manifest re-sealed later goes up too and leaves the spool.
@@ -378,6 +378,77 @@ func TestUploadWaitsForKeyRotation(t *testing.T) {
 	if keys, _ := b.List(context.Background(), ""); len(keys) != 0 {
 		t.Fatalf("uploaded during a key rotation: %v", keys)
 	}
-	os.Remove(journal)
+	if err := os.Remove(journal); err != nil {
+		t.Fatal(err)
+	}
 	waitUploaded(t, db, r, 20*time.Second)
+}
+
+// TestDeleteQueuedWhileBucketDown: a recording deleted while the bucket
+// is unreachable has its objects deletion queued on disk; a new uploader
+// (a restart) finds the queue and deletes them once the bucket is back.
+func TestDeleteQueuedWhileBucketDown(t *testing.T) {
+	srv := s3test.Start(t, "rec")
+	b := newBucket(t, srv, "")
+	db := openDB(t)
+	spool := filepath.Join(t.TempDir(), "media")
+	r := spoolRecording(t, db, spool, "01JDEL000000000000000000A1", 16<<10)
+	u := newUploader(t, b, db, spool)
+	if err := u.Start(); err != nil {
+		t.Fatal(err)
+	}
+	u.Enqueue(r.ID)
+	waitUploaded(t, db, r, 20*time.Second)
+	ctx := context.Background()
+	if keys, _ := b.List(ctx, ""); len(keys) != 3 {
+		t.Fatalf("uploaded %v", keys)
+	}
+	srv.Stop()
+	if err := u.DeleteRecording(ctx, r); err != nil {
+		t.Fatalf("DeleteRecording with the bucket down: %v (want it queued)", err)
+	}
+	queued := filepath.Join(filepath.Dir(spool), "s3-deletes", r.ID)
+	if _, err := os.Stat(queued); err != nil {
+		t.Fatalf("deletion not queued: %v", err)
+	}
+	testtool.Eventually(t, 10*time.Second, func() bool { return u.Stats().Failures >= 1 }, "retried while down")
+	if s := u.Stats(); s.PendingDeletes != 1 || s.Pending != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	u.Close()
+	srv.Restart()
+	u2 := newUploader(t, b, db, spool)
+	if err := u2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Eventually(t, 20*time.Second, func() bool {
+		keys, err := b.List(ctx, "")
+		_, qerr := os.Stat(queued)
+		return err == nil && len(keys) == 0 && errors.Is(qerr, os.ErrNotExist)
+	}, "queued deletion done after the restart")
+	testtool.Eventually(t, 5*time.Second, func() bool { return u2.Stats().PendingDeletes == 0 }, "queue empty")
+}
+
+// TestSuccessReleasesBackoff: uploads waiting out a long backoff after an
+// outage go as soon as another upload shows the bucket is back.
+func TestSuccessReleasesBackoff(t *testing.T) {
+	srv := s3test.Start(t, "rec")
+	b := newBucket(t, srv, "")
+	db := openDB(t)
+	spool := filepath.Join(t.TempDir(), "media")
+	srv.Stop()
+	r1 := spoolRecording(t, db, spool, "01JREL000000000000000000A1", 8<<10)
+	r2 := spoolRecording(t, db, spool, "01JREL000000000000000000A2", 8<<10)
+	u := s3media.NewUploader(s3media.UploaderConfig{Objects: b, Store: db, Spool: spool, MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	t.Cleanup(func() { u.Close() })
+	if err := u.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Eventually(t, 20*time.Second, func() bool { return u.Stats().Failures >= 2 }, "both failed once (next try in an hour)")
+	srv.Restart()
+	r3 := spoolRecording(t, db, spool, "01JREL000000000000000000A3", 8<<10)
+	u.Enqueue(r3.ID) // new: tried at once, succeeds, releases the others
+	for _, r := range []*store.Recording{r3, r1, r2} {
+		waitUploaded(t, db, r, 20*time.Second)
+	}
 }

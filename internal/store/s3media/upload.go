@@ -38,6 +38,10 @@ type UploaderConfig struct {
 	// Spool is the local media directory the recorder writes to
 	// (<data-dir>/media), rescanned at Start for uploads left pending.
 	Spool string
+	// DeleteQueue is the directory holding deletions of objects the
+	// bucket refused or could not be reached for ("" = s3-deletes beside
+	// Spool): one file per recording, retried until the objects are gone.
+	DeleteQueue string
 	// Workers is how many recordings are uploaded at once (0 = 2).
 	Workers int
 	// MinBackoff and MaxBackoff bound the wait before a failed upload is
@@ -52,13 +56,14 @@ type UploaderConfig struct {
 
 // Stats are the Uploader's counters (openrec_media_upload_* in /metrics).
 type Stats struct {
-	Pending      int   // recordings waiting to be uploaded (or retried)
-	PendingBytes int64 // their local bytes
-	Uploaded     int64 // recordings moved to the bucket
-	UploadedByte int64 // their bytes
-	Failures     int64 // failed attempts (each retried)
-	Unverified   int64 // objects that did not match the local file
-	LastError    string
+	Pending        int   // recordings waiting to be uploaded (or retried)
+	PendingBytes   int64 // their local bytes, as far as known (from their first attempt on)
+	PendingDeletes int   // deletions of objects queued (the bucket was unreachable)
+	Uploaded       int64 // recordings moved to the bucket
+	UploadedBytes  int64 // their bytes
+	Failures       int64 // failed attempts (each retried)
+	Unverified     int64 // objects that did not match the local file
+	LastError      string
 }
 
 // Uploader moves finished recordings from the local spool to the bucket
@@ -86,6 +91,7 @@ type entry struct {
 	running  bool
 	again    bool  // enqueued again while running
 	bytes    int64 // local bytes when last seen
+	verify   bool  // the last attempt failed verification (not an outage)
 }
 
 // NewUploader returns an Uploader; Start starts it.
@@ -101,6 +107,9 @@ func NewUploader(cfg UploaderConfig) *Uploader {
 	}
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.DeleteQueue == "" {
+		cfg.DeleteQueue = filepath.Join(filepath.Dir(cfg.Spool), "s3-deletes")
 	}
 	log := cfg.Log
 	if log == nil {
@@ -147,6 +156,9 @@ func (u *Uploader) rescan() (int, error) {
 			return err
 		}
 		name := d.Name()
+		if d.IsDir() && path != u.cfg.Spool && strings.HasPrefix(name, ".") {
+			return filepath.SkipDir
+		}
 		if d.IsDir() || mediastore.IsTemp(name) || strings.HasPrefix(name, ".") ||
 			strings.HasSuffix(name, mediastore.PartSuffix) || strings.HasSuffix(name, mediastore.DeletingSuffix) {
 			return nil
@@ -159,10 +171,65 @@ func (u *Uploader) rescan() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("s3media: rescan %s: %w", u.cfg.Spool, err)
 	}
+	queued, err := os.ReadDir(u.cfg.DeleteQueue)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("s3media: rescan %s: %w", u.cfg.DeleteQueue, err)
+	}
+	for _, q := range queued {
+		if q.Type().IsRegular() && !mediastore.IsTemp(q.Name()) {
+			ids[deletePrefix+q.Name()] = true
+		}
+	}
 	for id := range ids {
 		u.Enqueue(id)
 	}
 	return len(ids), nil
+}
+
+// deletePrefix marks a queued deletion among the pending recording ids.
+const deletePrefix = "delete/"
+
+// DeleteRecording removes every object of recording r (expire.Objects:
+// retention, erasure, discards). When the bucket cannot do it now the
+// deletion is queued on disk (DeleteQueue) and retried with backoff, also
+// after a restart, so a recording deleted while the bucket is down does
+// not leave its objects behind; the error is returned only when even the
+// queue cannot be written.
+func (u *Uploader) DeleteRecording(ctx context.Context, r *store.Recording) error {
+	err := u.cfg.Objects.DeleteRecording(ctx, r)
+	if err == nil || r.MediaPath == "" {
+		return err
+	}
+	q := filepath.Join(u.cfg.DeleteQueue, r.ID)
+	if qerr := mediastore.WriteFile(q, mediastore.Options{MkdirAll: true}, func(f *os.File) error {
+		_, err := f.WriteString(r.MediaPath)
+		return err
+	}); qerr != nil {
+		return errors.Join(err, fmt.Errorf("s3media: queue the deletion: %w", qerr))
+	}
+	u.log.Warn("objects of a deleted recording not removed yet: queued and retried", "recording_id", r.ID, "error", err)
+	u.Enqueue(deletePrefix + r.ID)
+	return nil
+}
+
+// deleteQueued retries one queued deletion.
+func (u *Uploader) deleteQueued(ctx context.Context, id string) error {
+	q := filepath.Join(u.cfg.DeleteQueue, id)
+	media, err := os.ReadFile(q)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errGone
+	}
+	if err != nil {
+		return fmt.Errorf("s3media: %w", err)
+	}
+	if err := u.cfg.Objects.DeleteRecording(ctx, &store.Recording{ID: id, MediaPath: string(media)}); err != nil {
+		return err
+	}
+	if err := os.Remove(q); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("s3media: %w", err)
+	}
+	u.log.Info("queued deletion of a recording's objects done", "recording_id", id)
+	return errGone
 }
 
 // Enqueue asks for recording id's local files to be uploaded (again): the
@@ -199,8 +266,12 @@ func (u *Uploader) Stats() Stats {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	s := u.stats
-	s.Pending = len(u.pending)
-	for _, e := range u.pending {
+	for id, e := range u.pending {
+		if strings.HasPrefix(id, deletePrefix) {
+			s.PendingDeletes++
+			continue
+		}
+		s.Pending++
 		s.PendingBytes += e.bytes
 	}
 	return s
@@ -274,6 +345,10 @@ func (u *Uploader) worker() {
 		case <-u.ctx.Done():
 			return
 		case id := <-u.work:
+			if rid, ok := strings.CutPrefix(id, deletePrefix); ok {
+				u.done(id, 0, u.deleteQueued(u.ctx, rid))
+				continue
+			}
 			bytes, err := u.upload(u.ctx, id)
 			u.done(id, bytes, err)
 		}
@@ -293,7 +368,15 @@ func (u *Uploader) done(id string, bytes int64, err error) {
 	if err == nil || errors.Is(err, errGone) {
 		if err == nil && bytes > 0 {
 			u.stats.Uploaded++
-			u.stats.UploadedByte += bytes
+			u.stats.UploadedBytes += bytes
+			// The bucket answers again: what waits out an outage's
+			// backoff goes now, not minutes later (a mismatch keeps
+			// its backoff).
+			for _, o := range u.pending {
+				if o.attempts > 0 && !o.running && !o.verify {
+					o.due = time.Time{}
+				}
+			}
 		}
 		if e.again {
 			*e = entry{}
@@ -308,6 +391,7 @@ func (u *Uploader) done(id string, bytes int64, err error) {
 	e.again = false
 	e.attempts++
 	e.bytes = bytes
+	e.verify = errors.Is(err, ErrVerify)
 	wait := u.cfg.MinBackoff << min(e.attempts-1, 20)
 	if wait <= 0 || wait > u.cfg.MaxBackoff {
 		wait = u.cfg.MaxBackoff
@@ -318,6 +402,11 @@ func (u *Uploader) done(id string, bytes int64, err error) {
 		u.stats.Unverified++
 	}
 	u.stats.LastError = err.Error()
+	if rid, ok := strings.CutPrefix(id, deletePrefix); ok {
+		u.log.Warn("queued deletion of a recording's objects failed: tried again", "recording_id", rid,
+			"attempt", e.attempts, "retry_in", wait.String(), "error", err)
+		return
+	}
 	u.log.Warn("media upload failed: the recording stays in the local spool and is tried again",
 		"recording_id", id, "attempt", e.attempts, "retry_in", wait.String(), "error", err)
 }
@@ -369,6 +458,11 @@ func (u *Uploader) upload(ctx context.Context, id string) (int64, error) {
 		total += st.Size()
 		puts = append(puts, put{path: f, st: st})
 	}
+	u.mu.Lock()
+	if e := u.pending[id]; e != nil {
+		e.bytes = total // the backlog's bytes while this attempt runs
+	}
+	u.mu.Unlock()
 	for i := range puts {
 		p := &puts[i]
 		d, err := DigestFile(p.path)

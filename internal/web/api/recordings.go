@@ -525,12 +525,14 @@ type openedMedia struct {
 func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*openedMedia, bool) {
 	path, inProgress, err := mediastore.Locate(rec, s.cfg.DataDir)
 	if err != nil && errors.Is(err, store.ErrNoMedia) && rec.MediaObject != "" {
-		ctx := context.WithoutCancel(r.Context())
-		src, encrypted, err := s.openObject(ctx, rec.MediaObject)
+		src, encrypted, err := s.openObject(r.Context(), rec.MediaObject)
 		if err != nil {
 			s.failMedia(w, r, rec, err)
 			return nil, false
 		}
+		// An MP3 encode may outlive this request (another caller waits
+		// for it): its reads are not tied to this client.
+		ctx := context.WithoutCancel(r.Context())
 		reopen := func() (*mediaconv.Source, error) {
 			src, _, err := s.openObject(ctx, rec.MediaObject)
 			return src, err
