@@ -36,6 +36,11 @@ type Store interface {
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
 
+	// Screen video rows (issue 18).
+	PutScreen(ctx context.Context, s *store.Screen) error
+	GetScreen(ctx context.Context, recordingID string) (*store.Screen, error)
+	Screens(ctx context.Context, ids []string) (map[string]*store.Screen, error)
+
 	UserStore
 
 	Close() error
@@ -71,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListDeletionsOrder", testListDeletionsOrder},
 		{"ListTenantIsolation", testListTenantIsolation},
 		{"ListRetentionFilters", testListRetentionFilters},
+		{"ScreenRows", testScreenRows},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserCreateErrors", testUserCreateErrors},
 		{"UserNotFound", testUserNotFound},
