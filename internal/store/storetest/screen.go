@@ -76,4 +76,3 @@ func testScreenRows(t *testing.T, db Store) {
 		t.Fatalf("screen row outlived its recording: %v", err)
 	}
 }
-
