@@ -56,7 +56,6 @@ type ScreenSubscription interface {
 // for screen recording.
 type ScreenRecording struct {
 	Agent, Tenant string
-	Started       time.Time // when the start event went out (≈ the voice recording's start)
 }
 
 // ScreenSource is the CTI side of screen recording.
@@ -454,13 +453,13 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	if cr.total >= 0 {
 		row.Total = cr.total
 	}
-	if row.StartedAt.IsZero() {
-		// The video's first frame: the start event's time plus how long
-		// the client took to start recording after it (X-Screen-Start-Delay-Ms),
-		// else the arrival of its first bytes.
+	if row.StartedAt.IsZero() && length > 0 {
+		// The video's first frame: X-Screen-Started-Ago-Ms says how long
+		// before this request the client started recording (its own
+		// monotonic clock: no clock skew), else the bytes' arrival.
 		row.StartedAt = now
-		if d := headerInt(r, "X-Screen-Start-Delay-Ms"); !sr.Started.IsZero() && d >= 0 && r.Header.Get("X-Screen-Start-Delay-Ms") != "" {
-			row.StartedAt = sr.Started.Add(time.Duration(d) * time.Millisecond)
+		if ago, err := strconv.ParseInt(r.Header.Get("X-Screen-Started-Ago-Ms"), 10, 64); err == nil && ago >= 0 && ago <= int64(time.Hour/time.Millisecond) {
+			row.StartedAt = now.Add(-time.Duration(ago) * time.Millisecond)
 		}
 	}
 	row.UpdatedAt = now
