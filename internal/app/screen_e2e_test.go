@@ -343,3 +343,24 @@ steps:
 		t.Errorf("%d frames decoded from ~4 s at 10 fps", frames)
 	}
 }
+
+// A recording that asks for screen recording while no screen client is
+// open: after screen_timeout a no-screen failed-recording alert (metric)
+// and the video notification says no in the simulator's attached data.
+func TestScreenRecordingNoClientAlerts(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.RecordDNs = "5004"
+		c.Screen = true
+		c.ScreenTimeout = time.Second
+	})
+	step(t, env.sim, `
+name: screen-none
+steps:
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551237777", rp: "7000", to: "5004"}
+  - {at: 50ms, action: answer, call: c1, dn: "5004"}
+  - {at: 2500ms, action: release, call: c1, dn: "5004"}
+`)
+	env.waitNotification(t, "RECORDING_VIDEO_STATUS=no", "no video notification of the missing screen video")
+	waitMetric(t, env.a, `openrec_failed_recordings_total{kind="no-screen"} 1`, 5*time.Second)
+}
