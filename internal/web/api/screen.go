@@ -89,6 +89,7 @@ type ScreenCapture struct {
 const (
 	maxScreenChunk       = 64 << 20 // bytes in one upload request
 	maxScreenSubsPerUser = 4        // event streams open at once per agent
+	maxScreenGaps        = 256      // disjoint byte ranges held at once (chunks far out of order)
 	screenPing           = 15 * time.Second
 	// DefaultScreenMaxBytes bounds a recording's screen video when
 	// Config.ScreenMaxBytes is not set.
@@ -420,6 +421,11 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("the video's size was given as %d bytes before, now %d", row.Total, cr.total)))
 		return
 	}
+	if row.Total >= 0 && cr.end >= row.Total {
+		w.Header().Set("Content-Range", "bytes */"+totalText(row.Total))
+		writeProblem(w, r, problemf(http.StatusRequestedRangeNotSatisfiable, fmt.Sprintf("Content-Range: bytes %d-%d is past the video's %d bytes", cr.start, cr.end, row.Total)))
+		return
+	}
 	if n := len(held); cr.total >= 0 && n > 0 && held[n-1].End >= cr.total {
 		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("bytes up to %d are held already: the video is not %d bytes", held[n-1].End, cr.total)))
 		return
@@ -431,6 +437,10 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusPermanentRedirect
 		}
 		s.answerScreen(w, row, code)
+		return
+	}
+	if length > 0 && len(row.Held.Add(cr.start, cr.end)) > maxScreenGaps {
+		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("more than %d separate byte ranges: send the missing bytes first (held: bytes=0-%d)", maxScreenGaps, row.Held.Prefix()-1)))
 		return
 	}
 	now := s.cfg.Now()

@@ -240,6 +240,22 @@ func TestScreenUploadRefusals(t *testing.T) {
 	if code, _, body := e.put(agent, "rec-a2", "video/webm", "bytes 5-9/11", chunk[5:]); code != 409 {
 		t.Fatalf("changed size: %d %s", code, body)
 	}
+	// Past the size given before: 416.
+	if code, _, body := e.put(agent, "rec-a2", "video/webm", "bytes 10-10/*", []byte("x")); code != 416 {
+		t.Fatalf("past the known size: %d %s", code, body)
+	}
+	// Chunks scattered far apart are bounded: at most 256 separate ranges
+	// (rec-a1 is agent 7001's own recording).
+	for i := 1; i <= 257; i++ {
+		code, _, body := e.put(agent, "rec-a1", "video/webm", fmt.Sprintf("bytes %d-%d/*", i*100, i*100), []byte("x"))
+		if want := 308; i == 257 {
+			if code != 409 {
+				t.Fatalf("range %d: %d %s, want 409", i, code, body)
+			}
+		} else if code != want {
+			t.Fatalf("range %d: %d %s", i, code, body)
+		}
+	}
 	// The held prefix plays while the upload is incomplete (the client died).
 	resp := e.raw(e.token("root"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)
 	got, _ := io.ReadAll(resp.Body)
