@@ -96,6 +96,7 @@ func newRecordingsListCmd(loc *storeLoc) *cobra.Command {
 		f                       store.Filter
 		status, mode, retention string
 		since, until            string
+		hasScreen               string
 		asJSON                  bool
 	)
 	cmd := &cobra.Command{
@@ -112,6 +113,14 @@ func newRecordingsListCmd(loc *storeLoc) *cobra.Command {
 			}
 			if f.Retention = store.Retention(retention); !f.Retention.Valid() {
 				return fmt.Errorf("--retention %q: want pending, kept or discard", retention)
+			}
+			switch hasScreen {
+			case "":
+			case "true", "false":
+				v := hasScreen == "true"
+				f.HasScreen = &v
+			default:
+				return fmt.Errorf("--has-screen %q: want true or false", hasScreen)
 			}
 			var err error
 			if f.Since, err = parseTimeFlag("since", since); err != nil {
@@ -151,6 +160,7 @@ func newRecordingsListCmd(loc *storeLoc) *cobra.Command {
 	fl.StringVar(&retention, "retention", "", "only pre-recordings in this state: pending, kept, discard")
 	fl.StringVar(&since, "since", "", "only recordings started at or after this time (RFC 3339)")
 	fl.StringVar(&until, "until", "", "only recordings started before this time (RFC 3339)")
+	fl.StringVar(&hasScreen, "has-screen", "", "true: only recordings with screen video; false: only those without")
 	fl.IntVar(&f.Limit, "limit", 0, "at most this many recordings, newest first (0 = all)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON array")
 	return cmd

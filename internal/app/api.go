@@ -87,7 +87,7 @@ func (s screenAdapter) SubscribeScreen(agent string, after uint64) (api.ScreenSu
 
 func (s screenAdapter) ScreenRecording(id string) (api.ScreenRecording, bool) {
 	r, ok := s.hub.Lookup(id)
-	return api.ScreenRecording{Agent: r.Agent, Tenant: r.Tenant, Started: r.Started}, ok
+	return api.ScreenRecording{Agent: r.Agent, Tenant: r.Tenant}, ok
 }
 
 func (s screenAdapter) ScreenReceived(id string) { s.core.ScreenReceived(id) }

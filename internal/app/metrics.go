@@ -59,10 +59,10 @@ func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {
 		func() float64 { return float64(s.core.Stats().RequestFailures) }))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_actions_dropped_total", Help: "CTI actions dropped because the call core's queue was full (the recorder's SIP and RTP paths never wait)."},
 		func() float64 { return float64(s.core.Stats().Dropped) }))
-	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg"} {
+	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg", "no-screen"} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "openrec", Name: "failed_recordings_total",
-			Help:        "Failed recordings detected: CTI says recorded but no leg / one leg / no RTP, or a leg matching no CTI call.",
+			Help:        "Failed recordings detected: CTI says recorded but no leg / one leg / no RTP, a leg matching no CTI call, or no screen video for a recording that asked for it.",
 			ConstLabels: prometheus.Labels{"kind": kind},
 		}, func() float64 { return float64(s.core.Stats().Alerts[kind]) }))
 	}

@@ -116,13 +116,14 @@ func evalJS(t *testing.T, ctx context.Context, js string) {
 }
 
 // screenBrowser starts a browser signed in as the agent, on the screen page
-// with the canvas test source, sharing.
-func screenBrowser(t *testing.T, base, user string) context.Context {
+// (query: "?source=canvas" for the canvas test source, "" for the real
+// getDisplayMedia), sharing.
+func screenBrowser(t *testing.T, base, user, query string) context.Context {
 	t.Helper()
 	ctx := chromium(t)
 	signInUI(t, ctx, base, user)
 	run(t, ctx, "open the screen page",
-		chromedp.Navigate(base+"/#/screen?source=canvas"),
+		chromedp.Navigate(base+"/#/screen"+query),
 		chromedp.WaitVisible(chromedp.ID("screen-share")),
 		chromedp.Click(chromedp.ID("screen-share")),
 	)
@@ -152,7 +153,7 @@ func TestScreenRecordingEndToEnd(t *testing.T) {
 	admin := signIn(t, env.a, "root")
 	base := "http://" + env.a.HTTPAddr()
 
-	ctx := screenBrowser(t, base, "agent1004")
+	ctx := screenBrowser(t, base, "agent1004", "?source=canvas")
 	done := make(chan error, 1)
 	go func() {
 		sc := `
@@ -251,7 +252,7 @@ steps:
 	screenshot(t, ctx, "screen-playback")
 
 	// A browser killed mid-call: the bytes it uploaded play as a prefix.
-	ctx2 := screenBrowser(t, base, "agent1004")
+	ctx2 := screenBrowser(t, base, "agent1004", "?source=canvas")
 	go func() {
 		defer func() { done <- nil }()
 		step(t, env.sim, `
@@ -291,4 +292,75 @@ steps:
 	if !strings.HasSuffix(v2.URL, "kind=screen") {
 		t.Errorf("video URL %q", v2.URL)
 	}
+}
+
+// The page with the browser's real screen capture (getDisplayMedia, the
+// headless browser's fake capture device chosen without a prompt): a
+// recorded call of the agent gets a complete, decodable screen video.
+func TestScreenRecordingGetDisplayMedia(t *testing.T) {
+	ffmpeg := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.RecordDNs = "5004"
+		c.Screen = true
+		c.ScreenFrameRate = 10
+	})
+	addAgent(t, env.a, "agent1004", "1004")
+	addUser(t, env.a, "root", "admin", "")
+	admin := signIn(t, env.a, "root")
+	ctx := screenBrowser(t, "http://"+env.a.HTTPAddr(), "agent1004", "")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		step(t, env.sim, `
+name: screen-gdm
+steps:
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551237777", rp: "7000", to: "5004"}
+  - {at: 50ms, action: answer, call: c1, dn: "5004"}
+  - {at: 4000ms, action: release, call: c1, dn: "5004"}
+`)
+	}()
+	waitJS(t, ctx, "recording started", `document.getElementById('page-screen').dataset.state === 'recording'`, 10*time.Second)
+	<-done
+	recs := waitFinished(t, env.a, 1)
+	var id string
+	for _, r := range recs {
+		if r.RecordedDN == "5004" {
+			id = r.ID
+		}
+	}
+	var video screenVideo
+	testtool.Poll(t, 15*time.Second, func() (bool, string) {
+		v, ok := videoOf(admin, id)
+		video = v
+		return ok && v.Parameters.Complete != nil && *v.Parameters.Complete, fmt.Sprintf("%+v", v)
+	}, "the screen upload completes")
+	path := filepath.Join(t.TempDir(), "screen.webm")
+	download(t, admin, video.URL, path)
+	frames, _ := decodeVideo(t, ffmpeg, path)
+	t.Logf("getDisplayMedia: %d bytes, %d frames, codec %s", video.Size, frames, video.Parameters.Codec)
+	if frames < 10 {
+		t.Errorf("%d frames decoded from ~4 s at 10 fps", frames)
+	}
+}
+
+// A recording that asks for screen recording while no screen client is
+// open: after screen_timeout a no-screen failed-recording alert (metric)
+// and the video notification says no in the simulator's attached data.
+func TestScreenRecordingNoClientAlerts(t *testing.T) {
+	env := startContactCenter(t, func(c *config.Serve) {
+		c.RecordDNs = "5004"
+		c.Screen = true
+		c.ScreenTimeout = time.Second
+	})
+	step(t, env.sim, `
+name: screen-none
+steps:
+  - {at: 0s, action: login, dn: "5004", agent: "1004"}
+  - {at: 10ms, action: inbound, call: c1, ani: "+15551237777", rp: "7000", to: "5004"}
+  - {at: 50ms, action: answer, call: c1, dn: "5004"}
+  - {at: 2500ms, action: release, call: c1, dn: "5004"}
+`)
+	env.waitNotification(t, "RECORDING_VIDEO_STATUS=no", "no video notification of the missing screen video")
+	waitMetric(t, env.a, `openrec_failed_recordings_total{kind="no-screen"} 1`, 5*time.Second)
 }

@@ -432,3 +432,31 @@ func TestSweepRetentionPerRule(t *testing.T) {
 		t.Error("forever-rule kept after its rule got a period")
 	}
 }
+
+// Issue 18: a recording's screen video (complete or still uploading) and
+// its row go with the recording.
+func TestDeleteRemovesScreenVideo(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "S1", "", "+331", "5001", t0, store.StatusCompleted)
+	video := mediastore.Screen(r.MediaPath)
+	for _, p := range []string{video, mediastore.Part(video)} {
+		if err := os.WriteFile(p, []byte("webm"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.db.PutScreen(ctx, &store.Screen{RecordingID: "S1", Total: 4, Held: store.Ranges{}.Add(0, 3), Complete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{video, mediastore.Part(video)} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after deletion: %v", filepath.Base(p), err)
+		}
+	}
+	if _, err := f.db.GetScreen(ctx, "S1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("screen row left: %v", err)
+	}
+}

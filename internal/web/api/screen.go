@@ -56,7 +56,6 @@ type ScreenSubscription interface {
 // for screen recording.
 type ScreenRecording struct {
 	Agent, Tenant string
-	Started       time.Time // when the start event went out (≈ the voice recording's start)
 }
 
 // ScreenSource is the CTI side of screen recording.
@@ -90,6 +89,7 @@ type ScreenCapture struct {
 const (
 	maxScreenChunk       = 64 << 20 // bytes in one upload request
 	maxScreenSubsPerUser = 4        // event streams open at once per agent
+	maxScreenGaps        = 256      // disjoint byte ranges held at once (chunks far out of order)
 	screenPing           = 15 * time.Second
 	// DefaultScreenMaxBytes bounds a recording's screen video when
 	// Config.ScreenMaxBytes is not set.
@@ -421,6 +421,11 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("the video's size was given as %d bytes before, now %d", row.Total, cr.total)))
 		return
 	}
+	if row.Total >= 0 && cr.end >= row.Total {
+		w.Header().Set("Content-Range", "bytes */"+totalText(row.Total))
+		writeProblem(w, r, problemf(http.StatusRequestedRangeNotSatisfiable, fmt.Sprintf("Content-Range: bytes %d-%d is past the video's %d bytes", cr.start, cr.end, row.Total)))
+		return
+	}
 	if n := len(held); cr.total >= 0 && n > 0 && held[n-1].End >= cr.total {
 		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("bytes up to %d are held already: the video is not %d bytes", held[n-1].End, cr.total)))
 		return
@@ -432,6 +437,10 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusPermanentRedirect
 		}
 		s.answerScreen(w, row, code)
+		return
+	}
+	if length > 0 && len(row.Held.Add(cr.start, cr.end)) > maxScreenGaps {
+		writeProblem(w, r, problemf(http.StatusConflict, fmt.Sprintf("more than %d separate byte ranges: send the missing bytes first (held: bytes=0-%d)", maxScreenGaps, row.Held.Prefix()-1)))
 		return
 	}
 	now := s.cfg.Now()
@@ -454,13 +463,13 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	if cr.total >= 0 {
 		row.Total = cr.total
 	}
-	if row.StartedAt.IsZero() {
-		// The video's first frame: the start event's time plus how long
-		// the client took to start recording after it (X-Screen-Start-Delay-Ms),
-		// else the arrival of its first bytes.
+	if row.StartedAt.IsZero() && length > 0 {
+		// The video's first frame: X-Screen-Started-Ago-Ms says how long
+		// before this request the client started recording (its own
+		// monotonic clock: no clock skew), else the bytes' arrival.
 		row.StartedAt = now
-		if d := headerInt(r, "X-Screen-Start-Delay-Ms"); !sr.Started.IsZero() && d >= 0 && r.Header.Get("X-Screen-Start-Delay-Ms") != "" {
-			row.StartedAt = sr.Started.Add(time.Duration(d) * time.Millisecond)
+		if ago, err := strconv.ParseInt(r.Header.Get("X-Screen-Started-Ago-Ms"), 10, 64); err == nil && ago >= 0 && ago <= int64(time.Hour/time.Millisecond) {
+			row.StartedAt = now.Add(-time.Duration(ago) * time.Millisecond)
 		}
 	}
 	row.UpdatedAt = now

@@ -88,6 +88,7 @@ func (e *env) put(tok, id, ctype, crange string, body []byte) (int, string, stri
 	}
 	h.Set("X-Screen-Width", "1280")
 	h.Set("X-Screen-Height", "720")
+	h.Set("X-Screen-Started-Ago-Ms", "1500")
 	req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/recordings/"+id+"/screen", bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -127,6 +128,7 @@ func TestScreenUploadChunkedResumable(t *testing.T) {
 		{"last chunk names the size", 2000, 2499, "2500", 201, "bytes=0-2499"},
 		{"a retry after completion", 2000, 2499, "2500", 200, "bytes=0-2499"},
 	}
+	uploadAt := time.Now()
 	for _, s := range steps {
 		code, rng, body := e.put(tok, "rec-a2", ct, fmt.Sprintf("bytes %d-%d/%s", s.start, s.end, s.total), video[s.start:s.end+1])
 		if code != s.wantCode || rng != s.wantRange {
@@ -164,6 +166,7 @@ func TestScreenUploadChunkedResumable(t *testing.T) {
 			Parameters struct {
 				Codec         string
 				Width, Height int
+				OffsetMS      *int64 `json:"offset_ms"`
 			}
 		} `json:"media_files"`
 	}
@@ -173,6 +176,11 @@ func TestScreenUploadChunkedResumable(t *testing.T) {
 	if v := detail.Media[1]; v.Type != "video/webm" || v.URL != "/api/v1/recordings/rec-a2/media?kind=screen" || v.Size != 2500 ||
 		v.Parameters.Codec != "vp8" || v.Parameters.Width != 1280 || v.Parameters.Height != 720 {
 		t.Fatalf("video media file %+v", v)
+	}
+	// The first stored chunk said recording began 1.5 s before it.
+	want := uploadAt.Add(-1500 * time.Millisecond).Sub(e.recs["rec-a2"].StartedAt).Milliseconds()
+	if o := detail.Media[1].Parameters.OffsetMS; o == nil || *o < want-100 || *o > want+2000 {
+		t.Fatalf("offset_ms %v, want about %d", o, want)
 	}
 	var pg page
 	if code := e.do(sup, "GET", "/api/v1/recordings?has_screen=true", nil, &pg); code != 200 || strings.Join(pg.ids(), ",") != "rec-a2" {
@@ -231,6 +239,22 @@ func TestScreenUploadRefusals(t *testing.T) {
 	}
 	if code, _, body := e.put(agent, "rec-a2", "video/webm", "bytes 5-9/11", chunk[5:]); code != 409 {
 		t.Fatalf("changed size: %d %s", code, body)
+	}
+	// Past the size given before: 416.
+	if code, _, body := e.put(agent, "rec-a2", "video/webm", "bytes 10-10/*", []byte("x")); code != 416 {
+		t.Fatalf("past the known size: %d %s", code, body)
+	}
+	// Chunks scattered far apart are bounded: at most 256 separate ranges
+	// (rec-a1 is agent 7001's own recording).
+	for i := 1; i <= 257; i++ {
+		code, _, body := e.put(agent, "rec-a1", "video/webm", fmt.Sprintf("bytes %d-%d/*", i*100, i*100), []byte("x"))
+		if want := 308; i == 257 {
+			if code != 409 {
+				t.Fatalf("range %d: %d %s, want 409", i, code, body)
+			}
+		} else if code != want {
+			t.Fatalf("range %d: %d %s", i, code, body)
+		}
 	}
 	// The held prefix plays while the upload is incomplete (the client died).
 	resp := e.raw(e.token("root"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)

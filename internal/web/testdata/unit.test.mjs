@@ -267,8 +267,14 @@ function fakeServer() {
 test('screen upload: chunks in order, a dropped request retried, the size named at the end', async () => {
   const srv = fakeServer();
   const states = [];
+  const seen = [];
+  const fetchFn = (url, init) => {
+    seen.push(init.headers['X-Screen-Started-Ago-Ms']);
+    return srv.fetch(url, init);
+  };
   const up = new ChunkUploader('/api/v1/recordings/R/screen', {
-    fetchFn: srv.fetch, sleep: async () => {}, onState: (s) => states.push(s), headers: { 'X-Screen-Width': '640' },
+    fetchFn, sleep: async () => {}, onState: (s) => states.push(s), headers: { 'X-Screen-Width': '640' },
+    headerFn: (sent) => (sent === 0 ? { 'X-Screen-Started-Ago-Ms': '1200' } : {}),
   });
   up.push(new Blob([new Uint8Array([1, 2, 3])]));
   srv.failNext = 1;
@@ -279,6 +285,8 @@ test('screen upload: chunks in order, a dropped request retried, the size named 
   assert.equal(srv.total, 5);
   assert.ok(states.includes('retrying') && states.at(-1) === 'done', states.join(','));
   assert.equal(up.held, 5);
+  // Only the first request (it succeeded) carries it; the dropped second chunk was sent twice.
+  assert.deepEqual(seen, ['1200', undefined, undefined]);
 });
 
 test('screen upload: the last chunk already sent, a status query names the size', async () => {

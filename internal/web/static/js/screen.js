@@ -129,10 +129,13 @@ export function render(main, ctx) {
     const mimeType = pickMimeType((t) => MediaRecorder.isTypeSupported(t));
     const recorder = new MediaRecorder(own, mimeType ? { mimeType, videoBitsPerSecond: VIDEO_BITS_PER_SECOND } : { videoBitsPerSecond: VIDEO_BITS_PER_SECOND });
     const settings = track.getSettings();
+    let startedAt = 0; // performance.now() of the recorder's start
     const uploader = new ChunkUploader(ev.upload_url || paths.screenUpload(ev.recording_id), {
       csrf,
       contentType: recorder.mimeType || mimeType || 'video/webm',
       headers: { 'X-Screen-Width': String(settings.width || 0), 'X-Screen-Height': String(settings.height || 0) },
+      // The first stored chunk places the video on the call's timeline.
+      headerFn: (sent) => (sent === 0 && startedAt ? { 'X-Screen-Started-Ago-Ms': String(Math.round(performance.now() - startedAt)) } : {}),
       onState: (s, err) => {
         if (s === 'failed') note(`upload of ${ev.recording_id} failed: ${err.message}`);
         if (s === 'done') note(`recording ${ev.recording_id}: screen video uploaded`);
@@ -142,9 +145,8 @@ export function render(main, ctx) {
     });
     recorder.addEventListener('dataavailable', (e) => uploader.push(e.data));
     recorder.addEventListener('start', () => {
-      const delay = Math.max(0, Math.round(performance.now() - receivedAt));
-      uploader.setNextHeaders({ 'X-Screen-Start-Delay-Ms': String(delay) });
-      page.dataset.startDelayMs = String(delay);
+      startedAt = performance.now();
+      page.dataset.startDelayMs = String(Math.max(0, Math.round(startedAt - receivedAt)));
     });
     recorder.addEventListener('stop', () => {
       own.getTracks().forEach((t) => t.stop());

@@ -37,6 +37,7 @@ export class ChunkUploader {
     this.csrf = opts.csrf || (() => '');
     this.contentType = opts.contentType || 'video/webm';
     this.headers = opts.headers || {};
+    this.headerFn = opts.headerFn || (() => ({})); // headers computed per request (e.g. how long ago recording started)
     this.maxQueued = opts.maxQueued || 64 * 1024 * 1024;
     this.sleep = opts.sleep || ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.onState = opts.onState || (() => {});
@@ -131,6 +132,7 @@ export class ChunkUploader {
         'Content-Range': contentRange(start, blob ? blob.size : 0, total),
         'X-CSRF-Token': this.csrf(),
         ...this.headers,
+        ...this.headerFn(this.sent),
         ...this.extra,
       };
       let status = 0;
