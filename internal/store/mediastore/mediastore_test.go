@@ -69,7 +69,7 @@ func TestFiles(t *testing.T) {
 	os.WriteFile(pcm, nil, 0o600)
 	got = mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.opus")}, dir)
 	want = []string{b + ".opus", b + ".opus.part", b + ".sdp", b + ".manifest.json", b + ".opus.rewrap",
-		m, m + ".part", b + ".mp3", b + ".mp3.part", mediastore.Raw(m, 0), mediastore.Raw(m, 1),
+		b + ".transcode.json", b + ".screen.webm", b + ".screen.webm.part", m, m + ".part", b + ".mp3", b + ".mp3.part", mediastore.Raw(m, 0), mediastore.Raw(m, 1),
 		filepath.Join(cache, "R1-ab.all.8k.mp3"), pcm}
 	if !slices.Equal(got, want) {
 		t.Errorf("Files of an Opus recording =\n%q\nwant\n%q", got, want)
