@@ -56,6 +56,7 @@ type App struct {
 	sip       *sipsrv.Server
 	http      *http.Server
 	hl        net.Listener
+	apiSrv    *api.Server // the REST API (closed after the HTTP server: its encrypted screen uploads)
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
@@ -482,6 +483,7 @@ func (a *App) startHTTP() error {
 		metrics, token = nil, ""
 	}
 	srv := a.newAPI(health, metrics, token)
+	a.apiSrv = srv
 	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.wg.Add(1)
 	go func() {
@@ -604,6 +606,9 @@ func (a *App) Close() {
 				_ = srv.Shutdown(ctx)
 				cancel()
 			}
+		}
+		if a.apiSrv != nil {
+			_ = a.apiSrv.Close() // encrypted screen uploads in progress: their sealed prefix stays
 		}
 		a.cancel()
 		a.wg.Wait()

@@ -43,9 +43,22 @@ const (
 type env struct {
 	t    testing.TB
 	srv  *httptest.Server
+	api  *api.Server
+	cfg  api.Config
 	db   *sqlite.DB
 	dir  string
 	recs map[string]*store.Recording
+}
+
+// restart replaces the API server by a new one over the same store and
+// files (what it held in memory is gone).
+func (e *env) restart(t testing.TB) {
+	t.Helper()
+	e.srv.Close()
+	_ = e.api.Close()
+	e.api = api.New(e.cfg)
+	e.srv = httptest.NewServer(e.api.Handler())
+	t.Cleanup(e.srv.Close)
 }
 
 func init() { auth.Cost = 4 } // bcrypt's minimum: the tests log in often
@@ -109,8 +122,11 @@ func newEnv(t testing.TB, mut func(*api.Config)) *env {
 	if mut != nil {
 		mut(&cfg)
 	}
-	e.srv = httptest.NewServer(api.New(cfg).Handler())
+	e.cfg = cfg
+	e.api = api.New(cfg)
+	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)
+	t.Cleanup(func() { _ = e.api.Close() })
 	return e
 }
 

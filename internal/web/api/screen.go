@@ -102,6 +102,7 @@ type screenState struct {
 	mu     sync.Mutex
 	locks  map[string]*screenLock // recording id → its upload lock
 	subs   map[string]int         // agent → event streams open
+	enc    map[string]*encUpload  // recording id → its encrypted upload's stream (screenenc.go)
 }
 
 type screenLock struct {
@@ -447,7 +448,41 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	path := mediastore.Screen(mediastore.Resolve(rec, s.cfg.DataDir))
 	part := mediastore.Part(path)
 	first := row.Held.Len() == 0
-	if length > 0 {
+	recips, encrypted, err := s.screenRecipients(rec, sr)
+	if err != nil {
+		writeProblem(w, r, problemf(http.StatusConflict, err.Error()))
+		return
+	}
+	var enc *encUpload
+	if encrypted && length > 0 {
+		next := row.Held.Prefix()
+		if cr.start > next {
+			s.answerScreen(w, row, http.StatusPermanentRedirect) // not stored: send from the Range held
+			return
+		}
+		if cr.end >= next {
+			if enc, err = s.screen.encStream(rec.ID, part, next, recips, now); err != nil {
+				s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
+				return
+			}
+			if enc == nil {
+				writeProblem(w, r, problemf(http.StatusConflict, errScreenStreamLost.Error()))
+				return
+			}
+			if _, err := appendEncrypted(enc, r.Body, cr.start, length, next); err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
+					writeProblem(w, r, problemf(http.StatusBadRequest, "the body ended before the range did: "+err.Error()))
+					return
+				}
+				s.screen.dropEnc(rec.ID, false) // its stream is broken: what was checkpointed stays
+				s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
+				return
+			}
+			row.Held = row.Held.Add(next, cr.end)
+			row.EndedAt = now
+		}
+	} else if length > 0 {
 		if err := writeRange(part, cr.start, length, r.Body); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -481,7 +516,22 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusPermanentRedirect
 	if row.Total >= 0 && row.Held.Covers(row.Total) {
-		if err := s.finishScreen(rec, sr, row, part, path); err != nil {
+		if encrypted {
+			e := enc
+			if e == nil {
+				if e, err = s.screen.encStream(rec.ID, part, row.Held.Prefix(), recips, now); err == nil && e == nil {
+					err = errScreenStreamLost
+				}
+			}
+			if err == nil {
+				err = finishEncrypted(e, part, path)
+				s.screen.dropEnc(rec.ID, true)
+			}
+			row.Encrypted = true
+		} else {
+			err = s.finishScreen(row, part, path)
+		}
+		if err != nil {
 			s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
 			return
 		}
@@ -583,56 +633,17 @@ func writeRange(path string, off, length int64, body io.Reader) error {
 	return err
 }
 
-// finishScreen turns a complete upload into the stored video: encrypted at
-// rest to the recording's tenant when the recording's media is encrypted
-// (the plaintext part is then removed), else renamed. Idempotent on a
-// crash in between: the part stays until the final file exists.
-func (s *Server) finishScreen(rec *store.Recording, sr ScreenRecording, row *store.Screen, part, path string) error {
+// finishScreen turns a complete upload of a recording not encrypted at
+// rest into the stored video: its part renamed. (An encrypted recording's
+// video is a stream sealed and renamed by finishEncrypted.)
+func (s *Server) finishScreen(row *store.Screen, part, path string) error {
 	if err := os.Truncate(part, row.Total); err != nil {
 		return err
-	}
-	audio, _, err := mediastore.Locate(rec, s.cfg.DataDir)
-	if err == nil && mediacrypt.IsEncryptedFile(audio) {
-		var keys *mediacrypt.Keys
-		if s.cfg.Keys != nil {
-			keys = s.cfg.Keys()
-		}
-		if keys == nil || !keys.Encrypts() {
-			return fmt.Errorf("the recording is encrypted and this server has no recipients to encrypt its screen video to: %w", mediacrypt.ErrNoKeys)
-		}
-		recips, err := keys.Recipients(firstNonEmpty(rec.ExternalData[store.TenantKey], sr.Tenant))
-		if err != nil {
-			return err
-		}
-		src, err := os.Open(part)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		err = mediastore.WriteFile(path, mediastore.Options{}, func(f *os.File) error {
-			ew, err := mediacrypt.NewWriter(f, recips, mediacrypt.Options{NoCheckpoints: true})
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(ew, src); err != nil {
-				return err
-			}
-			return ew.Close()
-		})
-		if err != nil {
-			return err
-		}
-		row.Encrypted = true
-		return os.Remove(part)
 	}
 	if err := os.Rename(part, path); err != nil {
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return mediastore.SyncDir(filepath.Dir(path))
 }
 
 // openScreen opens the stored screen video of rec for reading: the whole
@@ -654,7 +665,7 @@ func (s *Server) openScreen(w http.ResponseWriter, r *http.Request, rec *store.R
 		return nil, nil, nil, false
 	}
 	path := mediastore.Screen(mediastore.Resolve(rec, s.cfg.DataDir))
-	if !row.Complete {
+	if !row.Complete && !mediacrypt.IsEncryptedFile(mediastore.Part(path)) {
 		f, err := os.Open(mediastore.Part(path))
 		if err != nil {
 			s.fail(w, r, err)
@@ -662,7 +673,9 @@ func (s *Server) openScreen(w http.ResponseWriter, r *http.Request, rec *store.R
 		}
 		return io.NewSectionReader(f, 0, row.Held.Prefix()), func() { f.Close() }, row, true
 	}
-	if !row.Encrypted {
+	if !row.Complete {
+		path = mediastore.Part(path) // an encrypted upload in progress: its checkpointed prefix
+	} else if !row.Encrypted {
 		f, err := os.Open(path)
 		if err != nil {
 			s.fail(w, r, err)
@@ -683,7 +696,11 @@ func (s *Server) openScreen(w http.ResponseWriter, r *http.Request, rec *store.R
 		s.failMedia(w, r, rec, err)
 		return nil, nil, nil, false
 	}
-	return io.NewSectionReader(rd, 0, rd.Size()), func() { rd.Close() }, row, true
+	size := rd.Size()
+	if !row.Complete {
+		size = min(size, row.Held.Prefix())
+	}
+	return io.NewSectionReader(rd, 0, size), func() { rd.Close() }, row, true
 }
 
 // serveScreen answers GET .../media?kind=screen: the video with Range

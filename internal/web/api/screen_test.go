@@ -423,41 +423,8 @@ func TestScreenUploadCompletedByStatusQuery(t *testing.T) {
 // stored file is an age file (no plaintext left), played back decrypted
 // with Range, and 409 without a key that opens it.
 func TestScreenUploadEncryptedRecording(t *testing.T) {
-	dir := t.TempDir()
-	// Test-only key pair (protects nothing; also in mediacrypt's tests).
-	const identity = "AGE-SECRET-KEY-1LS8PX4ZKN323W6M0S8TJJ8NAA7XXYNC4R5RKA7MP6NHPAQW4C72SHEF3K9"
-	const recipient = "age1yfqmfms8rn5r8ylrsphexjha8fe5weyxakz6utf3gcj780w2kylsjdwx7x"
-	rcp, ids := filepath.Join(dir, "r.txt"), filepath.Join(dir, "i.txt")
-	_ = os.WriteFile(rcp, []byte(recipient+"\n"), 0o600)
-	_ = os.WriteFile(ids, []byte(identity+"\n"), 0o600)
-	keys, err := mediacrypt.Config{Enabled: true, EncryptTo: rcp, DecryptKeys: ids}.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	encryptOnly, err := mediacrypt.Config{Enabled: true, EncryptTo: rcp}.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var current atomic.Pointer[mediacrypt.Keys]
-	current.Store(keys)
-	fs := &fakeScreen{recs: map[string]api.ScreenRecording{"rec-a2": {Agent: "7001", Tenant: "TenantA"}}}
-	e := newEnv(t, func(c *api.Config) {
-		c.Screen = fs
-		c.ScreenStore = c.Store.(api.ScreenStore)
-		c.Keys = current.Load
-	})
-	// Make rec-a2's audio an age file, as the recorder writes it encrypted.
-	media := e.recs["rec-a2"].MediaPath
-	plain, _ := os.ReadFile(media)
-	recips, _ := keys.Recipients("TenantA")
-	f, _ := os.Create(media)
-	w, err := mediacrypt.NewWriter(f, recips, mediacrypt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = w.Write(plain)
-	_ = w.Close()
-	_ = f.Close()
+	e, media, keys, encryptOnly, set := newEncryptedScreenEnv(t)
+	_ = keys
 
 	video := bytes.Repeat([]byte("screen-video-bytes "), 5000)
 	tok := e.token("agent1")
@@ -481,8 +448,140 @@ func TestScreenUploadEncryptedRecording(t *testing.T) {
 	if resp.StatusCode != 206 || string(got) != "screen-video-bytes " {
 		t.Fatalf("decrypted Range: %d %q", resp.StatusCode, got)
 	}
-	current.Store(encryptOnly)
+	set(encryptOnly)
 	if code := e.do(sup, "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil); code != 409 {
 		t.Fatalf("without a decryption key: %d, want 409", code)
+	}
+}
+
+// newEncryptedScreenEnv is an API whose rec-a2 has audio encrypted at rest
+// (as the recorder writes it) and asks agent 7001 for its screen; set
+// swaps the keys the server holds.
+func newEncryptedScreenEnv(t *testing.T) (e *env, media string, keys, encryptOnly *mediacrypt.Keys, set func(*mediacrypt.Keys)) {
+	t.Helper()
+	dir := t.TempDir()
+	// Test-only key pair (protects nothing; also in mediacrypt's tests).
+	const identity = "AGE-SECRET-KEY-1LS8PX4ZKN323W6M0S8TJJ8NAA7XXYNC4R5RKA7MP6NHPAQW4C72SHEF3K9"
+	const recipient = "age1yfqmfms8rn5r8ylrsphexjha8fe5weyxakz6utf3gcj780w2kylsjdwx7x"
+	rcp, ids := filepath.Join(dir, "r.txt"), filepath.Join(dir, "i.txt")
+	_ = os.WriteFile(rcp, []byte(recipient+"\n"), 0o600)
+	_ = os.WriteFile(ids, []byte(identity+"\n"), 0o600)
+	keys, err := mediacrypt.Config{Enabled: true, EncryptTo: rcp, DecryptKeys: ids}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encryptOnly, err = mediacrypt.Config{Enabled: true, EncryptTo: rcp}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current atomic.Pointer[mediacrypt.Keys]
+	current.Store(keys)
+	fs := &fakeScreen{recs: map[string]api.ScreenRecording{"rec-a2": {Agent: "7001", Tenant: "TenantA"}}}
+	e = newEnv(t, func(c *api.Config) {
+		c.Screen = fs
+		c.ScreenStore = c.Store.(api.ScreenStore)
+		c.Keys = current.Load
+	})
+	// Make rec-a2's audio an age file, as the recorder writes it encrypted.
+	media = e.recs["rec-a2"].MediaPath
+	plain, _ := os.ReadFile(media)
+	recips, _ := keys.Recipients("TenantA")
+	f, _ := os.Create(media)
+	w, err := mediacrypt.NewWriter(f, recips, mediacrypt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write(plain)
+	_ = w.Close()
+	_ = f.Close()
+	return e, media, keys, encryptOnly, current.Store
+}
+
+// Issue 18, "same encryption as voice": the screen video of a recording
+// encrypted at rest is never on disk in plaintext, not even while it is
+// uploaded — the part is one encrypted stream, appended chunk by chunk
+// and checkpointed, so the prefix held plays back (decrypted) while the
+// upload runs; a retried chunk adds only its new bytes; a chunk past the
+// bytes held is not stored (308 with the Range held); a stream the server
+// lost cannot be resumed (409), the bytes held stay playable.
+func TestScreenUploadEncryptedInFlight(t *testing.T) {
+	e, media, _, _, _ := newEncryptedScreenEnv(t)
+	part := strings.TrimSuffix(media, ".wav") + ".screen.webm.part"
+	noPlain := func(when string) {
+		t.Helper()
+		raw, err := os.ReadFile(part)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if !mediacrypt.IsEncryptedFile(part) || bytes.Contains(raw, []byte("frame")) {
+			t.Fatalf("%s: plaintext on disk", when)
+		}
+	}
+	video := bytes.Repeat([]byte("frame-0123456789 "), 3000) // 51,000 bytes
+	n := int64(len(video))
+	tok := e.token("agent1")
+	chunk := func(a, b int64, total string) (int, string) {
+		code, rng, _ := e.put(tok, "rec-a2", "video/webm", fmt.Sprintf("bytes %d-%d/%s", a, b-1, total), video[a:b])
+		return code, rng
+	}
+	if code, rng := chunk(0, 20000, "*"); code != 308 || rng != "bytes=0-19999" {
+		t.Fatalf("first chunk: %d %q", code, rng)
+	}
+	noPlain("after the first chunk")
+	// The prefix held plays back, decrypted, while the upload runs.
+	resp := e.raw(e.token("supa"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, video[:20000]) {
+		t.Fatalf("prefix in flight: %d, %d bytes (want the 20000 held)", resp.StatusCode, len(got))
+	}
+	// Out of order: not stored; the client is told what is held.
+	if code, rng := chunk(40000, n, fmt.Sprint(n)); code != 308 || rng != "bytes=0-19999" {
+		t.Fatalf("chunk past the bytes held: %d %q", code, rng)
+	}
+	// A retry overlapping what is held adds only the new bytes.
+	if code, rng := chunk(10000, 40000, "*"); code != 308 || rng != "bytes=0-39999" {
+		t.Fatalf("overlapping retry: %d %q", code, rng)
+	}
+	// A body shorter than its range changes nothing.
+	if code, _, _ := e.put(tok, "rec-a2", "video/webm", fmt.Sprintf("bytes 40000-%d/%d", n-1, n), video[40000:45000]); code != 400 {
+		t.Fatalf("short body: %d, want 400", code)
+	}
+	noPlain("mid-upload")
+	if code, _ := chunk(40000, n, fmt.Sprint(n)); code != 201 {
+		t.Fatalf("last chunk: %d", code)
+	}
+	resp = e.raw(e.token("supa"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, video) {
+		t.Fatalf("complete video: %d, %d bytes, equal %v", resp.StatusCode, len(got), bytes.Equal(got, video))
+	}
+	if _, err := os.Stat(part); !os.IsNotExist(err) {
+		t.Fatalf("part left after completion: %v", err)
+	}
+}
+
+// A server that lost an encrypted upload's stream (restarted: a new
+// Server over the same store and files) answers 409 to further chunks and
+// keeps the bytes held as a playable prefix.
+func TestScreenUploadEncryptedStreamLost(t *testing.T) {
+	e, _, _, _, _ := newEncryptedScreenEnv(t)
+	video := bytes.Repeat([]byte("frame-0123456789 "), 2000)
+	tok := e.token("agent1")
+	if code, _, _ := e.put(tok, "rec-a2", "video/webm", "bytes 0-9999/*", video[:10000]); code != 308 {
+		t.Fatalf("first chunk: %d", code)
+	}
+	e.restart(t)
+	tok = e.token("agent1")
+	code, _, body := e.put(tok, "rec-a2", "video/webm", fmt.Sprintf("bytes 10000-%d/%d", len(video)-1, len(video)), video[10000:])
+	if code != 409 || !strings.Contains(body, "cannot be resumed") {
+		t.Fatalf("chunk after the stream was lost: %d %s", code, body)
+	}
+	resp := e.raw(e.token("supa"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, video[:10000]) {
+		t.Fatalf("prefix after the loss: %d, %d bytes", resp.StatusCode, len(got))
 	}
 }
