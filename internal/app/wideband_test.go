@@ -126,6 +126,36 @@ func TestWidebandCallsAreStoredAt16kHz(t *testing.T) {
 	}
 }
 
+// Issue 17's acceptance: an Opus call with in-band FEC on (libopus via
+// ffmpeg, told to expect 5 % loss) loses every 20th packet on the way, as
+// a network would; beside a PCMA leg it still makes one aligned 16 kHz
+// file whose Opus channel keeps its tone at the reference level, playable
+// through the API (WAV, Range, peaks, MP3). (DTX is a gap in the packet
+// stream, which the mixer treats as loss; Debian 12's ffmpeg has no -dtx
+// option to make one.)
+func TestOpusCallWithFECAndLoss(t *testing.T) {
+	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
+	pkts := audiotest.FFmpegRTP(t, ff, 1000, 0, codecLegDur, "-ac", "1", "-c:a", "libopus", "-b:a", "24k",
+		"-fec:a", "1", "-packet_loss", "5", "-payload_type", "111")
+	lost := 0
+	for i := 10; i < len(pkts); i += 20 {
+		pkts[i] = nil
+		lost++
+	}
+	opus := codecLeg{pt: 111, rtpmap: "opus/48000/2", freq: 1000, pkts: pkts, stored: "OPUS",
+		ref: audiotest.Tone(1000, 0.125, 16000, int(codecLegDur/time.Second)*16000)}
+	legs := []codecLeg{opus, pcmaLeg(440, 0x711)}
+	a := startApp(t, nil)
+	r := recordRaw(t, a, false, legs)
+	if r.Status != store.StatusCompleted || r.NeedsTranscode || r.SampleRate != 16000 {
+		t.Fatalf("recording %s %q, needs transcode %v, %d Hz", r.Status, r.StatusReason, r.NeedsTranscode, r.SampleRate)
+	}
+	t.Logf("%d of %d Opus packets lost on the way", lost, len(pkts))
+	f := checkTones(t, r.MediaPath, []float64{1000, 440}, codecLegDur)
+	checkWideChannels(t, f, legs)
+	checkWideAPI(t, a, r, legs)
+}
+
 // checkWideChannels compares each channel of a 16 kHz file with its leg:
 // level against the reference decode (G.711 legs: the tone's amplitude,
 // 1/8), length, and onsets within 20 ms.
