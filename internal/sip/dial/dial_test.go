@@ -594,7 +594,7 @@ func TestCancel(t *testing.T) {
 			return false
 		}
 		for _, inv := range invs {
-			if len(inv.sinks) != 1 || len(inv.sinks[0].packets()) < 3 {
+			if sinks := rec.sinksOf(inv); len(sinks) != 1 || len(sinks[0].packets()) < 3 {
 				return false
 			}
 		}
@@ -758,7 +758,10 @@ func TestCloseHangsUp(t *testing.T) {
 	done := callAsync(d, context.Background(), Spec{Target: rec.target("udp"), Duration: time.Hour})
 	waitFor(t, "answer, ACKs and media", func() bool {
 		invs := rec.snapshot()
-		if len(invs) != 2 || len(invs[1].sinks) != 1 || len(invs[1].sinks[0].packets()) == 0 {
+		if len(invs) != 2 {
+			return false
+		}
+		if sinks := rec.sinksOf(invs[1]); len(sinks) != 1 || len(sinks[0].packets()) == 0 {
 			return false
 		}
 		for _, inv := range invs { // Close before an ACK went out is another test

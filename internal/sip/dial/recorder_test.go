@@ -192,6 +192,14 @@ func (r *fakeRecorder) snapshot() []*fakeInvite {
 	return append([]*fakeInvite(nil), r.invites...)
 }
 
+// sinksOf returns inv's receiving pairs as buildAnswer has opened them so
+// far (it appends under r.mu while a test may poll).
+func (r *fakeRecorder) sinksOf(inv *fakeInvite) []*sink {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*sink(nil), inv.sinks...)
+}
+
 func (r *fakeRecorder) gotBye(callID string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
