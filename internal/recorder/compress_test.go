@@ -117,6 +117,15 @@ func TestRecoverStoredFinishesWhatACrashLeft(t *testing.T) {
 			os.Remove(path)
 		}},
 		{"killed after the rename, before the row", func(string, []byte) {}},
+		// The rename reached the disk, the file's data did not (or an
+		// operator truncated it): an empty MP3 is no copy of the WAV.
+		{"empty compressed file, no marker", func(path string, _ []byte) {
+			os.WriteFile(path, nil, 0o600)
+		}},
+		{"empty compressed file and the marker", func(path string, _ []byte) {
+			os.WriteFile(path, nil, 0o600)
+			os.WriteFile(path+".part", nil, 0o600)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := storedFixture(t, mediaconv.StoreMP3)
