@@ -162,3 +162,20 @@ func TestRetainAndMaxAgents(t *testing.T) {
 		t.Fatal("idle agent A kept over MaxAgents")
 	}
 }
+
+// A Last-Event-ID this hub never issued (a garbage header, an id of
+// another recorder behind a load balancer, or of this one before its clock
+// was set back) says nothing of what the client saw: it gets the
+// recordings in progress and a gap, not silence until a new recording.
+func TestSubscribeAfterAnIDNeverIssued(t *testing.T) {
+	h, _ := newHub(t, Config{})
+	start, _ := h.Publish(Event{Kind: Start, Agent: "A1", RecordingID: "R1"})
+	h.Publish(Event{Kind: Pause, Agent: "A1", RecordingID: "R1"})
+	for _, after := range []uint64{start.ID + 1e9, 1<<64 - 1} {
+		s, gap := h.Subscribe("A1", after)
+		if !gap || !equalKinds(kinds(s.Backlog), []Kind{Start, Pause}) {
+			t.Errorf("after %d: backlog %v gap %v, want start, pause and a gap", after, kinds(s.Backlog), gap)
+		}
+		s.Close()
+	}
+}
