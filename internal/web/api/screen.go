@@ -354,13 +354,14 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusUnsupportedMediaType, "Content-Type: want video/webm (codecs vp8 or vp9), got "+strconv.Quote(r.Header.Get("Content-Type"))))
 		return
 	}
-	codec := ""
-	if c := strings.ToLower(strings.TrimSpace(strings.Split(params["codecs"], ",")[0])); c != "" {
-		codec, _, _ = strings.Cut(c, ".")
-		if codec != "vp8" && codec != "vp9" && codec != "av1" && codec != "opus" {
-			writeProblem(w, r, problemf(http.StatusUnsupportedMediaType, "Content-Type codecs "+strconv.Quote(c)+": want vp8, vp9 or av1"))
-			return
-		}
+	codec, err := screenCodec(params["codecs"])
+	if err != nil {
+		writeProblem(w, r, problemf(http.StatusUnsupportedMediaType, "Content-Type codecs: "+err.Error()))
+		return
+	}
+	if r.ContentLength < 0 {
+		writeProblem(w, r, problemf(http.StatusLengthRequired, "a chunk needs a Content-Length (and a Content-Range: bytes START-END/TOTAL), not a chunked body"))
+		return
 	}
 	maxBytes := s.cfg.ScreenMaxBytes
 	if maxBytes <= 0 {
@@ -497,6 +498,29 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	}
 	s.recordOnce(r, store.AuditScreenUpload+"|"+rec.ID, store.AuditEntry{Action: store.AuditScreenUpload, RecordingID: rec.ID})
 	s.answerScreen(w, row, status)
+}
+
+// screenCodec is the video codec of a codecs parameter ("vp8,opus",
+// "vp09.00.10.08"): the first one that is not audio, by its WebM name
+// (RFC 6381 forms vp08, vp09, av01 too); "" when none is named.
+func screenCodec(list string) (string, error) {
+	for _, c := range strings.Split(list, ",") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		name, _, _ := strings.Cut(c, ".")
+		switch name {
+		case "":
+		case "opus", "vorbis":
+		case "vp8", "vp08":
+			return "vp8", nil
+		case "vp9", "vp09":
+			return "vp9", nil
+		case "av1", "av01":
+			return "av1", nil
+		default:
+			return "", fmt.Errorf("%q: want vp8, vp9 or av1", c)
+		}
+	}
+	return "", nil
 }
 
 func totalText(n int64) string {

@@ -486,3 +486,66 @@ func TestScreenUploadEncryptedRecording(t *testing.T) {
 		t.Fatalf("without a decryption key: %d, want 409", code)
 	}
 }
+
+// The codecs parameter as browsers and native clients write it: a quoted
+// list with the audio codec, upper case, or the RFC 6381 codec strings of
+// WebM (vp09.00.10.08, av01.0.04M.08). The row keeps the video codec.
+func TestScreenUploadCodecNames(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	for _, tc := range []struct{ ctype, want string }{
+		{`video/webm; codecs="vp8, opus"`, "vp8"},
+		{`video/webm;codecs="opus,vp9"`, "vp9"},
+		{`video/webm;codecs=VP9`, "vp9"},
+		{`video/webm;codecs=vp09.00.10.08`, "vp9"},
+		{`video/webm;codecs="vp08.00.41.08,vorbis"`, "vp8"},
+		{`video/webm;codecs=av01.0.04M.08`, "av1"},
+		{`Video/WebM;codecs=av1;foo=bar`, "av1"},
+	} {
+		if code, _, body := e.put(tok, "rec-a2", tc.ctype, "bytes 0-1/*", []byte("ab")); code != 308 {
+			t.Errorf("%s: %d %s, want 308", tc.ctype, code, body)
+			continue
+		}
+		row, err := e.db.GetScreen(context.Background(), "rec-a2")
+		if err != nil || row.Codec != tc.want {
+			t.Errorf("%s: codec %q %v, want %q", tc.ctype, row.Codec, err, tc.want)
+		}
+	}
+	for _, ctype := range []string{`video/webm;codecs=avc1.42E01E`, `video/webm;codecs="h264,opus"`, `video/webm;codecs=vp10`} {
+		if code, _, body := e.put(tok, "rec-a2", ctype, "bytes 0-1/*", []byte("ab")); code != 415 || !strings.Contains(body, "vp8") {
+			t.Errorf("%s: %d %s, want 415 naming the codecs known", ctype, code, body)
+		}
+	}
+}
+
+// A body sent without a length (chunked) is refused with 411: a status
+// query's 308 would tell the client its bytes were taken when they were
+// not read at all.
+func TestScreenUploadChunkedBodyRefused(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	for _, crange := range []string{"", "bytes 0-4/5", "bytes 0-4/*"} {
+		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/recordings/rec-a2/screen", io.MultiReader(strings.NewReader("abcde")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = -1 // Transfer-Encoding: chunked
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "video/webm")
+		if crange != "" {
+			req.Header.Set("Content-Range", crange)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 411 || !strings.Contains(string(b), "Content-Length") {
+			t.Errorf("Content-Range %q: %d %s, want 411 naming Content-Length", crange, resp.StatusCode, b)
+		}
+	}
+	if _, err := e.db.GetScreen(context.Background(), "rec-a2"); err == nil {
+		t.Error("a screen row was written")
+	}
+}
