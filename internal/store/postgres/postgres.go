@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -107,21 +108,40 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 }
 
 // Redact returns url with its password replaced by "xxxxx", for messages
-// and logs.
+// and logs: the user information's (up to the authority's last @, as URL
+// parsers read it), a password query parameter's, and a key/value
+// connection string's password=.
 func Redact(url string) string {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
-		return url
+		return kvPassword.ReplaceAllString(url, "${1}password=xxxxx")
 	}
-	creds, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
+	// The authority ends at the first / ? or #.
+	authEnd := len(rest)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authEnd = i
 	}
-	if user, _, hasPw := strings.Cut(creds, ":"); hasPw {
-		return scheme + "://" + user + ":xxxxx@" + host
+	auth, tail := rest[:authEnd], rest[authEnd:]
+	if at := strings.LastIndex(auth, "@"); at >= 0 {
+		if user, _, hasPw := strings.Cut(auth[:at], ":"); hasPw {
+			auth = user + ":xxxxx" + auth[at:]
+		}
 	}
-	return url
+	if q, frag, hasQuery := strings.Cut(tail, "?"); hasQuery {
+		params := strings.Split(frag, "&")
+		for i, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+				params[i] = k + "=xxxxx"
+			}
+		}
+		tail = q + "?" + strings.Join(params, "&")
+	}
+	return scheme + "://" + auth + tail
 }
+
+// kvPassword is the password of a key/value connection string (quoted
+// with backslash escapes, or up to the next space).
+var kvPassword = regexp.MustCompile(`(^|\s)password\s*=\s*(?:'(?:[^'\\]|\\.)*'?|\S*)`)
 
 // URL returns the connection string the store was opened with, password
 // redacted.
