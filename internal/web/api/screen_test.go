@@ -549,3 +549,43 @@ func TestScreenUploadChunkedBodyRefused(t *testing.T) {
 		t.Error("a screen row was written")
 	}
 }
+
+// Chunks of one recording sent at once from many connections (and some
+// twice) are all kept: the video is the bytes sent, completed once.
+func TestScreenUploadConcurrentChunks(t *testing.T) {
+	e, fs := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	const chunk, n = 100, 40
+	video := make([]byte, chunk*n)
+	_, _ = rand.Read(video)
+	var wg sync.WaitGroup
+	var created atomic.Int32
+	for i := range 2 * n {
+		wg.Go(func() {
+			c := i % n
+			code, _, body := e.put(tok, "rec-a2", "video/webm;codecs=vp9", fmt.Sprintf("bytes %d-%d/%d", c*chunk, c*chunk+chunk-1, len(video)), video[c*chunk:(c+1)*chunk])
+			switch code {
+			case 201:
+				created.Add(1)
+			case 200, 308:
+			default:
+				t.Errorf("chunk %d: %d %s", c, code, body)
+			}
+		})
+	}
+	wg.Wait()
+	if created.Load() != 1 {
+		t.Errorf("%d answers 201, want 1", created.Load())
+	}
+	resp := e.raw(e.token("root"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, video) {
+		t.Fatalf("video: %d, %d bytes, equal %v", resp.StatusCode, len(got), bytes.Equal(got, video))
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.received) != 1 {
+		t.Errorf("ScreenReceived %d times, want 1", len(fs.received))
+	}
+}
