@@ -490,6 +490,15 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	if err := s.cfg.ScreenStore.PutScreen(ctx, row); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Deleted while this chunk arrived: no file of its video may
+			// outlive it (the deletion may have run before the part was
+			// created).
+			_ = os.Remove(part)
+			_ = os.Remove(path)
+			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" was deleted during the upload"))
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/testtool"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -587,5 +589,62 @@ func TestScreenUploadConcurrentChunks(t *testing.T) {
 	defer fs.mu.Unlock()
 	if len(fs.received) != 1 {
 		t.Errorf("ScreenReceived %d times, want 1", len(fs.received))
+	}
+}
+
+// A recording deleted (retention, an admin) while a chunk of its screen
+// video is arriving: the upload answers 404, not a 500 of the store's
+// foreign key, and leaves no file of the video behind.
+func TestScreenUploadRecordingDeletedMidChunk(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	rec, err := e.db.GetRecording(context.Background(), "rec-a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := mediastore.Screen(mediastore.Resolve(rec, e.dir))
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/recordings/rec-a2/screen", pr)
+	req.ContentLength = 10
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "video/webm")
+	req.Header.Set("Content-Range", "bytes 0-9/*")
+	type answer struct {
+		code int
+		body string
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- answer{resp.StatusCode, string(b)}
+	}()
+	if _, err := pw.Write([]byte("01234")); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Eventually(t, 5*time.Second, func() bool { _, err := os.Stat(mediastore.Part(screen)); return err == nil },
+		"the upload's part file")
+	// The deletion, as the expirer does it: the row, then the files.
+	if err := e.db.DeleteRecording(context.Background(), store.Deletion{RecordingID: "rec-a2", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range mediastore.Files(rec, e.dir) {
+		_ = os.Remove(f)
+	}
+	_, _ = pw.Write([]byte("56789"))
+	pw.Close()
+	a := <-done
+	if a.code != 404 || !strings.Contains(a.body, "deleted") {
+		t.Errorf("chunk of a deleted recording: %d %s, want 404 saying it was deleted", a.code, a.body)
+	}
+	for _, f := range []string{screen, mediastore.Part(screen)} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left: %v", f, err)
+		}
 	}
 }
