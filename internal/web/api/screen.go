@@ -91,6 +91,9 @@ const (
 	maxScreenSubsPerUser = 4        // event streams open at once per agent
 	maxScreenGaps        = 256      // disjoint byte ranges held at once (chunks far out of order)
 	screenPing           = 15 * time.Second
+	// DefaultScreenWriteTimeout bounds one write of an event stream when
+	// Config.ScreenWriteTimeout is not set.
+	DefaultScreenWriteTimeout = 30 * time.Second
 	// DefaultScreenMaxBytes bounds a recording's screen video when
 	// Config.ScreenMaxBytes is not set.
 	DefaultScreenMaxBytes = 2 << 30
@@ -211,7 +214,15 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 	defer sub.Close()
 
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream lives as long as the page
+	// A stream lives as long as the page, but each write is bounded: a
+	// client that stopped reading (a frozen page, a proxy holding the
+	// connection) is dropped, its goroutine and subscription ended.
+	writeTimeout := s.cfg.ScreenWriteTimeout
+	if writeTimeout <= 0 {
+		writeTimeout = DefaultScreenWriteTimeout
+	}
+	arm := func() { _ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) } // before each write
+	arm()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -223,6 +234,7 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		arm()
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, b); err != nil {
 			return err
 		}
@@ -256,10 +268,12 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 			return // the client left, or fell behind: it reconnects with its last id
 		}
 		if why := s.sessionGone(r.Context(), p); why != "" {
+			arm()
 			_, _ = fmt.Fprintf(w, "event: end\ndata: {\"reason\":%q}\n\n", why)
 			_ = rc.Flush()
 			return
 		}
+		arm()
 		if _, err := io.WriteString(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 			return
 		}

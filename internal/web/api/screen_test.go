@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +37,7 @@ type fakeScreen struct {
 	afters   []uint64
 	events   chan api.ScreenEvent
 	backlog  []api.ScreenEvent
+	closes   atomic.Int32 // subscriptions closed (their stream's handler ended)
 }
 
 type fakeSub struct{ f *fakeScreen }
@@ -48,7 +51,7 @@ func (s fakeSub) Next(ctx context.Context) (api.ScreenEvent, error) {
 		return api.ScreenEvent{}, ctx.Err()
 	}
 }
-func (fakeSub) Close() {}
+func (s fakeSub) Close() { s.f.closes.Add(1) }
 
 func (f *fakeScreen) SubscribeScreen(agent string, after uint64) (api.ScreenSubscription, bool) {
 	f.mu.Lock()
@@ -647,4 +650,43 @@ func TestScreenUploadRecordingDeletedMidChunk(t *testing.T) {
 			t.Errorf("%s left: %v", f, err)
 		}
 	}
+}
+
+// A client that stops reading its event stream (a frozen page, a dead
+// proxy that keeps the connection) does not hold the stream's goroutine
+// and subscription for ever: a write that blocks past ScreenWriteTimeout
+// ends the stream.
+func TestScreenEventStreamSlowReader(t *testing.T) {
+	fs := &fakeScreen{recs: map[string]api.ScreenRecording{}, events: make(chan api.ScreenEvent, 4)}
+	e := newEnv(t, func(c *api.Config) {
+		c.Screen = fs
+		c.ScreenStore = c.Store.(api.ScreenStore)
+		c.ScreenWriteTimeout = 200 * time.Millisecond
+	})
+	tok := e.token("agent1")
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/v1/screen/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", tok)
+	// Events until the handler ends: big ones, to fill the socket
+	// buffers of a client that reads nothing.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		pad := strings.Repeat("x", 8<<10)
+		for id := uint64(1); ; id++ {
+			select {
+			case fs.events <- api.ScreenEvent{ID: id, Kind: "pause", Agent: "7001", RecordingID: "rec-a1", Reason: pad}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	testtool.Eventually(t, 20*time.Second, func() bool { return fs.closes.Load() == 1 },
+		"the stream of a client that reads nothing ended")
 }
