@@ -76,6 +76,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(db)
 	}
+	if strings.Count(authority(url), "@") > 1 {
+		// pgx would take the text after the first @ as the host and
+		// print it in its errors: part of the password.
+		return nil, fmt.Errorf("postgres: open %s: the user or password holds an unescaped @: write it as %%40", Redact(url))
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", Redact(url), err)
@@ -116,12 +121,8 @@ func Redact(url string) string {
 	if !ok {
 		return kvPassword.ReplaceAllString(url, "${1}password=xxxxx")
 	}
-	// The authority ends at the first / ? or #.
-	authEnd := len(rest)
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authEnd = i
-	}
-	auth, tail := rest[:authEnd], rest[authEnd:]
+	auth := authority(url)
+	tail := rest[len(auth):]
 	if at := strings.LastIndex(auth, "@"); at >= 0 {
 		if user, _, hasPw := strings.Cut(auth[:at], ":"); hasPw {
 			auth = user + ":xxxxx" + auth[at:]
@@ -137,6 +138,19 @@ func Redact(url string) string {
 		tail = q + "?" + strings.Join(params, "&")
 	}
 	return scheme + "://" + auth + tail
+}
+
+// authority is the part of a URL between :// and the first / ? or #
+// ("" without ://).
+func authority(url string) string {
+	_, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return rest[:i]
+	}
+	return rest
 }
 
 // kvPassword is the password of a key/value connection string (quoted
