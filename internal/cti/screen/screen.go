@@ -258,6 +258,11 @@ func (h *Hub) Subscribe(agentName string, after uint64) (s *Sub, gap bool) {
 		}
 	}
 	a.subs[s] = struct{}{}
+	if len(h.agents) > h.cfg.MaxAgents {
+		// Subscriptions name agents too (an admin's, without events):
+		// bounded as Publish bounds them (this one has its subscriber).
+		h.pruneLocked(h.cfg.Now())
+	}
 	return s, gap
 }
 

@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -177,5 +178,25 @@ func TestSubscribeAfterAnIDNeverIssued(t *testing.T) {
 			t.Errorf("after %d: backlog %v gap %v, want start, pause and a gap", after, kinds(s.Backlog), gap)
 		}
 		s.Close()
+	}
+}
+
+// Subscriptions for many agent names (an admin's ?agent=, reconnects)
+// without a single event published stay bounded by MaxAgents: the
+// agents without a subscriber are forgotten.
+func TestSubscribeBoundsAgentsWithoutEvents(t *testing.T) {
+	h, _ := newHub(t, Config{MaxAgents: 3})
+	kept, _ := h.Subscribe("kept", 0)
+	defer kept.Close()
+	for i := range 100 {
+		s, _ := h.Subscribe(fmt.Sprintf("agent-%d", i), 0)
+		s.Close()
+	}
+	h.mu.Lock()
+	n := len(h.agents)
+	_, ok := h.agents["kept"]
+	h.mu.Unlock()
+	if n > 3+1 || !ok {
+		t.Fatalf("%d agents kept (the subscribed one: %v), want at most 4 with it", n, ok)
 	}
 }
