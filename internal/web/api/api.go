@@ -119,10 +119,10 @@ type Config struct {
 	ScreenStore    ScreenStore
 	ScreenCapture  ScreenCapture
 	ScreenMaxBytes int64
-	// ScreenWriteTimeout bounds one write of a screen event stream: a
-	// client that stopped reading is dropped after it (0:
-	// DefaultScreenWriteTimeout).
-	ScreenWriteTimeout time.Duration
+	// ScreenStallTimeout bounds one write of a screen event stream (a
+	// client that stopped reading is dropped) and the silence of a screen
+	// upload's body (408) (0: DefaultScreenStallTimeout).
+	ScreenStallTimeout time.Duration
 	// FFmpeg is the ffmpeg binary of muxed downloads ("" = ffmpeg on
 	// PATH; none: 501 with the separate files' links).
 	FFmpeg string

@@ -91,9 +91,10 @@ const (
 	maxScreenSubsPerUser = 4        // event streams open at once per agent
 	maxScreenGaps        = 256      // disjoint byte ranges held at once (chunks far out of order)
 	screenPing           = 15 * time.Second
-	// DefaultScreenWriteTimeout bounds one write of an event stream when
-	// Config.ScreenWriteTimeout is not set.
-	DefaultScreenWriteTimeout = 30 * time.Second
+	// DefaultScreenStallTimeout bounds one write of an event stream and
+	// the silence of an upload's body when Config.ScreenStallTimeout is
+	// not set.
+	DefaultScreenStallTimeout = 30 * time.Second
 	// DefaultScreenMaxBytes bounds a recording's screen video when
 	// Config.ScreenMaxBytes is not set.
 	DefaultScreenMaxBytes = 2 << 30
@@ -217,10 +218,7 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 	// A stream lives as long as the page, but each write is bounded: a
 	// client that stopped reading (a frozen page, a proxy holding the
 	// connection) is dropped, its goroutine and subscription ended.
-	writeTimeout := s.cfg.ScreenWriteTimeout
-	if writeTimeout <= 0 {
-		writeTimeout = DefaultScreenWriteTimeout
-	}
+	writeTimeout := s.stallTimeout()
 	arm := func() { _ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) } // before each write
 	arm()
 	h := w.Header()
@@ -463,10 +461,20 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	part := mediastore.Part(path)
 	first := row.Held.Len() == 0
 	if length > 0 {
-		if err := writeRange(part, cr.start, length, r.Body); err != nil {
+		// The recording's uploads wait on this one: a body that stalls
+		// for the stall timeout ends it.
+		body := &stallReader{r: r.Body, rc: http.NewResponseController(w), stall: s.stallTimeout()}
+		err := writeRange(part, cr.start, length, body)
+		_ = body.rc.SetReadDeadline(time.Time{}) // the body is read: none while the chunk is stored
+		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
 				writeProblem(w, r, problemf(http.StatusBadRequest, "the body ended before the range did: "+err.Error()))
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				w.Header().Set("Connection", "close")
+				writeProblem(w, r, problemf(http.StatusRequestTimeout, fmt.Sprintf("the body stalled for %s: send the chunk again", s.stallTimeout())))
 				return
 			}
 			s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
@@ -544,6 +552,28 @@ func screenCodec(list string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// stallTimeout is Config.ScreenStallTimeout or its default.
+func (s *Server) stallTimeout() time.Duration {
+	if s.cfg.ScreenStallTimeout > 0 {
+		return s.cfg.ScreenStallTimeout
+	}
+	return DefaultScreenStallTimeout
+}
+
+// stallReader reads a request body with a read deadline of stall from
+// each read on: a client that goes silent fails the read
+// (os.ErrDeadlineExceeded), one that sends slowly does not.
+type stallReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	_ = s.rc.SetReadDeadline(time.Now().Add(s.stall))
+	return s.r.Read(p)
 }
 
 func totalText(n int64) string {

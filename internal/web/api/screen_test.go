@@ -76,6 +76,7 @@ func newScreenEnv(t testing.TB, ffmpeg string) (*env, *fakeScreen) {
 		c.ScreenStore = c.Store.(api.ScreenStore)
 		c.ScreenCapture = api.ScreenCapture{FrameRate: 5, MaxWidth: 1280, MaxHeight: 720}
 		c.ScreenMaxBytes = 1 << 20
+		c.ScreenStallTimeout = 2 * time.Second
 		c.FFmpeg = ffmpeg
 	})
 	return e, fs
@@ -654,14 +655,14 @@ func TestScreenUploadRecordingDeletedMidChunk(t *testing.T) {
 
 // A client that stops reading its event stream (a frozen page, a dead
 // proxy that keeps the connection) does not hold the stream's goroutine
-// and subscription for ever: a write that blocks past ScreenWriteTimeout
+// and subscription for ever: a write that blocks past ScreenStallTimeout
 // ends the stream.
 func TestScreenEventStreamSlowReader(t *testing.T) {
 	fs := &fakeScreen{recs: map[string]api.ScreenRecording{}, events: make(chan api.ScreenEvent, 4)}
 	e := newEnv(t, func(c *api.Config) {
 		c.Screen = fs
 		c.ScreenStore = c.Store.(api.ScreenStore)
-		c.ScreenWriteTimeout = 200 * time.Millisecond
+		c.ScreenStallTimeout = 200 * time.Millisecond
 	})
 	tok := e.token("agent1")
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
@@ -689,4 +690,27 @@ func TestScreenEventStreamSlowReader(t *testing.T) {
 	}()
 	testtool.Eventually(t, 20*time.Second, func() bool { return fs.closes.Load() == 1 },
 		"the stream of a client that reads nothing ended")
+}
+
+// A screen client that stops sending in the middle of a chunk's body does
+// not hold the recording's upload for ever: after ScreenStallTimeout of
+// silence it gets 408, and the next upload of the recording goes through.
+func TestScreenUploadStalledBody(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/recordings/rec-a2/screen HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: video/webm\r\nContent-Range: bytes 0-9/*\r\nContent-Length: 10\r\n\r\n01234", tok)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 408 ") {
+		t.Fatalf("stalled body: %q %v, want 408", status, err)
+	}
+	if code, rng, body := e.put(tok, "rec-a2", "video/webm", "bytes 0-9/*", []byte("0123456789")); code != 308 || rng != "bytes=0-9" {
+		t.Fatalf("the next upload: %d %q %s", code, rng, body)
+	}
 }
