@@ -305,7 +305,7 @@ type contentRange struct {
 func parseContentRange(h string) (contentRange, error) {
 	cr := contentRange{start: -1, end: -1, total: -1}
 	unit, spec, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || unit != "bytes" {
+	if !ok || !strings.EqualFold(unit, "bytes") { // a range unit is case-insensitive (RFC 9110)
 		return cr, errors.New("want bytes START-END/TOTAL (TOTAL may be * while the size is unknown)")
 	}
 	rng, total, ok := strings.Cut(strings.TrimSpace(spec), "/")
