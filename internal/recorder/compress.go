@@ -343,6 +343,10 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 			continue
 		}
 		switch {
+		case rec.MediaPath == final && !nonEmptyFile(final):
+			// The row names a compressed file that is gone or empty: the
+			// WAV beside it is the only copy left.
+			log.Error("the recording's compressed file is missing or empty: the WAV beside it is kept for inspection", "path", final, "wav", wav)
 		case rec.MediaPath == final:
 			// Done; a marker or WAV left beside it is a leftover.
 			if path != final {
@@ -388,6 +392,12 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 func emptyFile(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Size() == 0
+}
+
+// nonEmptyFile reports whether path is a file of at least one byte.
+func nonEmptyFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() > 0
 }
 
 // storedKbps is the configured bitrate of format for recordings redone at
