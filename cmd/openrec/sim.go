@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -235,6 +237,17 @@ func (f *simFile) resourceManager() (addrs []string, c rm.Config) {
 	return addrs, c
 }
 
+// checkHostPort checks a recorder's address: host:port, port 1-65535 (a
+// recorder that cannot be dialled would only show as down).
+func checkHostPort(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	n, perr := strconv.Atoi(port)
+	if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: want host:port (port 1-65535), e.g. 127.0.0.1:5062", a)
+	}
+	return nil
+}
+
 // defaultSimFile is what `openrec sim` runs without --config.
 func defaultSimFile() *simFile {
 	return &simFile{Listen: "127.0.0.1:7001", ConfigListen: "127.0.0.1:7002", Switch: sim.DemoSwitch, LocalIP: "127.0.0.1"}
@@ -281,6 +294,11 @@ func runSim(ctx context.Context, path string, fl simFlags) error {
 	}
 	fl.apply(f)
 	addrs, rmc := f.resourceManager()
+	for _, a := range addrs {
+		if err := checkHostPort(a); err != nil {
+			return fmt.Errorf("recorders (--recorders): %w", err)
+		}
+	}
 	if _, err := rm.New(rmc); err != nil { // the settings' errors before any socket opens
 		return fmt.Errorf("resource manager: %w", err)
 	}

@@ -84,6 +84,9 @@ recorder_loss: restart
 		{"switch: S\nrecorder_loss: retry\n", "recorder_loss"},
 		{"switch: S\nrecorders: [{capacity: 3}]\n", "needs addr"},
 		{"switch: S\nrecorders: [{addr: a, capacty: 3}]\n", "capacty"},
+		{"switch: S\nrecorders: [recorder-without-port]\n", "host:port"},
+		{"switch: S\nrecorders: [\"127.0.0.1:99999\"]\n", "host:port"},
+		{"switch: S\nrecorders: [{addr: \"[::1]:0\"}]\n", "host:port"},
 	} {
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
 			t.Fatal(err)

@@ -994,7 +994,7 @@ func (e Encryption) validate() []error {
 // WAV, and replay from the bucket reads WAV only. Not supported together
 // yet.
 func compressedInS3(c Serve) error {
-	if !strings.HasPrefix(strings.ToLower(c.Media), "s3://") {
+	if kind, _, _, _, err := c.MediaLocation(); err != nil || kind != MediaS3 {
 		return nil
 	}
 	formats := []string{c.MediaFormat}

@@ -374,6 +374,7 @@ func TestMediaFormatSetting(t *testing.T) {
 		{"tenants:\n  - name: Bank\n    media_format: aac\n", `media_format "aac"`},
 		{"encryption:\n  enabled: true\n  encrypt_to: /nonexistent\ntenants:\n  - name: Bank\n    media_format: mp3\n", "media_format mp3 with encryption at rest: not supported"},
 		{"media: s3://rec/site\ns3_endpoint: http://127.0.0.1:7070\nmedia_format: opus\n", "media_format opus with media: s3://...: not supported together yet"},
+		{"media: \" s3://rec/site\"\ns3_endpoint: http://127.0.0.1:7070\nmedia_format: mp3\n", "media_format mp3 with media: s3://...: not supported together yet"},
 		{"media: s3://rec/site\ns3_endpoint: http://127.0.0.1:7070\ntenants:\n  - name: Bank\n    media_format: MP3\n", "media_format mp3 with media: s3://...: not supported together yet"},
 	} {
 		if _, err := load(t, tc.file); err == nil || !strings.Contains(err.Error(), tc.want) {

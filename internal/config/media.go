@@ -34,12 +34,45 @@ func (c Serve) MediaLocation() (kind MediaKind, dir, bucket, prefix string, err 
 		rest := strings.TrimPrefix(m, "s3://")
 		bucket, prefix, _ = strings.Cut(rest, "/")
 		prefix = strings.Trim(prefix, "/")
-		if bucket == "" || strings.ContainsAny(bucket, " \t?#") || strings.Contains(prefix, "//") {
-			return 0, "", "", "", fmt.Errorf("media %q: want s3://BUCKET/PREFIX", c.Media)
+		if !bucketName(bucket) {
+			// Not echoed: a bucket of "KEY:SECRET@bucket" holds credentials.
+			return 0, "", "", "", errors.New("media: want s3://BUCKET/PREFIX: the bucket name is letters, digits, '.', '-' and '_' (credentials go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not the URL)")
+		}
+		if !prefixName(prefix) {
+			return 0, "", "", "", fmt.Errorf("media %q: want s3://BUCKET/PREFIX (a prefix of printable segments, none empty, . or ..)", c.Media)
 		}
 		return MediaS3, "", bucket, prefix, nil
 	}
 	return 0, "", "", "", fmt.Errorf("media %q: want file:DIR or s3://BUCKET/PREFIX", c.Media)
+}
+
+// bucketName reports whether b is an S3 bucket name (legacy names too:
+// upper case and _), not . or .. (a path-style request would leave the
+// bucket).
+func bucketName(b string) bool {
+	if b == "" || b == "." || b == ".." || len(b) > 255 {
+		return false
+	}
+	for _, r := range b {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixName reports whether p ("" = none) is a key prefix whose
+// segments are printable and none is empty, . or ..
+func prefixName(p string) bool {
+	if p == "" {
+		return true
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '#' || r == '?' }) {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateMedia checks the media, s3_endpoint and s3_upload_workers

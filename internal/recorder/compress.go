@@ -273,6 +273,9 @@ func (r *Recorder) swapStored(ctx context.Context, id, wav, final, format string
 		if err != nil {
 			return err
 		}
+		if size == 0 {
+			return fmt.Errorf("%s is empty: the WAV is kept", final)
+		}
 		wavSize := rec.SizeBytes
 		rec.MediaPath, rec.Format, rec.SizeBytes, rec.SHA256 = final, format, size, sum
 		if err := r.st.UpdateRecording(ctx, rec); err != nil {
@@ -321,6 +324,7 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("recorder: recover storage formats: %w", err)
 	}
 	n := 0
+	queued := map[string]bool{} // recording ids queued for an encode
 	for _, path := range found {
 		final := mediastore.Final(path)
 		format := strings.TrimPrefix(filepath.Ext(final), ".")
@@ -339,6 +343,10 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 			continue
 		}
 		switch {
+		case rec.MediaPath == final && !nonEmptyFile(final):
+			// The row names a compressed file that is gone or empty: the
+			// WAV beside it is the only copy left.
+			log.Error("the recording's compressed file is missing or empty: the WAV beside it is kept for inspection", "path", final, "wav", wav)
 		case rec.MediaPath == final:
 			// Done; a marker or WAV left beside it is a leftover.
 			if path != final {
@@ -347,6 +355,18 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 			_ = os.Remove(wav)
 		case rec.MediaPath != wav:
 			log.Warn("storage format left over beside another media file: kept for inspection", "path", path, "media", rec.MediaPath)
+		case path == final && emptyFile(final):
+			// Renamed, but its data never reached the disk (or it was
+			// truncated): no copy of the WAV. Encode it again.
+			if err := os.Remove(final); err != nil {
+				log.Error("empty storage format file not removed: the WAV is kept", "path", final, "error", err)
+				continue
+			}
+			if !queued[id] {
+				queued[id] = true
+				r.comp.add(compressJob{id: id, wav: wav, format: format, kbps: r.storedKbps(format), log: log}, false)
+				n++
+			}
 		case path == final:
 			// Encoded and renamed, the row not updated yet.
 			if err := r.swapStored(ctx, id, wav, final, format, log); err != nil {
@@ -357,14 +377,27 @@ func (r *Recorder) RecoverStored(ctx context.Context) (int, error) {
 		case rec.Status == store.StatusFailed:
 			_ = os.Remove(path)
 		default:
-			if _, err := os.Stat(final); err == nil {
+			if _, err := os.Stat(final); err == nil || queued[id] {
 				continue // the finished file is handled on its own
 			}
+			queued[id] = true
 			r.comp.add(compressJob{id: id, wav: wav, format: format, kbps: r.storedKbps(format), log: log}, false)
 			n++
 		}
 	}
 	return n, nil
+}
+
+// emptyFile reports whether path is a file of zero bytes.
+func emptyFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() == 0
+}
+
+// nonEmptyFile reports whether path is a file of at least one byte.
+func nonEmptyFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() > 0
 }
 
 // storedKbps is the configured bitrate of format for recordings redone at

@@ -117,6 +117,15 @@ func TestRecoverStoredFinishesWhatACrashLeft(t *testing.T) {
 			os.Remove(path)
 		}},
 		{"killed after the rename, before the row", func(string, []byte) {}},
+		// The rename reached the disk, the file's data did not (or an
+		// operator truncated it): an empty MP3 is no copy of the WAV.
+		{"empty compressed file, no marker", func(path string, _ []byte) {
+			os.WriteFile(path, nil, 0o600)
+		}},
+		{"empty compressed file and the marker", func(path string, _ []byte) {
+			os.WriteFile(path, nil, 0o600)
+			os.WriteFile(path+".part", nil, 0o600)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := storedFixture(t, mediaconv.StoreMP3)
@@ -289,5 +298,49 @@ func TestRecoverStoredOrphans(t *testing.T) {
 	}
 	if exists(marker) || !exists(orphan) {
 		t.Errorf("marker left %v, orphan kept %v", exists(marker), exists(orphan))
+	}
+}
+
+// A WAV beside a row that already names the compressed file is a
+// leftover only when that file is there and not empty: else the WAV is
+// the only copy and stays.
+func TestRecoverStoredKeepsTheOnlyCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mp3  []byte // nil: missing
+	}{
+		{"compressed file missing, its marker left", nil},
+		{"compressed file empty", []byte{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := storedFixture(t, mediaconv.StoreMP3)
+			dir := filepath.Join(f.r.MediaDir(), "2026", "11", "21")
+			os.MkdirAll(dir, 0o700)
+			w := filepath.Join(dir, "R1.wav")
+			ww, err := wav.Create(w, wav.FormatULaw, 2, 8000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ww.Write(make([]byte, 1600))
+			if err := ww.Close(); err != nil {
+				t.Fatal(err)
+			}
+			mp3 := storedPath(w, mediaconv.StoreMP3)
+			os.WriteFile(mp3+".part", nil, 0o600)
+			if tc.mp3 != nil {
+				os.WriteFile(mp3, tc.mp3, 0o600)
+			}
+			rec := &store.Recording{ID: "R1", Mode: store.ModeMSR, Status: store.StatusCompleted, StartedAt: f.clk.Now(), Channels: 2, Format: "mp3", MediaPath: mp3}
+			if err := f.db.CreateRecording(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.r.RecoverStored(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			f.r.WaitStored()
+			if !exists(w) {
+				t.Error("the WAV, the only whole copy, was removed")
+			}
+		})
 	}
 }

@@ -226,8 +226,9 @@ type Sub struct {
 
 // Subscribe subscribes to agent's events after the event id after (0 = a
 // fresh subscription). Gap reports that events after `after` were already
-// dropped from the backlog (the client then knows it missed some: Backlog
-// still holds the recordings in progress).
+// dropped from the backlog, or that this hub never issued `after` (the
+// client then knows it missed some: Backlog still holds the recordings in
+// progress).
 func (h *Hub) Subscribe(agentName string, after uint64) (s *Sub, gap bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -237,9 +238,10 @@ func (h *Hub) Subscribe(agentName string, after uint64) (s *Sub, gap bool) {
 	switch {
 	case after == 0:
 		s.Backlog = h.inProgressLocked(agentName)
-	case after < a.evicted:
-		// Some events after `after` may be gone: the current state
-		// first, then what is held after it.
+	case after < a.evicted || after > h.next:
+		// Some events after `after` may be gone (or `after` was never
+		// issued by this hub: it says nothing of what the client saw):
+		// the current state first, then what is held after it.
 		gap = true
 		s.Backlog = h.inProgressLocked(agentName)
 		for _, e := range a.events {
@@ -256,6 +258,11 @@ func (h *Hub) Subscribe(agentName string, after uint64) (s *Sub, gap bool) {
 		}
 	}
 	a.subs[s] = struct{}{}
+	if len(h.agents) > h.cfg.MaxAgents {
+		// Subscriptions name agents too (an admin's, without events):
+		// bounded as Publish bounds them (this one has its subscriber).
+		h.pruneLocked(h.cfg.Now())
+	}
 	return s, gap
 }
 

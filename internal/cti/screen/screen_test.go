@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -160,5 +161,42 @@ func TestRetainAndMaxAgents(t *testing.T) {
 	}
 	if _, ok := h.agents["a"]; ok {
 		t.Fatal("idle agent A kept over MaxAgents")
+	}
+}
+
+// A Last-Event-ID this hub never issued (a garbage header, an id of
+// another recorder behind a load balancer, or of this one before its clock
+// was set back) says nothing of what the client saw: it gets the
+// recordings in progress and a gap, not silence until a new recording.
+func TestSubscribeAfterAnIDNeverIssued(t *testing.T) {
+	h, _ := newHub(t, Config{})
+	start, _ := h.Publish(Event{Kind: Start, Agent: "A1", RecordingID: "R1"})
+	h.Publish(Event{Kind: Pause, Agent: "A1", RecordingID: "R1"})
+	for _, after := range []uint64{start.ID + 1e9, 1<<64 - 1} {
+		s, gap := h.Subscribe("A1", after)
+		if !gap || !equalKinds(kinds(s.Backlog), []Kind{Start, Pause}) {
+			t.Errorf("after %d: backlog %v gap %v, want start, pause and a gap", after, kinds(s.Backlog), gap)
+		}
+		s.Close()
+	}
+}
+
+// Subscriptions for many agent names (an admin's ?agent=, reconnects)
+// without a single event published stay bounded by MaxAgents: the
+// agents without a subscriber are forgotten.
+func TestSubscribeBoundsAgentsWithoutEvents(t *testing.T) {
+	h, _ := newHub(t, Config{MaxAgents: 3})
+	kept, _ := h.Subscribe("kept", 0)
+	defer kept.Close()
+	for i := range 100 {
+		s, _ := h.Subscribe(fmt.Sprintf("agent-%d", i), 0)
+		s.Close()
+	}
+	h.mu.Lock()
+	n := len(h.agents)
+	_, ok := h.agents["kept"]
+	h.mu.Unlock()
+	if n > 3+1 || !ok {
+		t.Fatalf("%d agents kept (the subscribed one: %v), want at most 4 with it", n, ok)
 	}
 }

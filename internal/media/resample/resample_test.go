@@ -1,6 +1,8 @@
 package resample
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"slices"
 	"testing"
@@ -158,4 +160,35 @@ func BenchmarkDouble(b *testing.B) {
 	for b.Loop() {
 		out = d.Double(in, out[:0])
 	}
+}
+
+// FuzzResample: any samples cut into any packets (odd lengths, empty
+// ones, full-scale values) give the same output as the whole input at
+// once, of the right length, without a panic.
+func FuzzResample(f *testing.F) {
+	f.Add([]byte{}, uint8(1))
+	f.Add([]byte{0xff, 0x7f, 0x00, 0x80, 0xff, 0x7f}, uint8(1))
+	f.Add(bytes.Repeat([]byte{0xff, 0x7f, 0x00, 0x80}, 200), uint8(7))
+	f.Fuzz(func(t *testing.T, b []byte, cut uint8) {
+		in := make([]int16, len(b)/2)
+		for i := range in {
+			in[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+		var h1, h2 Halver
+		var d1, d2 Doubler
+		wholeH, wholeD := h1.Halve(in, nil), d1.Double(in, nil)
+		if len(wholeH) != (len(in)+1)/2 || len(wholeD) != 2*len(in) {
+			t.Fatalf("%d samples: halved %d, doubled %d", len(in), len(wholeH), len(wholeD))
+		}
+		var partH, partD []int16
+		step := int(cut)%11 + 1
+		for i := 0; i <= len(in); i += step {
+			p := in[i:min(i+step, len(in))]
+			partH, partD = h2.Halve(p, partH), d2.Double(p, partD)
+			partH = h2.Halve(nil, partH) // an empty packet changes nothing
+		}
+		if !slices.Equal(wholeH, partH) || !slices.Equal(wholeD, partD) {
+			t.Fatalf("packets of %d: output differs from the whole input's", step)
+		}
+	})
 }

@@ -219,6 +219,10 @@ func decodedFrom(events []store.Event) map[int][]string {
 	return out
 }
 
+// maxLateMS is how long after the file's end a sidecar record may have
+// arrived (the file trails the sidecar after a crash).
+const maxLateMS = 60_000
+
 // rawChannel is one channel's sidecar.
 type rawChannel struct {
 	ch      int
@@ -262,6 +266,18 @@ func (t *Transcoder) transcode(ctx context.Context, rec *store.Recording, path, 
 	}
 	if len(raws) == 0 {
 		return nil, fmt.Errorf("%w: %s has no raw payload sidecar", ErrPermanent, path)
+	}
+	// The live path wrote the file up to the call's end: a record that
+	// arrived long after it is a corrupt one (the replay would write
+	// silence up to it, 49 days for 0xFFFFFFFF ms).
+	endMS := frames * 1000 / rate
+	for _, rc := range raws {
+		for i, r := range rc.records {
+			if int64(r.ArrivalMS) > endMS+maxLateMS {
+				return nil, fmt.Errorf("%w: %s: record %d arrives at %d ms, past the recording's end (%d ms): the sidecar is corrupt",
+					ErrPermanent, mediastore.Raw(path, rc.ch), i, r.ArrivalMS, endMS)
+			}
+		}
 	}
 	var missing []string
 	for _, rc := range raws {

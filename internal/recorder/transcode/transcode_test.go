@@ -298,3 +298,51 @@ func TestTranscodeRefuses(t *testing.T) {
 		t.Error("a refused transcode changed the file")
 	}
 }
+
+// A corrupt sidecar fails the job with a clear permanent error and leaves
+// the file as it was: a record arriving long after the recording ended
+// (one bad arrival time would otherwise have the replay write that much
+// silence: 49 days for 0xFFFFFFFF ms), garbage for the SDP.
+func TestTranscodeRefusesACorruptSidecar(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, media string)
+		want error
+		text string
+	}{
+		{"a record 10 minutes past the end", func(t *testing.T, media string) {
+			raw, _ := os.ReadFile(mediastore.Raw(media, 0))
+			late := uint32(fileDur.Milliseconds() + 10*60*1000)
+			raw = binary.BigEndian.AppendUint32(raw, late)
+			raw = append(raw, 0, 1, 0, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4)
+			os.WriteFile(mediastore.Raw(media, 0), raw, 0o600)
+		}, transcode.ErrPermanent, "past the recording's end"},
+		{"a record at 0xFFFFFFFF ms", func(t *testing.T, media string) {
+			raw, _ := os.ReadFile(mediastore.Raw(media, 0))
+			raw = append(raw, 0xFF, 0xFF, 0xFF, 0xFF, 0, 1, 0, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4)
+			os.WriteFile(mediastore.Raw(media, 0), raw, 0o600)
+		}, transcode.ErrPermanent, "past the recording's end"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fx := newFixture(t, dir)
+			tc.edit(t, fx.rec.MediaPath)
+			_, err := transcode.New(transcode.Config{DataDir: dir}).Transcode(context.Background(), fx.rec)
+			if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), tc.text) {
+				t.Fatalf("Transcode: %v, want %v saying %q", err, tc.want, tc.text)
+			}
+			if now, _ := os.ReadFile(fx.rec.MediaPath); !slices.Equal(now, fx.orig) {
+				t.Error("a refused transcode changed the file")
+			}
+		})
+	}
+	// A garbage SDP sidecar: the static payload type (9, G.722) still
+	// names the codec, and the channel is decoded.
+	dir := t.TempDir()
+	fx := newFixture(t, dir)
+	os.WriteFile(mediastore.SDP(fx.rec.MediaPath), []byte("m=audio x\x00\xff\r\na=rtpmap:9\r\nc=IN\r\n"), 0o600)
+	if _, err := transcode.New(transcode.Config{DataDir: dir}).Transcode(context.Background(), fx.rec); err != nil {
+		t.Fatalf("garbage SDP: %v", err)
+	}
+	fx.checkTranscoded(t, fx.rec.MediaPath)
+}

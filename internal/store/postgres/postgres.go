@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(db)
 	}
+	if strings.Count(authority(url), "@") > 1 {
+		// pgx would take the text after the first @ as the host and
+		// print it in its errors: part of the password.
+		return nil, fmt.Errorf("postgres: open %s: the user or password holds an unescaped @: write it as %%40", Redact(url))
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", Redact(url), err)
@@ -107,21 +113,49 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 }
 
 // Redact returns url with its password replaced by "xxxxx", for messages
-// and logs.
+// and logs: the user information's (up to the authority's last @, as URL
+// parsers read it), a password query parameter's, and a key/value
+// connection string's password=.
 func Redact(url string) string {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
-		return url
+		return kvPassword.ReplaceAllString(url, "${1}password=xxxxx")
 	}
-	creds, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
+	auth := authority(url)
+	tail := rest[len(auth):]
+	if at := strings.LastIndex(auth, "@"); at >= 0 {
+		if user, _, hasPw := strings.Cut(auth[:at], ":"); hasPw {
+			auth = user + ":xxxxx" + auth[at:]
+		}
 	}
-	if user, _, hasPw := strings.Cut(creds, ":"); hasPw {
-		return scheme + "://" + user + ":xxxxx@" + host
+	if q, frag, hasQuery := strings.Cut(tail, "?"); hasQuery {
+		params := strings.Split(frag, "&")
+		for i, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+				params[i] = k + "=xxxxx"
+			}
+		}
+		tail = q + "?" + strings.Join(params, "&")
 	}
-	return url
+	return scheme + "://" + auth + tail
 }
+
+// authority is the part of a URL between :// and the first / ? or #
+// ("" without ://).
+func authority(url string) string {
+	_, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// kvPassword is the password of a key/value connection string (quoted
+// with backslash escapes, or up to the next space).
+var kvPassword = regexp.MustCompile(`(^|\s)password\s*=\s*(?:'(?:[^'\\]|\\.)*'?|\S*)`)
 
 // URL returns the connection string the store was opened with, password
 // redacted.

@@ -21,6 +21,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -146,6 +147,9 @@ func Copy(ctx context.Context, from, to string, opt Options) (Report, error) {
 	// A mistyped source must not become a new empty database (and an
 	// empty copy).
 	if _, err := os.Stat(path); err != nil {
+		return rep, fmt.Errorf("source: %w", err)
+	}
+	if err := isSQLiteFile(path); err != nil {
 		return rep, fmt.Errorf("source: %w", err)
 	}
 	// Opening through the stores brings both schemas to this binary's
@@ -358,4 +362,21 @@ func readRows(ctx context.Context, src *sql.DB, q string, args []any, t table) (
 		out = append(out, vals)
 	}
 	return out, rows.Err()
+}
+
+// isSQLiteFile checks that path is a SQLite database file (its header),
+// before the store opens it: opening an empty or foreign file would
+// write a new schema into it.
+func isSQLiteFile(path string) error {
+	const magic = "SQLite format 3\x00"
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := make([]byte, len(magic))
+	if _, err := io.ReadFull(f, b); err != nil || string(b) != magic {
+		return fmt.Errorf("%s is not a SQLite database", path)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -366,5 +367,29 @@ func TestCopyBadURLs(t *testing.T) {
 	}
 	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(sqliteURL[len("sqlite:"):]), "*")); len(matches) != 0 {
 		t.Errorf("a refused copy created %v", matches)
+	}
+}
+
+// A source that is not a SQLite database (a directory, an empty file, a
+// text file: a mistyped --from) is refused before anything is opened, and
+// is left as it was (an empty file would otherwise become an empty store
+// and "copy" nothing).
+func TestCopyRefusesSourceNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(empty, nil, 0o600)
+	os.WriteFile(text, []byte("not a database\n"), 0o600)
+	for _, path := range []string{dir, empty, text} {
+		_, err := Copy(context.Background(), "sqlite:"+path, "postgres://u@127.0.0.1:1/db?connect_timeout=1", Options{})
+		if err == nil || !strings.Contains(err.Error(), "not a SQLite database") {
+			t.Errorf("source %s: %v, want an error saying it is not a SQLite database", path, err)
+		}
+	}
+	if b, _ := os.ReadFile(empty); len(b) != 0 {
+		t.Errorf("the empty source was written: %d bytes", len(b))
+	}
+	if b, _ := os.ReadFile(text); string(b) != "not a database\n" {
+		t.Errorf("the text source changed: %q", b)
 	}
 }

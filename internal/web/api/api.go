@@ -119,6 +119,10 @@ type Config struct {
 	ScreenStore    ScreenStore
 	ScreenCapture  ScreenCapture
 	ScreenMaxBytes int64
+	// ScreenStallTimeout bounds one write of a screen event stream (a
+	// client that stopped reading is dropped) and the silence of a screen
+	// upload's body (408) (0: DefaultScreenStallTimeout).
+	ScreenStallTimeout time.Duration
 	// FFmpeg is the ffmpeg binary of muxed downloads ("" = ffmpeg on
 	// PATH; none: 501 with the separate files' links).
 	FFmpeg string

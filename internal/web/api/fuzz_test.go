@@ -48,3 +48,23 @@ func FuzzContentRange(f *testing.F) {
 		}
 	})
 }
+
+// The range unit is case-insensitive (RFC 9110 §14.1); spaces around the
+// parts as clients write them.
+func TestParseContentRangeForms(t *testing.T) {
+	for _, tc := range []struct {
+		h                 string
+		start, end, total int64
+	}{
+		{"bytes 0-99/100", 0, 99, 100},
+		{"Bytes 0-99/100", 0, 99, 100},
+		{"BYTES 100-199/*", 100, 199, -1},
+		{"bytes */300", -1, -1, 300},
+		{" bytes  0-1/2 ", 0, 1, 2},
+	} {
+		cr, err := parseContentRange(tc.h)
+		if err != nil || cr.start != tc.start || cr.end != tc.end || cr.total != tc.total {
+			t.Errorf("parseContentRange(%q) = %+v %v", tc.h, cr, err)
+		}
+	}
+}

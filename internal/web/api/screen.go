@@ -91,6 +91,10 @@ const (
 	maxScreenSubsPerUser = 4        // event streams open at once per agent
 	maxScreenGaps        = 256      // disjoint byte ranges held at once (chunks far out of order)
 	screenPing           = 15 * time.Second
+	// DefaultScreenStallTimeout bounds one write of an event stream and
+	// the silence of an upload's body when Config.ScreenStallTimeout is
+	// not set.
+	DefaultScreenStallTimeout = 30 * time.Second
 	// DefaultScreenMaxBytes bounds a recording's screen video when
 	// Config.ScreenMaxBytes is not set.
 	DefaultScreenMaxBytes = 2 << 30
@@ -212,7 +216,12 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 	defer sub.Close()
 
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream lives as long as the page
+	// A stream lives as long as the page, but each write is bounded: a
+	// client that stopped reading (a frozen page, a proxy holding the
+	// connection) is dropped, its goroutine and subscription ended.
+	writeTimeout := s.stallTimeout()
+	arm := func() { _ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) } // before each write
+	arm()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -224,6 +233,7 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		arm()
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, b); err != nil {
 			return err
 		}
@@ -257,10 +267,12 @@ func (s *Server) screenEvents(w http.ResponseWriter, r *http.Request) {
 			return // the client left, or fell behind: it reconnects with its last id
 		}
 		if why := s.sessionGone(r.Context(), p); why != "" {
+			arm()
 			_, _ = fmt.Fprintf(w, "event: end\ndata: {\"reason\":%q}\n\n", why)
 			_ = rc.Flush()
 			return
 		}
+		arm()
 		if _, err := io.WriteString(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 			return
 		}
@@ -294,7 +306,7 @@ type contentRange struct {
 func parseContentRange(h string) (contentRange, error) {
 	cr := contentRange{start: -1, end: -1, total: -1}
 	unit, spec, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || unit != "bytes" {
+	if !ok || !strings.EqualFold(unit, "bytes") { // a range unit is case-insensitive (RFC 9110)
 		return cr, errors.New("want bytes START-END/TOTAL (TOTAL may be * while the size is unknown)")
 	}
 	rng, total, ok := strings.Cut(strings.TrimSpace(spec), "/")
@@ -355,13 +367,14 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusUnsupportedMediaType, "Content-Type: want video/webm (codecs vp8 or vp9), got "+strconv.Quote(r.Header.Get("Content-Type"))))
 		return
 	}
-	codec := ""
-	if c := strings.ToLower(strings.TrimSpace(strings.Split(params["codecs"], ",")[0])); c != "" {
-		codec, _, _ = strings.Cut(c, ".")
-		if codec != "vp8" && codec != "vp9" && codec != "av1" && codec != "opus" {
-			writeProblem(w, r, problemf(http.StatusUnsupportedMediaType, "Content-Type codecs "+strconv.Quote(c)+": want vp8, vp9 or av1"))
-			return
-		}
+	codec, err := screenCodec(params["codecs"])
+	if err != nil {
+		writeProblem(w, r, problemf(http.StatusUnsupportedMediaType, "Content-Type codecs: "+err.Error()))
+		return
+	}
+	if r.ContentLength < 0 {
+		writeProblem(w, r, problemf(http.StatusLengthRequired, "a chunk needs a Content-Length (and a Content-Range: bytes START-END/TOTAL), not a chunked body"))
+		return
 	}
 	maxBytes := s.cfg.ScreenMaxBytes
 	if maxBytes <= 0 {
@@ -469,10 +482,19 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 				writeProblem(w, r, problemf(http.StatusConflict, errScreenStreamLost.Error()))
 				return
 			}
-			if _, err := appendEncrypted(enc, r.Body, cr.start, length, next); err != nil {
+			// As below: a body that stalls for the stall timeout ends it.
+			body := &stallReader{r: r.Body, rc: http.NewResponseController(w), stall: s.stallTimeout()}
+			_, err := appendEncrypted(enc, body, cr.start, length, next)
+			_ = body.rc.SetReadDeadline(time.Time{})
+			if err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
 					writeProblem(w, r, problemf(http.StatusBadRequest, "the body ended before the range did: "+err.Error()))
+					return
+				}
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					w.Header().Set("Connection", "close")
+					writeProblem(w, r, problemf(http.StatusRequestTimeout, fmt.Sprintf("the body stalled for %s: send the chunk again", s.stallTimeout())))
 					return
 				}
 				s.screen.dropEnc(rec.ID, false) // its stream is broken: what was checkpointed stays
@@ -483,10 +505,20 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 			row.EndedAt = now
 		}
 	} else if length > 0 {
-		if err := writeRange(part, cr.start, length, r.Body); err != nil {
+		// The recording's uploads wait on this one: a body that stalls
+		// for the stall timeout ends it.
+		body := &stallReader{r: r.Body, rc: http.NewResponseController(w), stall: s.stallTimeout()}
+		err := writeRange(part, cr.start, length, body)
+		_ = body.rc.SetReadDeadline(time.Time{}) // the body is read: none while the chunk is stored
+		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
 				writeProblem(w, r, problemf(http.StatusBadRequest, "the body ended before the range did: "+err.Error()))
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				w.Header().Set("Connection", "close")
+				writeProblem(w, r, problemf(http.StatusRequestTimeout, fmt.Sprintf("the body stalled for %s: send the chunk again", s.stallTimeout())))
 				return
 			}
 			s.fail(w, r, fmt.Errorf("screen upload of %s: %w", rec.ID, err))
@@ -539,6 +571,15 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	if err := s.cfg.ScreenStore.PutScreen(ctx, row); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Deleted while this chunk arrived: no file of its video may
+			// outlive it (the deletion may have run before the part was
+			// created).
+			_ = os.Remove(part)
+			_ = os.Remove(path)
+			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" was deleted during the upload"))
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -547,6 +588,51 @@ func (s *Server) uploadScreen(w http.ResponseWriter, r *http.Request) {
 	}
 	s.recordOnce(r, store.AuditScreenUpload+"|"+rec.ID, store.AuditEntry{Action: store.AuditScreenUpload, RecordingID: rec.ID})
 	s.answerScreen(w, row, status)
+}
+
+// screenCodec is the video codec of a codecs parameter ("vp8,opus",
+// "vp09.00.10.08"): the first one that is not audio, by its WebM name
+// (RFC 6381 forms vp08, vp09, av01 too); "" when none is named.
+func screenCodec(list string) (string, error) {
+	for _, c := range strings.Split(list, ",") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		name, _, _ := strings.Cut(c, ".")
+		switch name {
+		case "":
+		case "opus", "vorbis":
+		case "vp8", "vp08":
+			return "vp8", nil
+		case "vp9", "vp09":
+			return "vp9", nil
+		case "av1", "av01":
+			return "av1", nil
+		default:
+			return "", fmt.Errorf("%q: want vp8, vp9 or av1", c)
+		}
+	}
+	return "", nil
+}
+
+// stallTimeout is Config.ScreenStallTimeout or its default.
+func (s *Server) stallTimeout() time.Duration {
+	if s.cfg.ScreenStallTimeout > 0 {
+		return s.cfg.ScreenStallTimeout
+	}
+	return DefaultScreenStallTimeout
+}
+
+// stallReader reads a request body with a read deadline of stall from
+// each read on: a client that goes silent fails the read
+// (os.ErrDeadlineExceeded), one that sends slowly does not.
+type stallReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	_ = s.rc.SetReadDeadline(time.Now().Add(s.stall))
+	return s.r.Read(p)
 }
 
 func totalText(n int64) string {

@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,11 +18,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/testtool"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -33,6 +37,7 @@ type fakeScreen struct {
 	afters   []uint64
 	events   chan api.ScreenEvent
 	backlog  []api.ScreenEvent
+	closes   atomic.Int32 // subscriptions closed (their stream's handler ended)
 }
 
 type fakeSub struct{ f *fakeScreen }
@@ -46,7 +51,7 @@ func (s fakeSub) Next(ctx context.Context) (api.ScreenEvent, error) {
 		return api.ScreenEvent{}, ctx.Err()
 	}
 }
-func (fakeSub) Close() {}
+func (s fakeSub) Close() { s.f.closes.Add(1) }
 
 func (f *fakeScreen) SubscribeScreen(agent string, after uint64) (api.ScreenSubscription, bool) {
 	f.mu.Lock()
@@ -71,6 +76,7 @@ func newScreenEnv(t testing.TB, ffmpeg string) (*env, *fakeScreen) {
 		c.ScreenStore = c.Store.(api.ScreenStore)
 		c.ScreenCapture = api.ScreenCapture{FrameRate: 5, MaxWidth: 1280, MaxHeight: 720}
 		c.ScreenMaxBytes = 1 << 20
+		c.ScreenStallTimeout = 2 * time.Second
 		c.FFmpeg = ffmpeg
 	})
 	return e, fs
@@ -583,5 +589,227 @@ func TestScreenUploadEncryptedStreamLost(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !bytes.Equal(got, video[:10000]) {
 		t.Fatalf("prefix after the loss: %d, %d bytes", resp.StatusCode, len(got))
+	}
+}
+
+// The codecs parameter as browsers and native clients write it: a quoted
+// list with the audio codec, upper case, or the RFC 6381 codec strings of
+// WebM (vp09.00.10.08, av01.0.04M.08). The row keeps the video codec.
+func TestScreenUploadCodecNames(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	for _, tc := range []struct{ ctype, want string }{
+		{`video/webm; codecs="vp8, opus"`, "vp8"},
+		{`video/webm;codecs="opus,vp9"`, "vp9"},
+		{`video/webm;codecs=VP9`, "vp9"},
+		{`video/webm;codecs=vp09.00.10.08`, "vp9"},
+		{`video/webm;codecs="vp08.00.41.08,vorbis"`, "vp8"},
+		{`video/webm;codecs=av01.0.04M.08`, "av1"},
+		{`Video/WebM;codecs=av1;foo=bar`, "av1"},
+	} {
+		if code, _, body := e.put(tok, "rec-a2", tc.ctype, "bytes 0-1/*", []byte("ab")); code != 308 {
+			t.Errorf("%s: %d %s, want 308", tc.ctype, code, body)
+			continue
+		}
+		row, err := e.db.GetScreen(context.Background(), "rec-a2")
+		if err != nil || row.Codec != tc.want {
+			t.Errorf("%s: codec %q %v, want %q", tc.ctype, row.Codec, err, tc.want)
+		}
+	}
+	for _, ctype := range []string{`video/webm;codecs=avc1.42E01E`, `video/webm;codecs="h264,opus"`, `video/webm;codecs=vp10`} {
+		if code, _, body := e.put(tok, "rec-a2", ctype, "bytes 0-1/*", []byte("ab")); code != 415 || !strings.Contains(body, "vp8") {
+			t.Errorf("%s: %d %s, want 415 naming the codecs known", ctype, code, body)
+		}
+	}
+}
+
+// A body sent without a length (chunked) is refused with 411: a status
+// query's 308 would tell the client its bytes were taken when they were
+// not read at all.
+func TestScreenUploadChunkedBodyRefused(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	for _, crange := range []string{"", "bytes 0-4/5", "bytes 0-4/*"} {
+		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/recordings/rec-a2/screen", io.MultiReader(strings.NewReader("abcde")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = -1 // Transfer-Encoding: chunked
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "video/webm")
+		if crange != "" {
+			req.Header.Set("Content-Range", crange)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 411 || !strings.Contains(string(b), "Content-Length") {
+			t.Errorf("Content-Range %q: %d %s, want 411 naming Content-Length", crange, resp.StatusCode, b)
+		}
+	}
+	if _, err := e.db.GetScreen(context.Background(), "rec-a2"); err == nil {
+		t.Error("a screen row was written")
+	}
+}
+
+// Chunks of one recording sent at once from many connections (and some
+// twice) are all kept: the video is the bytes sent, completed once.
+func TestScreenUploadConcurrentChunks(t *testing.T) {
+	e, fs := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	const chunk, n = 100, 40
+	video := make([]byte, chunk*n)
+	_, _ = rand.Read(video)
+	var wg sync.WaitGroup
+	var created atomic.Int32
+	for i := range 2 * n {
+		wg.Go(func() {
+			c := i % n
+			code, _, body := e.put(tok, "rec-a2", "video/webm;codecs=vp9", fmt.Sprintf("bytes %d-%d/%d", c*chunk, c*chunk+chunk-1, len(video)), video[c*chunk:(c+1)*chunk])
+			switch code {
+			case 201:
+				created.Add(1)
+			case 200, 308:
+			default:
+				t.Errorf("chunk %d: %d %s", c, code, body)
+			}
+		})
+	}
+	wg.Wait()
+	if created.Load() != 1 {
+		t.Errorf("%d answers 201, want 1", created.Load())
+	}
+	resp := e.raw(e.token("root"), "GET", "/api/v1/recordings/rec-a2/media?kind=screen", nil, nil)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, video) {
+		t.Fatalf("video: %d, %d bytes, equal %v", resp.StatusCode, len(got), bytes.Equal(got, video))
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.received) != 1 {
+		t.Errorf("ScreenReceived %d times, want 1", len(fs.received))
+	}
+}
+
+// A recording deleted (retention, an admin) while a chunk of its screen
+// video is arriving: the upload answers 404, not a 500 of the store's
+// foreign key, and leaves no file of the video behind.
+func TestScreenUploadRecordingDeletedMidChunk(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	rec, err := e.db.GetRecording(context.Background(), "rec-a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := mediastore.Screen(mediastore.Resolve(rec, e.dir))
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/recordings/rec-a2/screen", pr)
+	req.ContentLength = 10
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "video/webm")
+	req.Header.Set("Content-Range", "bytes 0-9/*")
+	type answer struct {
+		code int
+		body string
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- answer{resp.StatusCode, string(b)}
+	}()
+	if _, err := pw.Write([]byte("01234")); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Eventually(t, 5*time.Second, func() bool { _, err := os.Stat(mediastore.Part(screen)); return err == nil },
+		"the upload's part file")
+	// The deletion, as the expirer does it: the row, then the files.
+	if err := e.db.DeleteRecording(context.Background(), store.Deletion{RecordingID: "rec-a2", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range mediastore.Files(rec, e.dir) {
+		_ = os.Remove(f)
+	}
+	_, _ = pw.Write([]byte("56789"))
+	pw.Close()
+	a := <-done
+	if a.code != 404 || !strings.Contains(a.body, "deleted") {
+		t.Errorf("chunk of a deleted recording: %d %s, want 404 saying it was deleted", a.code, a.body)
+	}
+	for _, f := range []string{screen, mediastore.Part(screen)} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left: %v", f, err)
+		}
+	}
+}
+
+// A client that stops reading its event stream (a frozen page, a dead
+// proxy that keeps the connection) does not hold the stream's goroutine
+// and subscription for ever: a write that blocks past ScreenStallTimeout
+// ends the stream.
+func TestScreenEventStreamSlowReader(t *testing.T) {
+	fs := &fakeScreen{recs: map[string]api.ScreenRecording{}, events: make(chan api.ScreenEvent, 4)}
+	e := newEnv(t, func(c *api.Config) {
+		c.Screen = fs
+		c.ScreenStore = c.Store.(api.ScreenStore)
+		c.ScreenStallTimeout = 200 * time.Millisecond
+	})
+	tok := e.token("agent1")
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/v1/screen/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", tok)
+	// Events until the handler ends: big ones, to fill the socket
+	// buffers of a client that reads nothing.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		pad := strings.Repeat("x", 8<<10)
+		for id := uint64(1); ; id++ {
+			select {
+			case fs.events <- api.ScreenEvent{ID: id, Kind: "pause", Agent: "7001", RecordingID: "rec-a1", Reason: pad}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	testtool.Eventually(t, 20*time.Second, func() bool { return fs.closes.Load() == 1 },
+		"the stream of a client that reads nothing ended")
+}
+
+// A screen client that stops sending in the middle of a chunk's body does
+// not hold the recording's upload for ever: after ScreenStallTimeout of
+// silence it gets 408, and the next upload of the recording goes through.
+func TestScreenUploadStalledBody(t *testing.T) {
+	e, _ := newScreenEnv(t, "")
+	tok := e.token("agent1")
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/recordings/rec-a2/screen HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: video/webm\r\nContent-Range: bytes 0-9/*\r\nContent-Length: 10\r\n\r\n01234", tok)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 408 ") {
+		t.Fatalf("stalled body: %q %v, want 408", status, err)
+	}
+	if code, rng, body := e.put(tok, "rec-a2", "video/webm", "bytes 0-9/*", []byte("0123456789")); code != 308 || rng != "bytes=0-9" {
+		t.Fatalf("the next upload: %d %q %s", code, rng, body)
 	}
 }
