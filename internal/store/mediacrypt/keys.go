@@ -27,6 +27,11 @@ type Config struct {
 	DecryptKeys string            `yaml:"decrypt_keys" json:"decrypt_keys"`
 }
 
+// Recipients are the age recipients a file is encrypted to (what
+// Keys.Recipients returns and NewWriter takes), named here so that callers
+// need not import age.
+type Recipients = []age.Recipient
+
 // Keys are the parsed key files of a Config.
 type Keys struct {
 	fallback   []age.Recipient
@@ -73,7 +78,7 @@ func (c Config) Load() (*Keys, error) {
 
 // Recipients returns the recipients of tenant's recordings: its own file,
 // else encrypt_to. A tenant with neither is an error, never plaintext.
-func (k *Keys) Recipients(tenant string) ([]age.Recipient, error) {
+func (k *Keys) Recipients(tenant string) (Recipients, error) {
 	if rs, ok := k.tenants[tenant]; ok {
 		return rs, nil
 	}

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
@@ -47,7 +45,7 @@ var errScreenStreamLost = errors.New("the encrypted upload of this screen video 
 
 // screenRecipients says whether rec's media is encrypted at rest and, if
 // so, the recipients its screen video is encrypted to (its tenant's).
-func (s *Server) screenRecipients(rec *store.Recording, sr ScreenRecording) ([]age.Recipient, bool, error) {
+func (s *Server) screenRecipients(rec *store.Recording, sr ScreenRecording) (mediacrypt.Recipients, bool, error) {
 	audio, _, err := mediastore.Locate(rec, s.cfg.DataDir)
 	if err != nil || !mediacrypt.IsEncryptedFile(audio) {
 		return nil, false, nil
@@ -67,7 +65,7 @@ func (s *Server) screenRecipients(rec *store.Recording, sr ScreenRecording) ([]a
 // creating it at part when nothing is held yet; nil when it is lost.
 // Streams idle for screenIdle are closed on the way. The caller holds the
 // recording's upload lock.
-func (st *screenState) encStream(id, part string, held int64, recips []age.Recipient, now time.Time) (*encUpload, error) {
+func (st *screenState) encStream(id, part string, held int64, recips mediacrypt.Recipients, now time.Time) (*encUpload, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for k, e := range st.enc {
