@@ -412,8 +412,20 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		return nil, &sipsrv.StatusError{Code: 481, Reason: "Call/Transaction Does Not Exist"}
 	}
 	c := l.c
+	<-c.opened
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	answer, err := r.reinvite(c, l, inv, now)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	r.saveRow(context.WithoutCancel(ctx), c)
+	return answer, nil
+}
+
+// reinvite applies a re-INVITE or UPDATE to leg l (c.mu held); the caller
+// writes the row.
+func (r *Recorder) reinvite(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
 	if c.done || l.ended {
 		return nil, &sipsrv.StatusError{Code: 481, Reason: "Call/Transaction Does Not Exist"}
 	}
@@ -465,9 +477,6 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		kind = "update"
 	}
 	c.event(kind, -1, now, inv.CallID)
-	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
-		c.log.Error("store update failed", "error", err)
-	}
 	return answer, nil
 }
 
@@ -555,6 +564,7 @@ func (r *Recorder) Bye(callID, reason string) {
 // recording is finalised. hangup sends BYE to the peer.
 func (r *Recorder) endLeg(l *leg, reason string, hangup bool) {
 	c := l.c
+	<-c.opened // a CANCEL during the first leg's setup waits for it
 	now := r.cfg.Now()
 	c.mu.Lock()
 	if l.ended || c.done {
