@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ type App struct {
 	log       *slog.Logger
 	db        *sqlite.DB
 	rec       *recorder.Recorder
+	shared    *rtpin.Shared // media_ports: shared (nil: per-leg)
 	sip       *sipsrv.Server
 	http      *http.Server
 	hl        net.Listener
@@ -99,11 +101,18 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
+	sharedLow, sharedPairs := 0, 0
+	if cfg.MediaPorts == config.MediaPortsShared {
+		// One pair per core at the start of rtp_ports; the rest stays
+		// with the allocator (unused by legs).
+		sharedLow, sharedPairs = low+low%2, runtime.GOMAXPROCS(0)
+		low = sharedLow + 2*sharedPairs
+	}
 	ports, err := rtpin.NewPortAllocator(low, high, cfg.PortQuarantine, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("rtp_ports: %w", err)
 	}
-	if need := 2 * cfg.MaxCalls; ports.Capacity() < need {
+	if need := 2 * cfg.MaxCalls; sharedPairs == 0 && ports.Capacity() < need {
 		return nil, fmt.Errorf("rtp_ports %s holds %d RTP/RTCP pairs but max_calls %d needs %d (two legs per call): widen --rtp-ports or lower --max-calls", cfg.RTPPorts, ports.Capacity(), cfg.MaxCalls, need)
 	}
 	format, err := wav.ParseFormat(cfg.StorageFormat)
@@ -181,6 +190,17 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			return nil, fmt.Errorf("advertise_ip: %w", err)
 		}
 	}
+	var shared recorder.MediaListener
+	if sharedPairs > 0 {
+		a.shared, err = rtpin.NewShared(rtpin.SharedConfig{IP: rtpIP, Port: sharedLow, Pairs: sharedPairs, Quarantine: cfg.PortQuarantine, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("media_ports shared: %w", err)
+		}
+		a.shared.Start()
+		undo = append(undo, func() { _ = a.shared.Close() })
+		shared = a.shared
+		log.Info("shared media sockets", "rtp_ports", a.shared.Ports())
+	}
 	a.rec, err = recorder.New(recorder.Config{
 		DataDir:         dataDir,
 		Format:          format,
@@ -194,6 +214,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		RTPIP:           rtpIP,
 		AdvertiseIP:     adv,
 		Ports:           ports,
+		Shared:          shared,
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
 		Correlator:      cor,
@@ -529,6 +550,9 @@ func (a *App) Close() {
 			a.stopCapture()
 		}
 		_ = a.rec.Close()
+		if a.shared != nil {
+			_ = a.shared.Close() // after the legs: they drain through it
+		}
 		_ = a.sip.Close()
 		if a.cti != nil {
 			a.cti.close()

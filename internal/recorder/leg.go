@@ -160,7 +160,11 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		return nil, err
 	}
 	tr := c.mix.Track(ch)
-	rx, err := rtpin.Listen(rtpin.Config{
+	listen := rtpin.Listen
+	if r.cfg.Shared != nil {
+		listen = r.cfg.Shared.Listen
+	}
+	rx, err := listen(rtpin.Config{
 		SRTP:         keys,
 		PayloadTypes: m.PayloadTypes(),
 		IP:           r.cfg.RTPIP,
@@ -168,7 +172,7 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		Handler:      tr,
 		Remote:       remote,
 		StrictSource: r.cfg.StrictRTPSource,
-		Now:          r.cfg.Now,
+		Now:          r.rtpNow,
 		Logger:       c.log,
 		OnLock: func(_ netip.AddrPort, _ uint32, at time.Time) {
 			// once per leg: failed-recording detection wants RTP on every leg

@@ -129,7 +129,8 @@ type sharedLeg struct {
 	ssrcs    []uint32       // keys in bySSRC (with source's IP)
 	stale    []uint32       // SSRCs refused for life (read by the RTP goroutine only)
 	drained  chan struct{}
-	markers  int // drain markers still expected
+	markers  int  // drain markers still expected
+	ownClock bool // Config.Now was set: arrival times from it, not the batch's
 }
 
 // NewShared binds the socket pairs. Start begins reading.
@@ -222,6 +223,9 @@ func (s *Shared) Stats() SharedStats {
 	return st
 }
 
+// Legs returns the number of legs listening on the shared sockets.
+func (s *Shared) Legs() int { return s.Stats().Legs }
+
 // Close closes the sockets and waits for the read goroutines. Legs still
 // open receive nothing more; their Close still works. Idempotent.
 func (s *Shared) Close() error {
@@ -243,7 +247,8 @@ func (s *Shared) closeConns() error {
 }
 
 // Listen creates a leg's Receiver on the least loaded pair; cfg.Ports, IP
-// and ReadBuffer are not used. Start attaches it (packets flow), Close
+// and ReadBuffer are not used. Arrival times come from the shared clock,
+// read once per batch, unless cfg.Now is set (then from it, per packet). Start attaches it (packets flow), Close
 // detaches it.
 func (s *Shared) Listen(cfg Config) (*Receiver, error) {
 	if cfg.Handler == nil {
@@ -252,6 +257,7 @@ func (s *Shared) Listen(cfg Config) (*Receiver, error) {
 	if s.closing.Load() {
 		return nil, fmt.Errorf("rtpin: shared media sockets closed: %w", net.ErrClosed)
 	}
+	ownClock := cfg.Now != nil
 	if cfg.Now == nil {
 		cfg.Now = s.cfg.Now
 	}
@@ -277,7 +283,7 @@ func (s *Shared) Listen(cfg Config) (*Receiver, error) {
 		rtcpLoop: &loop{},
 		remote:   cfg.Remote,
 		ssrcs:    make([]uint32, 0, maxSSRCs),
-		shared:   &sharedLeg{pair: best},
+		shared:   &sharedLeg{pair: best, ownClock: ownClock},
 	}
 	r.rtpLoop.strictIP = strictIP(cfg.StrictSource, cfg.Remote)
 	r.strict = cfg.StrictSource
@@ -592,6 +598,9 @@ func (p *sharedPair) routeRTP(b []byte, src netip.AddrPort, now time.Time) {
 			return
 		}
 	}
+	if r.shared.ownClock {
+		now = r.now()
+	}
 	r.onRTP(r.rtpLoop, b, src, now)
 	if l := r.rtpLoop; l.locked && (l.source != r.shared.source || l.ssrc != r.shared.ssrc) {
 		p.latched(r, l)
@@ -607,6 +616,9 @@ func (p *sharedPair) routeRTCP(b []byte, src netip.AddrPort, rtcpSocket bool, no
 	l := r.rtpLoop
 	if rtcpSocket {
 		l = r.rtcpLoop
+	}
+	if r.shared.ownClock {
+		now = r.now()
 	}
 	r.onRTCP(l, b, src, now)
 }
