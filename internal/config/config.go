@@ -46,10 +46,10 @@ type Serve struct {
 	// MediaPorts: "per-leg" (an RTP/RTCP port pair per leg from rtp_ports)
 	// or "shared" (one pair per core at the start of rtp_ports, every leg
 	// on them, demultiplexed by source: see rtpin.Shared).
-	MediaPorts string `yaml:"media_ports"`
-	RetryAfter      int           `yaml:"retry_after"` // seconds, sent with 503
-	LogLevel        string        `yaml:"log_level"`
-	PprofListen     string        `yaml:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
+	MediaPorts  string `yaml:"media_ports"`
+	RetryAfter  int    `yaml:"retry_after"` // seconds, sent with 503
+	LogLevel    string `yaml:"log_level"`
+	PprofListen string `yaml:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
 
 	// Hostile SIP input (issue 11): m-lines per offer (488 above), the wait
 	// for the ACK of a 200 (RFC 3261 Timer H), SIP TCP idle timeout and

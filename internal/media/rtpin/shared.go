@@ -265,12 +265,13 @@ func (s *Shared) Listen(cfg Config) (*Receiver, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	var best *sharedPair
+	bestN := 0
 	for _, p := range s.pairs {
 		p.mu.Lock()
 		n := p.legs
 		p.mu.Unlock()
-		if best == nil || n < best.legs {
-			best = p
+		if best == nil || n < bestN {
+			best, bestN = p, n
 		}
 	}
 	r := &Receiver{

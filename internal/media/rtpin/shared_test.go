@@ -212,3 +212,36 @@ func TestSharedDrainAndSetRemote(t *testing.T) {
 		t.Fatalf("legs after close: %+v", st)
 	}
 }
+
+// Legs spread over the pairs (fewest legs first), and each pair delivers
+// to its own legs.
+func TestSharedSpreadsLegs(t *testing.T) {
+	var s *Shared
+	for range 100 {
+		base := 20000 + 2*rand.IntN(6000)
+		if !bindable(base, base+3) {
+			continue
+		}
+		var err error
+		if s, err = NewShared(SharedConfig{IP: loopback, Port: base, Pairs: 2}); err == nil {
+			break
+		}
+	}
+	if s == nil {
+		t.Fatal("no free ports for two shared pairs")
+	}
+	s.Start()
+	t.Cleanup(func() { _ = s.Close() })
+	a, b := newSender(t, loopback), newSender(t, loopback)
+	ra, ha := sharedTestLeg(t, s, a.addr(), true)
+	rb, hb := sharedTestLeg(t, s, b.addr(), true)
+	if ra.Port() == rb.Port() {
+		t.Fatalf("both legs on port %d of pairs %v", ra.Port(), s.Ports())
+	}
+	a.sendRTP(ra.Port(), 1, []byte{1})
+	b.sendRTP(rb.Port(), 2, []byte{2})
+	eventually(t, "one packet each", func() bool { return len(ha.packets()) == 1 && len(hb.packets()) == 1 })
+	if st := s.Stats(); st.Pairs != 2 || st.Legs != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
