@@ -245,3 +245,38 @@ func TestSharedSpreadsLegs(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// FuzzSharedRoute: whatever arrives on the shared sockets (any bytes,
+// from a latched, waiting or unknown source, on the RTP or RTCP socket)
+// is routed or counted without a panic.
+func FuzzSharedRoute(f *testing.F) {
+	f.Add([]byte{0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 0xff}, uint8(0), false)
+	f.Add([]byte{0x80, 200, 0, 6, 0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}, uint8(1), true)
+	f.Add([]byte{0}, uint8(2), false)
+	f.Fuzz(func(t *testing.T, b []byte, who uint8, rtcpSocket bool) {
+		s := newTestShared(t, nil)
+		p := s.pairs[0]
+		srcs := []netip.AddrPort{
+			netip.MustParseAddrPort("127.0.0.1:4000"), netip.MustParseAddrPort("127.0.0.1:4002"),
+			netip.MustParseAddrPort("192.0.2.1:5000"),
+		}
+		for _, src := range srcs[:2] {
+			r, err := s.Listen(Config{Handler: &recorder{}, Remote: src, StrictSource: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Start()
+			t.Cleanup(func() { _ = r.Close() })
+		}
+		before := Panics()
+		ds := newDatagrams(1)
+		n := copy(ds[0].buf, b)
+		ds[0].n, ds[0].trunc, ds[0].src = n, len(b) > slotSize, srcs[int(who)%len(srcs)]
+		for range 2 { // the second time the source may be latched
+			p.batch(ds, rtcpSocket, time.Now())
+		}
+		if Panics() != before {
+			t.Fatalf("panic routing %x", b)
+		}
+	})
+}
