@@ -103,10 +103,12 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	}
 	sharedLow, sharedPairs := 0, 0
 	if cfg.MediaPorts == config.MediaPortsShared {
-		// One pair per core at the start of rtp_ports; the rest stays
-		// with the allocator (unused by legs).
+		// One pair per core at the start of rtp_ports. The allocator
+		// keeps the whole range but no leg asks it for a pair.
 		sharedLow, sharedPairs = low+low%2, runtime.GOMAXPROCS(0)
-		low = sharedLow + 2*sharedPairs
+		if have := max(0, (high-sharedLow+1)/2); have < sharedPairs {
+			return nil, fmt.Errorf("rtp_ports %s holds %d RTP/RTCP pairs but media_ports shared needs %d (one per core): widen --rtp-ports or use --media-ports per-leg", cfg.RTPPorts, have, sharedPairs)
+		}
 	}
 	ports, err := rtpin.NewPortAllocator(low, high, cfg.PortQuarantine, time.Now)
 	if err != nil {
