@@ -64,7 +64,13 @@ func (r *Recorder) tickCall(c *call, now time.Time) {
 	if !c.ready() {
 		return // its first leg is being set up: nothing to flush yet
 	}
-	c.mu.Lock()
+	// A call whose lock is held (a leg closing: with shared media sockets
+	// Receiver.Close waits up to rtpin.DrainTimeout for the socket's queue)
+	// is flushed at the next tick, so that one call never stalls the
+	// flush of every other; the mixer's ring holds MaxAhead meanwhile.
+	if !c.mu.TryLock() {
+		return
+	}
 	if c.done || c.mix == nil {
 		c.mu.Unlock()
 		return
