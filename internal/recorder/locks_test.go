@@ -111,3 +111,52 @@ func TestStoreWriteBlocksNoOtherCall(t *testing.T) {
 		}
 	}
 }
+
+// The flush loop never waits for a busy call: a call whose lock is held
+// (a leg draining through the shared sockets, a slow re-INVITE) is skipped
+// for this tick while every other call is flushed.
+func TestTickSkipsBusyCall(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var calls []*call
+	for i, dn := range []string{"busy", "free"} {
+		s := newSender(t, 0, uint32(10+i))
+		inv := msrInvite(t, "tick-"+dn, "5001", s.port(), "sendonly")
+		inv.MSR.RecordID = dn
+		ans, err := f.r.Invite(ctx, inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.to.Port = answerPort(t, ans)
+		s.send(t, 50, 0x10)
+		f.r.mu.Lock()
+		calls = append(calls, f.r.calls[callKey(inv)])
+		f.r.mu.Unlock()
+	}
+	waitPackets(t, f.r, 100)
+	busy, free := calls[0], calls[1]
+	busy.mu.Lock()
+	f.clk.Add(2 * time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.r.Tick(f.clk.Now())
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		busy.mu.Unlock()
+		t.Fatal("Tick waited for a busy call")
+	}
+	busy.mu.Unlock()
+	if free.mix.Frames() == 0 {
+		t.Error("the free call was not flushed")
+	}
+	if busy.mix.Frames() != 0 {
+		t.Error("the busy call was flushed while its lock was held")
+	}
+	f.r.Tick(f.clk.Now())
+	if busy.mix.Frames() == 0 {
+		t.Error("the busy call was not flushed at the next tick")
+	}
+}
