@@ -411,6 +411,9 @@ func (a *App) startHTTP() error {
 	a.hl = l
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg, a.rec, a.sealFailures.Load)
+	if a.shared != nil {
+		registerSharedMetrics(reg, a.shared)
+	}
 	registerSIPMetrics(reg, a.sip)
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
