@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/web/auth"
 )
 
@@ -31,7 +30,7 @@ var (
 // newAdminCmd returns `openrec admin` with create-user, list-users and
 // set-password.
 func newAdminCmd() *cobra.Command {
-	var dataDir string
+	var loc storeLoc
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Manage the users of the REST API and web UI",
@@ -42,12 +41,12 @@ one tenant), agent (their own recordings). Supervisors and agents need --tenant.
 The commands may run while "openrec serve" is using the database.`,
 		SilenceUsage: true,
 	}
-	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
-	cmd.AddCommand(newAdminCreateUserCmd(&dataDir), newAdminListUsersCmd(&dataDir), newAdminSetPasswordCmd(&dataDir))
+	loc.addFlags(cmd.PersistentFlags(), "data directory (database and media)")
+	cmd.AddCommand(newAdminCreateUserCmd(&loc), newAdminListUsersCmd(&loc), newAdminSetPasswordCmd(&loc))
 	return cmd
 }
 
-func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
+func newAdminCreateUserCmd(loc *storeLoc) *cobra.Command {
 	var name, password, passwordFile, role, tenant, agentID string
 	cmd := &cobra.Command{
 		Use:   "create-user --name NAME (--password-file FILE | --password -) --role admin|supervisor|agent [--tenant T] [--agent-id ID]",
@@ -76,7 +75,7 @@ func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
 				return fmt.Errorf("--password: %w", err)
 			}
 			ctx := cmd.Context()
-			db, err := sqlite.Open(ctx, filepath.Join(*dataDir, dbFileName))
+			db, err := openStore(ctx, *loc)
 			if err != nil {
 				return err
 			}
@@ -84,7 +83,7 @@ func newAdminCreateUserCmd(dataDir *string) *cobra.Command {
 			u := &store.User{Name: name, Role: string(r), Tenant: tenant, AgentID: agentID, PasswordHash: hash}
 			if err := db.CreateUser(ctx, u); err != nil {
 				if errors.Is(err, store.ErrExists) {
-					return fmt.Errorf("user %s: %w (names ignore case) in %s", name, errUserExists, db.Path())
+					return fmt.Errorf("user %s: %w (names ignore case) in %s", name, errUserExists, loc.where())
 				}
 				return err
 			}
@@ -163,14 +162,14 @@ func readSecret(cmd *cobra.Command, name, flag, file string) (string, error) {
 	return line, nil
 }
 
-func newAdminListUsersCmd(dataDir *string) *cobra.Command {
+func newAdminListUsersCmd(loc *storeLoc) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list-users",
 		Short: "List the users, by name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			users, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.User, error) {
+			users, err := listStored(cmd, *loc, func(ctx context.Context, db backend.Store) ([]store.User, error) {
 				return db.ListUsers(ctx)
 			})
 			if err != nil {
@@ -202,7 +201,7 @@ func writeUsersTable(w io.Writer, users []store.User) error {
 	return writeRows(w, "users", "NAME\tROLE\tTENANT\tAGENT ID\tSTATE\tCREATED", rows)
 }
 
-func newAdminSetPasswordCmd(dataDir *string) *cobra.Command {
+func newAdminSetPasswordCmd(loc *storeLoc) *cobra.Command {
 	var name, password, passwordFile string
 	cmd := &cobra.Command{
 		Use:   "set-password --name NAME (--password-file FILE | --password -)",
@@ -218,14 +217,14 @@ func newAdminSetPasswordCmd(dataDir *string) *cobra.Command {
 				return fmt.Errorf("--password: %w", err)
 			}
 			ctx := cmd.Context()
-			db, err := openExistingStore(ctx, *dataDir)
+			db, err := openExistingStore(ctx, *loc)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			u, err := db.GetUser(ctx, name)
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("user %s: %w in %s", name, errUserNotFound, db.Path())
+				return fmt.Errorf("user %s: %w in %s", name, errUserNotFound, loc.where())
 			}
 			if err != nil {
 				return err
@@ -265,7 +264,7 @@ func cliActor() string {
 }
 
 // appendCLIAudit appends e to db's audit log as done by cliActor().
-func appendCLIAudit(ctx context.Context, db *sqlite.DB, e store.AuditEntry) error {
+func appendCLIAudit(ctx context.Context, db backend.Store, e store.AuditEntry) error {
 	e.User = cliActor()
 	if _, err := db.AppendAudit(ctx, e); err != nil {
 		return fmt.Errorf("write the audit log: %w", err)

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/openrec/openrec/internal/media/dtmf"
+	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/media/resample"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 )
@@ -22,6 +27,7 @@ import (
 // with openrec).
 type dtmfChecker struct {
 	external string // multimon-ng binary, or ""
+	ffmpeg   string // decodes recordings stored as MP3 or Opus ("" = ffmpeg on PATH)
 	tmpDir   string
 	keys     *mediacrypt.Keys // identities for recordings encrypted at rest
 }
@@ -43,6 +49,10 @@ func (c dtmfChecker) check(path string) []string {
 			m.Close()
 		}
 		c.external = ""
+	} else if format := storedFormat(path); format != "" {
+		// Stored compressed (media_format): what a listener gets is
+		// ffmpeg's decode of it; channels and rate come from the file.
+		f, err = c.decodeStored(path, format)
 	} else {
 		f, err = wav.ReadFile(path)
 	}
@@ -52,12 +62,18 @@ func (c dtmfChecker) check(path string) []string {
 		}
 		return []string{fmt.Sprintf("dtmf check: %v", err)}
 	}
-	if f.SampleRate != dtmf.SampleRate {
-		return []string{fmt.Sprintf("dtmf check: %d Hz audio (only %d)", f.SampleRate, dtmf.SampleRate)}
+	if f.SampleRate != dtmf.SampleRate && f.SampleRate != 2*dtmf.SampleRate {
+		return []string{fmt.Sprintf("dtmf check: %d Hz audio (8000 or 16000)", f.SampleRate)}
 	}
 	var problems []string
 	for ch := range f.Channels {
 		pcm := f.Channel(ch)
+		if f.SampleRate == 2*dtmf.SampleRate {
+			// A wideband recording: checked at 8 kHz, as the masker
+			// sees it (the key tones are far below 4 kHz).
+			var h resample.Halver
+			pcm = h.Halve(pcm, nil)
+		}
 		// As sensitive as the masker: what it would mask, it finds.
 		d := dtmf.NewDetector(dtmf.Config{MaxReverseTwist: dtmf.MaskReverseTwist, MinBlocks: dtmf.MaskMinBlocks}, nil)
 		d.Write(pcm)
@@ -76,6 +92,54 @@ func (c dtmfChecker) check(path string) []string {
 		}
 	}
 	return problems
+}
+
+// storedFormat is the storage format of a compressed media file, "" for
+// a WAV.
+func storedFormat(path string) string {
+	switch filepath.Ext(path) {
+	case ".mp3":
+		return mediaconv.StoreMP3
+	case ".opus":
+		return mediaconv.StoreOpus
+	}
+	return ""
+}
+
+// audioStreamRE finds the channel layout of ffmpeg's description of an
+// audio stream ("Audio: opus, 48000 Hz, stereo, fltp").
+var audioStreamRE = regexp.MustCompile(`Audio: [^,\n]+, \d+ Hz, (mono|stereo|(\d+) channels)`)
+
+// decodeStored decodes a recording stored as MP3 or Opus with ffmpeg (on
+// PATH, or c.ffmpeg) at 8 kHz and reads it.
+func (c dtmfChecker) decodeStored(path, format string) (*wav.File, error) {
+	bin := c.ffmpeg
+	if bin == "" {
+		bin = "ffmpeg"
+	}
+	// ffmpeg -i without an output describes the input and exits 1.
+	probe, _ := exec.Command(bin, "-hide_banner", "-i", path).CombinedOutput()
+	m := audioStreamRE.FindSubmatch(probe)
+	if m == nil {
+		return nil, fmt.Errorf("stored as %s: reading it needs ffmpeg (Debian package ffmpeg): %s", format, strings.TrimSpace(string(probe)))
+	}
+	channels := 1
+	switch {
+	case string(m[1]) == "stereo":
+		channels = 2
+	case len(m[2]) > 0:
+		channels, _ = strconv.Atoi(string(m[2]))
+	}
+	dir, err := os.MkdirTemp(c.tmpDir, "dtmf-check-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "decoded.wav")
+	if err := (mediaconv.StoreCodec{FFmpeg: c.ffmpeg}).Decode(context.Background(), path, format, dtmf.SampleRate, channels, out); err != nil {
+		return nil, err
+	}
+	return wav.ReadFile(out)
 }
 
 // multimon counts the digits multimon-ng decodes in one channel. Its raw

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/media/dtmf"
+	"github.com/openrec/openrec/internal/media/mediaconv"
+	"github.com/openrec/openrec/internal/media/resample"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/seal"
@@ -163,5 +165,59 @@ func TestDTMFCheckFindsTwistedTones(t *testing.T) {
 	d.Write(ch0)
 	if n := len(d.Close()); n != 0 {
 		t.Errorf("%d tones left after masking", n)
+	}
+}
+
+// The check reads wideband (16 kHz) WAVs and recordings stored as MP3 or
+// Opus (decoded by ffmpeg) too: the digits of the key tones are found,
+// and none once masked.
+func TestDTMFCheckWidebandAndCompressed(t *testing.T) {
+	const card = "4929123456781234"
+	ff := testtool.Find(t, "OPENREC_TEST_FFMPEG", "ffmpeg")
+	dc := dtmfChecker{tmpDir: t.TempDir(), ffmpeg: ff}
+	for _, masked := range []bool{false, true} {
+		narrow, err := wav.ReadFile(writeKeyTones(t, card, masked))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same audio at 16 kHz.
+		wide := filepath.Join(t.TempDir(), "wide.wav")
+		w, err := wav.Create(wide, wav.FormatPCM16, 2, 16000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var up [2]resample.Doubler
+		a, b := up[0].Double(narrow.Channel(0), nil), up[1].Double(narrow.Channel(1), nil)
+		buf := make([]byte, 0, 4*len(a))
+		for i := range a {
+			buf = append(buf, byte(a[i]), byte(uint16(a[i])>>8), byte(b[i]), byte(uint16(b[i])>>8))
+		}
+		w.Write(buf)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		paths := []string{wide}
+		for _, f := range []string{mediaconv.StoreMP3, mediaconv.StoreOpus} {
+			src, err := mediaconv.Open(wide)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "k"+mediaconv.StoreExt(f))
+			if err := (mediaconv.StoreCodec{FFmpeg: ff}).Encode(context.Background(), src, f, 32, out); err != nil {
+				t.Fatal(err)
+			}
+			src.Close()
+			paths = append(paths, out)
+		}
+		for _, p := range paths {
+			problems := dc.check(p)
+			got := strings.Join(problems, "; ")
+			if masked && len(problems) != 0 {
+				t.Errorf("%s, masked: %q", filepath.Base(p), problems)
+			}
+			if !masked && (len(problems) != 1 || !strings.Contains(got, "channel 0: 16 DTMF digit(s) readable")) {
+				t.Errorf("%s: %q, want channel 0 with 16 digits", filepath.Base(p), problems)
+			}
+		}
 	}
 }

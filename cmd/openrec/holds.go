@@ -23,7 +23,7 @@ var errNoReason = errors.New("--reason is required (a case number, a complaint)"
 // errHoldTarget: a hold names one recording or one call.
 var errHoldTarget = errors.New("give a recording ID or --call UUID (one of them)")
 
-func newRecordingsHoldCmd(dataDir *string) *cobra.Command {
+func newRecordingsHoldCmd(loc *storeLoc) *cobra.Command {
 	var reason, call string
 	cmd := &cobra.Command{
 		Use:   "hold (ID | --call UUID) --reason TEXT",
@@ -47,7 +47,7 @@ one entry per recording and one for a call.`,
 			if err := store.CheckHoldReason(reason); err != nil {
 				return fmt.Errorf("--reason: %w", err)
 			}
-			db, err := openExistingStore(cmd.Context(), *dataDir)
+			db, err := openExistingStore(cmd.Context(), *loc)
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ one entry per recording and one for a call.`,
 				}
 			} else if err := db.SetLegalHold(cmd.Context(), store.Hold{RecordingID: args[0], Reason: reason, SetBy: cliActor(), SetAt: time.Now()}); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("hold: recording %s not found in %s: %w", args[0], db.Path(), store.ErrNotFound)
+					return fmt.Errorf("hold: recording %s not found in %s: %w", args[0], loc.where(), store.ErrNotFound)
 				}
 				return err
 			}
@@ -84,7 +84,7 @@ one entry per recording and one for a call.`,
 	return cmd
 }
 
-func newRecordingsReleaseCmd(dataDir *string) *cobra.Command {
+func newRecordingsReleaseCmd(loc *storeLoc) *cobra.Command {
 	var call string
 	cmd := &cobra.Command{
 		Use:   "release (ID | --call UUID)",
@@ -94,7 +94,7 @@ func newRecordingsReleaseCmd(dataDir *string) *cobra.Command {
 			if (len(args) == 1) == (call != "") {
 				return errHoldTarget
 			}
-			db, err := openExistingStore(cmd.Context(), *dataDir)
+			db, err := openExistingStore(cmd.Context(), *loc)
 			if err != nil {
 				return err
 			}
@@ -129,14 +129,14 @@ func newRecordingsReleaseCmd(dataDir *string) *cobra.Command {
 	return cmd
 }
 
-func newRecordingsHoldsCmd(dataDir *string) *cobra.Command {
+func newRecordingsHoldsCmd(loc *storeLoc) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "holds",
 		Short: "List the calls and recordings on legal hold",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openExistingStore(cmd.Context(), *dataDir)
+			db, err := openExistingStore(cmd.Context(), *loc)
 			if err != nil {
 				return err
 			}
@@ -183,7 +183,7 @@ func newRecordingsHoldsCmd(dataDir *string) *cobra.Command {
 	return cmd
 }
 
-func newRecordingsEraseCmd(dataDir *string) *cobra.Command {
+func newRecordingsEraseCmd(loc *storeLoc) *cobra.Command {
 	var (
 		q      expire.Query
 		asJSON bool
@@ -199,7 +199,7 @@ Each deletion and the request itself are audited; the audit log keeps a
 fingerprint of the party, never the number or name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openExistingStore(cmd.Context(), *dataDir)
+			db, err := openExistingStore(cmd.Context(), *loc)
 			if err != nil {
 				return err
 			}
@@ -207,7 +207,7 @@ fingerprint of the party, never the number or name.`,
 			// the server's key: the audit fingerprint matches the API's.
 			// Never created here (a key made by another user, root, would
 			// lock the server out of it).
-			keys := filepath.Join(*dataDir, "keys")
+			keys := filepath.Join(loc.dataDir, "keys")
 			if _, err := os.Stat(filepath.Join(keys, seal.PrivateKeyFile)); err != nil {
 				return fmt.Errorf("no server key %s (start openrec serve once with this data dir): %w", filepath.Join(keys, seal.PrivateKeyFile), err)
 			}
@@ -215,7 +215,14 @@ fingerprint of the party, never the number or name.`,
 			if err != nil {
 				return err
 			}
-			rep, err := expire.Erase(cmd.Context(), db, *dataDir, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+			media := expire.Media{DataDir: loc.dataDir}
+			if b, err := cliBucket(cmd); err != nil {
+				return err
+			} else if b != nil {
+				defer b.Close()
+				media.Objects = b
+			}
+			rep, err := expire.Erase(cmd.Context(), db, media, q, cliActor(), seal.FingerprintKey(key), time.Now(), slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if err != nil {
 				return err
 			}

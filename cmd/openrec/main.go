@@ -1,7 +1,7 @@
 // Command openrec is the openrec call recording server and its tools:
 // serve (the recorder), demo (recorder + built-in calls), dial (a SIP
 // recording client), recordings (list, show, export), admin (users of the
-// API and web UI).
+// API and web UI), store migrate (SQLite to PostgreSQL).
 package main
 
 import (
@@ -38,6 +38,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.SetErrPrefix("openrec: error:")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd(), newHostileCmd(), newCaptureCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newDialCmd(), newRecordingsCmd(), newSimCmd(), newLoadCmd(), newRawrecvCmd(), newRulesCmd(), newAdminCmd(), newVerifyCmd(), newHostileCmd(), newCaptureCmd(), newStoreCmd())
 	return root
 }

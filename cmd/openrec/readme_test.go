@@ -169,6 +169,12 @@ curl() {
 	if !strings.Contains(string(out), `"action":"download"`) {
 		t.Errorf("the audit example shows no download:\n%s", out)
 	}
+	// The screen-upload example completes a video and reads it back.
+	for _, want := range []string{`{"type":"video/webm","url":"/api/v1/recordings/`, "first-bytes", `"complete":true`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the screen example's output lacks %q:\n%s", want, out)
+		}
+	}
 	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

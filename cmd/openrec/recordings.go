@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,9 +26,10 @@ import (
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
-	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/store/s3media"
 )
 
 // defaultDataDir is where serve keeps its database and media unless told.
@@ -53,7 +55,7 @@ const (
 // newRecordingsCmd returns `openrec recordings` with list, show, export,
 // keep, discard and deletions.
 func newRecordingsCmd() *cobra.Command {
-	var dataDir string
+	var loc storeLoc
 	cmd := &cobra.Command{
 		Use:   "recordings",
 		Short: "List, show, export, keep, discard, hold and erase stored recordings",
@@ -64,17 +66,20 @@ The commands use <data-dir>/` + dbFileName + ` and may run while "openrec serve"
 writing it.`,
 		SilenceUsage: true,
 	}
-	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database and media)")
-	cmd.AddCommand(newRecordingsListCmd(&dataDir), newRecordingsShowCmd(&dataDir), newRecordingsExportCmd(&dataDir),
-		newRecordingsKeepCmd(&dataDir), newRecordingsDiscardCmd(&dataDir), newRecordingsDeletionsCmd(&dataDir),
-		newRecordingsHoldCmd(&dataDir), newRecordingsReleaseCmd(&dataDir), newRecordingsHoldsCmd(&dataDir), newRecordingsEraseCmd(&dataDir), newRecordingsRewrapCmd(&dataDir))
+	loc.addFlags(cmd.PersistentFlags(), "data directory (database and media)")
+	cmd.PersistentFlags().String("media", "", "where serve keeps finished recordings, as its --media: s3://BUCKET/PREFIX for recordings uploaded to S3 (export, erase; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	cmd.PersistentFlags().String("s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
+	cmd.AddCommand(newRecordingsListCmd(&loc), newRecordingsShowCmd(&loc), newRecordingsExportCmd(&loc),
+		newRecordingsKeepCmd(&loc), newRecordingsDiscardCmd(&loc), newRecordingsDeletionsCmd(&loc),
+		newRecordingsHoldCmd(&loc), newRecordingsReleaseCmd(&loc), newRecordingsHoldsCmd(&loc), newRecordingsEraseCmd(&loc), newRecordingsRewrapCmd(&loc),
+		newRecordingsTranscodeCmd(&loc))
 	return cmd
 }
 
 // listStored runs list on the data directory's store. A directory with no
 // database yet lists nothing, and says why on stderr.
-func listStored[T any](cmd *cobra.Command, dataDir string, list func(context.Context, *sqlite.DB) ([]T, error)) ([]T, error) {
-	db, err := openExistingStore(cmd.Context(), dataDir)
+func listStored[T any](cmd *cobra.Command, loc storeLoc, list func(context.Context, backend.Store) ([]T, error)) ([]T, error) {
+	db, err := openExistingStore(cmd.Context(), loc)
 	if errors.Is(err, errNoDatabase) {
 		fmt.Fprintln(cmd.ErrOrStderr(), "openrec:", err)
 		return nil, nil
@@ -86,24 +91,12 @@ func listStored[T any](cmd *cobra.Command, dataDir string, list func(context.Con
 	return list(cmd.Context(), db)
 }
 
-// openExistingStore opens <dataDir>/openrec.db without creating it: a
-// mistyped --data-dir must not leave a new empty database behind.
-func openExistingStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
-	path := filepath.Join(dataDir, dbFileName)
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w at %s (check --data-dir)", errNoDatabase, path)
-		}
-		return nil, err
-	}
-	return sqlite.Open(ctx, path)
-}
-
-func newRecordingsListCmd(dataDir *string) *cobra.Command {
+func newRecordingsListCmd(loc *storeLoc) *cobra.Command {
 	var (
 		f                       store.Filter
 		status, mode, retention string
 		since, until            string
+		hasScreen               string
 		asJSON                  bool
 	)
 	cmd := &cobra.Command{
@@ -121,6 +114,14 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 			if f.Retention = store.Retention(retention); !f.Retention.Valid() {
 				return fmt.Errorf("--retention %q: want pending, kept or discard", retention)
 			}
+			switch hasScreen {
+			case "":
+			case "true", "false":
+				v := hasScreen == "true"
+				f.HasScreen = &v
+			default:
+				return fmt.Errorf("--has-screen %q: want true or false", hasScreen)
+			}
 			var err error
 			if f.Since, err = parseTimeFlag("since", since); err != nil {
 				return err
@@ -134,7 +135,7 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 			if f.Limit == 0 {
 				f.Limit = math.MaxInt32 // all
 			}
-			recs, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.Recording, error) {
+			recs, err := listStored(cmd, *loc, func(ctx context.Context, db backend.Store) ([]store.Recording, error) {
 				if err := appendCLIAudit(ctx, db, store.AuditEntry{Action: store.AuditSearch, Detail: filterFlags(cmd)}); err != nil {
 					return nil, err
 				}
@@ -159,6 +160,7 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 	fl.StringVar(&retention, "retention", "", "only pre-recordings in this state: pending, kept, discard")
 	fl.StringVar(&since, "since", "", "only recordings started at or after this time (RFC 3339)")
 	fl.StringVar(&until, "until", "", "only recordings started before this time (RFC 3339)")
+	fl.StringVar(&hasScreen, "has-screen", "", "true: only recordings with screen video; false: only those without")
 	fl.IntVar(&f.Limit, "limit", 0, "at most this many recordings, newest first (0 = all)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON array")
 	return cmd
@@ -169,7 +171,7 @@ func newRecordingsListCmd(dataDir *string) *cobra.Command {
 func filterFlags(cmd *cobra.Command) string {
 	var parts []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "data-dir" && f.Name != "json" {
+		if f.Name != "data-dir" && f.Name != "store" && f.Name != "json" {
 			parts = append(parts, f.Name+"="+f.Value.String())
 		}
 	})
@@ -187,14 +189,14 @@ func parseTimeFlag(name, v string) (time.Time, error) {
 	return t, nil
 }
 
-func newRecordingsShowCmd(dataDir *string) *cobra.Command {
+func newRecordingsShowCmd(loc *storeLoc) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one recording with its parties, segments, events and external data",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := viewRecording(cmd.Context(), *dataDir, args[0])
+			r, err := viewRecording(cmd.Context(), *loc, args[0])
 			if err != nil {
 				return err
 			}
@@ -208,25 +210,25 @@ func newRecordingsShowCmd(dataDir *string) *cobra.Command {
 	return cmd
 }
 
-func getRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
-	return readRecording(ctx, dataDir, id, false)
+func getRecording(ctx context.Context, loc storeLoc, id string) (*store.Recording, error) {
+	return readRecording(ctx, loc, id, false)
 }
 
 // viewRecording is getRecording for a person's eyes: audited as a view of
 // the recording's metadata.
-func viewRecording(ctx context.Context, dataDir, id string) (*store.Recording, error) {
-	return readRecording(ctx, dataDir, id, true)
+func viewRecording(ctx context.Context, loc storeLoc, id string) (*store.Recording, error) {
+	return readRecording(ctx, loc, id, true)
 }
 
-func readRecording(ctx context.Context, dataDir, id string, audit bool) (*store.Recording, error) {
-	db, err := openExistingStore(ctx, dataDir)
+func readRecording(ctx context.Context, loc storeLoc, id string, audit bool) (*store.Recording, error) {
+	db, err := openExistingStore(ctx, loc)
 	if err != nil {
 		return nil, fmt.Errorf("recording %s: %w", id, err)
 	}
 	defer db.Close()
 	r, err := db.GetRecording(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("recording %s not found in %s: %w", id, db.Path(), store.ErrNotFound)
+		return nil, fmt.Errorf("recording %s not found in %s: %w", id, loc.where(), store.ErrNotFound)
 	}
 	if err == nil && audit {
 		err = appendCLIAudit(ctx, db, store.AuditEntry{Action: store.AuditView, RecordingID: r.ID, Tenant: r.ExternalData[store.TenantKey]})
@@ -234,21 +236,21 @@ func readRecording(ctx context.Context, dataDir, id string, audit bool) (*store.
 	return r, err
 }
 
-func newRecordingsKeepCmd(dataDir *string) *cobra.Command {
-	return newRetentionCmd(dataDir, retentionCmd{
+func newRecordingsKeepCmd(loc *storeLoc) *cobra.Command {
+	return newRetentionCmd(loc, retentionCmd{
 		use: "keep ID", short: "Keep a pre-recording awaiting a decision",
 		long: `Keep a pre-recording awaiting a decision (retention pending), as a keep request
 from the CTI side would: the recorder will not delete it. Keeping a recording
 already kept is no error.`,
 		verb: "keep", reason: defaultKeepReason, done: "kept %s\n",
-		apply: func(ctx context.Context, db *sqlite.DB, id, reason string) error {
+		apply: func(ctx context.Context, db backend.Store, id, reason string) error {
 			return db.KeepRecording(ctx, id, reason)
 		},
 	})
 }
 
-func newRecordingsDiscardCmd(dataDir *string) *cobra.Command {
-	return newRetentionCmd(dataDir, retentionCmd{
+func newRecordingsDiscardCmd(loc *storeLoc) *cobra.Command {
+	return newRetentionCmd(loc, retentionCmd{
 		use: "discard ID", short: "Mark a recording for deletion",
 		long: `Mark a recording (a pending pre-recording, or an ordinary recording) for
 deletion (retention discard). The recorder ("openrec serve") deletes its media
@@ -256,7 +258,7 @@ and metadata and logs the deletion (see "openrec recordings deletions"). A kept
 pre-recording cannot be discarded.`,
 		verb: "discard", reason: defaultDiscardReason,
 		done: "discarded %s: the recorder (openrec serve) deletes its media and metadata and logs the deletion\n",
-		apply: func(ctx context.Context, db *sqlite.DB, id, reason string) error {
+		apply: func(ctx context.Context, db backend.Store, id, reason string) error {
 			return db.DiscardRecording(ctx, id, reason)
 		},
 	})
@@ -265,23 +267,23 @@ pre-recording cannot be discarded.`,
 // retentionCmd describes keep / discard: one store call on one recording.
 type retentionCmd struct {
 	use, short, long, verb, reason, done string
-	apply                                func(ctx context.Context, db *sqlite.DB, id, reason string) error
+	apply                                func(ctx context.Context, db backend.Store, id, reason string) error
 }
 
-func newRetentionCmd(dataDir *string, rc retentionCmd) *cobra.Command {
+func newRetentionCmd(loc *storeLoc, rc retentionCmd) *cobra.Command {
 	reason := rc.reason
 	cmd := &cobra.Command{
 		Use: rc.use, Short: rc.short, Long: rc.long,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			db, err := openExistingStore(cmd.Context(), *dataDir)
+			db, err := openExistingStore(cmd.Context(), *loc)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", rc.verb, id, err)
 			}
 			defer db.Close()
 			if err := rc.apply(cmd.Context(), db, id, reason); err != nil {
-				return retentionError(cmd.Context(), db, rc.verb, id, err)
+				return retentionError(cmd.Context(), db, loc.where(), rc.verb, id, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), rc.done, id)
 			return nil
@@ -293,10 +295,10 @@ func newRetentionCmd(dataDir *string, rc retentionCmd) *cobra.Command {
 
 // retentionError explains a failed keep or discard of id: an unknown id, or
 // a retention state that does not allow it (read again for the message).
-func retentionError(ctx context.Context, db *sqlite.DB, verb, id string, err error) error {
+func retentionError(ctx context.Context, db backend.Store, where, verb, id string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%s: recording %s not found in %s: %w", verb, id, db.Path(), store.ErrNotFound)
+		return fmt.Errorf("%s: recording %s not found in %s: %w", verb, id, where, store.ErrNotFound)
 	case !errors.Is(err, store.ErrNotPending):
 		return fmt.Errorf("%s %s: %w", verb, id, err)
 	}
@@ -322,7 +324,7 @@ func retentionError(ctx context.Context, db *sqlite.DB, verb, id string, err err
 	return fmt.Errorf("%s: recording %s %s: %w", verb, id, state, store.ErrNotPending)
 }
 
-func newRecordingsDeletionsCmd(dataDir *string) *cobra.Command {
+func newRecordingsDeletionsCmd(loc *storeLoc) *cobra.Command {
 	var (
 		since  string
 		limit  int
@@ -345,7 +347,7 @@ decisions), newest first.`,
 			if limit == 0 {
 				limit = math.MaxInt32 // all
 			}
-			ds, err := listStored(cmd, *dataDir, func(ctx context.Context, db *sqlite.DB) ([]store.Deletion, error) {
+			ds, err := listStored(cmd, *loc, func(ctx context.Context, db backend.Store) ([]store.Deletion, error) {
 				return db.ListDeletions(ctx, from, limit)
 			})
 			if err != nil {
@@ -405,7 +407,7 @@ func parseDays(v string) (time.Duration, bool) {
 	return d, true
 }
 
-func newRecordingsExportCmd(dataDir *string) *cobra.Command {
+func newRecordingsExportCmd(loc *storeLoc) *cobra.Command {
 	var (
 		out   string
 		force bool
@@ -431,7 +433,13 @@ checked against the sha256 first, and the audit entry says the export is plainte
 the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opt := exportOptions{encrypted: encrypted, serveKeys: app.DecryptKeysFile(*dataDir)}
+			opt := exportOptions{encrypted: encrypted, serveKeys: app.DecryptKeysFile(loc.dataDir)}
+			bucket, err := cliBucket(cmd)
+			if err != nil {
+				return err
+			}
+			defer bucket.Close()
+			opt.bucket = bucket
 			if decryptKeys != "" {
 				if encrypted {
 					return errors.New("--decrypt-keys and --encrypted: choose a plaintext or an encrypted export")
@@ -442,11 +450,11 @@ the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 				}
 				opt.keys = k
 			}
-			r, err := getRecording(cmd.Context(), *dataDir, args[0])
+			r, err := getRecording(cmd.Context(), *loc, args[0])
 			if err != nil {
 				return err
 			}
-			res, err := exportRecording(r, *dataDir, out, force, opt)
+			res, err := exportRecording(r, loc.dataDir, out, force, opt)
 			if err != nil {
 				return fmt.Errorf("export %s: %w", r.ID, err)
 			}
@@ -464,7 +472,7 @@ the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 				detail = "encrypted: " + out
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %s (%s, %d bytes) to %s\n", r.ID, state, res.size, out)
-			return auditExport(cmd.Context(), *dataDir, r, out, detail)
+			return auditExport(cmd.Context(), *loc, r, out, detail)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (required)")
@@ -479,12 +487,12 @@ the file as it is stored (no key needed; age -d -i KEYS decrypts it).`,
 // data directory's audit log. The copy is already in place when this
 // fails; the command still fails, so that an export never goes unlogged
 // silently.
-func auditExport(ctx context.Context, dataDir string, r *store.Recording, out, detail string) error {
+func auditExport(ctx context.Context, loc storeLoc, r *store.Recording, out, detail string) error {
 	if abs, err := filepath.Abs(out); err == nil {
 		detail = strings.Replace(detail, out, abs, 1)
 		out = abs
 	}
-	db, err := openExistingStore(ctx, dataDir)
+	db, err := openExistingStore(ctx, loc)
 	if err == nil {
 		defer db.Close()
 		err = appendCLIAudit(ctx, db, store.AuditEntry{Tenant: r.ExternalData[store.TenantKey], Action: store.AuditExport,
@@ -505,6 +513,7 @@ type exportResult struct {
 
 // exportOptions say what to do with a recording encrypted at rest.
 type exportOptions struct {
+	bucket    *s3media.Bucket  // recordings uploaded to S3 (--media s3://...)
 	keys      *mediacrypt.Keys // decrypt to a plaintext WAV
 	encrypted bool             // copy as stored
 	serveKeys string           // without keys: the identities file serve was started with on the data dir
@@ -524,7 +533,20 @@ func exportRecording(r *store.Recording, dataDir, out string, force bool, opt ex
 		}
 	}
 	src, inProgress, err := mediastore.Locate(r, dataDir)
-	if err != nil {
+	if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+		// Uploaded: a local copy of the object, exported as a file is.
+		if opt.bucket == nil {
+			return res, fmt.Errorf("recording %s is stored in %s: pass --media s3://BUCKET/PREFIX --s3-endpoint URL as serve has them (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)", r.ID, r.MediaObject)
+		}
+		var done func()
+		src, done, err = fetchRecording(opt.bucket, r.MediaObject)
+		if done != nil {
+			defer done()
+		}
+		if err != nil {
+			return res, err
+		}
+	} else if err != nil {
 		return res, err
 	}
 	res.inProgress = inProgress
@@ -610,6 +632,58 @@ func exportDecrypted(r *store.Recording, src string, in *os.File, tmp *os.File, 
 	}
 	res.size, res.decrypted = n, true
 	return nil
+}
+
+// fetchRecording copies the media object and its signed manifest into a
+// temporary directory (same names) and returns the media's path there and
+// the function that removes the directory. A missing manifest is left
+// missing (the check reports it).
+func fetchRecording(b *s3media.Bucket, object string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "openrec-verify-*")
+	if err != nil {
+		return "", nil, err
+	}
+	done := func() { _ = os.RemoveAll(dir) }
+	media := filepath.Join(dir, path.Base(object))
+	if err := fetchInto(b, object, media); err != nil {
+		return "", done, err
+	}
+	if err := fetchInto(b, mediastore.Manifest(object), mediastore.Manifest(media)); err != nil && !errors.Is(err, s3media.ErrNotFound) {
+		return "", done, err
+	}
+	return media, done, nil
+}
+
+// fetchInto copies an object of the bucket to the file at dst.
+func fetchInto(b *s3media.Bucket, object, dst string) error {
+	o, err := b.Open(context.Background(), object)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, io.NewSectionReader(o, 0, o.Size()))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("download %s: %w", object, err)
+	}
+	return nil
+}
+
+// cliBucket is the bucket of the --media and --s3-endpoint flags (nil for
+// file media).
+func cliBucket(cmd *cobra.Command) (*s3media.Bucket, error) {
+	media, _ := cmd.Flags().GetString("media")
+	endpoint, _ := cmd.Flags().GetString("s3-endpoint")
+	if media == "" {
+		return nil, nil
+	}
+	return app.OpenBucket(media, endpoint)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -97,7 +97,7 @@ func failedRecording() *store.Recording {
 var requiredListKeys = []string{
 	"id", "status", "status_reason", "mode", "call_uuid", "record_id", "siprec_session_id", "sip_call_ids",
 	"recorded_dn", "other_dn", "parties", "started_at", "ended_at", "duration_ms", "channels", "codecs",
-	"format", "media_path", "size_bytes", "sha256", "needs_transcode", "segments", "couples", "external_data", "correlation",
+	"format", "sample_rate", "media_path", "size_bytes", "sha256", "needs_transcode", "segments", "couples", "external_data", "correlation",
 }
 
 func TestListJSON(t *testing.T) {
@@ -164,6 +164,14 @@ func TestListJSON(t *testing.T) {
 
 func TestListFlags(t *testing.T) {
 	dir := seedDataDir(t, completedRecording(), liveRecording(), failedRecording())
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutScreen(context.Background(), &store.Screen{RecordingID: "rec-done", Total: -1, Held: store.Ranges{}.Add(0, 99)}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	tests := []struct {
 		name    string
 		args    []string
@@ -179,6 +187,9 @@ func TestListFlags(t *testing.T) {
 		{"since", []string{"--since", "2026-11-03T10:00:00Z"}, []string{"rec-live", "rec-done"}, false},
 		{"until", []string{"--until", "2026-11-03T10:00:00+00:00"}, []string{"rec-fail"}, false},
 		{"no match", []string{"--dn", "0000"}, []string{}, false},
+		{"has screen", []string{"--has-screen", "true"}, []string{"rec-done"}, false},
+		{"has no screen", []string{"--has-screen", "false"}, []string{"rec-live", "rec-fail"}, false},
+		{"bad has-screen", []string{"--has-screen", "yes"}, nil, true},
 		{"bad status", []string{"--status", "done"}, nil, true},
 		{"bad mode", []string{"--mode", "sip"}, nil, true},
 		{"bad time", []string{"--since", "yesterday"}, nil, true},

@@ -18,10 +18,10 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
 // rewrapReport counts what `recordings rewrap` did.
@@ -32,7 +32,7 @@ type rewrapReport struct {
 	Failed     []string
 }
 
-func newRecordingsRewrapCmd(dataDir *string) *cobra.Command {
+func newRecordingsRewrapCmd(loc *storeLoc) *cobra.Command {
 	var (
 		decryptKeys, encryptTo, tenant string
 		all                            bool
@@ -67,17 +67,17 @@ them too. Exit status 1 when any recording could not be rotated.`,
 			if err != nil {
 				return fmt.Errorf("--encrypt-to: %w", err)
 			}
-			db, err := openExistingStore(cmd.Context(), *dataDir)
+			db, err := openExistingStore(cmd.Context(), *loc)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			key, err := seal.LoadOrCreateKey(filepath.Join(*dataDir, app.KeysDir))
+			key, err := seal.LoadOrCreateKey(filepath.Join(loc.dataDir, app.KeysDir))
 			if err != nil {
 				return err
 			}
 			rotate := func(path string) error { return mediacrypt.RewrapFile(path, ids, rs) }
-			rep, err := rewrapAll(cmd.Context(), db, *dataDir, args, tenant, key, rotate, cmd.ErrOrStderr())
+			rep, err := rewrapAll(cmd.Context(), db, loc.dataDir, args, tenant, key, rotate, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -101,7 +101,7 @@ them too. Exit status 1 when any recording could not be rotated.`,
 // with none, of tenant when set) with rotate, then updates their rows,
 // manifests and the audit log. Problems with one recording are reported on
 // warn and counted in Failed; only store errors stop it.
-func rewrapAll(ctx context.Context, db *sqlite.DB, dataDir string, ids []string, tenant string, key ed25519.PrivateKey, rotate func(string) error, warn io.Writer) (rewrapReport, error) {
+func rewrapAll(ctx context.Context, db backend.Store, dataDir string, ids []string, tenant string, key ed25519.PrivateKey, rotate func(string) error, warn io.Writer) (rewrapReport, error) {
 	var rep rewrapReport
 	if len(ids) == 0 {
 		f := store.Filter{Limit: 500, Tenant: tenant}
@@ -146,11 +146,14 @@ func rewrapAll(ctx context.Context, db *sqlite.DB, dataDir string, ids []string,
 }
 
 // rewrapOne rotates one recording: its media and encrypted raw sidecars.
-func rewrapOne(ctx context.Context, db *sqlite.DB, dataDir string, r *store.Recording, key ed25519.PrivateKey, rotate func(string) error) (string, error) {
+func rewrapOne(ctx context.Context, db backend.Store, dataDir string, r *store.Recording, key ed25519.PrivateKey, rotate func(string) error) (string, error) {
 	if r.Status == store.StatusRecording {
 		return "in progress", nil
 	}
 	path, inProgress, err := mediastore.Locate(r, dataDir)
+	if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+		return "", fmt.Errorf("recording %s was uploaded to %s: rewrap rotates local files only (not rotated)", r.ID, r.MediaObject)
+	}
 	if errors.Is(err, store.ErrNoMedia) {
 		return "plaintext", nil // nothing stored (never had audio, or deleted)
 	}

@@ -126,7 +126,7 @@ func TestRewrapResumesAfterStop(t *testing.T) {
 	}
 	ids, _ := mediacrypt.ParseIdentitiesFile(i1)
 	nrs, _ := mediacrypt.ParseRecipientsFile(r2)
-	db, err := openExistingStore(context.Background(), data)
+	db, err := openExistingStore(context.Background(), storeLoc{dataDir: data})
 	if err != nil {
 		t.Fatal(err)
 	}

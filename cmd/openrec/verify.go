@@ -17,10 +17,11 @@ import (
 
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
 	"github.com/openrec/openrec/internal/store/mediastore"
+	"github.com/openrec/openrec/internal/store/s3media"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
 // errTampered: verify found something changed (exit 1).
@@ -28,14 +29,17 @@ var errTampered = errors.New("verification failed: recordings or the audit log c
 
 // verifyReport is `openrec verify --json`.
 type verifyReport struct {
-	Recordings int              `json:"recordings"`
-	Intact     int              `json:"intact"`
-	Unsealed   int              `json:"unsealed"`
-	InProgress int              `json:"in_progress"`
-	NoAudio    int              `json:"no_audio"` // failed before any audio was written: nothing to prove
-	Changed    []verifyProblem  `json:"changed"`
-	Audit      store.AuditCheck `json:"audit"`
-	AuditHead  string           `json:"audit_head_check,omitempty"`
+	Recordings int `json:"recordings"`
+	Intact     int `json:"intact"`
+	Unsealed   int `json:"unsealed"`
+	InProgress int `json:"in_progress"`
+	NoAudio    int `json:"no_audio"` // failed before any audio was written: nothing to prove
+	// InBucket counts recordings uploaded to S3 and not checked (verify
+	// without --media s3://...: their files are not here).
+	InBucket  int              `json:"in_bucket_unchecked,omitempty"`
+	Changed   []verifyProblem  `json:"changed"`
+	Audit     store.AuditCheck `json:"audit"`
+	AuditHead string           `json:"audit_head_check,omitempty"`
 }
 
 type verifyProblem struct {
@@ -45,8 +49,9 @@ type verifyProblem struct {
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		dataDir, pubFile, auditHead, dtmfDecoder, decryptKeys string
-		all, allowUnsealed, asJSON, checkDTMF                 bool
+		pubFile, auditHead, dtmfDecoder, decryptKeys, media, s3Endpoint string
+		loc                                                             storeLoc
+		all, allowUnsealed, asJSON, checkDTMF                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [ID...] [--all]",
@@ -75,7 +80,8 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 				return errors.New("name recording IDs or --all (not both)")
 			}
 			ctx := cmd.Context()
-			db, err := openExistingStore(ctx, dataDir)
+			dataDir := loc.dataDir
+			db, err := openExistingStore(ctx, loc)
 			if err != nil {
 				return err
 			}
@@ -107,7 +113,16 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 					dc.external = bin
 				}
 			}
-			rep, err := verify(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc)
+			bucket, err := app.OpenBucket(media, s3Endpoint)
+			if err != nil {
+				return err
+			}
+			defer bucket.Close()
+			vm := verifyMedia{bucket: bucket}
+			if dir, ok := strings.CutPrefix(media, "file:"); ok && dir != "" {
+				vm.root = dir
+			}
+			rep, err := verifyWith(ctx, db, dataDir, pub, args, allowUnsealed, auditHead, dc, vm)
 			if err != nil {
 				return err
 			}
@@ -127,7 +142,9 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&dataDir, "data-dir", defaultDataDir, "data directory (database, media, keys)")
+	loc.addFlags(fl, "data directory (database, media, keys)")
+	fl.StringVar(&media, "media", "", "serve's --media: with s3://BUCKET/PREFIX, recordings uploaded to S3 are read back and checked (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); with file:DIR, --all looks for orphan manifests under DIR")
+	fl.StringVar(&s3Endpoint, "s3-endpoint", "", "URL of the S3-compatible server of --media s3://...")
 	fl.StringVar(&pubFile, "public-key", "", "the server's manifest public key (default <data-dir>/keys/seal.pub)")
 	fl.StringVar(&auditHead, "audit-head", "", `an audit chain head seen before, "ID:HASH": the entry must still be there with that hash`)
 	fl.BoolVar(&all, "all", false, "verify every finished recording")
@@ -143,7 +160,22 @@ Exit status: 0 all intact, 1 something changed or could not be checked.`,
 // payloads of a codec openrec does not decode (needs_transcode).
 const rawPayloadUnchecked = "dtmf check: raw payloads of a codec openrec does not decode are kept beside the file (needs_transcode): key tones in them are neither masked nor checked"
 
-func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
+func verify(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker) (verifyReport, error) {
+	return verifyWith(ctx, db, dataDir, pub, ids, allowUnsealed, auditHead, dc, verifyMedia{})
+}
+
+// verifyMedia is where serve keeps media (its --media): a bucket for
+// recordings uploaded to S3, or the root of file:DIR ("" = <data-dir>/media).
+type verifyMedia struct {
+	bucket *s3media.Bucket
+	root   string
+}
+
+// verifyWith is verify that also checks recordings uploaded to bucket (nil:
+// they are counted as unchecked): their media and manifest are read into a
+// temporary directory and checked as local files are.
+func verifyWith(ctx context.Context, db backend.Store, dataDir string, pub ed25519.PublicKey, ids []string, allowUnsealed bool, auditHead string, dc *dtmfChecker, vm verifyMedia) (verifyReport, error) {
+	bucket := vm.bucket
 	rep := verifyReport{Changed: []verifyProblem{}}
 	one := func(r *store.Recording) {
 		rep.Recordings++
@@ -152,6 +184,17 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			return
 		}
 		path, inProgress, err := mediastore.Locate(r, dataDir)
+		if errors.Is(err, store.ErrNoMedia) && r.MediaObject != "" {
+			if bucket == nil {
+				rep.InBucket++
+				return
+			}
+			var done func()
+			path, done, err = fetchRecording(bucket, r.MediaObject)
+			if done != nil {
+				defer done()
+			}
+		}
 		var problems []string
 		switch {
 		case errors.Is(err, store.ErrNoMedia) && neverHadAudio(r, dataDir):
@@ -221,7 +264,11 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 			}
 			f.Cursor = page.NextCursor
 		}
-		orphans, err := orphanManifests(ctx, db, filepath.Join(dataDir, "media"), seen)
+		root := vm.root
+		if root == "" {
+			root = filepath.Join(dataDir, "media")
+		}
+		orphans, err := orphanManifests(ctx, db, root, seen)
 		if err != nil {
 			return rep, err
 		}
@@ -242,7 +289,7 @@ func verify(ctx context.Context, db *sqlite.DB, dataDir string, pub ed25519.Publ
 // recording has no row: openrec deletes a recording's manifest with it
 // (retention, erasure), so a manifest left without its row means the row
 // was removed behind openrec's back. seen holds the rows already checked.
-func orphanManifests(ctx context.Context, db *sqlite.DB, mediaDir string, seen map[string]bool) ([]verifyProblem, error) {
+func orphanManifests(ctx context.Context, db backend.Store, mediaDir string, seen map[string]bool) ([]verifyProblem, error) {
 	var out []verifyProblem
 	err := filepath.WalkDir(mediaDir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -295,7 +342,7 @@ func neverHadAudio(r *store.Recording, dataDir string) bool {
 }
 
 // checkAuditHead checks "ID:HASH" against the log: "ok" or what is wrong.
-func checkAuditHead(ctx context.Context, db *sqlite.DB, head string) string {
+func checkAuditHead(ctx context.Context, db backend.Store, head string) string {
 	idText, want, ok := strings.Cut(head, ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if !ok || err != nil || id <= 0 || len(want) != 64 {
@@ -327,6 +374,9 @@ func writeVerifyReport(w io.Writer, rep verifyReport) {
 	}
 	fmt.Fprintf(w, "recordings: %d checked, %d intact, %d changed, %d unsealed, %d in progress, %d failed without audio\n",
 		rep.Recordings, rep.Intact, len(rep.Changed), rep.Unsealed, rep.InProgress, rep.NoAudio)
+	if rep.InBucket > 0 {
+		fmt.Fprintf(w, "recordings in S3, not checked: %d (pass --media s3://BUCKET/PREFIX --s3-endpoint URL)\n", rep.InBucket)
+	}
 	fmt.Fprintf(w, "audit log: %d entries, %d broken, %d from before the chain; head %d %s\n",
 		rep.Audit.Entries, rep.Audit.Broken, rep.Audit.Unchained, rep.Audit.HeadID, rep.Audit.Head)
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,20 +13,19 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/cti/callcore"
 	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/conversation"
 	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/cti/screen"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mediaconv"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/mediastore"
-	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web"
 	"github.com/openrec/openrec/internal/web/api"
 )
@@ -43,6 +41,7 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Listen:        listenAdapter{hub: a.hub, rec: a.rec},
 		DataDir:       a.dataDir,
 		MP3:           a.mp3,
+		Stored:        a.stored,
 		Keys:          a.keys.Load,
 		Health:        health,
 		Metrics:       metrics,
@@ -54,17 +53,73 @@ func (a *App) newAPI(health, metrics http.Handler, metricsToken string) *api.Ser
 		Logger:        a.log,
 		Tenants:       tenantsAdapter{cfg: a.cfg, side: a.cti},
 		Holds:         a.db,
-		Eraser:        eraseAdapter{db: a.db, dataDir: a.dataDir, fpKey: a.fpKey, log: a.log},
+		Transcodes:    a.db,
+		Eraser:        eraseAdapter{db: a.db, media: a.expireMedia(), fpKey: a.fpKey, log: a.log},
 		// audit fingerprints keyed with the signing key's secret
 		FingerprintKey: a.fpKey,
+		ScreenStore:    a.db,
+		ScreenCapture:  api.ScreenCapture{FrameRate: a.cfg.ScreenFrameRate, MaxWidth: a.cfg.ScreenMaxWidth, MaxHeight: a.cfg.ScreenMaxHeight},
+		ScreenMaxBytes: a.cfg.ScreenMaxBytes,
+		FFmpeg:         a.cfg.FFmpeg,
+	}
+	if a.media.bucket != nil {
+		cfg.Objects = apiObjects{a.media.bucket}
 	}
 	if a.cti != nil {
+		cfg.Screen = screenAdapter{hub: a.cti.screen, core: a.cti.core}
 		cfg.Live = liveAdapter{rec: a.rec, core: a.cti.core, cache: a.cti.cache}
 		cfg.Control = controlAdapter{core: a.cti.core, st: a.db}
 		cfg.Rules = rulesAdapter{h: a.cti.rules}
 	}
 	return api.New(cfg)
 }
+
+// screenAdapter gives the API the CTI side's screen sessions (issue 18).
+type screenAdapter struct {
+	hub  *screen.Hub
+	core *callcore.Core
+}
+
+func (s screenAdapter) SubscribeScreen(agent string, after uint64) (api.ScreenSubscription, bool) {
+	sub, gap := s.hub.Subscribe(agent, after)
+	return screenSub{sub}, gap
+}
+
+func (s screenAdapter) ScreenRecording(id string) (api.ScreenRecording, bool) {
+	r, ok := s.hub.Lookup(id)
+	return api.ScreenRecording{Agent: r.Agent, Tenant: r.Tenant}, ok
+}
+
+func (s screenAdapter) ScreenReceived(id string) { s.core.ScreenReceived(id) }
+
+type screenSub struct{ sub *screen.Sub }
+
+func screenEvent(e screen.Event) api.ScreenEvent {
+	return api.ScreenEvent{ID: e.ID, Kind: string(e.Kind), Agent: e.Agent, DN: e.DN, RecordingID: e.RecordingID,
+		CallUUID: e.CallUUID, At: e.At.UTC(), Reason: e.Reason}
+}
+
+func (s screenSub) Backlog() []api.ScreenEvent {
+	out := make([]api.ScreenEvent, len(s.sub.Backlog))
+	for i, e := range s.sub.Backlog {
+		out[i] = screenEvent(e)
+	}
+	return out
+}
+
+func (s screenSub) Next(ctx context.Context) (api.ScreenEvent, error) {
+	select {
+	case e, ok := <-s.sub.C:
+		if !ok {
+			return api.ScreenEvent{}, api.ErrScreenLagged
+		}
+		return screenEvent(e), nil
+	case <-ctx.Done():
+		return api.ScreenEvent{}, ctx.Err()
+	}
+}
+
+func (s screenSub) Close() { s.sub.Close() }
 
 // liveAdapter lists the calls in progress for the API. With the CTI side,
 // each recording gets its call's numbers, the agent on its recorded DN and
@@ -229,23 +284,19 @@ func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (ap
 			return api.ControlResult{}, err
 		}
 		if !ok {
-			return api.ControlResult{}, &api.Problem{Status: http.StatusNotFound, Title: "Not Found", Detail: "no such live call in tenant " + req.Tenant}
+			return api.ControlResult{}, api.NotFound(fmt.Errorf("no such live call in tenant %s", req.Tenant))
 		}
 	}
 	res, err := c.core.Control(ctx, callcore.ControlTarget{CallUUID: req.CallUUID, ConnID: req.ConnID, DN: req.DN}, req.Op)
-	if err != nil {
-		status := 0
-		switch {
-		case errors.Is(err, callcore.ErrNoTarget), errors.Is(err, conversation.ErrNoCall), errors.Is(err, conversation.ErrNoParty):
-			status = http.StatusNotFound
-		case errors.Is(err, callcore.ErrAmbiguous), errors.Is(err, conversation.ErrState), errors.Is(err, conversation.ErrRefused):
-			status = http.StatusConflict
-		case errors.Is(err, callcore.ErrBadOp):
-			status = http.StatusBadRequest
-		}
-		if status != 0 {
-			return api.ControlResult{}, &api.Problem{Status: status, Title: http.StatusText(status), Detail: err.Error()}
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, callcore.ErrNoTarget), errors.Is(err, conversation.ErrNoCall), errors.Is(err, conversation.ErrNoParty):
+		return api.ControlResult{}, api.NotFound(err)
+	case errors.Is(err, callcore.ErrAmbiguous), errors.Is(err, conversation.ErrState), errors.Is(err, conversation.ErrRefused):
+		return api.ControlResult{}, api.Conflict(err)
+	case errors.Is(err, callcore.ErrBadOp):
+		return api.ControlResult{}, api.BadRequest(err)
+	default:
 		return api.ControlResult{}, err
 	}
 	state := "requested"
@@ -255,110 +306,29 @@ func (c controlAdapter) Control(ctx context.Context, req api.ControlRequest) (ap
 	return api.ControlResult{Op: res.Op, CallUUID: res.CallUUID, ConnID: res.ConnID, DN: res.DN, RecordID: res.RecordID, State: state}, nil
 }
 
-// rulesAdapter reads and writes the `rules:` key of the serve
-// configuration file and installs the result.
+// rulesAdapter shows the rules holder (the `rules:` key of the serve
+// configuration file) to the API.
 type rulesAdapter struct{ h *rules.Holder }
 
-func (r rulesAdapter) Rules() (api.RulesDoc, error) {
-	doc := api.RulesDoc{Path: r.h.Path(), Editable: r.h.Path() != ""}
-	set := r.h.Set()
-	doc.Rules, doc.Warnings = set.Len(), set.Warnings()
-	if r.h.Path() == "" {
-		return doc, nil
-	}
-	data, err := os.ReadFile(r.h.Path())
-	if err != nil {
-		return doc, err
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return doc, fmt.Errorf("%s: %w", r.h.Path(), err)
-	}
-	if n := mappingValue(&root, "rules"); n != nil {
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(n); err != nil {
-			return doc, err
-		}
-		doc.YAML = buf.String()
-		var c rules.Config
-		if err := n.Decode(&c); err == nil {
-			doc.Groups = len(c.Groups)
-		}
-	}
-	return doc, nil
-}
+func (r rulesAdapter) Rules() (api.RulesDoc, error) { return rulesDoc(r.h.Document()) }
 
 func (r rulesAdapter) SetRules(text string) (api.RulesDoc, error) {
-	if r.h.Path() == "" {
-		return api.RulesDoc{}, &api.Problem{Status: http.StatusConflict, Title: "Rules not editable",
-			Detail: "this server was started without a configuration file (serve --config FILE): there is nowhere to save rules"}
-	}
-	_, value, _, err := parseRules(text)
-	if err != nil {
+	return rulesDoc(r.h.SaveText(text))
+}
+
+func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) { return rulesDoc(r.h.Check(text)) }
+
+// rulesDoc converts a rules document and classifies the holder's errors.
+func rulesDoc(d rules.Document, err error) (api.RulesDoc, error) {
+	switch {
+	case errors.Is(err, rules.ErrInvalid):
+		return api.RulesDoc{}, api.Unprocessable(err)
+	case errors.Is(err, rules.ErrNotEditable):
+		return api.RulesDoc{}, api.Conflict(err)
+	case err != nil:
 		return api.RulesDoc{}, err
 	}
-	if err := r.h.Save(&value); err != nil {
-		var rej *rules.RejectedError
-		if errors.As(err, &rej) {
-			return api.RulesDoc{}, invalidRulesProblem(rej.Err)
-		}
-		return api.RulesDoc{}, err
-	}
-	return r.Rules()
-}
-
-// CheckRules compiles text as SetRules would and saves nothing: the
-// Validate button of the Rules page.
-func (r rulesAdapter) CheckRules(text string) (api.RulesDoc, error) {
-	c, _, set, err := parseRules(text)
-	if err != nil {
-		return api.RulesDoc{}, err
-	}
-	return api.RulesDoc{YAML: text, Path: r.h.Path(), Editable: r.h.Path() != "", Groups: len(c.Groups), Rules: set.Len(),
-		Warnings: set.Warnings()}, nil
-}
-
-// parseRules reads the YAML of the `rules:` key strictly (unknown keys are
-// errors) and compiles it; errors are 422 problems.
-func parseRules(text string) (rules.Config, yaml.Node, *rules.Set, error) {
-	var c rules.Config
-	var value yaml.Node
-	if strings.TrimSpace(text) != "" {
-		dec := yaml.NewDecoder(strings.NewReader(text))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
-			return c, value, nil, invalidRulesProblem(err)
-		}
-		if err := yaml.Unmarshal([]byte(text), &value); err != nil {
-			return c, value, nil, invalidRulesProblem(err)
-		}
-	}
-	set, err := rules.Compile(c)
-	if err != nil {
-		return c, value, nil, invalidRulesProblem(err)
-	}
-	return c, value, set, nil
-}
-
-func invalidRulesProblem(err error) error {
-	return &api.Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()}
-}
-
-// mappingValue returns the value of key in the top-level mapping of a
-// document node, or nil.
-func mappingValue(doc *yaml.Node, key string) *yaml.Node {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil
-	}
-	m := doc.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
+	return api.RulesDoc{YAML: d.YAML, Path: d.Path, Editable: d.Editable(), Groups: d.Groups, Rules: d.Rules, Warnings: d.Warnings}, nil
 }
 
 // tenantsAdapter lists the tenants of the configuration data with the
@@ -501,12 +471,12 @@ func (a *App) pruneMP3Cache(ctx context.Context) {
 
 // eraseAdapter runs erasure requests of the API (internal/store/expire).
 type eraseAdapter struct {
-	db      *sqlite.DB
-	dataDir string
-	fpKey   []byte // keys the audit's fingerprint of the party
-	log     *slog.Logger
+	db    backend.Store
+	media expire.Media
+	fpKey []byte // keys the audit's fingerprint of the party
+	log   *slog.Logger
 }
 
 func (e eraseAdapter) Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error) {
-	return expire.Erase(ctx, e.db, e.dataDir, q, actor, e.fpKey, time.Now(), e.log)
+	return expire.Erase(ctx, e.db, e.media, q, actor, e.fpKey, time.Now(), e.log)
 }

@@ -37,12 +37,14 @@ import (
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
+	"github.com/openrec/openrec/internal/recorder/transcode"
 	"github.com/openrec/openrec/internal/sip/sipsrv"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/backend"
 	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/mediacrypt"
+	"github.com/openrec/openrec/internal/store/s3media"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 	"github.com/openrec/openrec/internal/web/api"
 )
 
@@ -50,12 +52,13 @@ import (
 type App struct {
 	cfg       config.Serve
 	log       *slog.Logger
-	db        *sqlite.DB
+	db        backend.Store
 	rec       *recorder.Recorder
 	shared    *rtpin.Shared // media_ports: shared (nil: per-leg)
 	sip       *sipsrv.Server
 	http      *http.Server
 	hl        net.Listener
+	apiSrv    *api.Server // the REST API (closed after the HTTP server: its encrypted screen uploads)
 	cti       *ctiSide
 	pprof     *http.Server
 	pprofAddr string
@@ -72,10 +75,14 @@ type App struct {
 	guard       *resources.Guard                // resources behind admission and health
 	hub         *live.Hub                       // live audio of recordings in progress (listen live)
 	mp3         *mediaconv.Cache                // MP3s made for downloads
+	stored      mediaconv.StoreCodec            // media_format mp3/opus: encoder and decoder
 	keys        atomic.Pointer[mediacrypt.Keys] // encryption at rest (nil: off, no identities); SIGHUP reloads
+	transcode   *transcode.Queue                // background transcoding (transcode_workers; nil: off)
 	dataDir     string
-	capture     *capture.Engine // serve --capture-interface, nil without
-	stopCapture func()          // stops it and waits (Close, Shutdown); idempotent
+	media       mediaPlace        // media: local files, or the S3 bucket
+	uploader    *s3media.Uploader // media in S3: spool → bucket (nil without)
+	capture     *capture.Engine   // serve --capture-interface, nil without
+	stopCapture func()            // stops it and waits (Close, Shutdown); idempotent
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -83,7 +90,16 @@ type App struct {
 }
 
 // DBPath is where the metadata database of a data directory lives.
-func DBPath(dataDir string) string { return filepath.Join(dataDir, "openrec.db") }
+func DBPath(dataDir string) string { return filepath.Join(dataDir, backend.DBFile) }
+
+// StoreURL is the metadata store of cfg: its store setting, else the
+// SQLite file of dataDir.
+func StoreURL(cfg config.Serve, dataDir string) string {
+	if cfg.Store != "" {
+		return cfg.Store
+	}
+	return backend.Default(dataDir)
+}
 
 // StartWith is Start with injected resource sources (tests).
 func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Options) (*App, error) {
@@ -132,7 +148,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err := perms.dataDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, DBPath(dataDir))
+	db, err := backend.Open(ctx, StoreURL(cfg, dataDir))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -153,7 +169,12 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir}
+	media, err := openMediaPlace(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, hub: live.NewHub(), dataDir: dataDir, media: media}
+	a.newUploader()
 	a.keys.Store(keys)
 	if cfg.TLSCert != "" {
 		if a.certs, err = newCerts(cfg.TLSCert, cfg.TLSKey, log); err != nil {
@@ -169,10 +190,26 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		log.Warn("could not record where decrypt_keys is for the command line", "error", err)
 	}
 	a.sealed = &sealingStore{Store: db, key: sealKey, log: log, now: time.Now, failed: func() { a.sealFailures.Add(1) }}
+	// A settled transcode releases its recording to the S3 uploader
+	// (started after recovery, before the queue: see startUploads).
+	settled := func(id string) {
+		if a.uploader != nil {
+			a.uploader.Enqueue(id)
+		}
+	}
+	if a.transcode = newTranscodeQueue(cfg, db, dataDir, sealKey, settled, log); a.transcode != nil {
+		q := a.transcode
+		a.sealed.finished = func(r *store.Recording) {
+			if r.NeedsTranscode {
+				q.Wake()
+			}
+		}
+		undo = append(undo, func() { _ = q.Close() })
+	}
 	// The CTI side comes first: the recorder is built with its correlator,
 	// and the CTI side's Run gets the recorder (no setter closes a cycle).
 	var cor recorder.Correlator
-	a.cti, cor, err = startCTI(ctx, cfg, db, dataDir, a.certs, log)
+	a.cti, cor, err = startCTI(ctx, cfg, db, a.expireMedia(), a.certs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +240,14 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		shared = a.shared
 		log.Info("shared media sockets", "rtp_ports", a.shared.Ports())
 	}
+	codec, err := storeCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.stored = codec
 	a.rec, err = recorder.New(recorder.Config{
 		DataDir:         dataDir,
+		MediaDir:        media.dir,
 		Format:          format,
 		MaxCalls:        cfg.MaxCalls,
 		RetryAfter:      cfg.RetryAfter,
@@ -223,6 +266,9 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		LiveHub:         a.hub,
 		Encryption:      keys,
 		Tenant:          sourceTenantName(cfg),
+		Decoders:        opt.LiveDecoders,
+		MediaFormat:     mediaFormatBySource(cfg),
+		Encoder:         codec,
 		Logger:          log,
 	}, a.sealed)
 	if err != nil {
@@ -233,6 +279,17 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	} else if n > 0 {
 		log.Warn("recovered recordings left by an unclean shutdown", "count", n)
+	}
+	if n, err := a.rec.RecoverStored(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("storage formats left undone by a stop or crash: being made now", "count", n)
+	}
+	if err := a.startUploads(); err != nil {
+		return nil, err
+	}
+	if a.uploader != nil {
+		undo = append(undo, func() { _ = a.uploader.Close() })
 	}
 	sipsrv.RouteLibraryLogs(log)
 	sc := sipConfig(cfg, adv, log)
@@ -282,11 +339,14 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		(&expire.Sweeper{Store: db, DataDir: dataDir, Now: time.Now, Log: log,
+		(&expire.Sweeper{Store: db, DataDir: dataDir, Objects: a.expireMedia().Objects, Now: time.Now, Log: log,
 			Policy: expire.Policy{Default: cfg.RetentionPeriod, Tenants: cfg.TenantRetention},
 			Rules:  a.rulePeriods()}).Run(runCtx)
 	}()
 	a.sip.Start()
+	if a.transcode != nil {
+		a.transcode.Start()
+	}
 	if opt.Capture != nil {
 		a.startCapture(runCtx, opt.Capture)
 	}
@@ -357,7 +417,7 @@ func (a *App) HTTPAddr() string {
 const KeysDir = "keys"
 
 // DataDir is the absolute data directory.
-func (a *App) DataDir() string { return filepath.Dir(a.db.Path()) }
+func (a *App) DataDir() string { return a.dataDir }
 
 // PprofAddr is the profiling address, or "" when off.
 func (a *App) PprofAddr() string { return a.pprofAddr }
@@ -394,7 +454,7 @@ func (a *App) SIPStats() sipsrv.Stats { return a.sip.Stats() }
 func (a *App) Recorder() *recorder.Recorder { return a.rec }
 
 // Store returns the metadata store.
-func (a *App) Store() *sqlite.DB { return a.db }
+func (a *App) Store() backend.Store { return a.db }
 
 func (a *App) startHTTP() error {
 	l, err := net.Listen("tcp", a.cfg.HTTPListen)
@@ -414,11 +474,17 @@ func (a *App) startHTTP() error {
 	if a.shared != nil {
 		registerSharedMetrics(reg, a.shared)
 	}
+	if a.uploader != nil {
+		registerUploadMetrics(reg, a.uploader)
+	}
 	registerSIPMetrics(reg, a.sip)
 	if a.cti != nil {
 		registerCTIMetrics(reg, a.cti)
 	}
 	registerResourceMetrics(reg, a.guard, a.rec)
+	if a.transcode != nil {
+		registerTranscodeMetrics(reg, a.transcode)
+	}
 	if a.capture != nil {
 		registerCaptureMetrics(reg, a.capture)
 	}
@@ -443,6 +509,7 @@ func (a *App) startHTTP() error {
 		metrics, token = nil, ""
 	}
 	srv := a.newAPI(health, metrics, token)
+	a.apiSrv = srv
 	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.wg.Add(1)
 	go func() {
@@ -569,8 +636,20 @@ func (a *App) Close() {
 				cancel()
 			}
 		}
+		if a.apiSrv != nil {
+			_ = a.apiSrv.Close() // encrypted screen uploads in progress: their sealed prefix stays
+		}
 		a.cancel()
 		a.wg.Wait()
+		if a.transcode != nil {
+			_ = a.transcode.Close() // a transcode in progress is queued again
+		}
+		if a.uploader != nil {
+			_ = a.uploader.Close() // an upload under way is done again after a restart
+		}
+		if a.media.bucket != nil {
+			a.media.bucket.Close()
+		}
 		if a.mp3 != nil {
 			_ = a.mp3.Close() // stops encodes still running
 		}

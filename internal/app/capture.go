@@ -17,8 +17,9 @@ import (
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/media/wav"
 	"github.com/openrec/openrec/internal/recorder"
+	"github.com/openrec/openrec/internal/store/backend"
+	"github.com/openrec/openrec/internal/store/expire"
 	"github.com/openrec/openrec/internal/store/seal"
-	"github.com/openrec/openrec/internal/store/sqlite"
 )
 
 // CaptureOptions says where a passive capture reads and how.
@@ -49,6 +50,17 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err != nil {
 		return capture.Stats{}, err
 	}
+	media, err := openMediaPlace(cfg)
+	if err != nil {
+		return capture.Stats{}, err
+	}
+	if media.bucket != nil {
+		// One pass over a file or an interface has no uploader running
+		// after it: serve --capture-interface uploads, or serve on the
+		// same data dir uploads what this left in the spool.
+		media.bucket.Close()
+		return capture.Stats{}, fmt.Errorf("media %s: openrec capture keeps recordings as local files; use serve --capture-interface with --media s3://..., or run serve --media s3://... on this data dir afterwards (it uploads the spool)", cfg.Media)
+	}
 	perms, err := newDataPerms(cfg.DataGroup)
 	if err != nil {
 		return capture.Stats{}, err
@@ -56,7 +68,7 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if err := perms.dataDir(dataDir); err != nil {
 		return capture.Stats{}, fmt.Errorf("data_dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, DBPath(dataDir))
+	db, err := backend.Open(ctx, StoreURL(cfg, dataDir))
 	if err != nil {
 		return capture.Stats{}, fmt.Errorf("open store: %w", err)
 	}
@@ -94,12 +106,13 @@ func RunCapture(ctx context.Context, cfg config.Serve, log *slog.Logger, src cap
 	if len(cfg.Servers()) > 0 && opt.Replay {
 		log.Warn("cti settings ignored: a capture file is replayed, CTI events are live")
 	} else if !opt.Replay {
-		if side, cor, err = startCTI(ctx, cfg, db, dataDir, nil, log); err != nil {
+		if side, cor, err = startCTI(ctx, cfg, db, expire.Media{DataDir: dataDir}, nil, log); err != nil {
 			return capture.Stats{}, err
 		}
 	}
 	rec, err := recorder.New(recorder.Config{
 		DataDir:       dataDir,
+		MediaDir:      media.dir,
 		Format:        format,
 		MaxCalls:      cfg.MaxCalls,
 		MediaTimeout:  cfg.MediaTimeout,

@@ -24,6 +24,7 @@ import (
 	"github.com/openrec/openrec/internal/cti/dnfilter"
 	"github.com/openrec/openrec/internal/cti/link"
 	"github.com/openrec/openrec/internal/cti/rules"
+	"github.com/openrec/openrec/internal/cti/screen"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/store/expire"
@@ -33,6 +34,7 @@ import (
 // conversation engine, CTI client and the bridge to the recorder.
 type ctiSide struct {
 	core       *callcore.Core
+	screen     *screen.Hub // screen-session events per agent (issue 18)
 	client     *link.Client
 	cache      *ccdata.Cache
 	source     *loader.Source
@@ -69,7 +71,7 @@ func ctiTLS(s config.CTIServer, c *certs) (*tls.Config, error) {
 // Run gets the recorder. With only a DN filter there is no CTI side, but
 // the correlator still enforces exclusion at the SIP side. It starts no
 // goroutine; on error nothing is left open.
-func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir string, clientCert *certs, log *slog.Logger) (*ctiSide, recorder.Correlator, error) {
+func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, media expire.Media, clientCert *certs, log *slog.Logger) (*ctiSide, recorder.Correlator, error) {
 	filter, err := dnfilter.Parse(cfg.DNInclude, cfg.DNExclude)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dn_include/dn_exclude: %w", err)
@@ -175,11 +177,14 @@ func startCTI(ctx context.Context, cfg config.Serve, st callcore.Store, dataDir 
 	retention, _ := st.(callcore.RetentionStore)
 	var deleter callcore.Deleter
 	if d, ok := st.(expire.Deleter); ok {
-		deleter = recordingDeleter{st: d, dataDir: dataDir}
+		deleter = recordingDeleter{st: d, media: media}
 	}
 	notifyHist := side.notifyHist
+	side.screen = screen.New(screen.Config{})
 	core, err := callcore.New(callcore.Config{
-		Engine: eng, Filter: filter, Store: st, Logger: log,
+		Screen: side.screen, ScreenWanted: ctiScreen(cfg, holder), ScreenTimeout: cfg.ScreenTimeout,
+		VideoNotifyKey: cfg.TenantScreenNotifyKey,
+		Engine:         eng, Filter: filter, Store: st, Logger: log,
 		Exclude:   excluder(filter, tenants, cache),
 		Retention: retention, Deleter: deleter, PrerecordGrace: cfg.PrerecordGrace, KeepKey: cfg.KeepKey,
 		ObserveNotify: func(d time.Duration) { notifyHist.Observe(d.Seconds()) },
@@ -272,12 +277,12 @@ func (s *ctiSide) close() {
 // decisions made due through store/expire, the one place that knows a
 // recording's files.
 type recordingDeleter struct {
-	st      expire.Deleter
-	dataDir string
+	st    expire.Deleter
+	media expire.Media
 }
 
 func (d recordingDeleter) Delete(ctx context.Context, r *store.Recording, reason string) error {
-	return expire.Delete(ctx, d.st, d.dataDir, r, reason)
+	return expire.Delete(ctx, d.st, d.media, r, reason)
 }
 
 // reload reads the recording rules and the configuration data again

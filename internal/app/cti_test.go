@@ -51,7 +51,7 @@ func startContactCenterWith(t testing.TB, simMut func(*sim.Config), more ...func
 			if m.Type != tlib.EventAttachedDataChanged {
 				return
 			}
-			for _, key := range []string{"RECORDING_STATUS_GIM", "REC_STATE"} {
+			for _, key := range []string{"RECORDING_STATUS_GIM", "REC_STATE", "RECORDING_VIDEO_STATUS"} {
 				if v := m.UserData().String(key); v != "" {
 					env.mu.Lock()
 					env.notify = append(env.notify, key+"="+v)

@@ -43,3 +43,16 @@ func ctiDTMF(cfg config.Serve, holder *rules.Holder) func(rule, tenant string) s
 		return ""
 	}
 }
+
+// ctiScreen is whether a recording asks for screen recording (issue 18):
+// its rule's screen, else its tenant's (tenants:), else the default.
+func ctiScreen(cfg config.Serve, holder *rules.Holder) func(rule, tenant string) bool {
+	return func(rule, tenant string) bool {
+		if rule != "" {
+			if on, set := holder.Set().Screen(rule); set {
+				return on
+			}
+		}
+		return cfg.TenantScreen(tenant)
+	}
+}

@@ -29,6 +29,9 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder, sealFailu
 		Help: "RTP packets refused because they came from another source than the locked one."}, func() float64 { return float64(rec.PacketsDropped()) }))
 	counter("rtp_packets_unoffered_pt_total", "RTP packets dropped because the SDP did not offer their payload type (not decoded).", func(s recorder.Stats) float64 { return float64(s.PacketsUnofferedPT) })
 	counter("media_timeouts_total", "Legs ended because RTP stopped.", func(s recorder.Stats) float64 { return float64(s.MediaTimeouts) })
+	counter("recordings_stored_compressed_total", "Recordings replaced by their MP3 or Opus file (media_format).", func(s recorder.Stats) float64 { return float64(s.StoredCompressed) })
+	counter("recordings_store_failures_total", "Storage format encodes that failed: the WAV is kept and the encode redone at the next start.", func(s recorder.Stats) float64 { return float64(s.StoredFailed) })
+	gauge("recordings_store_queue", "Finished recordings waiting for (or in) the storage format encoder.", func(s recorder.Stats) float64 { return float64(s.StoredQueued) })
 	counter("srtp_auth_failures_total", "SRTP/SRTCP packets that failed authentication (wrong key), counted when their stream closes.", func(s recorder.Stats) float64 { return float64(s.SRTPAuthFailures) })
 	counter("srtp_failed_streams_total", "Recorded streams whose every packet failed SRTP authentication (failed recording alert).", func(s recorder.Stats) float64 { return float64(s.SRTPFailedStreams) })
 	for _, st := range []store.Status{store.StatusCompleted, store.StatusPartial, store.StatusFailed} {
@@ -68,10 +71,10 @@ func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {
 		func() float64 { return float64(s.core.Stats().RequestFailures) }))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "cti_actions_dropped_total", Help: "CTI actions dropped because the call core's queue was full (the recorder's SIP and RTP paths never wait)."},
 		func() float64 { return float64(s.core.Stats().Dropped) }))
-	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg"} {
+	for _, kind := range []string{"no-leg", "one-leg", "no-rtp", "orphan-leg", "no-screen"} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "openrec", Name: "failed_recordings_total",
-			Help:        "Failed recordings detected: CTI says recorded but no leg / one leg / no RTP, or a leg matching no CTI call.",
+			Help:        "Failed recordings detected: CTI says recorded but no leg / one leg / no RTP, a leg matching no CTI call, or no screen video for a recording that asked for it.",
 			ConstLabels: prometheus.Labels{"kind": kind},
 		}, func() float64 { return float64(s.core.Stats().Alerts[kind]) }))
 	}

@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"context"
-	"github.com/openrec/openrec/internal/config"
-	"github.com/openrec/openrec/internal/media/audiotest"
-	"github.com/openrec/openrec/internal/media/wav"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media/audiotest"
+	"github.com/openrec/openrec/internal/media/wav"
 
 	"github.com/openrec/openrec/internal/store"
 	"github.com/openrec/openrec/internal/testtool"

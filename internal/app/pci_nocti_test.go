@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/store/expire"
 )
 
 // The automatic PCI pause needs the CTI side: configured without a CTI
@@ -20,7 +21,7 @@ func TestPCIPauseWithoutCTIIsWarned(t *testing.T) {
 		var buf bytes.Buffer
 		cfg := config.Defaults()
 		cfg.PCIPauseDNs, cfg.PCIPauseKey = tc.dns, tc.key
-		side, cor, err := startCTI(context.Background(), cfg, nil, t.TempDir(), nil, slog.New(slog.NewTextHandler(&buf, nil)))
+		side, cor, err := startCTI(context.Background(), cfg, nil, expire.Media{DataDir: t.TempDir()}, nil, slog.New(slog.NewTextHandler(&buf, nil)))
 		if err != nil || side != nil || cor != nil {
 			t.Fatalf("startCTI without servers: %v %v %v", side, cor, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/media"
+	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/recorder/resources"
@@ -31,6 +33,12 @@ type Options struct {
 	// Capture, if set, also records the calls observed on an interface
 	// (serve --capture-interface, capturerole.go).
 	Capture *LiveCapture
+	// LiveDecoders, if set, makes the decoders used while recording in
+	// place of every decoder of this build: a codec it refuses is kept
+	// raw (needs_transcode) and transcoded later by the background queue,
+	// which has them all (tests: a build without a decoder, then one
+	// with it).
+	LiveDecoders func(c media.Codec, rate int) (mixer.Decoder, error)
 }
 
 // Start opens everything and starts serving.
@@ -52,9 +60,13 @@ func (a *App) newGuard(ctx context.Context, ports *rtpin.PortAllocator, opt Opti
 	if low.Percent == 0 && crit.Percent == 0 && low.Bytes != 0 && crit.Bytes > low.Bytes {
 		return fmt.Errorf("storage_critical_watermark %s is above storage_low_watermark %s", crit, low)
 	}
+	disk := a.dataDir // the spool and the default media dir
+	if a.media.dir != "" {
+		disk = a.media.dir // media: file:DIR elsewhere: where the audio is written
+	}
 	a.guard = resources.New(ctx, resources.Config{
-		Ports: ports, Dir: a.dataDir, Disk: opt.Disk, Low: low, Critical: crit,
-		FDs: opt.FDs, FDReserve: a.cfg.FDReserve, Probe: probeDir(a.dataDir),
+		Ports: ports, Dir: disk, Disk: opt.Disk, Low: low, Critical: crit,
+		FDs: opt.FDs, FDReserve: a.cfg.FDReserve, Probe: storeProbe(probeDir(a.dataDir), a.db),
 		Interval: opt.ResourceInterval, Logger: a.log,
 		OnCritical: func(s resources.Snapshot) {
 			a.rec.DiskFull(fmt.Sprintf("free space %d bytes below the critical watermark %s", s.DiskFree, crit))
@@ -64,7 +76,26 @@ func (a *App) newGuard(ctx context.Context, ports *rtpin.PortAllocator, opt Opti
 	return nil
 }
 
-// probeDir is the store probe: a small file created, written and removed
+// storeProbe is the guard's store probe: the data directory's (media
+// and, by default, the SQLite file live there), then the metadata store's
+// own when it has one (PostgreSQL: reachable and not a read-only standby).
+func storeProbe(dir func(context.Context) error, db any) func(context.Context) error {
+	p, ok := db.(interface{ Probe(context.Context) error })
+	if !ok {
+		return dir
+	}
+	return func(ctx context.Context) error {
+		if err := dir(ctx); err != nil {
+			return err
+		}
+		if err := p.Probe(ctx); err != nil {
+			return fmt.Errorf("metadata store: %w", err)
+		}
+		return nil
+	}
+}
+
+// probeDir is the data directory probe: a small file created, written and removed
 // in the data directory (media and openrec.db live there).
 func probeDir(dir string) func(context.Context) error {
 	return func(context.Context) error {
@@ -104,6 +135,9 @@ func (a *App) health() (int, map[string]any) {
 			"disk_free_bytes": s.DiskFree, "disk_total_bytes": s.DiskTotal, "disk": s.Disk.String(),
 			"open_fds": s.OpenFDs, "fd_limit": s.FDLimit, "store_writable": s.StoreErr == nil,
 		}
+	}
+	if u := a.uploadHealth(); u != nil {
+		body["media_upload"] = u
 	}
 	return code, body
 }

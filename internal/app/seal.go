@@ -26,6 +26,11 @@ type sealingStore struct {
 	// share, if set, gives a finished recording's files to the data_group
 	// (perm.go) once its manifest is written.
 	share func(*store.Recording) error
+	// finished, if set, hears of every finished recording's row written
+	// (the final one, and later rewrites that re-seal its manifest): the
+	// uploader of media in S3 (media.go) and the transcode queue, which
+	// wakes for one that needs it.
+	finished func(*store.Recording)
 }
 
 // The manifest is written before the row: a reader that sees the row
@@ -46,5 +51,11 @@ func (s *sealingStore) UpdateRecording(ctx context.Context, r *store.Recording) 
 			}
 		}
 	}
-	return s.Store.UpdateRecording(ctx, r)
+	if err := s.Store.UpdateRecording(ctx, r); err != nil {
+		return err
+	}
+	if s.finished != nil && r.Status != store.StatusRecording {
+		s.finished(r)
+	}
+	return nil
 }

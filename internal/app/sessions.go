@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
-	"github.com/openrec/openrec/internal/store/sqlite"
+	"github.com/openrec/openrec/internal/store/backend"
 )
 
 // maxMemSessions bounds the sessions kept in memory while the store
@@ -20,21 +20,21 @@ const maxMemSessions = 10000
 // memory until it expires, so signing in, searching and replaying keep
 // working while the disk is full. Such sessions do not survive a restart.
 type degradedSessions struct {
-	*sqlite.DB
+	backend.Store
 	log *slog.Logger
 
 	mu  sync.Mutex
 	mem map[string]store.Session // by token hash
 }
 
-func newDegradedSessions(db *sqlite.DB, log *slog.Logger) *degradedSessions {
-	return &degradedSessions{DB: db, log: log, mem: map[string]store.Session{}}
+func newDegradedSessions(db backend.Store, log *slog.Logger) *degradedSessions {
+	return &degradedSessions{Store: db, log: log, mem: map[string]store.Session{}}
 }
 
 // CreateSession writes s to the store, or keeps it in memory when the
 // store fails to write.
 func (d *degradedSessions) CreateSession(ctx context.Context, s store.Session) error {
-	err := d.DB.CreateSession(ctx, s)
+	err := d.Store.CreateSession(ctx, s)
 	if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || ctx.Err() != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (d *degradedSessions) GetSession(ctx context.Context, tokenHash string, now
 	if ok {
 		return &s, nil
 	}
-	return d.DB.GetSession(ctx, tokenHash, now)
+	return d.Store.GetSession(ctx, tokenHash, now)
 }
 
 // DeleteSession ends a session in memory or in the store.
@@ -79,7 +79,7 @@ func (d *degradedSessions) DeleteSession(ctx context.Context, tokenHash string) 
 	if ok {
 		return nil
 	}
-	return d.DB.DeleteSession(ctx, tokenHash)
+	return d.Store.DeleteSession(ctx, tokenHash)
 }
 
 // DeleteUserSessions ends a user's sessions in memory and in the store.
@@ -93,6 +93,6 @@ func (d *degradedSessions) DeleteUserSessions(ctx context.Context, name string) 
 		}
 	}
 	d.mu.Unlock()
-	m, err := d.DB.DeleteUserSessions(ctx, name)
+	m, err := d.Store.DeleteUserSessions(ctx, name)
 	return n + m, err
 }

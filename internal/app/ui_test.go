@@ -27,6 +27,11 @@ func chromium(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		// Screen capture (issue 18): getDisplayMedia gets the browser's
+		// fake capture device (a moving test pattern) without asking.
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("auto-select-desktop-capture-source", "Entire screen"),
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -49,12 +49,14 @@ type rule struct {
 }
 
 const (
+	pgx        = "github.com/jackc/pgx/v5"
 	sipgo      = "github.com/emiago/sipgo"
 	pionRTCP   = "github.com/pion/rtcp"
 	pionRTP    = "github.com/pion/rtp"
 	pionSDP    = "github.com/pion/sdp/v3"
 	pionSRTP   = "github.com/pion/srtp/v3"
 	yamlV3     = "go.yaml.in/yaml/v3"
+	awsSDK     = "github.com/aws/aws-sdk-go-v2"
 	prometheus = "github.com/prometheus/client_golang"
 	gopacket   = "github.com/gopacket/gopacket"
 )
@@ -66,13 +68,14 @@ var allow = map[string]rule{
 	"internal/media":                  {},
 	"internal/media/g711":             {},
 	"internal/media/dtmf":             {},
-	"internal/media/codec":            {internal: []string{"internal/media"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
+	"internal/media/resample":         {},
+	"internal/media/codec":            {internal: []string{"internal/media", "internal/media/resample"}, external: []string{"github.com/gotranspile/g722", "github.com/pion/opus"}},
 	"internal/media/codec/spandspref": {}, // test reference only (cgo spandsp, build tag spandsp)
 	"internal/media/audiotest":        {},
 	"internal/media/live":             {},
 	"internal/media/wav":              {internal: []string{"internal/media/g711"}},
 	"internal/media/mediaconv":        {internal: []string{"internal/media/wav", "internal/media/g711"}},
-	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711"}},
+	"internal/media/mixer":            {internal: []string{"internal/media", "internal/media/dtmf", "internal/media/g711", "internal/media/resample"}},
 	"internal/media/rtpin":            {internal: []string{"internal/media"}, external: []string{pionRTCP, pionRTP, pionSRTP, "golang.org/x/sys"}},
 	"internal/media/rawrecv":          {internal: []string{"internal/media", "internal/media/rtpin"}, external: []string{prometheus}},
 
@@ -89,30 +92,42 @@ var allow = map[string]rule{
 	"internal/store":           {},
 	"internal/store/sqlite":    {internal: []string{"internal/store"}, external: []string{"modernc.org/sqlite"}},
 	"internal/store/storetest": {internal: []string{"internal/store"}},
+	// The shared store: the same model and semantics in PostgreSQL (pgx).
+	"internal/store/postgres": {internal: []string{"internal/store"}, external: []string{pgx}},
+	// The store by URL (sqlite:PATH, postgres://...) and the interface both implement.
+	"internal/store/backend": {internal: []string{"internal/store", "internal/store/postgres", "internal/store/sqlite"}},
+	// openrec store migrate: every table from one store to another, resumable.
+	"internal/store/storecopy": {internal: []string{"internal/store", "internal/store/backend", "internal/store/postgres", "internal/store/sqlite"}, external: []string{pgx}},
 	// The media layout: a recording's files, Locate, the atomic writer.
 	"internal/store/mediastore": {internal: []string{"internal/store"}},
 	"internal/store/seal":       {internal: []string{"internal/store", "internal/store/mediastore"}},
 	"internal/store/expire":     {internal: []string{"internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	// Encryption at rest: age recipients/identities, chunked payload, WAV size synthesis.
 	"internal/store/mediacrypt": {external: []string{"filippo.io/age", "golang.org/x/crypto"}},
+	// Media in an S3 bucket: the client (ranged reads) and the uploader from the local spool.
+	"internal/store/s3media": {internal: []string{"internal/store", "internal/store/mediastore"}, external: []string{awsSDK, "github.com/aws/smithy-go"}},
 
 	// Sessions → recordings.
-	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mixer",
+	"internal/recorder": {internal: []string{"internal/media", "internal/media/codec", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
 		"internal/media/rtpin", "internal/media/wav", "internal/sip/sdpoa", "internal/sip/siprec",
 		"internal/sip/sipsrv", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore"}},
 	"internal/recorder/resources": {}, // admission and health: ports, disk watermarks, store, file descriptors
+	// Decoding what a recording kept raw: replay through the mixer, the job queue.
+	"internal/recorder/transcode": {internal: []string{"internal/media", "internal/media/codec", "internal/media/g711", "internal/media/mixer",
+		"internal/media/wav", "internal/sip/sdpoa", "internal/store", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal"}},
 
 	// The contact-center side: pure cores (tlib, dnfilter, rules, ccdata,
 	// conversation), the link, configuration sources and the call core.
 	"internal/cti/tlib":          {},
 	"internal/cti/dnfilter":      {},
 	"internal/cti/rules":         {external: []string{yamlV3}},
+	"internal/cti/screen":        {},
 	"internal/cti/ccdata":        {internal: []string{"internal/cti/dnfilter"}, external: []string{yamlV3}},
 	"internal/cti/conversation":  {internal: []string{"internal/cti/tlib", "internal/cti/dnfilter", "internal/cti/ccdata"}},
 	"internal/cti/link":          {internal: []string{"internal/cti/tlib"}},
 	"internal/cti/ccdata/loader": {internal: []string{"internal/cti/ccdata"}},
 	"internal/cti/callcore": {internal: []string{"internal/cti/conversation", "internal/cti/dnfilter",
-		"internal/cti/tlib", "internal/recorder", "internal/store"}},
+		"internal/cti/tlib", "internal/cti/screen", "internal/recorder", "internal/store"}},
 
 	// Web: the API declares what it needs as interfaces; app adapts.
 	"internal/web":      {},
@@ -122,8 +137,9 @@ var allow = map[string]rule{
 
 	// Tools.
 	"internal/sim": {internal: []string{"internal/cti/ccdata", "internal/cti/tlib", "internal/media/wav",
-		"internal/sip/dial"}, external: []string{yamlV3}},
-	"internal/load": {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
+		"internal/sim/rm", "internal/sip/dial"}, external: []string{yamlV3}},
+	"internal/sim/rm": {}, // the simulator's Resource Manager: load balancing and OPTIONS health of a recorder group
+	"internal/load":   {internal: []string{"internal/media/g711", "internal/sip/dial"}, external: []string{sipgo}},
 
 	// Passive recording (openrec capture): decoding, SIP dialogs + RTP
 	// routing, the capture filter, the pipeline and its sources.
@@ -138,20 +154,22 @@ var allow = map[string]rule{
 	// Tests' helper: finds external tools (env, then PATH; CI=true fails).
 	"internal/testtool":         {},
 	"internal/testtool/testpki": {},
+	"internal/testtool/pgtest":  {internal: []string{"internal/testtool"}, external: []string{pgx}}, // a test's own PostgreSQL database
+	"internal/testtool/s3test":  {internal: []string{"internal/testtool"}},
 
 	// Wiring.
 	"internal/config": {internal: []string{"internal/cti/dnfilter", "internal/cti/rules"},
 		external: []string{"github.com/spf13/pflag", yamlV3}},
 	"internal/app": {internal: []string{"internal/capture", "internal/capture/follow", "internal/config", "internal/cti/callcore", "internal/cti/ccdata",
 		"internal/cti/ccdata/loader", "internal/cti/conversation", "internal/cti/dnfilter", "internal/cti/link",
-		"internal/cti/rules", "internal/cti/tlib", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
-		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/sip/sipsrv",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web", "internal/web/api"},
+		"internal/cti/rules", "internal/cti/screen", "internal/cti/tlib", "internal/media", "internal/media/live", "internal/media/mediaconv", "internal/media/mixer",
+		"internal/media/rtpin", "internal/media/wav", "internal/recorder", "internal/recorder/resources", "internal/recorder/transcode", "internal/sip/sipsrv",
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/web", "internal/web/api"},
 		external: []string{prometheus, yamlV3, "golang.org/x/sync"}},
 	"internal/app/apptest": {internal: []string{"internal/app", "internal/config"}, external: []string{sipgo}},
 	"cmd/openrec": {internal: []string{"internal/app", "internal/capture", "internal/capture/capturetest", "internal/capture/filter", "internal/config", "internal/cti/ccdata",
-		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/rawrecv", "internal/media/wav", "internal/sim", "internal/sip/dial",
-		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/seal", "internal/store/sqlite", "internal/web/auth"},
+		"internal/cti/rules", "internal/load", "internal/media/dtmf", "internal/media/mediaconv", "internal/media/rawrecv", "internal/media/resample", "internal/media/wav", "internal/sim", "internal/sim/rm", "internal/sip/dial",
+		"internal/store", "internal/store/expire", "internal/store/mediacrypt", "internal/store/mediastore", "internal/store/s3media", "internal/store/seal", "internal/store/backend", "internal/store/sqlite", "internal/store/storecopy", "internal/web/auth"},
 		external: []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "golang.org/x/net", yamlV3}},
 }
 

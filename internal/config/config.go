@@ -24,15 +24,26 @@ type Serve struct {
 	SIPListen  string `yaml:"sip_listen"`  // UDP and TCP
 	HTTPListen string `yaml:"http_listen"` // health, metrics
 	DataDir    string `yaml:"data_dir"`    // media + openrec.db
+	// Store is the metadata store's URL: sqlite:PATH or postgres://...
+	// ("" = sqlite:<data_dir>/openrec.db). Media stays in data_dir.
+	Store string `yaml:"store"`
 	// DataGroup, if set (a group name or id), makes finished recordings
 	// readable by that group: media dirs 0750 and recording files 0640,
 	// group-owned; the database, keys and caches stay 0600/0700.
-	DataGroup       string        `yaml:"data_group"`
-	RTPPorts        string        `yaml:"rtp_ports"`        // LOW-HIGH
-	RTPIP           string        `yaml:"rtp_ip"`           // bind address for RTP sockets
-	AdvertiseIP     string        `yaml:"advertise_ip"`     // address put in SDP answers and Contact
-	MaxCalls        int           `yaml:"max_calls"`        // concurrent calls (a call = its legs)
-	StorageFormat   string        `yaml:"storage_format"`   // ulaw | alaw | pcm16
+	DataGroup     string `yaml:"data_group"`
+	RTPPorts      string `yaml:"rtp_ports"`      // LOW-HIGH
+	RTPIP         string `yaml:"rtp_ip"`         // bind address for RTP sockets
+	AdvertiseIP   string `yaml:"advertise_ip"`   // address put in SDP answers and Contact
+	MaxCalls      int    `yaml:"max_calls"`      // concurrent calls (a call = its legs)
+	StorageFormat string `yaml:"storage_format"` // ulaw | alaw | pcm16 (the WAV's samples while recording)
+	// MediaFormat is the form a finished recording is kept in: wav (the
+	// file written while recording), or mp3 / opus (Opus in Ogg) made from
+	// it by ffmpeg when the recording ends, the WAV kept until the
+	// compressed file is complete. MediaBitrate in kbit/s (0 = default:
+	// mp3 8 mono / 16 stereo, opus 24). Per tenant in tenants (sessions
+	// whose tenant is known when they arrive).
+	MediaFormat     string        `yaml:"media_format"`
+	MediaBitrate    int           `yaml:"media_bitrate"`
 	MediaTimeout    time.Duration `yaml:"media_timeout"`    // no RTP for this long on an active leg ends it
 	SessionMinSE    time.Duration `yaml:"session_min_se"`   // RFC 4028 Min-SE: smaller Session-Expires get 422
 	LegWindow       time.Duration `yaml:"leg_window"`       // wait for the second MSR leg
@@ -66,6 +77,11 @@ type Serve struct {
 	StorageCriticalWatermark string `yaml:"storage_critical_watermark"` // below this: calls in progress end (partial, disk-full)
 	FDReserve                int    `yaml:"fd_reserve"`                 // file descriptors kept for the HTTP API, the store and health
 
+	// TranscodeWorkers is how many recordings kept raw (needs_transcode)
+	// are decoded at once in the background (0: none; `openrec recordings
+	// transcode` still does it on request).
+	TranscodeWorkers int `yaml:"transcode_workers"`
+
 	// SRTP (SDES, RFC 4568) policy for every offer, global (the tenant of
 	// an MSR session is only known from CTI after the INVITE is answered):
 	// optional (SRTP and RTP), required (RTP offers get 488), off (SRTP
@@ -79,6 +95,24 @@ type Serve struct {
 	// for sessions whose tenant is known when they arrive (source_tenants,
 	// default_tenant).
 	DTMF string `yaml:"dtmf"`
+
+	// Screen recording linked to the call (issue 18): whether recordings
+	// ask their agent's screen client to record the screen (a rule's
+	// screen: true, then the tenant's screen, then this), the capture the
+	// browser client is told to use, the upload bound, and how long after a
+	// recording's start its screen video must begin arriving before a
+	// failed-recording alert.
+	Screen          bool          `yaml:"screen"`
+	ScreenFrameRate int           `yaml:"screen_frame_rate"` // frames per second the client captures
+	ScreenMaxWidth  int           `yaml:"screen_max_width"`  // resolution cap of the capture
+	ScreenMaxHeight int           `yaml:"screen_max_height"`
+	ScreenMaxBytes  int64         `yaml:"screen_max_bytes"` // largest screen video accepted per recording (413 above)
+	ScreenTimeout   time.Duration `yaml:"screen_timeout"`   // no screen data this long after the start: alert
+	// ScreenNotifyKey is the attached-data key of the Notification of
+	// Recording for video ("" = none; per tenant: screen_notify_key, "off"
+	// turns it off): yes when the screen video arrives, no at the timeout.
+	ScreenNotifyKey string `yaml:"screen_notify_key"`
+	FFmpeg          string `yaml:"ffmpeg"` // ffmpeg binary of muxed downloads ("" = ffmpeg on PATH)
 
 	// REST API and web UI (served on http_listen).
 	SecureCookies bool          `yaml:"secure_cookies"` // mark the UI session cookie Secure (behind a TLS proxy); always set over TLS
@@ -112,6 +146,14 @@ type Serve struct {
 	TenantRetention map[string]time.Duration `yaml:"tenant_retention"`
 	// Encryption at rest (issue 13): off by default.
 	Encryption Encryption `yaml:"encryption"`
+	// Where finished recordings are kept (issue 16): "" or file:DIR (local
+	// files; "" = <data_dir>/media), or s3://BUCKET/PREFIX: recorded to the
+	// local spool (<data_dir>/media) and uploaded after finalise to the
+	// S3-compatible server at s3_endpoint (path-style; credentials from
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).
+	Media           string `yaml:"media"`
+	S3Endpoint      string `yaml:"s3_endpoint"`
+	S3UploadWorkers int    `yaml:"s3_upload_workers"` // recordings uploaded at once
 
 	// CTI link (T-Library model) to SIP Servers. Empty = no CTI: recordings
 	// carry only what SIP says.
@@ -207,7 +249,13 @@ type Tenant struct {
 	RecordDest2        string       `yaml:"record_dest2"`
 	ConsentAudioSrc    string       `yaml:"consent_audiosrc"`
 	ConsentToneSilence string       `yaml:"consent_tone_silence"`
-	DTMF               string       `yaml:"dtmf"` // keep | mask | mask-and-drop-events ("" = the default dtmf)
+	DTMF               string       `yaml:"dtmf"`          // keep | mask | mask-and-drop-events ("" = the default dtmf)
+	MediaFormat        string       `yaml:"media_format"`  // wav | mp3 | opus ("" = the default media_format)
+	MediaBitrate       int          `yaml:"media_bitrate"` // kbit/s (0 = the default media_bitrate)
+	// Screen: the tenant's recordings ask for screen recording (nil = the
+	// default screen setting).
+	Screen          *bool  `yaml:"screen"`
+	ScreenNotifyKey string `yaml:"screen_notify_key"` // "" = the default's, "off" = none
 }
 
 // Encryption is the `encryption:` section: new recordings are encrypted
@@ -239,7 +287,8 @@ func (t Tenant) Overrides() bool {
 		u.ClientName != "" || u.Password != "" || u.DNInclude != "" || u.DNExclude != "" ||
 		u.UserDataKeys != "" || u.MessageDataKeys != "" || u.ExtensionDataKeys != "" || u.AgentDataKeys != "" ||
 		u.FullNameOrder != "" || u.FullNameDelimiter != "" || u.RecordGeo != "" || u.RecordDest != "" ||
-		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != ""
+		u.RecordDest2 != "" || u.ConsentAudioSrc != "" || u.ConsentToneSilence != "" || u.DTMF != "" || u.Screen != nil || u.ScreenNotifyKey != "" ||
+		u.MediaFormat != "" || u.MediaBitrate != 0
 }
 
 // NotifyTenant is one tenant's Notification of Recording setting.
@@ -294,6 +343,7 @@ func Defaults() Serve {
 		MaxCalls:                500,
 		GIM:                     GIMLookup,
 		StorageFormat:           "ulaw",
+		MediaFormat:             "wav",
 		MediaTimeout:            30 * time.Second,
 		SessionMinSE:            90 * time.Second,
 		LegWindow:               10 * time.Second,
@@ -314,6 +364,12 @@ func Defaults() Serve {
 		SIPTCPMaxConnsPerSource: 128,
 		SRTP:                    "optional",
 		DTMF:                    "mask",
+		ScreenFrameRate:         5,
+		ScreenMaxWidth:          1920,
+		ScreenMaxHeight:         1080,
+		ScreenMaxBytes:          2 << 30,
+		ScreenTimeout:           30 * time.Second,
+		ScreenNotifyKey:         "RECORDING_VIDEO_STATUS",
 		SessionTTL:              12 * time.Hour,
 		TokenTTL:                24 * time.Hour,
 		CTISwitch:               "SIP_Switch",
@@ -333,6 +389,8 @@ func Defaults() Serve {
 		StorageLowWatermark:      "2GB",
 		StorageCriticalWatermark: "200MB",
 		FDReserve:                64,
+		S3UploadWorkers:          2,
+		TranscodeWorkers:         1,
 	}
 }
 
@@ -341,12 +399,15 @@ var flagKeys = map[string]string{
 	"sip-listen":                   "sip_listen",
 	"http-listen":                  "http_listen",
 	"data-dir":                     "data_dir",
+	"store":                        "store",
 	"data-group":                   "data_group",
 	"rtp-ports":                    "rtp_ports",
 	"rtp-ip":                       "rtp_ip",
 	"advertise-ip":                 "advertise_ip",
 	"max-calls":                    "max_calls",
 	"storage-format":               "storage_format",
+	"media-format":                 "media_format",
+	"media-bitrate":                "media_bitrate",
 	"media-timeout":                "media_timeout",
 	"session-min-se":               "session_min_se",
 	"leg-window":                   "leg_window",
@@ -368,6 +429,14 @@ var flagKeys = map[string]string{
 	"sip-tcp-max-conns-per-source": "sip_tcp_max_conns_per_source",
 	"srtp":                         "srtp",
 	"dtmf":                         "dtmf",
+	"screen":                       "screen",
+	"screen-frame-rate":            "screen_frame_rate",
+	"screen-max-width":             "screen_max_width",
+	"screen-max-height":            "screen_max_height",
+	"screen-max-bytes":             "screen_max_bytes",
+	"screen-timeout":               "screen_timeout",
+	"screen-notify-key":            "screen_notify_key",
+	"ffmpeg":                       "ffmpeg",
 	"secure-cookies":               "secure_cookies",
 	"session-ttl":                  "session_ttl",
 	"token-ttl":                    "token_ttl",
@@ -378,6 +447,9 @@ var flagKeys = map[string]string{
 	"http-tls":                     "http_tls",
 	"tls-client-ca":                "tls_client_ca",
 	"retention-period":             "retention_period",
+	"media":                        "media",
+	"s3-endpoint":                  "s3_endpoint",
+	"s3-upload-workers":            "s3_upload_workers",
 	"tls-client-subjects":          "tls_client_subjects",
 	"sip-tls-listen":               "sip_tls_listen",
 	"sip-tls-peer-ca":              "sip_tls_peer_ca",
@@ -431,6 +503,8 @@ var flagKeys = map[string]string{
 	"storage-low-watermark":      "storage_low_watermark",
 	"storage-critical-watermark": "storage_critical_watermark",
 	"fd-reserve":                 "fd_reserve",
+
+	"transcode-workers": "transcode_workers",
 }
 
 // AddFlags declares the serve flags on fs with the defaults as values.
@@ -440,12 +514,15 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("sip-listen", d.SIPListen, "SIP address for UDP and TCP")
 	fs.String("http-listen", d.HTTPListen, "HTTP address (health, metrics)")
 	fs.String("data-dir", d.DataDir, "directory for media files and the openrec.db metadata")
+	fs.String("store", d.Store, "metadata store URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:<data-dir>/openrec.db; media stays in --data-dir)")
 	fs.String("data-group", d.DataGroup, "group (name or id) that may read finished recordings: their files 0640 and dirs 0750 (the database and keys stay private)")
 	fs.String("rtp-ports", d.RTPPorts, "RTP port range LOW-HIGH (RTP even, RTCP odd)")
 	fs.String("rtp-ip", d.RTPIP, "address RTP sockets bind to")
 	fs.String("advertise-ip", d.AdvertiseIP, "address put in SDP answers (default: the SIP listen address, or the local address facing the peer)")
 	fs.Int("max-calls", d.MaxCalls, "concurrent calls; above it new calls get 503")
 	fs.String("storage-format", d.StorageFormat, "WAV storage format: ulaw, alaw or pcm16")
+	fs.String("media-format", d.MediaFormat, "form finished recordings are kept in: wav, mp3 or opus (Opus in Ogg; mp3 and opus need ffmpeg); per tenant: media_format under tenants: in the config file")
+	fs.Int("media-bitrate", d.MediaBitrate, "kbit/s of media_format mp3 (8 mono, 16 or 32 stereo) or opus (16-32); 0 = default (mp3 8 mono / 16 stereo, opus 24)")
 	fs.Duration("media-timeout", d.MediaTimeout, "end a leg after this long without RTP while active")
 	fs.Duration("session-min-se", d.SessionMinSE, "smallest SIP session interval accepted (RFC 4028 Min-SE, at least 90s)")
 	fs.Duration("leg-window", d.LegWindow, "how long to wait for the second MSR leg before flagging the call partial")
@@ -463,6 +540,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("storage-low-watermark", d.StorageLowWatermark, "free space of data-dir below which new calls get 503 and health says unavailable (bytes like 2GB, or a percentage like 5%; 0 = off)")
 	fs.String("storage-critical-watermark", d.StorageCriticalWatermark, "free space below which calls in progress end cleanly as partial, reason disk-full (0 = off)")
 	fs.Int("fd-reserve", d.FDReserve, "file descriptors kept free for the HTTP API, the store and health: new calls get 503 before they are used")
+	fs.Int("transcode-workers", d.TranscodeWorkers, "recordings kept raw (needs_transcode: a codec this build could not decode live) decoded at once in the background, once a decoder exists (0 = off)")
 	fs.Int("sip-max-media-lines", d.SIPMaxMediaLines, "most m-lines accepted in one SDP offer (each takes an RTP port pair); more get 488")
 	fs.Duration("sip-ack-timeout", d.SIPAckTimeout, "end a session whose 200 OK is never acknowledged after this long and free its ports (RFC 3261 Timer H)")
 	fs.Duration("sip-tcp-idle-timeout", d.SIPTCPIdleTimeout, "close a SIP TCP connection quiet in both directions this long (0: never)")
@@ -470,6 +548,14 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("sip-tcp-max-conns-per-source", d.SIPTCPMaxConnsPerSource, "most SIP TCP connections from one IP address (0: no limit)")
 	fs.String("srtp", d.SRTP, "SRTP (SDES) policy: optional (record SRTP and RTP), required (RTP offers get 488) or off (SRTP offers get 488)")
 	fs.String("dtmf", d.DTMF, "key tones (card numbers) in stored audio: mask (silenced, events without digits), mask-and-drop-events, or keep; per tenant: dtmf under tenants: in the config file")
+	fs.Bool("screen", d.Screen, "recordings ask the agent's screen client (the /screen page) to record the screen; per rule and per tenant: screen: true|false in the config file")
+	fs.Int("screen-frame-rate", d.ScreenFrameRate, "frames per second the screen client captures")
+	fs.Int("screen-max-width", d.ScreenMaxWidth, "largest width of the captured screen (pixels; larger screens are scaled down)")
+	fs.Int("screen-max-height", d.ScreenMaxHeight, "largest height of the captured screen (pixels)")
+	fs.Int64("screen-max-bytes", d.ScreenMaxBytes, "largest screen video accepted per recording, in bytes (413 above)")
+	fs.Duration("screen-timeout", d.ScreenTimeout, "a recording that asked for screen recording and got no screen data this long after its start raises a failed-recording alert")
+	fs.String("screen-notify-key", d.ScreenNotifyKey, "attached-data key of the Notification of Recording for video: yes when the screen video arrives, no when it does not in time (\"\" = none; per tenant: screen_notify_key)")
+	fs.String("ffmpeg", d.FFmpeg, "ffmpeg binary: media_format mp3 and opus, reading recordings stored compressed, muxed downloads of screen video and audio (default: ffmpeg on PATH)")
 	fs.Bool("secure-cookies", d.SecureCookies, "mark the web UI session cookie Secure (set this behind a TLS proxy)")
 	fs.Duration("session-ttl", d.SessionTTL, "web UI session lifetime")
 	fs.Duration("token-ttl", d.TokenTTL, "API token lifetime")
@@ -484,6 +570,9 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("sip-tls-listen", d.SIPTLSListen, "SIP over TLS address (e.g. 0.0.0.0:5061; needs --tls-cert and --tls-key; empty: off)")
 	fs.String("sip-tls-peer-ca", d.SIPTLSPeerCA, "PEM CA file to verify SIP TLS peers the recorder connects to (a BYE after their connection closed); default: --tls-client-ca, else the system roots")
 	fs.String("mp3-encoder", d.MP3Encoder, "lame binary used for MP3 downloads (default: lame on PATH)")
+	fs.String("media", d.Media, "where finished recordings are kept: file:DIR (default file:<data-dir>/media) or s3://BUCKET/PREFIX (recorded to the local spool, uploaded after finalise; needs --s3-endpoint and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	fs.String("s3-endpoint", d.S3Endpoint, "URL of the S3-compatible server for --media s3://... (path-style addressing), e.g. http://127.0.0.1:7070")
+	fs.Int("s3-upload-workers", d.S3UploadWorkers, "recordings uploaded to S3 at once")
 	fs.String("cti", d.CTI, "CTI link to a SIP Server: HOST:PORT[,BACKUP] (more servers: cti_servers in the config file)")
 	fs.String("cti-switch", d.CTISwitch, "switch name of the --cti SIP Server in the configuration data")
 	fs.String("cti-client-name", d.CTIClientName, "application name the recorder registers with")
@@ -596,12 +685,16 @@ func (c Serve) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir must not be empty"))
 	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		errs = append(errs, errors.New("store: want sqlite:PATH, postgres://... or postgresql://... (or empty: sqlite:<data_dir>/openrec.db)"))
+	}
 	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
 		errs = append(errs, fmt.Errorf("metrics_listen %q: want HOST:PORT (or empty: /metrics on http_listen)", c.MetricsListen))
 	}
 	if c.RetentionPeriod < 0 {
 		errs = append(errs, fmt.Errorf("retention_period %s: want >= 0 (0 keeps recordings for ever)", c.RetentionPeriod))
 	}
+	errs = append(errs, c.ValidateMedia()...)
 	for t, d := range c.TenantRetention {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("tenant_retention %s: %s: want >= 0", t, d))
@@ -642,6 +735,9 @@ func (c Serve) Validate() error {
 	if c.FDReserve < 0 {
 		errs = append(errs, fmt.Errorf("fd_reserve %d: want >= 0", c.FDReserve))
 	}
+	if c.TranscodeWorkers < 0 || c.TranscodeWorkers > 64 {
+		errs = append(errs, fmt.Errorf("transcode_workers %d: want 0 (off) to 64", c.TranscodeWorkers))
+	}
 	if c.MaxCalls < 1 {
 		errs = append(errs, fmt.Errorf("max_calls %d: must be at least 1", c.MaxCalls))
 	}
@@ -671,8 +767,26 @@ func (c Serve) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("srtp %q: must be optional, required or off", c.SRTP))
 	}
+	if c.ScreenFrameRate < 1 || c.ScreenFrameRate > 60 {
+		errs = append(errs, fmt.Errorf("screen_frame_rate %d: want 1..60", c.ScreenFrameRate))
+	}
+	if c.ScreenMaxWidth < 160 || c.ScreenMaxHeight < 120 || c.ScreenMaxWidth > 7680 || c.ScreenMaxHeight > 4320 {
+		errs = append(errs, fmt.Errorf("screen_max_width %d, screen_max_height %d: want 160x120..7680x4320", c.ScreenMaxWidth, c.ScreenMaxHeight))
+	}
+	if c.ScreenMaxBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("screen_max_bytes %d: want at least 1048576 (1 MiB)", c.ScreenMaxBytes))
+	}
+	if c.ScreenTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("screen_timeout %v: must be positive", c.ScreenTimeout))
+	}
 	if !validDTMF(c.DTMF) || c.DTMF == "" {
 		errs = append(errs, fmt.Errorf("dtmf %q: want mask, mask-and-drop-events or keep", c.DTMF))
+	}
+	if err := validMediaFormat(c.MediaFormat, c.MediaBitrate, c.Encryption.Enabled); err != nil {
+		errs = append(errs, err)
+	}
+	if err := compressedInS3(c); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SIPMaxMediaLines < 1 {
 		errs = append(errs, fmt.Errorf("sip_max_media_lines %d: must be at least 1", c.SIPMaxMediaLines))
@@ -836,6 +950,12 @@ func (c Serve) Validate() error {
 		if !validDTMF(t.DTMF) {
 			errs = append(errs, fmt.Errorf("%s: dtmf %q: want mask, mask-and-drop-events or keep", place, t.DTMF))
 		}
+		if t.MediaFormat != "" || t.MediaBitrate != 0 {
+			f, kbps := c.TenantMediaFormat(t.Name)
+			if err := validMediaFormat(f, kbps, c.Encryption.Enabled); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", place, err))
+			}
+		}
 	}
 	if c.ConfigFile != "" && c.ConfigURL != "" {
 		errs = append(errs, errors.New("config_file and config_url: set one, not both"))
@@ -885,6 +1005,67 @@ func (e Encryption) validate() []error {
 	return errs
 }
 
+// compressedInS3 refuses media_format mp3/opus (deployment or tenant)
+// with media in S3: the uploader would race the compression of a finished
+// WAV, and replay from the bucket reads WAV only. Not supported together
+// yet.
+func compressedInS3(c Serve) error {
+	if !strings.HasPrefix(strings.ToLower(c.Media), "s3://") {
+		return nil
+	}
+	formats := []string{c.MediaFormat}
+	for _, t := range c.Tenants {
+		formats = append(formats, t.MediaFormat)
+	}
+	for _, f := range formats {
+		if f := strings.ToLower(f); f == "mp3" || f == "opus" {
+			return fmt.Errorf("media_format %s with media: s3://...: not supported together yet (recordings in S3 are kept as WAV); use media_format wav, or media: file:DIR", f)
+		}
+	}
+	return nil
+}
+
+// validMediaFormat checks a media_format and its media_bitrate.
+func validMediaFormat(format string, kbps int, encrypted bool) error {
+	switch strings.ToLower(format) {
+	case "wav", "":
+		if kbps != 0 {
+			return fmt.Errorf("media_bitrate %d: media_format wav has no bitrate", kbps)
+		}
+		return nil
+	case "mp3":
+		if kbps != 0 && kbps != 8 && kbps != 16 && kbps != 32 {
+			return fmt.Errorf("media_bitrate %d: mp3 is stored at 8 (mono), 16 or 32 kbit/s (0 = default)", kbps)
+		}
+	case "opus":
+		if kbps != 0 && (kbps < 16 || kbps > 32) {
+			return fmt.Errorf("media_bitrate %d: opus is stored at 16-32 kbit/s (0 = default 24)", kbps)
+		}
+	default:
+		return fmt.Errorf("media_format %q: want wav, mp3 or opus", format)
+	}
+	if encrypted {
+		return fmt.Errorf("media_format %s with encryption at rest: not supported (the compressed file would be written in clear); use wav", format)
+	}
+	return nil
+}
+
+// TenantMediaFormat returns the media_format and media_bitrate of the
+// tenant named name: its own where set, else the defaults. A tenant
+// that names its own format without a bitrate gets that format's default.
+func (c Serve) TenantMediaFormat(name string) (string, int) {
+	for _, t := range c.Tenants {
+		if !strings.EqualFold(t.Name, name) || (t.MediaFormat == "" && t.MediaBitrate == 0) {
+			continue
+		}
+		if t.MediaFormat == "" {
+			return c.MediaFormat, t.MediaBitrate
+		}
+		return t.MediaFormat, t.MediaBitrate
+	}
+	return c.MediaFormat, c.MediaBitrate
+}
+
 // validDTMF reports whether s is a dtmf setting ("" = unset).
 func validDTMF(s string) bool {
 	switch s {
@@ -892,6 +1073,31 @@ func validDTMF(s string) bool {
 		return true
 	}
 	return false
+}
+
+// TenantScreen reports whether the tenant named name's recordings ask for
+// screen recording: its own screen setting, else the default.
+func (c Serve) TenantScreen(name string) bool {
+	for _, t := range c.Tenants {
+		if t.Screen != nil && name != "" && strings.EqualFold(t.Name, name) {
+			return *t.Screen
+		}
+	}
+	return c.Screen
+}
+
+// TenantScreenNotifyKey is the video notification key of the tenant named
+// name ("" = none).
+func (c Serve) TenantScreenNotifyKey(name string) string {
+	for _, t := range c.Tenants {
+		if t.ScreenNotifyKey != "" && name != "" && strings.EqualFold(t.Name, name) {
+			if strings.EqualFold(t.ScreenNotifyKey, "off") {
+				return ""
+			}
+			return t.ScreenNotifyKey
+		}
+	}
+	return c.ScreenNotifyKey
 }
 
 // TenantDTMF returns the dtmf setting of the tenant named name: its own,

@@ -100,6 +100,8 @@ func TestInvalidSettingsAreExplained(t *testing.T) {
 		// encryption, retention) would be chance.
 		{"source_tenants: {10.1.0.0/16: A, 10.1.2.0/16: B}\n", nil, `source_tenants: "10.1.0.0/16" and "10.1.2.0/16" are the same network 10.1.0.0/16`},
 		{"max_calls: [1,2\n", nil, "read"},
+		{"", []string{"--store", "mysql://db/openrec"}, "store: want sqlite:PATH, postgres://... or postgresql://..."},
+		{"store: /var/lib/openrec/openrec.db\n", nil, "store: want sqlite:PATH"},
 	}
 	for _, tt := range tests {
 		_, err := load(t, tt.file, tt.args...)
@@ -336,6 +338,46 @@ func TestEncryptionSetting(t *testing.T) {
 	} {
 		if _, err := load(t, bad.file); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: err %v, want %q", bad.file, err, bad.want)
+		}
+	}
+}
+
+// media_format and media_bitrate (issue 17): the deployment's, a
+// tenant's own, and clear errors for what cannot be stored.
+func TestMediaFormatSetting(t *testing.T) {
+	if d := Defaults(); d.MediaFormat != "wav" || d.MediaBitrate != 0 {
+		t.Errorf("default media_format %q %d, want wav 0", d.MediaFormat, d.MediaBitrate)
+	}
+	c, err := load(t, "media_format: mp3\nmedia_bitrate: 32\ntenants:\n  - name: Bank\n    media_format: opus\n  - name: Sales\n    media_bitrate: 16\n  - name: Ops\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]struct {
+		f    string
+		kbps int
+	}{"Bank": {"opus", 0}, "Sales": {"mp3", 16}, "Ops": {"mp3", 32}, "": {"mp3", 32}} {
+		if f, kbps := c.TenantMediaFormat(name); f != want.f || kbps != want.kbps {
+			t.Errorf("TenantMediaFormat(%q) = %s %d, want %s %d", name, f, kbps, want.f, want.kbps)
+		}
+	}
+	if !c.Tenants[0].Overrides() || c.Tenants[2].Overrides() {
+		t.Error("Overrides: a tenant's media_format is an override")
+	}
+	if c, err = load(t, "", "--media-format", "opus", "--media-bitrate", "20"); err != nil || c.MediaFormat != "opus" || c.MediaBitrate != 20 {
+		t.Fatalf("flags: %q %d %v", c.MediaFormat, c.MediaBitrate, err)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"media_format: flac\n", `media_format "flac": want wav, mp3 or opus`},
+		{"media_format: mp3\nmedia_bitrate: 24\n", "media_bitrate 24: mp3 is stored at 8 (mono), 16 or 32"},
+		{"media_format: opus\nmedia_bitrate: 64\n", "media_bitrate 64: opus is stored at 16-32"},
+		{"media_bitrate: 16\n", "media_format wav has no bitrate"},
+		{"tenants:\n  - name: Bank\n    media_format: aac\n", `media_format "aac"`},
+		{"encryption:\n  enabled: true\n  encrypt_to: /nonexistent\ntenants:\n  - name: Bank\n    media_format: mp3\n", "media_format mp3 with encryption at rest: not supported"},
+		{"media: s3://rec/site\ns3_endpoint: http://127.0.0.1:7070\nmedia_format: opus\n", "media_format opus with media: s3://...: not supported together yet"},
+		{"media: s3://rec/site\ns3_endpoint: http://127.0.0.1:7070\ntenants:\n  - name: Bank\n    media_format: MP3\n", "media_format mp3 with media: s3://...: not supported together yet"},
+	} {
+		if _, err := load(t, tc.file); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error saying %q", tc.file, err, tc.want)
 		}
 	}
 }

@@ -279,12 +279,12 @@ func setKey(cfg *Serve, key, text string) error {
 			return fmt.Errorf("%q: want true or false", text)
 		}
 		v.SetBool(b)
-	case v.Kind() == reflect.Int:
-		n, err := strconv.Atoi(text)
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(text, 10, v.Type().Bits())
 		if err != nil {
 			return fmt.Errorf("%q: want a whole number", text)
 		}
-		v.SetInt(int64(n))
+		v.SetInt(n)
 	default:
 		return fmt.Errorf("key %q: a %s cannot be set by a flag", key, v.Type())
 	}

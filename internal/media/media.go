@@ -48,6 +48,9 @@ type Codec struct {
 	Name      string // upper case encoding name: PCMU, PCMA, G729, TELEPHONE-EVENT, CN ...
 	ClockRate int
 	Channels  int
+	// Fmtp is the payload type's a=fmtp parameters as offered ("" without
+	// one), e.g. "octet-align=1" for AMR-WB (RFC 4867).
+	Fmtp string
 }
 
 // Well-known encoding names (upper case, as stored in Codec.Name).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -40,8 +41,8 @@ type call struct {
 	// rawMu (leaf) guards raw and offers: the mixer opens raw sidecars
 	// from Flush, which runs without mu.
 	rawMu  sync.Mutex
-	offers []byte   // the legs' SDP offers, for the raw payloads' sidecar
-	raw    []syncer // raw payload sidecars
+	offers []legOffer // the legs' current SDP offers, for the raw payloads' sidecar
+	raw    []syncer   // raw payload sidecars
 
 	mu         sync.Mutex // guards everything below; never held while taking Recorder.mu
 	rec        *store.Recording
@@ -55,8 +56,12 @@ type call struct {
 	endReason  string
 	paused     bool
 	meta       *siprec.Metadata
-	source     string // SIP source of the first leg
-	tenant     string // whose recipients the files are encrypted to (encryption on)
+	source     string     // SIP source of the first leg
+	tenant     string     // whose recipients the files are encrypted to (encryption on)
+	format     wav.Format // the WAV's sample format (pcm16 when wideband)
+	rate       int        // the WAV's sample rate: 8000, or 16000 with a wideband leg
+	storeFmt   string     // storage format made when it ends (compress.go)
+	storeKbps  int
 	pending    []store.Event
 	done       bool
 	finalOnce  sync.Once
@@ -269,11 +274,7 @@ func (r *Recorder) legAdded(c *call, l *leg, inv *sipsrv.Invite, now time.Time, 
 	r.stats.legsTotal.Add(1)
 	c.rec.SIPCallIDs = append(c.rec.SIPCallIDs, inv.CallID)
 	c.noteMSRParty(l, inv)
-	if inv.SDP != nil {
-		c.rawMu.Lock()
-		c.offers = append(c.offers, inv.SDP.Raw...)
-		c.rawMu.Unlock()
-	}
+	c.noteOffer(l)
 	if !joining {
 		return
 	}
@@ -292,6 +293,29 @@ var openedNow = func() chan struct{} {
 	close(ch)
 	return ch
 }()
+
+// legOffer is a leg's current SDP offer and its channel (rawMu).
+type legOffer struct {
+	l   *leg
+	ch  int
+	raw []byte
+}
+
+// noteOffer records l's current offer for the raw sidecar (c.mu held).
+func (c *call) noteOffer(l *leg) {
+	if l.offer == nil {
+		return
+	}
+	c.rawMu.Lock()
+	defer c.rawMu.Unlock()
+	for i := range c.offers {
+		if c.offers[i].l == l {
+			c.offers[i].ch, c.offers[i].raw = legChannel(l), l.offer.Raw
+			return
+		}
+	}
+	c.offers = append(c.offers, legOffer{l: l, ch: legChannel(l), raw: l.offer.Raw})
+}
 
 // ready reports whether the first leg's setup of c has ended (c.rec and
 // c.mix set, or c done). Whoever walks every call (Tick, Stats, Live)
@@ -398,20 +422,24 @@ func (r *Recorder) forgetCall(c *call) {
 func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf mixer.DTMFMode, now time.Time) error {
 	mcfg := mixer.Config{
 		Channels:      rec.Channels,
-		Format:        mixerFormat(r.cfg.Format),
-		SampleRate:    8000,
+		Format:        mixerFormat(c.format),
+		SampleRate:    c.rate,
 		Start:         now,
 		ReorderWindow: r.cfg.ReorderWindow,
 		Logger:        c.log,
 		DTMF:          dtmf,
 		Raw:           func(ch int) (ioWriter, error) { return r.openRaw(c, ch) },
-		Decoders: func(cd media.Codec) (mixer.Decoder, error) {
-			d, err := codec.NewDecoder(cd)
-			if err != nil {
-				return nil, err
-			}
-			return d, nil
-		},
+	}
+	decoders := r.cfg.Decoders
+	if decoders == nil {
+		decoders = func(cd media.Codec, rate int) (mixer.Decoder, error) { return codec.NewDecoderRate(cd, rate) }
+	}
+	mcfg.Decoders = func(cd media.Codec) (mixer.Decoder, error) {
+		d, err := decoders(cd, c.rate)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 	if r.hub != nil {
 		c.tap = r.hub.Open(rec.ID)
@@ -514,7 +542,16 @@ func (r *Recorder) openCall(c *call, inv *sipsrv.Invite, now time.Time) error {
 	if r.encrypts() {
 		c.tenant = r.recipientTenant(rec, inv.Source, now)
 	}
-	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
+	c.format, c.rate = r.cfg.Format, codec.Rate
+	if wideband(inv.SDP) {
+		// A wideband leg: 16 kHz PCM16, the narrowband legs upsampled.
+		c.format, c.rate = wav.FormatPCM16, codec.WideRate
+	}
+	rec.Format, rec.SampleRate = c.format.String(), c.rate
+	if err := r.planStored(c, rec.MediaPath, inv.Source); err != nil {
+		return errf("create media file: %w", err)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels, c.format, c.rate)
 	if err != nil {
 		return errf("create media file: %w", err)
 	}
@@ -549,12 +586,32 @@ func (r *Recorder) tenantOf(source string) string {
 // createMedia creates the media file of a new recording: a plaintext WAV,
 // or with encryption on a WAV encrypted to the recipients of tenant (an
 // error, never plaintext, when that tenant has none).
-func (r *Recorder) createMedia(path, tenant string, channels int) (mediaWriter, error) {
+func (r *Recorder) createMedia(path, tenant string, channels int, f wav.Format, rate int) (mediaWriter, error) {
 	keys := r.enc.Load()
 	if !keys.Encrypts() {
-		return wav.Create(path, r.cfg.Format, channels, 8000)
+		return wav.Create(path, f, channels, rate)
 	}
-	return createCryptWAV(path, keys, tenant, r.cfg.Format, channels, 8000)
+	return createCryptWAV(path, keys, tenant, f, channels, rate)
+}
+
+// wideband reports whether an offer has a recordable audio stream whose
+// chosen codec (the one the answer names) is wideband: the recording is
+// then stored at 16 kHz. The rate is fixed when the file is created: a
+// wideband codec arriving later (a second MSR leg, a re-INVITE) is decoded
+// to the file's rate.
+func wideband(s *sdpoa.Session) bool {
+	if s == nil {
+		return false
+	}
+	for _, m := range s.Media {
+		if !m.Recordable() {
+			continue
+		}
+		if c, ok := sdpoa.ChooseCodec(m, decodable); ok && codec.Wideband(c.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // openRaw opens the sidecar for payloads the mixer cannot decode. The
@@ -589,10 +646,27 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 	}
 	c.rawMu.Lock()
 	c.raw = append(c.raw, f)
-	sdp := slices.Clone(c.offers)
+	// The offers in channel order (an MSR leg's channel is its DN's, not
+	// its arrival order): internal/recorder/transcode maps the m-lines to
+	// channels in this order.
+	offers := slices.Clone(c.offers)
 	c.rawMu.Unlock()
+	slices.SortStableFunc(offers, func(a, b legOffer) int { return a.ch - b.ch })
+	var sdp []byte
+	for _, o := range offers {
+		sdp = append(sdp, o.raw...)
+	}
 	_ = r.writeSidecar(c, mediastore.SDP(c.rec.MediaPath), sdp)
 	return f, nil
+}
+
+// legChannel is the lowest channel of l's streams (MaxInt without any).
+func legChannel(l *leg) int {
+	ch := math.MaxInt
+	for _, s := range l.streams {
+		ch = min(ch, s.channel)
+	}
+	return ch
 }
 
 // writeSidecar writes a small sidecar file (the SDP offers beside raw

@@ -284,6 +284,7 @@ func (r *Recorder) Ack(callID string, sdp *sdpoa.Session) error {
 	r.applySDP(c, l, sdp, r.cfg.Now(), "ack")
 	if l.offer == nil { // delayed offer: the ACK carries the peer's SDP
 		l.offer = sdp
+		c.noteOffer(l)
 	}
 	return nil
 }
@@ -447,6 +448,7 @@ func (r *Recorder) reinvite(c *call, l *leg, inv *sipsrv.Invite, now time.Time) 
 		c.noteSDPProblems(c.rec, inv.SDP)
 		answers := r.applySDP(c, l, inv.SDP, now, "reinvite")
 		l.offer = inv.SDP
+		c.noteOffer(l)
 		var err error
 		answer, err = sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer + 1, Username: "openrec", Media: answers})
 		if err != nil {

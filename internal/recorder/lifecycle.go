@@ -189,14 +189,14 @@ func (r *Recorder) finalise(c *call, reason string) {
 		}
 		c.rawMu.Unlock()
 		rec.EndedAt = now.UTC()
-		rec.DurationMS = c.mix.Frames() * 1000 / 8000
+		rec.DurationMS = c.mix.Frames() * 1000 / int64(c.mix.SampleRate())
 		if ferr != nil && isNoSpace(ferr) && !strings.HasPrefix(c.partial, diskFullPrefix) {
 			r.flushFailed(c, ferr, now) // the last write found the disk full
 		}
 		diskFull := strings.HasPrefix(c.partial, diskFullPrefix)
 		if diskFull {
 			// what the file holds: the mixer counts frames it failed to write
-			rec.DurationMS = c.w.Frames() * 1000 / 8000
+			rec.DurationMS = c.w.Frames() * 1000 / int64(c.mix.SampleRate())
 		}
 		rec.NeedsTranscode = c.mix.NeedsTranscode()
 		rec.Segments = segmentsOf(c.mix.Segments())
@@ -274,6 +274,9 @@ func (r *Recorder) finalise(c *call, reason string) {
 				rec.ExternalData[k] = v
 			}
 		}
+		if c.stored() {
+			r.comp.reserve() // WaitStored covers it from the moment the row is final
+		}
 		r.saveFinal(c, rec) // with the events still pending
 		stats := make([]string, 0, rec.Channels)
 		droppedBy := c.droppedByChannel()
@@ -284,6 +287,7 @@ func (r *Recorder) finalise(c *call, reason string) {
 		c.mu.Unlock()
 		r.forgetCall(c)
 		r.countRecording(rec.Status)
+		r.queueStored(c, rec)
 		c.log.Info("recording finished", "status", string(rec.Status), "reason", rec.StatusReason,
 			"record_id", rec.RecordID, "recorded_dn", rec.RecordedDN, "other_dn", rec.OtherDN,
 			"duration_ms", rec.DurationMS, "packets", strings.Join(stats, " "), "bytes", rec.SizeBytes, "path", rec.MediaPath)
@@ -298,7 +302,7 @@ func (r *Recorder) encryptedDurationMS(rec *store.Recording) int64 {
 	if err != nil || rec.Channels < 1 {
 		return 0
 	}
-	perSecond := int64(f.BytesPerSample() * rec.Channels * 8000)
+	perSecond := int64(f.BytesPerSample() * rec.Channels * rec.Rate())
 	if keys := r.enc.Load(); keys.CanDecrypt() {
 		if m, err := keys.OpenMedia(rec.MediaPath); err == nil {
 			defer m.Close()
@@ -380,6 +384,7 @@ func (r *Recorder) Close() error {
 		r.endAll("recorder stopped", false)
 		r.hangups.Wait() // BYEs of legs the recorder ended (media timeout, drain timeout)
 		r.retries.Wait() // final row writes being retried: one last attempt each
+		r.comp.close()   // an encode running is stopped: redone at the next start
 	})
 	return nil
 }
@@ -452,7 +457,7 @@ func (r *Recorder) Recover(ctx context.Context) (int, error) {
 		} else if ok {
 			rec.Status = store.StatusPartial
 			rec.StatusReason = "recovered after unclean shutdown"
-			rec.DurationMS = rv.Frames * 1000 / 8000
+			rec.DurationMS = rv.Frames * 1000 / int64(rec.Rate())
 		} else if info, err := wav.Stat(rec.MediaPath); err == nil {
 			// closed, but its final row was never written
 			rec.Status = store.StatusPartial

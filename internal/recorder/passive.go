@@ -103,7 +103,12 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 	if r.encrypts() {
 		c.tenant = r.recipientTenant(rec, spec.Source, now)
 	}
-	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels)
+	// Passive capture learns its codecs after the file is made: 8 kHz.
+	c.format, c.rate = r.cfg.Format, 8000
+	if err := r.planStored(c, rec.MediaPath, spec.Source); err != nil {
+		return nil, errf("create media file: %w", err)
+	}
+	w, err := r.createMedia(rec.MediaPath, c.tenant, rec.Channels, c.format, c.rate)
 	if err != nil {
 		return nil, errf("create media file: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/media/live"
 	"github.com/openrec/openrec/internal/media/mixer"
 	"github.com/openrec/openrec/internal/media/rtpin"
@@ -50,7 +51,10 @@ type Signaler interface {
 
 // Config configures a Recorder.
 type Config struct {
-	DataDir       string
+	DataDir string
+	// MediaDir is where recordings are written ("" = <DataDir>/media):
+	// serve's media: file:DIR.
+	MediaDir      string
 	Format        wav.Format
 	MaxCalls      int
 	RetryAfter    int // seconds, with 503
@@ -85,9 +89,21 @@ type Config struct {
 	// source (nil, or keys without recipients: plaintext WAV). Replaced
 	// while running by SetEncryption (SIGHUP).
 	Encryption *mediacrypt.Keys
-	Tenant     func(source string) string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Decoders makes the decoder of a codec other than G.711 while
+	// recording, rendering rate (8000, or 16000 in a wideband recording);
+	// nil means every decoder of this build (codec.NewDecoderRate). A codec
+	// it refuses is kept raw (needs_transcode) for internal/recorder/transcode.
+	Decoders func(c media.Codec, rate int) (mixer.Decoder, error)
+
+	Tenant func(source string) string
+	// MediaFormat gives the storage format (mediaconv.StoreWAV, StoreMP3,
+	// StoreOpus) and bitrate (kbit/s, 0 = default) of the recording of a
+	// session from a SIP source ("" source: the deployment's); nil, or no
+	// Encoder, keeps every recording as WAV. See compress.go.
+	MediaFormat func(source string) (format string, kbps int)
+	Encoder     Encoder
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Recorder implements sipsrv.Handler.
@@ -116,6 +132,7 @@ type Recorder struct {
 	rtpNow func() time.Time // Config.Now as given (nil: the receivers' clock)
 
 	stats counters
+	comp  *compressor // storage formats made when recordings end
 
 	wg        sync.WaitGroup
 	hangups   sync.WaitGroup // BYEs sent by endLeg
@@ -132,6 +149,8 @@ type counters struct {
 	packetsUnoffered atomic.Uint64 // packets of a payload type not offered, receivers already closed
 	recordingsByStat sync.Map      // store.Status -> *atomic.Uint64
 	mediaTimeouts    atomic.Uint64
+	storedOK         atomic.Uint64 // recordings swapped to their storage format
+	storedFailed     atomic.Uint64 // storage format attempts that failed (the WAV kept)
 
 	srtpAuthFailures  atomic.Uint64 // packets of closed streams that failed SRTP authentication
 	srtpFailedStreams atomic.Uint64 // streams whose every packet failed SRTP authentication
@@ -177,6 +196,7 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		stop:   make(chan struct{}),
 		rtpNow: rtpNow,
 	}
+	r.comp = newCompressor(r, compressWorkers())
 	r.enc.Store(cfg.Encryption)
 	return r, nil
 }
@@ -185,7 +205,12 @@ func New(cfg Config, st Store) (*Recorder, error) {
 func (r *Recorder) SetSignaler(s Signaler) { r.sig = s }
 
 // MediaDir is where recordings are written.
-func (r *Recorder) MediaDir() string { return filepath.Join(r.cfg.DataDir, "media") }
+func (r *Recorder) MediaDir() string {
+	if r.cfg.MediaDir != "" {
+		return r.cfg.MediaDir
+	}
+	return filepath.Join(r.cfg.DataDir, "media")
+}
 
 // Available implements sipsrv.Handler (OPTIONS).
 func (r *Recorder) Available() error {
@@ -219,6 +244,13 @@ type Stats struct {
 	// PacketsUnofferedPT counts RTP packets dropped because the SDP did not
 	// offer their payload type (open and closed receivers).
 	PacketsUnofferedPT uint64
+
+	// StoredCompressed counts recordings replaced by their MP3 or Opus
+	// file (media_format); StoredFailed the attempts that failed (the
+	// WAV is kept, retried at the next start); StoredQueued the
+	// recordings waiting for (or in) the encoder.
+	StoredCompressed, StoredFailed uint64
+	StoredQueued                   int
 }
 
 // Stats returns current counters.
@@ -244,6 +276,8 @@ func (r *Recorder) Stats() Stats {
 	s.Legs = r.stats.legsTotal.Load()
 	s.PacketsReceived = pkts + r.stats.packetsClosed.Load()
 	s.MediaTimeouts = r.stats.mediaTimeouts.Load()
+	s.StoredCompressed, s.StoredFailed = r.stats.storedOK.Load(), r.stats.storedFailed.Load()
+	s.StoredQueued = r.comp.queued()
 	s.SRTPAuthFailures = r.stats.srtpAuthFailures.Load()
 	s.SRTPFailedStreams = r.stats.srtpFailedStreams.Load()
 	s.PortsInUse = r.cfg.Ports.InUse()

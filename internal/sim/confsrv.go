@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/openrec/openrec/internal/cti/ccdata"
+	"github.com/openrec/openrec/internal/sim/rm"
 )
 
 // maxConfigBody bounds PUT /config.
@@ -45,7 +46,21 @@ func (s *Sim) ConfigHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /config", s.getConfig)
 	mux.HandleFunc("PUT /config", s.putConfig)
+	mux.HandleFunc("GET /recorders", s.getRecorders)
 	return mux
+}
+
+// recordersView is the JSON of GET /recorders.
+type recordersView struct {
+	LB        string           `json:"lb"`
+	Recorders []rm.MemberStats `json:"recorders"`
+}
+
+// getRecorders serves the Resource Manager's group: each recorder's state
+// and counters (sessions placed, active, failed, lost, pings).
+func (s *Sim) getRecorders(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(recordersView{LB: string(s.group.Policy()), Recorders: s.group.Stats()})
 }
 
 func (s *Sim) getConfig(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/openrec/openrec/internal/cti/ccdata"
+	"github.com/openrec/openrec/internal/sim/rm"
 )
 
 //go:embed demo/config.yaml
@@ -39,10 +40,16 @@ func DemoCenter() (*ccdata.Data, []byte, error) {
 	return d, append([]byte(nil), demoCenter...), nil
 }
 
-// SetRecorders replaces the MSR destinations (the first is used, the rest
-// are the fail-over group), e.g. once a recorder started on port 0 is known.
+// SetRecorders replaces the recorders of the Resource Manager's group
+// (those kept keep their health and counters), e.g. once a recorder
+// started on port 0 is known.
 func (s *Sim) SetRecorders(recorders []string) {
 	s.mu.Lock()
 	s.cfg.Recorders = append([]string(nil), recorders...)
 	s.mu.Unlock()
+	s.group.SetMembers(recorders)
 }
+
+// RecorderStats returns the counters of the recorders of the Resource
+// Manager's group, in order (also served as JSON at GET /recorders).
+func (s *Sim) RecorderStats() []rm.MemberStats { return s.group.Stats() }

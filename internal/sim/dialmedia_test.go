@@ -16,6 +16,7 @@ import (
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/media/audiotest"
 	"github.com/openrec/openrec/internal/media/wav"
+	"github.com/openrec/openrec/internal/sim/rm"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
 )
@@ -55,16 +56,32 @@ func finished(t *testing.T, a *app.App) store.Recording {
 	return *full
 }
 
-func newDialMedia(t *testing.T, interval, timeout time.Duration) *DialMedia {
+func newDialMedia(t *testing.T) *DialMedia {
 	t.Helper()
-	dm := &DialMedia{Dialer: newDialer(t), OptionsInterval: interval, OptionsTimeout: timeout}
+	dm := &DialMedia{Dialer: newDialer(t)}
 	t.Cleanup(func() { _ = dm.Close() })
 	return dm
 }
 
+// newGroup starts a Resource Manager group over members that dm pings.
+func newGroup(t *testing.T, dm *DialMedia, cfg rm.Config, members ...string) *rm.Group {
+	t.Helper()
+	cfg.Members, cfg.Pinger = members, dm
+	if testing.Verbose() {
+		cfg.Logger = apptest.Logger(t)
+	}
+	g, err := rm.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Start()
+	t.Cleanup(func() { _ = g.Close() })
+	return g
+}
+
 func TestDialMediaRetargetReinvitesOtherLeg(t *testing.T) {
 	a := startRecorderApp(t, nil)
-	dm := newDialMedia(t, 0, 0)
+	dm := newDialMedia(t)
 	// A transferred-to DN whose tone differs from the first other party's.
 	target := ""
 	for _, dn := range []string{"5002", "5004", "5005", "5006", "5007", "5008"} {
@@ -132,11 +149,12 @@ func TestDialMediaRetargetReinvitesOtherLeg(t *testing.T) {
 func TestDialMediaSkipsRecordersOPTIONSFindsUnavailable(t *testing.T) {
 	first := startRecorderApp(t, nil)
 	second := startRecorderApp(t, nil)
-	dm := newDialMedia(t, 100*time.Millisecond, 300*time.Millisecond)
-	rec := Recording{CallUUID: dial.NewCallUUID(), ThisDN: "5001", OtherDN: "5002", Tones: [2]float64{440, 1000},
-		Dest: first.SIPAddr().String(), Failover: []string{second.SIPAddr().String()}}
+	dm := newDialMedia(t)
+	firstAddr := first.SIPAddr().String()
+	g := newGroup(t, dm, rm.Config{Interval: 100 * time.Millisecond, Timeout: 300 * time.Millisecond}, firstAddr, second.SIPAddr().String())
+	rec := Recording{CallUUID: dial.NewCallUUID(), ThisDN: "5001", OtherDN: "5002", Tones: [2]float64{440, 1000}, Group: g}
 
-	// Both healthy: the first of the group records.
+	// Both healthy: the first of the group records (round-robin starts there).
 	rec.RecordID = "R-1"
 	ms, err := dm.Start(context.Background(), rec)
 	if err != nil {
@@ -149,46 +167,42 @@ func TestDialMediaSkipsRecordersOPTIONSFindsUnavailable(t *testing.T) {
 	finished(t, first)
 
 	// The first starts draining: its OPTIONS answer 503 from the next
-	// ping on, and it gets no INVITE at all.
+	// ping on, and it gets no INVITE at all (though round-robin's turn is
+	// the second's, the test places two more).
 	first.Recorder().Drain()
-	firstAddr := first.SIPAddr().String()
-	waitUntil(t, "a ping finding the first recorder draining", func() bool {
-		dm.hmu.Lock()
-		defer dm.hmu.Unlock()
-		h := dm.health[firstAddr]
-		return h != nil && h.known && !h.up
-	})
-	rec.RecordID = "R-2"
-	ms, err = dm.Start(context.Background(), rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "audio at the second recorder", func() bool { return receiving(second) })
-	if err := ms.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if r := finished(t, second); r.RecordID != "R-2" {
-		t.Errorf("second recorder has %+v", r)
+	waitUntil(t, "a ping finding the first recorder draining", func() bool { return g.Stats()[0].State == rm.Out })
+	for _, id := range []string{"R-2", "R-2b"} {
+		rec.RecordID = id
+		ms, err = dm.Start(context.Background(), rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "audio at the second recorder", func() bool { return receiving(second) })
+		if err := ms.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, id+" finished", func() bool { return second.Recorder().Active() == 0 })
 	}
 	if st := first.Recorder().Stats(); st.CallsRejected != 0 || st.CallsAdmitted != 1 || st.Legs != 2 {
 		t.Errorf("first recorder %+v: the draining one was sent an INVITE", st)
 	}
 
 	// A recorder that does not answer at all (a black hole) is skipped
-	// after OptionsTimeout, not after an INVITE transaction timeout.
+	// after the ping's timeout, not after an INVITE transaction timeout.
 	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hole.Close()
-	rec.RecordID, rec.Dest = "R-3", hole.LocalAddr().String()
+	g.SetMembers([]string{hole.LocalAddr().String(), second.SIPAddr().String()})
+	rec.RecordID = "R-3"
 	t0 := time.Now()
 	ms, err = dm.Start(context.Background(), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "R-3 at the second recorder", func() bool { return receiving(second) })
-	// OptionsTimeout is 300 ms, an INVITE transaction (Timer B) 32 s: the
+	// The timeout is 300 ms, an INVITE transaction (Timer B) 32 s: the
 	// bound is far from both, so a loaded machine does not fail it.
 	if d := time.Since(t0); d > 10*time.Second {
 		t.Errorf("fail-over past a silent recorder took %v", d)
@@ -196,19 +210,31 @@ func TestDialMediaSkipsRecordersOPTIONSFindsUnavailable(t *testing.T) {
 	if err := ms.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "two finished recordings", func() bool {
+	waitUntil(t, "three finished recordings", func() bool {
 		recs := recordings(t, second)
-		return len(recs) == 2 && recs[0].Status != store.StatusRecording && recs[1].Status != store.StatusRecording
+		if len(recs) != 3 {
+			return false
+		}
+		for _, r := range recs {
+			if r.Status == store.StatusRecording {
+				return false
+			}
+		}
+		return true
 	})
+	if st := g.Stats(); st[0].State != rm.Down || st[0].Placed != 0 || st[1].Placed != 3 {
+		t.Errorf("group %+v", st)
+	}
 }
 
 func TestDialMediaNoFailoverAfter6xx(t *testing.T) {
 	declining := startRecorderApp(t, func(c *config.Serve) { c.DNExclude = "5001" })
 	other := startRecorderApp(t, nil)
-	dm := newDialMedia(t, 100*time.Millisecond, 300*time.Millisecond)
+	dm := newDialMedia(t)
+	g := newGroup(t, dm, rm.Config{Interval: 100 * time.Millisecond, Timeout: 300 * time.Millisecond},
+		declining.SIPAddr().String(), other.SIPAddr().String())
 	ms, err := dm.Start(context.Background(), Recording{RecordID: "R-603", CallUUID: dial.NewCallUUID(),
-		ThisDN: "5001", OtherDN: "5002", Tones: [2]float64{440, 1000},
-		Dest: declining.SIPAddr().String(), Failover: []string{other.SIPAddr().String()}})
+		ThisDN: "5001", OtherDN: "5002", Tones: [2]float64{440, 1000}, Group: g})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +257,9 @@ func TestDialMediaNoFailoverAfter6xx(t *testing.T) {
 	}
 	if n := len(recordings(t, other)); n != 0 {
 		t.Errorf("the other recorder has %d recordings", n)
+	}
+	// A refusal of one session says nothing about the recorder's health.
+	if st := g.Stats()[0]; st.State != rm.Up || st.Failed != 0 || st.Active != 0 {
+		t.Errorf("declining recorder %+v", st)
 	}
 }

@@ -98,9 +98,13 @@
 // on request (private service, GSIP_RECORD in user data). The Sim sets
 // GSIP_RECORD = ON / PAUSED / OFF in the call's user data (with
 // EventAttachedDataChanged) and calls MediaServer.Start once per
-// destination (dest, and dest2 for duplication; default the first of
-// Config.Recorders, the others being the fail-over group) with the record
-// id (the request's `id`, else generated). The session follows the recorded
+// destination (dest, and dest2 for duplication; without dest, the Resource
+// Manager's Logical Resource Group over Config.Recorders, internal/sim/rm:
+// round-robin or least-used, port capacity, OPTIONS health) with the record
+// id (the request's `id`, else generated). When the group finds the
+// recorder of a recording dead, its sessions are torn down and the
+// recording stops (GSIP_RECORD OFF, until a restart request) or restarts on
+// another recorder (Config.RecorderLoss). The session follows the recorded
 // DN: when that DN leaves the call the session stops (BYE); when its other
 // party changes (transfer, conference) MediaSession.Retarget is called;
 // after a two-step transfer the target's session of the consult call moves

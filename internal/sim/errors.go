@@ -18,6 +18,9 @@ var (
 	// ErrRecording reports a recording request that cannot be served (no
 	// recorder destination, already recording, not recording).
 	ErrRecording = errors.New("sim: recording request refused")
+	// ErrRecorderLost reports sessions torn down because their recorder
+	// went down (the Resource Manager's pings found it dead).
+	ErrRecorderLost = errors.New("sim: recorder lost")
 	// ErrScenario reports a scenario step that failed.
 	ErrScenario = errors.New("sim: scenario step failed")
 )

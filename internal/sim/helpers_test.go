@@ -17,6 +17,7 @@ import (
 
 	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/sim/rm"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/testtool"
 )
@@ -176,16 +177,28 @@ type fakeMedia struct {
 }
 
 type fakeSession struct {
-	m   *fakeMedia
-	rec Recording
+	m     *fakeMedia
+	rec   Recording
+	lease *rm.Lease // when the Resource Manager placed it
 }
 
-func (f *fakeMedia) Start(_ context.Context, rec Recording) (MediaSession, error) {
+// Start logs the destination: the request's, or the recorder the group
+// picks.
+func (f *fakeMedia) Start(ctx context.Context, rec Recording) (MediaSession, error) {
+	sess := &fakeSession{m: f, rec: rec}
+	dest := rec.Dest
+	if dest == "" && rec.Group != nil {
+		l, err := rec.Group.Acquire(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		sess.lease, dest = l, l.Addr()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts = append(f.starts, rec)
-	f.log = append(f.log, "start "+rec.ThisDN+" other="+rec.OtherDN+" id="+rec.RecordID+" dest="+rec.Dest)
-	return &fakeSession{m: f, rec: rec}, nil
+	f.log = append(f.log, "start "+rec.ThisDN+" other="+rec.OtherDN+" id="+rec.RecordID+" dest="+dest)
+	return sess, nil
 }
 
 func (f *fakeMedia) events() []string {
@@ -217,7 +230,13 @@ func (s *fakeSession) Pause(p bool) {
 		s.add("resume")
 	}
 }
-func (s *fakeSession) Stop() error       { s.add("stop"); return nil }
+func (s *fakeSession) Stop() error {
+	if s.lease != nil {
+		s.lease.Release()
+	}
+	s.add("stop")
+	return nil
+}
 func (s *fakeSession) Retarget(o string) { s.add("retarget " + o + " for") }
 
 // sipRecorder is a minimal MSR recorder: it answers INVITEs with a

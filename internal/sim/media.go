@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/openrec/openrec/internal/sim/rm"
 	"github.com/openrec/openrec/internal/sip/dial"
 )
 
@@ -22,12 +24,19 @@ type MediaServer interface {
 // Recording describes one recording to place at one destination.
 type Recording struct {
 	RecordID, CallUUID, ThisDN, OtherDN string
-	Dest                                string     // recorder host:port
-	Tones                               [2]float64 // Hz: recorded party, other party
-	// Failover are further recorders of the group, tried in order when
-	// Dest fails before answering (never after a 6xx). DialMedia skips the
-	// recorders of the group its OPTIONS pings found unavailable.
-	Failover []string
+	// Dest is the recorder (host:port) the request named (dest, dest2):
+	// the sessions go there and nowhere else. Empty: Group places them.
+	Dest string
+	// Group is the Resource Manager's Logical Resource Group the sessions
+	// go to when Dest is empty: it picks the recorder (load balancing,
+	// capacity, health); an INVITE failing before any answer (503, no
+	// answer) is tried on the next recorder it picks, never after a 6xx.
+	Group *rm.Group
+	// OnLost, when set, is called (once, from the Media Server's
+	// goroutine) when the recorder holding the sessions went down (the
+	// Group's pings found it dead): the sessions were torn down.
+	OnLost func(addr string)
+	Tones  [2]float64 // Hz: recorded party, other party
 	// Geo is the request's record= geo-location selection (source|destination).
 	Geo string
 	// AudioSrc and ToneSilence are the consent-tone parameters of the
@@ -73,14 +82,6 @@ type Misbehaviour struct {
 	SRTPWrongKey bool `yaml:"srtp_wrong_key"`
 }
 
-// Defaults of DialMedia's recorder health checks.
-const (
-	DefaultOptionsInterval = 10 * time.Second
-	DefaultOptionsTimeout  = 2 * time.Second
-	// maxParallelPings bounds the OPTIONS in flight in one round.
-	maxParallelPings = 4
-)
-
 // DialMedia is the Media Server built on internal/sip/dial: two MSR INVITEs
 // (one per party) per recording, G.711 tones per party, pause by
 // withholding RTP, BYE on Stop.
@@ -90,18 +91,17 @@ const (
 // while the recorded DN's leg is untouched, so the recorder keeps ONE
 // recording session: "recording is sticky to the recorded side".
 //
-// Recorder group: like the Genesys Resource Manager, DialMedia pings every
-// recorder it has been given (Recording.Dest and Failover) with SIP
-// OPTIONS every OptionsInterval, from one goroutine (at most
-// maxParallelPings OPTIONS in flight), started by the first Start and
-// stopped by Close or when the Dialer closes. A recorder is unavailable
-// while its last ping was answered 503 or not answered within
-// OptionsTimeout (or its last INVITE got 503 or no answer); any other
-// answer (200, even 405) means it is up. A recorder not pinged yet is
-// pinged once before the first INVITE to it. The sessions go to the first
-// available recorder of Dest, Failover... ; when an INVITE fails before any
-// answer was accepted, the next available one is tried, except after a
-// 6xx (a recorder that declines, e.g. an excluded DN, is final).
+// Recorder group: a Recording without Dest goes through its Group (the
+// Resource Manager, internal/sim/rm), which picks the recorder; both MSR
+// INVITEs hold one lease, so they land on the same recorder. When an
+// INVITE fails before any answer was accepted (503, 5xx, no answer, a
+// transport error) the lease is failed (the recorder is out until a ping
+// finds it up) and the next recorder the Group picks is tried; a 6xx (a
+// recorder that declines, e.g. an excluded DN) is final. When the Group
+// finds the recorder dead while the sessions run, they are torn down (BYE,
+// bounded) and Recording.OnLost is called. A re-INVITE of a transfer that
+// gets no answer makes the Group ping that recorder at once. DialMedia is
+// the Group's Pinger (Ping: SIP OPTIONS over Transport).
 //
 // Consent tone: when a recording's AudioSrc (or Consent.AudioSrc) asks for
 // it, the tone is mixed into the audio of the channels Consent says record
@@ -118,11 +118,6 @@ type DialMedia struct {
 	SRTP      string        // send SRTP (SDES) with this suite (dial.SRTP...); "" plain RTP
 	MaxLength time.Duration // upper bound of one session (default 4 h)
 	Logger    *slog.Logger
-	// OptionsInterval is the period of the OPTIONS pings (default 10 s;
-	// negative: no pings, every recorder counts as available).
-	OptionsInterval time.Duration
-	// OptionsTimeout bounds one OPTIONS (default 2 s).
-	OptionsTimeout time.Duration
 	// Consent is the Media Server's consent-tone configuration (zero
 	// value: the seed's defaults, no default tone).
 	Consent ConsentOptions
@@ -134,22 +129,8 @@ type DialMedia struct {
 	// every recording, shortly after it starts (dial.Spec.DTMF).
 	DTMF string
 
-	hmu     sync.Mutex
-	health  map[string]*recorderHealth // by host:port
-	pinging bool                       // the ping loop was started
-	closed  bool
-	stopCtx context.Context // cancelled by Close
-	stop    context.CancelFunc
-	wg      sync.WaitGroup // the ping loop
-}
-
-// recorderHealth is what the pings (and INVITEs) found out about one
-// recorder. Guarded by DialMedia.hmu.
-type recorderHealth struct {
-	checked chan struct{} // closed once the first ping ended
-	known   bool          // checked is closed
-	up      bool
-	status  int // last OPTIONS status (0: none)
+	hmu    sync.Mutex
+	closed bool
 }
 
 func (d *DialMedia) log() *slog.Logger {
@@ -164,7 +145,7 @@ func (d *DialMedia) Start(ctx context.Context, rec Recording) (MediaSession, err
 	if d.Dialer == nil {
 		return nil, fmt.Errorf("%w: DialMedia without a Dialer", ErrConfig)
 	}
-	if rec.Dest == "" {
+	if rec.Dest == "" && rec.Group == nil {
 		return nil, fmt.Errorf("%w: no recorder destination", ErrRecording)
 	}
 	if err := d.Consent.Validate(); err != nil {
@@ -184,138 +165,22 @@ func (d *DialMedia) Start(ctx context.Context, rec Recording) (MediaSession, err
 	return ms, nil
 }
 
-// Close stops the OPTIONS pings and waits for them. Sessions already
-// started run on (Stop them); Start fails afterwards. Idempotent.
+// Close makes Start fail from now on; sessions already started run on
+// (Stop them). Idempotent.
 func (d *DialMedia) Close() error {
 	d.hmu.Lock()
 	d.closed = true
-	if d.stop != nil {
-		d.stop()
-	}
 	d.hmu.Unlock()
-	d.wg.Wait()
 	return nil
 }
 
-func (d *DialMedia) pingsOn() bool { return d.OptionsInterval >= 0 }
-
-// available reports whether target may be sent INVITEs, pinging it first
-// (once, shared by concurrent callers) when it was never pinged. It starts
-// the ping loop with the first recorder it learns.
-func (d *DialMedia) available(ctx context.Context, target string) bool {
-	if !d.pingsOn() {
-		return true
+// Ping sends one SIP OPTIONS to addr over Transport and returns the final
+// status: DialMedia is the Resource Manager's rm.Pinger.
+func (d *DialMedia) Ping(ctx context.Context, addr string) (int, error) {
+	if d.Dialer == nil {
+		return 0, fmt.Errorf("%w: DialMedia without a Dialer", ErrConfig)
 	}
-	d.hmu.Lock()
-	if d.closed {
-		d.hmu.Unlock()
-		return true // no health information any more: try it
-	}
-	if d.health == nil {
-		d.health = make(map[string]*recorderHealth)
-		d.stopCtx, d.stop = context.WithCancel(context.Background())
-	}
-	h := d.health[target]
-	first := h == nil
-	if first {
-		h = &recorderHealth{checked: make(chan struct{})}
-		d.health[target] = h
-	}
-	if !d.pinging {
-		d.pinging = true
-		interval := d.OptionsInterval
-		if interval == 0 {
-			interval = DefaultOptionsInterval
-		}
-		d.wg.Add(1)
-		go d.pingLoop(d.stopCtx, interval)
-	}
-	stopCtx := d.stopCtx
-	d.hmu.Unlock()
-	if first {
-		d.ping(stopCtx, target)
-	}
-	select {
-	case <-h.checked:
-	case <-ctx.Done():
-		return false
-	}
-	d.hmu.Lock()
-	defer d.hmu.Unlock()
-	return h.up
-}
-
-// pingLoop pings every known recorder each interval until Close or until
-// the Dialer closes.
-func (d *DialMedia) pingLoop(ctx context.Context, interval time.Duration) {
-	defer d.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-d.Dialer.Done():
-			return
-		case <-t.C:
-		}
-		d.hmu.Lock()
-		targets := make([]string, 0, len(d.health))
-		for tg := range d.health {
-			targets = append(targets, tg)
-		}
-		d.hmu.Unlock()
-		sem := make(chan struct{}, maxParallelPings)
-		var wg sync.WaitGroup
-		for _, tg := range targets {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				d.ping(ctx, tg)
-			})
-		}
-		wg.Wait()
-	}
-}
-
-// ping sends one OPTIONS to target and records the outcome.
-func (d *DialMedia) ping(ctx context.Context, target string) {
-	timeout := d.OptionsTimeout
-	if timeout <= 0 {
-		timeout = DefaultOptionsTimeout
-	}
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	code, err := d.Dialer.OptionsVia(pctx, target, d.Transport)
-	if err != nil && ctx.Err() != nil {
-		code, err = 0, ctx.Err()
-	}
-	d.setHealth(target, err == nil && code != 503, code, err, "OPTIONS")
-}
-
-// setHealth records what a ping or an INVITE found out about target.
-func (d *DialMedia) setHealth(target string, up bool, code int, err error, by string) {
-	d.hmu.Lock()
-	defer d.hmu.Unlock()
-	if d.health == nil {
-		return // pings off, or never started
-	}
-	h := d.health[target]
-	if h == nil {
-		return
-	}
-	if !h.known || h.up != up {
-		lvl := slog.LevelInfo
-		if !up {
-			lvl = slog.LevelWarn
-		}
-		d.log().Log(context.Background(), lvl, "recorder health", "target", target, "up", up, "status", code, "by", by, "error", err)
-	}
-	h.up, h.status = up, code
-	if !h.known {
-		h.known = true
-		close(h.checked)
-	}
+	return d.Dialer.OptionsVia(ctx, addr, d.Transport)
 }
 
 type dialSession struct {
@@ -361,18 +226,24 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		}
 		return f
 	}
-	group := append([]string{rec.Dest}, rec.Failover...)
-	tried := false
+	var tried []string
 	reinvites := make(chan dial.Reinvite)
-	for _, target := range group {
-		if !d.available(ctx, target) {
-			if ctx.Err() != nil {
+	for {
+		target := rec.Dest
+		var lease *rm.Lease
+		if target == "" {
+			l, err := rec.Group.Acquire(ctx, tried)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				err = fmt.Errorf("%w: %w", ErrRecording, err)
+				ms.log.Warn("recording not placed", "tried", tried, "error", err)
+				ms.setErr(err)
 				return
 			}
-			ms.log.Info("recorder skipped: unavailable by OPTIONS", "target", target)
-			continue
+			lease, target = l, l.Addr()
 		}
-		tried = true
 		// A transfer before the INVITEs: they carry the new other party.
 		ms.mu.Lock()
 		other := ms.other
@@ -422,14 +293,53 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 				spec.SRTP = dial.SRTPAES128CMSHA1_80
 			}
 		}
-		ms.log.Debug("placing MSR sessions", "target", target)
-		fwdCtx, stopFwd := context.WithCancel(ctx)
+		ms.log.Info("placing MSR sessions", "recorder", target, "tried", tried)
+		callCtx, cancelCall := context.WithCancel(ctx)
+		var lost atomic.Bool
+		var watch sync.WaitGroup
+		if lease != nil {
+			// The Group found the recorder dead: tear the sessions down
+			// and say so at once (the BYEs to a dead recorder take their
+			// timeout).
+			watch.Go(func() {
+				select {
+				case <-lease.Lost():
+				case <-callCtx.Done():
+					return
+				}
+				if ctx.Err() != nil {
+					return // stopped meanwhile
+				}
+				lost.Store(true)
+				cancelCall()
+				lease.Release() // the session is gone as far as the group is concerned
+				ms.log.Warn("recorder lost: sessions torn down", "recorder", target)
+				if rec.OnLost != nil {
+					rec.OnLost(target)
+				}
+			})
+		}
+		suspect := func() {}
+		if lease != nil {
+			suspect = func() { rec.Group.Suspect(target) }
+		}
+		fwdCtx, stopFwd := context.WithCancel(callCtx)
 		var fwd sync.WaitGroup
-		fwd.Go(func() { ms.forwardRetargets(fwdCtx, reinvites, otherSrc, other) })
-		res, err := d.Dialer.Call(ctx, spec)
+		fwd.Go(func() { ms.forwardRetargets(fwdCtx, reinvites, otherSrc, other, suspect) })
+		res, err := d.Dialer.Call(callCtx, spec)
 		stopFwd()
 		fwd.Wait()
+		cancelCall()
+		watch.Wait()
+		if lost.Load() {
+			lease.Release()
+			ms.setErr(fmt.Errorf("%w: %s", ErrRecorderLost, target))
+			return
+		}
 		if err == nil || ctx.Err() != nil {
+			if lease != nil {
+				lease.Release()
+			}
 			return
 		}
 		answered := false
@@ -441,28 +351,32 @@ func (ms *dialSession) run(ctx context.Context, d *DialMedia, rec Recording) {
 		var se *dial.StatusError
 		isStatus := errors.As(err, &se)
 		final := isStatus && se.Code >= 600
-		if !answered && ((isStatus && se.Code == 503) || errors.Is(err, dial.ErrTransport)) {
-			code := 0
-			if isStatus {
-				code = se.Code
+		if lease != nil {
+			switch {
+			case !answered && isStatus:
+				lease.Fail(se.Code, err)
+			case !answered && errors.Is(err, dial.ErrTransport):
+				lease.Fail(0, err)
+			default:
+				lease.Release()
+				if errors.Is(err, dial.ErrTransport) {
+					rec.Group.Suspect(target) // an in-dialog request failed
+				}
 			}
-			d.setHealth(target, false, code, err, "INVITE")
 		}
-		ms.log.Warn("MSR sessions failed", "target", target, "error", err)
-		ms.mu.Lock()
-		ms.err = err
-		ms.mu.Unlock()
-		if answered || final {
+		ms.log.Warn("MSR sessions failed", "recorder", target, "error", err)
+		ms.setErr(err)
+		if answered || final || lease == nil {
 			return
 		}
+		tried = append(tried, target)
 	}
-	if !tried {
-		err := fmt.Errorf("%w: no recorder of the group %v is available", ErrRecording, group)
-		ms.log.Warn("recording not placed", "error", err)
-		ms.mu.Lock()
-		ms.err = err
-		ms.mu.Unlock()
-	}
+}
+
+func (ms *dialSession) setErr(err error) {
+	ms.mu.Lock()
+	ms.err = err
+	ms.mu.Unlock()
 }
 
 // otherTone is the tone of the recorded DN's other party (as the Sim
@@ -482,7 +396,7 @@ func otherTone(rec Recording, other string) float64 {
 // party's leg with new media, one at a time, until ctx ends (the Call
 // returned). sent is the other party the sessions were placed with;
 // source gives a party's audio.
-func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Reinvite, source func(other string) dial.Source, sent string) {
+func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Reinvite, source func(other string) dial.Source, sent string, suspect func()) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -506,6 +420,9 @@ func (ms *dialSession) forwardRetargets(ctx context.Context, out chan<- dial.Rei
 		case res := <-done:
 			if res.Err != nil {
 				ms.log.Warn("re-INVITE for the new other party failed", "other_dn", other, "statuses", res.Statuses, "error", res.Err)
+				if errors.Is(res.Err, dial.ErrTransport) || slices.Contains(res.Statuses, 408) {
+					suspect() // no answer in the dialog: is the recorder alive?
+				}
 			} else {
 				ms.log.Debug("other party's leg re-INVITEd with new media", "other_dn", other)
 			}

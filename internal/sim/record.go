@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/openrec/openrec/internal/cti/tlib"
@@ -24,6 +25,7 @@ type recording struct {
 	recordDN string
 	otherDN  string
 	paused   bool
+	args     recordArgs // of the request (a restart places the same)
 	sessions []MediaSession
 }
 
@@ -76,13 +78,12 @@ func (s *Sim) startRecording(c *call, recordDN string, a recordArgs) error {
 	if c.recs[recordDN] != nil {
 		return fmt.Errorf("%w: %s is already recorded on call %s", ErrRecording, recordDN, c.connID)
 	}
+	// "" is the Resource Manager's group of Config.Recorders.
 	var dests []string
-	var failover []string
 	if a.dest != "" {
 		dests = append(dests, a.dest)
 	} else if len(s.cfg.Recorders) > 0 {
-		dests = append(dests, s.cfg.Recorders[0])
-		failover = s.cfg.Recorders[1:]
+		dests = append(dests, "")
 	}
 	if a.dest2 != "" {
 		dests = append(dests, a.dest2)
@@ -97,22 +98,12 @@ func (s *Sim) startRecording(c *call, recordDN string, a recordArgs) error {
 	if o := c.otherOf(p); o != nil {
 		other = o.dn
 	}
-	r := &recording{id: a.id, recordDN: recordDN, otherDN: other}
+	r := &recording{id: a.id, recordDN: recordDN, otherDN: other, args: a}
 	if s.cfg.Media != nil {
 		var firstErr error
-		for i, d := range dests {
-			rec := Recording{RecordID: a.id, CallUUID: c.uuid, ThisDN: recordDN, OtherDN: other, Dest: d,
-				Tones: [2]float64{toneFor(recordDN), toneFor(other)}, Geo: a.geo,
-				AudioSrc: a.audioSrc, ToneSilence: a.toneSilence, Misbehave: c.misbehave}
-			if rec.Tones[1] == rec.Tones[0] {
-				rec.Tones[1] += 150
-			}
-			if i == 0 {
-				rec.Failover = failover
-			}
-			sess, err := s.cfg.Media.Start(s.ctx, rec)
+		for _, d := range dests {
+			sess, err := s.placeSessions(c, r, d)
 			if err != nil {
-				s.log.Warn("media server could not start a recording", "dest", d, "record_id", a.id, "error", err)
 				if firstErr == nil {
 					firstErr = err
 				}
@@ -125,10 +116,72 @@ func (s *Sim) startRecording(c *call, recordDN string, a recordArgs) error {
 		}
 	}
 	c.recs[recordDN] = r
+	shown := slices.Clone(dests)
+	for i, d := range shown {
+		if d == "" {
+			shown[i] = "group(" + string(s.group.Policy()) + ")"
+		}
+	}
 	s.log.Info("recording started", "conn_id", c.connID.String(), "call_uuid", c.uuid, "record_dn", recordDN,
-		"other_dn", other, "record_id", a.id, "dests", dests)
+		"other_dn", other, "record_id", a.id, "dests", shown)
 	s.setGSIP(c, recordDN)
 	return nil
+}
+
+// placeSessions asks the Media Server for r's sessions at dest ("": the
+// Resource Manager's group). Called with s.mu held.
+func (s *Sim) placeSessions(c *call, r *recording, dest string) (MediaSession, error) {
+	rec := Recording{RecordID: r.id, CallUUID: c.uuid, ThisDN: r.recordDN, OtherDN: r.otherDN, Dest: dest,
+		Tones: [2]float64{toneFor(r.recordDN), toneFor(r.otherDN)}, Geo: r.args.geo,
+		AudioSrc: r.args.audioSrc, ToneSilence: r.args.toneSilence, Misbehave: c.misbehave}
+	if rec.Tones[1] == rec.Tones[0] {
+		rec.Tones[1] += 150
+	}
+	var sess MediaSession // set below, before OnLost can run (it takes s.mu)
+	if dest == "" {
+		rec.Group = s.group
+		rec.OnLost = func(addr string) { s.recorderLost(c, r, &sess, addr) }
+	}
+	sess, err := s.cfg.Media.Start(s.ctx, rec)
+	if err != nil {
+		s.log.Warn("media server could not start a recording", "dest", dest, "record_id", r.id, "error", err)
+		return nil, err
+	}
+	if r.paused {
+		sess.Pause(true)
+	}
+	return sess, nil
+}
+
+// recorderLost handles sessions the Media Server tore down because their
+// recorder went down: by Config.RecorderLoss the recording stops
+// (GSIP_RECORD OFF, a restart request may follow) or is placed again on
+// another recorder of the group.
+func (s *Sim) recorderLost(c *call, r *recording, ps *MediaSession, addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := *ps
+	i := slices.Index(r.sessions, sess)
+	if s.closed || c.recs[r.recordDN] != r || i < 0 {
+		return // stopped or ended meanwhile
+	}
+	r.sessions = slices.Delete(r.sessions, i, i+1)
+	s.stopSessions([]MediaSession{sess}) // collects its goroutine
+	log := s.log.With("conn_id", c.connID.String(), "call_uuid", c.uuid, "record_dn", r.recordDN, "record_id", r.id, "recorder", addr)
+	if s.cfg.RecorderLoss == RecorderLossRestart && c.ended.IsZero() {
+		if ns, err := s.placeSessions(c, r, ""); err == nil {
+			r.sessions = append(r.sessions, ns)
+			log.Warn("recorder lost: recording restarted on the group")
+			return
+		}
+	}
+	if len(r.sessions) > 0 {
+		log.Warn("recorder lost: the recording goes on at its other destination")
+		return
+	}
+	delete(c.recs, r.recordDN)
+	log.Warn("recorder lost: recording stopped (GSIP_RECORD OFF) until a restart request")
+	s.setGSIP(c, r.recordDN)
 }
 
 // toneFor gives each party a distinct-ish tone (300..1400 Hz) by DN.

@@ -18,6 +18,14 @@ import (
 
 	"github.com/openrec/openrec/internal/cti/ccdata"
 	"github.com/openrec/openrec/internal/cti/tlib"
+	"github.com/openrec/openrec/internal/sim/rm"
+)
+
+// What the SIP Server does when a recorder holding a recording is lost
+// (Config.RecorderLoss).
+const (
+	RecorderLossStop    = "stop"
+	RecorderLossRestart = "restart"
 )
 
 // Default private service ids (GSIP_RECORD_START/STOP/PAUSE/RESUME).
@@ -48,9 +56,23 @@ type Config struct {
 	ConfigSource []byte
 	// ConfigListen, when set, serves ConfigHandler on this HTTP address.
 	ConfigListen string
-	// Recorders are the MSR destinations (host:port): the first is used,
-	// the others are its fail-over group.
+	// Recorders are the MSR destinations (host:port): the Resource
+	// Manager's Logical Resource Group (see ResourceManager). A request
+	// naming dest/dest2 goes there instead.
 	Recorders []string
+	// ResourceManager configures the group over Recorders: load balancing
+	// (round-robin, least-used), port capacity per recorder, OPTIONS
+	// health (internal/sim/rm). Its Members are Recorders; its Pinger
+	// defaults to Media when Media can ping (DialMedia), its Logger to the
+	// Sim's (its clock is its own: the Sim's events keep their stamps).
+	ResourceManager rm.Config
+	// RecorderLoss is what the SIP Server does when the recorder holding a
+	// recording went down and its sessions were torn down:
+	// RecorderLossStop (default; GSIP_RECORD becomes OFF and the core's
+	// RequestPrivateService start places a new pair on another recorder)
+	// or RecorderLossRestart (the Sim places a new pair on another
+	// recorder of the group itself, same record id).
+	RecorderLoss string
 	// Media is the Media Server (nil: recordings are tracked in the call
 	// model and GSIP_RECORD, but no SIP session is placed).
 	Media MediaServer
@@ -84,6 +106,8 @@ type Sim struct {
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
+
+	group *rm.Group // the recorders' Logical Resource Group
 
 	mu        sync.Mutex
 	started   bool
@@ -137,6 +161,27 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	switch cfg.RecorderLoss {
+	case "":
+		cfg.RecorderLoss = RecorderLossStop
+	case RecorderLossStop, RecorderLossRestart:
+	default:
+		return nil, fmt.Errorf("%w: recorder_loss %q (stop or restart)", ErrConfig, cfg.RecorderLoss)
+	}
+	rmc := cfg.ResourceManager
+	rmc.Members = cfg.Recorders
+	if rmc.Pinger == nil {
+		if p, ok := cfg.Media.(rm.Pinger); ok {
+			rmc.Pinger = p
+		}
+	}
+	if rmc.Logger == nil {
+		rmc.Logger = cfg.Logger.With("component", "resource-manager")
+	}
+	group, err := rm.New(rmc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	seed := cfg.Seed
 	if seed == 0 {
 		var b [8]byte
@@ -145,6 +190,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{
 		cfg:     cfg,
+		group:   group,
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		clients: make(map[*client]struct{}),
@@ -196,6 +242,7 @@ func (s *Sim) Start() error {
 	}
 	s.ln = ln
 	s.started = true
+	s.group.Start()
 	s.wg.Go(s.accept)
 	s.log.Info("SIP Server simulator listening", "addr", ln.Addr().String(), "switch", s.cfg.Switch)
 	return nil
@@ -251,6 +298,11 @@ func (s *Sim) Close() error {
 			}
 		}
 		s.stopping.Wait()
+		_ = s.group.Close()
+		for _, st := range s.group.Stats() {
+			s.log.Info("recorder totals", "recorder", st.Addr, "state", st.State.String(), "placed", st.Placed,
+				"failed", st.Failed, "lost", st.Lost, "pings_ok", st.PingsOK, "pings_failed", st.PingsFailed)
+		}
 		s.cancel()
 		s.wg.Wait()
 	})

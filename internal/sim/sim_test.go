@@ -347,8 +347,11 @@ func TestPrivateServiceRecording(t *testing.T) {
 		t.Errorf("media:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	media.mu.Lock()
-	if f := media.starts[0].Failover; !slices.Equal(f, []string{"rec2:5060"}) || media.starts[1].Failover != nil {
-		t.Errorf("failover %v / %v", f, media.starts[1].Failover)
+	// The default destination is the Resource Manager's group of both
+	// recorders (rec1 picked first); dest2 is that recorder only.
+	if g := media.starts[0].Group; g == nil || !slices.Equal(g.Members(), []string{"rec1:5060", "rec2:5060"}) ||
+		media.starts[0].Dest != "" || media.starts[1].Group != nil {
+		t.Errorf("destinations %+v / %+v", media.starts[0], media.starts[1])
 	}
 	media.mu.Unlock()
 }

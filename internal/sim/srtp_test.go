@@ -15,7 +15,7 @@ import (
 // recorder decrypts both legs and each channel carries its party's tone.
 func TestDialMediaSRTP(t *testing.T) {
 	a := startRecorderApp(t, nil)
-	dm := newDialMedia(t, 0, 0)
+	dm := newDialMedia(t)
 	dm.SRTP = dial.SRTPAEADAES128GCM
 	ms, err := dm.Start(context.Background(), Recording{RecordID: "R-SRTP", CallUUID: dial.NewCallUUID(),
 		ThisDN: "5001", OtherDN: "+15550100", Dest: a.SIPAddr().String(), Tones: [2]float64{440, 1000}})

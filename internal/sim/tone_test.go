@@ -290,7 +290,7 @@ func near(d, want, tol time.Duration) bool { return d >= want-tol && d <= want+t
 func consentCall(t *testing.T, o ConsentOptions, rec Recording, during func(MediaSession)) *wav.File {
 	t.Helper()
 	a := startRecorderApp(t, nil)
-	dm := newDialMedia(t, -1, 0)
+	dm := newDialMedia(t)
 	dm.Consent = o
 	rec.CallUUID, rec.Dest = dial.NewCallUUID(), a.SIPAddr().String()
 	ms, err := dm.Start(context.Background(), rec)

@@ -25,4 +25,10 @@ var (
 	// ErrNoMedia: a recording has no media file (none was written, or it
 	// is gone); see mediastore.Locate.
 	ErrNoMedia = errors.New("store: recording has no media file")
+	// ErrBusy: the recording's transcode job is claimed by another worker
+	// (or process) whose lease has not run out.
+	ErrBusy = errors.New("store: transcode job running elsewhere")
+	// ErrNoTranscode: the recording has nothing to transcode (it does not
+	// need it, or is not finished yet).
+	ErrNoTranscode = errors.New("store: recording has nothing to transcode")
 )

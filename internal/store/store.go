@@ -6,8 +6,9 @@
 // views the CLI and the REST API print (view.go), and the errors every
 // store implementation returns (errors.go).
 //
-// Implementations live in sub-packages (store/sqlite); the conformance suite
-// every implementation must pass lives in store/storetest.
+// Implementations live in sub-packages (store/sqlite, store/postgres;
+// store/backend opens either by URL); the conformance suite every
+// implementation must pass lives in store/storetest.
 package store
 
 import "time"
@@ -76,10 +77,16 @@ type Recording struct {
 	EndedAt    time.Time // zero while recording
 	DurationMS int64
 
-	Channels       int
-	Codecs         []string // negotiated encoding names, e.g. PCMU, PCMA
-	Format         string   // storage format of the samples: ulaw | alaw | pcm16
-	MediaPath      string
+	Channels   int
+	Codecs     []string // negotiated encoding names, e.g. PCMU, PCMA
+	Format     string   // storage format of the samples: ulaw | alaw | pcm16
+	SampleRate int      // Hz: 16000 for a wideband call; 0 (unset) and 8000 mean 8000 (Rate)
+	MediaPath  string
+	// MediaObject is where the media lives when it left the local spool:
+	// "s3://BUCKET/KEY" of the media object (its sidecars share the key
+	// prefix); "" = on local disk at MediaPath. Only SetMediaObject writes it
+	// (UpdateRecording leaves it and reads it back).
+	MediaObject    string
 	SizeBytes      int64
 	SHA256         string // hex sha256 of the finished media file
 	NeedsTranscode bool
@@ -114,6 +121,14 @@ type Recording struct {
 	// on every create and update.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Rate is the recording's sample rate in Hz (8000 when SampleRate is unset).
+func (r *Recording) Rate() int {
+	if r.SampleRate <= 0 {
+		return 8000
+	}
+	return r.SampleRate
 }
 
 // Retention is the keep/delete state of a recording.
@@ -297,6 +312,10 @@ type Filter struct {
 	// key exactly, the value a pattern ignoring case. An empty key or value
 	// is ErrInvalid.
 	External []KV
+
+	// HasScreen, when set, keeps the recordings with (true) or without
+	// (false) screen video (issue 18: any bytes of it stored).
+	HasScreen *bool
 
 	// OwnerAgent restricts the result to one agent's recordings (a user
 	// with the agent role): those whose GEN_TEV_AgentID or

@@ -42,26 +42,28 @@ type Session struct {
 
 // Audit actions: what AuditEntry.Action says was done.
 const (
-	AuditPlayback    = "playback"
-	AuditDownload    = "download"
-	AuditLiveListen  = "live_listen"
-	AuditLiveView    = "live_view" // a call in progress was shown in the live list (numbers, agents)
-	AuditExport      = "export"
-	AuditRulesChange = "rules_change"
-	AuditUserChange  = "user_change"
-	AuditLogin       = "login"
-	AuditLoginFailed = "login_failed"
-	AuditControl     = "control"
-	AuditKeep        = "keep"
-	AuditView        = "view"         // a recording's metadata (detail) was read
-	AuditPeaks       = "peaks"        // a recording's waveform was read
-	AuditSearch      = "search"       // recordings were searched (Detail: the query)
-	AuditExpire      = "expire"       // deleted at the end of its retention period
-	AuditErase       = "erase"        // deleted by an erasure request
-	AuditErasure     = "erasure"      // an erasure request (a fingerprint of the party, the counts)
-	AuditLegalHold   = "legal_hold"   // a legal hold set
-	AuditHoldRelease = "hold_release" // a legal hold released
-	AuditRewrap      = "rewrap"       // the keys of an encrypted recording rotated (Detail: old and new sha256)
+	AuditPlayback     = "playback"
+	AuditDownload     = "download"
+	AuditLiveListen   = "live_listen"
+	AuditLiveView     = "live_view" // a call in progress was shown in the live list (numbers, agents)
+	AuditExport       = "export"
+	AuditRulesChange  = "rules_change"
+	AuditUserChange   = "user_change"
+	AuditLogin        = "login"
+	AuditLoginFailed  = "login_failed"
+	AuditControl      = "control"
+	AuditKeep         = "keep"
+	AuditView         = "view"          // a recording's metadata (detail) was read
+	AuditPeaks        = "peaks"         // a recording's waveform was read
+	AuditSearch       = "search"        // recordings were searched (Detail: the query)
+	AuditExpire       = "expire"        // deleted at the end of its retention period
+	AuditErase        = "erase"         // deleted by an erasure request
+	AuditErasure      = "erasure"       // an erasure request (a fingerprint of the party, the counts)
+	AuditLegalHold    = "legal_hold"    // a legal hold set
+	AuditHoldRelease  = "hold_release"  // a legal hold released
+	AuditRewrap       = "rewrap"        // the keys of an encrypted recording rotated (Detail: old and new sha256)
+	AuditScreenUpload = "screen_upload" // a screen client uploaded a recording's screen video
+	AuditTranscode    = "transcode"     // raw payloads decoded into the media by the CLI (Detail: codecs, old and new sha256)
 )
 
 // AuditEntry is one line of the audit log: who did what to which recording,

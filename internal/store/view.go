@@ -26,7 +26,9 @@ type RecordingView struct {
 	Channels        int               `json:"channels"`
 	Codecs          []string          `json:"codecs"`
 	Format          string            `json:"format"`
+	SampleRate      int               `json:"sample_rate"`
 	MediaPath       string            `json:"media_path"`
+	MediaObject     string            `json:"media_object,omitempty"` // s3://BUCKET/KEY once uploaded
 	SizeBytes       int64             `json:"size_bytes"`
 	SHA256          string            `json:"sha256"`
 	NeedsTranscode  bool              `json:"needs_transcode"`
@@ -112,7 +114,9 @@ func NewView(r *Recording) RecordingView {
 		Channels:        r.Channels,
 		Codecs:          append([]string{}, r.Codecs...),
 		Format:          r.Format,
+		SampleRate:      r.Rate(),
 		MediaPath:       r.MediaPath,
+		MediaObject:     r.MediaObject,
 		SizeBytes:       r.SizeBytes,
 		SHA256:          r.SHA256,
 		NeedsTranscode:  r.NeedsTranscode,

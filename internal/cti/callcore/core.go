@@ -90,6 +90,22 @@ type Config struct {
 	// mask-and-drop-events; "" = none) of a recording from the rule that
 	// started it and the tenant of its call (see Core.DTMF).
 	DTMF func(rule, tenant string) string
+	// Screen, if set, is told when a recording that asks for screen
+	// recording (ScreenWanted) starts, pauses, resumes and stops, for the
+	// agent on its recorded DN (issue 18: screen-recording clients
+	// subscribe per agent).
+	Screen ScreenPublisher
+	// ScreenWanted decides whether a recording asks for screen recording
+	// from the rule that started it and its call's tenant (nil: never).
+	ScreenWanted func(rule, tenant string) bool
+	// ScreenTimeout: a recording that asked for screen recording and got
+	// no screen video this long after its start raises a no-screen alert
+	// (default 30 s).
+	ScreenTimeout time.Duration
+	// VideoNotifyKey gives the attached-data key of the Notification of
+	// Recording for video of a tenant's calls ("" = none): set to "yes"
+	// when the screen video starts arriving, "no" at the no-screen alert.
+	VideoNotifyKey func(tenant string) string
 	// Trace, if set, receives every T-Library message in and out in the
 	// Genesys-log style of tlib (Message.Trace), each preceded by a
 	// "# <time> <direction> <server>" line: the file ParseTrace reads back.
@@ -144,6 +160,7 @@ type Core struct {
 
 	link atomic.Pointer[Requester] // set by Run, for GIM lookups
 	gim  gimTable
+	scr  screenTable
 
 	alerts   sync.Map // conversation.AlertKind → *atomic.Uint64
 	requests atomic.Uint64
@@ -175,6 +192,9 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = DefaultSweep
 	}
+	if cfg.ScreenTimeout <= 0 {
+		cfg.ScreenTimeout = 30 * time.Second
+	}
 	if cfg.KeepKey == "" {
 		cfg.KeepKey = "RECORDING_KEEP"
 	}
@@ -189,6 +209,7 @@ func New(cfg Config) (*Core, error) {
 		cfg: cfg, eng: cfg.Engine, log: cfg.Logger,
 		jobs: newQueue(cfg.QueueSize, life.Done(), cfg.Logger),
 		led:  newLedger(),
+		scr:  screenTable{pending: map[string]recorder.Session{}, watch: map[string]*screenWatch{}},
 		lat:  newNotifyLatency(),
 		life: life, quit: quit,
 		exited: make(chan struct{}),

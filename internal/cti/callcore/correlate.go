@@ -138,6 +138,7 @@ func (l *ledger) rows(a conversation.Retention) []string {
 type pauseChange struct {
 	recordID, dn string
 	paused       bool
+	pci          bool // the automatic PCI pause paused it
 }
 
 // pauseChanges returns the recordings of call whose pause state changed
@@ -160,7 +161,7 @@ func (l *ledger) pauseChanges(call *conversation.Call, commit bool) []pauseChang
 		if (prev == conversation.RecPaused) == paused || prev == "" && !paused {
 			continue
 		}
-		out = append(out, pauseChange{recordID: r.ID, dn: r.DN, paused: paused})
+		out = append(out, pauseChange{recordID: r.ID, dn: r.DN, paused: paused, pci: r.PCIPaused})
 	}
 	return out
 }
@@ -244,6 +245,7 @@ func (c *Core) Admit(recordDN string) error {
 // the engine's follow-ups, counted).
 func (c *Core) Started(s recorder.Session) {
 	c.led.started(s)
+	c.screenStarted(s)
 	parties := 1
 	if s.ExpectLegs == 1 {
 		parties = 2 // one session carries both parties (single-session MSR, SIPREC)
@@ -273,6 +275,7 @@ func (c *Core) AudioStarted(recordingID string, at time.Time) {
 		return
 	}
 	c.lat.audio(s.CallUUID, at)
+	c.screenRetry(s)
 	c.jobs.offerActions(c.eng.AudioArrived(s.RecordID, s.CallUUID, s.RecordedDN, at))
 }
 
@@ -295,6 +298,7 @@ func (c *Core) Finished(s recorder.Session, end time.Time) ([]store.Couple, map[
 		calls, recordedDN, corr = c.gimCalls(gim), gim.dn, CorrelationGIM
 	}
 	c.led.ended(s, calls)
+	c.screenStopped(s, end)
 	alerted := c.eng.SessionEnded(s.RecordID, s.CallUUID, s.RecordedDN)
 	if len(calls) == 0 && gim != nil && gim.settled {
 		c.log.Info("recording is not contact-center controlled: SIP Server controls no call of its DNs",

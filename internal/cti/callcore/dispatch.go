@@ -34,6 +34,7 @@ func (d *dispatcher) run(ctx context.Context) {
 			j.do(ctx, d)
 		case <-t.C:
 			d.executeAll(ctx, d.eng.Tick(d.cfg.Now()))
+			d.executeAll(ctx, d.screenTick(d.cfg.Now()))
 		}
 	}
 }
@@ -127,6 +128,7 @@ func (d *dispatcher) syncPause(callUUID string) {
 		return
 	}
 	for _, p := range d.led.pauseChanges(call, true) {
+		d.screenPaused(callUUID, p)
 		if d.rec == nil {
 			continue
 		}

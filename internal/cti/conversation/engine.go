@@ -95,6 +95,19 @@ func (e *Engine) Call(callUUID string) (*Call, bool) {
 	return st.Call.clone(), true
 }
 
+// AgentOn returns the agent id last seen on dn (at any SIP Server), ""
+// when none: the agent of a recorded DN whose call does not name one.
+func (e *Engine) AgentOn(dn string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, a := range e.agents {
+		if k.dn == dn && a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
 // Calls returns copies of all calls the engine holds, oldest first.
 func (e *Engine) Calls() []*Call {
 	e.mu.Lock()

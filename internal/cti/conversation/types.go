@@ -43,6 +43,10 @@ const (
 	AlertOrphanLeg    AlertKind = "orphan-leg"
 	AlertRecovered    AlertKind = "recovered"
 	AlertServiceError AlertKind = "service-error"
+	// AlertNoScreen: a recording asked for screen recording and no
+	// screen video arrived within the timeout (issue 18; raised by
+	// callcore, which follows the screen sessions).
+	AlertNoScreen AlertKind = "no-screen"
 )
 
 // Alert reports a failed (or recovered) recording: log it with the

@@ -72,6 +72,7 @@ type rule struct {
 	action    Action
 	retention *time.Duration // nil = not set (tenant's or global period)
 	dtmf      string         // "" = not set
+	screen    *bool          // nil = not set
 	disabled  bool
 	tenant    string
 	callType  string
@@ -250,6 +251,13 @@ func compileRule(rc RuleConfig) (rule, error) {
 	default:
 		return r, fmt.Errorf("dtmf %q: want keep, mask or mask-and-drop-events", rc.DTMF)
 	}
+	if rc.Screen != nil {
+		if *rc.Screen && r.action == ActionDoNotRecord {
+			return r, fmt.Errorf("screen: true: a do_not_record rule records nothing")
+		}
+		v := *rc.Screen
+		r.screen = &v
+	}
 	if ts := strings.TrimSpace(rc.ToneSilence); ts != "" {
 		if !allDigits(ts) {
 			return r, fmt.Errorf("tone_silence %q: want milliseconds (digits only)", rc.ToneSilence)
@@ -306,6 +314,20 @@ func (s *Set) DTMF(name string) string {
 		}
 	}
 	return ""
+}
+
+// Screen returns the screen setting of the rule named name
+// (case-insensitive; disabled rules included, as for DTMF): set false when
+// the rule sets none.
+func (s *Set) Screen(name string) (screen, set bool) {
+	for _, g := range s.groups {
+		for _, r := range g.rules {
+			if r.screen != nil && strings.EqualFold(r.name, name) {
+				return *r.screen, true
+			}
+		}
+	}
+	return false, false
 }
 
 // Len returns the number of rules (disabled ones included).

@@ -66,6 +66,8 @@ func TestCompileErrors(t *testing.T) {
 			`rules: group "Sales" rule 2 ("x"): dtmf "hide": want keep, mask or mask-and-drop-events`, false},
 		{"dtmf of do-not-record", oneRule(RuleConfig{Name: "x", Action: "do_not_record", DTMF: "keep"}),
 			`rules: group "Sales" rule 2 ("x"): dtmf "keep": a do_not_record rule records nothing`, false},
+		{"screen of do-not-record", oneRule(RuleConfig{Name: "x", Action: "do_not_record", Screen: ptrTo(true)}),
+			`rules: group "Sales" rule 2 ("x"): screen: true: a do_not_record rule records nothing`, false},
 		{"group dns", Config{Groups: []GroupConfig{{Name: "Sales", DNs: "20??="}}},
 			`rules: group "Sales": dns "20??=": "=" (calls between) needs a pattern on both sides`, true},
 		{"group agents", Config{Groups: []GroupConfig{{Name: "Sales", Agents: []string{"10??", ""}}}},
@@ -300,6 +302,28 @@ func TestRuleDTMF(t *testing.T) {
 	for name, want := range map[string]string{"Lab": "keep", "lab": "keep", "Cards": "mask-and-drop-events", "all": "", "nope": ""} {
 		if got := s.DTMF(name); got != want {
 			t.Errorf("DTMF(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func TestRuleScreen(t *testing.T) {
+	s, err := Compile(Config{Groups: []GroupConfig{{Name: "Sales", Rules: []RuleConfig{
+		{Name: "Desk", Action: "record", Screen: ptrTo(true)},
+		{Name: "Quiet", Action: "record", Screen: ptrTo(false)},
+		{Name: "Off", Action: "do_not_record", Screen: ptrTo(false)},
+		{Name: "all", Action: "record"},
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name        string
+		screen, set bool
+	}{{"Desk", true, true}, {"desk", true, true}, {"Quiet", false, true}, {"Off", false, true}, {"all", false, false}, {"nope", false, false}} {
+		if screen, set := s.Screen(tt.name); screen != tt.screen || set != tt.set {
+			t.Errorf("Screen(%q) = %v, %v; want %v, %v", tt.name, screen, set, tt.screen, tt.set)
 		}
 	}
 }

@@ -60,6 +60,10 @@ type RuleConfig struct {
 	// starts (PCI): keep, mask or mask-and-drop-events; "" = the tenant's
 	// or the global dtmf setting.
 	DTMF string `yaml:"dtmf,omitempty" json:"dtmf,omitempty"`
+	// Screen asks the agent's screen client to record the screen with the
+	// recordings this rule starts (issue 18); nil = the tenant's or the
+	// global screen setting.
+	Screen *bool `yaml:"screen,omitempty" json:"screen,omitempty"`
 }
 
 // maxFileBytes bounds the file LoadFile reads (the serve configuration,

@@ -1,16 +1,27 @@
 package codec
 
-import "github.com/gotranspile/g722"
+import (
+	"github.com/gotranspile/g722"
+
+	"github.com/openrec/openrec/internal/media/resample"
+)
 
 // g722Decoder decodes 64 kbit/s G.722: each payload byte is two 16 kHz
-// samples, which the halver brings to one 8 kHz sample (the RTP clock).
+// samples, kept as they are for a 16 kHz timeline or halved to one 8 kHz
+// sample (the RTP clock) by the low-pass Halver.
 type g722Decoder struct {
 	d    *g722.Decoder
 	wide []int16
-	half halver
+	half *resample.Halver // nil: 16 kHz out
 }
 
-func newG722() *g722Decoder { return &g722Decoder{d: g722.NewDecoder(g722.Rate64000, 0)} }
+func newG722(rate int) *g722Decoder {
+	d := &g722Decoder{d: g722.NewDecoder(g722.Rate64000, 0)}
+	if rate == Rate {
+		d.half = new(resample.Halver)
+	}
+	return d
+}
 
 func (d *g722Decoder) String() string { return "G722 (pure Go)" }
 
@@ -18,8 +29,15 @@ func (d *g722Decoder) Decode(payload []byte, dst []int16) ([]int16, error) {
 	if need := 2 * len(payload); cap(d.wide) < need {
 		d.wide = make([]int16, need)
 	}
+	if d.half == nil {
+		if need := 2 * len(payload); cap(dst) < need {
+			dst = make([]int16, need)
+		}
+		n := d.d.Decode(dst[:2*len(payload)], payload)
+		return dst[:n], nil
+	}
 	n := d.d.Decode(d.wide[:2*len(payload)], payload)
-	return d.half.process(d.wide[:n], dst[:0]), nil
+	return d.half.Halve(d.wide[:n], dst[:0]), nil
 }
 
 // G722Encoder encodes 8 kHz PCM as 64 kbit/s G.722 (`openrec dial --codec

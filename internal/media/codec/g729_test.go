@@ -95,3 +95,22 @@ func TestG729AnnexBSID(t *testing.T) {
 		t.Error("7-byte payload accepted")
 	}
 }
+
+// BenchmarkDecodeG729: one 20 ms G.729 packet (two 10-byte frames)
+// decoded by bcg729.
+func BenchmarkDecodeG729(b *testing.B) {
+	enc, err := NewG729Encoder(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := enc.Encode(audiotest.Tone(440, 0.25, Rate, 160), nil)
+	d, err := NewDecoder(media.Codec{Name: "G729", ClockRate: 8000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []int16
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = d.Decode(payload, buf)
+	}
+}

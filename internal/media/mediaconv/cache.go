@@ -51,10 +51,18 @@ type encodeCall struct {
 // is done while waiting, MP3 returns ctx's error; the encode goes on while
 // another caller still waits for it.
 func (c *Cache) MP3(ctx context.Context, key, src string, channel, kbps int) (string, error) {
+	return c.MP3Open(ctx, key, func() (*Source, error) { return Open(src) }, channel, kbps)
+}
+
+// MP3Open is MP3 for a recording that open opens (a recording in an
+// object store: store/s3media): open is called to check the channel and
+// bitrate, and again by the encode, which may outlive ctx while another
+// caller waits for it, so it must not depend on ctx.
+func (c *Cache) MP3Open(ctx context.Context, key string, open func() (*Source, error), channel, kbps int) (string, error) {
 	if err := checkKey(key); err != nil {
 		return "", err
 	}
-	s, err := Open(src)
+	s, err := open()
 	if err != nil {
 		return "", err
 	}
@@ -87,7 +95,7 @@ func (c *Cache) MP3(ctx context.Context, key, src string, channel, kbps int) (st
 		}
 		c.inflight[name] = call
 		c.running.Add(1)
-		go c.encode(ectx, call, name, path, src, channel, kbps)
+		go c.encode(ectx, call, name, path, open, channel, kbps)
 	}
 	call.waiters++
 	c.mu.Unlock()
@@ -115,10 +123,10 @@ func (c *Cache) MP3(ctx context.Context, key, src string, channel, kbps int) (st
 }
 
 // encode runs one encode for call and publishes its result.
-func (c *Cache) encode(ctx context.Context, call *encodeCall, name, path, src string, channel, kbps int) {
+func (c *Cache) encode(ctx context.Context, call *encodeCall, name, path string, open func() (*Source, error), channel, kbps int) {
 	defer c.running.Done()
 	defer call.cancel()
-	err := c.encodeFile(ctx, path, src, channel, kbps)
+	err := c.encodeFile(ctx, path, open, channel, kbps)
 	c.mu.Lock()
 	call.err = err
 	if c.inflight[name] == call {
@@ -142,12 +150,12 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-// encodeFile encodes src into path through Place.
-func (c *Cache) encodeFile(ctx context.Context, path, src string, channel, kbps int) error {
+// encodeFile encodes the recording open opens into path through Place.
+func (c *Cache) encodeFile(ctx context.Context, path string, open func() (*Source, error), channel, kbps int) error {
 	if c.Place == nil {
 		return fmt.Errorf("mediaconv: cache: %w", ErrNoPlace)
 	}
-	s, err := Open(src)
+	s, err := open()
 	if err != nil {
 		return err
 	}

@@ -6,15 +6,32 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// MP3SampleRate is the sample rate of every MP3 EncodeMP3 writes (MPEG 2.5
-// Layer III).
-const MP3SampleRate = 8000
+// MP3SampleRate is the sample rate of the MP3s EncodeMP3 writes (MPEG 2.5
+// Layer III), except MP3WideRate (MPEG 2 Layer III) for a wideband
+// recording given 32 kbit/s per channel (see MP3Rate).
+const (
+	MP3SampleRate = 8000
+	MP3WideRate   = 16000
+)
+
+// MP3Rate is the sample rate of the MP3 of a recording at sourceRate made
+// at kbps for outChannels: 16 kHz when the recording is wideband and its
+// one channel gets 32 kbit/s (at less per channel, LAME's 16 kHz output
+// is worse to listen to than 8 kHz: it spends the bits on the upper
+// band), else 8 kHz.
+func MP3Rate(sourceRate, outChannels, kbps int) int {
+	if sourceRate >= MP3WideRate && kbps/max(outChannels, 1) >= 32 {
+		return MP3WideRate
+	}
+	return MP3SampleRate
+}
 
 // Encoder encodes MP3 with an external LAME binary (Debian package
 // "lame"), so that the module builds without cgo. The zero value looks up
@@ -95,7 +112,8 @@ func (e Encoder) lookPath() (string, error) {
 
 // EncodeMP3 writes the MP3 of channel (-1 = all channels) of s to w: CBR
 // at kbps (see MP3Bitrate; 0 = 8 kbit/s for mono output, 16 for stereo),
-// MPEG 2.5 Layer III at 8 kHz, mono for one channel or a mono recording,
+// MPEG 2.5 Layer III at 8 kHz (MPEG 2 at 16 kHz for a wideband recording,
+// see MP3Rate), mono for one channel or a mono recording,
 // joint stereo for both channels of a stereo one. A recording of more than
 // two channels must name one (ErrChannel).
 //
@@ -139,7 +157,7 @@ func (e Encoder) EncodeMP3(ctx context.Context, s *Source, channel, kbps int, w 
 	}
 	args := []string{
 		"-r", "-s", khz(s.h.sampleRate), "--bitwidth", "16", "--signed", "--little-endian",
-		"-m", mode, "-b", strconv.Itoa(kbps), "--cbr", "--resample", khz(MP3SampleRate),
+		"-m", mode, "-b", strconv.Itoa(kbps), "--cbr", "--resample", khz(MP3Rate(s.h.sampleRate, outCh, kbps)),
 		"-t",       // no LAME tag: it cannot be patched into a pipe
 		"--silent", // only errors on stderr
 		"-", "-",
@@ -166,6 +184,7 @@ func khz(rate int) string {
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
+	name string // the tool, "" = lame
 	mu   sync.Mutex
 	max  int
 	buf  []byte
@@ -195,5 +214,9 @@ func (t *tailBuffer) suffix() string {
 	if t.drop {
 		msg = "..." + msg
 	}
-	return ": lame stderr: " + msg
+	name := t.name
+	if name == "" {
+		name = "lame"
+	}
+	return ": " + filepath.Base(name) + " stderr: " + msg
 }

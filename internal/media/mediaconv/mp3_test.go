@@ -41,6 +41,7 @@ type mp3Frame struct {
 var (
 	lsfL3Kbps  = [16]int{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, -1}
 	mpeg25Rate = [4]int{11025, 12000, 8000, -1}
+	mpeg2Rate  = [4]int{22050, 24000, 16000, -1}
 	modes      = [4]string{"stereo", "joint", "dual", "mono"}
 )
 
@@ -66,11 +67,14 @@ func parseMP3Frame(b []byte) (mp3Frame, error) {
 		return f, errors.New("reserved MPEG version")
 	}
 	f.layer = 4 - int((b[1]>>1)&3)
-	if f.version != "2.5" || f.layer != 3 {
-		return f, fmt.Errorf("MPEG %s layer %d, want MPEG 2.5 layer III", f.version, f.layer)
+	if f.version == "1" || f.layer != 3 {
+		return f, fmt.Errorf("MPEG %s layer %d, want MPEG 2 or 2.5 layer III", f.version, f.layer)
 	}
 	f.kbps = lsfL3Kbps[b[2]>>4]
 	f.rate = mpeg25Rate[(b[2]>>2)&3]
+	if f.version == "2" {
+		f.rate = mpeg2Rate[(b[2]>>2)&3]
+	}
 	if f.kbps <= 0 || f.rate < 0 {
 		return f, fmt.Errorf("bad bitrate or sampling frequency index: % x", b[:4])
 	}
@@ -85,14 +89,20 @@ func parseMP3Frame(b []byte) (mp3Frame, error) {
 // the wanted bitrate, 8 kHz and mode. It returns the frame count.
 func walkMP3(t *testing.T, b []byte, kbps int, mode string) int {
 	t.Helper()
+	return walkMP3At(t, b, kbps, 8000, mode)
+}
+
+// walkMP3At is walkMP3 at a given sample rate.
+func walkMP3At(t *testing.T, b []byte, kbps, rate int, mode string) int {
+	t.Helper()
 	frames := 0
 	for off := 0; off < len(b); frames++ {
 		f, err := parseMP3Frame(b[off:])
 		if err != nil {
 			t.Fatalf("frame %d at byte %d: %v", frames, off, err)
 		}
-		if f.kbps != kbps || f.rate != 8000 || f.mode != mode {
-			t.Fatalf("frame %d: %d kbit/s %d Hz %s, want %d kbit/s 8000 Hz %s", frames, f.kbps, f.rate, f.mode, kbps, mode)
+		if f.kbps != kbps || f.rate != rate || f.mode != mode {
+			t.Fatalf("frame %d: %d kbit/s %d Hz %s, want %d kbit/s %d Hz %s", frames, f.kbps, f.rate, f.mode, kbps, rate, mode)
 		}
 		if off+f.size > len(b) {
 			t.Fatalf("frame %d at byte %d: %d bytes, only %d left", frames, off, f.size, len(b)-off)
@@ -217,6 +227,48 @@ func TestEncodeMP3Arguments(t *testing.T) {
 				t.Errorf("%d bytes written on error", out.Len())
 			}
 		})
+	}
+}
+
+// TestEncodeMP3Wideband: a 16 kHz recording's mono MP3 at 32 kbit/s is
+// MPEG 2 at 16 kHz and keeps a 6 kHz tone; at 8 kbit/s it is 8 kHz and
+// the tone is filtered out (not folded to 2 kHz).
+func TestEncodeMP3Wideband(t *testing.T) {
+	lame := lamePath(t)
+	const n = 2 * 16000
+	path := filepath.Join(t.TempDir(), "wide.wav")
+	w, err := wav.Create(path, wav.FormatPCM16, 2, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(encodeFrames(wav.FormatPCM16, [][]int16{audiotest.Tone(6000, 0.5, 16000, n), audiotest.Tone(1000, 0.5, 16000, n)}))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := openT(t, path)
+	for _, tc := range []struct {
+		kbps, rate int
+	}{{32, 16000}, {8, 8000}, {16, 8000}} {
+		var out bytes.Buffer
+		if err := (Encoder{Path: lame}).EncodeMP3(context.Background(), s, 0, tc.kbps, &out); err != nil {
+			t.Fatal(err)
+		}
+		if got := MP3Rate(16000, 1, tc.kbps); got != tc.rate {
+			t.Errorf("MP3Rate(16000, 1, %d) = %d, want %d", tc.kbps, got, tc.rate)
+		}
+		walkMP3At(t, out.Bytes(), tc.kbps, tc.rate, "mono")
+		f, chans := decodeMP3(t, lame, out.Bytes())
+		if f.SampleRate != tc.rate {
+			t.Fatalf("%d kbit/s: decoded at %d Hz", tc.kbps, f.SampleRate)
+		}
+		mid := chans[0][len(chans[0])/4 : len(chans[0])/2]
+		if tc.rate == 16000 {
+			if !audiotest.HasTone(mid, 16000, 6000, []float64{2000, 1000}) {
+				t.Errorf("%d kbit/s: no 6 kHz in the 16 kHz MP3", tc.kbps)
+			}
+		} else if r := audiotest.RMS(mid); r > 300 {
+			t.Errorf("%d kbit/s: rms %.0f at 8 kHz: the 6 kHz tone folded into the band", tc.kbps, r)
+		}
 	}
 }
 

@@ -54,7 +54,7 @@ func (t *Track) senderOffset() (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return posToNS(t.anchorPos) - wall, true
+	return t.m.posToNS(t.anchorPos) - wall, true
 }
 
 // alignToSender re-anchors the track on the common sender clock (timeline
@@ -65,9 +65,9 @@ func (t *Track) alignToSender(rel int64, move bool) {
 	if !ok {
 		return
 	}
-	want := nsToPos(wall + rel)
+	want := t.m.nsToPos(wall + rel)
 	delta := want - t.anchorPos
-	if delta >= -alignThreshold && delta <= alignThreshold {
+	if delta >= -t.m.alignThreshold() && delta <= t.m.alignThreshold() {
 		return
 	}
 	if delta < -t.size || delta > t.size {
@@ -75,7 +75,7 @@ func (t *Track) alignToSender(rel int64, move bool) {
 		if !t.warnedSR {
 			t.warnedSR = true
 			t.m.log.Warn("mixer: RTCP sender clock disagrees with arrival by more than MaxAhead; ignoring it",
-				"channel", t.ch, "ms", posToMS(max(delta, -delta)))
+				"channel", t.ch, "ms", t.m.posToMS(max(delta, -delta)))
 		}
 		return
 	}

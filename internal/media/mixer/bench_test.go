@@ -16,7 +16,18 @@ func (discardWriter) Sync() error                 { return nil }
 // storage, including a Flush every 50 packets (1 s) so the ring keeps
 // moving as in production.
 func BenchmarkHandleRTP(b *testing.B) {
-	m, err := New(Config{Channels: 2, Format: FormatULaw, Start: t0}, discardWriter{})
+	benchHandleRTP(b, Config{Channels: 2, Format: FormatULaw, Start: t0})
+}
+
+// BenchmarkHandleRTPWide is BenchmarkHandleRTP on a 16 kHz PCM16
+// timeline: each PCMU packet is decoded and doubled (polyphase
+// interpolator) before it is placed.
+func BenchmarkHandleRTPWide(b *testing.B) {
+	benchHandleRTP(b, Config{Channels: 2, Format: FormatPCM16, SampleRate: WideRate, Start: t0})
+}
+
+func benchHandleRTP(b *testing.B, cfg Config) {
+	m, err := New(cfg, discardWriter{})
 	if err != nil {
 		b.Fatal(err)
 	}

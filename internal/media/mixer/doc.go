@@ -6,7 +6,12 @@
 //
 // # Timeline
 //
-// Positions are samples since Config.Start (8 kHz). A track anchors at its
+// Positions are samples since Config.Start at Config.SampleRate: 8 kHz,
+// or 16 kHz for a wideband recording (PCM16 only). On a 16 kHz timeline,
+// G.711 payloads are decoded and doubled by a polyphase low-pass
+// interpolator (internal/media/resample) and Decoders render 16 kHz; the
+// DTMF masker still works at 8 kHz (the audio is halved through a low-pass
+// filter for detection, spans scaled back) and the Tap gets 8 kHz audio. A track anchors at its
 // first packet: the packet goes at the position of its arrival time, and
 // every later packet of the same stream at anchor + (RTP timestamp - anchor
 // timestamp), with 32-bit timestamps and 16-bit sequence numbers unwrapped.

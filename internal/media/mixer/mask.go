@@ -7,6 +7,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media/dtmf"
 	"github.com/openrec/openrec/internal/media/g711"
+	"github.com/openrec/openrec/internal/media/resample"
 )
 
 // DTMFMode says what the mixer does with key tones (PCI DSS: card numbers
@@ -58,10 +59,19 @@ const EventDTMFMasked = "dtmf-masked"
 
 // masking is the DTMF masking state of a track. The masker is used only
 // under the mixer's flushMu; events are queued under the track's mu.
+//
+// The masker works at 8 kHz: on a 16 kHz timeline (div 2) the audio is
+// halved through a low-pass filter before detection and every span is
+// scaled between the two rates (the guard covers the filter's delay).
 type masking struct {
 	m       *dtmf.Masker
 	pcm     []int16 // decoding buffer
 	pending []eventSpan
+	div     int64 // timeline samples per masker sample: 1 or 2
+	half    resample.Halver
+	narrow  []int16
+	tapHalf resample.Halver // the tap's audio when masking (flushMu)
+	tapPCM  []int16
 }
 
 // eventSpan is a telephone event's span as known so far.
@@ -82,15 +92,17 @@ func (m *Mixer) lookahead() int64 {
 	if !m.masked() {
 		return 0
 	}
-	return m.tracks[0].mask.m.Lookahead()
+	return m.tracks[0].mask.m.Lookahead() * m.tracks[0].mask.div
 }
 
 // newMasking sets up the masker of a track.
 func (t *Track) newMasking() {
 	ch := t.ch
+	div := t.m.rate / dtmf.SampleRate
+	t.mask.div = div
 	t.mask.m = dtmf.NewMasker(dtmf.MaskConfig{OnDetect: func(s dtmf.Span) {
-		t.m.addEvent(Event{Type: EventDTMFMasked, Channel: ch, AtMS: posToMS(s.Start),
-			DurationMS: posToMS(s.End - s.Start), Detail: "in-band"})
+		t.m.addEvent(Event{Type: EventDTMFMasked, Channel: ch, AtMS: t.m.posToMS(s.Start * div),
+			DurationMS: t.m.posToMS((s.End - s.Start) * div), Detail: "in-band"})
 	}})
 }
 
@@ -128,13 +140,32 @@ func (t *Track) detect(to int64) {
 	pending := t.mask.pending
 	t.mask.pending = nil
 	t.mu.Unlock()
+	div := t.mask.div
 	for _, e := range pending {
-		t.mask.m.Mask(e.start, e.end, e.first)
+		t.mask.m.Mask(floorDiv(e.start, div), ceilDiv(e.end, div), e.first)
 		if e.first {
-			t.m.addEvent(Event{Type: EventDTMFMasked, Channel: t.ch, AtMS: posToMS(e.start), Detail: "rfc4733"})
+			t.m.addEvent(Event{Type: EventDTMFMasked, Channel: t.ch, AtMS: t.m.posToMS(e.start), Detail: "rfc4733"})
 		}
 	}
+	if div > 1 {
+		t.mask.narrow = t.mask.half.Halve(pcm, t.mask.narrow[:0])
+		pcm = t.mask.narrow
+	}
 	t.mask.m.Write(pcm)
+}
+
+// ceilDiv is a/b rounded up (b > 0).
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }
+
+// masked calls fn for the parts of timeline [from, to) the masker
+// silences, scaled from its 8 kHz samples. flushMu must be held.
+func (t *Track) masked(from, to int64, fn func(a, b int64)) {
+	div := t.mask.div
+	t.mask.m.Masked(floorDiv(from, div), ceilDiv(to, div), func(a, b int64) {
+		if a, b = max(a*div, from), min(b*div, to); a < b {
+			fn(a, b)
+		}
+	})
 }
 
 func sampleToPCM(b []byte, f Format) int16 {
@@ -154,7 +185,7 @@ func (m *Mixer) applyMasks(buf []byte, from, to int64) {
 	chans := len(m.tracks)
 	for _, t := range m.tracks {
 		off := t.ch * m.bps
-		t.mask.m.Masked(from, to, func(a, b int64) {
+		t.masked(from, to, func(a, b int64) {
 			for f := a - from; f < b-from; f++ {
 				o := int(f)*chans*m.bps + off
 				copy(buf[o:o+m.bps], m.sil[:m.bps])
@@ -172,6 +203,10 @@ func (m *Mixer) applyMasks(buf []byte, from, to int64) {
 			pcm = append(pcm, sampleToPCM(buf[o:o+m.bps], m.cfg.Format))
 		}
 		t.mask.pcm = pcm
-		tap.Publish(t.ch, m.cfg.Start.Add(time.Duration(posToNS(from))), pcm)
+		if m.wide() {
+			t.mask.tapPCM = t.mask.tapHalf.Halve(pcm, t.mask.tapPCM[:0])
+			pcm = t.mask.tapPCM
+		}
+		tap.Publish(t.ch, m.cfg.Start.Add(time.Duration(m.posToNS(from))), pcm)
 	}
 }

@@ -22,9 +22,12 @@ type FrameWriter interface {
 
 // Config configures a Mixer.
 type Config struct {
-	Channels      int
-	Format        Format
-	SampleRate    int           // 0 means 8000, the only rate supported
+	Channels int
+	Format   Format
+	// SampleRate of the timeline and the file: 8000 (0) or 16000
+	// (wideband; needs FormatPCM16). At 16 kHz, G.711 and the other
+	// narrowband payloads are upsampled (Decoders must render 16 kHz).
+	SampleRate    int
 	Start         time.Time     // timeline origin = recording start
 	ReorderWindow time.Duration // default 200 ms: packets are held this long (by arrival) before their samples are final
 	MaxAhead      time.Duration // default 4 s: per-track ring size; packets placed beyond it re-anchor the track
@@ -45,7 +48,7 @@ type Config struct {
 	DTMF DTMFMode
 }
 
-// Decoder turns one RTP payload into 8 kHz mono PCM, appended to dst[:0]
+// Decoder turns one RTP payload into mono PCM at Config.SampleRate, appended to dst[:0]
 // (internal/media/codec implements it). An error means the packet is
 // treated as lost.
 type Decoder interface {
@@ -53,7 +56,8 @@ type Decoder interface {
 }
 
 // Tap receives the audio of a mixer's tracks as packets are placed, in
-// arrival order per channel, decoded to 16-bit linear PCM; audio that the
+// arrival order per channel, decoded to 16-bit linear PCM at 8 kHz (a
+// 16 kHz timeline is halved through a low-pass filter); audio that the
 // file gets as silence (paused, held) is not tapped, nor concealment.
 // Listening is asked once per G.711 packet and must be cheap (an atomic
 // load): the samples are decoded only when it returns true. Publish is
@@ -70,7 +74,9 @@ const (
 	DefaultReorderWindow = 200 * time.Millisecond
 	DefaultMaxAhead      = 4 * time.Second
 	MaxChannels          = 256
-	sampleRate           = 8000
+	// NarrowRate and WideRate are the two timeline rates.
+	NarrowRate = 8000
+	WideRate   = 16000
 )
 
 // Event is something that happened on a channel, in timeline milliseconds.
@@ -124,8 +130,10 @@ type Mixer struct {
 	cfg Config
 	w   FrameWriter
 	log *slog.Logger
-	bps int
-	sil [2]byte
+	// rate is the timeline's sample rate; wide() says it is 16 kHz.
+	rate int64
+	bps  int
+	sil  [2]byte
 	// silBlock is MaxAhead of silence, copied over ring runs.
 	silBlock []byte
 	window   int64 // samples
@@ -173,10 +181,13 @@ func New(cfg Config, w FrameWriter) (*Mixer, error) {
 		return nil, fmt.Errorf("%w: format %s", ErrConfig, cfg.Format)
 	}
 	if cfg.SampleRate == 0 {
-		cfg.SampleRate = sampleRate
+		cfg.SampleRate = NarrowRate
 	}
-	if cfg.SampleRate != sampleRate {
-		return nil, fmt.Errorf("%w: sample rate %d (only %d)", ErrConfig, cfg.SampleRate, sampleRate)
+	if cfg.SampleRate != NarrowRate && cfg.SampleRate != WideRate {
+		return nil, fmt.Errorf("%w: sample rate %d (%d or %d)", ErrConfig, cfg.SampleRate, NarrowRate, WideRate)
+	}
+	if cfg.SampleRate == WideRate && cfg.Format != FormatPCM16 {
+		return nil, fmt.Errorf("%w: %d Hz needs format pcm16, not %s", ErrConfig, cfg.SampleRate, cfg.Format)
 	}
 	if cfg.Start.IsZero() {
 		return nil, fmt.Errorf("%w: zero Start", ErrConfig)
@@ -201,14 +212,14 @@ func New(cfg Config, w FrameWriter) (*Mixer, error) {
 		cfg:       cfg,
 		w:         w,
 		log:       cfg.Logger,
+		rate:      int64(cfg.SampleRate),
 		bps:       cfg.Format.bytesPerSample(),
 		sil:       cfg.Format.silence(),
-		window:    durToPos(cfg.ReorderWindow),
-		ahead:     durToPos(cfg.MaxAhead),
 		pauseOpen: -1,
 		holdOpen:  make([]int, cfg.Channels),
 		events:    make([]Event, 0, 16),
 	}
+	m.window, m.ahead = m.durToPos(cfg.ReorderWindow), m.durToPos(cfg.MaxAhead)
 	for i := range m.holdOpen {
 		m.holdOpen[i] = -1
 	}
@@ -250,7 +261,7 @@ func silenceBlock(sil [2]byte, bps, n int) []byte {
 
 // String describes the mixer for logs.
 func (m *Mixer) String() string {
-	return fmt.Sprintf("mixer(%d ch %s, window %v)", m.cfg.Channels, m.cfg.Format, m.cfg.ReorderWindow)
+	return fmt.Sprintf("mixer(%d ch %s %d Hz, window %v)", m.cfg.Channels, m.cfg.Format, m.rate, m.cfg.ReorderWindow)
 }
 
 // Track returns the track of channel ch, or nil when ch is out of range.
@@ -260,6 +271,12 @@ func (m *Mixer) Track(ch int) *Track {
 	}
 	return m.tracks[ch]
 }
+
+// SampleRate returns the timeline's (and the file's) sample rate.
+func (m *Mixer) SampleRate() int { return int(m.rate) }
+
+// wide reports a 16 kHz timeline.
+func (m *Mixer) wide() bool { return m.rate == WideRate }
 
 // Frames returns the number of frames written so far.
 func (m *Mixer) Frames() int64 { return m.frames.Load() }
@@ -338,7 +355,7 @@ func (m *Mixer) toggleSegment(open int, on bool, typ string, ch int, at time.Tim
 		m.segs = append(m.segs, segment{
 			Segment: Segment{Type: typ, Channel: ch, StartMS: nsToMS(max(ns, 0)), EndMS: -1},
 			startNS: ns, endNS: math.MaxInt64,
-			startPos: nsToPos(ns), endPos: math.MaxInt64,
+			startPos: m.nsToPos(ns), endPos: math.MaxInt64,
 		})
 		return len(m.segs) - 1
 	}
@@ -347,7 +364,7 @@ func (m *Mixer) toggleSegment(open int, on bool, typ string, ch int, at time.Tim
 	}
 	s := &m.segs[open]
 	ns = max(ns, s.startNS)
-	s.endNS, s.endPos, s.EndMS = ns, nsToPos(ns), nsToMS(max(ns, 0))
+	s.endNS, s.endPos, s.EndMS = ns, m.nsToPos(ns), nsToMS(max(ns, 0))
 	return -1
 }
 
@@ -416,7 +433,7 @@ func (m *Mixer) Flush(now time.Time) error {
 	if m.realignPending.Load() {
 		m.realign()
 	}
-	return m.flushTo(nsToPos(m.relNS(now))-m.window, false)
+	return m.flushTo(m.nsToPos(m.relNS(now))-m.window, false)
 }
 
 // Close writes everything received (no reorder window) up to at least the
@@ -434,7 +451,7 @@ func (m *Mixer) Close(now time.Time) error {
 	if m.realignPending.Load() {
 		m.realign()
 	}
-	target := max(nsToPos(m.relNS(now)), m.frames.Load())
+	target := max(m.nsToPos(m.relNS(now)), m.frames.Load())
 	for _, t := range m.tracks {
 		t.mu.Lock()
 		t.closed = true
@@ -442,13 +459,13 @@ func (m *Mixer) Close(now time.Time) error {
 		t.mu.Unlock()
 	}
 	m.closeErr = m.flushTo(target, true)
-	endNS := posToNS(m.frames.Load())
+	endNS := m.posToNS(m.frames.Load())
 	m.metaMu.Lock()
 	for i := range m.segs {
 		s := &m.segs[i]
 		if s.EndMS < 0 {
 			end := max(endNS, s.startNS)
-			s.endNS, s.endPos, s.EndMS = end, nsToPos(end), nsToMS(end)
+			s.endNS, s.endPos, s.EndMS = end, m.nsToPos(end), nsToMS(end)
 		}
 	}
 	m.pauseOpen = -1
@@ -599,20 +616,20 @@ const nsLimit = 1 << 50
 func clampNS(ns int64) int64 { return min(max(ns, -nsLimit), nsLimit) }
 
 // nsToPos converts nanoseconds since Start to a sample position (floor).
-func nsToPos(ns int64) int64 {
+func (m *Mixer) nsToPos(ns int64) int64 {
 	ns = clampNS(ns)
-	return floorDiv(ns*sampleRate, int64(time.Second))
+	return floorDiv(ns*m.rate, int64(time.Second))
 }
 
 // posToNS converts a sample position to nanoseconds since Start.
-func posToNS(pos int64) int64 { return pos * int64(time.Second) / sampleRate }
+func (m *Mixer) posToNS(pos int64) int64 { return pos * int64(time.Second) / m.rate }
 
 // posToMS converts a sample position to milliseconds (0 for negative).
-func posToMS(pos int64) int64 { return max(pos, 0) * 1000 / sampleRate }
+func (m *Mixer) posToMS(pos int64) int64 { return max(pos, 0) * 1000 / m.rate }
 
 func nsToMS(ns int64) int64 { return floorDiv(ns, int64(time.Millisecond)) }
 
-func durToPos(d time.Duration) int64 { return nsToPos(int64(d)) }
+func (m *Mixer) durToPos(d time.Duration) int64 { return m.nsToPos(int64(d)) }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

@@ -8,6 +8,7 @@ import (
 
 	"github.com/openrec/openrec/internal/media"
 	"github.com/openrec/openrec/internal/media/g711"
+	"github.com/openrec/openrec/internal/media/resample"
 )
 
 const (
@@ -25,9 +26,6 @@ const (
 
 	// maxRawBuffer bounds the raw payload bytes buffered between flushes.
 	maxRawBuffer = 1 << 20
-
-	// alignThreshold is the smallest RTCP re-anchoring applied (10 ms).
-	alignThreshold = sampleRate / 100
 )
 
 // seqSlot remembers one placed sequence number.
@@ -116,6 +114,14 @@ type Track struct {
 
 	pcm []int16 // decoding buffer of the tap
 
+	// A 16 kHz timeline: G.711 decoded (g711pcm) and doubled (up, wide);
+	// the tap's audio halved to 8 kHz (tapHalf, tapPCM).
+	g711pcm []int16
+	wideBuf []int16
+	up      resample.Doubler
+	tapHalf resample.Halver
+	tapPCM  []int16
+
 	raw       []byte // raw records since the last flush
 	rawSpare  []byte
 	rawW      io.Writer // owned by Flush
@@ -124,7 +130,7 @@ type Track struct {
 }
 
 func newTrack(m *Mixer, ch int) *Track {
-	t := &Track{m: m, ch: ch, size: m.ahead, clock: sampleRate}
+	t := &Track{m: m, ch: ch, size: m.ahead, clock: 8000}
 	t.ring = make([]byte, int(t.size)*m.bps)
 	t.fillSilence(0, t.size)
 	for pt := range t.pts {
@@ -225,7 +231,7 @@ func (t *Track) HandleRTP(p *media.Packet) {
 	e := t.pts[p.PayloadType&0x7F]
 
 	first := false
-	if t.anchored && p.SSRC != t.ssrc && p.SSRC == t.prevSSRC && arrNS < t.changeNS+posToNS(m.window) {
+	if t.anchored && p.SSRC != t.ssrc && p.SSRC == t.prevSSRC && arrNS < t.changeNS+t.m.posToNS(m.window) {
 		// A straggler of the stream just replaced: late, not a change back.
 		t.stats.Late++
 		return
@@ -269,7 +275,11 @@ func (t *Track) HandleRTP(p *media.Packet) {
 	}
 	switch e.kind {
 	case kindPCMU, kindPCMA:
-		t.audio(samples{g711: p.Payload, kind: e.kind}, e, slot, ext, extTS, arrNS, newer, paused, concealed)
+		s := samples{g711: p.Payload, kind: e.kind}
+		if t.m.wide() {
+			s = samples{pcm: t.doubleG711(p.Payload, e.kind), kind: e.kind}
+		}
+		t.audio(s, e, slot, ext, extTS, arrNS, newer, paused, concealed)
 	case kindCodec:
 		pcm, err := t.decoders[p.PayloadType&0x7F].Decode(p.Payload, t.dec)
 		if err != nil {
@@ -302,14 +312,14 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 		t.lostPrev += t.lostNow()
 		if t.cn.active {
 			t.cn.active = false
-			if d := max(nsToPos(arrNS), t.final) - t.cn.pos; d > 0 {
-				m.setEventDuration(t.cn.idx, posToMS(d))
+			if d := max(t.m.nsToPos(arrNS), t.final) - t.cn.pos; d > 0 {
+				m.setEventDuration(t.cn.idx, t.m.posToMS(d))
 			}
 		}
 		if ssrcChanged {
 			t.prevSSRC, t.changeNS = t.ssrc, arrNS
-			pos := max(nsToPos(arrNS), t.final)
-			m.addEvent(Event{Type: EventSSRCChange, Channel: t.ch, AtMS: posToMS(pos),
+			pos := max(t.m.nsToPos(arrNS), t.final)
+			m.addEvent(Event{Type: EventSSRCChange, Channel: t.ch, AtMS: t.m.posToMS(pos),
 				Detail: fmt.Sprintf("%08x->%08x", t.ssrc, p.SSRC)})
 			m.log.Info("mixer: SSRC changed", "channel", t.ch,
 				"old", fmt.Sprintf("%08x", t.ssrc), "new", fmt.Sprintf("%08x", p.SSRC))
@@ -318,6 +328,7 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 		}
 	}
 	t.ssrc = p.SSRC
+	t.up.Reset()
 	clear(t.slots[:])
 	t.maxSeq = int64(p.Seq)
 	t.baseSeq = t.maxSeq
@@ -342,11 +353,12 @@ func (t *Track) startStream(p *media.Packet, arrNS int64, ssrcChanged bool) {
 // refineWindow is how long after its first packet a stream's arrival
 // anchor may still move back; refineThreshold is how much earlier than
 // the anchor implies a packet must arrive to move it.
-const (
-	refineWindow    = sampleRate // 1 s of timeline
-	refineThreshold = alignThreshold
-	refineMax       = sampleRate / 4 // 250 ms in all
-)
+func (m *Mixer) refineWindow() int64    { return m.rate }             // 1 s of timeline
+func (m *Mixer) refineThreshold() int64 { return m.alignThreshold() } // 10 ms
+func (m *Mixer) refineMax() int64       { return m.rate / 4 }         // 250 ms in all
+
+// alignThreshold is the smallest RTCP re-anchoring applied (10 ms).
+func (m *Mixer) alignThreshold() int64 { return m.rate / 100 }
 
 // refineAnchor moves the arrival anchor of a young stream back when a
 // later packet arrives earlier than the anchor implies: the first packet
@@ -358,8 +370,8 @@ const (
 // the track and nothing but audio has been placed by position (refine).
 // It returns pos for the anchor in force. t.mu must be held.
 func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
-	if t.sr.have || pos-t.anchorPos >= refineWindow {
-		t.refine = t.refine && !t.sr.have && pos-t.anchorPos < refineWindow
+	if t.sr.have || pos-t.anchorPos >= t.m.refineWindow() {
+		t.refine = t.refine && !t.sr.have && pos-t.anchorPos < t.m.refineWindow()
 		return pos
 	}
 	if arrNS <= t.anchorArr {
@@ -367,18 +379,18 @@ func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
 		// says nothing about its delay.
 		return pos
 	}
-	arr := max(nsToPos(arrNS), t.final)
-	if arr >= pos-refineThreshold {
+	arr := max(t.m.nsToPos(arrNS), t.final)
+	if arr >= pos-t.m.refineThreshold() {
 		return pos
 	}
 	// Never move audio already placed behind what is final (it would be
 	// dropped), and 250 ms at most in all.
-	delta := max(arr-pos, -(refineMax - t.refined), t.final-t.anchorPos)
+	delta := max(arr-pos, -(t.m.refineMax() - t.refined), t.final-t.anchorPos)
 	if delta >= 0 {
 		return pos
 	}
 	t.refined -= delta
-	t.m.log.Debug("mixer: arrival anchor moved back to an earlier packet", "channel", t.ch, "ms", posToMS(-delta))
+	t.m.log.Debug("mixer: arrival anchor moved back to an earlier packet", "channel", t.ch, "ms", t.m.posToMS(-delta))
 	t.shift(delta)
 	return pos + delta
 }
@@ -386,17 +398,17 @@ func (t *Track) refineAnchor(pos, extTS, arrNS int64) int64 {
 // anchorAtArrival anchors the stream so that timestamp extTS is at the
 // position of arrival time arrNS (never before what is final).
 func (t *Track) anchorAtArrival(arrNS, extTS int64) {
-	t.anchorPos = max(nsToPos(arrNS), t.final)
+	t.anchorPos = max(t.m.nsToPos(arrNS), t.final)
 	t.anchorTS = extTS
 }
 
 // pos returns the timeline position of extended timestamp extTS (in the
-// stream's RTP clock; the timeline counts 8 kHz samples).
+// stream's RTP clock; the timeline counts samples at the mixer's rate).
 func (t *Track) pos(extTS int64) int64 {
-	if t.clock == sampleRate {
+	if t.clock == t.m.rate {
 		return t.anchorPos + extTS - t.anchorTS
 	}
-	return t.anchorPos + floorDiv((extTS-t.anchorTS)*sampleRate, t.clock)
+	return t.anchorPos + floorDiv((extTS-t.anchorTS)*t.m.rate, t.clock)
 }
 
 // audio places the samples of one packet.
@@ -444,8 +456,8 @@ func (t *Track) audio(s samples, e ptEntry, slot *seqSlot, ext, extTS, arrNS int
 	}
 	slot.audio, slot.n = true, n
 	t.maxEnd = max(t.maxEnd, pos+n)
-	if newer && s.pcm == nil && t.clock == sampleRate {
-		t.conceal(ext, pos, n) // G.711 only: repeats stored bytes
+	if newer && (e.kind == kindPCMU || e.kind == kindPCMA) && t.clock == 8000 {
+		t.conceal(ext, pos, n) // G.711 only: repeats stored samples
 	}
 }
 
@@ -457,7 +469,12 @@ func (t *Track) tap(tap Tap, pos int64, s samples) {
 		return
 	}
 	if s.pcm != nil {
-		tap.Publish(t.ch, t.m.cfg.Start.Add(time.Duration(posToNS(pos))), s.pcm)
+		pcm := s.pcm
+		if t.m.wide() {
+			t.tapPCM = t.tapHalf.Halve(pcm, t.tapPCM[:0])
+			pcm = t.tapPCM
+		}
+		tap.Publish(t.ch, t.m.cfg.Start.Add(time.Duration(t.m.posToNS(pos))), pcm)
 		return
 	}
 	payload, kind := s.g711, s.kind
@@ -474,7 +491,25 @@ func (t *Track) tap(tap Tap, pos int64, s samples) {
 			pcm[i] = g711.DecodeALaw(b)
 		}
 	}
-	tap.Publish(t.ch, t.m.cfg.Start.Add(time.Duration(posToNS(pos))), pcm)
+	tap.Publish(t.ch, t.m.cfg.Start.Add(time.Duration(t.m.posToNS(pos))), pcm)
+}
+
+// doubleG711 decodes a G.711 payload of law kind and doubles it to 16 kHz
+// (the result is reused by the next call). t.mu must be held.
+func (t *Track) doubleG711(payload []byte, kind payloadKind) []int16 {
+	pcm := t.g711pcm[:0]
+	if kind == kindPCMU {
+		for _, b := range payload {
+			pcm = append(pcm, g711.DecodeULaw(b))
+		}
+	} else {
+		for _, b := range payload {
+			pcm = append(pcm, g711.DecodeALaw(b))
+		}
+	}
+	t.g711pcm = pcm
+	t.wideBuf = t.up.Double(pcm, t.wideBuf[:0])
+	return t.wideBuf
 }
 
 // conceal repeats the previous packet at half amplitude when exactly one
@@ -500,7 +535,7 @@ func (t *Track) conceal(ext, pos, n int64) {
 		dst := ((gap + i) % t.size) * bps
 		attenuate(t.ring[dst:dst+bps], t.ring[src:src+bps], t.m.cfg.Format)
 	}
-	*s1 = seqSlot{seq: ext, ts: s2.ts + n, n: n, concealed: true}
+	*s1 = seqSlot{seq: ext, ts: s2.ts + n*t.clock/t.m.rate, n: n, concealed: true}
 	t.stats.ConcealedSamples += uint64(n)
 }
 
@@ -539,7 +574,7 @@ func (t *Track) noteCodec(name string, extTS int64) {
 	}
 	if t.codec != "" {
 		t.refine = false
-		t.m.addEvent(Event{Type: EventCodecChange, Channel: t.ch, AtMS: posToMS(t.pos(extTS)),
+		t.m.addEvent(Event{Type: EventCodecChange, Channel: t.ch, AtMS: t.m.posToMS(t.pos(extTS)),
 			Detail: t.codec + "->" + name})
 	}
 	t.codec = name
@@ -548,7 +583,7 @@ func (t *Track) noteCodec(name string, extTS int64) {
 // eventSlack is how far an RFC 4733 event's mask may reach past the time
 // its packets have been arriving: the first packet's own duration plus
 // jitter (100 ms).
-const eventSlack = sampleRate / 10
+func (m *Mixer) eventSlack() int64 { return m.rate / 10 }
 
 // telephoneEvent records one "dtmf" event per RFC 4733 tone.
 //
@@ -567,7 +602,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS, arrNS int64) {
 		return
 	}
 	durMS := int64(ev.Duration) * 1000 / int64(e.clock)
-	durPos := int64(ev.Duration) * sampleRate / int64(e.clock)
+	durPos := int64(ev.Duration) * t.m.rate / int64(e.clock)
 	d := &t.dtmf
 	if d.active && d.ts == extTS && d.event == ev.Event {
 		if d.ended {
@@ -577,7 +612,7 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS, arrNS int64) {
 			d.durMS = durMS
 			t.m.setEventDuration(d.idx, durMS)
 			if t.m.masked() {
-				t.queueEventMask(d.pos, d.pos+min(durPos, nsToPos(arrNS-d.arr)+eventSlack), false)
+				t.queueEventMask(d.pos, d.pos+min(durPos, t.m.nsToPos(arrNS-d.arr)+t.m.eventSlack()), false)
 			}
 		}
 		d.ended = ev.End
@@ -591,16 +626,16 @@ func (t *Track) telephoneEvent(payload []byte, e ptEntry, extTS, arrNS int64) {
 	d.active, d.ended, d.ts, d.event, d.durMS, d.pos, d.arr = true, ev.End, extTS, ev.Event, durMS, pos, arrNS
 	switch t.m.cfg.DTMF {
 	case DTMFKeep:
-		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: posToMS(pos), DurationMS: durMS, Detail: digit})
+		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: t.m.posToMS(pos), DurationMS: durMS, Detail: digit})
 	case DTMFMask: // time and channel, never the digit
-		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: posToMS(pos), DurationMS: durMS})
+		d.idx = t.m.addEvent(Event{Type: EventDTMF, Channel: t.ch, AtMS: t.m.posToMS(pos), DurationMS: durMS})
 	default:
 		d.idx = -1
 	}
 	if t.m.masked() {
 		// Until the next packet says how long the tone lasts, mask at
 		// least a packet's worth past what is known.
-		t.queueEventMask(pos, pos+max(min(durPos, eventSlack), 400), true)
+		t.queueEventMask(pos, pos+max(min(durPos, t.m.eventSlack()), t.m.rate/20), true)
 	}
 }
 
@@ -613,7 +648,7 @@ func (t *Track) comfortNoise(extTS int64) {
 	pos := t.pos(extTS)
 	t.refine = false
 	t.cn.active, t.cn.pos = true, pos
-	t.cn.idx = t.m.addEvent(Event{Type: EventComfortNoise, Channel: t.ch, AtMS: posToMS(pos)})
+	t.cn.idx = t.m.addEvent(Event{Type: EventComfortNoise, Channel: t.ch, AtMS: t.m.posToMS(pos)})
 }
 
 func (t *Track) endComfortNoise(extTS int64) {
@@ -622,7 +657,7 @@ func (t *Track) endComfortNoise(extTS int64) {
 	}
 	t.cn.active = false
 	if d := t.pos(extTS) - t.cn.pos; d > 0 {
-		t.m.setEventDuration(t.cn.idx, posToMS(d))
+		t.m.setEventDuration(t.cn.idx, t.m.posToMS(d))
 	}
 }
 

@@ -372,7 +372,18 @@ func isRTP(proto string) bool {
 // of an RTP m-line and its a=rtpmap lines.
 func readCodecs(m *Media, formats []string, attrs []sdp.Attribute) {
 	maps := make(map[uint8]media.Codec)
+	fmtps := make(map[uint8]string)
 	for _, a := range attrs {
+		if strings.EqualFold(a.Key, "fmtp") {
+			// a=fmtp:<payload type> <parameters> (RFC 8866 §6.15); the first one counts
+			pt, params, _ := strings.Cut(strings.TrimSpace(a.Value), " ")
+			if n, err := strconv.Atoi(pt); err == nil && n >= 0 && n < 128 {
+				if _, dup := fmtps[uint8(n)]; !dup {
+					fmtps[uint8(n)] = strings.TrimSpace(params)
+				}
+			}
+			continue
+		}
 		if !strings.EqualFold(a.Key, "rtpmap") {
 			continue
 		}
@@ -395,6 +406,7 @@ func readCodecs(m *Media, formats []string, attrs []sdp.Attribute) {
 				continue // dynamic without rtpmap: unusable
 			}
 		}
+		c.Fmtp = fmtps[uint8(pt)]
 		switch c.Name {
 		case media.TelephoneEvent:
 			m.events = append(m.events, c)

@@ -29,6 +29,11 @@ var (
 	sbc     = netip.MustParseAddr("198.51.100.7")
 )
 
+// withFmtp is c with its a=fmtp parameters.
+func withFmtp(c media.Codec, fmtp string) media.Codec { c.Fmtp = fmtp; return c }
+
+func ptr[T any](v T) *T { return &v }
+
 func TestParseOffer(t *testing.T) {
 	hugeLabel := strings.Repeat("L", 5000)
 	tests := []struct {
@@ -61,8 +66,8 @@ func TestParseOffer(t *testing.T) {
 			sname:  "GVP Media Server",
 			want: []Media{{
 				Index: 0, Type: "audio", Port: 41002, Proto: "RTP/AVP", Addr: genesys,
-				Direction: SendOnly, Codecs: []media.Codec{pcmu, pcma, g722, g729},
-				TelephoneEvent: &te101, Ptime: 20,
+				Direction: SendOnly, Codecs: []media.Codec{pcmu, pcma, g722, withFmtp(g729, "annexb=no")},
+				TelephoneEvent: ptr(withFmtp(te101, "0-15")), Ptime: 20,
 			}},
 		},
 		{

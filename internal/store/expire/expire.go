@@ -28,6 +28,24 @@ type Deleter interface {
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 }
 
+// Objects removes the objects of a recording from an object store
+// (store/s3media.Bucket): every object under the recording's key prefix,
+// whether or not the row says its media was uploaded yet.
+type Objects interface {
+	DeleteRecording(ctx context.Context, r *store.Recording) error
+}
+
+// Media is where a recording's files are: the data dir (relative media
+// paths, the MP3 cache) and, with media in S3, the bucket.
+type Media struct {
+	DataDir string
+	Objects Objects // nil: local files only
+}
+
+// ErrNoObjectStore is returned for a recording whose media is in an
+// object store when none is configured: nothing is deleted.
+var ErrNoObjectStore = errors.New("the recording's media is in an object store and none is configured (serve --media s3://BUCKET/PREFIX --s3-endpoint URL)")
+
 // Delete deletes recording r for reason, unless it is on legal hold
 // (store.ErrLegalHold, nothing touched).
 //
@@ -36,10 +54,16 @@ type Deleter interface {
 // first set aside (renamed with mediastore.DeletingSuffix; a file that cannot be
 // renamed stops the deletion and the row stays, so the next attempt finds
 // it), then the row goes — or, refused (held meanwhile, or any error), the
-// files come back — and only then are the files removed. Files left aside
-// by an attempt that never finished (a crash) are put back first.
-func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording, reason string) error {
-	files := mediastore.Files(r, dataDir)
+// files come back — and only then are the files removed, and the
+// recording's objects with m.Objects. Files left aside by an attempt that
+// never finished (a crash) are put back first. An object store cannot set
+// objects aside: when its deletion fails after the row went, the error
+// says so (the objects are orphans; encrypted ones hold no key this side).
+func Delete(ctx context.Context, st Deleter, m Media, r *store.Recording, reason string) error {
+	if r.MediaObject != "" && m.Objects == nil {
+		return fmt.Errorf("delete recording %s (media %s): %w", r.ID, r.MediaObject, ErrNoObjectStore)
+	}
+	files := mediastore.Files(r, m.DataDir)
 	for _, f := range files {
 		if _, err := os.Lstat(f); errors.Is(err, os.ErrNotExist) {
 			_ = os.Rename(f+mediastore.DeletingSuffix, f) // no-op unless left aside
@@ -75,6 +99,11 @@ func Delete(ctx context.Context, st Deleter, dataDir string, r *store.Recording,
 	var errs []error
 	for _, f := range aside {
 		if err := remove(f + mediastore.DeletingSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if m.Objects != nil {
+		if err := m.Objects.DeleteRecording(ctx, r); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -157,6 +186,7 @@ type Sweeper struct {
 	// Policy.Rules.
 	Rules   func() map[string]time.Duration
 	DataDir string
+	Objects Objects       // the bucket of media in S3 (nil: none)
 	Every   time.Duration // default 1 minute
 	Now     func() time.Time
 	Log     *slog.Logger
@@ -225,7 +255,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 			if rule != "" {
 				reason = fmt.Sprintf("retention period %s of rule %q ended", p, rule)
 			}
-			switch err := Delete(ctx, s.Store, s.DataDir, full, reason); {
+			switch err := Delete(ctx, s.Store, Media{DataDir: s.DataDir, Objects: s.Objects}, full, reason); {
 			case errors.Is(err, store.ErrLegalHold):
 				held++
 				continue
@@ -307,7 +337,7 @@ type Report struct {
 // hold, audits each deletion and the request itself (with a fingerprint
 // of the party keyed with fpKey, store.Fingerprint, never the number or
 // name), and reports what it did.
-func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string, fpKey []byte, now time.Time, log *slog.Logger) (Report, error) {
+func Erase(ctx context.Context, st Store, m Media, q Query, actor string, fpKey []byte, now time.Time, log *slog.Logger) (Report, error) {
 	rep := Report{Query: q, Erased: []string{}, Held: []string{}, InProgress: []string{}, Failed: []string{}}
 	f, who, err := q.filter(fpKey)
 	if err != nil {
@@ -330,7 +360,7 @@ func Erase(ctx context.Context, st Store, dataDir string, q Query, actor string,
 			if err != nil {
 				return rep, err
 			}
-			switch err := Delete(ctx, st, dataDir, r, "erasure request: "+who); {
+			switch err := Delete(ctx, st, m, r, "erasure request: "+who); {
 			case errors.Is(err, store.ErrLegalHold):
 				rep.Held = append(rep.Held, r.ID)
 			case err != nil:

@@ -127,7 +127,7 @@ func TestLegalHoldBlocksEveryDeletion(t *testing.T) {
 	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "R1", Reason: "dispute"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Delete(ctx, f.db, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); !errors.Is(err, store.ErrLegalHold) {
 		t.Errorf("Delete of a held recording: %v", err)
 	}
 	if row, media := f.exists(t, "R1"); !row || !media {
@@ -146,7 +146,7 @@ func TestLegalHoldBlocksEveryDeletion(t *testing.T) {
 	if err := f.db.ReleaseLegalHold(ctx, "R1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second release: %v", err)
 	}
-	if err := Delete(ctx, f.db, f.dir, r, "test"); err != nil {
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); err != nil {
 		t.Errorf("Delete after release: %v", err)
 	}
 }
@@ -163,7 +163,7 @@ func TestErase(t *testing.T) {
 	if err := f.db.SetLegalHold(ctx, store.Hold{RecordingID: "hold"}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33123", Tenant: "Acme"}, "sue", testKey, t0, quiet())
+	rep, err := Erase(ctx, f.db, Media{DataDir: f.dir}, Query{ANI: "+33123", Tenant: "Acme"}, "sue", testKey, t0, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestErase(t *testing.T) {
 		}
 	}
 	for _, q := range []Query{{}, {ANI: "+33*"}, {ANI: "1", DN: "2"}} {
-		if _, err := Erase(ctx, f.db, f.dir, q, "sue", testKey, t0, quiet()); !errors.Is(err, ErrQuery) {
+		if _, err := Erase(ctx, f.db, Media{DataDir: f.dir}, q, "sue", testKey, t0, quiet()); !errors.Is(err, ErrQuery) {
 			t.Errorf("query %+v: %v", q, err)
 		}
 	}
@@ -220,7 +220,7 @@ func TestLegalHoldRacingDeleteKeepsFiles(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	r := f.add(t, "R1", "", "+331", "5001", t0, store.StatusCompleted)
-	if err := Delete(ctx, holdAfterCheck{f.db}, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+	if err := Delete(ctx, holdAfterCheck{f.db}, Media{DataDir: f.dir}, r, "test"); !errors.Is(err, store.ErrLegalHold) {
 		t.Errorf("Delete with a hold landing meanwhile: %v, want ErrLegalHold", err)
 	}
 	row, media := f.exists(t, "R1")
@@ -239,7 +239,7 @@ func TestLegalHoldRacingDeleteKeepsFiles(t *testing.T) {
 	if err := f.db.ReleaseLegalHold(ctx, "R1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := Delete(ctx, f.db, f.dir, r, "test"); err != nil {
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(f.dir, "media", "*")); len(left) != 0 {
@@ -259,7 +259,7 @@ func TestDeleteRestoresFilesSetAside(t *testing.T) {
 	if err := os.Rename(r.MediaPath, r.MediaPath+mediastore.DeletingSuffix); err != nil {
 		t.Fatal(err)
 	}
-	if err := Delete(ctx, f.db, f.dir, r, "test"); !errors.Is(err, store.ErrLegalHold) {
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); !errors.Is(err, store.ErrLegalHold) {
 		t.Errorf("Delete of a held recording: %v", err)
 	}
 	if _, media := f.exists(t, "R1"); !media {
@@ -278,7 +278,7 @@ func TestEraseLeavesNoTraceInTheDatabaseFile(t *testing.T) {
 		f.add(t, id, "", ani, "500"+string(rune('1'+i)), t0, store.StatusCompleted)
 	}
 	f.add(t, "K1", "", "+33100000000", "5009", t0, store.StatusCompleted)
-	rep, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "root", testKey, t0, quiet())
+	rep, err := Erase(ctx, f.db, Media{DataDir: f.dir}, Query{ANI: ani}, "root", testKey, t0, quiet())
 	if err != nil || len(rep.Erased) != 3 {
 		t.Fatalf("erase: %v %+v", err, rep)
 	}
@@ -318,13 +318,13 @@ func TestErasureFingerprintIsKeyed(t *testing.T) {
 	const ani = "+33612345678"
 	f.add(t, "a1", "", ani, "5001", t0, store.StatusCompleted)
 	key1, key2 := []byte("server secret one"), []byte("server secret two")
-	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
+	if _, err := Erase(ctx, f.db, Media{DataDir: f.dir}, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key2, t0, quiet()); err != nil {
+	if _, err := Erase(ctx, f.db, Media{DataDir: f.dir}, Query{ANI: ani}, "sue", key2, t0, quiet()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Erase(ctx, f.db, f.dir, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
+	if _, err := Erase(ctx, f.db, Media{DataDir: f.dir}, Query{ANI: ani}, "sue", key1, t0, quiet()); err != nil {
 		t.Fatal(err)
 	}
 	all, _ := f.db.ListAudit(ctx, store.AuditFilter{Action: store.AuditErasure})
@@ -368,7 +368,7 @@ func TestEraseRemovesCachedMP3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if rep, err := Erase(ctx, f.db, f.dir, Query{ANI: "+33155500001"}, "sue", testKey, t0, quiet()); err != nil || len(rep.Erased) != 1 {
+	if rep, err := Erase(ctx, f.db, Media{DataDir: f.dir}, Query{ANI: "+33155500001"}, "sue", testKey, t0, quiet()); err != nil || len(rep.Erased) != 1 {
 		t.Fatalf("erase: %v %+v", err, rep)
 	}
 	for i, n := range mp3s {
@@ -430,5 +430,33 @@ func TestSweepRetentionPerRule(t *testing.T) {
 	}
 	if row, _ := f.exists(t, "forever-rule"); row {
 		t.Error("forever-rule kept after its rule got a period")
+	}
+}
+
+// Issue 18: a recording's screen video (complete or still uploading) and
+// its row go with the recording.
+func TestDeleteRemovesScreenVideo(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.add(t, "S1", "", "+331", "5001", t0, store.StatusCompleted)
+	video := mediastore.Screen(r.MediaPath)
+	for _, p := range []string{video, mediastore.Part(video)} {
+		if err := os.WriteFile(p, []byte("webm"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.db.PutScreen(ctx, &store.Screen{RecordingID: "S1", Total: 4, Held: store.Ranges{}.Add(0, 3), Complete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{video, mediastore.Part(video)} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after deletion: %v", filepath.Base(p), err)
+		}
+	}
+	if _, err := f.db.GetScreen(ctx, "S1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("screen row left: %v", err)
 	}
 }

@@ -47,7 +47,7 @@ func TestDeleteShredsEncryptedFiles(t *testing.T) {
 			testtool.Missing(t, "hard links: %v", err)
 		}
 	}
-	if err := Delete(ctx, f.db, f.dir, r, "test"); err != nil {
+	if err := Delete(ctx, f.db, Media{DataDir: f.dir}, r, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if row, media := f.exists(t, "R1"); row || media {

@@ -37,7 +37,7 @@ type Media struct {
 	encrypted bool
 	truncated bool
 	data      int64
-	f         *os.File
+	f         io.Closer
 }
 
 // DataSize is the size of the WAV data chunk of an encrypted recording
@@ -78,19 +78,29 @@ func (k *Keys) OpenMedia(path string) (*Media, error) {
 		f.Close()
 		return nil, fmt.Errorf("mediacrypt: %w", err)
 	}
-	if !Encrypted(f) {
-		return &Media{ReaderAt: f, size: st.Size(), data: -1, f: f}, nil
-	}
-	if !k.CanDecrypt() {
-		f.Close()
-		return nil, fmt.Errorf("%w: %s is encrypted and no decryption key (decrypt_keys) is configured", ErrNoKeys, path)
-	}
-	w, err := OpenWAV(f, st.Size(), k.identities...)
+	m, err := k.OpenMediaAt(f, st.Size(), f, path)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("mediacrypt: %s: %w", path, err)
+		return nil, err
 	}
-	return &Media{ReaderAt: w, size: w.Size(), encrypted: true, truncated: w.Truncated(), data: w.DataSize(), f: f}, nil
+	return m, nil
+}
+
+// OpenMediaAt is OpenMedia for a recording read through src (size bytes,
+// such as an object in a bucket), named name in errors; Close closes c.
+// On error c is not closed.
+func (k *Keys) OpenMediaAt(src io.ReaderAt, size int64, c io.Closer, name string) (*Media, error) {
+	if !Encrypted(src) {
+		return &Media{ReaderAt: src, size: size, data: -1, f: c}, nil
+	}
+	if !k.CanDecrypt() {
+		return nil, fmt.Errorf("%w: %s is encrypted and no decryption key (decrypt_keys) is configured", ErrNoKeys, name)
+	}
+	w, err := OpenWAV(src, size, k.identities...)
+	if err != nil {
+		return nil, fmt.Errorf("mediacrypt: %s: %w", name, err)
+	}
+	return &Media{ReaderAt: w, size: w.Size(), encrypted: true, truncated: w.Truncated(), data: w.DataSize(), f: c}, nil
 }
 
 // IsEncryptedFile reports whether the file at path is an encrypted

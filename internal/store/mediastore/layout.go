@@ -18,7 +18,10 @@ const (
 	RewrapSuffix = ".rewrap"        // a key rotation's journal beside the media
 	SDPExt       = ".sdp"           // the negotiated SDP
 	ManifestExt  = ".manifest.json" // the signed manifest
+	// TranscodeExt is the journal of a transcode under way (recorder/transcode).
+	TranscodeExt = ".transcode.json"
 	rawExt       = ".rtpraw"
+	ScreenExt    = ".screen.webm" // the screen video uploaded by the agent's screen client (issue 18)
 )
 
 // MP3CacheDir is where the server caches MP3 encodings of recordings,
@@ -63,8 +66,16 @@ func Raws(media string) []string {
 // SDP is the sidecar holding the negotiated SDP.
 func SDP(media string) string { return base(media) + SDPExt }
 
+// Screen is the screen video of media: <base>.screen.webm, written as
+// Part(Screen(media)) while its upload is incomplete.
+func Screen(media string) string { return base(media) + ScreenExt }
+
 // Manifest is the signed manifest of media: <base>.manifest.json.
 func Manifest(media string) string { return base(media) + ManifestExt }
+
+// TranscodeJournal is the journal of a transcode of media under way:
+// <base>.transcode.json.
+func TranscodeJournal(media string) string { return base(media) + TranscodeExt }
 
 // Candidates are the paths a stored MediaPath may name: as given and, when
 // relative, under dataDir.
@@ -74,6 +85,21 @@ func Candidates(mediaPath, dataDir string) []string {
 		out = append(out, filepath.Join(dataDir, mediaPath))
 	}
 	return out
+}
+
+// Resolve is the path r's MediaPath names on this machine: as given when
+// it exists (or when dataDir is empty), else relative to dataDir; the
+// finished name (never the .part one).
+func Resolve(r *store.Recording, dataDir string) string {
+	p := r.MediaPath
+	if !filepath.IsAbs(p) && dataDir != "" {
+		if _, err := os.Stat(p); err != nil {
+			if _, err := os.Stat(Part(p)); err != nil {
+				p = filepath.Join(dataDir, p)
+			}
+		}
+	}
+	return Final(p)
 }
 
 // Locate finds the file holding r's media: the finished file, or the .part
@@ -99,11 +125,21 @@ func Locate(r *store.Recording, dataDir string) (path string, inProgress bool, e
 	return "", false, fmt.Errorf("%w: none of %s exists", store.ErrNoMedia, strings.Join(tried, ", "))
 }
 
+// StoredExts are the extensions a recording's media file has in each
+// storage format (media_format): WAV while recording, and MP3 or Opus
+// (in Ogg) once compressed.
+var StoredExts = []string{Ext, ".mp3", ".opus"}
+
+// PCMCacheDir is where the API keeps the decoded WAV of a recording stored
+// compressed, "<id>-<sha256>.wav" (relative to the data dir).
+var PCMCacheDir = filepath.Join("cache", "pcm")
+
 // DeletingSuffix marks a file set aside by a deletion under way.
 const DeletingSuffix = ".deleting"
 
 // Files returns the files of recording r: the media (finished and in
-// progress), its SDP and raw RTP sidecars, its rotation journal, its signed
+// progress), its screen video (complete and in upload), its SDP and raw
+// RTP sidecars, its rotation and transcode journals, its signed
 // manifest and, when dataDir is known, its cached MP3s. A relative media
 // path is taken as given when it exists, else relative to dataDir. Not all
 // of them need exist.
@@ -111,7 +147,8 @@ func Files(r *store.Recording, dataDir string) []string {
 	var mp3s []string
 	if dataDir != "" && r.ID != "" && !strings.ContainsAny(r.ID, `*?[\/`) {
 		all, _ := filepath.Glob(filepath.Join(dataDir, MP3CacheDir, r.ID+"-*"))
-		for _, p := range all {
+		pcm, _ := filepath.Glob(filepath.Join(dataDir, PCMCacheDir, r.ID+"-*"))
+		for _, p := range append(all, pcm...) {
 			if !strings.HasSuffix(p, DeletingSuffix) { // a copy, re-encoded at will: never put back
 				mp3s = append(mp3s, p)
 			}
@@ -126,6 +163,55 @@ func Files(r *store.Recording, dataDir string) []string {
 			p = filepath.Join(dataDir, p)
 		}
 	}
-	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix}
+	files := []string{p, Part(p), SDP(p), Manifest(p), p + RewrapSuffix, TranscodeJournal(p), Screen(p), Part(Screen(p))}
+	// The media in its other storage formats (a WAV being compressed, a
+	// compression's .part, a leftover of either).
+	for _, ext := range StoredExts {
+		if o := base(p) + ext; o != p {
+			files = append(files, o, Part(o))
+		}
+	}
 	return append(append(files, Raws(p)...), mp3s...)
+}
+
+// ObjectName is the layout name of the recording file at path relative to
+// the media root, "YYYY/MM/DD/<file>" with forward slashes: the key of its
+// object in a bucket, after the bucket's prefix (store/s3media).
+func ObjectName(path string) string {
+	dir, file := filepath.Split(filepath.Clean(path))
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(dir)), "/")
+	if len(parts) > 3 {
+		parts = parts[len(parts)-3:]
+	}
+	var out []string
+	for _, p := range parts {
+		if p != "" && p != "." && p != "/" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(append(out, file), "/")
+}
+
+// Finished lists the files of the finished recording whose media is at
+// media that exist now: the media, its SDP and raw payload sidecars and its
+// signed manifest — what moves to an object store after finalise. Nothing
+// while the media is still a .part file or a key rotation's journal is
+// beside it (the files are about to change).
+func Finished(media string) []string {
+	media = Final(media)
+	if exists(Part(media)) || exists(media+RewrapSuffix) {
+		return nil
+	}
+	var out []string
+	for _, f := range append([]string{media, SDP(media), Manifest(media)}, Raws(media)...) {
+		if exists(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func exists(path string) bool {
+	st, err := os.Lstat(path)
+	return err == nil && st.Mode().IsRegular()
 }

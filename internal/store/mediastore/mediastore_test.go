@@ -27,6 +27,7 @@ func TestLayout(t *testing.T) {
 		{mediastore.SDP(m), "/d/media/2026/12/08/R1.sdp"},
 		{mediastore.Manifest(m), "/d/media/2026/12/08/R1.manifest.json"},
 		{mediastore.Manifest(mediastore.Part(m)), "/d/media/2026/12/08/R1.manifest.json"},
+		{mediastore.TranscodeJournal(m), "/d/media/2026/12/08/R1.transcode.json"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %s, want %s", tt.got, tt.want)
@@ -54,10 +55,24 @@ func TestFiles(t *testing.T) {
 		t.Errorf("MP3Key = %s", k)
 	}
 	got := mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.wav")}, dir)
-	want := []string{m, m + ".part", filepath.Join(dir, "media", "R1.sdp"), filepath.Join(dir, "media", "R1.manifest.json"),
-		m + ".rewrap", mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
+	b := filepath.Join(dir, "media", "R1")
+	want := []string{m, m + ".part", b + ".sdp", b + ".manifest.json",
+		m + ".rewrap", b + ".transcode.json", b + ".screen.webm", b + ".screen.webm.part", b + ".mp3", b + ".mp3.part", b + ".opus", b + ".opus.part",
+		mediastore.Raw(m, 0), mediastore.Raw(m, 1), filepath.Join(cache, "R1-ab.all.8k.mp3")}
 	if !slices.Equal(got, want) {
 		t.Errorf("Files =\n%q\nwant\n%q", got, want)
+	}
+	// Stored compressed (media_format): the WAV it was made from, and the
+	// decoded WAV the API cached, are the recording's files too.
+	pcm := filepath.Join(dir, mediastore.PCMCacheDir, "R1-ab.wav")
+	os.MkdirAll(filepath.Dir(pcm), 0o700)
+	os.WriteFile(pcm, nil, 0o600)
+	got = mediastore.Files(&store.Recording{ID: "R1", MediaPath: filepath.Join("media", "R1.opus")}, dir)
+	want = []string{b + ".opus", b + ".opus.part", b + ".sdp", b + ".manifest.json", b + ".opus.rewrap",
+		b + ".transcode.json", b + ".screen.webm", b + ".screen.webm.part", m, m + ".part", b + ".mp3", b + ".mp3.part", mediastore.Raw(m, 0), mediastore.Raw(m, 1),
+		filepath.Join(cache, "R1-ab.all.8k.mp3"), pcm}
+	if !slices.Equal(got, want) {
+		t.Errorf("Files of an Opus recording =\n%q\nwant\n%q", got, want)
 	}
 }
 
@@ -123,5 +138,48 @@ func TestWriteFile(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(p))
 	if len(ents) != 1 {
 		t.Errorf("temporary files left: %v", ents)
+	}
+}
+
+func TestFinished(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "2026", "12", "07", "R1.wav")
+	if err := os.MkdirAll(filepath.Dir(m), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(p string) {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mediastore.Finished(m); len(got) != 0 {
+		t.Errorf("nothing written: %v", got)
+	}
+	touch(mediastore.Part(m))
+	touch(mediastore.SDP(m))
+	if got := mediastore.Finished(m); len(got) != 0 {
+		t.Errorf("while .part exists: %v", got)
+	}
+	os.Remove(mediastore.Part(m))
+	touch(m)
+	touch(mediastore.Manifest(m))
+	touch(mediastore.Raw(m, 1))
+	want := []string{m, mediastore.SDP(m), mediastore.Manifest(m), mediastore.Raw(m, 1)}
+	if got := mediastore.Finished(mediastore.Part(m)); !slices.Equal(got, want) {
+		t.Errorf("Finished = %q, want %q", got, want)
+	}
+	touch(m + mediastore.RewrapSuffix)
+	if got := mediastore.Finished(m); len(got) != 0 {
+		t.Errorf("during a key rotation: %v", got)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{m, "2026/12/07/R1.wav"},
+		{"media/2026/12/07/R1.sdp", "2026/12/07/R1.sdp"},
+		{"R1.wav", "R1.wav"},
+		{"/R1.wav", "R1.wav"},
+	} {
+		if got := mediastore.ObjectName(tt.in); got != tt.want {
+			t.Errorf("ObjectName(%s) = %s, want %s", tt.in, got, tt.want)
+		}
 	}
 }

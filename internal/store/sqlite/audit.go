@@ -2,10 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +37,7 @@ func (db *DB) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error
 			return err
 		}
 		at := formatTime(e.At)
-		h := chainHash(prev, at, e.User, e.Role, e.Tenant, e.Action, e.RecordingID, e.Detail, e.Remote)
+		h := store.AuditChainHash(prev, at, e.User, e.Role, e.Tenant, e.Action, e.RecordingID, e.Detail, e.Remote)
 		return tx.QueryRowContext(ctx, `INSERT INTO audit (at, user_name, role, tenant, action, recording_id, detail, remote, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			at, e.User, e.Role, e.Tenant, e.Action, e.RecordingID, e.Detail, e.Remote, h).Scan(&id)
@@ -122,23 +119,6 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 	return out, nil
 }
 
-// chainHash is an audit entry's hash: sha256 over the previous entry's hash
-// and the entry's stored fields, each length-prefixed (no two entries
-// encode alike), hex.
-func chainHash(prev string, fields ...string) string {
-	h := sha256.New()
-	var n [4]byte
-	for _, f := range append([]string{prev}, fields...) {
-		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
-		h.Write(n[:])
-		h.Write([]byte(f))
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// maxAuditProblems bounds the problems VerifyAudit lists.
-const maxAuditProblems = 100
-
 // AuditHead returns the newest audit entry's id and hash: written to the log
 // now and then, so that removing the newest entries (which leaves a valid
 // shorter chain) is found by comparing with a head seen before.
@@ -177,35 +157,16 @@ func (db *DB) VerifyAudit(ctx context.Context) (store.AuditCheck, error) {
 		return out, fmt.Errorf("verify audit: %w", err)
 	}
 	defer rows.Close()
-	prev, chained := "", false
-	problem := func(format string, a ...any) {
-		if len(out.Problems) < maxAuditProblems {
-			out.Problems = append(out.Problems, fmt.Sprintf(format, a...))
-		}
-		out.Broken++
-	}
+	var walk store.AuditChainWalk
 	for rows.Next() {
 		var id int64
 		var at, user, role, tenant, action, rec, detail, remote, hash string
 		if err := rows.Scan(&id, &at, &user, &role, &tenant, &action, &rec, &detail, &remote, &hash); err != nil {
 			return out, fmt.Errorf("verify audit: %w", err)
 		}
-		out.Entries++
-		if hash == "" {
-			if chained {
-				problem("audit entry %d has no hash inside the chain (inserted or changed)", id)
-			} else {
-				out.Unchained++
-			}
-			continue
-		}
-		chained = true
-		if want := chainHash(prev, at, user, role, tenant, action, rec, detail, remote); want != hash {
-			problem("audit entry %d (%s %s) does not follow the entry before it: changed, or entries before it removed or inserted", id, at, action)
-		}
-		prev = hash
-		out.HeadID, out.Head = id, hash
+		walk.Add(id, at, user, role, tenant, action, rec, detail, remote, hash)
 	}
+	out = walk.Check
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("verify audit: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/store/storetest"
 )
 
 // Issue 13: a legal hold on a call holds every recording of the call —
@@ -88,4 +89,10 @@ func TestCallHold(t *testing.T) {
 	if _, ok := held("a4"); ok {
 		t.Error("a recording made after the release is held")
 	}
+}
+
+func TestHoldConformance(t *testing.T) {
+	storetest.RunHolds(t, func(t *testing.T) storetest.HoldStore {
+		return open(t, filepath.Join(t.TempDir(), "openrec.db"))
+	})
 }

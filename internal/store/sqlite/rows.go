@@ -14,7 +14,7 @@ import (
 const recordingColumns = `id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 	recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 	format, media_path, size_bytes, sha256, needs_transcode, metadata,
-	metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at`
+	metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at, media_object, sample_rate`
 
 // childChunk bounds the number of ids in one IN (...) list, far below
 // SQLite's limit on bound parameters.
@@ -69,7 +69,7 @@ func scanRecordings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]s
 		if err := rows.Scan(&r.ID, &mode, &status, &r.StatusReason, &r.CallUUID, &r.RecordID, &r.SIPRECSessionID,
 			&r.RecordedDN, &r.OtherDN, &started, &ended, &r.DurationMS, &r.Channels, &codecs,
 			&r.Format, &r.MediaPath, &r.SizeBytes, &r.SHA256, &r.NeedsTranscode, &r.Metadata,
-			&r.MetadataProblem, &r.Correlation, &retention, &keepUntil, &r.RetentionReason, &created, &updated); err != nil {
+			&r.MetadataProblem, &r.Correlation, &retention, &keepUntil, &r.RetentionReason, &created, &updated, &r.MediaObject, &r.SampleRate); err != nil {
 			return nil, err
 		}
 		r.Mode, r.Status, r.Retention = store.Mode(mode), store.Status(status), store.Retention(retention)

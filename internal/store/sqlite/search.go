@@ -235,6 +235,13 @@ func buildWhere(f store.Filter) (*where, error) {
 	if f.Tenant != "" {
 		w.addAll(externalCheck([]string{store.TenantKey}, exact(f.Tenant)))
 	}
+	if f.HasScreen != nil {
+		not := ""
+		if !*f.HasScreen {
+			not = "NOT "
+		}
+		w.add(`id ` + not + `IN (SELECT s.recording_id FROM screen_media s WHERE s.held_bytes > 0)`)
+	}
 	if f.OwnerAgent != "" {
 		w.addAll(external(store.OwnerKeys(), exact(f.OwnerAgent)))
 	}

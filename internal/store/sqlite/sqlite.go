@@ -182,13 +182,13 @@ func (db *DB) CreateRecording(ctx context.Context, r *store.Recording) error {
 			id, mode, status, status_reason, call_uuid, record_id, siprec_session_id,
 			recorded_dn, other_dn, started_at, ended_at, duration_ms, channels, codecs,
 			format, media_path, size_bytes, sha256, needs_transcode, metadata,
-			metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			metadata_problem, correlation, retention, keep_until, retention_reason, created_at, updated_at, sample_rate)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels, codecs,
 			r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode, r.Metadata,
 			r.MetadataProblem, r.Correlation, string(r.Retention), nullTime(r.KeepUntil), r.RetentionReason,
-			formatTime(created), formatTime(created))
+			formatTime(created), formatTime(created), r.SampleRate)
 		if err != nil {
 			if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 				return fmt.Errorf("create recording %s: %w", r.ID, store.ErrConflict)
@@ -225,20 +225,20 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	}
 	updated := db.now()
 	var (
-		created, retention, reason string
-		keepUntil                  sql.NullString
+		created, retention, reason, mediaObject string
+		keepUntil                               sql.NullString
 	)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE recordings SET
 			mode = ?, status = ?, status_reason = ?, call_uuid = ?, record_id = ?, siprec_session_id = ?,
 			recorded_dn = ?, other_dn = ?, started_at = ?, ended_at = ?, duration_ms = ?, channels = ?,
 			codecs = ?, format = ?, media_path = ?, size_bytes = ?, sha256 = ?, needs_transcode = ?,
-			metadata = ?, metadata_problem = ?, correlation = ?, updated_at = ?
-			WHERE id = ? RETURNING created_at, retention, keep_until, retention_reason`,
+			metadata = ?, metadata_problem = ?, correlation = ?, updated_at = ?, sample_rate = ?
+			WHERE id = ? RETURNING created_at, retention, keep_until, retention_reason, media_object`,
 			string(r.Mode), string(r.Status), r.StatusReason, r.CallUUID, r.RecordID, r.SIPRECSessionID,
 			r.RecordedDN, r.OtherDN, nullTime(r.StartedAt), nullTime(r.EndedAt), r.DurationMS, r.Channels,
 			codecs, r.Format, r.MediaPath, r.SizeBytes, r.SHA256, r.NeedsTranscode,
-			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.ID).Scan(&created, &retention, &keepUntil, &reason)
+			r.Metadata, r.MetadataProblem, r.Correlation, formatTime(updated), r.SampleRate, r.ID).Scan(&created, &retention, &keepUntil, &reason, &mediaObject)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("update recording %s: %w", r.ID, store.ErrNotFound)
 		}
@@ -268,7 +268,31 @@ func (db *DB) UpdateRecording(ctx context.Context, r *store.Recording) error {
 	}
 	r.CreatedAt, r.UpdatedAt = c, updated.UTC()
 	r.Retention, r.KeepUntil, r.RetentionReason = store.Retention(retention), ku, reason
+	r.MediaObject = mediaObject
 	return nil
+}
+
+// SetMediaObject records that the media of recording id now lives at
+// object ("s3://BUCKET/KEY"; "" = back on local disk). It touches nothing
+// else of the row. An unknown id is store.ErrNotFound.
+func (db *DB) SetMediaObject(ctx context.Context, id, object string) error {
+	leave, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE recordings SET media_object = ?, updated_at = ? WHERE id = ?`, object, formatTime(db.now()), id)
+		if err != nil {
+			return fmt.Errorf("set media object of %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("set media object of %s: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("set media object of %s: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // AddEvents appends events to recording id. An unknown id is

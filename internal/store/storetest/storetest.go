@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every recording store
-// (store/sqlite now, PostgreSQL later) must pass.
+// (store/sqlite, store/postgres) must pass.
 //
 // An implementation's tests call Run with a constructor that returns a fresh,
 // empty store, and RunConcurrent with one that returns two handles on the
@@ -35,8 +35,15 @@ type Store interface {
 	DiscardRecording(ctx context.Context, id, reason string) error
 	DeleteRecording(ctx context.Context, d store.Deletion) error
 	ListDeletions(ctx context.Context, since time.Time, limit int) ([]store.Deletion, error)
+	SetMediaObject(ctx context.Context, id, object string) error
+
+	// Screen video rows (issue 18).
+	PutScreen(ctx context.Context, s *store.Screen) error
+	GetScreen(ctx context.Context, recordingID string) (*store.Screen, error)
+	Screens(ctx context.Context, ids []string) (map[string]*store.Screen, error)
 
 	UserStore
+	TranscodeStore
 
 	Close() error
 }
@@ -71,6 +78,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListDeletionsOrder", testListDeletionsOrder},
 		{"ListTenantIsolation", testListTenantIsolation},
 		{"ListRetentionFilters", testListRetentionFilters},
+		{"MediaObject", testMediaObject},
+		{"ScreenRows", testScreenRows},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserCreateErrors", testUserCreateErrors},
 		{"UserNotFound", testUserNotFound},
@@ -90,6 +99,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"SearchPagination", testSearchPagination},
 		{"SearchPaginationStable", testSearchPaginationStable},
 		{"SearchInvalid", testSearchInvalid},
+		{"TranscodeEnqueue", testTranscodeEnqueue},
+		{"TranscodeClaim", testTranscodeClaim},
+		{"TranscodeRetryAndWait", testTranscodeRetryAndWait},
+		{"TranscodeFinish", testTranscodeFinish},
 		{"CloseIdempotent", testCloseIdempotent},
 	}
 	for _, tt := range tests {

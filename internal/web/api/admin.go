@@ -87,11 +87,17 @@ func (s *Server) rulesRequest(w http.ResponseWriter, r *http.Request, apply func
 		return RulesDoc{}, false
 	}
 	doc, err := apply(body.YAML)
-	if err != nil {
+	switch {
+	case err == nil:
+		return doc, true
+	case errors.Is(err, ErrUnprocessable):
+		writeProblem(w, r, &Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid recording rules", Detail: err.Error()})
+	case errors.Is(err, ErrConflict):
+		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "Rules not editable", Detail: err.Error()})
+	default:
 		s.fail(w, r, err)
-		return RulesDoc{}, false
 	}
-	return doc, true
+	return RulesDoc{}, false
 }
 
 func normRules(d RulesDoc) RulesDoc {

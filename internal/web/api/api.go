@@ -33,6 +33,12 @@ type Store interface {
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 }
 
+// Transcodes reads the transcode jobs of recordings kept raw
+// (store.ErrNotFound: the recording has none).
+type Transcodes interface {
+	TranscodeJob(ctx context.Context, id string) (*store.TranscodeJob, error)
+}
+
 // Users stores users and their sessions.
 type Users interface {
 	GetUser(ctx context.Context, name string) (*store.User, error)
@@ -71,7 +77,8 @@ type Listener interface {
 }
 
 // Controller asks for a recording operation on a live call through the
-// CTI link. Errors that are the client's fault are *Problem values.
+// CTI link. Errors that are the client's fault are classified (NotFound,
+// Conflict, BadRequest).
 type Controller interface {
 	Control(ctx context.Context, req ControlRequest) (ControlResult, error)
 }
@@ -79,11 +86,12 @@ type Controller interface {
 // RulesAdmin reads and replaces the recording rules.
 type RulesAdmin interface {
 	Rules() (RulesDoc, error)
-	// SetRules validates and installs yaml (the `rules:` value); a
-	// *Problem (422) when the rules do not compile.
+	// SetRules validates and installs yaml (the `rules:` value); an
+	// Unprocessable error when the rules do not compile, a Conflict when
+	// there is nowhere to save them.
 	SetRules(yaml string) (RulesDoc, error)
 	// CheckRules compiles yaml as SetRules would and saves nothing: the
-	// counts and warnings, or a *Problem (422).
+	// counts and warnings, or an Unprocessable error.
 	CheckRules(yaml string) (RulesDoc, error)
 }
 
@@ -103,9 +111,31 @@ type Config struct {
 	Rules   RulesAdmin   // nil: rules are 501 (no CTI link)
 	Tenants TenantsAdmin // nil: no tenants configured
 	Holds   Holds        // nil: legal holds are 501
-	Eraser  Eraser       // nil: erasure is 501
-	DataDir string       // to resolve relative media paths
+	// Screen recording (issue 18): the CTI side's per-agent events (nil:
+	// the event stream is 501), the screen video rows (nil: uploads are
+	// 501), what clients capture, and the bound of one video (0:
+	// DefaultScreenMaxBytes).
+	Screen         ScreenSource
+	ScreenStore    ScreenStore
+	ScreenCapture  ScreenCapture
+	ScreenMaxBytes int64
+	// FFmpeg is the ffmpeg binary of muxed downloads ("" = ffmpeg on
+	// PATH; none: 501 with the separate files' links).
+	FFmpeg string
+	Eraser Eraser // nil: erasure is 501
+	// Transcodes gives a recording's transcode job (its detail's
+	// "transcode"); nil: always null.
+	Transcodes Transcodes
+	DataDir    string // to resolve relative media paths
+	// Objects opens media kept in an object store (store.Recording.
+	// MediaObject set, the local copy gone); nil: none configured (such a
+	// recording gets 409).
+	Objects MediaObjects
 	MP3     *mediaconv.Cache
+	// Stored decodes recordings stored as MP3 or Opus (media_format) into
+	// a WAV cached under DataDir/cache/pcm, from which replay (Range),
+	// peaks and MP3 are served like any WAV; nil: such recordings get 501.
+	Stored StoredDecoder
 	// Keys returns the keys that decrypt recordings encrypted at rest (read
 	// per request: SIGHUP may replace them; nil or nil keys: none; an encrypted
 	// recording then gets 409, never its ciphertext). MP3s of encrypted
@@ -132,6 +162,12 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
+// StoredDecoder turns a recording stored compressed into a PCM16 WAV file
+// (mediaconv.StoreCodec).
+type StoredDecoder interface {
+	Decode(ctx context.Context, src, format string, rate, channels int, dst string) error
+}
+
 // Server serves the API.
 type Server struct {
 	cfg    Config
@@ -141,6 +177,7 @@ type Server struct {
 	recent recentAudit
 	limit  loginLimiter
 	mp3enc cryptMP3 // MP3s of encrypted recordings, cached encrypted
+	screen screenState
 }
 
 // New returns the API server; Handler serves it.
@@ -162,6 +199,7 @@ func New(cfg Config) *Server {
 		cfg.SessionTTL = 12 * time.Hour
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), paths: http.NewServeMux()}
+	s.screen.thumbs = make(chan struct{}, maxThumbnailJobs)
 	allow := map[string][]string{}
 	for _, rt := range s.routes() {
 		h := rt.h
@@ -221,6 +259,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/recordings/{id}", true, nil, http.HandlerFunc(s.getRecording)},
 		{"GET", "/api/v1/recordings/{id}/media", true, nil, http.HandlerFunc(s.media)},
 		{"GET", "/api/v1/recordings/{id}/peaks", true, nil, http.HandlerFunc(s.peaks)},
+		{"POST", "/api/v1/recordings/{id}/screen", true, nil, http.HandlerFunc(s.uploadScreen)},
+		{"GET", "/api/v1/screen/events", true, nil, http.HandlerFunc(s.screenEvents)},
 		{"GET", "/api/v1/live", true, staff, http.HandlerFunc(s.live)},
 		{"GET", "/api/v1/live/{id}/listen", true, staff, http.HandlerFunc(s.listen)},
 		{"POST", "/api/v1/calls/control", true, staff, http.HandlerFunc(s.control)},

@@ -41,16 +41,29 @@ const (
 // env is an API server over real HTTP with a real SQLite store, three
 // recordings (tenants A and B) with media files, and users of each role.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
+	api  *api.Server
+	cfg  api.Config
 	db   *sqlite.DB
 	dir  string
 	recs map[string]*store.Recording
 }
 
+// restart replaces the API server by a new one over the same store and
+// files (what it held in memory is gone).
+func (e *env) restart(t testing.TB) {
+	t.Helper()
+	e.srv.Close()
+	_ = e.api.Close()
+	e.api = api.New(e.cfg)
+	e.srv = httptest.NewServer(e.api.Handler())
+	t.Cleanup(e.srv.Close)
+}
+
 func init() { auth.Cost = 4 } // bcrypt's minimum: the tests log in often
 
-func newEnv(t *testing.T, mut func(*api.Config)) *env {
+func newEnv(t testing.TB, mut func(*api.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -109,13 +122,16 @@ func newEnv(t *testing.T, mut func(*api.Config)) *env {
 	if mut != nil {
 		mut(&cfg)
 	}
-	e.srv = httptest.NewServer(api.New(cfg).Handler())
+	e.cfg = cfg
+	e.api = api.New(cfg)
+	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)
+	t.Cleanup(func() { _ = e.api.Close() })
 	return e
 }
 
 // writeStereo writes a µ-law stereo WAV: 440 Hz on channel 0, 1 kHz on 1.
-func writeStereo(t *testing.T, path string, secs int) {
+func writeStereo(t testing.TB, path string, secs int) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

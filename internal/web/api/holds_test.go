@@ -22,7 +22,7 @@ type eraser struct {
 }
 
 func (e eraser) Erase(ctx context.Context, q expire.Query, actor string) (expire.Report, error) {
-	return expire.Erase(ctx, e.db, e.dir, q, actor, []byte("test key"), time.Now(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return expire.Erase(ctx, e.db, expire.Media{DataDir: e.dir}, q, actor, []byte("test key"), time.Now(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // Issue 13: legal hold on a recording or a call (API), which blocks every

@@ -292,8 +292,11 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	detail := req.Op + " dn=" + req.DN + " conn_id=" + req.ConnID + " call_uuid=" + req.CallUUID
 	if err != nil {
 		var p *Problem
-		if errors.As(err, &p) {
+		switch {
+		case errors.As(err, &p):
 			detail += " refused: " + p.Detail
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrBadRequest), errors.Is(err, ErrUnprocessable):
+			detail += " refused: " + err.Error()
 		}
 		s.record(r, store.AuditEntry{Action: action, Detail: detail})
 		s.fail(w, r, err)

@@ -25,6 +25,37 @@ func (p *Problem) Error() string {
 	return p.Title
 }
 
+// The kinds of error an adapter returns (wrapped with NotFound, Conflict,
+// BadRequest or Unprocessable) so that the API chooses the answer: the
+// adapters know their domain's errors, the API alone knows HTTP.
+var (
+	ErrNotFound      = errors.New("not found")     // 404
+	ErrConflict      = errors.New("conflict")      // 409
+	ErrBadRequest    = errors.New("bad request")   // 400
+	ErrUnprocessable = errors.New("unprocessable") // 422
+)
+
+// kindError is err classified as kind: its text is err's, and it matches
+// both with errors.Is/As.
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// NotFound classifies err as the client naming something that does not
+// exist (or that it may not see): 404.
+func NotFound(err error) error { return &kindError{ErrNotFound, err} }
+
+// Conflict classifies err as a request the current state refuses: 409.
+func Conflict(err error) error { return &kindError{ErrConflict, err} }
+
+// BadRequest classifies err as a malformed request: 400.
+func BadRequest(err error) error { return &kindError{ErrBadRequest, err} }
+
+// Unprocessable classifies err as a well-formed request whose content is
+// invalid: 422.
+func Unprocessable(err error) error { return &kindError{ErrUnprocessable, err} }
+
 // problemf returns a problem with the standard title of status.
 func problemf(status int, detail string) *Problem {
 	return &Problem{Status: status, Title: http.StatusText(status), Detail: detail}
@@ -44,13 +75,21 @@ func writeProblem(w http.ResponseWriter, _ *http.Request, p *Problem) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// fail answers with the problem for err: a *Problem as it is, store
-// sentinels mapped to their status, anything else a 500 whose cause is
+// fail answers with the problem for err: a *Problem as it is, the kinds
+// above and the store sentinels mapped to their status, anything else a 500 whose cause is
 // logged, never shown.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	switch {
 	case errors.As(err, &p):
+	case errors.Is(err, ErrNotFound):
+		p = problemf(http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrConflict):
+		p = problemf(http.StatusConflict, err.Error())
+	case errors.Is(err, ErrBadRequest):
+		p = problemf(http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrUnprocessable):
+		p = problemf(http.StatusUnprocessableEntity, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		p = problemf(http.StatusNotFound, "not found")
 	case errors.Is(err, store.ErrInvalid):

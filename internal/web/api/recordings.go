@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,7 @@ type recordingView struct {
 	Direction string      `json:"direction"`
 	Rule      *ruleView   `json:"rule"`
 	Media     []mediaFile `json:"media_files"`
+	HasScreen bool        `json:"has_screen"` // screen video stored (issue 18)
 }
 
 type agentView struct {
@@ -66,6 +69,14 @@ type mediaParameters struct {
 	SampleRate int    `json:"sample_rate"`
 	Codec      string `json:"codec"`
 	Storage    string `json:"storage_format"`
+	// Screen video only.
+	Width    int    `json:"width,omitempty"`
+	Height   int    `json:"height,omitempty"`
+	Agent    string `json:"agent,omitempty"`
+	Complete *bool  `json:"complete,omitempty"`
+	// OffsetMS: the video's first frame is this long after the audio's
+	// start (a player shows video time = audio time - offset).
+	OffsetMS *int64 `json:"offset_ms,omitempty"`
 }
 
 type recordingDetail struct {
@@ -73,12 +84,44 @@ type recordingDetail struct {
 	Metadata  string            `json:"metadata"`
 	Events    []store.EventView `json:"events"`
 	LegalHold *holdView         `json:"legal_hold"` // null when not on hold
+	Transcode *transcodeView    `json:"transcode"`  // null when never queued for transcoding
+}
+
+// transcodeView is a recording's transcode job (needs_transcode).
+type transcodeView struct {
+	State         store.TranscodeState `json:"state"`
+	Attempts      int                  `json:"attempts"`
+	NextAttemptAt *time.Time           `json:"next_attempt_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
+	LastError     string               `json:"last_error,omitempty"` // admins only: it may name server paths
+}
+
+// transcodeOf returns recording id's transcode job for its detail (nil =
+// none, or no Transcodes configured).
+func (s *Server) transcodeOf(ctx context.Context, id string, admin bool) *transcodeView {
+	if s.cfg.Transcodes == nil {
+		return nil
+	}
+	j, err := s.cfg.Transcodes.TranscodeJob(ctx, id)
+	if err != nil {
+		return nil
+	}
+	v := &transcodeView{State: j.State, Attempts: j.Attempts, UpdatedAt: j.UpdatedAt.UTC()}
+	if !j.NextAttemptAt.IsZero() && (j.State == store.TranscodeQueued || j.State == store.TranscodeRunning) {
+		t := j.NextAttemptAt.UTC()
+		v.NextAttemptAt = &t
+	}
+	if admin {
+		v.LastError = j.LastError
+	}
+	return v
 }
 
 func newRecordingView(r *store.Recording, admin bool) recordingView {
 	v := recordingView{RecordingView: store.NewView(r)}
 	if !admin {
 		v.MediaPath = "" // a server path is not the user's business
+		v.MediaObject = ""
 	}
 	x := r.ExternalData
 	v.CallID = r.CallUUID
@@ -98,11 +141,55 @@ func newRecordingView(r *store.Recording, admin bool) recordingView {
 			Type:       "audio/wav",
 			DurationMS: r.DurationMS,
 			Size:       r.SizeBytes,
-			Parameters: mediaParameters{Channels: r.Channels, SampleRate: 8000, Codec: codec, Storage: r.Format},
+			Parameters: mediaParameters{Channels: r.Channels, SampleRate: r.Rate(), Codec: codec, Storage: r.Format},
 			URL:        "/api/v1/recordings/" + url.PathEscape(r.ID) + "/media?format=wav",
 		})
 	}
 	return v
+}
+
+// addScreen lists rec's screen video, when it has one, in v's media files.
+func (v *recordingView) addScreen(sc *store.Screen, recStart time.Time) {
+	if sc == nil || sc.Held.Prefix() == 0 {
+		return
+	}
+	v.HasScreen = true
+	var dur int64
+	if !sc.StartedAt.IsZero() && sc.EndedAt.After(sc.StartedAt) {
+		dur = sc.EndedAt.Sub(sc.StartedAt).Milliseconds()
+	}
+	complete := sc.Complete
+	var offset *int64
+	if !recStart.IsZero() && !sc.StartedAt.IsZero() {
+		o := sc.StartedAt.Sub(recStart).Milliseconds()
+		offset = &o
+	}
+	size := sc.Held.Prefix()
+	if complete {
+		size = sc.Total
+	}
+	v.Media = append(v.Media, mediaFile{
+		MediaID:    v.ID + "-screen",
+		Type:       "video/webm",
+		DurationMS: dur,
+		Size:       size,
+		Parameters: mediaParameters{Codec: sc.Codec, Storage: "webm", Width: sc.Width, Height: sc.Height, Agent: sc.Agent, Complete: &complete, OffsetMS: offset},
+		URL:        "/api/v1/recordings/" + url.PathEscape(v.ID) + "/media?kind=screen",
+	})
+}
+
+// screens returns the screen video rows of ids (nil without a screen
+// store; a failure is logged and shows no screen).
+func (s *Server) screens(r *http.Request, ids ...string) map[string]*store.Screen {
+	if s.cfg.ScreenStore == nil || len(ids) == 0 {
+		return nil
+	}
+	out, err := s.cfg.ScreenStore.Screens(r.Context(), ids)
+	if err != nil {
+		s.log.Warn("screen video lookup failed", "error", err)
+		return nil
+	}
+	return out
 }
 
 // scope restricts f to what p may see: supervisors their tenant, agents
@@ -208,6 +295,13 @@ func searchFilter(q url.Values) (store.Filter, error) {
 	f.DN, f.Agent, f.ANI, f.DNIS = q.Get("dn"), q.Get("agent"), q.Get("ani"), q.Get("dnis")
 	f.CallUUID, f.ConnID, f.Tenant, f.Direction = q.Get("call_uuid"), q.Get("conn_id"), q.Get("tenant"), q.Get("direction")
 	f.RecordID = q.Get("record_id")
+	if v := q.Get("has_screen"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, bad("has_screen", "want true or false")
+		}
+		f.HasScreen = &b
+	}
 	f.Cursor = q.Get("cursor")
 	if v := q.Get("status"); v != "" {
 		if f.Status = store.Status(v); !f.Status.Valid() {
@@ -257,7 +351,7 @@ func query(r *http.Request) (url.Values, error) {
 }
 
 var searchParams = []string{"limit", "cursor", "count", "sort", "since", "until", "min_duration", "max_duration",
-	"dn", "agent", "ani", "dnis", "call_uuid", "conn_id", "record_id", "tenant", "status", "direction", "mode", "retention", "ext"}
+	"dn", "agent", "ani", "dnis", "call_uuid", "conn_id", "record_id", "tenant", "status", "direction", "mode", "retention", "ext", "has_screen"}
 
 // searchRecordings: GET /api/v1/recordings.
 func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
@@ -292,8 +386,14 @@ func (s *Server) searchRecordings(w http.ResponseWriter, r *http.Request) {
 	s.recordOnce(r, store.AuditSearch+"|"+qs, store.AuditEntry{Action: store.AuditSearch, Detail: qs})
 	items := make([]recordingView, 0, len(page.Items))
 	var live map[string]LiveCall
+	ids := make([]string, len(page.Items))
+	for i := range page.Items {
+		ids[i] = page.Items[i].ID
+	}
+	screens := s.screens(r, ids...)
 	for i := range page.Items {
 		v := newRecordingView(&page.Items[i], p.user.Role == roleAdmin)
+		v.addScreen(screens[v.ID], page.Items[i].StartedAt)
 		if v.Status == store.StatusRecording {
 			if live == nil {
 				live = s.liveByID()
@@ -345,11 +445,13 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) {
 	}
 	d := store.NewDetail(rec)
 	v := newRecordingView(rec, principalOf(r).user.Role == roleAdmin)
+	v.addScreen(s.screens(r, rec.ID)[rec.ID], rec.StartedAt)
 	if v.Status == store.StatusRecording {
 		s.fillInProgress(&v, s.liveByID())
 	}
 	s.recordOnce(r, store.AuditView+"|"+rec.ID, store.AuditEntry{Action: store.AuditView, RecordingID: rec.ID})
-	writeJSON(w, http.StatusOK, recordingDetail{recordingView: v, Metadata: d.Metadata, Events: d.Events, LegalHold: s.holdOf(r.Context(), rec.ID)})
+	writeJSON(w, http.StatusOK, recordingDetail{recordingView: v, Metadata: d.Metadata, Events: d.Events, LegalHold: s.holdOf(r.Context(), rec.ID),
+		Transcode: s.transcodeOf(r.Context(), rec.ID, principalOf(r).user.Role == roleAdmin)})
 }
 
 // liveByID returns the calls in progress by recording id.
@@ -388,23 +490,153 @@ func (s *Server) fillInProgress(v *recordingView, live map[string]LiveCall) {
 	}
 }
 
-// openMedia opens the media of rec for conversion.
-func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*mediaconv.Source, string, bool, bool) {
+// MediaObjects opens recordings kept in an object store (store/s3media
+// through app): object is store.Recording.MediaObject.
+type MediaObjects interface {
+	OpenObject(ctx context.Context, object string) (MediaObject, error)
+}
+
+// MediaObject is an object opened for ranged reads (each ReadAt may be a
+// ranged GET).
+type MediaObject interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// errNoObjects: a recording in an object store, none configured.
+var errNoObjects = errors.New("no object store configured")
+
+// openedMedia is the media of a recording opened for conversion.
+type openedMedia struct {
+	src        *mediaconv.Source
+	path       string // the local file; "" when read from the object store
+	inProgress bool
+	encrypted  bool
+	// reopen opens the same media again (an MP3 encode that may outlive
+	// the request).
+	reopen func() (*mediaconv.Source, error)
+}
+
+// openMedia opens the media of rec for conversion: the local file while
+// there is one (recording, spool, or media kept as files), else the
+// object the store names (media uploaded to S3): Range requests then
+// become ranged GETs.
+func (s *Server) openMedia(w http.ResponseWriter, r *http.Request, rec *store.Recording) (*openedMedia, bool) {
 	path, inProgress, err := mediastore.Locate(rec, s.cfg.DataDir)
+	if err != nil && errors.Is(err, store.ErrNoMedia) && rec.MediaObject != "" {
+		src, encrypted, err := s.openObject(r.Context(), rec.MediaObject)
+		if err != nil {
+			s.failMedia(w, r, rec, err)
+			return nil, false
+		}
+		// An MP3 encode may outlive this request (another caller waits
+		// for it): its reads are not tied to this client.
+		ctx := context.WithoutCancel(r.Context())
+		reopen := func() (*mediaconv.Source, error) {
+			src, _, err := s.openObject(ctx, rec.MediaObject)
+			return src, err
+		}
+		return &openedMedia{src: src, encrypted: encrypted, reopen: reopen}, true
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNoMedia) {
 			writeProblem(w, r, problemf(http.StatusNotFound, "recording "+rec.ID+" has no media file"))
 		} else {
 			s.fail(w, r, err)
 		}
-		return nil, "", false, false
+		return nil, false
+	}
+	if format := storedFormat(path); format != "" && !inProgress {
+		if path, err = s.decodedWAV(r.Context(), rec, path, format); err != nil {
+			if errors.Is(err, mediaconv.ErrNoEncoder) || s.cfg.Stored == nil {
+				writeProblem(w, r, &Problem{Status: http.StatusNotImplemented, Title: "stored format not readable here",
+					Detail: "recording " + rec.ID + " is stored as " + format + "; reading it needs ffmpeg on the server (Debian: apt-get install ffmpeg; the ffmpeg setting names another)"})
+			} else {
+				s.fail(w, r, err)
+			}
+			return nil, false
+		}
 	}
 	src, err := s.openSource(path, inProgress)
 	if err != nil {
 		s.failMedia(w, r, rec, err)
-		return nil, "", false, false
+		return nil, false
 	}
-	return src, path, inProgress, true
+	return &openedMedia{src: src, path: path, inProgress: inProgress, encrypted: mediacrypt.IsEncryptedFile(path),
+		reopen: func() (*mediaconv.Source, error) { return mediaconv.Open(path) }}, true
+}
+
+// openObject opens an object of the object store for conversion, an
+// encrypted one as its plaintext (decrypted chunk by chunk as read), and
+// whether it is encrypted.
+func (s *Server) openObject(ctx context.Context, object string) (*mediaconv.Source, bool, error) {
+	if s.cfg.Objects == nil {
+		return nil, false, fmt.Errorf("media %s: %w", object, errNoObjects)
+	}
+	o, err := s.cfg.Objects.OpenObject(ctx, object)
+	if err != nil {
+		return nil, false, err
+	}
+	var keys *mediacrypt.Keys
+	if s.cfg.Keys != nil {
+		keys = s.cfg.Keys()
+	}
+	m, err := keys.OpenMediaAt(o, o.Size(), o, object)
+	if err != nil {
+		o.Close()
+		return nil, false, err
+	}
+	src, err := mediaconv.NewSource(m, m.Size(), m, false)
+	if err != nil {
+		m.Close()
+		return nil, false, err
+	}
+	return src, m.Encrypted(), nil
+}
+
+// storedFormat is the storage format of a compressed media file (mp3,
+// opus), "" for a WAV.
+func storedFormat(path string) string {
+	switch filepath.Ext(path) {
+	case ".mp3":
+		return mediaconv.StoreMP3
+	case ".opus":
+		return mediaconv.StoreOpus
+	}
+	return ""
+}
+
+// decodedWAV returns the WAV decoded from rec's compressed media file,
+// made once into DataDir/cache/pcm (written beside its final name and
+// renamed: concurrent requests each make a whole file, the last rename
+// wins) and named by the file's sha256, so a re-encoded file is decoded
+// afresh.
+func (s *Server) decodedWAV(ctx context.Context, rec *store.Recording, path, format string) (string, error) {
+	if s.cfg.Stored == nil {
+		return "", fmt.Errorf("%w: no decoder configured", mediaconv.ErrNoEncoder)
+	}
+	dir := filepath.Join(s.cfg.DataDir, mediastore.PCMCacheDir)
+	out := filepath.Join(dir, mediastore.MP3Key(rec)+".wav")
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".decode-*.wav")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := s.cfg.Stored.Decode(ctx, path, format, rec.Rate(), max(rec.Channels, 1), tmp.Name()); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // openSource opens a media file for conversion: a plaintext WAV as it is,
@@ -440,6 +672,9 @@ func (s *Server) failMedia(w http.ResponseWriter, r *http.Request, rec *store.Re
 	case errors.Is(err, mediacrypt.ErrNoKeys):
 		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is encrypted",
 			Detail: "recording " + rec.ID + " is encrypted at rest and this server has no decryption key (decrypt_keys / --decrypt-keys)"})
+	case errors.Is(err, errNoObjects):
+		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is in an object store",
+			Detail: "the media of recording " + rec.ID + " is " + rec.MediaObject + " and this server has no object store configured (--media s3://BUCKET/PREFIX --s3-endpoint URL)"})
 	case errors.Is(err, mediacrypt.ErrWrongKey):
 		writeProblem(w, r, &Problem{Status: http.StatusConflict, Title: "recording is encrypted",
 			Detail: "recording " + rec.ID + " is encrypted to recipients none of this server's decryption keys (decrypt_keys) matches"})
@@ -448,9 +683,33 @@ func (s *Server) failMedia(w http.ResponseWriter, r *http.Request, rec *store.Re
 	}
 }
 
-// media: GET /api/v1/recordings/{id}/media?format=wav|mp3&channel=&kbps=&download=1.
+// media: GET /api/v1/recordings/{id}/media?format=wav|mp3&channel=&kbps=&download=1,
+// or ?kind=screen (the screen video, WebM) / ?kind=muxed (video and audio in
+// one WebM, made by ffmpeg).
 func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	switch kind := q.Get("kind"); kind {
+	case "", "audio":
+	case "screen", "muxed", "thumbnail":
+		rec, ok := s.visibleRecording(w, r)
+		if !ok {
+			return
+		}
+		download := q.Get("download") == "1" || q.Get("download") == "true"
+		switch kind {
+		case "muxed":
+			s.serveMuxed(w, r, rec)
+			return
+		case "thumbnail":
+			s.serveThumbnail(w, r, rec)
+			return
+		}
+		s.serveScreen(w, r, rec, download)
+		return
+	default:
+		writeProblem(w, r, problemf(http.StatusBadRequest, "query parameter kind: want audio, screen, muxed or thumbnail"))
+		return
+	}
 	format := q.Get("format")
 	if format == "" {
 		format = "wav"
@@ -482,10 +741,11 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	src, path, inProgress, ok := s.openMedia(w, r, rec)
+	om, ok := s.openMedia(w, r, rec)
 	if !ok {
 		return
 	}
+	src, inProgress := om.src, om.inProgress
 	defer src.Close()
 	if channel >= src.Channels() {
 		writeProblem(w, r, problemf(http.StatusBadRequest, fmt.Sprintf("query parameter channel: recording %s has %d channels", rec.ID, src.Channels())))
@@ -528,7 +788,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 			mp3 string
 			err error
 		)
-		if mediacrypt.IsEncryptedFile(path) {
+		if om.encrypted {
 			// No plaintext on disk: cached encrypted (cryptMP3).
 			var mr *mediacrypt.Reader
 			if kbps, err = src.MP3Bitrate(channel, kbps); err == nil {
@@ -539,7 +799,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 				content = io.NewSectionReader(mr, 0, mr.Size())
 			}
 		} else {
-			mp3, err = s.cfg.MP3.MP3(r.Context(), mediastore.MP3Key(rec), path, channel, kbps)
+			mp3, err = s.cfg.MP3.MP3Open(r.Context(), mediastore.MP3Key(rec), om.reopen, channel, kbps)
 		}
 		switch {
 		case errors.Is(err, mediaconv.ErrNoEncoder):
@@ -601,10 +861,11 @@ func (s *Server) peaks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	src, _, _, ok := s.openMedia(w, r, rec)
+	om, ok := s.openMedia(w, r, rec)
 	if !ok {
 		return
 	}
+	src := om.src
 	defer src.Close()
 	pk, err := src.Peaks(buckets)
 	if err != nil {

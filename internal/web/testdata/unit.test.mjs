@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ApiError, paths, problemFrom, query } from './js/api.js';
-import { agentLabel, channelRoleLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, statusText, toLocalInput, toRFC3339 } from './js/format.js';
+import { agentLabel, channelRoleLabel, fmtBytes, fmtClock, fmtDuration, groupExternalData, parseRoute, partyLabel, statusText, toLocalInput, toRFC3339, transcodeState } from './js/format.js';
 import { canControl, confirmOp, controlKey, controlNotice, controlRequest, elapsedMs, liveOps, liveStatus, partyOps } from './js/livestate.js';
 import { decodeFrame, level, Scheduler } from './js/pcm.js';
 import { apiQuery, queryFromValues, valuesFromQuery } from './js/searchquery.js';
@@ -224,4 +224,123 @@ test('api helpers', async () => {
   const t = await problemFrom(new Response('boom', { status: 500, statusText: 'Internal Server Error' }));
   assert.equal(t.title, '500 Internal Server Error');
   assert.equal(t.detail, 'boom');
+});
+
+import { backoff, ChunkUploader, contentRange, heldFrom } from './js/screenupload.js';
+import { audioTimeFor, drifted, videoTimeFor } from './js/screensync.js';
+import { captureConstraints, pickMimeType } from './js/screen.js';
+
+test('screen upload: Content-Range, Range, backoff', () => {
+  assert.equal(contentRange(0, 100, -1), 'bytes 0-99/*');
+  assert.equal(contentRange(100, 50, 150), 'bytes 100-149/150');
+  assert.equal(contentRange(150, 0, 150), 'bytes */150');
+  assert.equal(heldFrom('bytes=0-99'), 100);
+  assert.equal(heldFrom(''), 0);
+  assert.equal(heldFrom('bytes=5-9'), 0);
+  assert.deepEqual([0, 1, 2, 3, 10].map((n) => backoff(n)), [500, 1000, 2000, 4000, 8000]);
+});
+
+// A fake server: holds byte ranges, answers 308/201 like the API, and
+// fails the first attempt of the second chunk (a network drop).
+function fakeServer() {
+  const srv = { held: [], total: -1, calls: [], failNext: 0 };
+  srv.fetch = async (url, init) => {
+    srv.calls.push(init.headers['Content-Range']);
+    if (srv.failNext > 0) {
+      srv.failNext--;
+      throw new TypeError('network error');
+    }
+    const m = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(init.headers['Content-Range']);
+    if (m[1] !== undefined) {
+      const bytes = new Uint8Array(await init.body.arrayBuffer());
+      for (let i = 0; i < bytes.length; i++) srv.held[Number(m[1]) + i] = bytes[i];
+    }
+    if (m[3] !== '*') srv.total = Number(m[3]);
+    let prefix = 0;
+    while (srv.held[prefix] !== undefined) prefix++;
+    const complete = srv.total >= 0 && prefix >= srv.total;
+    return { status: complete ? 201 : 308, headers: new Map([['Range', prefix ? `bytes=0-${prefix - 1}` : '']]) };
+  };
+  return srv;
+}
+
+test('screen upload: chunks in order, a dropped request retried, the size named at the end', async () => {
+  const srv = fakeServer();
+  const states = [];
+  const seen = [];
+  const fetchFn = (url, init) => {
+    seen.push(init.headers['X-Screen-Started-Ago-Ms']);
+    return srv.fetch(url, init);
+  };
+  const up = new ChunkUploader('/api/v1/recordings/R/screen', {
+    fetchFn, sleep: async () => {}, onState: (s) => states.push(s), headers: { 'X-Screen-Width': '640' },
+    headerFn: (sent) => (sent === 0 ? { 'X-Screen-Started-Ago-Ms': '1200' } : {}),
+  });
+  up.push(new Blob([new Uint8Array([1, 2, 3])]));
+  srv.failNext = 1;
+  up.push(new Blob([new Uint8Array([4, 5])]));
+  up.push(new Blob([])); // empty chunks are skipped
+  assert.equal(await up.finish(), true);
+  assert.deepEqual(Array.from(srv.held), [1, 2, 3, 4, 5]);
+  assert.equal(srv.total, 5);
+  assert.ok(states.includes('retrying') && states.at(-1) === 'done', states.join(','));
+  assert.equal(up.held, 5);
+  // Only the first request (it succeeded) carries it; the dropped second chunk was sent twice.
+  assert.deepEqual(seen, ['1200', undefined, undefined]);
+});
+
+test('screen upload: the last chunk already sent, a status query names the size', async () => {
+  const srv = fakeServer();
+  const up = new ChunkUploader('/u', { fetchFn: srv.fetch, sleep: async () => {} });
+  up.push(new Blob([new Uint8Array([9, 9])]));
+  await up.pumping;
+  assert.equal(await up.finish(), true);
+  assert.equal(srv.calls.at(-1), 'bytes */2');
+});
+
+test('screen upload: a refusal stops, a full queue drops', async () => {
+  const up = new ChunkUploader('/u', { fetchFn: async () => ({ status: 415, headers: new Map() }), sleep: async () => {} });
+  up.push(new Blob([new Uint8Array([1])]));
+  assert.equal(await up.finish(), false);
+  assert.match(up.error.message, /415/);
+  const small = new ChunkUploader('/u', { fetchFn: () => new Promise(() => {}), maxQueued: 4 });
+  assert.equal(small.push(new Blob([new Uint8Array(3)])), true);
+  assert.equal(small.push(new Blob([new Uint8Array(3)])), false);
+});
+
+test('screen sync: video time = audio time - offset', () => {
+  assert.equal(videoTimeFor(10, 1.5), 8.5);
+  assert.equal(videoTimeFor(1, 1.5), 0);
+  assert.equal(audioTimeFor(8.5, 1.5), 10);
+  assert.equal(drifted(8.5, 8.6), false);
+  assert.equal(drifted(8.5, 9.0), true);
+});
+
+test('screen capture settings', () => {
+  assert.equal(pickMimeType((t) => t.includes('vp8')), 'video/webm;codecs=vp8');
+  assert.equal(pickMimeType(() => true), 'video/webm;codecs=vp9');
+  assert.equal(pickMimeType(() => false), '');
+  assert.deepEqual(captureConstraints({ frame_rate: 10, max_width: 1280, max_height: 720 }),
+    { frameRate: { ideal: 10, max: 10 }, width: { max: 1280 }, height: { max: 720 } });
+  assert.equal(captureConstraints(null).frameRate.max, 5);
+});
+
+test('transcodeState', () => {
+  assert.equal(transcodeState({ id: 'R1' }), null);
+  assert.equal(transcodeState(null), null);
+  const cases = [
+    [{ needs_transcode: true }, 'needs transcode', 'warn', 'none'],
+    [{ needs_transcode: true, transcode: { state: 'waiting' } }, 'needs transcode', 'warn', 'waiting'],
+    [{ needs_transcode: true, transcode: { state: 'queued' } }, 'transcoding', 'info', 'queued'],
+    [{ needs_transcode: true, transcode: { state: 'running' } }, 'transcoding', 'info', 'running'],
+    [{ needs_transcode: true, transcode: { state: 'failed', last_error: 'boom' } }, 'transcode failed', 'error', 'failed'],
+    [{ needs_transcode: false, transcode: { state: 'done' } }, 'transcoded', 'neutral', 'done'],
+  ];
+  for (const [rec, label, kind, state] of cases) {
+    const got = transcodeState({ id: 'R1', ...rec });
+    assert.equal(got.label, label, JSON.stringify(rec));
+    assert.equal(got.kind, kind);
+    assert.equal(got.state, state);
+  }
+  assert.match(transcodeState({ id: 'R1', needs_transcode: true, transcode: { state: 'failed', last_error: 'boom' } }).title, /boom.*transcode R1/);
 });

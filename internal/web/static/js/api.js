@@ -9,6 +9,11 @@ export function setCsrf(token) {
   csrfToken = token || '';
 }
 
+/** csrf returns the session's CSRF token (for requests made without request()). */
+export function csrf() {
+  return csrfToken;
+}
+
 /** setUnauthorizedHandler registers what to do when a request answers 401. */
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
@@ -111,6 +116,8 @@ export const paths = {
   recording: (id) => `/api/v1/recordings/${enc(id)}`,
   media: (id) => `/api/v1/recordings/${enc(id)}/media`,
   peaks: (id) => `/api/v1/recordings/${enc(id)}/peaks`,
+  screenUpload: (id) => `/api/v1/recordings/${enc(id)}/screen`,
+  screenEvents: () => '/api/v1/screen/events',
   live: () => '/api/v1/live',
   listen: (id) => `/api/v1/live/${enc(id)}/listen`,
   callControl: () => '/api/v1/calls/control',

@@ -1,6 +1,6 @@
 // openrec web UI entry point: session, header, hash router.
 //
-// Routes: #/login, #/search?..., #/recording/ID, #/live, #/admin/rules,
+// Routes: #/login, #/search?..., #/recording/ID, #/live, #/screen, #/admin/rules,
 // #/admin/users, #/admin/tenants, #/audit?... Every page but the login needs
 // a session (GET /api/v1/auth/me); a 401 anywhere leads back to #/login.
 
@@ -12,6 +12,7 @@ import * as audit from './audit.js';
 import * as live from './live.js';
 import * as login from './login.js';
 import * as recording from './recording.js';
+import * as screen from './screen.js';
 import * as search from './search.js';
 
 const ROUTES = [
@@ -19,6 +20,7 @@ const ROUTES = [
   { path: ['search'], render: search.render, title: 'Recordings', nav: 'nav-search' },
   { path: ['recording', '*'], render: recording.render, title: 'Recording', nav: 'nav-search' },
   { path: ['live'], render: live.render, title: 'Live calls', nav: 'nav-live' },
+  { path: ['screen'], render: screen.render, title: 'Screen recording', nav: 'nav-screen' },
   { path: ['admin', 'rules'], render: renderRules, title: 'Rules', nav: 'nav-rules' },
   { path: ['admin', 'users'], render: renderUsers, title: 'Users', nav: 'nav-users' },
   { path: ['admin', 'tenants'], render: renderTenants, title: 'Tenants', nav: 'nav-tenants' },

@@ -176,3 +176,33 @@ export function channelRoleLabel(ch) {
   if (ch.role === 'customer') return 'Customer';
   return `Party ${ch.channel}`;
 }
+
+/**
+ * transcodeState says where a recording kept in its original codec
+ * (needs_transcode) stands, from its detail's needs_transcode and
+ * transcode job: {label, kind, title, state}, or null when the recording
+ * never needed transcoding. Queued or running: "transcoding"; waiting (no
+ * decoder in this build) or no job yet: "needs transcode"; failed:
+ * "transcode failed"; done: "transcoded".
+ */
+export function transcodeState(rec) {
+  const job = (rec && rec.transcode) || null;
+  const state = job ? job.state : 'none';
+  if (rec && rec.needs_transcode) {
+    const silent = ' Until then the channels in that codec are silent.';
+    if (state === 'queued' || state === 'running') {
+      return { label: 'transcoding', kind: 'info', state,
+        title: (state === 'running' ? 'Its audio is being decoded now.' : 'Its audio will be decoded shortly.') + silent };
+    }
+    if (state === 'failed') {
+      return { label: 'transcode failed', kind: 'error', state,
+        title: `Decoding its audio failed${job.last_error ? `: ${job.last_error}` : ''}; openrec recordings transcode ${rec.id} tries again.${silent}` };
+    }
+    return { label: 'needs transcode', kind: 'warn', state,
+      title: `Its audio is kept in a codec this server cannot decode yet; a server built with the decoder transcodes it.${silent}` };
+  }
+  if (state === 'done') {
+    return { label: 'transcoded', kind: 'neutral', state, title: 'Its audio was kept in its original codec during the call and decoded afterwards.' };
+  }
+  return null;
+}

@@ -3,7 +3,8 @@
 
 import { del, get, paths, post, problemFrom, query } from './api.js';
 import { badge, card, clearBanner, fill, h, kv, select, showError, table } from './dom.js';
-import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel, statusText } from './format.js';
+import { agentLabel, fmtBytes, fmtClock, fmtDuration, fmtTime, groupExternalData, partyLabel, statusText, transcodeState } from './format.js';
+import { syncMedia } from './screensync.js';
 import { Waveform } from './waveform.js';
 
 const STATUS_KIND = { recording: 'info', completed: 'ok', partial: 'warn', failed: 'error' };
@@ -12,6 +13,12 @@ const STATUS_KIND = { recording: 'info', completed: 'ok', partial: 'warn', faile
 export function statusBadge(status, reason) {
   const plain = statusText(status, reason);
   return badge(status || 'unknown', STATUS_KIND[status] || 'neutral', { title: reason && reason !== plain ? `${plain} (${reason})` : plain, dataset: { status: status || '' } });
+}
+
+/** transcodeBadge shows transcodeState (null when there is nothing to say). */
+export function transcodeBadge(rec) {
+  const st = transcodeState(rec);
+  return st ? badge(st.label, st.kind, { id: 'transcode-state', title: st.title, dataset: { state: st.state } }) : null;
 }
 
 const DOWNLOADS = [
@@ -106,6 +113,7 @@ function build(page, ctx, id, rec) {
   const title = h('div', { class: 'page-title' },
     h('h1', null, 'Recording ', h('span', { class: 'mono', id: 'recording-id', text: id })),
     statusBadge(rec.status, rec.status_reason),
+    transcodeBadge(rec),
     h('span', { class: 'muted', id: 'status-text', title: rec.status_reason || '', text: statusText(rec.status, rec.status_reason) }));
 
   // Player.
@@ -135,7 +143,26 @@ function build(page, ctx, id, rec) {
       downloads.el),
     legend, audio);
 
-  fill(page, backLink(ctx), title, player, holdCard(id, rec, ctx), details(rec, events));
+  const screenFile = (rec.media_files || []).find((m) => m.type === 'video/webm');
+  let screenCard = null;
+  if (screenFile) {
+    const video = h('video', { id: 'screen-video', class: 'screen-video', preload: 'auto', muted: true, playsinline: true, controls: true, src: screenFile.url });
+    video.muted = true; // the call's audio comes from the player
+    const offset = ((screenFile.parameters && screenFile.parameters.offset_ms) || 0) / 1000;
+    screenCard = card('Screen', { id: 'screen-card', class: 'card screen-card', dataset: { offsetMs: String(Math.round(offset * 1000)) } },
+      video,
+      h('div', { class: 'controls' },
+        h('a', { id: 'screen-download', class: 'btn btn-small', href: `${screenFile.url}&download=1`, text: 'Download video' }),
+        h('a', { id: 'screen-muxed', class: 'btn btn-small', href: `${paths.media(id)}?kind=muxed`, text: 'Download video + audio' }),
+        h('span', { class: 'muted', text: screenFile.parameters && screenFile.parameters.complete === false ? 'upload incomplete: the video ends early' : '' })));
+    cleanups.push(syncMedia(audio, video, offset));
+    cleanups.push(() => {
+      video.pause();
+      video.removeAttribute('src');
+      video.load();
+    });
+  }
+  fill(page, backLink(ctx), title, player, screenCard, holdCard(id, rec, ctx), details(rec, events));
   page.dataset.state = 'ready';
 
   // Waveform and playback.

@@ -171,7 +171,12 @@ export function render(main, ctx) {
       h('td', { text: r.caller || '' }),
       h('td', { text: r.dialed || '' }),
       h('td', { text: r.direction || '' }),
-      h('td', null, statusBadge(r.status, r.status_reason)),
+      h('td', null, statusBadge(r.status, r.status_reason),
+        r.has_screen ? h('span', { class: 'badge screen-marker', title: 'has screen video', text: '▣ screen' }) : null,
+        r.has_screen ? h('img', {
+          class: 'screen-thumb', alt: '', loading: 'lazy', width: 80, src: `${paths.media(r.id)}?kind=thumbnail`,
+          onerror: (e) => { e.target.hidden = true; },
+        }) : null),
       h('td', { text: r.tenant || '' }));
     tr.addEventListener('click', () => open(r.id));
     tr.addEventListener('keydown', (e) => {

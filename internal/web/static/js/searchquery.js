@@ -28,6 +28,7 @@ export const FILTERS = [
     options: [['', 'Any'], ['Inbound', 'Inbound'], ['Outbound', 'Outbound'], ['Internal', 'Internal'], ['Consult', 'Consult']],
   },
   { name: 'mode', label: 'Mode', options: [['', 'Any'], ['msr', 'MSR'], ['siprec', 'SIPREC'], ['cisco', 'Cisco (BiB, forking)'], ['plain', 'Plain SIP']] },
+  { name: 'has_screen', label: 'Screen', options: [['', 'Any'], ['true', 'With screen video'], ['false', 'Without screen video']] },
   {
     name: 'sort', label: 'Sort',
     options: [['-started_at', 'Newest first'], ['started_at', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first']],
