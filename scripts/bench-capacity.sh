@@ -39,6 +39,9 @@ usage: scripts/bench-capacity.sh [options]
   --no-api              skip the hang-up → searchable measurement
   --no-raw              skip the raw reader runs
   --keep                keep recordings and logs of every run (default: logs only)
+  --media-ports MODE    the recorder's media_ports: shared (default: one socket pair per core,
+                        legs told apart by source) or per-leg (a port pair per leg); the raw
+                        reader keeps the per-leg layout either way
   --serve-args "ARGS"   extra flags for `openrec serve` (e.g. "--fsync-interval 0" for an A/B run)
   --quick               smoke test: --calls "200 400" --runs 1 --duration 10s --setup-calls 200 --setup-rate 1000
 EOF
@@ -60,6 +63,7 @@ API_FOLLOW=200
 RAW=1
 KEEP=0
 SERVE_ARGS=""
+MEDIA_PORTS=shared
 while (($#)); do
 	case "$1" in
 	--calls) CALLS="$2"; shift 2 ;;
@@ -78,6 +82,7 @@ while (($#)); do
 	--no-raw) RAW=0; shift ;;
 	--keep) KEEP=1; shift ;;
 	--serve-args) SERVE_ARGS="$2"; shift 2 ;;
+	--media-ports) MEDIA_PORTS="$2"; shift 2 ;;
 	--quick) CALLS="200 400"; RUNS=1; DURATION=10s; SETUP_CALLS=200; SETUP_RATE=1000; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench-capacity: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -93,6 +98,7 @@ done
 ncpu=$(nproc)
 ((RCPU < ncpu && LCPU < ncpu && RCPU != LCPU)) || die "need two distinct CPUs (recorder $RCPU, load $LCPU; this machine has $ncpu)"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs: want a positive number"
+[[ "$MEDIA_PORTS" == shared || "$MEDIA_PORTS" == per-leg ]] || die "--media-ports: want shared or per-leg"
 for n in $CALLS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--calls: $n is not a number of calls"; done
 [[ "$SETUP_CALLS" =~ ^[0-9]+$ ]] || die "--setup-calls: want a number"
 [[ "$API_FOLLOW" =~ ^[1-9][0-9]*$ ]] || die "--api-follow: want a positive number"
@@ -194,17 +200,18 @@ ENV_JSON=$(jq -cn --arg date "$DATE" --arg commit "$COMMIT" --arg cpu "$CPU_MODE
 	--arg kernel "$(uname -r)" --arg go "$(go env GOVERSION)" --arg steered "$STEERED" \
 	--arg backlog "$(cat /proc/sys/net/core/netdev_max_backlog 2>/dev/null)" --arg rmem "$(cat /proc/sys/net/core/rmem_max 2>/dev/null)" \
 	--arg rps "$(cat /sys/class/net/lo/queues/rx-0/rps_cpus 2>/dev/null)" --argjson rcpu "$RCPU" --argjson lcpu "$LCPU" \
-	--arg calls "$CALLS" --argjson runs "$RUNS" --arg duration "$DURATION" --argjson rate "$RATE" \
+	--arg media_ports "$MEDIA_PORTS" --arg calls "$CALLS" --argjson runs "$RUNS" --arg duration "$DURATION" --argjson rate "$RATE" \
 	--arg not_set "$(printf '%s; ' "${NOT_SET[@]+"${NOT_SET[@]}"}")" \
 	'{bench:$date, phase:"env", date:$date, commit:$commit, cpu:$cpu, ncpu:$ncpu, kernel:$kernel, go:$go, rps_steered:($steered=="yes"),
 	  rps_cpus:$rps, netdev_max_backlog:$backlog, rmem_max:$rmem, recorder_cpu:$rcpu, load_cpu:$lcpu,
-	  calls:$calls, runs:$runs, duration:$duration, rate:$rate, not_set:$not_set}')
+	  media_ports:$media_ports, calls:$calls, runs:$runs, duration:$duration, rate:$rate, not_set:$not_set}')
 echo "$ENV_JSON" >>"$OUT"
 
 echo "# openrec capacity — $DATE, commit $COMMIT"
 echo
 echo "$CPU_MODEL, $ncpu CPUs, Linux $(uname -r), $(go env GOVERSION); recorder/raw reader on CPU $RCPU, load on CPU $LCPU;"
 echo "N in ($CALLS), $RUNS run(s) each, ${DURATION} of audio per call, ramp $RATE calls/s."
+echo "recorder media_ports: $MEDIA_PORTS (the raw reader: a socket pair per leg)."
 [ -n "$SERVE_ARGS" ] && echo "serve flags added: $SERVE_ARGS"
 if [[ "$STEERED" == yes ]]; then
 	echo "RPS: lo's receive work steered to CPU $RCPU (rps_cpus=$mask), so the kernel's UDP receive work is in the recorder's core."
@@ -273,7 +280,7 @@ recorder_run() {
 		printf '%s\n' "$pw" | "$BIN" admin create-user --data-dir "$dir/data" --name bench --password - --role admin >/dev/null
 	fi
 	taskset -c "$RCPU" "$BIN" serve --data-dir "$dir/data" --sip-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-		--rtp-ip 127.0.0.1 --rtp-ports "$RTP_LOW-$RTP_HIGH" --max-calls $((n + 10)) --log-level info $SERVE_ARGS 2>"$dir/serve.log" &
+		--rtp-ip 127.0.0.1 --rtp-ports "$RTP_LOW-$RTP_HIGH" --max-calls $((n + 10)) --media-ports "$MEDIA_PORTS" --log-level info $SERVE_ARGS 2>"$dir/serve.log" &
 	local spid=$!
 	PIDS+=("$spid")
 	wait_line "$dir/serve.log" 'openrec recorder ready' "$spid" || die "serve did not start (log: $dir/serve.log)"

@@ -257,9 +257,23 @@ func TestKill9LeavesPlayableRecording(t *testing.T) {
 }
 
 func TestServeRejectsBadConfig(t *testing.T) {
-	out, err := run(t, "serve", "--rtp-ports", "40000-40001", "--max-calls", "5", "--data-dir", t.TempDir(), "--sip-listen", "127.0.0.1:0", "--http-listen", "")
+	// Per-leg ports: two pairs per call.
+	out, err := run(t, "serve", "--media-ports", "per-leg", "--rtp-ports", "40000-40001", "--max-calls", "5", "--data-dir", t.TempDir(), "--sip-listen", "127.0.0.1:0", "--http-listen", "")
 	if err == nil || !strings.Contains(out, "max_calls") {
 		t.Errorf("serve with too few RTP ports: err=%v out=%s", err, out)
+	}
+	// Shared ports: a pair per core (4 here), and this range holds 2.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, "serve", "--media-ports", "shared", "--rtp-ports", "40000-40003", "--data-dir", t.TempDir(), "--sip-listen", "127.0.0.1:0", "--http-listen", "")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=4")
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "media_ports shared needs 4") {
+		t.Errorf("serve with too few RTP ports for the shared sockets: err=%v out=%s", err, b)
+	}
+	out, err = run(t, "serve", "--media-ports", "both", "--data-dir", t.TempDir())
+	if err == nil || !strings.Contains(out, "media_ports") {
+		t.Errorf("serve with a bad media_ports: err=%v out=%s", err, out)
 	}
 	out, err = run(t, "serve", "--storage-format", "mp3", "--data-dir", t.TempDir())
 	if err == nil || !strings.Contains(out, "storage_format") {

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,7 @@ type App struct {
 	log       *slog.Logger
 	db        backend.Store
 	rec       *recorder.Recorder
+	shared    *rtpin.Shared // media_ports: shared (nil: per-leg)
 	sip       *sipsrv.Server
 	http      *http.Server
 	hl        net.Listener
@@ -115,11 +117,20 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 	if err != nil {
 		return nil, err
 	}
+	sharedLow, sharedPairs := 0, 0
+	if cfg.MediaPorts == config.MediaPortsShared {
+		// One pair per core at the start of rtp_ports. The allocator
+		// keeps the whole range but no leg asks it for a pair.
+		sharedLow, sharedPairs = low+low%2, runtime.GOMAXPROCS(0)
+		if have := max(0, (high-sharedLow+1)/2); have < sharedPairs {
+			return nil, fmt.Errorf("rtp_ports %s holds %d RTP/RTCP pairs but media_ports shared needs %d (one per core): widen --rtp-ports or use --media-ports per-leg", cfg.RTPPorts, have, sharedPairs)
+		}
+	}
 	ports, err := rtpin.NewPortAllocator(low, high, cfg.PortQuarantine, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("rtp_ports: %w", err)
 	}
-	if need := 2 * cfg.MaxCalls; ports.Capacity() < need {
+	if need := 2 * cfg.MaxCalls; sharedPairs == 0 && ports.Capacity() < need {
 		return nil, fmt.Errorf("rtp_ports %s holds %d RTP/RTCP pairs but max_calls %d needs %d (two legs per call): widen --rtp-ports or lower --max-calls", cfg.RTPPorts, ports.Capacity(), cfg.MaxCalls, need)
 	}
 	format, err := wav.ParseFormat(cfg.StorageFormat)
@@ -218,6 +229,17 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 			return nil, fmt.Errorf("advertise_ip: %w", err)
 		}
 	}
+	var shared recorder.MediaListener
+	if sharedPairs > 0 {
+		a.shared, err = rtpin.NewShared(rtpin.SharedConfig{IP: rtpIP, Port: sharedLow, Pairs: sharedPairs, Quarantine: cfg.PortQuarantine, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("media_ports shared: %w", err)
+		}
+		a.shared.Start()
+		undo = append(undo, func() { _ = a.shared.Close() })
+		shared = a.shared
+		log.Info("shared media sockets", "rtp_ports", a.shared.Ports())
+	}
 	codec, err := storeCodec(cfg)
 	if err != nil {
 		return nil, err
@@ -237,6 +259,7 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		RTPIP:           rtpIP,
 		AdvertiseIP:     adv,
 		Ports:           ports,
+		Shared:          shared,
 		StrictRTPSource: cfg.StrictRTPSource,
 		DTMF:            dtmfBySource(cfg),
 		Correlator:      cor,
@@ -448,6 +471,9 @@ func (a *App) startHTTP() error {
 	a.hl = l
 	reg := prometheus.NewRegistry()
 	registerMetrics(reg, a.rec, a.sealFailures.Load)
+	if a.shared != nil {
+		registerSharedMetrics(reg, a.shared)
+	}
 	if a.uploader != nil {
 		registerUploadMetrics(reg, a.uploader)
 	}
@@ -596,6 +622,9 @@ func (a *App) Close() {
 			a.stopCapture()
 		}
 		_ = a.rec.Close()
+		if a.shared != nil {
+			_ = a.shared.Close() // after the legs: they drain through it
+		}
 		_ = a.sip.Close()
 		if a.cti != nil {
 			a.cti.close()

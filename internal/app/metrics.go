@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openrec/openrec/internal/media/rtpin"
 	"github.com/openrec/openrec/internal/recorder"
 	"github.com/openrec/openrec/internal/store"
 )
@@ -39,6 +40,17 @@ func registerMetrics(reg *prometheus.Registry, rec *recorder.Recorder, sealFailu
 			ConstLabels: prometheus.Labels{"status": string(st)},
 		}, func() float64 { return float64(rec.Stats().Recordings[st]) }))
 	}
+}
+
+// registerSharedMetrics counts what the shared media sockets drop before
+// any leg sees it (media_ports: shared).
+func registerSharedMetrics(reg *prometheus.Registry, s *rtpin.Shared) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "rtp_shared_unmatched_total",
+		Help: "Datagrams on the shared media sockets that no leg expects (unknown or ambiguous source)."},
+		func() float64 { return float64(s.Stats().Unmatched) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "openrec", Name: "rtp_shared_stale_total",
+		Help: "Datagrams on the shared media sockets from a finished leg's source and SSRC (quarantined)."},
+		func() float64 { return float64(s.Stats().Stale) }))
 }
 
 func registerCTIMetrics(reg *prometheus.Registry, s *ctiSide) {

@@ -159,6 +159,7 @@ func TestHealthPortsExhausted(t *testing.T) {
 	lo := lowPort(t)
 	a := startApp(t, func(c *config.Serve) {
 		c.RTPPorts = fmt.Sprintf("%d-%d", lo, lo+7) // 4 pairs
+		c.MediaPorts = config.MediaPortsPerLeg      // port pairs are a per-leg resource
 		c.MaxCalls = 2
 		c.PortQuarantine = 4 * time.Second
 	})

@@ -54,9 +54,13 @@ type Serve struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // SIGTERM: wait this long for active calls
 	MaxBody         int           `yaml:"max_body"`         // bytes; larger SIP bodies get 413
 	StrictRTPSource bool          `yaml:"strict_rtp_source"`
-	RetryAfter      int           `yaml:"retry_after"` // seconds, sent with 503
-	LogLevel        string        `yaml:"log_level"`
-	PprofListen     string        `yaml:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
+	// MediaPorts: "per-leg" (an RTP/RTCP port pair per leg from rtp_ports)
+	// or "shared" (one pair per core at the start of rtp_ports, every leg
+	// on them, demultiplexed by source: see rtpin.Shared).
+	MediaPorts  string `yaml:"media_ports"`
+	RetryAfter  int    `yaml:"retry_after"` // seconds, sent with 503
+	LogLevel    string `yaml:"log_level"`
+	PprofListen string `yaml:"pprof_listen"` // Go profiling endpoints (/debug/pprof), off when empty; keep it on loopback
 
 	// Hostile SIP input (issue 11): m-lines per offer (488 above), the wait
 	// for the ACK of a 200 (RFC 3261 Timer H), SIP TCP idle timeout and
@@ -350,6 +354,7 @@ func Defaults() Serve {
 		ShutdownTimeout:         30 * time.Second,
 		MaxBody:                 256 << 10,
 		StrictRTPSource:         true,
+		MediaPorts:              MediaPortsShared,
 		RetryAfter:              5,
 		LogLevel:                "info",
 		SIPMaxMediaLines:        16,
@@ -413,6 +418,7 @@ var flagKeys = map[string]string{
 	"shutdown-timeout":             "shutdown_timeout",
 	"max-body":                     "max_body",
 	"strict-rtp-source":            "strict_rtp_source",
+	"media-ports":                  "media_ports",
 	"retry-after":                  "retry_after",
 	"log-level":                    "log_level",
 	"pprof-listen":                 "pprof_listen",
@@ -527,6 +533,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "on SIGTERM, how long active calls may continue")
 	fs.Int("max-body", d.MaxBody, "largest accepted SIP body in bytes (413 above)")
 	fs.Bool("strict-rtp-source", d.StrictRTPSource, "accept RTP only from the IP address in the SDP offer")
+	fs.String("media-ports", d.MediaPorts, "RTP receive sockets: per-leg (a port pair per leg) or shared (one pair per core at the start of rtp-ports, legs told apart by source)")
 	fs.Int("retry-after", d.RetryAfter, "Retry-After seconds sent with 503")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
 	fs.String("pprof-listen", d.PprofListen, "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (off when empty)")
@@ -652,6 +659,12 @@ func KeyList(s string) ([]KeyPair, error) {
 }
 
 // Validate reports the first invalid setting in words a user can act on.
+// The values of media_ports.
+const (
+	MediaPortsPerLeg = "per-leg"
+	MediaPortsShared = "shared"
+)
+
 func (c Serve) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.SIPListen); err != nil {
@@ -659,6 +672,9 @@ func (c Serve) Validate() error {
 	}
 	if c.FsyncInterval < 0 {
 		errs = append(errs, fmt.Errorf("fsync_interval %s: want >= 0", c.FsyncInterval))
+	}
+	if c.MediaPorts != MediaPortsPerLeg && c.MediaPorts != MediaPortsShared {
+		errs = append(errs, fmt.Errorf("media_ports %q: want %s or %s", c.MediaPorts, MediaPortsPerLeg, MediaPortsShared))
 	}
 	if c.SessionTTL <= 0 || c.TokenTTL <= 0 {
 		errs = append(errs, fmt.Errorf("session_ttl %s / token_ttl %s: want positive durations", c.SessionTTL, c.TokenTTL))

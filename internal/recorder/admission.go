@@ -34,7 +34,11 @@ func (r *Recorder) resourceRefusal(admit bool) error {
 	if admit {
 		check = r.gate.Admit
 	}
-	if err := check(pairsPerCall + len(r.waiting)); err != nil {
+	pairs := pairsPerCall + len(r.waiting)
+	if r.cfg.Shared != nil {
+		pairs = 0 // legs share the media sockets: no pair of their own
+	}
+	if err := check(pairs); err != nil {
 		return &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: " + err.Error(), RetryAfter: r.cfg.RetryAfter, Err: err}
 	}
 	return nil

@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -32,12 +33,22 @@ type call struct {
 	key string
 	log *slog.Logger
 
-	mu         sync.Mutex // guards everything below; order: Recorder.mu before call.mu
+	// opened is closed when the first leg's setup has ended (see ready).
+	opened chan struct{}
+	// rowMu orders the writes of the call's store row and events; order:
+	// rowMu before mu (a row write snapshots under mu, writes without it).
+	rowMu sync.Mutex
+	// rawMu (leaf) guards raw and offers: the mixer opens raw sidecars
+	// from Flush, which runs without mu.
+	rawMu  sync.Mutex
+	offers []legOffer // the legs' current SDP offers, for the raw payloads' sidecar
+	raw    []syncer   // raw payload sidecars
+
+	mu         sync.Mutex // guards everything below; never held while taking Recorder.mu
 	rec        *store.Recording
 	mix        *mixer.Mixer
 	tap        *live.Stream // nil without a live hub
 	w          mediaWriter
-	raw        []syncer
 	legs       []*leg
 	expectLegs int
 	start      time.Time
@@ -96,6 +107,9 @@ type stream struct {
 // liveCounts counts the accepted packets of receivers still open and
 // those they dropped for a payload type the SDP did not offer.
 func (c *call) liveCounts() (packets, unoffered uint64) {
+	if !c.ready() {
+		return 0, 0 // being set up: no receiver yet
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, l := range c.legs {
@@ -117,6 +131,15 @@ func (c *call) event(typ string, ch int, at time.Time, detail string) {
 }
 
 // Invite implements sipsrv.Handler.
+//
+// Locks: r.mu is held only for the maps and admission, never while waiting
+// for a call's lock or for I/O. The first leg of a new call creates it
+// locked (nobody else can hold the lock of a call not yet published), so
+// the second leg — Genesys sends both at once — finds it and waits for
+// c.opened without holding r.mu. The first leg creates the media file and
+// the mixer under c.mu of a call that is not ready yet (Tick, Stats, Live
+// skip it; only its own legs wait), and writes the store row with no lock
+// held (rowMu orders the call's row writes).
 func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, error) {
 	now := r.cfg.Now()
 	key := callKey(inv)
@@ -150,7 +173,10 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 			r.log.Warn("call refused: resources", "reason", err.Error(), "sip_call_id", inv.CallID)
 			return nil, err
 		}
-		c = &call{key: key, start: now}
+		c = &call{key: key, start: now, opened: make(chan struct{})}
+		// New and not yet in r.calls: nobody else can hold its lock, so
+		// this never waits under r.mu.
+		c.mu.Lock()
 		r.calls[key] = c
 		r.awaitSecondLeg(c, inv)
 		r.stats.callsAdmitted.Add(1)
@@ -159,60 +185,181 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 	}
 	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now, sdpID: rand.Uint64() >> 1, sdpVer: 1}
 	r.legs[inv.CallID] = l
-	c.mu.Lock()
 	r.mu.Unlock()
-	// Lock order is Recorder.mu before call.mu: the maps are cleaned up
-	// (forget*, which take Recorder.mu) only after call.mu is released.
-	var dropLeg, dropCall bool
-	defer func() {
-		if dropLeg {
-			r.forgetLeg(inv.CallID)
-		}
-		if dropCall {
-			r.forgetCall(c)
-		}
-	}()
-	defer c.mu.Unlock()
-
-	if c.done { // finalised between lookup and lock: the late leg starts a new recording
-		dropLeg = true
-		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: recording just ended", RetryAfter: 1}
+	if joining {
+		return r.joinLeg(ctx, c, l, inv, now)
 	}
-	if !joining {
-		if err := r.openCall(c, inv, now); err != nil {
-			c.done = true
-			dropCall, dropLeg = true, true
-			c.log.Error("recording not created: call refused", "error", err)
-			return nil, r.storageUnavailable(err)
-		}
+	return r.firstLeg(c, l, inv, now)
+}
+
+// firstLeg opens a new call (c.mu held on entry, released before the
+// store row is written) and answers its first leg. c.opened is closed when
+// it returns, whatever the outcome: a failed call is done and forgotten by
+// then.
+func (r *Recorder) firstLeg(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
+	defer close(c.opened)
+	if err := r.openCall(c, inv, now); err != nil {
+		c.done = true
+		c.mu.Unlock()
+		r.forgetLeg(inv.CallID)
+		r.forgetCall(c)
+		c.log.Error("recording not created: call refused", "error", err)
+		return nil, r.storageUnavailable(err)
 	}
 	answer, err := r.addLeg(c, l, inv, now)
 	if err != nil {
-		dropLeg = true
-		if !joining {
-			c.done = true
-			dropCall = true
-			r.abandon(c)
+		c.done = true
+		failed := r.abandon(c)
+		c.mu.Unlock()
+		r.forgetLeg(inv.CallID)
+		r.forgetCall(c)
+		if failed != nil {
+			// the refused call is kept as a failed row, as it always was
+			c.rowMu.Lock()
+			if cerr := r.st.CreateRecording(context.Background(), failed); cerr != nil {
+				c.log.Error("store create failed", "error", cerr)
+			}
+			c.rowMu.Unlock()
 		}
 		return nil, err
 	}
+	r.legAdded(c, l, inv, now, false)
+	row := cloneRecording(c.rec)
+	c.mu.Unlock()
+
+	c.rowMu.Lock()
+	err = r.st.CreateRecording(context.Background(), row)
+	c.rowMu.Unlock()
+	if err != nil {
+		c.mu.Lock()
+		c.done = true
+		r.closeStreams(c, l)
+		r.dropMedia(c)
+		c.mu.Unlock()
+		r.forgetLeg(inv.CallID)
+		r.forgetCall(c)
+		c.log.Error("recording not created: call refused", "error", err)
+		return nil, r.storageUnavailable(errf("store: %w", err))
+	}
+	return answer, nil
+}
+
+// joinLeg adds a further leg (the other party of a two-session MSR call)
+// to c once the first leg's setup has ended; no lock is held while it
+// waits.
+func (r *Recorder) joinLeg(ctx context.Context, c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
+	<-c.opened
+	c.mu.Lock()
+	if c.done { // finalised (or refused) between lookup and lock: the late leg starts a new recording
+		c.mu.Unlock()
+		r.forgetLeg(inv.CallID)
+		return nil, &sipsrv.StatusError{Code: 503, Reason: "Service Unavailable: recording just ended", RetryAfter: 1}
+	}
+	answer, err := r.addLeg(c, l, inv, now)
+	if err != nil {
+		c.mu.Unlock()
+		r.forgetLeg(inv.CallID)
+		return nil, err
+	}
+	r.legAdded(c, l, inv, now, true)
+	c.mu.Unlock()
+	r.saveRow(context.WithoutCancel(ctx), c)
+	return answer, nil
+}
+
+// legAdded records a leg whose streams are open (c.mu held).
+func (r *Recorder) legAdded(c *call, l *leg, inv *sipsrv.Invite, now time.Time, joining bool) {
 	c.legs = append(c.legs, l)
 	c.noteSDPProblems(c.rec, inv.SDP)
 	r.stats.legsTotal.Add(1)
 	c.rec.SIPCallIDs = append(c.rec.SIPCallIDs, inv.CallID)
 	c.noteMSRParty(l, inv)
-	if joining && strings.HasPrefix(c.partial, "one-legged") && len(c.legs) >= c.expectLegs {
+	c.noteOffer(l)
+	if !joining {
+		return
+	}
+	if strings.HasPrefix(c.partial, "one-legged") && len(c.legs) >= c.expectLegs {
 		c.partial = "" // the second leg came after all: a whole recording
 		c.event("late-leg", -1, now, inv.CallID)
 	}
-	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
+	r.legJoined(c, now)
+	c.log.Debug("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
+}
+
+// openedNow is the opened channel of a call opened before it is published
+// (passive capture).
+var openedNow = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// legOffer is a leg's current SDP offer and its channel (rawMu).
+type legOffer struct {
+	l   *leg
+	ch  int
+	raw []byte
+}
+
+// noteOffer records l's current offer for the raw sidecar (c.mu held).
+func (c *call) noteOffer(l *leg) {
+	if l.offer == nil {
+		return
+	}
+	c.rawMu.Lock()
+	defer c.rawMu.Unlock()
+	for i := range c.offers {
+		if c.offers[i].l == l {
+			c.offers[i].ch, c.offers[i].raw = legChannel(l), l.offer.Raw
+			return
+		}
+	}
+	c.offers = append(c.offers, legOffer{l: l, ch: legChannel(l), raw: l.offer.Raw})
+}
+
+// ready reports whether the first leg's setup of c has ended (c.rec and
+// c.mix set, or c done). Whoever walks every call (Tick, Stats, Live)
+// skips a call not ready instead of waiting for its lock.
+func (c *call) ready() bool {
+	select {
+	case <-c.opened:
+		return true
+	default:
+		return false
+	}
+}
+
+// saveRow writes c's row as it is now; c.mu must not be held. The call's
+// row writes are ordered by rowMu (taken before c.mu), each writes the
+// latest state, and none comes after the final row (finalise sets done
+// under rowMu).
+func (r *Recorder) saveRow(ctx context.Context, c *call) {
+	c.rowMu.Lock()
+	defer c.rowMu.Unlock()
+	c.mu.Lock()
+	if c.done || c.rec == nil {
+		c.mu.Unlock()
+		return
+	}
+	row := cloneRecording(c.rec)
+	c.mu.Unlock()
+	if err := r.st.UpdateRecording(ctx, row); err != nil {
 		c.log.Error("store update failed", "error", err)
 	}
-	if joining {
-		r.legJoined(c, now)
-		c.log.Debug("recording leg joined", "sip_call_id", inv.CallID, "dn", inv.MSR.DN)
-	}
-	return answer, nil
+}
+
+// cloneRecording copies rec deeply enough for the store to read it while
+// the call goes on changing its own.
+func cloneRecording(rec *store.Recording) *store.Recording {
+	cp := *rec
+	cp.SIPCallIDs = slices.Clone(rec.SIPCallIDs)
+	cp.Parties = slices.Clone(rec.Parties)
+	cp.Codecs = slices.Clone(rec.Codecs)
+	cp.Segments = slices.Clone(rec.Segments)
+	cp.Couples = slices.Clone(rec.Couples)
+	cp.Events = slices.Clone(rec.Events)
+	cp.ExternalData = maps.Clone(rec.ExternalData)
+	return &cp
 }
 
 // noteMSRParty records who a two-session MSR leg carries: its dn= is the
@@ -269,8 +416,9 @@ func (r *Recorder) forgetCall(c *call) {
 }
 
 // startMixer creates the recording's mixer over w (with the live tap and
-// DTMF treatment dtmf) and its store row; on failure the media file is
-// removed and the tap closed. c.mix and c.rec are set on success.
+// DTMF treatment dtmf); on failure the media file is removed and the tap
+// closed. c.mix and c.rec are set on success. The store row is written by
+// the caller, with no lock held.
 func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf mixer.DTMFMode, now time.Time) error {
 	mcfg := mixer.Config{
 		Channels:      rec.Channels,
@@ -310,10 +458,31 @@ func (r *Recorder) startMixer(c *call, rec *store.Recording, w mediaWriter, dtmf
 		return fail(errf("mixer: %w", err))
 	}
 	c.mix, c.rec = mix, rec
-	if err := r.st.CreateRecording(context.Background(), rec); err != nil {
-		return fail(errf("store: %w", err))
+	return nil
+}
+
+// createRow writes the store row of a recording that no leg can reach yet
+// (passive capture); on failure its media goes as in dropMedia.
+func (r *Recorder) createRow(c *call) error {
+	if err := r.st.CreateRecording(context.Background(), c.rec); err != nil {
+		r.dropMedia(c)
+		return errf("store: %w", err)
 	}
 	return nil
+}
+
+// dropMedia closes and removes the media file of a recording whose row
+// could not be written, and closes its live tap.
+func (r *Recorder) dropMedia(c *call) {
+	if c.w != nil {
+		_ = c.w.Close()
+	}
+	if c.rec != nil {
+		_ = os.Remove(c.rec.MediaPath)
+	}
+	if c.tap != nil {
+		c.tap.Close()
+	}
 }
 
 // dtmfMode is the DTMF treatment of a session from source.
@@ -445,7 +614,10 @@ func wideband(s *sdpoa.Session) bool {
 	return false
 }
 
-// openRaw opens the sidecar for payloads the mixer cannot decode.
+// openRaw opens the sidecar for payloads the mixer cannot decode. The
+// mixer calls it from Flush (no call lock) or Close (c.mu held): it takes
+// only rawMu, and reads c.rec.MediaPath and c.tenant, fixed once the call
+// is open.
 func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 	path := mediastore.Raw(c.rec.MediaPath, ch)
 	var f syncer
@@ -472,17 +644,17 @@ func (r *Recorder) openRaw(c *call, ch int) (ioWriter, error) {
 		}
 		f = file
 	}
+	c.rawMu.Lock()
 	c.raw = append(c.raw, f)
 	// The offers in channel order (an MSR leg's channel is its DN's, not
 	// its arrival order): internal/recorder/transcode maps the m-lines to
 	// channels in this order.
-	legs := slices.Clone(c.legs)
-	slices.SortStableFunc(legs, func(a, b *leg) int { return legChannel(a) - legChannel(b) })
+	offers := slices.Clone(c.offers)
+	c.rawMu.Unlock()
+	slices.SortStableFunc(offers, func(a, b legOffer) int { return a.ch - b.ch })
 	var sdp []byte
-	for _, l := range legs {
-		if l.offer != nil {
-			sdp = append(sdp, l.offer.Raw...)
-		}
+	for _, o := range offers {
+		sdp = append(sdp, o.raw...)
 	}
 	_ = r.writeSidecar(c, mediastore.SDP(c.rec.MediaPath), sdp)
 	return f, nil
@@ -522,20 +694,23 @@ func (r *Recorder) writeSidecar(c *call, path string, data []byte) error {
 	})
 }
 
-// abandon removes what openCall created for a call that never got a leg.
-func (r *Recorder) abandon(c *call) {
+// abandon closes what openCall created for a call that never got a leg
+// (c.mu held) and returns its row, failed, for the caller to write once
+// c.mu is released (nil: no row).
+func (r *Recorder) abandon(c *call) *store.Recording {
 	if c.w != nil {
 		_ = c.w.Close()
 	}
 	if c.tap != nil {
 		c.tap.Close()
 	}
-	if c.rec != nil {
-		c.rec.Status = store.StatusFailed
-		c.rec.StatusReason = "no recordable leg"
-		c.rec.EndedAt = r.cfg.Now().UTC()
-		_ = r.st.UpdateRecording(context.Background(), c.rec)
+	if c.rec == nil {
+		return nil
 	}
+	c.rec.Status = store.StatusFailed
+	c.rec.StatusReason = "no recordable leg"
+	c.rec.EndedAt = r.cfg.Now().UTC()
+	return cloneRecording(c.rec)
 }
 
 func audioCount(s *sdpoa.Session) int {

@@ -75,6 +75,7 @@ func (r *Recorder) SetPaused(recordID, recordDN string, paused bool) error {
 		return ErrNoSuchCall
 	}
 	now := r.cfg.Now()
+	<-c.opened
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {

@@ -70,6 +70,7 @@ func (r *Recorder) DiskFull(detail string) int {
 // markDiskFull sets c's partial reason to disk-full (once). It reports
 // whether c was still running.
 func (r *Recorder) markDiskFull(c *call, detail string, now time.Time) bool {
+	<-c.opened
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done || strings.HasPrefix(c.partial, diskFullPrefix) {

@@ -75,6 +75,9 @@ func (r *Recorder) PacketsDropped() uint64 {
 	r.mu.Unlock()
 	n := r.stats.packetsDropped.Load()
 	for _, c := range calls {
+		if !c.ready() {
+			continue // being set up: no receiver yet
+		}
 		c.mu.Lock()
 		for _, l := range c.legs {
 			for _, s := range l.streams {

@@ -160,7 +160,11 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		return nil, err
 	}
 	tr := c.mix.Track(ch)
-	rx, err := rtpin.Listen(rtpin.Config{
+	listen := rtpin.Listen
+	if r.cfg.Shared != nil {
+		listen = r.cfg.Shared.Listen
+	}
+	rx, err := listen(rtpin.Config{
 		SRTP:         keys,
 		PayloadTypes: m.PayloadTypes(),
 		IP:           r.cfg.RTPIP,
@@ -168,7 +172,7 @@ func (r *Recorder) openStream(c *call, l *leg, m sdpoa.Media, ch int, inv *sipsr
 		Handler:      tr,
 		Remote:       remote,
 		StrictSource: r.cfg.StrictRTPSource,
-		Now:          r.cfg.Now,
+		Now:          r.rtpNow,
 		Logger:       c.log,
 		OnLock: func(_ netip.AddrPort, _ uint32, at time.Time) {
 			// once per leg: failed-recording detection wants RTP on every leg
@@ -280,6 +284,7 @@ func (r *Recorder) Ack(callID string, sdp *sdpoa.Session) error {
 	r.applySDP(c, l, sdp, r.cfg.Now(), "ack")
 	if l.offer == nil { // delayed offer: the ACK carries the peer's SDP
 		l.offer = sdp
+		c.noteOffer(l)
 	}
 	return nil
 }
@@ -412,8 +417,20 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		return nil, &sipsrv.StatusError{Code: 481, Reason: "Call/Transaction Does Not Exist"}
 	}
 	c := l.c
+	<-c.opened
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	answer, err := r.reinvite(c, l, inv, now)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	r.saveRow(context.WithoutCancel(ctx), c)
+	return answer, nil
+}
+
+// reinvite applies a re-INVITE or UPDATE to leg l (c.mu held); the caller
+// writes the row.
+func (r *Recorder) reinvite(c *call, l *leg, inv *sipsrv.Invite, now time.Time) ([]byte, error) {
 	if c.done || l.ended {
 		return nil, &sipsrv.StatusError{Code: 481, Reason: "Call/Transaction Does Not Exist"}
 	}
@@ -431,6 +448,7 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		c.noteSDPProblems(c.rec, inv.SDP)
 		answers := r.applySDP(c, l, inv.SDP, now, "reinvite")
 		l.offer = inv.SDP
+		c.noteOffer(l)
 		var err error
 		answer, err = sdpoa.BuildAnswer(inv.SDP, sdpoa.AnswerParams{Addr: r.advertise(inv), SessionID: l.sdpID, Version: l.sdpVer + 1, Username: "openrec", Media: answers})
 		if err != nil {
@@ -465,9 +483,6 @@ func (r *Recorder) Reinvite(ctx context.Context, inv *sipsrv.Invite) ([]byte, er
 		kind = "update"
 	}
 	c.event(kind, -1, now, inv.CallID)
-	if err := r.st.UpdateRecording(context.WithoutCancel(ctx), c.rec); err != nil {
-		c.log.Error("store update failed", "error", err)
-	}
 	return answer, nil
 }
 
@@ -555,6 +570,7 @@ func (r *Recorder) Bye(callID, reason string) {
 // recording is finalised. hangup sends BYE to the peer.
 func (r *Recorder) endLeg(l *leg, reason string, hangup bool) {
 	c := l.c
+	<-c.opened // a CANCEL during the first leg's setup waits for it
 	now := r.cfg.Now()
 	c.mu.Lock()
 	if l.ended || c.done {

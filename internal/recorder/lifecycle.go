@@ -61,19 +61,38 @@ func (r *Recorder) Tick(now time.Time) {
 }
 
 func (r *Recorder) tickCall(c *call, now time.Time) {
-	var timedOut []*leg
-	c.mu.Lock()
+	if !c.ready() {
+		return // its first leg is being set up: nothing to flush yet
+	}
+	// A call whose lock is held (a leg closing: with shared media sockets
+	// Receiver.Close waits up to rtpin.DrainTimeout for the socket's queue)
+	// is flushed at the next tick, so that one call never stalls the
+	// flush of every other; the mixer's ring holds MaxAhead meanwhile.
+	if !c.mu.TryLock() {
+		return
+	}
 	if c.done || c.mix == nil {
 		c.mu.Unlock()
 		return
 	}
-	if err := c.mix.Flush(now); err != nil && r.flushFailed(c, err, now) {
+	mix := c.mix
+	c.mu.Unlock()
+	// The disk write runs without c.mu, so the call's SIP handling, Stats
+	// and Live never wait for it; the mixer serialises Flush and Close
+	// itself, and after Close a Flush writes nothing.
+	ferr := mix.Flush(now)
+	var timedOut []*leg
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return
+	}
+	if ferr != nil && r.flushFailed(c, ferr, now) {
 		c.mu.Unlock()
 		r.endCall(c, diskFullPrefix)
 		return
 	}
 	r.checkSRTP(c, now)
-	r.savePending(c)
 	if c.expectLegs > 1 && c.partial == "" && now.Sub(c.start) >= r.cfg.LegWindow && len(c.legs) < c.expectLegs {
 		c.partial = fmt.Sprintf("one-legged: second MSR leg did not arrive within %s", r.cfg.LegWindow)
 		c.log.Warn("recording is one-legged", "window", r.cfg.LegWindow.String())
@@ -98,6 +117,7 @@ func (r *Recorder) tickCall(c *call, now time.Time) {
 		}
 	}
 	c.mu.Unlock()
+	r.savePending(c)
 	for _, l := range timedOut {
 		r.stats.mediaTimeouts.Add(1)
 		c.log.Warn("media timeout: ending leg", "sip_call_id", l.callID, "timeout", r.cfg.MediaTimeout.String())
@@ -107,22 +127,45 @@ func (r *Recorder) tickCall(c *call, now time.Time) {
 
 // resume suspends nothing: hold and pause are checked in tickCall.
 
+// savePending writes the call's new events (c.mu not held: the store
+// write runs without it). When another row write of the call is in
+// progress it leaves them for the next tick; events the store refuses stay
+// pending (finalise's final write takes them).
 func (r *Recorder) savePending(c *call) {
-	if len(c.pending) == 0 || c.rec == nil {
+	if !c.rowMu.TryLock() {
 		return
 	}
-	if err := r.st.AddEvents(context.Background(), c.rec.ID, c.pending...); err != nil {
+	defer c.rowMu.Unlock()
+	c.mu.Lock()
+	if c.done || len(c.pending) == 0 || c.rec == nil {
+		c.mu.Unlock()
+		return
+	}
+	events, id := c.pending, c.rec.ID
+	c.pending = nil
+	c.mu.Unlock()
+	if err := r.st.AddEvents(context.Background(), id, events...); err != nil {
 		c.log.Error("store events failed", "error", err)
-		return
+		c.mu.Lock()
+		c.pending = append(events, c.pending...)
+		c.mu.Unlock()
 	}
-	c.pending = c.pending[:0]
 }
 
 // finalise closes the mixer and file and stores the final row. Idempotent.
 func (r *Recorder) finalise(c *call, reason string) {
 	c.finalOnce.Do(func() {
+		<-c.opened
+		// rowMu first: a row or event write of the call in progress ends
+		// before the final row, and none starts after it (done).
+		c.rowMu.Lock()
+		defer c.rowMu.Unlock()
 		now := r.cfg.Now()
 		c.mu.Lock()
+		if c.done { // refused while its first leg was set up: nothing to finalise
+			c.mu.Unlock()
+			return
+		}
 		c.done = true
 		for _, l := range c.legs {
 			l.ended = true
@@ -139,10 +182,12 @@ func (r *Recorder) finalise(c *call, reason string) {
 		if err := c.w.Close(); err != nil {
 			ferr = errors.Join(ferr, fmt.Errorf("wav: %w", err))
 		}
+		c.rawMu.Lock()
 		for _, f := range c.raw {
 			_ = f.Sync()
 			_ = f.Close()
 		}
+		c.rawMu.Unlock()
 		rec.EndedAt = now.UTC()
 		rec.DurationMS = c.mix.Frames() * 1000 / int64(c.mix.SampleRate())
 		if ferr != nil && isNoSpace(ferr) && !strings.HasPrefix(c.partial, diskFullPrefix) {
@@ -229,11 +274,10 @@ func (r *Recorder) finalise(c *call, reason string) {
 				rec.ExternalData[k] = v
 			}
 		}
-		r.savePending(c)
 		if c.stored() {
 			r.comp.reserve() // WaitStored covers it from the moment the row is final
 		}
-		r.saveFinal(c, rec)
+		r.saveFinal(c, rec) // with the events still pending
 		stats := make([]string, 0, rec.Channels)
 		droppedBy := c.droppedByChannel()
 		for ch := 0; ch < rec.Channels; ch++ {
@@ -359,6 +403,7 @@ func (r *Recorder) endAll(reason string, hangup bool) {
 	for _, c := range calls {
 		// The call did not end by itself: what was recorded is kept, but it
 		// is not the whole call.
+		<-c.opened
 		c.mu.Lock()
 		if c.partial == "" {
 			c.partial = "cut short: " + reason

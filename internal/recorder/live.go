@@ -95,6 +95,9 @@ func (r *Recorder) Live() []LiveCall {
 
 // live snapshots the call (false when it is not in progress).
 func (c *call) live(now time.Time) (LiveCall, Session, bool) {
+	if !c.ready() {
+		return LiveCall{}, Session{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done || c.rec == nil || c.mix == nil {

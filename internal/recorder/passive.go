@@ -88,7 +88,7 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 	if spec.SIPCallID != "" {
 		rec.SIPCallIDs = []string{spec.SIPCallID}
 	}
-	c := &call{key: "passive|" + id, start: now, expectLegs: 1, source: spec.Source}
+	c := &call{key: "passive|" + id, start: now, expectLegs: 1, source: spec.Source, opened: openedNow}
 	if spec.RecordID != "" {
 		c.key = "msr|" + spec.RecordID + "|" + recorded // SetPaused finds it like an MSR call
 		r.mu.Lock()
@@ -115,6 +115,9 @@ func (r *Recorder) OpenPassive(spec PassiveSpec) (*Passive, error) {
 	c.w = w
 	c.log = r.log.With("recording_id", id, "call_uuid", rec.CallUUID, "mode", string(rec.Mode), "sip_call_id", spec.SIPCallID)
 	if err := r.startMixer(c, rec, w, r.dtmfFor(rec, spec.Source, now, c.log), now); err != nil {
+		return nil, err
+	}
+	if err := r.createRow(c); err != nil { // c is not published yet: no lock held
 		return nil, err
 	}
 	r.mu.Lock()

@@ -37,6 +37,13 @@ type Store interface {
 	GetRecording(ctx context.Context, id string) (*store.Recording, error)
 }
 
+// MediaListener opens a leg's receiver on shared media sockets
+// (rtpin.Shared).
+type MediaListener interface {
+	Listen(cfg rtpin.Config) (*rtpin.Receiver, error)
+	Legs() int // legs listening now
+}
+
 // Signaler sends in-dialog requests to the recording client.
 type Signaler interface {
 	Hangup(ctx context.Context, callID, reason string) error
@@ -59,10 +66,13 @@ type Config struct {
 	// storage (fsync); in between, each flush only rewrites the header
 	// (enough for a killed process, not for a power loss). <= FlushInterval
 	// = every flush.
-	FsyncInterval   time.Duration
-	RTPIP           netip.Addr
-	AdvertiseIP     netip.Addr // address in SDP answers; default: RTPIP if specific, else the address the peer reached
-	Ports           *rtpin.PortAllocator
+	FsyncInterval time.Duration
+	RTPIP         netip.Addr
+	AdvertiseIP   netip.Addr // address in SDP answers; default: RTPIP if specific, else the address the peer reached
+	Ports         *rtpin.PortAllocator
+	// Shared, if set, receives every leg's media on shared sockets
+	// (media_ports: shared); Ports is then not used for legs.
+	Shared          MediaListener
 	StrictRTPSource bool
 	// DTMF returns how key tones are treated in the recording of a session
 	// from a SIP source address (nil: kept).
@@ -119,6 +129,8 @@ type Recorder struct {
 
 	enc atomic.Pointer[mediacrypt.Keys] // Config.Encryption, replaced by SetEncryption
 
+	rtpNow func() time.Time // Config.Now as given (nil: the receivers' clock)
+
 	stats counters
 	comp  *compressor // storage formats made when recordings end
 
@@ -148,6 +160,7 @@ var _ sipsrv.Handler = (*Recorder)(nil)
 
 // New creates a Recorder; Run starts its flush loop.
 func New(cfg Config, st Store) (*Recorder, error) {
+	rtpNow := cfg.Now // nil: the receivers' own (shared sockets read it once per batch)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -173,14 +186,15 @@ func New(cfg Config, st Store) (*Recorder, error) {
 		cfg.RTPIP = netip.IPv4Unspecified()
 	}
 	r := &Recorder{
-		cfg:   cfg,
-		st:    st,
-		cor:   cfg.Correlator,
-		hub:   cfg.LiveHub,
-		log:   cfg.Logger,
-		calls: map[string]*call{},
-		legs:  map[string]*leg{},
-		stop:  make(chan struct{}),
+		cfg:    cfg,
+		st:     st,
+		cor:    cfg.Correlator,
+		hub:    cfg.LiveHub,
+		log:    cfg.Logger,
+		calls:  map[string]*call{},
+		legs:   map[string]*leg{},
+		stop:   make(chan struct{}),
+		rtpNow: rtpNow,
 	}
 	r.comp = newCompressor(r, compressWorkers())
 	r.enc.Store(cfg.Encryption)
@@ -221,7 +235,7 @@ type Stats struct {
 	PacketsReceived uint64
 	MediaTimeouts   uint64
 	Recordings      map[store.Status]uint64
-	PortsInUse      int
+	PortsInUse      int // RTP port pairs in use; with shared media sockets, legs on them
 	Draining        bool
 
 	SRTPAuthFailures  uint64 // SRTP/SRTCP packets that failed authentication (counted when their stream closes)
@@ -267,6 +281,9 @@ func (r *Recorder) Stats() Stats {
 	s.SRTPAuthFailures = r.stats.srtpAuthFailures.Load()
 	s.SRTPFailedStreams = r.stats.srtpFailedStreams.Load()
 	s.PortsInUse = r.cfg.Ports.InUse()
+	if r.cfg.Shared != nil {
+		s.PortsInUse = r.cfg.Shared.Legs()
+	}
 	s.Recordings = map[store.Status]uint64{}
 	r.stats.recordingsByStat.Range(func(k, v any) bool {
 		s.Recordings[k.(store.Status)] = v.(*atomic.Uint64).Load()

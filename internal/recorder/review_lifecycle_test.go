@@ -84,9 +84,9 @@ func (s *blockingStore) CreateRecording(ctx context.Context, r *store.Recording)
 }
 
 // An INVITE that fails after the call was put in the map must not take
-// Recorder.mu while holding call.mu: the second MSR leg of the same call,
-// arriving at the same moment, holds Recorder.mu while it waits for
-// call.mu (Invite takes Recorder.mu before call.mu).
+// Recorder.mu while holding call.mu, and the second MSR leg of the same
+// call, arriving at the same moment, must not wait holding Recorder.mu: it
+// waits (in joinLeg, for the first leg's setup) holding nothing.
 func TestReviewInviteFailureDoesNotDeadlockWithJoiningLeg(t *testing.T) {
 	f := newFixture(t)
 	bs := &blockingStore{Store: f.db, entered: make(chan struct{}), release: make(chan struct{})}
@@ -96,20 +96,20 @@ func TestReviewInviteFailureDoesNotDeadlockWithJoiningLeg(t *testing.T) {
 		_, err := f.r.Invite(context.Background(), msrInvite(t, "x1", "5001", 40100, "sendonly"))
 		firstDone <- err
 	}()
-	<-bs.entered // the first leg's Invite holds call.mu now
+	<-bs.entered // the first leg's Invite is writing the row now
 	secondDone := make(chan error, 1)
 	go func() {
 		_, err := f.r.Invite(context.Background(), msrInvite(t, "x2", "+1555", 40102, "sendonly"))
 		secondDone <- err
 	}()
-	// Wait until the second leg waits for call.mu (holding Recorder.mu).
+	// Wait until the second leg waits for the first leg's setup.
 	func() {
 		defer func() {
 			if t.Failed() {
 				close(bs.release)
 			}
 		}()
-		testtool.WaitBlocked(t, 5*time.Second, "recorder.(*Recorder).Invite")
+		testtool.WaitWaiting(t, 5*time.Second, "recorder.(*Recorder).joinLeg", "chan receive")
 	}()
 	close(bs.release)
 	for _, ch := range []chan error{firstDone, secondDone} {

@@ -223,10 +223,7 @@ func New(cfg Config, w FrameWriter) (*Mixer, error) {
 	for i := range m.holdOpen {
 		m.holdOpen[i] = -1
 	}
-	m.silBlock = make([]byte, int(m.ahead)*m.bps)
-	for i := range m.silBlock {
-		m.silBlock[i] = m.sil[i%m.bps]
-	}
+	m.silBlock = silenceBlock(m.sil, m.bps, int(m.ahead))
 	m.tracks = make([]*Track, cfg.Channels)
 	for ch := range m.tracks {
 		m.tracks[ch] = newTrack(m, ch)
@@ -235,6 +232,31 @@ func New(cfg Config, w FrameWriter) (*Mixer, error) {
 		}
 	}
 	return m, nil
+}
+
+// silBlocks caches the read-only silence blocks mixers copy from, by
+// format and length: one per process instead of one per call (32 KB per
+// call for 4 s of G.711).
+var silBlocks sync.Map // silKey → []byte
+
+type silKey struct {
+	sil     [2]byte
+	bps, ns int
+}
+
+// silenceBlock returns n samples of silence sil (bps bytes each), shared
+// by every mixer: callers only read it.
+func silenceBlock(sil [2]byte, bps, n int) []byte {
+	k := silKey{sil, bps, n}
+	if b, ok := silBlocks.Load(k); ok {
+		return b.([]byte)
+	}
+	b := make([]byte, n*bps)
+	for i := range b {
+		b[i] = sil[i%bps]
+	}
+	got, _ := silBlocks.LoadOrStore(k, b)
+	return got.([]byte)
 }
 
 // String describes the mixer for logs.

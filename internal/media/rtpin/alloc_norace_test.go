@@ -3,6 +3,7 @@
 package rtpin
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -88,4 +89,55 @@ func TestSRTPDecryptZeroAllocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSharedReceiveZeroAllocs: the shared sockets' path (recvmmsg batch,
+// demultiplexing by source, the leg's validation and handler call)
+// allocates nothing per packet in steady state, with other legs attached.
+func TestSharedReceiveZeroAllocs(t *testing.T) {
+	readers(t, func(t *testing.T) {
+		s := newTestShared(t, nil)
+		h := newCountingHandler()
+		conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(s.Ports()[0]))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		src := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+		for i := range 20 { // other legs of the same IP
+			sharedTestLeg(t, s, netip.AddrPortFrom(loopback, uint16(1000+2*i)), true)
+		}
+		r, err := s.Listen(Config{Handler: h, Remote: src, StrictSource: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Start()
+		defer r.Close()
+		pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, SSRC: 0x5eed},
+			Payload: make([]byte, 160)}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		send := func(n int) bool {
+			h.expect(int64(n))
+			for range n {
+				if _, err := conn.Write(pkt); err != nil {
+					return false
+				}
+			}
+			return h.wait()
+		}
+		if !send(32) {
+			t.Fatal("warm-up packets not received")
+		}
+		const perRun = 8
+		ok := true
+		allocs := testing.AllocsPerRun(100, func() { ok = send(perRun) && ok })
+		if !ok {
+			t.Fatal("packets lost or write failed")
+		}
+		if allocs != 0 {
+			t.Fatalf("%v allocations per %d packets in steady state", allocs, perRun)
+		}
+	})
 }

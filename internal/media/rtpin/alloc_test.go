@@ -1,6 +1,7 @@
 package rtpin
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -114,4 +115,70 @@ func BenchmarkReceive(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/packet")
+}
+
+// BenchmarkSharedReceive is BenchmarkReceive through the shared sockets:
+// loopback send, recvmmsg on the shared socket, demultiplexing by source
+// among other legs of the same IP, validation and hand-off; ns/op is
+// per packet.
+func BenchmarkSharedReceive(b *testing.B) {
+	for _, legs := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("legs=%d", legs), func(b *testing.B) {
+			var s *Shared
+			for port := 20000; port < 30000 && s == nil; port += 2 {
+				s, _ = NewShared(SharedConfig{IP: loopback, Port: port, Pairs: 1})
+			}
+			if s == nil {
+				b.Fatal("no free port pair")
+			}
+			s.Start()
+			defer s.Close()
+			h := newCountingHandler()
+			conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(s.Ports()[0]))))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			var rs []*Receiver
+			for i := range legs - 1 { // other legs, latched onto other sources of the IP
+				r, err := s.Listen(Config{Handler: newCountingHandler(), Remote: netip.AddrPortFrom(loopback, uint16(1000+i)), StrictSource: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Start()
+				rs = append(rs, r)
+			}
+			r, err := s.Listen(Config{Handler: h, Remote: conn.LocalAddr().(*net.UDPAddr).AddrPort(), StrictSource: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Start()
+			rs = append(rs, r)
+			defer func() {
+				for _, r := range rs {
+					r.Close()
+				}
+			}()
+			pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, SSRC: 0x5eed},
+				Payload: make([]byte, 160)}).Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(pkt)))
+			const batch = 16
+			for b.Loop() {
+				h.expect(batch)
+				for range batch {
+					if _, err := conn.Write(pkt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if !h.wait() {
+					b.Fatal("packets lost")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/packet")
+		})
+	}
 }

@@ -130,6 +130,10 @@ type Receiver struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// shared is set for a leg on the shared media sockets (Shared.Listen):
+	// no sockets, goroutines or port pair of its own.
+	shared *sharedLeg
 }
 
 // loop is one read goroutine's state. The RTP loop keeps a copy of the
@@ -271,6 +275,10 @@ func (r *Receiver) Start() {
 		return
 	}
 	r.started = true
+	if r.shared != nil {
+		r.shared.pair.attach(r)
+		return
+	}
 	r.wg.Add(2)
 	go r.run(r.rtpLoop, false)
 	go r.run(r.rtcpLoop, true)
@@ -290,6 +298,18 @@ func (r *Receiver) Port() int { return r.port }
 // unspecified IP (old-style hold, c=0.0.0.0) keeps the current one with
 // the new port: a sender that follows its offered port keeps its IP.
 func (r *Receiver) SetRemote(ap netip.AddrPort) {
+	r.setRemote(ap)
+	if r.shared != nil {
+		r.life.Lock()
+		started := r.started
+		r.life.Unlock()
+		if started {
+			r.shared.pair.remoteChanged(r)
+		}
+	}
+}
+
+func (r *Receiver) setRemote(ap netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if a := ap.Addr(); !a.IsValid() || a.IsUnspecified() {
@@ -352,16 +372,20 @@ func (r *Receiver) Close() error {
 		r.closing.Store(true)
 		started := r.started
 		r.life.Unlock()
-		if started {
-			r.drain()
+		var err error
+		if r.shared != nil {
+			r.shared.pair.close(r, started)
+		} else {
+			if started {
+				r.drain()
+			}
+			err = errors.Join(r.rtpConn.Close(), r.rtcpConn.Close())
+			r.wg.Wait()
+			r.mu.Lock()
+			occ := Occupant{Source: r.source, SSRCs: slices.Clone(r.ssrcs)}
+			r.mu.Unlock()
+			r.ports.Release(r.port, occ)
 		}
-		err := errors.Join(r.rtpConn.Close(), r.rtcpConn.Close())
-		r.wg.Wait()
-
-		r.mu.Lock()
-		occ := Occupant{Source: r.source, SSRCs: slices.Clone(r.ssrcs)}
-		r.mu.Unlock()
-		r.ports.Release(r.port, occ)
 
 		s := r.Stats()
 		r.log.Debug("rtp receiver closed", "port", r.port, "source", s.Source, "ssrc", s.SSRC,
