@@ -301,7 +301,6 @@ func StartWith(ctx context.Context, cfg config.Serve, log *slog.Logger, opt Opti
 		return nil, err
 	}
 	undo = append(undo, func() { _ = a.sip.Close() })
-	a.rec.SetSignaler(a.sip)
 	if err := a.newGuard(ctx, ports, opt); err != nil {
 		return nil, err
 	}

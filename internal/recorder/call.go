@@ -74,6 +74,7 @@ type call struct {
 
 type leg struct {
 	callID  string
+	hangup  func(ctx context.Context, reason string) error // the dialog's BYE (sipsrv.Invite.Hangup); nil: none
 	c       *call
 	streams []*stream
 	offer   *sdpoa.Session
@@ -183,7 +184,7 @@ func (r *Recorder) Invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, erro
 	} else {
 		delete(r.waiting, c)
 	}
-	l := &leg{callID: inv.CallID, c: c, offer: inv.SDP, created: now, sdpID: rand.Uint64() >> 1, sdpVer: 1}
+	l := &leg{callID: inv.CallID, hangup: inv.Hangup, c: c, offer: inv.SDP, created: now, sdpID: rand.Uint64() >> 1, sdpVer: 1}
 	r.legs[inv.CallID] = l
 	r.mu.Unlock()
 	if joining {

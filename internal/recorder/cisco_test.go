@@ -83,7 +83,7 @@ func TestCiscoAndPlainSessions(t *testing.T) {
 			senders := []*sender{a, b}
 			var sendTo []func()
 			for i, l := range legs {
-				ans, err := f.r.Invite(ctx, l.inv)
+				ans, err := f.invite(ctx, l.inv)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -33,7 +33,7 @@ func storedFixture(t *testing.T, format string) *fixture {
 func recordCall(t *testing.T, f *fixture, n int) store.Recording {
 	t.Helper()
 	a := newSender(t, 0, 0xC)
-	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{
+	ans, err := f.invite(context.Background(), &sipsrv.Invite{
 		CallID: "stored", Kind: sipsrv.KindMSR, SDP: offer(t, a.port(), "sendonly"),
 		MSR: sipsrv.MSRParams{RecordID: "r9", RecordDN: "5001", DN: "5001", OtherDN: "+1555"},
 	})
@@ -84,7 +84,7 @@ func TestStoredFormatReplacesTheWAV(t *testing.T) {
 func TestStoredFormatSkipsFailedRecordings(t *testing.T) {
 	f := storedFixture(t, mediaconv.StoreMP3)
 	a := newSender(t, 0, 0xD)
-	if _, err := f.r.Invite(context.Background(), &sipsrv.Invite{
+	if _, err := f.invite(context.Background(), &sipsrv.Invite{
 		CallID: "silent", Kind: sipsrv.KindMSR, SDP: offer(t, a.port(), "sendonly"),
 		MSR: sipsrv.MSRParams{RecordID: "r8", RecordDN: "5001", DN: "5001", OtherDN: "+1555"},
 	}); err != nil {

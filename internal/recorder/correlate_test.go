@@ -53,14 +53,14 @@ func TestCorrelatorHooks(t *testing.T) {
 
 	excluded := msrInvite(t, "ex", "9999", 41600, "sendonly")
 	excluded.MSR.RecordDN = "9999"
-	_, err := f.r.Invite(ctx, excluded)
+	_, err := f.invite(ctx, excluded)
 	var se *sipsrv.StatusError
 	if !errors.As(err, &se) || se.Code != 603 {
 		t.Fatalf("excluded DN: %v, want 603 Decline", err)
 	}
 
 	a := newSender(t, 0, 0xC)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "ok", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "ok", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +96,10 @@ func TestCorrelatorHearsEveryLeg(t *testing.T) {
 	cor := &fakeCorrelator{}
 	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "leg1", "5001", 41700, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "leg1", "5001", 41700, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.r.Invite(ctx, msrInvite(t, "leg2", "+15551234", 41702, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "leg2", "+15551234", 41702, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	f.r.Bye("leg1", "bye")
@@ -118,7 +118,7 @@ func TestRecorrelate(t *testing.T) {
 	cor := &fakeCorrelator{}
 	f := newFixture(t, func(c *Config) { c.Correlator = cor })
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "leg1", "5001", 41800, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "leg1", "5001", 41800, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	live := onlyRecording(t, f.db)

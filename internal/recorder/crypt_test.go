@@ -111,7 +111,7 @@ func int16Bytes(s []int16) []byte {
 func TestEncryptedRecordingRecoveredAfterKill(t *testing.T) {
 	f, keys := encryptedFixture(t)
 	a := newSender(t, 0, 0xA)
-	ans, err := f.r.Invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestEncryptionWithoutRecipientsRecordsNothingInClear(t *testing.T) {
 	f.r.SetEncryption(enc)
 	f.r.cfg.Tenant = func(string) string { return "Other" }
 	a := newSender(t, 0, 0xA)
-	if _, err := f.r.Invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly")); err == nil {
+	if _, err := f.invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly")); err == nil {
 		t.Fatal("call admitted without recipients for its tenant")
 	}
 	var files []string
@@ -200,7 +200,7 @@ func TestEncryptedRawSidecars(t *testing.T) {
 	f, keys := encryptedFixture(t)
 	a := newSender(t, 0, 0xE)
 	sdp := parseSDP(t, fmt.Sprintf("v=0\no=MCP 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 18\na=rtpmap:18 G729/8000\na=sendonly\n", a.port()))
-	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
+	ans, err := f.invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
 	if err != nil {
 		t.Fatal(err)
 	}

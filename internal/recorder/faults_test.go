@@ -41,7 +41,7 @@ func (s *flakyStore) UpdateRecording(ctx context.Context, r *store.Recording) er
 func recordOneCall(t *testing.T, f *fixture) {
 	t.Helper()
 	a := newSender(t, 0, 0xA)
-	ans, err := f.r.Invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(context.Background(), msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,12 +125,12 @@ func TestDiskFullEndsCalls(t *testing.T) {
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA)
 	b := newSender(t, 0, 0xB)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.to.Port = answerPort(t, ans)
-	ans, err = f.r.Invite(ctx, msrInvite(t, "leg-b", "+15550100", b.port(), "sendonly"))
+	ans, err = f.invite(ctx, msrInvite(t, "leg-b", "+15550100", b.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,12 +174,12 @@ func TestSilentLegIsPartial(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.to.Port = answerPort(t, ans)
-	if _, err := f.r.Invite(ctx, msrInvite(t, "leg-b", "+15550100", 40000, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "leg-b", "+15550100", 40000, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	a.send(t, 50, 0x10)

@@ -61,7 +61,7 @@ func TestReinviteMovingPortKeepsRecording(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
 			s := [2]*sender{newSender(t, 0, 0xA1), newSender(t, 0, 0xB2)}
-			ans, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "mv", Kind: sipsrv.KindSIPREC,
+			ans, err := f.invite(ctx, &sipsrv.Invite{CallID: "mv", Kind: sipsrv.KindSIPREC,
 				SDP: twoStreamOffer(t, "127.0.0.1", [2]int{s[0].port(), s[1].port()}, "sendonly")})
 			if err != nil {
 				t.Fatal(err)
@@ -152,7 +152,7 @@ func TestDroppedPacketsAreReported(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a, stray := newSender(t, 0, 0xA1), newSender(t, 0, 0xEE)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "dr", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "dr", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestStraySDPLineFlagged(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	body := strings.Replace(siprecSDP(2, 41900, "sendonly"), "m=audio 41902", "--OSS-boundary-1\nm=audio 41902", 1)
-	if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "stray", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, body)}); err != nil {
+	if _, err := f.invite(ctx, &sipsrv.Invite{CallID: "stray", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, body)}); err != nil {
 		t.Fatalf("stray line refused the session: %v", err)
 	}
 	f.r.Bye("stray", "bye")
@@ -199,7 +199,7 @@ func TestLostPacketsAreAnEvent(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA1)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "lost", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "lost", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestUnofferedPayloadTypeDropped(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA1)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "pt", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "pt", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestOnlyUnofferedPayloadTypeFails(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA1)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "pt0", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "pt0", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}

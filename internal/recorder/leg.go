@@ -587,11 +587,11 @@ func (r *Recorder) endLeg(l *leg, reason string, hangup bool) {
 	}
 	c.mu.Unlock()
 	r.forgetLeg(l.callID)
-	if hangup && r.sig != nil {
+	if hangup && l.hangup != nil {
 		r.hangups.Add(1)
 		go func() {
 			defer r.hangups.Done()
-			if err := r.sig.Hangup(context.Background(), l.callID, reason); err != nil {
+			if err := l.hangup(context.Background(), reason); err != nil {
 				c.log.Debug("bye not delivered", "sip_call_id", l.callID, "error", err)
 			}
 		}()

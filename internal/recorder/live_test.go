@@ -75,11 +75,11 @@ func TestLiveListenDuringCall(t *testing.T) {
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA1) // the recorded DN 5001: channel 0
 	b := newSender(t, 0, 0xB1) // the other party: channel 1
-	ansA, err := f.r.Invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	ansA, err := f.invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ansB, err := f.r.Invite(ctx, msrInvite(t, "leg-b", "+15550100", b.port(), "sendonly"))
+	ansB, err := f.invite(ctx, msrInvite(t, "leg-b", "+15550100", b.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestLiveListenDuringCall(t *testing.T) {
 func TestLiveDoesNotStallInvitesBehindBusyCall(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "busy", "5001", 40900, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "busy", "5001", 40900, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	f.r.mu.Lock()
@@ -181,7 +181,7 @@ func TestLiveDoesNotStallInvitesBehindBusyCall(t *testing.T) {
 	other.MSR.RecordID, other.MSR.RecordDN = "r-other", "6001"
 	invDone := make(chan error, 1)
 	go func() {
-		_, err := f.r.Invite(ctx, other)
+		_, err := f.invite(ctx, other)
 		invDone <- err
 	}()
 	select {

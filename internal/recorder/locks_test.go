@@ -60,7 +60,7 @@ func TestStoreWriteBlocksNoOtherCall(t *testing.T) {
 		inv := msrInvite(t, "stuck-"+dn, dn, 41000+2*i, "sendonly")
 		inv.MSR.RecordID = "stuck"
 		go func() {
-			_, err := f.r.Invite(ctx, inv)
+			_, err := f.invite(ctx, inv)
 			stuck <- err
 		}()
 	}
@@ -71,7 +71,7 @@ func TestStoreWriteBlocksNoOtherCall(t *testing.T) {
 		var wg sync.WaitGroup
 		for i, dn := range []string{"5001", "6001"} {
 			wg.Go(func() {
-				if _, err := f.r.Invite(ctx, msrInvite(t, "free-"+dn, dn, 41100+2*i, "sendonly")); err != nil {
+				if _, err := f.invite(ctx, msrInvite(t, "free-"+dn, dn, 41100+2*i, "sendonly")); err != nil {
 					t.Errorf("other call, leg %s: %v", dn, err)
 				}
 			})
@@ -123,7 +123,7 @@ func TestTickSkipsBusyCall(t *testing.T) {
 		s := newSender(t, 0, uint32(10+i))
 		inv := msrInvite(t, "tick-"+dn, "5001", s.port(), "sendonly")
 		inv.MSR.RecordID = dn
-		ans, err := f.r.Invite(ctx, inv)
+		ans, err := f.invite(ctx, inv)
 		if err != nil {
 			t.Fatal(err)
 		}

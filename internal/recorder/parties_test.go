@@ -69,7 +69,7 @@ func TestSIPRECPartiesFromMetadata(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
 			sdp := parseSDP(t, siprecSDP(tt.streams, 41500, "sendonly"))
-			if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "pt", Kind: sipsrv.KindSIPREC, SDP: sdp, Metadata: tt.first}); err != nil {
+			if _, err := f.invite(ctx, &sipsrv.Invite{CallID: "pt", Kind: sipsrv.KindSIPREC, SDP: sdp, Metadata: tt.first}); err != nil {
 				t.Fatal(err)
 			}
 			if tt.update != nil {
@@ -120,7 +120,7 @@ func TestVendorBodiesStoreEveryParticipant(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := newFixture(t)
-			if _, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "v", Kind: sipsrv.KindSIPREC, SDP: sdp, Metadata: b.Metadata}); err != nil {
+			if _, err := f.invite(context.Background(), &sipsrv.Invite{CallID: "v", Kind: sipsrv.KindSIPREC, SDP: sdp, Metadata: b.Metadata}); err != nil {
 				t.Fatal(err)
 			}
 			f.r.Bye("v", "bye")

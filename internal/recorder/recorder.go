@@ -44,11 +44,6 @@ type MediaListener interface {
 	Legs() int // legs listening now
 }
 
-// Signaler sends in-dialog requests to the recording client.
-type Signaler interface {
-	Hangup(ctx context.Context, callID, reason string) error
-}
-
 // Config configures a Recorder.
 type Config struct {
 	DataDir string
@@ -110,7 +105,6 @@ type Config struct {
 type Recorder struct {
 	cfg Config
 	st  Store
-	sig Signaler
 	cor Correlator
 	hub *live.Hub
 	log *slog.Logger
@@ -200,9 +194,6 @@ func New(cfg Config, st Store) (*Recorder, error) {
 	r.enc.Store(cfg.Encryption)
 	return r, nil
 }
-
-// SetSignaler sets who sends BYE for legs the recorder ends itself.
-func (r *Recorder) SetSignaler(s Signaler) { r.sig = s }
 
 // MediaDir is where recordings are written.
 func (r *Recorder) MediaDir() string {

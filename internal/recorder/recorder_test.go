@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +43,28 @@ type fixture struct {
 	db  *sqlite.DB
 	clk *clock
 	hup *hangups
+	// bye is who answers the BYEs of legs the recorder ends itself
+	// (hup unless a test swaps it): what sipsrv's dialog does in serve.
+	bye atomic.Pointer[byeTaker]
 }
+
+// byeTaker takes the BYE the recorder sends to end a leg.
+type byeTaker interface {
+	Hangup(ctx context.Context, callID, reason string) error
+}
+
+// invite hands inv to the recorder as sipsrv does, with the dialog's
+// Hangup (to f.bye) set.
+func (f *fixture) invite(ctx context.Context, inv *sipsrv.Invite) ([]byte, error) {
+	if inv.Hangup == nil {
+		id := inv.CallID
+		inv.Hangup = func(ctx context.Context, reason string) error { return (*f.bye.Load()).Hangup(ctx, id, reason) }
+	}
+	return f.r.Invite(ctx, inv)
+}
+
+// setBye swaps who answers the recorder's BYEs.
+func (f *fixture) setBye(b byeTaker) { f.bye.Store(&b) }
 
 type hangups struct {
 	mu  sync.Mutex
@@ -85,9 +107,10 @@ func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	h := &hangups{}
-	r.SetSignaler(h)
 	t.Cleanup(func() { _ = r.Close() })
-	return &fixture{r: r, db: db, clk: clk, hup: h}
+	f := &fixture{r: r, db: db, clk: clk, hup: h}
+	f.setBye(h)
+	return f
 }
 
 func offer(t *testing.T, port int, dir string) *sdpoa.Session {
@@ -190,7 +213,7 @@ func TestSilentHoldDoesNotTimeOut(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := newSender(t, 0, 0xA)
-	ans, err := f.r.Invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "leg-a", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +265,7 @@ func TestSilentHoldDoesNotTimeOut(t *testing.T) {
 func TestMediaTimeoutEndsLeg(t *testing.T) {
 	f := newFixture(t)
 	a := newSender(t, 0, 0xB)
-	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{
+	ans, err := f.invite(context.Background(), &sipsrv.Invite{
 		CallID: "single", Kind: sipsrv.KindMSR, SDP: offer(t, a.port(), "sendonly"),
 		MSR: sipsrv.MSRParams{RecordID: "r2", RecordDN: "5001", DN: "5001", OtherDN: "+1555"},
 	})
@@ -277,7 +300,7 @@ func TestSameCallUUIDTwoRecordedDNs(t *testing.T) {
 		inv := msrInvite(t, fmt.Sprintf("c%d", i), rdn, 40000+i, "sendonly")
 		inv.MSR.RecordDN = rdn
 		inv.MSR.RecordID = "rec-" + rdn
-		if _, err := f.r.Invite(ctx, inv); err != nil {
+		if _, err := f.invite(ctx, inv); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,17 +313,17 @@ func TestCapacityAdmitsSecondLeg(t *testing.T) {
 	f := newFixture(t)
 	f.r.cfg.MaxCalls = 1
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "a1", "5001", 40010, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "a1", "5001", 40010, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	other := msrInvite(t, "b1", "5009", 40011, "sendonly")
 	other.MSR.RecordID = "other-call"
-	_, err := f.r.Invite(ctx, other)
+	_, err := f.invite(ctx, other)
 	var se *sipsrv.StatusError
 	if !errorsAs(err, &se) || se.Code != 503 || se.RetryAfter == 0 {
 		t.Fatalf("new call at capacity: %v, want 503 with Retry-After", err)
 	}
-	if _, err := f.r.Invite(ctx, msrInvite(t, "a2", "+1555", 40012, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "a2", "+1555", 40012, "sendonly")); err != nil {
 		t.Fatalf("second leg of the admitted call refused: %v", err)
 	}
 }

@@ -93,13 +93,13 @@ func TestReviewInviteFailureDoesNotDeadlockWithJoiningLeg(t *testing.T) {
 	f.r.st = bs
 	firstDone := make(chan error, 1)
 	go func() {
-		_, err := f.r.Invite(context.Background(), msrInvite(t, "x1", "5001", 40100, "sendonly"))
+		_, err := f.invite(context.Background(), msrInvite(t, "x1", "5001", 40100, "sendonly"))
 		firstDone <- err
 	}()
 	<-bs.entered // the first leg's Invite is writing the row now
 	secondDone := make(chan error, 1)
 	go func() {
-		_, err := f.r.Invite(context.Background(), msrInvite(t, "x2", "+1555", 40102, "sendonly"))
+		_, err := f.invite(context.Background(), msrInvite(t, "x2", "+1555", 40102, "sendonly"))
 		secondDone <- err
 	}()
 	// Wait until the second leg waits for the first leg's setup.
@@ -132,7 +132,7 @@ func TestReviewReinviteAfterDelayedOffer(t *testing.T) {
 	ctx := context.Background()
 	inv := msrInvite(t, "dl", "5001", 40200, "sendonly")
 	inv.SDP = nil
-	if _, err := f.r.Invite(ctx, inv); err != nil {
+	if _, err := f.invite(ctx, inv); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.r.Ack("dl", offer(t, 40200, "sendonly")); err != nil {
@@ -157,7 +157,7 @@ func TestReviewReinviteAfterDelayedOffer(t *testing.T) {
 func TestReviewInviteAfterCloseRefused(t *testing.T) {
 	f := newFixture(t)
 	_ = f.r.Close()
-	_, err := f.r.Invite(context.Background(), msrInvite(t, "late", "5001", 40300, "sendonly"))
+	_, err := f.invite(context.Background(), msrInvite(t, "late", "5001", 40300, "sendonly"))
 	var se *sipsrv.StatusError
 	if !errors.As(err, &se) || se.Code != 503 {
 		t.Errorf("INVITE after Close: %v, want 503", err)
@@ -180,7 +180,7 @@ func TestReviewAnswerFailureReleasesPorts(t *testing.T) {
 		if delayed {
 			inv.SDP = nil
 		}
-		if _, err := f.r.Invite(context.Background(), inv); err == nil {
+		if _, err := f.invite(context.Background(), inv); err == nil {
 			t.Fatal("answer with 0.0.0.0 succeeded")
 		}
 		if n := f.r.cfg.Ports.InUse(); n != 0 {
@@ -197,7 +197,7 @@ func TestReviewAnswerFailureReleasesPorts(t *testing.T) {
 func TestReviewShortOneLeggedCallIsPartial(t *testing.T) {
 	f := newFixture(t)
 	a := newSender(t, 0, 0xC)
-	ans, err := f.r.Invite(context.Background(), msrInvite(t, "one", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(context.Background(), msrInvite(t, "one", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +233,8 @@ func (h *slowHangups) Hangup(_ context.Context, id, reason string) error {
 func TestReviewShutdownWaitsForBYEs(t *testing.T) {
 	f := newFixture(t)
 	h := &slowHangups{}
-	f.r.SetSignaler(h)
-	if _, err := f.r.Invite(context.Background(), msrInvite(t, "sd", "5001", 40500, "sendonly")); err != nil {
+	f.setBye(h)
+	if _, err := f.invite(context.Background(), msrInvite(t, "sd", "5001", 40500, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -255,7 +255,7 @@ func TestReviewShutdownWaitsForBYEs(t *testing.T) {
 func TestReviewStatsDoesNotStallInvitesBehindBusyCall(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "busy", "5001", 40800, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "busy", "5001", 40800, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	f.r.mu.Lock()
@@ -272,7 +272,7 @@ func TestReviewStatsDoesNotStallInvitesBehindBusyCall(t *testing.T) {
 	other.MSR.RecordID, other.MSR.RecordDN = "r-other", "6001"
 	invDone := make(chan error, 1)
 	go func() {
-		_, err := f.r.Invite(ctx, other)
+		_, err := f.invite(ctx, other)
 		invDone <- err
 	}()
 	stalled := false

@@ -32,7 +32,7 @@ func TestReviewRemovedStreamDoesNotTimeOutSession(t *testing.T) {
 	ctx := context.Background()
 	s1 := newSender(t, 0, 0xD1)
 	two := siprecSDP(2, s1.port(), "sendonly")
-	ans, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "rm", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, two)})
+	ans, err := f.invite(ctx, &sipsrv.Invite{CallID: "rm", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, two)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func itoa(n int) string { return fmt.Sprint(n) }
 func TestReviewReinviteWithoutSDPGetsOffer(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ans, err := f.r.Invite(ctx, msrInvite(t, "rf", "5001", 40600, "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "rf", "5001", 40600, "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func origin(t *testing.T, sdp []byte) (id, ver string) {
 func TestReviewReinviteAnswerKeepsOrigin(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ans, err := f.r.Invite(ctx, msrInvite(t, "o", "5001", 40700, "sendonly"))
+	ans, err := f.invite(ctx, msrInvite(t, "o", "5001", 40700, "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestSIPRECStreamCountSetsChannels(t *testing.T) {
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			f := newFixture(t)
-			ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "s", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(n, 41000, "sendonly"))})
+			ans, err := f.invite(context.Background(), &sipsrv.Invite{CallID: "s", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(n, 41000, "sendonly"))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +64,7 @@ func TestSIPRECMetadataInvalidThenUpdated(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	bad := []byte("<recording xmlns='urn:ietf:params:xml:ns:recording:1'><session session_id='S1'><participant")
-	_, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "m", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41100, "sendonly")), Metadata: bad})
+	_, err := f.invite(ctx, &sipsrv.Invite{CallID: "m", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41100, "sendonly")), Metadata: bad})
 	if err != nil {
 		t.Fatalf("invalid metadata refused the call: %v", err)
 	}
@@ -105,7 +105,7 @@ func TestSIPRECMetadataInvalidThenUpdated(t *testing.T) {
 func TestSIPRECMetadataOnlyUpdate(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "u", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41300, "sendonly"))}); err != nil {
+	if _, err := f.invite(ctx, &sipsrv.Invite{CallID: "u", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41300, "sendonly"))}); err != nil {
 		t.Fatal(err)
 	}
 	upd := []byte(`<recording xmlns="urn:ietf:params:xml:ns:recording:1"><datamode>partial</datamode>
@@ -127,7 +127,7 @@ func TestSIPRECMetadataOnlyUpdate(t *testing.T) {
 func TestSendonlyHold(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "h", "5001", 41400, "sendrecv")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "h", "5001", 41400, "sendrecv")); err != nil {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{"sendonly", "sendrecv"} {
@@ -157,12 +157,12 @@ func TestSendonlyHold(t *testing.T) {
 func TestTwoLegPartiesAndLateLeg(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, msrInvite(t, "a", "5001", 41500, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "a", "5001", 41500, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	f.clk.Add(11 * time.Second) // past the 10 s leg window
 	f.r.Tick(f.clk.Now())
-	if _, err := f.r.Invite(ctx, msrInvite(t, "b", "+15550100", 41502, "sendonly")); err != nil {
+	if _, err := f.invite(ctx, msrInvite(t, "b", "+15550100", 41502, "sendonly")); err != nil {
 		t.Fatal(err)
 	}
 	f.r.Bye("a", "bye")
@@ -182,7 +182,7 @@ func TestTwoLegPartiesAndLateLeg(t *testing.T) {
 func TestSIPRECPauseResume(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.r.Invite(ctx, &sipsrv.Invite{CallID: "p", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41200, "sendonly"))}); err != nil {
+	if _, err := f.invite(ctx, &sipsrv.Invite{CallID: "p", Kind: sipsrv.KindSIPREC, SDP: parseSDP(t, siprecSDP(2, 41200, "sendonly"))}); err != nil {
 		t.Fatal(err)
 	}
 	f.clk.Add(time.Second)
@@ -223,7 +223,7 @@ func TestDelayedOffer(t *testing.T) {
 	f := newFixture(t)
 	a := newSender(t, 0, 0xD)
 	inv := &sipsrv.Invite{CallID: "d", Kind: sipsrv.KindMSR, MSR: sipsrv.MSRParams{RecordID: "d1", DN: "5001", RecordDN: "5001"}}
-	off, err := f.r.Invite(context.Background(), inv)
+	off, err := f.invite(context.Background(), inv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestUndecodableCodecRecordedRaw(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.DTMF = func(string) mixer.DTMFMode { return mixer.DTMFMask } })
 	a := newSender(t, 0, 0xE)
 	sdp := parseSDP(t, fmt.Sprintf("v=0\no=MCP 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio %d RTP/AVP 18\na=rtpmap:18 G729/8000\na=sendonly\n", a.port()))
-	ans, err := f.r.Invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
+	ans, err := f.invite(context.Background(), &sipsrv.Invite{CallID: "g", Kind: sipsrv.KindMSR, SDP: sdp, MSR: sipsrv.MSRParams{RecordID: "g1", DN: "5001", RecordDN: "5001"}})
 	if err != nil {
 		t.Fatalf("G.729 call refused: %v", err)
 	}
@@ -303,7 +303,7 @@ func hasEvent(r store.Recording, typ string) bool {
 func TestCloseMidCallIsPartial(t *testing.T) {
 	f := newFixture(t)
 	a := newSender(t, 0, 0xF)
-	ans, err := f.r.Invite(context.Background(), msrInvite(t, "x", "5001", a.port(), "sendonly"))
+	ans, err := f.invite(context.Background(), msrInvite(t, "x", "5001", a.port(), "sendonly"))
 	if err != nil {
 		t.Fatal(err)
 	}

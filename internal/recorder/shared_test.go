@@ -51,7 +51,7 @@ func TestSharedMediaTwoCallsOneIP(t *testing.T) {
 		senders[i] = newSender(t, 0, uint32(100+i))
 		inv := msrInvite(t, sp.call+"-"+sp.dn, sp.dn, senders[i].port(), "sendonly")
 		inv.MSR.RecordID = sp.call
-		ans, err := f.r.Invite(ctx, inv)
+		ans, err := f.invite(ctx, inv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestSharedMediaTwoCallsOneIP(t *testing.T) {
 	for i := range 2 {
 		inv := msrInvite(t, "c3-"+specs[i].dn, specs[i].dn, senders[i].port(), "sendonly")
 		inv.MSR.RecordID = "c3"
-		if _, err := f.r.Invite(ctx, inv); err != nil {
+		if _, err := f.invite(ctx, inv); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,11 +70,11 @@ func TestSRTPOneLegWrongKey(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	keyA, keyB := srtpKey(1), srtpKey(100)
-	ansA, err := f.r.Invite(ctx, srtpInvite(t, "a", "5001", 40000, keyA))
+	ansA, err := f.invite(ctx, srtpInvite(t, "a", "5001", 40000, keyA))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ansB, err := f.r.Invite(ctx, srtpInvite(t, "b", "+15550100", 40002, keyB))
+	ansB, err := f.invite(ctx, srtpInvite(t, "b", "+15550100", 40002, keyB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestSRTPOneLegWrongKey(t *testing.T) {
 func TestSRTPWithoutUsableKeyRefused(t *testing.T) {
 	f := newFixture(t)
 	inv := srtpInvite(t, "x", "5001", 40000, srtpKey(1)[:20])
-	_, err := f.r.Invite(context.Background(), inv)
+	_, err := f.invite(context.Background(), inv)
 	var se *sipsrv.StatusError
 	if !errors.As(err, &se) || se.Code != 488 {
 		t.Fatalf("Invite: %v, want 488", err)
@@ -154,7 +154,7 @@ func TestSRTPReinviteKeys(t *testing.T) {
 	ctx := context.Background()
 	k1, k2 := srtpKey(1), srtpKey(50)
 	inv := srtpInvite(t, "a", "5001", 40000, k1)
-	ans, err := f.r.Invite(ctx, inv)
+	ans, err := f.invite(ctx, inv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,11 +206,11 @@ func TestSRTPKeyLostMidCallIsNoted(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	keyA, keyB := srtpKey(1), srtpKey(100)
-	ansA, err := f.r.Invite(ctx, srtpInvite(t, "a", "5001", 40000, keyA))
+	ansA, err := f.invite(ctx, srtpInvite(t, "a", "5001", 40000, keyA))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ansB, err := f.r.Invite(ctx, srtpInvite(t, "b", "+15550100", 40002, keyB))
+	ansB, err := f.invite(ctx, srtpInvite(t, "b", "+15550100", 40002, keyB))
 	if err != nil {
 		t.Fatal(err)
 	}

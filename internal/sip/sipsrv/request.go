@@ -1,6 +1,7 @@
 package sipsrv
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 
@@ -47,6 +48,11 @@ type Invite struct {
 	GenesysCallUUID string
 	// Cisco is set for KindCiscoFork and KindCiscoBiB (cisco.go).
 	Cisco CiscoParams
+	// Hangup ends this dialog from our side (a BYE to the client): how
+	// the handler ends a leg it ends itself (media timeout, full disk,
+	// shutdown). Set by the Server on an initial INVITE; nil where there
+	// is no dialog to end.
+	Hangup func(ctx context.Context, reason string) error
 }
 
 // ParseMSR extracts MSR parameters from a Request-URI. ok is false when the
@@ -102,6 +108,8 @@ func (s *Server) classify(req *sip.Request) (*Invite, error) {
 	if h := req.CallID(); h != nil {
 		inv.CallID = h.Value()
 	}
+	id := inv.CallID
+	inv.Hangup = func(ctx context.Context, reason string) error { return s.Hangup(ctx, id, reason) }
 	if h := req.From(); h != nil {
 		inv.From = h.Address.String()
 	}
