@@ -159,15 +159,6 @@ func parseAMRWB(payload []byte, f amrwbFormat, dst [][]byte, buf []byte) ([][]by
 	return dst, buf, nil
 }
 
-// PackAMRWB puts AMR-WB frames in the storage format (a header byte
-// FT<<3|Q<<2, then the speech bits; AMRWBEncoder's output) into one RFC
-// 4867 RTP payload, octet-aligned or bandwidth-efficient, without a mode
-// request (CMR 15): what a sender puts on the wire, for tests and tools.
-// Each frame must be as long as its frame type says.
-func PackAMRWB(frames [][]byte, octetAligned bool) []byte {
-	return packAMRWB(frames, amrwbFormat{octetAligned: octetAligned})
-}
-
 // packAMRWB is parseAMRWB's inverse (PackAMRWB).
 func packAMRWB(frames [][]byte, f amrwbFormat) []byte {
 	var w bitWriter

@@ -9,7 +9,6 @@ package s3test
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -146,6 +145,3 @@ func (s *Server) Stop() {
 func (s *Server) ObjectPath(key string) string {
 	return filepath.Join(s.Dir, s.Bucket, filepath.FromSlash(key))
 }
-
-// String describes the server.
-func (s *Server) String() string { return fmt.Sprintf("versitygw %s (%s)", s.Endpoint, s.Dir) }
