@@ -214,7 +214,7 @@ func TestHealth(t *testing.T) {
 
 		// a answers 200 again: up at the next ping.
 		p.set("a", 200)
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // fake time in the synctest bubble: one ping interval
 		synctest.Wait()
 		if st := g.Stats()[0]; st.State != Up {
 			t.Fatalf("a after 200: %+v", st)
@@ -224,7 +224,7 @@ func TestHealth(t *testing.T) {
 		// Failures-th makes it down and loses its sessions.
 		p.set("a", 0)
 		died := time.Now()
-		time.Sleep(time.Second + 300*time.Millisecond + time.Millisecond)
+		time.Sleep(time.Second + 300*time.Millisecond + time.Millisecond) // fake time: a ping interval plus its timeout
 		synctest.Wait()
 		if st := g.Stats()[0]; st.State != Out || st.PingsFailed != 1 {
 			t.Fatalf("a after one silent ping: %+v", st)
@@ -264,7 +264,7 @@ func TestHealth(t *testing.T) {
 		}
 		// Back: up at the next answered ping, and its new leases are not lost.
 		p.set("a", 200)
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // fake time in the synctest bubble: one ping interval
 		synctest.Wait()
 		if st := g.Stats()[0]; st.State != Up || st.Since.Sub(t0) <= 0 {
 			t.Fatalf("a back: %+v", st)
@@ -334,7 +334,7 @@ func TestLeaseFail(t *testing.T) {
 			t.Errorf("after a's 503: %v %v", l, err)
 		}
 		// The next ping (200) puts it back.
-		time.Sleep(10 * time.Second)
+		time.Sleep(10 * time.Second) // fake time in the synctest bubble: to the next ping
 		synctest.Wait()
 		if st := g.Stats()[0]; st.State != Up {
 			t.Errorf("after the next ping: %+v", st)
