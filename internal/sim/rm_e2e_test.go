@@ -210,7 +210,9 @@ func TestResourceManagerRecorderDiesRestart(t *testing.T) {
 	if d := time.Since(died); d > 2*interval+timeout+2*time.Second {
 		t.Errorf("a found dead after %v", d)
 	}
-	waitUntil(t, "a's call restarted at b", func() bool { return active(b) == 2 })
+	// Live lists a call once its first leg's file is open (a call still
+	// being set up counts as active before that).
+	waitUntil(t, "a's call restarted at b", func() bool { return active(b) == 2 && len(b.Recorder().Live()) == 2 })
 	live := b.Recorder().Live()
 	ids := map[string]bool{}
 	for _, l := range live {
@@ -267,7 +269,7 @@ func TestResourceManagerRecorderDiesCoreRestarts(t *testing.T) {
 	if ev.Type != tlib.EventACK {
 		t.Fatalf("restart request answered\n%s", ev.Trace())
 	}
-	waitUntil(t, "the restarted recording at b", func() bool { return active(b) == 1 })
+	waitUntil(t, "the restarted recording at b", func() bool { return active(b) == 1 && len(b.Recorder().Live()) == 1 })
 	if live := b.Recorder().Live(); len(live) != 1 || live[0].CallUUID != ci.CallUUID {
 		t.Errorf("live at b: %+v", live)
 	}
