@@ -14,6 +14,7 @@ import (
 	"github.com/openrec/openrec/internal/app"
 	"github.com/openrec/openrec/internal/app/apptest"
 	"github.com/openrec/openrec/internal/config"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // Sharing what is already shared changes nothing: chmod and chown move a
@@ -38,17 +39,13 @@ func TestDataGroupLeavesSharedFilesAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testtool.Poll(t, 10*time.Second, func() (bool, string) {
 			fi, err := os.Stat(old)
-			if err == nil && fi.Mode().Perm() == 0o640 {
-				break
+			if err != nil {
+				return false, err.Error()
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not shared: %v %v", fi.Mode(), err)
-			}
-			time.Sleep(20 * time.Millisecond) // polled until the deadline above
-		}
+			return fi.Mode().Perm() == 0o640, fi.Mode().String()
+		}, "%s shared with the data group", old)
 		a.Close()
 	}
 	start()

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/openrec/openrec/internal/config"
 	"github.com/openrec/openrec/internal/sip/dial"
 	"github.com/openrec/openrec/internal/store"
+	"github.com/openrec/openrec/internal/testtool"
 )
 
 // gimScenario: SIP Server has a call on agent DN 5004 (established,
@@ -167,15 +169,10 @@ func TestGIMCaptureNotControlled(t *testing.T) {
 
 func capturedRecording(t *testing.T, env *eprEnv) store.Recording {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		recs := listStore(t, env.cfg.DataDir)
-		if len(recs) == 1 && recs[0].Status != store.StatusRecording {
-			return recs[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished recording: %+v\n%s", recs, env.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond) // polled until the deadline above
-	}
+	var recs []store.Recording
+	testtool.Poll(t, 15*time.Second, func() (bool, string) {
+		recs = listStore(t, env.cfg.DataDir)
+		return len(recs) == 1 && recs[0].Status != store.StatusRecording, fmt.Sprintf("%+v\n%s", recs, env.logs.String())
+	}, "a finished recording")
+	return recs[0]
 }
