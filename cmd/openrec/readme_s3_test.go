@@ -20,7 +20,7 @@ import (
 // fresh directory holding ./openrec, with versitygw on PATH. Only its
 // three ports change, to free ones.
 func TestREADMEMediaInS3(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() && !testtool.CI() { // under CI=true it always runs
 		t.Skip("starts versitygw and openrec serve (a few seconds); skipped with -short")
 	}
 	vgw := s3test.Binary()
